@@ -1,0 +1,11 @@
+/*
+ * mimeo.h - umbrella header: include this to get the whole public API.
+ *
+ * SPDX-License-Identifier: LGPL-2.1-or-later
+ */
+#ifndef MIMEO_H
+#define MIMEO_H
+
+#include "mimeo/common.h"
+
+#endif /* MIMEO_H */

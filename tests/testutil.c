@@ -1,0 +1,146 @@
+/*
+ * testutil.c - helpers shared by the Check suites.
+ *
+ * SPDX-License-Identifier: LGPL-2.1-or-later
+ */
+#include "testutil.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+/* Each block carries its size in a header so realloc can be tracked. */
+static int should_fail(test_failing_alloc *fa)
+{
+	fa->calls++;
+	if (fa->fail_at && fa->calls >= fa->fail_at) {
+		fa->failed = 1;
+		return 1;
+	}
+	return 0;
+}
+
+static void *fa_malloc(size_t size, void *ctx)
+{
+	test_failing_alloc *fa = ctx;
+	void *p;
+
+	if (should_fail(fa))
+		return NULL;
+	p = malloc(size);
+	if (p)
+		fa->live++;
+	return p;
+}
+
+static void *fa_realloc(void *ptr, size_t size, void *ctx)
+{
+	test_failing_alloc *fa = ctx;
+	void *p;
+
+	if (should_fail(fa))
+		return NULL;
+	p = realloc(ptr, size);
+	if (p && !ptr)
+		fa->live++;
+	return p;
+}
+
+static void fa_free(void *ptr, void *ctx)
+{
+	test_failing_alloc *fa = ctx;
+
+	if (ptr) {
+		fa->live--;
+		free(ptr);
+	}
+}
+
+void test_failing_alloc_init(test_failing_alloc *fa, unsigned long fail_at)
+{
+	memset(fa, 0, sizeof(*fa));
+	fa->alloc.malloc = fa_malloc;
+	fa->alloc.realloc = fa_realloc;
+	fa->alloc.free = fa_free;
+	fa->alloc.ctx = fa;
+	fa->fail_at = fail_at;
+}
+
+uint64_t test_rand(uint64_t *state)
+{
+	uint64_t x = *state ? *state : 0x9E3779B97F4A7C15ull;
+
+	x ^= x >> 12;
+	x ^= x << 25;
+	x ^= x >> 27;
+	*state = x;
+	return x * 0x2545F4914F6CDD1Dull;
+}
+
+void test_rand_bytes(uint64_t *state, void *buf, size_t len)
+{
+	unsigned char *p = buf;
+	size_t i;
+
+	for (i = 0; i < len; i++)
+		p[i] = (unsigned char)(test_rand(state) >> 56);
+}
+
+char *test_read_file(const char *path, size_t *len)
+{
+	FILE *f = fopen(path, "rb");
+	char *buf;
+	long size;
+
+	if (!f)
+		return NULL;
+	if (fseek(f, 0, SEEK_END) != 0 || (size = ftell(f)) < 0 || fseek(f, 0, SEEK_SET) != 0) {
+		fclose(f);
+		return NULL;
+	}
+	buf = malloc((size_t)size + 1);
+	if (!buf || fread(buf, 1, (size_t)size, f) != (size_t)size) {
+		free(buf);
+		fclose(f);
+		return NULL;
+	}
+	fclose(f);
+	buf[size] = '\0';
+	if (len)
+		*len = (size_t)size;
+	return buf;
+}
+
+const char *test_source_dir(void)
+{
+	const char *d = getenv("MIMEO_SOURCE_DIR");
+
+	return d && *d ? d : ".";
+}
+
+const char *test_shared_corpus(void)
+{
+	static char path[4096]; /* test-only: single-threaded test programs */
+	const char *env = getenv("MIMEO_SHARED_CORPUS");
+	struct stat st;
+
+	if (env && *env)
+		snprintf(path, sizeof(path), "%s", env);
+	else
+		snprintf(path, sizeof(path), "%s/../shared/corpus", test_source_dir());
+	if (stat(path, &st) != 0 || !S_ISDIR(st.st_mode))
+		return NULL;
+	return path;
+}
+
+int test_run_suite(Suite *s)
+{
+	SRunner *sr = srunner_create(s);
+	int failed;
+
+	srunner_run_all(sr, CK_NORMAL);
+	failed = srunner_ntests_failed(sr);
+	srunner_free(sr);
+	return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+}

@@ -1,0 +1,47 @@
+/*
+ * testutil.h - helpers shared by the Check suites (not installed).
+ *
+ * SPDX-License-Identifier: LGPL-2.1-or-later
+ */
+#ifndef MIMEO_TESTUTIL_H
+#define MIMEO_TESTUTIL_H
+
+#include <check.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "mimeo/common.h"
+
+/*
+ * A failing allocator (zlib infcover / libvips failing-alloc): allocation
+ * number `fail_at` (1-based) and every later one fail when `fail_at` > 0.
+ * It counts live blocks so a test can assert that nothing leaked.
+ */
+typedef struct test_failing_alloc {
+	mimeo_allocator alloc; /* pass &fa.alloc to the API under test */
+	unsigned long calls;   /* allocation calls so far (malloc + realloc) */
+	unsigned long fail_at; /* 0 = never fail */
+	long live;             /* blocks allocated and not yet freed */
+	int failed;            /* set once an allocation was refused */
+} test_failing_alloc;
+
+void test_failing_alloc_init(test_failing_alloc *fa, unsigned long fail_at);
+
+/* Deterministic pseudo-random numbers (xorshift64*), seedable per test. */
+uint64_t test_rand(uint64_t *state);
+void test_rand_bytes(uint64_t *state, void *buf, size_t len);
+
+/* Read a whole file into a malloc'd NUL-terminated buffer, or NULL. */
+char *test_read_file(const char *path, size_t *len);
+
+/* The project source root (MIMEO_SOURCE_DIR, set by meson), or ".". */
+const char *test_source_dir(void);
+
+/* The shared corpus folder (../shared/corpus beside the checkout, or
+ * $MIMEO_SHARED_CORPUS), or NULL when it is absent: tests skip cleanly. */
+const char *test_shared_corpus(void);
+
+/* Run a suite with CK_ENV-compatible defaults; returns the exit status. */
+int test_run_suite(Suite *s);
+
+#endif
