@@ -1,0 +1,262 @@
+#!/bin/bash
+# fuzz.sh - build and run mimeo's fuzz targets (README "Fuzzing").
+#
+#   scripts/fuzz.sh --smoke SECONDS
+#       Build with clang -Dfuzzing=libfuzzer (ASan+UBSan) into build-fuzz and
+#       run every built target for up to SECONDS each, two at a time (the
+#       per-target time is cut so the whole run stays under ~4 minutes).  New
+#       inputs go to a temporary folder; a crash fails the run and leaves its
+#       input in fuzz/crashes/.  scripts/test.sh calls this.
+#   scripts/fuzz.sh --campaign MINUTES [--engine libfuzzer|afl] [TARGET...]
+#       A real campaign: MINUTES per target (default: all targets), two
+#       targets at a time under `nice -n 19`.  The growing corpus is kept in
+#       fuzz/out/<target>/ (gitignored, reused by the next campaign), logs in
+#       fuzz/out/<target>.log, crash inputs in fuzz/crashes/.  AFL++ builds
+#       with CC=afl-clang-fast into build-fuzzer-afl (AFL_USE_ASAN=1, UBSan).
+#   scripts/fuzz.sh --minimize TARGET
+#       Merge corpus/TARGET/ plus fuzz/out/TARGET/ into the smallest set
+#       with the same coverage (libFuzzer -merge=1) and write it back to
+#       corpus/TARGET/, keeping the names of seeds that survive.
+#   scripts/fuzz.sh --replay TARGET PATH...
+#       Run inputs (files or folders) through build-fuzz's target once, e.g.
+#       a crash input from fuzz/crashes/, with full sanitizer reports.
+#   scripts/fuzz.sh --list
+#       The targets that build-fuzz has.
+#
+# Per-target extras live beside the sources: fuzz/<target>.dict (libFuzzer /
+# AFL dictionary) and fuzz/<target>.options (OSS-Fuzz's INI form; its
+# [libfuzzer] keys are passed as -key=value).
+set -eu
+
+tmp=
+top=$(cd "$(dirname "$0")/.." && pwd)
+cd "$top"
+
+say() { printf '==> %s\n' "$*" >&2; }
+die() { printf 'fuzz.sh: %s\n' "$*" >&2; exit 2; }
+
+export ASAN_OPTIONS=${ASAN_OPTIONS:-abort_on_error=1:detect_leaks=1:allocator_may_return_null=1}
+export UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}
+
+setup_libfuzzer() {
+	command -v clang >/dev/null || die "clang not found: sudo apt-get install clang libclang-rt-14-dev"
+	local opts=(-Dfuzzing=libfuzzer -Db_lundef=false -Dtests=false
+		-Dgmime=disabled -Dbuildtype=debugoptimized)
+	if [ -f build-fuzz/build.ninja ]; then
+		meson setup --reconfigure build-fuzz "${opts[@]}" >/dev/null
+	else
+		CC=clang meson setup build-fuzz "${opts[@]}" >/dev/null
+	fi
+	ninja -C build-fuzz >/dev/null || { ninja -C build-fuzz; exit 1; }
+}
+
+setup_afl() {
+	command -v afl-clang-fast >/dev/null || die "afl-clang-fast not found: sudo apt-get install afl++"
+	local opts=(-Dfuzzing=afl -Db_lundef=false -Dtests=false -Dgmime=disabled
+		-Dbuildtype=debugoptimized -Db_sanitize=undefined)
+	export AFL_USE_ASAN=1 AFL_QUIET=1
+	if [ -f build-fuzzer-afl/build.ninja ]; then
+		meson setup --reconfigure build-fuzzer-afl "${opts[@]}" >/dev/null
+	else
+		CC=afl-clang-fast meson setup build-fuzzer-afl "${opts[@]}" >/dev/null
+	fi
+	ninja -C build-fuzzer-afl >/dev/null || { ninja -C build-fuzzer-afl; exit 1; }
+}
+
+# Targets present in a build dir, in a stable order.
+targets_in() {
+	local f
+	for f in "$1"/fuzz/fuzz_*; do
+		[ -f "$f" ] && [ -x "$f" ] && basename "$f" | sed 's/^fuzz_//'
+	done | sort
+}
+
+# -key=value arguments from fuzz/<target>.options ([libfuzzer] section) and
+# the dictionary beside the target.
+libfuzzer_args() {
+	local t=$1
+	if [ -f "fuzz/$t.options" ]; then
+		awk -F' *= *' '/^\[/ { sec = $0; next }
+			sec == "[libfuzzer]" && NF == 2 && $1 != "dict" && $1 !~ /^#/ {
+				printf "-%s=%s\n", $1, $2 }' "fuzz/$t.options"
+	fi
+	[ -f "fuzz/$t.dict" ] && echo "-dict=fuzz/$t.dict"
+	return 0
+}
+
+# Summarise one libFuzzer log: executions, edges (cov:), crash or not.
+summarise() { # target log status
+	local execs cov
+	execs=$(sed -n 's/^stat::number_of_executed_units: *//p' "$2" | tail -n 1)
+	cov=$(grep -o 'cov: [0-9]*' "$2" | tail -n 1 | sed 's/cov: //')
+	printf '%-10s execs %-10s edges %-6s %s\n' "$1" "${execs:-?}" "${cov:-?}" \
+		"$([ "$3" = 0 ] && echo ok || echo "CRASH (see $2)")"
+}
+
+run_libfuzzer() { # target seconds outdir log [nice]
+	local t=$1 secs=$2 out=$3 log=$4 prefix=()
+	mkdir -p "$out" fuzz/crashes
+	[ "${5:-}" = nice ] && prefix=(nice -n 19)
+	local seeds=()
+	[ -d "corpus/$t" ] && seeds+=("corpus/$t")
+	[ -d "corpus/regress/$t" ] && seeds+=("corpus/regress/$t")
+	local rc=0
+	# shellcheck disable=SC2046
+	"${prefix[@]}" "build-fuzz/fuzz/fuzz_$t" -max_total_time="$secs" \
+		-print_final_stats=1 -timeout=25 -rss_limit_mb=2048 \
+		-artifact_prefix="fuzz/crashes/$t-" $(libfuzzer_args "$t") \
+		"$out" "${seeds[@]}" >"$log" 2>&1 || rc=$?
+	summarise "$t" "$log" "$rc"
+	return "$rc"
+}
+
+# Run "cmd target" for every target, two at a time; fail if any failed.
+two_at_a_time() { # function targets...
+	local fn=$1 fail=0 pids=() t pid
+	shift
+	for t in "$@"; do
+		"$fn" "$t" &
+		pids+=($!)
+		if [ "${#pids[@]}" -ge 2 ]; then
+			wait "${pids[0]}" || fail=1
+			pids=("${pids[@]:1}")
+		fi
+	done
+	for pid in "${pids[@]}"; do
+		wait "$pid" || fail=1
+	done
+	return "$fail"
+}
+
+smoke() {
+	local secs=$1 n per
+	setup_libfuzzer
+	mapfile -t targets < <(targets_in build-fuzz)
+	n=${#targets[@]}
+	if [ "$n" -eq 0 ]; then
+		say "fuzz smoke: no fuzz targets in this build"
+		return 0
+	fi
+	# Two at a time, ~200 s of fuzzing in all: per-target time <= 400/n.
+	per=$((400 / n))
+	[ "$per" -gt "$secs" ] && per=$secs
+	[ "$per" -lt 3 ] && per=3
+	tmp=$(mktemp -d)
+	trap 'rm -rf "$tmp"' EXIT
+	say "fuzz smoke: ${n} targets, ${per} s each, two at a time"
+	smoke_one() { run_libfuzzer "$1" "$per" "$tmp/$1" "$tmp/$1.log"; }
+	if ! two_at_a_time smoke_one "${targets[@]}"; then
+		for f in "$tmp"/*.log; do
+			grep -q -e 'ERROR: ' -e 'SUMMARY: ' -e 'check failed' "$f" && {
+				echo "--- $f"; grep -v '^#' "$f" | tail -n 40; }
+		done
+		die "fuzz smoke found a crash: inputs are in fuzz/crashes/"
+	fi
+}
+
+campaign() {
+	local minutes=$1 engine=$2
+	shift 2
+	local targets=("$@")
+	mkdir -p fuzz/out fuzz/crashes
+	if [ "$engine" = afl ]; then
+		setup_afl
+		[ "${#targets[@]}" -gt 0 ] || mapfile -t targets < <(targets_in build-fuzzer-afl)
+		campaign_one() { afl_one "$1" "$minutes"; }
+	else
+		setup_libfuzzer
+		[ "${#targets[@]}" -gt 0 ] || mapfile -t targets < <(targets_in build-fuzz)
+		campaign_one() {
+			run_libfuzzer "$1" $((minutes * 60)) "fuzz/out/$1" "fuzz/out/$1.log" nice
+		}
+	fi
+	say "campaign ($engine): ${targets[*]}, ${minutes} min each, two at a time"
+	two_at_a_time campaign_one "${targets[@]}" || true
+	ls fuzz/crashes 2>/dev/null | sed 's/^/crash input: fuzz\/crashes\//'
+}
+
+afl_one() { # target minutes
+	local t=$1 minutes=$2 dict=() out="fuzz/out/afl-$1" in="corpus/$1"
+	[ -f "fuzz/$t.dict" ] && dict=(-x "fuzz/$t.dict")
+	[ -d "$out/default" ] && in=- # resume the previous campaign
+	# afl-fuzz sets the sanitizer options it needs (abort_on_error, symbolize=0)
+	env -u ASAN_OPTIONS -u UBSAN_OPTIONS \
+	AFL_SKIP_CPUFREQ=1 AFL_NO_UI=1 AFL_NO_AFFINITY=1 AFL_I_DONT_CARE_ABOUT_MISSING_CRASHES=1 \
+		nice -n 19 afl-fuzz -V $((minutes * 60)) -m none -t 5000+ -i "$in" -o "$out" \
+		"${dict[@]}" -- "build-fuzzer-afl/fuzz/fuzz_$t" >"fuzz/out/afl-$t.log" 2>&1 || true
+	local execs edges crashes
+	execs=$(sed -n 's/^execs_done *: *//p' "$out/default/fuzzer_stats" 2>/dev/null)
+	edges=$(sed -n 's/^edges_found *: *//p' "$out/default/fuzzer_stats" 2>/dev/null)
+	crashes=$(sed -n 's/^saved_crashes *: *//p' "$out/default/fuzzer_stats" 2>/dev/null)
+	for f in "$out"/default/crashes/id:*; do
+		[ -f "$f" ] && cp "$f" "fuzz/crashes/$t-afl-$(basename "$f" | cut -c1-9 | tr : -)"
+	done
+	printf '%-10s execs %-10s edges %-6s crashes %s\n' "$t" "${execs:-?}" "${edges:-?}" "${crashes:-?}"
+}
+
+minimize() {
+	local t=$1 f h
+	setup_libfuzzer
+	[ -x "build-fuzz/fuzz/fuzz_$t" ] || die "no target $t"
+	tmp=$(mktemp -d)
+	trap 'rm -rf "$tmp"' EXIT
+	mkdir -p "$tmp/merged" "corpus/$t"
+	local extra=()
+	[ -d "fuzz/out/$t" ] && extra+=("fuzz/out/$t")
+	"build-fuzz/fuzz/fuzz_$t" -merge=1 $(libfuzzer_args "$t" | grep -v '^-dict=') \
+		"$tmp/merged" "corpus/$t" "${extra[@]}" >"$tmp/log" 2>&1 ||
+		{ tail -n 30 "$tmp/log"; die "merge failed"; }
+	# libFuzzer names merged files by their SHA-1: keep a surviving seed's
+	# descriptive name, drop seeds that add no coverage, add new inputs.
+	for f in "corpus/$t"/*; do
+		[ -f "$f" ] || continue
+		h=$(sha1sum <"$f" | cut -d' ' -f1)
+		if [ -f "$tmp/merged/$h" ]; then
+			rm "$tmp/merged/$h"
+		else
+			rm "$f"
+		fi
+	done
+	for f in "$tmp/merged"/*; do
+		[ -f "$f" ] && cp "$f" "corpus/$t/"
+	done
+	say "corpus/$t: $(ls "corpus/$t" | wc -l) files, $(du -sh "corpus/$t" | cut -f1)"
+}
+
+case "${1:-}" in
+--smoke)
+	[ $# -eq 2 ] || die "usage: scripts/fuzz.sh --smoke SECONDS"
+	smoke "$2"
+	;;
+--campaign)
+	[ $# -ge 2 ] || die "usage: scripts/fuzz.sh --campaign MINUTES [--engine libfuzzer|afl] [TARGET...]"
+	minutes=$2
+	shift 2
+	engine=libfuzzer
+	if [ "${1:-}" = --engine ]; then
+		engine=${2:-}
+		shift 2 || die "--engine needs libfuzzer or afl"
+	fi
+	case $engine in libfuzzer|afl) ;; *) die "unknown engine $engine" ;; esac
+	campaign "$minutes" "$engine" "$@"
+	;;
+--minimize|--minimise)
+	[ $# -eq 2 ] || die "usage: scripts/fuzz.sh --minimize TARGET"
+	minimize "$2"
+	;;
+--replay)
+	[ $# -ge 3 ] || die "usage: scripts/fuzz.sh --replay TARGET PATH..."
+	t=$2
+	shift 2
+	setup_libfuzzer
+	exec "build-fuzz/fuzz/replay_$t" "$@"
+	;;
+--list)
+	setup_libfuzzer
+	targets_in build-fuzz
+	;;
+*)
+	sed -n '2,/^set -eu/p' "$0" | sed '$d' | sed 's/^# \{0,1\}//'
+	exit 2
+	;;
+esac
