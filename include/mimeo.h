@@ -7,5 +7,7 @@
 #define MIMEO_H
 
 #include "mimeo/common.h"
+#include "mimeo/charset.h"
+#include "mimeo/header.h"
 
 #endif /* MIMEO_H */
