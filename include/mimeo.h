@@ -7,6 +7,7 @@
 #define MIMEO_H
 
 #include "mimeo/common.h"
+#include "mimeo/codec.h"
 #include "mimeo/charset.h"
 #include "mimeo/header.h"
 

@@ -1,0 +1,390 @@
+/*
+ * mimeo/codec.h - streaming transfer-encoding codecs: base64, quoted-printable,
+ * uuencode (RFC 2045 section 6, RFC 4648, POSIX uuencode).
+ *
+ * Every codec follows the zlib shape: a small state struct the caller keeps
+ * (on the stack is fine), an init call, any number of step calls with input
+ * chunks of any size (down to one byte), and a finish call that flushes what
+ * is pending.  Output goes into a caller buffer whose required size is given
+ * by a *_BOUND macro of the input length.  The output is byte-for-byte the
+ * same however the input is split.  Codecs never allocate.
+ *
+ * Decoders are lenient as mail requires and count what they skipped or
+ * repaired in public fields instead of failing.
+ *
+ * SPDX-License-Identifier: LGPL-2.1-or-later
+ */
+#ifndef MIMEO_CODEC_H
+#define MIMEO_CODEC_H
+
+#include "common.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/**
+ * Instruction-set paths for the SIMD codecs.  MIMEO_ISA_AUTO picks the best
+ * path the CPU supports (honouring the MIMEO_FORCE_ISA environment variable:
+ * "scalar", "avx2" or "avx512", read once).  Other values force a path; a
+ * path the CPU or build lacks falls back to the best available lower one.
+ */
+typedef enum mimeo_isa {
+	MIMEO_ISA_AUTO = 0,
+	MIMEO_ISA_SCALAR = 1,
+	MIMEO_ISA_AVX2 = 2,
+	MIMEO_ISA_AVX512 = 3
+} mimeo_isa;
+
+/** Whether `isa` is usable on this CPU and compiled into this build. */
+MIMEO_EXTERN int mimeo_isa_available(mimeo_isa isa);
+
+/** The path MIMEO_ISA_AUTO resolves to, e.g. for reporting. */
+MIMEO_EXTERN mimeo_isa mimeo_isa_best(void);
+
+/** Name of a path: "auto", "scalar", "avx2", "avx512". */
+MIMEO_EXTERN const char *mimeo_isa_name(mimeo_isa isa);
+
+/* ------------------------------------------------------------------ */
+/* base64 (RFC 4648 section 4 alphabet, RFC 2045 section 6.8 rules)    */
+/* ------------------------------------------------------------------ */
+
+/**
+ * Streaming base64 decoder state.  Initialise with mimeo_b64_decoder_init();
+ * no dispose is needed.  Decoding follows RFC 2045 section 6.8 leniently:
+ *
+ *  - CR, LF, space, tab, form feed and vertical tab are skipped silently;
+ *  - any other byte outside the alphabet is skipped and counted in `invalid`;
+ *  - `=` ends the current quantum (a 2- or 3-character quantum yields its 1
+ *    or 2 bytes) and decoding goes on afterwards, so concatenated base64
+ *    chunks decode completely (a decoder that stopped there would hide the
+ *    rest from virus scanners, gmime#150); surplus `=` are counted in
+ *    `invalid`;
+ *  - a final quantum without padding yields its whole bytes at finish;
+ *  - a lone sextet (one character before `=` or the end) cannot make a byte:
+ *    it is dropped and counted in `invalid`.
+ */
+typedef struct mimeo_b64_decoder {
+	uint64_t invalid;  /**< public: bytes skipped as garbage so far */
+	uint32_t _acc;     /* pending sextets, most recent in the low bits */
+	unsigned _n;       /* number of pending sextets (0..3) */
+	unsigned _pad;     /* '=' still expected after a short quantum */
+	unsigned _isa;     /* resolved mimeo_isa */
+} mimeo_b64_decoder;
+
+/** Largest output of one mimeo_b64_decode_step() call for `n` input bytes. */
+#define MIMEO_B64_DECODE_BOUND(n) (((n) / 4 + 1) * 3)
+/** Largest output of mimeo_b64_decode_finish(). */
+#define MIMEO_B64_DECODE_FINISH_MAX 3
+
+/**
+ * Prepare `d` for a new stream.
+ * @param d    state to initialise (caller-owned)
+ * @param isa  code path: MIMEO_ISA_AUTO (best, honours MIMEO_FORCE_ISA) or a
+ *             forced path (falls back to the best available lower one)
+ */
+MIMEO_EXTERN void mimeo_b64_decoder_init(mimeo_b64_decoder *d, mimeo_isa isa);
+
+/**
+ * Decode the next `len` bytes of base64 text.
+ * @param out  receives the decoded bytes; room for
+ *             MIMEO_B64_DECODE_BOUND(len) bytes.  May not overlap `in`.
+ * @return number of bytes written to `out`.  Never fails.
+ */
+MIMEO_EXTERN size_t mimeo_b64_decode_step(mimeo_b64_decoder *d, const void *in,
+					  size_t len, void *out);
+
+/**
+ * End of input: write the bytes of a final unpadded quantum.
+ * @param out  room for MIMEO_B64_DECODE_FINISH_MAX (3) bytes
+ * @return number of bytes written (0..2).  `d` may then be re-initialised.
+ */
+MIMEO_EXTERN size_t mimeo_b64_decode_finish(mimeo_b64_decoder *d, void *out);
+
+/** Encoder flag: end lines with CRLF instead of LF. */
+#define MIMEO_B64_CRLF 0x01u
+/** Encoder flag: no line breaks at all (e.g. for RFC 2047 encoded words). */
+#define MIMEO_B64_NOWRAP 0x02u
+
+/**
+ * Streaming base64 encoder state: 76-character lines (RFC 2045 section
+ * 6.8), padded final quantum, and a final line break after the last line.
+ */
+typedef struct mimeo_b64_encoder {
+	unsigned _flags;   /* MIMEO_B64_* */
+	unsigned _isa;     /* resolved mimeo_isa */
+	unsigned _n;       /* pending input bytes (0..2) */
+	unsigned _col;     /* characters on the current output line */
+	unsigned char _buf[4]; /* pending input bytes */
+} mimeo_b64_encoder;
+
+/** Largest output of one mimeo_b64_encode_step() call for `n` input bytes. */
+#define MIMEO_B64_ENCODE_BOUND(n) \
+	(((n) / 3 + 1) * 4 + (((n) / 3 + 1) * 4 / 76 + 1) * 2)
+/** Largest output of mimeo_b64_encode_finish(). */
+#define MIMEO_B64_ENCODE_FINISH_MAX 8
+
+/**
+ * Prepare `e` for a new stream.
+ * @param flags  MIMEO_B64_CRLF and/or MIMEO_B64_NOWRAP, or 0 (LF lines)
+ * @param isa    code path, as for mimeo_b64_decoder_init()
+ */
+MIMEO_EXTERN void mimeo_b64_encoder_init(mimeo_b64_encoder *e, unsigned flags,
+					 mimeo_isa isa);
+
+/**
+ * Encode the next `len` bytes.
+ * @param out  room for MIMEO_B64_ENCODE_BOUND(len) bytes; may not overlap `in`
+ * @return number of characters written.  Never fails.
+ */
+MIMEO_EXTERN size_t mimeo_b64_encode_step(mimeo_b64_encoder *e, const void *in,
+					  size_t len, void *out);
+
+/**
+ * End of input: write the padded last quantum and, unless the output is
+ * empty or MIMEO_B64_NOWRAP is set, a final line break.
+ * @param out  room for MIMEO_B64_ENCODE_FINISH_MAX bytes
+ * @return number of characters written.
+ */
+MIMEO_EXTERN size_t mimeo_b64_encode_finish(mimeo_b64_encoder *e, void *out);
+
+/* ------------------------------------------------------------------ */
+/* quoted-printable (RFC 2045 section 6.7)                             */
+/* ------------------------------------------------------------------ */
+
+/** Longest whitespace run a QP decoder holds back to strip it at a line end. */
+#define MIMEO_QP_MAX_PENDING_WS 32
+
+/**
+ * Streaming quoted-printable decoder state.  Decoding rules:
+ *
+ *  - `=XX` with hex digits in either case is one byte;
+ *  - soft line breaks `=` CRLF, `=` LF, and `=` followed by spaces or tabs
+ *    then a line break, are removed; `=` at the very end of the input (after
+ *    optional whitespace) is a soft break too;
+ *  - an invalid `=` sequence (`=` not followed by two hex digits or a soft
+ *    break) is kept literally, as Thunderbird and GMime do, and counted in
+ *    `invalid`;
+ *  - spaces and tabs at the end of a line (before CRLF, LF or the end of the
+ *    input) are removed (rule 3).  Runs longer than MIMEO_QP_MAX_PENDING_WS
+ *    are only partly removed: the decoder never buffers without bound;
+ *  - hard line breaks are passed through as they are (CRLF stays CRLF, LF
+ *    stays LF); every other byte is copied.
+ */
+typedef struct mimeo_qp_decoder {
+	uint64_t invalid;  /**< public: invalid `=` sequences kept literally */
+	unsigned _state;   /* see qp.c */
+	unsigned _hex;     /* first hex digit after '=' */
+	unsigned _nws;     /* pending whitespace bytes in _ws */
+	unsigned _cr;      /* a CR is pending (may start a CRLF) */
+	unsigned char _ws[MIMEO_QP_MAX_PENDING_WS];
+} mimeo_qp_decoder;
+
+/** Largest output of one mimeo_qp_decode_step() call for `n` input bytes. */
+#define MIMEO_QP_DECODE_BOUND(n) ((n) + MIMEO_QP_MAX_PENDING_WS + 8)
+/** Largest output of mimeo_qp_decode_finish(). */
+#define MIMEO_QP_DECODE_FINISH_MAX (MIMEO_QP_MAX_PENDING_WS + 8)
+
+/** Prepare `d` for a new stream. */
+MIMEO_EXTERN void mimeo_qp_decoder_init(mimeo_qp_decoder *d);
+
+/**
+ * Decode the next `len` bytes.
+ * @param out  room for MIMEO_QP_DECODE_BOUND(len) bytes; may not overlap `in`
+ * @return bytes written.  Never fails.
+ */
+MIMEO_EXTERN size_t mimeo_qp_decode_step(mimeo_qp_decoder *d, const void *in,
+					 size_t len, void *out);
+
+/**
+ * End of input: flush what was held back.
+ * @param out  room for MIMEO_QP_DECODE_FINISH_MAX bytes
+ * @return bytes written.
+ */
+MIMEO_EXTERN size_t mimeo_qp_decode_finish(mimeo_qp_decoder *d, void *out);
+
+/** Encoder flag: write CRLF line breaks; the input's line break is then
+ *  CRLF, and a CR or LF that is not part of a CRLF is encoded.  Without it
+ *  lines end with LF, the input's line break is LF and every CR is encoded. */
+#define MIMEO_QP_CRLF 0x01u
+/** Encoder flag: also encode a line-leading `.` (=2E) and a line-leading `F`
+ *  (=46), so no line can start with "From " or be a lone "." (mbox, SMTP).
+ *  Every line-leading F is encoded, which needs no look-ahead. */
+#define MIMEO_QP_MAILSAFE 0x02u
+/** Encoder flag: binary input: every CR and LF is encoded, the output has
+ *  only soft line breaks. */
+#define MIMEO_QP_BINARY 0x04u
+
+/**
+ * Streaming quoted-printable encoder state.  Output lines are at most 76
+ * characters including the `=` of a soft break; `=`, bytes outside
+ * 33..126, and a space or tab before a line break or the end are encoded.
+ * Decoding the output gives back exactly the input.
+ */
+typedef struct mimeo_qp_encoder {
+	unsigned _flags;   /* MIMEO_QP_* */
+	unsigned _col;     /* characters on the current output line */
+	int _pend;         /* pending space, tab or CR (-1 = none) */
+} mimeo_qp_encoder;
+
+/** Largest output of one mimeo_qp_encode_step() call for `n` input bytes. */
+#define MIMEO_QP_ENCODE_BOUND(n) ((n) * 4 + 16)
+/** Largest output of mimeo_qp_encode_finish(). */
+#define MIMEO_QP_ENCODE_FINISH_MAX 16
+
+/** Prepare `e` for a new stream.  @param flags MIMEO_QP_* or 0. */
+MIMEO_EXTERN void mimeo_qp_encoder_init(mimeo_qp_encoder *e, unsigned flags);
+
+/**
+ * Encode the next `len` bytes.
+ * @param out  room for MIMEO_QP_ENCODE_BOUND(len) bytes; may not overlap `in`
+ * @return characters written.
+ */
+MIMEO_EXTERN size_t mimeo_qp_encode_step(mimeo_qp_encoder *e, const void *in,
+					 size_t len, void *out);
+
+/**
+ * End of input: flush a held-back space, tab or CR (encoded).  No line
+ * break is added: the output ends where the data ends.
+ * @param out  room for MIMEO_QP_ENCODE_FINISH_MAX bytes
+ * @return characters written.
+ */
+MIMEO_EXTERN size_t mimeo_qp_encode_finish(mimeo_qp_encoder *e, void *out);
+
+/* ------------------------------------------------------------------ */
+/* uuencode (POSIX uuencode/uudecode historical format)                */
+/* ------------------------------------------------------------------ */
+
+/** Longest line a uuencode decoder keeps (longer lines are cut). */
+#define MIMEO_UU_MAX_LINE 300
+
+/**
+ * Streaming uudecoder state.  Text before a "begin MODE NAME" line is
+ * skipped; the data lines of the first block are decoded up to its "end"
+ * line (or a zero-length line followed by "end"); everything after that is
+ * ignored.  Lines may end in LF or CRLF.  Data lines cut short (mail
+ * systems strip trailing spaces) are completed with zero bits within their
+ * last group; lines that cannot be data are skipped and counted in
+ * `invalid`.
+ */
+typedef struct mimeo_uu_decoder {
+	char filename[256]; /**< public: NAME from the begin line, raw bytes,
+				 NUL-terminated (cut at 255 bytes) */
+	unsigned mode;      /**< public: MODE from the begin line (octal) */
+	int began;          /**< public: a begin line was seen */
+	int ended;          /**< public: the end line was seen */
+	uint64_t invalid;   /**< public: lines skipped as garbage inside the block */
+	unsigned _len;      /* bytes in _line */
+	unsigned _zero;     /* a zero-length data line was seen */
+	unsigned char _line[MIMEO_UU_MAX_LINE];
+} mimeo_uu_decoder;
+
+/** Largest output of one mimeo_uu_decode_step() call for `n` input bytes. */
+#define MIMEO_UU_DECODE_BOUND(n) ((n) + 64)
+/** Largest output of mimeo_uu_decode_finish(). */
+#define MIMEO_UU_DECODE_FINISH_MAX 64
+
+/** Prepare `d` for a new stream. */
+MIMEO_EXTERN void mimeo_uu_decoder_init(mimeo_uu_decoder *d);
+
+/**
+ * Decode the next `len` bytes.
+ * @param out  room for MIMEO_UU_DECODE_BOUND(len) bytes; may not overlap `in`
+ * @return bytes written.  Never fails.
+ */
+MIMEO_EXTERN size_t mimeo_uu_decode_step(mimeo_uu_decoder *d, const void *in,
+					 size_t len, void *out);
+
+/**
+ * End of input: decode a last data line that had no line break.
+ * @param out  room for MIMEO_UU_DECODE_FINISH_MAX bytes
+ * @return bytes written.
+ */
+MIMEO_EXTERN size_t mimeo_uu_decode_finish(mimeo_uu_decoder *d, void *out);
+
+/* ------------------------------------------------------------------ */
+/* Content-Transfer-Encoding and the generic body decoder              */
+/* ------------------------------------------------------------------ */
+
+/** Content-Transfer-Encoding values (RFC 2045 section 6.1). */
+typedef enum mimeo_cte {
+	MIMEO_CTE_NONE = 0,  /**< header absent (means 7bit) */
+	MIMEO_CTE_7BIT,
+	MIMEO_CTE_8BIT,
+	MIMEO_CTE_BINARY,
+	MIMEO_CTE_BASE64,
+	MIMEO_CTE_QP,        /**< quoted-printable */
+	MIMEO_CTE_UUENCODE,  /**< x-uuencode, x-uue, uuencode, uue */
+	MIMEO_CTE_UNKNOWN    /**< anything else: treated as binary */
+} mimeo_cte;
+
+/**
+ * Parse a Content-Transfer-Encoding header value.  Leading and trailing
+ * whitespace, line folding and RFC 5322 comments are ignored; the match is
+ * case-insensitive.  "x-uuencode", "x-uue", "uuencode" and "uue" give
+ * MIMEO_CTE_UUENCODE.
+ * @param value  the raw header value (need not be NUL-terminated)
+ * @return the encoding, MIMEO_CTE_NONE for an empty value, or
+ *         MIMEO_CTE_UNKNOWN.
+ */
+MIMEO_EXTERN mimeo_cte mimeo_cte_parse(const char *value, size_t len);
+
+/** Canonical name: "7bit", "8bit", "binary", "base64", "quoted-printable",
+ *  "x-uuencode"; "" for MIMEO_CTE_NONE and "unknown" for MIMEO_CTE_UNKNOWN.
+ *  Static strings. */
+MIMEO_EXTERN const char *mimeo_cte_name(mimeo_cte cte);
+
+/**
+ * Body decoder for any transfer encoding: base64, quoted-printable and
+ * uuencode are decoded, everything else is copied unchanged.
+ */
+typedef struct mimeo_transfer_decoder {
+	mimeo_cte cte;  /**< public: the encoding being decoded */
+	union {
+		mimeo_b64_decoder b64;
+		mimeo_qp_decoder qp;
+		mimeo_uu_decoder uu;
+	} u;            /**< public: the codec state (e.g. u.b64.invalid) */
+} mimeo_transfer_decoder;
+
+/** Largest output of one mimeo_transfer_decode_step() for `n` input bytes,
+ *  whatever the encoding. */
+#define MIMEO_TRANSFER_DECODE_BOUND(n) ((n) + 64)
+/** Largest output of mimeo_transfer_decode_finish(). */
+#define MIMEO_TRANSFER_DECODE_FINISH_MAX 64
+
+/**
+ * Prepare `d` to decode a body in encoding `cte`.
+ * @param isa  code path for base64 (MIMEO_ISA_AUTO normally)
+ */
+MIMEO_EXTERN void mimeo_transfer_decoder_init(mimeo_transfer_decoder *d,
+					      mimeo_cte cte, mimeo_isa isa);
+
+/**
+ * Decode the next `len` body bytes.
+ * @param out  room for MIMEO_TRANSFER_DECODE_BOUND(len) bytes; may not
+ *             overlap `in`
+ * @return bytes written.  Never fails.
+ */
+MIMEO_EXTERN size_t mimeo_transfer_decode_step(mimeo_transfer_decoder *d,
+					       const void *in, size_t len,
+					       void *out);
+
+/**
+ * End of the body: flush the decoder.
+ * @param out  room for MIMEO_TRANSFER_DECODE_FINISH_MAX (64) bytes
+ * @return bytes written.
+ */
+MIMEO_EXTERN size_t mimeo_transfer_decode_finish(mimeo_transfer_decoder *d,
+						 void *out);
+
+/**
+ * Total bytes a decoder skipped or kept as invalid so far (base64 garbage,
+ * QP invalid `=` sequences, uuencode garbage lines; 0 for identity).
+ */
+MIMEO_EXTERN uint64_t mimeo_transfer_decoder_invalid(const mimeo_transfer_decoder *d);
+
+#ifdef __cplusplus
+}
+#endif
+#endif /* MIMEO_CODEC_H */

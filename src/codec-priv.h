@@ -1,0 +1,54 @@
+/*
+ * codec-priv.h - internals shared by the codec sources (not installed):
+ * CPU dispatch and the per-ISA base64 kernels.
+ *
+ * SPDX-License-Identifier: LGPL-2.1-or-later
+ */
+#ifndef MIMEO_CODEC_PRIV_H
+#define MIMEO_CODEC_PRIV_H
+
+#include "mimeo/codec.h"
+#include "mimeo-codec-config.h"
+
+#include <stddef.h>
+#include <stdint.h>
+
+/* Resolve a requested path to one this CPU and build can run (never AUTO). */
+mimeo_isa mimeo__isa_resolve(mimeo_isa isa);
+
+/* base64 alphabet value of a byte: 0..63, or one of these classes. */
+enum {
+	MIMEO__B64_WS = 0x40,      /* CR, LF, space, tab, FF, VT: skipped */
+	MIMEO__B64_PAD = 0x41,     /* '=' */
+	MIMEO__B64_INVALID = 0x42  /* anything else: skipped and counted */
+};
+extern const unsigned char mimeo__b64_dec_table[256];
+extern const char mimeo__b64_alphabet[64];
+
+/*
+ * SIMD kernels.  A decode kernel is entered with no pending sextets
+ * (d->_n == 0); it consumes alphabet characters and whitespace from *pin
+ * and stops before '=', a garbage byte, or near `end`.  It writes the bytes
+ * of every whole quantum it consumed and leaves the characters of a last
+ * partial quantum in d->_acc/d->_n.  Returns bytes written, advances *pin.
+ *
+ * An encode kernel is entered at a quantum boundary (e->_n == 0) and
+ * encodes whole 57-byte lines (76 characters) while enough input remains,
+ * honouring e->_col and the line-break flags; it returns characters
+ * written and advances *pin.  It may write up to 96 bytes past a line's
+ * start, which the caller guarantees are within the step's output bound.
+ */
+#if MIMEO_CODEC_AVX2
+size_t mimeo__b64_decode_avx2(mimeo_b64_decoder *d, const unsigned char **pin,
+			      const unsigned char *end, unsigned char *out);
+size_t mimeo__b64_encode_avx2(mimeo_b64_encoder *e, const unsigned char **pin,
+			      const unsigned char *end, unsigned char *out);
+#endif
+#if MIMEO_CODEC_AVX512
+size_t mimeo__b64_decode_avx512(mimeo_b64_decoder *d, const unsigned char **pin,
+				const unsigned char *end, unsigned char *out);
+size_t mimeo__b64_encode_avx512(mimeo_b64_encoder *e, const unsigned char **pin,
+				const unsigned char *end, unsigned char *out);
+#endif
+
+#endif
