@@ -10,5 +10,6 @@
 #include "mimeo/codec.h"
 #include "mimeo/charset.h"
 #include "mimeo/header.h"
+#include "mimeo/parser.h"
 
 #endif /* MIMEO_H */

@@ -1,0 +1,362 @@
+/*
+ * mimeo/parser.h - streaming (push) MIME parser.
+ *
+ * Feed a message, or a whole mbox, in chunks of any size with
+ * mimeo_parser_feed(), end with mimeo_parser_finish(); the parser reports
+ * what it finds through a table of callbacks (llhttp style).  The events are
+ * the same whatever the chunking, except that body data may arrive split
+ * into a different number of `body`/`preamble`/`epilogue` calls.
+ *
+ * Event order for one message:
+ *
+ *   message_begin                   (top-level message; once per mbox message)
+ *     part_begin                    (the message's root entity, depth 0)
+ *       header ... header           (each field once, in order)
+ *       headers_end
+ *       body ... body               (leaf: transfer-decoded data)
+ *     | preamble ...                (multipart, with MIMEO_PARSE_PREAMBLE)
+ *       part_begin ... part_end     (each child, depth + 1, recursively)
+ *       epilogue ...
+ *     | part_begin ... part_end     (message/rfc822 or message/global: the
+ *                                    encapsulated message's root entity)
+ *     part_end
+ *   message_end
+ *
+ * Defects (malformed input that was repaired or tolerated) are reported
+ * through the `defect` callback at any point; they are never errors.
+ *
+ * Memory: the parser allocates its buffers at mimeo_parser_new() and grows
+ * them only up to the configured limits (header block, line length, nesting
+ * depth); body data is never accumulated: it is passed through, or
+ * transfer-decoded through a fixed 64 KiB scratch buffer.  A multi-gigabyte
+ * attachment therefore parses in constant memory.
+ *
+ * Leniency rules (RFC 2045/2046 with the usual real-world repairs):
+ *  - line ends may be CRLF, LF or mixed; a bare CR is an ordinary byte
+ *    (and counts as whitespace after a boundary);
+ *  - a boundary line is "--" boundary, optionally followed by "--" (close
+ *    delimiter), followed only by whitespace (transport padding, RFC 2046
+ *    5.1.1).  It is matched against the stack of open multiparts, innermost
+ *    first, so a boundary that is a prefix of another one is never confused
+ *    with it.  The line break before a boundary line belongs to the
+ *    boundary.  A boundary line of an outer multipart closes the inner
+ *    parts (defect MIMEO_DEFECT_MISSING_CLOSE); the end of input closes
+ *    everything that is still open (same defect for multiparts);
+ *  - the header block ends at the first empty line; a line that is neither
+ *    a header field nor a continuation (nor a boundary) also ends it and is
+ *    the first body line (defect MIMEO_DEFECT_MISSING_BLANK_LINE); parts
+ *    without any header are fine;
+ *  - duplicate Content-Type or Content-Transfer-Encoding fields: the FIRST
+ *    one wins (as GMime and Thunderbird do); defect MIMEO_DEFECT_DUPLICATE;
+ *  - defaults (RFC 2045 5.2, RFC 2046 5.1.5): text/plain (charset
+ *    "us-ascii" reported as the charset of a text/plain part that has no
+ *    Content-Type at all); children of multipart/digest: message/rfc822.
+ *    A Content-Type without "/" or a multipart without boundary parameter
+ *    is treated as application/octet-stream resp. as an opaque leaf (defect);
+ *  - message/rfc822 and message/global are parsed recursively, also when a
+ *    gateway base64- or quoted-printable-encoded them: the body is then
+ *    decoded and the decoded stream parsed (its parts carry the flag
+ *    MIMEO_PART_ENCODED and their offsets count bytes of that decoded
+ *    stream).  message/partial and message/external-body stay leaves;
+ *  - mbox (MIMEO_PARSE_MBOX): a message starts at a line "From " at the
+ *    start of the input or after an empty line, provided the line looks
+ *    like a From_ line (a sender and a time "hh:mm" follow); any other
+ *    "From " line is body text, so an unescaped "From " never loses mail.
+ *    Lines matching ^>+From  lose one '>' (mboxrd and mboxo unquoting) in
+ *    body, preamble and epilogue data.  The line break before a From_ line
+ *    is the mbox separator and is not part of the previous message;
+ *  - a top-level input (not mbox) starting with a "From " line: that line
+ *    is skipped (defect MIMEO_DEFECT_MBOX_FROM).
+ *
+ * Limits (mimeo_parser_options; exceeding one sets a MIMEO_LIMIT_* bit,
+ * reports defect MIMEO_DEFECT_LIMIT and degrades as follows, never fails):
+ *  - max_depth: a multipart or message part at depth >= max_depth is an
+ *    opaque leaf (flag MIMEO_PART_OPAQUE): its body is delivered as is;
+ *  - max_header_bytes / max_headers: the line that would exceed the limit
+ *    ends the header block and becomes the first body line;
+ *  - max_line: a header line longer than this is truncated (the rest of
+ *    the line is dropped); body lines of any length are delivered;
+ *  - max_parts: once a message has this many parts, further delimiter
+ *    lines no longer start new parts and are delivered as body data.
+ *
+ * SPDX-License-Identifier: LGPL-2.1-or-later
+ */
+#ifndef MIMEO_PARSER_H
+#define MIMEO_PARSER_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "mimeo/common.h"
+#include "mimeo/codec.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/** Opaque push parser.  @since 0.1 */
+typedef struct mimeo_parser mimeo_parser;
+
+/* Parsed Content-Type (declared in mimeo/param.h). */
+struct mimeo_mime_field;
+
+/** mimeo_part_info.flags.  @since 0.1 */
+enum {
+	/** multipart/ *: children follow (preamble/epilogue around them) */
+	MIMEO_PART_MULTIPART = 0x01,
+	/** message/rfc822 or message/global parsed recursively: its only
+	 * child is the encapsulated message's root entity */
+	MIMEO_PART_MESSAGE = 0x02,
+	/** a leaf: body data follows */
+	MIMEO_PART_LEAF = 0x04,
+	/** ended early: by the end of input, an outer boundary, a new mbox
+	 * message, or (for a multipart) without its close delimiter */
+	MIMEO_PART_TRUNCATED = 0x08,
+	/** root entity of a message: the top-level message (depth 0) or an
+	 * encapsulated message (child of a MIMEO_PART_MESSAGE part) */
+	MIMEO_PART_ROOT = 0x10,
+	/** a multipart or message part turned into a leaf by max_depth, or a
+	 * multipart without boundary parameter */
+	MIMEO_PART_OPAQUE = 0x20,
+	/** inside a transfer-encoded message/rfc822: offsets count bytes of
+	 * the decoded stream of the enclosing message part, not of the input */
+	MIMEO_PART_ENCODED = 0x40
+};
+
+/**
+ * What the callbacks see of the current part.  The struct and every pointer
+ * in it stay valid and unchanged from part_begin until that part's part_end
+ * returns (fields marked "from headers_end" are NULL/0 before).
+ */
+typedef struct mimeo_part_info {
+	/** 0 = the top-level message's root (or each mbox message's root) */
+	unsigned depth;
+	/**
+	 * IMAP section (RFC 3501 6.4.5).  Each message (the top-level one, or
+	 * an encapsulated one whose message/rfc822 part has section N) has a
+	 * prefix M: "" for the top level, N inside.  Its root entity has
+	 * section M when it is a multipart, else M.1 ("1" at top level); the
+	 * children of a multipart with section S are S.1, S.2, ... ("1", "2",
+	 * ... when S is "").  So a multipart root and its message/rfc822 part
+	 * share the section N (IMAP's N is the message/rfc822 part).
+	 */
+	const char *section;
+	/** lowercased type and subtype, defaults applied (from headers_end) */
+	const char *type, *subtype;
+	/** lowercased charset parameter, NULL if none; "us-ascii" for the
+	 * default text/plain of a part without Content-Type (from headers_end) */
+	const char *charset;
+	/** from Content-Transfer-Encoding, MIMEO_CTE_NONE if absent (the
+	 * first such field wins; from headers_end) */
+	mimeo_cte cte;
+	/** boundary parameter of a multipart, else NULL (from headers_end) */
+	const char *boundary;
+	/** the parsed first Content-Type field with all its parameters, or
+	 * NULL when the part has none (from headers_end) */
+	const struct mimeo_mime_field *content_type;
+	/** byte offset of the part's first header byte (or of its body when it
+	 * has no header) */
+	uint64_t header_offset;
+	/** byte offset of the first body byte (from headers_end) */
+	uint64_t body_offset;
+	/** byte offset after the body: the line break before the next
+	 * boundary is excluded (valid at part_end) */
+	uint64_t end_offset;
+	/** bytes delivered through `body` so far (at part_end: in total) */
+	uint64_t decoded_size;
+	/** MIMEO_PART_* bits (MULTIPART/MESSAGE/LEAF known from headers_end) */
+	unsigned flags;
+	/** number of header fields seen */
+	unsigned header_count;
+} mimeo_part_info;
+
+/** Defect severities (GMime's split): a WARN changes nothing for most
+ * readers; a CRIT means content may be misinterpreted.  @since 0.1 */
+enum { MIMEO_DEFECT_WARN = 1, MIMEO_DEFECT_CRIT = 2 };
+
+/** Defect codes (mimeo_defect.code).  @since 0.1 */
+enum {
+	/** a line that is not a header field ended the header block */
+	MIMEO_DEFECT_MISSING_BLANK_LINE = 1,
+	/** a multipart ended without its close delimiter */
+	MIMEO_DEFECT_MISSING_CLOSE = 2,
+	/** a duplicate Content-Type / Content-Transfer-Encoding (first wins) */
+	MIMEO_DEFECT_DUPLICATE = 3,
+	/** multipart without (usable) boundary parameter: opaque leaf */
+	MIMEO_DEFECT_NO_BOUNDARY = 4,
+	/** a limit of mimeo_parser_options was exceeded (see limits above) */
+	MIMEO_DEFECT_LIMIT = 5,
+	/** unknown Content-Transfer-Encoding: body delivered undecoded */
+	MIMEO_DEFECT_UNKNOWN_CTE = 6,
+	/** a leading "From " line outside mbox mode was skipped */
+	MIMEO_DEFECT_MBOX_FROM = 7,
+	/** the input ended inside a header block */
+	MIMEO_DEFECT_TRUNCATED_HEADERS = 8,
+	/** a continuation line before any header field (treated as body) */
+	MIMEO_DEFECT_BAD_HEADER = 9,
+	/** a Content-Type without "/" (application/octet-stream used) */
+	MIMEO_DEFECT_BAD_CONTENT_TYPE = 10,
+	/** a multipart with transfer encoding other than 7bit/8bit/binary
+	 * (RFC 2045 6.4; the encoding is ignored) */
+	MIMEO_DEFECT_MULTIPART_ENCODED = 11
+};
+
+/** A defect report.  `reason` is a static English string.  @since 0.1 */
+typedef struct mimeo_defect {
+	int code;          /**< MIMEO_DEFECT_* */
+	int severity;      /**< MIMEO_DEFECT_WARN or MIMEO_DEFECT_CRIT */
+	uint64_t offset;   /**< byte offset where it was noticed */
+	const char *reason;
+} mimeo_defect;
+
+/** Bits of mimeo_parser_limits_hit().  @since 0.1 */
+enum {
+	MIMEO_LIMIT_DEPTH = 0x01,
+	MIMEO_LIMIT_HEADER_BYTES = 0x02,
+	MIMEO_LIMIT_HEADERS = 0x04,
+	MIMEO_LIMIT_PARTS = 0x08,
+	MIMEO_LIMIT_LINE = 0x10
+};
+
+#define MIMEO_PARSER_CALLBACKS_VERSION 1
+
+/**
+ * Callbacks.  Any may be NULL.  Each returns 0 to go on, MIMEO_PAUSED to
+ * pause (mimeo_parser_feed() then returns MIMEO_PAUSED right after this
+ * callback; mimeo_parser_consumed() tells how much of the chunk was used:
+ * feed the rest again to resume), or anything else to abort: the parser
+ * stops with the sticky error MIMEO_EUSER.  Inside a transfer-encoded
+ * message/rfc822 a pause takes effect once the current decoded block (at
+ * most 64 KiB) has been parsed.  `data` pointers are only valid during the
+ * call.  The callbacks must not call mimeo_parser_feed/finish/reset/free on
+ * the same parser.
+ */
+typedef struct mimeo_parser_callbacks {
+	unsigned version;  /**< MIMEO_PARSER_CALLBACKS_VERSION */
+	/** a top-level message starts (with MIMEO_PARSE_MBOX: each message);
+	 * `offset` is its first byte (the From_ line in an mbox) */
+	int (*message_begin)(const mimeo_part_info *msg, uint64_t offset, void *user);
+	/** a part starts; section and depth are known, type not yet */
+	int (*part_begin)(const mimeo_part_info *part, void *user);
+	/** one whole header field: name as written (without the colon),
+	 * raw value after the colon and the whitespace following it, still
+	 * folded (line breaks inside kept), without the final line break.
+	 * Decode with mimeo/header.h */
+	int (*header)(const mimeo_part_info *part, const char *name, size_t name_len,
+		      const char *value, size_t value_len, void *user);
+	/** the header block ended; type, charset, cte, boundary now valid */
+	int (*headers_end)(const mimeo_part_info *part, void *user);
+	/** data of a leaf: transfer-decoded (raw with MIMEO_PARSE_NO_DECODE) */
+	int (*body)(const mimeo_part_info *part, const char *data, size_t len, void *user);
+	/** preamble / epilogue of a multipart (only with MIMEO_PARSE_PREAMBLE) */
+	int (*preamble)(const mimeo_part_info *part, const char *data, size_t len, void *user);
+	int (*epilogue)(const mimeo_part_info *part, const char *data, size_t len, void *user);
+	/** a part ended: end_offset and decoded_size are final */
+	int (*part_end)(const mimeo_part_info *part, void *user);
+	/** a top-level message ended (its root part ended just before) */
+	int (*message_end)(const mimeo_part_info *msg, void *user);
+	/** a defect in `part` (the innermost open part) */
+	int (*defect)(const mimeo_part_info *part, const mimeo_defect *d, void *user);
+} mimeo_parser_callbacks;
+
+/** mimeo_parser_options.flags.  @since 0.1 */
+enum {
+	/** input is an mbox: From_ splitting, >From unquoting */
+	MIMEO_PARSE_MBOX = 0x01,
+	/** structure only: leaf bodies delivered raw, not transfer-decoded
+	 * (transfer-encoded message/rfc822 bodies are still decoded
+	 * internally so that their structure is known) */
+	MIMEO_PARSE_NO_DECODE = 0x02,
+	/** deliver preamble and epilogue through their callbacks */
+	MIMEO_PARSE_PREAMBLE = 0x04
+};
+
+#define MIMEO_PARSER_OPTIONS_VERSION 1
+
+/** Options; initialise with MIMEO_PARSER_OPTIONS_INIT.  A limit of 0 means
+ * the default.  @since 0.1 */
+typedef struct mimeo_parser_options {
+	unsigned version;          /**< MIMEO_PARSER_OPTIONS_VERSION */
+	unsigned flags;            /**< MIMEO_PARSE_* */
+	unsigned max_depth;        /**< nesting depth, default 64 */
+	size_t max_header_bytes;   /**< per header block, default 1 MiB */
+	unsigned max_headers;      /**< fields per header block, default 2000 */
+	size_t max_parts;          /**< parts per message, default 100000 */
+	size_t max_line;           /**< header line bytes, default 1 MiB,
+				        at least 1024 */
+	const mimeo_allocator *alloc; /**< NULL = libc */
+	mimeo_isa isa;             /**< decoders' and scanner's ISA path,
+				        MIMEO_ISA_AUTO = best */
+} mimeo_parser_options;
+
+#define MIMEO_PARSER_DEFAULT_MAX_DEPTH 64u
+#define MIMEO_PARSER_DEFAULT_MAX_HEADER_BYTES ((size_t)1 << 20)
+#define MIMEO_PARSER_DEFAULT_MAX_HEADERS 2000u
+#define MIMEO_PARSER_DEFAULT_MAX_PARTS ((size_t)100000)
+#define MIMEO_PARSER_DEFAULT_MAX_LINE ((size_t)1 << 20)
+
+#define MIMEO_PARSER_OPTIONS_INIT { MIMEO_PARSER_OPTIONS_VERSION, 0,        \
+	MIMEO_PARSER_DEFAULT_MAX_DEPTH, MIMEO_PARSER_DEFAULT_MAX_HEADER_BYTES,  \
+	MIMEO_PARSER_DEFAULT_MAX_HEADERS, MIMEO_PARSER_DEFAULT_MAX_PARTS,       \
+	MIMEO_PARSER_DEFAULT_MAX_LINE, NULL, MIMEO_ISA_AUTO }
+
+/**
+ * Create a parser.
+ * @param out   receives the parser (NULL on failure)
+ * @param opts  options, NULL = defaults; copied
+ * @param cb    callbacks, copied; NULL = no callbacks (a syntax check)
+ * @param user  passed to every callback
+ * @return MIMEO_OK, MIMEO_ENOMEM, MIMEO_EINVAL (NULL out, bad version).
+ * @since 0.1
+ */
+MIMEO_EXTERN int mimeo_parser_new(mimeo_parser **out, const mimeo_parser_options *opts,
+				  const mimeo_parser_callbacks *cb, void *user);
+
+/**
+ * Parse the next `len` bytes of input.
+ * @return MIMEO_OK (all consumed), MIMEO_PAUSED (a callback paused: see
+ * mimeo_parser_consumed()), or a negative error, which is sticky: every
+ * later call returns it (MIMEO_EUSER: a callback aborted; MIMEO_ENOMEM;
+ * MIMEO_EINVAL: called after finish).  Malformed mail is never an error.
+ * @since 0.1
+ */
+MIMEO_EXTERN int mimeo_parser_feed(mimeo_parser *p, const void *data, size_t len);
+
+/** After MIMEO_PAUSED: how many bytes of the last fed chunk were used (the
+ * caller feeds the rest again to resume).  After MIMEO_OK: the whole chunk.
+ * @since 0.1 */
+MIMEO_EXTERN size_t mimeo_parser_consumed(const mimeo_parser *p);
+
+/**
+ * End of input: delivers what is still buffered and closes the open parts
+ * (a multipart missing its close delimiter is closed here) and the message.
+ * May return MIMEO_PAUSED: call it again to continue.
+ * @return MIMEO_OK, MIMEO_PAUSED or the sticky error.  @since 0.1
+ */
+MIMEO_EXTERN int mimeo_parser_finish(mimeo_parser *p);
+
+/** Forget the current input and error: ready for a new message, keeping
+ * options, callbacks and memory.  @return MIMEO_OK.  @since 0.1 */
+MIMEO_EXTERN int mimeo_parser_reset(mimeo_parser *p);
+
+/**
+ * The sticky error: returns it (MIMEO_OK if none); `reason` (static string)
+ * and `offset` (input byte offset where it happened) may be NULL.
+ * @since 0.1
+ */
+MIMEO_EXTERN int mimeo_parser_error(const mimeo_parser *p, const char **reason,
+				    uint64_t *offset);
+
+/** MIMEO_LIMIT_* bits of every limit exceeded since new/reset.  @since 0.1 */
+MIMEO_EXTERN unsigned mimeo_parser_limits_hit(const mimeo_parser *p);
+
+/** Total input bytes consumed since new/reset.  @since 0.1 */
+MIMEO_EXTERN uint64_t mimeo_parser_offset(const mimeo_parser *p);
+
+/** Free the parser (NULL is fine).  @since 0.1 */
+MIMEO_EXTERN void mimeo_parser_free(mimeo_parser *p);
+
+#ifdef __cplusplus
+}
+#endif
+#endif /* MIMEO_PARSER_H */
