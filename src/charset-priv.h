@@ -1,0 +1,44 @@
+/*
+ * charset-priv.h - internals shared by charset.c and the header decoders.
+ * Not installed.
+ *
+ * SPDX-License-Identifier: LGPL-2.1-or-later
+ */
+#ifndef MIMEO_CHARSET_PRIV_H
+#define MIMEO_CHARSET_PRIV_H
+
+#include "common-priv.h"
+#include "mimeo/charset.h"
+
+/* Encoding index of the WHATWG table for an unknown or absent label. */
+#define MIMEO__ENC_UNKNOWN (-1)
+
+/* Scratch buffers a cache lends to the header decoders (one user at a time;
+ * they use the cache's allocator). */
+enum { MIMEO__SCRATCH_UNFOLD, MIMEO__SCRATCH_RUN, MIMEO__SCRATCH_UNESCAPE,
+       MIMEO__SCRATCH_N };
+
+/* Encoding index for a label (case and surrounding whitespace ignored), or
+ * MIMEO__ENC_UNKNOWN. */
+int mimeo__charset_lookup(const char *label, size_t len);
+
+/* Canonical name of an encoding index, NULL for MIMEO__ENC_UNKNOWN. */
+const char *mimeo__charset_name(int enc);
+
+/* Convert a whole buffer in encoding `enc` (MIMEO__ENC_UNKNOWN = guess: UTF-8
+ * if valid, else windows-1252; `unknown_flag` is ORed in when guessing or
+ * when the encoding has no converter here).  Appends to `out`. */
+int mimeo__charset_convert(mimeo_charset_cache *cc, int enc, unsigned unknown_flag,
+			   const void *in, size_t len, mimeo_buf *out, unsigned *repairs);
+
+/* Append `in` as UTF-8, replacing each maximal invalid subpart with U+FFFD
+ * (WHATWG/Unicode "substitution of maximal subparts"). */
+int mimeo__utf8_repair(const void *in, size_t len, mimeo_buf *out, unsigned *repairs);
+
+/* Scratch buffer `i` of the cache (cleared by the caller). */
+mimeo_buf *mimeo__charset_scratch(mimeo_charset_cache *cc, int i);
+
+/* The allocator the cache was made with (NULL = libc). */
+const mimeo_allocator *mimeo__charset_alloc(const mimeo_charset_cache *cc);
+
+#endif /* MIMEO_CHARSET_PRIV_H */

@@ -1,0 +1,1341 @@
+/*
+ * charset.c - charset labels (WHATWG Encoding Standard) and conversion to
+ * UTF-8: fast paths for ASCII, UTF-8 and single-byte charsets, cached iconv
+ * converters for the rest, U+FFFD for invalid sequences.
+ *
+ * SPDX-License-Identifier: LGPL-2.1-or-later
+ */
+#include "charset-priv.h"
+
+#include <errno.h>
+#include <iconv.h>
+
+/* How an encoding is converted. */
+enum enc_kind {
+	ENC_UTF8,  /* own validator: valid input is copied */
+	ENC_SB,    /* single-byte: 128-entry table built from iconv */
+	ENC_SBW,   /* single-byte windows-125x: bytes 0x80-0x9F iconv rejects are
+		      the C1 controls, as in Windows and the WHATWG indexes */
+	ENC_MB,    /* iconv, ASCII-compatible: pure ASCII input skips iconv */
+	ENC_MBX,   /* iconv, not ASCII-compatible (UTF-16/32, UTF-7, ISO-2022) */
+	ENC_REPL,  /* WHATWG "replacement": one U+FFFD for non-empty input */
+	ENC_XUD    /* x-user-defined: 0x80-0xFF -> U+F780-U+F7FF */
+};
+
+struct encoding {
+	const char *name;  /* canonical (WHATWG) name */
+	const char *iconv; /* iconv names to try, ':'-separated */
+	unsigned char kind;
+};
+
+struct label {
+	const char *label;
+	unsigned char enc;
+};
+
+/* Encodings (index order = enum enc_id). */
+static const struct encoding encodings[] = {
+	{ "utf-8", "", ENC_UTF8 },
+	{ "ibm866", "IBM866", ENC_SB },
+	{ "iso-8859-2", "ISO-8859-2", ENC_SB },
+	{ "iso-8859-3", "ISO-8859-3", ENC_SB },
+	{ "iso-8859-4", "ISO-8859-4", ENC_SB },
+	{ "iso-8859-5", "ISO-8859-5", ENC_SB },
+	{ "iso-8859-6", "ISO-8859-6", ENC_SB },
+	{ "iso-8859-7", "ISO-8859-7", ENC_SB },
+	{ "iso-8859-8", "ISO-8859-8", ENC_SB },
+	{ "iso-8859-8-i", "ISO-8859-8", ENC_SB },
+	{ "iso-8859-10", "ISO-8859-10", ENC_SB },
+	{ "iso-8859-13", "ISO-8859-13", ENC_SB },
+	{ "iso-8859-14", "ISO-8859-14", ENC_SB },
+	{ "iso-8859-15", "ISO-8859-15", ENC_SB },
+	{ "iso-8859-16", "ISO-8859-16", ENC_SB },
+	{ "koi8-r", "KOI8-R", ENC_SB },
+	{ "koi8-u", "KOI8-RU:KOI8-U", ENC_SB },
+	{ "macintosh", "MACINTOSH", ENC_SB },
+	{ "windows-874", "WINDOWS-874:CP874", ENC_SB },
+	{ "windows-1250", "CP1250", ENC_SBW },
+	{ "windows-1251", "CP1251", ENC_SBW },
+	{ "windows-1252", "CP1252", ENC_SBW },
+	{ "windows-1253", "CP1253", ENC_SBW },
+	{ "windows-1254", "CP1254", ENC_SBW },
+	{ "windows-1255", "CP1255", ENC_SBW },
+	{ "windows-1256", "CP1256", ENC_SBW },
+	{ "windows-1257", "CP1257", ENC_SBW },
+	{ "windows-1258", "CP1258", ENC_SBW },
+	{ "x-mac-cyrillic", "MAC-CYRILLIC:MACCYRILLIC", ENC_SB },
+	{ "gbk", "GB18030", ENC_MB },
+	{ "gb18030", "GB18030", ENC_MB },
+	{ "big5", "BIG5-HKSCS:BIG5", ENC_MB },
+	{ "euc-jp", "EUC-JP-MS:EUC-JP", ENC_MB },
+	{ "iso-2022-jp", "ISO-2022-JP-3:ISO-2022-JP-2:ISO-2022-JP", ENC_MBX },
+	{ "shift_jis", "CP932:WINDOWS-31J:SHIFT_JIS", ENC_MB },
+	{ "euc-kr", "CP949:UHC:EUC-KR", ENC_MB },
+	{ "replacement", "", ENC_REPL },
+	{ "utf-16be", "UTF-16BE", ENC_MBX },
+	{ "utf-16le", "UTF-16LE", ENC_MBX },
+	{ "x-user-defined", "", ENC_XUD },
+	{ "utf-7", "UTF-7", ENC_MBX },
+	{ "iso-2022-kr", "ISO-2022-KR", ENC_MBX },
+	{ "iso-2022-cn", "ISO-2022-CN", ENC_MBX },
+	{ "iso-2022-cn-ext", "ISO-2022-CN-EXT", ENC_MBX },
+	{ "ibm437", "IBM437", ENC_SB },
+	{ "ibm850", "IBM850", ENC_SB },
+	{ "utf-32le", "UTF-32LE", ENC_MBX },
+	{ "utf-32be", "UTF-32BE", ENC_MBX },
+};
+
+/* Labels sorted by strcmp() for binary search (a test checks the order). */
+static const struct label labels[] = {
+	{ "437", 44 },
+	{ "850", 45 },
+	{ "866", 1 },
+	{ "ansi_x3.4-1968", 21 },
+	{ "arabic", 6 },
+	{ "ascii", 21 },
+	{ "asmo-708", 6 },
+	{ "big5", 31 },
+	{ "big5-hkscs", 31 },
+	{ "chinese", 29 },
+	{ "cn-big5", 31 },
+	{ "cp1250", 19 },
+	{ "cp1251", 20 },
+	{ "cp1252", 21 },
+	{ "cp1253", 22 },
+	{ "cp1254", 23 },
+	{ "cp1255", 24 },
+	{ "cp1256", 25 },
+	{ "cp1257", 26 },
+	{ "cp1258", 27 },
+	{ "cp437", 44 },
+	{ "cp819", 21 },
+	{ "cp850", 45 },
+	{ "cp866", 1 },
+	{ "csbig5", 31 },
+	{ "cseuckr", 35 },
+	{ "cseucpkdfmtjapanese", 32 },
+	{ "csgb2312", 29 },
+	{ "csibm866", 1 },
+	{ "csiso2022cn", 42 },
+	{ "csiso2022jp", 33 },
+	{ "csiso2022kr", 41 },
+	{ "csiso58gb231280", 29 },
+	{ "csiso88596e", 6 },
+	{ "csiso88596i", 6 },
+	{ "csiso88598e", 8 },
+	{ "csiso88598i", 9 },
+	{ "csisolatin1", 21 },
+	{ "csisolatin2", 2 },
+	{ "csisolatin3", 3 },
+	{ "csisolatin4", 4 },
+	{ "csisolatin5", 23 },
+	{ "csisolatin6", 10 },
+	{ "csisolatin9", 13 },
+	{ "csisolatinarabic", 6 },
+	{ "csisolatincyrillic", 5 },
+	{ "csisolatingreek", 7 },
+	{ "csisolatinhebrew", 8 },
+	{ "cskoi8r", 15 },
+	{ "csksc56011987", 35 },
+	{ "csmacintosh", 17 },
+	{ "cspc850multilingual", 45 },
+	{ "cspc8codepage437", 44 },
+	{ "csshiftjis", 34 },
+	{ "csunicode", 38 },
+	{ "csunicode11utf7", 40 },
+	{ "cyrillic", 5 },
+	{ "dos-874", 18 },
+	{ "ecma-114", 6 },
+	{ "ecma-118", 7 },
+	{ "elot_928", 7 },
+	{ "euc-jp", 32 },
+	{ "euc-kr", 35 },
+	{ "gb18030", 30 },
+	{ "gb2312", 29 },
+	{ "gb_2312", 29 },
+	{ "gb_2312-80", 29 },
+	{ "gbk", 29 },
+	{ "greek", 7 },
+	{ "greek8", 7 },
+	{ "hebrew", 8 },
+	{ "hz-gb-2312", 36 },
+	{ "ibm437", 44 },
+	{ "ibm819", 21 },
+	{ "ibm850", 45 },
+	{ "ibm866", 1 },
+	{ "iso-10646-ucs-2", 38 },
+	{ "iso-2022-cn", 42 },
+	{ "iso-2022-cn-ext", 43 },
+	{ "iso-2022-jp", 33 },
+	{ "iso-2022-kr", 41 },
+	{ "iso-8859-1", 21 },
+	{ "iso-8859-10", 10 },
+	{ "iso-8859-11", 18 },
+	{ "iso-8859-13", 11 },
+	{ "iso-8859-14", 12 },
+	{ "iso-8859-15", 13 },
+	{ "iso-8859-16", 14 },
+	{ "iso-8859-2", 2 },
+	{ "iso-8859-3", 3 },
+	{ "iso-8859-4", 4 },
+	{ "iso-8859-5", 5 },
+	{ "iso-8859-6", 6 },
+	{ "iso-8859-6-e", 6 },
+	{ "iso-8859-6-i", 6 },
+	{ "iso-8859-7", 7 },
+	{ "iso-8859-8", 8 },
+	{ "iso-8859-8-e", 8 },
+	{ "iso-8859-8-i", 9 },
+	{ "iso-8859-9", 23 },
+	{ "iso-ir-100", 21 },
+	{ "iso-ir-101", 2 },
+	{ "iso-ir-109", 3 },
+	{ "iso-ir-110", 4 },
+	{ "iso-ir-126", 7 },
+	{ "iso-ir-127", 6 },
+	{ "iso-ir-138", 8 },
+	{ "iso-ir-144", 5 },
+	{ "iso-ir-148", 23 },
+	{ "iso-ir-149", 35 },
+	{ "iso-ir-157", 10 },
+	{ "iso-ir-58", 29 },
+	{ "iso8859-1", 21 },
+	{ "iso8859-10", 10 },
+	{ "iso8859-11", 18 },
+	{ "iso8859-13", 11 },
+	{ "iso8859-14", 12 },
+	{ "iso8859-15", 13 },
+	{ "iso8859-2", 2 },
+	{ "iso8859-3", 3 },
+	{ "iso8859-4", 4 },
+	{ "iso8859-5", 5 },
+	{ "iso8859-6", 6 },
+	{ "iso8859-7", 7 },
+	{ "iso8859-8", 8 },
+	{ "iso8859-9", 23 },
+	{ "iso88591", 21 },
+	{ "iso885910", 10 },
+	{ "iso885911", 18 },
+	{ "iso885913", 11 },
+	{ "iso885914", 12 },
+	{ "iso885915", 13 },
+	{ "iso88592", 2 },
+	{ "iso88593", 3 },
+	{ "iso88594", 4 },
+	{ "iso88595", 5 },
+	{ "iso88596", 6 },
+	{ "iso88597", 7 },
+	{ "iso88598", 8 },
+	{ "iso88599", 23 },
+	{ "iso_8859-1", 21 },
+	{ "iso_8859-15", 13 },
+	{ "iso_8859-1:1987", 21 },
+	{ "iso_8859-2", 2 },
+	{ "iso_8859-2:1987", 2 },
+	{ "iso_8859-3", 3 },
+	{ "iso_8859-3:1988", 3 },
+	{ "iso_8859-4", 4 },
+	{ "iso_8859-4:1988", 4 },
+	{ "iso_8859-5", 5 },
+	{ "iso_8859-5:1988", 5 },
+	{ "iso_8859-6", 6 },
+	{ "iso_8859-6:1987", 6 },
+	{ "iso_8859-7", 7 },
+	{ "iso_8859-7:1987", 7 },
+	{ "iso_8859-8", 8 },
+	{ "iso_8859-8:1988", 8 },
+	{ "iso_8859-9", 23 },
+	{ "iso_8859-9:1989", 23 },
+	{ "koi", 15 },
+	{ "koi8", 15 },
+	{ "koi8-r", 15 },
+	{ "koi8-ru", 16 },
+	{ "koi8-u", 16 },
+	{ "koi8_r", 15 },
+	{ "korean", 35 },
+	{ "ks_c_5601-1987", 35 },
+	{ "ks_c_5601-1989", 35 },
+	{ "ksc5601", 35 },
+	{ "ksc_5601", 35 },
+	{ "l1", 21 },
+	{ "l2", 2 },
+	{ "l3", 3 },
+	{ "l4", 4 },
+	{ "l5", 23 },
+	{ "l6", 10 },
+	{ "l9", 13 },
+	{ "latin1", 21 },
+	{ "latin2", 2 },
+	{ "latin3", 3 },
+	{ "latin4", 4 },
+	{ "latin5", 23 },
+	{ "latin6", 10 },
+	{ "logical", 9 },
+	{ "mac", 17 },
+	{ "macintosh", 17 },
+	{ "ms932", 34 },
+	{ "ms_kanji", 34 },
+	{ "replacement", 36 },
+	{ "shift-jis", 34 },
+	{ "shift_jis", 34 },
+	{ "sjis", 34 },
+	{ "sun_eu_greek", 7 },
+	{ "tis-620", 18 },
+	{ "ucs-2", 38 },
+	{ "unicode", 38 },
+	{ "unicode-1-1-utf-7", 40 },
+	{ "unicode-1-1-utf-8", 0 },
+	{ "unicode-2-0-utf-7", 40 },
+	{ "unicode11utf8", 0 },
+	{ "unicode20utf8", 0 },
+	{ "unicodefeff", 38 },
+	{ "unicodefffe", 37 },
+	{ "us-ascii", 21 },
+	{ "utf-16", 38 },
+	{ "utf-16be", 37 },
+	{ "utf-16le", 38 },
+	{ "utf-32", 46 },
+	{ "utf-32be", 47 },
+	{ "utf-32le", 46 },
+	{ "utf-7", 40 },
+	{ "utf-8", 0 },
+	{ "utf8", 0 },
+	{ "visual", 8 },
+	{ "windows-1250", 19 },
+	{ "windows-1251", 20 },
+	{ "windows-1252", 21 },
+	{ "windows-1253", 22 },
+	{ "windows-1254", 23 },
+	{ "windows-1255", 24 },
+	{ "windows-1256", 25 },
+	{ "windows-1257", 26 },
+	{ "windows-1258", 27 },
+	{ "windows-31j", 34 },
+	{ "windows-874", 18 },
+	{ "windows-949", 35 },
+	{ "x-cp1250", 19 },
+	{ "x-cp1251", 20 },
+	{ "x-cp1252", 21 },
+	{ "x-cp1253", 22 },
+	{ "x-cp1254", 23 },
+	{ "x-cp1255", 24 },
+	{ "x-cp1256", 25 },
+	{ "x-cp1257", 26 },
+	{ "x-cp1258", 27 },
+	{ "x-euc-jp", 32 },
+	{ "x-gbk", 29 },
+	{ "x-mac-cyrillic", 28 },
+	{ "x-mac-roman", 17 },
+	{ "x-mac-ukrainian", 28 },
+	{ "x-sjis", 34 },
+	{ "x-unicode-2-0-utf-7", 40 },
+	{ "x-unicode20utf8", 0 },
+	{ "x-user-defined", 39 },
+	{ "x-x-big5", 31 },
+};
+
+#define N_ENC (sizeof(encodings) / sizeof(encodings[0]))
+#define N_LABELS (sizeof(labels) / sizeof(labels[0]))
+#define MAX_LABEL 32
+
+/* Index of windows-1252: the fallback for undeclared 8-bit text. */
+static int enc_cp1252(void)
+{
+	static const char name[] = "windows-1252";
+	return mimeo__charset_lookup(name, sizeof(name) - 1);
+}
+
+/* One cached converter per encoding. */
+struct slot {
+	iconv_t cd;          /* (iconv_t)-1 until opened */
+	signed char state;   /* 0 = not tried, 1 = open, -1 = no converter */
+	unsigned char busy;  /* lent to a mimeo_charset_conv */
+	unsigned char (*sb)[4]; /* single-byte table for 0x80-0xFF: [0] = length
+				   (| 0x80 when the byte is invalid), [1..3] UTF-8 */
+};
+
+struct mimeo_charset_cache {
+	const mimeo_allocator *alloc;
+	struct slot slot[N_ENC];
+	mimeo_buf scratch[MIMEO__SCRATCH_N];
+};
+
+static const unsigned char fffd[3] = { 0xEF, 0xBF, 0xBD };
+
+/* ------------------------------------------------------------------ */
+/* labels                                                              */
+/* ------------------------------------------------------------------ */
+
+static int is_label_ws(unsigned char c)
+{
+	/* WHATWG "get an encoding" strips ASCII whitespace. */
+	return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\f';
+}
+
+int mimeo__charset_lookup(const char *label, size_t len)
+{
+	char key[MAX_LABEL + 1];
+	size_t i, lo = 0, hi = N_LABELS;
+
+	if (!label)
+		return MIMEO__ENC_UNKNOWN;
+	while (len && is_label_ws((unsigned char)label[0])) {
+		label++;
+		len--;
+	}
+	while (len && is_label_ws((unsigned char)label[len - 1]))
+		len--;
+	if (len == 0 || len > MAX_LABEL)
+		return MIMEO__ENC_UNKNOWN;
+	for (i = 0; i < len; i++)
+		key[i] = (char)mimeo__lower((unsigned char)label[i]);
+	key[len] = '\0';
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+		int c = strcmp(key, labels[mid].label);
+
+		if (c == 0)
+			return labels[mid].enc;
+		if (c < 0)
+			hi = mid;
+		else
+			lo = mid + 1;
+	}
+	return MIMEO__ENC_UNKNOWN;
+}
+
+const char *mimeo__charset_name(int enc)
+{
+	if (enc < 0 || (size_t)enc >= N_ENC)
+		return NULL;
+	return encodings[enc].name;
+}
+
+const char *mimeo_charset_canonical(const char *label, size_t len)
+{
+	return mimeo__charset_name(mimeo__charset_lookup(label, len));
+}
+
+/* For the tests: the label table is sorted (binary search needs it). */
+int mimeo__charset_table_check(void);
+int mimeo__charset_table_check(void)
+{
+	size_t i;
+
+	for (i = 1; i < N_LABELS; i++)
+		if (strcmp(labels[i - 1].label, labels[i].label) >= 0)
+			return 0;
+	return 1;
+}
+
+/* ------------------------------------------------------------------ */
+/* cache                                                               */
+/* ------------------------------------------------------------------ */
+
+int mimeo_charset_cache_new(mimeo_charset_cache **out, const mimeo_allocator *alloc)
+{
+	mimeo_charset_cache *cc;
+	size_t i;
+
+	if (!out)
+		return MIMEO_EINVAL;
+	*out = NULL;
+	cc = mimeo__calloc(alloc, 1, sizeof(*cc));
+	if (!cc)
+		return MIMEO_ENOMEM;
+	cc->alloc = alloc;
+	for (i = 0; i < N_ENC; i++)
+		cc->slot[i].cd = (iconv_t)-1;
+	for (i = 0; i < MIMEO__SCRATCH_N; i++)
+		mimeo_buf_init(&cc->scratch[i], alloc);
+	*out = cc;
+	return MIMEO_OK;
+}
+
+void mimeo_charset_cache_free(mimeo_charset_cache *cc)
+{
+	size_t i;
+
+	if (!cc)
+		return;
+	for (i = 0; i < N_ENC; i++) {
+		if (cc->slot[i].state == 1)
+			iconv_close(cc->slot[i].cd);
+		mimeo__free(cc->alloc, cc->slot[i].sb);
+	}
+	for (i = 0; i < MIMEO__SCRATCH_N; i++)
+		mimeo_buf_dispose(&cc->scratch[i]);
+	mimeo__free(cc->alloc, cc);
+}
+
+mimeo_buf *mimeo__charset_scratch(mimeo_charset_cache *cc, int i)
+{
+	return &cc->scratch[i];
+}
+
+const mimeo_allocator *mimeo__charset_alloc(const mimeo_charset_cache *cc)
+{
+	return cc->alloc;
+}
+
+/* Open an iconv descriptor from encoding `enc` to UTF-8, trying each of
+ * its iconv names.  (iconv_t)-1 when none exists. */
+static iconv_t open_iconv(int enc)
+{
+	const char *p = encodings[enc].iconv;
+	char name[40];
+
+	while (*p) {
+		size_t n = strcspn(p, ":");
+
+		if (n < sizeof(name)) {
+			iconv_t cd;
+
+			memcpy(name, p, n);
+			name[n] = '\0';
+			cd = iconv_open("UTF-8", name);
+			if (cd != (iconv_t)-1)
+				return cd;
+		}
+		p += n;
+		if (*p == ':')
+			p++;
+	}
+	return (iconv_t)-1;
+}
+
+/* The cached descriptor of `enc`, opened on first use; (iconv_t)-1 when the
+ * system has no converter for it. */
+static iconv_t slot_cd(mimeo_charset_cache *cc, int enc)
+{
+	struct slot *s = &cc->slot[enc];
+
+	if (s->state == 0) {
+		s->cd = open_iconv(enc);
+		s->state = s->cd == (iconv_t)-1 ? -1 : 1;
+	}
+	return s->state == 1 ? s->cd : (iconv_t)-1;
+}
+
+/* Store the UTF-8 encoding of code point `cp` (< 0x10000) in e[1..]. */
+static void sb_entry(unsigned char *e, unsigned cp)
+{
+	if (cp < 0x80) {
+		e[0] = 1;
+		e[1] = (unsigned char)cp;
+	} else if (cp < 0x800) {
+		e[0] = 2;
+		e[1] = (unsigned char)(0xC0 | cp >> 6);
+		e[2] = (unsigned char)(0x80 | (cp & 0x3F));
+	} else {
+		e[0] = 3;
+		e[1] = (unsigned char)(0xE0 | cp >> 12);
+		e[2] = (unsigned char)(0x80 | ((cp >> 6) & 0x3F));
+		e[3] = (unsigned char)(0x80 | (cp & 0x3F));
+	}
+}
+
+/* Convert byte `b` alone through `cd` into table entry `e`.  Each byte is
+ * flushed on its own: glibc's CP1255/CP1258 hold a base letter back to
+ * combine it with a following mark, which a table must not do. */
+static int sb_probe(iconv_t cd, unsigned char b, unsigned char *e)
+{
+	char in = (char)b, obuf[8];
+	char *ip = &in, *op = obuf;
+	size_t il = 1, ol = sizeof(obuf), n;
+
+	iconv(cd, NULL, NULL, NULL, NULL);
+	if (iconv(cd, &ip, &il, &op, &ol) == (size_t)-1 ||
+	    iconv(cd, NULL, NULL, &op, &ol) == (size_t)-1)
+		return 0;
+	n = (size_t)(op - obuf);
+	if (n == 0 || n > 3)
+		return 0;
+	e[0] = (unsigned char)n;
+	memcpy(e + 1, obuf, n);
+	return 1;
+}
+
+/* The single-byte table of `enc`, built from iconv on first use.  NULL on
+ * allocation failure (*nomem set) or when iconv lacks the charset. */
+static unsigned char (*sb_table(mimeo_charset_cache *cc, int enc, int *nomem))[4]
+{
+	struct slot *s = &cc->slot[enc];
+	iconv_t cd;
+	unsigned b;
+
+	if (s->sb)
+		return s->sb;
+	cd = slot_cd(cc, enc);
+	if (cd == (iconv_t)-1)
+		return NULL;
+	s->sb = mimeo__malloc(cc->alloc, 128 * sizeof(*s->sb));
+	if (!s->sb) {
+		*nomem = 1;
+		return NULL;
+	}
+	for (b = 0x80; b < 0x100; b++) {
+		unsigned char *e = s->sb[b - 0x80];
+
+		if (sb_probe(cd, (unsigned char)b, e))
+			continue;
+		if (encodings[enc].kind == ENC_SBW && b < 0xA0)
+			sb_entry(e, b);
+		else {
+			memcpy(e + 1, fffd, 3);
+			e[0] = 3 | 0x80;
+		}
+	}
+	iconv(cd, NULL, NULL, NULL, NULL);
+	return s->sb;
+}
+
+/* ------------------------------------------------------------------ */
+/* UTF-8                                                               */
+/* ------------------------------------------------------------------ */
+
+/* Check the sequence at s (n > 0 bytes available) under RFC 3629.
+ * Returns its length when valid, 0 when valid so far but cut off by the
+ * end of the buffer, or -k when invalid, k being the length of the maximal
+ * subpart to replace by one U+FFFD. */
+static int utf8_seq(const unsigned char *s, size_t n)
+{
+	unsigned c = s[0], lo = 0x80, hi = 0xBF;
+	size_t need, i;
+
+	if (c < 0x80)
+		return 1;
+	if (c < 0xC2)
+		return -1;
+	if (c < 0xE0) {
+		need = 1;
+	} else if (c < 0xF0) {
+		need = 2;
+		if (c == 0xE0)
+			lo = 0xA0;      /* no overlongs */
+		else if (c == 0xED)
+			hi = 0x9F;      /* no surrogates */
+	} else if (c < 0xF5) {
+		need = 3;
+		if (c == 0xF0)
+			lo = 0x90;
+		else if (c == 0xF4)
+			hi = 0x8F;      /* nothing above U+10FFFF */
+	} else {
+		return -1;
+	}
+	for (i = 1; i <= need; i++) {
+		if (i >= n)
+			return 0;
+		if (s[i] < lo || s[i] > hi)
+			return -(int)i;
+		lo = 0x80;
+		hi = 0xBF;
+	}
+	return (int)need + 1;
+}
+
+/* Skip ASCII eight bytes at a time. */
+static size_t ascii_prefix(const unsigned char *s, size_t n)
+{
+	size_t i = 0;
+
+	while (i + 8 <= n) {
+		uint64_t w;
+
+		memcpy(&w, s + i, 8);
+		if (w & 0x8080808080808080ull)
+			break;
+		i += 8;
+	}
+	while (i < n && s[i] < 0x80)
+		i++;
+	return i;
+}
+
+size_t mimeo_utf8_valid_prefix(const void *in, size_t len)
+{
+	const unsigned char *s = in;
+	size_t i = 0;
+
+	for (;;) {
+		int k;
+
+		i += ascii_prefix(s + i, len - i);
+		if (i >= len)
+			return len;
+		k = utf8_seq(s + i, len - i);
+		if (k <= 0)
+			return i;
+		i += (size_t)k;
+	}
+}
+
+/* Append s[0..n) repaired; stop before an incomplete sequence at the end
+ * unless `final`.  Returns bytes consumed in *used. */
+static int utf8_repair(const unsigned char *s, size_t n, int final, mimeo_buf *out,
+		       unsigned *rep, size_t *used)
+{
+	size_t i = 0;
+	int rc;
+
+	while (i < n) {
+		size_t ok = mimeo_utf8_valid_prefix(s + i, n - i);
+		int k;
+
+		if ((rc = mimeo_buf_put(out, s + i, ok)))
+			return rc;
+		i += ok;
+		if (i >= n)
+			break;
+		k = utf8_seq(s + i, n - i);
+		if (k == 0 && !final)
+			break;
+		if ((rc = mimeo_buf_put(out, fffd, 3)))
+			return rc;
+		*rep |= MIMEO_REPAIR_INVALID_SEQUENCE;
+		if (k == 0) {
+			*rep |= MIMEO_REPAIR_TRUNCATED;
+			i = n;
+		} else {
+			i += (size_t)-k;
+		}
+	}
+	*used = i;
+	return MIMEO_OK;
+}
+
+int mimeo__utf8_repair(const void *in, size_t len, mimeo_buf *out, unsigned *repairs)
+{
+	unsigned dummy = 0;
+	size_t used;
+
+	return utf8_repair(in, len, 1, out, repairs ? repairs : &dummy, &used);
+}
+
+/* ------------------------------------------------------------------ */
+/* table-driven single-byte and formula encodings                      */
+/* ------------------------------------------------------------------ */
+
+static int sb_convert(unsigned char (*t)[4], const unsigned char *s, size_t n,
+		      mimeo_buf *out, unsigned *rep)
+{
+	size_t i = 0;
+	char *o;
+	int rc;
+
+	/* Worst case three UTF-8 bytes per input byte. */
+	if (n > SIZE_MAX / 3 || (rc = mimeo_buf_grow(out, n * 3)))
+		return MIMEO_ENOMEM;
+	o = out->ptr + out->size;
+	while (i < n) {
+		size_t a = ascii_prefix(s + i, n - i);
+
+		memcpy(o, s + i, a);
+		o += a;
+		i += a;
+		while (i < n && s[i] >= 0x80) {
+			const unsigned char *e = t[s[i] - 0x80];
+
+			if (e[0] & 0x80)
+				*rep |= MIMEO_REPAIR_INVALID_SEQUENCE;
+			memcpy(o, e + 1, 3);
+			o += e[0] & 0x7F;
+			i++;
+		}
+	}
+	out->size = (size_t)(o - out->ptr);
+	out->ptr[out->size] = '\0';
+	return MIMEO_OK;
+}
+
+/* x-user-defined (WHATWG section 14.5): 0x80-0xFF map to U+F780-U+F7FF. */
+static int xud_convert(const unsigned char *s, size_t n, mimeo_buf *out)
+{
+	size_t i;
+	char *o;
+
+	if (n > SIZE_MAX / 3 || mimeo_buf_grow(out, n * 3))
+		return MIMEO_ENOMEM;
+	o = out->ptr + out->size;
+	for (i = 0; i < n; i++) {
+		unsigned cp = s[i] < 0x80 ? s[i] : 0xF780u + (s[i] - 0x80u);
+		unsigned char e[4];
+
+		sb_entry(e, cp);
+		memcpy(o, e + 1, e[0]);
+		o += e[0];
+	}
+	out->size = (size_t)(o - out->ptr);
+	out->ptr[out->size] = '\0';
+	return MIMEO_OK;
+}
+
+/* ------------------------------------------------------------------ */
+/* iconv                                                               */
+/* ------------------------------------------------------------------ */
+
+/* Run `cd` over *in.  EILSEQ: one U+FFFD per skipped byte, the rest is
+ * converted.  EINVAL (input ends inside a character): kept in *in unless
+ * `final`, which replaces it with U+FFFD.  `final` also flushes the shift
+ * state and resets `cd` for reuse. */
+static int iconv_run(iconv_t cd, const unsigned char **in, size_t *inleft, int final,
+		     mimeo_buf *out, unsigned *rep)
+{
+	int rc;
+
+	while (*inleft) {
+		size_t want = *inleft < 64 ? 64 : *inleft, r, ol;
+		char *ip = (char *)(uintptr_t)*in, *op;
+
+		if (want > SIZE_MAX / 2 || (rc = mimeo_buf_grow(out, want * 2)))
+			return MIMEO_ENOMEM;
+		op = out->ptr + out->size;
+		ol = out->asize - out->size - 1;
+		r = iconv(cd, &ip, inleft, &op, &ol);
+		*in = (const unsigned char *)ip;
+		out->size = (size_t)(op - out->ptr);
+		out->ptr[out->size] = '\0';
+		if (r != (size_t)-1)
+			break;
+		if (errno == E2BIG)
+			continue;
+		if (errno == EINVAL && !final)
+			break;
+		if ((rc = mimeo_buf_put(out, fffd, 3)))
+			return rc;
+		*rep |= MIMEO_REPAIR_INVALID_SEQUENCE;
+		if (errno == EINVAL) {
+			*rep |= MIMEO_REPAIR_TRUNCATED;
+			*in += *inleft;
+			*inleft = 0;
+			break;
+		}
+		if (errno != EILSEQ) {
+			/* Should not happen; never loop forever on it. */
+			*in += *inleft;
+			*inleft = 0;
+			break;
+		}
+		(*in)++;
+		(*inleft)--;
+	}
+	if (final) {
+		char *op;
+		size_t ol;
+
+		if (mimeo_buf_grow(out, 64))
+			return MIMEO_ENOMEM;
+		op = out->ptr + out->size;
+		ol = out->asize - out->size - 1;
+		iconv(cd, NULL, NULL, &op, &ol);
+		out->size = (size_t)(op - out->ptr);
+		out->ptr[out->size] = '\0';
+		iconv(cd, NULL, NULL, NULL, NULL);
+	}
+	return MIMEO_OK;
+}
+
+/* A byte order mark at the start of a UTF-16/32 buffer overrides the
+ * declared byte order (WHATWG "decode", RFC 2781 section 3.2); a UTF-8
+ * BOM is dropped.  Returns the encoding to use and the BOM length. */
+static int sniff_bom(int enc, const unsigned char *s, size_t n, size_t *bom)
+{
+	const char *name = encodings[enc].name;
+
+	*bom = 0;
+	if (encodings[enc].kind == ENC_UTF8) {
+		if (n >= 3 && s[0] == 0xEF && s[1] == 0xBB && s[2] == 0xBF)
+			*bom = 3;
+		return enc;
+	}
+	if (strncmp(name, "utf-16", 6) == 0 && n >= 2) {
+		if (s[0] == 0xFF && s[1] == 0xFE) {
+			*bom = 2;
+			return mimeo__charset_lookup("utf-16le", 8);
+		}
+		if (s[0] == 0xFE && s[1] == 0xFF) {
+			*bom = 2;
+			return mimeo__charset_lookup("utf-16be", 8);
+		}
+	}
+	if (strncmp(name, "utf-32", 6) == 0 && n >= 4) {
+		if (!memcmp(s, "\xFF\xFE\0\0", 4)) {
+			*bom = 4;
+			return mimeo__charset_lookup("utf-32le", 8);
+		}
+		if (!memcmp(s, "\0\0\xFE\xFF", 4)) {
+			*bom = 4;
+			return mimeo__charset_lookup("utf-32be", 8);
+		}
+	}
+	return enc;
+}
+
+/* BOM length the streaming converter must see before deciding. */
+static size_t bom_need(int enc)
+{
+	if (enc < 0)
+		return 0;
+	if (encodings[enc].kind == ENC_UTF8)
+		return 3;
+	if (!strncmp(encodings[enc].name, "utf-16", 6))
+		return 2;
+	if (!strncmp(encodings[enc].name, "utf-32", 6))
+		return 4;
+	return 0;
+}
+
+/* ------------------------------------------------------------------ */
+/* whole-buffer conversion                                             */
+/* ------------------------------------------------------------------ */
+
+static int guess_convert(mimeo_charset_cache *cc, unsigned flag, const unsigned char *s,
+			 size_t n, mimeo_buf *out, unsigned *rep)
+{
+	size_t ok = mimeo_utf8_valid_prefix(s, n);
+	int nomem = 0;
+	unsigned char (*t)[4];
+
+	if (ok == n) {
+		if (ascii_prefix(s, n) != n)
+			*rep |= flag | MIMEO_REPAIR_FALLBACK_UTF8;
+		return mimeo_buf_put(out, s, n);
+	}
+	*rep |= flag | MIMEO_REPAIR_FALLBACK_CP1252;
+	t = sb_table(cc, enc_cp1252(), &nomem);
+	if (t)
+		return sb_convert(t, s, n, out, rep);
+	if (nomem)
+		return MIMEO_ENOMEM;
+	/* No CP1252 converter on this system: keep what is valid. */
+	return mimeo__utf8_repair(s, n, out, rep);
+}
+
+int mimeo__charset_convert(mimeo_charset_cache *cc, int enc, unsigned unknown_flag,
+			   const void *in, size_t len, mimeo_buf *out, unsigned *rep)
+{
+	const unsigned char *s = in;
+	unsigned char (*t)[4];
+	size_t bom, used;
+	int nomem = 0, rc;
+	iconv_t cd;
+
+	if (enc < 0)
+		return guess_convert(cc, unknown_flag, s, len, out, rep);
+	enc = sniff_bom(enc, s, len, &bom);
+	s += bom;
+	len -= bom;
+	switch (encodings[enc].kind) {
+	case ENC_UTF8:
+		if (mimeo_utf8_valid_prefix(s, len) == len)
+			return mimeo_buf_put(out, s, len);
+		return utf8_repair(s, len, 1, out, rep, &used);
+	case ENC_SB:
+	case ENC_SBW:
+		if (ascii_prefix(s, len) == len)
+			return mimeo_buf_put(out, s, len);
+		t = sb_table(cc, enc, &nomem);
+		if (t)
+			return sb_convert(t, s, len, out, rep);
+		if (nomem)
+			return MIMEO_ENOMEM;
+		break;
+	case ENC_XUD:
+		return xud_convert(s, len, out);
+	case ENC_REPL:
+		if (len == 0)
+			return MIMEO_OK;
+		*rep |= MIMEO_REPAIR_INVALID_SEQUENCE;
+		return mimeo_buf_put(out, fffd, 3);
+	case ENC_MB:
+		if (ascii_prefix(s, len) == len)
+			return mimeo_buf_put(out, s, len);
+		/* fall through */
+	default:
+		if (cc->slot[enc].busy) {
+			/* Lent to a streaming converter: use a private one. */
+			cd = open_iconv(enc);
+			if (cd == (iconv_t)-1)
+				break;
+			rc = iconv_run(cd, &s, &len, 1, out, rep);
+			iconv_close(cd);
+			return rc;
+		}
+		cd = slot_cd(cc, enc);
+		if (cd == (iconv_t)-1)
+			break;
+		return iconv_run(cd, &s, &len, 1, out, rep);
+	}
+	/* No converter for a known charset: treat it as unknown. */
+	return guess_convert(cc, MIMEO_REPAIR_UNKNOWN_CHARSET, s, len, out, rep);
+}
+
+int mimeo_charset_to_utf8(mimeo_charset_cache *cc, const char *label, size_t label_len,
+			  const void *in, size_t len, mimeo_buf *out, unsigned *repairs)
+{
+	mimeo_charset_cache *tmp = NULL;
+	unsigned dummy = 0, flag;
+	int enc, rc;
+
+	if (!in)
+		len = 0;
+	enc = mimeo__charset_lookup(label, label_len);
+	flag = label ? MIMEO_REPAIR_UNKNOWN_CHARSET : 0;
+	if (!cc) {
+		if ((rc = mimeo_charset_cache_new(&tmp, out->alloc)))
+			return rc;
+		cc = tmp;
+	}
+	rc = mimeo__charset_convert(cc, enc, flag, in ? in : "", len, out,
+				    repairs ? repairs : &dummy);
+	mimeo_charset_cache_free(tmp);
+	return rc;
+}
+
+/* ------------------------------------------------------------------ */
+/* streaming conversion                                                */
+/* ------------------------------------------------------------------ */
+
+enum conv_mode {
+	CONV_UTF8,   /* declared UTF-8 */
+	CONV_SNIFF,  /* undeclared/unknown: UTF-8 until the first invalid byte */
+	CONV_SB,     /* table */
+	CONV_XUD,
+	CONV_REPL,
+	CONV_ICONV
+};
+
+#define CARRY_MAX 16
+
+struct mimeo_charset_conv {
+	mimeo_charset_cache *cc;
+	int enc;                 /* declared encoding or MIMEO__ENC_UNKNOWN */
+	int cur;                 /* encoding in use (after BOM / fallback) */
+	enum conv_mode mode;
+	iconv_t cd;
+	int own_cd;              /* cd opened for this converter, not the cache's */
+	unsigned unknown_flag;   /* MIMEO_REPAIR_UNKNOWN_CHARSET for unknown labels */
+	unsigned repairs;
+	int bom_done;            /* BOM decided for the current stream */
+	int repl_done;           /* replacement: U+FFFD already emitted */
+	int saw_8bit;            /* sniff mode: non-ASCII passed as UTF-8 */
+	unsigned char carry[CARRY_MAX + CARRY_MAX];
+	size_t ncarry;
+};
+
+static void conv_release_cd(mimeo_charset_conv *cv)
+{
+	if (cv->cd == (iconv_t)-1)
+		return;
+	if (cv->own_cd) {
+		iconv_close(cv->cd);
+	} else {
+		iconv(cv->cd, NULL, NULL, NULL, NULL);
+		cv->cc->slot[cv->cur].busy = 0;
+	}
+	cv->cd = (iconv_t)-1;
+	cv->own_cd = 0;
+}
+
+/* Choose the conversion mode for encoding `enc`. */
+static int conv_setup(mimeo_charset_conv *cv, int enc)
+{
+	mimeo_charset_cache *cc = cv->cc;
+	int nomem = 0;
+
+	conv_release_cd(cv);
+	cv->cur = enc;
+	if (enc < 0) {
+		cv->mode = CONV_SNIFF;
+		return MIMEO_OK;
+	}
+	switch (encodings[enc].kind) {
+	case ENC_UTF8:
+		cv->mode = CONV_UTF8;
+		return MIMEO_OK;
+	case ENC_SB:
+	case ENC_SBW:
+		cv->mode = CONV_SB;
+		if (sb_table(cc, enc, &nomem))
+			return MIMEO_OK;
+		if (nomem)
+			return MIMEO_ENOMEM;
+		break;
+	case ENC_XUD:
+		cv->mode = CONV_XUD;
+		return MIMEO_OK;
+	case ENC_REPL:
+		cv->mode = CONV_REPL;
+		return MIMEO_OK;
+	default:
+		cv->mode = CONV_ICONV;
+		if (!cc->slot[enc].busy && slot_cd(cc, enc) != (iconv_t)-1) {
+			cc->slot[enc].busy = 1;
+			cv->cd = cc->slot[enc].cd;
+			return MIMEO_OK;
+		}
+		cv->cd = open_iconv(enc);
+		if (cv->cd != (iconv_t)-1) {
+			cv->own_cd = 1;
+			return MIMEO_OK;
+		}
+		break;
+	}
+	/* Known label, no converter on this system. */
+	cv->unknown_flag = MIMEO_REPAIR_UNKNOWN_CHARSET;
+	cv->cur = MIMEO__ENC_UNKNOWN;
+	cv->mode = CONV_SNIFF;
+	return MIMEO_OK;
+}
+
+int mimeo_charset_conv_new(mimeo_charset_cache *cc, const char *label, size_t label_len,
+			   mimeo_charset_conv **out)
+{
+	mimeo_charset_conv *cv;
+	int rc;
+
+	if (!cc || !out)
+		return MIMEO_EINVAL;
+	*out = NULL;
+	cv = mimeo__calloc(cc->alloc, 1, sizeof(*cv));
+	if (!cv)
+		return MIMEO_ENOMEM;
+	cv->cc = cc;
+	cv->cd = (iconv_t)-1;
+	cv->enc = mimeo__charset_lookup(label, label_len);
+	cv->unknown_flag = (label && cv->enc < 0) ? MIMEO_REPAIR_UNKNOWN_CHARSET : 0;
+	if ((rc = conv_setup(cv, cv->enc))) {
+		mimeo__free(cc->alloc, cv);
+		return rc;
+	}
+	*out = cv;
+	return MIMEO_OK;
+}
+
+/* Sniff mode: pass valid UTF-8; at the first invalid sequence switch to
+ * windows-1252 for the rest of the stream. */
+static int sniff_step(mimeo_charset_conv *cv, const unsigned char *s, size_t n, int final,
+		      mimeo_buf *out, size_t *used)
+{
+	size_t i = 0;
+	int k, rc;
+
+	while (i < n) {
+		size_t ok = mimeo_utf8_valid_prefix(s + i, n - i);
+
+		if (ascii_prefix(s + i, ok) != ok)
+			cv->saw_8bit = 1;
+		if ((rc = mimeo_buf_put(out, s + i, ok)))
+			return rc;
+		i += ok;
+		if (i >= n)
+			break;
+		k = utf8_seq(s + i, n - i);
+		if (k == 0 && !final)
+			break;
+		cv->repairs |= cv->unknown_flag | MIMEO_REPAIR_FALLBACK_CP1252;
+		if ((rc = conv_setup(cv, enc_cp1252())))
+			return rc;
+		if (cv->mode != CONV_SB)   /* no CP1252 here: repair instead */
+			return utf8_repair(s + i, n - i, 1, out, &cv->repairs, used) ?
+				MIMEO_ENOMEM : (*used += i, MIMEO_OK);
+		rc = sb_convert(cv->cc->slot[cv->cur].sb, s + i, n - i, out, &cv->repairs);
+		i = n;
+		if (rc)
+			return rc;
+	}
+	*used = i;
+	return MIMEO_OK;
+}
+
+/* Convert s[0..n) in the current mode; *used = bytes consumed (the rest is
+ * an incomplete character to carry). */
+static int conv_run(mimeo_charset_conv *cv, const unsigned char *s, size_t n, int final,
+		    mimeo_buf *out, size_t *used)
+{
+	const unsigned char *p = s;
+	size_t left = n;
+	int rc;
+
+	*used = n;
+	switch (cv->mode) {
+	case CONV_UTF8:
+		return utf8_repair(s, n, final, out, &cv->repairs, used);
+	case CONV_SNIFF:
+		return sniff_step(cv, s, n, final, out, used);
+	case CONV_SB:
+		return sb_convert(cv->cc->slot[cv->cur].sb, s, n, out, &cv->repairs);
+	case CONV_XUD:
+		return xud_convert(s, n, out);
+	case CONV_REPL:
+		if (n == 0 || cv->repl_done)
+			return MIMEO_OK;
+		cv->repl_done = 1;
+		cv->repairs |= MIMEO_REPAIR_INVALID_SEQUENCE;
+		return mimeo_buf_put(out, fffd, 3);
+	case CONV_ICONV:
+		rc = iconv_run(cv->cd, &p, &left, final, out, &cv->repairs);
+		*used = n - left;
+		return rc;
+	}
+	return MIMEO_OK;
+}
+
+/* Decide the byte order mark once enough bytes are held in the carry. */
+static int conv_bom(mimeo_charset_conv *cv, int final)
+{
+	size_t need, bom;
+	int enc;
+
+	if (cv->cur < 0) {
+		cv->bom_done = 1;
+		return MIMEO_OK;
+	}
+	need = bom_need(cv->cur);
+	if (cv->ncarry < need && !final)
+		return 0;
+	cv->bom_done = 1;
+	enc = sniff_bom(cv->cur, cv->carry, cv->ncarry, &bom);
+	memmove(cv->carry, cv->carry + bom, cv->ncarry - bom);
+	cv->ncarry -= bom;
+	if (enc != cv->cur)
+		return conv_setup(cv, enc);
+	return MIMEO_OK;
+}
+
+/* Feed held bytes plus the head of the new input through the converter
+ * until the held bytes are used up.  *took = bytes taken from `in`. */
+static int conv_drain_carry(mimeo_charset_conv *cv, const unsigned char *in, size_t len,
+			    int final, mimeo_buf *out, size_t *took)
+{
+	size_t add, used, held;
+	int rc;
+
+	*took = 0;
+	while (cv->ncarry) {
+		held = cv->ncarry;
+		add = len - *took < CARRY_MAX ? len - *took : CARRY_MAX;
+		memcpy(cv->carry + held, in + *took, add);
+		if ((rc = conv_run(cv, cv->carry, held + add, final && *took + add == len,
+				   out, &used)))
+			return rc;
+		if (used >= held) {
+			*took += used - held;
+			cv->ncarry = 0;
+			break;
+		}
+		if (*took + add == len) {
+			/* Everything is still one incomplete character. */
+			memmove(cv->carry, cv->carry + used, held + add - used);
+			cv->ncarry = held + add - used;
+			*took = len;
+			if (cv->ncarry > CARRY_MAX) {
+				/* A converter that never completes: give up on it. */
+				cv->repairs |= MIMEO_REPAIR_INVALID_SEQUENCE;
+				cv->ncarry = 0;
+				return mimeo_buf_put(out, fffd, 3);
+			}
+			return MIMEO_OK;
+		}
+		/* The converter consumed part of the held bytes only. */
+		memmove(cv->carry, cv->carry + used, held - used);
+		cv->ncarry = held - used;
+		if (used == 0) {
+			/* No progress with CARRY_MAX more bytes: the held lead
+			 * byte is invalid. */
+			cv->repairs |= MIMEO_REPAIR_INVALID_SEQUENCE;
+			memmove(cv->carry, cv->carry + 1, --cv->ncarry);
+			if ((rc = mimeo_buf_put(out, fffd, 3)))
+				return rc;
+		}
+	}
+	return MIMEO_OK;
+}
+
+static int conv_feed(mimeo_charset_conv *cv, const unsigned char *s, size_t n, int final,
+		     mimeo_buf *out)
+{
+	size_t took, used;
+	int rc;
+
+	if (!cv->bom_done) {
+		size_t need = bom_need(cv->cur);
+		size_t add = need > cv->ncarry ? need - cv->ncarry : 0;
+
+		if (add > n)
+			add = n;
+		memcpy(cv->carry + cv->ncarry, s, add);
+		cv->ncarry += add;
+		s += add;
+		n -= add;
+		if ((rc = conv_bom(cv, final || n > 0)))
+			return rc;
+		if (!cv->bom_done)
+			return MIMEO_OK;
+	}
+	if ((rc = conv_drain_carry(cv, s, n, final, out, &took)))
+		return rc;
+	if (cv->ncarry)
+		return MIMEO_OK;
+	s += took;
+	n -= took;
+	if ((rc = conv_run(cv, s, n, final, out, &used)))
+		return rc;
+	if (used < n) {
+		if (n - used > CARRY_MAX) {
+			/* iconv refused a long tail without EILSEQ: skip a byte. */
+			cv->repairs |= MIMEO_REPAIR_INVALID_SEQUENCE;
+			if ((rc = mimeo_buf_put(out, fffd, 3)))
+				return rc;
+			return conv_feed(cv, s + used + 1, n - used - 1, final, out);
+		}
+		memcpy(cv->carry, s + used, n - used);
+		cv->ncarry = n - used;
+	}
+	return MIMEO_OK;
+}
+
+int mimeo_charset_conv_step(mimeo_charset_conv *cv, const void *in, size_t len,
+			    mimeo_buf *out)
+{
+	if (!len)
+		return MIMEO_OK;
+	return conv_feed(cv, in, len, 0, out);
+}
+
+int mimeo_charset_conv_finish(mimeo_charset_conv *cv, mimeo_buf *out)
+{
+	int rc = conv_feed(cv, (const unsigned char *)"", 0, 1, out);
+
+	if (cv->mode == CONV_SNIFF && cv->saw_8bit)
+		cv->repairs |= cv->unknown_flag | MIMEO_REPAIR_FALLBACK_UTF8;
+	/* Ready for the next stream in the declared charset. */
+	cv->ncarry = 0;
+	cv->bom_done = 0;
+	cv->repl_done = 0;
+	cv->saw_8bit = 0;
+	if (!rc && cv->cur != cv->enc)
+		rc = conv_setup(cv, cv->enc);
+	return rc;
+}
+
+unsigned mimeo_charset_conv_repairs(const mimeo_charset_conv *cv)
+{
+	return cv->repairs;
+}
+
+const char *mimeo_charset_conv_charset(const mimeo_charset_conv *cv)
+{
+	if (cv->cur < 0)
+		return "utf-8";
+	return encodings[cv->cur].name;
+}
+
+void mimeo_charset_conv_free(mimeo_charset_conv *cv)
+{
+	if (!cv)
+		return;
+	conv_release_cd(cv);
+	mimeo__free(cv->cc->alloc, cv);
+}
