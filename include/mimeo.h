@@ -11,5 +11,6 @@
 #include "mimeo/charset.h"
 #include "mimeo/header.h"
 #include "mimeo/parser.h"
+#include "mimeo/message.h"
 
 #endif /* MIMEO_H */

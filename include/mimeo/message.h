@@ -1,0 +1,319 @@
+/*
+ * mimeo/message.h - a parsed message as a tree of parts.
+ *
+ * The tree is built from the push parser's events (mimeo/parser.h).  Each
+ * node ("part") carries its IMAP section number (RFC 3501 section 6.4.5),
+ * its content type and parameters, disposition, decoded filename, transfer
+ * encoding, charset, header fields (raw, and decoded on demand), its body as
+ * transfer-decoded bytes, and the byte offsets of its header block and body
+ * in the source, so that an unmodified part can be written back byte for
+ * byte (mimeo_message_source() + mimeo_part_offsets()).
+ *
+ * Memory: a message owns one copy of its source (none with
+ * MIMEO_MESSAGE_BORROW), one arena for nodes and strings, and one buffer
+ * for the decoded bodies that are not plain slices of the source.  Every
+ * pointer returned by the accessors below stays valid until
+ * mimeo_message_free(), except where a function says otherwise.
+ *
+ * A mimeo_message is immutable after parsing: it may be read by several
+ * threads at once, as long as nobody frees it meanwhile.  Functions that
+ * decode on demand (mimeo_part_header_decoded, mimeo_part_text) write into
+ * a caller-owned buffer and take a caller-owned charset cache, so they keep
+ * that guarantee.
+ *
+ * SPDX-License-Identifier: LGPL-2.1-or-later
+ */
+#ifndef MIMEO_MESSAGE_H
+#define MIMEO_MESSAGE_H
+
+#include "common.h"
+#include "codec.h"
+#include "charset.h"
+#include "header.h"
+#include "parser.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/** A parsed message (opaque).  @since 0.1 */
+typedef struct mimeo_message mimeo_message;
+/** One node of a message's tree (opaque, owned by its message).  @since 0.1 */
+typedef struct mimeo_part mimeo_part;
+
+/** Value of mimeo_message_options.version. */
+#define MIMEO_MESSAGE_OPTIONS_VERSION 1
+
+/**
+ * mimeo_message_parse_buffer() does not copy the input: the caller keeps
+ * the buffer alive and unchanged until mimeo_message_free().  Bodies that
+ * need no transfer decoding then cost no memory at all.
+ */
+#define MIMEO_MESSAGE_BORROW 0x1u
+
+/** Options for parsing a message.  Zero-initialise or use
+ *  MIMEO_MESSAGE_OPTIONS_INIT, then change what you need. */
+typedef struct mimeo_message_options {
+	unsigned version;  /**< MIMEO_MESSAGE_OPTIONS_VERSION */
+	unsigned flags;    /**< MIMEO_MESSAGE_BORROW */
+	/** Memory for the message and everything it holds; NULL = libc. */
+	const mimeo_allocator *alloc;
+	/** Parser limits (depth, header bytes, parts...); NULL = the parser's
+	 *  defaults.  Its `alloc` and `flags` fields are ignored (the tree
+	 *  always parses one message with transfer decoding). */
+	const mimeo_parser_options *parser;
+	/** Largest input accepted by the file, fd and stream functions, in
+	 *  bytes; 0 = 4 GiB.  Larger input fails with MIMEO_ELIMIT (use the
+	 *  push parser directly for unbounded streams). */
+	uint64_t max_input;
+} mimeo_message_options;
+
+#define MIMEO_MESSAGE_OPTIONS_INIT { MIMEO_MESSAGE_OPTIONS_VERSION, 0, NULL, NULL, 0 }
+
+/**
+ * Read callback for mimeo_message_parse_stream(): fill `buf` with up to
+ * `cap` bytes and store how many in *got (0 = end of input).
+ * @return MIMEO_OK, or a negative MIMEO_E* code to stop (it is returned by
+ *         mimeo_message_parse_stream).
+ */
+typedef int (*mimeo_read_fn)(void *ctx, void *buf, size_t cap, size_t *got);
+
+/**
+ * Parse `len` bytes of one message (RFC 5322 + MIME, not an mbox) into a
+ * tree.  The input is copied once into the message unless
+ * MIMEO_MESSAGE_BORROW is set.  Malformed mail is parsed leniently and is
+ * not an error.
+ * @param out   receives the message, to be freed with mimeo_message_free()
+ * @param data  the message bytes (may contain NULs); NULL only if len is 0
+ * @param opts  NULL = defaults
+ * @return MIMEO_OK; MIMEO_ENOMEM; MIMEO_EINVAL (bad arguments or options
+ *         version).  Parser limits never fail: see
+ *         mimeo_message_limits_hit().  On failure *out is NULL.  @since 0.1
+ */
+MIMEO_EXTERN int mimeo_message_parse_buffer(mimeo_message **out, const void *data, size_t len,
+					    const mimeo_message_options *opts);
+
+/**
+ * Parse the message in the file at `path`.  A name ending in ".gz" is
+ * read through zlib.  The file is read once into the message's source.
+ * @return as mimeo_message_parse_buffer, plus MIMEO_EIO when the file
+ *         cannot be opened or read (errno tells why) and MIMEO_ELIMIT when
+ *         it is larger than opts->max_input.  @since 0.1
+ */
+MIMEO_EXTERN int mimeo_message_parse_file(mimeo_message **out, const char *path,
+					  const mimeo_message_options *opts);
+
+/**
+ * Parse the message read from `fd` until end of file.  The descriptor is
+ * not closed.  Errors as mimeo_message_parse_file.  @since 0.1
+ */
+MIMEO_EXTERN int mimeo_message_parse_fd(mimeo_message **out, int fd,
+					const mimeo_message_options *opts);
+
+/**
+ * Parse the message produced by `read` (called until it reports 0 bytes).
+ * @return as mimeo_message_parse_file; a negative code from `read` is
+ *         passed through.  @since 0.1
+ */
+MIMEO_EXTERN int mimeo_message_parse_stream(mimeo_message **out, mimeo_read_fn read, void *ctx,
+					    const mimeo_message_options *opts);
+
+/** Free a message and everything it owns.  NULL is a no-op.  @since 0.1 */
+MIMEO_EXTERN void mimeo_message_free(mimeo_message *m);
+
+/**
+ * The source bytes the offsets refer to (the message's copy, or the
+ * borrowed buffer).  @param len receives the length; may be NULL.
+ * @since 0.1
+ */
+MIMEO_EXTERN const char *mimeo_message_source(const mimeo_message *m, size_t *len);
+
+/** The root node: the message's root entity (depth 0), which carries the
+ *  message's header fields.  Its section is "" when it is a multipart and
+ *  "1" otherwise (RFC 3501 6.4.5, see mimeo_part_info.section).  Never NULL
+ *  for a parsed message.  @since 0.1 */
+MIMEO_EXTERN const mimeo_part *mimeo_message_root(const mimeo_message *m);
+
+/** Number of nodes in the tree (root included).  @since 0.1 */
+MIMEO_EXTERN size_t mimeo_message_part_count(const mimeo_message *m);
+
+/**
+ * The node with IMAP section number `section` ("1", "2.1", ...), or NULL;
+ * "" always gives the root.  A message/rfc822 part and the multipart root
+ * of the message it encapsulates share one section number (RFC 3501
+ * 6.4.5): then the outer node, the message part, is returned (its only
+ * child is the other).  @since 0.1
+ */
+MIMEO_EXTERN const mimeo_part *mimeo_message_find_section(const mimeo_message *m,
+							  const char *section);
+
+/**
+ * The body a mail client would display: `want` is "text/plain" or
+ * "text/html".  multipart/alternative gives its last child of the wanted
+ * type (RFC 2046 5.1.4: the last is the richest), else its last displayable
+ * text child; multipart/related gives its start part (the "start"
+ * parameter, else its first child); multipart/mixed and other multiparts
+ * give the first inline (no "attachment" disposition) child that has a
+ * body.  A text/plain or text/html leaf is itself.
+ * @return the leaf, or NULL when the message has no displayable text.
+ * @since 0.1
+ */
+MIMEO_EXTERN const mimeo_part *mimeo_message_pick_body(const mimeo_message *m, const char *want);
+
+/**
+ * Parse limits that were hit while building the tree (the parser's
+ * MIMEO_LIMIT_* bitmask): the tree is complete but part of the input was
+ * kept as opaque body.  @since 0.1
+ */
+MIMEO_EXTERN unsigned mimeo_message_limits_hit(const mimeo_message *m);
+
+/** Number of defects (malformed-input events) the parser reported.
+ *  @since 0.1 */
+MIMEO_EXTERN size_t mimeo_message_defect_count(const mimeo_message *m);
+
+/* --- navigation ----------------------------------------------------- */
+
+/** Depth-first, pre-order successor of `p` in the whole tree, NULL after
+ *  the last node.  @since 0.1 */
+MIMEO_EXTERN const mimeo_part *mimeo_part_next(const mimeo_part *p);
+/** Parent node, NULL for the root.  @since 0.1 */
+MIMEO_EXTERN const mimeo_part *mimeo_part_parent(const mimeo_part *p);
+/** First child, NULL for a leaf.  @since 0.1 */
+MIMEO_EXTERN const mimeo_part *mimeo_part_first_child(const mimeo_part *p);
+/** Next sibling, NULL for the last child.  @since 0.1 */
+MIMEO_EXTERN const mimeo_part *mimeo_part_next_sibling(const mimeo_part *p);
+/** Number of children.  @since 0.1 */
+MIMEO_EXTERN size_t mimeo_part_child_count(const mimeo_part *p);
+/** Nesting depth: 0 for the root.  @since 0.1 */
+MIMEO_EXTERN unsigned mimeo_part_depth(const mimeo_part *p);
+
+/* --- what a node is ---------------------------------------------------- */
+
+/** IMAP section number: see mimeo_part_info.section in mimeo/parser.h
+ *  ("" for a multipart root, "1" for a single-part root).  @since 0.1 */
+MIMEO_EXTERN const char *mimeo_part_section(const mimeo_part *p);
+/** Lowercased media type after the RFC 2045/2046 defaults ("text"). */
+MIMEO_EXTERN const char *mimeo_part_type(const mimeo_part *p);
+/** Lowercased subtype after the defaults ("plain").  @since 0.1 */
+MIMEO_EXTERN const char *mimeo_part_subtype(const mimeo_part *p);
+/** Non-zero for multipart/... nodes.  @since 0.1 */
+MIMEO_EXTERN int mimeo_part_is_multipart(const mimeo_part *p);
+/** Non-zero for an encapsulated message parsed recursively
+ *  (message/rfc822, message/global).  @since 0.1 */
+MIMEO_EXTERN int mimeo_part_is_message(const mimeo_part *p);
+/** Non-zero for a leaf: a node with a body of its own (neither multipart
+ *  nor a recursively parsed message).  @since 0.1 */
+MIMEO_EXTERN int mimeo_part_is_leaf(const mimeo_part *p);
+/** The lowercased charset parameter, or NULL when absent.  @since 0.1 */
+MIMEO_EXTERN const char *mimeo_part_charset(const mimeo_part *p);
+/** The Content-Transfer-Encoding (MIMEO_CTE_NONE when absent). */
+MIMEO_EXTERN mimeo_cte mimeo_part_cte(const mimeo_part *p);
+/** The Content-Transfer-Encoding value lowercased and trimmed as written
+ *  ("base64", "x-custom"), or NULL when absent.  @since 0.1 */
+MIMEO_EXTERN const char *mimeo_part_cte_name(const mimeo_part *p);
+/** The lowercased disposition type ("attachment", "inline") or NULL. */
+MIMEO_EXTERN const char *mimeo_part_disposition(const mimeo_part *p);
+/** The filename in UTF-8 (RFC 2231/2047 decoded): the Content-Disposition
+ *  filename parameter, else the Content-Type name parameter, else NULL.
+ *  Not sanitised: see mimeo_filename_sanitize().  @since 0.1 */
+MIMEO_EXTERN const char *mimeo_part_filename(const mimeo_part *p);
+/** The Content-Type parameter `name` (case-insensitive), UTF-8 decoded,
+ *  or NULL.  @since 0.1 */
+MIMEO_EXTERN const char *mimeo_part_param(const mimeo_part *p, const char *name);
+/** The Content-Disposition parameter `name`, or NULL.  @since 0.1 */
+MIMEO_EXTERN const char *mimeo_part_disposition_param(const mimeo_part *p, const char *name);
+/** Parser flags of the node (MIMEO_PART_* from mimeo/parser.h, e.g.
+ *  MIMEO_PART_TRUNCATED).  @since 0.1 */
+MIMEO_EXTERN unsigned mimeo_part_flags(const mimeo_part *p);
+
+/* --- header fields -------------------------------------------------- */
+
+/** Number of header fields of the node, in order.  For an encapsulated
+ *  message node these are the fields of the message/rfc822 part; the
+ *  encapsulated message's own fields belong to its child.  @since 0.1 */
+MIMEO_EXTERN size_t mimeo_part_header_count(const mimeo_part *p);
+/** Name of field `i` as written (NUL-terminated), NULL if out of range. */
+MIMEO_EXTERN const char *mimeo_part_header_name(const mimeo_part *p, size_t i);
+/**
+ * Raw value of field `i`: the bytes after the colon, still folded, without
+ * the final line break; NUL-terminated.  @param len receives its length
+ * (may be NULL).  @return NULL if out of range.  @since 0.1
+ */
+MIMEO_EXTERN const char *mimeo_part_header_raw(const mimeo_part *p, size_t i, size_t *len);
+/**
+ * Decoded value of field `i`, appended to `out`: unfolded, trimmed, RFC
+ * 2047 decoded to UTF-8 (mimeo_header_decode_text).
+ * @param cc    charset cache to use; NULL makes a temporary one (slower)
+ * @param opts  header options; NULL = defaults
+ * @return MIMEO_OK, MIMEO_ENOMEM, or MIMEO_ENOTFOUND (i out of range).
+ * @since 0.1
+ */
+MIMEO_EXTERN int mimeo_part_header_decoded(const mimeo_part *p, size_t i, mimeo_charset_cache *cc,
+					   const mimeo_header_options *opts, mimeo_buf *out);
+/**
+ * The raw value of the first field called `name` (case-insensitive), or
+ * NULL.  @param len receives its length (may be NULL).  @since 0.1
+ */
+MIMEO_EXTERN const char *mimeo_part_get_header(const mimeo_part *p, const char *name, size_t *len);
+
+/* --- content --------------------------------------------------------- */
+
+/**
+ * The transfer-decoded body of a leaf (base64, quoted-printable and
+ * uuencode decoded; other encodings as they are).  Empty for multiparts
+ * and encapsulated messages.  The bytes are not NUL-terminated and may
+ * contain NULs.  @param len receives the size.  @return never NULL.
+ * @since 0.1
+ */
+MIMEO_EXTERN const void *mimeo_part_body(const mimeo_part *p, size_t *len);
+
+/**
+ * The body of a leaf converted from its charset to UTF-8, appended to
+ * `out` (undeclared charsets: UTF-8 when valid, else windows-1252; invalid
+ * sequences become U+FFFD).  Works for any leaf, not only text/...
+ * @param cc       charset cache; NULL makes a temporary one (slower)
+ * @param repairs  MIMEO_REPAIR_* flags ORed in; may be NULL
+ * @return MIMEO_OK or MIMEO_ENOMEM.  @since 0.1
+ */
+MIMEO_EXTERN int mimeo_part_text(const mimeo_part *p, mimeo_charset_cache *cc, mimeo_buf *out,
+				 unsigned *repairs);
+
+/**
+ * Byte offsets of the node in mimeo_message_source(): `header_start` of
+ * its first header byte, `body_start` of its first body byte, `end` of
+ * the byte after its body (before the line break that belongs to a
+ * following boundary delimiter).  The bytes [header_start, end) are the
+ * part as written.  Any pointer may be NULL.  Inside a transfer-encoded
+ * message/rfc822 (mimeo_part_flags() has MIMEO_PART_ENCODED) the offsets
+ * count bytes of that part's decoded body, not of the source.  @since 0.1
+ */
+MIMEO_EXTERN void mimeo_part_offsets(const mimeo_part *p, uint64_t *header_start,
+				     uint64_t *body_start, uint64_t *end);
+
+/* --- attachment names ---------------------------------------------- */
+
+/** The name mimeo_filename_sanitize() gives an empty or unusable name. */
+#define MIMEO_FILENAME_DEFAULT "attachment"
+/** Longest name mimeo_filename_sanitize() produces, in bytes (NAME_MAX). */
+#define MIMEO_FILENAME_MAX 255
+
+/**
+ * Make an attachment name safe to use as one file name in a folder.
+ * Path separators `/` and `\` and control characters (C0, DEL, C1 and
+ * invalid UTF-8) become `_`; leading dots and spaces are removed (no hidden
+ * files, no "." or ".."), a remaining ".." becomes "_.", trailing dots and
+ * spaces are removed (Windows drops them); the result is cut to at most
+ * MIMEO_FILENAME_MAX bytes without splitting a UTF-8 character, keeping
+ * the extension when it is short.  A name that ends up empty becomes
+ * MIMEO_FILENAME_DEFAULT.  Appends the result to `out` (which is then
+ * NUL-terminated).
+ * @param name, len  the name in UTF-8 (e.g. mimeo_part_filename()); NULL
+ *                   with len 0 gives the default
+ * @return MIMEO_OK or MIMEO_ENOMEM.  @since 0.1
+ */
+MIMEO_EXTERN int mimeo_filename_sanitize(const char *name, size_t len, mimeo_buf *out);
+
+#ifdef __cplusplus
+}
+#endif
+#endif /* MIMEO_MESSAGE_H */
