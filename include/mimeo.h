@@ -12,5 +12,6 @@
 #include "mimeo/header.h"
 #include "mimeo/parser.h"
 #include "mimeo/message.h"
+#include "mimeo/builder.h"
 
 #endif /* MIMEO_H */
