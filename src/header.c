@@ -1,0 +1,665 @@
+/*
+ * header.c - header unfolding and RFC 2047 encoded words, both directions.
+ *
+ * Decoding is one linear pass.  Encoded words are recognised where "=?"
+ * appears; the ends ("?=") and starts ("=?") ahead are found through
+ * memoised forward searches, so a field of 10,000 broken words costs no
+ * re-scan.  The decoded bytes of adjacent words in the same charset are
+ * appended to one "run" buffer and converted once when the run ends
+ * (RFC 2047 section 6.2 lets a character straddle words in practice).
+ *
+ * SPDX-License-Identifier: LGPL-2.1-or-later
+ */
+#include "charset-priv.h"
+#include "mimeo/header.h"
+
+/* RFC 2047 section 2: an encoded word is at most 75 characters. */
+#define EW_MAX 75
+/* Longest charset (with *language) we look at. */
+#define EW_CHARSET_MAX 64
+
+static const unsigned char fffd[3] = { 0xEF, 0xBF, 0xBD };
+
+/* ------------------------------------------------------------------ */
+/* unfolding                                                           */
+/* ------------------------------------------------------------------ */
+
+int mimeo_header_unfold(const char *in, size_t len, mimeo_buf *out)
+{
+	size_t i = 0;
+	int rc;
+
+	if ((rc = mimeo_buf_grow(out, len)))
+		return rc;
+	while (i < len) {
+		size_t j = i;
+
+		while (j < len && in[j] != '\r' && in[j] != '\n')
+			j++;
+		if ((rc = mimeo_buf_put(out, in + i, j - i)))
+			return rc;
+		i = j + 1;
+	}
+	return MIMEO_OK;
+}
+
+/* ------------------------------------------------------------------ */
+/* decoder state                                                       */
+/* ------------------------------------------------------------------ */
+
+struct dec {
+	mimeo_charset_cache *cc;
+	mimeo_buf *out;
+	unsigned *rep;
+	int strict;
+	int def_enc;          /* charset for raw 8-bit text that is not UTF-8 */
+	unsigned def_flag;    /* MIMEO_REPAIR_FALLBACK_CP1252 when that is the default */
+	int started;          /* something was output (leading whitespace is trimmed) */
+	int in_run;           /* the last token was an encoded word */
+	int run_enc;          /* its encoding (MIMEO__ENC_UNKNOWN: see run_label) */
+	const char *run_label;
+	size_t run_label_len;
+	mimeo_buf *run;       /* decoded bytes of the current run */
+	const char *ws;       /* whitespace seen after the last token, pending */
+	size_t ws_len;
+	int in_quote;         /* decoding inside a quoted string (lenient only) */
+	int err;              /* sticky MIMEO_ENOMEM */
+};
+
+/* Memoised forward search for a two-byte pattern.  Queries come with
+ * non-decreasing `from` (see parse_ew), so each byte is looked at once. */
+struct memo {
+	size_t from, at;      /* first match at or after `from` is at `at` (n: none) */
+	int valid;
+};
+
+struct scan {
+	const char *s;
+	size_t n;
+	struct memo end;      /* "?=" */
+	struct memo start;    /* "=?" */
+};
+
+static size_t memo_find(const struct scan *sc, struct memo *m, char a, char b, size_t from)
+{
+	const char *p;
+	size_t i = from;
+
+	if (m->valid && from >= m->from && from <= m->at)
+		return m->at;
+	for (;;) {
+		p = i < sc->n ? memchr(sc->s + i, a, sc->n - i) : NULL;
+		if (!p || (size_t)(p - sc->s) + 1 >= sc->n) {
+			i = sc->n;
+			break;
+		}
+		i = (size_t)(p - sc->s);
+		if (sc->s[i + 1] == b)
+			break;
+		i++;
+	}
+	m->valid = 1;
+	m->from = from;
+	m->at = i;
+	return i;
+}
+
+static void put(struct dec *d, const void *p, size_t n)
+{
+	if (!d->err && n)
+		d->err = mimeo_buf_put(d->out, p, n);
+}
+
+/* Raw text outside encoded words: ASCII and valid UTF-8 (RFC 6532) pass,
+ * other 8-bit text is read in the default charset (lenient) or repaired. */
+static void raw_bytes(struct dec *d, const char *s, size_t n)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++)
+		if ((unsigned char)s[i] >= 0x80)
+			break;
+	if (i == n) {
+		put(d, s, n);
+		return;
+	}
+	*d->rep |= MIMEO_REPAIR_RAW_8BIT;
+	if (mimeo_utf8_valid_prefix(s, n) == n) {
+		put(d, s, n);
+		return;
+	}
+	if (d->err)
+		return;
+	if (d->strict)
+		d->err = mimeo__utf8_repair(s, n, d->out, d->rep);
+	else {
+		*d->rep |= d->def_flag;
+		d->err = mimeo__charset_convert(d->cc, d->def_enc, MIMEO_REPAIR_FALLBACK_CP1252,
+						s, n, d->out, d->rep);
+	}
+}
+
+static void flush_run(struct dec *d)
+{
+	if (!d->in_run)
+		return;
+	d->in_run = 0;
+	if (!d->err && d->run->size)
+		d->err = mimeo__charset_convert(d->cc, d->run_enc, MIMEO_REPAIR_UNKNOWN_CHARSET,
+						d->run->ptr, d->run->size, d->out, d->rep);
+	mimeo_buf_clear(d->run);
+}
+
+static void flush_ws(struct dec *d)
+{
+	if (d->ws_len && d->started)
+		put(d, d->ws, d->ws_len);
+	d->ws_len = 0;
+}
+
+/* Ordinary text: ends a run of encoded words; pending whitespace is kept. */
+static void tok_raw(struct dec *d, const char *s, size_t n)
+{
+	if (!n)
+		return;
+	flush_run(d);
+	flush_ws(d);
+	raw_bytes(d, s, n);
+	d->started = 1;
+}
+
+static void tok_ws(struct dec *d, const char *s, size_t n)
+{
+	if (!d->started)
+		return;          /* leading whitespace is trimmed */
+	d->ws = s;
+	d->ws_len = n;
+}
+
+/* End of a quoted string or comment: its trailing whitespace is content. */
+static void seg_end(struct dec *d)
+{
+	flush_run(d);
+	flush_ws(d);
+}
+
+/* ------------------------------------------------------------------ */
+/* encoded words                                                       */
+/* ------------------------------------------------------------------ */
+
+struct ew {
+	size_t end;           /* index after "?=" */
+	const char *cs;       /* charset, without *language */
+	size_t cs_len;
+	int enc;              /* its encoding index */
+	int b;                /* B (else Q) */
+	const char *text;
+	size_t text_len;
+	int lenient;          /* a lenient rule was needed */
+};
+
+/* RFC 2047 token characters allowed in a charset (plus '*' for the RFC
+ * 2231 language suffix and '.' seen in the wild). */
+static int cs_char(unsigned char c)
+{
+	if (c <= 0x20 || c >= 0x7F)
+		return 0;
+	return !strchr("?=\"(),<>@;:[]\\/", c);
+}
+
+static int b64_val(unsigned char c)
+{
+	if (c >= 'A' && c <= 'Z')
+		return c - 'A';
+	if (c >= 'a' && c <= 'z')
+		return c - 'a' + 26;
+	if (c >= '0' && c <= '9')
+		return c - '0' + 52;
+	if (c == '+')
+		return 62;
+	if (c == '/')
+		return 63;
+	return -1;
+}
+
+static int hex_val(unsigned char c)
+{
+	if (c >= '0' && c <= '9')
+		return c - '0';
+	c = mimeo__lower(c);
+	if (c >= 'a' && c <= 'f')
+		return c - 'a' + 10;
+	return -1;
+}
+
+/* Strict B text: alphabet, '=' padding only at the end, whole quanta. */
+static int b_strict_ok(const char *t, size_t n)
+{
+	size_t i = 0;
+
+	if (n % 4)
+		return 0;
+	while (i < n && b64_val((unsigned char)t[i]) >= 0)
+		i++;
+	if (n - i > 2)
+		return 0;
+	for (; i < n; i++)
+		if (t[i] != '=')
+			return 0;
+	return 1;
+}
+
+/* Whitespace or '?' inside the text (RFC 2047 section 2 forbids both). */
+static int text_has_ws_or_q(const char *t, size_t n)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++)
+		if (t[i] == ' ' || t[i] == '\t' || t[i] == '?')
+			return 1;
+	return 0;
+}
+
+/* Recognise an encoded word at p ("=?" already seen). */
+static int parse_ew(struct dec *d, struct scan *sc, size_t p, struct ew *w)
+{
+	const char *s = sc->s;
+	size_t n = sc->n, i = p + 2, cs0 = p + 2, t, e, star;
+
+	while (i < n && i - cs0 <= EW_CHARSET_MAX && cs_char((unsigned char)s[i]))
+		i++;
+	if (i == cs0 || i + 3 >= n || s[i] != '?' || s[i + 2] != '?')
+		return 0;
+	switch (s[i + 1]) {
+	case 'B': case 'b': w->b = 1; break;
+	case 'Q': case 'q': w->b = 0; break;
+	default: return 0;
+	}
+	t = i + 3;
+	e = memo_find(sc, &sc->end, '?', '=', t);
+	if (e >= n)
+		return 0;
+	/* The text must not contain the start of another word: that is an
+	 * unterminated word followed by a real one. */
+	if (memo_find(sc, &sc->start, '=', '?', t) + 1 < e)
+		return 0;
+	w->end = e + 2;
+	w->text = s + t;
+	w->text_len = e - t;
+	w->lenient = 0;
+	if (text_has_ws_or_q(w->text, w->text_len)) {
+		if (d->strict)
+			return 0;
+		w->lenient = 1;
+	}
+	if (w->end - p > EW_MAX) {
+		if (d->strict)
+			return 0;
+		w->lenient = 1;
+	}
+	if (d->strict && w->b && !b_strict_ok(w->text, w->text_len))
+		return 0;
+	/* RFC 2231 section 5: charset "*" language. */
+	for (star = cs0; star < i && s[star] != '*'; star++)
+		;
+	w->cs = s + cs0;
+	w->cs_len = star - cs0;
+	w->enc = mimeo__charset_lookup(w->cs, w->cs_len);
+	return 1;
+}
+
+/* Append the decoded Q text (RFC 2047 section 4.2) to the run. */
+static void q_decode(struct dec *d, const char *t, size_t n)
+{
+	mimeo_buf *r = d->run;
+	size_t i;
+	char *o;
+
+	if (d->err || (d->err = mimeo_buf_grow(r, n)))
+		return;
+	o = r->ptr + r->size;
+	for (i = 0; i < n; i++) {
+		unsigned char c = (unsigned char)t[i];
+		int h, l;
+
+		if (c == '_') {
+			c = ' ';
+		} else if (c == '=') {
+			if (i + 2 < n && (h = hex_val((unsigned char)t[i + 1])) >= 0 &&
+			    (l = hex_val((unsigned char)t[i + 2])) >= 0) {
+				c = (unsigned char)(h << 4 | l);
+				i += 2;
+			} else {
+				*d->rep |= MIMEO_REPAIR_ENCODED_WORD;
+			}
+		}
+		*o++ = (char)c;
+	}
+	r->size = (size_t)(o - r->ptr);
+	r->ptr[r->size] = '\0';
+}
+
+/* Append the decoded B text (RFC 2047 section 4.1, RFC 4648) to the run.
+ * Lenient: other characters are skipped and '=' ends a group early, so
+ * concatenated padded groups ("YQ==Yg==") decode too. */
+static void b_decode(struct dec *d, const char *t, size_t n)
+{
+	mimeo_buf *r = d->run;
+	unsigned acc = 0, bits = 0;
+	size_t i;
+	char *o;
+
+	if (d->err || (d->err = mimeo_buf_grow(r, n)))
+		return;
+	o = r->ptr + r->size;
+	for (i = 0; i < n; i++) {
+		int v = b64_val((unsigned char)t[i]);
+
+		if (v < 0) {
+			if (t[i] == '=') {
+				acc = bits = 0;   /* padding: drop partial bits */
+			} else if (t[i] != ' ' && t[i] != '\t') {
+				*d->rep |= MIMEO_REPAIR_ENCODED_WORD;
+			}
+			continue;
+		}
+		acc = (acc << 6) | (unsigned)v;
+		bits += 6;
+		if (bits >= 8) {
+			bits -= 8;
+			*o++ = (char)(acc >> bits);
+			acc &= (1u << bits) - 1;
+		}
+	}
+	/* 6 leftover bits cannot form a byte: a truncated quantum. */
+	if (bits >= 6)
+		*d->rep |= MIMEO_REPAIR_TRUNCATED;
+	r->size = (size_t)(o - r->ptr);
+	r->ptr[r->size] = '\0';
+}
+
+static int label_ieq(const char *a, const char *b, size_t n)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++)
+		if (mimeo__lower((unsigned char)a[i]) != mimeo__lower((unsigned char)b[i]))
+			return 0;
+	return 1;
+}
+
+static int same_charset(const struct dec *d, const struct ew *w)
+{
+	if (w->enc != d->run_enc)
+		return 0;
+	if (w->enc != MIMEO__ENC_UNKNOWN)
+		return 1;
+	return d->run_label_len == w->cs_len &&
+	       label_ieq(d->run_label, w->cs, w->cs_len);
+}
+
+/* An encoded word: whitespace since an adjacent encoded word is dropped
+ * (RFC 2047 section 6.2); same-charset neighbours share one run. */
+static void tok_ew(struct dec *d, const struct ew *w)
+{
+	if (w->lenient || d->in_quote)
+		*d->rep |= MIMEO_REPAIR_ENCODED_WORD;
+	if (d->in_run) {
+		d->ws_len = 0;
+		if (!same_charset(d, w))
+			flush_run(d);
+	} else {
+		flush_ws(d);
+	}
+	if (!d->in_run) {
+		d->in_run = 1;
+		d->run_enc = w->enc;
+		d->run_label = w->cs;
+		d->run_label_len = w->cs_len;
+	}
+	d->started = 1;
+	if (w->b)
+		b_decode(d, w->text, w->text_len);
+	else
+		q_decode(d, w->text, w->text_len);
+}
+
+/* Which bytes stop the plain-text scan. */
+static int stop_char(unsigned char c)
+{
+	return c == ' ' || c == '\t' || c == '=';
+}
+
+/* Decode a span of text that may hold encoded words.  collapse: runs of
+ * whitespace become one space (phrases). */
+static void dec_span(struct dec *d, const char *s, size_t n, int collapse)
+{
+	struct scan sc;
+	size_t i = 0, raw = 0;
+
+	memset(&sc, 0, sizeof(sc));
+	sc.s = s;
+	sc.n = n;
+	while (i < n && !d->err) {
+		size_t j = i, k;
+		struct ew w;
+
+		while (j < n && !stop_char((unsigned char)s[j]))
+			j++;
+		if (j >= n)
+			break;
+		if (s[j] != '=') {
+			tok_raw(d, s + raw, j - raw);
+			for (k = j; k < n && mimeo__is_ws((unsigned char)s[k]); k++)
+				;
+			tok_ws(d, collapse ? " " : s + j, collapse ? 1 : k - j);
+			i = raw = k;
+			continue;
+		}
+		i = j + 1;
+		if (j + 1 >= n || s[j + 1] != '?' || (d->strict && j != raw))
+			continue;
+		if (!parse_ew(d, &sc, j, &w))
+			continue;
+		if (w.end < n && !mimeo__is_ws((unsigned char)s[w.end])) {
+			/* Not followed by whitespace (RFC 2047 section 5 (1)). */
+			if (d->strict)
+				continue;
+			w.lenient = 1;
+		}
+		if (j > raw) {
+			w.lenient = 1;
+			tok_raw(d, s + raw, j - raw);
+		}
+		tok_ew(d, &w);
+		i = raw = w.end;
+	}
+	tok_raw(d, s + raw, n - raw);
+}
+
+/* ------------------------------------------------------------------ */
+/* entry points                                                        */
+/* ------------------------------------------------------------------ */
+
+/* Decoded NUL bytes become U+FFFD and CR/LF spaces: the result is one
+ * line with no embedded NUL (a decoded CRLF must not smuggle a new header
+ * line into whatever re-emits the text). */
+static void sanitize(struct dec *d, size_t from, mimeo_buf *tmp)
+{
+	mimeo_buf *o = d->out;
+	size_t i;
+
+	for (i = from; i < o->size; i++) {
+		unsigned char c = (unsigned char)o->ptr[i];
+
+		if (c == 0 || c == '\r' || c == '\n')
+			break;
+	}
+	if (i >= o->size || d->err)
+		return;
+	*d->rep |= MIMEO_REPAIR_SYNTAX;
+	mimeo_buf_clear(tmp);
+	if ((d->err = mimeo_buf_put(tmp, o->ptr + i, o->size - i)))
+		return;
+	o->size = i;
+	o->ptr[i] = '\0';
+	for (i = 0; i < tmp->size && !d->err; i++) {
+		unsigned char c = (unsigned char)tmp->ptr[i];
+
+		if (c == 0)
+			put(d, fffd, 3);
+		else if (c == '\r' || c == '\n')
+			put(d, " ", 1);
+		else
+			put(d, &c, 1);
+	}
+}
+
+typedef void (*decode_fn)(struct dec *d, const char *s, size_t n);
+
+static int run_decoder(mimeo_charset_cache *cc, const mimeo_header_options *opts,
+		       const char *in, size_t len, mimeo_buf *out, unsigned *repairs,
+		       decode_fn fn)
+{
+	mimeo_charset_cache *tmp = NULL;
+	mimeo_buf *unfold;
+	struct dec d;
+	unsigned dummy = 0;
+	size_t start = out->size;
+	int rc;
+
+	if (!cc) {
+		if ((rc = mimeo_charset_cache_new(&tmp, out->alloc)))
+			return rc;
+		cc = tmp;
+	}
+	memset(&d, 0, sizeof(d));
+	d.cc = cc;
+	d.out = out;
+	d.rep = repairs ? repairs : &dummy;
+	d.strict = opts && (opts->flags & MIMEO_HEADER_STRICT);
+	d.def_enc = mimeo__charset_lookup("windows-1252", 12);
+	d.def_flag = MIMEO_REPAIR_FALLBACK_CP1252;
+	if (opts && opts->default_charset) {
+		d.def_enc = mimeo__charset_lookup(opts->default_charset,
+						  strlen(opts->default_charset));
+		if (d.def_enc != mimeo__charset_lookup("windows-1252", 12))
+			d.def_flag = 0;
+	}
+	d.run = mimeo__charset_scratch(cc, MIMEO__SCRATCH_RUN);
+	mimeo_buf_clear(d.run);
+	if (!in)
+		len = 0;
+	/* RFC 5322 section 2.2.3: unfold first. */
+	if (len && (memchr(in, '\n', len) || memchr(in, '\r', len))) {
+		unfold = mimeo__charset_scratch(cc, MIMEO__SCRATCH_UNFOLD);
+		mimeo_buf_clear(unfold);
+		if ((d.err = mimeo_header_unfold(in, len, unfold)))
+			goto done;
+		in = unfold->ptr;
+		len = unfold->size;
+	}
+	fn(&d, in ? in : "", len);
+	flush_run(&d);
+	if (!d.err)
+		sanitize(&d, start, mimeo__charset_scratch(cc, MIMEO__SCRATCH_UNESCAPE));
+done:
+	rc = d.err;
+	mimeo_charset_cache_free(tmp);
+	return rc;
+}
+
+static void text_fn(struct dec *d, const char *s, size_t n)
+{
+	dec_span(d, s, n, 0);
+}
+
+int mimeo_header_decode_text(mimeo_charset_cache *cc, const mimeo_header_options *opts,
+			     const char *in, size_t len, mimeo_buf *out, unsigned *repairs)
+{
+	return run_decoder(cc, opts, in, len, out, repairs, text_fn);
+}
+
+/* End of a quoted string or comment starting after `open` at s[i]: the
+ * index of the closing character, or n (unterminated).  Comments nest
+ * (RFC 5322 section 3.2.2). */
+static size_t find_close(const char *s, size_t n, size_t i, int comment)
+{
+	int depth = 1;
+
+	for (; i < n; i++) {
+		if (s[i] == '\\') {
+			i++;
+			continue;
+		}
+		if (comment && s[i] == '(')
+			depth++;
+		else if (s[i] == (comment ? ')' : '"') && --depth == 0)
+			return i;
+	}
+	return n;
+}
+
+/* Content of a quoted string or comment with quoted-pairs resolved
+ * (RFC 5322 section 3.2.1). */
+static const char *unescape(struct dec *d, const char *s, size_t n, size_t *outn)
+{
+	mimeo_buf *b;
+	size_t i;
+
+	if (!memchr(s, '\\', n)) {
+		*outn = n;
+		return s;
+	}
+	b = mimeo__charset_scratch(d->cc, MIMEO__SCRATCH_UNESCAPE);
+	mimeo_buf_clear(b);
+	for (i = 0; i < n && !d->err; i++) {
+		if (s[i] == '\\' && i + 1 < n)
+			i++;
+		d->err = mimeo_buf_put(b, s + i, 1);
+	}
+	*outn = b->size;
+	return b->ptr ? b->ptr : "";
+}
+
+static void phrase_fn(struct dec *d, const char *s, size_t n)
+{
+	size_t i = 0;
+
+	while (i < n && !d->err) {
+		size_t q = i, close, cn;
+		const char *c;
+		int comment;
+
+		while (q < n && s[q] != '"' && s[q] != '(')
+			q++;
+		dec_span(d, s + i, q - i, 1);
+		if (q >= n)
+			break;
+		comment = s[q] == '(';
+		close = find_close(s, n, q + 1, comment);
+		if (close >= n)
+			*d->rep |= MIMEO_REPAIR_SYNTAX;
+		c = unescape(d, s + q + 1, close - q - 1, &cn);
+		if (comment)
+			tok_raw(d, "(", 1);
+		if (d->strict && !comment) {
+			/* RFC 2047 section 5 (3): not inside quoted strings. */
+			tok_raw(d, c, cn);
+		} else {
+			d->in_quote = !comment;
+			dec_span(d, c, cn, 0);
+			d->in_quote = 0;
+		}
+		seg_end(d);
+		if (comment && close < n)
+			tok_raw(d, ")", 1);
+		i = close < n ? close + 1 : n;
+	}
+}
+
+int mimeo_header_decode_phrase(mimeo_charset_cache *cc, const mimeo_header_options *opts,
+			       const char *in, size_t len, mimeo_buf *out, unsigned *repairs)
+{
+	return run_decoder(cc, opts, in, len, out, repairs, phrase_fn);
+}
