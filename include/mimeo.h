@@ -16,5 +16,6 @@
 #include "mimeo/parser.h"
 #include "mimeo/message.h"
 #include "mimeo/builder.h"
+#include "mimeo/pop3.h"
 
 #endif /* MIMEO_H */

@@ -1,0 +1,478 @@
+/*
+ * test_pop3.c - unit tests of the POP3 multi-line response reader (the RETR
+ * adapter).  Every case is run unsplit, at every split point, at every pair
+ * of split points and byte by byte: the output, status and position of the
+ * end must not depend on how the input was chunked.
+ *
+ * SPDX-License-Identifier: LGPL-2.1-or-later
+ */
+#include "testutil.h"
+
+#include <mimeo.h>
+#include <stdlib.h>
+#include <string.h>
+
+typedef struct sink {
+	mimeo_buf out;
+	int refuse_after; /* refuse the Nth call (1-based); 0 = never */
+	int calls;
+} sink;
+
+static int sink_write(const void *data, size_t len, void *user)
+{
+	sink *s = user;
+
+	ck_assert_uint_gt(len, 0);
+	s->calls++;
+	if (s->refuse_after && s->calls >= s->refuse_after)
+		return -1;
+	ck_assert_int_eq(mimeo_buf_put(&s->out, data, len), MIMEO_OK);
+	return 0;
+}
+
+typedef struct result {
+	int rc;          /* status after the last feed / finish */
+	size_t end;      /* absolute offset where the response ended */
+	mimeo_buf out;
+	char status[MIMEO_POP3_STATUS_MAX + 1];
+} result;
+
+typedef struct reader_cfg {
+	unsigned flags;
+	size_t max_line;   /* 0 = keep the default */
+	uint64_t max_bytes;
+} reader_cfg;
+
+/*
+ * Feed `in` cut at the sorted offsets `cuts` (ncuts of them); stop at the
+ * first status other than MIMEO_OK; call finish at the end of input.
+ */
+static void run_cuts(const char *in, size_t len, const reader_cfg *cfg,
+		     const size_t *cuts, size_t ncuts, result *res)
+{
+	mimeo_pop3_reader r;
+	sink s = { MIMEO_BUF_INIT, 0, 0 };
+	size_t start = 0, i;
+	int rc = MIMEO_OK;
+
+	mimeo_pop3_reader_init(&r, cfg->flags, sink_write, &s);
+	if (cfg->max_line)
+		r.max_line = cfg->max_line;
+	r.max_bytes = cfg->max_bytes;
+	res->end = len;
+	for (i = 0; i <= ncuts; i++) {
+		size_t stop = i < ncuts ? cuts[i] : len, used = 12345;
+
+		rc = mimeo_pop3_reader_feed(&r, in + start, stop - start, &used);
+		ck_assert_uint_le(used, stop - start);
+		if (rc != MIMEO_OK) {
+			res->end = start + used;
+			break;
+		}
+		ck_assert_uint_eq(used, stop - start);
+		start = stop;
+	}
+	if (rc == MIMEO_OK)
+		rc = mimeo_pop3_reader_finish(&r);
+	else if (rc == MIMEO_DONE) {
+		size_t used = 1;
+		/* sticky: nothing more is consumed */
+		ck_assert_int_eq(mimeo_pop3_reader_feed(&r, "x", 1, &used), MIMEO_DONE);
+		ck_assert_uint_eq(used, 0);
+		ck_assert_int_eq(mimeo_pop3_reader_finish(&r), MIMEO_DONE);
+	}
+	res->rc = rc;
+	ck_assert_int_eq(mimeo_pop3_reader_error(&r, NULL), rc);
+	res->out = s.out;
+	memcpy(res->status, r.status, sizeof(res->status));
+	if (rc == MIMEO_DONE)
+		ck_assert_uint_eq(r.bytes, s.out.size);
+}
+
+static void result_dispose(result *res)
+{
+	mimeo_buf_dispose(&res->out);
+}
+
+static void check_same(const result *a, const result *b, size_t c1, size_t c2)
+{
+	ck_assert_msg(a->rc == b->rc, "rc %d vs %d at cuts %zu,%zu", a->rc, b->rc, c1, c2);
+	/* After a limit or a refused write, how far the reader got depends on
+	 * the chunking; otherwise nothing may. */
+	if (a->rc == MIMEO_ELIMIT || a->rc == MIMEO_EUSER)
+		return;
+	ck_assert_msg(a->end == b->end, "end %zu vs %zu at cuts %zu,%zu", a->end, b->end, c1, c2);
+	ck_assert_msg(a->out.size == b->out.size &&
+		      (a->out.size == 0 || memcmp(a->out.ptr, b->out.ptr, a->out.size) == 0),
+		      "output differs at cuts %zu,%zu", c1, c2);
+	ck_assert_str_eq(a->status, b->status);
+}
+
+/* Run every chunking of `in` and check all agree with the unsplit run,
+ * which is returned in *ref. */
+static void run_all_splits(const char *in, size_t len, const reader_cfg *cfg, result *ref)
+{
+	size_t i, j, cuts[2];
+	size_t *bytewise;
+	result res;
+
+	run_cuts(in, len, cfg, NULL, 0, ref);
+	for (i = 0; i <= len; i++) {
+		cuts[0] = i;
+		run_cuts(in, len, cfg, cuts, 1, &res);
+		check_same(ref, &res, i, i);
+		result_dispose(&res);
+		if (len > 80)
+			continue;
+		for (j = i; j <= len; j++) {
+			cuts[1] = j;
+			run_cuts(in, len, cfg, cuts, 2, &res);
+			check_same(ref, &res, i, j);
+			result_dispose(&res);
+		}
+	}
+	bytewise = malloc((len + 1) * sizeof(*bytewise));
+	ck_assert_ptr_nonnull(bytewise);
+	for (i = 0; i < len; i++)
+		bytewise[i] = i;
+	run_cuts(in, len, cfg, bytewise, len, &res);
+	check_same(ref, &res, 0, 0);
+	result_dispose(&res);
+	free(bytewise);
+}
+
+typedef struct vector {
+	const char *name;
+	const char *in;
+	unsigned flags;
+	size_t max_line;
+	int rc;
+	const char *out;   /* expected body (rc DONE), or NULL to skip */
+	const char *rest;  /* what must follow the end */
+	const char *status;
+} vector;
+
+static const vector vectors[] = {
+	{ "simple", "+OK 5 octets\r\nabc\r\n.\r\n", 0, 0, MIMEO_DONE, "abc\r\n", "",
+	  "+OK 5 octets" },
+	{ "empty body", "+OK\r\n.\r\n", 0, 0, MIMEO_DONE, "", "", "+OK" },
+	{ "empty line", "+OK\r\n\r\n.\r\n", 0, 0, MIMEO_DONE, "\r\n", "", "+OK" },
+	{ "stuffed dot", "+OK\r\n..dot\r\n.\r\n", 0, 0, MIMEO_DONE, ".dot\r\n", "", "+OK" },
+	{ "stuffed double", "+OK\r\n...\r\n..\r\n.\r\n", 0, 0, MIMEO_DONE, "..\r\n.\r\n", "",
+	  "+OK" },
+	{ "dot inside line", "+OK\r\na.b\r\n.\r\n", 0, 0, MIMEO_DONE, "a.b\r\n", "", "+OK" },
+	{ "pipelined rest", "+OK\r\nx\r\n.\r\n+OK next\r\n", 0, 0, MIMEO_DONE, "x\r\n",
+	  "+OK next\r\n", "+OK" },
+	{ "pipelined two", "+OK\r\n.\r\n+OK\r\n.\r\n", 0, 0, MIMEO_DONE, "", "+OK\r\n.\r\n",
+	  "+OK" },
+	{ "LF only", "+OK\n.x\nline\n\n.\n-ERR", 0, 0, MIMEO_DONE, "x\nline\n\n", "-ERR", "+OK" },
+	{ "mixed endings", "+OK\r\na\nb\r\n.\n", 0, 0, MIMEO_DONE, "a\nb\r\n", "", "+OK" },
+	{ "dot CR not terminator", "+OK\r\n.\r.\r\n.\r\n", 0, 0, MIMEO_DONE, "\r.\r\n", "",
+	  "+OK" },
+	{ "dot space", "+OK\r\n. \r\n.\r\n", 0, 0, MIMEO_DONE, " \r\n", "", "+OK" },
+	{ "bare CR", "+OK\r\na\rb\r\r\n.\r\n", 0, 0, MIMEO_DONE, "a\rb\r\r\n", "", "+OK" },
+	{ "to LF", "+OK\r\na\r\nb\rc\r\n..\r\n\r\n.\r\nZ", MIMEO_POP3_TO_LF, 0, MIMEO_DONE,
+	  "a\nb\rc\n.\n\n", "Z", "+OK" },
+	{ "to LF dot CR", "+OK\r\n.\r\r\n.\r\n", MIMEO_POP3_TO_LF, 0, MIMEO_DONE, "\r\n", "",
+	  "+OK" },
+	{ "to LF CR CR", "+OK\r\n\r\r\r\n.\r\n", MIMEO_POP3_TO_LF, 0, MIMEO_DONE, "\r\r\n", "",
+	  "+OK" },
+	{ "lowercase ok", "+ok\r\nx\r\n.\r\n", 0, 0, MIMEO_DONE, "x\r\n", "", "+ok" },
+	{ "no status", "..a\r\n.\r\n", MIMEO_POP3_NO_STATUS, 0, MIMEO_DONE, ".a\r\n", "", "" },
+	{ "ERR", "-ERR no such message\r\n+OK\r\n", 0, 0, MIMEO_EPROTO, NULL, "+OK\r\n",
+	  "-ERR no such message" },
+	{ "ERR bare", "-ERR\n", 0, 0, MIMEO_EPROTO, NULL, "", "-ERR" },
+	{ "ERR control chars", "-ERR \x1b[31mred\x07\r\n", 0, 0, MIMEO_EPROTO, NULL, "",
+	  "-ERR ?[31mred?" },
+	{ "bad greeting", "HELLO there\r\n", 0, 0, MIMEO_EPROTO, NULL, "", "HELLO there" },
+	{ "OKAY is not OK", "+OKAY\r\n.\r\n", 0, 0, MIMEO_EPROTO, NULL, ".\r\n", "+OKAY" },
+	{ "no terminator", "+OK\r\nline one\r\nline two\r\n", 0, 0, MIMEO_EPROTO, NULL, NULL,
+	  "+OK" },
+	{ "half terminator", "+OK\r\nx\r\n.\r", 0, 0, MIMEO_EPROTO, NULL, NULL, "+OK" },
+	{ "no status end", "+OK", 0, 0, MIMEO_EPROTO, NULL, NULL, "+OK" },
+	{ "empty input", "", 0, 0, MIMEO_EPROTO, NULL, NULL, "" },
+	{ "overlong line", "+OK\r\n0123456789abcdef\r\n.\r\n", 0, 8, MIMEO_ELIMIT, NULL, NULL,
+	  "+OK" },
+	{ "line at limit", "+OK\r\n012345\r\n.\r\n", 0, 8, MIMEO_DONE, "012345\r\n", "", "+OK" },
+	{ "stuffed line over limit", "+OK\r\n.0123456\r\n.\r\n", 0, 8, MIMEO_ELIMIT, NULL, NULL,
+	  "+OK" },
+};
+
+START_TEST(test_vectors)
+{
+	const vector *v = &vectors[_i];
+	reader_cfg cfg = { v->flags, v->max_line, 0 };
+	size_t len = strlen(v->in);
+	result ref;
+
+	run_all_splits(v->in, len, &cfg, &ref);
+	ck_assert_msg(ref.rc == v->rc, "%s: rc %d (%s), want %d", v->name, ref.rc,
+		      mimeo_status_name(ref.rc), v->rc);
+	ck_assert_str_eq(ref.status, v->status);
+	if (v->out) {
+		ck_assert_uint_eq(ref.out.size, strlen(v->out));
+		ck_assert(ref.out.size == 0 || memcmp(ref.out.ptr, v->out, ref.out.size) == 0);
+	}
+	if (v->rest)
+		ck_assert_str_eq(v->in + ref.end, v->rest);
+	result_dispose(&ref);
+}
+END_TEST
+
+/* Every split point of "\r\n.\r\n" and of "\r\n.." inside a longer body,
+ * with two chunk boundaries anywhere (run_all_splits), in both modes. */
+START_TEST(test_terminator_splits)
+{
+	static const char in[] = "+OK\r\nhead\r\n..stuffed\r\n.\r\n+OK";
+	static const char want_crlf[] = "head\r\n.stuffed\r\n";
+	static const char want_lf[] = "head\n.stuffed\n";
+	reader_cfg cfg = { 0, 0, 0 };
+	result ref;
+
+	run_all_splits(in, sizeof(in) - 1, &cfg, &ref);
+	ck_assert_int_eq(ref.rc, MIMEO_DONE);
+	ck_assert_uint_eq(ref.out.size, sizeof(want_crlf) - 1);
+	ck_assert(memcmp(ref.out.ptr, want_crlf, ref.out.size) == 0);
+	ck_assert_str_eq(in + ref.end, "+OK");
+	result_dispose(&ref);
+
+	cfg.flags = MIMEO_POP3_TO_LF;
+	run_all_splits(in, sizeof(in) - 1, &cfg, &ref);
+	ck_assert_int_eq(ref.rc, MIMEO_DONE);
+	ck_assert_uint_eq(ref.out.size, sizeof(want_lf) - 1);
+	ck_assert(memcmp(ref.out.ptr, want_lf, ref.out.size) == 0);
+	result_dispose(&ref);
+}
+END_TEST
+
+/* An independent, whole-buffer model of RFC 1939 un-stuffing, line by
+ * line; the streaming reader must agree with it on any input. */
+static int model(const unsigned char *in, size_t len, unsigned flags, mimeo_buf *out,
+		 size_t *end)
+{
+	size_t pos = 0;
+
+	if (!(flags & MIMEO_POP3_NO_STATUS)) {
+		const unsigned char *nl = memchr(in, '\n', len);
+		if (!nl)
+			return MIMEO_EPROTO;
+		if (!(nl - in >= 3 && memcmp(in, "+OK", 3) == 0 && (nl - in == 3 || in[3] == ' ' ||
+								     (in[3] == '\r' && nl - in == 4))))
+			return MIMEO_EPROTO;
+		pos = (size_t)(nl - in) + 1;
+	}
+	while (pos < len) {
+		const unsigned char *nl = memchr(in + pos, '\n', len - pos);
+		size_t llen, start = pos;
+
+		if (!nl)
+			return MIMEO_EPROTO;
+		llen = (size_t)(nl - (in + pos)) + 1;
+		pos += llen;
+		if (in[start] == '.') {
+			if (llen == 2 || (llen == 3 && in[start + 1] == '\r')) {
+				*end = pos;
+				return MIMEO_DONE;
+			}
+			start++;
+			llen--;
+		}
+		if ((flags & MIMEO_POP3_TO_LF) && llen >= 2 && in[start + llen - 2] == '\r') {
+			ck_assert_int_eq(mimeo_buf_put(out, in + start, llen - 2), 0);
+			ck_assert_int_eq(mimeo_buf_put(out, "\n", 1), 0);
+		} else {
+			ck_assert_int_eq(mimeo_buf_put(out, in + start, llen), 0);
+		}
+	}
+	return MIMEO_EPROTO;
+}
+
+/* Binary garbage rich in '.', CR and LF: random chunkings agree with each
+ * other and with the model. */
+START_TEST(test_random_garbage)
+{
+	static const unsigned char alphabet[] = { '.', '.', '\r', '\n', '\n', 'a', 0, 0xff };
+	uint64_t seed = 0x9e3779b97f4a7c15ULL + (uint64_t)_i;
+	unsigned char buf[600];
+	int round;
+
+	for (round = 0; round < 300; round++) {
+		size_t len = 5 + test_rand(&seed) % (sizeof(buf) - 5), i, ncuts, cuts[40];
+		unsigned flags = (round & 1) ? MIMEO_POP3_TO_LF : 0;
+		reader_cfg cfg = { flags, 0, 0 };
+		mimeo_buf want = MIMEO_BUF_INIT;
+		size_t want_end = 0;
+		int want_rc;
+		result ref, res;
+
+		memcpy(buf, "+OK\r\n", 5);
+		for (i = 5; i < len; i++) {
+			uint64_t x = test_rand(&seed);
+			buf[i] = (x & 0x100) ? alphabet[x % sizeof(alphabet)] : (unsigned char)x;
+		}
+		want_rc = model(buf, len, flags, &want, &want_end);
+		run_cuts((const char *)buf, len, &cfg, NULL, 0, &ref);
+		ck_assert_int_eq(ref.rc, want_rc);
+		if (want_rc == MIMEO_DONE) {
+			ck_assert_uint_eq(ref.end, want_end);
+			ck_assert_uint_eq(ref.out.size, want.size);
+			ck_assert(want.size == 0 || memcmp(ref.out.ptr, want.ptr, want.size) == 0);
+		}
+		for (i = 0; i < 20; i++) {
+			size_t k;
+			ncuts = test_rand(&seed) % 40;
+			for (k = 0; k < ncuts; k++)
+				cuts[k] = test_rand(&seed) % (len + 1);
+			/* sort the cut points */
+			for (k = 1; k < ncuts; k++) {
+				size_t v = cuts[k], m = k;
+				while (m > 0 && cuts[m - 1] > v) {
+					cuts[m] = cuts[m - 1];
+					m--;
+				}
+				cuts[m] = v;
+			}
+			run_cuts((const char *)buf, len, &cfg, cuts, ncuts, &res);
+			check_same(&ref, &res, ncuts, round);
+			result_dispose(&res);
+		}
+		result_dispose(&ref);
+		mimeo_buf_dispose(&want);
+	}
+}
+END_TEST
+
+/* A 5 MB message with many stuffed lines, fed in random chunk sizes. */
+START_TEST(test_large_message)
+{
+	uint64_t seed = 42;
+	mimeo_buf wire = MIMEO_BUF_INIT, want = MIMEO_BUF_INIT;
+	sink s = { MIMEO_BUF_INIT, 0, 0 };
+	mimeo_pop3_reader r;
+	size_t pos = 0, used;
+	int rc = MIMEO_OK;
+
+	ck_assert_int_eq(mimeo_buf_puts(&wire, "+OK message follows\r\n"), 0);
+	while (want.size < 5u * 1024 * 1024) {
+		char line[100];
+		size_t n = test_rand(&seed) % 90, i;
+		for (i = 0; i < n; i++)
+			line[i] = "ab.\tZ"[test_rand(&seed) % 5];
+		if (n && line[0] == '.')
+			ck_assert_int_eq(mimeo_buf_put(&wire, ".", 1), 0);
+		ck_assert_int_eq(mimeo_buf_put(&wire, line, n), 0);
+		ck_assert_int_eq(mimeo_buf_put(&wire, "\r\n", 2), 0);
+		ck_assert_int_eq(mimeo_buf_put(&want, line, n), 0);
+		ck_assert_int_eq(mimeo_buf_put(&want, "\r\n", 2), 0);
+	}
+	ck_assert_int_eq(mimeo_buf_puts(&wire, ".\r\n+OK"), 0);
+
+	mimeo_pop3_reader_init(&r, 0, sink_write, &s);
+	while (pos < wire.size && rc == MIMEO_OK) {
+		size_t n = 1 + test_rand(&seed) % 70000;
+		if (n > wire.size - pos)
+			n = wire.size - pos;
+		rc = mimeo_pop3_reader_feed(&r, wire.ptr + pos, n, &used);
+		pos += used;
+	}
+	ck_assert_int_eq(rc, MIMEO_DONE);
+	ck_assert_str_eq(wire.ptr + pos, "+OK");
+	ck_assert_uint_eq(s.out.size, want.size);
+	ck_assert(memcmp(s.out.ptr, want.ptr, want.size) == 0);
+	ck_assert_uint_eq(r.bytes, want.size);
+	ck_assert_uint_eq(r.wire_bytes, pos);
+	mimeo_buf_dispose(&wire);
+	mimeo_buf_dispose(&want);
+	mimeo_buf_dispose(&s.out);
+}
+END_TEST
+
+/* Memory stays bounded on an endless line or response: the reader
+ * itself keeps nothing, and the limits stop it. */
+START_TEST(test_limits)
+{
+	mimeo_pop3_reader r;
+	char chunk[4096];
+	size_t used, i;
+	int rc = MIMEO_OK;
+	const char *reason;
+
+	/* endless line, default limit 1 MiB */
+	memset(chunk, 'x', sizeof(chunk));
+	mimeo_pop3_reader_init(&r, 0, NULL, NULL);
+	ck_assert_int_eq(mimeo_pop3_reader_feed(&r, "+OK\r\n", 5, &used), MIMEO_OK);
+	for (i = 0; i < 1000 && rc == MIMEO_OK; i++)
+		rc = mimeo_pop3_reader_feed(&r, chunk, sizeof(chunk), &used);
+	ck_assert_int_eq(rc, MIMEO_ELIMIT);
+	ck_assert_uint_le(r.bytes, MIMEO_POP3_DEFAULT_MAX_LINE);
+	ck_assert_int_eq(mimeo_pop3_reader_error(&r, &reason), MIMEO_ELIMIT);
+	ck_assert_ptr_nonnull(strstr(reason, "line"));
+	/* sticky */
+	ck_assert_int_eq(mimeo_pop3_reader_feed(&r, "\r\n.\r\n", 5, &used), MIMEO_ELIMIT);
+	ck_assert_int_eq(mimeo_pop3_reader_finish(&r), MIMEO_ELIMIT);
+
+	/* endless response of short lines: max_bytes */
+	memset(chunk, 'y', sizeof(chunk));
+	for (i = 63; i < sizeof(chunk); i += 64)
+		chunk[i] = '\n';
+	mimeo_pop3_reader_init(&r, 0, NULL, NULL);
+	r.max_bytes = 100000;
+	ck_assert_int_eq(mimeo_pop3_reader_feed(&r, "+OK\r\n", 5, &used), MIMEO_OK);
+	rc = MIMEO_OK;
+	for (i = 0; i < 1000 && rc == MIMEO_OK; i++)
+		rc = mimeo_pop3_reader_feed(&r, chunk, sizeof(chunk), &used);
+	ck_assert_int_eq(rc, MIMEO_ELIMIT);
+	ck_assert_uint_le(r.bytes, 100000);
+
+	/* endless status line */
+	memset(chunk, 'z', sizeof(chunk));
+	mimeo_pop3_reader_init(&r, 0, NULL, NULL);
+	rc = MIMEO_OK;
+	for (i = 0; i < 10 && rc == MIMEO_OK; i++)
+		rc = mimeo_pop3_reader_feed(&r, chunk, 200, &used);
+	ck_assert_int_eq(rc, MIMEO_ELIMIT);
+}
+END_TEST
+
+START_TEST(test_callback_abort)
+{
+	mimeo_pop3_reader r;
+	sink s = { MIMEO_BUF_INIT, 1, 0 };
+	static const char in[] = "+OK\r\n..a\r\nb\r\n.\r\n";
+	size_t used;
+
+	mimeo_pop3_reader_init(&r, 0, sink_write, &s);
+	ck_assert_int_eq(mimeo_pop3_reader_feed(&r, in, sizeof(in) - 1, &used), MIMEO_EUSER);
+	ck_assert_int_eq(mimeo_pop3_reader_feed(&r, in, 1, &used), MIMEO_EUSER);
+	ck_assert_uint_eq(used, 0);
+	ck_assert_int_eq(mimeo_pop3_reader_finish(&r), MIMEO_EUSER);
+	mimeo_buf_dispose(&s.out);
+
+	/* misuse */
+	mimeo_pop3_reader_init(&r, 0, NULL, NULL);
+	ck_assert_int_eq(mimeo_pop3_reader_feed(&r, NULL, 3, &used), MIMEO_EINVAL);
+	ck_assert_int_eq(mimeo_pop3_reader_feed(&r, NULL, 0, &used), MIMEO_OK);
+	ck_assert_int_eq(mimeo_pop3_reader_feed(&r, "+OK\r\n.\r\n", 8, NULL), MIMEO_DONE);
+}
+END_TEST
+
+static Suite *pop3_suite(void)
+{
+	Suite *s = suite_create("pop3");
+	TCase *tc = tcase_create("reader");
+
+	tcase_set_timeout(tc, 120);
+	tcase_add_loop_test(tc, test_vectors, 0, (int)(sizeof(vectors) / sizeof(vectors[0])));
+	tcase_add_test(tc, test_terminator_splits);
+	tcase_add_loop_test(tc, test_random_garbage, 0, 4);
+	tcase_add_test(tc, test_large_message);
+	tcase_add_test(tc, test_limits);
+	tcase_add_test(tc, test_callback_abort);
+	suite_add_tcase(s, tc);
+	return s;
+}
+
+int main(void)
+{
+	return test_run_suite(pop3_suite());
+}
