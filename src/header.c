@@ -663,3 +663,339 @@ int mimeo_header_decode_phrase(mimeo_charset_cache *cc, const mimeo_header_optio
 {
 	return run_decoder(cc, opts, in, len, out, repairs, phrase_fn);
 }
+
+/* ------------------------------------------------------------------ */
+/* encoding (RFC 2047 section 5, RFC 5322 section 2.2.3 folding)      */
+/* ------------------------------------------------------------------ */
+
+#define FOLD_COLS 78
+#define EW_OVERHEAD 12          /* "=?UTF-8?Q?" and "?=" */
+#define EW_TEXT_MAX (EW_MAX - EW_OVERHEAD)
+/* ASCII words longer than this are encoded so that they can be split:
+ * no line may exceed 998 octets (RFC 5322 section 2.1.1). */
+#define PLAIN_WORD_MAX 900
+
+enum enc_mode {
+	MODE_TEXT,    /* unstructured: printable ASCII words stay */
+	MODE_PHRASE,  /* phrase: only atoms stay */
+	MODE_PLAIN    /* an already quoted string: fold only */
+};
+
+struct enc {
+	mimeo_buf *out;
+	size_t col;         /* column on the current line */
+	int any;            /* a word was written (folding is possible) */
+	int crlf;
+	int err;
+};
+
+static void e_put(struct enc *e, const void *p, size_t n)
+{
+	if (!e->err && n) {
+		e->err = mimeo_buf_put(e->out, p, n);
+		e->col += n;
+	}
+}
+
+static void e_newline(struct enc *e)
+{
+	if (e->crlf)
+		e_put(e, "\r\n", 2);
+	else
+		e_put(e, "\n", 1);
+	e->col = 0;
+}
+
+static int is_atext(unsigned char c)
+{
+	return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+	       (c && strchr("!#$%&'*+-/=?^_`{|}~", c));
+}
+
+/* RFC 2047 section 5 (3): the characters a Q word may carry literally in
+ * a phrase; we use this safe set everywhere. */
+static int q_safe(unsigned char c)
+{
+	return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+	       c == '!' || c == '*' || c == '+' || c == '-' || c == '/';
+}
+
+static size_t q_cost(unsigned char c)
+{
+	return (q_safe(c) || c == ' ') ? 1 : 3;
+}
+
+static int needs_encoding(const char *w, size_t n, enum enc_mode mode)
+{
+	size_t i;
+
+	if (n > PLAIN_WORD_MAX)
+		return 1;
+	for (i = 0; i < n; i++) {
+		unsigned char c = (unsigned char)w[i];
+
+		if (mode == MODE_PLAIN)
+			continue;
+		if (c >= 0x7F || c < 0x20)
+			return 1;
+		if (mode == MODE_PHRASE && !is_atext(c))
+			return 1;
+		/* Would be read back as an encoded word. */
+		if (c == '=' && i + 1 < n && w[i + 1] == '?')
+			return 1;
+	}
+	return 0;
+}
+
+/* Whitespace before the next token of `next` columns: fold here when the
+ * token would pass column 78; whitespace runs longer than a line are
+ * folded inside (the fold keeps every whitespace character). */
+static void e_sep(struct enc *e, const char *ws, size_t n, size_t next)
+{
+	size_t i;
+
+	if (!n)
+		return;
+	if (e->any && e->col + n + next > FOLD_COLS)
+		e_newline(e);
+	for (i = 0; i < n; i++) {
+		if (i > 0 && e->col >= FOLD_COLS)
+			e_newline(e);
+		e_put(e, ws + i, 1);
+	}
+}
+
+static size_t utf8_len(unsigned char c)
+{
+	return c < 0xC0 ? 1 : c < 0xE0 ? 2 : c < 0xF0 ? 3 : 4;
+}
+
+/* Bytes of the chunk (from p) that fit in `limit` encoded characters,
+ * whole UTF-8 characters only (RFC 2047 section 5: never split one). */
+static size_t ew_take(const unsigned char *p, size_t n, int b, size_t limit)
+{
+	size_t i = 0, cost = 0;
+
+	while (i < n) {
+		size_t cl = utf8_len(p[i]), k, c = 0;
+
+		if (cl > n - i)
+			cl = n - i;
+		if (b) {
+			c = (i + cl + 2) / 3 * 4;
+			if (c > limit)
+				break;
+		} else {
+			for (k = 0; k < cl; k++)
+				c += q_cost(p[i + k]);
+			if (cost + c > limit)
+				break;
+			cost += c;
+		}
+		i += cl;
+	}
+	return i ? i : (utf8_len(p[0]) < n ? utf8_len(p[0]) : n);
+}
+
+static void ew_write(struct enc *e, const unsigned char *p, size_t n, int b)
+{
+	static const char hex[] = "0123456789ABCDEF";
+	static const char b64[] =
+		"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+	char buf[4];
+	size_t i;
+
+	e_put(e, b ? "=?UTF-8?B?" : "=?UTF-8?Q?", 10);
+	for (i = 0; b && i < n; i += 3) {
+		unsigned v = (unsigned)p[i] << 16;
+
+		if (i + 1 < n)
+			v |= (unsigned)p[i + 1] << 8;
+		if (i + 2 < n)
+			v |= p[i + 2];
+		buf[0] = b64[v >> 18];
+		buf[1] = b64[(v >> 12) & 63];
+		buf[2] = i + 1 < n ? b64[(v >> 6) & 63] : '=';
+		buf[3] = i + 2 < n ? b64[v & 63] : '=';
+		e_put(e, buf, 4);
+	}
+	for (i = 0; !b && i < n; i++) {
+		if (q_safe(p[i])) {
+			e_put(e, p + i, 1);
+		} else if (p[i] == ' ') {
+			e_put(e, "_", 1);
+		} else {
+			buf[0] = '=';
+			buf[1] = hex[p[i] >> 4];
+			buf[2] = hex[p[i] & 15];
+			e_put(e, buf, 3);
+		}
+	}
+	e_put(e, "?=", 2);
+}
+
+/* Encode a chunk of words (with the whitespace between them) as encoded
+ * words, separated from each other by a space or a fold (both dropped on
+ * decoding, RFC 2047 section 6.2). */
+static void e_chunk(struct enc *e, const char *ws, size_t wsn, const unsigned char *p,
+		    size_t n)
+{
+	size_t qlen = 0, blen = (n + 2) / 3 * 4, i;
+	int b;
+
+	for (i = 0; i < n; i++)
+		qlen += q_cost(p[i]);
+	b = blen < qlen;
+	i = 0;
+	while (i < n && !e->err) {
+		size_t sep = i ? 1 : wsn, room, take;
+
+		room = FOLD_COLS > e->col + sep + EW_OVERHEAD ?
+			FOLD_COLS - e->col - sep - EW_OVERHEAD : 0;
+		if (room < EW_OVERHEAD && e->any) {
+			/* Fold first: the whole encoded word goes on the next line. */
+			room = EW_TEXT_MAX;
+			if (i == 0)
+				e_sep(e, ws, wsn, FOLD_COLS);
+			else
+				e_sep(e, " ", 1, FOLD_COLS);
+		} else {
+			if (i == 0)
+				e_sep(e, ws, wsn, 0);
+			else
+				e_put(e, " ", 1);
+		}
+		if (room < EW_OVERHEAD || room > EW_TEXT_MAX)
+			room = EW_TEXT_MAX;
+		take = ew_take(p + i, n - i, b, room);
+		ew_write(e, p + i, take, b);
+		e->any = 1;
+		i += take;
+	}
+}
+
+static size_t word_end(const char *s, size_t n, size_t i)
+{
+	while (i < n && !mimeo__is_ws((unsigned char)s[i]))
+		i++;
+	return i;
+}
+
+static size_t ws_end(const char *s, size_t n, size_t i)
+{
+	while (i < n && mimeo__is_ws((unsigned char)s[i]))
+		i++;
+	return i;
+}
+
+static int any_word_needs(const char *s, size_t n, enum enc_mode mode)
+{
+	size_t i = ws_end(s, n, 0);
+
+	while (i < n) {
+		size_t we = word_end(s, n, i);
+
+		if (needs_encoding(s + i, we - i, mode))
+			return 1;
+		i = ws_end(s, n, we);
+	}
+	return 0;
+}
+
+static void encode_words(struct enc *e, const char *s, size_t n, enum enc_mode mode)
+{
+	size_t i = 0;
+
+	while (i < n && !e->err) {
+		size_t ws = i, w, we;
+
+		i = ws_end(s, n, i);
+		if (i >= n) {
+			e_sep(e, s + ws, i - ws, 0);
+			break;
+		}
+		w = i;
+		we = word_end(s, n, w);
+		if (!needs_encoding(s + w, we - w, mode)) {
+			e_sep(e, s + ws, w - ws, we - w);
+			e_put(e, s + w, we - w);
+			e->any = 1;
+			i = we;
+			continue;
+		}
+		/* Merge the following words that need encoding too: whitespace
+		 * between two encoded words would be lost on decoding. */
+		for (;;) {
+			size_t k = ws_end(s, n, we), m;
+
+			if (k >= n)
+				break;
+			m = word_end(s, n, k);
+			if (!needs_encoding(s + k, m - k, mode))
+				break;
+			we = m;
+		}
+		e_chunk(e, s + ws, w - ws, (const unsigned char *)s + w, we - w);
+		i = we;
+	}
+}
+
+static int encode(const char *utf8, size_t len, size_t start_col, unsigned flags,
+		  mimeo_buf *out, enum enc_mode mode)
+{
+	mimeo_buf fixed, quoted;
+	struct enc e;
+	size_t i;
+
+	mimeo_buf_init(&fixed, out->alloc);
+	mimeo_buf_init(&quoted, out->alloc);
+	memset(&e, 0, sizeof(e));
+	e.out = out;
+	e.col = start_col;
+	e.crlf = !!(flags & MIMEO_HEADER_FOLD_CRLF);
+	if (!utf8)
+		len = 0;
+	if (mimeo_utf8_valid_prefix(utf8, len) != len) {
+		if ((e.err = mimeo__utf8_repair(utf8, len, &fixed, NULL)))
+			goto done;
+		utf8 = fixed.ptr;
+		len = fixed.size;
+	}
+	if (mode == MODE_PHRASE && !any_word_needs(utf8, len, MODE_TEXT) &&
+	    any_word_needs(utf8, len, MODE_PHRASE)) {
+		/* Printable ASCII with specials: a quoted string (RFC 5322
+		 * section 3.2.4) reads better than encoded words.  Whitespace
+		 * in it still allows folding. */
+		e.err = mimeo_buf_put(&quoted, "\"", 1);
+		for (i = 0; i < len && !e.err; i++) {
+			if (utf8[i] == '"' || utf8[i] == '\\')
+				e.err = mimeo_buf_put(&quoted, "\\", 1);
+			if (!e.err)
+				e.err = mimeo_buf_put(&quoted, utf8 + i, 1);
+		}
+		if (!e.err)
+			e.err = mimeo_buf_put(&quoted, "\"", 1);
+		if (e.err)
+			goto done;
+		utf8 = quoted.ptr;
+		len = quoted.size;
+		mode = MODE_PLAIN;
+	}
+	encode_words(&e, utf8 ? utf8 : "", len, mode);
+done:
+	mimeo_buf_dispose(&fixed);
+	mimeo_buf_dispose(&quoted);
+	return e.err;
+}
+
+int mimeo_header_encode_text(const char *utf8, size_t len, size_t start_col, unsigned flags,
+			     mimeo_buf *out)
+{
+	return encode(utf8, len, start_col, flags, out, MODE_TEXT);
+}
+
+int mimeo_header_encode_phrase(const char *utf8, size_t len, size_t start_col,
+			       unsigned flags, mimeo_buf *out)
+{
+	return encode(utf8, len, start_col, flags, out, MODE_PHRASE);
+}
