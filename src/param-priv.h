@@ -1,0 +1,45 @@
+/*
+ * param-priv.h - helpers shared by param.c, address.c and date.c (not
+ * installed): RFC 5322 comment/whitespace skipping and conversion of
+ * undeclared header bytes to UTF-8.
+ *
+ * SPDX-License-Identifier: LGPL-2.1-or-later
+ */
+#ifndef MIMEO_PARAM_PRIV_H
+#define MIMEO_PARAM_PRIV_H
+
+#include "common-priv.h"
+#include "mimeo/charset.h"
+#include "mimeo/header.h"
+
+/* Folding whitespace as it appears in a still-folded value: RFC 5322
+ * 2.2.3 unfolding just removes CR and LF, so they count as whitespace. */
+static inline int mimeo__is_fws(unsigned char c)
+{
+	return c == ' ' || c == '\t' || c == '\r' || c == '\n';
+}
+
+/*
+ * Skip CFWS (RFC 5322 3.2.2) from s[*pos]: whitespace, CR/LF and nested
+ * comments with quoted-pairs.  An unterminated comment runs to the end and
+ * ORs MIMEO_REPAIR_SYNTAX into *repairs.  When `first_comment` is not NULL
+ * and first_comment[1] is still 0, the first comment met is recorded:
+ * first_comment[0] = offset of its content, first_comment[1] = content
+ * length + 1 (so that an empty comment counts as recorded).
+ */
+void mimeo__skip_cfws(const char *s, size_t len, size_t *pos, unsigned *repairs,
+		      size_t *first_comment);
+
+/*
+ * Append undeclared header bytes as UTF-8 (RFC 6532 / real mail): ASCII
+ * and valid UTF-8 pass; anything else is read in opts->default_charset
+ * (windows-1252 when NULL); in strict mode invalid UTF-8 becomes U+FFFD.
+ */
+int mimeo__raw_to_utf8(mimeo_charset_cache *cc, const mimeo_header_options *opts,
+		       const char *in, size_t len, mimeo_buf *out, unsigned *repairs);
+
+/* Replace every NUL byte in out->ptr[from..size) by U+FFFD (results are C
+ * strings).  Returns MIMEO_OK or MIMEO_ENOMEM. */
+int mimeo__buf_fix_nuls(mimeo_buf *out, size_t from, unsigned *repairs);
+
+#endif /* MIMEO_PARAM_PRIV_H */

@@ -1,0 +1,816 @@
+/*
+ * param.c - Content-Type / Content-Disposition values and parameters:
+ * RFC 2045 section 5.1, RFC 2183, RFC 2231 (continuations, charset and
+ * language), plus the RFC 2047-in-quoted-string habit of Outlook.  The
+ * lenient rules are documented in include/mimeo/param.h.
+ *
+ * Parsing works in three passes, all linear (apart from one qsort):
+ *  1. scan the value once, unquoting every parameter into a scratch
+ *     buffer (names lowercased, RFC 2231 "*N" / "*" suffixes split off);
+ *  2. sort the raw parameters by (name, section, position) so that each
+ *     name's pieces are adjacent and its RFC 2231 sections in order;
+ *  3. decode one value per name into a string table, then copy everything
+ *     into a single allocation (freeing a field is one free()).
+ *
+ * SPDX-License-Identifier: LGPL-2.1-or-later
+ */
+#include "param-priv.h"
+
+#include "mimeo/param.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+/* ---------------------------------------------------------------------- */
+/* Helpers shared with address.c                                          */
+
+void mimeo__skip_cfws(const char *s, size_t len, size_t *pos, unsigned *repairs,
+		      size_t *first_comment)
+{
+	size_t i = *pos;
+
+	while (i < len) {
+		unsigned char c = (unsigned char)s[i];
+		size_t depth, start;
+
+		if (mimeo__is_fws(c)) {
+			i++;
+			continue;
+		}
+		if (c != '(')
+			break;
+		/* RFC 5322 3.2.2: comments nest and may contain quoted-pairs. */
+		depth = 1;
+		start = ++i;
+		while (i < len && depth) {
+			c = (unsigned char)s[i];
+			if (c == '\\' && i + 1 < len)
+				i += 2;
+			else {
+				if (c == '(')
+					depth++;
+				else if (c == ')')
+					depth--;
+				i++;
+			}
+		}
+		if (depth) {
+			if (repairs)
+				*repairs |= MIMEO_REPAIR_SYNTAX;
+			i = len;
+		}
+		if (first_comment && first_comment[1] == 0) {
+			first_comment[0] = start;
+			first_comment[1] = (depth ? i : i - 1) - start + 1;
+			/* stored as length + 1 so that an empty comment is "set" */
+		}
+	}
+	*pos = i;
+}
+
+int mimeo__raw_to_utf8(mimeo_charset_cache *cc, const mimeo_header_options *opts,
+		       const char *in, size_t len, mimeo_buf *out, unsigned *repairs)
+{
+	size_t i;
+	const char *label;
+
+	for (i = 0; i < len; i++)
+		if ((unsigned char)in[i] >= 0x80)
+			break;
+	if (i == len)
+		return mimeo_buf_put(out, in, len);
+	if (repairs)
+		*repairs |= MIMEO_REPAIR_RAW_8BIT;
+	if (mimeo_utf8_valid_prefix(in, len) == len)
+		return mimeo_buf_put(out, in, len);
+	if (opts && (opts->flags & MIMEO_HEADER_STRICT))
+		label = "utf-8";
+	else
+		label = (opts && opts->default_charset) ? opts->default_charset : "windows-1252";
+	if (repairs && !(opts && opts->default_charset) && !(opts && (opts->flags & MIMEO_HEADER_STRICT)))
+		*repairs |= MIMEO_REPAIR_FALLBACK_CP1252;
+	return mimeo_charset_to_utf8(cc, label, strlen(label), in, len, out, repairs);
+}
+
+int mimeo__buf_fix_nuls(mimeo_buf *out, size_t from, unsigned *repairs)
+{
+	size_t i, n = 0, extra, j;
+
+	for (i = from; i < out->size; i++)
+		n += out->ptr[i] == '\0';
+	if (!n)
+		return MIMEO_OK;
+	if (repairs)
+		*repairs |= MIMEO_REPAIR_SYNTAX;
+	/* Each NUL (1 byte) becomes U+FFFD (3 bytes): grow, then move the
+	 * tail right to left. */
+	if (!mimeo__mul_ok(n, 2, &extra) || mimeo_buf_grow(out, extra) != MIMEO_OK)
+		return MIMEO_ENOMEM;
+	i = out->size;
+	j = out->size + extra;
+	out->ptr[j] = '\0';
+	while (i > from) {
+		char c = out->ptr[--i];
+
+		if (c == '\0') {
+			out->ptr[--j] = (char)0xBD;
+			out->ptr[--j] = (char)0xBF;
+			out->ptr[--j] = (char)0xEF;
+		} else {
+			out->ptr[--j] = c;
+		}
+	}
+	out->size += extra;
+	return MIMEO_OK;
+}
+
+/* ---------------------------------------------------------------------- */
+/* Parsing                                                                */
+
+/* RFC 2045 token characters (tspecials excluded).  Bytes >= 0x80 are let
+ * in as well: raw 8-bit names and values are handled, not rejected. */
+static int is_token(unsigned char c)
+{
+	if (c <= 32 || c == 127)
+		return 0;
+	return !strchr("()<>@,;:\\\"/[]?=", c);
+}
+
+/* One parameter as written, before joining RFC 2231 sections. */
+struct raw_param {
+	size_t name, name_len;  /* in scratch, lowercased, without "*N*" */
+	size_t val, val_len;    /* in scratch, unquoted bytes */
+	size_t order;           /* position in the header */
+	long section;           /* RFC 2231 section number, -1 if none */
+	int ext;                /* RFC 2231 "*" (charset'lang'%XX encoded) */
+};
+
+/* A decoded parameter in the string table. */
+struct out_param {
+	size_t name, value;     /* offsets in the string table */
+	size_t order;           /* first appearance of the name */
+};
+
+struct field_holder {
+	mimeo_mime_field pub;   /* first: mimeo_mime_field_free casts back */
+	const mimeo_allocator *alloc;
+};
+
+struct pctx {
+	const mimeo_allocator *alloc;
+	mimeo_charset_cache *cc;
+	const mimeo_header_options *opts;
+	const char *s;
+	size_t len;
+	mimeo_buf scratch;      /* unquoted names and values */
+	mimeo_buf strings;      /* the result's strings, NUL-separated */
+	struct raw_param *raw;
+	size_t nraw, araw;
+	unsigned repairs;
+};
+
+static int raw_push(struct pctx *c, const struct raw_param *rp)
+{
+	if (c->nraw == c->araw) {
+		size_t n = c->araw ? c->araw * 2 : 16, bytes;
+		void *p;
+
+		if (!mimeo__mul_ok(n, sizeof(*c->raw), &bytes))
+			return MIMEO_ENOMEM;
+		p = mimeo__realloc(c->alloc, c->raw, bytes);
+		if (!p)
+			return MIMEO_ENOMEM;
+		c->raw = p;
+		c->araw = n;
+	}
+	c->raw[c->nraw++] = *rp;
+	return MIMEO_OK;
+}
+
+static int put_lower(mimeo_buf *b, const char *s, size_t n)
+{
+	size_t start = b->size, i;
+
+	if (mimeo_buf_put(b, s, n) != MIMEO_OK)
+		return MIMEO_ENOMEM;
+	for (i = start; i < b->size; i++)
+		b->ptr[i] = (char)mimeo__lower((unsigned char)b->ptr[i]);
+	return MIMEO_OK;
+}
+
+/* Append the content of the quoted string starting at s[*pos] == '"' to
+ * `b`, without quotes, quoted-pairs resolved and CR/LF removed (unfolding).
+ * An unterminated string runs to the end (flagged). */
+static int read_quoted(struct pctx *c, size_t *pos, mimeo_buf *b)
+{
+	const char *s = c->s;
+	size_t i = *pos + 1, run = i;
+
+	for (;;) {
+		if (i >= c->len) {
+			/* unterminated: the value runs to the end */
+			c->repairs |= MIMEO_REPAIR_SYNTAX;
+			if (mimeo_buf_put(b, s + run, c->len - run) != MIMEO_OK)
+				return MIMEO_ENOMEM;
+			break;
+		}
+		if (s[i] == '"' || s[i] == '\\' || s[i] == '\r' || s[i] == '\n') {
+			if (mimeo_buf_put(b, s + run, i - run) != MIMEO_OK)
+				return MIMEO_ENOMEM;
+			if (s[i] == '"') {
+				i++;
+				break;
+			}
+			if (s[i] == '\\' && i + 1 < c->len) {
+				/* RFC 5322 quoted-pair: the next byte literally,
+				 * unless it is a line break (then it is folding) */
+				if (s[i + 1] != '\r' && s[i + 1] != '\n' &&
+				    mimeo_buf_put(b, s + i + 1, 1) != MIMEO_OK)
+					return MIMEO_ENOMEM;
+				i += 2;
+			} else {
+				i++;
+			}
+			run = i;
+			continue;
+		}
+		i++;
+	}
+	if (i > c->len)
+		i = c->len;
+	*pos = i;
+	return MIMEO_OK;
+}
+
+/* Does s[i..] start "token [CFWS] =" (a parameter)? */
+static int looks_like_param(const char *s, size_t len, size_t i)
+{
+	size_t j = i;
+
+	while (j < len && is_token((unsigned char)s[j]))
+		j++;
+	if (j == i)
+		return 0;
+	while (j < len && mimeo__is_fws((unsigned char)s[j]))
+		j++;
+	return j < len && s[j] == '=';
+}
+
+/* The value after "name=": a quoted string or a lenient token.  Appends the
+ * unquoted bytes to the scratch buffer. */
+static int read_value(struct pctx *c, size_t *pos)
+{
+	const char *s = c->s;
+	size_t len = c->len, i = *pos, start;
+
+	mimeo__skip_cfws(s, len, &i, &c->repairs, NULL);
+	if (i < len && s[i] == '"') {
+		*pos = i;
+		return read_quoted(c, pos, &c->scratch);
+	}
+	for (;;) {
+		size_t k;
+
+		start = i;
+		while (i < len && !mimeo__is_fws((unsigned char)s[i]) && s[i] != ';' && s[i] != '(')
+			i++;
+		if (mimeo_buf_put(&c->scratch, s + start, i - start) != MIMEO_OK)
+			return MIMEO_ENOMEM;
+		/* Lenient: more words before the next ";" belong to the value
+		 * ("name=my file.pdf"), unless they start a new parameter. */
+		k = i;
+		while (k < len && mimeo__is_fws((unsigned char)s[k]))
+			k++;
+		if (k == i || k >= len || s[k] == ';' || s[k] == '(' || s[k] == '"' ||
+		    looks_like_param(s, len, k))
+			break;
+		c->repairs |= MIMEO_REPAIR_SYNTAX;
+		for (; i < k; i++)
+			if (s[i] != '\r' && s[i] != '\n' &&
+			    mimeo_buf_put(&c->scratch, s + i, 1) != MIMEO_OK)
+				return MIMEO_ENOMEM;
+	}
+	*pos = i;
+	return MIMEO_OK;
+}
+
+/* Scan "name [CFWS] = value" at s[*pos] (a token character). */
+static int read_param(struct pctx *c, size_t *pos)
+{
+	const char *s = c->s;
+	size_t len = c->len, i = *pos, ns = i, ne, j, d;
+	struct raw_param rp;
+
+	while (i < len && is_token((unsigned char)s[i]))
+		i++;
+	ne = i;
+	j = i;
+	mimeo__skip_cfws(s, len, &j, &c->repairs, NULL);
+	if (j >= len || s[j] != '=') {
+		/* "attachment; filename" - a name without a value: dropped */
+		c->repairs |= MIMEO_REPAIR_SYNTAX;
+		*pos = j;
+		return MIMEO_OK;
+	}
+	i = j + 1;
+
+	memset(&rp, 0, sizeof(rp));
+	rp.order = c->nraw;
+	rp.section = -1;
+	/* RFC 2231 3 and 4: "name*" = encoded value, "name*N" = section N,
+	 * "name*N*" = encoded section N. */
+	if (ne > ns && s[ne - 1] == '*') {
+		rp.ext = 1;
+		ne--;
+	}
+	d = ne;
+	while (d > ns && s[d - 1] >= '0' && s[d - 1] <= '9')
+		d--;
+	if (d < ne && d > ns + 1 && s[d - 1] == '*') {
+		if (ne - d > 9) {
+			/* no real header has a billion sections: ignore it */
+			c->repairs |= MIMEO_REPAIR_SYNTAX;
+			rp.name_len = 0;
+		} else {
+			rp.section = 0;
+			for (j = d; j < ne; j++)
+				rp.section = rp.section * 10 + (s[j] - '0');
+		}
+		ne = d - 1;
+	}
+	rp.name = c->scratch.size;
+	rp.name_len = ne - ns;
+	if (put_lower(&c->scratch, s + ns, ne - ns) != MIMEO_OK)
+		return MIMEO_ENOMEM;
+	rp.val = c->scratch.size;
+	if (read_value(c, &i) != MIMEO_OK)
+		return MIMEO_ENOMEM;
+	rp.val_len = c->scratch.size - rp.val;
+	*pos = i;
+	if (rp.name_len == 0 || (rp.section >= 0 && ne - ns == 0)) {
+		c->repairs |= MIMEO_REPAIR_SYNTAX;
+		return MIMEO_OK;
+	}
+	return raw_push(c, &rp);
+}
+
+/* qsort has no context argument (and a file-static pointer would be global
+ * state), so entries are sorted through keys that carry their own name
+ * pointer. */
+struct sort_key {
+	const char *name;
+	size_t name_len;
+	long section;
+	size_t order;
+	size_t idx;
+};
+
+static int key_cmp(const void *a, const void *b)
+{
+	const struct sort_key *x = a, *y = b;
+	size_t n = x->name_len < y->name_len ? x->name_len : y->name_len;
+	int r = memcmp(x->name, y->name, n);
+
+	if (r)
+		return r;
+	if (x->name_len != y->name_len)
+		return x->name_len < y->name_len ? -1 : 1;
+	if (x->section != y->section)
+		return x->section < y->section ? -1 : 1;
+	if (x->order != y->order)
+		return x->order < y->order ? -1 : 1;
+	return 0;
+}
+
+static int out_cmp(const void *a, const void *b)
+{
+	const struct out_param *x = a, *y = b;
+
+	return x->order < y->order ? -1 : x->order > y->order;
+}
+
+static int hexval(unsigned char c)
+{
+	if (c >= '0' && c <= '9')
+		return c - '0';
+	c = mimeo__lower(c);
+	if (c >= 'a' && c <= 'f')
+		return c - 'a' + 10;
+	return -1;
+}
+
+/* RFC 2231 %XX decoding; a bad escape stays literal (flagged). */
+static int pct_decode(struct pctx *c, const char *v, size_t n, mimeo_buf *b)
+{
+	size_t i = 0, run = 0;
+
+	while (i < n) {
+		if (v[i] != '%') {
+			i++;
+			continue;
+		}
+		if (mimeo_buf_put(b, v + run, i - run) != MIMEO_OK)
+			return MIMEO_ENOMEM;
+		if (i + 2 < n && hexval((unsigned char)v[i + 1]) >= 0 &&
+		    hexval((unsigned char)v[i + 2]) >= 0) {
+			char ch = (char)(hexval((unsigned char)v[i + 1]) * 16 +
+					 hexval((unsigned char)v[i + 2]));
+
+			if (mimeo_buf_put(b, &ch, 1) != MIMEO_OK)
+				return MIMEO_ENOMEM;
+			i += 3;
+		} else {
+			c->repairs |= MIMEO_REPAIR_SYNTAX;
+			if (mimeo_buf_put(b, "%", 1) != MIMEO_OK)
+				return MIMEO_ENOMEM;
+			i++;
+		}
+		run = i;
+	}
+	return mimeo_buf_put(b, v + run, n - run);
+}
+
+/* A plain (not RFC 2231 encoded) value: ASCII without "=?" is copied;
+ * otherwise RFC 2047 words are decoded (Outlook's quoted encoded words) and
+ * raw 8-bit is read like raw header text. */
+static int decode_plain(struct pctx *c, const char *v, size_t n)
+{
+	size_t i, start = c->strings.size;
+	int eight = 0, ew = 0;
+
+	for (i = 0; i < n; i++) {
+		if ((unsigned char)v[i] >= 0x80)
+			eight = 1;
+		else if (v[i] == '=' && i + 1 < n && v[i + 1] == '?')
+			ew = 1;
+	}
+	if (!eight && !ew)
+		return mimeo_buf_put(&c->strings, v, n);
+	if (c->opts && (c->opts->flags & MIMEO_HEADER_STRICT))
+		return mimeo__raw_to_utf8(c->cc, c->opts, v, n, &c->strings, &c->repairs);
+	if (mimeo_header_decode_text(c->cc, c->opts, v, n, &c->strings, &c->repairs) != MIMEO_OK)
+		return MIMEO_ENOMEM;
+	if (ew && (c->strings.size - start != n || memcmp(c->strings.ptr + start, v, n)))
+		c->repairs |= MIMEO_REPAIR_ENCODED_WORD;
+	return MIMEO_OK;
+}
+
+/* Convert RFC 2231 bytes from `charset` (may be empty) to UTF-8. */
+static int decode_charset(struct pctx *c, const char *cs, size_t cs_len,
+			  const char *bytes, size_t n)
+{
+	if (cs_len == 0)
+		return mimeo__raw_to_utf8(c->cc, c->opts, bytes, n, &c->strings, &c->repairs);
+	return mimeo_charset_to_utf8(c->cc, cs, cs_len, bytes, n, &c->strings, &c->repairs);
+}
+
+/* Split "charset'lang'rest" (RFC 2231 4).  Returns 1 and the charset and
+ * rest offsets when both quotes are present. */
+static int split_ext(const char *v, size_t n, size_t *cs_len, size_t *rest)
+{
+	const char *q1 = memchr(v, '\'', n), *q2;
+
+	if (!q1)
+		return 0;
+	q2 = memchr(q1 + 1, '\'', n - (size_t)(q1 + 1 - v));
+	if (!q2)
+		return 0;
+	*cs_len = (size_t)(q1 - v);
+	*rest = (size_t)(q2 + 1 - v);
+	return 1;
+}
+
+/* Decode the group keys[a..b) (one name, sorted by section then order). */
+static int decode_group(struct pctx *c, const struct sort_key *keys, size_t a, size_t b)
+{
+	const char *sc = c->scratch.ptr;
+	const struct raw_param *single_ext = NULL, *plain = NULL;
+	size_t i, first_sec = b, nsec = 0;
+
+	for (i = a; i < b; i++) {
+		const struct raw_param *rp = &c->raw[keys[i].idx];
+
+		if (rp->section < 0) {
+			if (rp->ext && !single_ext)
+				single_ext = rp;
+			else if (!rp->ext && !plain)
+				plain = rp;
+			else
+				c->repairs |= MIMEO_REPAIR_SYNTAX; /* duplicate */
+		} else {
+			if (first_sec == b)
+				first_sec = i;
+			nsec++;
+		}
+	}
+	if (plain && (single_ext || nsec))
+		c->repairs |= MIMEO_REPAIR_SYNTAX; /* both forms present */
+
+	if (single_ext) {
+		size_t cs_len, rest, base;
+		const char *v = sc + single_ext->val;
+		int rc;
+
+		if (nsec)
+			c->repairs |= MIMEO_REPAIR_SYNTAX;
+		if (!split_ext(v, single_ext->val_len, &cs_len, &rest)) {
+			c->repairs |= MIMEO_REPAIR_SYNTAX;
+			cs_len = 0;
+			rest = 0;
+		}
+		/* %-decode at the end of the scratch buffer, convert, drop */
+		base = c->scratch.size;
+		/* the source lies in the same buffer: reserve room first (the
+		 * output is never longer than the input) so it cannot move */
+		if (mimeo_buf_grow(&c->scratch, single_ext->val_len) != MIMEO_OK)
+			return MIMEO_ENOMEM;
+		sc = c->scratch.ptr;
+		v = sc + single_ext->val;
+		if (pct_decode(c, v + rest, single_ext->val_len - rest, &c->scratch) != MIMEO_OK)
+			return MIMEO_ENOMEM;
+		sc = c->scratch.ptr; /* may have moved */
+		v = sc + single_ext->val;
+		rc = decode_charset(c, v, cs_len, sc + base, c->scratch.size - base);
+		c->scratch.size = base;
+		c->scratch.ptr[base] = '\0';
+		return rc;
+	}
+	if (nsec) {
+		size_t base = c->scratch.size, cs_len = 0, rest = 0;
+		const struct raw_param *first = &c->raw[keys[first_sec].idx];
+		long expect = 0, prev = -1;
+		int any_ext = 0, has_cs = 0, rc;
+
+		if (first->ext)
+			has_cs = split_ext(sc + first->val, first->val_len, &cs_len, &rest);
+		for (i = first_sec; i < b; i++) {
+			const struct raw_param *rp = &c->raw[keys[i].idx];
+			size_t off = 0;
+
+			if (rp->section == prev) {
+				c->repairs |= MIMEO_REPAIR_SYNTAX; /* repeated section */
+				continue;
+			}
+			if (rp->section != expect)
+				c->repairs |= MIMEO_REPAIR_SYNTAX; /* missing piece */
+			prev = rp->section;
+			expect = rp->section + 1;
+			if (rp == first && has_cs)
+				off = rest;
+			/* the source lies in the same buffer: reserve room first
+			 * so that appending cannot move it */
+			rc = mimeo_buf_grow(&c->scratch, rp->val_len);
+			if (rc == MIMEO_OK && rp->ext) {
+				any_ext = 1;
+				rc = pct_decode(c, c->scratch.ptr + rp->val + off,
+						rp->val_len - off, &c->scratch);
+			} else if (rc == MIMEO_OK) {
+				rc = mimeo_buf_put(&c->scratch, c->scratch.ptr + rp->val,
+						   rp->val_len);
+			}
+			if (rc != MIMEO_OK)
+				return MIMEO_ENOMEM;
+		}
+		sc = c->scratch.ptr;
+		if (any_ext)
+			rc = decode_charset(c, sc + first->val, has_cs ? cs_len : 0, sc + base,
+					    c->scratch.size - base);
+		else
+			rc = decode_plain(c, sc + base, c->scratch.size - base);
+		c->scratch.size = base;
+		c->scratch.ptr[base] = '\0';
+		return rc;
+	}
+	return decode_plain(c, sc + plain->val, plain->val_len);
+}
+
+static int parse_params(struct pctx *c, size_t i, int need_sep,
+			struct out_param **outp, size_t *nout)
+{
+	const char *s = c->s;
+	size_t len = c->len, a, b, n = 0;
+	struct sort_key *keys = NULL;
+	struct out_param *outs = NULL;
+	int rc = MIMEO_ENOMEM;
+
+	for (;;) {
+		mimeo__skip_cfws(s, len, &i, &c->repairs, NULL);
+		if (i >= len)
+			break;
+		if (s[i] == ';') {
+			need_sep = 0;
+			i++;
+			continue;
+		}
+		if (is_token((unsigned char)s[i])) {
+			if (need_sep)
+				c->repairs |= MIMEO_REPAIR_SYNTAX; /* missing ";" */
+			if (read_param(c, &i) != MIMEO_OK)
+				return MIMEO_ENOMEM;
+			need_sep = 1;
+			continue;
+		}
+		c->repairs |= MIMEO_REPAIR_SYNTAX;
+		if (s[i] == '"') {
+			/* a stray quoted string: skip it whole */
+			size_t mark = c->scratch.size;
+
+			if (read_quoted(c, &i, &c->scratch) != MIMEO_OK)
+				return MIMEO_ENOMEM;
+			c->scratch.size = mark;
+		} else {
+			i++;
+		}
+	}
+	if (mimeo_buf_put(&c->scratch, "", 0) != MIMEO_OK)
+		return MIMEO_ENOMEM; /* make sure scratch.ptr exists */
+	*outp = NULL;
+	*nout = 0;
+	if (c->nraw == 0)
+		return MIMEO_OK;
+
+	keys = mimeo__calloc(c->alloc, c->nraw, sizeof(*keys));
+	outs = mimeo__calloc(c->alloc, c->nraw, sizeof(*outs));
+	if (!keys || !outs)
+		goto out;
+	for (a = 0; a < c->nraw; a++) {
+		keys[a].name = c->scratch.ptr + c->raw[a].name;
+		keys[a].name_len = c->raw[a].name_len;
+		keys[a].section = c->raw[a].section;
+		keys[a].order = c->raw[a].order;
+		keys[a].idx = a;
+	}
+	qsort(keys, c->nraw, sizeof(*keys), key_cmp);
+	for (a = 0; a < c->nraw; a = b) {
+		size_t first = keys[a].order;
+
+		for (b = a + 1; b < c->nraw && keys[b].name_len == keys[a].name_len &&
+		     !memcmp(keys[b].name, keys[a].name, keys[a].name_len); b++)
+			if (keys[b].order < first)
+				first = keys[b].order;
+		outs[n].order = first;
+		outs[n].name = c->strings.size;
+		if (mimeo_buf_put(&c->strings, keys[a].name, keys[a].name_len) != MIMEO_OK ||
+		    mimeo_buf_put(&c->strings, "", 1) != MIMEO_OK)
+			goto out;
+		outs[n].value = c->strings.size;
+		/* scratch may grow (and move) while decoding: keys point into
+		 * it, so refresh them afterwards */
+		{
+			char *old = c->scratch.ptr;
+			size_t k;
+
+			if (decode_group(c, keys, a, b) != MIMEO_OK)
+				goto out;
+			if (c->scratch.ptr != old)
+				for (k = 0; k < c->nraw; k++)
+					keys[k].name = c->scratch.ptr + c->raw[keys[k].idx].name;
+		}
+		if (mimeo__buf_fix_nuls(&c->strings, outs[n].value, &c->repairs) != MIMEO_OK ||
+		    mimeo_buf_put(&c->strings, "", 1) != MIMEO_OK)
+			goto out;
+		n++;
+	}
+	qsort(outs, n, sizeof(*outs), out_cmp);
+	*outp = outs;
+	*nout = n;
+	outs = NULL;
+	rc = MIMEO_OK;
+out:
+	mimeo__free(c->alloc, keys);
+	mimeo__free(c->alloc, outs);
+	return rc;
+}
+
+int mimeo_mime_field_parse_alloc(const mimeo_allocator *alloc, mimeo_charset_cache *cc,
+				 const mimeo_header_options *opts, const char *value,
+				 size_t len, mimeo_mime_field **out)
+{
+	struct pctx c;
+	struct out_param *outs = NULL;
+	size_t nout = 0, i = 0, start, type_off, sub_off = 0, total, k;
+	int has_sub = 0, rc = MIMEO_ENOMEM;
+	struct field_holder *h;
+	mimeo_param *params;
+	char *strs;
+
+	if (!out)
+		return MIMEO_EINVAL;
+	*out = NULL;
+	if (!value && len)
+		return MIMEO_EINVAL;
+	if (!value)
+		value = "";
+
+	memset(&c, 0, sizeof(c));
+	c.alloc = alloc;
+	c.cc = cc;
+	c.opts = opts;
+	c.s = value;
+	c.len = len;
+	mimeo_buf_init(&c.scratch, alloc);
+	mimeo_buf_init(&c.strings, alloc);
+
+	/* RFC 2045 5.1: type "/" subtype, CFWS allowed around the tokens. */
+	mimeo__skip_cfws(value, len, &i, &c.repairs, NULL);
+	start = i;
+	while (i < len && is_token((unsigned char)value[i]))
+		i++;
+	k = i;
+	mimeo__skip_cfws(value, len, &k, &c.repairs, NULL);
+	type_off = 0;
+	if (mimeo_buf_put(&c.strings, "", 1) != MIMEO_OK) /* "" at offset 0 */
+		goto out;
+	if (k < len && value[k] == '=') {
+		/* "Content-Type: charset=utf-8": no type at all */
+		c.repairs |= MIMEO_REPAIR_SYNTAX;
+		i = start;
+	} else {
+		if (i > start) {
+			type_off = c.strings.size;
+			if (put_lower(&c.strings, value + start, i - start) != MIMEO_OK ||
+			    mimeo_buf_put(&c.strings, "", 1) != MIMEO_OK)
+				goto out;
+		}
+		i = k;
+		if (i < len && value[i] == '/') {
+			i++;
+			mimeo__skip_cfws(value, len, &i, &c.repairs, NULL);
+			start = i;
+			while (i < len && is_token((unsigned char)value[i]))
+				i++;
+			has_sub = 1;
+			sub_off = c.strings.size;
+			if (put_lower(&c.strings, value + start, i - start) != MIMEO_OK ||
+			    mimeo_buf_put(&c.strings, "", 1) != MIMEO_OK)
+				goto out;
+		}
+	}
+	if (parse_params(&c, i, type_off != 0 || has_sub, &outs, &nout) != MIMEO_OK)
+		goto out;
+
+	/* One block: holder, parameter array, strings. */
+	if (!mimeo__mul_ok(nout, sizeof(mimeo_param), &total) ||
+	    !mimeo__add_ok(total, sizeof(*h), &total) ||
+	    !mimeo__add_ok(total, c.strings.size, &total))
+		goto out;
+	h = mimeo__malloc(alloc, total);
+	if (!h)
+		goto out;
+	params = (mimeo_param *)(h + 1);
+	strs = (char *)(params + nout);
+	memcpy(strs, c.strings.ptr, c.strings.size);
+	for (k = 0; k < nout; k++) {
+		params[k].name = strs + outs[k].name;
+		params[k].value = strs + outs[k].value;
+	}
+	h->alloc = alloc;
+	h->pub.type = strs + type_off;
+	h->pub.subtype = has_sub ? strs + sub_off : NULL;
+	h->pub.params = nout ? params : NULL;
+	h->pub.nparams = nout;
+	h->pub.repairs = c.repairs;
+	*out = &h->pub;
+	rc = MIMEO_OK;
+out:
+	mimeo__free(alloc, outs);
+	mimeo__free(alloc, c.raw);
+	mimeo_buf_dispose(&c.scratch);
+	mimeo_buf_dispose(&c.strings);
+	return rc;
+}
+
+int mimeo_mime_field_parse(mimeo_charset_cache *cc, const mimeo_header_options *opts,
+			   const char *value, size_t len, mimeo_mime_field **out)
+{
+	return mimeo_mime_field_parse_alloc(NULL, cc, opts, value, len, out);
+}
+
+const char *mimeo_mime_field_param(const mimeo_mime_field *f, const char *name)
+{
+	size_t i, n;
+
+	if (!f || !name)
+		return NULL;
+	n = strlen(name);
+	for (i = 0; i < f->nparams; i++) {
+		const char *p = f->params[i].name;
+		size_t k;
+
+		for (k = 0; k < n; k++)
+			if (mimeo__lower((unsigned char)name[k]) != (unsigned char)p[k])
+				break;
+		if (k == n && p[n] == '\0')
+			return f->params[i].value;
+	}
+	return NULL;
+}
+
+void mimeo_mime_field_free(mimeo_mime_field *f)
+{
+	struct field_holder *h = (struct field_holder *)f;
+
+	if (!f)
+		return;
+	mimeo__free(h->alloc, h);
+}
