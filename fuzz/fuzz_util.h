@@ -117,4 +117,57 @@ static inline size_t fz_split_next(fz_split *sp, size_t remaining)
 	return n < remaining ? n : remaining;
 }
 
+/*
+ * Independent UTF-8 check (RFC 3629 table): the harnesses' oracle for
+ * "every decoder returns valid UTF-8", deliberately not the library's own
+ * validator.  Returns the length of the longest valid prefix.
+ */
+static inline size_t fz_utf8_prefix(const void *buf, size_t len)
+{
+	const uint8_t *s = buf;
+	size_t i = 0;
+
+	while (i < len) {
+		uint8_t c = s[i];
+		size_t n;
+		uint32_t cp, min;
+
+		if (c < 0x80) {
+			i++;
+			continue;
+		} else if (c >= 0xc2 && c <= 0xdf) {
+			n = 1, cp = c & 0x1f, min = 0x80;
+		} else if (c >= 0xe0 && c <= 0xef) {
+			n = 2, cp = c & 0x0f, min = 0x800;
+		} else if (c >= 0xf0 && c <= 0xf4) {
+			n = 3, cp = c & 0x07, min = 0x10000;
+		} else {
+			break;
+		}
+		if (i + n >= len) /* continuation bytes missing */
+			break;
+		{
+			size_t k;
+			int ok = 1;
+
+			for (k = 1; k <= n; k++) {
+				if ((s[i + k] & 0xc0) != 0x80) {
+					ok = 0;
+					break;
+				}
+				cp = (cp << 6) | (s[i + k] & 0x3f);
+			}
+			if (!ok || cp < min || cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff))
+				break;
+		}
+		i += n + 1;
+	}
+	return i;
+}
+
+static inline int fz_utf8_valid(const void *buf, size_t len)
+{
+	return fz_utf8_prefix(buf, len) == len;
+}
+
 #endif /* MIMEO_FUZZ_UTIL_H */

@@ -102,7 +102,7 @@ run_libfuzzer() { # target seconds outdir log [nice]
 	[ -d "corpus/regress/$t" ] && seeds+=("corpus/regress/$t")
 	local rc=0
 	# shellcheck disable=SC2046
-	"${prefix[@]}" "build-fuzz/fuzz/fuzz_$t" -max_total_time="$secs" \
+	"${prefix[@]}" "${bindir:-build-fuzz/fuzz}/fuzz_$t" -max_total_time="$secs" \
 		-print_final_stats=1 -timeout=25 -rss_limit_mb=2048 \
 		-artifact_prefix="fuzz/crashes/$t-" $(libfuzzer_args "$t") \
 		"$out" "${seeds[@]}" >"$log" 2>&1 || rc=$?
@@ -166,6 +166,12 @@ campaign() {
 	else
 		setup_libfuzzer
 		[ "${#targets[@]}" -gt 0 ] || mapfile -t targets < <(targets_in build-fuzz)
+		# Run copies, so that rebuilding build-fuzz meanwhile is harmless.
+		bindir=fuzz/out/bin
+		mkdir -p "$bindir"
+		for t in "${targets[@]}"; do
+			cp "build-fuzz/fuzz/fuzz_$t" "$bindir/" || die "no target $t"
+		done
 		campaign_one() {
 			run_libfuzzer "$1" $((minutes * 60)) "fuzz/out/$1" "fuzz/out/$1.log" nice
 		}
