@@ -1,0 +1,547 @@
+/*
+ * test_base64.c - base64 decoder and encoder (RFC 4648, RFC 2045 6.8) on
+ * every ISA path, every chunking and every split offset (the SIMD base64 of
+ * MimeKit corrupted data at CRLF and chunk boundaries: MimeKit#1214, #1239).
+ *
+ * SPDX-License-Identifier: LGPL-2.1-or-later
+ */
+#include "testutil.h"
+#include "codec_testlib.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <unistd.h>
+
+#include "mimeo.h"
+
+/* Every ISA path this machine runs (scalar, avx2, avx512). */
+#define FOR_EACH_ISA(isa)                                                     \
+	for (mimeo_isa isa = MIMEO_ISA_SCALAR; isa <= MIMEO_ISA_AVX512;        \
+	     isa = (mimeo_isa)(isa + 1))                                      \
+		if (ct_isa_ok(isa))
+
+static const char alphabet[] =
+	"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+
+/* An independent, obviously correct encoder used as the reference. */
+static char *ref_encode(const unsigned char *in, size_t len, unsigned flags, size_t *outlen)
+{
+	char *out = malloc(len * 2 + 16), *o = out;
+	size_t i, col = 0;
+
+	ck_assert_ptr_nonnull(out);
+	for (i = 0; i < len; i += 3) {
+		unsigned v = (unsigned)in[i] << 16;
+		size_t k = len - i < 3 ? len - i : 3;
+
+		if (k > 1)
+			v |= (unsigned)in[i + 1] << 8;
+		if (k > 2)
+			v |= in[i + 2];
+		if (col == 76 && !(flags & MIMEO_B64_NOWRAP)) {
+			if (flags & MIMEO_B64_CRLF)
+				*o++ = '\r';
+			*o++ = '\n';
+			col = 0;
+		}
+		*o++ = alphabet[v >> 18 & 63];
+		*o++ = alphabet[v >> 12 & 63];
+		*o++ = k > 1 ? alphabet[v >> 6 & 63] : '=';
+		*o++ = k > 2 ? alphabet[v & 63] : '=';
+		col += 4;
+	}
+	if (col > 0 && !(flags & MIMEO_B64_NOWRAP)) {
+		if (flags & MIMEO_B64_CRLF)
+			*o++ = '\r';
+		*o++ = '\n';
+	}
+	*o = 0;
+	*outlen = (size_t)(o - out);
+	return out;
+}
+
+static unsigned char *random_bytes(uint64_t seed, size_t n)
+{
+	unsigned char *p = malloc(n ? n : 1);
+	uint64_t s = seed;
+
+	ck_assert_ptr_nonnull(p);
+	test_rand_bytes(&s, p, n);
+	return p;
+}
+
+START_TEST(isa_api)
+{
+	ck_assert(mimeo_isa_available(MIMEO_ISA_AUTO));
+	ck_assert(mimeo_isa_available(MIMEO_ISA_SCALAR));
+	ck_assert(!mimeo_isa_available((mimeo_isa)99));
+	ck_assert(mimeo_isa_available(mimeo_isa_best()));
+	ck_assert(mimeo_isa_best() != MIMEO_ISA_AUTO);
+	ck_assert_str_eq(mimeo_isa_name(MIMEO_ISA_AUTO), "auto");
+	ck_assert_str_eq(mimeo_isa_name(MIMEO_ISA_SCALAR), "scalar");
+	ck_assert_str_eq(mimeo_isa_name(MIMEO_ISA_AVX2), "avx2");
+	ck_assert_str_eq(mimeo_isa_name(MIMEO_ISA_AVX512), "avx512");
+	if (mimeo_isa_available(MIMEO_ISA_AVX512))
+		ck_assert(mimeo_isa_available(MIMEO_ISA_AVX2));
+}
+END_TEST
+
+/* RFC 4648 section 10, verbatim. */
+static const struct {
+	const char *raw, *b64;
+} rfc4648[] = {
+	{ "", "" }, { "f", "Zg==" }, { "fo", "Zm8=" }, { "foo", "Zm9v" },
+	{ "foob", "Zm9vYg==" }, { "fooba", "Zm9vYmE=" }, { "foobar", "Zm9vYmFy" },
+};
+
+START_TEST(rfc4648_vectors)
+{
+	size_t i;
+
+	FOR_EACH_ISA(isa) {
+		for (i = 0; i < sizeof(rfc4648) / sizeof(rfc4648[0]); i++) {
+			const char *raw = rfc4648[i].raw, *b64 = rfc4648[i].b64;
+			char wrapped[32];
+			ct_result r;
+
+			ct_run_chunk(CT_B64_DEC, isa, 0, b64, strlen(b64), 0, &r);
+			ct_expect(&r, raw, strlen(raw), "rfc4648 decode", isa, i);
+			ck_assert_uint_eq(r.invalid, 0);
+			ct_result_free(&r);
+			ct_run_chunk(CT_B64_ENC, isa, MIMEO_B64_NOWRAP, raw, strlen(raw), 0, &r);
+			ct_expect(&r, b64, strlen(b64), "rfc4648 encode", isa, i);
+			ct_result_free(&r);
+			snprintf(wrapped, sizeof(wrapped), "%s%s", b64, *b64 ? "\r\n" : "");
+			ct_run_chunk(CT_B64_ENC, isa, MIMEO_B64_CRLF, raw, strlen(raw), 1, &r);
+			ct_expect(&r, wrapped, strlen(wrapped), "rfc4648 encode crlf", isa, i);
+			ct_result_free(&r);
+		}
+	}
+}
+END_TEST
+
+/* RFC 2045 section 6.8, Table 1: every character of the alphabet in order
+ * is every sextet value 0..63 in order. */
+START_TEST(rfc2045_alphabet_table)
+{
+	unsigned char want[48];
+	size_t i;
+
+	for (i = 0; i < 16; i++) {
+		unsigned v = (unsigned)(4 * i) << 18 | (unsigned)(4 * i + 1) << 12 |
+			     (unsigned)(4 * i + 2) << 6 | (unsigned)(4 * i + 3);
+
+		want[3 * i] = (unsigned char)(v >> 16);
+		want[3 * i + 1] = (unsigned char)(v >> 8);
+		want[3 * i + 2] = (unsigned char)v;
+	}
+	FOR_EACH_ISA(isa) {
+		ct_result r;
+		char line[80];
+
+		ct_run_chunk(CT_B64_DEC, isa, 0, alphabet, 64, 0, &r);
+		ct_expect(&r, want, 48, "alphabet decode", isa, 0);
+		ct_result_free(&r);
+		ct_run_chunk(CT_B64_ENC, isa, 0, want, 48, 0, &r);
+		snprintf(line, sizeof(line), "%s\n", alphabet);
+		ct_expect(&r, line, 65, "alphabet encode", isa, 0);
+		ct_result_free(&r);
+	}
+}
+END_TEST
+
+/* Encoder output equals the reference for many sizes and every flag,
+ * whatever the chunking; lines are 76 characters. */
+START_TEST(encode_matches_reference)
+{
+	static const unsigned flagsets[] = { 0, MIMEO_B64_CRLF, MIMEO_B64_NOWRAP };
+	unsigned char *raw = random_bytes(7, 5000);
+	uint64_t rng = 11;
+	size_t f, n;
+
+	FOR_EACH_ISA(isa) {
+		for (f = 0; f < 3; f++) {
+			for (n = 0; n <= 5000; n += (n < 300 ? 1 : 397)) {
+				size_t wl;
+				char *want = ref_encode(raw, n, flagsets[f], &wl);
+				ct_result r;
+
+				ct_run_chunk(CT_B64_ENC, isa, flagsets[f], raw, n, 0, &r);
+				ct_expect(&r, want, wl, "encode whole", isa, n);
+				ct_result_free(&r);
+				ct_run_random(CT_B64_ENC, isa, flagsets[f], raw, n, 200, &rng, &r);
+				ct_expect(&r, want, wl, "encode random chunks", isa, n);
+				ct_result_free(&r);
+				free(want);
+			}
+		}
+	}
+	free(raw);
+}
+END_TEST
+
+START_TEST(encode_every_chunk_size)
+{
+	unsigned char *raw = random_bytes(8, 1500);
+	size_t wl, chunk;
+	char *want = ref_encode(raw, 1500, MIMEO_B64_CRLF, &wl);
+
+	FOR_EACH_ISA(isa) {
+		for (chunk = 1; chunk <= 80; chunk++) {
+			ct_result r;
+
+			ct_run_chunk(CT_B64_ENC, isa, MIMEO_B64_CRLF, raw, 1500, chunk, &r);
+			ct_expect(&r, want, wl, "encode chunk", isa, chunk);
+			ct_result_free(&r);
+		}
+		for (chunk = 0; chunk <= 1500; chunk++) {
+			ct_result r;
+
+			ct_run_cuts(CT_B64_ENC, isa, MIMEO_B64_CRLF, raw, 1500, &chunk, 1, &r);
+			ct_expect(&r, want, wl, "encode split", isa, chunk);
+			ct_result_free(&r);
+		}
+	}
+	free(want);
+	free(raw);
+}
+END_TEST
+
+/* Wrapped base64 of `n` random bytes, LF or CRLF. */
+static char *wrapped_b64(uint64_t seed, size_t n, unsigned flags, unsigned char **raw,
+			 size_t *len)
+{
+	*raw = random_bytes(seed, n);
+	return ref_encode(*raw, n, flags, len);
+}
+
+START_TEST(decode_every_chunk_size)
+{
+	static const unsigned flagsets[] = { 0, MIMEO_B64_CRLF };
+	size_t f, chunk;
+
+	for (f = 0; f < 2; f++) {
+		unsigned char *raw;
+		size_t len;
+		char *b64 = wrapped_b64(21 + f, 2000, flagsets[f], &raw, &len);
+
+		FOR_EACH_ISA(isa) {
+			uint64_t rng = 99;
+
+			for (chunk = 0; chunk <= 80; chunk++) {
+				ct_result r;
+
+				ct_run_chunk(CT_B64_DEC, isa, 0, b64, len, chunk, &r);
+				ct_expect(&r, raw, 2000, "decode chunk", isa, chunk);
+				ck_assert_uint_eq(r.invalid, 0);
+				ct_result_free(&r);
+			}
+			for (chunk = 0; chunk < 200; chunk++) {
+				ct_result r;
+
+				ct_run_random(CT_B64_DEC, isa, 0, b64, len, 1 + chunk * 3, &rng, &r);
+				ct_expect(&r, raw, 2000, "decode random chunks", isa, chunk);
+				ct_result_free(&r);
+			}
+		}
+		free(b64);
+		free(raw);
+	}
+}
+END_TEST
+
+/* Every split offset, including inside CRLF and inside a quantum, and
+ * every pair of nearby offsets around line ends. */
+START_TEST(decode_every_split_offset)
+{
+	unsigned char *raw;
+	size_t len, s, t;
+	char *b64 = wrapped_b64(31, 1200, MIMEO_B64_CRLF, &raw, &len);
+
+	FOR_EACH_ISA(isa) {
+		for (s = 0; s <= len; s++) {
+			ct_result r;
+
+			ct_run_cuts(CT_B64_DEC, isa, 0, b64, len, &s, 1, &r);
+			ct_expect(&r, raw, 1200, "decode split", isa, s);
+			ct_result_free(&r);
+		}
+		for (s = 60; s < 260; s++) {
+			for (t = 1; t < 8; t++) {
+				size_t cuts[2] = { s, t };
+				ct_result r;
+
+				ct_run_cuts(CT_B64_DEC, isa, 0, b64, len, cuts, 2, &r);
+				ct_expect(&r, raw, 1200, "decode 3-way split", isa, s * 8 + t);
+				ct_result_free(&r);
+			}
+		}
+	}
+	free(b64);
+	free(raw);
+}
+END_TEST
+
+/* Encode -> decode over random binary from 0 bytes to 1 MiB, crossing
+ * paths (encode on one ISA, decode on another). */
+START_TEST(round_trip_random_binary)
+{
+	static const size_t sizes[] = { 0, 1, 2, 3, 4, 5, 56, 57, 58, 100, 1000, 4095, 65537,
+					262144 + 7, 1u << 20 };
+	uint64_t rng = 5;
+	size_t i;
+
+	for (i = 0; i < sizeof(sizes) / sizeof(sizes[0]); i++) {
+		size_t n = sizes[i];
+		unsigned char *raw = random_bytes(100 + i, n);
+		size_t maxchunk = n > 10000 ? 70000 : 300;
+
+		FOR_EACH_ISA(ie) {
+			ct_result enc;
+			unsigned flags = (i & 1) ? MIMEO_B64_CRLF : 0;
+
+			ct_run_random(CT_B64_ENC, ie, flags, raw, n, maxchunk, &rng, &enc);
+			FOR_EACH_ISA(id) {
+				ct_result dec;
+
+				ct_run_random(CT_B64_DEC, id, 0, enc.out, enc.len, maxchunk, &rng, &dec);
+				ct_expect(&dec, raw, n, "round trip", id, n);
+				ck_assert_uint_eq(dec.invalid, 0);
+				ct_result_free(&dec);
+			}
+			ct_result_free(&enc);
+		}
+		free(raw);
+	}
+}
+END_TEST
+
+/* Malformed input and its lenient result. */
+static const struct {
+	const char *in;
+	size_t inlen;       /* 0 = strlen */
+	const char *out;
+	size_t outlen;      /* 0 = strlen */
+	uint64_t invalid;
+} malformed[] = {
+	/* garbage outside the alphabet is skipped and counted */
+	{ "Zm9v!YmFy", 0, "foobar", 0, 1 },
+	{ "Zm9v\x80\xffYmFy", 0, "foobar", 0, 2 },
+	{ "Zm9v-_YmFy", 0, "foobar", 0, 2 },          /* base64url characters */
+	{ "Zm9v\0YmFy", 9, "foobar", 0, 1 },
+	/* whitespace anywhere is skipped silently */
+	{ "Zm 9v\r\nYm\tFy\f\v", 0, "foobar", 0, 0 },
+	{ " \r\n\r\n", 0, "", 0, 0 },
+	/* padding in mid-stream ends a quantum, decoding goes on (gmime#150) */
+	{ "Zg==Zm8=", 0, "ffo", 0, 0 },
+	{ "Zm8=\nZm9v", 0, "fofoo", 0, 0 },
+	{ "Zg==\r\nZm9vYmFy\r\n", 0, "ffoobar", 0, 0 },
+	{ "Zg=\n=Zg==", 0, "ff", 0, 0 },
+	/* missing padding: the last partial quantum yields its whole bytes */
+	{ "Zm9vYg", 0, "foob", 0, 0 },
+	{ "Zm9vYmE", 0, "fooba", 0, 0 },
+	{ "Zg", 0, "f", 0, 0 },
+	/* a lone sextet cannot make a byte */
+	{ "Zm9vY", 0, "foo", 0, 1 },
+	{ "Z=g=", 0, "", 0, 2 },
+	{ "Z", 0, "", 0, 1 },
+	/* surplus or leading padding */
+	{ "Zg===", 0, "f", 0, 1 },
+	{ "Zm9vYmFy====", 0, "foobar", 0, 4 },
+	{ "=Zm9v", 0, "foo", 0, 1 },
+	{ "====", 0, "", 0, 4 },
+	/* non-zero bits after the last byte are ignored */
+	{ "Zh==", 0, "f", 0, 0 },
+	{ "Zm9=", 0, "fo", 0, 0 },
+};
+
+START_TEST(malformed_table)
+{
+	size_t i, s;
+
+	FOR_EACH_ISA(isa) {
+		for (i = 0; i < sizeof(malformed) / sizeof(malformed[0]); i++) {
+			const char *in = malformed[i].in, *out = malformed[i].out;
+			size_t inlen = malformed[i].inlen ? malformed[i].inlen : strlen(in);
+			size_t outlen = malformed[i].outlen ? malformed[i].outlen : strlen(out);
+
+			for (s = 0; s <= inlen; s++) {
+				ct_result r;
+
+				ct_run_cuts(CT_B64_DEC, isa, 0, in, inlen, &s, 1, &r);
+				ct_expect(&r, out, outlen, "malformed", isa, i);
+				ck_assert_msg(r.invalid == malformed[i].invalid,
+					      "case %zu: invalid %llu, want %llu", i,
+					      (unsigned long long)r.invalid,
+					      (unsigned long long)malformed[i].invalid);
+				ct_result_free(&r);
+			}
+		}
+	}
+}
+END_TEST
+
+/* The same malformed cases in the middle of long wrapped text, so the SIMD
+ * kernels meet them: every path and every split must agree with the
+ * scalar reference, and the text before and after must survive. */
+START_TEST(malformed_inside_long_text)
+{
+	unsigned char *raw;
+	size_t len, i, s;
+	char *b64 = wrapped_b64(41, 300, 0, &raw, &len);   /* 300 bytes: whole quanta */
+
+	for (i = 0; i < sizeof(malformed) / sizeof(malformed[0]); i++) {
+		const char *mid = malformed[i].in;
+		size_t midlen = malformed[i].inlen ? malformed[i].inlen : strlen(mid);
+		size_t total = 2 * len + midlen + 4;
+		char *in = malloc(total);
+		ct_result ref;
+
+		/* prefix, case, "====" (realigns to a quantum boundary), prefix again */
+		memcpy(in, b64, len);
+		memcpy(in + len, mid, midlen);
+		memcpy(in + len + midlen, "====", 4);
+		memcpy(in + len + midlen + 4, b64, len);
+		ct_run_chunk(CT_B64_DEC, MIMEO_ISA_SCALAR, 0, in, total, 0, &ref);
+		ck_assert_mem_eq(ref.out, raw, 300);
+		ck_assert_mem_eq(ref.out + ref.len - 300, raw, 300);
+		FOR_EACH_ISA(isa) {
+			for (s = len - 70; s <= len + midlen + 70; s++) {
+				ct_result r;
+
+				ct_run_cuts(CT_B64_DEC, isa, 0, in, total, &s, 1, &r);
+				ct_expect(&r, ref.out, ref.len, "malformed inside", isa, i * 1000 + s);
+				ck_assert_uint_eq(r.invalid, ref.invalid);
+				ct_result_free(&r);
+			}
+		}
+		ct_result_free(&ref);
+		free(in);
+	}
+	free(b64);
+	free(raw);
+}
+END_TEST
+
+/* Differential: random wrapped base64 with random whitespace, garbage and
+ * '=' sprinkled in; every path and chunking must equal the scalar path. */
+START_TEST(differential_noisy_input)
+{
+	static const char noise[] = " \t\r\n=!\x80\xff-.*\0";
+	uint64_t rng = 77;
+	int round;
+
+	for (round = 0; round < 300; round++) {
+		size_t n = (size_t)(test_rand(&rng) % 3000), len, i, o = 0;
+		unsigned char *raw;
+		char *b64 = wrapped_b64(1000 + (uint64_t)round, n, round & 1 ? MIMEO_B64_CRLF : 0,
+					&raw, &len);
+		char *in = malloc(len * 2 + 1);
+		unsigned rate = 1 + (unsigned)(test_rand(&rng) % 200);
+		ct_result ref;
+
+		for (i = 0; i < len; i++) {
+			if (test_rand(&rng) % rate == 0)
+				in[o++] = noise[test_rand(&rng) % (sizeof(noise) - 1)];
+			in[o++] = b64[i];
+		}
+		ct_run_chunk(CT_B64_DEC, MIMEO_ISA_SCALAR, 0, in, o, 0, &ref);
+		FOR_EACH_ISA(isa) {
+			ct_result r;
+
+			ct_run_chunk(CT_B64_DEC, isa, 0, in, o, 0, &r);
+			ct_expect(&r, ref.out, ref.len, "noisy whole", isa, (size_t)round);
+			ck_assert_uint_eq(r.invalid, ref.invalid);
+			ct_result_free(&r);
+			ct_run_random(CT_B64_DEC, isa, 0, in, o, 1 + (size_t)round * 7, &rng, &r);
+			ct_expect(&r, ref.out, ref.len, "noisy random chunks", isa, (size_t)round);
+			ck_assert_uint_eq(r.invalid, ref.invalid);
+			ct_result_free(&r);
+		}
+		ct_result_free(&ref);
+		free(in);
+		free(b64);
+		free(raw);
+	}
+}
+END_TEST
+
+/* Input that ends right before an unmapped page: a kernel that reads past
+ * the end of its input faults (picohttpparser's guard-page test). */
+START_TEST(no_read_past_input)
+{
+	long pg = sysconf(_SC_PAGESIZE);
+	unsigned char *map = mmap(NULL, (size_t)pg * 3, PROT_READ | PROT_WRITE,
+				  MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	unsigned char *raw;
+	size_t len, n;
+	char *b64 = wrapped_b64(51, 3000, 0, &raw, &len);
+
+	ck_assert(map != MAP_FAILED);
+	ck_assert_int_eq(mprotect(map + 2 * pg, (size_t)pg, PROT_NONE), 0);
+	for (n = 0; n <= 700; n++) {
+		unsigned char *in = map + 2 * pg - n;
+		unsigned char out[1200], enc[2000];
+
+		FOR_EACH_ISA(isa) {
+			mimeo_b64_decoder d;
+			mimeo_b64_encoder e;
+
+			memcpy(in, b64, n);
+			mimeo_b64_decoder_init(&d, isa);
+			mimeo_b64_decode_step(&d, in, n, out);
+			mimeo_b64_encoder_init(&e, 0, isa);
+			mimeo_b64_encode_step(&e, in, n, enc);
+		}
+	}
+	munmap(map, (size_t)pg * 3);
+	free(b64);
+	free(raw);
+}
+END_TEST
+
+START_TEST(forced_path_falls_back)
+{
+	mimeo_b64_decoder d;
+	unsigned char out[8];
+
+	/* An out-of-range request resolves to something usable. */
+	mimeo_b64_decoder_init(&d, (mimeo_isa)42);
+	ck_assert_uint_eq(mimeo_b64_decode_step(&d, "Zm9v", 4, out), 3);
+	ck_assert_mem_eq(out, "foo", 3);
+	mimeo_b64_decoder_init(&d, MIMEO_ISA_AVX512);
+	ck_assert_uint_eq(mimeo_b64_decode_step(&d, "Zm9vYg", 6, out), 3);
+	ck_assert_uint_eq(mimeo_b64_decode_finish(&d, out + 3), 1);
+	ck_assert_mem_eq(out, "foob", 4);
+}
+END_TEST
+
+static Suite *base64_suite(void)
+{
+	Suite *s = suite_create("base64");
+	TCase *tc = tcase_create("core");
+
+	tcase_set_timeout(tc, 120);
+	tcase_add_test(tc, isa_api);
+	tcase_add_test(tc, rfc4648_vectors);
+	tcase_add_test(tc, rfc2045_alphabet_table);
+	tcase_add_test(tc, encode_matches_reference);
+	tcase_add_test(tc, encode_every_chunk_size);
+	tcase_add_test(tc, decode_every_chunk_size);
+	tcase_add_test(tc, decode_every_split_offset);
+	tcase_add_test(tc, round_trip_random_binary);
+	tcase_add_test(tc, malformed_table);
+	tcase_add_test(tc, malformed_inside_long_text);
+	tcase_add_test(tc, differential_noisy_input);
+	tcase_add_test(tc, no_read_past_input);
+	tcase_add_test(tc, forced_path_falls_back);
+	suite_add_tcase(s, tc);
+	return s;
+}
+
+int main(void)
+{
+	return test_run_suite(base64_suite());
+}

@@ -1,0 +1,346 @@
+/*
+ * test_qp.c - quoted-printable decoder and encoder (RFC 2045 section 6.7):
+ * RFC examples, malformed-input table, encoder rules, every chunking.
+ *
+ * SPDX-License-Identifier: LGPL-2.1-or-later
+ */
+#include "testutil.h"
+#include "codec_testlib.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "mimeo.h"
+
+/* Decode `in` whole, at every split offset and in every chunk size 1..80;
+ * all must give `want` and `invalid`. */
+static void check_decode(const char *in, size_t inlen, const char *want, size_t wantlen,
+			 uint64_t invalid, size_t caseno)
+{
+	size_t s;
+
+	for (s = 0; s <= inlen; s++) {
+		ct_result r;
+
+		ct_run_cuts(CT_QP_DEC, MIMEO_ISA_AUTO, 0, in, inlen, &s, 1, &r);
+		ct_expect(&r, want, wantlen, "qp decode split", MIMEO_ISA_AUTO, caseno * 1000 + s);
+		ck_assert_msg(r.invalid == invalid, "case %zu: invalid %llu, want %llu", caseno,
+			      (unsigned long long)r.invalid, (unsigned long long)invalid);
+		ct_result_free(&r);
+	}
+	for (s = 1; s <= 80 && s <= inlen; s++) {
+		ct_result r;
+
+		ct_run_chunk(CT_QP_DEC, MIMEO_ISA_AUTO, 0, in, inlen, s, &r);
+		ct_expect(&r, want, wantlen, "qp decode chunk", MIMEO_ISA_AUTO, caseno * 1000 + s);
+		ct_result_free(&r);
+	}
+}
+
+/* RFC 2045 section 6.7, the soft line break example, verbatim (with the
+ * CRLF line breaks of the canonical form). */
+START_TEST(rfc2045_soft_break_example)
+{
+	static const char in[] = "Now's the time =\r\n"
+				 "for all folk to come=\r\n"
+				 " to the aid of their country.";
+	static const char want[] =
+		"Now's the time for all folk to come to the aid of their country.";
+
+	check_decode(in, strlen(in), want, strlen(want), 0, 0);
+}
+END_TEST
+
+static const struct {
+	const char *in;
+	const char *out;
+	uint64_t invalid;
+} decode_table[] = {
+	/* rule 1: =XX in either case */
+	{ "a=3Db", "a=b", 0 },
+	{ "a=3db=c3=A9", "a=b\xc3\xa9", 0 },
+	{ "=00=FF=ff", "\0\xff\xff", 0 },
+	/* soft line breaks: =CRLF, =LF, = plus trailing whitespace */
+	{ "a=\r\nb", "ab", 0 },
+	{ "a=\nb", "ab", 0 },
+	{ "a= \t\r\nb", "ab", 0 },
+	{ "a=  \nb", "ab", 0 },
+	{ "abc=", "abc", 0 },            /* at the very end */
+	{ "abc=  ", "abc", 0 },
+	{ "abc=\r", "abc", 0 },
+	/* invalid '=' sequences are kept literally */
+	{ "a=G1", "a=G1", 1 },
+	{ "a=4", "a=4", 1 },
+	{ "a=4x", "a=4x", 1 },
+	{ "a = b", "a = b", 1 },
+	{ "a=  b", "a=  b", 1 },
+	{ "==41", "=A", 1 },
+	{ "=\rX", "=\rX", 1 },
+	{ "= \rX", "= \rX", 1 },
+	{ "100%=", "100%", 0 },
+	{ "=4=41", "=4A", 1 },
+	{ "=\x80", "=\x80", 1 },
+	/* rule 3: trailing whitespace of a line is removed */
+	{ "abc   \r\ndef", "abc\r\ndef", 0 },
+	{ "abc \t\ndef", "abc\ndef", 0 },
+	{ "abc  ", "abc", 0 },
+	{ "a b\tc", "a b\tc", 0 },
+	{ "a=20\n", "a \n", 0 },         /* encoded space is data */
+	{ "a =20 \n", "a  \n", 0 },
+	/* line breaks pass through as they are; a lone CR is data */
+	{ "a\r\nb\nc", "a\r\nb\nc", 0 },
+	{ "a\rb", "a\rb", 0 },
+	{ "a \rb", "a \rb", 0 },
+	{ "a \r", "a \r", 0 },
+	{ "\r\r\n", "\r\r\n", 0 },
+	/* 8-bit and control bytes are copied */
+	{ "\xff\x01\x7f", "\xff\x01\x7f", 0 },
+	{ "", "", 0 },
+};
+
+START_TEST(malformed_and_rules_table)
+{
+	size_t i;
+
+	for (i = 0; i < sizeof(decode_table) / sizeof(decode_table[0]); i++) {
+		const char *in = decode_table[i].in, *out = decode_table[i].out;
+		size_t outlen = strlen(out);
+
+		if (i == 2)
+			outlen = 3;   /* contains a NUL */
+		check_decode(in, strlen(in), out, outlen, decode_table[i].invalid, i);
+	}
+}
+END_TEST
+
+START_TEST(nul_bytes_pass)
+{
+	static const char in[] = "a\0b=00\0";
+
+	check_decode(in, 7, "a\0b\0\0", 5, 0, 0);
+}
+END_TEST
+
+/* Whitespace runs longer than the decoder holds back are kept in part:
+ * documented, bounded, and the same for every split. */
+START_TEST(long_whitespace_run_bounded)
+{
+	char in[200], want[200];
+	size_t n = 0, w = 0, i;
+
+	in[n++] = 'a';
+	want[w++] = 'a';
+	for (i = 0; i < 40; i++)
+		in[n++] = ' ';
+	for (i = 0; i < MIMEO_QP_MAX_PENDING_WS; i++)
+		want[w++] = ' ';
+	in[n++] = '\n';
+	want[w++] = '\n';
+	check_decode(in, n, want, w, 0, 0);
+	/* '=' followed by a long run is no soft break: all kept literally */
+	n = 0;
+	in[n++] = '=';
+	for (i = 0; i < 40; i++)
+		in[n++] = ' ';
+	in[n++] = 'x';
+	check_decode(in, n, in, n, 1, 1);
+}
+END_TEST
+
+static void check_encode(unsigned flags, const char *in, size_t inlen, const char *want)
+{
+	size_t s;
+
+	for (s = 0; s <= inlen; s++) {
+		ct_result r;
+
+		ct_run_cuts(CT_QP_ENC, MIMEO_ISA_AUTO, flags, in, inlen, &s, 1, &r);
+		ct_expect(&r, want, strlen(want), "qp encode", MIMEO_ISA_AUTO, s);
+		ct_result_free(&r);
+	}
+}
+
+START_TEST(encoder_rules)
+{
+	/* '=' and non-printables encoded; printable text literal */
+	check_encode(0, "a=b", 3, "a=3Db");
+	check_encode(0, "caf\xc3\xa9\x01", 6, "caf=C3=A9=01");
+	/* trailing space/tab before a line break or the end is encoded */
+	check_encode(0, "a \nb\t", 5, "a=20\nb=09");
+	check_encode(0, "a b \t\n", 6, "a b =09\n");
+	check_encode(MIMEO_QP_CRLF, "x \r\ny", 5, "x=20\r\ny");
+	/* LF mode: LF is the line break, every CR is encoded */
+	check_encode(0, "a\rb\r\nc", 6, "a=0Db=0D\nc");
+	/* CRLF mode: CRLF is the line break, lone CR and LF are encoded */
+	check_encode(MIMEO_QP_CRLF, "a\nb\r\nc\rd\r", 9, "a=0Ab\r\nc=0Dd=0D");
+	/* binary: no hard line breaks */
+	check_encode(MIMEO_QP_BINARY, "a\r\nb\n", 5, "a=0D=0Ab=0A");
+	check_encode(MIMEO_QP_BINARY | MIMEO_QP_CRLF, "a \r\n", 4, "a =0D=0A");
+	/* mail-safe: line-leading "From " and "." encoded */
+	check_encode(MIMEO_QP_MAILSAFE, "From me\n.\nxFrom .\n", 18,
+		     "=46rom me\n=2E\nxFrom .\n");
+	check_encode(0, "From me\n.\n", 10, "From me\n.\n");
+	check_encode(0, "", 0, "");
+}
+END_TEST
+
+/* Long lines are cut by soft breaks so no line exceeds 76 characters. */
+START_TEST(encoder_line_length)
+{
+	char in[400], want[600];
+	size_t i, w = 0;
+
+	for (i = 0; i < 200; i++)
+		in[i] = 'x';
+	for (i = 0; i < 200; i++) {
+		if (i && i % 75 == 0) {
+			want[w++] = '=';
+			want[w++] = '\n';
+		}
+		want[w++] = 'x';
+	}
+	want[w] = 0;
+	check_encode(0, in, 200, want);
+	/* an encoded triple never straddles a soft break */
+	for (i = 0; i < 100; i++)
+		in[i] = i % 7 ? 'y' : '=';
+	{
+		ct_result r;
+		size_t col = 0;
+
+		ct_run_chunk(CT_QP_ENC, MIMEO_ISA_AUTO, 0, in, 100, 0, &r);
+		for (i = 0; i < r.len; i++) {
+			if (r.out[i] == '\n') {
+				ck_assert(i > 0 && r.out[i - 1] == '=');
+				col = 0;
+				continue;
+			}
+			col++;
+			ck_assert_uint_le(col, 76);
+		}
+		ct_result_free(&r);
+	}
+}
+END_TEST
+
+/* Random text-like and binary input: every mode and chunking gives the
+ * same output, lines are at most 76 columns, no trailing whitespace, only
+ * allowed characters, and decoding gives the input back exactly. */
+START_TEST(encode_decode_round_trip)
+{
+	static const unsigned flagsets[] = {
+		0, MIMEO_QP_CRLF, MIMEO_QP_BINARY, MIMEO_QP_MAILSAFE,
+		MIMEO_QP_CRLF | MIMEO_QP_MAILSAFE, MIMEO_QP_BINARY | MIMEO_QP_CRLF,
+	};
+	static const char textchars[] = "From .abc xyz\t =\r\n\n\xc3\xa9";
+	uint64_t rng = 3;
+	int round;
+
+	for (round = 0; round < 240; round++) {
+		unsigned flags = flagsets[round % 6];
+		size_t n = (size_t)(test_rand(&rng) % (round < 200 ? 600 : 200000)), i, col = 0;
+		unsigned char *in = malloc(n + 1);
+		ct_result enc, whole, dec;
+
+		if (round & 1)
+			test_rand_bytes(&rng, in, n);
+		else
+			for (i = 0; i < n; i++)
+				in[i] = (unsigned char)textchars[test_rand(&rng) % (sizeof(textchars) - 1)];
+		ct_run_chunk(CT_QP_ENC, MIMEO_ISA_AUTO, flags, in, n, 0, &whole);
+		ct_run_random(CT_QP_ENC, MIMEO_ISA_AUTO, flags, in, n, 1 + (size_t)round, &rng, &enc);
+		ct_expect(&enc, whole.out, whole.len, "qp encode chunking", MIMEO_ISA_AUTO, (size_t)round);
+		for (i = 0; i < enc.len; i++) {
+			unsigned char c = enc.out[i];
+
+			if (c == '\n') {
+				size_t before = (flags & MIMEO_QP_CRLF) ? 2 : 1;
+
+				CT_CHECK(i >= before || !(flags & MIMEO_QP_BINARY), "hard break in binary");
+				if (i >= before) {
+					unsigned char prev = enc.out[i - before];
+
+					CT_CHECK(prev != ' ' && prev != '\t', "trailing ws at %zu", i);
+					/* binary mode: only soft line breaks */
+					CT_CHECK(prev == '=' || !(flags & MIMEO_QP_BINARY),
+						 "hard break in binary at %zu", i);
+				}
+				col = 0;
+				continue;
+			}
+			if (c == '\r') {
+				CT_CHECK(flags & MIMEO_QP_CRLF, "bad output at %zu", i);
+				CT_CHECK(i + 1 < enc.len && enc.out[i + 1] == '\n', "bad output at %zu", i);
+				CT_CHECK(i == 0 || (enc.out[i - 1] != ' ' && enc.out[i - 1] != '\t'), "bad output at %zu", i);
+				continue;
+			}
+			CT_CHECK(c == ' ' || c == '\t' || (c >= 33 && c <= 126), "byte %02x", c);
+			if ((flags & MIMEO_QP_MAILSAFE) && col == 0)
+				CT_CHECK(c != '.' && c != 'F', "bad output at %zu", i);
+			col++;
+			CT_CHECK(col <= 76, "line too long");
+		}
+		if (enc.len)
+			CT_CHECK(enc.out[enc.len - 1] != ' ' && enc.out[enc.len - 1] != '\t', "bad output at %zu", i);
+		ct_run_random(CT_QP_DEC, MIMEO_ISA_AUTO, 0, enc.out, enc.len, 1 + (size_t)round * 3,
+			      &rng, &dec);
+		ct_expect(&dec, in, n, "qp round trip", MIMEO_ISA_AUTO, (size_t)round);
+		ck_assert_uint_eq(dec.invalid, 0);
+		ct_result_free(&dec);
+		ct_result_free(&enc);
+		ct_result_free(&whole);
+		free(in);
+	}
+}
+END_TEST
+
+/* Any bytes at all: no crash, output within bounds (checked by the driver
+ * for every step), same result for every chunking. */
+START_TEST(decode_random_garbage)
+{
+	static const char alpha[] = "=\r\n \tA3dfG\x80";
+	uint64_t rng = 17;
+	int round;
+
+	for (round = 0; round < 500; round++) {
+		size_t n = (size_t)(test_rand(&rng) % 400), i;
+		unsigned char *in = malloc(n + 1);
+		ct_result a, b;
+
+		for (i = 0; i < n; i++)
+			in[i] = (unsigned char)(round & 1 ? alpha[test_rand(&rng) % (sizeof(alpha) - 1)]
+						 : (unsigned char)test_rand(&rng));
+		ct_run_chunk(CT_QP_DEC, MIMEO_ISA_AUTO, 0, in, n, 0, &a);
+		ct_run_random(CT_QP_DEC, MIMEO_ISA_AUTO, 0, in, n, 1 + (size_t)(round % 9), &rng, &b);
+		ct_expect(&b, a.out, a.len, "qp garbage chunking", MIMEO_ISA_AUTO, (size_t)round);
+		ck_assert_uint_eq(a.invalid, b.invalid);
+		ct_result_free(&a);
+		ct_result_free(&b);
+		free(in);
+	}
+}
+END_TEST
+
+static Suite *qp_suite(void)
+{
+	Suite *s = suite_create("qp");
+	TCase *tc = tcase_create("core");
+
+	tcase_set_timeout(tc, 120);
+	tcase_add_test(tc, rfc2045_soft_break_example);
+	tcase_add_test(tc, malformed_and_rules_table);
+	tcase_add_test(tc, nul_bytes_pass);
+	tcase_add_test(tc, long_whitespace_run_bounded);
+	tcase_add_test(tc, encoder_rules);
+	tcase_add_test(tc, encoder_line_length);
+	tcase_add_test(tc, encode_decode_round_trip);
+	tcase_add_test(tc, decode_random_garbage);
+	suite_add_tcase(s, tc);
+	return s;
+}
+
+int main(void)
+{
+	return test_run_suite(qp_suite());
+}
