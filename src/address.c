@@ -1,0 +1,622 @@
+/*
+ * address.c - RFC 5322 section 3.4 address lists, with the obsolete syntax
+ * of section 4.4 and the lenient rules documented in mimeo/address.h.
+ *
+ * Security property: the structure (which bytes are the display name, the
+ * local part, the domain, the group name, where an entry ends) is decided
+ * on the RAW bytes in one left-to-right pass.  RFC 2047 decoding happens
+ * afterwards, on the display-name and group-name spans only, and its output
+ * goes straight into the result: decoded text is never parsed again, so an
+ * encoded "<", "@" or "," can never create, hide or move an address
+ * (CVE-2023-27043, MimeKit#503).  Local parts and domains are never
+ * RFC 2047-decoded (RFC 2047 section 5 forbids encoded words there).
+ *
+ * The scan is linear: each byte is looked at a bounded number of times
+ * (a span is re-read at most once more to build its value).
+ *
+ * SPDX-License-Identifier: LGPL-2.1-or-later
+ */
+#include "param-priv.h"
+
+#include "mimeo/address.h"
+
+#include <string.h>
+
+#define NONE ((size_t)-1)
+
+struct ent {
+	size_t dn, lp, dom, grp; /* offsets in the string table or NONE */
+};
+
+struct list_holder {
+	mimeo_address_list pub; /* first: mimeo_address_list_free casts back */
+	const mimeo_allocator *alloc;
+};
+
+struct actx {
+	const mimeo_allocator *alloc;
+	mimeo_charset_cache *cc;
+	const mimeo_header_options *opts;
+	const char *s;
+	size_t len;
+	mimeo_buf strings; /* result strings, each NUL-terminated */
+	mimeo_buf scratch; /* temporary copies of spans */
+	struct ent *ents;
+	size_t n, a;
+	unsigned repairs;
+};
+
+/* Characters that end an atom.  '[', ']', ')' and '>' in odd places are
+ * not worth a special case in a phrase; in an addr-spec they end it. */
+static int atom_stop(unsigned char c)
+{
+	return mimeo__is_fws(c) || c == '(' || c == '<' || c == '@' || c == ',' ||
+	       c == ';' || c == ':' || c == '"' || c == '.';
+}
+
+static int addr_stop(unsigned char c)
+{
+	return atom_stop(c) || c == '>' || c == '[' || c == ']';
+}
+
+static int push_ent(struct actx *c, const struct ent *e)
+{
+	if (c->n == c->a) {
+		size_t na = c->a ? c->a * 2 : 8, bytes;
+		void *p;
+
+		if (!mimeo__mul_ok(na, sizeof(*c->ents), &bytes))
+			return MIMEO_ENOMEM;
+		p = mimeo__realloc(c->alloc, c->ents, bytes);
+		if (!p)
+			return MIMEO_ENOMEM;
+		c->ents = p;
+		c->a = na;
+	}
+	c->ents[c->n++] = *e;
+	return MIMEO_OK;
+}
+
+/* End of the quoted string starting at s[i] == '"' (index after the closing
+ * quote; `end` for an unterminated one, flagged). */
+static size_t skip_quoted(struct actx *c, size_t i, size_t end)
+{
+	for (i++; i < end; i++) {
+		if (c->s[i] == '\\' && i + 1 < end)
+			i++;
+		else if (c->s[i] == '"')
+			return i + 1;
+	}
+	c->repairs |= MIMEO_REPAIR_SYNTAX;
+	return end;
+}
+
+/* Append the content of a quoted string (escapes resolved, CR/LF removed). */
+static int put_unquoted(mimeo_buf *b, const char *s, size_t i, size_t end)
+{
+	size_t run;
+
+	i++; /* opening quote */
+	run = i;
+	for (; i < end; i++) {
+		char ch = s[i];
+
+		if (ch == '"' || ch == '\\' || ch == '\r' || ch == '\n') {
+			if (mimeo_buf_put(b, s + run, i - run) != MIMEO_OK)
+				return MIMEO_ENOMEM;
+			if (ch == '"')
+				return MIMEO_OK;
+			if (ch == '\\' && i + 1 < end) {
+				i++;
+				if (s[i] != '\r' && s[i] != '\n' &&
+				    mimeo_buf_put(b, s + i, 1) != MIMEO_OK)
+					return MIMEO_ENOMEM;
+			}
+			run = i + 1;
+		}
+	}
+	return mimeo_buf_put(b, s + run, end - run);
+}
+
+/* Move scratch bytes from `mark` to the string table as UTF-8 (raw 8-bit
+ * handled like raw header text), NUL-terminated.  Returns the offset. */
+static int scratch_to_strings(struct actx *c, size_t mark, size_t *off)
+{
+	*off = c->strings.size;
+	if (mimeo__raw_to_utf8(c->cc, c->opts, c->scratch.ptr + mark, c->scratch.size - mark,
+			       &c->strings, &c->repairs) != MIMEO_OK ||
+	    mimeo__buf_fix_nuls(&c->strings, *off, &c->repairs) != MIMEO_OK ||
+	    mimeo_buf_put(&c->strings, "", 1) != MIMEO_OK)
+		return MIMEO_ENOMEM;
+	c->scratch.size = mark;
+	if (c->scratch.ptr)
+		c->scratch.ptr[mark] = '\0';
+	return MIMEO_OK;
+}
+
+/*
+ * Read a local part or bare word list: words (atoms or quoted strings)
+ * joined by "." with CFWS dropped (RFC 5322 3.4.1 and obs-local-part).
+ * With `spaces`, words separated by whitespace are joined by one space
+ * (used for a bare phrase without any address).  Stops at the first byte
+ * that cannot continue it.  Appends to scratch.
+ */
+static int read_words(struct actx *c, size_t *pos, size_t end, int spaces)
+{
+	const char *s = c->s;
+	size_t i = *pos, j;
+	int words = 0;
+
+	for (;;) {
+		j = i;
+		mimeo__skip_cfws(s, end, &j, &c->repairs, NULL);
+		if (j >= end)
+			break;
+		if (s[j] == '"') {
+			if (words && spaces && j > i && s[i - 1] != '.' &&
+			    mimeo_buf_put(&c->scratch, " ", 1) != MIMEO_OK)
+				return MIMEO_ENOMEM;
+			i = skip_quoted(c, j, end);
+			if (put_unquoted(&c->scratch, s, j, i) != MIMEO_OK)
+				return MIMEO_ENOMEM;
+			words++;
+		} else if (s[j] == '.') {
+			if (mimeo_buf_put(&c->scratch, ".", 1) != MIMEO_OK)
+				return MIMEO_ENOMEM;
+			i = j + 1;
+			continue;
+		} else if (!addr_stop((unsigned char)s[j])) {
+			size_t k = j;
+
+			if (words && spaces && j > i && s[i - 1] != '.' &&
+			    mimeo_buf_put(&c->scratch, " ", 1) != MIMEO_OK)
+				return MIMEO_ENOMEM;
+			while (k < end && !addr_stop((unsigned char)s[k]))
+				k++;
+			if (mimeo_buf_put(&c->scratch, s + j, k - j) != MIMEO_OK)
+				return MIMEO_ENOMEM;
+			i = k;
+			words++;
+		} else {
+			break;
+		}
+		if (!spaces) {
+			/* a local part continues only through "." */
+			j = i;
+			mimeo__skip_cfws(s, end, &j, &c->repairs, NULL);
+			if (j >= end || s[j] != '.') {
+				i = j;
+				break;
+			}
+		}
+	}
+	*pos = i;
+	return MIMEO_OK;
+}
+
+/* Domain after "@": dot-atom (CFWS around the dots, obs-domain) or a
+ * domain literal kept with its brackets.  *off = NONE when empty. */
+static int read_domain(struct actx *c, size_t *pos, size_t *off)
+{
+	const char *s = c->s;
+	size_t i = *pos, mark = c->scratch.size;
+
+	*off = NONE;
+	mimeo__skip_cfws(s, c->len, &i, &c->repairs, NULL);
+	if (i < c->len && s[i] == '[') {
+		size_t k = i + 1;
+
+		while (k < c->len && s[k] != ']' && s[k] != '>' && s[k] != ',') {
+			if (s[k] == '\\' && k + 1 < c->len)
+				k++;
+			k++;
+		}
+		if (k < c->len && s[k] == ']')
+			k++;
+		else
+			c->repairs |= MIMEO_REPAIR_SYNTAX;
+		for (; i < k; i++)
+			if (!mimeo__is_fws((unsigned char)s[i]) &&
+			    mimeo_buf_put(&c->scratch, s + i, 1) != MIMEO_OK)
+				return MIMEO_ENOMEM;
+	} else {
+		for (;;) {
+			size_t k = i, j;
+
+			while (k < c->len && !addr_stop((unsigned char)s[k]))
+				k++;
+			if (mimeo_buf_put(&c->scratch, s + i, k - i) != MIMEO_OK)
+				return MIMEO_ENOMEM;
+			i = k;
+			j = i;
+			mimeo__skip_cfws(s, c->len, &j, &c->repairs, NULL);
+			if (j < c->len && s[j] == '.') {
+				if (mimeo_buf_put(&c->scratch, ".", 1) != MIMEO_OK)
+					return MIMEO_ENOMEM;
+				i = j + 1;
+				mimeo__skip_cfws(s, c->len, &i, &c->repairs, NULL);
+				continue;
+			}
+			break;
+		}
+	}
+	*pos = i;
+	if (c->scratch.size == mark) {
+		c->repairs |= MIMEO_REPAIR_SYNTAX; /* "user@" */
+		return MIMEO_OK;
+	}
+	return scratch_to_strings(c, mark, off);
+}
+
+/*
+ * Decode the phrase s[a..b) (display name or group name) into the string
+ * table.  Comments are left out (RFC 5322 3.2.2: they are not part of the
+ * phrase); when the phrase has no words, the first comment of the entry
+ * (`fc`, see mimeo__skip_cfws) is used instead, as clients show
+ * "user@example.com (John Doe)".  *off = NONE when nothing is left.
+ */
+static int emit_phrase(struct actx *c, size_t a, size_t b, const size_t *fc, size_t *off)
+{
+	const char *s = c->s;
+	size_t mark = c->scratch.size, i = a, start;
+	int words = 0;
+
+	*off = NONE;
+	while (i < b) {
+		size_t k = i;
+
+		if (s[i] == '(') {
+			mimeo__skip_cfws(s, b, &k, &c->repairs, NULL);
+			if (mimeo_buf_put(&c->scratch, " ", 1) != MIMEO_OK)
+				return MIMEO_ENOMEM;
+		} else if (s[i] == '"') {
+			k = skip_quoted(c, i, b);
+			if (mimeo_buf_put(&c->scratch, s + i, k - i) != MIMEO_OK)
+				return MIMEO_ENOMEM;
+			words++;
+		} else {
+			while (k < b && s[k] != '(' && s[k] != '"')
+				k++;
+			if (mimeo_buf_put(&c->scratch, s + i, k - i) != MIMEO_OK)
+				return MIMEO_ENOMEM;
+			for (; i < k; i++)
+				if (!mimeo__is_fws((unsigned char)s[i]))
+					words++;
+		}
+		i = k;
+	}
+	start = c->strings.size;
+	if (words) {
+		if (mimeo_header_decode_phrase(c->cc, c->opts, c->scratch.ptr + mark,
+					       c->scratch.size - mark, &c->strings,
+					       &c->repairs) != MIMEO_OK)
+			return MIMEO_ENOMEM;
+	} else if (fc && fc[1] > 0) {
+		/* comment content: quoted-pairs resolved, then decoded as
+		 * text (RFC 2047 section 5 (2) allows encoded words there) */
+		size_t cs = fc[0], ce = fc[0] + fc[1] - 1, run = cs;
+
+		c->scratch.size = mark;
+		for (i = cs; i < ce; i++) {
+			if (s[i] == '\\' && i + 1 < ce) {
+				if (mimeo_buf_put(&c->scratch, s + run, i - run) != MIMEO_OK)
+					return MIMEO_ENOMEM;
+				run = ++i;
+			}
+		}
+		if (mimeo_buf_put(&c->scratch, s + run, ce - run) != MIMEO_OK)
+			return MIMEO_ENOMEM;
+		if (mimeo_header_decode_text(c->cc, c->opts, c->scratch.ptr + mark,
+					     c->scratch.size - mark, &c->strings,
+					     &c->repairs) != MIMEO_OK)
+			return MIMEO_ENOMEM;
+	}
+	c->scratch.size = mark;
+	if (c->scratch.ptr)
+		c->scratch.ptr[mark] = '\0';
+	if (c->strings.size == start)
+		return MIMEO_OK;
+	if (mimeo__buf_fix_nuls(&c->strings, start, &c->repairs) != MIMEO_OK ||
+	    mimeo_buf_put(&c->strings, "", 1) != MIMEO_OK)
+		return MIMEO_ENOMEM;
+	*off = start;
+	return MIMEO_OK;
+}
+
+enum item_result {
+	ITEM_NONE,    /* nothing (empty or dropped) */
+	ITEM_ADDRESS, /* an entry was added */
+	ITEM_GROUP    /* "name:" seen; *group set */
+};
+
+/*
+ * Parse one entry from s[*pos]: a mailbox, a group start, or a bare phrase.
+ * `trailing` = this text followed an address without a comma: keep it only
+ * if it holds an address.  Returns an item_result or a negative status.
+ */
+static int parse_item(struct actx *c, size_t *pos, size_t group, int trailing, size_t *grp_out)
+{
+	const char *s = c->s;
+	size_t len = c->len, i = *pos, start = i, lp_start = NONE, first_word = NONE;
+	size_t fc[2] = { 0, 0 }, phrase_end, mark, k;
+	struct ent e = { NONE, NONE, NONE, group };
+	int words = 0, after_dot = 0;
+
+	/* 1. the phrase: words and dots up to a structural character */
+	for (;;) {
+		mimeo__skip_cfws(s, len, &i, &c->repairs, fc);
+		if (i >= len)
+			break;
+		if (s[i] == '.') {
+			after_dot = 1;
+			i++;
+			continue;
+		}
+		if (s[i] == ':' && group != NONE) {
+			c->repairs |= MIMEO_REPAIR_SYNTAX; /* no nested groups */
+			i++;
+			continue;
+		}
+		if (s[i] == '<' || s[i] == '@' || s[i] == ',' || s[i] == ';' || s[i] == ':')
+			break;
+		/* a word: a new local-part candidate unless glued by "." */
+		if (lp_start == NONE || !after_dot)
+			lp_start = i;
+		if (first_word == NONE)
+			first_word = i;
+		if (s[i] == '"') {
+			i = skip_quoted(c, i, len);
+		} else {
+			while (i < len && !atom_stop((unsigned char)s[i]))
+				i++;
+		}
+		words++;
+		after_dot = 0;
+	}
+	phrase_end = i;
+
+	if (i < len && s[i] == ':' && group == NONE && !trailing) {
+		/* RFC 5322 3.4: group = display-name ":" [group-list] ";" */
+		if (emit_phrase(c, start, phrase_end, NULL, grp_out) != MIMEO_OK)
+			return MIMEO_ENOMEM;
+		if (*grp_out == NONE) {
+			*grp_out = c->strings.size;
+			if (mimeo_buf_put(&c->strings, "", 1) != MIMEO_OK)
+				return MIMEO_ENOMEM;
+		}
+		*pos = i + 1;
+		return ITEM_GROUP;
+	}
+
+	if (i < len && s[i] == '<') {
+		/* name-addr: [display-name] angle-addr */
+		if (emit_phrase(c, start, phrase_end, fc, &e.dn) != MIMEO_OK)
+			return MIMEO_ENOMEM;
+		i++;
+		mimeo__skip_cfws(s, len, &i, &c->repairs, NULL);
+		if (i < len && s[i] == '@') {
+			/* RFC 5322 4.4 obs-route "@a,@b:" - dropped */
+			while (i < len && s[i] != ':' && s[i] != '>')
+				i++;
+			if (i < len && s[i] == ':')
+				i++;
+			else
+				c->repairs |= MIMEO_REPAIR_SYNTAX;
+		}
+		mark = c->scratch.size;
+		if (read_words(c, &i, len, 0) != MIMEO_OK ||
+		    scratch_to_strings(c, mark, &e.lp) != MIMEO_OK)
+			return MIMEO_ENOMEM;
+		mimeo__skip_cfws(s, len, &i, &c->repairs, NULL);
+		if (i < len && s[i] == '@') {
+			i++;
+			if (read_domain(c, &i, &e.dom) != MIMEO_OK)
+				return MIMEO_ENOMEM;
+		} else {
+			c->repairs |= MIMEO_REPAIR_SYNTAX; /* "<user>" */
+		}
+		mimeo__skip_cfws(s, len, &i, &c->repairs, NULL);
+		if (i < len && s[i] == '>') {
+			i++;
+		} else {
+			/* garbage inside the brackets, or no ">" at all */
+			c->repairs |= MIMEO_REPAIR_SYNTAX;
+			while (i < len && s[i] != '>' && s[i] != ',' && s[i] != ';')
+				i++;
+			if (i < len && s[i] == '>')
+				i++;
+		}
+	} else if (i < len && s[i] == '@') {
+		/* addr-spec without brackets; words before the local part are
+		 * a display name whose brackets were forgotten */
+		k = lp_start == NONE ? i : lp_start;
+		if (lp_start != NONE && first_word != lp_start) {
+			c->repairs |= MIMEO_REPAIR_SYNTAX;
+			if (emit_phrase(c, start, lp_start, NULL, &e.dn) != MIMEO_OK)
+				return MIMEO_ENOMEM;
+		}
+		mark = c->scratch.size;
+		if (read_words(c, &k, phrase_end, 0) != MIMEO_OK ||
+		    scratch_to_strings(c, mark, &e.lp) != MIMEO_OK)
+			return MIMEO_ENOMEM;
+		i++;
+		if (read_domain(c, &i, &e.dom) != MIMEO_OK)
+			return MIMEO_ENOMEM;
+		if (e.dn == NONE) {
+			/* "user@example.com (John Doe)": the comment names it */
+			size_t j = i;
+
+			mimeo__skip_cfws(s, len, &j, &c->repairs, fc);
+			if (emit_phrase(c, j, j, fc, &e.dn) != MIMEO_OK)
+				return MIMEO_ENOMEM;
+		}
+	} else {
+		/* no address at all: "user", "undisclosed-recipients", a
+		 * lone display name.  Kept as a local part without domain. */
+		if (!words || trailing) {
+			if (words)
+				c->repairs |= MIMEO_REPAIR_SYNTAX;
+			*pos = i;
+			return ITEM_NONE;
+		}
+		c->repairs |= MIMEO_REPAIR_SYNTAX;
+		k = first_word;
+		mark = c->scratch.size;
+		if (read_words(c, &k, phrase_end, 1) != MIMEO_OK ||
+		    scratch_to_strings(c, mark, &e.lp) != MIMEO_OK)
+			return MIMEO_ENOMEM;
+		*pos = i;
+		return push_ent(c, &e) != MIMEO_OK ? MIMEO_ENOMEM : ITEM_ADDRESS;
+	}
+	if (trailing)
+		c->repairs |= MIMEO_REPAIR_SYNTAX;
+	*pos = i;
+	return push_ent(c, &e) != MIMEO_OK ? MIMEO_ENOMEM : ITEM_ADDRESS;
+}
+
+static int parse_list(struct actx *c)
+{
+	const char *s = c->s;
+	size_t len = c->len, i = 0, group = NONE, grp = NONE, k;
+	size_t members = 0;
+	int trailing = 0, r;
+
+	for (;;) {
+		mimeo__skip_cfws(s, len, &i, &c->repairs, NULL);
+		if (i >= len)
+			break;
+		if (s[i] == ',') {
+			trailing = 0;
+			i++;
+			continue;
+		}
+		if (s[i] == ';') {
+			i++;
+			trailing = 0;
+			if (group == NONE) {
+				c->repairs |= MIMEO_REPAIR_SYNTAX;
+				continue;
+			}
+			if (!members) {
+				/* empty group: one entry carrying the name */
+				struct ent e = { NONE, NONE, NONE, group };
+
+				if (push_ent(c, &e) != MIMEO_OK)
+					return MIMEO_ENOMEM;
+			}
+			group = NONE;
+			continue;
+		}
+		if (s[i] == '>') {
+			c->repairs |= MIMEO_REPAIR_SYNTAX;
+			i++;
+			continue;
+		}
+		k = i;
+		r = parse_item(c, &i, group, trailing, &grp);
+		if (r < 0)
+			return r;
+		if (i == k) {
+			/* a structural character that cannot start anything here
+			 * (":" after an address): skip it so the scan progresses */
+			c->repairs |= MIMEO_REPAIR_SYNTAX;
+			i++;
+		}
+		if (r == ITEM_GROUP) {
+			group = grp;
+			members = 0;
+			trailing = 0;
+			continue;
+		}
+		if (r == ITEM_ADDRESS)
+			members++;
+		/* anything but a separator next is trailing text */
+		trailing = 1;
+	}
+	if (group != NONE) {
+		c->repairs |= MIMEO_REPAIR_SYNTAX; /* group without ";" */
+		if (!members) {
+			struct ent e = { NONE, NONE, NONE, group };
+
+			if (push_ent(c, &e) != MIMEO_OK)
+				return MIMEO_ENOMEM;
+		}
+	}
+	return MIMEO_OK;
+}
+
+int mimeo_address_list_parse_alloc(const mimeo_allocator *alloc, mimeo_charset_cache *cc,
+				   const mimeo_header_options *opts, const char *in,
+				   size_t len, mimeo_address_list **out)
+{
+	struct actx c;
+	struct list_holder *h;
+	mimeo_address *items;
+	char *strs;
+	size_t total, k;
+	int rc = MIMEO_ENOMEM;
+
+	if (!out)
+		return MIMEO_EINVAL;
+	*out = NULL;
+	if (!in && len)
+		return MIMEO_EINVAL;
+	if (!in)
+		in = "";
+	memset(&c, 0, sizeof(c));
+	c.alloc = alloc;
+	c.cc = cc;
+	c.opts = opts;
+	c.s = in;
+	c.len = len;
+	mimeo_buf_init(&c.strings, alloc);
+	mimeo_buf_init(&c.scratch, alloc);
+
+	if (parse_list(&c) != MIMEO_OK)
+		goto out;
+	if (!mimeo__mul_ok(c.n, sizeof(mimeo_address), &total) ||
+	    !mimeo__add_ok(total, sizeof(*h), &total) ||
+	    !mimeo__add_ok(total, c.strings.size, &total))
+		goto out;
+	h = mimeo__malloc(alloc, total);
+	if (!h)
+		goto out;
+	items = (mimeo_address *)(h + 1);
+	strs = (char *)(items + c.n);
+	if (c.strings.size)
+		memcpy(strs, c.strings.ptr, c.strings.size);
+	for (k = 0; k < c.n; k++) {
+		const struct ent *e = &c.ents[k];
+
+		items[k].display_name = e->dn == NONE ? NULL : strs + e->dn;
+		items[k].local_part = e->lp == NONE ? NULL : strs + e->lp;
+		items[k].domain = e->dom == NONE ? NULL : strs + e->dom;
+		items[k].group = e->grp == NONE ? NULL : strs + e->grp;
+	}
+	h->alloc = alloc;
+	h->pub.items = c.n ? items : NULL;
+	h->pub.count = c.n;
+	h->pub.repairs = c.repairs;
+	*out = &h->pub;
+	rc = MIMEO_OK;
+out:
+	mimeo__free(alloc, c.ents);
+	mimeo_buf_dispose(&c.strings);
+	mimeo_buf_dispose(&c.scratch);
+	return rc;
+}
+
+int mimeo_address_list_parse(mimeo_charset_cache *cc, const mimeo_header_options *opts,
+			     const char *in, size_t len, mimeo_address_list **out)
+{
+	return mimeo_address_list_parse_alloc(NULL, cc, opts, in, len, out);
+}
+
+void mimeo_address_list_free(mimeo_address_list *l)
+{
+	struct list_holder *h = (struct list_holder *)l;
+
+	if (!l)
+		return;
+	mimeo__free(h->alloc, h);
+}
