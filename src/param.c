@@ -814,3 +814,214 @@ void mimeo_mime_field_free(mimeo_mime_field *f)
 		return;
 	mimeo__free(h->alloc, h);
 }
+
+/* ---------------------------------------------------------------------- */
+/* Encoding (RFC 2231 sections 3 and 4)                                   */
+
+/* Bytes left alone in an RFC 2231 extended value: attribute-char minus a
+ * few that some decoders mishandle; everything else is %XX. */
+static int ext_plain(unsigned char c)
+{
+	return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+	       (c && strchr("!#$&+-.^_`|~", c));
+}
+
+/* Length of the UTF-8 character starting with lead byte c (the input has
+ * been validated, so this is exact). */
+static size_t u8len(unsigned char c)
+{
+	return c < 0x80 ? 1 : c < 0xE0 ? 2 : c < 0xF0 ? 3 : 4;
+}
+
+/* One encoding unit: a whole character, as it is written in the value. */
+static size_t unit_width(const char *v, size_t i, size_t n, int ext, size_t *bytes)
+{
+	unsigned char c = (unsigned char)v[i];
+
+	if (ext) {
+		size_t k, l = u8len(c), w = 0;
+
+		if (l > n - i)
+			l = n - i;
+		for (k = 0; k < l; k++)
+			w += ext_plain((unsigned char)v[i + k]) ? 1 : 3;
+		*bytes = l;
+		return w;
+	}
+	*bytes = 1;
+	return (c == '"' || c == '\\') ? 2 : 1;
+}
+
+static int put_unit(mimeo_buf *out, const char *v, size_t i, size_t bytes, int ext)
+{
+	static const char hex[] = "0123456789ABCDEF";
+	size_t k;
+
+	for (k = 0; k < bytes; k++) {
+		unsigned char c = (unsigned char)v[i + k];
+		char e[3];
+
+		if (ext && !ext_plain(c)) {
+			e[0] = '%';
+			e[1] = hex[c >> 4];
+			e[2] = hex[c & 15];
+			if (mimeo_buf_put(out, e, 3) != MIMEO_OK)
+				return MIMEO_ENOMEM;
+		} else {
+			if (!ext && (c == '"' || c == '\\') && mimeo_buf_put(out, "\\", 1) != MIMEO_OK)
+				return MIMEO_ENOMEM;
+			if (mimeo_buf_put(out, (const char *)&c, 1) != MIMEO_OK)
+				return MIMEO_ENOMEM;
+		}
+	}
+	return MIMEO_OK;
+}
+
+static int put_num(mimeo_buf *out, size_t v)
+{
+	char tmp[24];
+	size_t n = sizeof(tmp);
+
+	do {
+		tmp[--n] = (char)('0' + v % 10);
+		v /= 10;
+	} while (v);
+	return mimeo_buf_put(out, tmp + n, sizeof(tmp) - n);
+}
+
+/* Replace invalid UTF-8 by U+FFFD into `clean`. */
+static int sanitize_utf8(const char *v, size_t n, mimeo_buf *clean)
+{
+	size_t i = 0;
+
+	while (i < n) {
+		size_t ok = mimeo_utf8_valid_prefix(v + i, n - i);
+
+		if (mimeo_buf_put(clean, v + i, ok) != MIMEO_OK)
+			return MIMEO_ENOMEM;
+		i += ok;
+		if (i < n) {
+			if (mimeo_buf_put(clean, "\xEF\xBF\xBD", 3) != MIMEO_OK)
+				return MIMEO_ENOMEM;
+			i++;
+		}
+	}
+	return MIMEO_OK;
+}
+
+#define PARAM_COLS 78
+
+int mimeo_param_encode(const char *name, const char *utf8, size_t len, size_t start_col,
+		       unsigned flags, mimeo_buf *out)
+{
+	const char *fold = (flags & MIMEO_HEADER_FOLD_CRLF) ? ";\r\n\t" : ";\n\t";
+	mimeo_buf clean;
+	const char *v;
+	size_t nlen, i, w, total, sec, col, bytes;
+	int ext = 0, token = 1, rc = MIMEO_ENOMEM;
+
+	if (!name || !out || (!utf8 && len))
+		return MIMEO_EINVAL;
+	nlen = strlen(name);
+	if (nlen == 0 || nlen > 200)
+		return MIMEO_EINVAL;
+	for (i = 0; i < nlen; i++)
+		if (!is_token((unsigned char)name[i]) || (unsigned char)name[i] >= 0x80 ||
+		    name[i] == '*' || name[i] == '\'' || name[i] == '%')
+			return MIMEO_EINVAL;
+	mimeo_buf_init(&clean, out->alloc);
+	if (len && mimeo_utf8_valid_prefix(utf8, len) != len) {
+		if (sanitize_utf8(utf8, len, &clean) != MIMEO_OK)
+			goto out;
+		v = clean.ptr;
+		len = clean.size;
+	} else {
+		v = len ? utf8 : "";
+	}
+
+	/* Extended (RFC 2231 4) form for non-ASCII or control characters, and
+	 * for "=?" that a decoder might take for RFC 2047. */
+	for (i = 0; i < len; i++) {
+		unsigned char c = (unsigned char)v[i];
+
+		if (c >= 0x7F || c < 0x20 || (c == '=' && i + 1 < len && v[i + 1] == '?'))
+			ext = 1;
+		if (!is_token(c))
+			token = 0;
+	}
+	if (len == 0)
+		token = 0;
+
+	/* width of the whole value in its single-line form */
+	w = 0;
+	for (i = 0; i < len; i += bytes)
+		w += unit_width(v, i, len, ext, &bytes);
+	total = start_col + nlen + w + (ext ? 1 + 7 : 0) + 1 + (token || ext ? 0 : 2) + 1;
+	if (total <= PARAM_COLS) {
+		if (mimeo_buf_put(out, name, nlen) != MIMEO_OK)
+			goto out;
+		if (ext) {
+			if (mimeo_buf_puts(out, "*=utf-8''") != MIMEO_OK)
+				goto out;
+		} else if (mimeo_buf_puts(out, token ? "=" : "=\"") != MIMEO_OK) {
+			goto out;
+		}
+		for (i = 0; i < len; i += bytes) {
+			unit_width(v, i, len, ext, &bytes);
+			if (put_unit(out, v, i, bytes, ext) != MIMEO_OK)
+				goto out;
+		}
+		if (!ext && !token && mimeo_buf_put(out, "\"", 1) != MIMEO_OK)
+			goto out;
+		rc = MIMEO_OK;
+		goto out;
+	}
+
+	/* RFC 2231 3: continuations name*0, name*1, ... one per line, each
+	 * line within 78 columns when the name leaves room (at least one
+	 * character per section otherwise), never splitting a character. */
+	i = 0;
+	col = start_col;
+	for (sec = 0; i < len || sec == 0; sec++) {
+		size_t room, used;
+
+		if (sec > 0) {
+			if (mimeo_buf_puts(out, fold) != MIMEO_OK)
+				goto out;
+			col = 1;
+		}
+		if (mimeo_buf_put(out, name, nlen) != MIMEO_OK ||
+		    mimeo_buf_put(out, "*", 1) != MIMEO_OK || put_num(out, sec) != MIMEO_OK)
+			goto out;
+		col += nlen + 1 + (sec < 10 ? 1 : sec < 100 ? 2 : 6);
+		if (ext) {
+			if (mimeo_buf_puts(out, sec == 0 ? "*=utf-8''" : "*=") != MIMEO_OK)
+				goto out;
+			col += sec == 0 ? 9 : 2;
+		} else {
+			if (mimeo_buf_puts(out, "=\"") != MIMEO_OK)
+				goto out;
+			col += 3; /* =" and the closing quote */
+		}
+		room = col + 1 < PARAM_COLS ? PARAM_COLS - col - 1 : 0; /* 1 for ";" */
+		used = 0;
+		while (i < len) {
+			size_t uw = unit_width(v, i, len, ext, &bytes);
+
+			if (used && used + uw > room)
+				break;
+			if (put_unit(out, v, i, bytes, ext) != MIMEO_OK)
+				goto out;
+			used += uw;
+			i += bytes;
+			if (used >= room)
+				break;
+		}
+		if (!ext && mimeo_buf_put(out, "\"", 1) != MIMEO_OK)
+			goto out;
+	}
+	rc = MIMEO_OK;
+out:
+	mimeo_buf_dispose(&clean);
+	return rc;
+}
