@@ -38,6 +38,9 @@ int mimeo__utf8_repair(const void *in, size_t len, mimeo_buf *out, unsigned *rep
 /* Scratch buffer `i` of the cache (cleared by the caller). */
 mimeo_buf *mimeo__charset_scratch(mimeo_charset_cache *cc, int i);
 
+/* For the tests: 1 when the label table is sorted for binary search. */
+int mimeo__charset_table_check(void);
+
 /* The allocator the cache was made with (NULL = libc). */
 const mimeo_allocator *mimeo__charset_alloc(const mimeo_charset_cache *cc);
 

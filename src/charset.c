@@ -417,7 +417,6 @@ const char *mimeo_charset_canonical(const char *label, size_t len)
 }
 
 /* For the tests: the label table is sorted (binary search needs it). */
-int mimeo__charset_table_check(void);
 int mimeo__charset_table_check(void)
 {
 	size_t i;
