@@ -1,0 +1,81 @@
+/*
+ * builder-priv.h - pieces shared by builder.c and to7bit.c (not installed):
+ * the buffered output sink, the content scanner that picks a transfer
+ * encoding, and encoding of a memory body.
+ *
+ * SPDX-License-Identifier: LGPL-2.1-or-later
+ */
+#ifndef MIMEO_BUILDER_PRIV_H
+#define MIMEO_BUILDER_PRIV_H
+
+#include "common-priv.h"
+#include "mimeo/builder.h"
+
+/* Longest line RFC 5322 section 2.1.1 allows, without its line break. */
+#define MIMEO__MAX_LINE 998
+
+/* Buffered output: everything the builder and to7bit produce goes through
+ * one of these, so the write callback sees few, large chunks. */
+typedef struct mimeo__out {
+	mimeo_write_fn fn;
+	void *ctx;
+	char *buf;
+	size_t n;      /* bytes pending in buf */
+	size_t cap;
+	int err;       /* sticky: first failure */
+} mimeo__out;
+
+int mimeo__out_init(mimeo__out *o, const mimeo_allocator *a, size_t cap,
+		    mimeo_write_fn fn, void *ctx);
+void mimeo__out_dispose(mimeo__out *o, const mimeo_allocator *a);
+int mimeo__out_flush(mimeo__out *o);
+int mimeo__out_put(mimeo__out *o, const void *data, size_t len);
+/* Room for `need` bytes at o->buf + o->n (flushing first if needed);
+ * need <= cap.  NULL after a failure (o->err). */
+char *mimeo__out_reserve(mimeo__out *o, size_t need);
+
+/* Facts about a body gathered in one pass, to choose its encoding. */
+typedef struct mimeo__scan {
+	uint64_t total;
+	uint64_t high;        /* bytes >= 128 */
+	uint64_t ctl;         /* NUL and other controls except TAB, CR, LF */
+	uint64_t nul;
+	uint64_t cr, lf, crlf;
+	size_t line;          /* length of the current line so far */
+	size_t maxline;       /* longest line, line break excluded */
+	unsigned hn;          /* bytes of the current line seen in `head` */
+	unsigned char head[5];
+	int prev_cr;
+	int from_line;        /* a line starts with "From " */
+	int delim_line;       /* a line starts with "--=_" (our boundaries) */
+} mimeo__scan;
+
+void mimeo__scan_init(mimeo__scan *s);
+void mimeo__scan_step(mimeo__scan *s, const void *data, size_t len);
+
+/* Choose an encoding from a scan: 7bit, 8bit (when `allow8`), QP or
+ * base64.  `crlf`: the line breaks the output uses; identity encodings
+ * are only chosen when the data's line breaks already are those. */
+mimeo_cte mimeo__scan_choose(const mimeo__scan *s, int crlf, int allow8);
+
+/* Streaming encoder of one body in any encoding the builder writes. */
+typedef struct mimeo__enc {
+	mimeo_cte cte;
+	union {
+		mimeo_b64_encoder b64;
+		mimeo_qp_encoder qp;
+	} u;
+} mimeo__enc;
+
+/* `text`: for QP, line breaks are hard breaks (else MIMEO_QP_BINARY). */
+void mimeo__enc_init(mimeo__enc *e, mimeo_cte cte, int crlf, int text);
+int mimeo__enc_step(mimeo__enc *e, mimeo__out *o, const void *data, size_t len);
+int mimeo__enc_finish(mimeo__enc *e, mimeo__out *o);
+
+/* Whether `data` has a line starting with "--" + `boundary`. */
+int mimeo__has_delimiter(const void *data, size_t len, const char *boundary, size_t blen);
+
+/* mimeo_write_fn appending to a mimeo_buf (ctx). */
+int mimeo__buf_writer(void *ctx, const void *data, size_t len);
+
+#endif

@@ -1,0 +1,682 @@
+/*
+ * to7bit.c - write a parsed message back, unchanged or made 7-bit safe.
+ *
+ * mimeo_to7bit() walks the tree once and collects "edits": byte ranges of
+ * the source to replace (a header field re-encoded, a leaf body re-encoded,
+ * a Content-Transfer-Encoding field changed or added).  The output is then
+ * the source with those ranges replaced, so everything that needs no
+ * change is copied byte for byte from the source offsets the tree records
+ * (mimeo_part_offsets), and a clean message comes out identical.
+ *
+ * SPDX-License-Identifier: LGPL-2.1-or-later
+ */
+#include "builder-priv.h"
+
+#include "mimeo/address.h"
+#include "mimeo/header.h"
+#include "mimeo/param.h"
+
+static int map_write_status(int r)
+{
+	if (r < 0)
+		return r;
+	return r > 0 ? MIMEO_EUSER : MIMEO_OK;
+}
+
+int mimeo_message_write_source(const mimeo_message *m, mimeo_write_fn write, void *ctx)
+{
+	const char *src;
+	size_t len;
+
+	if (!m || !write)
+		return MIMEO_EINVAL;
+	src = mimeo_message_source(m, &len);
+	if (!len)
+		return MIMEO_OK;
+	return map_write_status(write(ctx, src, len));
+}
+
+/* One replacement of source bytes [start, end). */
+typedef struct edit {
+	uint64_t start, end;
+	char *text;             /* replacement text (owned), or NULL: */
+	size_t len;
+	const mimeo_part *body; /* ... the re-encoded body of this leaf */
+	mimeo_cte cte;
+} edit;
+
+typedef struct t7 {
+	const mimeo_allocator *alloc;
+	const mimeo_to7bit_options *opts;
+	const char *src;
+	size_t len;
+	mimeo_charset_cache *cc;
+	edit *ed;
+	size_t ned, caped;
+	int crlf;
+	const char *nl;
+	unsigned hflags;
+	size_t warnings;
+} t7;
+
+static void warn(t7 *t, const mimeo_part *p, const char *msg)
+{
+	t->warnings++;
+	if (t->opts && t->opts->warning)
+		t->opts->warning(t->opts->warning_ctx, mimeo_part_section(p), msg);
+}
+
+static int add_edit(t7 *t, uint64_t start, uint64_t end, mimeo_buf *text,
+		    const mimeo_part *body, mimeo_cte cte)
+{
+	edit *e;
+
+	if (t->ned == t->caped) {
+		size_t ncap = t->caped ? t->caped * 2 : 16, bytes;
+		edit *nv;
+
+		if (!mimeo__mul_ok(ncap, sizeof(*nv), &bytes))
+			return MIMEO_ENOMEM;
+		nv = mimeo__realloc(t->alloc, t->ed, bytes);
+		if (!nv)
+			return MIMEO_ENOMEM;
+		t->ed = nv;
+		t->caped = ncap;
+	}
+	e = &t->ed[t->ned++];
+	e->start = start;
+	e->end = end;
+	e->body = body;
+	e->cte = cte;
+	e->text = NULL;
+	e->len = 0;
+	if (text) {
+		e->len = text->size;
+		e->text = mimeo_buf_detach(text);
+	}
+	return MIMEO_OK;
+}
+
+/* Bytes >= 128 or NUL, or a line over 998 octets (RFC 5322 2.1.1). */
+static int range_dirty(const char *s, uint64_t from, uint64_t to)
+{
+	size_t line = 0;
+	uint64_t i;
+
+	for (i = from; i < to; i++) {
+		unsigned char c = (unsigned char)s[i];
+
+		if (c == '\n') {
+			line = 0;
+			continue;
+		}
+		if (c >= 128 || !c)
+			return 1;
+		if (c == '\r' && i + 1 < to && s[i + 1] == '\n')
+			continue;
+		if (++line > MIMEO__MAX_LINE)
+			return 1;
+	}
+	return 0;
+}
+
+static size_t buf_col(const mimeo_buf *h)
+{
+	size_t i = h->size;
+
+	while (i > 0 && h->ptr[i - 1] != '\n')
+		i--;
+	return h->size - i;
+}
+
+static size_t widest_since(const mimeo_buf *h, size_t mark, size_t col0)
+{
+	size_t i, col = col0, w = col0;
+
+	for (i = mark; i < h->size; i++) {
+		if (h->ptr[i] == '\n') {
+			col = 0;
+			continue;
+		}
+		if (h->ptr[i] != '\r' && ++col > w)
+			w = col;
+	}
+	return w;
+}
+
+static void trunc_to(mimeo_buf *h, size_t mark)
+{
+	h->size = mark;
+	if (h->ptr)
+		h->ptr[mark] = '\0';
+}
+
+static int fold(t7 *t, mimeo_buf *h)
+{
+	return mimeo_buf_puts(h, t->nl) || mimeo_buf_puts(h, " ") ? MIMEO_ENOMEM : MIMEO_OK;
+}
+
+/* Rebuild Content-Type / Content-Disposition from its parsed form, every
+ * parameter through mimeo_param_encode (RFC 2231 for non-ASCII). */
+static int rebuild_mime_field(t7 *t, const char *value, size_t vlen, mimeo_buf *h, int *ok)
+{
+	mimeo_mime_field *f = NULL;
+	size_t i;
+	int r;
+
+	*ok = 0;
+	r = mimeo_mime_field_parse_alloc(t->alloc, t->cc, NULL, value, vlen, &f);
+	if (r)
+		return r;
+	if (!f->type[0] || range_dirty(f->type, 0, strlen(f->type)) ||
+	    (f->subtype && range_dirty(f->subtype, 0, strlen(f->subtype)))) {
+		mimeo_mime_field_free(f);
+		return MIMEO_OK;
+	}
+	r = mimeo_buf_puts(h, f->type);
+	if (!r && f->subtype)
+		r = mimeo_buf_puts(h, "/") || mimeo_buf_puts(h, f->subtype) ? MIMEO_ENOMEM : 0;
+	for (i = 0; !r && i < f->nparams; i++) {
+		const mimeo_param *pa = &f->params[i];
+		size_t mark, col;
+
+		if (range_dirty(pa->name, 0, strlen(pa->name)))
+			continue;
+		r = mimeo_buf_puts(h, ";");
+		mark = h->size;
+		col = buf_col(h);
+		if (!r)
+			r = mimeo_buf_puts(h, " ");
+		if (!r)
+			r = mimeo_param_encode(pa->name, pa->value, strlen(pa->value), col + 1,
+					       t->hflags, h);
+		if (!r && widest_since(h, mark, col) > 78 && col > 1) {
+			trunc_to(h, mark);
+			r = fold(t, h);
+			if (!r)
+				r = mimeo_param_encode(pa->name, pa->value, strlen(pa->value), 1,
+						       t->hflags, h);
+		}
+		if (r == MIMEO_EINVAL)
+			r = MIMEO_OK; /* a name param_encode refuses is dropped */
+	}
+	mimeo_mime_field_free(f);
+	*ok = !r;
+	return r;
+}
+
+/* An RFC 5322 dot-atom made of atext (section 3.2.3). */
+static int is_dot_atom(const char *s)
+{
+	int prev_dot = 1;
+
+	if (!*s)
+		return 0;
+	for (; *s; s++) {
+		unsigned char c = (unsigned char)*s;
+
+		if (c == '.') {
+			if (prev_dot)
+				return 0;
+			prev_dot = 1;
+			continue;
+		}
+		prev_dot = 0;
+		if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+		      (c >= '0' && c <= '9') || strchr("!#$%&'*+-/=?^_`{|}~", c)))
+			return 0;
+	}
+	return !prev_dot;
+}
+
+static int put_mailbox(t7 *t, const mimeo_address *a, mimeo_buf *h)
+{
+	const char *lp = a->local_part;
+	size_t col;
+	int r = 0;
+
+	if (a->display_name && *a->display_name) {
+		r = mimeo_header_encode_phrase(a->display_name, strlen(a->display_name),
+					       buf_col(h), t->hflags, h);
+		col = buf_col(h);
+		if (!r)
+			r = col + 4 + strlen(lp) + (a->domain ? strlen(a->domain) : 0) > 78
+				? fold(t, h) : mimeo_buf_puts(h, " ");
+		if (!r)
+			r = mimeo_buf_puts(h, "<");
+	}
+	if (!r && is_dot_atom(lp)) {
+		r = mimeo_buf_puts(h, lp);
+	} else if (!r) {
+		r = mimeo_buf_puts(h, "\"");
+		for (; !r && *lp; lp++) {
+			if (*lp == '"' || *lp == '\\')
+				r = mimeo_buf_puts(h, "\\");
+			if (!r)
+				r = mimeo_buf_put(h, lp, 1);
+		}
+		if (!r)
+			r = mimeo_buf_puts(h, "\"");
+	}
+	if (!r && a->domain)
+		r = mimeo_buf_puts(h, "@") || mimeo_buf_puts(h, a->domain) ? MIMEO_ENOMEM : 0;
+	if (!r && a->display_name && *a->display_name)
+		r = mimeo_buf_puts(h, ">");
+	return r ? MIMEO_ENOMEM : MIMEO_OK;
+}
+
+/* Rebuild an address list with encoded display names.  Groups and 8-bit
+ * addresses (which only SMTPUTF8 can carry) are left to the generic path. */
+static int rebuild_addresses(t7 *t, const char *value, size_t vlen, mimeo_buf *h, int *ok)
+{
+	mimeo_address_list *l = NULL;
+	size_t i;
+	int r;
+
+	*ok = 0;
+	r = mimeo_address_list_parse_alloc(t->alloc, t->cc, NULL, value, vlen, &l);
+	if (r)
+		return r;
+	if (!l->count)
+		goto out;
+	for (i = 0; i < l->count; i++) {
+		const mimeo_address *a = &l->items[i];
+
+		if (a->group || !a->local_part || range_dirty(a->local_part, 0, strlen(a->local_part)) ||
+		    (a->domain && range_dirty(a->domain, 0, strlen(a->domain))))
+			goto out;
+	}
+	for (i = 0; i < l->count; i++) {
+		size_t mark, col;
+
+		if (i && mimeo_buf_puts(h, ","))
+			goto nomem;
+		mark = h->size;
+		col = buf_col(h);
+		if ((i && mimeo_buf_puts(h, " ")) || put_mailbox(t, &l->items[i], h))
+			goto nomem;
+		if (i && widest_since(h, mark, col) > 78) {
+			trunc_to(h, mark);
+			if (fold(t, h) || put_mailbox(t, &l->items[i], h))
+				goto nomem;
+		}
+	}
+	*ok = 1;
+out:
+	mimeo_address_list_free(l);
+	return MIMEO_OK;
+nomem:
+	mimeo_address_list_free(l);
+	return MIMEO_ENOMEM;
+}
+
+static int is_address_field(const char *n, size_t len)
+{
+	static const char *const names[] = {
+		"from", "to", "cc", "bcc", "reply-to", "sender", "resent-from", "resent-to",
+		"resent-cc", "resent-bcc", "resent-sender", "disposition-notification-to",
+		"return-receipt-to", "mail-followup-to", "mail-reply-to", NULL
+	};
+	size_t i;
+
+	for (i = 0; names[i]; i++)
+		if (mimeo__ascii_ieq(n, len, names[i]))
+			return 1;
+	return 0;
+}
+
+/* Replace the field [fs, fe) (final line break excluded). */
+static int reencode_field(t7 *t, uint64_t fs, uint64_t fe)
+{
+	const char *f = t->src + fs, *colon;
+	size_t flen = (size_t)(fe - fs), nlen, i, mark;
+	mimeo_buf h, dec;
+	int r = MIMEO_OK, ok = 0;
+
+	mimeo_buf_init(&h, t->alloc);
+	colon = memchr(f, ':', flen);
+	nlen = colon ? (size_t)(colon - f) : 0;
+	while (nlen && mimeo__is_ws((unsigned char)f[nlen - 1]))
+		nlen--;
+	if (!colon || !nlen || range_dirty(f, 0, nlen)) {
+		/* Not a field: keep the line, with 8-bit bytes and NULs made
+		 * visible as "?" (RFC 5322 allows nothing else here). */
+		for (i = 0; !r && i < flen; i++) {
+			unsigned char c = (unsigned char)f[i];
+
+			r = mimeo_buf_put(&h, (c >= 128 || !c) ? "?" : f + i, 1);
+		}
+		goto done;
+	}
+	r = mimeo_buf_put(&h, f, nlen);
+	if (!r)
+		r = mimeo_buf_puts(&h, ": ");
+	mark = h.size;
+	{
+		const char *v = colon + 1;
+		size_t vlen = flen - (size_t)(v - f);
+
+		if (!r && (mimeo__ascii_ieq(f, nlen, "content-type") ||
+			   mimeo__ascii_ieq(f, nlen, "content-disposition")))
+			r = rebuild_mime_field(t, v, vlen, &h, &ok);
+		else if (!r && is_address_field(f, nlen))
+			r = rebuild_addresses(t, v, vlen, &h, &ok);
+		if (!r && !ok) {
+			/* Unstructured (or structured we could not rebuild):
+			 * decode as a reader would, then RFC 2047 encode. */
+			trunc_to(&h, mark);
+			mimeo_buf_init(&dec, t->alloc);
+			r = mimeo_header_decode_text(t->cc, NULL, v, vlen, &dec, NULL);
+			if (!r)
+				r = mimeo_header_encode_text(dec.ptr ? dec.ptr : "", dec.size,
+							     nlen + 2, t->hflags, &h);
+			mimeo_buf_dispose(&dec);
+		}
+	}
+done:
+	if (!r)
+		r = add_edit(t, fs, fe, &h, NULL, MIMEO_CTE_NONE);
+	mimeo_buf_dispose(&h);
+	return r;
+}
+
+/* Fields of a header block [hs, bs): re-encode dirty ones, find the
+ * Content-Transfer-Encoding fields and where a new field would go. */
+typedef struct hscan {
+	uint64_t cte_start[2], cte_end[2], cte_after[2]; /* first two CTE fields */
+	unsigned ncte;
+	uint64_t insert_at;     /* start of the blank line (or bs) */
+} hscan;
+
+static int scan_header_block(t7 *t, uint64_t hs, uint64_t bs, hscan *hsc)
+{
+	const char *s = t->src;
+	uint64_t pos = hs;
+	int r;
+
+	memset(hsc, 0, sizeof(*hsc));
+	hsc->insert_at = bs;
+	while (pos < bs) {
+		uint64_t fs = pos, fe, after;
+		const char *nlp;
+		const char *colon;
+
+		/* the field's first line */
+		nlp = memchr(s + pos, '\n', (size_t)(bs - pos));
+		after = nlp ? (uint64_t)(nlp - s) + 1 : bs;
+		fe = nlp ? (uint64_t)(nlp - s) : bs;
+		if (fe > fs && s[fe - 1] == '\r')
+			fe--;
+		if (fe == fs) {
+			hsc->insert_at = fs; /* the blank line */
+			break;
+		}
+		/* continuation lines (RFC 5322 2.2.3) */
+		while (after < bs && (s[after] == ' ' || s[after] == '\t')) {
+			nlp = memchr(s + after, '\n', (size_t)(bs - after));
+			fe = nlp ? (uint64_t)(nlp - s) : bs;
+			if (fe > after && s[fe - 1] == '\r')
+				fe--;
+			after = nlp ? (uint64_t)(nlp - s) + 1 : bs;
+		}
+		colon = memchr(s + fs, ':', (size_t)(fe - fs));
+		if (colon) {
+			size_t nlen = (size_t)(colon - (s + fs));
+
+			while (nlen && mimeo__is_ws((unsigned char)s[fs + nlen - 1]))
+				nlen--;
+			if (mimeo__ascii_ieq(s + fs, nlen, "content-transfer-encoding") &&
+			    hsc->ncte < 2) {
+				hsc->cte_start[hsc->ncte] = fs;
+				hsc->cte_end[hsc->ncte] = fe;
+				hsc->cte_after[hsc->ncte] = after;
+				hsc->ncte++;
+				pos = after;
+				continue;
+			}
+		}
+		if (range_dirty(s, fs, fe)) {
+			r = reencode_field(t, fs, fe);
+			if (r)
+				return r;
+		}
+		pos = after;
+	}
+	return MIMEO_OK;
+}
+
+/* Point the part's Content-Transfer-Encoding at `cte`: replace the first
+ * CTE field, drop a second one, or add one before the blank line. */
+static int set_cte(t7 *t, const hscan *hsc, mimeo_cte cte)
+{
+	mimeo_buf h;
+	int r;
+
+	mimeo_buf_init(&h, t->alloc);
+	r = mimeo_buf_puts(&h, "Content-Transfer-Encoding: ") ||
+	    mimeo_buf_puts(&h, mimeo_cte_name(cte)) ? MIMEO_ENOMEM : MIMEO_OK;
+	if (!r && hsc->ncte) {
+		r = add_edit(t, hsc->cte_start[0], hsc->cte_end[0], &h, NULL, MIMEO_CTE_NONE);
+		if (!r && hsc->ncte > 1)
+			r = add_edit(t, hsc->cte_start[1], hsc->cte_after[1], NULL, NULL,
+				     MIMEO_CTE_NONE);
+	} else if (!r) {
+		r = mimeo_buf_puts(&h, t->nl) ? MIMEO_ENOMEM : MIMEO_OK;
+		if (!r)
+			r = add_edit(t, hsc->insert_at, hsc->insert_at, &h, NULL, MIMEO_CTE_NONE);
+	}
+	mimeo_buf_dispose(&h);
+	return r;
+}
+
+static int is_protected(const mimeo_part *p)
+{
+	const char *ty = mimeo_part_type(p), *st = mimeo_part_subtype(p);
+
+	if (!ty || !st)
+		return 0;
+	if (strcmp(ty, "multipart") == 0 && strcmp(st, "signed") == 0)
+		return 1;
+	return strcmp(ty, "application") == 0 &&
+	       (strcmp(st, "pkcs7-mime") == 0 || strcmp(st, "x-pkcs7-mime") == 0);
+}
+
+/* Bytes between children (preamble, delimiters, epilogue): 8-bit bytes
+ * there carry no content, so they become "?". */
+static int clean_gap(t7 *t, const mimeo_part *p, uint64_t from, uint64_t to)
+{
+	mimeo_buf h;
+	uint64_t i;
+	int r = MIMEO_OK, dirty = 0;
+
+	if (from >= to)
+		return MIMEO_OK;
+	for (i = from; i < to; i++)
+		if ((unsigned char)t->src[i] >= 128 || !t->src[i])
+			dirty = 1;
+	if (!dirty)
+		return MIMEO_OK;
+	mimeo_buf_init(&h, t->alloc);
+	if (mimeo_buf_put(&h, t->src + from, (size_t)(to - from)))
+		return MIMEO_ENOMEM;
+	for (i = 0; i < h.size; i++)
+		if ((unsigned char)h.ptr[i] >= 128 || !h.ptr[i])
+			h.ptr[i] = '?';
+	r = add_edit(t, from, to, &h, NULL, MIMEO_CTE_NONE);
+	mimeo_buf_dispose(&h);
+	if (!r)
+		warn(t, p, "8-bit bytes in a preamble or epilogue replaced by '?'");
+	return r;
+}
+
+static int process(t7 *t, const mimeo_part *p, int depth, int *clean)
+{
+	uint64_t hs, bs, end;
+	hscan hsc;
+	int r;
+
+	*clean = 1;
+	mimeo_part_offsets(p, &hs, &bs, &end);
+	if (hs > bs || bs > end || end > t->len || depth > 200) {
+		/* Offsets we cannot trust: copy the part as it is. */
+		if (hs <= end && end <= t->len && range_dirty(t->src, hs, end)) {
+			*clean = 0;
+			warn(t, p, "part left unchanged: inconsistent offsets");
+		}
+		return MIMEO_OK;
+	}
+	r = scan_header_block(t, hs, bs, &hsc);
+	if (r)
+		return r;
+	if (is_protected(p)) {
+		/* RFC 1847 / RFC 8551: any change to the signed bytes breaks
+		 * the signature, so the body stays as it is. */
+		if (range_dirty(t->src, bs, end)) {
+			*clean = 0;
+			warn(t, p, "signed or encrypted part left unchanged although not 7-bit: "
+				   "re-encoding would break its signature");
+		}
+		return MIMEO_OK;
+	}
+	if (mimeo_part_is_leaf(p)) {
+		size_t blen;
+		const void *body;
+		mimeo__scan sc;
+		mimeo_cte cte;
+		const char *ty = mimeo_part_type(p);
+		int text = ty && (strcmp(ty, "text") == 0 || strcmp(ty, "message") == 0);
+
+		if (!range_dirty(t->src, bs, end))
+			return MIMEO_OK;
+		body = mimeo_part_body(p, &blen);
+		mimeo__scan_init(&sc);
+		mimeo__scan_step(&sc, body, blen);
+		if (text && (sc.high + sc.ctl + sc.cr) * 6 <= sc.total)
+			cte = MIMEO_CTE_QP;
+		else
+			cte = MIMEO_CTE_BASE64;
+		r = set_cte(t, &hsc, cte);
+		if (!r)
+			r = add_edit(t, bs, end, NULL, p, cte);
+		return r;
+	} else {
+		const mimeo_part *c;
+		uint64_t pos = bs;
+		int all = 1, cc;
+
+		for (c = mimeo_part_first_child(p); c; c = mimeo_part_next_sibling(c)) {
+			uint64_t chs, cbs, cend;
+
+			mimeo_part_offsets(c, &chs, &cbs, &cend);
+			if (chs < pos || cend > end || chs > cend) {
+				all = 0;
+				continue;
+			}
+			r = clean_gap(t, p, pos, chs);
+			if (!r)
+				r = process(t, c, depth + 1, &cc);
+			if (r)
+				return r;
+			all &= cc;
+			pos = cend;
+		}
+		r = clean_gap(t, p, pos, end);
+		if (r)
+			return r;
+		*clean = all;
+		/* Everything inside is 7-bit now: say so (RFC 2045 6.4 lets a
+		 * composite say 7bit, 8bit or binary only). */
+		if (all && (mimeo_part_cte(p) == MIMEO_CTE_8BIT ||
+			    mimeo_part_cte(p) == MIMEO_CTE_BINARY))
+			r = set_cte(t, &hsc, MIMEO_CTE_7BIT);
+		return r;
+	}
+}
+
+static int cmp_edit(const void *a, const void *b)
+{
+	const edit *x = a, *y = b;
+
+	if (x->start != y->start)
+		return x->start < y->start ? -1 : 1;
+	return x->end < y->end ? -1 : x->end > y->end;
+}
+
+static int emit(t7 *t, mimeo__out *o)
+{
+	uint64_t pos = 0;
+	size_t i;
+	int r = MIMEO_OK;
+
+	for (i = 0; !r && i < t->ned; i++) {
+		edit *e = &t->ed[i];
+
+		if (e->start < pos)
+			continue; /* cannot happen: edits are disjoint */
+		r = mimeo__out_put(o, t->src + pos, (size_t)(e->start - pos));
+		if (r)
+			break;
+		if (e->body) {
+			size_t blen;
+			const void *body = mimeo_part_body(e->body, &blen);
+			const char *ty = mimeo_part_type(e->body);
+			mimeo__enc enc;
+
+			mimeo__enc_init(&enc, e->cte, t->crlf,
+					ty && (strcmp(ty, "text") == 0 || strcmp(ty, "message") == 0));
+			r = mimeo__enc_step(&enc, o, body, blen);
+			if (!r)
+				r = mimeo__enc_finish(&enc, o);
+		} else if (e->len) {
+			r = mimeo__out_put(o, e->text, e->len);
+		}
+		pos = e->end;
+	}
+	if (!r && pos < t->len)
+		r = mimeo__out_put(o, t->src + pos, (size_t)(t->len - pos));
+	if (!r)
+		r = mimeo__out_flush(o);
+	return r;
+}
+
+int mimeo_to7bit(const mimeo_message *m, const mimeo_to7bit_options *opts,
+		 mimeo_write_fn write, void *ctx, size_t *warnings)
+{
+	const char *nlp;
+	mimeo__out o;
+	t7 t;
+	size_t i;
+	int r, clean;
+
+	if (warnings)
+		*warnings = 0;
+	if (!m || !write || (opts && opts->version != MIMEO_TO7BIT_OPTIONS_VERSION))
+		return MIMEO_EINVAL;
+	memset(&t, 0, sizeof(t));
+	t.opts = opts;
+	t.alloc = opts ? opts->alloc : NULL;
+	t.src = mimeo_message_source(m, &t.len);
+	/* New line breaks follow the source's first one. */
+	nlp = t.len ? memchr(t.src, '\n', t.len) : NULL;
+	t.crlf = nlp && nlp > t.src && nlp[-1] == '\r';
+	t.nl = t.crlf ? "\r\n" : "\n";
+	t.hflags = t.crlf ? MIMEO_HEADER_FOLD_CRLF : 0;
+	r = mimeo_charset_cache_new(&t.cc, t.alloc);
+	if (!r)
+		r = process(&t, mimeo_message_root(m), 0, &clean);
+	if (!r) {
+		qsort(t.ed, t.ned, sizeof(*t.ed), cmp_edit);
+		r = mimeo__out_init(&o, t.alloc, 256 * 1024, write, ctx);
+		if (!r) {
+			r = emit(&t, &o);
+			mimeo__out_dispose(&o, t.alloc);
+		}
+	}
+	for (i = 0; i < t.ned; i++)
+		mimeo__free(t.alloc, t.ed[i].text);
+	mimeo__free(t.alloc, t.ed);
+	mimeo_charset_cache_free(t.cc);
+	if (warnings)
+		*warnings = t.warnings;
+	return r;
+}
