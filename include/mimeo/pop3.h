@@ -305,6 +305,15 @@ MIMEO_EXTERN int mimeo_pop3_rset(mimeo_pop3 *c);
  */
 MIMEO_EXTERN int mimeo_pop3_quit(mimeo_pop3 *c);
 
+/**
+ * 1 when the session is connected and in step with the server, so more
+ * commands may be sent; 0 before connect, after QUIT, and after a failure
+ * that lost the position in the stream (I/O error, timeout, truncated or
+ * over-long response, refused write) -- then only mimeo_pop3_free() is
+ * left.  A plain -ERR answer leaves the session usable.  @since 0.1
+ */
+MIMEO_EXTERN int mimeo_pop3_usable(const mimeo_pop3 *c);
+
 /** Why the last call failed: a NUL-terminated English message, with the
  *  server's text for -ERR answers; "" when nothing failed.  Never contains
  *  a password.  Valid until the next call on `c`.  @since 0.1 */
