@@ -10,5 +10,6 @@
 #include "cli.h"
 
 extern const cli_command cli_cmd_version;
+extern const cli_command cli_cmd_pop3;
 
 #endif

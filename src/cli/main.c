@@ -13,6 +13,7 @@
  * declares its commands in commands.h and adds them here. */
 static const cli_command *const commands[] = {
 	&cli_cmd_version,
+	&cli_cmd_pop3,
 };
 
 static void usage(FILE *out)

@@ -1,0 +1,824 @@
+/*
+ * cmd_pop3.c - `mimeo pop3`: fetch a POP3 maildrop into a Maildir without
+ * ever losing or duplicating a message.
+ *
+ * Delivery (the Maildir rules of qmail's maildir(5)): each message is
+ * written into MAILDIR/tmp/ under a unique name and fsync'd.  Then its
+ * UIDL is recorded, together with that name, in the state file
+ * MAILDIR/.mimeo-pop3-state, which is replaced atomically (write a temp
+ * file, fsync, rename, fsync the folder).  Only then is the message
+ * renamed into new/.  So:
+ *   - a message is "delivered" exactly when its UIDL is in the state file;
+ *   - a crash before that leaves at most a file in tmp/ that is not in the
+ *     state: the next run deletes it and fetches the message again;
+ *   - a crash after it leaves a complete file in tmp/ that is in the
+ *     state: the next run moves it into new/ and does not fetch it again.
+ * Messages are committed in small batches so a big first download does not
+ * rewrite the state file once per message.  DELE is sent only for UIDLs in
+ * the state (delivered now or earlier) and only takes effect at a
+ * successful QUIT (RFC 1939 section 6), so a dropped connection deletes
+ * nothing.  A lock file keeps two runs from sharing a Maildir.
+ *
+ * SPDX-License-Identifier: LGPL-2.1-or-later
+ */
+#define _GNU_SOURCE
+#include "cli.h"
+#include "commands.h"
+
+#include <mimeo.h>
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/file.h>
+#include <sys/stat.h>
+#include <sys/time.h>
+#include <time.h>
+#include <unistd.h>
+
+#define STATE_NAME ".mimeo-pop3-state"
+#define STATE_HEADER "# mimeo pop3 state 1\n"
+#define LOCK_NAME ".mimeo-pop3-lock"
+/* Commit after this many messages or bytes waiting in tmp/. */
+#define BATCH_MESSAGES 32
+#define BATCH_BYTES ((uint64_t)32 << 20)
+
+/* One line of the state file. */
+typedef struct record {
+	char *account; /* escaped "user@host:port" */
+	char *uid;
+	char *name;    /* file name in tmp/ and new/ */
+	int drop;      /* left out at the next save */
+} record;
+
+typedef struct state {
+	record *recs;
+	size_t n, cap;
+	char *dir; /* the Maildir */
+} state;
+
+typedef struct pending {
+	char name[256];
+	const mimeo_pop3_entry *e;
+	uint64_t bytes;
+} pending;
+
+typedef struct fetch_ctx {
+	int fd;
+	uint64_t bytes;
+	int write_errno;
+	/* progress */
+	int progress;
+	size_t index, total;
+	uint64_t total_bytes;
+	uint64_t last_shown;
+} fetch_ctx;
+
+static char *xstrdup(const char *s)
+{
+	char *d = strdup(s);
+	if (!d)
+		cli_error("out of memory");
+	return d;
+}
+
+static char *path_join(const char *a, const char *b, const char *c)
+{
+	size_t n = strlen(a) + strlen(b) + (c ? strlen(c) + 1 : 0) + 2;
+	char *p = malloc(n);
+
+	if (!p) {
+		cli_error("out of memory");
+		return NULL;
+	}
+	if (c)
+		snprintf(p, n, "%s/%s/%s", a, b, c);
+	else
+		snprintf(p, n, "%s/%s", a, b);
+	return p;
+}
+
+/* fsync a folder, so a rename in it survives a crash. */
+static int sync_dir(const char *path)
+{
+	int fd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	int rc;
+
+	if (fd < 0)
+		return -1;
+	rc = fsync(fd);
+	close(fd);
+	return rc;
+}
+
+/* Escape an account key: every byte outside 0x21..0x7e, and '%', as %XX,
+ * so it is one whitespace-free word of the state file. */
+static char *escape_account(const char *user, const char *host, const char *port)
+{
+	char raw[2048];
+	static const char hex[] = "0123456789ABCDEF";
+	size_t i, o = 0, n;
+	char *out;
+
+	n = (size_t)snprintf(raw, sizeof(raw), "%s@%s:%s", user, host, port);
+	if (n >= sizeof(raw))
+		n = sizeof(raw) - 1;
+	out = malloc(n * 3 + 1);
+	if (!out)
+		return NULL;
+	for (i = 0; i < n; i++) {
+		unsigned char ch = (unsigned char)raw[i];
+		if (ch < 0x21 || ch > 0x7e || ch == '%') {
+			out[o++] = '%';
+			out[o++] = hex[ch >> 4];
+			out[o++] = hex[ch & 15];
+		} else {
+			out[o++] = (char)ch;
+		}
+	}
+	out[o] = '\0';
+	return out;
+}
+
+static int state_add(state *st, const char *account, const char *uid, const char *name)
+{
+	record *r;
+
+	if (st->n == st->cap) {
+		size_t ncap = st->cap ? st->cap * 2 : 64;
+		record *nr = realloc(st->recs, ncap * sizeof(*nr));
+		if (!nr) {
+			cli_error("out of memory");
+			return -1;
+		}
+		st->recs = nr;
+		st->cap = ncap;
+	}
+	r = &st->recs[st->n];
+	r->account = xstrdup(account);
+	r->uid = xstrdup(uid);
+	r->name = xstrdup(name);
+	r->drop = 0;
+	if (!r->account || !r->uid || !r->name) {
+		free(r->account);
+		free(r->uid);
+		free(r->name);
+		return -1;
+	}
+	st->n++;
+	return 0;
+}
+
+static void state_free(state *st)
+{
+	size_t i;
+
+	for (i = 0; i < st->n; i++) {
+		free(st->recs[i].account);
+		free(st->recs[i].uid);
+		free(st->recs[i].name);
+	}
+	free(st->recs);
+	free(st->dir);
+}
+
+/* Load MAILDIR/.mimeo-pop3-state; a missing file is an empty state. */
+static int state_load(state *st)
+{
+	char *path = path_join(st->dir, STATE_NAME, NULL), *data, *p;
+	size_t len;
+	FILE *f;
+	int rc = 0;
+
+	if (!path)
+		return -1;
+	f = fopen(path, "re");
+	if (!f) {
+		free(path);
+		if (errno == ENOENT)
+			return 0;
+		cli_error("cannot read the state file in %s: %s", st->dir, strerror(errno));
+		return -1;
+	}
+	fclose(f);
+	data = cli_input_slurp(path, &len);
+	free(path);
+	if (!data)
+		return -1;
+	for (p = data; p < data + len && rc == 0;) {
+		char *nl = memchr(p, '\n', (size_t)(data + len - p));
+		char *f1, *f2, *f3;
+
+		if (!nl) {
+			cli_error("the state file in %s is damaged (last line incomplete)", st->dir);
+			rc = -1;
+			break;
+		}
+		*nl = '\0';
+		if (*p && *p != '#') {
+			f1 = p;
+			f2 = strchr(f1, '\t');
+			f3 = f2 ? strchr(f2 + 1, '\t') : NULL;
+			if (!f2 || !f3 || strchr(f3 + 1, '\t')) {
+				cli_error("the state file in %s is damaged", st->dir);
+				rc = -1;
+				break;
+			}
+			*f2++ = '\0';
+			*f3++ = '\0';
+			rc = state_add(st, f1, f2, f3);
+		}
+		p = nl + 1;
+	}
+	free(data);
+	return rc;
+}
+
+/* Replace the state file atomically: temp file, fsync, rename, fsync. */
+static int state_save(state *st)
+{
+	char tmpname[64];
+	char *tmp, *path;
+	FILE *f;
+	size_t i;
+	int ok, fd;
+
+	snprintf(tmpname, sizeof(tmpname), STATE_NAME ".tmp.%ld", (long)getpid());
+	tmp = path_join(st->dir, tmpname, NULL);
+	path = path_join(st->dir, STATE_NAME, NULL);
+	if (!tmp || !path) {
+		free(tmp);
+		free(path);
+		return -1;
+	}
+	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+	f = fd >= 0 ? fdopen(fd, "w") : NULL;
+	if (!f) {
+		cli_error("cannot write %s: %s", tmp, strerror(errno));
+		if (fd >= 0)
+			close(fd);
+		free(tmp);
+		free(path);
+		return -1;
+	}
+	ok = fputs(STATE_HEADER, f) >= 0;
+	for (i = 0; ok && i < st->n; i++) {
+		if (!st->recs[i].drop)
+			ok = fprintf(f, "%s\t%s\t%s\n", st->recs[i].account, st->recs[i].uid,
+				     st->recs[i].name) > 0;
+	}
+	ok = ok && fflush(f) == 0 && fsync(fileno(f)) == 0;
+	if (fclose(f) != 0)
+		ok = 0;
+	if (ok && rename(tmp, path) == 0 && sync_dir(st->dir) == 0) {
+		free(tmp);
+		free(path);
+		return 0;
+	}
+	cli_error("cannot update the state file %s: %s", path, strerror(errno));
+	unlink(tmp);
+	free(tmp);
+	free(path);
+	return -1;
+}
+
+static int state_has(const state *st, const char *account, const char *uid)
+{
+	size_t i;
+
+	for (i = 0; i < st->n; i++) {
+		if (!st->recs[i].drop && strcmp(st->recs[i].uid, uid) == 0 &&
+		    strcmp(st->recs[i].account, account) == 0)
+			return 1;
+	}
+	return 0;
+}
+
+static int has_our_suffix(const char *name)
+{
+	return strstr(name, ".mimeo-pop3") != NULL;
+}
+
+/*
+ * Finish what an interrupted run left: files in tmp/ named in the state
+ * are complete and go to new/; our files in tmp/ that the state does not
+ * know are partial downloads and are removed.
+ */
+static int recover(state *st)
+{
+	char *tmpdir = path_join(st->dir, "tmp", NULL);
+	DIR *d;
+	struct dirent *de;
+	int rc = 0, moved = 0;
+
+	if (!tmpdir)
+		return -1;
+	d = opendir(tmpdir);
+	if (!d) {
+		cli_error("cannot read %s: %s", tmpdir, strerror(errno));
+		free(tmpdir);
+		return -1;
+	}
+	while ((de = readdir(d)) != NULL) {
+		size_t i;
+		int known = 0;
+		char *from, *to;
+
+		if (de->d_name[0] == '.' || !has_our_suffix(de->d_name))
+			continue;
+		for (i = 0; i < st->n && !known; i++)
+			known = strcmp(st->recs[i].name, de->d_name) == 0;
+		from = path_join(st->dir, "tmp", de->d_name);
+		to = path_join(st->dir, "new", de->d_name);
+		if (!from || !to) {
+			rc = -1;
+		} else if (known) {
+			if (rename(from, to) != 0) {
+				cli_error("cannot move %s into new/: %s", from, strerror(errno));
+				rc = -1;
+			}
+			moved = 1;
+		} else if (unlink(from) != 0) {
+			cli_error("cannot remove the partial download %s: %s", from,
+				  strerror(errno));
+			rc = -1;
+		}
+		free(from);
+		free(to);
+	}
+	closedir(d);
+	free(tmpdir);
+	if (moved && rc == 0) {
+		char *newdir = path_join(st->dir, "new", NULL);
+		if (!newdir || sync_dir(newdir) != 0)
+			rc = -1;
+		free(newdir);
+	}
+	return rc;
+}
+
+static int make_maildir(const char *dir)
+{
+	static const char *const subs[] = { "tmp", "new", "cur" };
+	size_t i;
+
+	if (mkdir(dir, 0700) != 0 && errno != EEXIST) {
+		cli_error("cannot create %s: %s", dir, strerror(errno));
+		return -1;
+	}
+	for (i = 0; i < 3; i++) {
+		char *p = path_join(dir, subs[i], NULL);
+		int bad = !p || (mkdir(p, 0700) != 0 && errno != EEXIST);
+
+		if (bad)
+			cli_error("cannot create %s/%s: %s", dir, subs[i], strerror(errno));
+		free(p);
+		if (bad)
+			return -1;
+	}
+	return 0;
+}
+
+/* Read the password: the first line of the file, without its line break. */
+static char *read_password(const char *path)
+{
+	char buf[4096];
+	ssize_t n;
+	size_t len;
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	char *nl, *pw;
+
+	if (fd < 0) {
+		cli_error("cannot open the password file %s: %s", path, strerror(errno));
+		return NULL;
+	}
+	n = read(fd, buf, sizeof(buf) - 1);
+	close(fd);
+	if (n < 0) {
+		cli_error("cannot read the password file %s: %s", path, strerror(errno));
+		return NULL;
+	}
+	buf[n] = '\0';
+	len = strlen(buf); /* a NUL ends the password too */
+	nl = memchr(buf, '\n', len);
+	if (nl)
+		len = (size_t)(nl - buf);
+	if (len && buf[len - 1] == '\r')
+		len--;
+	buf[len] = '\0';
+	if (!len) {
+		cli_error("the password file %s is empty", path);
+		explicit_bzero(buf, sizeof(buf));
+		return NULL;
+	}
+	pw = strdup(buf);
+	explicit_bzero(buf, sizeof(buf));
+	if (!pw)
+		cli_error("out of memory");
+	return pw;
+}
+
+static void show_progress(fetch_ctx *fc, int final)
+{
+	if (!fc->progress)
+		return;
+	fprintf(stderr, "\rmimeo pop3: message %zu/%zu, %llu bytes%s", fc->index, fc->total,
+		(unsigned long long)(fc->total_bytes + fc->bytes), final ? "\n" : "   ");
+	fflush(stderr);
+}
+
+static int file_sink(const void *data, size_t len, void *user)
+{
+	fetch_ctx *fc = user;
+	const char *p = data;
+
+	while (len) {
+		ssize_t w = write(fc->fd, p, len);
+		if (w < 0) {
+			if (errno == EINTR)
+				continue;
+			fc->write_errno = errno;
+			return -1;
+		}
+		p += w;
+		len -= (size_t)w;
+		fc->bytes += (uint64_t)w;
+	}
+	if (fc->progress && fc->bytes - fc->last_shown >= 256 * 1024) {
+		fc->last_shown = fc->bytes;
+		show_progress(fc, 0);
+	}
+	return 0;
+}
+
+/* A unique Maildir name: time, microseconds, pid, counter, host. */
+static void unique_name(char *out, size_t n, unsigned long counter)
+{
+	struct timeval tv;
+	char host[64];
+	size_t i;
+
+	gettimeofday(&tv, NULL);
+	if (gethostname(host, sizeof(host)) != 0)
+		strcpy(host, "localhost");
+	host[sizeof(host) - 1] = '\0';
+	for (i = 0; host[i]; i++) {
+		char ch = host[i];
+		if (!((ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') ||
+		      (ch >= '0' && ch <= '9') || ch == '-'))
+			host[i] = '_';
+	}
+	snprintf(out, n, "%lld.M%06ldP%ldQ%lu.%s.mimeo-pop3", (long long)tv.tv_sec,
+		 (long)tv.tv_usec, (long)getpid(), counter, host);
+}
+
+/* Write the batch's UIDLs into the state, then move the files into new/. */
+static int commit(state *st, const char *account, pending *pend, size_t *npend, int *failed)
+{
+	size_t i;
+	char *newdir;
+	int rc = 0;
+
+	if (*npend == 0)
+		return 0;
+	for (i = 0; i < *npend; i++) {
+		if (state_add(st, account, pend[i].e->uid, pend[i].name) != 0)
+			return -1;
+	}
+	if (state_save(st) != 0) {
+		/* not recorded: the tmp/ files will be removed by the next
+		 * run and fetched again */
+		st->n -= *npend;
+		for (i = 0; i < *npend; i++) {
+			free(st->recs[st->n + i].account);
+			free(st->recs[st->n + i].uid);
+			free(st->recs[st->n + i].name);
+		}
+		*npend = 0;
+		*failed = 1;
+		return -1;
+	}
+	for (i = 0; i < *npend; i++) {
+		char *from = path_join(st->dir, "tmp", pend[i].name);
+		char *to = path_join(st->dir, "new", pend[i].name);
+
+		if (!from || !to || rename(from, to) != 0) {
+			/* recorded, so the next run finishes the move */
+			cli_error("cannot move %s into new/: %s", pend[i].name, strerror(errno));
+			*failed = 1;
+			rc = -1;
+		}
+		free(from);
+		free(to);
+	}
+	newdir = path_join(st->dir, "new", NULL);
+	if (!newdir || sync_dir(newdir) != 0)
+		rc = -1;
+	free(newdir);
+	*npend = 0;
+	return rc;
+}
+
+static void usage(void)
+{
+	fprintf(stderr,
+		"usage: mimeo pop3 --host H [--port P] --user U --password-file F\n"
+		"                  [--apop | --auth-plain] [--tls | --starttls] [--insecure]\n"
+		"                  [--cafile F] [--timeout SECONDS] [--keep] -o MAILDIR\n");
+}
+
+static int run_pop3(int argc, char **argv)
+{
+	static const struct option longopts[] = {
+		{ "host", required_argument, NULL, 'H' },
+		{ "port", required_argument, NULL, 'P' },
+		{ "user", required_argument, NULL, 'u' },
+		{ "password-file", required_argument, NULL, 'p' },
+		{ "apop", no_argument, NULL, 'A' },
+		{ "auth-plain", no_argument, NULL, 'S' },
+		{ "tls", no_argument, NULL, 'T' },
+		{ "starttls", no_argument, NULL, 's' },
+		{ "insecure", no_argument, NULL, 'k' },
+		{ "cafile", required_argument, NULL, 'c' },
+		{ "timeout", required_argument, NULL, 't' },
+		{ "keep", no_argument, NULL, 'K' },
+		{ "output", required_argument, NULL, 'o' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
+	};
+	const char *host = NULL, *port = NULL, *user = NULL, *pwfile = NULL, *out = NULL;
+	int apop = 0, plain = 0, keep = 0, opt, rc, failed = 0, lockfd = -1;
+	mimeo_pop3_options opts = MIMEO_POP3_OPTIONS_INIT;
+	mimeo_pop3 *c = NULL;
+	mimeo_pop3_entry *ents = NULL;
+	size_t nents = 0, i, npend = 0, fetched = 0;
+	uint64_t fetched_bytes = 0, pend_bytes = 0;
+	unsigned long counter = 0;
+	pending pend[BATCH_MESSAGES];
+	state st = { NULL, 0, 0, NULL };
+	char *password = NULL, *account = NULL;
+	fetch_ctx fc;
+
+	optind = 1;
+	opterr = 1;
+	while ((opt = getopt_long(argc, argv, "o:h", longopts, NULL)) != -1) {
+		switch (opt) {
+		case 'H': host = optarg; break;
+		case 'P': port = optarg; break;
+		case 'u': user = optarg; break;
+		case 'p': pwfile = optarg; break;
+		case 'A': apop = 1; break;
+		case 'S': plain = 1; break;
+		case 'T': opts.tls = MIMEO_POP3_TLS_IMPLICIT; break;
+		case 's': opts.tls = MIMEO_POP3_TLS_STARTTLS; break;
+		case 'k': opts.flags |= MIMEO_POP3_INSECURE; break;
+		case 'c': opts.cafile = optarg; break;
+		case 'K': keep = 1; break;
+		case 'o': out = optarg; break;
+		case 't': {
+			char *end;
+			long s = strtol(optarg, &end, 10);
+			if (*end || s <= 0 || s > 86400) {
+				cli_error("--timeout wants seconds between 1 and 86400");
+				return CLI_USAGE;
+			}
+			opts.connect_timeout_ms = opts.read_timeout_ms = (int)(s * 1000);
+			break;
+		}
+		case 'h':
+			usage();
+			return CLI_OK;
+		default:
+			usage();
+			return CLI_USAGE;
+		}
+	}
+	if (optind != argc || !host || !user || !pwfile || !out || (apop && plain)) {
+		usage();
+		return CLI_USAGE;
+	}
+	if (!port)
+		port = opts.tls == MIMEO_POP3_TLS_IMPLICIT ? "995" : "110";
+
+	if (make_maildir(out) != 0)
+		return CLI_FAILURE;
+	st.dir = xstrdup(out);
+	account = escape_account(user, host, port);
+	if (!st.dir || !account) {
+		cli_error("out of memory");
+		goto fail;
+	}
+	{
+		/* one run per Maildir at a time */
+		char *lock = path_join(out, LOCK_NAME, NULL);
+		lockfd = lock ? open(lock, O_RDWR | O_CREAT | O_CLOEXEC, 0600) : -1;
+		free(lock);
+		if (lockfd < 0 || flock(lockfd, LOCK_EX | LOCK_NB) != 0) {
+			cli_error("%s is in use by another mimeo pop3 (or cannot be locked)", out);
+			goto fail;
+		}
+	}
+	if (state_load(&st) != 0 || recover(&st) != 0)
+		goto fail;
+	password = read_password(pwfile);
+	if (!password)
+		goto fail;
+
+	rc = mimeo_pop3_new(&c, &opts);
+	if (rc < 0) {
+		cli_error("pop3: %s", rc == MIMEO_ENOTSUP ? "TLS is not available in this build (no OpenSSL)"
+							 : mimeo_strerror(rc));
+		goto fail;
+	}
+	rc = mimeo_pop3_connect(c, host, port);
+	if (rc < 0) {
+		cli_error("pop3: %s", mimeo_pop3_error(c));
+		goto fail;
+	}
+	if (apop)
+		rc = mimeo_pop3_apop(c, user, password);
+	else if (plain)
+		rc = mimeo_pop3_auth_plain(c, NULL, user, password);
+	else
+		rc = mimeo_pop3_login(c, user, password);
+	explicit_bzero(password, strlen(password));
+	if (rc < 0) {
+		cli_error("pop3: %s", mimeo_pop3_error(c));
+		goto fail;
+	}
+	rc = mimeo_pop3_list(c, MIMEO_POP3_LIST_SIZES | MIMEO_POP3_LIST_UIDS, &ents, &nents);
+	if (rc < 0) {
+		cli_error("pop3: %s", mimeo_pop3_error(c));
+		goto fail;
+	}
+	for (i = 0; i < nents; i++) {
+		if (!ents[i].uid[0]) {
+			/* without a UIDL we cannot tell what was delivered */
+			cli_error("pop3: the server gave no UIDL for message %lu; refusing to fetch",
+				  ents[i].num);
+			goto fail;
+		}
+	}
+	/* Forget UIDLs of this account that the server no longer has
+	 * (deleted by us after an earlier run, or by another client). */
+	{
+		int changed = 0;
+		for (i = 0; i < st.n; i++) {
+			size_t k;
+			int present = 0;
+			if (strcmp(st.recs[i].account, account) != 0)
+				continue;
+			for (k = 0; k < nents && !present; k++)
+				present = strcmp(ents[k].uid, st.recs[i].uid) == 0;
+			if (!present) {
+				st.recs[i].drop = 1;
+				changed = 1;
+			}
+		}
+		if (changed && state_save(&st) != 0)
+			goto fail;
+	}
+
+	memset(&fc, 0, sizeof(fc));
+	fc.progress = isatty(STDERR_FILENO);
+	for (i = 0; i < nents; i++)
+		if (!state_has(&st, account, ents[i].uid))
+			fc.total++;
+	for (i = 0; i < nents; i++) {
+		const mimeo_pop3_entry *e = &ents[i];
+		char *tmppath;
+		uint64_t limit;
+
+		if (state_has(&st, account, e->uid))
+			continue;
+		/* a UIDL listed twice must not be delivered twice */
+		{
+			size_t k;
+			int dup = 0;
+			for (k = 0; k < npend && !dup; k++)
+				dup = strcmp(pend[k].e->uid, e->uid) == 0;
+			if (dup)
+				continue;
+		}
+		fc.index++;
+		unique_name(pend[npend].name, sizeof(pend[npend].name), ++counter);
+		tmppath = path_join(out, "tmp", pend[npend].name);
+		if (!tmppath)
+			goto fail_commit;
+		fc.fd = open(tmppath, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+		if (fc.fd < 0) {
+			cli_error("cannot create %s: %s", tmppath, strerror(errno));
+			free(tmppath);
+			goto fail_commit;
+		}
+		fc.bytes = 0;
+		fc.last_shown = 0;
+		fc.write_errno = 0;
+		show_progress(&fc, 0);
+		/* The announced size is only a hint (servers count line
+		 * ends differently), but a response far beyond it is an
+		 * endless RETR from a broken or hostile server. */
+		limit = e->size > (UINT64_MAX - (16u << 20)) / 2 ? 0 : e->size * 2 + (16u << 20);
+		rc = mimeo_pop3_retr(c, e->num, MIMEO_POP3_TO_LF, limit, file_sink, &fc);
+		if (rc == MIMEO_OK && (fsync(fc.fd) != 0 || close(fc.fd) != 0)) {
+			fc.write_errno = errno;
+			rc = MIMEO_EIO;
+			fc.fd = -1;
+		} else if (rc != MIMEO_OK) {
+			close(fc.fd);
+		}
+		if (rc != MIMEO_OK) {
+			unlink(tmppath);
+			free(tmppath);
+			if (fc.progress)
+				fputc('\n', stderr);
+			if (fc.write_errno)
+				cli_error("cannot write message %lu to %s: %s", e->num, out,
+					  strerror(fc.write_errno));
+			else
+				cli_error("pop3: message %lu: %s", e->num, mimeo_pop3_error(c));
+			failed = 1;
+			if (mimeo_pop3_usable(c))
+				continue; /* -ERR for this message: go on */
+			goto fail_commit;
+		}
+		free(tmppath);
+		pend[npend].e = e;
+		pend[npend].bytes = fc.bytes;
+		npend++;
+		pend_bytes += fc.bytes;
+		fetched++;
+		fetched_bytes += fc.bytes;
+		fc.total_bytes += fc.bytes;
+		if (npend == BATCH_MESSAGES || pend_bytes >= BATCH_BYTES) {
+			if (commit(&st, account, pend, &npend, &failed) != 0)
+				goto fail;
+			pend_bytes = 0;
+		}
+	}
+	if (fc.progress && fc.total)
+		show_progress(&fc, 1);
+	if (commit(&st, account, pend, &npend, &failed) != 0)
+		goto fail;
+
+	if (!keep) {
+		unsigned long *nums = malloc((nents ? nents : 1) * sizeof(*nums)), bad = 0;
+		size_t nd = 0;
+
+		if (!nums) {
+			cli_error("out of memory");
+			goto fail;
+		}
+		for (i = 0; i < nents; i++)
+			if (state_has(&st, account, ents[i].uid))
+				nums[nd++] = ents[i].num;
+		rc = mimeo_pop3_dele_many(c, nums, nd, &bad);
+		free(nums);
+		if (rc < 0) {
+			/* Do not QUIT: that would commit a partial set of
+			 * deletions.  Nothing is lost either way, since
+			 * every message we DELE was delivered. */
+			cli_error("pop3: %s", mimeo_pop3_error(c));
+			goto fail;
+		}
+	}
+	rc = mimeo_pop3_quit(c);
+	if (rc < 0) {
+		cli_error("pop3: %s", mimeo_pop3_error(c));
+		failed = 1;
+	}
+	printf("fetched %zu messages, %llu bytes\n", fetched, (unsigned long long)fetched_bytes);
+	goto done;
+
+fail_commit:
+	/* keep what arrived whole before the failure */
+	commit(&st, account, pend, &npend, &failed);
+fail:
+	failed = 1;
+	if (fetched)
+		printf("fetched %zu messages, %llu bytes\n", fetched,
+		       (unsigned long long)fetched_bytes);
+done:
+	if (c)
+		mimeo_pop3_entries_free(c, ents);
+	mimeo_pop3_free(c);
+	if (password) {
+		explicit_bzero(password, strlen(password));
+		free(password);
+	}
+	free(account);
+	state_free(&st);
+	if (lockfd >= 0)
+		close(lockfd);
+	return failed ? CLI_FAILURE : CLI_OK;
+}
+
+const cli_command cli_cmd_pop3 = {
+	"pop3",
+	"pop3 --host H --user U --password-file F -o MAILDIR   fetch mail into a Maildir",
+	run_pop3
+};
