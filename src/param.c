@@ -1008,7 +1008,10 @@ int mimeo_param_encode(const char *name, const char *utf8, size_t len, size_t st
 		while (i < len) {
 			size_t uw = unit_width(v, i, len, ext, &bytes);
 
-			if (used && used + uw > room)
+			/* a later line has room for at least one character;
+			 * the first may not (the caller's column): then section
+			 * 0 stays empty, which RFC 2231 allows */
+			if ((used || sec == 0) && used + uw > room)
 				break;
 			if (put_unit(out, v, i, bytes, ext) != MIMEO_OK)
 				goto out;
