@@ -10,6 +10,13 @@
 #include "cli.h"
 
 extern const cli_command cli_cmd_version;
+/* tree/CLI (issue 4): cmd_tree.c, cmd_scan.c */
+extern const cli_command cli_cmd_tree;
+extern const cli_command cli_cmd_cat;
+extern const cli_command cli_cmd_extract;
+extern const cli_command cli_cmd_scan;
 extern const cli_command cli_cmd_pop3;
+extern const cli_command cli_cmd_build;
+extern const cli_command cli_cmd_to7bit;
 
 #endif

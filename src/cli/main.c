@@ -12,8 +12,14 @@
 /* Subcommands, in the order `mimeo --help` lists them.  Each component
  * declares its commands in commands.h and adds them here. */
 static const cli_command *const commands[] = {
+	&cli_cmd_tree,
+	&cli_cmd_cat,
+	&cli_cmd_extract,
+	&cli_cmd_scan,
 	&cli_cmd_version,
 	&cli_cmd_pop3,
+	&cli_cmd_build,
+	&cli_cmd_to7bit,
 };
 
 static void usage(FILE *out)
