@@ -76,6 +76,16 @@ ssize_t cli_input_read(cli_input *in, void *buf, size_t n)
 				  errnum == Z_ERRNO ? strerror(errno) : msg);
 			return -1;
 		}
+		if (got == 0) {
+			/* zlib reports a truncated stream only through
+			 * gzerror(): a cut-off archive is unreadable input. */
+			gzerror(in->gz, &errnum);
+			if (errnum == Z_BUF_ERROR) {
+				cli_error("cannot read %s: unexpected end of compressed data",
+					  in->name);
+				return -1;
+			}
+		}
 		return got;
 	}
 	for (;;) {

@@ -1,0 +1,535 @@
+/*
+ * cmd_tree.c - `mimeo tree`, `mimeo cat` and `mimeo extract`: commands that
+ * work on the message tree (mimeo/message.h).
+ *
+ * SPDX-License-Identifier: LGPL-2.1-or-later
+ */
+#include "cli.h"
+#include "commands.h"
+
+#include <mimeo.h>
+
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+/* ------------------------------------------------------------------ */
+/* Loading                                                             */
+/* ------------------------------------------------------------------ */
+
+static int input_read(void *ctx, void *buf, size_t cap, size_t *got)
+{
+	ssize_t n = cli_input_read(ctx, buf, cap);
+
+	if (n < 0)
+		return MIMEO_EIO; /* cli_input_read printed why */
+	*got = (size_t)n;
+	return MIMEO_OK;
+}
+
+/* Parse FILE ("-" = stdin, ".gz" through zlib).  NULL after printing one
+ * error line. */
+static mimeo_message *load(const char *path)
+{
+	cli_input in;
+	mimeo_message *m = NULL;
+	int rc;
+
+	if (cli_input_open(&in, path) < 0)
+		return NULL;
+	rc = mimeo_message_parse_stream(&m, input_read, &in, NULL);
+	cli_input_close(&in);
+	if (rc == MIMEO_EIO)
+		return NULL;
+	if (rc != MIMEO_OK) {
+		cli_error("cannot parse %s: %s", path, mimeo_strerror(rc));
+		return NULL;
+	}
+	return m;
+}
+
+/* ------------------------------------------------------------------ */
+/* JSON                                                                */
+/* ------------------------------------------------------------------ */
+
+/* Write `s` as a JSON string (RFC 8259 section 7).  Invalid UTF-8 becomes
+ * U+FFFD so that the output is always valid JSON; U+2028/U+2029 are
+ * escaped too, so the output is also a valid JavaScript literal. */
+static void json_string(FILE *out, const char *str, size_t len)
+{
+	const unsigned char *s = (const unsigned char *)str;
+	size_t i = 0;
+
+	putc('"', out);
+	while (i < len) {
+		unsigned c = s[i];
+		size_t n = 0;
+
+		if (c < 0x80) {
+			switch (c) {
+			case '"': fputs("\\\"", out); break;
+			case '\\': fputs("\\\\", out); break;
+			case '\b': fputs("\\b", out); break;
+			case '\f': fputs("\\f", out); break;
+			case '\n': fputs("\\n", out); break;
+			case '\r': fputs("\\r", out); break;
+			case '\t': fputs("\\t", out); break;
+			default:
+				if (c < 0x20 || c == 0x7f)
+					fprintf(out, "\\u%04x", c);
+				else
+					putc((int)c, out);
+			}
+			i++;
+			continue;
+		}
+		n = mimeo_utf8_valid_prefix(s + i, len - i < 4 ? len - i : 4);
+		/* the prefix of up to 4 bytes covers exactly the first
+		 * character when it is valid */
+		if (n) {
+			size_t clen = c >= 0xf0 ? 4 : c >= 0xe0 ? 3 : 2;
+
+			if (n < clen) {
+				n = 0;
+			} else if (clen == 3 && c == 0xe2 && s[i + 1] == 0x80 &&
+				   (s[i + 2] == 0xa8 || s[i + 2] == 0xa9)) {
+				fprintf(out, "\\u%04x", s[i + 2] == 0xa8 ? 0x2028 : 0x2029);
+				i += 3;
+				continue;
+			} else {
+				fwrite(s + i, 1, clen, out);
+				i += clen;
+				continue;
+			}
+		}
+		fputs("\xef\xbf\xbd", out);
+		i++;
+	}
+	putc('"', out);
+}
+
+static void json_cstr_or_null(FILE *out, const char *s)
+{
+	if (s)
+		json_string(out, s, strlen(s));
+	else
+		fputs("null", out);
+}
+
+static int print_json(const mimeo_message *m)
+{
+	const mimeo_part *root = mimeo_message_root(m), *p;
+	mimeo_charset_cache *cc = NULL;
+	mimeo_buf buf = MIMEO_BUF_INIT;
+	FILE *out = stdout;
+	size_t i, n;
+	int first = 1;
+
+	if (mimeo_charset_cache_new(&cc, NULL) != MIMEO_OK) {
+		cli_error("out of memory");
+		return CLI_FAILURE;
+	}
+	fputs("{\"headers\":[", out);
+	n = mimeo_part_header_count(root);
+	for (i = 0; i < n; i++) {
+		const char *name = mimeo_part_header_name(root, i);
+
+		mimeo_buf_clear(&buf);
+		if (mimeo_part_header_decoded(root, i, cc, NULL, &buf) != MIMEO_OK) {
+			cli_error("out of memory");
+			mimeo_buf_dispose(&buf);
+			mimeo_charset_cache_free(cc);
+			return CLI_FAILURE;
+		}
+		fputs(i ? ",{\"name\":" : "{\"name\":", out);
+		json_string(out, name, strlen(name));
+		fputs(",\"value\":", out);
+		json_string(out, buf.ptr ? buf.ptr : "", buf.size);
+		putc('}', out);
+	}
+	fputs("],\"parts\":[", out);
+	for (p = root; p; p = mimeo_part_next(p)) {
+		size_t size;
+		char type[512];
+
+		if (!mimeo_part_is_leaf(p))
+			continue;
+		mimeo_part_body(p, &size);
+		snprintf(type, sizeof(type), "%s/%s", mimeo_part_type(p), mimeo_part_subtype(p));
+		fputs(first ? "{\"section\":" : ",{\"section\":", out);
+		first = 0;
+		json_cstr_or_null(out, mimeo_part_section(p));
+		fputs(",\"type\":", out);
+		json_cstr_or_null(out, type);
+		fputs(",\"charset\":", out);
+		json_cstr_or_null(out, mimeo_part_charset(p));
+		fputs(",\"encoding\":", out);
+		json_cstr_or_null(out, mimeo_part_cte_name(p));
+		fputs(",\"disposition\":", out);
+		json_cstr_or_null(out, mimeo_part_disposition(p));
+		fputs(",\"filename\":", out);
+		json_cstr_or_null(out, mimeo_part_filename(p));
+		fprintf(out, ",\"size\":%zu}", size);
+	}
+	fputs("]}\n", out);
+	mimeo_buf_dispose(&buf);
+	mimeo_charset_cache_free(cc);
+	return CLI_OK;
+}
+
+/* ------------------------------------------------------------------ */
+/* tree                                                                */
+/* ------------------------------------------------------------------ */
+
+/* Print text for a terminal: control characters (which could move the
+ * cursor or change colours) become '?'. */
+static void print_safe(FILE *out, const char *s)
+{
+	for (; *s; s++) {
+		unsigned char c = (unsigned char)*s;
+
+		putc(c < 0x20 || c == 0x7f ? '?' : c, out);
+	}
+}
+
+static int print_tree(const mimeo_message *m)
+{
+	const mimeo_part *p;
+	FILE *out = stdout;
+
+	for (p = mimeo_message_root(m); p; p = mimeo_part_next(p)) {
+		const char *section = mimeo_part_section(p);
+		unsigned d;
+
+		for (d = 0; d < mimeo_part_depth(p); d++)
+			fputs("  ", out);
+		if (*section)
+			fprintf(out, "%s ", section);
+		fprintf(out, "%s/%s", mimeo_part_type(p), mimeo_part_subtype(p));
+		if (mimeo_part_is_leaf(p)) {
+			size_t size;
+
+			mimeo_part_body(p, &size);
+			fprintf(out, "  %zu bytes", size);
+			if (mimeo_part_cte_name(p)) {
+				fputs(", ", out);
+				print_safe(out, mimeo_part_cte_name(p));
+			}
+			if (mimeo_part_charset(p)) {
+				fputs(", ", out);
+				print_safe(out, mimeo_part_charset(p));
+			}
+			if (mimeo_part_disposition(p)) {
+				fputs(", ", out);
+				print_safe(out, mimeo_part_disposition(p));
+			}
+			if (mimeo_part_filename(p)) {
+				fputs(", \"", out);
+				print_safe(out, mimeo_part_filename(p));
+				putc('"', out);
+			}
+		}
+		putc('\n', out);
+	}
+	return CLI_OK;
+}
+
+static int finish_stdout(int rc)
+{
+	if (fflush(stdout) != 0 || ferror(stdout)) {
+		cli_error("cannot write to standard output: %s", strerror(errno));
+		return CLI_FAILURE;
+	}
+	return rc;
+}
+
+static int run_tree(int argc, char **argv)
+{
+	const char *path = NULL;
+	mimeo_message *m;
+	int json = 0, i, rc;
+
+	for (i = 1; i < argc; i++) {
+		if (strcmp(argv[i], "--json") == 0 && !path) {
+			json = 1;
+		} else if (argv[i][0] == '-' && argv[i][1] && strcmp(argv[i], "-") != 0) {
+			cli_error("tree: unknown option '%s' (usage: mimeo tree [--json] FILE)", argv[i]);
+			return CLI_USAGE;
+		} else if (!path) {
+			path = argv[i];
+		} else {
+			cli_error("tree: too many arguments (usage: mimeo tree [--json] FILE)");
+			return CLI_USAGE;
+		}
+	}
+	if (!path) {
+		cli_error("tree: missing FILE (usage: mimeo tree [--json] FILE)");
+		return CLI_USAGE;
+	}
+	m = load(path);
+	if (!m)
+		return CLI_FAILURE;
+	rc = json ? print_json(m) : print_tree(m);
+	mimeo_message_free(m);
+	return finish_stdout(rc);
+}
+
+const cli_command cli_cmd_tree = {
+	"tree", "tree [--json] FILE       show the MIME structure of a message", run_tree
+};
+
+/* ------------------------------------------------------------------ */
+/* cat                                                                 */
+/* ------------------------------------------------------------------ */
+
+/* The leaf with this section (a message/rfc822 part may share its section
+ * with the multipart it encapsulates; neither is a leaf). */
+static const mimeo_part *find_leaf(const mimeo_message *m, const char *section)
+{
+	const mimeo_part *p;
+
+	for (p = mimeo_message_root(m); p; p = mimeo_part_next(p)) {
+		if (strcmp(mimeo_part_section(p), section) == 0 && mimeo_part_is_leaf(p))
+			return p;
+	}
+	return NULL;
+}
+
+static int run_cat(int argc, char **argv)
+{
+	const char *args[2];
+	const mimeo_part *p;
+	mimeo_message *m;
+	int text = 0, nargs = 0, i, rc = CLI_OK;
+	const void *body;
+	size_t len;
+
+	for (i = 1; i < argc; i++) {
+		if (strcmp(argv[i], "--text") == 0 && !nargs) {
+			text = 1;
+		} else if (argv[i][0] == '-' && argv[i][1] && !nargs) {
+			cli_error("cat: unknown option '%s' (usage: mimeo cat [--text] FILE SECTION)",
+				  argv[i]);
+			return CLI_USAGE;
+		} else if (nargs < 2) {
+			args[nargs++] = argv[i];
+		} else {
+			cli_error("cat: too many arguments (usage: mimeo cat [--text] FILE SECTION)");
+			return CLI_USAGE;
+		}
+	}
+	if (nargs != 2) {
+		cli_error("cat: missing %s (usage: mimeo cat [--text] FILE SECTION)",
+			  nargs ? "SECTION" : "FILE");
+		return CLI_USAGE;
+	}
+	m = load(args[0]);
+	if (!m)
+		return CLI_FAILURE;
+	p = find_leaf(m, args[1]);
+	if (!p) {
+		if (mimeo_message_find_section(m, args[1]) && *args[1])
+			cli_error("section %s of %s is a multipart or message, not a leaf",
+				  args[1], args[0]);
+		else
+			cli_error("no section '%s' in %s", args[1], args[0]);
+		mimeo_message_free(m);
+		return CLI_FAILURE;
+	}
+	if (text) {
+		mimeo_buf buf = MIMEO_BUF_INIT;
+
+		if (mimeo_part_text(p, NULL, &buf, NULL) != MIMEO_OK) {
+			cli_error("out of memory");
+			rc = CLI_FAILURE;
+		} else if (cli_write_stdout(buf.ptr, buf.size) < 0) {
+			rc = CLI_FAILURE;
+		}
+		mimeo_buf_dispose(&buf);
+	} else {
+		body = mimeo_part_body(p, &len);
+		if (cli_write_stdout(body, len) < 0)
+			rc = CLI_FAILURE;
+	}
+	mimeo_message_free(m);
+	return finish_stdout(rc);
+}
+
+const cli_command cli_cmd_cat = {
+	"cat", "cat [--text] FILE SECTION  write the decoded body of one part", run_cat
+};
+
+/* ------------------------------------------------------------------ */
+/* extract                                                             */
+/* ------------------------------------------------------------------ */
+
+static int is_attachment(const mimeo_part *p)
+{
+	const char *d = mimeo_part_disposition(p);
+
+	return mimeo_part_is_leaf(p) &&
+	       (mimeo_part_filename(p) || (d && strcmp(d, "attachment") == 0));
+}
+
+/* Largest prefix of s of at most max bytes not splitting a UTF-8
+ * character. */
+static size_t utf8_prefix(const char *s, size_t len, size_t max)
+{
+	if (len <= max)
+		return len;
+	while (max && ((unsigned char)s[max] & 0xc0) == 0x80)
+		max--;
+	return max;
+}
+
+/* Create a new file in dirfd called `name`, or name-1.ext, name-2.ext...
+ * (never overwriting, never following a symbolic link).  Writes the name
+ * used to `used`.  Returns the descriptor or -1 (errno set). */
+static int create_unique(int dirfd, const char *name, char *used, size_t usedsz)
+{
+	const char *dot = strrchr(name, '.');
+	size_t len = strlen(name), extlen, baselen;
+	unsigned long n;
+
+	if (!dot || dot == name)
+		dot = name + len;
+	extlen = len - (size_t)(dot - name);
+	baselen = (size_t)(dot - name);
+	for (n = 0; n < 1000000; n++) {
+		char suffix[24];
+		size_t slen = 0, b;
+		int fd;
+
+		if (n)
+			slen = (size_t)snprintf(suffix, sizeof(suffix), "-%lu", n);
+		/* The suffix must not push the name over NAME_MAX. */
+		b = baselen;
+		if (b + slen + extlen > MIMEO_FILENAME_MAX)
+			b = utf8_prefix(name, baselen, MIMEO_FILENAME_MAX - slen - extlen);
+		if (b + slen + extlen + 1 > usedsz) {
+			errno = ENAMETOOLONG;
+			return -1;
+		}
+		memcpy(used, name, b);
+		memcpy(used + b, suffix, slen);
+		memcpy(used + b + slen, dot, extlen);
+		used[b + slen + extlen] = '\0';
+		fd = openat(dirfd, used, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0666);
+		if (fd >= 0 || errno != EEXIST)
+			return fd;
+	}
+	errno = EEXIST;
+	return -1;
+}
+
+static int write_all(int fd, const void *data, size_t len)
+{
+	const char *p = data;
+
+	while (len) {
+		ssize_t n = write(fd, p, len);
+
+		if (n < 0) {
+			if (errno == EINTR)
+				continue;
+			return -1;
+		}
+		p += n;
+		len -= (size_t)n;
+	}
+	return 0;
+}
+
+static int run_extract(int argc, char **argv)
+{
+	const char *path = NULL, *dir = NULL;
+	const mimeo_part *p;
+	mimeo_message *m;
+	mimeo_buf name = MIMEO_BUF_INIT;
+	int i, dirfd, rc = CLI_OK;
+
+	for (i = 1; i < argc; i++) {
+		if (strcmp(argv[i], "-o") == 0 || strcmp(argv[i], "--output") == 0) {
+			if (i + 1 >= argc) {
+				cli_error("extract: -o needs a DIR (usage: mimeo extract FILE -o DIR)");
+				return CLI_USAGE;
+			}
+			dir = argv[++i];
+		} else if (strncmp(argv[i], "-o", 2) == 0 && argv[i][2]) {
+			dir = argv[i] + 2;
+		} else if (argv[i][0] == '-' && argv[i][1]) {
+			cli_error("extract: unknown option '%s' (usage: mimeo extract FILE -o DIR)",
+				  argv[i]);
+			return CLI_USAGE;
+		} else if (!path) {
+			path = argv[i];
+		} else {
+			cli_error("extract: too many arguments (usage: mimeo extract FILE -o DIR)");
+			return CLI_USAGE;
+		}
+	}
+	if (!path || !dir || !*dir) {
+		cli_error("extract: missing %s (usage: mimeo extract FILE -o DIR)",
+			  path ? "-o DIR" : "FILE");
+		return CLI_USAGE;
+	}
+	m = load(path);
+	if (!m)
+		return CLI_FAILURE;
+	if (mkdir(dir, 0777) < 0 && errno != EEXIST) {
+		cli_error("cannot create %s: %s", dir, strerror(errno));
+		mimeo_message_free(m);
+		return CLI_FAILURE;
+	}
+	dirfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (dirfd < 0) {
+		cli_error("cannot open %s: %s", dir, strerror(errno));
+		mimeo_message_free(m);
+		return CLI_FAILURE;
+	}
+	for (p = mimeo_message_root(m); p && rc == CLI_OK; p = mimeo_part_next(p)) {
+		const char *fn = mimeo_part_filename(p);
+		char used[MIMEO_FILENAME_MAX + 1];
+		const void *body;
+		size_t len;
+		int fd;
+
+		if (!is_attachment(p))
+			continue;
+		mimeo_buf_clear(&name);
+		if (mimeo_filename_sanitize(fn, fn ? strlen(fn) : 0, &name) != MIMEO_OK) {
+			cli_error("out of memory");
+			rc = CLI_FAILURE;
+			break;
+		}
+		fd = create_unique(dirfd, name.ptr, used, sizeof(used));
+		if (fd < 0) {
+			cli_error("cannot create %s/%s: %s", dir, name.ptr, strerror(errno));
+			rc = CLI_FAILURE;
+			break;
+		}
+		body = mimeo_part_body(p, &len);
+		if (write_all(fd, body, len) < 0) {
+			cli_error("cannot write %s/%s: %s", dir, used, strerror(errno));
+			rc = CLI_FAILURE;
+		}
+		if (close(fd) < 0 && rc == CLI_OK) {
+			cli_error("cannot write %s/%s: %s", dir, used, strerror(errno));
+			rc = CLI_FAILURE;
+		}
+		if (rc == CLI_OK)
+			printf("%s/%s\n", dir, used);
+	}
+	close(dirfd);
+	mimeo_buf_dispose(&name);
+	mimeo_message_free(m);
+	return finish_stdout(rc);
+}
+
+const cli_command cli_cmd_extract = {
+	"extract", "extract FILE -o DIR      save every attachment into DIR", run_extract
+};

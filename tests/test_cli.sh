@@ -1,0 +1,322 @@
+#!/bin/sh
+# test_cli.sh - the `mimeo` command-line contract (README "Command-line
+# tool", issue 4): tree, tree --json, cat, cat --text, extract, scan; FILE
+# as a path, `-` and `.gz`; exit statuses and one-line errors.
+#
+# Python's email package is the independent oracle for decoded bodies.
+# Environment (set by meson): MIMEO_CLI, MIMEO_SOURCE_DIR.
+#
+# SPDX-License-Identifier: LGPL-2.1-or-later
+set -u
+
+CLI=${MIMEO_CLI:?MIMEO_CLI must point to the mimeo binary}
+SRC=${MIMEO_SOURCE_DIR:-$(dirname "$0")/..}
+C=$SRC/corpus
+T=$(mktemp -d "${TMPDIR:-/tmp}/mimeo-cli-test.XXXXXX")
+trap 'rm -rf "$T"' EXIT
+failures=0
+checks=0
+
+fail() {
+	printf 'FAIL: %s\n' "$*" >&2
+	failures=$((failures + 1))
+}
+
+ok() {
+	checks=$((checks + 1))
+}
+
+# expect_status WANT CMD...: run, compare exit status
+expect_status() {
+	exp_status=$1
+	shift
+	"$@" >"$T/out" 2>"$T/err"
+	got=$?
+	if [ "$got" -ne "$exp_status" ]; then
+		fail "'$*' exited $got, want $exp_status; stderr: $(head -c 300 "$T/err")"
+	else
+		ok
+	fi
+}
+
+# expect_error CMD...: non-zero, nothing on stdout, one line "mimeo: ..."
+expect_error() {
+	"$@" >"$T/out" 2>"$T/err"
+	got=$?
+	lines=$(wc -l <"$T/err")
+	if [ "$got" -eq 0 ]; then
+		fail "'$*' succeeded, want failure"
+	elif [ "$lines" -ne 1 ] || ! grep -q '^mimeo: ' "$T/err"; then
+		fail "'$*' stderr is not one 'mimeo: ' line: $(cat "$T/err")"
+	elif [ -s "$T/out" ]; then
+		fail "'$*' wrote to stdout on failure"
+	else
+		ok
+	fi
+}
+
+py() {
+	python3 - "$@"
+}
+
+# --- tree --json: shape and values ---------------------------------------
+expect_status 0 "$CLI" tree --json "$C/sample.eml"
+cp "$T/out" "$T/sample.json"
+py "$T/sample.json" <<'EOF' || fail "tree --json sample.eml content"
+import json, sys
+d = json.load(open(sys.argv[1], encoding="utf-8"))
+assert list(d) == ["headers", "parts"], list(d)
+names = [h["name"] for h in d["headers"]]
+assert names == ["From", "To", "Subject", "Date", "Message-ID", "MIME-Version", "Content-Type"], names
+for h in d["headers"]:
+    assert list(h) == ["name", "value"], h
+hv = {h["name"]: h["value"] for h in d["headers"]}
+assert hv["Subject"] == "Quartalsbericht Q3 \u2014 mit Logo", hv["Subject"]
+assert hv["From"] == "J\u00fcrgen M\u00fcller <juergen@example.com>", hv["From"]
+assert hv["Content-Type"] == 'multipart/mixed; boundary="==outer=="', hv["Content-Type"]
+want = [
+ {"section": "1.1", "type": "text/plain", "charset": "utf-8", "encoding": "quoted-printable",
+  "disposition": None, "filename": None, "size": 105},
+ {"section": "1.2", "type": "text/html", "charset": "utf-8", "encoding": "quoted-printable",
+  "disposition": None, "filename": None},
+ {"section": "2", "type": "image/png", "charset": None, "encoding": "base64",
+  "disposition": "inline", "filename": "logo.png", "size": 463},
+ {"section": "3", "type": "application/pdf", "charset": None, "encoding": "base64",
+  "disposition": "attachment", "filename": "R\u00e9sum\u00e9 \u2014 Q3.pdf", "size": 3075},
+]
+assert len(d["parts"]) == len(want), d["parts"]
+for got, w in zip(d["parts"], want):
+    assert list(got) == ["section", "type", "charset", "encoding", "disposition", "filename", "size"], got
+    for k, v in w.items():
+        assert got[k] == v, (k, got[k], v)
+    assert isinstance(got["size"], int)
+EOF
+ok
+
+# Every leaf's size and `cat` bytes agree with Python's decoding.
+for f in sample forward digest crlf; do
+	"$CLI" tree --json "$C/$f.eml" >"$T/$f.json" || fail "tree --json $f.eml"
+	for s in $(py "$T/$f.json" <<'EOF'
+import json, sys
+print(" ".join(p["section"] for p in json.load(open(sys.argv[1]))["parts"]))
+EOF
+); do
+		"$CLI" cat "$C/$f.eml" "$s" >"$T/cat.$f.$s" || fail "cat $f.eml $s"
+	done
+	py "$C/$f.eml" "$T/$f.json" "$T" "$f" <<'EOF' || fail "cat/size vs Python email for $f.eml"
+import email, json, os, sys
+from email import policy
+msg = email.message_from_binary_file(open(sys.argv[1], "rb"), policy=policy.compat32)
+parts = json.load(open(sys.argv[2]))["parts"]
+leaves = []
+def walk(m):
+    if m.is_multipart():
+        for p in m.get_payload():
+            walk(p)
+    else:
+        leaves.append(m)
+walk(msg)
+assert len(leaves) == len(parts), (len(leaves), len(parts))
+for m, p in zip(leaves, parts):
+    want = m.get_payload(decode=True)
+    got = open(os.path.join(sys.argv[3], "cat.%s.%s" % (sys.argv[4], p["section"])), "rb").read()
+    # Python keeps the line break before a boundary in some bodies; RFC 2046
+    # 5.1.1 gives it to the boundary, as mimeo does.
+    if got != want and want.endswith(b"\n") and got == want[:-1]:
+        want = got
+    assert got == want, (p["section"], got[:60], want[:60])
+    assert p["size"] == len(got), (p["section"], p["size"], len(got))
+    assert p["type"] == m.get_content_type(), (p["type"], m.get_content_type())
+EOF
+	ok
+done
+
+# --- human tree ----------------------------------------------------------
+expect_status 0 "$CLI" tree "$C/forward.eml"
+py "$T/out" <<'EOF' || fail "tree forward.eml: $(cat "$T/out")"
+import sys
+lines = open(sys.argv[1], encoding="utf-8").read().splitlines()
+assert lines[0].startswith("multipart/mixed"), lines
+assert lines[1].startswith("  1 text/plain  "), lines
+assert lines[2].startswith("  2 message/rfc822"), lines
+assert lines[3].startswith("    2 multipart/mixed"), lines
+assert lines[4].startswith("      2.1 text/plain  13 bytes, 8bit, iso-8859-1"), lines
+assert lines[5].startswith("      2.2 text/csv  11 bytes") and '"numbers.csv"' in lines[5], lines
+assert len(lines) == 8, lines
+EOF
+ok
+
+# --- cat, cat --text -----------------------------------------------------
+"$CLI" cat --text "$C/forward.eml" 2.1 >"$T/text" || fail "cat --text"
+printf 'Caf\303\251 at nine?' >"$T/want"
+cmp -s "$T/text" "$T/want" || fail "cat --text forward.eml 2.1: $(od -c "$T/text" | head -3)"
+"$CLI" cat "$C/forward.eml" 2.1 >"$T/raw" || fail "cat"
+printf 'Caf\351 at nine?' >"$T/want"
+cmp -s "$T/raw" "$T/want" || fail "cat forward.eml 2.1 is not the raw latin-1 bytes"
+"$CLI" cat --text "$C/crlf.eml" 1 >"$T/text" || fail "cat --text crlf"
+printf 'Caf\303\251 au lait, soft break.\r\n' >"$T/want"
+cmp -s "$T/text" "$T/want" || fail "cat --text crlf.eml 1"
+ok
+
+# --- FILE forms: - (stdin) and .gz ---------------------------------------
+"$CLI" tree --json - <"$C/sample.eml" >"$T/stdin.json" || fail "tree --json -"
+cmp -s "$T/stdin.json" "$T/sample.json" || fail "stdin gives a different tree"
+gzip -c "$C/sample.eml" >"$T/sample.eml.gz"
+"$CLI" tree --json "$T/sample.eml.gz" >"$T/gz.json" || fail "tree --json .gz"
+cmp -s "$T/gz.json" "$T/sample.json" || fail ".gz gives a different tree"
+"$CLI" cat "$T/sample.eml.gz" 2 >"$T/gz.png" || fail "cat .gz"
+cmp -s "$T/gz.png" "$T/cat.sample.2" || fail "cat .gz bytes"
+"$CLI" cat - 3 <"$C/sample.eml" >"$T/stdin.pdf" || fail "cat -"
+cmp -s "$T/stdin.pdf" "$T/cat.sample.3" || fail "cat - bytes"
+ok
+
+# --- JSON escaping -------------------------------------------------------
+# A subject with quotes, backslash, controls, U+2028 and raw invalid bytes;
+# a filename with a newline.
+printf 'Subject: =?UTF-8?B?%s?=\nX-Raw: a\377b\nContent-Type: text/plain; name="=?UTF-8?Q?a=0Ab=22c?="\n\nx\n' \
+	"$(printf 'q"b\\c\001d\te\342\200\250f' | base64 | tr -d '\n')" >"$T/esc.eml"
+expect_status 0 "$CLI" tree --json "$T/esc.eml"
+py "$T/out" <<'EOF' || fail "JSON escaping: $(cat "$T/out")"
+import json, sys
+raw = open(sys.argv[1], "rb").read()
+assert b"\x01" not in raw and b"\xff" not in raw and b"\xe2\x80\xa8" not in raw, raw
+d = json.loads(raw.decode("utf-8"))
+hv = {h["name"]: h["value"] for h in d["headers"]}
+assert hv["Subject"] == 'q"b\\c\x01d\te\u2028f', repr(hv["Subject"])
+assert "\ufffd" in hv["X-Raw"] or hv["X-Raw"] == "a\u00ffb", repr(hv["X-Raw"])
+# the parameter decoder may turn the control character into a space
+assert d["parts"][0]["filename"] in ('a\nb"c', 'a b"c'), d["parts"]
+EOF
+ok
+
+# --- extract -------------------------------------------------------------
+mkdir "$T/x"
+expect_status 0 "$CLI" extract "$C/hostile-names.eml" -o "$T/x/out"
+cp "$T/out" "$T/extract1"
+py "$T/x/out" "$T/extract1" <<'EOF' || fail "extract hostile-names.eml: $(ls -A "$T/x/out"; cat "$T/extract1")"
+import os, sys
+d = sys.argv[1]
+names = sorted(os.listdir(d))
+# "tab\there\nnewline\x1b[31m.txt": the header decoder may have made the
+# newline a space already; the sanitiser makes the rest '_'
+ctl = [n for n in names if n.startswith("tab_here")]
+assert ctl in (["tab_here_newline_[31m.txt"], ["tab_here newline_[31m.txt"]), names
+want = sorted(["__._etc_passwd", "bashrc", "same.txt", "same-1.txt", "C:_Windows_evil.exe",
+               ctl[0], "attachment"])
+assert names == want, names
+lines = open(sys.argv[2]).read().splitlines()
+assert sorted(lines) == sorted(os.path.join(d, n) for n in want), lines
+assert open(os.path.join(d, "same.txt"), "rb").read() == b"one"
+assert open(os.path.join(d, "same-1.txt"), "rb").read() == b"two"
+assert open(os.path.join(d, "__._etc_passwd"), "rb").read() == b"root:x:0:0"
+EOF
+# nothing escaped the output folder
+[ "$(ls -A "$T/x")" = "out" ] || fail "extract wrote outside DIR: $(ls -A "$T/x")"
+# a second run never overwrites
+echo precious >"$T/x/out/bashrc.keep"
+cp "$T/x/out/same.txt" "$T/same.before"
+expect_status 0 "$CLI" extract "$C/hostile-names.eml" -o "$T/x/out"
+grep -q '/same-2.txt$' "$T/out" || fail "second extract did not pick same-2.txt: $(cat "$T/out")"
+grep -q '/bashrc-1$' "$T/out" || fail "second extract did not pick bashrc-1: $(cat "$T/out")"
+cmp -s "$T/x/out/same.txt" "$T/same.before" || fail "extract overwrote same.txt"
+[ "$(ls "$T/x/out" | wc -l)" -eq 15 ] || fail "second extract: $(ls "$T/x/out")"
+# a symbolic link in DIR is never followed
+ln -s "$T/victim" "$T/x/out/logo.png"
+expect_status 0 "$CLI" extract "$C/sample.eml" -o "$T/x/out"
+[ ! -e "$T/victim" ] || fail "extract followed a symbolic link"
+grep -q '/logo-1.png$' "$T/out" || fail "extract over a symlink: $(cat "$T/out")"
+py "$T/out" <<'EOF' || fail "extract sample.eml names: $(cat "$T/out")"
+import sys
+lines = open(sys.argv[1], encoding="utf-8").read().splitlines()
+assert len(lines) == 2 and lines[1].endswith("/R\u00e9sum\u00e9 \u2014 Q3.pdf"), lines
+EOF
+cmp -s "$T/x/out/logo-1.png" "$T/cat.sample.2" || fail "extracted png differs from cat"
+ok
+
+# --- scan ----------------------------------------------------------------
+expect_status 0 "$CLI" scan "$C/sample.eml"
+[ "$(cat "$T/out")" = "messages 1 parts 4 bytes $(py "$T/sample.json" <<'EOF'
+import json, sys
+print(sum(p["size"] for p in json.load(open(sys.argv[1]))["parts"]))
+EOF
+)" ] || fail "scan sample.eml: $(cat "$T/out")"
+# an mbox of the samples, with a body line that needs un-quoting
+{
+	for f in sample forward digest; do
+		echo "From sender@example.com Mon Nov 23 11:48:51 2026"
+		sed 's/^\(>*From \)/>\1/' "$C/$f.eml"
+		echo
+	done
+	echo "From sender@example.com Mon Nov 23 11:48:52 2026"
+	printf 'Subject: quoted\n\n>From the start\n>>From two\n'
+} >"$T/box.mbox"
+want_parts=0
+want_bytes=0
+for f in sample forward digest; do
+	set -- $(py "$T/$f.json" <<'EOF'
+import json, sys
+p = json.load(open(sys.argv[1]))["parts"]
+print(len(p), sum(x["size"] for x in p))
+EOF
+)
+	want_parts=$((want_parts + $1))
+	want_bytes=$((want_bytes + $2))
+done
+# the last message's body "From the start\n>From two\n" is 25 bytes
+want="messages 4 parts $((want_parts + 1)) bytes $((want_bytes + 25))"
+expect_status 0 "$CLI" scan --mbox "$T/box.mbox"
+[ "$(cat "$T/out")" = "$want" ] || fail "scan --mbox: $(cat "$T/out"), want $want"
+# detected without --mbox from the first line, through .gz and stdin too
+expect_status 0 "$CLI" scan "$T/box.mbox"
+[ "$(cat "$T/out")" = "$want" ] || fail "scan (mbox sniffed): $(cat "$T/out")"
+gzip -c "$T/box.mbox" >"$T/box.mbox.gz"
+expect_status 0 "$CLI" scan "$T/box.mbox.gz"
+[ "$(cat "$T/out")" = "$want" ] || fail "scan .gz: $(cat "$T/out")"
+"$CLI" scan --mbox - <"$T/box.mbox" >"$T/out" 2>&1 || fail "scan -"
+[ "$(cat "$T/out")" = "$want" ] || fail "scan -: $(cat "$T/out")"
+# several files add up; no progress output when stderr is not a terminal
+"$CLI" scan "$C/sample.eml" "$C/sample.eml" >"$T/out" 2>"$T/err" || fail "scan two files"
+case "$(cat "$T/out")" in
+"messages 2 parts 8 "*) ok ;;
+*) fail "scan two files: $(cat "$T/out")" ;;
+esac
+[ ! -s "$T/err" ] || fail "scan wrote to stderr: $(cat "$T/err")"
+# malformed mail never fails
+for f in broken hostile-names; do
+	expect_status 0 "$CLI" scan "$C/$f.eml"
+	expect_status 0 "$CLI" tree --json "$C/$f.eml"
+	python3 -c 'import json,sys; json.load(open(sys.argv[1]))' "$T/out" || fail "tree --json $f.eml is not JSON"
+	expect_status 0 "$CLI" tree "$C/$f.eml"
+done
+head -c 5000 /dev/urandom >"$T/garbage"
+expect_status 0 "$CLI" tree --json "$T/garbage"
+expect_status 0 "$CLI" scan "$T/garbage"
+
+# --- errors: exit status and one line on stderr ----------------------------
+expect_error "$CLI" tree "$T/does-not-exist.eml"
+expect_error "$CLI" tree --json "$T/does-not-exist.eml.gz"
+expect_error "$CLI" tree
+expect_error "$CLI" tree --bogus "$C/sample.eml"
+expect_error "$CLI" tree "$C/sample.eml" extra
+expect_error "$CLI" cat "$C/sample.eml"
+expect_error "$CLI" cat "$C/sample.eml" 9
+expect_error "$CLI" cat "$C/sample.eml" 1
+expect_error "$CLI" cat "$T/does-not-exist.eml" 1
+expect_error "$CLI" extract "$C/sample.eml"
+expect_error "$CLI" extract "$C/sample.eml" -o
+expect_error "$CLI" extract "$T/does-not-exist.eml" -o "$T/y"
+expect_error "$CLI" extract "$C/sample.eml" -o "$C/sample.eml/sub"
+expect_error "$CLI" scan
+expect_error "$CLI" scan --bogus "$C/sample.eml"
+expect_error "$CLI" scan "$C/sample.eml" "$T/does-not-exist.eml"
+expect_error "$CLI" no-such-command
+head -c 40 "$T/sample.eml.gz" >"$T/cut.gz"
+expect_error "$CLI" tree "$T/cut.gz"
+expect_status 2 "$CLI" tree
+expect_status 2 "$CLI" cat "$C/sample.eml"
+expect_status 2 "$CLI" scan --bogus x
+expect_status 1 "$CLI" cat "$C/sample.eml" 9
+expect_status 1 "$CLI" tree "$T/does-not-exist.eml"
+
+echo "test_cli: $checks checks, $failures failures"
+[ "$failures" -eq 0 ]

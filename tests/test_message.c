@@ -1,0 +1,833 @@
+/*
+ * test_message.c - the message tree (mimeo/message.h): structure and
+ * section numbers, headers, bodies, offsets, pick_body, the file/fd/stream
+ * entry points, the filename sanitiser, and every allocation failure.
+ *
+ * SPDX-License-Identifier: LGPL-2.1-or-later
+ */
+#include "testutil.h"
+
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <zlib.h>
+
+#include "mimeo.h"
+
+/* The bundled samples (corpus/NAME.eml) were generated once; these are the
+ * facts about them that the tests check. */
+#define PNG_SIZE 463
+#define PDF_SIZE 3075
+static const char plain_text[] =
+	"Hello Zo\xc3\xab,\n\nthe quarterly report is attached, and the logo you asked for.\n"
+	"Gr\xc3\xbc\xc3\x9f" "e aus K\xc3\xb6ln \xe2\x80\x94 J\xc3\xbcrgen\n";
+
+static char *read_sample(const char *name, size_t *len)
+{
+	char path[4096];
+	char *data;
+
+	snprintf(path, sizeof(path), "%s/corpus/%s", test_source_dir(), name);
+	data = test_read_file(path, len);
+	ck_assert_msg(data != NULL, "cannot read %s", path);
+	return data;
+}
+
+static mimeo_message *parse_sample(const char *name, char **data, size_t *len)
+{
+	mimeo_message *m = NULL;
+
+	*data = read_sample(name, len);
+	ck_assert_int_eq(mimeo_message_parse_buffer(&m, *data, *len, NULL), MIMEO_OK);
+	ck_assert_ptr_nonnull(m);
+	return m;
+}
+
+/* "section type/subtype" of every node in depth-first order, joined by
+ * '|': a compact picture of a tree. */
+static void tree_string(const mimeo_message *m, mimeo_buf *out)
+{
+	const mimeo_part *p;
+
+	for (p = mimeo_message_root(m); p; p = mimeo_part_next(p)) {
+		if (p != mimeo_message_root(m))
+			mimeo_buf_puts(out, "|");
+		mimeo_buf_puts(out, mimeo_part_section(p));
+		mimeo_buf_puts(out, " ");
+		mimeo_buf_puts(out, mimeo_part_type(p));
+		mimeo_buf_puts(out, "/");
+		mimeo_buf_puts(out, mimeo_part_subtype(p));
+	}
+}
+
+static void assert_tree(const mimeo_message *m, const char *want)
+{
+	mimeo_buf b = MIMEO_BUF_INIT;
+
+	tree_string(m, &b);
+	ck_assert_str_eq(b.ptr ? b.ptr : "", want);
+	mimeo_buf_dispose(&b);
+}
+
+START_TEST(sample_structure)
+{
+	char *data;
+	size_t len;
+	mimeo_message *m = parse_sample("sample.eml", &data, &len);
+	const mimeo_part *root = mimeo_message_root(m), *p;
+
+	assert_tree(m, " multipart/mixed|1 multipart/alternative|1.1 text/plain|"
+		       "1.2 text/html|2 image/png|3 application/pdf");
+	ck_assert_uint_eq(mimeo_message_part_count(m), 6);
+	ck_assert(mimeo_part_is_multipart(root));
+	ck_assert(!mimeo_part_is_leaf(root));
+	ck_assert_ptr_null(mimeo_part_parent(root));
+	ck_assert_uint_eq(mimeo_part_child_count(root), 3);
+	ck_assert_uint_eq(mimeo_part_depth(root), 0);
+	ck_assert_str_eq(mimeo_part_param(root, "BOUNDARY"), "==outer==");
+
+	p = mimeo_message_find_section(m, "1.1");
+	ck_assert_ptr_nonnull(p);
+	ck_assert_uint_eq(mimeo_part_depth(p), 2);
+	ck_assert_str_eq(mimeo_part_charset(p), "utf-8");
+	ck_assert_int_eq(mimeo_part_cte(p), MIMEO_CTE_QP);
+	ck_assert_str_eq(mimeo_part_cte_name(p), "quoted-printable");
+	ck_assert_ptr_null(mimeo_part_disposition(p));
+	ck_assert_ptr_null(mimeo_part_filename(p));
+	ck_assert_str_eq(mimeo_part_section(mimeo_part_parent(p)), "1");
+	ck_assert_ptr_eq(mimeo_part_parent(mimeo_part_parent(p)), root);
+	ck_assert_str_eq(mimeo_part_section(mimeo_part_next_sibling(p)), "1.2");
+	ck_assert_ptr_null(mimeo_part_next_sibling(mimeo_part_next_sibling(p)));
+	ck_assert_str_eq(mimeo_part_charset(mimeo_message_find_section(m, "1.2")), "utf-8");
+
+	p = mimeo_message_find_section(m, "2");
+	ck_assert_str_eq(mimeo_part_disposition(p), "inline");
+	ck_assert_str_eq(mimeo_part_filename(p), "logo.png");
+	ck_assert_ptr_null(mimeo_part_charset(p));
+	ck_assert_str_eq(mimeo_part_cte_name(p), "base64");
+
+	p = mimeo_message_find_section(m, "3");
+	ck_assert_str_eq(mimeo_part_disposition(p), "attachment");
+	/* RFC 2231 filename wins over the RFC 2047 name parameter */
+	ck_assert_str_eq(mimeo_part_filename(p), "R\xc3\xa9sum\xc3\xa9 \xe2\x80\x94 Q3.pdf");
+	ck_assert_str_eq(mimeo_part_param(p, "name"), "R\xc3\xa9sum\xc3\xa9 Q3.pdf");
+	ck_assert_str_eq(mimeo_part_disposition_param(p, "filename"),
+			 "R\xc3\xa9sum\xc3\xa9 \xe2\x80\x94 Q3.pdf");
+
+	ck_assert_ptr_eq(mimeo_message_find_section(m, ""), root);
+	ck_assert_ptr_null(mimeo_message_find_section(m, "4"));
+	ck_assert_ptr_null(mimeo_message_find_section(m, "1.3"));
+	ck_assert_ptr_null(mimeo_message_find_section(m, "1."));
+	mimeo_message_free(m);
+	free(data);
+}
+END_TEST
+
+START_TEST(sample_bodies_and_text)
+{
+	char *data;
+	size_t len, n;
+	mimeo_message *m = parse_sample("sample.eml", &data, &len);
+	const mimeo_part *p;
+	const unsigned char *b;
+	mimeo_buf t = MIMEO_BUF_INIT;
+	unsigned repairs = 0;
+
+	p = mimeo_message_find_section(m, "1.1");
+	b = mimeo_part_body(p, &n);
+	ck_assert_uint_eq(n, strlen(plain_text));
+	ck_assert(memcmp(b, plain_text, n) == 0);
+	ck_assert_int_eq(mimeo_part_text(p, NULL, &t, &repairs), MIMEO_OK);
+	ck_assert_str_eq(t.ptr, plain_text);
+	ck_assert_uint_eq(repairs, 0);
+
+	b = mimeo_part_body(mimeo_message_find_section(m, "2"), &n);
+	ck_assert_uint_eq(n, PNG_SIZE);
+	ck_assert(memcmp(b, "\x89PNG\r\n\x1a\n", 8) == 0);
+	ck_assert(memcmp(b + n - 8, "IEND\xae\x42\x60\x82", 8) == 0);
+
+	b = mimeo_part_body(mimeo_message_find_section(m, "3"), &n);
+	ck_assert_uint_eq(n, PDF_SIZE);
+	ck_assert(memcmp(b, "%PDF-1.4\n", 9) == 0);
+	ck_assert(memcmp(b + n - 6, "%%EOF\n", 6) == 0);
+
+	/* multiparts have no body of their own */
+	mimeo_part_body(mimeo_message_root(m), &n);
+	ck_assert_uint_eq(n, 0);
+	mimeo_buf_dispose(&t);
+	mimeo_message_free(m);
+	free(data);
+}
+END_TEST
+
+START_TEST(sample_headers)
+{
+	char *data;
+	size_t len, n, i;
+	mimeo_message *m = parse_sample("sample.eml", &data, &len);
+	const mimeo_part *root = mimeo_message_root(m);
+	mimeo_buf d = MIMEO_BUF_INIT;
+	const char *v;
+	static const char *names[] = { "From", "To", "Subject", "Date", "Message-ID",
+				       "MIME-Version", "Content-Type" };
+
+	ck_assert_uint_eq(mimeo_part_header_count(root), 7);
+	for (i = 0; i < 7; i++)
+		ck_assert_str_eq(mimeo_part_header_name(root, i), names[i]);
+	ck_assert_ptr_null(mimeo_part_header_name(root, 7));
+	ck_assert_ptr_null(mimeo_part_header_raw(root, 7, &n));
+	ck_assert_int_eq(mimeo_part_header_decoded(root, 7, NULL, NULL, &d), MIMEO_ENOTFOUND);
+
+	v = mimeo_part_header_raw(root, 2, &n);
+	ck_assert_str_eq(v, "=?UTF-8?Q?Quartalsbericht_Q3_=E2=80=94_mit_Logo?=");
+	ck_assert_uint_eq(n, strlen(v));
+	ck_assert_int_eq(mimeo_part_header_decoded(root, 2, NULL, NULL, &d), MIMEO_OK);
+	ck_assert_str_eq(d.ptr, "Quartalsbericht Q3 \xe2\x80\x94 mit Logo");
+
+	v = mimeo_part_get_header(root, "message-id", &n);
+	ck_assert_str_eq(v, "<20261123.1@example.com>");
+	ck_assert_ptr_null(mimeo_part_get_header(root, "X-Missing", NULL));
+	/* a child's fields are its own */
+	ck_assert_uint_eq(mimeo_part_header_count(mimeo_message_find_section(m, "3")), 3);
+	v = mimeo_part_get_header(mimeo_message_find_section(m, "3"), "Content-Disposition", &n);
+	ck_assert_str_eq(v, "attachment;\n filename*=UTF-8''R%C3%A9sum%C3%A9%20%E2%80%94%20Q3.pdf");
+	mimeo_buf_dispose(&d);
+	mimeo_message_free(m);
+	free(data);
+}
+END_TEST
+
+/* [header_start, end) is the part as written: writing the source slices
+ * back gives the original bytes. */
+START_TEST(sample_offsets)
+{
+	char *data;
+	size_t len, n;
+	mimeo_message *m = parse_sample("sample.eml", &data, &len);
+	const char *src = mimeo_message_source(m, &n);
+	const mimeo_part *p;
+	uint64_t hs, bs, end;
+	const char *qp_start;
+
+	ck_assert_uint_eq(n, len);
+	ck_assert(memcmp(src, data, len) == 0);
+	ck_assert(src != data); /* copied once */
+
+	mimeo_part_offsets(mimeo_message_root(m), &hs, &bs, &end);
+	ck_assert_uint_eq(hs, 0);
+	ck_assert(memcmp(src + bs, "This is a multi-part message", 28) == 0);
+	ck_assert_uint_le(end, len);
+
+	p = mimeo_message_find_section(m, "2");
+	mimeo_part_offsets(p, &hs, &bs, &end);
+	ck_assert(memcmp(src + hs, "Content-Type: image/png;", 24) == 0);
+	ck_assert(memcmp(src + bs, "iVBORw0KGgo", 11) == 0);
+	ck_assert(memcmp(src + end, "\n--==outer==\n", 13) == 0);
+
+	p = mimeo_message_find_section(m, "1.1");
+	mimeo_part_offsets(p, &hs, &bs, &end);
+	qp_start = strstr(data, "Hello Zo=C3=AB");
+	ck_assert_uint_eq(bs, (uint64_t)(qp_start - data));
+	ck_assert(memcmp(src + end, "\n--==alt==", 10) == 0);
+	ck_assert(memcmp(src + hs, "Content-Type: text/plain; charset=utf-8\n", 40) == 0);
+
+	p = mimeo_message_find_section(m, "1");
+	mimeo_part_offsets(p, &hs, NULL, &end);
+	ck_assert(memcmp(src + hs, "Content-Type: multipart/alternative", 35) == 0);
+	ck_assert(memcmp(src + end - 12, "--==alt==--\n", 12) == 0 ||
+		  memcmp(src + end - 11, "--==alt==--", 11) == 0);
+	mimeo_message_free(m);
+	free(data);
+}
+END_TEST
+
+START_TEST(forward_nested_messages)
+{
+	char *data;
+	size_t len, n;
+	mimeo_message *m = parse_sample("forward.eml", &data, &len);
+	const mimeo_part *p, *inner;
+	const char *b;
+
+	/* RFC 3501 6.4.5: the message/rfc822 part "2" and the multipart
+	 * root of its message share the number; "3.1" is the body of the
+	 * single-part message in part 3. */
+	assert_tree(m, " multipart/mixed|1 text/plain|2 message/rfc822|2 multipart/mixed|"
+		       "2.1 text/plain|2.2 text/csv|3 message/rfc822|3.1 text/plain");
+	p = mimeo_message_find_section(m, "2");
+	ck_assert(mimeo_part_is_message(p));
+	ck_assert(!mimeo_part_is_leaf(p));
+	ck_assert_uint_eq(mimeo_part_child_count(p), 1);
+	inner = mimeo_part_first_child(p);
+	ck_assert(mimeo_part_is_multipart(inner));
+	ck_assert_str_eq(mimeo_part_get_header(inner, "Subject", NULL), "Original message");
+	ck_assert_ptr_null(mimeo_part_get_header(p, "Subject", NULL));
+	ck_assert_str_eq(mimeo_part_disposition(p), "inline");
+
+	p = mimeo_message_find_section(m, "2.1");
+	ck_assert_str_eq(mimeo_part_charset(p), "iso-8859-1");
+	b = mimeo_part_body(p, &n);
+	/* RFC 2046 5.1.1: the line break before a boundary belongs to it */
+	ck_assert_uint_eq(n, 13);
+	ck_assert(memcmp(b, "Caf\xe9 at nine?", 13) == 0);
+	{
+		mimeo_buf t = MIMEO_BUF_INIT;
+
+		ck_assert_int_eq(mimeo_part_text(p, NULL, &t, NULL), MIMEO_OK);
+		ck_assert_str_eq(t.ptr, "Caf\xc3\xa9 at nine?");
+		mimeo_buf_dispose(&t);
+	}
+	p = mimeo_message_find_section(m, "2.2");
+	ck_assert_str_eq(mimeo_part_filename(p), "numbers.csv");
+	b = mimeo_part_body(p, &n);
+	ck_assert_uint_eq(n, 11);
+	ck_assert(memcmp(b, "a,b,c\n1,2,3", 11) == 0);
+
+	p = mimeo_message_find_section(m, "3.1");
+	ck_assert(mimeo_part_is_leaf(p));
+	ck_assert_str_eq(mimeo_part_get_header(p, "Subject", NULL), "single part inside");
+	b = mimeo_part_body(p, &n);
+	ck_assert_uint_eq(n, 10);
+	ck_assert(memcmp(b, "Just text.", 10) == 0);
+	mimeo_message_free(m);
+	free(data);
+}
+END_TEST
+
+START_TEST(digest_defaults)
+{
+	char *data;
+	size_t len, n;
+	mimeo_message *m = parse_sample("digest.eml", &data, &len);
+	const char *b;
+
+	/* RFC 2046 5.1.5: parts of a digest default to message/rfc822 */
+	assert_tree(m, " multipart/digest|1 message/rfc822|1.1 text/plain|2 message/rfc822|"
+		       "2.1 text/plain|3 text/plain");
+	b = mimeo_part_body(mimeo_message_find_section(m, "1.1"), &n);
+	ck_assert_uint_eq(n, 15);
+	ck_assert(memcmp(b, "First message.\n", 15) == 0);
+	ck_assert_str_eq(mimeo_part_get_header(mimeo_message_find_section(m, "2.1"), "Subject",
+					       NULL), "second");
+	mimeo_message_free(m);
+	free(data);
+}
+END_TEST
+
+START_TEST(single_part_crlf)
+{
+	char *data;
+	size_t len, n;
+	mimeo_message *m = parse_sample("crlf.eml", &data, &len);
+	const mimeo_part *root = mimeo_message_root(m);
+	mimeo_buf t = MIMEO_BUF_INIT;
+	const char *b;
+
+	/* a single-part message's root is its body: section "1" */
+	assert_tree(m, "1 text/plain");
+	ck_assert(mimeo_part_is_leaf(root));
+	ck_assert_ptr_eq(mimeo_message_find_section(m, "1"), root);
+	ck_assert_ptr_eq(mimeo_message_find_section(m, ""), root);
+	b = mimeo_part_body(root, &n);
+	ck_assert_uint_eq(n, 27);
+	ck_assert(memcmp(b, "Caf\xe9 au lait, soft break.\r\n", 27) == 0);
+	ck_assert_int_eq(mimeo_part_text(root, NULL, &t, NULL), MIMEO_OK);
+	ck_assert_str_eq(t.ptr, "Caf\xc3\xa9 au lait, soft break.\r\n");
+	mimeo_buf_clear(&t);
+	ck_assert_int_eq(mimeo_part_header_decoded(root, 1, NULL, NULL, &t), MIMEO_OK);
+	ck_assert_str_eq(t.ptr, "CRLF caf\xc3\xa9");
+	mimeo_buf_dispose(&t);
+	mimeo_message_free(m);
+	free(data);
+}
+END_TEST
+
+static mimeo_message *parse_str(const char *s)
+{
+	mimeo_message *m = NULL;
+
+	ck_assert_int_eq(mimeo_message_parse_buffer(&m, s, strlen(s), NULL), MIMEO_OK);
+	return m;
+}
+
+START_TEST(pick_body_rules)
+{
+	mimeo_message *m;
+	char *data;
+	size_t len;
+	const mimeo_part *p;
+
+	m = parse_sample("sample.eml", &data, &len);
+	ck_assert_str_eq(mimeo_part_section(mimeo_message_pick_body(m, "text/plain")), "1.1");
+	ck_assert_str_eq(mimeo_part_section(mimeo_message_pick_body(m, "text/html")), "1.2");
+	mimeo_message_free(m);
+	free(data);
+
+	m = parse_sample("forward.eml", &data, &len);
+	ck_assert_str_eq(mimeo_part_section(mimeo_message_pick_body(m, "text/plain")), "1");
+	/* no html anywhere: the plain text is shown instead */
+	ck_assert_str_eq(mimeo_part_section(mimeo_message_pick_body(m, "text/html")), "1");
+	mimeo_message_free(m);
+	free(data);
+
+	/* related: the start part by Content-ID, not the first child */
+	m = parse_str("Content-Type: multipart/related; boundary=r; start=\"<b@x>\"\n\n"
+		      "--r\nContent-Type: text/html\nContent-ID: <a@x>\n\nA\n"
+		      "--r\nContent-Type: multipart/alternative; boundary=q\nContent-ID: <b@x>\n\n"
+		      "--q\nContent-Type: text/plain\n\nplain\n--q\nContent-Type: text/html\n\nhtml\n"
+		      "--q--\n--r--\n");
+	ck_assert_str_eq(mimeo_part_section(mimeo_message_pick_body(m, "text/html")), "2.2");
+	ck_assert_str_eq(mimeo_part_section(mimeo_message_pick_body(m, "text/plain")), "2.1");
+	mimeo_message_free(m);
+
+	/* mixed: attachments are skipped even when they are text */
+	m = parse_str("Content-Type: multipart/mixed; boundary=z\n\n"
+		      "--z\nContent-Type: text/plain\nContent-Disposition: attachment\n\nfile\n"
+		      "--z\nContent-Type: image/gif\n\nGIF\n"
+		      "--z\nContent-Type: text/plain\n\nthe body\n--z--\n");
+	p = mimeo_message_pick_body(m, "text/plain");
+	ck_assert_str_eq(mimeo_part_section(p), "3");
+	mimeo_message_free(m);
+
+	/* nothing to show */
+	m = parse_str("Content-Type: image/png\nContent-Transfer-Encoding: base64\n\niVBORw0K\n");
+	ck_assert_ptr_null(mimeo_message_pick_body(m, "text/plain"));
+	ck_assert_ptr_null(mimeo_message_pick_body(m, "text/html"));
+	mimeo_message_free(m);
+}
+END_TEST
+
+/* Structure fingerprint: sections, types, offsets and bodies. */
+static void fingerprint(const mimeo_message *m, mimeo_buf *out)
+{
+	const mimeo_part *p;
+	char line[256];
+
+	for (p = mimeo_message_root(m); p; p = mimeo_part_next(p)) {
+		uint64_t hs, bs, end;
+		size_t n;
+		const void *b = mimeo_part_body(p, &n);
+
+		mimeo_part_offsets(p, &hs, &bs, &end);
+		snprintf(line, sizeof(line), "%s %s/%s %llu %llu %llu %zu\n", mimeo_part_section(p),
+			 mimeo_part_type(p), mimeo_part_subtype(p), (unsigned long long)hs,
+			 (unsigned long long)bs, (unsigned long long)end, n);
+		mimeo_buf_puts(out, line);
+		mimeo_buf_put(out, b, n);
+	}
+}
+
+typedef struct chunk_reader {
+	const char *data;
+	size_t len, pos;
+	uint64_t rng;
+} chunk_reader;
+
+/* Gives 1..7 bytes per call: the stream path must not depend on chunking. */
+static int chunk_read(void *ctx, void *buf, size_t cap, size_t *got)
+{
+	chunk_reader *r = ctx;
+	size_t n = 1 + (size_t)(test_rand(&r->rng) % 7);
+
+	if (n > cap)
+		n = cap;
+	if (n > r->len - r->pos)
+		n = r->len - r->pos;
+	memcpy(buf, r->data + r->pos, n);
+	r->pos += n;
+	*got = n;
+	return MIMEO_OK;
+}
+
+static int failing_read(void *ctx, void *buf, size_t cap, size_t *got)
+{
+	(void)ctx;
+	(void)buf;
+	(void)cap;
+	(void)got;
+	return MIMEO_EIO;
+}
+
+START_TEST(entry_points_agree)
+{
+	static const char *samples[] = { "sample.eml", "forward.eml", "digest.eml", "crlf.eml",
+					 "broken.eml", "hostile-names.eml" };
+	size_t i;
+
+	for (i = 0; i < sizeof(samples) / sizeof(samples[0]); i++) {
+		mimeo_buf a = MIMEO_BUF_INIT, b = MIMEO_BUF_INIT;
+		char path[4096], gzpath[] = "/tmp/mimeo-test-XXXXXX.eml.gz";
+		mimeo_message_options borrow = MIMEO_MESSAGE_OPTIONS_INIT;
+		chunk_reader r;
+		mimeo_message *m;
+		size_t len;
+		char *data = read_sample(samples[i], &len);
+		int fd, gfd;
+		gzFile gz;
+
+		snprintf(path, sizeof(path), "%s/corpus/%s", test_source_dir(), samples[i]);
+		ck_assert_int_eq(mimeo_message_parse_buffer(&m, data, len, NULL), MIMEO_OK);
+		fingerprint(m, &a);
+		mimeo_message_free(m);
+
+		borrow.flags = MIMEO_MESSAGE_BORROW;
+		ck_assert_int_eq(mimeo_message_parse_buffer(&m, data, len, &borrow), MIMEO_OK);
+		ck_assert_ptr_eq(mimeo_message_source(m, NULL), data);
+		fingerprint(m, &b);
+		ck_assert(a.size == b.size && memcmp(a.ptr, b.ptr, a.size) == 0);
+		mimeo_message_free(m);
+
+		mimeo_buf_clear(&b);
+		ck_assert_int_eq(mimeo_message_parse_file(&m, path, NULL), MIMEO_OK);
+		fingerprint(m, &b);
+		ck_assert(a.size == b.size && memcmp(a.ptr, b.ptr, a.size) == 0);
+		mimeo_message_free(m);
+
+		mimeo_buf_clear(&b);
+		fd = open(path, O_RDONLY);
+		ck_assert_int_ge(fd, 0);
+		ck_assert_int_eq(mimeo_message_parse_fd(&m, fd, NULL), MIMEO_OK);
+		close(fd);
+		fingerprint(m, &b);
+		ck_assert(a.size == b.size && memcmp(a.ptr, b.ptr, a.size) == 0);
+		mimeo_message_free(m);
+
+		mimeo_buf_clear(&b);
+		r.data = data;
+		r.len = len;
+		r.pos = 0;
+		r.rng = 42 + i;
+		ck_assert_int_eq(mimeo_message_parse_stream(&m, chunk_read, &r, NULL), MIMEO_OK);
+		fingerprint(m, &b);
+		ck_assert(a.size == b.size && memcmp(a.ptr, b.ptr, a.size) == 0);
+		mimeo_message_free(m);
+
+		/* .gz through zlib */
+		gfd = mkstemps(gzpath, 7);
+		ck_assert_int_ge(gfd, 0);
+		gz = gzdopen(gfd, "wb");
+		ck_assert_int_eq(gzwrite(gz, data, (unsigned)len), (int)len);
+		gzclose(gz);
+		mimeo_buf_clear(&b);
+		ck_assert_int_eq(mimeo_message_parse_file(&m, gzpath, NULL), MIMEO_OK);
+		unlink(gzpath);
+		fingerprint(m, &b);
+		ck_assert(a.size == b.size && memcmp(a.ptr, b.ptr, a.size) == 0);
+		mimeo_message_free(m);
+
+		mimeo_buf_dispose(&a);
+		mimeo_buf_dispose(&b);
+		free(data);
+	}
+}
+END_TEST
+
+START_TEST(entry_point_errors)
+{
+	mimeo_message *m = (mimeo_message *)1;
+	mimeo_message_options o = MIMEO_MESSAGE_OPTIONS_INIT;
+	chunk_reader r = { "From: a\n\nbody\n", 14, 0, 1 };
+
+	ck_assert_int_eq(mimeo_message_parse_file(&m, "/nonexistent/x.eml", NULL), MIMEO_EIO);
+	ck_assert_ptr_null(m);
+	ck_assert_int_eq(mimeo_message_parse_buffer(NULL, "x", 1, NULL), MIMEO_EINVAL);
+	ck_assert_int_eq(mimeo_message_parse_buffer(&m, NULL, 1, NULL), MIMEO_EINVAL);
+	ck_assert_int_eq(mimeo_message_parse_fd(&m, -1, NULL), MIMEO_EINVAL);
+	ck_assert_int_eq(mimeo_message_parse_stream(&m, failing_read, NULL, NULL), MIMEO_EIO);
+	ck_assert_ptr_null(m);
+	o.version = 99;
+	ck_assert_int_eq(mimeo_message_parse_buffer(&m, "x", 1, &o), MIMEO_EINVAL);
+	o.version = MIMEO_MESSAGE_OPTIONS_VERSION;
+	o.max_input = 10;
+	ck_assert_int_eq(mimeo_message_parse_stream(&m, chunk_read, &r, &o), MIMEO_ELIMIT);
+	ck_assert_ptr_null(m);
+	/* empty input is an empty message, not an error */
+	ck_assert_int_eq(mimeo_message_parse_buffer(&m, NULL, 0, NULL), MIMEO_OK);
+	ck_assert(mimeo_part_is_leaf(mimeo_message_root(m)));
+	mimeo_message_free(m);
+	mimeo_message_free(NULL);
+}
+END_TEST
+
+START_TEST(parser_limits_pass_through)
+{
+	mimeo_parser_options po = MIMEO_PARSER_OPTIONS_INIT;
+	mimeo_message_options o = MIMEO_MESSAGE_OPTIONS_INIT;
+	mimeo_buf in = MIMEO_BUF_INIT;
+	mimeo_message *m;
+	const mimeo_part *p;
+	unsigned i, depth = 0;
+
+	for (i = 0; i < 20; i++) {
+		char line[96];
+
+		snprintf(line, sizeof(line),
+			 "Content-Type: multipart/mixed; boundary=b%u\n\n--b%u\n", i, i);
+		mimeo_buf_puts(&in, line);
+	}
+	mimeo_buf_puts(&in, "Content-Type: text/plain\n\ndeep\n");
+	po.max_depth = 5;
+	o.parser = &po;
+	ck_assert_int_eq(mimeo_message_parse_buffer(&m, in.ptr, in.size, &o), MIMEO_OK);
+	ck_assert(mimeo_message_limits_hit(m) & MIMEO_LIMIT_DEPTH);
+	ck_assert_uint_gt(mimeo_message_defect_count(m), 0);
+	for (p = mimeo_message_root(m); p; p = mimeo_part_next(p))
+		if (mimeo_part_depth(p) > depth)
+			depth = mimeo_part_depth(p);
+	ck_assert_uint_le(depth, 5);
+	mimeo_message_free(m);
+	mimeo_buf_dispose(&in);
+}
+END_TEST
+
+START_TEST(broken_input_is_not_an_error)
+{
+	char *data;
+	size_t len, i;
+	mimeo_message *m = parse_sample("broken.eml", &data, &len);
+	const mimeo_part *p;
+	size_t leaves = 0;
+	uint64_t rng = 7;
+
+	for (p = mimeo_message_root(m); p; p = mimeo_part_next(p))
+		leaves += mimeo_part_is_leaf(p) != 0;
+	ck_assert_uint_ge(leaves, 3);
+	ck_assert_uint_gt(mimeo_message_defect_count(m), 0);
+	mimeo_message_free(m);
+	free(data);
+
+	/* random bytes and random cuts of a real sample: always a tree */
+	data = read_sample("sample.eml", &len);
+	for (i = 0; i < 300; i++) {
+		char junk[2048];
+		size_t n = (size_t)(test_rand(&rng) % sizeof(junk));
+
+		if (i % 2) {
+			test_rand_bytes(&rng, junk, n);
+		} else {
+			n = (size_t)(test_rand(&rng) % len);
+			memcpy(junk, data, n < sizeof(junk) ? n : sizeof(junk));
+			if (n > sizeof(junk))
+				n = sizeof(junk);
+		}
+		ck_assert_int_eq(mimeo_message_parse_buffer(&m, junk, n, NULL), MIMEO_OK);
+		for (p = mimeo_message_root(m); p; p = mimeo_part_next(p)) {
+			uint64_t hs, bs, end;
+
+			mimeo_part_offsets(p, &hs, &bs, &end);
+			ck_assert_uint_le(hs, bs);
+			ck_assert_uint_le(bs, end);
+			ck_assert_uint_le(end, n);
+		}
+		mimeo_message_free(m);
+	}
+	free(data);
+}
+END_TEST
+
+START_TEST(every_allocation_failure)
+{
+	static const char *samples[] = { "sample.eml", "forward.eml", "broken.eml" };
+	size_t s;
+
+	for (s = 0; s < sizeof(samples) / sizeof(samples[0]); s++) {
+		size_t len;
+		char *data = read_sample(samples[s], &len);
+		mimeo_buf want = MIMEO_BUF_INIT;
+		unsigned long n;
+		mimeo_message *m;
+
+		ck_assert_int_eq(mimeo_message_parse_buffer(&m, data, len, NULL), MIMEO_OK);
+		fingerprint(m, &want);
+		mimeo_message_free(m);
+		for (n = 1;; n++) {
+			test_failing_alloc fa;
+			mimeo_message_options o = MIMEO_MESSAGE_OPTIONS_INIT;
+			int rc;
+
+			test_failing_alloc_init(&fa, n);
+			o.alloc = &fa.alloc;
+			rc = mimeo_message_parse_buffer(&m, data, len, &o);
+			if (rc == MIMEO_OK) {
+				mimeo_buf got = MIMEO_BUF_INIT;
+
+				fingerprint(m, &got);
+				ck_assert(got.size == want.size &&
+					  memcmp(got.ptr, want.ptr, got.size) == 0);
+				mimeo_buf_dispose(&got);
+				mimeo_message_free(m);
+				ck_assert_int_eq(fa.live, 0);
+				if (!fa.failed)
+					break;
+				continue;
+			}
+			ck_assert_int_eq(rc, MIMEO_ENOMEM);
+			ck_assert_ptr_null(m);
+			ck_assert_int_eq(fa.live, 0);
+			ck_assert_uint_lt(n, 100000);
+		}
+		ck_assert_uint_gt(n, 3);
+		mimeo_buf_dispose(&want);
+		free(data);
+	}
+}
+END_TEST
+
+/* ------------------------------------------------------------------ */
+/* Filename sanitiser                                                  */
+/* ------------------------------------------------------------------ */
+
+static const struct {
+	const char *in;
+	const char *want;
+} names[] = {
+	{ "report.pdf", "report.pdf" },
+	{ "../../etc/passwd", "__._etc_passwd" },
+	{ "..", "attachment" },
+	{ ".", "attachment" },
+	{ "", "attachment" },
+	{ "   ", "attachment" },
+	{ ".bashrc", "bashrc" },
+	{ "...hidden", "hidden" },
+	{ "C:\\Windows\\evil.exe", "C:_Windows_evil.exe" },
+	{ "/etc/shadow", "_etc_shadow" },
+	{ "a/../b", "a__._b" },
+	{ "tab\there\nnl\x1b[31m.txt", "tab_here_nl_[31m.txt" },
+	{ "name. ", "name" },
+	{ "caf\xc3\xa9 \xe2\x80\x94 r\xc3\xa9sum\xc3\xa9.pdf", "caf\xc3\xa9 \xe2\x80\x94 r\xc3\xa9sum\xc3\xa9.pdf" },
+	{ "bad\xff\xfe utf8", "bad__ utf8" },
+	{ "c1\xc2\x85" "ctl", "c1_ctl" },
+	{ "overlong\xc0\xafslash", "overlong__slash" },
+	{ "del\x7f", "del_" },
+	{ "a..b.txt", "a_.b.txt" },
+};
+
+START_TEST(sanitize_table)
+{
+	mimeo_buf b = MIMEO_BUF_INIT;
+
+	mimeo_buf_puts(&b, "x");
+	mimeo_buf_clear(&b);
+	ck_assert_int_eq(mimeo_filename_sanitize(names[_i].in, strlen(names[_i].in), &b),
+			 MIMEO_OK);
+	ck_assert_msg(strcmp(b.ptr, names[_i].want) == 0, "sanitize(\"%s\") = \"%s\", want \"%s\"",
+		      names[_i].in, b.ptr, names[_i].want);
+	mimeo_buf_dispose(&b);
+}
+END_TEST
+
+START_TEST(sanitize_properties)
+{
+	uint64_t rng = 99;
+	mimeo_buf b = MIMEO_BUF_INIT;
+	char in[1200];
+	int i;
+
+	ck_assert_int_eq(mimeo_filename_sanitize(NULL, 0, &b), MIMEO_OK);
+	ck_assert_str_eq(b.ptr, MIMEO_FILENAME_DEFAULT);
+	for (i = 0; i < 3000; i++) {
+		size_t n = (size_t)(test_rand(&rng) % sizeof(in)), k;
+
+		test_rand_bytes(&rng, in, n);
+		/* bias towards dots, slashes and multibyte characters */
+		for (k = 0; k < n; k++) {
+			unsigned r = (unsigned char)in[k] % 16;
+
+			if (r == 0)
+				in[k] = '.';
+			else if (r == 1)
+				in[k] = '/';
+			else if (r == 2 && k + 1 < n) {
+				in[k] = (char)0xc3;
+				in[++k] = (char)0xa9;
+			}
+		}
+		mimeo_buf_clear(&b);
+		ck_assert_int_eq(mimeo_filename_sanitize(in, n, &b), MIMEO_OK);
+		ck_assert_uint_ge(b.size, 1);
+		ck_assert_uint_le(b.size, MIMEO_FILENAME_MAX);
+		ck_assert_uint_eq(strlen(b.ptr), b.size);
+		ck_assert_uint_eq(mimeo_utf8_valid_prefix(b.ptr, b.size), b.size);
+		ck_assert_ptr_null(memchr(b.ptr, '/', b.size));
+		ck_assert_ptr_null(memchr(b.ptr, '\\', b.size));
+		ck_assert_ptr_null(strstr(b.ptr, ".."));
+		ck_assert(b.ptr[0] != '.');
+		for (k = 0; k < b.size; k++)
+			ck_assert((unsigned char)b.ptr[k] >= 0x20 && b.ptr[k] != 0x7f);
+	}
+	/* long names: cut on a character boundary, extension kept */
+	mimeo_buf_clear(&b);
+	memset(in, 0, sizeof(in));
+	for (i = 0; i < 300; i++)
+		memcpy(in + 2 * i, "\xc3\xa9", 2);
+	memcpy(in + 600, ".pdf", 4);
+	ck_assert_int_eq(mimeo_filename_sanitize(in, 604, &b), MIMEO_OK);
+	ck_assert_uint_le(b.size, 255);
+	ck_assert_uint_ge(b.size, 250);
+	ck_assert_str_eq(b.ptr + b.size - 4, ".pdf");
+	ck_assert_uint_eq(mimeo_utf8_valid_prefix(b.ptr, b.size), b.size);
+	/* appends */
+	mimeo_buf_clear(&b);
+	mimeo_buf_puts(&b, "dir-");
+	ck_assert_int_eq(mimeo_filename_sanitize("x.txt", 5, &b), MIMEO_OK);
+	ck_assert_str_eq(b.ptr, "dir-x.txt");
+	mimeo_buf_dispose(&b);
+}
+END_TEST
+
+START_TEST(sanitize_allocation_failure)
+{
+	unsigned long n;
+
+	for (n = 1; n < 10; n++) {
+		test_failing_alloc fa;
+		mimeo_buf b;
+		int rc;
+
+		test_failing_alloc_init(&fa, n);
+		mimeo_buf_init(&b, &fa.alloc);
+		rc = mimeo_filename_sanitize("../report.pdf", 13, &b);
+		ck_assert(rc == MIMEO_OK || rc == MIMEO_ENOMEM);
+		if (rc == MIMEO_OK)
+			ck_assert_str_eq(b.ptr, "_report.pdf");
+		mimeo_buf_dispose(&b);
+		ck_assert_int_eq(fa.live, 0);
+	}
+}
+END_TEST
+
+static Suite *message_suite(void)
+{
+	Suite *s = suite_create("message");
+	TCase *tc = tcase_create("tree");
+
+	tcase_add_test(tc, sample_structure);
+	tcase_add_test(tc, sample_bodies_and_text);
+	tcase_add_test(tc, sample_headers);
+	tcase_add_test(tc, sample_offsets);
+	tcase_add_test(tc, forward_nested_messages);
+	tcase_add_test(tc, digest_defaults);
+	tcase_add_test(tc, single_part_crlf);
+	tcase_add_test(tc, pick_body_rules);
+	tcase_add_test(tc, entry_points_agree);
+	tcase_add_test(tc, entry_point_errors);
+	tcase_add_test(tc, parser_limits_pass_through);
+	tcase_add_test(tc, broken_input_is_not_an_error);
+	tcase_add_test(tc, every_allocation_failure);
+	tcase_set_timeout(tc, 120);
+	suite_add_tcase(s, tc);
+
+	tc = tcase_create("sanitize");
+	tcase_add_loop_test(tc, sanitize_table, 0, sizeof(names) / sizeof(names[0]));
+	tcase_add_test(tc, sanitize_properties);
+	tcase_add_test(tc, sanitize_allocation_failure);
+	suite_add_tcase(s, tc);
+	return s;
+}
+
+int main(void)
+{
+	return test_run_suite(message_suite());
+}
