@@ -771,11 +771,14 @@ static size_t utf8_len(unsigned char c)
 }
 
 /* Bytes of the chunk (from p) that fit in `limit` encoded characters,
- * whole UTF-8 characters only (RFC 2047 section 5: never split one). */
-static size_t ew_take(const unsigned char *p, size_t n, int b, size_t limit)
+ * whole UTF-8 characters only (RFC 2047 section 5: never split one).
+ * *whole3 receives the longest such prefix whose length is a multiple of
+ * three (a B word without padding), 0 if none. */
+static size_t ew_take(const unsigned char *p, size_t n, int b, size_t limit, size_t *whole3)
 {
 	size_t i = 0, cost = 0;
 
+	*whole3 = 0;
 	while (i < n) {
 		size_t cl = utf8_len(p[i]), k, c = 0;
 
@@ -793,6 +796,8 @@ static size_t ew_take(const unsigned char *p, size_t n, int b, size_t limit)
 			cost += c;
 		}
 		i += cl;
+		if (i % 3 == 0)
+			*whole3 = i;
 	}
 	return i ? i : (utf8_len(p[0]) < n ? utf8_len(p[0]) : n);
 }
@@ -840,8 +845,8 @@ static void ew_write(struct enc *e, const unsigned char *p, size_t n, int b)
 static void e_chunk(struct enc *e, const char *ws, size_t wsn, const unsigned char *p,
 		    size_t n)
 {
-	size_t qlen = 0, blen = (n + 2) / 3 * 4, i;
-	int b;
+	size_t qlen = 0, blen = (n + 2) / 3 * 4, i, t3;
+	int b, use_b;
 
 	for (i = 0; i < n; i++)
 		qlen += q_cost(p[i]);
@@ -867,8 +872,21 @@ static void e_chunk(struct enc *e, const char *ws, size_t wsn, const unsigned ch
 		}
 		if (room < EW_OVERHEAD || room > EW_TEXT_MAX)
 			room = EW_TEXT_MAX;
-		take = ew_take(p + i, n - i, b, room);
-		ew_write(e, p + i, take, b);
+		use_b = b;
+		take = ew_take(p + i, n - i, b, room, &t3);
+		if (b && i + take < n && take % 3) {
+			/* A padded B word followed by another B word is lost by
+			 * decoders that join the base64 text of adjacent words
+			 * before decoding it (GMime 3 does): end on a whole
+			 * quantum, or use Q for this word. */
+			if (t3 && t3 >= take / 2) {
+				take = t3;
+			} else {
+				use_b = 0;
+				take = ew_take(p + i, n - i, 0, room, &t3);
+			}
+		}
+		ew_write(e, p + i, take, use_b);
 		e->any = 1;
 		i += take;
 	}
