@@ -132,13 +132,16 @@ typedef struct mimeo_part_info {
 	/** 0 = the top-level message's root (or each mbox message's root) */
 	unsigned depth;
 	/**
-	 * IMAP section (RFC 3501 6.4.5).  Each message (the top-level one, or
-	 * an encapsulated one whose message/rfc822 part has section N) has a
-	 * prefix M: "" for the top level, N inside.  Its root entity has
-	 * section M when it is a multipart, else M.1 ("1" at top level); the
-	 * children of a multipart with section S are S.1, S.2, ... ("1", "2",
-	 * ... when S is "").  So a multipart root and its message/rfc822 part
-	 * share the section N (IMAP's N is the message/rfc822 part).
+	 * IMAP section (RFC 3501 6.4.5), final at part_begin.  Each message
+	 * (the top-level one, or an encapsulated one whose message/rfc822
+	 * part has section N) has a prefix M: "" at top level, N inside.
+	 * Its root entity (MIMEO_PART_ROOT) has section M; the children of a
+	 * multipart with section S are S.1, S.2, ... ("1", "2", ... when S is
+	 * ""); the root under a message/rfc822 part has that part's IMAP
+	 * number N.  IMAP numbers the body of a root that is not a multipart
+	 * M.1 (BODY[1] of a single-part message): so the root under a
+	 * message/rfc822 part that is itself such a root gets M.1 ("1" for
+	 * a top-level message/rfc822, whose parts are then 1.1, 1.2, ...).
 	 */
 	const char *section;
 	/** lowercased type and subtype, defaults applied (from headers_end) */

@@ -1,0 +1,1844 @@
+/*
+ * parser.c - the streaming (push) MIME parser.
+ *
+ * Shape (llhttp / zlib inflate): the caller pushes chunks; the parser keeps
+ * a scanner state and a short queue of pending structural actions.  Input
+ * is examined in three ways:
+ *
+ *  - header blocks: one line at a time (memchr for the line end), each line
+ *    appended to a bounded field buffer; a field is complete when the next
+ *    line does not start with whitespace (RFC 5322 2.2.3 folding);
+ *  - bodies: only lines starting with a character that can matter ('-' for
+ *    a boundary when a multipart is open, 'F'/'>' in an mbox) are looked
+ *    at.  A SIMD (or memchr) scan finds "\n-" and friends; everything in
+ *    between is passed to the body callback straight from the caller's
+ *    buffer (or through a fixed scratch buffer when transfer-decoding);
+ *  - candidate lines: a line that may be a boundary / From_ / >From line is
+ *    copied into a small hold buffer (at most CAND_MAX bytes are examined)
+ *    and classified once complete, so the result never depends on where
+ *    the chunks were split.
+ *
+ * The line break before a candidate line is held back: RFC 2046 5.1.1 says
+ * the CRLF before a boundary belongs to the boundary.
+ *
+ * Structural events (header, headers_end, part_begin/part_end, defects ...)
+ * are queued as actions and executed one callback at a time; every action
+ * updates the state before it calls back, so a callback may pause at any
+ * event and the parser resumes exactly there.
+ *
+ * A message/rfc822 part whose body is base64/QP/uuencoded is decoded and
+ * the decoded stream parsed by a nested parser object ("inner") that shares
+ * the callbacks, the limits and the part counter of the outermost one.
+ *
+ * SPDX-License-Identifier: LGPL-2.1-or-later
+ */
+#include "mimeo/parser.h"
+#include "mimeo/param.h"
+
+#include "common-priv.h"
+#include "parser-priv.h"
+
+#include <stdio.h>
+#include <string.h>
+
+/* Bytes of a line examined to recognise a boundary or From_ line: RFC 2046
+ * allows 70-character boundaries; real ones stay far below this. */
+#define CAND_MAX 1024
+/* Longest usable boundary ("--" + boundary + "--" must fit in CAND_MAX). */
+#define BOUNDARY_MAX (CAND_MAX - 4)
+/* Fixed transfer-decoding scratch buffer. */
+#define SCRATCH 65536
+#define PIECE (SCRATCH - MIMEO_TRANSFER_DECODE_FINISH_MAX - 64)
+/* Header lines are never truncated below this (boundary recognition in a
+ * header block needs CAND_MAX + 1 bytes). */
+#define MIN_LINE 2048
+#define QCAP 32
+
+/* Scanner states.  One comment per state. */
+enum {
+	ST_INIT = 1,  /* nothing seen yet: the message starts with the input */
+	ST_HDR,       /* in a header block, at a line start or inside a line */
+	ST_HDR_SKIP,  /* inside an over-long header line: drop up to the LF */
+	ST_BOL,       /* body: at a line start, line break held in `hold` */
+	ST_MID,       /* body: inside a line, nothing held */
+	ST_MIDCR,     /* body: a CR ended the last chunk and is held */
+	ST_CAND,      /* body: copying a candidate line into `hold` */
+	ST_SKIPLINE,  /* after an over-long boundary line: drop up to the LF */
+	ST_END        /* finished: everything closed */
+};
+
+/* Frame kinds. */
+enum { K_LEAF = 1, K_MULTI, K_MSG, K_MSG_ENC };
+/* Multipart progress. */
+enum { MP_PREAMBLE = 1, MP_CHILD, MP_EPILOGUE };
+
+/* Queued actions. */
+enum {
+	A_DEFECT = 1,  /* report a defect */
+	A_HEADER,      /* deliver the field fbuf[0..fend) */
+	A_HEADERS_END, /* end of the header block of the top frame */
+	A_PUSH,        /* push a child of the top frame (or a root) + part_begin */
+	A_MSG_BEGIN,   /* push the root of a new top-level message */
+	A_MSG_END,     /* message_end of the top-level message */
+	A_CLOSE_TO,    /* close frames until `n` remain */
+	A_BOUNDARY     /* after a boundary line of frame `n`: next child / epilogue */
+};
+
+/* What to do with the line that ended a header block. */
+enum { LINE_DROP = 0, LINE_FIELD, LINE_REPLAY };
+
+typedef struct action {
+	int kind;
+	int arg;        /* A_HEADER: LINE_*; A_BOUNDARY: close?; A_DEFECT: severity */
+	int code;       /* A_DEFECT */
+	size_t n;       /* frame count / frame index */
+	uint64_t off;   /* offset the action refers to */
+	uint64_t off2;  /* A_MSG_BEGIN: offset of the first header byte */
+	const char *reason;
+} action;
+
+typedef struct frame {
+	mimeo_part_info info;
+	mimeo_buf section;
+	mimeo_buf ctval;      /* value of the first Content-Type field */
+	mimeo_buf charset;    /* lowercased charset parameter */
+	mimeo_mime_field *ct; /* parsed Content-Type, freed on reuse */
+	const char *bnd;      /* boundary while active (before the close delimiter) */
+	size_t blen;
+	int kind;             /* K_* (K_LEAF until headers_end) */
+	int mp;               /* MP_* for multiparts */
+	unsigned nchild;      /* children started so far */
+	unsigned close_step;  /* progress while closing (0: decoder tail, ...) */
+	int has_ct, has_cte;
+	int decoding;         /* `dec` is in use */
+	int hdr_open;         /* header block not finished yet */
+	mimeo_transfer_decoder dec;
+} frame;
+
+struct mimeo_parser {
+	mimeo_parser_options o;
+	mimeo_parser_callbacks cb;
+	void *user;
+	const mimeo_allocator *a;
+	mimeo__scan_fn scan;
+	mimeo_isa isa;
+
+	/* sticky error */
+	int err;
+	const char *err_reason;
+	uint64_t err_off;
+
+	/* outermost parser (self for a top-level one) and nesting */
+	mimeo_parser *root;
+	mimeo_parser *inner;   /* parser for a transfer-encoded message/rfc822 */
+	unsigned base_depth;   /* depth of this parser's root entity */
+	const char *base_section;
+	mimeo_buf base_sec;    /* storage for base_section */
+	int nested;            /* inner parser: no message events, flag ENCODED */
+	int soft_pause;        /* root only: a nested callback asked to pause */
+	unsigned limits;       /* root only: MIMEO_LIMIT_* */
+	size_t nparts;         /* root only: parts of the current message */
+	int parts_reported;    /* root only: parts limit reported this message */
+
+	/* input position */
+	uint64_t off;          /* offset of the current chunk's first byte */
+	size_t consumed;
+	unsigned char last_byte; /* the input byte before the current chunk */
+	int st;
+	int finishing;         /* finish() has run the end-of-input steps */
+	int in_msg;            /* a top-level message is open */
+
+	/* held line break + candidate line */
+	char hold[CAND_MAX + 8];
+	size_t hold_len;       /* bytes in hold */
+	size_t pend_len;       /* of which the held line break (at the front) */
+	uint64_t hold_off;     /* input offset of hold[0] */
+	uint64_t line_off;     /* offset of the current line start */
+	int prev_blank;        /* the line before the current one was empty */
+	int cr_blank;          /* ST_MIDCR: the line ended by the held CR is empty */
+
+	/* pending boundary after an over-long boundary line (ST_SKIPLINE) */
+	size_t sk_frame;
+	int sk_close;
+	uint64_t sk_end;
+
+	/* header block */
+	char *fbuf;
+	size_t fcap, flen, fend; /* pending field = [0, fend), line = [fend, flen) */
+	size_t hdr_bytes;
+	unsigned hdr_count;
+	int line_truncated;
+	int expect_from;       /* the first line of the input may be a From_ line */
+	int need_begin;        /* the message begins with the first complete line */
+	int replay;            /* fbuf[0..flen) is the next line to process */
+
+	/* buffered body data being delivered (replayed line) */
+	const char *drain;
+	size_t drain_len;
+
+	/* action queue (ring) */
+	action q[QCAP];
+	unsigned qh, qn;
+	unsigned qfront;       /* where the running action inserts "front" actions */
+
+	/* frames: pointers stay put while the part is open */
+	frame **fr;
+	size_t nfr, cfr, afr;  /* open, capacity, allocated */
+	size_t nbound;         /* open multiparts with an active boundary */
+
+	char *scratch;
+};
+
+static const char *const empty = "";
+
+/* ------------------------------------------------------------------ */
+/* small helpers                                                       */
+/* ------------------------------------------------------------------ */
+
+static int fail(mimeo_parser *p, int err, const char *reason)
+{
+	if (!p->err) {
+		p->err = err;
+		p->err_reason = reason;
+		p->err_off = p->off + p->consumed;
+	}
+	return p->err;
+}
+
+/* Map a callback's return value: 0 go on, MIMEO_PAUSED pause (deferred in a
+ * nested parser), anything else aborts. */
+static int cbret(mimeo_parser *p, int rc)
+{
+	if (!rc)
+		return 0;
+	if (rc == MIMEO_PAUSED) {
+		if (p->nested) {
+			p->root->soft_pause = 1;
+			return 0;
+		}
+		return MIMEO_PAUSED;
+	}
+	return fail(p, MIMEO_EUSER, "aborted by a callback");
+}
+
+static frame *top(const mimeo_parser *p)
+{
+	return p->nfr ? p->fr[p->nfr - 1] : NULL;
+}
+
+static int is_ws(unsigned char c)
+{
+	return c == ' ' || c == '\t' || c == '\r';
+}
+
+static void add_limit(mimeo_parser *p, unsigned bit)
+{
+	p->root->limits |= bit;
+}
+
+/* ------------------------------------------------------------------ */
+/* action queue                                                        */
+/* ------------------------------------------------------------------ */
+
+/* Queue an action at the back, or "in front": right after the actions the
+ * running action already put in front (so they keep their order). */
+static action *q_push(mimeo_parser *p, int kind, int front)
+{
+	unsigned k = front ? p->qfront++ : p->qn, i;
+	action *a;
+
+	if (p->qn == QCAP) {
+		/* Cannot happen: at most a handful of actions per line. */
+		fail(p, MIMEO_EINVAL, "parser action queue overflow");
+		return NULL;
+	}
+	for (i = p->qn; i > k; i--)
+		p->q[(p->qh + i) % QCAP] = p->q[(p->qh + i - 1) % QCAP];
+	p->qn++;
+	a = &p->q[(p->qh + k) % QCAP];
+	memset(a, 0, sizeof(*a));
+	a->kind = kind;
+	return a;
+}
+
+static void q_pop(mimeo_parser *p)
+{
+	p->qh = (p->qh + 1) % QCAP;
+	p->qn--;
+}
+
+static void defect(mimeo_parser *p, int front, int code, int sev, uint64_t off,
+		   const char *reason)
+{
+	action *a = q_push(p, A_DEFECT, front);
+
+	if (a) {
+		a->code = code;
+		a->arg = sev;
+		a->off = off;
+		a->reason = reason;
+	}
+}
+
+static void limit_hit(mimeo_parser *p, int front, unsigned bit, uint64_t off,
+		      const char *reason)
+{
+	add_limit(p, bit);
+	defect(p, front, MIMEO_DEFECT_LIMIT, MIMEO_DEFECT_WARN, off, reason);
+}
+
+/* ------------------------------------------------------------------ */
+/* body delivery                                                       */
+/* ------------------------------------------------------------------ */
+
+static int inner_feed(mimeo_parser *in, const char *data, size_t len);
+static int inner_finish(mimeo_parser *in);
+
+/* Pass `n` decoded (or raw) bytes of the top frame to its consumer. */
+static int deliver(mimeo_parser *p, frame *f, const char *d, size_t n)
+{
+	int rc;
+
+	if (!n)
+		return 0;
+	switch (f->kind) {
+	case K_MULTI:
+		if (!(p->o.flags & MIMEO_PARSE_PREAMBLE))
+			return 0;
+		if (f->mp == MP_EPILOGUE)
+			rc = p->cb.epilogue ? p->cb.epilogue(&f->info, d, n, p->user) : 0;
+		else
+			rc = p->cb.preamble ? p->cb.preamble(&f->info, d, n, p->user) : 0;
+		return cbret(p, rc);
+	case K_MSG_ENC:
+		rc = inner_feed(p->inner, d, n);
+		if (rc < 0)
+			return fail(p, rc, p->inner->err_reason);
+		return 0;
+	default:
+		f->info.decoded_size += n;
+		rc = p->cb.body ? p->cb.body(&f->info, d, n, p->user) : 0;
+		return cbret(p, rc);
+	}
+}
+
+/*
+ * Emit body bytes of the top frame, transfer-decoding through the scratch
+ * buffer when needed.  *done receives how many input bytes were used (less
+ * than n only when a callback paused or failed).
+ */
+static int emit(mimeo_parser *p, const char *d, size_t n, size_t *done)
+{
+	frame *f = top(p);
+	size_t used = 0;
+	int rc = 0;
+
+	if (!f || !n) {
+		if (done)
+			*done = n;
+		return 0;
+	}
+	if (!f->decoding) {
+		rc = deliver(p, f, d, n);
+		used = n;
+	} else {
+		while (used < n && !rc) {
+			size_t k = n - used < PIECE ? n - used : PIECE;
+			size_t o = mimeo_transfer_decode_step(&f->dec, d + used, k, p->scratch);
+
+			used += k;
+			rc = deliver(p, f, p->scratch, o);
+			if (!rc && f->kind == K_MSG_ENC && p->root == p && p->soft_pause)
+				break;
+		}
+	}
+	if (done)
+		*done = used;
+	if (!rc && p->root == p && p->soft_pause) {
+		p->soft_pause = 0;
+		rc = MIMEO_PAUSED;
+	}
+	return rc;
+}
+
+/* ------------------------------------------------------------------ */
+/* frames                                                              */
+/* ------------------------------------------------------------------ */
+
+static frame *frame_get(mimeo_parser *p)
+{
+	frame *f;
+
+	if (p->nfr == p->cfr) {
+		size_t nc = p->cfr ? p->cfr * 2 : 16;
+		frame **nf = mimeo__realloc(p->a, p->fr, nc * sizeof(*nf));
+
+		if (!nf)
+			return NULL;
+		p->fr = nf;
+		p->cfr = nc;
+	}
+	if (p->nfr == p->afr) {
+		f = mimeo__calloc(p->a, 1, sizeof(*f));
+		if (!f)
+			return NULL;
+		mimeo_buf_init(&f->section, p->a);
+		mimeo_buf_init(&f->ctval, p->a);
+		mimeo_buf_init(&f->charset, p->a);
+		p->fr[p->afr++] = f;
+	}
+	f = p->fr[p->nfr];
+	mimeo_mime_field_free(f->ct);
+	f->ct = NULL;
+	mimeo_buf_clear(&f->section);
+	mimeo_buf_clear(&f->ctval);
+	mimeo_buf_clear(&f->charset);
+	memset(&f->info, 0, sizeof(f->info));
+	f->bnd = NULL;
+	f->blen = 0;
+	f->kind = K_LEAF;
+	f->mp = 0;
+	f->nchild = 0;
+	f->close_step = 0;
+	f->has_ct = f->has_cte = 0;
+	f->decoding = 0;
+	f->hdr_open = 1;
+	return f;
+}
+
+static void frame_free(mimeo_parser *p, frame *f)
+{
+	mimeo_mime_field_free(f->ct);
+	mimeo_buf_dispose(&f->section);
+	mimeo_buf_dispose(&f->ctval);
+	mimeo_buf_dispose(&f->charset);
+	mimeo__free(p->a, f);
+}
+
+/* IMAP number of a message part: its section, or M.1 when it is the
+ * (non-multipart) root of a message with prefix M (RFC 3501 6.4.5). */
+static int msg_prefix(mimeo_buf *b, const mimeo_part_info *mp)
+{
+	int rc = mimeo_buf_puts(b, mp->section);
+
+	if (!rc && mp->flags & MIMEO_PART_ROOT)
+		rc = mimeo_buf_puts(b, *mp->section ? ".1" : "1");
+	return rc;
+}
+
+/* Section of a new frame: a child of multipart `parent` gets S.i; the root
+ * under a message part gets that part's IMAP number; the top root "". */
+static int set_section(mimeo_parser *p, frame *f, frame *parent)
+{
+	char num[24];
+	int rc;
+
+	if (!parent) {
+		const char *m = p->base_section ? p->base_section : "";
+
+		rc = mimeo_buf_puts(&f->section, m);
+	} else if (parent->kind == K_MSG) {
+		rc = msg_prefix(&f->section, &parent->info);
+	} else {
+		int k = snprintf(num, sizeof(num), "%s%u", *parent->info.section ? "." : "",
+				 parent->nchild);
+
+		rc = mimeo_buf_puts(&f->section, parent->info.section);
+		if (!rc)
+			rc = mimeo_buf_put(&f->section, num, (size_t)k);
+	}
+	if (!rc && !f->section.ptr)
+		rc = mimeo_buf_put(&f->section, "", 0);
+	if (!rc && !f->section.ptr)
+		f->info.section = empty;
+	else
+		f->info.section = f->section.ptr;
+	return rc;
+}
+
+/* Push a new frame (a root when the stack is empty). */
+static frame *push(mimeo_parser *p, uint64_t hdr_off)
+{
+	frame *parent = top(p);
+	frame *f = frame_get(p);
+
+	if (!f) {
+		fail(p, MIMEO_ENOMEM, "out of memory");
+		return NULL;
+	}
+	if (parent)
+		parent->nchild++;
+	if (set_section(p, f, parent)) {
+		fail(p, MIMEO_ENOMEM, "out of memory");
+		return NULL;
+	}
+	f->info.depth = p->base_depth + (unsigned)p->nfr;
+	f->info.header_offset = hdr_off;
+	f->info.body_offset = hdr_off;
+	f->info.end_offset = hdr_off;
+	f->info.cte = MIMEO_CTE_NONE;
+	if (!parent || parent->kind == K_MSG)
+		f->info.flags |= MIMEO_PART_ROOT;
+	if (p->nested)
+		f->info.flags |= MIMEO_PART_ENCODED;
+	p->nfr++;
+	p->root->nparts++;
+	return f;
+}
+
+/* ------------------------------------------------------------------ */
+/* headers_end: types, defaults, kind of body                          */
+/* ------------------------------------------------------------------ */
+
+static int lower_copy(mimeo_buf *b, const char *s)
+{
+	size_t i, n = strlen(s);
+
+	mimeo_buf_clear(b);
+	if (mimeo_buf_grow(b, n + 1))
+		return MIMEO_ENOMEM;
+	for (i = 0; i < n; i++)
+		b->ptr[i] = (char)mimeo__lower((unsigned char)s[i]);
+	b->ptr[n] = '\0';
+	b->size = n;
+	return 0;
+}
+
+/* Apply the Content-Type (or the defaults) to f->info. */
+static int set_type(mimeo_parser *p, frame *f, const frame *parent)
+{
+	const char *cs = NULL;
+
+	if (f->has_ct) {
+		int rc = mimeo_mime_field_parse_alloc(p->a, NULL, NULL, f->ctval.ptr ? f->ctval.ptr : "",
+						      f->ctval.size, &f->ct);
+		if (rc)
+			return fail(p, rc, "out of memory");
+	}
+	if (f->ct && f->ct->type && *f->ct->type && f->ct->subtype && *f->ct->subtype) {
+		f->info.type = f->ct->type;
+		f->info.subtype = f->ct->subtype;
+		cs = mimeo_mime_field_param(f->ct, "charset");
+	} else if (f->has_ct) {
+		/* RFC 2045 5.2: an invalid Content-Type is treated as the
+		 * default; unlike that rule we keep non-text data opaque,
+		 * which is what every mail reader does in practice. */
+		defect(p, 1, MIMEO_DEFECT_BAD_CONTENT_TYPE, MIMEO_DEFECT_WARN,
+		       f->info.header_offset, "invalid Content-Type: application/octet-stream used");
+		f->info.type = "application";
+		f->info.subtype = "octet-stream";
+	} else if (parent && parent->kind == K_MULTI && parent->info.subtype &&
+		   !strcmp(parent->info.subtype, "digest")) {
+		/* RFC 2046 5.1.5 */
+		f->info.type = "message";
+		f->info.subtype = "rfc822";
+	} else {
+		/* RFC 2045 5.2 */
+		f->info.type = "text";
+		f->info.subtype = "plain";
+		cs = "us-ascii";
+	}
+	if (cs) {
+		if (lower_copy(&f->charset, cs))
+			return fail(p, MIMEO_ENOMEM, "out of memory");
+		f->info.charset = f->charset.ptr;
+	}
+	return 0;
+}
+
+static int cte_identity(mimeo_cte c)
+{
+	return c == MIMEO_CTE_NONE || c == MIMEO_CTE_7BIT || c == MIMEO_CTE_8BIT ||
+	       c == MIMEO_CTE_BINARY || c == MIMEO_CTE_UNKNOWN;
+}
+
+static int inner_start(mimeo_parser *p, frame *f);
+
+/* Decide what the body of f is; sets the scanner state. */
+static int set_kind(mimeo_parser *p, frame *f)
+{
+	unsigned depth_ok = f->info.depth < p->o.max_depth;
+	uint64_t at = f->info.body_offset;
+
+	if (!strcmp(f->info.type, "multipart")) {
+		const char *b = mimeo_mime_field_param(f->ct, "boundary");
+		size_t bl = b ? strlen(b) : 0;
+
+		if (!bl || bl > BOUNDARY_MAX) {
+			defect(p, 1, MIMEO_DEFECT_NO_BOUNDARY, MIMEO_DEFECT_CRIT, at,
+			       "multipart without usable boundary: opaque leaf");
+			f->info.flags |= MIMEO_PART_OPAQUE;
+		} else if (!depth_ok) {
+			limit_hit(p, 1, MIMEO_LIMIT_DEPTH, at, "nesting too deep: opaque leaf");
+			f->info.flags |= MIMEO_PART_OPAQUE;
+		} else {
+			if (!cte_identity(f->info.cte) )
+				defect(p, 1, MIMEO_DEFECT_MULTIPART_ENCODED, MIMEO_DEFECT_WARN, at,
+				       "multipart with a transfer encoding (ignored)");
+			f->kind = K_MULTI;
+			f->mp = MP_PREAMBLE;
+			f->bnd = b;
+			f->blen = bl;
+			f->info.boundary = b;
+			f->info.flags |= MIMEO_PART_MULTIPART;
+			p->nbound++;
+			return 0;
+		}
+	} else if (!strcmp(f->info.type, "message") &&
+		   (!strcmp(f->info.subtype, "rfc822") || !strcmp(f->info.subtype, "global"))) {
+		if (!depth_ok || p->root->nparts >= p->o.max_parts) {
+			limit_hit(p, 1, depth_ok ? MIMEO_LIMIT_PARTS : MIMEO_LIMIT_DEPTH, at,
+				  "message/rfc822 not parsed: limit reached");
+			f->info.flags |= MIMEO_PART_OPAQUE;
+		} else if (cte_identity(f->info.cte)) {
+			f->kind = K_MSG;
+			f->info.flags |= MIMEO_PART_MESSAGE;
+			return 0;
+		} else {
+			f->kind = K_MSG_ENC;
+			f->info.flags |= MIMEO_PART_MESSAGE;
+			return inner_start(p, f);
+		}
+	}
+	f->info.flags |= MIMEO_PART_LEAF;
+	if (f->info.cte == MIMEO_CTE_UNKNOWN)
+		defect(p, 1, MIMEO_DEFECT_UNKNOWN_CTE, MIMEO_DEFECT_WARN, at,
+		       "unknown Content-Transfer-Encoding: body not decoded");
+	if (!(p->o.flags & MIMEO_PARSE_NO_DECODE) && !cte_identity(f->info.cte)) {
+		mimeo_transfer_decoder_init(&f->dec, f->info.cte, p->isa);
+		f->decoding = 1;
+	}
+	return 0;
+}
+
+/* Enter body mode for the top frame; `replay` = the line in fbuf is the
+ * first body line (no blank line ended the header block). */
+static void start_body(mimeo_parser *p, int replay, int blank)
+{
+	p->st = ST_BOL;
+	p->hold_len = p->pend_len = 0;
+	p->prev_blank = blank;
+	if (replay)
+		p->replay = 1;
+	else
+		p->flen = p->fend = 0;
+}
+
+static int do_headers_end(mimeo_parser *p, const action *a)
+{
+	frame *f = top(p);
+	frame *parent = p->nfr > 1 ? p->fr[p->nfr - 2] : NULL;
+	int rc;
+
+	f->hdr_open = 0;
+	f->info.body_offset = a->off;
+	f->info.end_offset = a->off;
+	if ((rc = set_type(p, f, parent)) || (rc = set_kind(p, f)))
+		return rc;
+	f->info.content_type = f->ct;
+	if (f->kind == K_MSG) {
+		/* The encapsulated message's header block starts here. */
+		action *b = q_push(p, A_PUSH, 1);
+
+		if (!b)
+			return p->err;
+		b->off = b->off2 = a->off;
+		p->st = ST_HDR;
+		p->prev_blank = a->arg != LINE_REPLAY;
+		if (a->arg == LINE_REPLAY)
+			p->replay = 1;
+		else
+			p->flen = p->fend = 0;
+	} else {
+		start_body(p, a->arg == LINE_REPLAY, a->arg != LINE_REPLAY);
+	}
+	rc = p->cb.headers_end ? p->cb.headers_end(&f->info, p->user) : 0;
+	return cbret(p, rc);
+}
+
+/* ------------------------------------------------------------------ */
+/* header fields                                                       */
+/* ------------------------------------------------------------------ */
+
+static int do_header(mimeo_parser *p, const action *a)
+{
+	frame *f = top(p);
+	const char *s = p->fbuf, *colon, *v, *e = p->fbuf + p->fend;
+	size_t nl, vl;
+	int rc = 0;
+
+	/* strip the final line break */
+	if (e > s && e[-1] == '\n')
+		e--;
+	if (e > s && e[-1] == '\r')
+		e--;
+	colon = memchr(s, ':', (size_t)(e - s));
+	nl = (size_t)(colon - s);
+	while (nl && mimeo__is_ws((unsigned char)s[nl - 1]))
+		nl--;
+	v = colon + 1;
+	while (v < e && mimeo__is_ws((unsigned char)*v))
+		v++;
+	vl = (size_t)(e - v);
+	f->info.header_count++;
+	if (mimeo__ascii_ieq(s, nl, "content-type")) {
+		if (f->has_ct) {
+			defect(p, 1, MIMEO_DEFECT_DUPLICATE, MIMEO_DEFECT_WARN, p->line_off,
+			       "duplicate Content-Type: the first one is used");
+		} else {
+			f->has_ct = 1;
+			if (mimeo_buf_put(&f->ctval, v, vl))
+				return fail(p, MIMEO_ENOMEM, "out of memory");
+		}
+	} else if (mimeo__ascii_ieq(s, nl, "content-transfer-encoding")) {
+		if (f->has_cte) {
+			defect(p, 1, MIMEO_DEFECT_DUPLICATE, MIMEO_DEFECT_WARN, p->line_off,
+			       "duplicate Content-Transfer-Encoding: the first one is used");
+		} else {
+			f->has_cte = 1;
+			f->info.cte = mimeo_cte_parse(v, vl);
+		}
+	}
+	if (p->cb.header)
+		rc = p->cb.header(&f->info, s, nl, v, vl, p->user);
+	/* Keep the line that followed the field: it starts the next field
+	 * (LINE_FIELD), is replayed (LINE_REPLAY) or is dropped. */
+	memmove(p->fbuf, p->fbuf + p->fend, p->flen - p->fend);
+	p->flen -= p->fend;
+	if (a->arg == LINE_FIELD) {
+		p->fend = p->flen;
+	} else {
+		p->fend = 0;
+		if (a->arg == LINE_DROP)
+			p->flen = 0;
+	}
+	return cbret(p, rc);
+}
+
+/* ------------------------------------------------------------------ */
+/* closing frames                                                      */
+/* ------------------------------------------------------------------ */
+
+/* One step of closing the top frame: decoder tail, defect, part_end. */
+static int close_step(mimeo_parser *p, uint64_t end)
+{
+	frame *f = top(p);
+	int rc = 0;
+
+	if (f->close_step == 0) {
+		f->close_step = 1;
+		if (!f->hdr_open)
+			f->info.end_offset = end < f->info.body_offset ? f->info.body_offset : end;
+		else
+			f->info.body_offset = f->info.end_offset = end;
+		if (f->decoding) {
+			size_t n = mimeo_transfer_decode_finish(&f->dec, p->scratch);
+
+			f->decoding = 0;
+			rc = deliver(p, f, p->scratch, n);
+			if (f->kind == K_MSG_ENC && !rc)
+				rc = inner_finish(p->inner);
+			if (rc < 0)
+				return fail(p, rc, "nested message failed");
+			if (!rc && p->root == p && p->soft_pause) {
+				p->soft_pause = 0;
+				rc = MIMEO_PAUSED;
+			}
+			if (rc)
+				return rc;
+		} else if (f->kind == K_MSG_ENC) {
+			rc = inner_finish(p->inner);
+			if (rc < 0)
+				return fail(p, rc, "nested message failed");
+		}
+	}
+	if (f->close_step == 1) {
+		f->close_step = 2;
+		if (f->kind == K_MULTI && f->mp != MP_EPILOGUE) {
+			f->info.flags |= MIMEO_PART_TRUNCATED;
+			defect(p, 1, MIMEO_DEFECT_MISSING_CLOSE, MIMEO_DEFECT_WARN, end,
+			       "multipart without close delimiter");
+			return 0;
+		}
+	}
+	if (f->kind == K_MULTI && f->bnd) {
+		f->bnd = NULL;
+		p->nbound--;
+	}
+	p->nfr--;
+	rc = p->cb.part_end ? p->cb.part_end(&f->info, p->user) : 0;
+	return cbret(p, rc);
+}
+
+/* ------------------------------------------------------------------ */
+/* executing actions                                                   */
+/* ------------------------------------------------------------------ */
+
+static int do_push(mimeo_parser *p, const action *a, int begin_msg)
+{
+	frame *f;
+	int rc;
+
+	if (begin_msg) {
+		p->root->nparts = 0;
+		p->root->parts_reported = 0;
+		p->in_msg = 1;
+	}
+	f = push(p, a->off2);
+	if (!f)
+		return p->err;
+	p->st = ST_HDR;
+	if (begin_msg) {
+		action *b = q_push(p, A_PUSH, 1);
+
+		if (!b)
+			return p->err;
+		b->n = 1;   /* part_begin only: the frame exists */
+		rc = p->cb.message_begin ? p->cb.message_begin(&f->info, a->off, p->user) : 0;
+		return cbret(p, rc);
+	}
+	rc = p->cb.part_begin ? p->cb.part_begin(&f->info, p->user) : 0;
+	return cbret(p, rc);
+}
+
+static int do_boundary(mimeo_parser *p, const action *a)
+{
+	frame *m = top(p);
+	frame *f;
+	int rc;
+
+	if (a->arg) {
+		/* close delimiter: the rest is epilogue (RFC 2046 5.1.1) */
+		m->mp = MP_EPILOGUE;
+		if (m->bnd) {
+			m->bnd = NULL;
+			p->nbound--;
+		}
+		start_body(p, 0, 0);
+		return 0;
+	}
+	m->mp = MP_CHILD;
+	f = push(p, a->off);
+	if (!f)
+		return p->err;
+	p->st = ST_HDR;
+	p->prev_blank = 0;
+	rc = p->cb.part_begin ? p->cb.part_begin(&f->info, p->user) : 0;
+	return cbret(p, rc);
+}
+
+static int do_action(mimeo_parser *p)
+{
+	action a = p->q[p->qh];
+	frame *f;
+	int rc;
+
+	p->qfront = 0;
+
+	if (a.kind == A_CLOSE_TO) {
+		if (p->nfr > a.n)
+			return close_step(p, a.off);
+		q_pop(p);
+		return 0;
+	}
+	q_pop(p);
+	p->qfront = 0;
+	switch (a.kind) {
+	case A_DEFECT: {
+		mimeo_defect d = { a.code, a.arg, a.off, a.reason };
+		static const mimeo_part_info none;
+
+		f = top(p);
+		rc = p->cb.defect ? p->cb.defect(f ? &f->info : &none, &d, p->user) : 0;
+		return cbret(p, rc);
+	}
+	case A_HEADER:
+		return do_header(p, &a);
+	case A_HEADERS_END:
+		return do_headers_end(p, &a);
+	case A_PUSH:
+		if (a.n == 1) {
+			f = top(p);
+			rc = p->cb.part_begin ? p->cb.part_begin(&f->info, p->user) : 0;
+			return cbret(p, rc);
+		}
+		return do_push(p, &a, 0);
+	case A_MSG_BEGIN:
+		return do_push(p, &a, !p->nested);
+	case A_MSG_END:
+		p->in_msg = 0;
+		f = p->afr ? p->fr[0] : NULL;
+		rc = (p->cb.message_end && f) ? p->cb.message_end(&f->info, p->user) : 0;
+		return cbret(p, rc);
+	case A_BOUNDARY:
+		return do_boundary(p, &a);
+	}
+	return 0;
+}
+
+/* ------------------------------------------------------------------ */
+/* line classification                                                 */
+/* ------------------------------------------------------------------ */
+
+enum { L_NORMAL = 0, L_BOUNDARY, L_FROM, L_QUOTED };
+
+/* Does l[0..n) look like an mbox From_ line: "From " sender, then a time
+ * hh:mm somewhere (asctime date)?  This keeps "From here on" body text,
+ * never escaped by a sloppy MTA, from splitting the mailbox. */
+static int from_line(const char *l, size_t n)
+{
+	size_t i = 5;
+
+	if (n < 5 || memcmp(l, "From ", 5))
+		return 0;
+	while (i < n && l[i] == ' ')
+		i++;
+	if (i == n)
+		return 0;
+	while (i < n && l[i] != ' ')
+		i++;
+	for (; i + 3 < n; i++)
+		if (l[i] >= '0' && l[i] <= '9' && l[i + 1] == ':' && l[i + 2] >= '0' &&
+		    l[i + 2] <= '9' && l[i + 3] >= '0' && l[i + 3] <= '9')
+			return 1;
+	return 0;
+}
+
+/* ^>+From  (mboxrd / mboxo quoting) */
+static int quoted_from(const char *l, size_t n)
+{
+	size_t i = 0;
+
+	while (i < n && l[i] == '>')
+		i++;
+	return i > 0 && n - i >= 5 && !memcmp(l + i, "From ", 5);
+}
+
+/*
+ * Classify a line (without its LF; `full` = 0 when only the first
+ * CAND_MAX bytes are known).  RFC 2046 5.1.1: "--" boundary ["--"]
+ * followed only by whitespace; the stack is searched innermost first so
+ * that a boundary that is a prefix of another cannot steal its lines.
+ */
+static int classify(mimeo_parser *p, const char *l, size_t n, int full, int at_hdr,
+		    size_t *fidx, int *is_close)
+{
+	if (n >= 2 && l[0] == '-' && l[1] == '-' && p->nbound) {
+		size_t i = p->nfr;
+
+		while (i-- > 0) {
+			const frame *f = p->fr[i];
+			size_t k;
+
+			if (f->kind != K_MULTI || !f->bnd || n < 2 + f->blen ||
+			    memcmp(l + 2, f->bnd, f->blen))
+				continue;
+			k = 2 + f->blen;
+			*is_close = 0;
+			if (n - k >= 2 && l[k] == '-' && l[k + 1] == '-') {
+				*is_close = 1;
+				k += 2;
+			}
+			while (k < n && is_ws((unsigned char)l[k]))
+				k++;
+			if (k < n)
+				continue;
+			*fidx = i;
+			return L_BOUNDARY;
+		}
+	}
+	if (p->o.flags & MIMEO_PARSE_MBOX && !p->nested) {
+		if (p->prev_blank && full && from_line(l, n))
+			return L_FROM;
+		if (!at_hdr && quoted_from(l, n))
+			return L_QUOTED;
+	}
+	return L_NORMAL;
+}
+
+/* A boundary line of frame `idx` was seen.  `end` = end of the body before
+ * it; `next` = offset after the line. */
+static int on_boundary(mimeo_parser *p, size_t idx, int is_close, uint64_t end, uint64_t next)
+{
+	action *a = q_push(p, A_CLOSE_TO, 0);
+	action *b = q_push(p, A_BOUNDARY, 0);
+
+	if (!a || !b)
+		return p->err;
+	a->n = idx + 1;
+	a->off = end;
+	b->arg = is_close;
+	b->n = idx;
+	b->off = next;
+	return 0;
+}
+
+/* Is a delimiter (not close) allowed by max_parts?  Reports once. */
+static int parts_ok(mimeo_parser *p, uint64_t off)
+{
+	if (p->root->nparts < p->o.max_parts)
+		return 1;
+	if (!p->root->parts_reported) {
+		p->root->parts_reported = 1;
+		limit_hit(p, 0, MIMEO_LIMIT_PARTS, off, "too many parts: boundary kept as body data");
+	}
+	return 0;
+}
+
+/* mbox: a From_ line at `off` starts a new message. */
+static int on_from(mimeo_parser *p, uint64_t end, uint64_t off, uint64_t next)
+{
+	action *a = q_push(p, A_CLOSE_TO, 0);
+	action *b = q_push(p, A_MSG_END, 0);
+	action *c = q_push(p, A_MSG_BEGIN, 0);
+
+	if (!a || !b || !c)
+		return p->err;
+	a->n = 0;
+	a->off = end;
+	c->off = off;
+	c->off2 = next;
+	p->st = ST_HDR;
+	p->flen = p->fend = 0;
+	p->prev_blank = 0;
+	return 0;
+}
+
+/* ------------------------------------------------------------------ */
+/* header block lines                                                  */
+/* ------------------------------------------------------------------ */
+
+/* RFC 5322 2.2: field-name = 1*ftext; obsolete syntax allows WSP before
+ * the colon. */
+static int field_line(const char *l, size_t n)
+{
+	size_t i = 0;
+
+	while (i < n && l[i] > 32 && l[i] < 127 && l[i] != ':')
+		i++;
+	if (!i)
+		return 0;
+	while (i < n && mimeo__is_ws((unsigned char)l[i]))
+		i++;
+	return i < n && l[i] == ':';
+}
+
+/* End the header block: deliver the pending field, then headers_end. */
+static int end_block(mimeo_parser *p, int line, uint64_t body_off)
+{
+	action *a;
+
+	/* whatever header block comes next starts from zero */
+	p->hdr_bytes = 0;
+	p->hdr_count = 0;
+	if (p->fend) {
+		a = q_push(p, A_HEADER, 0);
+		if (!a)
+			return p->err;
+		a->arg = line;
+	} else if (line == LINE_DROP) {
+		p->flen = 0;
+	}
+	a = q_push(p, A_HEADERS_END, 0);
+	if (!a)
+		return p->err;
+	a->arg = line;
+	a->off = body_off;
+	return 0;
+}
+
+/* A complete header-block line is fbuf[fend..flen) (with its LF unless
+ * `eof`).  Classify it and queue the resulting actions. */
+static int header_line(mimeo_parser *p, int eof)
+{
+	const char *l = p->fbuf + p->fend;
+	size_t n = p->flen - p->fend, cn = n;
+	uint64_t lo = p->line_off, next = lo + n;
+	size_t idx;
+	int cls, is_close = 0, blank;
+
+	if (p->line_truncated)
+		next = p->off + p->consumed;
+	p->line_truncated = 0;
+	if (cn && l[cn - 1] == '\n')
+		cn--;
+	blank = cn == 0 || (cn == 1 && l[0] == '\r');
+	if (p->need_begin) {
+		int skip = p->expect_from && cn >= 5 && !memcmp(l, "From ", 5);
+		action *a = q_push(p, A_MSG_BEGIN, 0);
+
+		if (!a)
+			return p->err;
+		p->need_begin = p->expect_from = 0;
+		a->off = lo;
+		a->off2 = skip ? next : lo;
+		if (skip) {
+			if (!(p->o.flags & MIMEO_PARSE_MBOX))
+				defect(p, 0, MIMEO_DEFECT_MBOX_FROM, MIMEO_DEFECT_WARN, lo,
+				       "leading mbox From_ line skipped");
+			p->flen = p->fend;
+			p->prev_blank = 0;
+			return 0;
+		}
+	}
+	cls = classify(p, l, cn < CAND_MAX ? cn : CAND_MAX, cn <= CAND_MAX, 1, &idx, &is_close);
+	if (cls == L_BOUNDARY && !is_close && !parts_ok(p, lo))
+		cls = L_NORMAL;
+	if (cls == L_BOUNDARY) {
+		if (end_block(p, LINE_DROP, lo))
+			return p->err;
+		return on_boundary(p, idx, is_close, lo, next);
+	}
+	if (cls == L_FROM) {
+		if (end_block(p, LINE_DROP, lo))
+			return p->err;
+		return on_from(p, lo, lo, next);
+	}
+	p->prev_blank = blank;
+	if (blank)
+		return end_block(p, LINE_DROP, next);
+	if (mimeo__is_ws((unsigned char)l[0]) && p->fend) {
+		if (p->hdr_bytes + n <= p->o.max_header_bytes) {
+			p->hdr_bytes += n;
+			p->fend = p->flen;
+			return 0;
+		}
+		limit_hit(p, 0, MIMEO_LIMIT_HEADER_BYTES, lo, "header block too large: rest is body");
+	} else if (field_line(l, cn)) {
+		if (p->hdr_bytes + n > p->o.max_header_bytes) {
+			limit_hit(p, 0, MIMEO_LIMIT_HEADER_BYTES, lo,
+				  "header block too large: rest is body");
+		} else if (p->hdr_count >= p->o.max_headers) {
+			limit_hit(p, 0, MIMEO_LIMIT_HEADERS, lo, "too many header fields: rest is body");
+		} else {
+			action *a;
+
+			p->hdr_bytes += n;
+			p->hdr_count++;
+			if (!p->fend) {
+				p->fend = p->flen;
+				return 0;
+			}
+			a = q_push(p, A_HEADER, 0);
+			if (!a)
+				return p->err;
+			a->arg = LINE_FIELD;
+			return 0;
+		}
+	} else {
+		defect(p, 0, mimeo__is_ws((unsigned char)l[0]) ? MIMEO_DEFECT_BAD_HEADER
+		       : MIMEO_DEFECT_MISSING_BLANK_LINE, MIMEO_DEFECT_WARN, lo,
+		       "header block ended without an empty line");
+	}
+	(void)eof;
+	return end_block(p, LINE_REPLAY, lo);
+}
+
+static int fbuf_reserve(mimeo_parser *p, size_t extra)
+{
+	size_t need;
+
+	if (!mimeo__add_ok(p->flen, extra, &need))
+		return fail(p, MIMEO_ENOMEM, "out of memory");
+	if (need > p->fcap) {
+		size_t nc = p->fcap ? p->fcap : 256;
+		char *nb;
+
+		while (nc < need)
+			nc *= 2;
+		nb = mimeo__realloc(p->a, p->fbuf, nc);
+		if (!nb)
+			return fail(p, MIMEO_ENOMEM, "out of memory");
+		p->fbuf = nb;
+		p->fcap = nc;
+	}
+	return 0;
+}
+
+/* Header mode: gather the next line. */
+static int hdr_input(mimeo_parser *p, const char *d, size_t len, size_t *pos)
+{
+	size_t i = *pos, have = p->flen - p->fend, room, n;
+	const char *e;
+
+	if (!have)
+		p->line_off = p->off + i;
+	e = memchr(d + i, '\n', len - i);
+	n = e ? (size_t)(e - (d + i)) + 1 : len - i;
+	room = have < p->o.max_line ? p->o.max_line - have : 0;
+	if ((e ? n - 1 : n) > room) {
+		/* over-long header line: keep max_line bytes */
+		if (fbuf_reserve(p, room + 1))
+			return p->err;
+		memcpy(p->fbuf + p->flen, d + i, room);
+		p->flen += room;
+		limit_hit(p, 0, MIMEO_LIMIT_LINE, p->line_off + p->o.max_line,
+			  "header line too long: truncated");
+		p->line_truncated = 1;
+		if (!e) {
+			*pos = len;
+			p->st = ST_HDR_SKIP;
+			return 0;
+		}
+		p->fbuf[p->flen++] = '\n';
+		*pos = i + n;
+		p->consumed = *pos;
+		return header_line(p, 0);
+	}
+	if (fbuf_reserve(p, n))
+		return p->err;
+	memcpy(p->fbuf + p->flen, d + i, n);
+	p->flen += n;
+	*pos = i + n;
+	if (!e)
+		return 0;
+	p->consumed = *pos;
+	return header_line(p, 0);
+}
+
+static int hdr_skip(mimeo_parser *p, const char *d, size_t len, size_t *pos)
+{
+	const char *e = memchr(d + *pos, '\n', len - *pos);
+
+	if (!e) {
+		*pos = len;
+		return 0;
+	}
+	*pos = (size_t)(e - d) + 1;
+	p->consumed = *pos;
+	p->fbuf[p->flen++] = '\n';
+	p->st = ST_HDR;
+	return header_line(p, 0);
+}
+
+/* ------------------------------------------------------------------ */
+/* body scanning                                                       */
+/* ------------------------------------------------------------------ */
+
+static unsigned scan_mask(const mimeo_parser *p)
+{
+	unsigned m = p->nbound ? MIMEO__SCAN_DASH : 0;
+
+	if (p->o.flags & MIMEO_PARSE_MBOX && !p->nested)
+		m |= MIMEO__SCAN_FROM;
+	return m;
+}
+
+static unsigned char byte_before(const mimeo_parser *p, const char *d, size_t i)
+{
+	return i ? (unsigned char)d[i - 1] : p->last_byte;
+}
+
+/* Could a line starting with c be special here? */
+static int cand_start(const mimeo_parser *p, char c)
+{
+	if (c == '-')
+		return p->nbound != 0;
+	if (!(p->o.flags & MIMEO_PARSE_MBOX) || p->nested)
+		return 0;
+	return c == '>' || (c == 'F' && p->prev_blank);
+}
+
+/* Emit the held bytes hold[from..to) and clear the hold. */
+static int emit_hold(mimeo_parser *p, size_t from, size_t to)
+{
+	p->hold_len = p->pend_len = 0;
+	return emit(p, p->hold + from, to - from, NULL);
+}
+
+static int body_mid(mimeo_parser *p, const char *d, size_t len, size_t *pos)
+{
+	size_t i = *pos, j, nl, done;
+	unsigned mask = scan_mask(p);
+	int rc, hold_cr = 0, to_bol = 0;
+
+	if (!mask) {
+		rc = emit(p, d + i, len - i, &done);
+		*pos = i + done;
+		return rc;
+	}
+	j = i + p->scan(d + i, len - i, mask);
+	if (j < len) {
+		nl = (j > i && d[j - 1] == '\r') ? j - 1 : j;
+		to_bol = 1;
+	} else if (d[len - 1] == '\n') {
+		j = len - 1;
+		nl = (j > i && d[j - 1] == '\r') ? j - 1 : j;
+		to_bol = 1;
+	} else if (d[len - 1] == '\r') {
+		nl = j = len - 1;
+		hold_cr = 1;
+	} else {
+		nl = j = len;
+	}
+	rc = emit(p, d + i, nl - i, &done);
+	if (done < nl - i) {
+		*pos = i + done;
+		return rc;
+	}
+	if (to_bol || hold_cr) {
+		p->pend_len = p->hold_len = j + 1 - nl;
+		memcpy(p->hold, d + nl, p->hold_len);
+		p->hold_off = p->off + nl;
+		if (to_bol) {
+			p->prev_blank = byte_before(p, d, nl) == '\n';
+			p->st = ST_BOL;
+		} else {
+			p->cr_blank = byte_before(p, d, nl) == '\n';
+			p->st = ST_MIDCR;
+		}
+		*pos = j + 1;
+	} else {
+		*pos = len;
+	}
+	return rc;
+}
+
+static int body_midcr(mimeo_parser *p, const char *d, size_t *pos)
+{
+	if (d[*pos] == '\n') {
+		p->hold[p->hold_len++] = '\n';
+		p->pend_len = p->hold_len;
+		p->prev_blank = p->cr_blank;
+		p->st = ST_BOL;
+		(*pos)++;
+		return 0;
+	}
+	/* a bare CR: ordinary data */
+	p->st = ST_MID;
+	return emit_hold(p, 0, p->hold_len);
+}
+
+static int body_bol(mimeo_parser *p, const char *d, size_t *pos)
+{
+	if (cand_start(p, d[*pos])) {
+		p->line_off = p->off + *pos;
+		p->st = ST_CAND;
+		return 0;
+	}
+	p->st = ST_MID;
+	return emit_hold(p, 0, p->hold_len);
+}
+
+/* The candidate line in hold[pend_len..hold_len) is complete (`full`) or
+ * over-long; `lf` = the LF is at d[*pos] (not yet consumed), or the input
+ * ended (d NULL). */
+static int cand_done(mimeo_parser *p, const char *d, size_t *pos, int full)
+{
+	char *l = p->hold + p->pend_len;
+	size_t n = p->hold_len - p->pend_len, idx = 0;
+	uint64_t end = p->pend_len ? p->hold_off : p->line_off;
+	int is_close = 0, cls;
+	uint64_t cr_off = p->line_off + n - 1;
+
+	cls = classify(p, l, full ? n : CAND_MAX, full, 0, &idx, &is_close);
+	if (cls == L_BOUNDARY && !is_close && !parts_ok(p, p->line_off))
+		cls = L_NORMAL;
+	if (cls == L_BOUNDARY || cls == L_FROM) {
+		uint64_t next;
+
+		p->hold_len = p->pend_len = 0;
+		if (!full) {
+			p->st = ST_SKIPLINE;
+			p->sk_frame = idx;
+			p->sk_close = is_close;
+			p->sk_end = end;
+			return 0;
+		}
+		if (d)
+			(*pos)++;
+		next = p->off + *pos;
+		p->consumed = *pos;
+		if (cls == L_FROM)
+			return on_from(p, end, p->line_off, next);
+		p->st = ST_MID;  /* replaced by the boundary action */
+		return on_boundary(p, idx, is_close, end, next);
+	}
+	if (cls == L_QUOTED) {
+		memmove(l, l + 1, n - 1);
+		p->hold_len--;
+		n--;
+	}
+	if (full && n && l[n - 1] == '\r' && d) {
+		/* keep the CR of a CRLF: the next line may be a boundary */
+		int rc;
+		size_t keep = p->hold_len - 1;
+
+		p->st = ST_MIDCR;
+		p->cr_blank = 0;
+		rc = emit(p, p->hold, keep, NULL);
+		p->hold[0] = '\r';
+		p->hold_len = p->pend_len = 1;
+		p->hold_off = cr_off;
+		return rc;
+	}
+	p->st = ST_MID;
+	return emit_hold(p, 0, p->hold_len);
+}
+
+static int body_cand(mimeo_parser *p, const char *d, size_t len, size_t *pos)
+{
+	size_t have = p->hold_len - p->pend_len, need = CAND_MAX + 1 - have;
+	size_t avail = len - *pos, k = avail < need ? avail : need;
+	const char *e = memchr(d + *pos, '\n', k);
+
+	if (e) {
+		size_t m = (size_t)(e - (d + *pos));
+
+		memcpy(p->hold + p->hold_len, d + *pos, m);
+		p->hold_len += m;
+		*pos += m;
+		return cand_done(p, d, pos, 1);
+	}
+	memcpy(p->hold + p->hold_len, d + *pos, k);
+	p->hold_len += k;
+	*pos += k;
+	if (k == need)
+		return cand_done(p, d, pos, 0);
+	return 0;
+}
+
+static int body_skipline(mimeo_parser *p, const char *d, size_t len, size_t *pos)
+{
+	const char *e = memchr(d + *pos, '\n', len - *pos);
+
+	if (!e) {
+		*pos = len;
+		return 0;
+	}
+	*pos = (size_t)(e - d) + 1;
+	p->consumed = *pos;
+	p->st = ST_MID;
+	return on_boundary(p, p->sk_frame, p->sk_close, p->sk_end, p->off + *pos);
+}
+
+/* The line in fbuf (which ended a header block) is the first body line. */
+static int body_replay(mimeo_parser *p)
+{
+	size_t n = p->flen, cn = n;
+	int lf = n && p->fbuf[n - 1] == '\n';
+	size_t skip = 0;
+
+	p->replay = 0;
+	if (lf)
+		cn--;
+	if (lf && cn && p->fbuf[cn - 1] == '\r')
+		cn--;
+	if (p->o.flags & MIMEO_PARSE_MBOX && !p->nested && quoted_from(p->fbuf, cn))
+		skip = 1;
+	p->flen = p->fend = 0;
+	p->prev_blank = 0;
+	if (n > cn) {
+		p->pend_len = p->hold_len = n - cn;
+		memcpy(p->hold, p->fbuf + cn, n - cn);
+		p->hold_off = p->line_off + cn;
+		if (lf) {
+			p->st = ST_BOL;
+		} else {
+			p->st = ST_MIDCR;
+			p->cr_blank = 0;
+		}
+	} else {
+		p->st = ST_MID;
+	}
+	p->drain = p->fbuf + skip;
+	p->drain_len = cn - skip;
+	return 0;
+}
+
+/* ------------------------------------------------------------------ */
+/* driver                                                              */
+/* ------------------------------------------------------------------ */
+
+/* The input starts: the message begins once its first line is known (a
+ * leading From_ line is not part of the root's header block). */
+static int begin_input(mimeo_parser *p)
+{
+	p->st = ST_HDR;
+	p->expect_from = !p->nested;
+	p->need_begin = 1;
+	p->prev_blank = 1;
+	p->flen = p->fend = 0;
+	return 0;
+}
+
+static int step(mimeo_parser *p, const char *d, size_t len, size_t *pos)
+{
+	switch (p->st) {
+	case ST_INIT:
+		return begin_input(p);
+	case ST_HDR:
+		return hdr_input(p, d, len, pos);
+	case ST_HDR_SKIP:
+		return hdr_skip(p, d, len, pos);
+	case ST_BOL:
+		return body_bol(p, d, pos);
+	case ST_MID:
+		return body_mid(p, d, len, pos);
+	case ST_MIDCR:
+		return body_midcr(p, d, pos);
+	case ST_CAND:
+		return body_cand(p, d, len, pos);
+	case ST_SKIPLINE:
+		return body_skipline(p, d, len, pos);
+	default:
+		*pos = len;  /* ST_END: nothing more is parsed */
+		return 0;
+	}
+}
+
+/* Run the queue, the drain and the scanner over d[*pos..len). */
+static int run(mimeo_parser *p, const char *d, size_t len, size_t *pos)
+{
+	int rc = 0;
+
+	for (;;) {
+		p->consumed = *pos;
+		if (p->err)
+			return p->err;
+		if (p->qn) {
+			rc = do_action(p);
+		} else if (p->drain_len) {
+			size_t done;
+
+			rc = emit(p, p->drain, p->drain_len, &done);
+			p->drain += done;
+			p->drain_len -= done;
+		} else if (p->replay) {
+			if (p->st == ST_HDR) {
+				p->replay = 0;
+				p->line_off = top(p)->info.header_offset;
+				rc = header_line(p, 0);
+			} else {
+				rc = body_replay(p);
+			}
+		} else if (*pos < len) {
+			rc = step(p, d, len, pos);
+		} else {
+			return 0;
+		}
+		if (rc) {
+			p->consumed = *pos;
+			return p->err ? p->err : rc;
+		}
+	}
+}
+
+/* End of input, one step at a time (each may queue actions). */
+static int eof_step(mimeo_parser *p)
+{
+	size_t pos = 0;
+	uint64_t end = p->off;
+
+	switch (p->st) {
+	case ST_INIT:
+		if (p->o.flags & MIMEO_PARSE_MBOX && !p->nested) {
+			p->st = ST_END;
+			return 0;
+		}
+		return begin_input(p);
+	case ST_HDR:
+	case ST_HDR_SKIP:
+		p->st = ST_HDR;
+		if (p->flen > p->fend)
+			return header_line(p, 1);
+		if (p->need_begin) {
+			action *a = q_push(p, A_MSG_BEGIN, 0);
+
+			if (!a)
+				return p->err;
+			p->need_begin = p->expect_from = 0;
+			a->off = a->off2 = end;
+			return 0;
+		}
+		defect(p, 0, MIMEO_DEFECT_TRUNCATED_HEADERS, MIMEO_DEFECT_WARN, end,
+		       "input ended inside a header block");
+		top(p)->info.flags |= MIMEO_PART_TRUNCATED;
+		return end_block(p, LINE_DROP, end);
+	case ST_CAND:
+		return cand_done(p, NULL, &pos, 1);
+	case ST_SKIPLINE:
+		p->st = ST_MID;
+		return on_boundary(p, p->sk_frame, p->sk_close, p->sk_end, end);
+	case ST_BOL:
+	case ST_MIDCR:
+		p->st = ST_MID;
+		return emit_hold(p, 0, p->hold_len);
+	case ST_MID: {
+		action *a = q_push(p, A_CLOSE_TO, 0);
+
+		if (!a)
+			return p->err;
+		a->n = 0;
+		a->off = end;
+		if (!p->nested && !q_push(p, A_MSG_END, 0))
+			return p->err;
+		p->st = ST_END;
+		return 0;
+	}
+	default:
+		return 0;
+	}
+}
+
+static int finish_loop(mimeo_parser *p)
+{
+	size_t pos = 0;
+	int rc;
+
+	for (;;) {
+		rc = run(p, NULL, 0, &pos);
+		if (rc)
+			return rc;
+		if (p->st == ST_END)
+			return 0;
+		rc = eof_step(p);
+		if (rc)
+			return rc;
+	}
+}
+
+/* ------------------------------------------------------------------ */
+/* nested parsers (transfer-encoded message/rfc822)                     */
+/* ------------------------------------------------------------------ */
+
+static void reset_state(mimeo_parser *p);
+
+static int inner_start(mimeo_parser *p, frame *f)
+{
+	mimeo_parser *in = p->inner;
+
+	if (!in) {
+		int rc = mimeo_parser_new(&in, &p->o, p->cb.version ? &p->cb : NULL, p->user);
+
+		if (rc)
+			return fail(p, rc, "out of memory");
+		in->nested = 1;
+		in->root = p->root;
+		p->inner = in;
+	}
+	reset_state(in);
+	in->base_depth = f->info.depth + 1;
+	mimeo_buf_clear(&in->base_sec);
+	if (msg_prefix(&in->base_sec, &f->info) || mimeo_buf_put(&in->base_sec, "", 0))
+		return fail(p, MIMEO_ENOMEM, "out of memory");
+	in->base_section = in->base_sec.ptr;
+	mimeo_transfer_decoder_init(&f->dec, f->info.cte, p->isa);
+	f->decoding = 1;
+	return 0;
+}
+
+static int inner_feed(mimeo_parser *in, const char *data, size_t len)
+{
+	size_t pos = 0;
+
+	in->consumed = 0;
+	int rc = run(in, data, len, &pos);
+
+	if (len)
+		in->last_byte = (unsigned char)data[len - 1];
+	in->off += len;
+	return rc < 0 ? rc : 0;
+}
+
+static int inner_finish(mimeo_parser *in)
+{
+	int rc = finish_loop(in);
+
+	return rc < 0 ? rc : 0;
+}
+
+/* ------------------------------------------------------------------ */
+/* public API                                                          */
+/* ------------------------------------------------------------------ */
+
+static void reset_state(mimeo_parser *p)
+{
+	p->err = 0;
+	p->err_reason = NULL;
+	p->err_off = 0;
+	p->soft_pause = 0;
+	p->limits = 0;
+	p->nparts = 0;
+	p->parts_reported = 0;
+	p->off = 0;
+	p->consumed = 0;
+	p->last_byte = '\n';
+	p->st = ST_INIT;
+	p->finishing = 0;
+	p->in_msg = 0;
+	p->hold_len = p->pend_len = 0;
+	p->prev_blank = 1;
+	p->flen = p->fend = 0;
+	p->hdr_bytes = 0;
+	p->hdr_count = 0;
+	p->line_truncated = 0;
+	p->need_begin = p->expect_from = 0;
+	p->replay = 0;
+	p->drain = NULL;
+	p->drain_len = 0;
+	p->qh = p->qn = 0;
+	p->nfr = 0;
+	p->nbound = 0;
+	if (p->inner)
+		reset_state(p->inner);
+}
+
+int mimeo_parser_new(mimeo_parser **out, const mimeo_parser_options *opts,
+		     const mimeo_parser_callbacks *cb, void *user)
+{
+	mimeo_parser_options o = MIMEO_PARSER_OPTIONS_INIT;
+	const mimeo_allocator *a;
+	mimeo_parser *p;
+
+	if (!out)
+		return MIMEO_EINVAL;
+	*out = NULL;
+	if (opts) {
+		if (opts->version != MIMEO_PARSER_OPTIONS_VERSION)
+			return MIMEO_EINVAL;
+		o = *opts;
+	}
+	if (cb && cb->version != MIMEO_PARSER_CALLBACKS_VERSION)
+		return MIMEO_EINVAL;
+	if (!o.max_depth)
+		o.max_depth = MIMEO_PARSER_DEFAULT_MAX_DEPTH;
+	if (!o.max_header_bytes)
+		o.max_header_bytes = MIMEO_PARSER_DEFAULT_MAX_HEADER_BYTES;
+	if (!o.max_headers)
+		o.max_headers = MIMEO_PARSER_DEFAULT_MAX_HEADERS;
+	if (!o.max_parts)
+		o.max_parts = MIMEO_PARSER_DEFAULT_MAX_PARTS;
+	if (!o.max_line)
+		o.max_line = MIMEO_PARSER_DEFAULT_MAX_LINE;
+	if (o.max_line < MIN_LINE)
+		o.max_line = MIN_LINE;
+	a = o.alloc;
+	p = mimeo__calloc(a, 1, sizeof(*p));
+	if (!p)
+		return MIMEO_ENOMEM;
+	p->o = o;
+	p->a = a;
+	if (cb)
+		p->cb = *cb;
+	p->user = user;
+	p->root = p;
+	mimeo_buf_init(&p->base_sec, a);
+	p->isa = o.isa == MIMEO_ISA_AUTO ? mimeo_isa_best() : o.isa;
+	p->scan = mimeo__parser_scan_scalar;
+#if MIMEO_PARSER_AVX2
+	if (p->isa != MIMEO_ISA_SCALAR && mimeo_isa_available(MIMEO_ISA_AVX2))
+		p->scan = mimeo__parser_scan_avx2;
+#endif
+	p->scratch = mimeo__malloc(a, SCRATCH);
+	p->fbuf = mimeo__malloc(a, 256);
+	if (!p->scratch || !p->fbuf) {
+		mimeo_parser_free(p);
+		return MIMEO_ENOMEM;
+	}
+	p->fcap = 256;
+	reset_state(p);
+	*out = p;
+	return MIMEO_OK;
+}
+
+int mimeo_parser_feed(mimeo_parser *p, const void *data, size_t len)
+{
+	size_t pos = 0;
+	int rc;
+
+	if (!p)
+		return MIMEO_EINVAL;
+	if (p->err)
+		return p->err;
+	if (p->finishing)
+		return fail(p, MIMEO_EINVAL, "feed after finish");
+	if (!data && len)
+		return MIMEO_EINVAL;
+	rc = run(p, data, len, &pos);
+	p->consumed = pos;
+	if (pos)
+		p->last_byte = ((const unsigned char *)data)[pos - 1];
+	p->off += pos;
+	return rc;
+}
+
+size_t mimeo_parser_consumed(const mimeo_parser *p)
+{
+	return p ? p->consumed : 0;
+}
+
+int mimeo_parser_finish(mimeo_parser *p)
+{
+	if (!p)
+		return MIMEO_EINVAL;
+	if (p->err)
+		return p->err;
+	p->finishing = 1;
+	p->consumed = 0;
+	return finish_loop(p);
+}
+
+int mimeo_parser_reset(mimeo_parser *p)
+{
+	if (!p)
+		return MIMEO_EINVAL;
+	reset_state(p);
+	return MIMEO_OK;
+}
+
+int mimeo_parser_error(const mimeo_parser *p, const char **reason, uint64_t *offset)
+{
+	if (!p)
+		return MIMEO_EINVAL;
+	if (reason)
+		*reason = p->err ? p->err_reason : NULL;
+	if (offset)
+		*offset = p->err_off;
+	return p->err;
+}
+
+unsigned mimeo_parser_limits_hit(const mimeo_parser *p)
+{
+	return p ? p->limits : 0;
+}
+
+uint64_t mimeo_parser_offset(const mimeo_parser *p)
+{
+	return p ? p->off : 0;
+}
+
+void mimeo_parser_free(mimeo_parser *p)
+{
+	size_t i;
+
+	if (!p)
+		return;
+	mimeo_parser_free(p->inner);
+	for (i = 0; i < p->afr; i++)
+		frame_free(p, p->fr[i]);
+	mimeo__free(p->a, p->fr);
+	mimeo_buf_dispose(&p->base_sec);
+	mimeo__free(p->a, p->fbuf);
+	mimeo__free(p->a, p->scratch);
+	mimeo__free(p->a, p);
+}
+
+/* Portable scanner: memchr from line break to line break. */
+size_t mimeo__parser_scan_scalar(const char *s, size_t n, unsigned mask)
+{
+	const char *q = s, *end = s + n;
+
+	while ((q = memchr(q, '\n', (size_t)(end - q))) != NULL) {
+		char c;
+
+		if (q + 1 >= end)
+			break;
+		c = q[1];
+		if (((mask & MIMEO__SCAN_DASH) && c == '-') ||
+		    ((mask & MIMEO__SCAN_FROM) && (c == 'F' || c == '>')))
+			return (size_t)(q - s);
+		q++;
+	}
+	return n;
+}

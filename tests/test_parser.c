@@ -1,0 +1,1154 @@
+/*
+ * test_parser.c - push parser: events for every chunking, MIME and mbox
+ * rules, malformed input, limits, pause/abort, allocation failures, corpus.
+ *
+ * Every parse is logged as a string of events; body/preamble/epilogue data
+ * is merged across consecutive calls, so the log is the same for every
+ * chunking and can be compared as a whole.
+ *
+ * SPDX-License-Identifier: LGPL-2.1-or-later
+ */
+#include <check.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "mimeo/parser.h"
+#include "mimeo/param.h"
+#include "testutil.h"
+
+/* ------------------------------------------------------------------ */
+/* event log                                                           */
+/* ------------------------------------------------------------------ */
+
+typedef struct logger {
+	mimeo_buf out;
+	int data_kind;    /* 'b', 'p', 'e' while data is being merged, else 0 */
+	int pause_every;  /* return MIMEO_PAUSED from every Nth callback */
+	int abort_at;     /* return -1 from the Nth callback */
+	int calls;
+	int no_data;      /* don't log data bytes, only sizes */
+	unsigned long data_bytes;
+} logger;
+
+static void put(logger *lg, const char *s)
+{
+	ck_assert_int_eq(mimeo_buf_puts(&lg->out, s), MIMEO_OK);
+}
+
+static void putf(logger *lg, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void putf(logger *lg, const char *fmt, ...)
+{
+	char tmp[512];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(tmp, sizeof(tmp), fmt, ap);
+	va_end(ap);
+	put(lg, tmp);
+}
+
+static void put_esc(logger *lg, const char *d, size_t n)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++) {
+		unsigned char c = (unsigned char)d[i];
+
+		if (c == '\n')
+			put(lg, "\\n");
+		else if (c == '\r')
+			put(lg, "\\r");
+		else if (c == '|' || c == '\\' || c < 32 || c > 126)
+			putf(lg, "\\x%02x", c);
+		else
+			ck_assert_int_eq(mimeo_buf_put(&lg->out, d + i, 1), MIMEO_OK);
+	}
+}
+
+static void end_data(logger *lg)
+{
+	if (lg->data_kind)
+		put(lg, "|");
+	lg->data_kind = 0;
+}
+
+static int ret(logger *lg)
+{
+	lg->calls++;
+	if (lg->abort_at && lg->calls == lg->abort_at)
+		return -1;
+	if (lg->pause_every && lg->calls % lg->pause_every == 0)
+		return MIMEO_PAUSED;
+	return 0;
+}
+
+static int on_msg_begin(const mimeo_part_info *m, uint64_t off, void *u)
+{
+	logger *lg = u;
+
+	end_data(lg);
+	putf(lg, "MB@%llu d%u|", (unsigned long long)off, m->depth);
+	return ret(lg);
+}
+
+static int on_part_begin(const mimeo_part_info *pi, void *u)
+{
+	logger *lg = u;
+
+	end_data(lg);
+	putf(lg, "PB [%s] d%u @%llu|", pi->section, pi->depth,
+	     (unsigned long long)pi->header_offset);
+	return ret(lg);
+}
+
+static int on_header(const mimeo_part_info *pi, const char *n, size_t nl, const char *v,
+		     size_t vl, void *u)
+{
+	logger *lg = u;
+
+	(void)pi;
+	end_data(lg);
+	put(lg, "H ");
+	put_esc(lg, n, nl);
+	put(lg, "=");
+	put_esc(lg, v, vl);
+	put(lg, "|");
+	return ret(lg);
+}
+
+static int on_headers_end(const mimeo_part_info *pi, void *u)
+{
+	logger *lg = u;
+
+	end_data(lg);
+	putf(lg, "HE %s/%s cs=%s cte=%d b=%s f=%x @%llu|", pi->type, pi->subtype,
+	     pi->charset ? pi->charset : "-", (int)pi->cte, pi->boundary ? pi->boundary : "-",
+	     pi->flags, (unsigned long long)pi->body_offset);
+	return ret(lg);
+}
+
+static int on_data(logger *lg, int kind, const char *d, size_t n)
+{
+	ck_assert_uint_gt(n, 0);
+	if (lg->data_kind != kind) {
+		end_data(lg);
+		putf(lg, "%c ", kind);
+		lg->data_kind = kind;
+	}
+	lg->data_bytes += n;
+	if (!lg->no_data)
+		put_esc(lg, d, n);
+	return ret(lg);
+}
+
+static int on_body(const mimeo_part_info *pi, const char *d, size_t n, void *u)
+{
+	(void)pi;
+	return on_data(u, 'B', d, n);
+}
+
+static int on_pre(const mimeo_part_info *pi, const char *d, size_t n, void *u)
+{
+	(void)pi;
+	return on_data(u, 'P', d, n);
+}
+
+static int on_epi(const mimeo_part_info *pi, const char *d, size_t n, void *u)
+{
+	(void)pi;
+	return on_data(u, 'E', d, n);
+}
+
+static int on_part_end(const mimeo_part_info *pi, void *u)
+{
+	logger *lg = u;
+
+	end_data(lg);
+	putf(lg, "PE [%s] f=%x end@%llu size=%llu|", pi->section, pi->flags,
+	     (unsigned long long)pi->end_offset, (unsigned long long)pi->decoded_size);
+	return ret(lg);
+}
+
+static int on_msg_end(const mimeo_part_info *m, void *u)
+{
+	logger *lg = u;
+
+	(void)m;
+	end_data(lg);
+	put(lg, "ME|");
+	return ret(lg);
+}
+
+static int on_defect(const mimeo_part_info *pi, const mimeo_defect *d, void *u)
+{
+	logger *lg = u;
+
+	(void)pi;
+	end_data(lg);
+	putf(lg, "D%d@%llu|", d->code, (unsigned long long)d->offset);
+	return ret(lg);
+}
+
+static const mimeo_parser_callbacks log_cb = {
+	MIMEO_PARSER_CALLBACKS_VERSION, on_msg_begin, on_part_begin, on_header, on_headers_end,
+	on_body, on_pre, on_epi, on_part_end, on_msg_end, on_defect
+};
+
+/* Feed `in` in pieces: sizes from `sizes` (cycled), or random when
+ * `seed` != 0, or whole when both are 0.  Handles pauses. */
+typedef struct run_opts {
+	unsigned flags;
+	size_t chunk;        /* fixed chunk size, 0 = whole */
+	uint64_t seed;       /* random chunk sizes 1..97 when != 0 */
+	int pause_every;
+	const mimeo_parser_options *opts;
+	int no_data;
+} run_opts;
+
+static char *run_log(const char *in, size_t len, const run_opts *ro, int *status,
+		     unsigned *limits)
+{
+	mimeo_parser_options o = MIMEO_PARSER_OPTIONS_INIT;
+	logger lg;
+	mimeo_parser *p = NULL;
+	size_t pos = 0;
+	uint64_t rs = ro->seed;
+	int rc = 0;
+
+	memset(&lg, 0, sizeof(lg));
+	lg.out = (mimeo_buf)MIMEO_BUF_INIT;
+	lg.pause_every = ro->pause_every;
+	lg.no_data = ro->no_data;
+	if (ro->opts)
+		o = *ro->opts;
+	o.flags |= ro->flags;
+	ck_assert_int_eq(mimeo_parser_new(&p, &o, &log_cb, &lg), MIMEO_OK);
+	while (pos < len && rc >= 0) {
+		size_t n = len - pos;
+
+		if (ro->seed)
+			n = 1 + (size_t)(test_rand(&rs) % 97);
+		else if (ro->chunk)
+			n = ro->chunk;
+		if (n > len - pos)
+			n = len - pos;
+		rc = mimeo_parser_feed(p, in + pos, n);
+		if (rc == MIMEO_PAUSED) {
+			size_t c = mimeo_parser_consumed(p);
+
+			ck_assert_uint_le(c, n);
+			pos += c;
+			continue;
+		}
+		if (rc == MIMEO_OK)
+			pos += n;
+	}
+	while (rc >= 0) {
+		rc = mimeo_parser_finish(p);
+		if (rc != MIMEO_PAUSED)
+			break;
+	}
+	end_data(&lg);
+	if (status)
+		*status = rc;
+	if (limits)
+		*limits = mimeo_parser_limits_hit(p);
+	mimeo_parser_free(p);
+	if (!lg.out.ptr)
+		ck_assert_int_eq(mimeo_buf_puts(&lg.out, ""), MIMEO_OK);
+	return mimeo_buf_detach(&lg.out);
+}
+
+static char *log_of(const char *in, unsigned flags)
+{
+	run_opts ro = { 0 };
+	int st;
+	char *s;
+
+	ro.flags = flags;
+	s = run_log(in, strlen(in), &ro, &st, NULL);
+	ck_assert_int_eq(st, MIMEO_OK);
+	return s;
+}
+
+/* The log of `in` for every chunk size 1..64, random chunkings and with a
+ * pause after every 1st/3rd callback must equal the whole-buffer log. */
+static char *check_splits_n(const char *in, size_t len, unsigned flags,
+			    const mimeo_parser_options *opts)
+{
+	run_opts ro = { 0 };
+	char *ref, *s;
+	size_t c;
+	int st, i;
+
+	ro.flags = flags;
+	ro.opts = opts;
+	ref = run_log(in, len, &ro, &st, NULL);
+	ck_assert_int_eq(st, MIMEO_OK);
+	for (c = 1; c <= 64; c++) {
+		ro.chunk = c;
+		s = run_log(in, len, &ro, &st, NULL);
+		ck_assert_int_eq(st, MIMEO_OK);
+		if (strcmp(s, ref))
+			ck_abort_msg("chunk %zu differs:\n%s\nvs whole:\n%s", c, s, ref);
+		free(s);
+	}
+	ro.chunk = 0;
+	for (i = 1; i <= 20; i++) {
+		ro.seed = (uint64_t)i * 7919;
+		s = run_log(in, len, &ro, &st, NULL);
+		ck_assert_int_eq(st, MIMEO_OK);
+		if (strcmp(s, ref))
+			ck_abort_msg("random chunking %d differs:\n%s\nvs\n%s", i, s, ref);
+		free(s);
+	}
+	ro.seed = 0;
+	for (i = 1; i <= 3; i += 2) {
+		ro.pause_every = i;
+		ro.chunk = 7;
+		s = run_log(in, len, &ro, &st, NULL);
+		ck_assert_int_eq(st, MIMEO_OK);
+		if (strcmp(s, ref))
+			ck_abort_msg("pause every %d differs:\n%s\nvs\n%s", i, s, ref);
+		free(s);
+	}
+	return ref;
+}
+
+static char *check_splits(const char *in, unsigned flags)
+{
+	return check_splits_n(in, strlen(in), flags, NULL);
+}
+
+static void expect(const char *in, unsigned flags, const char *want)
+{
+	char *s = check_splits(in, flags);
+
+	if (strcmp(s, want))
+		ck_abort_msg("input:\n%s\ngot:\n%s\nwant:\n%s", in, s, want);
+	free(s);
+}
+
+/* Does the log contain `needle`? */
+static void expect_has(const char *in, unsigned flags, const char *needle)
+{
+	char *s = check_splits(in, flags);
+
+	if (!strstr(s, needle))
+		ck_abort_msg("input:\n%s\nlog:\n%s\nlacks: %s", in, s, needle);
+	free(s);
+}
+
+/* ------------------------------------------------------------------ */
+/* basic structure                                                     */
+/* ------------------------------------------------------------------ */
+
+START_TEST(simple_message)
+{
+	expect("Subject: hi\r\nX-A:  two\r\n words\r\n\r\nbody\r\nline2\r\n", 0,
+	       "MB@0 d0|PB [] d0 @0|H Subject=hi|H X-A=two\\r\\n words|"
+	       "HE text/plain cs=us-ascii cte=0 b=- f=14 @34|B body\\r\\nline2\\r\\n|"
+	       "PE [] f=14 end@47 size=13|ME|");
+}
+END_TEST
+
+START_TEST(multipart_basic)
+{
+	const char *in =
+		"Content-Type: multipart/mixed; boundary=\"XX\"\n"
+		"\n"
+		"preamble\n"
+		"--XX\n"
+		"Content-Type: text/plain; charset=UTF-8\n"
+		"\n"
+		"hello\n"
+		"--XX\n"
+		"\n"
+		"no headers\n"
+		"--XX--\n"
+		"epilogue\n";
+
+	expect(in, MIMEO_PARSE_PREAMBLE,
+	       "MB@0 d0|PB [] d0 @0|H Content-Type=multipart/mixed; boundary=\"XX\"|"
+	       "HE multipart/mixed cs=- cte=0 b=XX f=11 @46|P preamble|"
+	       "PB [1] d1 @60|H Content-Type=text/plain; charset=UTF-8|"
+	       "HE text/plain cs=utf-8 cte=0 b=- f=4 @101|B hello|PE [1] f=4 end@106 size=5|"
+	       "PB [2] d1 @112|HE text/plain cs=us-ascii cte=0 b=- f=4 @113|B no headers|"
+	       "PE [2] f=4 end@123 size=10|E epilogue\\n|PE [] f=11 end@140 size=0|ME|");
+}
+END_TEST
+
+START_TEST(preamble_off_by_default)
+{
+	char *s = log_of("Content-Type: multipart/mixed; boundary=b\n\npre\n--b\n\nx\n--b--\nepi\n", 0);
+
+	ck_assert_ptr_null(strstr(s, "P pre"));
+	ck_assert_ptr_null(strstr(s, "E epi"));
+	ck_assert_ptr_nonnull(strstr(s, "B x|"));
+	free(s);
+}
+END_TEST
+
+START_TEST(crlf_and_padding)
+{
+	/* transport padding after the boundary, CRLF line ends */
+	const char *in =
+		"Content-Type: multipart/mixed; boundary=XX\r\n\r\n"
+		"--XX \t\r\n\r\nA\r\n"
+		"--XX--  \r\n";
+
+	expect_has(in, 0, "B A|PE [1] f=4 end@57 size=1|");
+	expect_has(in, 0, "PE [] f=11 end@");
+}
+END_TEST
+
+START_TEST(boundary_not_followed_by_ws)
+{
+	/* "--XXy" is body text, not a boundary */
+	const char *in =
+		"Content-Type: multipart/mixed; boundary=XX\n\n"
+		"--XX\n\nA\n--XXy\nB\n--XX--\n";
+
+	expect_has(in, 0, "B A\\n--XXy\\nB|PE [1]");
+}
+END_TEST
+
+START_TEST(prefix_boundaries)
+{
+	/* inner boundary "outer-x" starts with the outer boundary and vice
+	 * versa: lines must match the right one */
+	const char *in =
+		"Content-Type: multipart/mixed; boundary=outer\n\n"
+		"--outer\n"
+		"Content-Type: multipart/alternative; boundary=outer-x\n\n"
+		"--outer-x\n\none\n"
+		"--outer-x\n\ntwo\n"
+		"--outer-x--\n"
+		"--outer\n\nthree\n"
+		"--outer--\n";
+	char *s = check_splits(in, 0);
+
+	ck_assert_ptr_nonnull(strstr(s, "PB [1.1]"));
+	ck_assert_ptr_nonnull(strstr(s, "B one|PE [1.1]"));
+	ck_assert_ptr_nonnull(strstr(s, "B two|PE [1.2]"));
+	ck_assert_ptr_nonnull(strstr(s, "B three|PE [2]"));
+	ck_assert_ptr_null(strstr(s, "D2@"));  /* no missing close */
+	free(s);
+
+	/* the other way round: inner boundary is a prefix of the outer */
+	in = "Content-Type: multipart/mixed; boundary=ab-cd\n\n"
+	     "--ab-cd\n"
+	     "Content-Type: multipart/alternative; boundary=ab\n\n"
+	     "--ab\n\none\n"
+	     "--ab-cd\n\ntwo\n"
+	     "--ab-cd--\n";
+	s = check_splits(in, 0);
+	ck_assert_ptr_nonnull(strstr(s, "B one|PE [1.1]"));
+	ck_assert_ptr_nonnull(strstr(s, "D2@"));   /* inner closed by outer */
+	ck_assert_ptr_nonnull(strstr(s, "B two|PE [2]"));
+	free(s);
+}
+END_TEST
+
+START_TEST(missing_close_at_eof)
+{
+	const char *in =
+		"Content-Type: multipart/mixed; boundary=XX\n\n"
+		"--XX\n\nhello\n--XX\nContent-Transfer-Encoding: base64\n\nAAAA\nAA\n";
+	char *s = check_splits(in, 0);
+
+	ck_assert_ptr_nonnull(strstr(s, "B \\x00\\x00\\x00\\x00|PE [2] f=4"));
+	ck_assert_ptr_nonnull(strstr(s, "D2@"));
+	ck_assert_ptr_nonnull(strstr(s, "PE [] f=19"));   /* MULTIPART|TRUNCATED|ROOT */
+	free(s);
+}
+END_TEST
+
+START_TEST(body_without_blank_line)
+{
+	const char *in =
+		"Content-Type: multipart/mixed; boundary=XX\n\n"
+		"--XX\nthis is text\nmore\n--XX--\n";
+
+	expect_has(in, 0, "PB [1] d1 @49|D1@49|HE text/plain cs=us-ascii cte=0 b=- f=4 @49|"
+		   "B this is text\\nmore|PE [1]");
+}
+END_TEST
+
+START_TEST(empty_parts)
+{
+	const char *in =
+		"Content-Type: multipart/mixed; boundary=XX\n\n"
+		"--XX\n--XX\n\n--XX--";
+
+	/* part 1 ends at once (the boundary is its first line), part 2 is
+	 * an empty header block and an empty body */
+	expect_has(in, 0, "PB [1] d1 @49|HE text/plain cs=us-ascii cte=0 b=- f=4 @49|"
+		   "PE [1] f=4 end@49 size=0|PB [2] d1 @54|HE text/plain cs=us-ascii cte=0 b=- "
+		   "f=4 @55|PE [2] f=4 end@55 size=0|PE [] f=11");
+}
+END_TEST
+
+START_TEST(duplicate_content_type)
+{
+	const char *in =
+		"Content-Type: text/html\nContent-Type: image/png\n"
+		"Content-Transfer-Encoding: base64\nContent-Transfer-Encoding: 7bit\n\nQUJD\n";
+
+	expect_has(in, 0, "D3@");
+	expect_has(in, 0, "HE text/html cs=- cte=4");
+	expect_has(in, 0, "B ABC|");
+}
+END_TEST
+
+START_TEST(digest_default)
+{
+	const char *in =
+		"Content-Type: multipart/digest; boundary=XX\n\n"
+		"--XX\n\nSubject: inner\n\nbody\n--XX--\n";
+
+	expect_has(in, 0, "PB [1] d1 @50|HE message/rfc822 cs=- cte=0 b=- f=2 @51|"
+		   "PB [1] d2 @51|H Subject=inner|HE text/plain cs=us-ascii cte=0 b=- f=14 @67|"
+		   "B body|PE [1] f=14");
+}
+END_TEST
+
+START_TEST(rfc822_nested_multipart)
+{
+	const char *in =
+		"Content-Type: multipart/mixed; boundary=o\n\n"
+		"--o\n\ntext\n"
+		"--o\nContent-Type: message/rfc822\n\n"
+		"Subject: in\nContent-Type: multipart/mixed; boundary=i\n\n"
+		"--i\n\nA\n--i\n\nB\n--i--\n"
+		"--o--\n";
+	char *s = check_splits(in, 0);
+
+	ck_assert_ptr_nonnull(strstr(s, "PB [2] d1"));
+	ck_assert_ptr_nonnull(strstr(s, "PB [2] d2"));      /* root of the message */
+	ck_assert_ptr_nonnull(strstr(s, "B A|PE [2.1]"));
+	ck_assert_ptr_nonnull(strstr(s, "B B|PE [2.2]"));
+	ck_assert_ptr_null(strstr(s, "D2@"));
+	free(s);
+}
+END_TEST
+
+START_TEST(rfc822_base64)
+{
+	/* a gateway base64-encoded the message/rfc822: decode, then parse */
+	const char *in =
+		"Subject: x\nContent-Type: multipart/mixed; boundary=XX\n\n"
+		"--XX\nContent-Type: message/rfc822\nContent-Transfer-Encoding: base64\n\n"
+		"U3ViamVjdDogaW5uZXIKCmJvZHkK\n--XX--\n";
+
+	expect_has(in, 0, "HE message/rfc822 cs=- cte=4 b=- f=2 @");
+	expect_has(in, 0, "PB [1] d2 @0|H Subject=inner|HE text/plain cs=us-ascii cte=0 b=- "
+		   "f=54 @16|B body\\n|PE [1] f=54 end@21 size=5|PE [1] f=2");
+	/* the same under NO_DECODE: structure still known */
+	expect_has(in, MIMEO_PARSE_NO_DECODE, "H Subject=inner|");
+}
+END_TEST
+
+START_TEST(rfc822_qp_multipart)
+{
+	const char *in =
+		"Content-Type: message/rfc822\nContent-Transfer-Encoding: quoted-printable\n\n"
+		"Content-Type: multipart/mixed; boundary=3D\"zz\"\n\n--zz\n\nA=3DB\n--zz--\n";
+	char *s = check_splits(in, 0);
+
+	ck_assert_ptr_nonnull(strstr(s, "HE multipart/mixed cs=- cte=0 b=zz f=51"));
+	ck_assert_ptr_nonnull(strstr(s, "B A=B|PE [1.1] f=44"));
+	free(s);
+}
+END_TEST
+
+START_TEST(partial_stays_leaf)
+{
+	expect_has("Content-Type: message/partial; id=\"x\"; number=1\n\nSubject: a\n\nb\n", 0,
+		   "HE message/partial cs=- cte=0 b=- f=14");
+	expect_has("Content-Type: message/external-body; access-type=x\n\nSubject: a\n\nb\n", 0,
+		   "B Subject: a\\n\\nb\\n|");
+}
+END_TEST
+
+START_TEST(section_numbering)
+{
+	const char *in =
+		"Content-Type: multipart/mixed; boundary=a\n\n"
+		"--a\n\none\n"
+		"--a\nContent-Type: multipart/alternative; boundary=b\n\n"
+		"--b\n\n2.1\n--b\n\n2.2\n--b--\n"
+		"--a\nContent-Type: message/rfc822\n\nSubject: s\n\nsingle\n"
+		"--a--\n";
+	char *s = check_splits(in, 0);
+
+	ck_assert_ptr_nonnull(strstr(s, "B 2.1|PE [2.1]"));
+	ck_assert_ptr_nonnull(strstr(s, "B 2.2|PE [2.2]"));
+	ck_assert_ptr_nonnull(strstr(s, "PB [3] d1"));
+	ck_assert_ptr_nonnull(strstr(s, "PB [3] d2"));
+	free(s);
+}
+END_TEST
+
+START_TEST(transfer_decoding)
+{
+	expect_has("Content-Transfer-Encoding: quoted-printable\n\nabc=3D=\ndef =20\n", 0,
+		   "B abc=def  \\n|");
+	expect_has("Content-Transfer-Encoding: base64\n\nSGVsbG8=\n", 0, "B Hello|");
+	expect_has("Content-Transfer-Encoding: base64\n\nSGVsbG8=\n", MIMEO_PARSE_NO_DECODE,
+		   "B SGVsbG8=\\n|");
+	expect_has("Content-Transfer-Encoding: x-weird\n\nraw\n", 0, "D6@");
+}
+END_TEST
+
+START_TEST(bare_cr_and_mixed)
+{
+	const char *in =
+		"Content-Type: multipart/mixed; boundary=XX\r\n\n"
+		"--XX\r\n\na\rb\r\n--XX\n\nc\r\r\n--XX--\r";
+
+	expect_has(in, 0, "B a\\rb|PE [1]");
+	expect_has(in, 0, "B c\\r|PE [2]");
+}
+END_TEST
+
+START_TEST(leading_from_line)
+{
+	expect_has("From a@b Mon Jan  1 00:00:00 2024\nSubject: x\n\nb\n", 0,
+		   "D7@0|H Subject=x|");
+}
+END_TEST
+
+START_TEST(empty_input)
+{
+	expect("", 0, "MB@0 d0|PB [] d0 @0|D8@0|HE text/plain cs=us-ascii cte=0 b=- f=1c @0|"
+	       "PE [] f=1c end@0 size=0|ME|");
+	expect("", MIMEO_PARSE_MBOX, "");
+}
+END_TEST
+
+/* ------------------------------------------------------------------ */
+/* mbox                                                                */
+/* ------------------------------------------------------------------ */
+
+START_TEST(mbox_split)
+{
+	const char *in =
+		"From a@b Mon Jan  1 00:00:00 2024\nSubject: one\n\nline1\n>From quoted\n"
+		">>From twice\n\n"
+		"From c@d Mon Jan  1 00:00:00 2024\nSubject: two\n\nbody2\n";
+
+	expect(in, MIMEO_PARSE_MBOX,
+	       "MB@0 d0|PB [] d0 @34|H Subject=one|HE text/plain cs=us-ascii cte=0 b=- f=14 @48|"
+	       "B line1\\nFrom quoted\\n>From twice\\n|PE [] f=14 end@80 size=30|ME|"
+	       "MB@81 d0|PB [] d0 @115|H Subject=two|HE text/plain cs=us-ascii cte=0 b=- f=14 "
+	       "@129|B body2\\n|PE [] f=14 end@135 size=6|ME|");
+}
+END_TEST
+
+START_TEST(mbox_unescaped_from)
+{
+	/* "From " without a blank line before, or without a date: body text */
+	const char *in =
+		"From a@b Mon Jan  1 00:00:00 2024\nSubject: one\n\nline1\nFrom here on\nline3\n\n"
+		"From here on unescaped\n\n"
+		"From c@d Mon Jan  1 00:00:00 2024\nSubject: two\n\nbody2\n";
+	char *s = check_splits(in, MIMEO_PARSE_MBOX);
+
+	ck_assert_ptr_nonnull(strstr(s, "B line1\\nFrom here on\\nline3\\n\\nFrom here on unescaped\\n|"));
+	ck_assert_ptr_nonnull(strstr(s, "H Subject=two|"));
+	ck_assert_ptr_nonnull(strstr(s, "B body2\\n|"));
+	free(s);
+}
+END_TEST
+
+START_TEST(mbox_multipart_split)
+{
+	/* a new message closes an unterminated multipart */
+	const char *in =
+		"From a@b Mon Jan  1 00:00:00 2024\n"
+		"Content-Type: multipart/mixed; boundary=XX\n\n--XX\n\nA\n\n"
+		"From c@d Mon Jan  1 00:00:00 2024\nSubject: two\n\nB\n";
+	char *s = check_splits(in, MIMEO_PARSE_MBOX);
+
+	ck_assert_ptr_nonnull(strstr(s, "B A\\n|PE [1]"));
+	ck_assert_ptr_nonnull(strstr(s, "D2@"));
+	ck_assert_ptr_nonnull(strstr(s, "ME|MB@"));
+	ck_assert_ptr_nonnull(strstr(s, "B B\\n|"));
+	free(s);
+}
+END_TEST
+
+/* ------------------------------------------------------------------ */
+/* edge files, malformed input, limits                                 */
+/* ------------------------------------------------------------------ */
+
+static const char *edge_dir(void)
+{
+	static char path[4096];
+	const char *c = test_shared_corpus();
+
+	if (!c)
+		return NULL;
+	snprintf(path, sizeof(path), "%s/../bench/edge", c);
+	return path;
+}
+
+static char *edge_log(const char *name, unsigned flags)
+{
+	char path[4200];
+	size_t len;
+	char *data, *s;
+
+	snprintf(path, sizeof(path), "%s/%s", edge_dir(), name);
+	data = test_read_file(path, &len);
+	if (!data)
+		return NULL;
+	s = check_splits_n(data, len, flags, NULL);
+	free(data);
+	return s;
+}
+
+START_TEST(edge_files)
+{
+	char *s;
+
+	if (!edge_dir() || !(s = edge_log("crlf.eml", 0)))
+		return;
+	ck_assert_ptr_nonnull(strstr(s, "B hello|"));
+	free(s);
+	s = edge_log("b64rfc822.eml", 0);
+	ck_assert_ptr_nonnull(strstr(s, "H Subject=inner|"));
+	ck_assert_ptr_nonnull(strstr(s, "B body\\n|"));
+	free(s);
+	s = edge_log("digest.eml", 0);
+	ck_assert_ptr_nonnull(strstr(s, "HE message/rfc822"));
+	free(s);
+	s = edge_log("noclose.eml", 0);
+	ck_assert_ptr_nonnull(strstr(s, "B \\x00\\x00\\x00\\x00|"));
+	free(s);
+	s = edge_log("nonl.eml", 0);
+	ck_assert_ptr_nonnull(strstr(s, "B no final newline|"));
+	free(s);
+	s = edge_log("qp.eml", 0);
+	ck_assert_ptr_nonnull(strstr(s, "cs=x-unknown"));
+	free(s);
+	s = edge_log("badb64.eml", 0);
+	ck_assert_ptr_nonnull(strstr(s, "B Hello wor"));
+	free(s);
+	s = edge_log("unescaped.mbox", MIMEO_PARSE_MBOX);
+	ck_assert_ptr_nonnull(strstr(s, "From here on unescaped\\nline3"));
+	ck_assert_ptr_nonnull(strstr(s, "B body2\\n|"));
+	free(s);
+	s = edge_log("unescaped2.mbox", MIMEO_PARSE_MBOX);
+	ck_assert_ptr_nonnull(strstr(s, "From here on unescaped\\nline3"));
+	ck_assert_ptr_nonnull(strstr(s, "B body2\\n|"));
+	free(s);
+}
+END_TEST
+
+static const char *const malformed[] = {
+	"",
+	"\n",
+	"\r\n\r\n",
+	"no colon here\n\nbody",
+	"  leading continuation\nSubject: x\n\nb",
+	"Subject: x",
+	"Subject: x\nContent-Type: multipart/mixed; boundary=\"\"\n\n--\n--\n",
+	"Content-Type: multipart/mixed\n\n--x\n\nb\n",
+	"Content-Type: multipart\n\nbody\n",
+	"Content-Type: ;;;\n\nbody\n",
+	"Content-Type: multipart/mixed; boundary=a\n\n--a",
+	"Content-Type: multipart/mixed; boundary=a\n\n--a\n",
+	"Content-Type: multipart/mixed; boundary=a\n\n--a\nContent-Type: multipart/mixed; boundary=a\n\n--a\n--a--\n--a--\n",
+	"Content-Type: multipart/mixed; boundary=a\n\n--a--\n--a\n",
+	"Content-Type: message/rfc822\n\n",
+	"Content-Type: message/rfc822\nContent-Transfer-Encoding: base64\n\n!!!!\n",
+	"Content-Type: message/rfc822\nContent-Transfer-Encoding: base64\n\n",
+	"Content-Transfer-Encoding: base64\n\n====\n\x01\x02\xff",
+	"Content-Transfer-Encoding: x-uuencode\n\nbegin 644 f\n#86)C\n`\nend\n",
+	"\x00\x01\x02\x03\xff\xfe\n\n\n--\r\r\r",
+	"From \n\nFrom x\n",
+	"Content-Type: multipart/mixed; boundary=a\n\n--a\r\r\r\n\r\n--a--\r",
+	"Content-Type: text/plain; charset=\"=?utf-8?q?x?=\"\n\nx",
+	"Content-Type: multipart/digest; boundary=d\n\n--d\n\n--d\nContent-Type: multipart/mixed; boundary=e\n\n--e\n--d--\n",
+};
+
+START_TEST(malformed_table)
+{
+	unsigned flags[] = { 0, MIMEO_PARSE_MBOX, MIMEO_PARSE_NO_DECODE | MIMEO_PARSE_PREAMBLE };
+	size_t i, k;
+
+	for (i = 0; i < sizeof(malformed) / sizeof(*malformed); i++)
+		for (k = 0; k < 3; k++) {
+			const char *in = malformed[i];
+			size_t len = strlen(in);
+
+			if (i == 19)
+				len = 15;
+			free(check_splits_n(in, len, flags[k], NULL));
+		}
+}
+END_TEST
+
+START_TEST(limit_depth)
+{
+	mimeo_parser_options o = MIMEO_PARSER_OPTIONS_INIT;
+	mimeo_buf in = MIMEO_BUF_INIT;
+	run_opts ro = { 0 };
+	unsigned lim;
+	int i, st;
+	char *s;
+
+	for (i = 0; i < 10; i++) {
+		char tmp[128];
+
+		snprintf(tmp, sizeof(tmp),
+			 "Content-Type: multipart/mixed; boundary=b%d\n\n--b%d\n", i, i);
+		ck_assert_int_eq(mimeo_buf_puts(&in, tmp), 0);
+	}
+	ck_assert_int_eq(mimeo_buf_puts(&in, "\ndeep\n"), 0);
+	o.max_depth = 4;
+	ro.opts = &o;
+	s = run_log(in.ptr, in.size, &ro, &st, &lim);
+	ck_assert_int_eq(st, MIMEO_OK);
+	ck_assert(lim & MIMEO_LIMIT_DEPTH);
+	ck_assert_ptr_nonnull(strstr(s, "PB [1.1.1.1] d4"));
+	ck_assert_ptr_null(strstr(s, "d5"));
+	ck_assert_ptr_nonnull(strstr(s, "f=24"));   /* LEAF|OPAQUE */
+	free(s);
+	free(check_splits_n(in.ptr, in.size, 0, &o));
+	mimeo_buf_dispose(&in);
+}
+END_TEST
+
+START_TEST(limit_headers)
+{
+	mimeo_parser_options o = MIMEO_PARSER_OPTIONS_INIT;
+	mimeo_buf in = MIMEO_BUF_INIT;
+	run_opts ro = { 0 };
+	unsigned lim;
+	int i, st;
+	char *s;
+
+	for (i = 0; i < 20; i++)
+		ck_assert_int_eq(mimeo_buf_puts(&in, "X-H: value\n"), 0);
+	ck_assert_int_eq(mimeo_buf_puts(&in, "\nbody\n"), 0);
+	o.max_headers = 5;
+	ro.opts = &o;
+	s = run_log(in.ptr, in.size, &ro, &st, &lim);
+	ck_assert(lim == MIMEO_LIMIT_HEADERS);
+	ck_assert_ptr_nonnull(strstr(s, "D5@55|H X-H=value|HE"));
+	ck_assert_ptr_nonnull(strstr(s, "B X-H: value\\nX-H"));
+	free(s);
+	o.max_headers = 0;
+	o.max_header_bytes = 30;
+	s = run_log(in.ptr, in.size, &ro, &st, &lim);
+	ck_assert(lim == MIMEO_LIMIT_HEADER_BYTES);
+	free(s);
+	free(check_splits_n(in.ptr, in.size, 0, &o));
+	mimeo_buf_dispose(&in);
+}
+END_TEST
+
+START_TEST(limit_line)
+{
+	mimeo_parser_options o = MIMEO_PARSER_OPTIONS_INIT;
+	mimeo_buf in = MIMEO_BUF_INIT;
+	run_opts ro = { 0 };
+	unsigned lim;
+	int st;
+	char *s, *big = malloc(5000);
+
+	memset(big, 'a', 5000);
+	ck_assert_int_eq(mimeo_buf_puts(&in, "Subject: "), 0);
+	ck_assert_int_eq(mimeo_buf_put(&in, big, 5000), 0);
+	ck_assert_int_eq(mimeo_buf_puts(&in, "\nX: y\n\nbody\n"), 0);
+	o.max_line = 100;   /* raised to the minimum, 2048 */
+	ro.opts = &o;
+	ro.no_data = 1;
+	s = run_log(in.ptr, in.size, &ro, &st, &lim);
+	ck_assert(lim == MIMEO_LIMIT_LINE);
+	ck_assert_ptr_nonnull(strstr(s, "H X=y|"));
+	ck_assert_ptr_nonnull(strstr(s, "D5@2048|"));
+	free(s);
+	free(check_splits_n(in.ptr, in.size, 0, &o));
+	free(big);
+	mimeo_buf_dispose(&in);
+}
+END_TEST
+
+START_TEST(limit_parts)
+{
+	mimeo_parser_options o = MIMEO_PARSER_OPTIONS_INIT;
+	mimeo_buf in = MIMEO_BUF_INIT;
+	run_opts ro = { 0 };
+	unsigned lim;
+	int i, st;
+	char *s;
+
+	ck_assert_int_eq(mimeo_buf_puts(&in, "Content-Type: multipart/mixed; boundary=b\n\n"), 0);
+	for (i = 0; i < 10; i++)
+		ck_assert_int_eq(mimeo_buf_puts(&in, "--b\n\nx\n"), 0);
+	ck_assert_int_eq(mimeo_buf_puts(&in, "--b--\n"), 0);
+	o.max_parts = 4;
+	ro.opts = &o;
+	s = run_log(in.ptr, in.size, &ro, &st, &lim);
+	ck_assert(lim == MIMEO_LIMIT_PARTS);
+	ck_assert_ptr_nonnull(strstr(s, "PB [3]"));
+	ck_assert_ptr_null(strstr(s, "PB [4]"));
+	ck_assert_ptr_nonnull(strstr(s, "--b\\n\\nx|PE [3]"));
+	free(s);
+	free(check_splits_n(in.ptr, in.size, 0, &o));
+	mimeo_buf_dispose(&in);
+}
+END_TEST
+
+START_TEST(overlong_boundary_line)
+{
+	mimeo_buf in = MIMEO_BUF_INIT;
+	char *s, *sp = malloc(3000);
+
+	memset(sp, ' ', 3000);
+	ck_assert_int_eq(mimeo_buf_puts(&in, "Content-Type: multipart/mixed; boundary=b\n\n--b"), 0);
+	ck_assert_int_eq(mimeo_buf_put(&in, sp, 3000), 0);
+	ck_assert_int_eq(mimeo_buf_puts(&in, "\n\nA\n--b"), 0);
+	ck_assert_int_eq(mimeo_buf_put(&in, sp, 3000), 0);
+	ck_assert_int_eq(mimeo_buf_puts(&in, "x\nB\n--b--\n"), 0);
+	s = check_splits_n(in.ptr, in.size, 0, NULL);
+	ck_assert_ptr_nonnull(strstr(s, "B A|PE [1]"));
+	ck_assert_ptr_nonnull(strstr(s, "B B|PE [2]"));
+	free(s);
+	free(sp);
+	mimeo_buf_dispose(&in);
+}
+END_TEST
+
+START_TEST(abort_and_sticky_error)
+{
+	const char *in = "Subject: a\n\nbody\n";
+	mimeo_parser *p;
+	logger lg;
+	const char *reason;
+
+	memset(&lg, 0, sizeof(lg));
+	lg.abort_at = 3;
+	ck_assert_int_eq(mimeo_parser_new(&p, NULL, &log_cb, &lg), MIMEO_OK);
+	ck_assert_int_eq(mimeo_parser_feed(p, in, strlen(in)), MIMEO_EUSER);
+	ck_assert_int_eq(mimeo_parser_feed(p, in, 1), MIMEO_EUSER);
+	ck_assert_int_eq(mimeo_parser_finish(p), MIMEO_EUSER);
+	ck_assert_int_eq(mimeo_parser_error(p, &reason, NULL), MIMEO_EUSER);
+	ck_assert_ptr_nonnull(reason);
+	ck_assert_int_eq(mimeo_parser_reset(p), MIMEO_OK);
+	lg.abort_at = 0;
+	ck_assert_int_eq(mimeo_parser_feed(p, in, strlen(in)), MIMEO_OK);
+	ck_assert_int_eq(mimeo_parser_finish(p), MIMEO_OK);
+	ck_assert_int_eq(mimeo_parser_feed(p, in, 1), MIMEO_EINVAL);
+	mimeo_parser_free(p);
+	mimeo_buf_dispose(&lg.out);
+}
+END_TEST
+
+START_TEST(bad_arguments)
+{
+	mimeo_parser *p = NULL;
+	mimeo_parser_options o = MIMEO_PARSER_OPTIONS_INIT;
+	mimeo_parser_callbacks cb = log_cb;
+
+	ck_assert_int_eq(mimeo_parser_new(NULL, NULL, NULL, NULL), MIMEO_EINVAL);
+	o.version = 99;
+	ck_assert_int_eq(mimeo_parser_new(&p, &o, NULL, NULL), MIMEO_EINVAL);
+	cb.version = 99;
+	ck_assert_int_eq(mimeo_parser_new(&p, NULL, &cb, NULL), MIMEO_EINVAL);
+	ck_assert_int_eq(mimeo_parser_new(&p, NULL, NULL, NULL), MIMEO_OK);
+	ck_assert_int_eq(mimeo_parser_feed(p, NULL, 3), MIMEO_EINVAL);
+	ck_assert_int_eq(mimeo_parser_feed(p, "x", 1), MIMEO_OK);
+	ck_assert_int_eq(mimeo_parser_finish(p), MIMEO_OK);
+	mimeo_parser_free(p);
+	mimeo_parser_free(NULL);
+}
+END_TEST
+
+START_TEST(failing_allocator)
+{
+	const char *in =
+		"Content-Type: multipart/mixed; boundary=o\n\n--o\n"
+		"Content-Type: message/rfc822\nContent-Transfer-Encoding: base64\n\n"
+		"Q29udGVudC1UeXBlOiBtdWx0aXBhcnQvbWl4ZWQ7IGJvdW5kYXJ5PWkKCi0taQoKQQotLWktLQo=\n"
+		"--o\nContent-Type: text/plain; charset=utf-8; name*=utf-8''%C3%A9\n\nx\n--o--\n";
+	unsigned long n;
+	int ok = 0;
+
+	for (n = 1; n < 400 && !ok; n++) {
+		test_failing_alloc fa;
+		mimeo_parser_options o = MIMEO_PARSER_OPTIONS_INIT;
+		mimeo_parser *p = NULL;
+		int rc;
+
+		test_failing_alloc_init(&fa, n);
+		o.alloc = &fa.alloc;
+		rc = mimeo_parser_new(&p, &o, NULL, NULL);
+		if (rc == MIMEO_OK) {
+			size_t i;
+
+			for (i = 0; i < strlen(in) && rc == MIMEO_OK; i += 5)
+				rc = mimeo_parser_feed(p, in + i, strlen(in) - i < 5 ? strlen(in) - i : 5);
+			if (rc == MIMEO_OK)
+				rc = mimeo_parser_finish(p);
+			mimeo_parser_free(p);
+		}
+		if (rc != MIMEO_OK && rc != MIMEO_ENOMEM)
+			ck_abort_msg("allocation %lu: status %d", n, rc);
+		ck_assert_int_eq(fa.live, 0);
+		if (rc == MIMEO_OK && !fa.failed)
+			ok = 1;
+	}
+	ck_assert(ok);
+}
+END_TEST
+
+/* ------------------------------------------------------------------ */
+/* shared corpus                                                       */
+/* ------------------------------------------------------------------ */
+
+typedef struct sections {
+	mimeo_buf s;
+} sections;
+
+static int sec_begin(const mimeo_part_info *pi, void *u)
+{
+	sections *sc = u;
+
+	if (mimeo_buf_puts(&sc->s, pi->section) || mimeo_buf_puts(&sc->s, " "))
+		return -1;
+	return 0;
+}
+
+static int sec_end(const mimeo_part_info *pi, void *u)
+{
+	sections *sc = u;
+	char tmp[64];
+
+	snprintf(tmp, sizeof(tmp), "%llu/%llu ", (unsigned long long)pi->end_offset,
+		 (unsigned long long)pi->decoded_size);
+	return mimeo_buf_puts(&sc->s, tmp) ? -1 : 0;
+}
+
+static char *sections_of(const char *data, size_t len, size_t chunk, unsigned flags)
+{
+	mimeo_parser_callbacks cb = { MIMEO_PARSER_CALLBACKS_VERSION, NULL, sec_begin, NULL, NULL,
+				      NULL, NULL, NULL, sec_end, NULL, NULL };
+	mimeo_parser_options o = MIMEO_PARSER_OPTIONS_INIT;
+	sections sc = { MIMEO_BUF_INIT };
+	mimeo_parser *p;
+	size_t i;
+
+	o.flags = flags;
+	ck_assert_int_eq(mimeo_parser_new(&p, &o, &cb, &sc), MIMEO_OK);
+	for (i = 0; i < len; i += chunk)
+		ck_assert_int_eq(mimeo_parser_feed(p, data + i, len - i < chunk ? len - i : chunk),
+				 MIMEO_OK);
+	ck_assert_int_eq(mimeo_parser_finish(p), MIMEO_OK);
+	mimeo_parser_free(p);
+	if (!sc.s.ptr)
+		ck_assert_int_eq(mimeo_buf_puts(&sc.s, ""), 0);
+	return mimeo_buf_detach(&sc.s);
+}
+
+/* Every file of INDEX.tsv: no crash, and the same sections, end offsets
+ * and decoded sizes whether fed whole or in small pieces. */
+START_TEST(shared_corpus)
+{
+	const char *dir = test_shared_corpus();
+	char path[4200], *index, *line, *save = NULL;
+	size_t ilen;
+	int files = 0;
+
+	if (!dir)
+		return;
+	snprintf(path, sizeof(path), "%s/INDEX.tsv", dir);
+	index = test_read_file(path, &ilen);
+	if (!index)
+		return;
+	for (line = strtok_r(index, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
+		char *tab = strchr(line, '\t'), *data, *a, *b;
+		size_t len;
+		unsigned flags;
+
+		if (!tab || !strncmp(line, "path\t", 5))
+			continue;
+		*tab = '\0';
+		snprintf(path, sizeof(path), "%s/%s", dir, line);
+		data = test_read_file(path, &len);
+		if (!data)
+			continue;
+		flags = strstr(tab + 1, "\tmbox\t") || (len > 5 && !memcmp(data, "From ", 5))
+			? MIMEO_PARSE_MBOX : 0;
+		a = sections_of(data, len, len ? len : 1, flags);
+		/* 1-byte feeding for small files, odd chunks for big ones */
+		b = sections_of(data, len, len < 100000 ? 1 : 4093, flags);
+		if (strcmp(a, b))
+			ck_abort_msg("%s: sections differ by chunking:\n%.500s\n%.500s", line, a, b);
+		free(a);
+		free(b);
+		free(data);
+		files++;
+	}
+	free(index);
+	ck_assert_int_gt(files, 1000);
+}
+END_TEST
+
+static Suite *parser_suite(void)
+{
+	Suite *s = suite_create("parser");
+	TCase *t = tcase_create("core");
+
+	tcase_set_timeout(t, 120);
+	tcase_add_test(t, simple_message);
+	tcase_add_test(t, multipart_basic);
+	tcase_add_test(t, preamble_off_by_default);
+	tcase_add_test(t, crlf_and_padding);
+	tcase_add_test(t, boundary_not_followed_by_ws);
+	tcase_add_test(t, prefix_boundaries);
+	tcase_add_test(t, missing_close_at_eof);
+	tcase_add_test(t, body_without_blank_line);
+	tcase_add_test(t, empty_parts);
+	tcase_add_test(t, duplicate_content_type);
+	tcase_add_test(t, digest_default);
+	tcase_add_test(t, rfc822_nested_multipart);
+	tcase_add_test(t, rfc822_base64);
+	tcase_add_test(t, rfc822_qp_multipart);
+	tcase_add_test(t, partial_stays_leaf);
+	tcase_add_test(t, section_numbering);
+	tcase_add_test(t, transfer_decoding);
+	tcase_add_test(t, bare_cr_and_mixed);
+	tcase_add_test(t, leading_from_line);
+	tcase_add_test(t, empty_input);
+	tcase_add_test(t, mbox_split);
+	tcase_add_test(t, mbox_unescaped_from);
+	tcase_add_test(t, mbox_multipart_split);
+	tcase_add_test(t, edge_files);
+	tcase_add_test(t, malformed_table);
+	tcase_add_test(t, limit_depth);
+	tcase_add_test(t, limit_headers);
+	tcase_add_test(t, limit_line);
+	tcase_add_test(t, limit_parts);
+	tcase_add_test(t, overlong_boundary_line);
+	tcase_add_test(t, abort_and_sticky_error);
+	tcase_add_test(t, bad_arguments);
+	tcase_add_test(t, failing_allocator);
+	suite_add_tcase(s, t);
+	t = tcase_create("corpus");
+	tcase_set_timeout(t, 600);
+	tcase_add_test(t, shared_corpus);
+	suite_add_tcase(s, t);
+	return s;
+}
+
+int main(void)
+{
+	return test_run_suite(parser_suite());
+}
