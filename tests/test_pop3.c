@@ -6,11 +6,18 @@
  *
  * SPDX-License-Identifier: LGPL-2.1-or-later
  */
+#define _GNU_SOURCE
+#include "pop3_testlib.h"
 #include "testutil.h"
 
+#include "mimeo-config.h"
+
 #include <mimeo.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
+#include <unistd.h>
 
 typedef struct sink {
 	mimeo_buf out;
@@ -456,6 +463,276 @@ START_TEST(test_callback_abort)
 }
 END_TEST
 
+/* ------------------------------------------------------------------ */
+/* The client against a scripted fake server on 127.0.0.1              */
+/* ------------------------------------------------------------------ */
+
+static const char *const fake_messages[] = {
+	"Subject: one\r\n\r\n.leading dot\r\n.\r\n..two dots\r\nlast\r\n",
+	"Subject: two\r\nX: y\r\n\r\nbody line 1\r\nbody line 2\r\n",
+	NULL,
+};
+
+static double mono(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+START_TEST(test_client_fake_server)
+{
+	fake_server fs;
+	mimeo_pop3_options opts = MIMEO_POP3_OPTIONS_INIT;
+	mimeo_pop3 *c;
+	mimeo_pop3_entry *e;
+	sink s = { MIMEO_BUF_INIT, 0, 0 };
+	size_t n;
+	unsigned long count, bad = 9, nums[2] = { 1, 2 };
+	uint64_t octets;
+
+	memset(&fs, 0, sizeof(fs));
+	fs.mode = FAKE_NORMAL;
+	fs.pipelining = 1;
+	fs.messages = fake_messages;
+	fake_start(&fs);
+	opts.read_timeout_ms = 5000;
+	ck_assert_int_eq(mimeo_pop3_new(&c, &opts), MIMEO_OK);
+	ck_assert_int_eq(mimeo_pop3_usable(c), 0);
+	ck_assert_int_eq(mimeo_pop3_connect(c, "127.0.0.1", fs.port_str), MIMEO_OK);
+	ck_assert_int_eq(mimeo_pop3_usable(c), 1);
+	ck_assert(mimeo_pop3_has_capa(c, "pipelining"));
+	ck_assert(mimeo_pop3_has_capa(c, "SASL"));
+	ck_assert(!mimeo_pop3_has_capa(c, "STLS"));
+	ck_assert(!mimeo_pop3_has_capa(c, "PIPE"));
+	ck_assert_str_eq(mimeo_pop3_apop_timestamp(c), "<1896.697170952@dbc.mtview.ca.us>");
+	/* arguments that would inject a second command are refused */
+	ck_assert_int_eq(mimeo_pop3_login(c, "a\r\nDELE 1", "x"), MIMEO_EINVAL);
+#if MIMEO_HAVE_OPENSSL
+	/* RFC 1939 section 7's own example */
+	ck_assert_int_eq(mimeo_pop3_apop(c, "mrose", "tanstaaf"), MIMEO_OK);
+	ck_assert(fake_saw(&fs, "APOP mrose c4c9334bac560ecc979e58001b3e22fb"));
+#else
+	ck_assert_int_eq(mimeo_pop3_apop(c, "mrose", "tanstaaf"), MIMEO_ENOTSUP);
+#endif
+	ck_assert_int_eq(mimeo_pop3_login(c, "alice", "secret"), MIMEO_OK);
+	ck_assert(fake_saw(&fs, "USER alice") && fake_saw(&fs, "PASS secret"));
+	ck_assert_int_eq(mimeo_pop3_auth_plain(c, NULL, "alice", "secret"), MIMEO_OK);
+	ck_assert(fake_saw(&fs, "AUTH PLAIN AGFsaWNlAHNlY3JldA=="));
+	ck_assert_int_eq(mimeo_pop3_stat(c, &count, &octets), MIMEO_OK);
+	ck_assert_uint_eq(count, 2);
+	ck_assert_uint_eq(octets, strlen(fake_messages[0]) + strlen(fake_messages[1]));
+
+	ck_assert_int_eq(mimeo_pop3_list(c, MIMEO_POP3_LIST_SIZES | MIMEO_POP3_LIST_UIDS, &e, &n),
+			 MIMEO_OK);
+	ck_assert_uint_eq(n, 2);
+	ck_assert_uint_eq(e[0].num, 1);
+	ck_assert_uint_eq(e[0].size, strlen(fake_messages[0]));
+	ck_assert_str_eq(e[0].uid, "uid-1");
+	ck_assert_str_eq(e[1].uid, "uid-2");
+	mimeo_pop3_entries_free(c, e);
+	/* LIST and UIDL went out together */
+	ck_assert_int_ge(fs.max_batch, 2);
+
+	ck_assert_int_eq(mimeo_pop3_retr(c, 1, 0, 0, sink_write, &s), MIMEO_OK);
+	ck_assert_str_eq(s.out.ptr, fake_messages[0]);
+	mimeo_buf_clear(&s.out);
+	ck_assert_int_eq(mimeo_pop3_retr(c, 1, MIMEO_POP3_TO_LF, 0, sink_write, &s), MIMEO_OK);
+	ck_assert_str_eq(s.out.ptr, "Subject: one\n\n.leading dot\n.\n..two dots\nlast\n");
+	mimeo_buf_clear(&s.out);
+	ck_assert_int_eq(mimeo_pop3_top(c, 2, 1, 0, 0, sink_write, &s), MIMEO_OK);
+	ck_assert_str_eq(s.out.ptr, "Subject: two\r\nX: y\r\n\r\nbody line 1\r\n");
+	mimeo_buf_clear(&s.out);
+	/* -ERR keeps the session usable and its text is reported */
+	ck_assert_int_eq(mimeo_pop3_retr(c, 7, 0, 0, sink_write, &s), MIMEO_EPROTO);
+	ck_assert_ptr_nonnull(strstr(mimeo_pop3_error(c), "no such message"));
+	ck_assert_int_eq(mimeo_pop3_usable(c), 1);
+	ck_assert_int_eq(mimeo_pop3_rset(c), MIMEO_OK);
+	ck_assert_int_eq(mimeo_pop3_dele_many(c, nums, 2, &bad), MIMEO_OK);
+	ck_assert_uint_eq(bad, 0);
+	ck_assert(fake_saw(&fs, "DELE 1") && fake_saw(&fs, "DELE 2"));
+	ck_assert_int_eq(mimeo_pop3_quit(c), MIMEO_OK);
+	ck_assert_int_eq(mimeo_pop3_usable(c), 0);
+	mimeo_pop3_free(c);
+	mimeo_buf_dispose(&s.out);
+	fake_stop(&fs);
+}
+END_TEST
+
+/* A hostile or broken server: a clear error, in bounded time, and the
+ * session is marked unusable when the stream position is lost. */
+static const struct hostile {
+	fake_mode mode;
+	int at_connect; /* fails at connect, else at RETR */
+	int rc;
+	const char *text;
+} hostile[] = {
+	{ FAKE_WRONG_GREETING, 1, MIMEO_EPROTO, "HELLO" },
+	{ FAKE_GARBAGE, 1, MIMEO_EPROTO, "" },
+	{ FAKE_STALL_GREETING, 1, MIMEO_ETIMEOUT, "timed out" },
+	{ FAKE_LONG_GREETING, 1, MIMEO_EPROTO, "too long" },
+	{ FAKE_RETR_ENDLESS, 0, MIMEO_ELIMIT, "limit" },
+	{ FAKE_RETR_LONG_LINE, 0, MIMEO_ELIMIT, "line" },
+	{ FAKE_RETR_STALL, 0, MIMEO_ETIMEOUT, "timed out" },
+	{ FAKE_RETR_EOF, 0, MIMEO_EPROTO, "closed" },
+};
+
+START_TEST(test_client_hostile)
+{
+	const struct hostile *h = &hostile[_i];
+	fake_server fs;
+	mimeo_pop3_options opts = MIMEO_POP3_OPTIONS_INIT;
+	mimeo_pop3 *c;
+	sink s = { MIMEO_BUF_INIT, 0, 0 };
+	double t0 = mono();
+	int rc;
+
+	memset(&fs, 0, sizeof(fs));
+	fs.mode = h->mode;
+	fs.messages = fake_messages;
+	fake_start(&fs);
+	opts.connect_timeout_ms = 2000;
+	opts.read_timeout_ms = 300;
+	ck_assert_int_eq(mimeo_pop3_new(&c, &opts), MIMEO_OK);
+	rc = mimeo_pop3_connect(c, "127.0.0.1", fs.port_str);
+	if (!h->at_connect) {
+		ck_assert_int_eq(rc, MIMEO_OK);
+		ck_assert_int_eq(mimeo_pop3_login(c, "u", "p"), MIMEO_OK);
+		rc = mimeo_pop3_retr(c, 1, 0, 1u << 22, sink_write, &s);
+		/* nothing more than the limit was delivered */
+		ck_assert_uint_le(s.out.size, 1u << 22);
+	}
+	ck_assert_msg(rc == h->rc, "mode %d: %s (%s)", (int)h->mode, mimeo_status_name(rc),
+		      mimeo_pop3_error(c));
+	ck_assert_msg(strstr(mimeo_pop3_error(c), h->text), "error '%s' lacks '%s'",
+		      mimeo_pop3_error(c), h->text);
+	ck_assert_int_eq(mimeo_pop3_usable(c), 0);
+	/* no control characters from the server reach the message */
+	{
+		const char *m = mimeo_pop3_error(c);
+		for (; *m; m++)
+			ck_assert_int_ge((unsigned char)*m, 0x20);
+	}
+	mimeo_pop3_free(c);
+	ck_assert_msg(mono() - t0 < 5.0, "took %.1f s", mono() - t0);
+	mimeo_buf_dispose(&s.out);
+	fake_stop(&fs);
+}
+END_TEST
+
+/* `mimeo pop3` against a broken server: exit 1, nothing partial in new/,
+ * no leftovers in tmp/, no DELE and no QUIT (which would commit deletes). */
+START_TEST(test_cli_hostile)
+{
+	static const fake_mode modes[] = { FAKE_RETR_ENDLESS, FAKE_RETR_EOF, FAKE_RETR_STALL,
+					   FAKE_RETR_LONG_LINE };
+	const char *cli = getenv("MIMEO_CLI");
+	fake_server fs;
+	char *dir, md[256], pw[256], outp[256], errp[256], sub[300];
+	double secs;
+	int rc;
+
+	if (!cli || access(cli, X_OK) != 0) {
+		fprintf(stderr, "SKIPPED: test_cli_hostile (MIMEO_CLI not set)\n");
+		return;
+	}
+	dir = make_temp_dir();
+	snprintf(md, sizeof(md), "%s/md", dir);
+	snprintf(pw, sizeof(pw), "%s/pw", dir);
+	snprintf(outp, sizeof(outp), "%s/out", dir);
+	snprintf(errp, sizeof(errp), "%s/err", dir);
+	spit(pw, "S3cr3t-pw\n", 10);
+	memset(&fs, 0, sizeof(fs));
+	fs.mode = modes[_i];
+	fs.messages = fake_messages;
+	fake_start(&fs);
+	{
+		char *argv[] = { (char *)cli, "pop3", "--host", "127.0.0.1", "--port", fs.port_str,
+				 "--user", "bob", "--password-file", pw, "--timeout", "1", "-o", md,
+				 NULL };
+		rc = run_cmd(argv, outp, errp, 60, &secs);
+	}
+	fake_stop(&fs);
+	ck_assert_msg(rc == 1, "exit status %d", rc);
+	ck_assert_msg(secs < 30, "took %.1f s", secs);
+	snprintf(sub, sizeof(sub), "%s/new", md);
+	ck_assert_int_eq(count_files(sub), 0);
+	snprintf(sub, sizeof(sub), "%s/tmp", md);
+	ck_assert_int_eq(count_files(sub), 0);
+	ck_assert(!fake_saw(&fs, "DELE"));
+	ck_assert(!fake_saw(&fs, "QUIT"));
+	ck_assert(file_contains(errp, "mimeo: pop3: message 1"));
+	ck_assert(!file_contains(errp, "S3cr3t") && !file_contains(outp, "S3cr3t"));
+	remove_tree(dir);
+	free(dir);
+}
+END_TEST
+
+/* `mimeo pop3` against a well-behaved fake server: delivery, pipelined
+ * DELE, and a second run that fetches nothing. */
+START_TEST(test_cli_fake_normal)
+{
+	const char *cli = getenv("MIMEO_CLI");
+	fake_server fs;
+	char *dir, md[256], pw[256], outp[256], errp[256], sub[300];
+	char *argv[] = { (char *)cli, "pop3", "--host", "127.0.0.1", "--port", NULL, "--user",
+			 "bob", "--password-file", pw, "--keep", "-o", md, NULL };
+	int rc;
+
+	if (!cli || access(cli, X_OK) != 0) {
+		fprintf(stderr, "SKIPPED: test_cli_fake_normal (MIMEO_CLI not set)\n");
+		return;
+	}
+	dir = make_temp_dir();
+	snprintf(md, sizeof(md), "%s/md", dir);
+	snprintf(pw, sizeof(pw), "%s/pw", dir);
+	snprintf(outp, sizeof(outp), "%s/out", dir);
+	snprintf(errp, sizeof(errp), "%s/err", dir);
+	spit(pw, "S3cr3t-pw\r\n", 11);
+
+	memset(&fs, 0, sizeof(fs));
+	fs.mode = FAKE_NORMAL;
+	fs.pipelining = 1;
+	fs.messages = fake_messages;
+	fake_start(&fs);
+	argv[5] = fs.port_str;
+	rc = run_cmd(argv, outp, errp, 60, NULL);
+	fake_stop(&fs);
+	ck_assert_msg(rc == 0, "exit %d", rc);
+	ck_assert(file_contains(outp, "fetched 2 messages, "));
+	ck_assert(fake_saw(&fs, "PASS S3cr3t-pw") && !fake_saw(&fs, "PASS S3cr3t-pw\r"));
+	ck_assert(!fake_saw(&fs, "DELE"));
+	snprintf(sub, sizeof(sub), "%s/new", md);
+	ck_assert_int_eq(count_files(sub), 2);
+
+	/* again without --keep (same port: same account): nothing fetched,
+	 * both deleted in one burst */
+	{
+		int port = fs.port;
+		memset(&fs, 0, sizeof(fs));
+		fs.port = port;
+	}
+	fs.mode = FAKE_NORMAL;
+	fs.pipelining = 1;
+	fs.messages = fake_messages;
+	fake_start(&fs);
+	argv[5] = fs.port_str;
+	argv[10] = "--apop";
+	rc = run_cmd(argv, outp, errp, 60, NULL);
+	fake_stop(&fs);
+	ck_assert_msg(rc == 0, "exit %d", rc);
+	ck_assert(file_contains(outp, "fetched 0 messages, 0 bytes"));
+	ck_assert(fake_saw(&fs, "DELE 1") && fake_saw(&fs, "DELE 2") && fake_saw(&fs, "QUIT"));
+	ck_assert_int_ge(fs.max_batch, 2);
+	ck_assert(!fake_saw(&fs, "RETR"));
+	ck_assert_int_eq(count_files(sub), 2);
+	ck_assert(!file_contains(errp, "S3cr3t") && !file_contains(outp, "S3cr3t"));
+	remove_tree(dir);
+	free(dir);
+}
+END_TEST
+
 static Suite *pop3_suite(void)
 {
 	Suite *s = suite_create("pop3");
@@ -468,6 +745,14 @@ static Suite *pop3_suite(void)
 	tcase_add_test(tc, test_large_message);
 	tcase_add_test(tc, test_limits);
 	tcase_add_test(tc, test_callback_abort);
+	suite_add_tcase(s, tc);
+
+	tc = tcase_create("fake-server");
+	tcase_set_timeout(tc, 120);
+	tcase_add_test(tc, test_client_fake_server);
+	tcase_add_loop_test(tc, test_client_hostile, 0, (int)(sizeof(hostile) / sizeof(hostile[0])));
+	tcase_add_loop_test(tc, test_cli_hostile, 0, 4);
+	tcase_add_test(tc, test_cli_fake_normal);
 	suite_add_tcase(s, tc);
 	return s;
 }

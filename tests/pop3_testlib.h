@@ -1,0 +1,69 @@
+/*
+ * pop3_testlib.h - helpers for the POP3 tests: a scripted fake POP3 server
+ * on 127.0.0.1 (a thread), running the mimeo CLI with a deadline, and
+ * small file utilities.  Not installed.
+ *
+ * SPDX-License-Identifier: LGPL-2.1-or-later
+ */
+#ifndef MIMEO_POP3_TESTLIB_H
+#define MIMEO_POP3_TESTLIB_H
+
+#include <pthread.h>
+#include <stddef.h>
+
+/* How the fake server behaves. */
+typedef enum fake_mode {
+	FAKE_NORMAL,          /* a well-behaved server with `messages` */
+	FAKE_WRONG_GREETING,  /* "HELLO" instead of +OK */
+	FAKE_GARBAGE,         /* binary garbage instead of a greeting */
+	FAKE_STALL_GREETING,  /* accept and say nothing */
+	FAKE_LONG_GREETING,   /* an endless greeting line */
+	FAKE_RETR_ENDLESS,    /* RETR never ends (short lines, forever) */
+	FAKE_RETR_LONG_LINE,  /* RETR sends one endless line */
+	FAKE_RETR_STALL,      /* RETR sends a little, then nothing */
+	FAKE_RETR_EOF,        /* RETR sends a little, then closes */
+} fake_mode;
+
+typedef struct fake_server {
+	fake_mode mode;
+	int pipelining;           /* announce PIPELINING in CAPA */
+	const char *const *messages; /* wire form (CRLF, not stuffed), NULL-ended */
+	int port;                 /* 0 = any free port; set by fake_start */
+	/* filled in */
+	int listen_fd;
+	char port_str[16];
+	pthread_t thread;
+	int running;
+	pthread_mutex_t lock;
+	char log[65536];          /* commands received, one per line */
+	size_t log_len;
+	int max_batch;            /* most commands that arrived in one read */
+} fake_server;
+
+/* Start serving one connection on 127.0.0.1 (free port). */
+void fake_start(fake_server *fs);
+/* Wait for the server thread (bounded: it gives up after 20 s). */
+void fake_stop(fake_server *fs);
+/* 1 when a command starting with `prefix` was received. */
+int fake_saw(fake_server *fs, const char *prefix);
+
+/*
+ * Run argv (argv[0] = program path) with stdout/stderr into files, killing
+ * it after timeout_s.  Returns its exit status, 128+signal if killed by a
+ * signal, or -1 on timeout.  Measures the run time into *secs (may be NULL).
+ */
+int run_cmd(char *const argv[], const char *out_path, const char *err_path, int timeout_s,
+	    double *secs);
+
+/* Number of regular files in a folder (0 if it is missing). */
+int count_files(const char *dir);
+/* Write a file; aborts the test on failure. */
+void spit(const char *path, const void *data, size_t len);
+/* Does a file contain the bytes of `needle`? */
+int file_contains(const char *path, const char *needle);
+/* mkdtemp under /tmp with a short name (mode 0711); malloc'd path. */
+char *make_temp_dir(void);
+/* rm -rf a temp folder made by make_temp_dir(). */
+void remove_tree(const char *dir);
+
+#endif
