@@ -429,6 +429,15 @@ static int parse_item(struct actx *c, size_t *pos, size_t group, int trailing, s
 	} else if (i < len && s[i] == '@') {
 		/* addr-spec without brackets; words before the local part are
 		 * a display name whose brackets were forgotten */
+		if (lp_start == NONE && trailing) {
+			/* "a@b@c": the second "@c" is garbage, not an entry */
+			c->repairs |= MIMEO_REPAIR_SYNTAX;
+			i++;
+			if (read_domain(c, &i, &e.dom) != MIMEO_OK)
+				return MIMEO_ENOMEM;
+			*pos = i;
+			return ITEM_NONE;
+		}
 		k = lp_start == NONE ? i : lp_start;
 		if (lp_start != NONE && first_word != lp_start) {
 			c->repairs |= MIMEO_REPAIR_SYNTAX;
@@ -482,16 +491,19 @@ static int parse_list(struct actx *c)
 	int trailing = 0, r;
 
 	for (;;) {
-		mimeo__skip_cfws(s, len, &i, &c->repairs, NULL);
-		if (i >= len)
+		/* look past CFWS for a separator, but hand an entry its leading
+		 * comments ("(John Doe) <jd@x>" names the mailbox) */
+		k = i;
+		mimeo__skip_cfws(s, len, &k, &c->repairs, NULL);
+		if (k >= len)
 			break;
-		if (s[i] == ',') {
+		if (s[k] == ',') {
 			trailing = 0;
-			i++;
+			i = k + 1;
 			continue;
 		}
-		if (s[i] == ';') {
-			i++;
+		if (s[k] == ';') {
+			i = k + 1;
 			trailing = 0;
 			if (group == NONE) {
 				c->repairs |= MIMEO_REPAIR_SYNTAX;
@@ -507,9 +519,9 @@ static int parse_list(struct actx *c)
 			group = NONE;
 			continue;
 		}
-		if (s[i] == '>') {
+		if (s[k] == '>') {
 			c->repairs |= MIMEO_REPAIR_SYNTAX;
-			i++;
+			i = k + 1;
 			continue;
 		}
 		k = i;
