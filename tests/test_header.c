@@ -713,6 +713,9 @@ START_TEST(allocation_failures)
 	static const char in[] =
 		"Re: \xe9t\xe9 =?koi8-r?b?8NLJ18XU?=\r\n =?gbk?b?1tDOxA==?= a\0b "
 		"=?utf-8?q?=E2=82?= =?utf-8?q?=AC?= \"q\\\"x\" (c)";
+	static const char enc_in[] =
+		"Caf\xc3\xa9 \xff \"x\" \xe6\x97\xa5\xe6\x9c\xac long enough to fold "
+		"the line somewhere around here ok";
 	const size_t len = sizeof(in) - 1;
 	char *ref[2];
 	int ph, use_cc;
@@ -761,8 +764,7 @@ START_TEST(allocation_failures)
 			test_failing_alloc_init(&fa, n);
 			mimeo_buf_init(&b, &fa.alloc);
 			rc = (ph ? mimeo_header_encode_phrase : mimeo_header_encode_text)(
-				"Caf\xc3\xa9 \xff \"x\" \xe6\x97\xa5\xe6\x9c\xac long enough to fold "
-				"the line somewhere around here ok", 78, 9, 0, &b);
+				enc_in, sizeof(enc_in) - 1, 9, 0, &b);
 			if (!rc)
 				done = 1;
 			else
