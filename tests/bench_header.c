@@ -1,0 +1,329 @@
+/*
+ * bench_header.c - header decoding throughput, mimeo against GMime in the
+ * same run: a realistic header block per message (Subject with encoded
+ * words in the charsets real mail uses, From/To/Cc lists with encoded,
+ * quoted and plain display names).
+ *
+ *   meson test -C build --benchmark --suite header -v
+ *
+ * SPDX-License-Identifier: LGPL-2.1-or-later
+ */
+#include <iconv.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#ifdef HAVE_GMIME
+#include <gmime/gmime.h>
+#endif
+
+#include "mimeo.h"
+
+#define NMSG 2000
+
+struct block {
+	char *field[4];   /* Subject, From, To, Cc: raw values, folded */
+	size_t len[4];
+};
+
+static struct block blocks[NMSG];
+static size_t total_bytes;
+
+static uint64_t rnd(uint64_t *s)
+{
+	*s ^= *s << 13;
+	*s ^= *s >> 7;
+	*s ^= *s << 17;
+	return *s;
+}
+
+static double now(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+/* Sample subjects (UTF-8) and the charset a mailer would send them in. */
+static const struct { const char *charset, *utf8; } subjects[] = {
+	{ "utf-8", "Re: Besprechung am Montag \xc3\xbc" "ber das Budget 2026" },
+	{ "utf-8", "\xf0\x9f\x8e\x89 Einladung zur Weihnachtsfeier \xe2\x80\x93 bitte antworten" },
+	{ "utf-8", "Fwd: Rechnung Nr. 12345 f\xc3\xbcr Ihre Bestellung" },
+	{ "utf-8", "\xe6\x97\xa5\xe6\x9c\xac\xe8\xaa\x9e\xe3\x81\xae\xe4\xbb\xb6\xe5\x90\x8d" },
+	{ "iso-8859-1", "R\xc3\xa9union de l'\xc3\xa9quipe \xc3\xa0 14h \xe2\x80\x94 ordre du jour" },
+	{ "windows-1252", "\xe2\x80\x9cQuarterly\xe2\x80\x9d results \xe2\x80\x93 draft \xe2\x82\xac figures" },
+	{ "koi8-r", "\xd0\x9e\xd1\x82\xd1\x87\xd1\x91\xd1\x82 \xd0\xb7\xd0\xb0 \xd0\xbc\xd0\xb5\xd1\x81\xd1\x8f\xd1\x86" },
+	{ "gb2312", "\xe4\xbc\x9a\xe8\xae\xae\xe9\x80\x9a\xe7\x9f\xa5" },
+	{ "iso-2022-jp", "\xe4\xbc\x9a\xe8\xad\xb0\xe3\x81\xae\xe3\x81\x8a\xe7\x9f\xa5\xe3\x82\x89\xe3\x81\x9b" },
+	{ "shift_jis", "\xe8\xa6\x8b\xe7\xa9\x8d\xe6\x9b\xb8\xe3\x81\xae\xe4\xbb\xb6" },
+	{ "utf-8", "[dev-list] Re: patch v3 for the parser" },
+};
+
+static const struct { const char *charset, *utf8; } names[] = {
+	{ "utf-8", "Jos\xc3\xa9 Garc\xc3\xad" "a" },
+	{ "iso-8859-1", "Fran\xc3\xa7ois M\xc3\xbcller" },
+	{ "koi8-r", "\xd0\x98\xd0\xb2\xd0\xb0\xd0\xbd \xd0\x9f\xd0\xb5\xd1\x82\xd1\x80\xd0\xbe\xd0\xb2" },
+	{ "utf-8", "\xe5\xb1\xb1\xe7\x94\xb0 \xe5\xa4\xaa\xe9\x83\x8e" },
+	{ NULL, "Doe, John" },
+	{ NULL, "Alice Example" },
+	{ NULL, NULL },
+};
+
+static void append(char **p, size_t *len, size_t *cap, const char *s, size_t n)
+{
+	while (*len + n + 1 > *cap) {
+		*cap = *cap ? *cap * 2 : 256;
+		*p = realloc(*p, *cap);
+		if (!*p)
+			abort();
+	}
+	memcpy(*p + *len, s, n);
+	*len += n;
+	(*p)[*len] = '\0';
+}
+
+/* RFC 2047 encode `utf8` in `charset` (converted with iconv at setup). */
+static void encode_word(char **p, size_t *len, size_t *cap, const char *charset,
+			const char *utf8, int use_b)
+{
+	static const char b64[] =
+		"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+	char raw[512], tmp[1024], *ip = (char *)(uintptr_t)utf8, *op = raw;
+	size_t il = strlen(utf8), ol = sizeof(raw), n, i, k = 0;
+	iconv_t cd = iconv_open(!strcmp(charset, "iso-8859-1") ? "CP1252" : charset, "UTF-8");
+
+	if (cd == (iconv_t)-1)
+		abort();
+	iconv(cd, &ip, &il, &op, &ol);
+	iconv(cd, NULL, NULL, &op, &ol);
+	iconv_close(cd);
+	n = (size_t)(op - raw);
+	k = (size_t)snprintf(tmp, sizeof(tmp), "=?%s?%c?", charset, use_b ? 'B' : 'Q');
+	for (i = 0; use_b && i < n; i += 3) {
+		unsigned v = (unsigned char)raw[i] << 16;
+
+		if (i + 1 < n)
+			v |= (unsigned char)raw[i + 1] << 8;
+		if (i + 2 < n)
+			v |= (unsigned char)raw[i + 2];
+		tmp[k++] = b64[v >> 18];
+		tmp[k++] = b64[(v >> 12) & 63];
+		tmp[k++] = i + 1 < n ? b64[(v >> 6) & 63] : '=';
+		tmp[k++] = i + 2 < n ? b64[v & 63] : '=';
+	}
+	for (i = 0; !use_b && i < n; i++) {
+		unsigned char c = (unsigned char)raw[i];
+
+		if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9'))
+			tmp[k++] = (char)c;
+		else if (c == ' ')
+			tmp[k++] = '_';
+		else
+			k += (size_t)snprintf(tmp + k, 4, "=%02X", c);
+	}
+	tmp[k++] = '?';
+	tmp[k++] = '=';
+	append(p, len, cap, tmp, k);
+}
+
+static void make_list(struct block *b, int f, uint64_t *seed, size_t count)
+{
+	static const char *domains[] = { "example.com", "mail.example.org", "lists.example.net" };
+	size_t cap = 0, i;
+
+	b->field[f] = NULL;
+	b->len[f] = 0;
+	append(&b->field[f], &b->len[f], &cap, " ", 1);
+	for (i = 0; i < count; i++) {
+		size_t k = rnd(seed) % 7;
+		char addr[96];
+		int n;
+
+		if (i) {
+			append(&b->field[f], &b->len[f], &cap, ",\r\n ", 4);
+		}
+		if (names[k].charset) {
+			encode_word(&b->field[f], &b->len[f], &cap, names[k].charset, names[k].utf8,
+				    (int)(rnd(seed) & 1));
+			append(&b->field[f], &b->len[f], &cap, " ", 1);
+		} else if (names[k].utf8) {
+			append(&b->field[f], &b->len[f], &cap, "\"", 1);
+			append(&b->field[f], &b->len[f], &cap, names[k].utf8, strlen(names[k].utf8));
+			append(&b->field[f], &b->len[f], &cap, "\" ", 2);
+		}
+		n = snprintf(addr, sizeof(addr), names[k].utf8 ? "<user%u@%s>" : "user%u@%s",
+			     (unsigned)(rnd(seed) % 1000), domains[rnd(seed) % 3]);
+		append(&b->field[f], &b->len[f], &cap, addr, (size_t)n);
+	}
+}
+
+static void make_blocks(void)
+{
+	uint64_t seed = 0x1234567;
+	size_t m, f;
+
+	for (m = 0; m < NMSG; m++) {
+		struct block *b = &blocks[m];
+		size_t k = rnd(&seed) % (sizeof(subjects) / sizeof(subjects[0])), cap = 0;
+
+		b->field[0] = NULL;
+		b->len[0] = 0;
+		append(&b->field[0], &b->len[0], &cap, " Re: ", 5);
+		encode_word(&b->field[0], &b->len[0], &cap, subjects[k].charset, subjects[k].utf8,
+			    !strcmp(subjects[k].charset, "utf-8") ? (int)(rnd(&seed) & 1) : 1);
+		append(&b->field[0], &b->len[0], &cap, " [#", 3);
+		append(&b->field[0], &b->len[0], &cap, "4711]", 5);
+		make_list(b, 1, &seed, 1);
+		make_list(b, 2, &seed, 1 + rnd(&seed) % 4);
+		make_list(b, 3, &seed, rnd(&seed) % 6);
+		for (f = 0; f < 4; f++)
+			total_bytes += b->len[f];
+	}
+}
+
+typedef void (*run_fn)(void *ctx);
+
+/* Best of 5 runs of `fn` over all blocks; returns seconds per pass. */
+static double measure(run_fn fn, void *ctx)
+{
+	double best = 1e9;
+	int r;
+
+	fn(ctx);  /* warm up: converters opened, tables built, caches hot */
+	for (r = 0; r < 5; r++) {
+		double t0 = now(), t;
+		int passes = 0;
+
+		do {
+			fn(ctx);
+			passes++;
+		} while ((t = now() - t0) < 0.2);
+		if (t / passes < best)
+			best = t / passes;
+	}
+	return best;
+}
+
+static size_t sink;
+
+static void mimeo_text(void *ctx)
+{
+	mimeo_charset_cache *cc = ctx;
+	mimeo_buf out = MIMEO_BUF_INIT;
+	size_t m, f;
+
+	for (m = 0; m < NMSG; m++)
+		for (f = 0; f < 4; f++) {
+			mimeo_buf_clear(&out);
+			if (mimeo_header_decode_text(cc, NULL, blocks[m].field[f], blocks[m].len[f],
+						     &out, NULL))
+				abort();
+			sink += out.size;
+		}
+	mimeo_buf_dispose(&out);
+}
+
+static void mimeo_realistic(void *ctx)
+{
+	mimeo_charset_cache *cc = ctx;
+	mimeo_buf out = MIMEO_BUF_INIT;
+	size_t m, f;
+
+	for (m = 0; m < NMSG; m++) {
+		mimeo_buf_clear(&out);
+		if (mimeo_header_decode_text(cc, NULL, blocks[m].field[0], blocks[m].len[0], &out,
+					     NULL))
+			abort();
+		sink += out.size;
+		for (f = 1; f < 4; f++) {
+			mimeo_address_list *l;
+
+			if (mimeo_address_list_parse(cc, NULL, blocks[m].field[f], blocks[m].len[f], &l))
+				abort();
+			sink += l->count;
+			mimeo_address_list_free(l);
+		}
+	}
+	mimeo_buf_dispose(&out);
+}
+
+#ifdef HAVE_GMIME
+static void gmime_text(void *ctx)
+{
+	size_t m, f;
+
+	(void)ctx;
+	for (m = 0; m < NMSG; m++)
+		for (f = 0; f < 4; f++) {
+			char *s = g_mime_utils_header_decode_text(NULL, blocks[m].field[f]);
+
+			sink += strlen(s);
+			g_free(s);
+		}
+}
+
+static void gmime_realistic(void *ctx)
+{
+	size_t m, f;
+
+	(void)ctx;
+	for (m = 0; m < NMSG; m++) {
+		char *s = g_mime_utils_header_decode_text(NULL, blocks[m].field[0]);
+
+		sink += strlen(s);
+		g_free(s);
+		for (f = 1; f < 4; f++) {
+			InternetAddressList *l = internet_address_list_parse(NULL, blocks[m].field[f]);
+
+			if (l) {
+				sink += (size_t)internet_address_list_length(l);
+				g_object_unref(l);
+			}
+		}
+	}
+}
+#endif
+
+static void row(const char *name, double secs, double base)
+{
+	printf("%-44s %9.1f MB/s %10.0f blocks/s", name, (double)total_bytes / secs / 1e6,
+	       NMSG / secs);
+	if (base > 0)
+		printf("   %5.2fx GMime", base / secs);
+	printf("\n");
+}
+
+int main(void)
+{
+	mimeo_charset_cache *cc;
+	double gt = 0, gr = 0, t;
+
+	make_blocks();
+	if (mimeo_charset_cache_new(&cc, NULL))
+		return 1;
+#ifdef HAVE_GMIME
+	g_mime_init();
+	gt = measure(gmime_text, NULL);
+	gr = measure(gmime_realistic, NULL);
+#endif
+	printf("header blocks: %d, %zu bytes (Subject, From, To, Cc; 11 charsets)\n", NMSG,
+	       total_bytes);
+	printf("%-44s %14s %17s\n", "workload", "throughput", "rate");
+#ifdef HAVE_GMIME
+	row("GMime decode_text, all four fields", gt, 0);
+#endif
+	t = measure(mimeo_text, cc);
+	row("mimeo decode_text, all four fields", t, gt);
+	t = measure(mimeo_text, NULL);
+	row("mimeo decode_text, no cache (cc = NULL)", t, gt);
+#ifdef HAVE_GMIME
+	row("GMime Subject text + address lists", gr, 0);
+#endif
+	t = measure(mimeo_realistic, cc);
+	row("mimeo Subject text + address lists", t, gr);
+	mimeo_charset_cache_free(cc);
+	return sink == 0;
+}
