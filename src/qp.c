@@ -7,6 +7,9 @@
 #include "codec-priv.h"
 
 #include <string.h>
+#ifdef __SSE2__
+#include <emmintrin.h>
+#endif
 
 /* Decoder states (d->_state). */
 enum {
@@ -17,10 +20,53 @@ enum {
 	QP_EQ_WS       /* after '=' and whitespace (in _ws; maybe a CR in _cr) */
 };
 
-/* Bytes that leave the text fast path: whitespace, line breaks and '='. */
-static const unsigned char qp_special[256] = {
-	['\t'] = 1, ['\n'] = 1, ['\r'] = 1, [' '] = 1, ['='] = 1,
+/* Bytes that end a fast-path run: '=' and line breaks.  Whitespace is
+ * copied and taken back afterwards if it turns out to end a line. */
+static const unsigned char qp_stop[256] = {
+	['\n'] = 1, ['\r'] = 1, ['='] = 1,
 };
+
+/* Copy bytes from p to o up to the first '=', CR or LF (or end); return
+ * how many.  The SSE2 loop stores 16 bytes at a time: the bytes past the
+ * stop are rewritten later and stay within MIMEO_QP_DECODE_BOUND, since
+ * the output never runs ahead of the input consumed. */
+static size_t qp_scan(const unsigned char *p, const unsigned char *end, unsigned char *o)
+{
+	const unsigned char *s = p;
+
+#ifdef __SSE2__
+	const __m128i eq = _mm_set1_epi8('='), cr = _mm_set1_epi8('\r'), lf = _mm_set1_epi8('\n');
+
+	while (end - s >= 16) {
+		__m128i v = _mm_loadu_si128((const __m128i *)s);
+		unsigned m = (unsigned)_mm_movemask_epi8(
+			_mm_or_si128(_mm_or_si128(_mm_cmpeq_epi8(v, eq), _mm_cmpeq_epi8(v, cr)),
+				     _mm_cmpeq_epi8(v, lf)));
+
+		_mm_storeu_si128((__m128i *)(o + (s - p)), v);
+		if (m)
+			return (size_t)(s - p) + (size_t)__builtin_ctz(m);
+		s += 16;
+	}
+#endif
+	while (s < end && !qp_stop[*s]) {
+		o[s - p] = *s;
+		s++;
+	}
+	return (size_t)(s - p);
+}
+
+/* Spaces and tabs at the end of the `run` bytes just written before o,
+ * at most MIMEO_QP_MAX_PENDING_WS of them. */
+static size_t trailing_ws(const unsigned char *o, size_t run)
+{
+	size_t t = 0;
+
+	while (t < run && t < MIMEO_QP_MAX_PENDING_WS && (o[-1 - (ptrdiff_t)t] == ' ' ||
+							  o[-1 - (ptrdiff_t)t] == '\t'))
+		t++;
+	return t;
+}
 
 static int hexval(unsigned c)
 {
@@ -70,23 +116,57 @@ size_t mimeo_qp_decode_step(mimeo_qp_decoder *d, const void *in, size_t len, voi
 	while (p < end) {
 		unsigned c;
 
-		/* Fast path: plain text with nothing pending.  A space or tab
-		 * followed by plain text cannot be trailing whitespace. */
+		/* Fast path: plain text with nothing pending.  Runs without
+		 * '=' or line breaks are copied in bulk; whitespace at the end
+		 * of a run is taken back when a line break follows (rule 3)
+		 * or held as pending at the end of the chunk. */
 		if (d->_state == QP_TEXT && d->_nws == 0 && !d->_cr) {
-			while (p < end) {
-				c = *p;
-				if (!qp_special[c]) {
-					*o++ = (unsigned char)c;
-					p++;
-				} else if ((c == ' ' || c == '\t') && end - p >= 2 &&
-					   !qp_special[p[1]]) {
-					o[0] = (unsigned char)c;
-					o[1] = p[1];
-					o += 2;
-					p += 2;
-				} else {
+			for (;;) {
+				size_t run = qp_scan(p, end, o), t;
+				int h1, h2;
+
+				p += run;
+				o += run;
+				if (p == end || *p == '\r') {
+					t = trailing_ws(o, run);
+					o -= t;
+					memcpy(d->_ws, o, t);
+					d->_nws = (unsigned)t;
+					if (p < end && end - p >= 2 && p[1] == '\n') {
+						d->_nws = 0;
+						o[0] = '\r';
+						o[1] = '\n';
+						o += 2;
+						p += 2;
+						continue;
+					}
 					break;
 				}
+				if (*p == '\n') {
+					o -= trailing_ws(o, run);
+					*o++ = '\n';
+					p++;
+					continue;
+				}
+				/* '=' */
+				if (end - p >= 3) {
+					h1 = hexval(p[1]);
+					h2 = hexval(p[2]);
+					if (h1 >= 0 && h2 >= 0) {
+						*o++ = (unsigned char)(h1 << 4 | h2);
+						p += 3;
+						continue;
+					}
+					if (p[1] == '\n') {
+						p += 2;
+						continue;
+					}
+					if (p[1] == '\r' && p[2] == '\n') {
+						p += 3;
+						continue;
+					}
+				}
+				break;
 			}
 			if (p == end)
 				break;
@@ -111,8 +191,12 @@ again:
 				*o++ = '\r';
 			}
 			if (c == ' ' || c == '\t') {
-				if (d->_nws == MIMEO_QP_MAX_PENDING_WS)
-					o = put_ws(d, o);
+				/* Hold at most the last MIMEO_QP_MAX_PENDING_WS. */
+				if (d->_nws == MIMEO_QP_MAX_PENDING_WS) {
+					*o++ = d->_ws[0];
+					memmove(d->_ws, d->_ws + 1, MIMEO_QP_MAX_PENDING_WS - 1);
+					d->_nws--;
+				}
 				d->_ws[d->_nws++] = (unsigned char)c;
 			} else if (c == '\r') {
 				d->_cr = 1;
@@ -249,7 +333,7 @@ static unsigned char *qp_put(mimeo_qp_encoder *e, unsigned char *o, unsigned c, 
 	unsigned w;
 
 	if (!enc)
-		enc = c < 32 || c > 126 || c == '=';
+		enc = (c < 32 && c != '\t') || c > 126 || c == '=';
 	if (!enc && e->_col == 0 && (e->_flags & MIMEO_QP_MAILSAFE) && (c == 'F' || c == '.'))
 		enc = 1;
 	w = enc ? 3 : 1;
@@ -274,47 +358,96 @@ static unsigned char *qp_put(mimeo_qp_encoder *e, unsigned char *o, unsigned c, 
 	return o + w;
 }
 
+/* Bytes that are always written literally (RFC 2045 6.7 rule 2): the
+ * printable ASCII characters except '='.  Space and tab are handled apart. */
+static const unsigned char qp_literal[256] = {
+	[33 ... 60] = 1, [62 ... 126] = 1,   /* GNU C range designators */
+};
+
+/* One input byte through the full rules (line breaks, pending whitespace
+ * and CR, soft breaks, mail-safe). */
+static unsigned char *qp_enc_byte(mimeo_qp_encoder *e, unsigned char *o, unsigned c)
+{
+	int text = !(e->_flags & MIMEO_QP_BINARY), crlf = (e->_flags & MIMEO_QP_CRLF) != 0;
+
+	if (e->_pend == '\r') {
+		e->_pend = -1;
+		if (c == '\n') {   /* CRLF: the hard line break */
+			o = qp_eol(e, o);
+			e->_col = 0;
+			return o;
+		}
+		o = qp_put(e, o, '\r', 1);
+	} else if (e->_pend >= 0) {
+		/* Rule 3: whitespace that ends a line must be encoded. */
+		int brk = text && (crlf ? c == '\r' : c == '\n');
+
+		o = qp_put(e, o, (unsigned)e->_pend, brk);
+		e->_pend = -1;
+	}
+	if (c == ' ' || c == '\t') {
+		e->_pend = (int)c;
+	} else if (text && !crlf && c == '\n') {
+		o = qp_eol(e, o);
+		e->_col = 0;
+	} else if (text && crlf && c == '\r') {
+		e->_pend = '\r';
+	} else {
+		o = qp_put(e, o, c, 0);
+	}
+	return o;
+}
+
 size_t mimeo_qp_encode_step(mimeo_qp_encoder *e, const void *in, size_t len, void *out)
 {
 	const unsigned char *p = in, *end = p + len;
 	unsigned char *o = out;
-	unsigned flags = e->_flags;
-	int text = !(flags & MIMEO_QP_BINARY), crlf = (flags & MIMEO_QP_CRLF) != 0;
 
 	while (p < end) {
-		unsigned c = *p++;
+		/* Fast path, on locals: literal bytes inside a line, and a
+		 * space or tab followed by a literal byte (so not trailing). */
+		if (e->_pend < 0) {
+			unsigned col = e->_col;
 
-		/* Fast path: printable bytes well inside the line. */
-		if (e->_pend < 0 && c >= 33 && c <= 126 && c != '=' && e->_col > 0 && e->_col < 75) {
-			*o++ = (unsigned char)c;
-			e->_col++;
-			continue;
-		}
-		if (e->_pend == '\r') {
-			e->_pend = -1;
-			if (c == '\n') {   /* CRLF: the hard line break */
-				o = qp_eol(e, o);
-				e->_col = 0;
-				continue;
+			while (p < end && col - 1 < 74) {
+				unsigned c = *p;
+
+#ifdef __SSE2__
+				/* 16 bytes at once when all are literal or
+				 * whitespace, the last is literal and they fit. */
+				if (end - p >= 16 && col + 16 <= 75 && qp_literal[p[15]]) {
+					__m128i v = _mm_loadu_si128((const __m128i *)p);
+					__m128i lit = _mm_and_si128(
+						_mm_cmpgt_epi8(v, _mm_set1_epi8(32)),
+						_mm_cmplt_epi8(v, _mm_set1_epi8(127)));
+					__m128i ws = _mm_or_si128(_mm_cmpeq_epi8(v, _mm_set1_epi8(' ')),
+								  _mm_cmpeq_epi8(v, _mm_set1_epi8('\t')));
+
+					lit = _mm_andnot_si128(_mm_cmpeq_epi8(v, _mm_set1_epi8('=')), lit);
+					if (_mm_movemask_epi8(_mm_or_si128(lit, ws)) == 0xFFFF) {
+						_mm_storeu_si128((__m128i *)o, v);
+						o += 16;
+						p += 16;
+						col += 16;
+						continue;
+					}
+				}
+#endif
+
+				if (qp_literal[c] || ((c == ' ' || c == '\t') && end - p >= 2 &&
+						      qp_literal[p[1]])) {
+					*o++ = (unsigned char)c;
+					col++;
+					p++;
+				} else {
+					break;
+				}
 			}
-			o = qp_put(e, o, '\r', 1);
-		} else if (e->_pend >= 0) {
-			/* Rule 3: whitespace that ends a line must be encoded. */
-			int brk = text && (crlf ? c == '\r' : c == '\n');
-
-			o = qp_put(e, o, (unsigned)e->_pend, brk);
-			e->_pend = -1;
+			e->_col = col;
+			if (p == end)
+				break;
 		}
-		if (c == ' ' || c == '\t') {
-			e->_pend = (int)c;
-		} else if (text && !crlf && c == '\n') {
-			o = qp_eol(e, o);
-			e->_col = 0;
-		} else if (text && crlf && c == '\r') {
-			e->_pend = '\r';
-		} else {
-			o = qp_put(e, o, c, 0);
-		}
+		o = qp_enc_byte(e, o, *p++);
 	}
 	return (size_t)(o - (unsigned char *)out);
 }

@@ -166,8 +166,9 @@ MIMEO_EXTERN size_t mimeo_b64_encode_finish(mimeo_b64_encoder *e, void *out);
  *    break) is kept literally, as Thunderbird and GMime do, and counted in
  *    `invalid`;
  *  - spaces and tabs at the end of a line (before CRLF, LF or the end of the
- *    input) are removed (rule 3).  Runs longer than MIMEO_QP_MAX_PENDING_WS
- *    are only partly removed: the decoder never buffers without bound;
+ *    input) are removed (rule 3).  Of a longer run only the last
+ *    MIMEO_QP_MAX_PENDING_WS are removed: the decoder never buffers without
+ *    bound;
  *  - hard line breaks are passed through as they are (CRLF stays CRLF, LF
  *    stays LF); every other byte is copied.
  */
