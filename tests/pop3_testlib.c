@@ -27,6 +27,8 @@
 #include <unistd.h>
 #include <dirent.h>
 
+static int run_wait(pid_t pid, int timeout_s, double *secs);
+
 static double now_s(void)
 {
 	struct timespec ts;
@@ -364,12 +366,9 @@ int fake_saw(fake_server *fs, const char *prefix)
 	return found;
 }
 
-int run_cmd(char *const argv[], const char *out_path, const char *err_path, int timeout_s,
-	    double *secs)
+int spawn_cmd(char *const argv[], const char *out_path, const char *err_path)
 {
-	double start = now_s(), end = start + timeout_s;
 	pid_t pid = fork();
-	int status;
 
 	ck_assert_int_ge(pid, 0);
 	if (pid == 0) {
@@ -382,6 +381,25 @@ int run_cmd(char *const argv[], const char *out_path, const char *err_path, int 
 		execv(argv[0], argv);
 		_exit(127);
 	}
+	return (int)pid;
+}
+
+int wait_cmd(int pid, int timeout_s)
+{
+	return run_wait(pid, timeout_s, NULL);
+}
+
+int run_cmd(char *const argv[], const char *out_path, const char *err_path, int timeout_s,
+	    double *secs)
+{
+	return run_wait(spawn_cmd(argv, out_path, err_path), timeout_s, secs);
+}
+
+static int run_wait(pid_t pid, int timeout_s, double *secs)
+{
+	double start = now_s(), end = start + timeout_s;
+	int status;
+
 	for (;;) {
 		pid_t r = waitpid(pid, &status, WNOHANG);
 		if (r == pid)

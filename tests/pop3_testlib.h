@@ -55,6 +55,11 @@ int fake_saw(fake_server *fs, const char *prefix);
 int run_cmd(char *const argv[], const char *out_path, const char *err_path, int timeout_s,
 	    double *secs);
 
+/* Start argv in the background (stdout/stderr into files); returns the
+ * PID.  wait_cmd() waits at most timeout_s, then kills it (returns -1). */
+int spawn_cmd(char *const argv[], const char *out_path, const char *err_path);
+int wait_cmd(int pid, int timeout_s);
+
 /* Number of regular files in a folder (0 if it is missing). */
 int count_files(const char *dir);
 /* Write a file; aborts the test on failure. */

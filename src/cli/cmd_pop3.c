@@ -49,7 +49,7 @@
 
 /* One line of the state file. */
 typedef struct record {
-	char *account; /* escaped "user@host:port" */
+	char *account; /* escaped "user@host" */
 	char *uid;
 	char *name;    /* file name in tmp/ and new/ */
 	int drop;      /* left out at the next save */
@@ -115,16 +115,20 @@ static int sync_dir(const char *path)
 	return rc;
 }
 
-/* Escape an account key: every byte outside 0x21..0x7e, and '%', as %XX,
- * so it is one whitespace-free word of the state file. */
-static char *escape_account(const char *user, const char *host, const char *port)
+/*
+ * The account key of the state file: "user@host", every byte outside
+ * 0x21..0x7e and '%' written as %XX so it is one whitespace-free word.
+ * The port is left out on purpose: switching from STLS on 110 to TLS on
+ * 995 is the same maildrop and must not fetch everything again.
+ */
+static char *escape_account(const char *user, const char *host)
 {
 	char raw[2048];
 	static const char hex[] = "0123456789ABCDEF";
 	size_t i, o = 0, n;
 	char *out;
 
-	n = (size_t)snprintf(raw, sizeof(raw), "%s@%s:%s", user, host, port);
+	n = (size_t)snprintf(raw, sizeof(raw), "%s@%s", user, host);
 	if (n >= sizeof(raw))
 		n = sizeof(raw) - 1;
 	out = malloc(n * 3 + 1);
@@ -607,7 +611,7 @@ static int run_pop3(int argc, char **argv)
 	if (make_maildir(out) != 0)
 		return CLI_FAILURE;
 	st.dir = xstrdup(out);
-	account = escape_account(user, host, port);
+	account = escape_account(user, host);
 	if (!st.dir || !account) {
 		cli_error("out of memory");
 		goto fail;
