@@ -18,6 +18,8 @@
 #include <inttypes.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -211,21 +213,69 @@ static void show_progress(scan *s, int final)
 		(double)s->total_in / 1e6, (double)s->total_in / 1e6 / t, s->messages);
 }
 
+static const mimeo_parser_callbacks scan_cbs = {
+	MIMEO_PARSER_CALLBACKS_VERSION,
+	on_message_begin, NULL, on_header, on_headers_end, on_body,
+	NULL, NULL, on_part_end, NULL, NULL,
+};
+
+/*
+ * A regular file is mapped one window at a time instead of read(): no copy
+ * from the page cache (read() costs a quarter of the time on large
+ * attachments), and only one window is mapped at any moment, so resident
+ * memory stays flat however large the mailbox is.
+ */
+static int scan_mapped(scan *s, cli_input *in, uint64_t size, int mbox, mimeo_parser **pp)
+{
+	mimeo_parser_options po = MIMEO_PARSER_OPTIONS_INIT;
+	uint64_t off = 0;
+	int rc;
+
+	for (; off < size; off += SCAN_READ) {
+		size_t n = size - off < SCAN_READ ? (size_t)(size - off) : SCAN_READ;
+		void *map = mmap(NULL, n, PROT_READ, MAP_PRIVATE | MAP_POPULATE, in->fd, (off_t)off);
+
+		if (map == MAP_FAILED) {
+			cli_error("cannot read %s: %s", in->name, strerror(errno));
+			return MIMEO_EIO;
+		}
+		if (!*pp) {
+			/* The mbox test: --mbox, or a first line "From ". */
+			if (n >= 5 && memcmp(map, "From ", 5) == 0)
+				mbox = 1;
+			po.flags = mbox ? MIMEO_PARSE_MBOX : 0;
+			rc = mimeo_parser_new(pp, &po, &scan_cbs, s);
+			if (rc != MIMEO_OK) {
+				munmap(map, n);
+				return rc;
+			}
+		}
+		s->total_in += n;
+		rc = mimeo_parser_feed(*pp, map, n);
+		munmap(map, n);
+		if (rc != MIMEO_OK)
+			return rc;
+		show_progress(s, 0);
+	}
+	return mimeo_parser_finish(*pp);
+}
+
 static int scan_file(scan *s, const char *path, int mbox, char *buf)
 {
-	static const mimeo_parser_callbacks cbs = {
-		MIMEO_PARSER_CALLBACKS_VERSION,
-		on_message_begin, NULL, on_header, on_headers_end, on_body,
-		NULL, NULL, on_part_end, NULL, NULL,
-	};
+	const mimeo_parser_callbacks *cbs = &scan_cbs;
 	mimeo_parser_options po = MIMEO_PARSER_OPTIONS_INIT;
 	mimeo_parser *p = NULL;
 	cli_input in;
+	struct stat st;
 	ssize_t got;
 	int rc, first = 1;
 
 	if (cli_input_open(&in, path) < 0)
 		return -1;
+	if (!in.gz && fstat(in.fd, &st) == 0 && S_ISREG(st.st_mode) && st.st_size > 0) {
+		rc = scan_mapped(s, &in, (uint64_t)st.st_size, mbox, &p);
+		goto done;
+	}
 	for (;;) {
 		got = cli_input_read(&in, buf, SCAN_READ);
 		if (got < 0) {
@@ -237,7 +287,7 @@ static int scan_file(scan *s, const char *path, int mbox, char *buf)
 			if (got >= 5 && memcmp(buf, "From ", 5) == 0)
 				mbox = 1;
 			po.flags = mbox ? MIMEO_PARSE_MBOX : 0;
-			rc = mimeo_parser_new(&p, &po, &cbs, s);
+			rc = mimeo_parser_new(&p, &po, cbs, s);
 			if (rc != MIMEO_OK)
 				break;
 			first = 0;
@@ -252,6 +302,7 @@ static int scan_file(scan *s, const char *path, int mbox, char *buf)
 			break;
 		show_progress(s, 0);
 	}
+done:
 	cli_input_close(&in);
 	if (rc == MIMEO_EIO) {
 		mimeo_parser_free(p);
