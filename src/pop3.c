@@ -289,6 +289,29 @@ int mimeo_pop3_reader_finish(mimeo_pop3_reader *r)
 	return fail(r, MIMEO_EPROTO, "connection closed before the end of the response");
 }
 
+int mimeo_pop3_parser_sink(const void *data, size_t len, void *parser)
+{
+	const char *p = data;
+
+	while (len) {
+		int rc = mimeo_parser_feed(parser, p, len);
+		size_t used;
+
+		if (rc == MIMEO_OK)
+			return 0;
+		if (rc != MIMEO_PAUSED)
+			return -1;
+		/* the reader's spans are only valid during this call, so
+		 * a pause cannot be kept: resume with the rest at once */
+		used = mimeo_parser_consumed(parser);
+		if (MIMEO_NEVER(used > len))
+			return -1;
+		p += used;
+		len -= used;
+	}
+	return 0;
+}
+
 int mimeo_pop3_reader_error(const mimeo_pop3_reader *r, const char **reason)
 {
 	if (r->_err) {

@@ -464,6 +464,123 @@ START_TEST(test_callback_abort)
 END_TEST
 
 /* ------------------------------------------------------------------ */
+/* The reader feeding a parser (mimeo_pop3_parser_sink)                */
+/* ------------------------------------------------------------------ */
+
+static int ev_header(const mimeo_part_info *part, const char *name, size_t name_len,
+		     const char *value, size_t value_len, void *user)
+{
+	mimeo_buf *log = user;
+	mimeo_buf_puts(log, "H[");
+	mimeo_buf_puts(log, part->section);
+	mimeo_buf_puts(log, "]");
+	mimeo_buf_put(log, name, name_len);
+	mimeo_buf_puts(log, "=");
+	mimeo_buf_put(log, value, value_len);
+	mimeo_buf_puts(log, "\n");
+	return 0;
+}
+
+static int ev_body(const mimeo_part_info *part, const char *data, size_t len, void *user)
+{
+	mimeo_buf *log = user;
+	(void)part;
+	mimeo_buf_put(log, data, len);
+	return 0;
+}
+
+static int ev_part_end(const mimeo_part_info *part, void *user)
+{
+	mimeo_buf *log = user;
+	mimeo_buf_puts(log, "\nE[");
+	mimeo_buf_puts(log, part->section);
+	mimeo_buf_puts(log, "]");
+	mimeo_buf_puts(log, part->type ? part->type : "?");
+	mimeo_buf_puts(log, "\n");
+	return 0;
+}
+
+static const char parse_msg[] =
+	"From: a@example.com\r\nSubject: attached\r\nMIME-Version: 1.0\r\n"
+	"Content-Type: multipart/mixed; boundary=\"XX\"\r\n\r\n"
+	"--XX\r\nContent-Type: text/plain\r\n\r\n.a dot line\r\n.\r\n..\r\n"
+	"--XX\r\nContent-Type: application/octet-stream\r\n"
+	"Content-Transfer-Encoding: base64\r\n\r\n"
+	"SGVsbG8sIFBPUDMgd29ybGQhIGF0dGFjaG1lbnQgZGVjb2RlZCB3aGlsZSBkb3dubG9hZGluZy4=\r\n"
+	"--XX--\r\n";
+
+/* Parse the message directly, or through the POP3 reader cut at `cut1`
+ * and `cut2` (or byte by byte when bytewise). */
+static void parse_via(const char *wire, size_t wlen, int direct, size_t cut1, size_t cut2,
+		      int bytewise, mimeo_buf *log)
+{
+	mimeo_parser_callbacks cb;
+	mimeo_parser *p;
+
+	memset(&cb, 0, sizeof(cb));
+	cb.version = MIMEO_PARSER_CALLBACKS_VERSION;
+	cb.header = ev_header;
+	cb.body = ev_body;
+	cb.part_end = ev_part_end;
+	ck_assert_int_eq(mimeo_parser_new(&p, NULL, &cb, log), MIMEO_OK);
+	if (direct) {
+		ck_assert_int_eq(mimeo_parser_feed(p, parse_msg, sizeof(parse_msg) - 1), MIMEO_OK);
+	} else {
+		mimeo_pop3_reader r;
+		size_t pos = 0, used;
+		int rc = MIMEO_OK;
+
+		mimeo_pop3_reader_init(&r, 0, mimeo_pop3_parser_sink, p);
+		while (rc == MIMEO_OK && pos < wlen) {
+			size_t n = bytewise ? 1 : (pos < cut1 ? cut1 : pos < cut2 ? cut2 : wlen) - pos;
+			rc = mimeo_pop3_reader_feed(&r, wire + pos, n, &used);
+			pos += used;
+		}
+		ck_assert_int_eq(rc, MIMEO_DONE);
+		ck_assert_uint_eq(pos, wlen);
+	}
+	ck_assert_int_eq(mimeo_parser_finish(p), MIMEO_OK);
+	mimeo_parser_free(p);
+}
+
+START_TEST(test_parser_sink)
+{
+	mimeo_buf wire = MIMEO_BUF_INIT, want = MIMEO_BUF_INIT, got = MIMEO_BUF_INIT;
+	const char *s = parse_msg;
+	size_t i, j;
+
+	/* byte-stuff it as a server would */
+	mimeo_buf_puts(&wire, "+OK 400 octets\r\n");
+	while (*s) {
+		const char *nl = strchr(s, '\n');
+		if (*s == '.')
+			mimeo_buf_put(&wire, ".", 1);
+		mimeo_buf_put(&wire, s, (size_t)(nl - s) + 1);
+		s = nl + 1;
+	}
+	mimeo_buf_puts(&wire, ".\r\n");
+
+	parse_via(NULL, 0, 1, 0, 0, 0, &want);
+	ck_assert_ptr_nonnull(strstr(want.ptr, "Hello, POP3 world! attachment decoded"));
+	ck_assert_ptr_nonnull(strstr(want.ptr, ".a dot line\r\n.\r\n.."));
+	for (i = 0; i <= wire.size; i += 1) {
+		for (j = i; j <= wire.size; j += (wire.size / 16) + 1) {
+			mimeo_buf_clear(&got);
+			parse_via(wire.ptr, wire.size, 0, i, j, 0, &got);
+			ck_assert_msg(got.size == want.size && memcmp(got.ptr, want.ptr, want.size) == 0,
+				      "events differ at cuts %zu,%zu", i, j);
+		}
+	}
+	mimeo_buf_clear(&got);
+	parse_via(wire.ptr, wire.size, 0, 0, 0, 1, &got);
+	ck_assert(got.size == want.size && memcmp(got.ptr, want.ptr, want.size) == 0);
+	mimeo_buf_dispose(&wire);
+	mimeo_buf_dispose(&want);
+	mimeo_buf_dispose(&got);
+}
+END_TEST
+
+/* ------------------------------------------------------------------ */
 /* The client against a scripted fake server on 127.0.0.1              */
 /* ------------------------------------------------------------------ */
 
@@ -745,6 +862,7 @@ static Suite *pop3_suite(void)
 	tcase_add_test(tc, test_large_message);
 	tcase_add_test(tc, test_limits);
 	tcase_add_test(tc, test_callback_abort);
+	tcase_add_test(tc, test_parser_sink);
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("fake-server");

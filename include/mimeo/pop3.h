@@ -24,6 +24,7 @@
 #define MIMEO_POP3_H
 
 #include "mimeo/common.h"
+#include "mimeo/parser.h"
 
 #ifdef __cplusplus
 extern "C" {
@@ -136,6 +137,24 @@ MIMEO_EXTERN int mimeo_pop3_reader_finish(mimeo_pop3_reader *r);
  */
 MIMEO_EXTERN int mimeo_pop3_reader_error(const mimeo_pop3_reader *r,
 					 const char **reason);
+
+/**
+ * A ready-made write callback that feeds a mimeo parser, so a message is
+ * parsed -- and its attachments decoded -- while it downloads:
+ *
+ *     mimeo_pop3_reader_init(&r, 0, mimeo_pop3_parser_sink, parser);
+ *     ... mimeo_pop3_reader_feed() until MIMEO_DONE ...
+ *     mimeo_parser_finish(parser);
+ *
+ * or mimeo_pop3_retr(c, n, 0, 0, mimeo_pop3_parser_sink, parser).
+ * @param parser  a `mimeo_parser *` (mimeo/parser.h)
+ * @return 0, or -1 when the parser failed (the reader then stops with
+ *         MIMEO_EUSER; mimeo_parser_error() has the details).  A parser
+ *         callback that pauses is resumed at once: the reader cannot pause
+ *         a socket transfer.
+ * @since 0.1
+ */
+MIMEO_EXTERN int mimeo_pop3_parser_sink(const void *data, size_t len, void *parser);
 
 /* ------------------------------------------------------------------ */
 /* The client                                                          */
