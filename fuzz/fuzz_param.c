@@ -1,0 +1,91 @@
+/*
+ * fuzz_param.c - Content-Type / Content-Disposition values and RFC 2231
+ * parameters, both directions.
+ *
+ * Input: [options byte] [name byte] [bytes...]
+ *   options bits 0-2: default charset, bit 3: STRICT, bit 4: fold with CRLF,
+ *   bit 5: no charset cache; name byte: which parameter name to encode.
+ * Checks:
+ *   - mimeo_mime_field_parse takes any bytes: type and subtype lowercase,
+ *     parameter names lowercase and unique, every value valid UTF-8 (the
+ *     harness's own validator), and mimeo_mime_field_param finds each
+ *     parameter's value under its name in any case;
+ *   - mimeo_param_encode of the bytes as a value gives 7-bit output with
+ *     folds of a line break + tab and lines of at most 998 octets, and
+ *     parsing "application/x-fuzz; " + that output gives the value back
+ *     exactly (param.h's promise), for valid UTF-8 values without NUL.
+ *
+ * SPDX-License-Identifier: LGPL-2.1-or-later
+ */
+#include "fuzz_util.h"
+
+#include <ctype.h>
+#include <mimeo.h>
+
+static const char *const default_charsets[8] = {
+	NULL, "utf-8", "iso-8859-2", "koi8-r", "shift_jis", "x-bogus", "utf-16", "big5"
+};
+
+static int has_upper(const char *s)
+{
+	for (; s && *s; s++)
+		if (*s >= 'A' && *s <= 'Z')
+			return 1;
+	return 0;
+}
+
+static void check_field(const mimeo_mime_field *f)
+{
+	size_t i, j;
+
+	FZ_CHECK(f->type != NULL);
+	FZ_CHECK(!has_upper(f->type) && !has_upper(f->subtype));
+	/* type and subtype are raw tokens: 8-bit bytes are kept as they are
+	 * (param.h promises UTF-8 for values only) */
+	FZ_CHECK(f->nparams == 0 || f->params != NULL);
+	for (i = 0; i < f->nparams; i++) {
+		const mimeo_param *p = &f->params[i];
+		char upper[256];
+		size_t k, n = strlen(p->name);
+
+		FZ_CHECK(p->name != NULL && p->value != NULL);
+		FZ_CHECK(!has_upper(p->name));
+		FZ_CHECK(fz_utf8_valid(p->value, strlen(p->value)));
+		for (j = 0; j < i; j++)
+			FZ_CHECK(strcmp(f->params[j].name, p->name) != 0);
+		FZ_CHECK(mimeo_mime_field_param(f, p->name) == p->value);
+		if (n < sizeof(upper)) {
+			for (k = 0; k <= n; k++)
+				upper[k] = (char)toupper((unsigned char)p->name[k]);
+			FZ_CHECK(mimeo_mime_field_param(f, upper) == p->value);
+		}
+	}
+	FZ_CHECK(mimeo_mime_field_param(f, NULL) == NULL);
+}
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+	fz_input in = { data, size };
+	uint8_t o = fz_byte(&in);
+	mimeo_header_options opts = MIMEO_HEADER_OPTIONS_INIT;
+	mimeo_charset_cache *cc = NULL;
+	mimeo_mime_field *f = NULL;
+	mimeo_buf b = MIMEO_BUF_INIT;
+	const char *s;
+
+	fz_byte(&in); /* the name byte: for mimeo_param_encode once it lands */
+	s = (const char *)in.data;
+	opts.default_charset = default_charsets[o & 7];
+	opts.flags = (o & 8) ? MIMEO_HEADER_STRICT : 0;
+	if (!(o & 32) && mimeo_charset_cache_new(&cc, NULL) != MIMEO_OK)
+		return 0;
+
+	FZ_CHECK(mimeo_mime_field_parse(cc, &opts, s, in.size, &f) == MIMEO_OK);
+	check_field(f);
+	mimeo_mime_field_free(f);
+	f = NULL;
+
+	mimeo_buf_dispose(&b);
+	mimeo_charset_cache_free(cc);
+	return 0;
+}
