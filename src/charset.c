@@ -19,7 +19,8 @@ enum enc_kind {
 	ENC_MB,    /* iconv, ASCII-compatible: pure ASCII input skips iconv */
 	ENC_MBX,   /* iconv, not ASCII-compatible (UTF-16/32, UTF-7, ISO-2022) */
 	ENC_REPL,  /* WHATWG "replacement": one U+FFFD for non-empty input */
-	ENC_XUD    /* x-user-defined: 0x80-0xFF -> U+F780-U+F7FF */
+	ENC_XUD,   /* x-user-defined: 0x80-0xFF -> U+F780-U+F7FF */
+	ENC_JIS    /* ISO-2022-JP: transcoded to windows-31j, see jis_step() */
 };
 
 struct encoding {
@@ -68,7 +69,7 @@ static const struct encoding encodings[] = {
 	{ "gb18030", "GB18030", ENC_MB },
 	{ "big5", "BIG5-HKSCS:BIG5", ENC_MB },
 	{ "euc-jp", "EUC-JP-MS:EUC-JP", ENC_MB },
-	{ "iso-2022-jp", "ISO-2022-JP-3:ISO-2022-JP-2:ISO-2022-JP", ENC_MBX },
+	{ "iso-2022-jp", "ISO-2022-JP-3:ISO-2022-JP-2:ISO-2022-JP", ENC_JIS },
 	{ "shift_jis", "CP932:WINDOWS-31J:SHIFT_JIS", ENC_MB },
 	{ "euc-kr", "CP949:UHC:EUC-KR", ENC_MB },
 	{ "replacement", "", ENC_REPL },
@@ -835,6 +836,184 @@ static int iconv_run(iconv_t cd, const unsigned char **in, size_t *inleft, int f
 	return MIMEO_OK;
 }
 
+/* ------------------------------------------------------------------ */
+/* ISO-2022-JP                                                         */
+/* ------------------------------------------------------------------ */
+
+/*
+ * glibc's ISO-2022-JP knows plain JIS X 0208 only, but Japanese mail is
+ * full of the NEC row 13 and IBM characters (circled digits, "No.", "(株)")
+ * that the WHATWG decoder (index jis0208) accepts.  Those are exactly the
+ * windows-31j (CP932) extensions, and JIS X 0208 maps to Shift_JIS by
+ * arithmetic, so the escape sequences are interpreted here (RFC 1468,
+ * WHATWG section 12.2) and the characters are converted with the cached
+ * CP932 converter.  Bytes that are not valid become 0xFF, which CP932
+ * rejects, so iconv_run() turns each into U+FFFD.
+ */
+enum { JIS_ASCII, JIS_ROMAN, JIS_KATAKANA, JIS_X0208 };
+
+struct jis {
+	unsigned char mode;     /* JIS_* */
+	unsigned char lead;     /* first byte of a JIS X 0208 pair, 0 if none */
+	unsigned char esc[3];   /* escape sequence being read */
+	unsigned char nesc;
+};
+
+static void jis_pair(unsigned char j1, unsigned char j2, unsigned char *o)
+{
+	o[0] = (unsigned char)((j1 + 1) / 2 + (j1 <= 0x5E ? 0x70 : 0xB0));
+	o[1] = (unsigned char)(j2 + ((j1 & 1) ? (j2 < 0x60 ? 0x1F : 0x20) : 0x7E));
+}
+
+/* The mode an escape sequence selects, -1 if it is none we know, 0x100 if
+ * it is still a prefix of one. */
+static int jis_escape(const unsigned char *e, size_t n)
+{
+	static const char *seq[] = { "(B", "(J", "(I", "$@", "$B" };
+	static const int mode[] = { JIS_ASCII, JIS_ROMAN, JIS_KATAKANA, JIS_X0208, JIS_X0208 };
+	size_t i;
+
+	for (i = 0; i < 5; i++) {
+		if (n == 2 && e[0] == seq[i][0] && e[1] == seq[i][1])
+			return mode[i];
+		if (n == 1 && e[0] == seq[i][0])
+			return 0x100;
+	}
+	return -1;
+}
+
+/* Transcode to windows-31j bytes in `o` (room for 2 bytes per input byte
+ * plus 4).  `final` flushes an incomplete escape or pair as invalid. */
+static size_t jis_step(struct jis *st, const unsigned char *s, size_t n, int final,
+		       unsigned char *o)
+{
+	unsigned char *p = o;
+	size_t i;
+
+	for (i = 0; i < n; i++) {
+		unsigned char b = s[i];
+
+		if (st->nesc) {
+			int m;
+
+			st->esc[st->nesc - 1] = b;
+			m = jis_escape(st->esc, st->nesc);
+			if (m == 0x100) {
+				st->nesc++;
+				continue;
+			}
+			if (m >= 0) {
+				st->mode = (unsigned char)m;
+				st->lead = 0;
+				st->nesc = 0;
+				continue;
+			}
+			/* Not an escape we know: the ESC is invalid, the bytes
+			 * after it (at most two, maybe from an earlier step)
+			 * are read again in the current mode. */
+			{
+				unsigned char again[2];
+				size_t k = st->nesc;
+
+				memcpy(again, st->esc, k);
+				st->nesc = 0;
+				*p++ = 0xFF;
+				p += jis_step(st, again, k, 0, p);
+			}
+			continue;
+		}
+		if (b == 0x1B) {
+			if (st->lead)
+				*p++ = 0xFF;
+			st->lead = 0;
+			st->nesc = 1;
+			continue;
+		}
+		if (b == '\n' || b == '\r') {
+			if (st->lead)
+				*p++ = 0xFF;
+			st->lead = 0;
+			*p++ = b;
+			continue;
+		}
+		switch (st->mode) {
+		case JIS_ASCII:
+		case JIS_ROMAN:   /* JIS-Roman yen/overline read as ASCII */
+			*p++ = (b < 0x80 && b != 0x0E && b != 0x0F) ? b : 0xFF;
+			break;
+		case JIS_KATAKANA:
+			*p++ = (b >= 0x21 && b <= 0x5F) ? (unsigned char)(b + 0x80) : 0xFF;
+			break;
+		default:
+			if (b < 0x21 || b > 0x7E) {
+				*p++ = 0xFF;
+				st->lead = 0;
+			} else if (!st->lead) {
+				st->lead = b;
+			} else {
+				jis_pair(st->lead, b, p);
+				p += 2;
+				st->lead = 0;
+			}
+			break;
+		}
+	}
+	if (final) {
+		if (st->lead || st->nesc)
+			*p++ = 0xFF;
+		memset(st, 0, sizeof(*st));
+	}
+	return (size_t)(p - o);
+}
+
+/* Index of the encoding whose converter reads windows-31j. */
+static int enc_sjis(void)
+{
+	return mimeo__charset_lookup("shift_jis", 9);
+}
+
+/* Transcode and convert through `cd` (CP932).  `tmp` is scratch space. */
+static int jis_convert(iconv_t cd, struct jis *st, const unsigned char *s, size_t n, int final,
+		       mimeo_buf *tmp, mimeo_buf *out, unsigned *rep)
+{
+	const unsigned char *p;
+	size_t len;
+	int rc;
+
+	if (n > (SIZE_MAX - 8) / 2 || (rc = mimeo_buf_grow(tmp, 2 * n + 8)))
+		return MIMEO_ENOMEM;
+	len = jis_step(st, s, n, final, (unsigned char *)tmp->ptr);
+	p = (const unsigned char *)tmp->ptr;
+	/* Whole characters only: CP932 is stateless, so always "final". */
+	return iconv_run(cd, &p, &len, 1, out, rep);
+}
+
+/* Whole-buffer ISO-2022-JP; -1 when this system has no CP932 converter. */
+static int jis_whole(mimeo_charset_cache *cc, const unsigned char *s, size_t n, mimeo_buf *out,
+		     unsigned *rep)
+{
+	int sj = enc_sjis(), rc, own = 0;
+	struct jis st;
+	mimeo_buf tmp;
+	iconv_t cd;
+
+	if (cc->slot[sj].busy) {
+		cd = open_iconv(sj);
+		own = 1;
+	} else {
+		cd = slot_cd(cc, sj);
+	}
+	if (cd == (iconv_t)-1)
+		return -1;
+	memset(&st, 0, sizeof(st));
+	mimeo_buf_init(&tmp, cc->alloc);
+	rc = jis_convert(cd, &st, s, n, 1, &tmp, out, rep);
+	mimeo_buf_dispose(&tmp);
+	if (own)
+		iconv_close(cd);
+	return rc;
+}
+
 /* A byte order mark at the start of a UTF-16/32 buffer overrides the
  * declared byte order (WHATWG "decode", RFC 2781 section 3.2); a UTF-8
  * BOM is dropped.  Returns the encoding to use and the BOM length. */
@@ -947,11 +1126,19 @@ int mimeo__charset_convert(mimeo_charset_cache *cc, int enc, unsigned unknown_fl
 			return MIMEO_OK;
 		*rep |= MIMEO_REPAIR_INVALID_SEQUENCE;
 		return mimeo_buf_put(out, fffd, 3);
+	case ENC_JIS:
+		if (!memchr(s, 0x1B, len) && ascii_prefix(s, len) == len)
+			return mimeo_buf_put(out, s, len);
+		rc = jis_whole(cc, s, len, out, rep);
+		if (rc >= 0)
+			return rc;
+		goto use_iconv;
 	case ENC_MB:
 		if (ascii_prefix(s, len) == len)
 			return mimeo_buf_put(out, s, len);
 		/* fall through */
 	default:
+	use_iconv:
 		if (cc->slot[enc].busy) {
 			/* Lent to a streaming converter: use a private one. */
 			cd = open_iconv(enc);
@@ -1002,7 +1189,8 @@ enum conv_mode {
 	CONV_SB,     /* table */
 	CONV_XUD,
 	CONV_REPL,
-	CONV_ICONV
+	CONV_ICONV,
+	CONV_JIS     /* ISO-2022-JP through CP932, see jis_step() */
 };
 
 #define CARRY_MAX 16
@@ -1013,7 +1201,10 @@ struct mimeo_charset_conv {
 	int cur;                 /* encoding in use (after BOM / fallback) */
 	enum conv_mode mode;
 	iconv_t cd;
+	int cd_slot;             /* cache slot cd was borrowed from */
 	int own_cd;              /* cd opened for this converter, not the cache's */
+	struct jis jis;          /* ISO-2022-JP decoder state */
+	mimeo_buf tmp;           /* ISO-2022-JP transcoding space */
 	unsigned unknown_flag;   /* MIMEO_REPAIR_UNKNOWN_CHARSET for unknown labels */
 	unsigned repairs;
 	int bom_done;            /* BOM decided for the current stream */
@@ -1031,10 +1222,29 @@ static void conv_release_cd(mimeo_charset_conv *cv)
 		iconv_close(cv->cd);
 	} else {
 		iconv(cv->cd, NULL, NULL, NULL, NULL);
-		cv->cc->slot[cv->cur].busy = 0;
+		cv->cc->slot[cv->cd_slot].busy = 0;
 	}
 	cv->cd = (iconv_t)-1;
 	cv->own_cd = 0;
+}
+
+/* Borrow the cache's descriptor for `enc`, or open a private one when it
+ * is lent out already.  0 when the system has no converter. */
+static int conv_take_cd(mimeo_charset_conv *cv, int enc)
+{
+	mimeo_charset_cache *cc = cv->cc;
+
+	if (!cc->slot[enc].busy && slot_cd(cc, enc) != (iconv_t)-1) {
+		cc->slot[enc].busy = 1;
+		cv->cd = cc->slot[enc].cd;
+		cv->cd_slot = enc;
+		return 1;
+	}
+	cv->cd = open_iconv(enc);
+	if (cv->cd == (iconv_t)-1)
+		return 0;
+	cv->own_cd = 1;
+	return 1;
 }
 
 /* Choose the conversion mode for encoding `enc`. */
@@ -1067,18 +1277,18 @@ static int conv_setup(mimeo_charset_conv *cv, int enc)
 	case ENC_REPL:
 		cv->mode = CONV_REPL;
 		return MIMEO_OK;
+	case ENC_JIS:
+		memset(&cv->jis, 0, sizeof(cv->jis));
+		if (conv_take_cd(cv, enc_sjis())) {
+			cv->mode = CONV_JIS;
+			return MIMEO_OK;
+		}
+		/* No CP932 here: plain iconv ISO-2022-JP. */
+		/* fall through */
 	default:
 		cv->mode = CONV_ICONV;
-		if (!cc->slot[enc].busy && slot_cd(cc, enc) != (iconv_t)-1) {
-			cc->slot[enc].busy = 1;
-			cv->cd = cc->slot[enc].cd;
+		if (conv_take_cd(cv, enc))
 			return MIMEO_OK;
-		}
-		cv->cd = open_iconv(enc);
-		if (cv->cd != (iconv_t)-1) {
-			cv->own_cd = 1;
-			return MIMEO_OK;
-		}
 		break;
 	}
 	/* Known label, no converter on this system. */
@@ -1102,9 +1312,11 @@ int mimeo_charset_conv_new(mimeo_charset_cache *cc, const char *label, size_t la
 		return MIMEO_ENOMEM;
 	cv->cc = cc;
 	cv->cd = (iconv_t)-1;
+	mimeo_buf_init(&cv->tmp, cc->alloc);
 	cv->enc = mimeo__charset_lookup(label, label_len);
 	cv->unknown_flag = (label && cv->enc < 0) ? MIMEO_REPAIR_UNKNOWN_CHARSET : 0;
 	if ((rc = conv_setup(cv, cv->enc))) {
+		conv_release_cd(cv);
 		mimeo__free(cc->alloc, cv);
 		return rc;
 	}
@@ -1177,6 +1389,8 @@ static int conv_run(mimeo_charset_conv *cv, const unsigned char *s, size_t n, in
 		rc = iconv_run(cv->cd, &p, &left, final, out, &cv->repairs);
 		*used = n - left;
 		return rc;
+	case CONV_JIS:
+		return jis_convert(cv->cd, &cv->jis, s, n, final, &cv->tmp, out, &cv->repairs);
 	}
 	return MIMEO_OK;
 }
@@ -1336,5 +1550,6 @@ void mimeo_charset_conv_free(mimeo_charset_conv *cv)
 	if (!cv)
 		return;
 	conv_release_cd(cv);
+	mimeo_buf_dispose(&cv->tmp);
 	mimeo__free(cv->cc->alloc, cv);
 }

@@ -224,6 +224,11 @@ static const struct row {
 	{ 0, "=?koi8-u?B?t9bByw==?=", 21, "\xd0\x87\xd0\xb6\xd0\xb0\xd0\xba", CLEAN, 0 },
 	/* emoji in the middle */
 	{ 0, "Subject with =?utf-8?Q?=F0=9F=93=8E?= attachment", 48, "Subject with \xf0\x9f\x93\x8e attachment", CLEAN, 0 },
+	/* Japanese mail with an NEC row 13 character (No.) in ISO-2022-JP, from the shared
+	 * corpus.  GMime differs: glibc's ISO-2022-JP rejects row 13 and GMime shows "??";
+	 * we decode ISO-2022-JP through windows-31j as the WHATWG decoder does */
+	{ 0, "=?iso-2022-jp?B?GyRCJygnJS1iGyhCNDEgGyRCJ2AnZBsoQiAyOC4wOS4yMDE2?=", 66,
+	  "\xd0\x96\xd0\x94\xe2\x84\x96" "41 \xd0\xbe\xd1\x82 28.09.2016", CLEAN, 1 },
 };
 
 static mimeo_charset_cache *new_cache(void)
