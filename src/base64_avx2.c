@@ -18,7 +18,7 @@
 #include <immintrin.h>
 #include <string.h>
 
-#define STAGE 2048
+#define STAGE 512
 
 /* Nibble tables for validation: a byte is outside the alphabet when
  * lut_lo[low nibble] & lut_hi[high nibble] != 0.  Bit 0: high nibble never
@@ -103,6 +103,8 @@ size_t mimeo__b64_decode_avx2(mimeo_b64_decoder *d, const unsigned char **pin,
 		while (s <= STAGE - 32 && end - p >= 32) {
 			__m256i v = _mm256_loadu_si256((const __m256i *)p);
 			uint32_t m = alpha_mask(v);
+
+			_mm_prefetch((const char *)p + 1024, _MM_HINT_T0);
 
 			_mm256_storeu_si256((__m256i *)(stage + s), v);
 			if (m == 0xFFFFFFFFu) {

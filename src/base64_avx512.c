@@ -23,7 +23,7 @@
 #include <immintrin.h>
 #include <string.h>
 
-#define STAGE 4096
+#define STAGE 512
 
 /* Sextet of each ASCII code; 0x80 for whitespace, 0xFF for anything else
  * ('=' included).  Bytes >= 0x80 are caught by their own sign bit. */
@@ -87,6 +87,8 @@ size_t mimeo__b64_decode_avx512(mimeo_b64_decoder *d, const unsigned char **pin,
 			__mmask64 high = _mm512_movepi8_mask(v);
 			__mmask64 non = _mm512_movepi8_mask(t) | high;
 			__mmask64 ws, bad, keep;
+
+			_mm_prefetch((const char *)p + 1024, _MM_HINT_T0);
 
 			if (non == 0) {
 				_mm512_storeu_si512((void *)(stage + s), t);
