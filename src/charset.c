@@ -20,7 +20,8 @@ enum enc_kind {
 	ENC_MBX,   /* iconv, not ASCII-compatible (UTF-16/32, UTF-7, ISO-2022) */
 	ENC_REPL,  /* WHATWG "replacement": one U+FFFD for non-empty input */
 	ENC_XUD,   /* x-user-defined: 0x80-0xFF -> U+F780-U+F7FF */
-	ENC_JIS    /* ISO-2022-JP: transcoded to windows-31j, see jis_step() */
+	ENC_JIS,   /* ISO-2022-JP: transcoded to windows-31j, see jis_step() */
+	ENC_UTF7   /* UTF-7: own decoder, see utf7_step() */
 };
 
 struct encoding {
@@ -76,7 +77,7 @@ static const struct encoding encodings[] = {
 	{ "utf-16be", "UTF-16BE", ENC_MBX },
 	{ "utf-16le", "UTF-16LE", ENC_MBX },
 	{ "x-user-defined", "", ENC_XUD },
-	{ "utf-7", "UTF-7", ENC_MBX },
+	{ "utf-7", "UTF-7", ENC_UTF7 },
 	{ "iso-2022-kr", "ISO-2022-KR", ENC_MBX },
 	{ "iso-2022-cn", "ISO-2022-CN", ENC_MBX },
 	{ "iso-2022-cn-ext", "ISO-2022-CN-EXT", ENC_MBX },
@@ -1014,6 +1015,158 @@ static int jis_whole(mimeo_charset_cache *cc, const unsigned char *s, size_t n, 
 	return rc;
 }
 
+/* ------------------------------------------------------------------ */
+/* UTF-7 (RFC 2152)                                                    */
+/* ------------------------------------------------------------------ */
+
+/*
+ * Decoded here rather than by iconv: glibc keeps base64 bits inside the
+ * iconv_t across calls, which made the result depend on how a stream was
+ * split and lost bits silently at the end.  All state is in this struct.
+ */
+struct utf7 {
+	unsigned char b64;      /* inside a "+..." base64 run */
+	unsigned char first;    /* just after the '+' */
+	unsigned char nbits;    /* bits held in `bits` */
+	unsigned bits;
+	unsigned hi;            /* pending high surrogate, 0 if none */
+};
+
+static int b64_value(unsigned char c)
+{
+	if (c >= 'A' && c <= 'Z')
+		return c - 'A';
+	if (c >= 'a' && c <= 'z')
+		return c - 'a' + 26;
+	if (c >= '0' && c <= '9')
+		return c - '0' + 52;
+	if (c == '+')
+		return 62;
+	if (c == '/')
+		return 63;
+	return -1;
+}
+
+/* Append code point `cp` (or U+FFFD when `bad`) to `o`. */
+static unsigned char *put_cp(unsigned char *o, unsigned cp, unsigned *rep)
+{
+	if (cp >= 0xD800 && cp <= 0xDFFF) {
+		*rep |= MIMEO_REPAIR_INVALID_SEQUENCE;
+		cp = 0xFFFD;
+	}
+	if (cp < 0x80) {
+		*o++ = (unsigned char)cp;
+	} else if (cp < 0x800) {
+		*o++ = (unsigned char)(0xC0 | cp >> 6);
+		*o++ = (unsigned char)(0x80 | (cp & 0x3F));
+	} else if (cp < 0x10000) {
+		*o++ = (unsigned char)(0xE0 | cp >> 12);
+		*o++ = (unsigned char)(0x80 | ((cp >> 6) & 0x3F));
+		*o++ = (unsigned char)(0x80 | (cp & 0x3F));
+	} else {
+		*o++ = (unsigned char)(0xF0 | cp >> 18);
+		*o++ = (unsigned char)(0x80 | ((cp >> 12) & 0x3F));
+		*o++ = (unsigned char)(0x80 | ((cp >> 6) & 0x3F));
+		*o++ = (unsigned char)(0x80 | (cp & 0x3F));
+	}
+	return o;
+}
+
+/* One UTF-16 unit out of a base64 run: pair surrogates. */
+static unsigned char *utf7_unit(struct utf7 *st, unsigned u, unsigned char *o, unsigned *rep)
+{
+	if (st->hi) {
+		if (u >= 0xDC00 && u <= 0xDFFF) {
+			o = put_cp(o, 0x10000 + ((st->hi - 0xD800) << 10) + (u - 0xDC00), rep);
+			st->hi = 0;
+			return o;
+		}
+		o = put_cp(o, 0xD800, rep);   /* lone high surrogate: U+FFFD */
+		st->hi = 0;
+	}
+	if (u >= 0xD800 && u <= 0xDBFF) {
+		st->hi = u;
+		return o;
+	}
+	return put_cp(o, u, rep);
+}
+
+/* End of a base64 run: leftover bits must be fewer than six and zero. */
+static unsigned char *utf7_end(struct utf7 *st, unsigned char *o, unsigned *rep)
+{
+	if (st->hi || st->nbits >= 6 || (st->bits & ((1u << st->nbits) - 1)))
+		o = put_cp(o, 0xD800, rep);
+	st->b64 = 0;
+	st->hi = 0;
+	st->nbits = 0;
+	st->bits = 0;
+	return o;
+}
+
+static int utf7_step(struct utf7 *st, const unsigned char *s, size_t n, int final, mimeo_buf *out,
+		     unsigned *rep)
+{
+	unsigned char *o;
+	size_t i;
+
+	/* At most 4 bytes out per input byte (plus the final U+FFFD). */
+	if (n > (SIZE_MAX - 8) / 4 || mimeo_buf_grow(out, 4 * n + 8))
+		return MIMEO_ENOMEM;
+	o = (unsigned char *)out->ptr + out->size;
+	for (i = 0; i < n; i++) {
+		unsigned char c = s[i];
+		int v;
+
+		if (st->b64) {
+			v = b64_value(c);
+			if (v >= 0) {
+				st->first = 0;
+				st->bits = (st->bits << 6 | (unsigned)v) & 0x3FFFFF;
+				st->nbits = (unsigned char)(st->nbits + 6);
+				if (st->nbits >= 16) {
+					st->nbits = (unsigned char)(st->nbits - 16);
+					o = utf7_unit(st, (st->bits >> st->nbits) & 0xFFFF, o, rep);
+				}
+				continue;
+			}
+			if (st->first) {
+				/* "+-" is '+'; '+' before anything else is ill-formed. */
+				st->b64 = 0;
+				st->first = 0;
+				if (c == '-') {
+					*o++ = '+';
+					continue;
+				}
+				o = put_cp(o, 0xD800, rep);
+			} else {
+				o = utf7_end(st, o, rep);
+				if (c == '-')
+					continue;   /* absorbed */
+			}
+		}
+		if (c == '+') {
+			st->b64 = 1;
+			st->first = 1;
+		} else if (c < 0x80) {
+			*o++ = c;
+		} else {
+			o = put_cp(o, 0xD800, rep);
+		}
+	}
+	if (final && st->b64) {
+		if (st->first || st->hi)
+			*rep |= MIMEO_REPAIR_TRUNCATED;
+		if (st->first)
+			o = put_cp(o, 0xD800, rep);
+		else
+			o = utf7_end(st, o, rep);
+		memset(st, 0, sizeof(*st));
+	}
+	out->size = (size_t)((char *)o - out->ptr);
+	out->ptr[out->size] = '\0';
+	return MIMEO_OK;
+}
+
 /* A byte order mark at the start of a UTF-16/32 buffer overrides the
  * declared byte order (WHATWG "decode", RFC 2781 section 3.2); a UTF-8
  * BOM is dropped.  Returns the encoding to use and the BOM length. */
@@ -1126,6 +1279,12 @@ int mimeo__charset_convert(mimeo_charset_cache *cc, int enc, unsigned unknown_fl
 			return MIMEO_OK;
 		*rep |= MIMEO_REPAIR_INVALID_SEQUENCE;
 		return mimeo_buf_put(out, fffd, 3);
+	case ENC_UTF7: {
+		struct utf7 st;
+
+		memset(&st, 0, sizeof(st));
+		return utf7_step(&st, s, len, 1, out, rep);
+	}
 	case ENC_JIS:
 		if (!memchr(s, 0x1B, len) && ascii_prefix(s, len) == len)
 			return mimeo_buf_put(out, s, len);
@@ -1190,7 +1349,8 @@ enum conv_mode {
 	CONV_XUD,
 	CONV_REPL,
 	CONV_ICONV,
-	CONV_JIS     /* ISO-2022-JP through CP932, see jis_step() */
+	CONV_JIS,    /* ISO-2022-JP through CP932, see jis_step() */
+	CONV_UTF7
 };
 
 #define CARRY_MAX 16
@@ -1204,6 +1364,7 @@ struct mimeo_charset_conv {
 	int cd_slot;             /* cache slot cd was borrowed from */
 	int own_cd;              /* cd opened for this converter, not the cache's */
 	struct jis jis;          /* ISO-2022-JP decoder state */
+	struct utf7 utf7;        /* UTF-7 decoder state */
 	mimeo_buf tmp;           /* ISO-2022-JP transcoding space */
 	unsigned unknown_flag;   /* MIMEO_REPAIR_UNKNOWN_CHARSET for unknown labels */
 	unsigned repairs;
@@ -1276,6 +1437,10 @@ static int conv_setup(mimeo_charset_conv *cv, int enc)
 		return MIMEO_OK;
 	case ENC_REPL:
 		cv->mode = CONV_REPL;
+		return MIMEO_OK;
+	case ENC_UTF7:
+		memset(&cv->utf7, 0, sizeof(cv->utf7));
+		cv->mode = CONV_UTF7;
 		return MIMEO_OK;
 	case ENC_JIS:
 		memset(&cv->jis, 0, sizeof(cv->jis));
@@ -1391,6 +1556,8 @@ static int conv_run(mimeo_charset_conv *cv, const unsigned char *s, size_t n, in
 		return rc;
 	case CONV_JIS:
 		return jis_convert(cv->cd, &cv->jis, s, n, final, &cv->tmp, out, &cv->repairs);
+	case CONV_UTF7:
+		return utf7_step(&cv->utf7, s, n, final, out, &cv->repairs);
 	}
 	return MIMEO_OK;
 }

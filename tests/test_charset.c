@@ -502,6 +502,13 @@ START_TEST(stream_invalid_and_truncated)
 	check_stream(cc, "x-bogus", "\xc3\xa9 ok \xe9t\xe9", 9,
 		     "\xc3\xa9 ok \xc3\xa9t\xc3\xa9");
 	check_stream(cc, NULL, "plain", 5, "plain");
+	/* UTF-7 is decoded by mimeo itself (glibc keeps bits in the iconv_t
+	 * across calls, which made the result depend on the split). */
+	check_stream(cc, "utf-7", "a+ZeVnLIqe-b+-c+2D3eAA-", 23,
+		     "a\xe6\x97\xa5\xe6\x9c\xac\xe8\xaa\x9e" "b+c\xf0\x9f\x98\x80");
+	check_stream(cc, "utf-7", "+303", 4, FFFD FFFD);  /* fuzz finding F1 */
+	check_stream(cc, "utf-7", "+2D3", 4, FFFD);       /* cut surrogate pair */
+	check_stream(cc, "utf-7", "x+ y+", 5, "x" FFFD " y" FFFD);
 	mimeo_charset_cache_free(cc);
 }
 END_TEST
@@ -612,6 +619,11 @@ START_TEST(invalid_bytes_become_fffd)
 	s = conv(cc, "hz-gb-2312", "~{<:~}", 6, &rep);
 	ck_assert_str_eq(s, FFFD);
 	ck_assert_uint_eq(rep, MIMEO_REPAIR_INVALID_SEQUENCE);
+	free(s);
+	rep = 0;
+	s = conv(cc, "utf-7", "+2D3", 4, &rep);
+	ck_assert_str_eq(s, FFFD);
+	ck_assert_uint_eq(rep, MIMEO_REPAIR_INVALID_SEQUENCE | MIMEO_REPAIR_TRUNCATED);
 	free(s);
 	s = conv(cc, "x-user-defined", "a\x80\xff", 3, NULL);
 	ck_assert_str_eq(s, "a\xef\x9e\x80\xef\x9f\xbf");
