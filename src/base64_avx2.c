@@ -200,6 +200,7 @@ size_t mimeo__b64_encode_avx2(mimeo_b64_encoder *e, const unsigned char **pin,
 	 * stores (the last 20 bytes are overwritten by the next line; the
 	 * caller's bound covers them because 76+ input bytes remain). */
 	while (end - p >= 76) {
+		_mm_prefetch((const char *)p + 1024, _MM_HINT_T0);
 		if (e->_col == 76) {
 			if (e->_flags & MIMEO_B64_CRLF)
 				*o++ = '\r';

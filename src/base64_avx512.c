@@ -202,6 +202,7 @@ size_t mimeo__b64_encode_avx512(mimeo_b64_encoder *e, const unsigned char **pin,
 	while (end - p >= 121) {
 		__m512i tail;
 
+		_mm_prefetch((const char *)p + 1024, _MM_HINT_T0);
 		if (e->_col == 76) {
 			if (e->_flags & MIMEO_B64_CRLF)
 				*o++ = '\r';

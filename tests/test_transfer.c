@@ -7,8 +7,12 @@
 #include "testutil.h"
 #include "codec_testlib.h"
 
+#include <stdarg.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 #include "mimeo.h"
 
@@ -169,6 +173,58 @@ START_TEST(bound_holds_for_every_encoding)
 }
 END_TEST
 
+/* Run a shell command line; return its exit status (or -1). */
+static int sh(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+static int sh(const char *fmt, ...)
+{
+	char cmd[4096];
+	va_list ap;
+	int st;
+
+	va_start(ap, fmt);
+	vsnprintf(cmd, sizeof(cmd), fmt, ap);
+	va_end(ap);
+	st = system(cmd);
+	return st >= 0 && WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+}
+
+/* The `mimeo decode` / `mimeo encode` commands on the bundled sample. */
+START_TEST(cli_decode_encode)
+{
+	const char *cli = getenv("MIMEO_CLI");
+	char sample[1024], dir[] = "/tmp/mimeo-codec-XXXXXX", png[1100], b64[1100];
+	size_t len;
+	char *data;
+
+	if (!cli) {
+		/* Run outside meson: nothing to test against. */
+		return;
+	}
+	ck_assert_ptr_nonnull(mkdtemp(dir));
+	snprintf(sample, sizeof(sample), "%s/corpus/sample-attachment.b64", test_source_dir());
+	snprintf(png, sizeof(png), "%s/a.png", dir);
+	snprintf(b64, sizeof(b64), "%s/a.b64", dir);
+	ck_assert_int_eq(sh("%s decode base64 %s > %s", cli, sample, png), 0);
+	data = test_read_file(png, &len);
+	ck_assert_ptr_nonnull(data);
+	ck_assert_uint_gt(len, 100);
+	ck_assert_mem_eq(data, "\x89PNG\r\n\x1a\n", 8);
+	free(data);
+	/* 76-column LF base64 of the same bytes is the sample itself */
+	ck_assert_int_eq(sh("%s encode base64 %s > %s", cli, png, b64), 0);
+	ck_assert_int_eq(sh("cmp -s %s %s", sample, b64), 0);
+	/* qp round trip through stdin, CRLF and mail-safe */
+	ck_assert_int_eq(sh("%s encode qp --crlf --mail-safe %s > %s.qp", cli, png, png), 0);
+	ck_assert_int_eq(sh("%s decode qp %s.qp | cmp -s - %s", cli, png, png), 0);
+	/* usage errors exit 2, a uu input without a begin line exits 1 */
+	ck_assert_int_eq(sh("%s decode rot13 %s 2>/dev/null", cli, png), 2);
+	ck_assert_int_eq(sh("%s encode base64 --mail-safe %s 2>/dev/null", cli, png), 2);
+	ck_assert_int_eq(sh("echo hello | %s decode uu 2>/dev/null", cli), 1);
+	ck_assert_int_eq(sh("%s decode base64 %s/missing 2>/dev/null", cli, dir), 1);
+	sh("rm -rf %s", dir);
+}
+END_TEST
+
 static Suite *transfer_suite(void)
 {
 	Suite *s = suite_create("transfer");
@@ -179,6 +235,7 @@ static Suite *transfer_suite(void)
 	tcase_add_test(tc, decoder_per_encoding);
 	tcase_add_test(tc, identity_encodings);
 	tcase_add_test(tc, bound_holds_for_every_encoding);
+	tcase_add_test(tc, cli_decode_encode);
 	suite_add_tcase(s, tc);
 	return s;
 }

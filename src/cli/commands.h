@@ -10,6 +10,9 @@
 #include "cli.h"
 
 extern const cli_command cli_cmd_version;
+/* codecs (issue 2): cmd_codec.c */
+extern const cli_command cli_cmd_decode;
+extern const cli_command cli_cmd_encode;
 /* tree/CLI (issue 4): cmd_tree.c, cmd_scan.c */
 extern const cli_command cli_cmd_tree;
 extern const cli_command cli_cmd_cat;

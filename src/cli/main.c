@@ -16,6 +16,8 @@ static const cli_command *const commands[] = {
 	&cli_cmd_cat,
 	&cli_cmd_extract,
 	&cli_cmd_scan,
+	&cli_cmd_decode,
+	&cli_cmd_encode,
 	&cli_cmd_version,
 	&cli_cmd_pop3,
 	&cli_cmd_build,
