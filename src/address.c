@@ -36,6 +36,7 @@ struct list_holder {
 struct actx {
 	const mimeo_allocator *alloc;
 	mimeo_charset_cache *cc;
+	mimeo_charset_cache *own_cc; /* made on first need when cc was NULL */
 	const mimeo_header_options *opts;
 	const char *s;
 	size_t len;
@@ -118,11 +119,30 @@ static int put_unquoted(mimeo_buf *b, const char *s, size_t i, size_t end)
 	return mimeo_buf_put(b, s + run, end - run);
 }
 
+/* The caller's cache, or one made for this call (so a NULL cache costs one
+ * cache per list, not one per display name). */
+static int need_cc(struct actx *c)
+{
+	if (c->cc)
+		return MIMEO_OK;
+	if (mimeo_charset_cache_new(&c->own_cc, c->alloc) != MIMEO_OK)
+		return MIMEO_ENOMEM;
+	c->cc = c->own_cc;
+	return MIMEO_OK;
+}
+
 /* Move scratch bytes from `mark` to the string table as UTF-8 (raw 8-bit
  * handled like raw header text), NUL-terminated.  Returns the offset. */
 static int scratch_to_strings(struct actx *c, size_t mark, size_t *off)
 {
+	size_t i;
+
 	*off = c->strings.size;
+	for (i = mark; i < c->scratch.size; i++)
+		if ((unsigned char)c->scratch.ptr[i] >= 0x80)
+			break;
+	if (i < c->scratch.size && need_cc(c) != MIMEO_OK)
+		return MIMEO_ENOMEM;
 	if (mimeo__raw_to_utf8(c->cc, c->opts, c->scratch.ptr + mark, c->scratch.size - mark,
 			       &c->strings, &c->repairs) != MIMEO_OK ||
 	    mimeo__buf_fix_nuls(&c->strings, *off, &c->repairs) != MIMEO_OK ||
@@ -286,6 +306,8 @@ static int emit_phrase(struct actx *c, size_t a, size_t b, const size_t *fc, siz
 		i = k;
 	}
 	start = c->strings.size;
+	if ((words || (fc && fc[1] > 0)) && need_cc(c) != MIMEO_OK)
+		return MIMEO_ENOMEM;
 	if (words) {
 		if (mimeo_header_decode_phrase(c->cc, c->opts, c->scratch.ptr + mark,
 					       c->scratch.size - mark, &c->strings,
@@ -613,6 +635,7 @@ int mimeo_address_list_parse_alloc(const mimeo_allocator *alloc, mimeo_charset_c
 	rc = MIMEO_OK;
 out:
 	mimeo__free(alloc, c.ents);
+	mimeo_charset_cache_free(c.own_cc);
 	mimeo_buf_dispose(&c.strings);
 	mimeo_buf_dispose(&c.scratch);
 	return rc;

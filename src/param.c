@@ -159,6 +159,7 @@ struct field_holder {
 struct pctx {
 	const mimeo_allocator *alloc;
 	mimeo_charset_cache *cc;
+	mimeo_charset_cache *own_cc; /* made on first need when cc was NULL */
 	const mimeo_header_options *opts;
 	const char *s;
 	size_t len;
@@ -430,6 +431,18 @@ static int pct_decode(struct pctx *c, const char *v, size_t n, mimeo_buf *b)
 	return mimeo_buf_put(b, v + run, n - run);
 }
 
+/* The caller's cache, or one made for this call (so a NULL cache costs one
+ * cache per field, not one per value). */
+static int need_cc(struct pctx *c)
+{
+	if (c->cc)
+		return MIMEO_OK;
+	if (mimeo_charset_cache_new(&c->own_cc, c->alloc) != MIMEO_OK)
+		return MIMEO_ENOMEM;
+	c->cc = c->own_cc;
+	return MIMEO_OK;
+}
+
 /* A plain (not RFC 2231 encoded) value: ASCII without "=?" is copied;
  * otherwise RFC 2047 words are decoded (Outlook's quoted encoded words) and
  * raw 8-bit is read like raw header text. */
@@ -446,6 +459,8 @@ static int decode_plain(struct pctx *c, const char *v, size_t n)
 	}
 	if (!eight && !ew)
 		return mimeo_buf_put(&c->strings, v, n);
+	if (need_cc(c) != MIMEO_OK)
+		return MIMEO_ENOMEM;
 	if (c->opts && (c->opts->flags & MIMEO_HEADER_STRICT))
 		return mimeo__raw_to_utf8(c->cc, c->opts, v, n, &c->strings, &c->repairs);
 	if (mimeo_header_decode_text(c->cc, c->opts, v, n, &c->strings, &c->repairs) != MIMEO_OK)
@@ -459,6 +474,8 @@ static int decode_plain(struct pctx *c, const char *v, size_t n)
 static int decode_charset(struct pctx *c, const char *cs, size_t cs_len,
 			  const char *bytes, size_t n)
 {
+	if (need_cc(c) != MIMEO_OK)
+		return MIMEO_ENOMEM;
 	if (cs_len == 0)
 		return mimeo__raw_to_utf8(c->cc, c->opts, bytes, n, &c->strings, &c->repairs);
 	return mimeo_charset_to_utf8(c->cc, cs, cs_len, bytes, n, &c->strings, &c->repairs);
@@ -775,6 +792,7 @@ int mimeo_mime_field_parse_alloc(const mimeo_allocator *alloc, mimeo_charset_cac
 out:
 	mimeo__free(alloc, outs);
 	mimeo__free(alloc, c.raw);
+	mimeo_charset_cache_free(c.own_cc);
 	mimeo_buf_dispose(&c.scratch);
 	mimeo_buf_dispose(&c.strings);
 	return rc;

@@ -644,7 +644,7 @@ START_TEST(encode_roundtrip_random_unicode)
 	uint64_t st = 0xC0FFEE + (uint64_t)_i;
 	int round;
 
-	for (round = 0; round < 300; round++) {
+	for (round = 0; round < 200; round++) {
 		mimeo_buf v = MIMEO_BUF_INIT, enc = MIMEO_BUF_INIT;
 		size_t n = (size_t)(test_rand(&st) % 120), k, col = (size_t)(test_rand(&st) % 60);
 		char *r;
