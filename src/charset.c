@@ -779,9 +779,12 @@ static int xud_convert(const unsigned char *s, size_t n, mimeo_buf *out)
 /* Run `cd` over *in.  EILSEQ: one U+FFFD per skipped byte, the rest is
  * converted.  EINVAL (input ends inside a character): kept in *in unless
  * `final`, which replaces it with U+FFFD.  `final` also flushes the shift
- * state and resets `cd` for reuse. */
-static int iconv_run(iconv_t cd, const unsigned char **in, size_t *inleft, int final,
-		     mimeo_buf *out, unsigned *rep)
+ * state and resets `cd` for reuse.  `pairs`: the input is windows-31j made
+ * by jis_step(), where a lead byte always starts a two-byte character; an
+ * unmapped pair is skipped whole, so the trail byte is never read as a
+ * character of its own (that made the output depend on the split). */
+static int iconv_run_x(iconv_t cd, const unsigned char **in, size_t *inleft, int final,
+		       int pairs, mimeo_buf *out, unsigned *rep)
 {
 	int rc;
 
@@ -818,6 +821,11 @@ static int iconv_run(iconv_t cd, const unsigned char **in, size_t *inleft, int f
 			*inleft = 0;
 			break;
 		}
+		if (pairs && *inleft >= 2 && ((**in >= 0x81 && **in <= 0x9F) ||
+					      (**in >= 0xE0 && **in <= 0xFC))) {
+			(*in)++;
+			(*inleft)--;
+		}
 		(*in)++;
 		(*inleft)--;
 	}
@@ -835,6 +843,12 @@ static int iconv_run(iconv_t cd, const unsigned char **in, size_t *inleft, int f
 		iconv(cd, NULL, NULL, NULL, NULL);
 	}
 	return MIMEO_OK;
+}
+
+static int iconv_run(iconv_t cd, const unsigned char **in, size_t *inleft, int final,
+		     mimeo_buf *out, unsigned *rep)
+{
+	return iconv_run_x(cd, in, inleft, final, 0, out, rep);
 }
 
 /* ------------------------------------------------------------------ */
@@ -986,7 +1000,7 @@ static int jis_convert(iconv_t cd, struct jis *st, const unsigned char *s, size_
 	len = jis_step(st, s, n, final, (unsigned char *)tmp->ptr);
 	p = (const unsigned char *)tmp->ptr;
 	/* Whole characters only: CP932 is stateless, so always "final". */
-	return iconv_run(cd, &p, &len, 1, out, rep);
+	return iconv_run_x(cd, &p, &len, 1, 1, out, rep);
 }
 
 /* Whole-buffer ISO-2022-JP; -1 when this system has no CP932 converter. */

@@ -480,6 +480,21 @@ static void check_stream(mimeo_charset_cache *cc, const char *label, const char 
 	}
 }
 
+/* Regression for a fuzz finding: an ISO-2022-JP pair windows-31j does not
+ * map was skipped one byte at a time, so its trail byte could pair with the
+ * next character or not depending on the split. */
+START_TEST(stream_iso2022jp_unmapped_pair)
+{
+	static const char in[] = "\x1b$BF|K\\9l\x1biso8859-6(B text\x1b$B0\x1b$Bt~t~\x1b(Bok";
+	mimeo_charset_cache *cc = new_cache();
+	char *whole = conv(cc, "iso-2022-jp", in, sizeof(in) - 1, NULL);
+
+	check_stream(cc, "iso-2022-jp", in, sizeof(in) - 1, whole);
+	free(whole);
+	mimeo_charset_cache_free(cc);
+}
+END_TEST
+
 START_TEST(stream_every_split)
 {
 	mimeo_charset_cache *cc = new_cache();
@@ -829,6 +844,7 @@ static Suite *charset_suite(void)
 	tcase_add_loop_test(tc, sample_per_charset, 0, sizeof(vecs) / sizeof(vecs[0]));
 	tcase_add_loop_test(tc, stream_every_split, 0, sizeof(vecs) / sizeof(vecs[0]));
 	tcase_add_test(tc, stream_invalid_and_truncated);
+	tcase_add_test(tc, stream_iso2022jp_unmapped_pair);
 	tcase_add_test(tc, stream_repairs_and_charset);
 	tcase_add_test(tc, stream_two_at_once);
 	tcase_add_test(tc, windows1252_whatwg_holes);
