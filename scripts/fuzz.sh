@@ -103,7 +103,7 @@ run_libfuzzer() { # target seconds outdir log [nice]
 	local rc=0
 	# shellcheck disable=SC2046
 	"${prefix[@]}" "${bindir:-build-fuzz/fuzz}/fuzz_$t" -max_total_time="$secs" \
-		-print_final_stats=1 -timeout=25 -rss_limit_mb=2048 \
+		-print_final_stats=1 -timeout=25 -report_slow_units=60 -rss_limit_mb=2048 \
 		-artifact_prefix="fuzz/crashes/$t-" $(libfuzzer_args "$t") \
 		"$out" "${seeds[@]}" >"$log" 2>&1 || rc=$?
 	summarise "$t" "$log" "$rc"
