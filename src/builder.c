@@ -1572,7 +1572,10 @@ static int put_address_field(wctx *w, const char *name, const baddr_list *l)
 			return MIMEO_ENOMEM;
 		if (put_mailbox(w, &l->v[i]))
 			return MIMEO_ENOMEM;
-		if (i && widest_since(&w->h, mark, col) > 78) {
+		/* Fold before a mailbox rather than inside its display name
+		 * when that keeps the name on one line. */
+		if (i && (widest_since(&w->h, mark, col) > 78 ||
+			  memchr(w->h.ptr + mark, '\n', w->h.size - mark))) {
 			htrunc(&w->h, mark);
 			if (hfold(w) || put_mailbox(w, &l->v[i]))
 				return MIMEO_ENOMEM;
@@ -1646,10 +1649,11 @@ static int put_name_param(wctx *w, const char *fn)
 		return MIMEO_ENOMEM;
 	i = 0;
 	while (i < len) {
-		/* 45 bytes make 60 base64 characters: with "=?utf-8?B?" and
-		 * "?=" a word of 72.  Never split a UTF-8 sequence. */
-		size_t k = len - i < 45 ? len - i : 45;
-		char enc[MIMEO_B64_ENCODE_BOUND(45) + MIMEO_B64_ENCODE_FINISH_MAX];
+		/* 42 bytes make 56 base64 characters: with "=?utf-8?B?" and
+		 * "?=" a word of 68, which fits after ' name="' within 78
+		 * columns.  Never split a UTF-8 sequence. */
+		size_t k = len - i < 42 ? len - i : 42;
+		char enc[MIMEO_B64_ENCODE_BOUND(42) + MIMEO_B64_ENCODE_FINISH_MAX];
 		mimeo_b64_encoder e;
 		size_t n;
 
