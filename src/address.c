@@ -345,6 +345,65 @@ static int emit_phrase(struct actx *c, size_t a, size_t b, const size_t *fc, siz
 	return MIMEO_OK;
 }
 
+/* Does the angle address at s[k] == '<' contain an "@" before its ">"
+ * (or the next "," / end)?  "<nl>" glued after an address does not. */
+static int angle_has_at(const char *s, size_t len, size_t k)
+{
+	for (k++; k < len && s[k] != '>' && s[k] != ','; k++)
+		if (s[k] == '@')
+			return 1;
+	return 0;
+}
+
+/* name-addr: [display-name] angle-addr, with s[*pos] == '<' and the
+ * display name in s[start..phrase_end). */
+static int parse_angle(struct actx *c, size_t *pos, size_t start, size_t phrase_end,
+		       const size_t *fc, struct ent *e)
+{
+	const char *s = c->s;
+	size_t len = c->len, i = *pos, mark;
+
+	/* name-addr: [display-name] angle-addr */
+	if (emit_phrase(c, start, phrase_end, fc, &e->dn) != MIMEO_OK)
+		return MIMEO_ENOMEM;
+	i++;
+	mimeo__skip_cfws(s, len, &i, &c->repairs, NULL);
+	if (i < len && s[i] == '@') {
+		/* RFC 5322 4.4 obs-route "@a,@b:" - dropped */
+		while (i < len && s[i] != ':' && s[i] != '>')
+			i++;
+		if (i < len && s[i] == ':')
+			i++;
+		else
+			c->repairs |= MIMEO_REPAIR_SYNTAX;
+	}
+	mark = c->scratch.size;
+	if (read_words(c, &i, len, 0) != MIMEO_OK ||
+	    scratch_to_strings(c, mark, &e->lp) != MIMEO_OK)
+		return MIMEO_ENOMEM;
+	mimeo__skip_cfws(s, len, &i, &c->repairs, NULL);
+	if (i < len && s[i] == '@') {
+		i++;
+		if (read_domain(c, &i, &e->dom) != MIMEO_OK)
+			return MIMEO_ENOMEM;
+	} else {
+		c->repairs |= MIMEO_REPAIR_SYNTAX; /* "<user>" */
+	}
+	mimeo__skip_cfws(s, len, &i, &c->repairs, NULL);
+	if (i < len && s[i] == '>') {
+		i++;
+	} else {
+		/* garbage inside the brackets, or no ">" at all */
+		c->repairs |= MIMEO_REPAIR_SYNTAX;
+		while (i < len && s[i] != '>' && s[i] != ',' && s[i] != ';')
+			i++;
+		if (i < len && s[i] == '>')
+			i++;
+	}
+	*pos = i;
+	return MIMEO_OK;
+}
+
 enum item_result {
 	ITEM_NONE,    /* nothing (empty or dropped) */
 	ITEM_ADDRESS, /* an entry was added */
@@ -411,43 +470,8 @@ static int parse_item(struct actx *c, size_t *pos, size_t group, int trailing, s
 	}
 
 	if (i < len && s[i] == '<') {
-		/* name-addr: [display-name] angle-addr */
-		if (emit_phrase(c, start, phrase_end, fc, &e.dn) != MIMEO_OK)
+		if (parse_angle(c, &i, start, phrase_end, fc, &e) != MIMEO_OK)
 			return MIMEO_ENOMEM;
-		i++;
-		mimeo__skip_cfws(s, len, &i, &c->repairs, NULL);
-		if (i < len && s[i] == '@') {
-			/* RFC 5322 4.4 obs-route "@a,@b:" - dropped */
-			while (i < len && s[i] != ':' && s[i] != '>')
-				i++;
-			if (i < len && s[i] == ':')
-				i++;
-			else
-				c->repairs |= MIMEO_REPAIR_SYNTAX;
-		}
-		mark = c->scratch.size;
-		if (read_words(c, &i, len, 0) != MIMEO_OK ||
-		    scratch_to_strings(c, mark, &e.lp) != MIMEO_OK)
-			return MIMEO_ENOMEM;
-		mimeo__skip_cfws(s, len, &i, &c->repairs, NULL);
-		if (i < len && s[i] == '@') {
-			i++;
-			if (read_domain(c, &i, &e.dom) != MIMEO_OK)
-				return MIMEO_ENOMEM;
-		} else {
-			c->repairs |= MIMEO_REPAIR_SYNTAX; /* "<user>" */
-		}
-		mimeo__skip_cfws(s, len, &i, &c->repairs, NULL);
-		if (i < len && s[i] == '>') {
-			i++;
-		} else {
-			/* garbage inside the brackets, or no ">" at all */
-			c->repairs |= MIMEO_REPAIR_SYNTAX;
-			while (i < len && s[i] != '>' && s[i] != ',' && s[i] != ';')
-				i++;
-			if (i < len && s[i] == '>')
-				i++;
-		}
 	} else if (i < len && s[i] == '@') {
 		/* addr-spec without brackets; words before the local part are
 		 * a display name whose brackets were forgotten */
@@ -473,6 +497,21 @@ static int parse_item(struct actx *c, size_t *pos, size_t group, int trailing, s
 		i++;
 		if (read_domain(c, &i, &e.dom) != MIMEO_OK)
 			return MIMEO_ENOMEM;
+		k = i;
+		mimeo__skip_cfws(s, len, &k, &c->repairs, NULL);
+		if (k < len && s[k] == '<' && angle_has_at(s, len, k)) {
+			/* "kijitora@example.com <neko@example.net>": an unquoted
+			 * display name that looks like an address.  The real
+			 * address is the bracketed one (what every client
+			 * shows); the text before it is only a name. */
+			c->repairs |= MIMEO_REPAIR_SYNTAX;
+			e.dn = e.lp = e.dom = NONE;
+			i = k;
+			if (parse_angle(c, &i, start, k, fc, &e) != MIMEO_OK)
+				return MIMEO_ENOMEM;
+			*pos = i;
+			return push_ent(c, &e) != MIMEO_OK ? MIMEO_ENOMEM : ITEM_ADDRESS;
+		}
 		if (e.dn == NONE) {
 			/* "user@example.com (John Doe)": the comment names it */
 			size_t j = i;
@@ -499,9 +538,14 @@ static int parse_item(struct actx *c, size_t *pos, size_t group, int trailing, s
 		*pos = i;
 		return push_ent(c, &e) != MIMEO_OK ? MIMEO_ENOMEM : ITEM_ADDRESS;
 	}
-	if (trailing)
-		c->repairs |= MIMEO_REPAIR_SYNTAX;
 	*pos = i;
+	if (trailing) {
+		/* text after an address without a comma: an entry only if it
+		 * holds a whole address ("a@b c@d"), else garbage ("<nl>") */
+		c->repairs |= MIMEO_REPAIR_SYNTAX;
+		if (e.dom == NONE)
+			return ITEM_NONE;
+	}
 	return push_ent(c, &e) != MIMEO_OK ? MIMEO_ENOMEM : ITEM_ADDRESS;
 }
 

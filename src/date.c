@@ -169,19 +169,22 @@ static int zone_name(const char *w, size_t n, int *off)
 	return 0;
 }
 
-/* A numeric zone "+hhmm" (also "+hh:mm") at d->i (the sign). */
+/* A numeric zone at d->i: "+hhmm" (RFC 5322), and in the wild "+hh:mm",
+ * "-hmm" (three digits) and "hhmm" without a sign. */
 static int numeric_zone(struct dscan *d, int *off)
 {
-	int sign = d->s[d->i] == '-' ? -1 : 1;
+	int sign = 1, nd;
 	long hh, mm;
-	size_t st;
 
-	d->i++;
-	st = d->i;
-	if (number(d, &hh) == 4) {
+	if (d->s[d->i] == '+' || d->s[d->i] == '-') {
+		sign = d->s[d->i] == '-' ? -1 : 1;
+		d->i++;
+	}
+	nd = number(d, &hh);
+	if (nd == 4 || nd == 3) {
 		mm = hh % 100;
 		hh /= 100;
-	} else if (d->i - st == 2 && d->i < d->len && d->s[d->i] == ':') {
+	} else if (nd == 2 && d->i < d->len && d->s[d->i] == ':') {
 		d->i++;
 		if (number(d, &mm) != 2)
 			return 0;
@@ -194,66 +197,92 @@ static int numeric_zone(struct dscan *d, int *off)
 	return 1;
 }
 
+/* "day month year" (RFC 5322, also with "-" between) after the optional day
+ * of week. */
+static int day_month_year(struct dscan *d, long *day, int *month, long *year)
+{
+	const char *w;
+	size_t n;
+	int nd;
+
+	nd = number(d, day);
+	if (nd < 1 || nd > 3) /* "029" has been seen */
+		return 0;
+	skip(d);
+	if (d->i < d->len && d->s[d->i] == '-')
+		d->i++;
+	skip(d);
+	n = word(d, &w);
+	*month = month_index(w, n);
+	if (*month < 0)
+		return 0;
+	skip(d);
+	if (d->i < d->len && d->s[d->i] == '-')
+		d->i++;
+	skip(d);
+	nd = number(d, year);
+	if (nd < 2 || nd > 4)
+		return 0;
+	/* RFC 5322 4.3: 2-digit years 00-49 are 2000-2049, 50-99 are
+	 * 1950-1999; 3-digit years add 1900 */
+	if (nd == 2)
+		*year += *year < 50 ? 2000 : 1900;
+	else if (nd == 3)
+		*year += 1900;
+	skip(d);
+	return 1;
+}
+
 int mimeo_date_parse(const char *in, size_t len, int64_t *utc_seconds, int *offset_minutes)
 {
 	struct dscan d = { in, len, 0 };
 	const char *w;
 	size_t n;
-	long day = -1, year = -1, hh, mi, ss = 0, v;
-	int month = -1, off = 0, nd, asctime_form = 0, have_zone = 0;
-	int64_t y, t;
+	long day = -1, year = -1, hh, mi, ss = 0;
+	int month = -1, off = 0, nd, month_first = 0, have_zone = 0;
+	int64_t t;
 
 	if (!in)
 		return MIMEO_EPARSE;
 	skip(&d);
 	/* [day-of-week ","] */
 	n = word(&d, &w);
-	if (n) {
-		if (weekday_index(w, n) < 0)
-			return MIMEO_EPARSE;
+	if (n && weekday_index(w, n) >= 0) {
 		skip(&d);
-		if (d.i < len && d.s[d.i] == ',') {
-			d.i++;
-			skip(&d);
-		} else {
-			/* asctime(): "Mon Nov 23 11:48:51 2026" */
-			n = word(&d, &w);
-			if (n) {
-				month = month_index(w, n);
-				if (month < 0)
-					return MIMEO_EPARSE;
-				asctime_form = 1;
-				skip(&d);
-			}
-		}
-	}
-	/* day month year (the day may be followed by "-" in the wild) */
-	nd = number(&d, &day);
-	if (nd < 1 || nd > 2)
-		return MIMEO_EPARSE;
-	skip(&d);
-	if (!asctime_form) {
-		if (d.i < len && d.s[d.i] == '-')
+		if (d.i < len && d.s[d.i] == ',')
 			d.i++;
 		skip(&d);
 		n = word(&d, &w);
+	}
+	if (n) {
+		/* month first: asctime() "Nov 23 11:48:51 2026", date(1)
+		 * "Nov 23 11:48:51 UTC 2026", US style "Nov 23, 2026 11:48" */
 		month = month_index(w, n);
 		if (month < 0)
 			return MIMEO_EPARSE;
+		month_first = 1;
 		skip(&d);
-		if (d.i < len && d.s[d.i] == '-')
+		nd = number(&d, &day);
+		if (nd < 1 || nd > 2)
+			return MIMEO_EPARSE;
+		skip(&d);
+		if (d.i < len && d.s[d.i] == ',')
 			d.i++;
 		skip(&d);
-		nd = number(&d, &year);
-		if (nd < 2 || nd > 4)
-			return MIMEO_EPARSE;
-		/* RFC 5322 4.3: 2-digit years 00-49 are 2000-2049, 50-99 are
-		 * 1950-1999; 3-digit years add 1900 */
-		if (nd == 2)
-			year += year < 50 ? 2000 : 1900;
-		else if (nd == 3)
-			year += 1900;
-		skip(&d);
+		/* a year here unless the time comes first (asctime) */
+		{
+			size_t k = d.i;
+
+			while (k < len && is_digit((unsigned char)d.s[k]))
+				k++;
+			if (k > d.i && (k >= len || d.s[k] != ':')) {
+				if (number(&d, &year) != 4)
+					return MIMEO_EPARSE;
+				skip(&d);
+			}
+		}
+	} else if (!day_month_year(&d, &day, &month, &year)) {
+		return MIMEO_EPARSE;
 	}
 	/* time-of-day = hour ":" minute [":" second] */
 	nd = number(&d, &hh);
@@ -274,15 +303,41 @@ int mimeo_date_parse(const char *in, size_t len, int64_t *utc_seconds, int *offs
 		nd = number(&d, &ss);
 		if (nd < 1 || nd > 2 || ss > 60)
 			return MIMEO_EPARSE;
+		/* fractions of a second (seen from Java mailers): dropped */
+		if (d.i + 1 < len && d.s[d.i] == '.' && is_digit((unsigned char)d.s[d.i + 1])) {
+			d.i++;
+			while (d.i < len && is_digit((unsigned char)d.s[d.i]))
+				d.i++;
+		}
 		skip(&d);
 	}
-	if (asctime_form && d.i < len && is_digit((unsigned char)d.s[d.i])) {
-		if (number(&d, &year) != 4)
-			return MIMEO_EPARSE;
+	/* "1:17 PM" */
+	{
+		size_t k = d.i;
+
+		n = word(&d, &w);
+		if (n == 2 && (mimeo__ascii_ieq(w, 2, "am") || mimeo__ascii_ieq(w, 2, "pm"))) {
+			if (hh < 1 || hh > 12)
+				return MIMEO_EPARSE;
+			hh = hh % 12 + (mimeo__lower((unsigned char)w[0]) == 'p' ? 12 : 0);
+			skip(&d);
+		} else {
+			d.i = k;
+		}
+	}
+	if (month_first && year < 0 && d.i < len && is_digit((unsigned char)d.s[d.i]) &&
+	    len - d.i >= 4) {
+		/* asctime: the year after the time */
+		size_t k = d.i;
+
+		if (number(&d, &year) != 4) {
+			d.i = k;
+			year = -1;
+		}
 		skip(&d);
 	}
 	/* zone */
-	if (d.i < len && (d.s[d.i] == '+' || d.s[d.i] == '-')) {
+	if (d.i < len && (d.s[d.i] == '+' || d.s[d.i] == '-' || is_digit((unsigned char)d.s[d.i]))) {
 		if (!numeric_zone(&d, &off))
 			return MIMEO_EPARSE;
 		have_zone = 1;
@@ -293,26 +348,30 @@ int mimeo_date_parse(const char *in, size_t len, int64_t *utc_seconds, int *offs
 		int named;
 
 		/* a zone name, or a name after a numeric zone ("+0200 CEST") */
-		if (!zone_name(w, n, &named))
+		if (zone_name(w, n, &named)) {
+			if (!have_zone)
+				off = named;
+			have_zone = 1;
+			skip(&d);
+		} else if (!have_zone) {
 			return MIMEO_EPARSE;
-		if (!have_zone)
-			off = named;
+		}
+	}
+	if (month_first && year < 0) {
+		/* date(1): the year after the zone */
+		if (number(&d, &year) != 4)
+			return MIMEO_EPARSE;
 		skip(&d);
 	}
-	if (asctime_form && year < 0) {
-		/* date(1) style: the year after the zone */
-		if (number(&d, &v) != 4)
-			return MIMEO_EPARSE;
-		year = v;
-		skip(&d);
-	}
-	if (d.i != len)
+	/* Text after a complete date and zone is ignored (a Date: merged
+	 * with the next line by a broken mailer, "CDT<nl>"); without a zone
+	 * it makes the value garbage. */
+	if (d.i != len && !have_zone)
 		return MIMEO_EPARSE;
 	if (year < 1900 || year > 9999 || day < 1 || day > days_in_month(year, month + 1))
 		return MIMEO_EPARSE;
 
-	y = year;
-	t = days_from_civil(y, month + 1, (int)day) * 86400 + hh * 3600 + mi * 60 + ss -
+	t = days_from_civil(year, month + 1, (int)day) * 86400 + hh * 3600 + mi * 60 + ss -
 	    (int64_t)off * 60;
 	if (utc_seconds)
 		*utc_seconds = t;

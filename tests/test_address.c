@@ -211,6 +211,18 @@ static const struct acase acases[] = {
 	{ "\"\" <empty@name.test>", 1, NULL, "empty", "name.test", NULL, 0 },
 	{ "(Comment Name) <c@d.test>", 1, "Comment Name", "c", "d.test", NULL, 0 },
 	{ "joe@example.com (=?utf-8?q?J=C3=B6e?=)", 1, "J\xC3\xB6" "e", "joe", "example.com", NULL, 0 },
+	/* 30 an unquoted name that looks like an address: the bracketed
+	 * address is the real one (seen from Exim bounces and ruby-mail) */
+	{ "kijitora@example.com <neko@example.net>", 1, "kijitora@example.com", "neko",
+	  "example.net", NULL, MIMEO_REPAIR_SYNTAX },
+	{ "Mikel@Lindsaar <raasdnil@gmail.com>", 1, "Mikel@Lindsaar", "raasdnil", "gmail.com",
+	  NULL, MIMEO_REPAIR_SYNTAX },
+	/* garbage glued after an address is not an entry */
+	{ "www-interest@nxoc01.cern.ch<nl>", 1, NULL, "www-interest", "nxoc01.cern.ch", NULL,
+	  MIMEO_REPAIR_SYNTAX },
+	/* a missing comma between two whole addresses keeps both */
+	{ "a@b.test c@d.test", 2, NULL, "a", "b.test", NULL, MIMEO_REPAIR_SYNTAX },
+	{ "undisclosed recipients: ;", 1, NULL, NULL, NULL, "undisclosed recipients", 0 },
 };
 
 START_TEST(real_world_table)

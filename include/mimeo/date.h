@@ -20,10 +20,14 @@ extern "C" {
  * EST/EDT/CST/CDT/MST/MDT/PST/PDT, and the military one-letter zones
  * (taken as +0000, as section 4.3 recommends).  Month and day names are
  * case-insensitive; full day names ("Monday") are accepted; a day of week
- * that does not match the date is ignored.  Also accepted: a missing zone
- * (taken as +0000), a zone name after a numeric zone ("+0200 CEST"), and
- * the asctime() form "Mon Nov 23 11:48:51 2026" (UTC).  Computes UTC
- * without timegm() or the TZ environment.
+ * that does not match the date is ignored.  Also accepted (real mail): a
+ * missing zone (taken as +0000), a zone name after a numeric zone ("+0200
+ * CEST"), "+05:30", "-600" (three digits), "0800" (no sign), fractions of
+ * a second (dropped), "AM"/"PM", a three-digit day ("029"), "23-Nov-2026",
+ * the asctime()/date(1) forms "Mon Nov 23 11:48:51 [UTC] 2026" and the US
+ * form "Thursday, Apr 29, 2008 2:45:56 PM".  Text after a complete date
+ * with a zone is ignored (a Date: glued to the next line); without a zone
+ * it is garbage.  Computes UTC without timegm() or the TZ environment.
  *
  * @param in, len         the value (need not be NUL-terminated)
  * @param utc_seconds     receives seconds since 1970-01-01T00:00:00Z; may be NULL
