@@ -301,6 +301,7 @@ static int read_param(struct pctx *c, size_t *pos)
 	const char *s = c->s;
 	size_t len = c->len, i = *pos, ns = i, ne, j, d;
 	struct raw_param rp;
+	int drop = 0;
 
 	while (i < len && is_token((unsigned char)s[i]))
 		i++;
@@ -330,8 +331,7 @@ static int read_param(struct pctx *c, size_t *pos)
 	if (d < ne && d > ns + 1 && s[d - 1] == '*') {
 		if (ne - d > 9) {
 			/* no real header has a billion sections: ignore it */
-			c->repairs |= MIMEO_REPAIR_SYNTAX;
-			rp.name_len = 0;
+			drop = 1;
 		} else {
 			rp.section = 0;
 			for (j = d; j < ne; j++)
@@ -348,7 +348,7 @@ static int read_param(struct pctx *c, size_t *pos)
 		return MIMEO_ENOMEM;
 	rp.val_len = c->scratch.size - rp.val;
 	*pos = i;
-	if (rp.name_len == 0 || (rp.section >= 0 && ne - ns == 0)) {
+	if (drop || rp.name_len == 0) {
 		c->repairs |= MIMEO_REPAIR_SYNTAX;
 		return MIMEO_OK;
 	}

@@ -242,6 +242,9 @@ static const struct pcase pcases[] = {
 	  "filename", "Men\xC3\xBC 2024.pdf", MIMEO_REPAIR_ENCODED_WORD, 0 },
 	/* 50 section numbers with leading zero, unterminated comment */
 	{ "attachment; filename*00=a; filename*01=b", "attachment", NULL, "filename", "ab", 0, 0 },
+	/* an absurd section number is ignored, the rest kept */
+	{ "attachment; filename*12345678901=b", "attachment", NULL, "filename", NULL,
+	  MIMEO_REPAIR_SYNTAX, 0 },
 	{ "text/plain; charset=utf-8 (unterminated", "text", "plain", "charset", "utf-8",
 	  MIMEO_REPAIR_SYNTAX, 0 },
 	/* a folded quoted value: the line break is removed (unfolding) */
