@@ -371,8 +371,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data_, size_t size)
 	/* A: the whole input in one feed */
 	FZ_CHECK(mimeo_parser_new(&p, &opts, &callbacks, &a) == MIMEO_OK);
 	rc1 = parse(p, &a, in.data, in.size, NULL);
-	FZ_CHECK(rc1 == MIMEO_OK);
-	FZ_CHECK(a.events > 0);
+	FZ_CHECK(rc1 == MIMEO_OK); /* an empty mbox has no events at all */
 	mimeo_parser_free(p);
 
 	/* B: chunked with pauses, on a parser reset after a first pass */

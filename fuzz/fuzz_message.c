@@ -1,0 +1,253 @@
+/*
+ * fuzz_message.c - the message tree, section look-up, accessors and the
+ * attachment-name sanitiser on hostile mail.
+ *
+ * Input: [options byte] [split byte] [section length byte] [section...]
+ *        [message...]
+ *   options bit 0: MIMEO_MESSAGE_BORROW; bit 1: small parser limits;
+ *   split byte: read sizes of mimeo_message_parse_stream; the section
+ *   string is looked up as is (garbage like "1..2", "0", "99999999999").
+ * Checks:
+ *   - parse_buffer and parse_stream (fed in input-chosen read sizes) give
+ *     the same tree: same sections, types, offsets and body bytes;
+ *   - navigation is consistent: mimeo_part_next visits part_count nodes,
+ *     parent/first_child/next_sibling/child_count/depth agree, and
+ *     mimeo_message_find_section(section) finds every node (or, for the
+ *     multipart root of an encapsulated message, its message/rfc822 part,
+ *     which shares the section number - RFC 3501 6.4.5);
+ *   - offsets are ordered and inside the source; decoded header values,
+ *     part text and filenames are valid UTF-8; pick_body gives a leaf;
+ *   - mimeo_filename_sanitize, on every filename and on raw input bytes,
+ *     gives a safe single name (no '/', '\\', control characters, leading
+ *     dot or space, at most MIMEO_FILENAME_MAX bytes, valid UTF-8).
+ *
+ * SPDX-License-Identifier: LGPL-2.1-or-later
+ */
+#include "fuzz_util.h"
+
+#include <mimeo.h>
+
+typedef struct reader {
+	const uint8_t *data;
+	size_t left;
+	fz_split sp;
+} reader;
+
+static int read_some(void *ctx, void *buf, size_t cap, size_t *got)
+{
+	reader *r = ctx;
+	size_t n = fz_split_next(&r->sp, r->left);
+
+	if (r->left && n == 0)
+		n = 1; /* 0 bytes means end of input for a read callback */
+	if (n > cap)
+		n = cap;
+	memcpy(buf, r->data, n);
+	r->data += n;
+	r->left -= n;
+	*got = n;
+	return MIMEO_OK;
+}
+
+static void check_sanitized(const mimeo_buf *b)
+{
+	size_t i;
+
+	FZ_CHECK(b->size > 0 && b->size <= MIMEO_FILENAME_MAX);
+	FZ_CHECK(b->ptr[b->size] == '\0');
+	FZ_CHECK(fz_utf8_valid(b->ptr, b->size));
+	FZ_CHECK(b->ptr[0] != '.' && b->ptr[0] != ' ');
+	FZ_CHECK(strcmp(b->ptr, "..") != 0);
+	for (i = 0; i < b->size; i++) {
+		uint8_t c = (uint8_t)b->ptr[i];
+
+		FZ_CHECK(c != '/' && c != '\\' && c >= 0x20 && c != 0x7f);
+		/* C1 controls U+0080..U+009F */
+		FZ_CHECK(!(c == 0xc2 && i + 1 < b->size && (uint8_t)b->ptr[i + 1] < 0xa0));
+	}
+	FZ_CHECK(b->ptr[b->size - 1] != '.' && b->ptr[b->size - 1] != ' ');
+}
+
+static void sanitize(const char *name, size_t len)
+{
+	mimeo_buf b = MIMEO_BUF_INIT;
+
+	FZ_CHECK(mimeo_filename_sanitize(name, len, &b) == MIMEO_OK);
+	check_sanitized(&b);
+	mimeo_buf_dispose(&b);
+}
+
+static void check_part(const mimeo_message *m, const mimeo_part *p, mimeo_charset_cache *cc,
+		       size_t src_len)
+{
+	const mimeo_part *c, *found, *parent = mimeo_part_parent(p);
+	const char *sec = mimeo_part_section(p), *fn;
+	uint64_t hs, bs, end;
+	size_t i, n, len;
+	mimeo_buf b = MIMEO_BUF_INIT;
+
+	FZ_CHECK(sec != NULL);
+	FZ_CHECK(mimeo_part_type(p) != NULL && mimeo_part_subtype(p) != NULL);
+	FZ_CHECK(mimeo_part_is_leaf(p) + mimeo_part_is_multipart(p) + mimeo_part_is_message(p) == 1);
+	if (parent)
+		FZ_CHECK(mimeo_part_depth(p) == mimeo_part_depth(parent) + 1);
+	else
+		FZ_CHECK(p == mimeo_message_root(m) && mimeo_part_depth(p) == 0);
+
+	found = mimeo_message_find_section(m, sec);
+	FZ_CHECK(found != NULL);
+	if (found != p) {
+		/* the encapsulated message's multipart root shares its number */
+		FZ_CHECK(found == parent && mimeo_part_is_message(parent));
+		FZ_CHECK(mimeo_part_child_count(parent) == 1);
+	}
+
+	for (n = 0, c = mimeo_part_first_child(p); c; c = mimeo_part_next_sibling(c), n++)
+		FZ_CHECK(mimeo_part_parent(c) == p);
+	FZ_CHECK(n == mimeo_part_child_count(p));
+	FZ_CHECK(!mimeo_part_is_leaf(p) || n == 0);
+
+	mimeo_part_offsets(p, &hs, &bs, &end);
+	if (!(mimeo_part_flags(p) & MIMEO_PART_ENCODED))
+		FZ_CHECK(hs <= bs && bs <= end && end <= src_len);
+
+	n = mimeo_part_header_count(p);
+	for (i = 0; i < n; i++) {
+		const char *name = mimeo_part_header_name(p, i), *raw, *first;
+
+		FZ_CHECK(name != NULL);
+		raw = mimeo_part_header_raw(p, i, &len);
+		FZ_CHECK(raw != NULL);
+		first = mimeo_part_get_header(p, name, NULL);
+		FZ_CHECK(first != NULL);
+		FZ_CHECK(mimeo_part_header_decoded(p, i, cc, NULL, &b) == MIMEO_OK);
+		FZ_CHECK(fz_utf8_valid(b.ptr, b.size));
+		mimeo_buf_clear(&b);
+	}
+	FZ_CHECK(mimeo_part_header_decoded(p, n, cc, NULL, &b) == MIMEO_ENOTFOUND);
+
+	FZ_CHECK(mimeo_part_body(p, &len) != NULL);
+	FZ_CHECK(mimeo_part_is_leaf(p) || len == 0);
+	if (mimeo_part_is_leaf(p)) {
+		unsigned rep = 0;
+
+		FZ_CHECK(mimeo_part_text(p, cc, &b, &rep) == MIMEO_OK);
+		FZ_CHECK(fz_utf8_valid(b.ptr, b.size));
+		mimeo_buf_clear(&b);
+	}
+	fn = mimeo_part_filename(p);
+	if (fn) {
+		FZ_CHECK(fz_utf8_valid(fn, strlen(fn)));
+		sanitize(fn, strlen(fn));
+	}
+	(void)mimeo_part_charset(p);
+	(void)mimeo_part_cte(p);
+	(void)mimeo_part_cte_name(p);
+	(void)mimeo_part_disposition(p);
+	(void)mimeo_part_param(p, "charset");
+	(void)mimeo_part_disposition_param(p, "filename");
+	mimeo_buf_dispose(&b);
+}
+
+/* Structural fingerprint of a tree, to compare two parses. */
+static void fingerprint(const mimeo_message *m, mimeo_buf *out)
+{
+	const mimeo_part *p;
+
+	for (p = mimeo_message_root(m); p; p = mimeo_part_next(p)) {
+		uint64_t hs, bs, end;
+		const void *body;
+		size_t len;
+		char tmp[160];
+
+		mimeo_part_offsets(p, &hs, &bs, &end);
+		body = mimeo_part_body(p, &len);
+		snprintf(tmp, sizeof(tmp), "[%.40s] %.30s/%.30s %llu %llu %llu %zu:",
+			 mimeo_part_section(p), mimeo_part_type(p), mimeo_part_subtype(p),
+			 (unsigned long long)hs, (unsigned long long)bs,
+			 (unsigned long long)end, len);
+		FZ_CHECK(mimeo_buf_puts(out, tmp) == MIMEO_OK);
+		FZ_CHECK(mimeo_buf_put(out, body, len) == MIMEO_OK);
+	}
+}
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+	fz_input in = { data, size };
+	uint8_t o = fz_byte(&in), split = fz_byte(&in), sl = fz_byte(&in);
+	mimeo_message_options mo = MIMEO_MESSAGE_OPTIONS_INIT;
+	mimeo_parser_options po = MIMEO_PARSER_OPTIONS_INIT;
+	mimeo_message *m = NULL, *m2 = NULL;
+	mimeo_charset_cache *cc = NULL;
+	const mimeo_part *p, *pb;
+	mimeo_buf f1 = MIMEO_BUF_INIT, f2 = MIMEO_BUF_INIT;
+	char *section;
+	size_t count = 0, src_len;
+	reader rd;
+	int rc;
+
+	sl %= 16;
+	if (sl > in.size)
+		sl = (uint8_t)in.size;
+	section = fz_xmalloc(sl + 1);
+	memcpy(section, in.data, sl);
+	section[sl] = '\0';
+	in.data += sl;
+	in.size -= sl;
+	sanitize((const char *)in.data, in.size < 600 ? in.size : 600);
+
+	mo.flags = (o & 1) ? MIMEO_MESSAGE_BORROW : 0;
+	if (o & 2) {
+		po.max_depth = 4;
+		po.max_headers = 8;
+		po.max_header_bytes = 512;
+		po.max_parts = 12;
+		mo.parser = &po;
+	}
+	rc = mimeo_message_parse_buffer(&m, in.data, in.size, &mo);
+	FZ_CHECK(rc == MIMEO_OK);
+	FZ_CHECK(mimeo_message_source(m, &src_len) != NULL || src_len == 0);
+	FZ_CHECK(src_len == in.size);
+	FZ_CHECK(mimeo_message_root(m) != NULL);
+	FZ_CHECK(mimeo_message_find_section(m, "") == mimeo_message_root(m));
+	if (mimeo_charset_cache_new(&cc, NULL) != MIMEO_OK)
+		goto out;
+
+	for (p = mimeo_message_root(m); p; p = mimeo_part_next(p)) {
+		check_part(m, p, cc, src_len);
+		FZ_CHECK(++count <= mimeo_message_part_count(m));
+	}
+	FZ_CHECK(count == mimeo_message_part_count(m));
+
+	p = mimeo_message_find_section(m, section);
+	if (p)
+		FZ_CHECK(mimeo_part_section(p) != NULL);
+	pb = mimeo_message_pick_body(m, "text/plain");
+	FZ_CHECK(!pb || mimeo_part_is_leaf(pb));
+	pb = mimeo_message_pick_body(m, "text/html");
+	FZ_CHECK(!pb || mimeo_part_is_leaf(pb));
+	(void)mimeo_message_limits_hit(m);
+	(void)mimeo_message_defect_count(m);
+
+	/* the same message read through the stream API in odd read sizes */
+	rd.data = in.data;
+	rd.left = in.size;
+	fz_split_init(&rd.sp, split, in.size);
+	mo.flags = 0;
+	FZ_CHECK(mimeo_message_parse_stream(&m2, read_some, &rd, &mo) == MIMEO_OK);
+	fingerprint(m, &f1);
+	fingerprint(m2, &f2);
+	if (f1.size != f2.size || (f1.size && memcmp(f1.ptr, f2.ptr, f1.size) != 0)) {
+		fprintf(stderr, "buffer and stream parses differ:\n%.400s\n---\n%.400s\n",
+			f1.ptr, f2.ptr);
+		abort();
+	}
+out:
+	mimeo_buf_dispose(&f1);
+	mimeo_buf_dispose(&f2);
+	mimeo_message_free(m2);
+	mimeo_message_free(m);
+	mimeo_charset_cache_free(cc);
+	free(section);
+	return 0;
+}
