@@ -358,11 +358,6 @@ static unsigned char *qp_put(mimeo_qp_encoder *e, unsigned char *o, unsigned c, 
 	return o + w;
 }
 
-/* Bytes that are always written literally (RFC 2045 6.7 rule 2): the
- * printable ASCII characters except '='.  Space and tab are handled apart. */
-static const unsigned char qp_literal[256] = {
-	[33 ... 60] = 1, [62 ... 126] = 1,   /* GNU C range designators */
-};
 
 /* One input byte through the full rules (line breaks, pending whitespace
  * and CR, soft breaks, mail-safe). */
@@ -398,50 +393,62 @@ static unsigned char *qp_enc_byte(mimeo_qp_encoder *e, unsigned char *o, unsigne
 	return o;
 }
 
+/* Bytes the encoder may copy in bulk: literals, space and tab. */
+static const unsigned char qp_safe[256] = {
+	['\t'] = 1, [' '] = 1, [33 ... 60] = 1, [62 ... 126] = 1,
+};
+
 size_t mimeo_qp_encode_step(mimeo_qp_encoder *e, const void *in, size_t len, void *out)
 {
 	const unsigned char *p = in, *end = p + len;
 	unsigned char *o = out;
 
 	while (p < end) {
-		/* Fast path, on locals: literal bytes inside a line, and a
-		 * space or tab followed by a literal byte (so not trailing). */
-		if (e->_pend < 0) {
+		/* Fast path inside a line (columns 1..74, nothing pending): copy
+		 * the run of literal bytes, spaces and tabs ahead, at most up to
+		 * column 75, leaving out a final space or tab (it may end the
+		 * line, rule 3: the full rules decide it).  16 bytes are
+		 * classified at a time; bytes stored past the run are rewritten
+		 * by later output, which never is shorter than the input. */
+		if (e->_pend < 0 && e->_col - 1 < 74) {
 			unsigned col = e->_col;
 
-			while (p < end && col - 1 < 74) {
-				unsigned c = *p;
+			while (col - 1 < 74 && p < end) {
+				size_t room = 75 - col, avail = (size_t)(end - p), k = 0;
 
 #ifdef __SSE2__
-				/* 16 bytes at once when all are literal or
-				 * whitespace, the last is literal and they fit. */
-				if (end - p >= 16 && col + 16 <= 75 && qp_literal[p[15]]) {
+				if (avail >= 16) {
 					__m128i v = _mm_loadu_si128((const __m128i *)p);
 					__m128i lit = _mm_and_si128(
 						_mm_cmpgt_epi8(v, _mm_set1_epi8(32)),
 						_mm_cmplt_epi8(v, _mm_set1_epi8(127)));
 					__m128i ws = _mm_or_si128(_mm_cmpeq_epi8(v, _mm_set1_epi8(' ')),
 								  _mm_cmpeq_epi8(v, _mm_set1_epi8('\t')));
+					unsigned m;
 
 					lit = _mm_andnot_si128(_mm_cmpeq_epi8(v, _mm_set1_epi8('=')), lit);
-					if (_mm_movemask_epi8(_mm_or_si128(lit, ws)) == 0xFFFF) {
-						_mm_storeu_si128((__m128i *)o, v);
-						o += 16;
-						p += 16;
-						col += 16;
-						continue;
+					m = (unsigned)_mm_movemask_epi8(_mm_or_si128(lit, ws));
+					k = (size_t)__builtin_ctz(~m);   /* 16 when all are safe */
+					_mm_storeu_si128((__m128i *)o, v);
+				} else
+#endif
+				{
+					size_t lim = avail < 16 ? avail : 16;
+
+					while (k < lim && qp_safe[p[k]]) {
+						o[k] = p[k];
+						k++;
 					}
 				}
-#endif
-
-				if (qp_literal[c] || ((c == ' ' || c == '\t') && end - p >= 2 &&
-						      qp_literal[p[1]])) {
-					*o++ = (unsigned char)c;
-					col++;
-					p++;
-				} else {
+				if (k > room)
+					k = room;
+				if (k > 0 && (p[k - 1] == ' ' || p[k - 1] == '\t'))
+					k--;
+				if (k == 0)
 					break;
-				}
+				p += k;
+				o += k;
+				col += (unsigned)k;
 			}
 			e->_col = col;
 			if (p == end)
