@@ -173,7 +173,7 @@ static const char small_msg[] =
 	"Content-Type: text/plain; charset=utf-8\n"
 	"Content-Transfer-Encoding: 8bit\n"
 	"\n"
-	"B\xc3\xa9b\xc3\xa9 says hello\n";
+	"B\xc3\xa9" "b\xc3\xa9 says hello\n";
 
 static void model_free(model *m)
 {
@@ -347,7 +347,7 @@ static mimeo_builder *random_message(uint64_t *st, model *m, unsigned iter)
 		strcpy(l->type, "message");
 		strcpy(l->subtype, "rfc822");
 		l->inner_subject = strdup("caf\xc3\xa9 au lait");
-		l->data = (unsigned char *)strdup("B\xc3\xa9b\xc3\xa9 says hello\n");
+		l->data = (unsigned char *)strdup("B\xc3\xa9" "b\xc3\xa9 says hello\n");
 		l->len = strlen((char *)l->data);
 		if (m->crlf) {
 			unsigned char *d = normalize((char *)l->data, l->len, 1, &l->len);
