@@ -392,7 +392,8 @@ static double now_s(void)
  * many unterminated "<", 1 MB quoted string or comment, deep nesting. */
 START_TEST(adversarial_inputs_linear)
 {
-	static const char *const units[] = { "<a, ", "a@b, ", "\"", "(", "<@", "x:", ";", "=?u?q?a?= " };
+	static const char *const units[] = { "<a, ", "a@b, ", "\"", "(", "<@", "x:", ";", "=?u?q?a?= ",
+					     "a@b <x ", "x@y <", "a.", "@", "\\" };
 	size_t u;
 
 	for (u = 0; u < sizeof(units) / sizeof(units[0]); u++) {
