@@ -1143,6 +1143,14 @@ int mimeo_filename_sanitize(const char *name, size_t len, mimeo_buf *out)
 	if (!name)
 		len = 0;
 	mimeo_buf_init(&tmp, out->alloc);
+	/* The result is never longer than the input (plus the default). */
+	if (!mimeo__add_ok(len, sizeof(MIMEO_FILENAME_DEFAULT), &i))
+		return MIMEO_ENOMEM;
+	rc = mimeo_buf_grow(&tmp, i);
+	i = 0;
+	if (rc != MIMEO_OK)
+		goto done;
+	t = tmp.ptr;
 	/* 1. Replace separators, controls and invalid UTF-8 by '_'. */
 	while (i < len) {
 		size_t n = utf8_char(s + i, len - i);
@@ -1151,15 +1159,15 @@ int mimeo_filename_sanitize(const char *name, size_t len, mimeo_buf *out)
 		/* A C1 control (U+0080..U+009F) is one character: one '_'. */
 		if (!n && s[i] == 0xc2 && i + 1 < len && s[i + 1] >= 0x80 && s[i + 1] <= 0x9f)
 			n = 2;
-		if (bad)
-			rc = mimeo_buf_put(&tmp, "_", 1);
-		else
-			rc = mimeo_buf_put(&tmp, s + i, n);
+		if (bad) {
+			t[tmp.size++] = '_';
+		} else {
+			memcpy(t + tmp.size, s + i, n);
+			tmp.size += n;
+		}
 		i += n ? n : 1;
-		if (rc != MIMEO_OK)
-			goto done;
 	}
-	t = tmp.ptr;
+	t[tmp.size] = '\0';
 	/* 2. No leading dots or spaces (hidden files, "." and ".."), no
 	 * trailing dots or spaces (Windows drops them). */
 	start = 0;
