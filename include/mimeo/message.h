@@ -130,8 +130,9 @@ MIMEO_EXTERN const char *mimeo_message_source(const mimeo_message *m, size_t *le
 
 /** The root node: the message's root entity (depth 0), which carries the
  *  message's header fields.  Its section is "" when it is a multipart and
- *  "1" otherwise (RFC 3501 6.4.5, see mimeo_part_info.section).  Never NULL
- *  for a parsed message.  @since 0.1 */
+ *  "1" otherwise (RFC 3501 6.4.5: BODY[1] is the body of a single-part
+ *  message; see mimeo_part_section()).  Never NULL for a parsed message.
+ *  @since 0.1 */
 MIMEO_EXTERN const mimeo_part *mimeo_message_root(const mimeo_message *m);
 
 /** Number of nodes in the tree (root included).  @since 0.1 */
@@ -189,8 +190,19 @@ MIMEO_EXTERN unsigned mimeo_part_depth(const mimeo_part *p);
 
 /* --- what a node is ---------------------------------------------------- */
 
-/** IMAP section number: see mimeo_part_info.section in mimeo/parser.h
- *  ("" for a multipart root, "1" for a single-part root).  @since 0.1 */
+/**
+ * IMAP section number (RFC 3501 6.4.5), the part specifier an IMAP client
+ * would FETCH as BODY[section]: the children of a multipart with section S
+ * are S.1, S.2, ... ("1", "2", ... when S is ""); a message's root entity
+ * (the top-level message, or the message inside a message/rfc822 part N)
+ * has the message's prefix M ("" at top level, N inside) when it is a
+ * multipart, and M.1 otherwise.  So a single-part message's body is "1",
+ * and a message/rfc822 part N shares N with the multipart inside it but
+ * not with a single-part body inside it (N.1).  The tree computes these
+ * numbers itself; they can differ from mimeo_part_info.section of the
+ * push parser, which gives a single-part root its message's prefix.
+ * @since 0.1
+ */
 MIMEO_EXTERN const char *mimeo_part_section(const mimeo_part *p);
 /** Lowercased media type after the RFC 2045/2046 defaults ("text"). */
 MIMEO_EXTERN const char *mimeo_part_type(const mimeo_part *p);
