@@ -12,6 +12,7 @@
 
 #include "mimeo-config.h"
 
+#include <dirent.h>
 #include <mimeo.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -823,6 +824,47 @@ START_TEST(test_cli_fake_normal)
 	snprintf(sub, sizeof(sub), "%s/new", md);
 	ck_assert_int_eq(count_files(sub), 2);
 
+	/* Recovery: a recorded message left in tmp/ (a crash between the
+	 * state update and the rename) is moved into new/; an unrecorded
+	 * file of ours there (a partial download) is removed; anybody
+	 * else's file is left alone. */
+	{
+		char from[600], to[600], tmpd[300];
+		DIR *d = opendir(sub);
+		struct dirent *de;
+		while ((de = readdir(d)) != NULL && de->d_name[0] == '.')
+			;
+		ck_assert_ptr_nonnull(de);
+		snprintf(from, sizeof(from), "%s/%s", sub, de->d_name);
+		snprintf(to, sizeof(to), "%s/tmp/%s", md, de->d_name);
+		ck_assert_int_eq(rename(from, to), 0);
+		closedir(d);
+		snprintf(tmpd, sizeof(tmpd), "%s/tmp/1.M2P3Q4.host.mimeo-pop3", md);
+		spit(tmpd, "Subject: partial", 16);
+		snprintf(tmpd, sizeof(tmpd), "%s/tmp/foreign", md);
+		spit(tmpd, "x", 1);
+		ck_assert_int_eq(count_files(sub), 1);
+	}
+	{
+		int port = fs.port;
+		memset(&fs, 0, sizeof(fs));
+		fs.port = port;
+	}
+	fs.mode = FAKE_NORMAL;
+	fs.messages = fake_messages;
+	fake_start(&fs);
+	rc = run_cmd(argv, outp, errp, 60, NULL);
+	fake_stop(&fs);
+	ck_assert_msg(rc == 0, "exit %d", rc);
+	ck_assert(file_contains(outp, "fetched 0 messages, 0 bytes"));
+	ck_assert(!fake_saw(&fs, "RETR"));
+	ck_assert_int_eq(count_files(sub), 2);
+	{
+		char tmpd[300];
+		snprintf(tmpd, sizeof(tmpd), "%s/tmp", md);
+		ck_assert_int_eq(count_files(tmpd), 1); /* only "foreign" */
+	}
+
 	/* again without --keep (same port: same account): nothing fetched,
 	 * both deleted in one burst */
 	{
@@ -850,6 +892,79 @@ START_TEST(test_cli_fake_normal)
 }
 END_TEST
 
+/* More messages than one commit batch; usage errors. */
+START_TEST(test_cli_many)
+{
+	const char *cli = getenv("MIMEO_CLI");
+	fake_server fs;
+	char *dir, md[256], pw[256], outp[256], errp[256], sub[300];
+	char *argv[] = { (char *)cli, "pop3", "--host", "127.0.0.1", "--port", NULL, "--user",
+			 "bob", "--password-file", pw, "--keep", "-o", md, NULL };
+	char *msgs[101];
+	const char *cmsgs[101];
+	size_t i, len;
+	char *state;
+	int rc, lines = 0;
+
+	if (!cli || access(cli, X_OK) != 0) {
+		fprintf(stderr, "SKIPPED: test_cli_many (MIMEO_CLI not set)\n");
+		return;
+	}
+	dir = make_temp_dir();
+	snprintf(md, sizeof(md), "%s/md", dir);
+	snprintf(pw, sizeof(pw), "%s/pw", dir);
+	snprintf(outp, sizeof(outp), "%s/out", dir);
+	snprintf(errp, sizeof(errp), "%s/err", dir);
+	spit(pw, "pw\n", 3);
+	for (i = 0; i < 100; i++) {
+		msgs[i] = malloc(64);
+		ck_assert_ptr_nonnull(msgs[i]);
+		snprintf(msgs[i], 64, "Subject: %zu\r\n\r\n.body %zu\r\n", i, i);
+		cmsgs[i] = msgs[i];
+	}
+	cmsgs[100] = NULL;
+	memset(&fs, 0, sizeof(fs));
+	fs.mode = FAKE_NORMAL;
+	fs.messages = cmsgs;
+	fake_start(&fs);
+	argv[5] = fs.port_str;
+	rc = run_cmd(argv, outp, errp, 60, NULL);
+	fake_stop(&fs);
+	ck_assert_msg(rc == 0, "exit %d", rc);
+	ck_assert(file_contains(outp, "fetched 100 messages, "));
+	snprintf(sub, sizeof(sub), "%s/new", md);
+	ck_assert_int_eq(count_files(sub), 100);
+	snprintf(sub, sizeof(sub), "%s/.mimeo-pop3-state", md);
+	state = test_read_file(sub, &len);
+	ck_assert_ptr_nonnull(state);
+	for (i = 0; i < len; i++)
+		lines += state[i] == '\n';
+	ck_assert_int_eq(lines, 101); /* header + one per message */
+	ck_assert_ptr_nonnull(strstr(state, "bob@127.0.0.1\tuid-100\t"));
+	free(state);
+	for (i = 0; i < 100; i++)
+		free(msgs[i]);
+
+	/* usage errors: exit 2 */
+	{
+		char *bad[] = { (char *)cli, "pop3", "--host", "h", "-o", md, NULL };
+		ck_assert_int_eq(run_cmd(bad, outp, errp, 30, NULL), 2);
+		char *bad2[] = { (char *)cli, "pop3", "--host", "h", "--user", "u",
+				 "--password-file", pw, "--apop", "--auth-plain", "-o", md, NULL };
+		ck_assert_int_eq(run_cmd(bad2, outp, errp, 30, NULL), 2);
+	}
+	/* a missing password file: exit 1, nothing contacted */
+	{
+		char *nopw[] = { (char *)cli, "pop3", "--host", "127.0.0.1", "--port", "1", "--user",
+				 "u", "--password-file", "/nonexistent/pw", "-o", md, NULL };
+		ck_assert_int_eq(run_cmd(nopw, outp, errp, 30, NULL), 1);
+		ck_assert(file_contains(errp, "password file"));
+	}
+	remove_tree(dir);
+	free(dir);
+}
+END_TEST
+
 static Suite *pop3_suite(void)
 {
 	Suite *s = suite_create("pop3");
@@ -871,6 +986,7 @@ static Suite *pop3_suite(void)
 	tcase_add_loop_test(tc, test_client_hostile, 0, (int)(sizeof(hostile) / sizeof(hostile[0])));
 	tcase_add_loop_test(tc, test_cli_hostile, 0, 4);
 	tcase_add_test(tc, test_cli_fake_normal);
+	tcase_add_test(tc, test_cli_many);
 	suite_add_tcase(s, tc);
 	return s;
 }

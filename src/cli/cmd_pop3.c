@@ -290,15 +290,62 @@ static int state_save(state *st)
 	return -1;
 }
 
-static int state_has(const state *st, const char *account, const char *uid)
+/*
+ * A set of UIDL strings (open addressing, FNV-1a), so that a maildrop of
+ * many thousand messages is not compared pairwise.  It points at strings
+ * owned elsewhere (state records, listing entries).
+ */
+typedef struct uidset {
+	const char **slots;
+	size_t cap, n; /* cap is a power of two, at most half full */
+} uidset;
+
+static size_t uid_hash(const char *s)
+{
+	uint64_t h = 0xcbf29ce484222325ULL;
+
+	while (*s)
+		h = (h ^ (unsigned char)*s++) * 0x100000001b3ULL;
+	return (size_t)h;
+}
+
+static int uidset_has(const uidset *u, const char *uid)
 {
 	size_t i;
 
-	for (i = 0; i < st->n; i++) {
-		if (!st->recs[i].drop && strcmp(st->recs[i].uid, uid) == 0 &&
-		    strcmp(st->recs[i].account, account) == 0)
+	if (!u->cap)
+		return 0;
+	for (i = uid_hash(uid) & (u->cap - 1); u->slots[i]; i = (i + 1) & (u->cap - 1)) {
+		if (strcmp(u->slots[i], uid) == 0)
 			return 1;
 	}
+	return 0;
+}
+
+static int uidset_add(uidset *u, const char *uid)
+{
+	size_t i;
+
+	if (uidset_has(u, uid))
+		return 0;
+	if ((u->n + 1) * 2 > u->cap) {
+		uidset bigger = { NULL, u->cap ? u->cap * 2 : 64, 0 };
+		bigger.slots = calloc(bigger.cap, sizeof(*bigger.slots));
+		if (!bigger.slots) {
+			cli_error("out of memory");
+			return -1;
+		}
+		for (i = 0; i < u->cap; i++) {
+			if (u->slots[i])
+				uidset_add(&bigger, u->slots[i]);
+		}
+		free(u->slots);
+		*u = bigger;
+	}
+	for (i = uid_hash(uid) & (u->cap - 1); u->slots[i]; i = (i + 1) & (u->cap - 1))
+		;
+	u->slots[i] = uid;
+	u->n++;
 	return 0;
 }
 
@@ -481,7 +528,8 @@ static void unique_name(char *out, size_t n, unsigned long counter)
 }
 
 /* Write the batch's UIDLs into the state, then move the files into new/. */
-static int commit(state *st, const char *account, pending *pend, size_t *npend, int *failed)
+static int commit(state *st, uidset *delivered, const char *account, pending *pend,
+		  size_t *npend, int *failed)
 {
 	size_t i;
 	char *newdir;
@@ -505,6 +553,10 @@ static int commit(state *st, const char *account, pending *pend, size_t *npend, 
 		*npend = 0;
 		*failed = 1;
 		return -1;
+	}
+	for (i = 0; i < *npend; i++) {
+		if (uidset_add(delivered, st->recs[st->n - *npend + i].uid) != 0)
+			rc = -1;
 	}
 	for (i = 0; i < *npend; i++) {
 		char *from = path_join(st->dir, "tmp", pend[i].name);
@@ -564,6 +616,7 @@ static int run_pop3(int argc, char **argv)
 	unsigned long counter = 0;
 	pending pend[BATCH_MESSAGES];
 	state st = { NULL, 0, 0, NULL };
+	uidset delivered = { NULL, 0, 0 }, on_server = { NULL, 0, 0 };
 	char *password = NULL, *account = NULL;
 	fetch_ctx fc;
 
@@ -668,19 +721,21 @@ static int run_pop3(int argc, char **argv)
 		}
 	}
 	/* Forget UIDLs of this account that the server no longer has
-	 * (deleted by us after an earlier run, or by another client). */
+	 * (deleted by us after an earlier run, or by another client); the
+	 * others are what was delivered already. */
 	{
 		int changed = 0;
+		for (i = 0; i < nents; i++)
+			if (uidset_add(&on_server, ents[i].uid) != 0)
+				goto fail;
 		for (i = 0; i < st.n; i++) {
-			size_t k;
-			int present = 0;
 			if (strcmp(st.recs[i].account, account) != 0)
 				continue;
-			for (k = 0; k < nents && !present; k++)
-				present = strcmp(ents[k].uid, st.recs[i].uid) == 0;
-			if (!present) {
+			if (!uidset_has(&on_server, st.recs[i].uid)) {
 				st.recs[i].drop = 1;
 				changed = 1;
+			} else if (uidset_add(&delivered, st.recs[i].uid) != 0) {
+				goto fail;
 			}
 		}
 		if (changed && state_save(&st) != 0)
@@ -690,14 +745,14 @@ static int run_pop3(int argc, char **argv)
 	memset(&fc, 0, sizeof(fc));
 	fc.progress = isatty(STDERR_FILENO);
 	for (i = 0; i < nents; i++)
-		if (!state_has(&st, account, ents[i].uid))
+		if (!uidset_has(&delivered, ents[i].uid))
 			fc.total++;
 	for (i = 0; i < nents; i++) {
 		const mimeo_pop3_entry *e = &ents[i];
 		char *tmppath;
 		uint64_t limit;
 
-		if (state_has(&st, account, e->uid))
+		if (uidset_has(&delivered, e->uid))
 			continue;
 		/* a UIDL listed twice must not be delivered twice */
 		{
@@ -759,14 +814,14 @@ static int run_pop3(int argc, char **argv)
 		fetched_bytes += fc.bytes;
 		fc.total_bytes += fc.bytes;
 		if (npend == BATCH_MESSAGES || pend_bytes >= BATCH_BYTES) {
-			if (commit(&st, account, pend, &npend, &failed) != 0)
+			if (commit(&st, &delivered, account, pend, &npend, &failed) != 0)
 				goto fail;
 			pend_bytes = 0;
 		}
 	}
 	if (fc.progress && fc.total)
 		show_progress(&fc, 1);
-	if (commit(&st, account, pend, &npend, &failed) != 0)
+	if (commit(&st, &delivered, account, pend, &npend, &failed) != 0)
 		goto fail;
 
 	if (!keep) {
@@ -778,7 +833,7 @@ static int run_pop3(int argc, char **argv)
 			goto fail;
 		}
 		for (i = 0; i < nents; i++)
-			if (state_has(&st, account, ents[i].uid))
+			if (uidset_has(&delivered, ents[i].uid))
 				nums[nd++] = ents[i].num;
 		rc = mimeo_pop3_dele_many(c, nums, nd, &bad);
 		free(nums);
@@ -800,7 +855,7 @@ static int run_pop3(int argc, char **argv)
 
 fail_commit:
 	/* keep what arrived whole before the failure */
-	commit(&st, account, pend, &npend, &failed);
+	commit(&st, &delivered, account, pend, &npend, &failed);
 fail:
 	failed = 1;
 	if (fetched)
@@ -815,6 +870,8 @@ done:
 		free(password);
 	}
 	free(account);
+	free(delivered.slots);
+	free(on_server.slots);
 	state_free(&st);
 	if (lockfd >= 0)
 		close(lockfd);
