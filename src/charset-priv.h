@@ -22,6 +22,9 @@ enum { MIMEO__SCRATCH_UNFOLD, MIMEO__SCRATCH_RUN, MIMEO__SCRATCH_UNESCAPE,
  * MIMEO__ENC_UNKNOWN. */
 int mimeo__charset_lookup(const char *label, size_t len);
 
+/* The same through a small per-cache memory of recent labels. */
+int mimeo__charset_lookup_cc(mimeo_charset_cache *cc, const char *label, size_t len);
+
 /* Canonical name of an encoding index, NULL for MIMEO__ENC_UNKNOWN. */
 const char *mimeo__charset_name(int enc);
 
@@ -40,6 +43,9 @@ mimeo_buf *mimeo__charset_scratch(mimeo_charset_cache *cc, int i);
 
 /* For the tests: 1 when the label table is sorted for binary search. */
 int mimeo__charset_table_check(void);
+
+/* Index of windows-1252 (the fallback), kept by the cache. */
+int mimeo__charset_cp1252(const mimeo_charset_cache *cc);
 
 /* The allocator the cache was made with (NULL = libc). */
 const mimeo_allocator *mimeo__charset_alloc(const mimeo_charset_cache *cc);

@@ -356,8 +356,19 @@ struct slot {
 				   (| 0x80 when the byte is invalid), [1..3] UTF-8 */
 };
 
+/* Recently seen labels, byte for byte (most mail repeats one or two). */
+#define MRU_N 8
+struct mru {
+	unsigned char len;   /* 0 = empty */
+	signed char enc;
+	char raw[MAX_LABEL];
+};
+
 struct mimeo_charset_cache {
 	const mimeo_allocator *alloc;
+	int cp1252;          /* index of windows-1252, looked up once */
+	struct mru mru[MRU_N];
+	unsigned mru_next;
 	struct slot slot[N_ENC];
 	mimeo_buf scratch[MIMEO__SCRATCH_N];
 };
@@ -445,6 +456,7 @@ int mimeo_charset_cache_new(mimeo_charset_cache **out, const mimeo_allocator *al
 	if (!cc)
 		return MIMEO_ENOMEM;
 	cc->alloc = alloc;
+	cc->cp1252 = enc_cp1252();
 	for (i = 0; i < N_ENC; i++)
 		cc->slot[i].cd = (iconv_t)-1;
 	for (i = 0; i < MIMEO__SCRATCH_N; i++)
@@ -472,6 +484,32 @@ void mimeo_charset_cache_free(mimeo_charset_cache *cc)
 mimeo_buf *mimeo__charset_scratch(mimeo_charset_cache *cc, int i)
 {
 	return &cc->scratch[i];
+}
+
+int mimeo__charset_lookup_cc(mimeo_charset_cache *cc, const char *label, size_t len)
+{
+	struct mru *m;
+	size_t i;
+	int enc;
+
+	if (len == 0 || len > MAX_LABEL)
+		return mimeo__charset_lookup(label, len);
+	for (i = 0; i < MRU_N; i++) {
+		m = &cc->mru[i];
+		if (m->len == len && !memcmp(m->raw, label, len))
+			return m->enc;
+	}
+	enc = mimeo__charset_lookup(label, len);
+	m = &cc->mru[cc->mru_next++ % MRU_N];
+	m->len = (unsigned char)len;
+	m->enc = (signed char)enc;
+	memcpy(m->raw, label, len);
+	return enc;
+}
+
+int mimeo__charset_cp1252(const mimeo_charset_cache *cc)
+{
+	return cc->cp1252;
 }
 
 const mimeo_allocator *mimeo__charset_alloc(const mimeo_charset_cache *cc)
@@ -1248,7 +1286,7 @@ static int guess_convert(mimeo_charset_cache *cc, unsigned flag, const unsigned 
 		return mimeo_buf_put(out, s, n);
 	}
 	*rep |= flag | MIMEO_REPAIR_FALLBACK_CP1252;
-	t = sb_table(cc, enc_cp1252(), &nomem);
+	t = sb_table(cc, cc->cp1252, &nomem);
 	if (t)
 		return sb_convert(t, s, n, out, rep);
 	if (nomem)

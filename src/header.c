@@ -204,7 +204,12 @@ static int cs_char(unsigned char c)
 {
 	if (c <= 0x20 || c >= 0x7F)
 		return 0;
-	return !strchr("?=\"(),<>@;:[]\\/", c);
+	switch (c) {
+	case '?': case '=': case '"': case '(': case ')': case ',': case '<': case '>':
+	case '@': case ';': case ':': case '[': case ']': case '\\': case '/':
+		return 0;
+	}
+	return 1;
 }
 
 static int b64_val(unsigned char c)
@@ -304,7 +309,7 @@ static int parse_ew(struct dec *d, struct scan *sc, size_t p, struct ew *w)
 		;
 	w->cs = s + cs0;
 	w->cs_len = star - cs0;
-	w->enc = mimeo__charset_lookup(w->cs, w->cs_len);
+	w->enc = mimeo__charset_lookup_cc(d->cc, w->cs, w->cs_len);
 	return 1;
 }
 
@@ -444,6 +449,10 @@ static void dec_span(struct dec *d, const char *s, size_t n, int collapse)
 		size_t j = i, k;
 		struct ew w;
 
+		while (j + 4 <= n && !stop_char((unsigned char)s[j]) &&
+		       !stop_char((unsigned char)s[j + 1]) && !stop_char((unsigned char)s[j + 2]) &&
+		       !stop_char((unsigned char)s[j + 3]))
+			j += 4;
 		while (j < n && !stop_char((unsigned char)s[j]))
 			j++;
 		if (j >= n)
@@ -489,7 +498,15 @@ static void sanitize(struct dec *d, size_t from, mimeo_buf *tmp)
 	mimeo_buf *o = d->out;
 	size_t i;
 
-	for (i = from; i < o->size; i++) {
+	/* Skip eight bytes at a time while none is below 0x0E. */
+	for (i = from; i + 8 <= o->size; i += 8) {
+		uint64_t w;
+
+		memcpy(&w, o->ptr + i, 8);
+		if ((w - 0x0E0E0E0E0E0E0E0Eull) & ~w & 0x8080808080808080ull)
+			break;
+	}
+	for (; i < o->size; i++) {
 		unsigned char c = (unsigned char)o->ptr[i];
 
 		if (c == 0 || c == '\r' || c == '\n')
@@ -538,12 +555,12 @@ static int run_decoder(mimeo_charset_cache *cc, const mimeo_header_options *opts
 	d.out = out;
 	d.rep = repairs ? repairs : &dummy;
 	d.strict = opts && (opts->flags & MIMEO_HEADER_STRICT);
-	d.def_enc = mimeo__charset_lookup("windows-1252", 12);
+	d.def_enc = mimeo__charset_cp1252(cc);
 	d.def_flag = MIMEO_REPAIR_FALLBACK_CP1252;
 	if (opts && opts->default_charset) {
 		d.def_enc = mimeo__charset_lookup(opts->default_charset,
 						  strlen(opts->default_charset));
-		if (d.def_enc != mimeo__charset_lookup("windows-1252", 12))
+		if (d.def_enc != mimeo__charset_cp1252(cc))
 			d.def_flag = 0;
 	}
 	d.run = mimeo__charset_scratch(cc, MIMEO__SCRATCH_RUN);

@@ -772,7 +772,7 @@ END_TEST
 START_TEST(big_input_linear)
 {
 	mimeo_charset_cache *cc = new_cache();
-	size_t len = 8u << 20, i;
+	size_t len = 2u << 20, i;
 	char *buf = malloc(len), *s;
 	static const char *lab[] = { "utf-8", "windows-1251", "gbk", "x-bogus" };
 
