@@ -951,7 +951,10 @@ static void encode_words(struct enc *e, const char *s, size_t n, enum enc_mode m
 		}
 		w = i;
 		we = word_end(s, n, w);
-		if (!needs_encoding(s + w, we - w, mode)) {
+		/* A plain first word must end by octet 998 (later words can
+		 * be folded onto a line of their own). */
+		if (!needs_encoding(s + w, we - w, mode) &&
+		    (e->any || e->col + (w - ws) + (we - w) <= 998)) {
 			e_sep(e, s + ws, w - ws, we - w);
 			e_put(e, s + w, we - w);
 			e->any = 1;

@@ -627,6 +627,11 @@ START_TEST(encode_never_exceeds_998)
 	s = text(b.ptr);
 	ck_assert_str_eq(s, in);
 	free(s);
+	/* A first word that would end past octet 998 after a long prefix. */
+	mimeo_buf_clear(&b);
+	memset(in, 'x', 850);
+	ck_assert_int_eq(mimeo_header_encode_text(in, 850, 200, 0, &b), MIMEO_OK);
+	ck_assert_uint_le(200 + strcspn(b.ptr, "\n"), 998);
 	/* Invalid UTF-8 in is repaired, not copied. */
 	mimeo_buf_clear(&b);
 	ck_assert_int_eq(mimeo_header_encode_text("a\xff", 2, 0, 0, &b), MIMEO_OK);
