@@ -20,38 +20,57 @@ enum {
 	QP_EQ_WS       /* after '=' and whitespace (in _ws; maybe a CR in _cr) */
 };
 
-/* Bytes that end a fast-path run: '=' and line breaks.  Whitespace is
- * copied and taken back afterwards if it turns out to end a line. */
-static const unsigned char qp_stop[256] = {
-	['\n'] = 1, ['\r'] = 1, ['='] = 1,
-};
-
-/* Copy bytes from p to o up to the first '=', CR or LF (or end); return
- * how many.  The SSE2 loop stores 16 bytes at a time: the bytes past the
- * stop are rewritten later and stay within MIMEO_QP_DECODE_BOUND, since
- * the output never runs ahead of the input consumed. */
-static size_t qp_scan(const unsigned char *p, const unsigned char *end, unsigned char *o)
+/*
+ * Copy bytes from p to o up to the first byte the fast path must look at,
+ * or the end; return how many.  Those bytes are '=', a CR that does not
+ * start a CRLF, and a CR or LF right after a space or tab (the whitespace
+ * may have to be removed, rule 3).  A line break after other bytes is
+ * copied like text.  `first` is the start of the caller's input: the byte
+ * before it is not whitespace (whitespace at the end of a chunk is held
+ * back, so the fast path never starts right after it).
+ *
+ * The SSE2 loop stores 16 bytes at a time: bytes past the stop are
+ * rewritten later and stay within MIMEO_QP_DECODE_BOUND, since the output
+ * never runs ahead of the input consumed.
+ */
+static size_t qp_scan(const unsigned char *first, const unsigned char *p,
+		      const unsigned char *end, unsigned char *o)
 {
 	const unsigned char *s = p;
 
 #ifdef __SSE2__
 	const __m128i eq = _mm_set1_epi8('='), cr = _mm_set1_epi8('\r'), lf = _mm_set1_epi8('\n');
+	const __m128i sp = _mm_set1_epi8(' '), tab = _mm_set1_epi8('\t');
 
-	while (end - s >= 16) {
+	while (end - s >= 17) {
 		__m128i v = _mm_loadu_si128((const __m128i *)s);
-		unsigned m = (unsigned)_mm_movemask_epi8(
-			_mm_or_si128(_mm_or_si128(_mm_cmpeq_epi8(v, eq), _mm_cmpeq_epi8(v, cr)),
-				     _mm_cmpeq_epi8(v, lf)));
+		__m128i vn = _mm_loadu_si128((const __m128i *)(s + 1));
+		__m128i vp = s > first ? _mm_loadu_si128((const __m128i *)(s - 1))
+				       : _mm_slli_si128(v, 1);
+		__m128i pws = _mm_or_si128(_mm_cmpeq_epi8(vp, sp), _mm_cmpeq_epi8(vp, tab));
+		__m128i isl = _mm_cmpeq_epi8(v, lf), isc = _mm_cmpeq_epi8(v, cr);
+		/* CR is fine only as the start of CRLF after a non-space. */
+		__m128i crok = _mm_andnot_si128(pws, _mm_cmpeq_epi8(vn, lf));
+		__m128i stop = _mm_or_si128(_mm_cmpeq_epi8(v, eq),
+					    _mm_or_si128(_mm_and_si128(_mm_or_si128(isl, isc), pws),
+							 _mm_andnot_si128(crok, isc)));
+		unsigned m = (unsigned)_mm_movemask_epi8(stop);
 
+		_mm_prefetch((const char *)s + 512, _MM_HINT_T0);
 		_mm_storeu_si128((__m128i *)(o + (s - p)), v);
 		if (m)
 			return (size_t)(s - p) + (size_t)__builtin_ctz(m);
 		s += 16;
 	}
 #endif
-	while (s < end && !qp_stop[*s]) {
-		o[s - p] = *s;
-		s++;
+	for (; s < end; s++) {
+		unsigned c = *s;
+		int pw = s > first && (s[-1] == ' ' || s[-1] == '\t');
+
+		if (c == '=' || ((c == '\n' || c == '\r') && pw) ||
+		    (c == '\r' && (end - s < 2 || s[1] != '\n')))
+			break;
+		o[s - p] = (unsigned char)c;
 	}
 	return (size_t)(s - p);
 }
@@ -68,14 +87,17 @@ static size_t trailing_ws(const unsigned char *o, size_t run)
 	return t;
 }
 
+/* Hex digit value plus one, either case; 0 for anything else. */
+static const unsigned char qp_hex[256] = {
+	['0'] = 1, ['1'] = 2, ['2'] = 3, ['3'] = 4, ['4'] = 5,
+	['5'] = 6, ['6'] = 7, ['7'] = 8, ['8'] = 9, ['9'] = 10,
+	['A'] = 11, ['B'] = 12, ['C'] = 13, ['D'] = 14, ['E'] = 15, ['F'] = 16,
+	['a'] = 11, ['b'] = 12, ['c'] = 13, ['d'] = 14, ['e'] = 15, ['f'] = 16,
+};
+
 static int hexval(unsigned c)
 {
-	if (c >= '0' && c <= '9')
-		return (int)(c - '0');
-	c |= 0x20;
-	if (c >= 'a' && c <= 'f')
-		return (int)(c - 'a' + 10);
-	return -1;
+	return (int)qp_hex[c] - 1;
 }
 
 void mimeo_qp_decoder_init(mimeo_qp_decoder *d)
@@ -122,7 +144,7 @@ size_t mimeo_qp_decode_step(mimeo_qp_decoder *d, const void *in, size_t len, voi
 		 * or held as pending at the end of the chunk. */
 		if (d->_state == QP_TEXT && d->_nws == 0 && !d->_cr) {
 			for (;;) {
-				size_t run = qp_scan(p, end, o), t;
+				size_t run = qp_scan(in, p, end, o), t;
 				int h1, h2;
 
 				p += run;
@@ -148,13 +170,20 @@ size_t mimeo_qp_decode_step(mimeo_qp_decoder *d, const void *in, size_t len, voi
 					p++;
 					continue;
 				}
-				/* '=' */
+				/* '=': decode a run of escapes at once (UTF-8 text
+				 * has them in pairs and triples). */
 				if (end - p >= 3) {
-					h1 = hexval(p[1]);
-					h2 = hexval(p[2]);
-					if (h1 >= 0 && h2 >= 0) {
-						*o++ = (unsigned char)(h1 << 4 | h2);
-						p += 3;
+					h1 = qp_hex[p[1]];
+					h2 = qp_hex[p[2]];
+					if (h1 && h2) {
+						do {
+							*o++ = (unsigned char)((h1 - 1) << 4 | (h2 - 1));
+							p += 3;
+							if (end - p < 3 || *p != '=')
+								break;
+							h1 = qp_hex[p[1]];
+							h2 = qp_hex[p[2]];
+						} while (h1 && h2);
 						continue;
 					}
 					if (p[1] == '\n') {
