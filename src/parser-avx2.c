@@ -2,61 +2,66 @@
  * parser-avx2.c - AVX2 line-start scanner for the push parser.
  *
  * Compiled with -mavx2 in its own archive; only called when the CPU has
- * AVX2.  Looks at 32 line-break candidates per step: a byte is a hit when
- * it is '\n' and the byte after it is one the caller cares about ('-' for
- * boundaries, 'F'/'>' for mbox), so a body is crossed at memory speed
- * instead of line by line.
+ * AVX2.  A hit is a '\n' followed by a character the caller cares about
+ * ('-' for boundaries, 'F'/'>' for mbox).  Each 64-byte block gives two
+ * 64-bit masks (line feeds, interesting characters); hits are
+ * lf & (chars >> 1), with the block's last line feed carried into the next
+ * block, so a body is crossed at memory speed instead of line by line.
  *
  * SPDX-License-Identifier: LGPL-2.1-or-later
  */
 #include <immintrin.h>
-#include <string.h>
+#include <stdint.h>
 
 #include "parser-priv.h"
+
+static inline uint64_t mask64(__m256i a, __m256i b)
+{
+	return (uint64_t)(uint32_t)_mm256_movemask_epi8(a) |
+	       ((uint64_t)(uint32_t)_mm256_movemask_epi8(b) << 32);
+}
+
+static inline __m256i interesting(__m256i v, unsigned mask)
+{
+	__m256i r = _mm256_cmpeq_epi8(v, _mm256_set1_epi8('-'));
+
+	if (mask & MIMEO__SCAN_FROM) {
+		r = _mm256_or_si256(r, _mm256_cmpeq_epi8(v, _mm256_set1_epi8('F')));
+		r = _mm256_or_si256(r, _mm256_cmpeq_epi8(v, _mm256_set1_epi8('>')));
+	}
+	if (!(mask & MIMEO__SCAN_DASH))
+		r = _mm256_andnot_si256(_mm256_cmpeq_epi8(v, _mm256_set1_epi8('-')), r);
+	return r;
+}
+
+static inline int in_set(char c, unsigned mask)
+{
+	return ((mask & MIMEO__SCAN_DASH) && c == '-') ||
+	       ((mask & MIMEO__SCAN_FROM) && (c == 'F' || c == '>'));
+}
 
 size_t mimeo__parser_scan_avx2(const char *s, size_t n, unsigned mask)
 {
 	const __m256i nl = _mm256_set1_epi8('\n');
-	const __m256i dash = _mm256_set1_epi8('-');
-	const __m256i eff = _mm256_set1_epi8('F');
-	const __m256i gt = _mm256_set1_epi8('>');
-	const __m256i zero = _mm256_setzero_si256();
-	const __m256i dmask = (mask & MIMEO__SCAN_DASH) ? _mm256_set1_epi8(-1) : zero;
-	const __m256i fmask = (mask & MIMEO__SCAN_FROM) ? _mm256_set1_epi8(-1) : zero;
+	uint64_t carry = 0;   /* the byte before the block is '\n' */
 	size_t i = 0;
 
-	/* Two vectors per round: the common case is a long body without a
-	 * single hit. */
-	while (i + 65 <= n) {
-		__m256i a0 = _mm256_loadu_si256((const __m256i *)(s + i));
-		__m256i b0 = _mm256_loadu_si256((const __m256i *)(s + i + 1));
-		__m256i a1 = _mm256_loadu_si256((const __m256i *)(s + i + 32));
-		__m256i b1 = _mm256_loadu_si256((const __m256i *)(s + i + 33));
-		__m256i n0 = _mm256_cmpeq_epi8(a0, nl);
-		__m256i n1 = _mm256_cmpeq_epi8(a1, nl);
+	for (; i + 64 <= n; i += 64) {
+		__m256i a = _mm256_loadu_si256((const __m256i *)(s + i));
+		__m256i b = _mm256_loadu_si256((const __m256i *)(s + i + 32));
+		uint64_t lf = mask64(_mm256_cmpeq_epi8(a, nl), _mm256_cmpeq_epi8(b, nl));
+		uint64_t hit;
 
-		if (_mm256_testz_si256(_mm256_or_si256(n0, n1), _mm256_or_si256(n0, n1))) {
-			i += 64;
+		if (carry && in_set(s[i], mask))
+			return i - 1;
+		carry = lf >> 63;
+		if (!lf)
 			continue;
-		}
-		{
-			__m256i c0 = _mm256_or_si256(
-				_mm256_and_si256(_mm256_cmpeq_epi8(b0, dash), dmask),
-				_mm256_and_si256(_mm256_or_si256(_mm256_cmpeq_epi8(b0, eff),
-								 _mm256_cmpeq_epi8(b0, gt)), fmask));
-			__m256i c1 = _mm256_or_si256(
-				_mm256_and_si256(_mm256_cmpeq_epi8(b1, dash), dmask),
-				_mm256_and_si256(_mm256_or_si256(_mm256_cmpeq_epi8(b1, eff),
-								 _mm256_cmpeq_epi8(b1, gt)), fmask));
-			unsigned m0 = (unsigned)_mm256_movemask_epi8(_mm256_and_si256(n0, c0));
-			unsigned m1 = (unsigned)_mm256_movemask_epi8(_mm256_and_si256(n1, c1));
-
-			if (m0)
-				return i + (size_t)__builtin_ctz(m0);
-			if (m1)
-				return i + 32 + (size_t)__builtin_ctz(m1);
-		}
-		i += 64;
+		hit = lf & (mask64(interesting(a, mask), interesting(b, mask)) >> 1);
+		if (hit)
+			return i + (size_t)__builtin_ctzll(hit);
 	}
+	if (carry && i < n && in_set(s[i], mask))
+		return i - 1;
 	return i + mimeo__parser_scan_scalar(s + i, n - i, mask);
 }

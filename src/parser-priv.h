@@ -25,5 +25,8 @@ size_t mimeo__parser_scan_scalar(const char *s, size_t n, unsigned mask);
 #if MIMEO_PARSER_AVX2
 size_t mimeo__parser_scan_avx2(const char *s, size_t n, unsigned mask);
 #endif
+#if MIMEO_PARSER_AVX512
+size_t mimeo__parser_scan_avx512(const char *s, size_t n, unsigned mask);
+#endif
 
 #endif /* MIMEO_PARSER_PRIV_H */

@@ -105,6 +105,9 @@ typedef struct frame {
 	mimeo_mime_field *ct; /* parsed Content-Type, freed on reuse */
 	const char *bnd;      /* boundary while active (before the close delimiter) */
 	size_t blen;
+	uint64_t bhash;       /* hash of the boundary */
+	size_t shadow;        /* frame index + 1 of an outer multipart with the
+			       * same boundary, hidden by this one; 0 none */
 	int kind;             /* K_* (K_LEAF until headers_end) */
 	int mp;               /* MP_* for multiparts */
 	unsigned nchild;      /* children started so far */
@@ -185,11 +188,18 @@ struct mimeo_parser {
 	frame **fr;
 	size_t nfr, cfr, afr;  /* open, capacity, allocated */
 	size_t nbound;         /* open multiparts with an active boundary */
+	/* active boundaries -> innermost frame (index + 1), open addressing,
+	 * so a candidate line costs O(line), not O(depth) */
+	size_t *bt;
+	size_t bt_cap, bt_used;  /* slots, live + deleted slots */
 
 	char *scratch;
 };
 
 static const char *const empty = "";
+
+static int bt_insert(mimeo_parser *p, size_t idx);
+static void bt_remove(mimeo_parser *p, size_t idx);
 
 /* ------------------------------------------------------------------ */
 /* small helpers                                                       */
@@ -582,7 +592,7 @@ static int set_kind(mimeo_parser *p, frame *f)
 			f->info.boundary = b;
 			f->info.flags |= MIMEO_PART_MULTIPART;
 			p->nbound++;
-			return 0;
+			return bt_insert(p, p->nfr - 1);
 		}
 	} else if (!strcmp(f->info.type, "message") &&
 		   (!strcmp(f->info.subtype, "rfc822") || !strcmp(f->info.subtype, "global"))) {
@@ -761,10 +771,8 @@ static int close_step(mimeo_parser *p, uint64_t end)
 			return 0;
 		}
 	}
-	if (f->kind == K_MULTI && f->bnd) {
-		f->bnd = NULL;
-		p->nbound--;
-	}
+	if (f->kind == K_MULTI && f->bnd)
+		bt_remove(p, p->nfr - 1);
 	p->nfr--;
 	rc = p->cb.part_end ? p->cb.part_end(&f->info, p->user) : 0;
 	return cbret(p, rc);
@@ -810,10 +818,8 @@ static int do_boundary(mimeo_parser *p, const action *a)
 	if (a->arg) {
 		/* close delimiter: the rest is epilogue (RFC 2046 5.1.1) */
 		m->mp = MP_EPILOGUE;
-		if (m->bnd) {
-			m->bnd = NULL;
-			p->nbound--;
-		}
+		if (m->bnd)
+			bt_remove(p, p->nfr - 1);
 		start_body(p, 0, 0);
 		return 0;
 	}
@@ -880,6 +886,119 @@ static int do_action(mimeo_parser *p)
 /* line classification                                                 */
 /* ------------------------------------------------------------------ */
 
+/* ------------------------------------------------------------------ */
+/* boundary table                                                      */
+/* ------------------------------------------------------------------ */
+
+#define BT_DEL ((size_t)-1)
+
+static uint64_t bhash(const char *s, size_t n)
+{
+	uint64_t h = 1469598103934665603ull;
+	size_t i;
+
+	for (i = 0; i < n; i++) {
+		h ^= (unsigned char)s[i];
+		h *= 1099511628211ull;
+	}
+	return h;
+}
+
+static int bt_same(const frame *f, const char *s, size_t n)
+{
+	return f->blen == n && !memcmp(f->bnd, s, n);
+}
+
+/* Slot of the live entry for boundary s (or of frame `want` when != 0). */
+static size_t *bt_find(mimeo_parser *p, uint64_t h, const char *s, size_t n, size_t want)
+{
+	size_t j = (size_t)h & (p->bt_cap - 1);
+
+	for (;; j = (j + 1) & (p->bt_cap - 1)) {
+		size_t v = p->bt[j];
+
+		if (!v)
+			return NULL;
+		if (v == BT_DEL)
+			continue;
+		if (want ? v == want : bt_same(p->fr[v - 1], s, n))
+			return &p->bt[j];
+	}
+}
+
+static int bt_grow(mimeo_parser *p)
+{
+	size_t nc = p->bt_cap * 2, i, *old = p->bt, oc = p->bt_cap;
+	size_t *nt = mimeo__calloc(p->a, nc, sizeof(*nt));
+
+	if (!nt)
+		return fail(p, MIMEO_ENOMEM, "out of memory");
+	p->bt = nt;
+	p->bt_cap = nc;
+	p->bt_used = 0;
+	for (i = 0; i < oc; i++) {
+		size_t v = old[i], j;
+
+		if (!v || v == BT_DEL)
+			continue;
+		j = (size_t)p->fr[v - 1]->bhash & (nc - 1);
+		while (nt[j])
+			j = (j + 1) & (nc - 1);
+		nt[j] = v;
+		p->bt_used++;
+	}
+	mimeo__free(p->a, old);
+	return 0;
+}
+
+/* Frame `idx` starts using its boundary. */
+static int bt_insert(mimeo_parser *p, size_t idx)
+{
+	frame *f = p->fr[idx];
+	size_t *slot, j;
+
+	if ((p->bt_used + 1) * 2 > p->bt_cap && bt_grow(p))
+		return p->err;
+	f->bhash = bhash(f->bnd, f->blen);
+	f->shadow = 0;
+	slot = bt_find(p, f->bhash, f->bnd, f->blen, 0);
+	if (slot) {
+		f->shadow = *slot;
+		*slot = idx + 1;
+		return 0;
+	}
+	j = (size_t)f->bhash & (p->bt_cap - 1);
+	while (p->bt[j] && p->bt[j] != BT_DEL)
+		j = (j + 1) & (p->bt_cap - 1);
+	if (!p->bt[j])
+		p->bt_used++;
+	p->bt[j] = idx + 1;
+	return 0;
+}
+
+/* Frame `idx` stops using its boundary (close delimiter or closed). */
+static void bt_remove(mimeo_parser *p, size_t idx)
+{
+	frame *f = p->fr[idx];
+	size_t *slot = bt_find(p, f->bhash, f->bnd, f->blen, idx + 1);
+
+	if (slot)
+		*slot = f->shadow ? f->shadow : BT_DEL;
+	f->bnd = NULL;
+	p->nbound--;
+}
+
+/* Innermost active frame whose boundary is s[0..n), or -1. */
+static long bt_lookup(mimeo_parser *p, const char *s, size_t n)
+{
+	size_t *slot;
+
+	if (!n)
+		return -1;
+	slot = bt_find(p, bhash(s, n), s, n, 0);
+	return slot ? (long)(*slot - 1) : -1;
+}
+
 enum { L_NORMAL = 0, L_BOUNDARY, L_FROM, L_QUOTED };
 
 /* Does l[0..n) look like an mbox From_ line: "From " sender, then a time
@@ -924,26 +1043,19 @@ static int classify(mimeo_parser *p, const char *l, size_t n, int full, int at_h
 		    size_t *fidx, int *is_close)
 {
 	if (n >= 2 && l[0] == '-' && l[1] == '-' && p->nbound) {
-		size_t i = p->nfr;
+		/* the line minus "--" and trailing whitespace must be a
+		 * boundary (delimiter) or a boundary + "--" (close) */
+		size_t k = n;
+		long d, c = -1;
 
-		while (i-- > 0) {
-			const frame *f = p->fr[i];
-			size_t k;
-
-			if (f->kind != K_MULTI || !f->bnd || n < 2 + f->blen ||
-			    memcmp(l + 2, f->bnd, f->blen))
-				continue;
-			k = 2 + f->blen;
-			*is_close = 0;
-			if (n - k >= 2 && l[k] == '-' && l[k + 1] == '-') {
-				*is_close = 1;
-				k += 2;
-			}
-			while (k < n && is_ws((unsigned char)l[k]))
-				k++;
-			if (k < n)
-				continue;
-			*fidx = i;
+		while (k > 2 && is_ws((unsigned char)l[k - 1]))
+			k--;
+		d = bt_lookup(p, l + 2, k - 2);
+		if (k >= 4 && l[k - 1] == '-' && l[k - 2] == '-')
+			c = bt_lookup(p, l + 2, k - 4);
+		if (d >= 0 || c >= 0) {
+			*is_close = c > d;
+			*fidx = (size_t)(c > d ? c : d);
 			return L_BOUNDARY;
 		}
 	}
@@ -1680,6 +1792,9 @@ static void reset_state(mimeo_parser *p)
 	p->qh = p->qn = 0;
 	p->nfr = 0;
 	p->nbound = 0;
+	if (p->bt)
+		memset(p->bt, 0, p->bt_cap * sizeof(*p->bt));
+	p->bt_used = 0;
 	if (p->inner)
 		reset_state(p->inner);
 }
@@ -1727,12 +1842,18 @@ int mimeo_parser_new(mimeo_parser **out, const mimeo_parser_options *opts,
 	p->isa = o.isa == MIMEO_ISA_AUTO ? mimeo_isa_best() : o.isa;
 	p->scan = mimeo__parser_scan_scalar;
 #if MIMEO_PARSER_AVX2
-	if (p->isa != MIMEO_ISA_SCALAR && mimeo_isa_available(MIMEO_ISA_AVX2))
+	if (p->isa >= MIMEO_ISA_AVX2 && mimeo_isa_available(MIMEO_ISA_AVX2))
 		p->scan = mimeo__parser_scan_avx2;
+#endif
+#if MIMEO_PARSER_AVX512
+	if (p->isa >= MIMEO_ISA_AVX512 && mimeo_isa_available(MIMEO_ISA_AVX512))
+		p->scan = mimeo__parser_scan_avx512;
 #endif
 	p->scratch = mimeo__malloc(a, SCRATCH);
 	p->fbuf = mimeo__malloc(a, 256);
-	if (!p->scratch || !p->fbuf) {
+	p->bt_cap = 64;
+	p->bt = mimeo__calloc(a, p->bt_cap, sizeof(*p->bt));
+	if (!p->scratch || !p->fbuf || !p->bt) {
 		mimeo_parser_free(p);
 		return MIMEO_ENOMEM;
 	}
@@ -1818,6 +1939,7 @@ void mimeo_parser_free(mimeo_parser *p)
 	for (i = 0; i < p->afr; i++)
 		frame_free(p, p->fr[i]);
 	mimeo__free(p->a, p->fr);
+	mimeo__free(p->a, p->bt);
 	mimeo_buf_dispose(&p->base_sec);
 	mimeo__free(p->a, p->fbuf);
 	mimeo__free(p->a, p->scratch);

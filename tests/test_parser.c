@@ -16,6 +16,7 @@
 
 #include "mimeo/parser.h"
 #include "mimeo/param.h"
+#include "parser-priv.h"
 #include "testutil.h"
 
 /* ------------------------------------------------------------------ */
@@ -287,6 +288,20 @@ static char *check_splits_n(const char *in, size_t len, unsigned flags,
 	ro.opts = opts;
 	ref = run_log(in, len, &ro, &st, NULL);
 	ck_assert_int_eq(st, MIMEO_OK);
+	/* every scanner path gives the same events */
+	for (i = MIMEO_ISA_SCALAR; i <= MIMEO_ISA_AVX512; i++) {
+		mimeo_parser_options o = MIMEO_PARSER_OPTIONS_INIT;
+
+		if (opts)
+			o = *opts;
+		o.isa = (mimeo_isa)i;
+		ro.opts = &o;
+		s = run_log(in, len, &ro, &st, NULL);
+		ro.opts = opts;
+		if (strcmp(s, ref))
+			ck_abort_msg("ISA %d differs:\n%s\nvs\n%s", i, s, ref);
+		free(s);
+	}
 	for (c = 1; c <= 64; c++) {
 		ro.chunk = c;
 		s = run_log(in, len, &ro, &st, NULL);
@@ -1101,12 +1116,43 @@ START_TEST(shared_corpus)
 }
 END_TEST
 
+/* The SIMD scanners agree with the scalar one on random text made of the
+ * characters that matter, at every offset and length. */
+START_TEST(scanner_equivalence)
+{
+	static const char alpha[] = "\n-F>x\r";
+	char buf[700];
+	uint64_t rs = 12345;
+	int round;
+
+	for (round = 0; round < 3000; round++) {
+		size_t n = (size_t)(test_rand(&rs) % sizeof(buf)), i;
+		unsigned mask = 1 + (unsigned)(test_rand(&rs) % 3);
+
+		for (i = 0; i < n; i++)
+			buf[i] = alpha[test_rand(&rs) % (round % 2 ? 6 : 7)];
+		for (i = 0; i < n; i += 1 + (size_t)(test_rand(&rs) % 40)) {
+			size_t want = mimeo__parser_scan_scalar(buf + i, n - i, mask);
+#if MIMEO_PARSER_AVX2
+			if (mimeo_isa_available(MIMEO_ISA_AVX2))
+				ck_assert_uint_eq(mimeo__parser_scan_avx2(buf + i, n - i, mask), want);
+#endif
+#if MIMEO_PARSER_AVX512
+			if (mimeo_isa_available(MIMEO_ISA_AVX512))
+				ck_assert_uint_eq(mimeo__parser_scan_avx512(buf + i, n - i, mask), want);
+#endif
+		}
+	}
+}
+END_TEST
+
 static Suite *parser_suite(void)
 {
 	Suite *s = suite_create("parser");
 	TCase *t = tcase_create("core");
 
 	tcase_set_timeout(t, 120);
+	tcase_add_test(t, scanner_equivalence);
 	tcase_add_test(t, simple_message);
 	tcase_add_test(t, multipart_basic);
 	tcase_add_test(t, preamble_off_by_default);
