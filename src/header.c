@@ -112,13 +112,35 @@ static void put(struct dec *d, const void *p, size_t n)
 
 /* Raw text outside encoded words: ASCII and valid UTF-8 (RFC 6532) pass,
  * other 8-bit text is read in the default charset (lenient) or repaired. */
+/* Raw ISO-2022-JP (old Japanese mailers sent it unencoded): 7-bit text
+ * with a JIS X 0208 designation.  Thunderbird reads it too. */
+static int raw_iso2022jp(const char *s, size_t n)
+{
+	const char *p = memchr(s, 0x1B, n);
+
+	for (; p && p + 2 < s + n; p = memchr(p + 1, 0x1B, (size_t)(s + n - p - 1)))
+		if (p[1] == '$' && (p[2] == 'B' || p[2] == '@'))
+			return 1;
+	return 0;
+}
+
 static void raw_bytes(struct dec *d, const char *s, size_t n)
 {
 	size_t i;
+	int esc = 0;
 
-	for (i = 0; i < n; i++)
+	for (i = 0; i < n; i++) {
 		if ((unsigned char)s[i] >= 0x80)
 			break;
+		esc |= s[i] == 0x1B;
+	}
+	if (i == n && esc && !d->strict && raw_iso2022jp(s, n)) {
+		*d->rep |= MIMEO_REPAIR_RAW_8BIT;
+		if (!d->err)
+			d->err = mimeo__charset_convert(d->cc,
+				mimeo__charset_lookup("iso-2022-jp", 11), 0, s, n, d->out, d->rep);
+		return;
+	}
 	if (i == n) {
 		put(d, s, n);
 		return;

@@ -229,6 +229,10 @@ static const struct row {
 	 * we decode ISO-2022-JP through windows-31j as the WHATWG decoder does */
 	{ 0, "=?iso-2022-jp?B?GyRCJygnJS1iGyhCNDEgGyRCJ2AnZBsoQiAyOC4wOS4yMDE2?=", 66,
 	  "\xd0\x96\xd0\x94\xe2\x84\x96" "41 \xd0\xbe\xd1\x82 28.09.2016", CLEAN, 1 },
+	/* Old Japanese mailer: raw ISO-2022-JP in the Subject, no encoded word (Thunderbird
+	 * shows it decoded).  GMime differs: it leaves the escape sequences in */
+	{ 0, "Re: \x1b$B$3$s$K$A$O\x1b(B world", 26,
+	  "Re: \xe3\x81\x93\xe3\x82\x93\xe3\x81\xab\xe3\x81\xa1\xe3\x81\xaf world", 0x10, 1 },
 };
 
 static mimeo_charset_cache *new_cache(void)
