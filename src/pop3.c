@@ -22,6 +22,7 @@
  *
  * SPDX-License-Identifier: LGPL-2.1-or-later
  */
+#define _GNU_SOURCE /* memrchr */
 #include "common-priv.h"
 #include "mimeo/pop3.h"
 
@@ -110,6 +111,63 @@ static int status_done(mimeo_pop3_reader *r)
 	return fail(r, MIMEO_EPROTO, "malformed status line (neither +OK nor -ERR)");
 }
 
+/*
+ * Fast path: inside a body line, nothing needs doing until a line starts
+ * with "." (stuffing or the terminator).  Find the next "\n." after p (p
+ * itself is never a line start here).  In base64 attachments, the bulk of
+ * mail, there is no "." at all, so a whole chunk goes by in one memchr.
+ */
+static const unsigned char *next_dot_line(const unsigned char *p, const unsigned char *end)
+{
+	const unsigned char *q = p + 1;
+
+	while (q < end) {
+		q = memchr(q, '.', (size_t)(end - q));
+		if (!q)
+			return end;
+		if (q[-1] == '\n')
+			return q;
+		q++;
+	}
+	return end;
+}
+
+/*
+ * Check the line limit over [a, b) without visiting every line: only the
+ * line carried in (*line_len) and the one left open matter, unless the
+ * distance between the first and the last LF could hide a long line.
+ */
+static int lines_ok(size_t max, const unsigned char *a, const unsigned char *b,
+		    size_t *line_len)
+{
+	size_t n = (size_t)(b - a);
+	const unsigned char *f, *l, *q;
+
+	if (!max)
+		return 1;
+	f = memchr(a, '\n', n);
+	if (!f) {
+		if (*line_len > max || n > max - *line_len)
+			return 0;
+		*line_len += n;
+		return 1;
+	}
+	if (*line_len > max || (size_t)(f - a) + 1 > max - *line_len)
+		return 0;
+	l = memrchr(a, '\n', n);
+	if ((size_t)(l - f) > max) {
+		for (q = f + 1; q <= l;) {
+			const unsigned char *nl = memchr(q, '\n', (size_t)(l - q) + 1);
+			if ((size_t)(nl - q) + 1 > max)
+				return 0;
+			q = nl + 1;
+		}
+	}
+	/* the line left open must fit too */
+	*line_len = (size_t)(b - (l + 1));
+	return *line_len <= max;
+}
+
 int mimeo_pop3_reader_feed(mimeo_pop3_reader *r, const void *data, size_t len,
 			   size_t *consumed)
 {
@@ -181,29 +239,43 @@ int mimeo_pop3_reader_feed(mimeo_pop3_reader *r, const void *data, size_t len,
 			state = R_MID;
 			break;
 		case R_MID: {
-			const unsigned char *nl = memchr(p, '\n', (size_t)(end - p));
-			const unsigned char *stop = nl ? nl + 1 : end;
-			size_t n = (size_t)(stop - p);
+			const unsigned char *nl, *stop;
+			size_t n;
 
+			if (!(r->flags & MIMEO_POP3_TO_LF)) {
+				stop = next_dot_line(p, end);
+				if (!lines_ok(r->max_line, p, stop, &line_len)) {
+					FLUSH(p);
+					rc = fail(r, MIMEO_ELIMIT, "line longer than the line limit");
+					goto save;
+				}
+				p = stop;
+				if (stop < end || end[-1] == '\n')
+					state = R_LINE_START;
+				break;
+			}
+			/* MIMEO_POP3_TO_LF: every line end is visited, to
+			 * drop its CR */
+			nl = memchr(p, '\n', (size_t)(end - p));
+			stop = nl ? nl + 1 : end;
+			n = (size_t)(stop - p);
 			if (r->max_line && (line_len > r->max_line || n > r->max_line - line_len)) {
 				FLUSH(p);
 				rc = fail(r, MIMEO_ELIMIT, "line longer than the line limit");
 				goto save;
 			}
 			line_len += n;
-			if (r->flags & MIMEO_POP3_TO_LF) {
-				if (nl && nl > p && nl[-1] == '\r') {
-					/* CRLF -> LF: drop the CR */
-					FLUSH(nl - 1);
-					span = nl;
-				} else if (!nl && end[-1] == '\r') {
-					/* may be the CR of a CRLF split
-					 * across chunks: hold it back */
-					FLUSH(end - 1);
-					p = span = end;
-					state = R_CR;
-					break;
-				}
+			if (nl && nl > p && nl[-1] == '\r') {
+				/* CRLF -> LF: drop the CR */
+				FLUSH(nl - 1);
+				span = nl;
+			} else if (!nl && end[-1] == '\r') {
+				/* may be the CR of a CRLF split across
+				 * chunks: hold it back */
+				FLUSH(end - 1);
+				p = span = end;
+				state = R_CR;
+				break;
 			}
 			p = stop;
 			if (nl)
@@ -248,6 +320,7 @@ int mimeo_pop3_reader_feed(mimeo_pop3_reader *r, const void *data, size_t len,
 			}
 			/* ".\r" then something else: a stuffed line that
 			 * starts with a bare CR */
+			line_len++;
 			FLUSH(p);
 			rc = emit(r, "\r", 1);
 			if (rc != MIMEO_OK)

@@ -204,6 +204,13 @@ static const vector vectors[] = {
 	{ "line at limit", "+OK\r\n012345\r\n.\r\n", 0, 8, MIMEO_DONE, "012345\r\n", "", "+OK" },
 	{ "stuffed line over limit", "+OK\r\n.0123456\r\n.\r\n", 0, 8, MIMEO_ELIMIT, NULL, NULL,
 	  "+OK" },
+	{ "inner line over limit", "+OK\r\nab\r\n0123456789abcdef\r\ncd\r\n.\r\n", 0, 8,
+	  MIMEO_ELIMIT, NULL, NULL, "+OK" },
+	{ "short lines, long region", "+OK\r\nab\r\ncdef\r\ngh\r\nij\r\nkl\r\n.\r\n", 0, 8,
+	  MIMEO_DONE, "ab\r\ncdef\r\ngh\r\nij\r\nkl\r\n", "", "+OK" },
+	{ "open line over limit", "+OK\r\nab\r\n0123456789", 0, 8, MIMEO_ELIMIT, NULL, NULL, "+OK" },
+	{ "to LF inner over limit", "+OK\r\nab\r\n0123456789abcdef\r\n.\r\n", MIMEO_POP3_TO_LF, 8,
+	  MIMEO_ELIMIT, NULL, NULL, "+OK" },
 };
 
 START_TEST(test_vectors)
@@ -255,8 +262,8 @@ END_TEST
 
 /* An independent, whole-buffer model of RFC 1939 un-stuffing, line by
  * line; the streaming reader must agree with it on any input. */
-static int model(const unsigned char *in, size_t len, unsigned flags, mimeo_buf *out,
-		 size_t *end)
+static int model(const unsigned char *in, size_t len, unsigned flags, size_t max_line,
+		 mimeo_buf *out, size_t *end)
 {
 	size_t pos = 0;
 
@@ -274,9 +281,13 @@ static int model(const unsigned char *in, size_t len, unsigned flags, mimeo_buf 
 		size_t llen, start = pos;
 
 		if (!nl)
-			return MIMEO_EPROTO;
+			return max_line && len - pos > max_line ? MIMEO_ELIMIT : MIMEO_EPROTO;
 		llen = (size_t)(nl - (in + pos)) + 1;
 		pos += llen;
+		/* the line as sent: stuffing dot and line break included */
+		if (max_line && llen > max_line &&
+		    !(in[start] == '.' && (llen == 2 || (llen == 3 && in[start + 1] == '\r'))))
+			return MIMEO_ELIMIT;
 		if (in[start] == '.') {
 			if (llen == 2 || (llen == 3 && in[start + 1] == '\r')) {
 				*end = pos;
@@ -307,7 +318,9 @@ START_TEST(test_random_garbage)
 	for (round = 0; round < 200; round++) {
 		size_t len = 5 + test_rand(&seed) % (sizeof(buf) - 5), i, ncuts, cuts[40];
 		unsigned flags = (round & 1) ? MIMEO_POP3_TO_LF : 0;
-		reader_cfg cfg = { flags, 0, 0 };
+		/* every other pair of rounds with a small line limit */
+		size_t max_line = (round & 2) ? 4 + test_rand(&seed) % 40 : 0;
+		reader_cfg cfg = { flags, max_line, 0 };
 		mimeo_buf want = MIMEO_BUF_INIT;
 		size_t want_end = 0;
 		int want_rc;
@@ -318,7 +331,7 @@ START_TEST(test_random_garbage)
 			uint64_t x = test_rand(&seed);
 			buf[i] = (x & 0x100) ? alphabet[x % sizeof(alphabet)] : (unsigned char)x;
 		}
-		want_rc = model(buf, len, flags, &want, &want_end);
+		want_rc = model(buf, len, flags, max_line, &want, &want_end);
 		run_cuts((const char *)buf, len, &cfg, NULL, 0, &ref);
 		ck_assert_int_eq(ref.rc, want_rc);
 		if (want_rc == MIMEO_DONE) {
