@@ -321,5 +321,36 @@ expect_status 2 "$CLI" scan --bogus x
 expect_status 1 "$CLI" cat "$C/sample.eml" 9
 expect_status 1 "$CLI" tree "$T/does-not-exist.eml"
 
+# --- real mail: every 20th file of ../shared/corpus, when present ---------
+# tree --json is valid JSON, every leaf's `cat` size equals its JSON size,
+# extract succeeds and writes as many files as it prints lines.
+CORPUS=${MIMEO_SHARED_CORPUS:-$SRC/../shared/corpus}
+if [ -f "$CORPUS/INDEX.tsv" ]; then
+	py "$CLI" "$CORPUS" "$T" <<'EOF' || fail "shared corpus sample"
+import json, os, subprocess, sys
+cli, corpus, tmp = sys.argv[1:4]
+rows = [l.split("\t")[0] for l in open(os.path.join(corpus, "INDEX.tsv")).read().splitlines()[1:]]
+bad = 0
+for i, rel in enumerate(rows[::20]):
+    f = os.path.join(corpus, rel)
+    p = subprocess.run([cli, "tree", "--json", f], capture_output=True)
+    if p.returncode or p.stderr:
+        print("tree", rel, p.returncode, p.stderr[:200]); bad += 1; continue
+    d = json.loads(p.stdout.decode("utf-8"))
+    for part in d["parts"][:4]:
+        q = subprocess.run([cli, "cat", f, part["section"]], capture_output=True)
+        if q.returncode or len(q.stdout) != part["size"]:
+            print("cat", rel, part["section"], len(q.stdout), part["size"]); bad += 1
+    out = os.path.join(tmp, "corpus-x%d" % i)
+    q = subprocess.run([cli, "extract", f, "-o", out], capture_output=True)
+    if q.returncode or q.stderr:
+        print("extract", rel, q.stderr[:200]); bad += 1
+    elif os.path.isdir(out) and len(os.listdir(out)) != len(q.stdout.splitlines()):
+        print("extract count", rel); bad += 1
+sys.exit(1 if bad else 0)
+EOF
+	ok
+fi
+
 echo "test_cli: $checks checks, $failures failures"
 [ "$failures" -eq 0 ]
