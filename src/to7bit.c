@@ -386,6 +386,7 @@ typedef struct hscan {
 	uint64_t cte_start[2], cte_end[2], cte_after[2]; /* first two CTE fields */
 	unsigned ncte;
 	uint64_t insert_at;     /* start of the blank line (or bs) */
+	int blank;              /* the block ends with a blank line */
 } hscan;
 
 static int scan_header_block(t7 *t, uint64_t hs, uint64_t bs, hscan *hsc)
@@ -409,6 +410,7 @@ static int scan_header_block(t7 *t, uint64_t hs, uint64_t bs, hscan *hsc)
 			fe--;
 		if (fe == fs) {
 			hsc->insert_at = fs; /* the blank line */
+			hsc->blank = 1;
 			break;
 		}
 		/* continuation lines (RFC 5322 2.2.3) */
@@ -462,6 +464,11 @@ static int set_cte(t7 *t, const hscan *hsc, mimeo_cte cte)
 				     MIMEO_CTE_NONE);
 	} else if (!r) {
 		r = mimeo_buf_puts(&h, t->nl) ? MIMEO_ENOMEM : MIMEO_OK;
+		/* No blank line (the parser ended the header block at a line
+		 * that is not a field): our field needs one after it, or the
+		 * body's first line would join the header. */
+		if (!r && !hsc->blank)
+			r = mimeo_buf_puts(&h, t->nl) ? MIMEO_ENOMEM : MIMEO_OK;
 		if (!r)
 			r = add_edit(t, hsc->insert_at, hsc->insert_at, &h, NULL, MIMEO_CTE_NONE);
 	}
@@ -481,31 +488,52 @@ static int is_protected(const mimeo_part *p)
 	       (strcmp(st, "pkcs7-mime") == 0 || strcmp(st, "x-pkcs7-mime") == 0);
 }
 
-/* Bytes between children (preamble, delimiters, epilogue): 8-bit bytes
- * there carry no content, so they become "?". */
-static int clean_gap(t7 *t, const mimeo_part *p, uint64_t from, uint64_t to)
+/* Bytes between children (preamble, delimiters, epilogue) carry no
+ * content (RFC 2046 5.1.1: readers ignore them), so they are made 7-bit
+ * the simple way: 8-bit bytes and NULs become "?", and a line over 998
+ * octets is broken with a line break plus one space, so the new line
+ * cannot look like a delimiter.  Delimiter lines ("--...") are kept. */
+static int clean_gap(t7 *t, const mimeo_part *p, uint64_t from, uint64_t to, int breaks)
 {
 	mimeo_buf h;
-	uint64_t i;
-	int r = MIMEO_OK, dirty = 0;
+	uint64_t i, ls;
+	size_t line = 0;
+	int r = MIMEO_OK, delim = 0;
 
-	if (from >= to)
+	if (from >= to || !range_dirty(t->src, from, to))
 		return MIMEO_OK;
-	for (i = from; i < to; i++)
-		if ((unsigned char)t->src[i] >= 128 || !t->src[i])
-			dirty = 1;
-	if (!dirty)
-		return MIMEO_OK;
+	if (!breaks) {
+		for (i = from; i < to; i++)
+			if ((unsigned char)t->src[i] >= 128 || !t->src[i])
+				break;
+		if (i == to)
+			return MIMEO_OK;
+	}
 	mimeo_buf_init(&h, t->alloc);
-	if (mimeo_buf_put(&h, t->src + from, (size_t)(to - from)))
-		return MIMEO_ENOMEM;
-	for (i = 0; i < h.size; i++)
-		if ((unsigned char)h.ptr[i] >= 128 || !h.ptr[i])
-			h.ptr[i] = '?';
-	r = add_edit(t, from, to, &h, NULL, MIMEO_CTE_NONE);
+	for (i = from, ls = from; !r && i < to; i++) {
+		unsigned char c = (unsigned char)t->src[i];
+
+		if (i == ls)
+			delim = i + 1 < to && c == '-' && t->src[i + 1] == '-';
+		if (c == '\n') {
+			line = 0;
+			ls = i + 1;
+			r = mimeo_buf_put(&h, "\n", 1);
+			continue;
+		}
+		if (!(c == '\r' && i + 1 < to && t->src[i + 1] == '\n') &&
+		    ++line > MIMEO__MAX_LINE - 1 && !delim && breaks) {
+			r = mimeo_buf_puts(&h, t->nl) || mimeo_buf_puts(&h, " ") ? MIMEO_ENOMEM : 0;
+			line = 2;
+		}
+		if (!r)
+			r = mimeo_buf_put(&h, (c >= 128 || !c) ? "?" : (const char *)&t->src[i], 1);
+	}
+	if (!r)
+		r = add_edit(t, from, to, &h, NULL, MIMEO_CTE_NONE);
 	mimeo_buf_dispose(&h);
 	if (!r)
-		warn(t, p, "8-bit bytes in a preamble or epilogue replaced by '?'");
+		warn(t, p, "8-bit bytes or over-long lines in a preamble or epilogue rewritten");
 	return r;
 }
 
@@ -562,6 +590,7 @@ static int process(t7 *t, const mimeo_part *p, int depth, int *clean)
 	} else {
 		const mimeo_part *c;
 		uint64_t pos = bs;
+		size_t edits_before = t->ned;
 		int all = 1, cc;
 
 		for (c = mimeo_part_first_child(p); c; c = mimeo_part_next_sibling(c)) {
@@ -572,7 +601,7 @@ static int process(t7 *t, const mimeo_part *p, int depth, int *clean)
 				all = 0;
 				continue;
 			}
-			r = clean_gap(t, p, pos, chs);
+			r = clean_gap(t, p, pos, chs, 1);
 			if (!r)
 				r = process(t, c, depth + 1, &cc);
 			if (r)
@@ -580,13 +609,14 @@ static int process(t7 *t, const mimeo_part *p, int depth, int *clean)
 			all &= cc;
 			pos = cend;
 		}
-		r = clean_gap(t, p, pos, end);
+		r = clean_gap(t, p, pos, end, 1);
 		if (r)
 			return r;
 		*clean = all;
-		/* Everything inside is 7-bit now: say so (RFC 2045 6.4 lets a
-		 * composite say 7bit, 8bit or binary only). */
-		if (all && (mimeo_part_cte(p) == MIMEO_CTE_8BIT ||
+		/* Everything inside was made 7-bit: say so (RFC 2045 6.4 lets a
+		 * composite say 7bit, 8bit or binary only).  A part that was
+		 * clean already keeps its label, so clean input is unchanged. */
+		if (all && t->ned > edits_before && (mimeo_part_cte(p) == MIMEO_CTE_8BIT ||
 			    mimeo_part_cte(p) == MIMEO_CTE_BINARY))
 			r = set_cte(t, &hsc, MIMEO_CTE_7BIT);
 		return r;
@@ -662,8 +692,23 @@ int mimeo_to7bit(const mimeo_message *m, const mimeo_to7bit_options *opts,
 	t.nl = t.crlf ? "\r\n" : "\n";
 	t.hflags = t.crlf ? MIMEO_HEADER_FOLD_CRLF : 0;
 	r = mimeo_charset_cache_new(&t.cc, t.alloc);
-	if (!r)
-		r = process(&t, mimeo_message_root(m), 0, &clean);
+	if (!r) {
+		/* Bytes the tree does not cover (a leading mbox From_ line,
+		 * trailing garbage) get their 8-bit bytes replaced; a long
+		 * From_ line is not broken, since its second half would
+		 * become part of the message. */
+		const mimeo_part *root = mimeo_message_root(m);
+		uint64_t hs, end;
+
+		mimeo_part_offsets(root, &hs, NULL, &end);
+		if (hs > t.len)
+			hs = t.len;
+		r = clean_gap(&t, root, 0, hs, 0);
+		if (!r)
+			r = process(&t, root, 0, &clean);
+		if (!r && end >= hs && end < t.len)
+			r = clean_gap(&t, root, end, t.len, 1);
+	}
 	if (!r) {
 		qsort(t.ed, t.ned, sizeof(*t.ed), cmp_edit);
 		r = mimeo__out_init(&o, t.alloc, 256 * 1024, write, ctx);
