@@ -27,8 +27,12 @@
  *    non-alphabet byte and decodes what follows a premature '='; GMime
  *    stops or keeps different bits) or a quoted-printable body with
  *    malformed '=' sequences or trailing whitespace (RFC 2045 6.7 (3):
- *    mimeo removes transport padding, GMime keeps some of it).  Types and
- *    the count must still agree.
+ *    mimeo removes transport padding, GMime keeps some of it).  This also
+ *    covers a "close delimiter" followed by text ("--b-->"): RFC 2046
+ *    5.1.1 allows only whitespace after it, so mimeo keeps the line (and
+ *    what follows) in the base64 body, whose decoder skips the non-alphabet
+ *    bytes, where GMime closes the multipart.  Types and the count must
+ *    still agree.
  *  - MESSAGE_NEWS: message/news (obsolete, RFC 5537 section 4) is a leaf
  *    in mimeo, which parses only message/rfc822 and message/global
  *    recursively; GMime treats it like message/rfc822.
