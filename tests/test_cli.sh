@@ -315,6 +315,19 @@ expect_error "$CLI" scan "$C/sample.eml" "$T/does-not-exist.eml"
 expect_error "$CLI" no-such-command
 head -c 40 "$T/sample.eml.gz" >"$T/cut.gz"
 expect_error "$CLI" tree "$T/cut.gz"
+expect_error "$CLI" tree "$C"
+[ -w /dev/full ] && {
+	"$CLI" cat "$C/sample.eml" 3 >/dev/full 2>"$T/err"
+	[ $? -eq 1 ] && [ "$(wc -l <"$T/err")" -eq 1 ] && grep -q '^mimeo: cannot write' "$T/err" ||
+		fail "cat to a full disk: $(cat "$T/err")"
+	"$CLI" tree --json "$C/sample.eml" >/dev/full 2>"$T/err"
+	[ $? -eq 1 ] && grep -q '^mimeo: cannot write' "$T/err" || fail "tree to a full disk"
+}
+expect_status 0 "$CLI" tree "$C/crlf.eml"
+case "$(cat "$T/out")" in
+"1 text/plain  27 bytes, quoted-printable, iso-8859-1") ok ;;
+*) fail "tree crlf.eml: $(cat "$T/out")" ;;
+esac
 expect_status 2 "$CLI" tree
 expect_status 2 "$CLI" cat "$C/sample.eml"
 expect_status 2 "$CLI" scan --bogus x
