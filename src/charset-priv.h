@@ -44,6 +44,9 @@ mimeo_buf *mimeo__charset_scratch(mimeo_charset_cache *cc, int i);
 /* For the tests: 1 when the label table is sorted for binary search. */
 int mimeo__charset_table_check(void);
 
+/* For the tests: how many converters the cache has opened. */
+unsigned long mimeo__charset_opens(const mimeo_charset_cache *cc);
+
 /* Index of windows-1252 (the fallback), kept by the cache. */
 int mimeo__charset_cp1252(const mimeo_charset_cache *cc);
 

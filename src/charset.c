@@ -369,6 +369,7 @@ struct mimeo_charset_cache {
 	int cp1252;          /* index of windows-1252, looked up once */
 	struct mru mru[MRU_N];
 	unsigned mru_next;
+	unsigned long opens;     /* iconv_open calls made for this cache */
 	struct slot slot[N_ENC];
 	mimeo_buf scratch[MIMEO__SCRATCH_N];
 };
@@ -507,6 +508,11 @@ int mimeo__charset_lookup_cc(mimeo_charset_cache *cc, const char *label, size_t 
 	return enc;
 }
 
+unsigned long mimeo__charset_opens(const mimeo_charset_cache *cc)
+{
+	return cc->opens;
+}
+
 int mimeo__charset_cp1252(const mimeo_charset_cache *cc)
 {
 	return cc->cp1252;
@@ -550,6 +556,7 @@ static iconv_t slot_cd(mimeo_charset_cache *cc, int enc)
 	struct slot *s = &cc->slot[enc];
 
 	if (s->state == 0) {
+		cc->opens++;
 		s->cd = open_iconv(enc);
 		s->state = s->cd == (iconv_t)-1 ? -1 : 1;
 	}

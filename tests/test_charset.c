@@ -718,6 +718,30 @@ START_TEST(tables_agree_with_iconv)
 }
 END_TEST
 
+/* The point of the cache: one iconv_open per charset, not per call. */
+START_TEST(cache_opens_once)
+{
+	mimeo_charset_cache *cc = new_cache();
+	mimeo_buf b = MIMEO_BUF_INIT;
+	int i;
+
+	for (i = 0; i < 1000; i++) {
+		ck_assert_int_eq(mimeo_charset_to_utf8(cc, "gbk", 3, "\xd6\xd0", 2, &b, NULL),
+				 MIMEO_OK);
+		ck_assert_int_eq(mimeo_charset_to_utf8(cc, "KOI8-R", 6, "\xf0", 1, &b, NULL),
+				 MIMEO_OK);
+		ck_assert_int_eq(mimeo_charset_to_utf8(cc, "utf-8", 5, "\xc3\xa9", 2, &b, NULL),
+				 MIMEO_OK);
+		ck_assert_int_eq(mimeo_header_decode_text(cc, NULL, "=?big5?b?pKQ=?= =?iso-2022-jp?"
+			"b?GyRCJDMbKEI=?=", 46, &b, NULL), MIMEO_OK);
+	}
+	/* gbk, koi8-r (table), big5, shift_jis (ISO-2022-JP goes through it). */
+	ck_assert_uint_eq(mimeo__charset_opens(cc), 4);
+	mimeo_buf_dispose(&b);
+	mimeo_charset_cache_free(cc);
+}
+END_TEST
+
 START_TEST(utf8_valid_prefix)
 {
 	ck_assert_uint_eq(mimeo_utf8_valid_prefix("", 0), 0);
@@ -816,9 +840,17 @@ START_TEST(allocation_failures)
 			rc = mimeo_charset_conv_step(cv, "a\0b", 3, &b);
 		if (!rc)
 			rc = mimeo_charset_conv_finish(cv, &b);
+		mimeo_charset_conv_free(cv);
+		cv = NULL;
+		if (!rc)
+			rc = mimeo_charset_conv_new(cc, "iso-2022-jp", 11, &cv);
+		if (!rc)
+			rc = mimeo_charset_conv_step(cv, "\x1b$B$3\x1b(B", 8, &b);
+		if (!rc)
+			rc = mimeo_charset_conv_finish(cv, &b);
 		if (!rc) {
 			ck_assert_str_eq(b.ptr, "\xd0\x9f\xd1\x80\xe4\xb8\xad" "caf\xc3\xa9"
-				"a" FFFD);
+				"a" FFFD "\xe3\x81\x93");
 			done = 1;
 		} else {
 			ck_assert_int_eq(rc, MIMEO_ENOMEM);
@@ -851,6 +883,7 @@ static Suite *charset_suite(void)
 	tcase_add_test(tc, invalid_bytes_become_fffd);
 	tcase_add_test(tc, fallbacks_are_flagged);
 	tcase_add_test(tc, tables_agree_with_iconv);
+	tcase_add_test(tc, cache_opens_once);
 	tcase_add_test(tc, utf8_valid_prefix);
 	tcase_add_test(tc, random_bytes_every_charset);
 	tcase_add_test(tc, big_input_linear);
