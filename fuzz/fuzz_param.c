@@ -26,6 +26,12 @@ static const char *const default_charsets[8] = {
 	NULL, "utf-8", "iso-8859-2", "koi8-r", "shift_jis", "x-bogus", "utf-16", "big5"
 };
 
+static const char *const names[] = {
+	"filename", "name", "charset", "boundary", "x-a", "FileName",
+	"a-very-long-parameter-name-that-already-fills-a-good-part-of-the-line",
+	"n", "title", "x_y.z", "format", "delsp", "creation-date",
+};
+
 static int has_upper(const char *s)
 {
 	for (; s && *s; s++)
@@ -63,18 +69,40 @@ static void check_field(const mimeo_mime_field *f)
 	FZ_CHECK(mimeo_mime_field_param(f, NULL) == NULL);
 }
 
+static void check_encoded(const mimeo_buf *b, unsigned flags)
+{
+	size_t i, col = 0;
+
+	for (i = 0; i < b->size; i++) {
+		uint8_t c = (uint8_t)b->ptr[i];
+
+		FZ_CHECK(c < 0x80 && c != 0);
+		if (c == '\r') {
+			FZ_CHECK(flags & MIMEO_HEADER_FOLD_CRLF);
+			FZ_CHECK(i + 1 < b->size && b->ptr[i + 1] == '\n');
+			continue;
+		}
+		if (c == '\n') {
+			FZ_CHECK(i + 1 < b->size && (b->ptr[i + 1] == '\t' || b->ptr[i + 1] == ' '));
+			col = 0;
+			continue;
+		}
+		FZ_CHECK(++col <= 998);
+	}
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	fz_input in = { data, size };
-	uint8_t o = fz_byte(&in);
+	uint8_t o = fz_byte(&in), nb = fz_byte(&in);
+	const char *name = names[nb % (sizeof(names) / sizeof(names[0]))];
 	mimeo_header_options opts = MIMEO_HEADER_OPTIONS_INIT;
 	mimeo_charset_cache *cc = NULL;
 	mimeo_mime_field *f = NULL;
+	unsigned flags = (o & 16) ? MIMEO_HEADER_FOLD_CRLF : 0;
 	mimeo_buf b = MIMEO_BUF_INIT;
-	const char *s;
+	const char *s = (const char *)in.data;
 
-	fz_byte(&in); /* the name byte: for mimeo_param_encode once it lands */
-	s = (const char *)in.data;
 	opts.default_charset = default_charsets[o & 7];
 	opts.flags = (o & 8) ? MIMEO_HEADER_STRICT : 0;
 	if (!(o & 32) && mimeo_charset_cache_new(&cc, NULL) != MIMEO_OK)
@@ -85,6 +113,25 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	mimeo_mime_field_free(f);
 	f = NULL;
 
+	FZ_CHECK(mimeo_param_encode(name, s, in.size, 14 + (nb >> 4) * 4, flags, &b) == MIMEO_OK);
+	check_encoded(&b, flags);
+	if (fz_utf8_valid(in.data, in.size) && !memchr(in.data, 0, in.size)) {
+		mimeo_buf field = MIMEO_BUF_INIT;
+		const char *v;
+
+		FZ_CHECK(mimeo_buf_puts(&field, "application/x-fuzz; ") == MIMEO_OK);
+		FZ_CHECK(mimeo_buf_put(&field, b.ptr ? b.ptr : "", b.size) == MIMEO_OK);
+		FZ_CHECK(mimeo_mime_field_parse(cc, NULL, field.ptr, field.size, &f) == MIMEO_OK);
+		check_field(f);
+		v = mimeo_mime_field_param(f, name);
+		if (!v || strlen(v) != in.size || memcmp(v, s, in.size) != 0) {
+			fprintf(stderr, "param round trip differs:\n in  [%.*s]\n enc [%s]\n out [%s]\n",
+				(int)in.size, s, field.ptr, v ? v : "(null)");
+			abort();
+		}
+		mimeo_mime_field_free(f);
+		mimeo_buf_dispose(&field);
+	}
 	mimeo_buf_dispose(&b);
 	mimeo_charset_cache_free(cc);
 	return 0;
