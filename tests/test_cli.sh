@@ -320,6 +320,10 @@ expect_error "$CLI" tree "$C"
 	"$CLI" cat "$C/sample.eml" 3 >/dev/full 2>"$T/err"
 	[ $? -eq 1 ] && [ "$(wc -l <"$T/err")" -eq 1 ] && grep -q '^mimeo: cannot write' "$T/err" ||
 		fail "cat to a full disk: $(cat "$T/err")"
+	{ printf 'Content-Type: application/octet-stream\nContent-Transfer-Encoding: base64\n\n'
+	  head -c 200000 /dev/zero | base64; } >"$T/big.eml"
+	"$CLI" cat "$T/big.eml" 1 >/dev/full 2>"$T/err"
+	[ $? -eq 1 ] && [ "$(wc -l <"$T/err")" -eq 1 ] || fail "big cat to a full disk: $(cat "$T/err")"
 	"$CLI" tree --json "$C/sample.eml" >/dev/full 2>"$T/err"
 	[ $? -eq 1 ] && grep -q '^mimeo: cannot write' "$T/err" || fail "tree to a full disk"
 }

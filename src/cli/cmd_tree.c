@@ -238,9 +238,11 @@ static int print_tree(const mimeo_message *m)
 	return CLI_OK;
 }
 
+/* Flush stdout; report a write error once (an earlier error was already
+ * reported by whoever saw it). */
 static int finish_stdout(int rc)
 {
-	if (fflush(stdout) != 0 || ferror(stdout)) {
+	if ((fflush(stdout) != 0 || ferror(stdout)) && rc == CLI_OK) {
 		cli_error("cannot write to standard output: %s", strerror(errno));
 		return CLI_FAILURE;
 	}
