@@ -554,6 +554,24 @@ static void sanitize(struct dec *d, size_t from, mimeo_buf *tmp)
 	}
 }
 
+/* The result never starts or ends with whitespace, also when it came out
+ * of an encoded word ("=?utf-8?q?_Hi_?="). */
+static void trim(mimeo_buf *o, size_t from)
+{
+	size_t a = from;
+
+	while (o->size > from && mimeo__is_ws((unsigned char)o->ptr[o->size - 1]))
+		o->size--;
+	while (a < o->size && mimeo__is_ws((unsigned char)o->ptr[a]))
+		a++;
+	if (a > from) {
+		memmove(o->ptr + from, o->ptr + a, o->size - a);
+		o->size -= a - from;
+	}
+	if (o->ptr)
+		o->ptr[o->size] = '\0';
+}
+
 typedef void (*decode_fn)(struct dec *d, const char *s, size_t n);
 
 static int run_decoder(mimeo_charset_cache *cc, const mimeo_header_options *opts,
@@ -602,6 +620,8 @@ static int run_decoder(mimeo_charset_cache *cc, const mimeo_header_options *opts
 	flush_run(&d);
 	if (!d.err)
 		sanitize(&d, start, mimeo__charset_scratch(cc, MIMEO__SCRATCH_UNESCAPE));
+	if (!d.err)
+		trim(out, start);
 done:
 	rc = d.err;
 	mimeo_charset_cache_free(tmp);

@@ -70,8 +70,10 @@ MIMEO_EXTERN int mimeo_header_unfold(const char *in, size_t len, mimeo_buf *out)
 
 /**
  * Decode an unstructured field value (Subject, Comments, X-*...): unfold,
- * trim leading and trailing whitespace, decode RFC 2047 encoded words
- * (section 5 (1)), convert everything to UTF-8.  APPENDS to `out`.
+ * decode RFC 2047 encoded words
+ * (section 5 (1)), convert everything to UTF-8.  The result has no leading
+ * or trailing spaces or tabs (also none decoded from an encoded word).
+ * APPENDS to `out`.
  *
  * @param cc       converter cache; NULL makes a temporary one (slower)
  * @param opts     options, NULL = MIMEO_HEADER_OPTIONS_INIT
