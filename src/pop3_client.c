@@ -677,6 +677,8 @@ static int do_capa(mimeo_pop3 *c)
 	r.max_bytes = CAPA_MAX;
 	r.max_line = 1024;
 	rc = read_multi(c, &r, "CAPA");
+	if (rc == MIMEO_EUSER) /* buf_sink only fails for memory */
+		rc = set_err(c, MIMEO_ENOMEM, "out of memory");
 	if (rc == MIMEO_EPROTO && !c->broken) {
 		mimeo_buf_clear(&c->capa);
 		c->err[0] = '\0';
@@ -1167,6 +1169,8 @@ int mimeo_pop3_list(mimeo_pop3 *c, unsigned what, mimeo_pop3_entry **out, size_t
 		r.max_bytes = LISTING_MAX;
 		r.max_line = 1024;
 		r2 = read_multi(c, &r, verbs[k]);
+		if (r2 == MIMEO_EUSER) /* buf_sink only fails for memory */
+			r2 = set_err(c, MIMEO_ENOMEM, "out of memory");
 		if (r2 < 0 && rc >= 0)
 			rc = r2;
 		/* with pipelining, still read the second answer so the

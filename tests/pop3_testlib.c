@@ -345,6 +345,9 @@ void fake_stop(fake_server *fs)
 {
 	if (!fs->running)
 		return;
+	/* wakes a thread still waiting in accept() (the client never
+	 * connected); an accepted connection is not affected */
+	shutdown(fs->listen_fd, SHUT_RDWR);
 	pthread_join(fs->thread, NULL);
 	close(fs->listen_fd);
 	fs->running = 0;

@@ -691,6 +691,62 @@ START_TEST(test_client_fake_server)
 }
 END_TEST
 
+/* Every allocation of a session fails in turn: each call returns OK or
+ * MIMEO_ENOMEM (or reports the session unusable after one), nothing leaks. */
+START_TEST(test_client_failing_alloc)
+{
+	unsigned long fail_at;
+	int completed = 0;
+
+	for (fail_at = 1; fail_at < 400 && !completed; fail_at++) {
+		test_failing_alloc fa;
+		fake_server fs;
+		mimeo_pop3_options opts = MIMEO_POP3_OPTIONS_INIT;
+		mimeo_pop3 *c = NULL;
+		mimeo_pop3_entry *e = NULL;
+		size_t n = 0;
+		sink s = { MIMEO_BUF_INIT, 0, 0 };
+		int rc;
+
+		test_failing_alloc_init(&fa, fail_at);
+		opts.alloc = &fa.alloc;
+		opts.cafile = "/nonexistent/ca.pem";
+		opts.read_timeout_ms = 5000;
+		memset(&fs, 0, sizeof(fs));
+		fs.mode = FAKE_NORMAL;
+		fs.pipelining = 1;
+		fs.messages = fake_messages;
+		fake_start(&fs);
+		rc = mimeo_pop3_new(&c, &opts);
+		if (rc == MIMEO_OK)
+			rc = mimeo_pop3_connect(c, "127.0.0.1", fs.port_str);
+		if (rc == MIMEO_OK)
+			rc = mimeo_pop3_login(c, "alice", "secret");
+		if (rc == MIMEO_OK)
+			rc = mimeo_pop3_auth_plain(c, "admin", "alice", "secret");
+		if (rc == MIMEO_OK)
+			rc = mimeo_pop3_list(c, MIMEO_POP3_LIST_SIZES | MIMEO_POP3_LIST_UIDS, &e, &n);
+		if (rc == MIMEO_OK) {
+			ck_assert_uint_eq(n, 2);
+			mimeo_pop3_entries_free(c, e);
+			rc = mimeo_pop3_retr(c, 2, 0, 0, sink_write, &s);
+		}
+		if (rc == MIMEO_OK)
+			rc = mimeo_pop3_quit(c);
+		ck_assert_msg(rc == MIMEO_OK || rc == MIMEO_ENOMEM, "fail_at %lu: %s (%s)", fail_at,
+			      mimeo_status_name(rc), c ? mimeo_pop3_error(c) : "");
+		if (rc == MIMEO_OK)
+			ck_assert_str_eq(s.out.ptr, fake_messages[1]);
+		completed = rc == MIMEO_OK && !fa.failed;
+		mimeo_pop3_free(c);
+		mimeo_buf_dispose(&s.out);
+		fake_stop(&fs);
+		ck_assert_msg(fa.live == 0, "fail_at %lu: %ld blocks leaked", fail_at, fa.live);
+	}
+	ck_assert(completed);
+}
+END_TEST
+
 /* A hostile or broken server: a clear error, in bounded time, and the
  * session is marked unusable when the stream position is lost. */
 static const struct hostile {
@@ -996,6 +1052,7 @@ static Suite *pop3_suite(void)
 	tc = tcase_create("fake-server");
 	tcase_set_timeout(tc, 120);
 	tcase_add_test(tc, test_client_fake_server);
+	tcase_add_test(tc, test_client_failing_alloc);
 	tcase_add_loop_test(tc, test_client_hostile, 0, (int)(sizeof(hostile) / sizeof(hostile[0])));
 	tcase_add_loop_test(tc, test_cli_hostile, 0, 4);
 	tcase_add_test(tc, test_cli_fake_normal);
