@@ -49,6 +49,11 @@ size_t mimeo__b64_decode_avx512(mimeo_b64_decoder *d, const unsigned char **pin,
 				const unsigned char *end, unsigned char *out);
 size_t mimeo__b64_encode_avx512(mimeo_b64_encoder *e, const unsigned char **pin,
 				const unsigned char *end, unsigned char *out);
+/* Quoted-printable: entered in plain-text state with nothing pending and
+ * the byte before *pin not a space or tab; decodes whole clean blocks and
+ * stops at the first byte that needs the full rules (see qp_avx512.c). */
+size_t mimeo__qp_decode_avx512(const unsigned char **pin, const unsigned char *end,
+			       unsigned char *out);
 #endif
 
 #endif

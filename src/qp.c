@@ -100,9 +100,15 @@ static int hexval(unsigned c)
 	return (int)qp_hex[c] - 1;
 }
 
-void mimeo_qp_decoder_init(mimeo_qp_decoder *d)
+void mimeo_qp_decoder_init_isa(mimeo_qp_decoder *d, mimeo_isa isa)
 {
 	memset(d, 0, sizeof(*d));
+	d->_isa = mimeo__isa_resolve(isa);
+}
+
+void mimeo_qp_decoder_init(mimeo_qp_decoder *d)
+{
+	mimeo_qp_decoder_init_isa(d, MIMEO_ISA_AUTO);
 }
 
 static unsigned char *put_ws(mimeo_qp_decoder *d, unsigned char *o)
@@ -144,8 +150,14 @@ size_t mimeo_qp_decode_step(mimeo_qp_decoder *d, const void *in, size_t len, voi
 		 * or held as pending at the end of the chunk. */
 		if (d->_state == QP_TEXT && d->_nws == 0 && !d->_cr) {
 			for (;;) {
-				size_t run = qp_scan(in, p, end, o), t;
+				size_t run, t;
 				int h1, h2;
+
+#if MIMEO_CODEC_AVX512
+				if (d->_isa == MIMEO_ISA_AVX512 && end - p >= 66)
+					o += mimeo__qp_decode_avx512(&p, end, o);
+#endif
+				run = qp_scan(in, p, end, o);
 
 				p += run;
 				o += run;

@@ -178,6 +178,7 @@ typedef struct mimeo_qp_decoder {
 	unsigned _hex;     /* first hex digit after '=' */
 	unsigned _nws;     /* pending whitespace bytes in _ws */
 	unsigned _cr;      /* a CR is pending (may start a CRLF) */
+	unsigned _isa;     /* resolved mimeo_isa */
 	unsigned char _ws[MIMEO_QP_MAX_PENDING_WS];
 } mimeo_qp_decoder;
 
@@ -186,8 +187,13 @@ typedef struct mimeo_qp_decoder {
 /** Largest output of mimeo_qp_decode_finish(). */
 #define MIMEO_QP_DECODE_FINISH_MAX (MIMEO_QP_MAX_PENDING_WS + 8)
 
-/** Prepare `d` for a new stream. */
+/** Prepare `d` for a new stream (code path MIMEO_ISA_AUTO). */
 MIMEO_EXTERN void mimeo_qp_decoder_init(mimeo_qp_decoder *d);
+
+/** As mimeo_qp_decoder_init(), forcing a code path (tests, benchmarks):
+ *  AVX-512 has a block kernel, the other paths share the scalar/SSE2 code.
+ *  The output is the same on every path. */
+MIMEO_EXTERN void mimeo_qp_decoder_init_isa(mimeo_qp_decoder *d, mimeo_isa isa);
 
 /**
  * Decode the next `len` bytes.
