@@ -574,6 +574,12 @@ static int set_kind(mimeo_parser *p, frame *f)
 		const char *b = mimeo_mime_field_param(f->ct, "boundary");
 		size_t bl = b ? strlen(b) : 0;
 
+		/* lines are compared without trailing whitespace; a boundary
+		 * parameter ending in spaces (RFC 2046 forbids it) matches
+		 * the same lines as without them, as in GMime */
+		while (bl && is_ws((unsigned char)b[bl - 1]))
+			bl--;
+
 		if (!bl || bl > BOUNDARY_MAX) {
 			defect(p, 1, MIMEO_DEFECT_NO_BOUNDARY, MIMEO_DEFECT_CRIT, at,
 			       "multipart without usable boundary: opaque leaf");

@@ -467,6 +467,20 @@ START_TEST(prefix_boundaries)
 }
 END_TEST
 
+START_TEST(boundary_trailing_space)
+{
+	const char *in =
+		"Content-Type: multipart/mixed; boundary=\"ab \"\n\n"
+		"--ab \n\nA\n--ab\n\nB\n--ab--\n";
+	char *s = check_splits(in, 0);
+
+	ck_assert_ptr_nonnull(strstr(s, "B A|PE [1]"));
+	ck_assert_ptr_nonnull(strstr(s, "B B|PE [2]"));
+	ck_assert_ptr_null(strstr(s, "D2@"));
+	free(s);
+}
+END_TEST
+
 START_TEST(missing_close_at_eof)
 {
 	const char *in =
@@ -1159,6 +1173,7 @@ static Suite *parser_suite(void)
 	tcase_add_test(t, crlf_and_padding);
 	tcase_add_test(t, boundary_not_followed_by_ws);
 	tcase_add_test(t, prefix_boundaries);
+	tcase_add_test(t, boundary_trailing_space);
 	tcase_add_test(t, missing_close_at_eof);
 	tcase_add_test(t, body_without_blank_line);
 	tcase_add_test(t, empty_parts);
