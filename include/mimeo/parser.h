@@ -285,8 +285,8 @@ typedef struct mimeo_parser_options {
 	size_t max_header_bytes;   /**< per header block, default 1 MiB */
 	unsigned max_headers;      /**< fields per header block, default 2000 */
 	size_t max_parts;          /**< parts per message, default 100000 */
-	size_t max_line;           /**< header line bytes, default 1 MiB,
-				        at least 1024 */
+	size_t max_line;           /**< header line bytes, default 1 MiB;
+				        values below 2048 count as 2048 */
 	const mimeo_allocator *alloc; /**< NULL = libc */
 	mimeo_isa isa;             /**< decoders' and scanner's ISA path,
 				        MIMEO_ISA_AUTO = best */
