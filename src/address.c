@@ -119,6 +119,13 @@ static int put_unquoted(mimeo_buf *b, const char *s, size_t i, size_t end)
 	return mimeo_buf_put(b, s + run, end - run);
 }
 
+/* Scratch bytes from `mark` (never NULL + 0: the buffer may still be
+ * unallocated when nothing was copied). */
+static const char *scratch_at(const struct actx *c, size_t mark)
+{
+	return c->scratch.ptr ? c->scratch.ptr + mark : "";
+}
+
 /* The caller's cache, or one made for this call (so a NULL cache costs one
  * cache per list, not one per display name). */
 static int need_cc(struct actx *c)
@@ -143,7 +150,7 @@ static int scratch_to_strings(struct actx *c, size_t mark, size_t *off)
 			break;
 	if (i < c->scratch.size && need_cc(c) != MIMEO_OK)
 		return MIMEO_ENOMEM;
-	if (mimeo__raw_to_utf8(c->cc, c->opts, c->scratch.ptr + mark, c->scratch.size - mark,
+	if (mimeo__raw_to_utf8(c->cc, c->opts, scratch_at(c, mark), c->scratch.size - mark,
 			       &c->strings, &c->repairs) != MIMEO_OK ||
 	    mimeo__buf_fix_nuls(&c->strings, *off, &c->repairs) != MIMEO_OK ||
 	    mimeo_buf_put(&c->strings, "", 1) != MIMEO_OK)
@@ -309,7 +316,7 @@ static int emit_phrase(struct actx *c, size_t a, size_t b, const size_t *fc, siz
 	if ((words || (fc && fc[1] > 0)) && need_cc(c) != MIMEO_OK)
 		return MIMEO_ENOMEM;
 	if (words) {
-		if (mimeo_header_decode_phrase(c->cc, c->opts, c->scratch.ptr + mark,
+		if (mimeo_header_decode_phrase(c->cc, c->opts, scratch_at(c, mark),
 					       c->scratch.size - mark, &c->strings,
 					       &c->repairs) != MIMEO_OK)
 			return MIMEO_ENOMEM;
@@ -328,7 +335,7 @@ static int emit_phrase(struct actx *c, size_t a, size_t b, const size_t *fc, siz
 		}
 		if (mimeo_buf_put(&c->scratch, s + run, ce - run) != MIMEO_OK)
 			return MIMEO_ENOMEM;
-		if (mimeo_header_decode_text(c->cc, c->opts, c->scratch.ptr + mark,
+		if (mimeo_header_decode_text(c->cc, c->opts, scratch_at(c, mark),
 					     c->scratch.size - mark, &c->strings,
 					     &c->repairs) != MIMEO_OK)
 			return MIMEO_ENOMEM;

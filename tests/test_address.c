@@ -277,7 +277,7 @@ START_TEST(decoded_specials_never_make_addresses)
 	/* quoted specials (CVE-2023-27043's shape): the quoted text is a name */
 	l = parse("\"alice@example.org <alice@example.org>, \" <bob@evil.test>");
 	ck_assert_uint_eq(l->count, 1);
-	check(l, 0, "alice@example.org <alice@example.org>, ", "bob", "evil.test", NULL);
+	check(l, 0, "alice@example.org <alice@example.org>,", "bob", "evil.test", NULL);
 	mimeo_address_list_free(l);
 
 	/* encoded group syntax inside a name makes no group */
@@ -299,6 +299,25 @@ START_TEST(decoded_specials_never_make_addresses)
 	ck_assert_uint_eq(l->count, 1);
 	ck_assert_ptr_null(l->items[0].domain);
 	ck_assert(l->repairs & MIMEO_REPAIR_SYNTAX);
+	mimeo_address_list_free(l);
+}
+END_TEST
+
+/* Regression (found by fuzz_address under UBSan): an entry whose local part
+ * is empty before anything was copied read NULL + 0. */
+START_TEST(regress_empty_scratch)
+{
+	static const char in[] = "\0<@a.net,@b.neundisclosed-recipients:;y@z>";
+	mimeo_address_list *l = NULL;
+
+	ck_assert_int_eq(mimeo_address_list_parse(NULL, NULL, in, sizeof(in) - 1, &l), MIMEO_OK);
+	ck_assert_uint_ge(l->count, 1);
+	mimeo_address_list_free(l);
+	ck_assert_int_eq(mimeo_address_list_parse(NULL, NULL, "<>", 2, &l), MIMEO_OK);
+	check(l, 0, NULL, "", NULL, NULL);
+	mimeo_address_list_free(l);
+	ck_assert_int_eq(mimeo_address_list_parse(NULL, NULL, "() <>", 5, &l), MIMEO_OK);
+	check(l, 0, NULL, "", NULL, NULL);
 	mimeo_address_list_free(l);
 }
 END_TEST
@@ -570,6 +589,7 @@ static Suite *address_suite(void)
 	tcase_add_test(tc, rfc5322_a6_obsolete);
 	tcase_add_loop_test(tc, real_world_table, 0, sizeof(acases) / sizeof(acases[0]));
 	tcase_add_test(tc, decoded_specials_never_make_addresses);
+	tcase_add_test(tc, regress_empty_scratch);
 	tcase_add_test(tc, strict_mode_and_default_charset);
 	tcase_add_test(tc, api_misuse);
 	tcase_add_test(tc, every_prefix_is_safe);
