@@ -102,8 +102,7 @@ static size_t run_qp_dec(const unsigned char *in, size_t len, unsigned char *out
 	mimeo_qp_decoder d;
 	size_t n;
 
-	(void)isa;
-	mimeo_qp_decoder_init(&d);
+	mimeo_qp_decoder_init_isa(&d, (mimeo_isa)isa);
 	n = mimeo_qp_decode_step(&d, in, len, out);
 	return n + mimeo_qp_decode_finish(&d, out + n);
 }
@@ -323,7 +322,7 @@ static void text_fill(unsigned char *p, size_t n, uint64_t x)
 static int bench_base64(size_t raw_len, int reps, const char *label)
 {
 	unsigned char *raw = xmalloc(raw_len), *b64, *out;
-	size_t blen, n;
+	size_t blen;
 	char title[160];
 	table t;
 	mimeo_b64_encoder e;
@@ -373,8 +372,6 @@ static int bench_base64(size_t raw_len, int reps, const char *label)
 #endif
 	add_isas(&t, "b64 encode", run_b64_enc);
 	bad |= run_table(&t);
-	n = 0;
-	(void)n;
 	free(raw);
 	free(b64);
 	free(out);
@@ -412,7 +409,7 @@ static int bench_qp(size_t text_len, int reps, const char *label)
 #if MIMEO_HAVE_GMIME
 	add(&t, "GMime quoted_decode_step", run_gm_qp_dec, 0, 1, 1, 0);
 #endif
-	add(&t, "mimeo qp decode", run_qp_dec, 0, 1, 0, 0);
+	add_isas(&t, "qp decode", run_qp_dec);
 	bad = run_table(&t);
 
 	memset(&t, 0, sizeof(t));

@@ -209,6 +209,35 @@ START_TEST(encode_every_chunk_size)
 }
 END_TEST
 
+/* One large step (the AVX-512 encoder streams big outputs through a
+ * staging buffer with non-temporal stores), starting at a line boundary
+ * and in mid-line. */
+START_TEST(encode_large_single_call)
+{
+	size_t n = (1u << 20) + 5, wl, f;
+	unsigned char *raw = random_bytes(61, n);
+
+	for (f = 0; f < 2; f++) {
+		unsigned flags = f ? MIMEO_B64_CRLF : 0;
+		char *want = ref_encode(raw, n, flags, &wl);
+
+		FOR_EACH_ISA(isa) {
+			size_t cut = 10;
+			ct_result r;
+
+			ct_run_chunk(CT_B64_ENC, isa, flags, raw, n, 0, &r);
+			ct_expect(&r, want, wl, "large encode", isa, f);
+			ct_result_free(&r);
+			ct_run_cuts(CT_B64_ENC, isa, flags, raw, n, &cut, 1, &r);
+			ct_expect(&r, want, wl, "large encode mid-line", isa, f);
+			ct_result_free(&r);
+		}
+		free(want);
+	}
+	free(raw);
+}
+END_TEST
+
 /* Wrapped base64 of `n` random bytes, LF or CRLF. */
 static char *wrapped_b64(uint64_t seed, size_t n, unsigned flags, unsigned char **raw,
 			 size_t *len)
@@ -529,6 +558,7 @@ static Suite *base64_suite(void)
 	tcase_add_test(tc, rfc2045_alphabet_table);
 	tcase_add_test(tc, encode_matches_reference);
 	tcase_add_test(tc, encode_every_chunk_size);
+	tcase_add_test(tc, encode_large_single_call);
 	tcase_add_test(tc, decode_every_chunk_size);
 	tcase_add_test(tc, decode_every_split_offset);
 	tcase_add_test(tc, round_trip_random_binary);
