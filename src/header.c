@@ -572,6 +572,19 @@ static void trim(mimeo_buf *o, size_t from)
 		o->ptr[o->size] = '\0';
 }
 
+/* A cache lives long: do not keep scratch space of a huge field around. */
+static void release_scratch(mimeo_charset_cache *cc)
+{
+	int i;
+
+	for (i = 0; i < MIMEO__SCRATCH_N; i++) {
+		mimeo_buf *b = mimeo__charset_scratch(cc, i);
+
+		if (b->asize > ((size_t)1 << 20))
+			mimeo_buf_dispose(b);
+	}
+}
+
 typedef void (*decode_fn)(struct dec *d, const char *s, size_t n);
 
 static int run_decoder(mimeo_charset_cache *cc, const mimeo_header_options *opts,
@@ -624,6 +637,7 @@ static int run_decoder(mimeo_charset_cache *cc, const mimeo_header_options *opts
 		trim(out, start);
 done:
 	rc = d.err;
+	release_scratch(cc);
 	mimeo_charset_cache_free(tmp);
 	return rc;
 }
