@@ -28,9 +28,15 @@
  * the per-call overhead negligible, small enough that the slice and its
  * encoding stay in the L2 cache. */
 #define READ_CHUNK (32u * 1024u)
-/* The output buffer holds the worst case of one slice (quoted-printable
- * may quadruple it) plus header blocks. */
-#define OUT_CAP (MIMEO_QP_ENCODE_BOUND(READ_CHUNK) + 64u * 1024u)
+/* Encoder slices: the output of one slice must fit in the output buffer
+ * (quoted-printable may quadruple its input).  The buffer is kept small so
+ * that input, output and encoder tables all stay in the L2 cache: the
+ * streamed build then runs close to the bare encoder's speed. */
+#define B64_SLICE (32u * 1024u)
+#define QP_SLICE (8u * 1024u)
+#define OUT_CAP (96u * 1024u)
+_Static_assert(MIMEO_B64_ENCODE_BOUND(B64_SLICE) <= OUT_CAP, "output buffer too small");
+_Static_assert(MIMEO_QP_ENCODE_BOUND(QP_SLICE) <= OUT_CAP, "output buffer too small");
 
 /* Longest caller string we put on one header line unfolded (addresses,
  * ids, content types): keeps every line within 998 octets. */
@@ -280,7 +286,8 @@ int mimeo__enc_step(mimeo__enc *e, mimeo__out *o, const void *data, size_t len)
 	if (e->cte != MIMEO_CTE_BASE64 && e->cte != MIMEO_CTE_QP)
 		return mimeo__out_put(o, data, len);
 	while (len) {
-		size_t k = len < READ_CHUNK ? len : READ_CHUNK;
+		size_t slice = e->cte == MIMEO_CTE_BASE64 ? B64_SLICE : QP_SLICE;
+		size_t k = len < slice ? len : slice;
 		char *dst;
 
 		if (e->cte == MIMEO_CTE_BASE64) {
