@@ -603,6 +603,31 @@ START_TEST(broken_input_is_not_an_error)
 		leaves += mimeo_part_is_leaf(p) != 0;
 	ck_assert_uint_ge(leaves, 3);
 	ck_assert_uint_gt(mimeo_message_defect_count(m), 0);
+	/* unknown encoding: raw bytes; unknown charset: UTF-8 if valid, else
+	 * windows-1252, flagged */
+	p = mimeo_message_find_section(m, "4");
+	ck_assert_ptr_nonnull(p);
+	ck_assert_int_eq(mimeo_part_cte(p), MIMEO_CTE_UNKNOWN);
+	ck_assert_str_eq(mimeo_part_cte_name(p), "x-unknown");
+	ck_assert_str_eq(mimeo_part_charset(p), "x-no-such-charset");
+	{
+		mimeo_buf t = MIMEO_BUF_INIT;
+		unsigned repairs = 0;
+		size_t n;
+		const char *body = mimeo_part_body(p, &n);
+
+		ck_assert_uint_eq(n, 8);
+		ck_assert(memcmp(body, "caf\xc3\xa9 \xff\n", 8) == 0);
+		ck_assert_int_eq(mimeo_part_text(p, NULL, &t, &repairs), MIMEO_OK);
+		ck_assert_str_eq(t.ptr, "caf\xc3\x83\xc2\xa9 \xc3\xbf\n");
+		ck_assert(repairs & MIMEO_REPAIR_UNKNOWN_CHARSET);
+		mimeo_buf_dispose(&t);
+	}
+	/* a multipart without boundary is kept whole as one opaque leaf */
+	p = mimeo_message_find_section(m, "3");
+	ck_assert(mimeo_part_is_leaf(p));
+	ck_assert(mimeo_part_flags(p) & MIMEO_PART_OPAQUE);
+	ck_assert_str_eq(mimeo_part_subtype(p), "alternative");
 	mimeo_message_free(m);
 	free(data);
 
