@@ -702,6 +702,27 @@ START_TEST(every_allocation_failure)
 			ck_assert_uint_lt(n, 100000);
 		}
 		ck_assert_uint_gt(n, 3);
+		/* the stream path (reading into the message's own buffer) too */
+		for (n = 1;; n++) {
+			test_failing_alloc fa;
+			mimeo_message_options o = MIMEO_MESSAGE_OPTIONS_INIT;
+			chunk_reader r = { data, len, 0, n };
+			int rc;
+
+			test_failing_alloc_init(&fa, n);
+			o.alloc = &fa.alloc;
+			rc = mimeo_message_parse_stream(&m, chunk_read, &r, &o);
+			if (rc == MIMEO_OK) {
+				mimeo_message_free(m);
+				ck_assert_int_eq(fa.live, 0);
+				if (!fa.failed)
+					break;
+				continue;
+			}
+			ck_assert_int_eq(rc, MIMEO_ENOMEM);
+			ck_assert_int_eq(fa.live, 0);
+			ck_assert_uint_lt(n, 100000);
+		}
 		mimeo_buf_dispose(&want);
 		free(data);
 	}
