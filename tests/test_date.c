@@ -9,9 +9,11 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <time.h>
 
 #include "mimeo.h"
+#include "param_testlib.h"
 
 #ifdef MIMEO_TEST_GMIME
 #include <gmime/gmime.h>
@@ -298,6 +300,53 @@ START_TEST(format_survives_allocation_failure)
 }
 END_TEST
 
+struct corpus_dates {
+	long fields, parsed;
+};
+
+static void corpus_date_cb(const char *path, const char *name, size_t name_len,
+			   const char *value, size_t value_len, void *user)
+{
+	struct corpus_dates *cd = user;
+	int64_t t;
+	int off;
+
+	(void)path;
+	if (name_len != 4 || strncasecmp(name, "date", 4) != 0)
+		return;
+	cd->fields++;
+	if (mimeo_date_parse(value, value_len, &t, &off) == MIMEO_OK) {
+		mimeo_buf b = MIMEO_BUF_INIT;
+
+		cd->parsed++;
+		/* what parses formats, and the format parses back the same */
+		if (mimeo_date_format(t, off, &b) == MIMEO_OK) {
+			int64_t t2;
+			int off2;
+
+			ck_assert_int_eq(mimeo_date_parse(b.ptr, b.size, &t2, &off2), MIMEO_OK);
+			ck_assert(t2 == t && off2 == off);
+		}
+		mimeo_buf_dispose(&b);
+	}
+}
+
+/* Every top-level Date: of the shared corpus (1,900 real messages, many
+ * of them deliberately broken test mail).  Measured: 1,000 of 1,009 parse;
+ * the rest are garbage such as "&#43;0000" or "29-04-2017". */
+START_TEST(shared_corpus_dates)
+{
+	struct corpus_dates cd = { 0, 0 };
+	long n = corpus_walk_fields(corpus_date_cb, &cd);
+
+	if (n < 0)
+		return; /* no corpus here: nothing to check */
+	ck_assert_int_gt(cd.fields, 100);
+	ck_assert_msg(cd.parsed * 100 >= cd.fields * 98, "only %ld of %ld dates parsed",
+		      cd.parsed, cd.fields);
+}
+END_TEST
+
 #ifdef MIMEO_TEST_GMIME
 /*
  * Differential test against GMime 3's g_mime_utils_header_decode_date on
@@ -383,6 +432,7 @@ static Suite *date_suite(void)
 	tcase_add_test(tc, format_parse_roundtrip_random);
 	tcase_add_test(tc, every_prefix_and_garbage_is_safe);
 	tcase_add_test(tc, format_survives_allocation_failure);
+	tcase_add_test(tc, shared_corpus_dates);
 	suite_add_tcase(s, tc);
 #ifdef MIMEO_TEST_GMIME
 	tc = tcase_create("gmime");

@@ -9,9 +9,11 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <time.h>
 
 #include "mimeo.h"
+#include "param_testlib.h"
 
 #ifdef MIMEO_TEST_GMIME
 #include <gmime/gmime.h>
@@ -702,6 +704,52 @@ START_TEST(encode_roundtrip_random_unicode)
 }
 END_TEST
 
+struct corpus_fields {
+	mimeo_charset_cache *cc;
+	long fields;
+};
+
+static void corpus_field_cb_(const char *path, const char *name, size_t name_len,
+			     const char *value, size_t value_len, void *user)
+{
+	struct corpus_fields *cf = user;
+	mimeo_mime_field *f = NULL;
+	size_t i;
+	const char *p;
+
+	(void)path;
+	if (!((name_len == 12 && strncasecmp(name, "content-type", 12) == 0) ||
+	      (name_len == 19 && strncasecmp(name, "content-disposition", 19) == 0)))
+		return;
+	ck_assert_int_eq(mimeo_mime_field_parse(cf->cc, NULL, value, value_len, &f), MIMEO_OK);
+	for (p = f->type; *p; p++)
+		ck_assert(!(*p >= 'A' && *p <= 'Z'));
+	for (i = 0; i < f->nparams; i++) {
+		size_t vl = strlen(f->params[i].value);
+
+		ck_assert_uint_eq(mimeo_utf8_valid_prefix(f->params[i].value, vl), vl);
+		/* each name once, found by the lookup */
+		ck_assert_ptr_eq(mimeo_mime_field_param(f, f->params[i].name), f->params[i].value);
+	}
+	cf->fields++;
+	mimeo_mime_field_free(f);
+}
+
+/* Every top-level Content-Type / Content-Disposition of the shared corpus. */
+START_TEST(shared_corpus_fields)
+{
+	struct corpus_fields cf = { NULL, 0 };
+	long n;
+
+	ck_assert_int_eq(mimeo_charset_cache_new(&cf.cc, NULL), MIMEO_OK);
+	n = corpus_walk_fields(corpus_field_cb_, &cf);
+	mimeo_charset_cache_free(cf.cc);
+	if (n < 0)
+		return; /* no corpus here */
+	ck_assert_int_gt(cf.fields, 100);
+}
+END_TEST
+
 /* ---- differential test against GMime -------------------------------- */
 
 #ifdef MIMEO_TEST_GMIME
@@ -795,6 +843,7 @@ static Suite *param_suite(void)
 	tcase_add_test(tc, many_continuations_reverse_order);
 	tcase_add_test(tc, many_params_and_huge_values);
 	tcase_add_test(tc, parse_survives_allocation_failures);
+	tcase_add_test(tc, shared_corpus_fields);
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("encode");
