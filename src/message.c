@@ -26,6 +26,7 @@
 #include <stdio.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/stat.h>
 #include <unistd.h>
 #include <zlib.h>
 
@@ -648,17 +649,22 @@ int mimeo_message_parse_buffer(mimeo_message **out, const void *data, size_t len
 
 /* Read everything `rd` gives straight into m->owned (no second copy). */
 static int read_all(mimeo_message *m, mimeo_read_fn rd, void *ctx,
-		    const mimeo_message_options *opts)
+		    const mimeo_message_options *opts, uint64_t size_hint)
 {
 	uint64_t max = opts && opts->max_input ? opts->max_input : (uint64_t)4 << 30;
 	size_t cap = 0, used = 0;
 
+	if (size_hint > max)
+		return MIMEO_ELIMIT;
 	for (;;) {
 		size_t got = 0;
 		int rc;
 
 		if (cap - used < 4096) {
-			size_t ncap = cap ? cap * 2 : 65536;
+			/* A regular file's size is known: one allocation, so
+			 * even a copying realloc never moves the source. */
+			size_t ncap = cap ? cap * 2 :
+				size_hint ? (size_t)size_hint + 4096 : 65536;
 			char *nb;
 
 			if (ncap < cap)
@@ -690,7 +696,7 @@ static int read_all(mimeo_message *m, mimeo_read_fn rd, void *ctx,
 }
 
 static int parse_stream(mimeo_message **out, mimeo_read_fn rd, void *ctx,
-			const mimeo_message_options *opts)
+			const mimeo_message_options *opts, uint64_t size_hint)
 {
 	mimeo_message *m;
 	int rc;
@@ -698,7 +704,7 @@ static int parse_stream(mimeo_message **out, mimeo_read_fn rd, void *ctx,
 	rc = message_new(&m, opts);
 	if (rc != MIMEO_OK)
 		return rc;
-	rc = read_all(m, rd, ctx, opts);
+	rc = read_all(m, rd, ctx, opts, size_hint);
 	if (rc != MIMEO_OK) {
 		mimeo_message_free(m);
 		return rc;
@@ -714,7 +720,7 @@ int mimeo_message_parse_stream(mimeo_message **out, mimeo_read_fn read, void *ct
 	*out = NULL;
 	if (!read)
 		return MIMEO_EINVAL;
-	return parse_stream(out, read, ctx, opts);
+	return parse_stream(out, read, ctx, opts, 0);
 }
 
 static int fd_read(void *ctx, void *buf, size_t cap, size_t *got)
@@ -757,6 +763,20 @@ static int gz_read(void *ctx, void *buf, size_t cap, size_t *got)
 	return MIMEO_OK;
 }
 
+/* Bytes left in a regular file from its current offset, else 0. */
+static uint64_t regular_size(int fd)
+{
+	struct stat st;
+	off_t at;
+
+	if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode) || st.st_size <= 0)
+		return 0;
+	at = lseek(fd, 0, SEEK_CUR);
+	if (at < 0 || at >= st.st_size)
+		return 0;
+	return (uint64_t)(st.st_size - at);
+}
+
 int mimeo_message_parse_fd(mimeo_message **out, int fd, const mimeo_message_options *opts)
 {
 	if (!out)
@@ -764,7 +784,7 @@ int mimeo_message_parse_fd(mimeo_message **out, int fd, const mimeo_message_opti
 	*out = NULL;
 	if (fd < 0)
 		return MIMEO_EINVAL;
-	return parse_stream(out, fd_read, &fd, opts);
+	return parse_stream(out, fd_read, &fd, opts, regular_size(fd));
 }
 
 int mimeo_message_parse_file(mimeo_message **out, const char *path,
@@ -789,11 +809,11 @@ int mimeo_message_parse_file(mimeo_message **out, const char *path,
 			close(fd);
 			return MIMEO_ENOMEM;
 		}
-		rc = parse_stream(out, gz_read, gz, opts);
+		rc = parse_stream(out, gz_read, gz, opts, 0);
 		gzclose(gz);
 		return rc;
 	}
-	rc = parse_stream(out, fd_read, &fd, opts);
+	rc = parse_stream(out, fd_read, &fd, opts, regular_size(fd));
 	close(fd);
 	return rc;
 }

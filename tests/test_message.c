@@ -551,6 +551,17 @@ START_TEST(entry_point_errors)
 	o.max_input = 10;
 	ck_assert_int_eq(mimeo_message_parse_stream(&m, chunk_read, &r, &o), MIMEO_ELIMIT);
 	ck_assert_ptr_null(m);
+	{
+		char path[4096];
+
+		snprintf(path, sizeof(path), "%s/corpus/sample.eml", test_source_dir());
+		ck_assert_int_eq(mimeo_message_parse_file(&m, path, &o), MIMEO_ELIMIT);
+		ck_assert_ptr_null(m);
+		o.max_input = 6139; /* exactly the file's size */
+		ck_assert_int_eq(mimeo_message_parse_file(&m, path, &o), MIMEO_OK);
+		mimeo_message_free(m);
+		o.max_input = 10;
+	}
 	/* empty input is an empty message, not an error */
 	ck_assert_int_eq(mimeo_message_parse_buffer(&m, NULL, 0, NULL), MIMEO_OK);
 	ck_assert(mimeo_part_is_leaf(mimeo_message_root(m)));
