@@ -452,6 +452,7 @@ static int run_extract(int argc, char **argv)
 	const mimeo_part *p;
 	mimeo_message *m;
 	mimeo_buf name = MIMEO_BUF_INIT;
+	size_t dirlen;
 	int i, dirfd, rc = CLI_OK;
 
 	for (i = 1; i < argc; i++) {
@@ -487,6 +488,12 @@ static int run_extract(int argc, char **argv)
 		mimeo_message_free(m);
 		return CLI_FAILURE;
 	}
+	/* "out/" prints as "out/name", not "out//name" ("/" stays "/name") */
+	dirlen = strlen(dir);
+	while (dirlen > 1 && dir[dirlen - 1] == '/')
+		dirlen--;
+	if (dirlen == 1 && dir[0] == '/')
+		dirlen = 0;
 	dirfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	if (dirfd < 0) {
 		cli_error("cannot open %s: %s", dir, strerror(errno));
@@ -524,7 +531,7 @@ static int run_extract(int argc, char **argv)
 			rc = CLI_FAILURE;
 		}
 		if (rc == CLI_OK)
-			printf("%s/%s\n", dir, used);
+			printf("%.*s/%s\n", (int)dirlen, dir, used);
 	}
 	close(dirfd);
 	mimeo_buf_dispose(&name);
