@@ -83,12 +83,23 @@ int mimeo__raw_to_utf8(mimeo_charset_cache *cc, const mimeo_header_options *opts
 		*repairs |= MIMEO_REPAIR_RAW_8BIT;
 	if (mimeo_utf8_valid_prefix(in, len) == len)
 		return mimeo_buf_put(out, in, len);
-	if (opts && (opts->flags & MIMEO_HEADER_STRICT))
+	if (opts && (opts->flags & MIMEO_HEADER_STRICT)) {
 		label = "utf-8";
-	else
-		label = (opts && opts->default_charset) ? opts->default_charset : "windows-1252";
-	if (repairs && !(opts && opts->default_charset) && !(opts && (opts->flags & MIMEO_HEADER_STRICT)))
-		*repairs |= MIMEO_REPAIR_FALLBACK_CP1252;
+	} else {
+		const char *canon = opts && opts->default_charset ?
+			mimeo_charset_canonical(opts->default_charset,
+						strlen(opts->default_charset)) : NULL;
+
+		/* A header is ASCII-based: a default charset that would
+		 * reinterpret ASCII bytes (UTF-16/32, UTF-7) cannot describe
+		 * raw header text, so windows-1252 is used instead. */
+		if (canon && (strncmp(canon, "utf-16", 6) == 0 || strncmp(canon, "utf-32", 6) == 0 ||
+			      strcmp(canon, "utf-7") == 0))
+			canon = NULL;
+		label = canon ? opts->default_charset : "windows-1252";
+		if (!canon && repairs)
+			*repairs |= MIMEO_REPAIR_FALLBACK_CP1252;
+	}
 	return mimeo_charset_to_utf8(cc, label, strlen(label), in, len, out, repairs);
 }
 

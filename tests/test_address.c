@@ -337,6 +337,24 @@ START_TEST(strict_mode_and_default_charset)
 }
 END_TEST
 
+/* Regression (fuzz_address): a default charset that is not ASCII-based
+ * (UTF-16) must not reinterpret the ASCII of a raw 8-bit local part. */
+START_TEST(ascii_incompatible_default_charset)
+{
+	mimeo_header_options o = MIMEO_HEADER_OPTIONS_INIT;
+	mimeo_address_list *l = NULL;
+	const char *v = "J\xFCrgen <j\xFCrgen@example.de>";
+
+	o.default_charset = "utf-16";
+	ck_assert_int_eq(mimeo_address_list_parse(NULL, &o, v, strlen(v), &l), MIMEO_OK);
+	/* (the display name is decoded by mimeo_header_decode_phrase, which
+	 * has its own rule for the default charset) */
+	ck_assert_str_eq(l->items[0].local_part, "j\xC3\xBCrgen");
+	ck_assert_str_eq(l->items[0].domain, "example.de");
+	mimeo_address_list_free(l);
+}
+END_TEST
+
 START_TEST(api_misuse)
 {
 	mimeo_address_list *l = (mimeo_address_list *)1;
@@ -666,6 +684,7 @@ static Suite *address_suite(void)
 	tcase_add_test(tc, decoded_specials_never_make_addresses);
 	tcase_add_test(tc, regress_empty_scratch);
 	tcase_add_test(tc, strict_mode_and_default_charset);
+	tcase_add_test(tc, ascii_incompatible_default_charset);
 	tcase_add_test(tc, api_misuse);
 	tcase_add_test(tc, every_prefix_is_safe);
 	tcase_add_test(tc, random_garbage_is_safe);

@@ -34,7 +34,8 @@
  *    RFC 2047-decoded like unstructured text (Outlook's
  *    name="=?utf-8?B?...?="), flagged MIMEO_REPAIR_ENCODED_WORD; raw 8-bit
  *    values are handled like raw header text (valid UTF-8 passes, else
- *    opts->default_charset, windows-1252 by default).  With
+ *    opts->default_charset, windows-1252 by default; also when the default
+ *    is unknown or not ASCII-compatible, such as UTF-16).  With
  *    MIMEO_HEADER_STRICT no RFC 2047 decoding happens in values and invalid
  *    UTF-8 becomes U+FFFD.
  *  - A NUL byte in a decoded value becomes U+FFFD (values are C strings).
