@@ -233,7 +233,18 @@ static int scan_mapped(scan *s, cli_input *in, uint64_t size, int mbox, mimeo_pa
 
 	for (; off < size; off += SCAN_READ) {
 		size_t n = size - off < SCAN_READ ? (size_t)(size - off) : SCAN_READ;
-		void *map = mmap(NULL, n, PROT_READ, MAP_PRIVATE | MAP_POPULATE, in->fd, (off_t)off);
+		struct stat st;
+		void *map;
+
+		/* A mailbox rewritten in place (expunge) may shrink while we
+		 * read it: touching a mapped page past its new end would raise
+		 * SIGBUS, so look again before each window and stop there. */
+		if (fstat(in->fd, &st) == 0 && (uint64_t)st.st_size < off + n) {
+			if ((uint64_t)st.st_size <= off)
+				break;
+			n = (size_t)((uint64_t)st.st_size - off);
+		}
+		map = mmap(NULL, n, PROT_READ, MAP_PRIVATE | MAP_POPULATE, in->fd, (off_t)off);
 
 		if (map == MAP_FAILED) {
 			cli_error("cannot read %s: %s", in->name, strerror(errno));
@@ -256,6 +267,13 @@ static int scan_mapped(scan *s, cli_input *in, uint64_t size, int mbox, mimeo_pa
 		if (rc != MIMEO_OK)
 			return rc;
 		show_progress(s, 0);
+	}
+	if (!*pp) {
+		/* the file was emptied before its first window */
+		po.flags = mbox ? MIMEO_PARSE_MBOX : 0;
+		rc = mimeo_parser_new(pp, &po, &scan_cbs, s);
+		if (rc != MIMEO_OK)
+			return rc;
 	}
 	return mimeo_parser_finish(*pp);
 }
