@@ -155,7 +155,10 @@ MIMEO_EXTERN const mimeo_part *mimeo_message_find_section(const mimeo_message *m
  * text child; multipart/related gives its start part (the "start"
  * parameter, else its first child); multipart/mixed and other multiparts
  * give the first inline (no "attachment" disposition) child that has a
- * body.  A text/plain or text/html leaf is itself.
+ * body.  A text/plain or text/html leaf is itself.  Leaves with
+ * disposition "attachment" are never picked.  When nothing of the wanted
+ * type exists, the same rules are applied to text/plain and text/html
+ * together (a client shows the HTML of an HTML-only message).
  * @return the leaf, or NULL when the message has no displayable text.
  * @since 0.1
  */
@@ -208,7 +211,9 @@ MIMEO_EXTERN const char *mimeo_part_section(const mimeo_part *p);
 MIMEO_EXTERN const char *mimeo_part_type(const mimeo_part *p);
 /** Lowercased subtype after the defaults ("plain").  @since 0.1 */
 MIMEO_EXTERN const char *mimeo_part_subtype(const mimeo_part *p);
-/** Non-zero for multipart/... nodes.  @since 0.1 */
+/** Non-zero for multipart/... nodes that were split into children.  A
+ *  multipart kept whole (no boundary parameter, or deeper than the depth
+ *  limit: MIMEO_PART_OPAQUE) is a leaf instead.  @since 0.1 */
 MIMEO_EXTERN int mimeo_part_is_multipart(const mimeo_part *p);
 /** Non-zero for an encapsulated message parsed recursively
  *  (message/rfc822, message/global).  @since 0.1 */
