@@ -625,6 +625,33 @@ START_TEST(encode_continuations)
 }
 END_TEST
 
+/* A 200-byte name leaves no room within 78 columns: every section still
+ * gets at least one character, lines stay far below 998 octets, and the
+ * value round-trips. */
+START_TEST(encode_long_name)
+{
+	char name[201];
+	mimeo_buf v = MIMEO_BUF_INIT, b = MIMEO_BUF_INIT;
+	mimeo_mime_field *f = NULL;
+	int k;
+
+	memset(name, 'n', 200);
+	name[200] = '\0';
+	for (k = 0; k < 300; k++)
+		mimeo_buf_puts(&v, k % 3 ? "x" : "\xF0\x9F\x98\x80");
+	mimeo_buf_puts(&b, "attachment; ");
+	ck_assert_int_eq(mimeo_param_encode(name, v.ptr, v.size, 12, 0, &b), MIMEO_OK);
+	check_lines2(b.ptr, 0, 998, 300);
+	ck_assert_int_eq(mimeo_mime_field_parse(NULL, NULL, b.ptr, b.size, &f), MIMEO_OK);
+	ck_assert_str_eq(mimeo_mime_field_param(f, name), v.ptr);
+	mimeo_mime_field_free(f);
+	memset(name, 'n', 200);
+	ck_assert_int_eq(mimeo_param_encode("n\x80", "x", 1, 0, 0, &b), MIMEO_EINVAL);
+	mimeo_buf_dispose(&v);
+	mimeo_buf_dispose(&b);
+}
+END_TEST
+
 START_TEST(encode_rejects_bad_names)
 {
 	mimeo_buf b = MIMEO_BUF_INIT;
@@ -850,6 +877,7 @@ static Suite *param_suite(void)
 	tcase_set_timeout(tc, 120);
 	tcase_add_loop_test(tc, encode_table, 0, sizeof(ecases) / sizeof(ecases[0]));
 	tcase_add_test(tc, encode_continuations);
+	tcase_add_test(tc, encode_long_name);
 	tcase_add_test(tc, encode_rejects_bad_names);
 	tcase_add_loop_test(tc, encode_roundtrip_random_unicode, 0, 4);
 	tcase_add_test(tc, encode_survives_allocation_failures);
