@@ -569,8 +569,10 @@ static int tcp_connect(mimeo_pop3 *c, const char *host, const char *port)
 						     "timed out connecting to %s port %s", host, port);
 					continue;
 				}
-				if (rc < 0 || getsockopt(fd, SOL_SOCKET, SO_ERROR, &err, &elen) < 0)
-					err = err ? err : errno;
+				if (rc < 0)
+					err = EIO;
+				else if (getsockopt(fd, SOL_SOCKET, SO_ERROR, &err, &elen) < 0)
+					err = errno ? errno : EIO;
 			}
 		}
 		if (err) {
