@@ -547,6 +547,33 @@ START_TEST(forced_path_falls_back)
 }
 END_TEST
 
+/* MIMEO_FORCE_ISA caps the automatic choice.  The variable is read once
+ * per process, so a fresh copy of this program reports its choice. */
+START_TEST(force_isa_environment)
+{
+	static const char *names[] = { "scalar", "avx2", "avx512" };
+	size_t i;
+
+	for (i = 0; i < 3; i++) {
+		char cmd[256], got[32] = "";
+		FILE *f;
+		mimeo_isa want = (mimeo_isa)(MIMEO_ISA_SCALAR + i);
+
+		snprintf(cmd, sizeof(cmd), "MIMEO_FORCE_ISA=%s /proc/%ld/exe --print-isa", names[i],
+			 (long)getpid());
+		f = popen(cmd, "r");
+		ck_assert_ptr_nonnull(f);
+		ck_assert_ptr_nonnull(fgets(got, sizeof(got), f));
+		ck_assert_int_eq(pclose(f), 0);
+		/* the forced path, or the best one below it this CPU has */
+		while (!mimeo_isa_available(want))
+			want = (mimeo_isa)(want - 1);
+		got[strcspn(got, "\n")] = 0;
+		ck_assert_str_eq(got, mimeo_isa_name(want));
+	}
+}
+END_TEST
+
 static Suite *base64_suite(void)
 {
 	Suite *s = suite_create("base64");
@@ -567,11 +594,17 @@ static Suite *base64_suite(void)
 	tcase_add_test(tc, differential_noisy_input);
 	tcase_add_test(tc, no_read_past_input);
 	tcase_add_test(tc, forced_path_falls_back);
+	tcase_add_test(tc, force_isa_environment);
 	suite_add_tcase(s, tc);
 	return s;
 }
 
-int main(void)
+int main(int argc, char **argv)
 {
+	/* helper mode for force_isa_environment */
+	if (argc == 2 && strcmp(argv[1], "--print-isa") == 0) {
+		printf("%s\n", mimeo_isa_name(mimeo_isa_best()));
+		return 0;
+	}
 	return test_run_suite(base64_suite());
 }
