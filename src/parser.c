@@ -741,12 +741,24 @@ static int close_step(mimeo_parser *p, uint64_t end)
 	frame *f = top(p);
 	int rc = 0;
 
+	if (f->hdr_open) {
+		/* Closed before its header block began (the root under a
+		 * message/rfc822 part cut short by a boundary): it still gets
+		 * its headers_end, as an empty leaf with the default type. */
+		frame *parent = p->nfr > 1 ? p->fr[p->nfr - 2] : NULL;
+
+		f->hdr_open = 0;
+		f->info.body_offset = f->info.end_offset = end;
+		if ((rc = set_type(p, f, parent)))
+			return rc;
+		f->info.content_type = f->ct;
+		f->info.flags |= MIMEO_PART_LEAF | MIMEO_PART_TRUNCATED;
+		rc = p->cb.headers_end ? p->cb.headers_end(&f->info, p->user) : 0;
+		return cbret(p, rc);
+	}
 	if (f->close_step == 0) {
 		f->close_step = 1;
-		if (!f->hdr_open)
-			f->info.end_offset = end < f->info.body_offset ? f->info.body_offset : end;
-		else
-			f->info.body_offset = f->info.end_offset = end;
+		f->info.end_offset = end < f->info.body_offset ? f->info.body_offset : end;
 		if (f->decoding) {
 			size_t n = mimeo_transfer_decode_finish(&f->dec, p->scratch);
 

@@ -593,6 +593,18 @@ START_TEST(rfc822_qp_multipart)
 }
 END_TEST
 
+START_TEST(rfc822_cut_by_boundary)
+{
+	/* the message/rfc822 part has no body at all: its root still gets
+	 * part_begin, headers_end and part_end */
+	expect_has("Content-Type: multipart/mixed; boundary=a\n\n--a\n"
+		   "Content-Type: message/rfc822\n--a--\n", 0,
+		   "HE message/rfc822 cs=- cte=0 b=- f=2 @76|PB [1] d2 @76|"
+		   "HE text/plain cs=us-ascii cte=0 b=- f=1c @76|PE [1] f=1c end@76 size=0|"
+		   "PE [1] f=2 end@76");
+}
+END_TEST
+
 START_TEST(partial_stays_leaf)
 {
 	expect_has("Content-Type: message/partial; id=\"x\"; number=1\n\nSubject: a\n\nb\n", 0,
@@ -1182,6 +1194,7 @@ static Suite *parser_suite(void)
 	tcase_add_test(t, rfc822_nested_multipart);
 	tcase_add_test(t, rfc822_base64);
 	tcase_add_test(t, rfc822_qp_multipart);
+	tcase_add_test(t, rfc822_cut_by_boundary);
 	tcase_add_test(t, partial_stays_leaf);
 	tcase_add_test(t, section_numbering);
 	tcase_add_test(t, transfer_decoding);
