@@ -71,6 +71,10 @@ typedef struct fetch_ctx {
 	int fd;
 	uint64_t bytes;
 	int write_errno;
+	/* MIMEO_POP3_TO_LF hands over one span per line: gather them so a
+	 * file is written in large pieces, not one system call per line */
+	size_t buffered;
+	char buf[65536];
 	/* progress */
 	int progress;
 	size_t index, total;
@@ -482,11 +486,8 @@ static void show_progress(fetch_ctx *fc, int final)
 	fflush(stderr);
 }
 
-static int file_sink(const void *data, size_t len, void *user)
+static int write_all(fetch_ctx *fc, const char *p, size_t len)
 {
-	fetch_ctx *fc = user;
-	const char *p = data;
-
 	while (len) {
 		ssize_t w = write(fc->fd, p, len);
 		if (w < 0) {
@@ -497,8 +498,34 @@ static int file_sink(const void *data, size_t len, void *user)
 		}
 		p += w;
 		len -= (size_t)w;
-		fc->bytes += (uint64_t)w;
 	}
+	return 0;
+}
+
+static int file_flush(fetch_ctx *fc)
+{
+	int rc = write_all(fc, fc->buf, fc->buffered);
+
+	fc->buffered = 0;
+	return rc;
+}
+
+static int file_sink(const void *data, size_t len, void *user)
+{
+	fetch_ctx *fc = user;
+
+	if (len > sizeof(fc->buf) - fc->buffered) {
+		if (file_flush(fc) != 0)
+			return -1;
+	}
+	if (len >= sizeof(fc->buf)) {
+		if (write_all(fc, data, len) != 0)
+			return -1;
+	} else {
+		memcpy(fc->buf + fc->buffered, data, len);
+		fc->buffered += len;
+	}
+	fc->bytes += len;
 	if (fc->progress && fc->bytes - fc->last_shown >= 256 * 1024) {
 		fc->last_shown = fc->bytes;
 		show_progress(fc, 0);
@@ -777,13 +804,17 @@ static int run_pop3(int argc, char **argv)
 		fc.bytes = 0;
 		fc.last_shown = 0;
 		fc.write_errno = 0;
+		fc.buffered = 0;
 		show_progress(&fc, 0);
 		/* The announced size is only a hint (servers count line
 		 * ends differently), but a response far beyond it is an
 		 * endless RETR from a broken or hostile server. */
 		limit = e->size > (UINT64_MAX - (16u << 20)) / 2 ? 0 : e->size * 2 + (16u << 20);
 		rc = mimeo_pop3_retr(c, e->num, MIMEO_POP3_TO_LF, limit, file_sink, &fc);
-		if (rc == MIMEO_OK && (fsync(fc.fd) != 0 || close(fc.fd) != 0)) {
+		if (rc == MIMEO_OK && file_flush(&fc) != 0) {
+			rc = MIMEO_EIO;
+			close(fc.fd);
+		} else if (rc == MIMEO_OK && (fsync(fc.fd) != 0 || close(fc.fd) != 0)) {
 			fc.write_errno = errno;
 			rc = MIMEO_EIO;
 			fc.fd = -1;
