@@ -10,6 +10,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
+#include <unistd.h>
 
 #include "mimeo.h"
 
@@ -396,6 +398,43 @@ START_TEST(differential_long_text)
 }
 END_TEST
 
+/* Input ending right before an unmapped page: no path may read past it
+ * (nor before it: the input also starts right after an unmapped page). */
+START_TEST(no_read_outside_input)
+{
+	static const char text[] = "caf=C3=A9 =3D soft=\nline  \nx=\r\ny\r\nabc\t \r\n= \n=G";
+	long pg = sysconf(_SC_PAGESIZE);
+	unsigned char *map = mmap(NULL, (size_t)pg * 3, PROT_READ | PROT_WRITE,
+				  MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	unsigned char src[800], out[MIMEO_QP_DECODE_BOUND(800)], enc[MIMEO_QP_ENCODE_BOUND(800)];
+	size_t n, i;
+
+	ck_assert(map != MAP_FAILED);
+	ck_assert_int_eq(mprotect(map, (size_t)pg, PROT_NONE), 0);
+	ck_assert_int_eq(mprotect(map + 2 * pg, (size_t)pg, PROT_NONE), 0);
+	for (i = 0; i < sizeof(src); i++)
+		src[i] = (unsigned char)text[i % (sizeof(text) - 1)];
+	for (n = 0; n <= 700; n++) {
+		unsigned char *tail = map + 2 * pg - n, *head = map + pg;
+
+		FOR_EACH_ISA(isa) {
+			mimeo_qp_decoder d;
+			mimeo_qp_encoder e;
+
+			memcpy(tail, src, n);
+			mimeo_qp_decoder_init_isa(&d, isa);
+			mimeo_qp_decode_step(&d, tail, n, out);
+			memcpy(head, src, n);
+			mimeo_qp_decoder_init_isa(&d, isa);
+			mimeo_qp_decode_step(&d, head, n, out);
+			mimeo_qp_encoder_init(&e, 0);
+			mimeo_qp_encode_step(&e, tail, n, enc);
+		}
+	}
+	munmap(map, (size_t)pg * 3);
+}
+END_TEST
+
 static Suite *qp_suite(void)
 {
 	Suite *s = suite_create("qp");
@@ -411,6 +450,7 @@ static Suite *qp_suite(void)
 	tcase_add_test(tc, encode_decode_round_trip);
 	tcase_add_test(tc, decode_random_garbage);
 	tcase_add_test(tc, differential_long_text);
+	tcase_add_test(tc, no_read_outside_input);
 	suite_add_tcase(s, tc);
 	return s;
 }
