@@ -9,8 +9,10 @@ Run by `meson test --benchmark` (suite scan).  It
   2. builds ../shared/bench/gmime_scan.c into BUILD/bench/ when GMime is installed;
   3. runs GMime and mimeo interleaved (the machine is shared and noisy: one
      warm-up round, then --runs rounds), and prints, per corpus, the median
-     throughput, the peak RSS (getrusage of the child) and the counts side by
-     side, with the ratio against the targets (>= 4x GMime, RSS <= GMime's).
+     wall-clock throughput, the throughput per CPU second (user + system: it
+     moves less than wall-clock time on a loaded machine), the peak RSS (from
+     /usr/bin/time) and the counts side by side, with the ratio against the
+     targets (>= 4x GMime, RSS <= GMime's).  BENCH_RUNS sets the rounds.
 
 Counts must agree: messages and parts equal, and mimeo's bytes lower than
 GMime's by exactly the number of ">From " body lines mimeo un-quotes (mboxrd,
@@ -67,7 +69,7 @@ def ensure_gmime_scan(bench_dir, shared):
 
 
 def run(cmd, tmp):
-    """Run cmd; return (seconds, peak RSS in KiB, stdout).
+    """Run cmd; return (seconds, peak RSS in KiB, CPU seconds, stdout).
 
     Peak RSS comes from /usr/bin/time, not from our own wait4(): Linux keeps
     the high-water mark of the forked copy of this Python process across
@@ -75,17 +77,18 @@ def run(cmd, tmp):
     rss_file = os.path.join(tmp, "rss")
     timer = shutil.which("time") or "/usr/bin/time"
     use_timer = os.path.exists(timer) and timer.startswith("/")
-    full = [timer, "-f", "%M", "-o", rss_file] + cmd if use_timer else cmd
+    full = [timer, "-f", "%M %U %S", "-o", rss_file] + cmd if use_timer else cmd
     t = time.perf_counter()
     p = subprocess.run(full, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
     dt = time.perf_counter() - t
     if p.returncode != 0:
         raise SystemExit("%s failed (%d): %s" % (" ".join(cmd), p.returncode,
                                                  p.stderr.decode(errors="replace")))
-    rss = float("nan")
+    rss, cpu = float("nan"), dt
     if use_timer:
-        rss = int(open(rss_file).read().split()[-1])
-    return dt, rss, p.stdout.decode().strip()
+        f = open(rss_file).read().split()[-3:]
+        rss, cpu = int(f[0]), float(f[1]) + float(f[2])
+    return dt, rss, cpu, p.stdout.decode().strip()
 
 
 def counts(line):
@@ -147,15 +150,16 @@ def main():
         out = {}
         for r in range(a.runs + 1):          # round 0 warms the page cache
             for label, cmd in (progs if r % 2 else progs[::-1]):
-                dt, rss, o = run(cmd, bench_dir)
+                dt, rss, cpu, o = run(cmd, bench_dir)
                 out[label] = o
                 if r:
-                    res[label].append((dt, rss))
+                    res[label].append((dt, rss, cpu))
         quoted = from_lines(path)
         for label, _ in progs:
             t = statistics.median(x[0] for x in res[label])
             rss = max(x[1] for x in res[label])
-            rows.append((name, label, size / t / 1e6, rss / 1024, out[label]))
+            cpu = statistics.median(x[2] for x in res[label])
+            rows.append((name, label, size / t / 1e6, rss / 1024, out[label], size / max(cpu, 1e-3) / 1e6))
         if gmime:
             gm, mm = counts(out["gmime_scan --mbox"]), counts(out["mimeo scan --mbox"])
             ok = gm[0] == mm[0] and gm[1] == mm[1] and gm[2] - mm[2] == quoted
@@ -164,10 +168,10 @@ def main():
             bad += not ok
 
     log("")
-    log("| corpus | program | MB/s (median of %d) | peak RSS MiB | output |" % a.runs)
-    log("|---|---|---|---|---|")
-    for name, label, mbs, rss, o in rows:
-        log("| %s | %s | %.0f | %.1f | %s |" % (name, label, mbs, rss, o))
+    log("| corpus | program | MB/s wall (median of %d) | MB/s per CPU second | peak RSS MiB | output |" % a.runs)
+    log("|---|---|---|---|---|---|")
+    for name, label, mbs, rss, o, cpumbs in rows:
+        log("| %s | %s | %.0f | %.0f | %.1f | %s |" % (name, label, mbs, cpumbs, rss, o))
     if gmime:
         log("")
         for name, _ in corpora:
