@@ -215,6 +215,11 @@ static int answer(fake_server *fs, int fd, const char *cmd, outbuf *o)
 			out_puts(o, "+OK message follows\r\n");
 			out_message(o, fs->messages[num - 1], lines);
 		}
+	} else if (!strncmp(cmd, "STLS", 4)) {
+		if (fs->mode == FAKE_STLS_INJECT)
+			out_puts(o, "+OK begin TLS\r\n-ERR injected before the handshake\r\n");
+		else
+			out_puts(o, "-ERR TLS not available\r\n");
 	} else if (!strncmp(cmd, "DELE ", 5)) {
 		out_puts(o, "+OK deleted\r\n");
 	} else if (!strncmp(cmd, "QUIT", 4)) {

@@ -22,6 +22,7 @@ typedef enum fake_mode {
 	FAKE_RETR_LONG_LINE,  /* RETR sends one endless line */
 	FAKE_RETR_STALL,      /* RETR sends a little, then nothing */
 	FAKE_RETR_EOF,        /* RETR sends a little, then closes */
+	FAKE_STLS_INJECT,     /* answers STLS with +OK plus injected bytes */
 } fake_mode;
 
 typedef struct fake_server {

@@ -808,6 +808,47 @@ START_TEST(test_client_hostile)
 }
 END_TEST
 
+#if MIMEO_HAVE_OPENSSL
+/* TLS failures: STLS refused, bytes injected after the STLS answer (they
+ * came in the clear and must not be read as part of the TLS session), and
+ * implicit TLS to a server that speaks plain text. */
+START_TEST(test_client_tls_errors)
+{
+	static const struct {
+		fake_mode mode;
+		mimeo_pop3_tls tls;
+		int rc;
+		const char *text;
+	} cases[] = {
+		{ FAKE_NORMAL, MIMEO_POP3_TLS_STARTTLS, MIMEO_EPROTO, "refused STLS" },
+		{ FAKE_STLS_INJECT, MIMEO_POP3_TLS_STARTTLS, MIMEO_EPROTO, "after its STLS" },
+		{ FAKE_NORMAL, MIMEO_POP3_TLS_IMPLICIT, MIMEO_ETLS, "TLS" },
+	};
+	fake_server fs;
+	mimeo_pop3_options opts = MIMEO_POP3_OPTIONS_INIT;
+	mimeo_pop3 *c;
+	int rc;
+
+	memset(&fs, 0, sizeof(fs));
+	fs.mode = cases[_i].mode;
+	fs.messages = fake_messages;
+	fake_start(&fs);
+	opts.tls = cases[_i].tls;
+	opts.connect_timeout_ms = 3000;
+	opts.read_timeout_ms = 3000;
+	ck_assert_int_eq(mimeo_pop3_new(&c, &opts), MIMEO_OK);
+	rc = mimeo_pop3_connect(c, "127.0.0.1", fs.port_str);
+	ck_assert_msg(rc == cases[_i].rc, "case %d: %s (%s)", _i, mimeo_status_name(rc),
+		      mimeo_pop3_error(c));
+	ck_assert_msg(strstr(mimeo_pop3_error(c), cases[_i].text), "'%s'", mimeo_pop3_error(c));
+	ck_assert_int_eq(mimeo_pop3_usable(c), 0);
+	ck_assert(!fake_saw(&fs, "USER"));
+	mimeo_pop3_free(c);
+	fake_stop(&fs);
+}
+END_TEST
+#endif
+
 /* `mimeo pop3` against a broken server: exit 1, nothing partial in new/,
  * no leftovers in tmp/, no DELE and no QUIT (which would commit deletes). */
 START_TEST(test_cli_hostile)
@@ -1053,6 +1094,9 @@ static Suite *pop3_suite(void)
 	tcase_set_timeout(tc, 120);
 	tcase_add_test(tc, test_client_fake_server);
 	tcase_add_test(tc, test_client_failing_alloc);
+#if MIMEO_HAVE_OPENSSL
+	tcase_add_loop_test(tc, test_client_tls_errors, 0, 3);
+#endif
 	tcase_add_loop_test(tc, test_client_hostile, 0, (int)(sizeof(hostile) / sizeof(hostile[0])));
 	tcase_add_loop_test(tc, test_cli_hostile, 0, 4);
 	tcase_add_test(tc, test_cli_fake_normal);
