@@ -290,7 +290,9 @@ static int scan_file(scan *s, const char *path, int mbox, char *buf)
 
 	if (cli_input_open(&in, path) < 0)
 		return -1;
-	if (!in.gz && fstat(in.fd, &st) == 0 && S_ISREG(st.st_mode) && st.st_size > 0) {
+	/* (stdin is read, not mapped: it may not start at offset 0) */
+	if (!in.gz && strcmp(path, "-") != 0 && fstat(in.fd, &st) == 0 && S_ISREG(st.st_mode) &&
+	    st.st_size > 0) {
 		rc = scan_mapped(s, &in, (uint64_t)st.st_size, mbox, &p);
 		goto done;
 	}
