@@ -201,10 +201,22 @@ static int raw_push(struct pctx *c, const struct raw_param *rp)
 
 static int put_lower(mimeo_buf *b, const char *s, size_t n)
 {
-	size_t start = b->size, i;
+	size_t start = b->size, i = 0;
 
-	if (mimeo_buf_put(b, s, n) != MIMEO_OK)
-		return MIMEO_ENOMEM;
+	/* Tokens are ASCII; raw 8-bit bytes are kept when they are UTF-8 and
+	 * become U+FFFD otherwise, so names and types are always UTF-8. */
+	while (i < n) {
+		size_t ok = mimeo_utf8_valid_prefix(s + i, n - i);
+
+		if (mimeo_buf_put(b, s + i, ok) != MIMEO_OK)
+			return MIMEO_ENOMEM;
+		i += ok;
+		if (i < n) {
+			if (mimeo_buf_put(b, "\xEF\xBF\xBD", 3) != MIMEO_OK)
+				return MIMEO_ENOMEM;
+			i++;
+		}
+	}
 	for (i = start; i < b->size; i++)
 		b->ptr[i] = (char)mimeo__lower((unsigned char)b->ptr[i]);
 	return MIMEO_OK;
@@ -351,9 +363,9 @@ static int read_param(struct pctx *c, size_t *pos)
 		ne = d - 1;
 	}
 	rp.name = c->scratch.size;
-	rp.name_len = ne - ns;
 	if (put_lower(&c->scratch, s + ns, ne - ns) != MIMEO_OK)
 		return MIMEO_ENOMEM;
+	rp.name_len = c->scratch.size - rp.name; /* U+FFFD may have grown it */
 	rp.val = c->scratch.size;
 	if (read_value(c, &i) != MIMEO_OK)
 		return MIMEO_ENOMEM;

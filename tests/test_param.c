@@ -249,6 +249,8 @@ static const struct pcase pcases[] = {
 	  MIMEO_REPAIR_SYNTAX, 0 },
 	{ "text/plain; charset=utf-8 (unterminated", "text", "plain", "charset", "utf-8",
 	  MIMEO_REPAIR_SYNTAX, 0 },
+	/* raw 8-bit in names and types: kept if UTF-8, else U+FFFD */
+	{ "t\xC3\xABxt/pl\xE4in; n\xE4me=v", "t\xC3\xABxt", "pl\xEF\xBF\xBDin", "n\xEF\xBF\xBDme", "v", 0, 0 },
 	/* a folded quoted value: the line break is removed (unfolding) */
 	{ "attachment; filename=\"very long\r\n name.txt\"", "attachment", NULL, "filename",
 	  "very long name.txt", 0, 1 },
