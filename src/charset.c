@@ -704,17 +704,35 @@ size_t mimeo_utf8_valid_prefix(const void *in, size_t len)
 	const unsigned char *s = in;
 	size_t i = 0;
 
-	for (;;) {
+	while (i < len) {
+		unsigned c = s[i];
+		uint64_t w;
 		int k;
 
-		i += ascii_prefix(s + i, len - i);
-		if (i >= len)
-			return len;
+		if (c < 0x80) {
+			if (i + 8 <= len && (memcpy(&w, s + i, 8), !(w & 0x8080808080808080ull)))
+				i += 8;
+			else
+				i++;
+			continue;
+		}
+		/* Two-byte sequences (Latin, Greek, Cyrillic, Hebrew, Arabic)
+		 * inline; the rest through the full check. */
+		if (c >= 0xC2 && c <= 0xDF && i + 1 < len && (s[i + 1] & 0xC0) == 0x80) {
+			i += 2;
+			continue;
+		}
+		if (c >= 0xE1 && c <= 0xEC && i + 2 < len && (s[i + 1] & 0xC0) == 0x80 &&
+		    (s[i + 2] & 0xC0) == 0x80) {
+			i += 3;
+			continue;
+		}
 		k = utf8_seq(s + i, len - i);
 		if (k <= 0)
 			return i;
 		i += (size_t)k;
 	}
+	return len;
 }
 
 /* Append s[0..n) repaired; stop before an incomplete sequence at the end
@@ -775,20 +793,25 @@ static int sb_convert(unsigned char (*t)[4], const unsigned char *s, size_t n,
 		return MIMEO_ENOMEM;
 	o = out->ptr + out->size;
 	while (i < n) {
-		size_t a = ascii_prefix(s + i, n - i);
+		const unsigned char *e;
+		uint64_t w;
 
-		memcpy(o, s + i, a);
-		o += a;
-		i += a;
-		while (i < n && s[i] >= 0x80) {
-			const unsigned char *e = t[s[i] - 0x80];
-
-			if (e[0] & 0x80)
-				*rep |= MIMEO_REPAIR_INVALID_SEQUENCE;
-			memcpy(o, e + 1, 3);
-			o += e[0] & 0x7F;
-			i++;
+		if (s[i] < 0x80) {
+			/* ASCII, eight at a time when the next eight are. */
+			if (i + 8 <= n && (memcpy(&w, s + i, 8), !(w & 0x8080808080808080ull))) {
+				memcpy(o, s + i, 8);
+				o += 8;
+				i += 8;
+			} else {
+				*o++ = (char)s[i++];
+			}
+			continue;
 		}
+		e = t[s[i++] - 0x80];
+		if (e[0] & 0x80)
+			*rep |= MIMEO_REPAIR_INVALID_SEQUENCE;
+		memcpy(o, e + 1, 3);
+		o += e[0] & 0x7F;
 	}
 	out->size = (size_t)(o - out->ptr);
 	out->ptr[out->size] = '\0';
