@@ -153,9 +153,10 @@ size_t mimeo_b64_decode_step(mimeo_b64_decoder *d, const void *in, size_t len, v
 #if MIMEO_CODEC_AVX512
 	case MIMEO_ISA_AVX512:
 		while (p < end) {
-			if (d->_n == 0 && end - p >= 128)
+			/* The kernel also takes the partial last block. */
+			if (d->_n == 0 && end - p >= 16)
 				o += mimeo__b64_decode_avx512(d, &p, end, o);
-			o = b64_decode_scalar(d, &p, end, o, end - p >= 256);
+			o = b64_decode_scalar(d, &p, end, o, end - p >= 32);
 		}
 		break;
 #endif

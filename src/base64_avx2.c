@@ -133,8 +133,10 @@ stop:
 	nb = s & ~(size_t)31;
 	for (i = 0; i < nb; i += 32, o += 24)
 		decode32(stage + i, o);
-	if (s > 0)
-		d->_pad = 0;   /* alphabet characters after a short quantum */
+	/* Alphabet characters after a short quantum end the '=' padding the
+	 * scalar code still expects (whitespace alone does not). */
+	if (o != out || s > 0)
+		d->_pad = 0;
 	o = stage_tail(d, stage + nb, s - nb, o);
 	*pin = p;
 	return (size_t)(o - out);
