@@ -100,11 +100,15 @@ static int pick_port(void)
 /* Does this machine have IPv6 on loopback? */
 static int have_ipv6_loopback(void)
 {
-	size_t len;
-	char *s = test_read_file("/proc/net/if_inet6", &len);
-	int ok = s && strstr(s, "00000000000000000000000000000001") != NULL;
+	/* /proc files report size 0: read line by line */
+	FILE *f = fopen("/proc/net/if_inet6", "r");
+	char line[256];
+	int ok = 0;
 
-	free(s);
+	while (f && !ok && fgets(line, sizeof(line), f))
+		ok = strncmp(line, "00000000000000000000000000000001", 32) == 0;
+	if (f)
+		fclose(f);
 	return ok;
 }
 
@@ -401,7 +405,13 @@ START_TEST(test_apop_delete)
 	fixture f;
 	msg ms[3];
 	const char *paths[3];
+#if MIMEO_HAVE_OPENSSL
 	static const char *const apop[] = { "--apop", NULL };
+#else
+	/* APOP needs OpenSSL's MD5: USER/PASS instead */
+	static const char *const apop[] = { NULL };
+	printf("SKIPPED: the APOP login of apop (built without OpenSSL)\n");
+#endif
 	int rc, v6 = have_ipv6_loopback();
 
 	fixture_start(&f, v6 ? 2 : 0);
@@ -575,6 +585,7 @@ START_TEST(test_killed_mid_transfer)
 }
 END_TEST
 
+#if MIMEO_HAVE_OPENSSL
 /* STLS and implicit TLS, verified against the fixture's CA; refused
  * without it; accepted with --insecure. */
 START_TEST(test_tls)
@@ -621,6 +632,7 @@ START_TEST(test_tls)
 	free(ms[0].want);
 }
 END_TEST
+#endif
 
 static void add_case(Suite *s, const char *name, const TTest *t)
 {
@@ -651,22 +663,24 @@ int main(int argc, char **argv)
 		       "(apt-get install dovecot-core dovecot-pop3d)\n");
 		return 77;
 	}
-	s = suite_create("pop3-server");
-	add_case(s, "keep", test_userpass_keep_then_delete);
-	add_case(s, "apop", test_apop_delete);
-	add_case(s, "crash", test_killed_mid_transfer);
 	if (argc > 1 && strcmp(argv[1], "tls") == 0) {
 #if MIMEO_HAVE_OPENSSL
 		if (access("/usr/bin/openssl", X_OK) != 0) {
 			printf("SKIPPED: tls (no openssl command to make a certificate)\n");
 			return 77;
 		}
-		add_case(s, "tls", test_tls);
 #else
 		printf("SKIPPED: tls (built without OpenSSL)\n");
 		return 77;
 #endif
 	}
+	s = suite_create("pop3-server");
+	add_case(s, "keep", test_userpass_keep_then_delete);
+	add_case(s, "apop", test_apop_delete);
+	add_case(s, "crash", test_killed_mid_transfer);
+#if MIMEO_HAVE_OPENSSL
+	add_case(s, "tls", test_tls);
+#endif
 	sr = srunner_create(s);
 	srunner_run(sr, NULL, argc > 1 ? argv[1] : NULL, CK_NORMAL);
 	failed = srunner_ntests_failed(sr);
