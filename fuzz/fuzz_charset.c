@@ -32,17 +32,6 @@ static const char *const labels[] = {
 
 #define NLABELS (sizeof(labels) / sizeof(labels[0]))
 
-/*
- * Known issue F1 (/tmp/brief/fuzz-findings.md, README "Fuzzing"): glibc's
- * UTF-7 converter keeps base64 bits in its own state across calls, so the
- * streaming converter's error recovery still depends on the chunking.
- * Until that is fixed only the split-equality check is skipped for it.
- */
-static int stateful_known_issue(const char *canonical)
-{
-	return canonical && strcmp(canonical, "utf-7") == 0;
-}
-
 static int is_utf8_label(const char *l)
 {
 	return l == NULL || strcmp(l, "utf-8") == 0 || strcmp(l, "UTF8") == 0;
@@ -118,11 +107,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	mimeo_charset_conv_free(cv);
 
 	FZ_CHECK(fz_utf8_valid(chunked.ptr, chunked.size));
-	if (!stateful_known_issue(canon)) {
-		FZ_CHECK(whole.size == chunked.size);
-		FZ_CHECK(whole.size == 0 || memcmp(whole.ptr, chunked.ptr, whole.size) == 0);
-		FZ_CHECK(rep_whole == rep_chunked);
-	}
+	FZ_CHECK(whole.size == chunked.size);
+	FZ_CHECK(whole.size == 0 || memcmp(whole.ptr, chunked.ptr, whole.size) == 0);
+	FZ_CHECK(rep_whole == rep_chunked);
 	if (is_utf8_label(own_label ? "" : label) && fz_utf8_valid(in.data, in.size) &&
 	    !(in.size >= 3 && memcmp(in.data, "\xef\xbb\xbf", 3) == 0)) {
 		FZ_CHECK(whole.size == in.size);
