@@ -143,7 +143,14 @@ static int answer(fake_server *fs, int fd, const char *cmd, outbuf *o)
 	size_t i, n = nmessages(fs);
 	char line[128];
 
-	if (strncmp(cmd, "CAPA", 4) == 0) {
+	if (fs->sasl_pending) {
+		/* RFC 5034: the response to our "+ " challenge */
+		fs->sasl_pending = 0;
+		out_puts(o, cmd[0] ? "+OK logged in\r\n" : "-ERR empty response\r\n");
+	} else if (strcmp(cmd, "AUTH PLAIN") == 0) {
+		fs->sasl_pending = 1;
+		out_puts(o, "+ \r\n");
+	} else if (strncmp(cmd, "CAPA", 4) == 0) {
 		out_puts(o, "+OK capabilities\r\nUSER\r\nUIDL\r\nTOP\r\nSASL PLAIN\r\n");
 		if (fs->pipelining)
 			out_puts(o, "PIPELINING\r\n");

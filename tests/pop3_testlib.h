@@ -39,6 +39,8 @@ typedef struct fake_server {
 	char log[65536];          /* commands received, one per line */
 	size_t log_len;
 	int max_batch;            /* most commands that arrived in one read */
+	int sasl_pending;         /* AUTH PLAIN sent "+ ": the next line is
+	                             the client's response */
 } fake_server;
 
 /* Start serving one connection on 127.0.0.1 (free port). */

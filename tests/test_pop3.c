@@ -651,6 +651,17 @@ START_TEST(test_client_fake_server)
 	ck_assert(fake_saw(&fs, "USER alice") && fake_saw(&fs, "PASS secret"));
 	ck_assert_int_eq(mimeo_pop3_auth_plain(c, NULL, "alice", "secret"), MIMEO_OK);
 	ck_assert(fake_saw(&fs, "AUTH PLAIN AGFsaWNlAHNlY3JldA=="));
+	{
+		/* RFC 5034 section 4: an initial response that would make
+		 * the command longer than 255 octets waits for "+ " */
+		char longpw[201];
+		memset(longpw, 'p', 200);
+		longpw[200] = '\0';
+		ck_assert_int_eq(mimeo_pop3_auth_plain(c, NULL, "alice", longpw), MIMEO_OK);
+		ck_assert(fake_saw(&fs, "AUTH PLAIN"));
+		ck_assert(fake_saw(&fs, "AGFsaWNlAHBwc"));
+		ck_assert_int_eq(mimeo_pop3_usable(c), 1);
+	}
 	ck_assert_int_eq(mimeo_pop3_stat(c, &count, &octets), MIMEO_OK);
 	ck_assert_uint_eq(count, 2);
 	ck_assert_uint_eq(octets, strlen(fake_messages[0]) + strlen(fake_messages[1]));
