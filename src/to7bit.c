@@ -710,7 +710,8 @@ int mimeo_to7bit(const mimeo_message *m, const mimeo_to7bit_options *opts,
 			r = clean_gap(&t, root, end, t.len, 1);
 	}
 	if (!r) {
-		qsort(t.ed, t.ned, sizeof(*t.ed), cmp_edit);
+		if (t.ned)
+			qsort(t.ed, t.ned, sizeof(*t.ed), cmp_edit);
 		r = mimeo__out_init(&o, t.alloc, 256 * 1024, write, ctx);
 		if (!r) {
 			r = emit(&t, &o);

@@ -270,7 +270,7 @@ static mimeo_builder *random_message(uint64_t *st, model *m, unsigned iter)
 		l->kind = K_ATTACH;
 		l->src = (int)(test_rand(st) % 3);
 		/* Sizes: mostly small, now and then up to 2 MB. */
-		if (iter % 16 == 5 && i == 0)
+		if (iter == 5 && i == 0)
 			l->len = 2u << 20;
 		else if (test_rand(st) % 8 == 0)
 			l->len = test_rand(st) % (300u << 10);
@@ -410,15 +410,17 @@ static void check_lines(const mimeo_message *msg, const char *out, size_t len, i
 		}
 	}
 	for (i = 0; i < len; i++) {
-		if (!eight)
-			ck_assert_msg((unsigned char)out[i] < 128, "8-bit byte at %zu", i);
+		/* plain ifs: a Check assertion per byte is slow under ASan */
+		if (!eight && (unsigned char)out[i] >= 128)
+			ck_abort_msg("8-bit byte at %zu", i);
 		if (out[i] == '\n' || i + 1 == len) {
 			size_t e = out[i] == '\n' ? i : i + 1, w;
 
 			if (e > start && out[e - 1] == '\r')
 				e--;
 			w = e - start;
-			ck_assert_msg(w <= 998, "line of %zu octets at %zu", w, start);
+			if (w > 998)
+				ck_abort_msg("line of %zu octets at %zu", w, start);
 			if (w > 78) {
 				size_t k;
 				int allowed = 0;
@@ -429,8 +431,8 @@ static void check_lines(const mimeo_message *msg, const char *out, size_t len, i
 				ck_assert_msg(allowed, "line of %zu columns at %zu: %.80s", w, start,
 					      out + start);
 			}
-			ck_assert_msg(!(w >= 5 && memcmp(out + start, "From ", 5) == 0),
-				      "line starts with From_ at %zu", start);
+			if (w >= 5 && memcmp(out + start, "From ", 5) == 0)
+				ck_abort_msg("line starts with From_ at %zu", start);
 			start = i + 1;
 		}
 	}
