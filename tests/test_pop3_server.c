@@ -553,16 +553,20 @@ START_TEST(test_killed_mid_transfer)
 	argv[9] = f.pw;
 	argv[13] = f.md;
 	pid = spawn_cmd(argv, f.out, f.err);
-	/* as soon as the download has started, kill the session */
+	/* Find the session process as soon as it exists (after login), so
+	 * that when the download starts (the first 64 KiB reach tmp/) the
+	 * kill is immediate: the message must still be far from complete. */
 	clock_gettime(CLOCK_MONOTONIC, &t0);
+	n = 0;
 	do {
-		if (file_size_in(tmpdir) > 0) {
+		if (n == 0)
 			n = session_pids(&f, pids, 8);
+		if (n > 0 && file_size_in(tmpdir) > 0) {
 			for (i = 0; i < n; i++)
 				killed += kill(pids[i], SIGKILL) == 0;
 			break;
 		}
-		usleep(200);
+		usleep(n ? 50 : 500);
 		clock_gettime(CLOCK_MONOTONIC, &now);
 	} while (now.tv_sec - t0.tv_sec < 30);
 	rc = wait_cmd(pid, 60);
