@@ -942,6 +942,8 @@ START_TEST(test_cli_fake_normal)
 	ck_assert(file_contains(outp, "fetched 2 messages, "));
 	ck_assert(fake_saw(&fs, "PASS S3cr3t-pw") && !fake_saw(&fs, "PASS S3cr3t-pw\r"));
 	ck_assert(!fake_saw(&fs, "DELE"));
+	/* stderr is not a terminal here: no progress */
+	ck_assert(!file_contains(errp, "message 1/"));
 	snprintf(sub, sizeof(sub), "%s/new", md);
 	ck_assert_int_eq(count_files(sub), 2);
 
@@ -1012,6 +1014,44 @@ START_TEST(test_cli_fake_normal)
 	ck_assert(!fake_saw(&fs, "RETR"));
 	ck_assert_int_eq(count_files(sub), 2);
 	ck_assert(!file_contains(errp, "S3cr3t") && !file_contains(outp, "S3cr3t"));
+	remove_tree(dir);
+	free(dir);
+}
+END_TEST
+
+/* Progress on stderr when it is a terminal (a pty from script(1)). */
+START_TEST(test_cli_progress_tty)
+{
+	const char *cli = getenv("MIMEO_CLI");
+	fake_server fs;
+	char *dir, cmd[1024], outp[256], errp[256];
+	int rc;
+
+	if (!cli || access(cli, X_OK) != 0 || access("/usr/bin/script", X_OK) != 0) {
+		fprintf(stderr, "SKIPPED: test_cli_progress_tty (no MIMEO_CLI or script(1))\n");
+		return;
+	}
+	dir = make_temp_dir();
+	snprintf(outp, sizeof(outp), "%s/out", dir);
+	snprintf(errp, sizeof(errp), "%s/err", dir);
+	snprintf(cmd, sizeof(cmd), "%s/pw", dir);
+	spit(cmd, "S3cr3t-pw\n", 10);
+	memset(&fs, 0, sizeof(fs));
+	fs.mode = FAKE_NORMAL;
+	fs.messages = fake_messages;
+	fake_start(&fs);
+	snprintf(cmd, sizeof(cmd),
+		 "'%s' pop3 --host 127.0.0.1 --port %s --user bob --password-file '%s/pw' -o '%s/md'",
+		 cli, fs.port_str, dir, dir);
+	{
+		char *argv[] = { "/usr/bin/script", "-qefc", cmd, "/dev/null", NULL };
+		rc = run_cmd(argv, outp, errp, 60, NULL);
+	}
+	fake_stop(&fs);
+	ck_assert_msg(rc == 0, "exit %d", rc);
+	ck_assert(file_contains(outp, "mimeo pop3: message 2/2"));
+	ck_assert(file_contains(outp, "fetched 2 messages"));
+	ck_assert(!file_contains(outp, "S3cr3t"));
 	remove_tree(dir);
 	free(dir);
 }
@@ -1116,6 +1156,7 @@ static Suite *pop3_suite(void)
 	tcase_add_loop_test(tc, test_cli_hostile, 0, 4);
 	tcase_add_test(tc, test_cli_fake_normal);
 	tcase_add_test(tc, test_cli_many);
+	tcase_add_test(tc, test_cli_progress_tty);
 	suite_add_tcase(s, tc);
 	return s;
 }
