@@ -396,12 +396,20 @@ typedef struct mimeo_to7bit_options {
  *  - a header field with raw 8-bit bytes is RFC 2047 encoded (decoded as
  *    mimeo_header_decode_text does: UTF-8, else windows-1252), and a field
  *    with a line over 998 octets is refolded; the field name is kept;
- *  - everything else - header blocks, leaves, preambles, epilogues,
- *    boundaries - is copied byte for byte from the source, so a message
- *    that is already 7-bit clean comes out unchanged;
- *  - multipart/signed and application/pkcs7-mime (and x-pkcs7-mime) parts
- *    are copied unchanged even when they are not 7-bit clean, because any
- *    change breaks their signature; each such part gives a warning.
+ *  - a multipart or message part labelled 8bit or binary whose content
+ *    had to be changed is relabelled 7bit;
+ *  - preambles and epilogues (text readers ignore, RFC 2046 5.1.1) with
+ *    8-bit bytes or over-long lines have those bytes replaced by "?" and
+ *    the lines broken (a warning); bytes before the message (an mbox From_
+ *    line) only get their 8-bit bytes replaced;
+ *  - everything else - header blocks, leaves, boundaries - is copied byte
+ *    for byte from the source, so a message that is already 7-bit clean
+ *    comes out unchanged;
+ *  - the bodies of multipart/signed and application/pkcs7-mime (and
+ *    x-pkcs7-mime) parts are copied unchanged even when they are not 7-bit
+ *    clean, because any change breaks their signature; each such body that
+ *    is not clean gives a warning (their own header fields, which the
+ *    signature does not cover, are converted as usual).
  * New line breaks follow the source's (CRLF when its first line ends so).
  *
  * @param m        a parsed message (mimeo_message_parse_*)
