@@ -572,6 +572,14 @@ static void trim(mimeo_buf *o, size_t from)
 		o->ptr[o->size] = '\0';
 }
 
+static int ascii_compatible(int enc)
+{
+	const char *name = mimeo__charset_name(enc);
+
+	return name && strncmp(name, "utf-16", 6) && strncmp(name, "utf-32", 6) &&
+	       strcmp(name, "utf-7") && strcmp(name, "replacement");
+}
+
 /* A cache lives long: do not keep scratch space of a huge field around. */
 static void release_scratch(mimeo_charset_cache *cc)
 {
@@ -611,10 +619,16 @@ static int run_decoder(mimeo_charset_cache *cc, const mimeo_header_options *opts
 	d.def_enc = mimeo__charset_cp1252(cc);
 	d.def_flag = MIMEO_REPAIR_FALLBACK_CP1252;
 	if (opts && opts->default_charset) {
-		d.def_enc = mimeo__charset_lookup(opts->default_charset,
-						  strlen(opts->default_charset));
-		if (d.def_enc != mimeo__charset_cp1252(cc))
+		int enc = mimeo__charset_lookup(opts->default_charset,
+						strlen(opts->default_charset));
+
+		/* Header text is ASCII-based: a default that would read ASCII
+		 * bytes differently (UTF-16/32, UTF-7, replacement) or that is
+		 * unknown cannot describe it; windows-1252 is used then. */
+		if (ascii_compatible(enc) && enc != d.def_enc) {
+			d.def_enc = enc;
 			d.def_flag = 0;
+		}
 	}
 	d.run = mimeo__charset_scratch(cc, MIMEO__SCRATCH_RUN);
 	mimeo_buf_clear(d.run);

@@ -400,6 +400,19 @@ START_TEST(default_charset_for_raw_8bit)
 	ck_assert_str_eq(s, "\xd0\x9f\xd1\x80\xd0\xb8\xd0\xb2\xd0\xb5\xd1\x82 x");
 	ck_assert_uint_eq(rep, MIMEO_REPAIR_RAW_8BIT);
 	free(s);
+	/* A default that is not ASCII-based (or unknown) cannot describe raw
+	 * header text: windows-1252 instead. */
+	o.default_charset = "utf-16";
+	rep = 0;
+	s = decode(NULL, &o, 0, "caf\xe9 <a@b>", 10, &rep);
+	ck_assert_str_eq(s, "caf\xc3\xa9 <a@b>");
+	ck_assert_uint_eq(rep, MIMEO_REPAIR_RAW_8BIT | MIMEO_REPAIR_FALLBACK_CP1252);
+	free(s);
+	o.default_charset = "x-nonsense";
+	s = decode(NULL, &o, 0, "caf\xe9", 4, NULL);
+	ck_assert_str_eq(s, "caf\xc3\xa9");
+	free(s);
+	o.default_charset = "koi8-r";
 	/* Valid UTF-8 still wins over the default. */
 	s = decode(NULL, &o, 0, "\xd0\x9f", 2, NULL);
 	ck_assert_str_eq(s, "\xd0\x9f");
