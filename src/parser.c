@@ -38,7 +38,6 @@
 #include "common-priv.h"
 #include "parser-priv.h"
 
-#include <stdio.h>
 #include <string.h>
 
 /* Bytes of a line examined to recognise a boundary or From_ line: RFC 2046
@@ -450,12 +449,20 @@ static int set_section(mimeo_parser *p, frame *f, frame *parent)
 	} else if (parent->kind == K_MSG) {
 		rc = msg_prefix(&f->section, &parent->info);
 	} else {
-		int k = snprintf(num, sizeof(num), "%s%u", *parent->info.section ? "." : "",
-				 parent->nchild);
+		/* parent section, ".", child number (no printf: hot with
+		 * many small parts) */
+		char *e = num + sizeof(num);
+		unsigned v = parent->nchild;
 
+		do {
+			*--e = (char)('0' + v % 10);
+			v /= 10;
+		} while (v);
+		if (*parent->info.section)
+			*--e = '.';
 		rc = mimeo_buf_puts(&f->section, parent->info.section);
 		if (!rc)
-			rc = mimeo_buf_put(&f->section, num, (size_t)k);
+			rc = mimeo_buf_put(&f->section, e, (size_t)(num + sizeof(num) - e));
 	}
 	if (!rc && !f->section.ptr)
 		rc = mimeo_buf_put(&f->section, "", 0);
@@ -1177,9 +1184,10 @@ static int end_block(mimeo_parser *p, int line, uint64_t body_off)
 	return 0;
 }
 
-/* A complete header-block line is fbuf[fend..flen) (with its LF unless
- * `eof`).  Classify it and queue the resulting actions. */
-static int header_line(mimeo_parser *p, int eof)
+/* A complete header-block line is fbuf[fend..flen) (with its LF, except
+ * for the last line of the input).  Classify it and queue the resulting
+ * actions. */
+static int header_line(mimeo_parser *p)
 {
 	const char *l = p->fbuf + p->fend;
 	size_t n = p->flen - p->fend, cn = n;
@@ -1260,7 +1268,6 @@ static int header_line(mimeo_parser *p, int eof)
 		       : MIMEO_DEFECT_MISSING_BLANK_LINE, MIMEO_DEFECT_WARN, lo,
 		       "header block ended without an empty line");
 	}
-	(void)eof;
 	return end_block(p, LINE_REPLAY, lo);
 }
 
@@ -1313,7 +1320,7 @@ static int hdr_input(mimeo_parser *p, const char *d, size_t len, size_t *pos)
 		p->fbuf[p->flen++] = '\n';
 		*pos = i + n;
 		p->consumed = *pos;
-		return header_line(p, 0);
+		return header_line(p);
 	}
 	if (fbuf_reserve(p, n))
 		return p->err;
@@ -1323,7 +1330,7 @@ static int hdr_input(mimeo_parser *p, const char *d, size_t len, size_t *pos)
 	if (!e)
 		return 0;
 	p->consumed = *pos;
-	return header_line(p, 0);
+	return header_line(p);
 }
 
 static int hdr_skip(mimeo_parser *p, const char *d, size_t len, size_t *pos)
@@ -1338,7 +1345,7 @@ static int hdr_skip(mimeo_parser *p, const char *d, size_t len, size_t *pos)
 	p->consumed = *pos;
 	p->fbuf[p->flen++] = '\n';
 	p->st = ST_HDR;
-	return header_line(p, 0);
+	return header_line(p);
 }
 
 /* ------------------------------------------------------------------ */
@@ -1638,7 +1645,7 @@ static int run(mimeo_parser *p, const char *d, size_t len, size_t *pos)
 			if (p->st == ST_HDR) {
 				p->replay = 0;
 				p->line_off = top(p)->info.header_offset;
-				rc = header_line(p, 0);
+				rc = header_line(p);
 			} else {
 				rc = body_replay(p);
 			}
@@ -1671,7 +1678,7 @@ static int eof_step(mimeo_parser *p)
 	case ST_HDR_SKIP:
 		p->st = ST_HDR;
 		if (p->flen > p->fend)
-			return header_line(p, 1);
+			return header_line(p);
 		if (p->need_begin) {
 			action *a = q_push(p, A_MSG_BEGIN, 0);
 
