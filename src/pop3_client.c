@@ -1232,6 +1232,61 @@ int mimeo_pop3_retr(mimeo_pop3 *c, unsigned long num, unsigned flags, uint64_t m
 	return fetch(c, "RETR", cmd, (size_t)n, flags, max_bytes, write, user);
 }
 
+/* How many RETR requests may be in flight with PIPELINING. */
+#define RETR_WINDOW 8
+
+int mimeo_pop3_retr_many(mimeo_pop3 *c, const unsigned long *nums, size_t n, unsigned flags,
+			 const uint64_t *limits, const mimeo_pop3_retr_callbacks *cb, void *user)
+{
+	size_t sent = 0, done, window, i;
+	int rc;
+
+	if (!c || !cb || !cb->end || (n && !nums))
+		return MIMEO_EINVAL;
+	for (i = 0; i < n; i++) {
+		if (nums[i] == 0)
+			return set_err(c, MIMEO_EINVAL, "message number 0");
+	}
+	if ((rc = check_usable(c)) < 0)
+		return rc;
+	window = pipelining(c) ? RETR_WINDOW : 1;
+	for (done = 0; done < n; done++) {
+		mimeo_pop3_reader r;
+		char cmd[RETR_WINDOW * 32];
+		size_t len = 0;
+
+		/* keep the window full: the commands are tiny, so writing
+		 * them cannot block while the server is busy answering */
+		while (sent < n && sent < done + window) {
+			len += (size_t)snprintf(cmd + len, sizeof(cmd) - len, "RETR %lu\r\n",
+						nums[sent]);
+			sent++;
+		}
+		if (len && (rc = send_cmd(c, cmd, len)) < 0)
+			break;
+		if (cb->begin && cb->begin(nums[done], done, user) != 0) {
+			rc = broken(c, set_err(c, MIMEO_EUSER, "stopped by the caller"));
+			break;
+		}
+		mimeo_pop3_reader_init(&r, flags & MIMEO_POP3_TO_LF, cb->write, user);
+		r.max_line = c->opts.max_line;
+		r.max_bytes = limits ? limits[done] : 0;
+		rc = read_multi(c, &r, "RETR");
+		if (cb->end(nums[done], done, rc, user) != 0) {
+			if (rc == MIMEO_OK || !c->broken)
+				rc = broken(c, set_err(c, MIMEO_EUSER, "stopped by the caller"));
+			break;
+		}
+		if (rc < 0 && c->broken)
+			break;
+		rc = MIMEO_OK; /* a -ERR for one message: the others go on */
+	}
+	if (rc < 0 && c->broken)
+		return rc; /* mimeo_pop3_error() says why */
+	c->err[0] = '\0';
+	return MIMEO_OK;
+}
+
 int mimeo_pop3_top(mimeo_pop3 *c, unsigned long num, unsigned long lines, unsigned flags,
 		   uint64_t max_bytes, mimeo_pop3_write_fn write, void *user)
 {

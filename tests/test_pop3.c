@@ -758,6 +758,97 @@ START_TEST(test_client_failing_alloc)
 }
 END_TEST
 
+typedef struct many_log {
+	mimeo_buf out[4];
+	int status[4];
+	int begun, ended;
+	int stop_at; /* end() of this index returns non-zero; -1 = never */
+} many_log;
+
+static int many_begin(unsigned long num, size_t index, void *user)
+{
+	many_log *l = user;
+
+	(void)num;
+	ck_assert_int_eq((int)index, l->begun);
+	l->begun++;
+	return 0;
+}
+
+static int many_write(const void *data, size_t len, void *user)
+{
+	many_log *l = user;
+
+	return mimeo_buf_put(&l->out[l->begun - 1], data, len) == MIMEO_OK ? 0 : -1;
+}
+
+static int many_end(unsigned long num, size_t index, int status, void *user)
+{
+	many_log *l = user;
+
+	(void)num;
+	l->status[index] = status;
+	l->ended++;
+	return (int)index == l->stop_at;
+}
+
+/* RETR of several messages, pipelined when offered: in order, a -ERR for
+ * one does not stop the others, a broken transfer stops everything. */
+START_TEST(test_client_retr_many)
+{
+	static const mimeo_pop3_retr_callbacks cb = { many_begin, many_write, many_end };
+	const unsigned long nums[] = { 1, 3, 2, 1 };
+	fake_server fs;
+	mimeo_pop3_options opts = MIMEO_POP3_OPTIONS_INIT;
+	mimeo_pop3 *c;
+	many_log l;
+	int i, rc;
+
+	memset(&fs, 0, sizeof(fs));
+	memset(&l, 0, sizeof(l));
+	l.stop_at = -1;
+	fs.mode = _i == 2 ? FAKE_RETR_EOF : FAKE_NORMAL;
+	fs.pipelining = _i != 1;
+	fs.messages = fake_messages;
+	fake_start(&fs);
+	opts.read_timeout_ms = 5000;
+	ck_assert_int_eq(mimeo_pop3_new(&c, &opts), MIMEO_OK);
+	ck_assert_int_eq(mimeo_pop3_connect(c, "127.0.0.1", fs.port_str), MIMEO_OK);
+	rc = mimeo_pop3_retr_many(c, nums, 4, 0, NULL, &cb, &l);
+	if (_i == 2) {
+		ck_assert_int_eq(rc, MIMEO_EPROTO);
+		ck_assert_int_eq(l.ended, 1);
+		ck_assert_int_eq(l.status[0], MIMEO_EPROTO);
+		ck_assert_int_eq(mimeo_pop3_usable(c), 0);
+	} else {
+		ck_assert_int_eq(rc, MIMEO_OK);
+		ck_assert_int_eq(l.begun, 4);
+		ck_assert_int_eq(l.ended, 4);
+		ck_assert_int_eq(l.status[0], MIMEO_OK);
+		ck_assert_int_eq(l.status[1], MIMEO_EPROTO); /* no message 3 */
+		ck_assert_int_eq(l.status[2], MIMEO_OK);
+		ck_assert_int_eq(l.status[3], MIMEO_OK);
+		ck_assert_str_eq(l.out[0].ptr, fake_messages[0]);
+		ck_assert_str_eq(l.out[2].ptr, fake_messages[1]);
+		ck_assert_str_eq(l.out[3].ptr, fake_messages[0]);
+		ck_assert_int_eq(fs.max_batch >= 4, _i == 0); /* pipelined or not */
+		/* a callback that stops: the session cannot go on */
+		memset(l.status, 0, sizeof(l.status));
+		l.begun = l.ended = 0;
+		for (i = 0; i < 4; i++)
+			mimeo_buf_clear(&l.out[i]);
+		l.stop_at = 0;
+		ck_assert_int_eq(mimeo_pop3_retr_many(c, nums, 4, 0, NULL, &cb, &l), MIMEO_EUSER);
+		ck_assert_int_eq(l.ended, 1);
+		ck_assert_int_eq(mimeo_pop3_usable(c), 0);
+	}
+	mimeo_pop3_free(c);
+	for (i = 0; i < 4; i++)
+		mimeo_buf_dispose(&l.out[i]);
+	fake_stop(&fs);
+}
+END_TEST
+
 /* A hostile or broken server: a clear error, in bounded time, and the
  * session is marked unusable when the stream position is lost. */
 static const struct hostile {
@@ -1149,6 +1240,7 @@ static Suite *pop3_suite(void)
 	tcase_set_timeout(tc, 120);
 	tcase_add_test(tc, test_client_fake_server);
 	tcase_add_test(tc, test_client_failing_alloc);
+	tcase_add_loop_test(tc, test_client_retr_many, 0, 3);
 #if MIMEO_HAVE_OPENSSL
 	tcase_add_loop_test(tc, test_client_tls_errors, 0, 3);
 #endif

@@ -295,6 +295,34 @@ MIMEO_EXTERN void mimeo_pop3_entries_free(mimeo_pop3 *c, mimeo_pop3_entry *entri
 MIMEO_EXTERN int mimeo_pop3_retr(mimeo_pop3 *c, unsigned long num, unsigned flags,
 				 uint64_t max_bytes, mimeo_pop3_write_fn write, void *user);
 
+/** Callbacks of mimeo_pop3_retr_many(). */
+typedef struct mimeo_pop3_retr_callbacks {
+	/** message `num` (the index-th of the list) starts; return 0 to go
+	 *  on, anything else to stop (the session is then unusable) */
+	int (*begin)(unsigned long num, size_t index, void *user);
+	/** its un-stuffed bytes, as for mimeo_pop3_retr() */
+	mimeo_pop3_write_fn write;
+	/** it ended: `status` is MIMEO_OK when it arrived whole, MIMEO_EPROTO
+	 *  when the server answered -ERR (the others go on), or the error that
+	 *  stopped the transfer (then no further message follows); return 0
+	 *  to go on, anything else to stop */
+	int (*end)(unsigned long num, size_t index, int status, void *user);
+} mimeo_pop3_retr_callbacks;
+
+/**
+ * RETR several messages in order; when the server offers PIPELINING, up
+ * to 8 requests are kept in flight, which hides the round trip per
+ * message on slow links.
+ * @param limits  per-message byte limits (see mimeo_pop3_retr()), or NULL
+ * @return MIMEO_OK when every message was handled (some may have had
+ *         -ERR: see the end callback), MIMEO_EUSER when a callback
+ *         stopped it, or the error that broke the session.
+ * @since 0.1
+ */
+MIMEO_EXTERN int mimeo_pop3_retr_many(mimeo_pop3 *c, const unsigned long *nums, size_t n,
+				      unsigned flags, const uint64_t *limits,
+				      const mimeo_pop3_retr_callbacks *cb, void *user);
+
 /** TOP: the headers and the first `lines` body lines of `num` (RFC 1939
  *  section 7); otherwise as mimeo_pop3_retr().  @since 0.1 */
 MIMEO_EXTERN int mimeo_pop3_top(mimeo_pop3 *c, unsigned long num, unsigned long lines,
