@@ -427,8 +427,27 @@ static int same_charset(const struct dec *d, const struct ew *w)
 
 /* An encoded word: whitespace since an adjacent encoded word is dropped
  * (RFC 2047 section 6.2); same-charset neighbours share one run. */
+/* Length of a byte order mark of UTF-16/32 encoding `enc` at p, else 0. */
+static size_t bom_len(int enc, const unsigned char *p, size_t n)
+{
+	const char *name = mimeo__charset_name(enc);
+
+	if (!name || strncmp(name, "utf-", 4))
+		return 0;
+	if (!strncmp(name, "utf-16", 6) && n >= 2 &&
+	    ((p[0] == 0xFE && p[1] == 0xFF) || (p[0] == 0xFF && p[1] == 0xFE)))
+		return 2;
+	if (!strncmp(name, "utf-32", 6) && n >= 4 &&
+	    (!memcmp(p, "\xFF\xFE\0\0", 4) || !memcmp(p, "\0\0\xFE\xFF", 4)))
+		return 4;
+	return 0;
+}
+
 static void tok_ew(struct dec *d, const struct ew *w)
 {
+	int joined = d->in_run && same_charset(d, w);
+	size_t before, bom;
+
 	if (w->lenient || d->in_quote)
 		*d->rep |= MIMEO_REPAIR_ENCODED_WORD;
 	if (d->in_run) {
@@ -445,10 +464,19 @@ static void tok_ew(struct dec *d, const struct ew *w)
 		d->run_label_len = w->cs_len;
 	}
 	d->started = 1;
+	before = d->run->size;
 	if (w->b)
 		b_decode(d, w->text, w->text_len);
 	else
 		q_decode(d, w->text, w->text_len);
+	/* Each UTF-16 word may carry its own BOM: only the run's first one
+	 * counts (the converter drops that one). */
+	if (joined && !d->err && d->run->size > before &&
+	    (bom = bom_len(w->enc, (unsigned char *)d->run->ptr + before, d->run->size - before))) {
+		memmove(d->run->ptr + before, d->run->ptr + before + bom, d->run->size - before - bom);
+		d->run->size -= bom;
+		d->run->ptr[d->run->size] = '\0';
+	}
 }
 
 /* Which bytes stop the plain-text scan. */

@@ -233,6 +233,9 @@ static const struct row {
 	 * shows it decoded).  GMime differs: it leaves the escape sequences in */
 	{ 0, "Re: \x1b$B$3$s$K$A$O\x1b(B world", 26,
 	  "Re: \xe3\x81\x93\xe3\x82\x93\xe3\x81\xab\xe3\x81\xa1\xe3\x81\xaf world", 0x10, 1 },
+	/* UTF-16 words each with their own byte order mark: only the first counts.  GMime
+	 * differs: it joins the base64 of adjacent words and stops at the first padding */
+	{ 0, "=?UTF-16?B?/v8AYQ==?= =?UTF-16?B?/v8AYg==?=", 43, "ab", CLEAN, 1 },
 };
 
 static mimeo_charset_cache *new_cache(void)
