@@ -526,6 +526,12 @@ static int decode_group(struct pctx *c, const struct sort_key *keys, size_t a, s
 	const char *sc = c->scratch.ptr;
 	const struct raw_param *single_ext = NULL, *plain = NULL;
 	size_t i, first_sec = b, nsec = 0;
+	/* The multipart boundary is a protocol element matched byte for byte
+	 * by the parser (RFC 2046 5.1.1), not text: its plain value is kept
+	 * raw, so a boundary that looks like an encoded word is the same for
+	 * mimeo as for other MIME parsers.  (Bytes that are not UTF-8 are
+	 * still converted: values are UTF-8, and RFC 2046 allows only ASCII.) */
+	int raw = keys[a].name_len == 8 && memcmp(keys[a].name, "boundary", 8) == 0;
 
 	for (i = a; i < b; i++) {
 		const struct raw_param *rp = &c->raw[keys[i].idx];
@@ -616,11 +622,16 @@ static int decode_group(struct pctx *c, const struct sort_key *keys, size_t a, s
 			rc = decode_charset(c, sc + first->val, has_cs ? cs_len : 0, sc + base,
 					    c->scratch.size - base);
 		else
-			rc = decode_plain(c, sc + base, c->scratch.size - base);
+			rc = raw && mimeo_utf8_valid_prefix(sc + base, c->scratch.size - base) ==
+					    c->scratch.size - base ?
+				mimeo_buf_put(&c->strings, sc + base, c->scratch.size - base) :
+				decode_plain(c, sc + base, c->scratch.size - base);
 		c->scratch.size = base;
 		c->scratch.ptr[base] = '\0';
 		return rc;
 	}
+	if (raw && mimeo_utf8_valid_prefix(sc + plain->val, plain->val_len) == plain->val_len)
+		return mimeo_buf_put(&c->strings, sc + plain->val, plain->val_len);
 	return decode_plain(c, sc + plain->val, plain->val_len);
 }
 

@@ -251,6 +251,11 @@ static const struct pcase pcases[] = {
 	  MIMEO_REPAIR_SYNTAX, 0 },
 	/* raw 8-bit in names and types: kept if UTF-8, else U+FFFD */
 	{ "t\xC3\xABxt/pl\xE4in; n\xE4me=v", "t\xC3\xABxt", "pl\xEF\xBF\xBDin", "n\xEF\xBF\xBDme", "v", 0, 0 },
+	/* the boundary is matched byte for byte: never decoded */
+	{ "multipart/mixed; boundary=\"=?utf-8?q?abc?=\"", "multipart", "mixed", "boundary",
+	  "=?utf-8?q?abc?=", 0, 1 },
+	{ "multipart/mixed; boundary=\"b\xC3\xA4r=?x?q?y?=\"", "multipart", "mixed", "boundary",
+	  "b\xC3\xA4r=?x?q?y?=", 0, 1 },
 	/* a folded quoted value: the line break is removed (unfolding) */
 	{ "attachment; filename=\"very long\r\n name.txt\"", "attachment", NULL, "filename",
 	  "very long name.txt", 0, 1 },

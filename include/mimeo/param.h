@@ -38,6 +38,12 @@
  *    is unknown or not ASCII-compatible, such as UTF-16).  With
  *    MIMEO_HEADER_STRICT no RFC 2047 decoding happens in values and invalid
  *    UTF-8 becomes U+FFFD.
+ *  - Exception: the plain value of "boundary" is returned as its raw bytes
+ *    (unquoted, never RFC 2047-decoded) when they are UTF-8, because a
+ *    multipart boundary is matched byte for byte (RFC 2046 5.1.1): decoding
+ *    "=?...?=" would make mimeo split a message differently from other MIME
+ *    parsers.  (Non-UTF-8 bytes, which RFC 2046 forbids, are converted as
+ *    for any value.)
  *  - A NUL byte in a decoded value becomes U+FFFD (values are C strings).
  *  - Linear time in the input size (sections are sorted with qsort).
  *
@@ -57,7 +63,8 @@ extern "C" {
 /** One parameter of a Content-Type or Content-Disposition value. */
 typedef struct mimeo_param {
 	const char *name;  /**< lowercased, without RFC 2231 "*N*" suffixes */
-	const char *value; /**< decoded, UTF-8, NUL-terminated */
+	const char *value; /**< decoded, UTF-8, NUL-terminated ("boundary" is
+	                        not RFC 2047-decoded, see above) */
 } mimeo_param;
 
 /** A parsed Content-Type or Content-Disposition value.  Everything is owned
