@@ -1295,22 +1295,31 @@ static int fbuf_reserve(mimeo_parser *p, size_t extra)
 /* Header mode: gather the next line. */
 static int hdr_input(mimeo_parser *p, const char *d, size_t len, size_t *pos)
 {
-	size_t i = *pos, have = p->flen - p->fend, room, n;
+	size_t i = *pos, have = p->flen - p->fend, room, n, cap = p->o.max_line;
 	const char *e;
 
+	/* A line is cut at max_line, or earlier where the header block's
+	 * budget ends, so that a huge field is kept truncated rather than
+	 * pushed into the body by max_header_bytes (never below CAND_MAX + 1:
+	 * boundary lines must stay recognisable). */
+	if (p->hdr_bytes < p->o.max_header_bytes &&
+	    p->o.max_header_bytes - p->hdr_bytes - 1 < cap)
+		cap = p->o.max_header_bytes - p->hdr_bytes - 1;
+	if (cap < CAND_MAX + 1)
+		cap = CAND_MAX + 1;
 	if (!have)
 		p->line_off = p->off + i;
 	e = memchr(d + i, '\n', len - i);
 	n = e ? (size_t)(e - (d + i)) + 1 : len - i;
-	room = have < p->o.max_line ? p->o.max_line - have : 0;
+	room = have < cap ? cap - have : 0;
 	if ((e ? n - 1 : n) > room) {
-		/* over-long header line: keep max_line bytes */
+		/* over-long header line: keep `cap` bytes */
 		if (fbuf_reserve(p, room + 1))
 			return p->err;
 		memcpy(p->fbuf + p->flen, d + i, room);
 		p->flen += room;
-		limit_hit(p, 0, MIMEO_LIMIT_LINE, p->line_off + p->o.max_line,
-			  "header line too long: truncated");
+		limit_hit(p, 0, cap < p->o.max_line ? MIMEO_LIMIT_HEADER_BYTES : MIMEO_LIMIT_LINE,
+			  p->line_off + cap, "header line too long: truncated");
 		p->line_truncated = 1;
 		if (!e) {
 			*pos = len;

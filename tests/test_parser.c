@@ -921,6 +921,36 @@ START_TEST(limit_line)
 }
 END_TEST
 
+/* A field longer than the header block budget is kept, truncated, and the
+ * rest of the block becomes body (regression: it used to become body). */
+START_TEST(limit_huge_field)
+{
+	mimeo_parser_options o = MIMEO_PARSER_OPTIONS_INIT;
+	mimeo_buf in = MIMEO_BUF_INIT;
+	run_opts ro = { 0 };
+	unsigned lim;
+	int st;
+	char *s, *big = malloc(100000);
+
+	memset(big, 'b', 100000);
+	ck_assert_int_eq(mimeo_buf_puts(&in, "From: a\nSubject: "), 0);
+	ck_assert_int_eq(mimeo_buf_put(&in, big, 100000), 0);
+	ck_assert_int_eq(mimeo_buf_puts(&in, "\nX: y\n\nbody\n"), 0);
+	o.max_header_bytes = 10000;
+	ro.opts = &o;
+	ro.no_data = 1;
+	s = run_log(in.ptr, in.size, &ro, &st, &lim);
+	ck_assert(lim == MIMEO_LIMIT_HEADER_BYTES);
+	ck_assert_ptr_nonnull(strstr(s, "D5@9999|H From=a|D5@"));
+	ck_assert_ptr_nonnull(strstr(s, "|H Subject=bbbb"));
+	ck_assert_ptr_null(strstr(s, "H X=y"));
+	free(s);
+	free(check_splits_n(in.ptr, in.size, 0, &o));
+	free(big);
+	mimeo_buf_dispose(&in);
+}
+END_TEST
+
 START_TEST(limit_parts)
 {
 	mimeo_parser_options o = MIMEO_PARSER_OPTIONS_INIT;
@@ -1209,6 +1239,7 @@ static Suite *parser_suite(void)
 	tcase_add_test(t, limit_depth);
 	tcase_add_test(t, limit_headers);
 	tcase_add_test(t, limit_line);
+	tcase_add_test(t, limit_huge_field);
 	tcase_add_test(t, limit_parts);
 	tcase_add_test(t, overlong_boundary_line);
 	tcase_add_test(t, abort_and_sticky_error);

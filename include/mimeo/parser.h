@@ -73,7 +73,9 @@
  *  - max_depth: a multipart or message part at depth >= max_depth is an
  *    opaque leaf (flag MIMEO_PART_OPAQUE): its body is delivered as is;
  *  - max_header_bytes / max_headers: the line that would exceed the limit
- *    ends the header block and becomes the first body line;
+ *    ends the header block and becomes the first body line (a single line
+ *    longer than what is left of max_header_bytes is truncated to fit
+ *    instead, so a huge field is kept, cut short);
  *  - max_line: a header line longer than this is truncated (the rest of
  *    the line is dropped); body lines of any length are delivered;
  *  - max_parts: once a message has this many parts, further delimiter
