@@ -629,6 +629,14 @@ START_TEST(encode_continuations)
 	r = roundtrip("filename", v, strlen(v), 70, 0);
 	ck_assert_str_eq(r, v);
 	free(r);
+	/* no room at all on the first line: section 0 is empty */
+	mimeo_buf_init(&b, NULL);
+	ck_assert_int_eq(mimeo_param_encode("filename", "x y", 3, 90, 0, &b), MIMEO_OK);
+	ck_assert_str_eq(b.ptr, "filename*0=\"\";\n\tfilename*1=\"x y\"");
+	mimeo_buf_dispose(&b);
+	r = roundtrip("filename", "x y", 3, 90, 0);
+	ck_assert_str_eq(r, "x y");
+	free(r);
 }
 END_TEST
 

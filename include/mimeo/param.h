@@ -125,7 +125,8 @@ MIMEO_EXTERN void mimeo_mime_field_free(mimeo_mime_field *f);
  * mistakes them for RFC 2047).  When the result would pass column 78, the
  * value is split into RFC 2231 continuations ("name*0*=...;", "name*1*=")
  * each on its own folded line (a line break then one tab); a UTF-8
- * character or %XX triplet is never split across sections.  The caller
+ * character or %XX triplet is never split across sections (when start_col
+ * leaves no room for even one character, section 0 is empty).  The caller
  * writes the "; " before the parameter; nothing is written after it.
  * Invalid UTF-8 in `utf8` becomes U+FFFD.  Parsing the output with
  * mimeo_mime_field_parse gives back the value exactly.
