@@ -1181,6 +1181,7 @@ START_TEST(test_cli_many)
 	cmsgs[100] = NULL;
 	memset(&fs, 0, sizeof(fs));
 	fs.mode = FAKE_NORMAL;
+	fs.pipelining = 1;
 	fs.messages = cmsgs;
 	fake_start(&fs);
 	argv[5] = fs.port_str;
@@ -1188,6 +1189,8 @@ START_TEST(test_cli_many)
 	fake_stop(&fs);
 	ck_assert_msg(rc == 0, "exit %d", rc);
 	ck_assert(file_contains(outp, "fetched 100 messages, "));
+	/* the RETRs went out in pipelined bursts */
+	ck_assert_int_ge(fs.max_batch, 8);
 	snprintf(sub, sizeof(sub), "%s/new", md);
 	ck_assert_int_eq(count_files(sub), 100);
 	snprintf(sub, sizeof(sub), "%s/.mimeo-pop3-state", md);

@@ -606,6 +606,118 @@ static int commit(state *st, uidset *delivered, const char *account, pending *pe
 	return rc;
 }
 
+/* One run of mimeo_pop3_retr_many(): each message goes into tmp/, and
+ * complete ones are committed in batches. */
+typedef struct fetch_run {
+	mimeo_pop3 *c;
+	state *st;
+	uidset *delivered;
+	const char *account, *out;
+	size_t n;                       /* messages to fetch */
+	unsigned long *nums;
+	uint64_t *limits;
+	const mimeo_pop3_entry **ents;
+	pending pend[BATCH_MESSAGES];   /* complete, not yet committed */
+	size_t npend;
+	uint64_t pend_bytes;
+	unsigned long counter;
+	char *tmppath;                  /* of the message being written */
+	size_t fetched;
+	uint64_t fetched_bytes;
+	int failed;                     /* some message could not be fetched */
+	int fatal;                      /* stop: the Maildir cannot be written */
+	int reported;                   /* the error that stopped it was shown */
+	fetch_ctx fc;
+} fetch_run;
+
+static int retr_begin(unsigned long num, size_t index, void *user)
+{
+	fetch_run *fr = user;
+	pending *pd = &fr->pend[fr->npend];
+
+	(void)num;
+	unique_name(pd->name, sizeof(pd->name), ++fr->counter);
+	free(fr->tmppath);
+	fr->tmppath = path_join(fr->out, "tmp", pd->name);
+	if (!fr->tmppath) {
+		fr->fatal = 1;
+		return -1;
+	}
+	fr->fc.fd = open(fr->tmppath, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+	if (fr->fc.fd < 0) {
+		cli_error("cannot create %s: %s", fr->tmppath, strerror(errno));
+		fr->fatal = 1;
+		return -1;
+	}
+	fr->fc.bytes = 0;
+	fr->fc.last_shown = 0;
+	fr->fc.write_errno = 0;
+	fr->fc.buffered = 0;
+	fr->fc.index = index + 1;
+	show_progress(&fr->fc, 0);
+	return 0;
+}
+
+static int retr_write(const void *data, size_t len, void *user)
+{
+	fetch_run *fr = user;
+
+	return file_sink(data, len, &fr->fc);
+}
+
+static int retr_end(unsigned long num, size_t index, int status, void *user)
+{
+	fetch_run *fr = user;
+	fetch_ctx *fc = &fr->fc;
+	pending *pd = &fr->pend[fr->npend];
+	int rc = status;
+
+	/* the message counts only once it is on disk */
+	if (rc == MIMEO_OK && file_flush(fc) != 0) {
+		rc = MIMEO_EIO;
+	} else if (rc == MIMEO_OK && fsync(fc->fd) != 0) {
+		fc->write_errno = errno;
+		rc = MIMEO_EIO;
+	}
+	if (close(fc->fd) != 0 && rc == MIMEO_OK) {
+		fc->write_errno = errno;
+		rc = MIMEO_EIO;
+	}
+	fc->fd = -1;
+	if (rc != MIMEO_OK) {
+		unlink(fr->tmppath);
+		if (fc->progress)
+			fputc('\n', stderr);
+		if (fc->write_errno)
+			cli_error("cannot write message %lu to %s: %s", num, fr->out,
+				  strerror(fc->write_errno));
+		else
+			cli_error("pop3: message %lu: %s", num, mimeo_pop3_error(fr->c));
+		fr->failed = 1;
+		/* a -ERR for one message: the others go on; a broken
+		 * session stops by itself */
+		fr->reported = !mimeo_pop3_usable(fr->c);
+		return 0;
+	}
+	pd->e = fr->ents[index];
+	pd->bytes = fc->bytes;
+	fr->npend++;
+	fr->pend_bytes += fc->bytes;
+	fr->fetched++;
+	fr->fetched_bytes += fc->bytes;
+	fc->total_bytes += fc->bytes;
+	if (fr->npend == BATCH_MESSAGES || fr->pend_bytes >= BATCH_BYTES) {
+		if (commit(fr->st, fr->delivered, fr->account, fr->pend, &fr->npend, &fr->failed) != 0) {
+			fr->fatal = 1;
+			return -1;
+		}
+		fr->pend_bytes = 0;
+	}
+	return 0;
+}
+
+static const mimeo_pop3_retr_callbacks retr_cb = { retr_begin, retr_write, retr_end };
+
 static void usage(void)
 {
 	fprintf(stderr,
@@ -638,14 +750,12 @@ static int run_pop3(int argc, char **argv)
 	mimeo_pop3_options opts = MIMEO_POP3_OPTIONS_INIT;
 	mimeo_pop3 *c = NULL;
 	mimeo_pop3_entry *ents = NULL;
-	size_t nents = 0, i, npend = 0, fetched = 0;
-	uint64_t fetched_bytes = 0, pend_bytes = 0;
-	unsigned long counter = 0;
-	pending pend[BATCH_MESSAGES];
+	size_t nents = 0, i;
 	state st = { NULL, 0, 0, NULL };
-	uidset delivered = { NULL, 0, 0 }, on_server = { NULL, 0, 0 };
+	uidset delivered = { NULL, 0, 0 }, on_server = { NULL, 0, 0 }, queued = { NULL, 0, 0 };
 	char *password = NULL, *account = NULL;
-	fetch_ctx fc;
+	/* static: it holds a 64 KiB write buffer; run_pop3 runs once */
+	static fetch_run fr;
 
 	optind = 1;
 	opterr = 1;
@@ -769,91 +879,58 @@ static int run_pop3(int argc, char **argv)
 			goto fail;
 	}
 
-	memset(&fc, 0, sizeof(fc));
-	fc.progress = isatty(STDERR_FILENO);
-	for (i = 0; i < nents; i++)
-		if (!uidset_has(&delivered, ents[i].uid))
-			fc.total++;
+	/* What to fetch: not delivered yet, each UIDL once (a server that
+	 * lists a UIDL twice must not get it delivered twice). */
+	fr.nums = malloc((nents ? nents : 1) * sizeof(*fr.nums));
+	fr.limits = malloc((nents ? nents : 1) * sizeof(*fr.limits));
+	fr.ents = malloc((nents ? nents : 1) * sizeof(*fr.ents));
+	if (!fr.nums || !fr.limits || !fr.ents) {
+		cli_error("out of memory");
+		goto fail;
+	}
 	for (i = 0; i < nents; i++) {
 		const mimeo_pop3_entry *e = &ents[i];
-		char *tmppath;
-		uint64_t limit;
-
-		if (uidset_has(&delivered, e->uid))
+		if (uidset_has(&delivered, e->uid) || uidset_has(&queued, e->uid))
 			continue;
-		/* a UIDL listed twice must not be delivered twice */
-		{
-			size_t k;
-			int dup = 0;
-			for (k = 0; k < npend && !dup; k++)
-				dup = strcmp(pend[k].e->uid, e->uid) == 0;
-			if (dup)
-				continue;
-		}
-		fc.index++;
-		unique_name(pend[npend].name, sizeof(pend[npend].name), ++counter);
-		tmppath = path_join(out, "tmp", pend[npend].name);
-		if (!tmppath)
-			goto fail_commit;
-		fc.fd = open(tmppath, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
-		if (fc.fd < 0) {
-			cli_error("cannot create %s: %s", tmppath, strerror(errno));
-			free(tmppath);
-			goto fail_commit;
-		}
-		fc.bytes = 0;
-		fc.last_shown = 0;
-		fc.write_errno = 0;
-		fc.buffered = 0;
-		show_progress(&fc, 0);
+		if (uidset_add(&queued, e->uid) != 0)
+			goto fail;
+		fr.ents[fr.n] = e;
+		fr.nums[fr.n] = e->num;
 		/* The announced size is only a hint (servers count line
 		 * ends differently), but a response far beyond it is an
 		 * endless RETR from a broken or hostile server. */
-		limit = e->size > (UINT64_MAX - (16u << 20)) / 2 ? 0 : e->size * 2 + (16u << 20);
-		rc = mimeo_pop3_retr(c, e->num, MIMEO_POP3_TO_LF, limit, file_sink, &fc);
-		if (rc == MIMEO_OK && file_flush(&fc) != 0) {
-			rc = MIMEO_EIO;
-			close(fc.fd);
-		} else if (rc == MIMEO_OK && (fsync(fc.fd) != 0 || close(fc.fd) != 0)) {
-			fc.write_errno = errno;
-			rc = MIMEO_EIO;
-			fc.fd = -1;
-		} else if (rc != MIMEO_OK) {
-			close(fc.fd);
-		}
-		if (rc != MIMEO_OK) {
-			unlink(tmppath);
-			free(tmppath);
-			if (fc.progress)
-				fputc('\n', stderr);
-			if (fc.write_errno)
-				cli_error("cannot write message %lu to %s: %s", e->num, out,
-					  strerror(fc.write_errno));
-			else
-				cli_error("pop3: message %lu: %s", e->num, mimeo_pop3_error(c));
-			failed = 1;
-			if (mimeo_pop3_usable(c))
-				continue; /* -ERR for this message: go on */
-			goto fail_commit;
-		}
-		free(tmppath);
-		pend[npend].e = e;
-		pend[npend].bytes = fc.bytes;
-		npend++;
-		pend_bytes += fc.bytes;
-		fetched++;
-		fetched_bytes += fc.bytes;
-		fc.total_bytes += fc.bytes;
-		if (npend == BATCH_MESSAGES || pend_bytes >= BATCH_BYTES) {
-			if (commit(&st, &delivered, account, pend, &npend, &failed) != 0)
-				goto fail;
-			pend_bytes = 0;
-		}
+		fr.limits[fr.n] = e->size > (UINT64_MAX - (16u << 20)) / 2 ? 0
+					   : e->size * 2 + (16u << 20);
+		fr.n++;
 	}
-	if (fc.progress && fc.total)
-		show_progress(&fc, 1);
-	if (commit(&st, &delivered, account, pend, &npend, &failed) != 0)
+	fr.fc.progress = isatty(STDERR_FILENO);
+	fr.fc.total = fr.n;
+	fr.fc.fd = -1;
+	fr.c = c;
+	fr.st = &st;
+	fr.delivered = &delivered;
+	fr.account = account;
+	fr.out = out;
+	rc = mimeo_pop3_retr_many(c, fr.nums, fr.n, MIMEO_POP3_TO_LF, fr.limits, &retr_cb, &fr);
+	if (fr.fc.fd >= 0) {
+		/* stopped inside a message: nothing partial stays */
+		close(fr.fc.fd);
+		unlink(fr.tmppath);
+		fr.fc.fd = -1;
+	}
+	if (fr.fatal)
+		goto fail_commit;
+	if (rc < 0) {
+		if (!fr.reported)
+			cli_error("pop3: %s", mimeo_pop3_error(c));
+		goto fail_commit;
+	}
+	if (fr.fc.progress && fr.fc.total)
+		show_progress(&fr.fc, 1);
+	if (commit(&st, &delivered, account, fr.pend, &fr.npend, &fr.failed) != 0)
 		goto fail;
+	failed |= fr.failed;
+
 
 	if (!keep) {
 		unsigned long *nums = malloc((nents ? nents : 1) * sizeof(*nums)), bad = 0;
@@ -881,18 +958,24 @@ static int run_pop3(int argc, char **argv)
 		cli_error("pop3: %s", mimeo_pop3_error(c));
 		failed = 1;
 	}
-	printf("fetched %zu messages, %llu bytes\n", fetched, (unsigned long long)fetched_bytes);
+	printf("fetched %zu messages, %llu bytes\n", fr.fetched,
+	       (unsigned long long)fr.fetched_bytes);
 	goto done;
 
 fail_commit:
 	/* keep what arrived whole before the failure */
-	commit(&st, &delivered, account, pend, &npend, &failed);
+	commit(&st, &delivered, account, fr.pend, &fr.npend, &failed);
 fail:
 	failed = 1;
-	if (fetched)
-		printf("fetched %zu messages, %llu bytes\n", fetched,
-		       (unsigned long long)fetched_bytes);
+	if (fr.fetched)
+		printf("fetched %zu messages, %llu bytes\n", fr.fetched,
+		       (unsigned long long)fr.fetched_bytes);
 done:
+	free(fr.nums);
+	free(fr.limits);
+	free(fr.ents);
+	free(fr.tmppath);
+	free(queued.slots);
 	if (c)
 		mimeo_pop3_entries_free(c, ents);
 	mimeo_pop3_free(c);
