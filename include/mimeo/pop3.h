@@ -295,7 +295,8 @@ MIMEO_EXTERN void mimeo_pop3_entries_free(mimeo_pop3 *c, mimeo_pop3_entry *entri
 MIMEO_EXTERN int mimeo_pop3_retr(mimeo_pop3 *c, unsigned long num, unsigned flags,
 				 uint64_t max_bytes, mimeo_pop3_write_fn write, void *user);
 
-/** Callbacks of mimeo_pop3_retr_many(). */
+/** Callbacks of mimeo_pop3_retr_many(); `begin` and `write` may be NULL,
+ *  `end` is required. */
 typedef struct mimeo_pop3_retr_callbacks {
 	/** message `num` (the index-th of the list) starts; return 0 to go
 	 *  on, anything else to stop (the session is then unusable) */
