@@ -41,7 +41,9 @@
  *    with it.  The line break before a boundary line belongs to the
  *    boundary.  A boundary line of an outer multipart closes the inner
  *    parts (defect MIMEO_DEFECT_MISSING_CLOSE); the end of input closes
- *    everything that is still open (same defect for multiparts);
+ *    everything that is still open (same defect for multiparts).  A
+ *    boundary parameter ending in whitespace (RFC 2046 forbids it) matches
+ *    as if the whitespace were not there;
  *  - the header block ends at the first empty line; a line that is neither
  *    a header field nor a continuation (nor a boundary) also ends it and is
  *    the first body line (defect MIMEO_DEFECT_MISSING_BLANK_LINE); parts
@@ -79,7 +81,8 @@
  *  - max_line: a header line longer than this is truncated (the rest of
  *    the line is dropped); body lines of any length are delivered;
  *  - max_parts: once a message has this many parts, further delimiter
- *    lines no longer start new parts and are delivered as body data.
+ *    lines no longer start new parts and are delivered as body data, and
+ *    a message/rfc822 part is an opaque leaf.
  *
  * SPDX-License-Identifier: LGPL-2.1-or-later
  */
