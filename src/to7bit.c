@@ -325,6 +325,40 @@ static int is_address_field(const char *n, size_t len)
 	return 0;
 }
 
+/* Last resort for what no encoder could fold (a field name or a word of
+ * garbage longer than a line): break every line over 998 octets with a
+ * fold (line break + space), RFC 5322 section 2.1.1. */
+static int break_long_lines(t7 *t, mimeo_buf *h)
+{
+	mimeo_buf o;
+	size_t i, line = 0;
+	int r = MIMEO_OK;
+
+	if (!h->size || !range_dirty(h->ptr, 0, h->size))
+		return MIMEO_OK;
+	mimeo_buf_init(&o, t->alloc);
+	for (i = 0; !r && i < h->size; i++) {
+		char c = h->ptr[i];
+
+		if (c == '\n')
+			line = 0;
+		else if (!(c == '\r' && i + 1 < h->size && h->ptr[i + 1] == '\n') &&
+			 ++line > MIMEO__MAX_LINE - 1) {
+			r = mimeo_buf_puts(&o, t->nl) || mimeo_buf_puts(&o, " ") ? MIMEO_ENOMEM : 0;
+			line = 2;
+		}
+		if (!r)
+			r = mimeo_buf_put(&o, &c, 1);
+	}
+	if (!r) {
+		mimeo_buf_dispose(h);
+		*h = o;
+	} else {
+		mimeo_buf_dispose(&o);
+	}
+	return r;
+}
+
 /* Replace the field [fs, fe) (final line break excluded). */
 static int reencode_field(t7 *t, uint64_t fs, uint64_t fe)
 {
@@ -375,6 +409,8 @@ static int reencode_field(t7 *t, uint64_t fs, uint64_t fe)
 	}
 done:
 	if (!r)
+		r = break_long_lines(t, &h);
+	if (!r)
 		r = add_edit(t, fs, fe, &h, NULL, MIMEO_CTE_NONE);
 	mimeo_buf_dispose(&h);
 	return r;
@@ -385,6 +421,8 @@ done:
 typedef struct hscan {
 	uint64_t cte_start[2], cte_end[2], cte_after[2]; /* first two CTE fields */
 	unsigned ncte;
+	int cte_dirty;          /* one of them has 8-bit bytes or is over-long */
+	int cte_set;            /* set_cte() replaced them */
 	uint64_t insert_at;     /* start of the blank line (or bs) */
 	int blank;              /* the block ends with a blank line */
 } hscan;
@@ -429,6 +467,8 @@ static int scan_header_block(t7 *t, uint64_t hs, uint64_t bs, hscan *hsc)
 				nlen--;
 			if (mimeo__ascii_ieq(s + fs, nlen, "content-transfer-encoding") &&
 			    hsc->ncte < 2) {
+				if (range_dirty(s, fs, fe))
+					hsc->cte_dirty = 1;
 				hsc->cte_start[hsc->ncte] = fs;
 				hsc->cte_end[hsc->ncte] = fe;
 				hsc->cte_after[hsc->ncte] = after;
@@ -449,11 +489,12 @@ static int scan_header_block(t7 *t, uint64_t hs, uint64_t bs, hscan *hsc)
 
 /* Point the part's Content-Transfer-Encoding at `cte`: replace the first
  * CTE field, drop a second one, or add one before the blank line. */
-static int set_cte(t7 *t, const hscan *hsc, mimeo_cte cte)
+static int set_cte(t7 *t, hscan *hsc, mimeo_cte cte)
 {
 	mimeo_buf h;
 	int r;
 
+	hsc->cte_set = 1;
 	mimeo_buf_init(&h, t->alloc);
 	r = mimeo_buf_puts(&h, "Content-Transfer-Encoding: ") ||
 	    mimeo_buf_puts(&h, mimeo_cte_name(cte)) ? MIMEO_ENOMEM : MIMEO_OK;
@@ -522,7 +563,12 @@ static int clean_gap(t7 *t, const mimeo_part *p, uint64_t from, uint64_t to, int
 			continue;
 		}
 		if (!(c == '\r' && i + 1 < to && t->src[i + 1] == '\n') &&
-		    ++line > MIMEO__MAX_LINE - 1 && !delim && breaks) {
+		    ++line > MIMEO__MAX_LINE - 1 && breaks) {
+			/* A "--" line is a delimiter or ignorable text: its
+			 * tail goes (a delimiter matches by its start, and a
+			 * fold would push the tail into the next part). */
+			if (delim)
+				continue;
 			r = mimeo_buf_puts(&h, t->nl) || mimeo_buf_puts(&h, " ") ? MIMEO_ENOMEM : 0;
 			line = 2;
 		}
@@ -537,10 +583,33 @@ static int clean_gap(t7 *t, const mimeo_part *p, uint64_t from, uint64_t to, int
 	return r;
 }
 
+static int process_node(t7 *t, const mimeo_part *p, int depth, int *clean, hscan *hsc);
+
+/* A Content-Transfer-Encoding field with 8-bit bytes that nothing else
+ * replaced: write the encoding the parser understood, or, for an unknown
+ * one, the field with its 8-bit bytes made ASCII. */
 static int process(t7 *t, const mimeo_part *p, int depth, int *clean)
 {
-	uint64_t hs, bs, end;
 	hscan hsc;
+	mimeo_cte c;
+	int r;
+
+	memset(&hsc, 0, sizeof(hsc));
+	r = process_node(t, p, depth, clean, &hsc);
+	if (r || !hsc.cte_dirty || hsc.cte_set)
+		return r;
+	c = mimeo_part_cte(p);
+	if (c != MIMEO_CTE_NONE && c != MIMEO_CTE_UNKNOWN)
+		return set_cte(t, &hsc, c);
+	r = reencode_field(t, hsc.cte_start[0], hsc.cte_end[0]);
+	if (!r && hsc.ncte > 1)
+		r = reencode_field(t, hsc.cte_start[1], hsc.cte_end[1]);
+	return r;
+}
+
+static int process_node(t7 *t, const mimeo_part *p, int depth, int *clean, hscan *hsc)
+{
+	uint64_t hs, bs, end;
 	int r;
 
 	*clean = 1;
@@ -553,7 +622,7 @@ static int process(t7 *t, const mimeo_part *p, int depth, int *clean)
 		}
 		return MIMEO_OK;
 	}
-	r = scan_header_block(t, hs, bs, &hsc);
+	r = scan_header_block(t, hs, bs, hsc);
 	if (r)
 		return r;
 	if (is_protected(p)) {
@@ -583,7 +652,7 @@ static int process(t7 *t, const mimeo_part *p, int depth, int *clean)
 			cte = MIMEO_CTE_QP;
 		else
 			cte = MIMEO_CTE_BASE64;
-		r = set_cte(t, &hsc, cte);
+		r = set_cte(t, hsc, cte);
 		if (!r)
 			r = add_edit(t, bs, end, NULL, p, cte);
 		return r;
@@ -618,7 +687,7 @@ static int process(t7 *t, const mimeo_part *p, int depth, int *clean)
 		 * clean already keeps its label, so clean input is unchanged. */
 		if (all && t->ned > edits_before && (mimeo_part_cte(p) == MIMEO_CTE_8BIT ||
 			    mimeo_part_cte(p) == MIMEO_CTE_BINARY))
-			r = set_cte(t, &hsc, MIMEO_CTE_7BIT);
+			r = set_cte(t, hsc, MIMEO_CTE_7BIT);
 		return r;
 	}
 }
