@@ -355,6 +355,33 @@ START_TEST(ascii_incompatible_default_charset)
 }
 END_TEST
 
+/* The caller's cache and the per-call cache give the same result. */
+START_TEST(same_result_with_or_without_cache)
+{
+	mimeo_charset_cache *cc;
+	size_t k;
+
+	ck_assert_int_eq(mimeo_charset_cache_new(&cc, NULL), MIMEO_OK);
+	for (k = 0; k < sizeof(acases) / sizeof(acases[0]); k++) {
+		mimeo_address_list *a = NULL, *b = NULL;
+		size_t i;
+
+		ck_assert_int_eq(mimeo_address_list_parse(NULL, NULL, acases[k].in,
+							  strlen(acases[k].in), &a), MIMEO_OK);
+		ck_assert_int_eq(mimeo_address_list_parse(cc, NULL, acases[k].in,
+							  strlen(acases[k].in), &b), MIMEO_OK);
+		ck_assert_uint_eq(a->count, b->count);
+		ck_assert_uint_eq(a->repairs, b->repairs);
+		for (i = 0; i < a->count; i++)
+			check(b, i, a->items[i].display_name, a->items[i].local_part,
+			      a->items[i].domain, a->items[i].group);
+		mimeo_address_list_free(a);
+		mimeo_address_list_free(b);
+	}
+	mimeo_charset_cache_free(cc);
+}
+END_TEST
+
 START_TEST(api_misuse)
 {
 	mimeo_address_list *l = (mimeo_address_list *)1;
@@ -685,6 +712,7 @@ static Suite *address_suite(void)
 	tcase_add_test(tc, regress_empty_scratch);
 	tcase_add_test(tc, strict_mode_and_default_charset);
 	tcase_add_test(tc, ascii_incompatible_default_charset);
+	tcase_add_test(tc, same_result_with_or_without_cache);
 	tcase_add_test(tc, api_misuse);
 	tcase_add_test(tc, every_prefix_is_safe);
 	tcase_add_test(tc, random_garbage_is_safe);
