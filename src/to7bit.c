@@ -57,6 +57,7 @@ typedef struct t7 {
 	const char *nl;
 	unsigned hflags;
 	size_t warnings;
+	const mimeo_part *cur;  /* the part being processed, for warnings */
 } t7;
 
 static void warn(t7 *t, const mimeo_part *p, const char *msg)
@@ -372,7 +373,9 @@ static int reencode_field(t7 *t, uint64_t fs, uint64_t fe)
 	nlen = colon ? (size_t)(colon - f) : 0;
 	while (nlen && mimeo__is_ws((unsigned char)f[nlen - 1]))
 		nlen--;
-	if (!colon || !nlen || range_dirty(f, 0, nlen)) {
+	for (i = 0; i < nlen && (unsigned char)f[i] < 128 && f[i]; i++)
+		;
+	if (!colon || !nlen || i < nlen) {
 		/* Not a field: keep the line, with 8-bit bytes and NULs made
 		 * visible as "?" (RFC 5322 allows nothing else here). */
 		for (i = 0; !r && i < flen; i++) {
@@ -382,7 +385,10 @@ static int reencode_field(t7 *t, uint64_t fs, uint64_t fe)
 		}
 		goto done;
 	}
-	r = mimeo_buf_put(&h, f, nlen);
+	/* A field name cannot be folded: one too long for a line is cut. */
+	r = mimeo_buf_put(&h, f, nlen > 900 ? 900 : nlen);
+	if (nlen > 900)
+		warn(t, t->cur, "header field name longer than 900 octets cut");
 	if (!r)
 		r = mimeo_buf_puts(&h, ": ");
 	mark = h.size;
@@ -595,7 +601,9 @@ static int process(t7 *t, const mimeo_part *p, int depth, int *clean)
 	int r;
 
 	memset(&hsc, 0, sizeof(hsc));
+	t->cur = p;
 	r = process_node(t, p, depth, clean, &hsc);
+	t->cur = p;
 	if (r || !hsc.cte_dirty || hsc.cte_set)
 		return r;
 	c = mimeo_part_cte(p);

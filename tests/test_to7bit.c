@@ -325,6 +325,51 @@ START_TEST(signed_parts_are_left_alone_with_a_warning)
 }
 END_TEST
 
+/* Regressions found by mutating the shared corpus: each must come out
+ * 7-bit with the same decoded content. */
+START_TEST(malformed_inputs_become_7bit)
+{
+	mimeo_buf in = MIMEO_BUF_INIT;
+	size_t i;
+
+	switch (_i) {
+	case 0: /* 8-bit bytes inside the Content-Transfer-Encoding value */
+		mimeo_buf_puts(&in, "From: a@example.org\nContent-Transfer-Encoding:\x80\x91 base64\n"
+				    "\naGVsbG8K\n");
+		break;
+	case 1: /* a delimiter line with 3000 characters of junk */
+		mimeo_buf_puts(&in, "Content-Type: multipart/mixed; boundary=b\n\n--b");
+		for (i = 0; i < 3000; i++)
+			mimeo_buf_puts(&in, "x");
+		mimeo_buf_puts(&in, "\n\nbody\n--b--\n");
+		break;
+	case 2: /* a field name longer than a line */
+		mimeo_buf_puts(&in, "Subject: x\nX-");
+		for (i = 0; i < 2000; i++)
+			mimeo_buf_puts(&in, "n");
+		mimeo_buf_puts(&in, ": v\n\nbody\n");
+		break;
+	case 3: /* no header block at all, NULs in the body */
+		mimeo_buf_put(&in, "\0\0Content-Type: multipart/mixed\n\n--x\n\ny\n", 40);
+		break;
+	case 4: /* old Mac line breaks: one CR-only "line" longer than 998 */
+		mimeo_buf_puts(&in, "Subject: a\rX-Long: ");
+		for (i = 0; i < 1500; i++)
+			mimeo_buf_puts(&in, i % 50 ? "y" : "\r");
+		mimeo_buf_puts(&in, "\n\nbody \xe9\n");
+		break;
+	default: /* 8-bit preamble and epilogue, a long epilogue line */
+		mimeo_buf_puts(&in, "Content-Type: multipart/mixed; boundary=b\n\npr\xe9\n--b\n\nz\n--b--\n");
+		for (i = 0; i < 2500; i++)
+			mimeo_buf_puts(&in, "e");
+		mimeo_buf_puts(&in, "\n");
+		break;
+	}
+	check_message(in.ptr, in.size, "malformed", NULL);
+	mimeo_buf_dispose(&in);
+}
+END_TEST
+
 static void run_dir(const char *dir, size_t *count, size_t *converted)
 {
 	DIR *d = opendir(dir);
@@ -448,6 +493,7 @@ static Suite *to7bit_suite(void)
 	tcase_add_test(tc, signed_parts_are_left_alone_with_a_warning);
 	tcase_add_test(tc, failing_allocator_sweep);
 	tcase_add_test(tc, bad_arguments);
+	tcase_add_loop_test(tc, malformed_inputs_become_7bit, 0, 6);
 	tcase_add_test(tc, repo_corpus);
 	tcase_add_test(tc, shared_corpus);
 	suite_add_tcase(s, tc);

@@ -395,7 +395,9 @@ typedef struct mimeo_to7bit_options {
  *    fields stay as they were;
  *  - a header field with raw 8-bit bytes is RFC 2047 encoded (decoded as
  *    mimeo_header_decode_text does: UTF-8, else windows-1252), and a field
- *    with a line over 998 octets is refolded; the field name is kept;
+ *    with a line over 998 octets is refolded (what cannot be folded is
+ *    broken with a fold); the field name is kept, except that a name over
+ *    900 octets is cut (a warning);
  *  - a multipart or message part labelled 8bit or binary whose content
  *    had to be changed is relabelled 7bit;
  *  - preambles and epilogues (text readers ignore, RFC 2046 5.1.1) with
