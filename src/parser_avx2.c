@@ -1,5 +1,5 @@
 /*
- * parser-avx2.c - AVX2 line-start scanner for the push parser.
+ * parser_avx2.c - AVX2 line-start scanner for the push parser.
  *
  * Compiled with -mavx2 in its own archive; only called when the CPU has
  * AVX2.  A hit is a '\n' followed by a character the caller cares about

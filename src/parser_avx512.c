@@ -1,7 +1,7 @@
 /*
- * parser-avx512.c - AVX-512BW line-start scanner for the push parser.
+ * parser_avx512.c - AVX-512BW line-start scanner for the push parser.
  *
- * Same contract and method as parser-avx2.c with one 64-byte vector and
+ * Same contract and method as parser_avx2.c with one 64-byte vector and
  * mask registers per block: a load, two or four compares and a shift.
  *
  * SPDX-License-Identifier: LGPL-2.1-or-later
