@@ -62,18 +62,12 @@ static int addr_stop(unsigned char c)
 
 static int push_ent(struct actx *c, const struct ent *e)
 {
-	if (c->n == c->a) {
-		size_t na = c->a ? c->a * 2 : 8, bytes;
-		void *p;
+	void *items = c->ents;
 
-		if (!mimeo__mul_ok(na, sizeof(*c->ents), &bytes))
-			return MIMEO_ENOMEM;
-		p = mimeo__realloc(c->alloc, c->ents, bytes);
-		if (!p)
-			return MIMEO_ENOMEM;
-		c->ents = p;
-		c->a = na;
-	}
+	if (mimeo__array_reserve(c->alloc, &items, &c->a, c->n,
+				 sizeof(*c->ents), 8))
+		return MIMEO_ENOMEM;
+	c->ents = items;
 	c->ents[c->n++] = *e;
 	return MIMEO_OK;
 }

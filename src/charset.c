@@ -1114,20 +1114,6 @@ struct utf7 {
 	unsigned hi;            /* pending high surrogate, 0 if none */
 };
 
-static int b64_value(unsigned char c)
-{
-	if (c >= 'A' && c <= 'Z')
-		return c - 'A';
-	if (c >= 'a' && c <= 'z')
-		return c - 'a' + 26;
-	if (c >= '0' && c <= '9')
-		return c - '0' + 52;
-	if (c == '+')
-		return 62;
-	if (c == '/')
-		return 63;
-	return -1;
-}
 
 /* Append code point `cp` (or U+FFFD when `bad`) to `o`. */
 static unsigned char *put_cp(unsigned char *o, unsigned cp, unsigned *rep)
@@ -1200,7 +1186,7 @@ static int utf7_step(struct utf7 *st, const unsigned char *s, size_t n, int fina
 		int v;
 
 		if (st->b64) {
-			v = b64_value(c);
+			v = mimeo__b64_value(c);
 			if (v >= 0) {
 				st->first = 0;
 				st->bits = (st->bits << 6 | (unsigned)v) & 0x3FFFFF;

@@ -54,6 +54,41 @@ static inline unsigned char mimeo__lower(unsigned char c)
  * NUL-terminated lowercase literal `lit`. */
 int mimeo__ascii_ieq(const char *a, size_t alen, const char *lit);
 
+/* Value of a hexadecimal digit in either case, or -1 (RFC 2045 QP "=XX",
+ * RFC 2231 "%XX", RFC 2047 Q encoding all share it). */
+static inline int mimeo__hex_value(unsigned char c)
+{
+	if (c >= '0' && c <= '9')
+		return c - '0';
+	c = mimeo__lower(c);
+	if (c >= 'a' && c <= 'f')
+		return c - 'a' + 10;
+	return -1;
+}
+
+/* Value of an RFC 4648 base64 alphabet character, or -1.  The bulk codecs
+ * use tables and SIMD; this is for short runs (encoded words, UTF-7). */
+static inline int mimeo__b64_value(unsigned char c)
+{
+	if (c >= 'A' && c <= 'Z')
+		return c - 'A';
+	if (c >= 'a' && c <= 'z')
+		return c - 'a' + 26;
+	if (c >= '0' && c <= '9')
+		return c - '0' + 52;
+	if (c == '+')
+		return 62;
+	if (c == '/')
+		return 63;
+	return -1;
+}
+
+/* Make room in a growable array for one more element: doubles *cap
+ * (starting at `initial`) with overflow checks.  *items is unchanged on
+ * failure.  Returns MIMEO_OK or MIMEO_ENOMEM. */
+int mimeo__array_reserve(const mimeo_allocator *a, void **items, size_t *cap,
+			 size_t used, size_t elem_size, size_t initial);
+
 /* SQLite-style markers: ALWAYS(x)/NEVER(x) document conditions that cannot
  * happen but are handled anyway. */
 #define MIMEO_ALWAYS(x) (x)

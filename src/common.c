@@ -94,6 +94,25 @@ int mimeo__ascii_ieq(const char *a, size_t alen, const char *lit)
 	return lit[alen] == '\0';
 }
 
+int mimeo__array_reserve(const mimeo_allocator *a, void **items, size_t *cap,
+			 size_t used, size_t elem_size, size_t initial)
+{
+	size_t n, bytes;
+	void *p;
+
+	if (used < *cap)
+		return MIMEO_OK;
+	n = *cap ? *cap * 2 : initial;
+	if (n <= *cap || !mimeo__mul_ok(n, elem_size, &bytes))
+		return MIMEO_ENOMEM;
+	p = mimeo__realloc(a, *items, bytes);
+	if (!p)
+		return MIMEO_ENOMEM;
+	*items = p;
+	*cap = n;
+	return MIMEO_OK;
+}
+
 void mimeo_buf_init(mimeo_buf *buf, const mimeo_allocator *alloc)
 {
 	buf->ptr = NULL;

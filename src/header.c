@@ -234,30 +234,7 @@ static int cs_char(unsigned char c)
 	return 1;
 }
 
-static int b64_val(unsigned char c)
-{
-	if (c >= 'A' && c <= 'Z')
-		return c - 'A';
-	if (c >= 'a' && c <= 'z')
-		return c - 'a' + 26;
-	if (c >= '0' && c <= '9')
-		return c - '0' + 52;
-	if (c == '+')
-		return 62;
-	if (c == '/')
-		return 63;
-	return -1;
-}
 
-static int hex_val(unsigned char c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	c = mimeo__lower(c);
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	return -1;
-}
 
 /* Strict B text: alphabet, '=' padding only at the end, whole quanta. */
 static int b_strict_ok(const char *t, size_t n)
@@ -266,7 +243,7 @@ static int b_strict_ok(const char *t, size_t n)
 
 	if (n % 4)
 		return 0;
-	while (i < n && b64_val((unsigned char)t[i]) >= 0)
+	while (i < n && mimeo__b64_value((unsigned char)t[i]) >= 0)
 		i++;
 	if (n - i > 2)
 		return 0;
@@ -352,8 +329,8 @@ static void q_decode(struct dec *d, const char *t, size_t n)
 		if (c == '_') {
 			c = ' ';
 		} else if (c == '=') {
-			if (i + 2 < n && (h = hex_val((unsigned char)t[i + 1])) >= 0 &&
-			    (l = hex_val((unsigned char)t[i + 2])) >= 0) {
+			if (i + 2 < n && (h = mimeo__hex_value((unsigned char)t[i + 1])) >= 0 &&
+			    (l = mimeo__hex_value((unsigned char)t[i + 2])) >= 0) {
 				c = (unsigned char)(h << 4 | l);
 				i += 2;
 			} else {
@@ -380,7 +357,7 @@ static void b_decode(struct dec *d, const char *t, size_t n)
 		return;
 	o = r->ptr + r->size;
 	for (i = 0; i < n; i++) {
-		int v = b64_val((unsigned char)t[i]);
+		int v = mimeo__b64_value((unsigned char)t[i]);
 
 		if (v < 0) {
 			if (t[i] == '=') {

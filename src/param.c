@@ -183,18 +183,12 @@ struct pctx {
 
 static int raw_push(struct pctx *c, const struct raw_param *rp)
 {
-	if (c->nraw == c->araw) {
-		size_t n = c->araw ? c->araw * 2 : 16, bytes;
-		void *p;
+	void *items = c->raw;
 
-		if (!mimeo__mul_ok(n, sizeof(*c->raw), &bytes))
-			return MIMEO_ENOMEM;
-		p = mimeo__realloc(c->alloc, c->raw, bytes);
-		if (!p)
-			return MIMEO_ENOMEM;
-		c->raw = p;
-		c->araw = n;
-	}
+	if (mimeo__array_reserve(c->alloc, &items, &c->araw, c->nraw,
+				 sizeof(*c->raw), 16))
+		return MIMEO_ENOMEM;
+	c->raw = items;
 	c->raw[c->nraw++] = *rp;
 	return MIMEO_OK;
 }
@@ -413,15 +407,6 @@ static int out_cmp(const void *a, const void *b)
 	return x->order < y->order ? -1 : x->order > y->order;
 }
 
-static int hexval(unsigned char c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	c = mimeo__lower(c);
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	return -1;
-}
 
 /* RFC 2231 %XX decoding; a bad escape stays literal (flagged). */
 static int pct_decode(struct pctx *c, const char *v, size_t n, mimeo_buf *b)
@@ -435,10 +420,10 @@ static int pct_decode(struct pctx *c, const char *v, size_t n, mimeo_buf *b)
 		}
 		if (mimeo_buf_put(b, v + run, i - run) != MIMEO_OK)
 			return MIMEO_ENOMEM;
-		if (i + 2 < n && hexval((unsigned char)v[i + 1]) >= 0 &&
-		    hexval((unsigned char)v[i + 2]) >= 0) {
-			char ch = (char)(hexval((unsigned char)v[i + 1]) * 16 +
-					 hexval((unsigned char)v[i + 2]));
+		if (i + 2 < n && mimeo__hex_value((unsigned char)v[i + 1]) >= 0 &&
+		    mimeo__hex_value((unsigned char)v[i + 2]) >= 0) {
+			char ch = (char)(mimeo__hex_value((unsigned char)v[i + 1]) * 16 +
+					 mimeo__hex_value((unsigned char)v[i + 2]));
 
 			if (mimeo_buf_put(b, &ch, 1) != MIMEO_OK)
 				return MIMEO_ENOMEM;
