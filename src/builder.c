@@ -1453,6 +1453,10 @@ static int plan(mimeo_builder *b, unsigned char *buf)
 		body = node_new(b, b->empty, NULL);
 	}
 	attach_inline = !b->html && b->ninl;
+	/* Without an HTML body nothing refers to the inline parts: they are
+	 * ordinary attachments then. */
+	for (i = 0; i < b->ninl; i++)
+		b->inl[i]->disp = attach_inline ? DISP_ATTACHMENT : DISP_INLINE;
 	if (b->nparts || attach_inline) {
 		mixed = node_new(b, NULL, "mixed");
 		if (body)
