@@ -308,7 +308,7 @@ static mimeo_builder *random_message(uint64_t *st, model *m, unsigned iter)
 		sprintf(l->filename, "%s.bin", nm);
 		free(nm);
 		{
-			char ct[96];
+			char ct[sizeof(l->type) + sizeof(l->subtype) + 1];
 
 			snprintf(ct, sizeof(ct), "%s/%s", l->type, l->subtype);
 			sp.content_type = ct;
