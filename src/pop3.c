@@ -196,6 +196,12 @@ int mimeo_pop3_reader_feed(mimeo_pop3_reader *r, const void *data, size_t len,
 
 		/* the array has one byte more, for the NUL */
 		if (n > MIMEO_POP3_STATUS_MAX - r->_status_len) {
+			/* keep what fits, cleaned, whatever the chunking
+			 * (fuzz finding F3) */
+			memcpy(r->status + r->_status_len, p,
+			       MIMEO_POP3_STATUS_MAX - r->_status_len);
+			r->_status_len = MIMEO_POP3_STATUS_MAX;
+			status_clean(r);
 			p += n;
 			rc = fail(r, MIMEO_ELIMIT, "status line too long");
 			goto out;
@@ -285,7 +291,13 @@ int mimeo_pop3_reader_feed(mimeo_pop3_reader *r, const void *data, size_t len,
 		case R_CR:
 			if (*p == '\n') {
 				/* the held CR is dropped; the LF is part of
-				 * the span */
+				 * the span and of the line (fuzz finding F4) */
+				if (r->max_line && line_len >= r->max_line) {
+					FLUSH(p);
+					rc = fail(r, MIMEO_ELIMIT, "line longer than the line limit");
+					goto save;
+				}
+				line_len++;
 				p++;
 				state = R_LINE_START;
 				break;
