@@ -54,15 +54,21 @@ static void logf_(run *r, const char *fmt, ...) __attribute__((format(printf, 2,
 
 static void logf_(run *r, const char *fmt, ...)
 {
-	char tmp[512];
 	va_list ap;
+	char *tmp;
 	int n;
 
+	/* sections, types and boundaries may be long: size it first */
 	va_start(ap, fmt);
-	n = vsnprintf(tmp, sizeof(tmp), fmt, ap);
+	n = vsnprintf(NULL, 0, fmt, ap);
 	va_end(ap);
-	FZ_CHECK(n >= 0 && (size_t)n < sizeof(tmp));
+	FZ_CHECK(n >= 0);
+	tmp = fz_xmalloc((size_t)n + 1);
+	va_start(ap, fmt);
+	vsnprintf(tmp, (size_t)n + 1, fmt, ap);
+	va_end(ap);
 	FZ_CHECK(mimeo_buf_put(&r->log, tmp, (size_t)n) == MIMEO_OK);
+	free(tmp);
 }
 
 static void log_bytes(run *r, const char *s, size_t n)
