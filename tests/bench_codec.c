@@ -289,7 +289,7 @@ static void text_fill(unsigned char *p, size_t n, uint64_t x)
 {
 	static const char *words[] = {
 		"the", "meeting", "is", "moved", "to", "Thursday", "please", "find", "attached",
-		"report", "r\xc3\xa9sum\xc3\xa9", "caf\xc3\xa9", "f\xc3\xbcr", "Gr\xc3\xbc\xc3\x9f" "e",
+		"report", "r\xc3\xa9sum\xc3\xa9", "caf\xc3\xa9", "f\xc3\xbcr", "Gr\xc3\xbc\xc3\x9f\x65",
 		"and", "of", "a", "budget", "=", "50%", "costs", "next", "week", "thanks,",
 		"regards", "Bob.", "we", "should", "review", "numbers", "before", "Friday",
 	};

@@ -87,7 +87,7 @@ static char *rand_text(uint64_t *st, size_t *len)
 			size_t n = 79 + test_rand(st) % 1500, k;
 
 			for (k = 0; k < n; k++)
-				mimeo_buf_put(&b, k % 9 == 8 ? " " : "abcdefgh" + k % 8, 1);
+				mimeo_buf_put(&b, k % 9 == 8 ? " " : &"abcdefgh"[k % 8], 1);
 			break;
 		}
 		case 1:

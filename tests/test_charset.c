@@ -467,14 +467,16 @@ static void check_stream(mimeo_charset_cache *cc, const char *label, const char 
 		ck_assert_int_eq(mimeo_charset_conv_step(cv, in + cut, len - cut, &b), MIMEO_OK);
 		ck_assert_int_eq(mimeo_charset_conv_finish(cv, &b), MIMEO_OK);
 		ck_assert_msg(b.size == strlen(want) && !memcmp(b.ptr ? b.ptr : "", want, b.size),
-			      "%s split at %zu: got '%s' want '%s'", label, cut, b.ptr, want);
+			      "%s split at %zu: got '%s' want '%s'", label ? label : "(none)", cut,
+			      b.ptr ? b.ptr : "", want);
 		/* Reusable after finish: byte by byte now. */
 		mimeo_buf_clear(&b);
 		for (i = 0; i < len; i++)
 			ck_assert_int_eq(mimeo_charset_conv_step(cv, in + i, 1, &b), MIMEO_OK);
 		ck_assert_int_eq(mimeo_charset_conv_finish(cv, &b), MIMEO_OK);
 		ck_assert_msg(b.size == strlen(want) && !memcmp(b.ptr ? b.ptr : "", want, b.size),
-			      "%s byte by byte: got '%s'", label, b.ptr);
+			      "%s byte by byte: got '%s'", label ? label : "(none)",
+			      b.ptr ? b.ptr : "");
 		mimeo_buf_dispose(&b);
 		mimeo_charset_conv_free(cv);
 	}
