@@ -18,10 +18,10 @@ static const cli_command *const commands[] = {
 	&cli_cmd_scan,
 	&cli_cmd_decode,
 	&cli_cmd_encode,
-	&cli_cmd_version,
-	&cli_cmd_pop3,
 	&cli_cmd_build,
 	&cli_cmd_to7bit,
+	&cli_cmd_pop3,
+	&cli_cmd_version,
 };
 
 static void usage(FILE *out)
