@@ -20,6 +20,9 @@
 #   scripts/fuzz.sh --replay TARGET PATH...
 #       Run inputs (files or folders) through build-fuzz's target once, e.g.
 #       a crash input from fuzz/crashes/, with full sanitizer reports.
+#   scripts/fuzz.sh --ledger
+#       CPU minutes, executions and edges per target summed over every
+#       campaign run recorded in fuzz/out/ledger.tsv (GNU time measures each).
 #   scripts/fuzz.sh --list
 #       The targets that build-fuzz has.
 #
@@ -100,14 +103,40 @@ run_libfuzzer() { # target seconds outdir log [nice]
 	local seeds=()
 	[ -d "corpus/$t" ] && seeds+=("corpus/$t")
 	[ -d "corpus/regress/$t" ] && seeds+=("corpus/regress/$t")
-	local rc=0
+	local rc=0 timer=()
+	# A campaign measures the CPU time it spent (GNU time) for the ledger.
+	[ -n "${ledger:-}" ] && timer=(/usr/bin/time -f '%e %U %S' -o "$log.time")
 	# shellcheck disable=SC2046
-	"${prefix[@]}" "${bindir:-build-fuzz/fuzz}/fuzz_$t" -max_total_time="$secs" \
+	"${timer[@]}" "${prefix[@]}" "${bindir:-build-fuzz/fuzz}/fuzz_$t" -max_total_time="$secs" \
 		-print_final_stats=1 -timeout=25 -report_slow_units=60 -rss_limit_mb=2048 \
 		-artifact_prefix="fuzz/crashes/$t-" $(libfuzzer_args "$t") \
 		"$out" "${seeds[@]}" >"$log" 2>&1 || rc=$?
 	summarise "$t" "$log" "$rc"
+	[ -n "${ledger:-}" ] && ledger_add libfuzzer "$t" "$log.time" \
+		"$(sed -n 's/^stat::number_of_executed_units: *//p' "$log" | tail -n 1)" \
+		"$(grep -o 'cov: [0-9]*' "$log" | tail -n 1 | sed 's/cov: //')" "$rc"
 	return "$rc"
+}
+
+# The campaign ledger, fuzz/out/ledger.tsv: one line per run of one target,
+# so that CPU time adds up across campaigns and sessions.
+#   date  engine  target  wall-s  cpu-s  executions  edges  exit-status
+ledger_add() { # engine target timefile execs edges status
+	local wall user sys
+	read -r wall user sys <"$3" 2>/dev/null || { wall=0 user=0 sys=0; }
+	[ -f "$ledger" ] || printf 'date\tengine\ttarget\twall_s\tcpu_s\texecs\tedges\tstatus\n' >"$ledger"
+	printf '%s\t%s\t%s\t%.0f\t%.0f\t%s\t%s\t%s\n' "$(date -u +%FT%TZ)" "$1" "$2" \
+		"$wall" "$(awk -v u="$user" -v s="$sys" 'BEGIN { print u + s }')" \
+		"${4:-?}" "${5:-?}" "$6" >>"$ledger"
+}
+
+# Sum the ledger per target: CPU minutes, executions, last edge count.
+ledger_report() {
+	[ -f fuzz/out/ledger.tsv ] || die "no ledger yet (fuzz/out/ledger.tsv)"
+	printf '%-10s %8s %14s %7s %5s\n' target cpu-min executions edges runs
+	awk -F'\t' 'NR > 1 { cpu[$3] += $5; ex[$3] += $6; ed[$3] = $7; n[$3]++ }
+		END { for (t in cpu) printf "%-10s %8.1f %14d %7s %5d\n", t, cpu[t] / 60, ex[t], ed[t], n[t] }' \
+		fuzz/out/ledger.tsv | sort
 }
 
 # Run "cmd target" for every target, two at a time; fail if any failed.
@@ -159,6 +188,7 @@ campaign() {
 	shift 2
 	local targets=("$@")
 	mkdir -p fuzz/out fuzz/crashes
+	ledger=$top/fuzz/out/ledger.tsv
 	if [ "$engine" = afl ]; then
 		setup_afl
 		[ "${#targets[@]}" -gt 0 ] || mapfile -t targets < <(targets_in build-fuzzer-afl)
@@ -182,14 +212,15 @@ campaign() {
 }
 
 afl_one() { # target minutes
-	local t=$1 minutes=$2 dict=() out="fuzz/out/afl-$1" in="corpus/$1"
+	local t=$1 minutes=$2 dict=() out="fuzz/out/afl-$1" in="corpus/$1" rc=0
 	[ -f "fuzz/$t.dict" ] && dict=(-x "fuzz/$t.dict")
 	[ -d "$out/default" ] && in=- # resume the previous campaign
 	# afl-fuzz sets the sanitizer options it needs (abort_on_error, symbolize=0)
 	env -u ASAN_OPTIONS -u UBSAN_OPTIONS \
 	AFL_SKIP_CPUFREQ=1 AFL_NO_UI=1 AFL_NO_AFFINITY=1 AFL_I_DONT_CARE_ABOUT_MISSING_CRASHES=1 \
+		/usr/bin/time -f '%e %U %S' -o "fuzz/out/afl-$t.time" \
 		nice -n 19 afl-fuzz -V $((minutes * 60)) -m none -t 5000+ -i "$in" -o "$out" \
-		"${dict[@]}" -- "build-fuzzer-afl/fuzz/fuzz_$t" >"fuzz/out/afl-$t.log" 2>&1 || true
+		"${dict[@]}" -- "build-fuzzer-afl/fuzz/fuzz_$t" >"fuzz/out/afl-$t.log" 2>&1 || rc=$?
 	local execs edges crashes
 	execs=$(sed -n 's/^execs_done *: *//p' "$out/default/fuzzer_stats" 2>/dev/null)
 	edges=$(sed -n 's/^edges_found *: *//p' "$out/default/fuzzer_stats" 2>/dev/null)
@@ -198,6 +229,9 @@ afl_one() { # target minutes
 		[ -f "$f" ] && cp "$f" "fuzz/crashes/$t-afl-$(basename "$f" | cut -c1-9 | tr : -)"
 	done
 	printf '%-10s execs %-10s edges %-6s crashes %s\n' "$t" "${execs:-?}" "${edges:-?}" "${crashes:-?}"
+	# afl-fuzz's stats are cumulative over resumed runs: the ledger keeps the
+	# total (executions, edges) as of this run, the CPU time of this run.
+	ledger_add afl "$t" "fuzz/out/afl-$t.time" "${execs:-?}" "${edges:-?}" "$rc"
 }
 
 minimize() {
@@ -256,6 +290,9 @@ case "${1:-}" in
 	shift 2
 	setup_libfuzzer
 	exec "build-fuzz/fuzz/replay_$t" "$@"
+	;;
+--ledger)
+	ledger_report
 	;;
 --list)
 	setup_libfuzzer
