@@ -25,6 +25,11 @@ int mimeo__charset_lookup(const char *label, size_t len);
 /* The same through a small per-cache memory of recent labels. */
 int mimeo__charset_lookup_cc(mimeo_charset_cache *cc, const char *label, size_t len);
 
+/* 1 when `enc` can describe raw header text: ASCII bytes are ASCII in it
+ * (not UTF-16/32, UTF-7, HZ, replacement, nor unknown).  Used to vet a
+ * caller's default charset for raw 8-bit header bytes. */
+int mimeo__charset_ascii_based(int enc);
+
 /* Canonical name of an encoding index, NULL for MIMEO__ENC_UNKNOWN. */
 const char *mimeo__charset_name(int enc);
 

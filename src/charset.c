@@ -21,7 +21,8 @@ enum enc_kind {
 	ENC_REPL,  /* WHATWG "replacement": one U+FFFD for non-empty input */
 	ENC_XUD,   /* x-user-defined: 0x80-0xFF -> U+F780-U+F7FF */
 	ENC_JIS,   /* ISO-2022-JP: transcoded to windows-31j, see jis_step() */
-	ENC_UTF7   /* UTF-7: own decoder, see utf7_step() */
+	ENC_UTF7,  /* UTF-7: own decoder, see utf7_step() */
+	ENC_HZ     /* HZ: transcoded to EUC-CN, see hz_step() */
 };
 
 struct encoding {
@@ -85,6 +86,7 @@ static const struct encoding encodings[] = {
 	{ "ibm850", "IBM850", ENC_SB },
 	{ "utf-32le", "UTF-32LE", ENC_MBX },
 	{ "utf-32be", "UTF-32BE", ENC_MBX },
+	{ "hz-gb-2312", "", ENC_HZ },
 };
 
 /* Labels sorted by strcmp() for binary search (a test checks the order). */
@@ -160,7 +162,8 @@ static const struct label labels[] = {
 	{ "greek", 7 },
 	{ "greek8", 7 },
 	{ "hebrew", 8 },
-	{ "hz-gb-2312", 36 },
+	{ "hz", 48 },
+	{ "hz-gb-2312", 48 },
 	{ "ibm437", 44 },
 	{ "ibm819", 21 },
 	{ "ibm850", 45 },
@@ -428,6 +431,25 @@ const char *mimeo__charset_name(int enc)
 const char *mimeo_charset_canonical(const char *label, size_t len)
 {
 	return mimeo__charset_name(mimeo__charset_lookup(label, len));
+}
+
+int mimeo__charset_ascii_based(int enc)
+{
+	const char *name;
+
+	if (enc < 0 || (size_t)enc >= N_ENC)
+		return 0;
+	name = encodings[enc].name;
+	switch (encodings[enc].kind) {
+	case ENC_UTF7:
+	case ENC_HZ:
+	case ENC_REPL:
+		return 0;
+	case ENC_MBX:
+		return strncmp(name, "utf-16", 6) && strncmp(name, "utf-32", 6);
+	default:
+		return 1;
+	}
 }
 
 /* For the tests: the label table is sorted (binary search needs it). */
@@ -844,11 +866,26 @@ static int xud_convert(const unsigned char *s, size_t n, mimeo_buf *out)
 /* iconv                                                               */
 /* ------------------------------------------------------------------ */
 
+/* What a transcoder (jis_step(), hz_step()) hands to iconv. */
+enum pairs {
+	PAIRS_NONE,  /* ordinary input */
+	PAIRS_SJIS,  /* windows-31j: lead 0x81-0x9F, 0xE0-0xFC */
+	PAIRS_EUC    /* EUC-CN: lead 0xA1-0xFE */
+};
+
+/* Whether `b` starts a two-byte character of a transcoded stream. */
+static int pair_lead(int pairs, unsigned char b)
+{
+	if (pairs == PAIRS_SJIS)
+		return (b >= 0x81 && b <= 0x9F) || (b >= 0xE0 && b <= 0xFC);
+	return pairs == PAIRS_EUC && b >= 0xA1 && b <= 0xFE;
+}
+
 /* Run `cd` over *in.  EILSEQ: one U+FFFD per skipped byte, the rest is
  * converted.  EINVAL (input ends inside a character): kept in *in unless
  * `final`, which replaces it with U+FFFD.  `final` also flushes the shift
- * state and resets `cd` for reuse.  `pairs`: the input is windows-31j made
- * by jis_step(), where a lead byte always starts a two-byte character; an
+ * state and resets `cd` for reuse.  `pairs`: the input was made by a
+ * transcoder, where a lead byte always starts a two-byte character; an
  * unmapped pair is skipped whole, so the trail byte is never read as a
  * character of its own (that made the output depend on the split). */
 static int iconv_run_x(iconv_t cd, const unsigned char **in, size_t *inleft, int final,
@@ -889,8 +926,7 @@ static int iconv_run_x(iconv_t cd, const unsigned char **in, size_t *inleft, int
 			*inleft = 0;
 			break;
 		}
-		if (pairs && *inleft >= 2 && ((**in >= 0x81 && **in <= 0x9F) ||
-					      (**in >= 0xE0 && **in <= 0xFC))) {
+		if (*inleft >= 2 && pair_lead(pairs, **in)) {
 			(*in)++;
 			(*inleft)--;
 		}
@@ -916,7 +952,7 @@ static int iconv_run_x(iconv_t cd, const unsigned char **in, size_t *inleft, int
 static int iconv_run(iconv_t cd, const unsigned char **in, size_t *inleft, int final,
 		     mimeo_buf *out, unsigned *rep)
 {
-	return iconv_run_x(cd, in, inleft, final, 0, out, rep);
+	return iconv_run_x(cd, in, inleft, final, PAIRS_NONE, out, rep);
 }
 
 /* ------------------------------------------------------------------ */
@@ -1049,48 +1085,181 @@ static size_t jis_step(struct jis *st, const unsigned char *s, size_t n, int fin
 	return (size_t)(p - o);
 }
 
-/* Index of the encoding whose converter reads windows-31j. */
-static int enc_sjis(void)
+/* ------------------------------------------------------------------ */
+/* HZ (RFC 1843)                                                       */
+/* ------------------------------------------------------------------ */
+
+/*
+ * glibc has no HZ converter.  HZ is GB2312 with the high bits cleared
+ * between "~{" and "~}", so the escapes are interpreted here and each pair
+ * becomes EUC-CN (high bits set) for the cached GBK converter, as is done
+ * for ISO-2022-JP above.  Rules (RFC 1843 section 2, lenient where that
+ * cannot change the meaning of valid HZ):
+ *   "~~" is '~', "~{" enters and "~}" leaves GB mode (either in either
+ *   mode: a no-op switch is harmless), "~" LF and "~" CR LF are line
+ *   continuations (removed; mail bodies often have CRLF);
+ *   in GB mode a byte 0x21-0x7D starts a pair and any 0x21-0x7E ends it
+ *   ('~' is a valid trail byte, RFC 1843 section 3: it is an escape only
+ *   where a pair could start); other ASCII bytes pass unchanged;
+ *   any other '~' sequence, a byte >= 0x80, and a pair cut by a non-graphic
+ *   byte or the end of input are each one U+FFFD (the end also sets
+ *   MIMEO_REPAIR_TRUNCATED); decoding goes on with the next byte.
+ */
+struct hz {
+	unsigned char gb;       /* in GB mode (after "~{") */
+	unsigned char tilde;    /* 1 after '~', 2 after "~" CR */
+	unsigned char lead;     /* first byte of a GB pair, 0 if none */
+};
+
+/* The byte after '~' (or after "~" CR): 1 when it completes an escape,
+ * 0 when the escape was invalid (0xFF written) and `b` must be read anew. */
+static int hz_escape(struct hz *st, unsigned char b, unsigned char **p)
 {
-	return mimeo__charset_lookup("shift_jis", 9);
+	int after_cr = st->tilde == 2;
+
+	st->tilde = 0;
+	if (after_cr) {
+		if (b == '\n')
+			return 1;
+		*(*p)++ = 0xFF;
+		*(*p)++ = '\r';
+		return 0;
+	}
+	switch (b) {
+	case '{':
+		st->gb = 1;
+		return 1;
+	case '}':
+		st->gb = 0;
+		return 1;
+	case '~':
+		*(*p)++ = '~';
+		return 1;
+	case '\n':
+		return 1;
+	case '\r':
+		st->tilde = 2;
+		return 1;
+	}
+	*(*p)++ = 0xFF;
+	return 0;
 }
 
-/* Transcode and convert through `cd` (CP932).  `tmp` is scratch space. */
-static int jis_convert(iconv_t cd, struct jis *st, const unsigned char *s, size_t n, int final,
-		       mimeo_buf *tmp, mimeo_buf *out, unsigned *rep)
+/* Transcode HZ to EUC-CN in `o` (room for 2 bytes per input byte plus 4).
+ * Invalid bytes become 0xFF, which GB18030 rejects, so iconv_run_x() turns
+ * each into U+FFFD.  `final` flushes a cut escape or pair as invalid. */
+static size_t hz_step(struct hz *st, const unsigned char *s, size_t n, int final,
+		      unsigned char *o, unsigned *rep)
+{
+	unsigned char *p = o;
+	size_t i;
+
+	for (i = 0; i < n; i++) {
+		unsigned char b = s[i];
+
+		if (st->tilde && hz_escape(st, b, &p))
+			continue;
+		if (st->lead) {
+			if (b >= 0x21 && b <= 0x7E) {
+				*p++ = (unsigned char)(st->lead | 0x80);
+				*p++ = (unsigned char)(b | 0x80);
+				st->lead = 0;
+				continue;
+			}
+			*p++ = 0xFF;
+			st->lead = 0;
+		}
+		if (b == '~')
+			st->tilde = 1;
+		else if (b >= 0x80)
+			*p++ = 0xFF;
+		else if (st->gb && b >= 0x21)
+			st->lead = b;
+		else
+			*p++ = b;
+	}
+	if (final) {
+		if (st->lead || st->tilde) {
+			*rep |= MIMEO_REPAIR_TRUNCATED;
+			*p++ = 0xFF;
+			if (st->tilde == 2)
+				*p++ = '\r';
+		}
+		memset(st, 0, sizeof(*st));
+	}
+	return (size_t)(p - o);
+}
+
+/* ------------------------------------------------------------------ */
+/* 7-bit stateful charsets read through a stateless one                */
+/* ------------------------------------------------------------------ */
+
+/* Decoder state of ISO-2022-JP or HZ. */
+struct x7 {
+	unsigned char kind;     /* ENC_JIS or ENC_HZ */
+	struct jis jis;
+	struct hz hz;
+};
+
+static void x7_init(struct x7 *st, int kind)
+{
+	memset(st, 0, sizeof(*st));
+	st->kind = (unsigned char)kind;
+}
+
+/* Index of the encoding whose converter reads what `kind` transcodes to:
+ * windows-31j for ISO-2022-JP, GBK (a superset of EUC-CN) for HZ. */
+static int x7_target(int kind)
+{
+	if (kind == ENC_JIS)
+		return mimeo__charset_lookup("shift_jis", 9);
+	return mimeo__charset_lookup("gbk", 3);
+}
+
+/* Transcode and convert through `cd`.  `tmp` is scratch space. */
+static int x7_convert(iconv_t cd, struct x7 *st, const unsigned char *s, size_t n, int final,
+		      mimeo_buf *tmp, mimeo_buf *out, unsigned *rep)
 {
 	const unsigned char *p;
+	unsigned char *o;
 	size_t len;
-	int rc;
+	int rc, pairs = PAIRS_SJIS;
 
 	if (n > (SIZE_MAX - 8) / 2 || (rc = mimeo_buf_grow(tmp, 2 * n + 8)))
 		return MIMEO_ENOMEM;
-	len = jis_step(st, s, n, final, (unsigned char *)tmp->ptr);
-	p = (const unsigned char *)tmp->ptr;
-	/* Whole characters only: CP932 is stateless, so always "final". */
-	return iconv_run_x(cd, &p, &len, 1, 1, out, rep);
+	o = (unsigned char *)tmp->ptr;
+	if (st->kind == ENC_JIS) {
+		len = jis_step(&st->jis, s, n, final, o);
+	} else {
+		len = hz_step(&st->hz, s, n, final, o, rep);
+		pairs = PAIRS_EUC;
+	}
+	p = o;
+	/* Whole characters only: the target is stateless, so always "final". */
+	return iconv_run_x(cd, &p, &len, 1, pairs, out, rep);
 }
 
-/* Whole-buffer ISO-2022-JP; -1 when this system has no CP932 converter. */
-static int jis_whole(mimeo_charset_cache *cc, const unsigned char *s, size_t n, mimeo_buf *out,
-		     unsigned *rep)
+/* Whole-buffer ISO-2022-JP or HZ; -1 when this system has no converter for
+ * the target charset. */
+static int x7_whole(mimeo_charset_cache *cc, int kind, const unsigned char *s, size_t n,
+		    mimeo_buf *out, unsigned *rep)
 {
-	int sj = enc_sjis(), rc, own = 0;
-	struct jis st;
+	int target = x7_target(kind), rc, own = 0;
+	struct x7 st;
 	mimeo_buf tmp;
 	iconv_t cd;
 
-	if (cc->slot[sj].busy) {
-		cd = open_iconv(sj);
+	if (cc->slot[target].busy) {
+		cd = open_iconv(target);
 		own = 1;
 	} else {
-		cd = slot_cd(cc, sj);
+		cd = slot_cd(cc, target);
 	}
 	if (cd == (iconv_t)-1)
 		return -1;
-	memset(&st, 0, sizeof(st));
+	x7_init(&st, kind);
 	mimeo_buf_init(&tmp, cc->alloc);
-	rc = jis_convert(cd, &st, s, n, 1, &tmp, out, rep);
+	rc = x7_convert(cd, &st, s, n, 1, &tmp, out, rep);
 	mimeo_buf_dispose(&tmp);
 	if (own)
 		iconv_close(cd);
@@ -1354,11 +1523,16 @@ int mimeo__charset_convert(mimeo_charset_cache *cc, int enc, unsigned unknown_fl
 		return utf7_step(&st, s, len, 1, out, rep);
 	}
 	case ENC_JIS:
-		if (!memchr(s, 0x1B, len) && ascii_prefix(s, len) == len)
+	case ENC_HZ:
+		/* Without its escape byte, ASCII is itself in either charset. */
+		if (!memchr(s, encodings[enc].kind == ENC_JIS ? 0x1B : '~', len) &&
+		    ascii_prefix(s, len) == len)
 			return mimeo_buf_put(out, s, len);
-		rc = jis_whole(cc, s, len, out, rep);
+		rc = x7_whole(cc, encodings[enc].kind, s, len, out, rep);
 		if (rc >= 0)
 			return rc;
+		if (encodings[enc].kind == ENC_HZ)
+			break;
 		goto use_iconv;
 	case ENC_MB:
 		if (ascii_prefix(s, len) == len)
@@ -1417,7 +1591,7 @@ enum conv_mode {
 	CONV_XUD,
 	CONV_REPL,
 	CONV_ICONV,
-	CONV_JIS,    /* ISO-2022-JP through CP932, see jis_step() */
+	CONV_X7,     /* ISO-2022-JP through CP932 or HZ through GBK, see x7_convert() */
 	CONV_UTF7
 };
 
@@ -1431,9 +1605,9 @@ struct mimeo_charset_conv {
 	iconv_t cd;
 	int cd_slot;             /* cache slot cd was borrowed from */
 	int own_cd;              /* cd opened for this converter, not the cache's */
-	struct jis jis;          /* ISO-2022-JP decoder state */
+	struct x7 x7;            /* ISO-2022-JP or HZ decoder state */
 	struct utf7 utf7;        /* UTF-7 decoder state */
-	mimeo_buf tmp;           /* ISO-2022-JP transcoding space */
+	mimeo_buf tmp;           /* ISO-2022-JP / HZ transcoding space */
 	unsigned unknown_flag;   /* MIMEO_REPAIR_UNKNOWN_CHARSET for unknown labels */
 	unsigned repairs;
 	int bom_done;            /* BOM decided for the current stream */
@@ -1510,12 +1684,15 @@ static int conv_setup(mimeo_charset_conv *cv, int enc)
 		memset(&cv->utf7, 0, sizeof(cv->utf7));
 		cv->mode = CONV_UTF7;
 		return MIMEO_OK;
+	case ENC_HZ:
 	case ENC_JIS:
-		memset(&cv->jis, 0, sizeof(cv->jis));
-		if (conv_take_cd(cv, enc_sjis())) {
-			cv->mode = CONV_JIS;
+		x7_init(&cv->x7, encodings[enc].kind);
+		if (conv_take_cd(cv, x7_target(encodings[enc].kind))) {
+			cv->mode = CONV_X7;
 			return MIMEO_OK;
 		}
+		if (encodings[enc].kind == ENC_HZ)
+			break;
 		/* No CP932 here: plain iconv ISO-2022-JP. */
 		/* fall through */
 	default:
@@ -1622,8 +1799,8 @@ static int conv_run(mimeo_charset_conv *cv, const unsigned char *s, size_t n, in
 		rc = iconv_run(cv->cd, &p, &left, final, out, &cv->repairs);
 		*used = n - left;
 		return rc;
-	case CONV_JIS:
-		return jis_convert(cv->cd, &cv->jis, s, n, final, &cv->tmp, out, &cv->repairs);
+	case CONV_X7:
+		return x7_convert(cv->cd, &cv->x7, s, n, final, &cv->tmp, out, &cv->repairs);
 	case CONV_UTF7:
 		return utf7_step(&cv->utf7, s, n, final, out, &cv->repairs);
 	}

@@ -577,14 +577,6 @@ static void trim(mimeo_buf *o, size_t from)
 		o->ptr[o->size] = '\0';
 }
 
-static int ascii_compatible(int enc)
-{
-	const char *name = mimeo__charset_name(enc);
-
-	return name && strncmp(name, "utf-16", 6) && strncmp(name, "utf-32", 6) &&
-	       strcmp(name, "utf-7") && strcmp(name, "replacement");
-}
-
 /* A cache lives long: do not keep scratch space of a huge field around. */
 static void release_scratch(mimeo_charset_cache *cc)
 {
@@ -628,9 +620,9 @@ static int run_decoder(mimeo_charset_cache *cc, const mimeo_header_options *opts
 						strlen(opts->default_charset));
 
 		/* Header text is ASCII-based: a default that would read ASCII
-		 * bytes differently (UTF-16/32, UTF-7, replacement) or that is
-		 * unknown cannot describe it; windows-1252 is used then. */
-		if (ascii_compatible(enc) && enc != d.def_enc) {
+		 * bytes differently (UTF-16/32, UTF-7, HZ, replacement) or that
+		 * is unknown cannot describe it; windows-1252 is used then. */
+		if (mimeo__charset_ascii_based(enc) && enc != d.def_enc) {
 			d.def_enc = enc;
 			d.def_flag = 0;
 		}

@@ -15,6 +15,7 @@
  * SPDX-License-Identifier: LGPL-2.1-or-later
  */
 #include "param-priv.h"
+#include "charset-priv.h"
 
 #include "mimeo/param.h"
 
@@ -86,18 +87,15 @@ int mimeo__raw_to_utf8(mimeo_charset_cache *cc, const mimeo_header_options *opts
 	if (opts && (opts->flags & MIMEO_HEADER_STRICT)) {
 		label = "utf-8";
 	} else {
-		const char *canon = opts && opts->default_charset ?
-			mimeo_charset_canonical(opts->default_charset,
-						strlen(opts->default_charset)) : NULL;
+		int ok = opts && opts->default_charset &&
+			 mimeo__charset_ascii_based(mimeo__charset_lookup(
+				 opts->default_charset, strlen(opts->default_charset)));
 
 		/* A header is ASCII-based: a default charset that would
-		 * reinterpret ASCII bytes (UTF-16/32, UTF-7) cannot describe
-		 * raw header text, so windows-1252 is used instead. */
-		if (canon && (strncmp(canon, "utf-16", 6) == 0 || strncmp(canon, "utf-32", 6) == 0 ||
-			      strcmp(canon, "utf-7") == 0))
-			canon = NULL;
-		label = canon ? opts->default_charset : "windows-1252";
-		if (!canon && repairs)
+		 * reinterpret ASCII bytes (UTF-16/32, UTF-7, HZ, replacement)
+		 * cannot describe raw header text, so windows-1252 is used. */
+		label = ok ? opts->default_charset : "windows-1252";
+		if (!ok && repairs)
 			*repairs |= MIMEO_REPAIR_FALLBACK_CP1252;
 	}
 	return mimeo_charset_to_utf8(cc, label, strlen(label), in, len, out, repairs);

@@ -18,7 +18,7 @@
 
 /* Every label we accept and the canonical name it must give: the WHATWG
  * Encoding Standard table (section 4.2), plus the legacy mail labels
- * (utf-7, ibm437, ibm850, utf-32, iso-2022-kr/cn) and WHATWG's
+ * (utf-7, ibm437, ibm850, utf-32, iso-2022-kr/cn, hz) and WHATWG's
  * "replacement" labels that are real mail charsets decoded here. */
 static const struct { const char *label, *name; } labels[] = {
 	{ "437", "ibm437" },
@@ -92,7 +92,8 @@ static const struct { const char *label, *name; } labels[] = {
 	{ "greek", "iso-8859-7" },
 	{ "greek8", "iso-8859-7" },
 	{ "hebrew", "iso-8859-8" },
-	{ "hz-gb-2312", "replacement" },
+	{ "hz", "hz-gb-2312" },
+	{ "hz-gb-2312", "hz-gb-2312" },
 	{ "ibm437", "ibm437" },
 	{ "ibm819", "windows-1252" },
 	{ "ibm850", "ibm850" },
@@ -366,6 +367,13 @@ static const struct { const char *label, *in; size_t len; const char *exp; } vec
 	{ "iso-2022-jp", "a\x1b$Zb\x1b$B$3\x1b(Bz", 14, "a\xef\xbf\xbd$Zb\xe3\x81\x93z" },
 	/* UTF-32LE */
 	{ "utf-32le", "A\x00\x00\x00\x00\xf6\x01\x00", 8, "A\xf0\x9f\x98\x80" },
+	/* HZ: the example of RFC 1843 section 2 */
+	{ "hz-gb-2312", "The next sentence is in GB.~{<:Ky2;S{#,NpJ)l6HK!#~}Bye.", 55,
+	  "The next sentence is in GB.\xe5\xb7\xb1\xe6\x89\x80\xe4\xb8\x8d\xe6\xac\xb2"
+	  "\xef\xbc\x8c\xe5\x8b\xbf\xe6\x96\xbd\xe6\x96\xbc\xe4\xba\xba\xe3\x80\x82" "Bye." },
+	/* HZ: "~~", line continuations (LF and CRLF), a pair with '~' as its
+	 * trail byte (GB2312 0x217E), a no-op "~}" in ASCII mode */
+	{ "hz-gb-2312", "~~1 ~\n2~\r\n3 ~{!~~} ~}x", 22, "~1 23 \xe3\x80\x93 x" },
 };
 
 static mimeo_charset_cache *new_cache(void)
@@ -530,6 +538,91 @@ START_TEST(stream_invalid_and_truncated)
 }
 END_TEST
 
+/* HZ (RFC 1843) is decoded by mimeo (glibc has no converter): malformed
+ * escapes and cut pairs give U+FFFD and decoding goes on, identically for
+ * every split. */
+START_TEST(hz_malformed)
+{
+	static const struct { const char *in; size_t len; const char *want; unsigned rep; } v[] = {
+		/* unknown escape: one U+FFFD, the byte after it is text */
+		{ "a~xb", 4, "a" FFFD "xb", MIMEO_REPAIR_INVALID_SEQUENCE },
+		{ "~{<:~ <:~}", 10, "\xe5\xb7\xb1" FFFD " \xe5\xb7\xb1", MIMEO_REPAIR_INVALID_SEQUENCE },
+		/* "~" CR not followed by LF: the '~' is invalid, the CR kept */
+		{ "a~\rb", 4, "a" FFFD "\rb", MIMEO_REPAIR_INVALID_SEQUENCE },
+		/* 8-bit bytes are never HZ, in either mode */
+		{ "\xb9~{\xb9<:", 6, FFFD FFFD "\xe5\xb7\xb1", MIMEO_REPAIR_INVALID_SEQUENCE },
+		/* a pair cut by a space or newline; the byte itself is kept */
+		{ "~{< <:\n~}", 9, FFFD " \xe5\xb7\xb1\n", MIMEO_REPAIR_INVALID_SEQUENCE },
+		/* cut by the end of input: pair, escape, escape after CR */
+		{ "~{<:<", 5, "\xe5\xb7\xb1" FFFD,
+		  MIMEO_REPAIR_INVALID_SEQUENCE | MIMEO_REPAIR_TRUNCATED },
+		{ "ab~", 3, "ab" FFFD, MIMEO_REPAIR_INVALID_SEQUENCE | MIMEO_REPAIR_TRUNCATED },
+		{ "ab~\r", 4, "ab" FFFD "\r", MIMEO_REPAIR_INVALID_SEQUENCE | MIMEO_REPAIR_TRUNCATED },
+		/* "~}" right after a lead byte: '~' is the trail (RFC 1843
+		 * section 3), so the '}' is left as a lone lead */
+		{ "~{<~}", 5, "\xe4\xbb\xb6" FFFD, MIMEO_REPAIR_INVALID_SEQUENCE | MIMEO_REPAIR_TRUNCATED },
+		/* GB mode never ends at a line end (RFC 1843: no concept of line) */
+		{ "~{<:\n<:", 7, "\xe5\xb7\xb1\n\xe5\xb7\xb1", 0 },
+		/* "~{" twice and "~}" twice are harmless */
+		{ "~{~{<:~}~}z", 11, "\xe5\xb7\xb1z", 0 },
+	};
+	mimeo_charset_cache *cc = new_cache();
+	size_t k;
+
+	for (k = 0; k < sizeof(v) / sizeof(v[0]); k++) {
+		unsigned rep = 0;
+		char *s = conv(cc, "hz-gb-2312", v[k].in, v[k].len, &rep);
+
+		ck_assert_msg(!strcmp(s, v[k].want), "case %zu: got '%s'", k, s);
+		ck_assert_msg(rep == v[k].rep, "case %zu: repairs %x", k, rep);
+		free(s);
+		check_stream(cc, "hz-gb-2312", v[k].in, v[k].len, v[k].want);
+	}
+	mimeo_charset_cache_free(cc);
+}
+END_TEST
+
+/* Random 7-bit text full of HZ escapes: the streaming result equals the
+ * whole-buffer one for random chunkings, and the repairs agree. */
+START_TEST(hz_random_7bit)
+{
+	static const char alphabet[] = "~~~~{{}}<:!#\n\r ab";
+	mimeo_charset_cache *cc = new_cache();
+	uint64_t seed = 1843;
+	size_t len = 4096, i, round;
+	char *buf = malloc(len);
+
+	ck_assert_ptr_nonnull(buf);
+	for (round = 0; round < 20; round++) {
+		mimeo_charset_conv *cv;
+		mimeo_buf b = MIMEO_BUF_INIT;
+		unsigned rep = 0;
+		char *whole;
+
+		for (i = 0; i < len; i++)
+			buf[i] = alphabet[test_rand(&seed) % (sizeof(alphabet) - 1)];
+		whole = conv(cc, "hz-gb-2312", buf, len, &rep);
+		ck_assert_int_eq(mimeo_charset_conv_new(cc, "hz-gb-2312", 10, &cv), MIMEO_OK);
+		for (i = 0; i < len;) {
+			size_t n = 1 + test_rand(&seed) % 9;
+
+			if (n > len - i)
+				n = len - i;
+			ck_assert_int_eq(mimeo_charset_conv_step(cv, buf + i, n, &b), MIMEO_OK);
+			i += n;
+		}
+		ck_assert_int_eq(mimeo_charset_conv_finish(cv, &b), MIMEO_OK);
+		ck_assert_str_eq(b.ptr, whole);
+		ck_assert_uint_eq(mimeo_charset_conv_repairs(cv), rep);
+		free(whole);
+		mimeo_buf_dispose(&b);
+		mimeo_charset_conv_free(cv);
+	}
+	free(buf);
+	mimeo_charset_cache_free(cc);
+}
+END_TEST
+
 START_TEST(stream_repairs_and_charset)
 {
 	mimeo_charset_cache *cc = new_cache();
@@ -633,7 +726,7 @@ START_TEST(invalid_bytes_become_fffd)
 	free(s);
 	/* replacement and x-user-defined. */
 	rep = 0;
-	s = conv(cc, "hz-gb-2312", "~{<:~}", 6, &rep);
+	s = conv(cc, "replacement", "~{<:~}", 6, &rep);
 	ck_assert_str_eq(s, FFFD);
 	ck_assert_uint_eq(rep, MIMEO_REPAIR_INVALID_SEQUENCE);
 	free(s);
@@ -879,6 +972,8 @@ static Suite *charset_suite(void)
 	tcase_add_loop_test(tc, stream_every_split, 0, sizeof(vecs) / sizeof(vecs[0]));
 	tcase_add_test(tc, stream_invalid_and_truncated);
 	tcase_add_test(tc, stream_iso2022jp_unmapped_pair);
+	tcase_add_test(tc, hz_malformed);
+	tcase_add_test(tc, hz_random_7bit);
 	tcase_add_test(tc, stream_repairs_and_charset);
 	tcase_add_test(tc, stream_two_at_once);
 	tcase_add_test(tc, windows1252_whatwg_holes);

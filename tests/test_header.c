@@ -236,6 +236,15 @@ static const struct row {
 	/* UTF-16 words each with their own byte order mark: only the first counts.  GMime
 	 * differs: it joins the base64 of adjacent words and stops at the first padding */
 	{ 0, "=?UTF-16?B?/v8AYQ==?= =?UTF-16?B?/v8AYg==?=", 43, "ab", CLEAN, 1 },
+	/* HZ (RFC 1843) in a B word: the RFC's example sentence.  GMime differs: glibc iconv
+	 * has no HZ converter */
+	{ 0, "=?HZ-GB-2312?B?fns8Okt5MjtTeyMsTnBKKWw2SEshI359?=", 49,
+	  "\xe5\xb7\xb1\xe6\x89\x80\xe4\xb8\x8d\xe6\xac\xb2\xef\xbc\x8c\xe5\x8b\xbf"
+	  "\xe6\x96\xbd\xe6\x96\xbc\xe4\xba\xba\xe3\x80\x82", CLEAN, 1 },
+	/* HZ: GB mode entered in one Q word and left in the next (the words are joined before
+	 * conversion).  GMime differs: no HZ converter in glibc */
+	{ 0, "=?hz-gb-2312?q?Re:_~{<:?= =?hz-gb-2312?q?Ky~}!?=", 48,
+	  "Re: \xe5\xb7\xb1\xe6\x89\x80!", CLEAN, 1 },
 };
 
 static mimeo_charset_cache *new_cache(void)
@@ -409,6 +418,13 @@ START_TEST(default_charset_for_raw_8bit)
 	rep = 0;
 	s = decode(NULL, &o, 0, "caf\xe9 <a@b>", 10, &rep);
 	ck_assert_str_eq(s, "caf\xc3\xa9 <a@b>");
+	ck_assert_uint_eq(rep, MIMEO_REPAIR_RAW_8BIT | MIMEO_REPAIR_FALLBACK_CP1252);
+	free(s);
+	/* HZ is 7-bit and gives '~' a meaning: not a default for raw bytes. */
+	o.default_charset = "hz-gb-2312";
+	rep = 0;
+	s = decode(NULL, &o, 0, "caf\xe9 ~{", 7, &rep);
+	ck_assert_str_eq(s, "caf\xc3\xa9 ~{");
 	ck_assert_uint_eq(rep, MIMEO_REPAIR_RAW_8BIT | MIMEO_REPAIR_FALLBACK_CP1252);
 	free(s);
 	o.default_charset = "x-nonsense";

@@ -331,6 +331,17 @@ START_TEST(default_charset_for_raw_8bit)
 	ck_assert_str_eq(mimeo_mime_field_param(f, "filename"),
 			 "\xD0\x9F\xD1\x80\xD0\xB8\xD0\xB2\xD0\xB5\xD1\x82.txt");
 	mimeo_mime_field_free(f);
+	/* Defaults that reinterpret ASCII (HZ, UTF-16, replacement) are
+	 * not used for raw bytes: windows-1252 instead. */
+	o.default_charset = "hz-gb-2312";
+	v = "attachment; filename=\"\xE9~{.txt\"";
+	ck_assert_int_eq(mimeo_mime_field_parse(NULL, &o, v, strlen(v), &f), MIMEO_OK);
+	ck_assert_str_eq(mimeo_mime_field_param(f, "filename"), "\xC3\xA9~{.txt");
+	mimeo_mime_field_free(f);
+	o.default_charset = "replacement";
+	ck_assert_int_eq(mimeo_mime_field_parse(NULL, &o, v, strlen(v), &f), MIMEO_OK);
+	ck_assert_str_eq(mimeo_mime_field_param(f, "filename"), "\xC3\xA9~{.txt");
+	mimeo_mime_field_free(f);
 }
 END_TEST
 

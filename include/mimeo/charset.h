@@ -6,8 +6,15 @@
  * windows-1252, "gb2312" means GBK, "ks_c_5601-1987" means EUC-KR/UHC,
  * ...), plus legacy mail labels: "utf-7"/"unicode-1-1-utf-7", "ibm437",
  * "ibm850", "utf-32", and the ISO-2022-KR/CN mail charsets of RFC 1557 and
- * RFC 1922 (which WHATWG maps to "replacement" for web security reasons that
- * do not apply to converting mail to UTF-8).
+ * RFC 1922 and HZ of RFC 1843 ("hz-gb-2312", "hz"), which WHATWG maps to
+ * "replacement" for web security reasons that do not apply to converting
+ * mail to UTF-8.
+ *
+ * HZ is decoded by mimeo (glibc has no converter) through the GBK one:
+ * "~~" is '~', "~{" / "~}" enter / leave GB mode, "~" LF and "~" CR LF are
+ * removed; in GB mode bytes 0x21-0x7D start a pair and '~' after a first
+ * byte is its second byte.  Any other "~" sequence, a byte >= 0x80, and a
+ * pair cut short each become one U+FFFD, and decoding goes on.
  *
  * Conversion never fails on bad bytes: invalid sequences become U+FFFD
  * (one per maximal invalid subpart for UTF-8, one per skipped byte
