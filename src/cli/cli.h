@@ -40,6 +40,26 @@ void cli_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 /* Write all of `buf` to stdout; returns 0 or -1 after printing an error. */
 int cli_write_stdout(const void *buf, size_t len);
 
+/* --- cli_message.c: commands that work on a parsed message --------- */
+
+struct mimeo_message;
+
+/* Parse FILE ("-" = stdin, ".gz" through zlib) into a tree.  NULL after
+ * printing one error line. */
+struct mimeo_message *cli_load_message(const char *path);
+/* Flush stdout; turn a write error into CLI_FAILURE (reported once) when
+ * `rc` is CLI_OK.  Returns the exit status. */
+int cli_finish_stdout(int rc);
+/* Write `s` as a JSON string (RFC 8259 section 7).  Invalid UTF-8 becomes
+ * U+FFFD so the output is always valid JSON; U+2028/U+2029 are escaped
+ * too, so it is also a valid JavaScript literal. */
+void cli_json_string(FILE *out, const char *s, size_t len);
+/* A JSON string for `s`, or null when `s` is NULL. */
+void cli_json_cstr_or_null(FILE *out, const char *s);
+/* Write UTF-8 text for a terminal or a line-based pipe: control characters
+ * other than TAB (CR, LF, ESC, ...) and invalid UTF-8 become U+FFFD. */
+void cli_print_safe(FILE *out, const char *s, size_t len);
+
 /* Exit statuses. */
 enum { CLI_OK = 0, CLI_FAILURE = 1, CLI_USAGE = 2 };
 

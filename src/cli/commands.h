@@ -18,6 +18,8 @@ extern const cli_command cli_cmd_tree;
 extern const cli_command cli_cmd_cat;
 extern const cli_command cli_cmd_extract;
 extern const cli_command cli_cmd_scan;
+/* header fields, decoded and parsed: cmd_headers.c */
+extern const cli_command cli_cmd_headers;
 extern const cli_command cli_cmd_pop3;
 extern const cli_command cli_cmd_build;
 extern const cli_command cli_cmd_to7bit;

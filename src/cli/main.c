@@ -13,6 +13,7 @@
  * declares its commands in commands.h and adds them here. */
 static const cli_command *const commands[] = {
 	&cli_cmd_tree,
+	&cli_cmd_headers,
 	&cli_cmd_cat,
 	&cli_cmd_extract,
 	&cli_cmd_scan,

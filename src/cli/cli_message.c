@@ -1,0 +1,141 @@
+/*
+ * cli_message.c - pieces shared by the commands that work on a parsed
+ * message: loading FILE into a tree, JSON strings, finishing stdout.
+ *
+ * SPDX-License-Identifier: LGPL-2.1-or-later
+ */
+#include "cli.h"
+
+#include <mimeo.h>
+
+#include <errno.h>
+#include <string.h>
+
+static int input_read(void *ctx, void *buf, size_t cap, size_t *got)
+{
+	ssize_t n = cli_input_read(ctx, buf, cap);
+
+	if (n < 0)
+		return MIMEO_EIO; /* cli_input_read printed why */
+	*got = (size_t)n;
+	return MIMEO_OK;
+}
+
+mimeo_message *cli_load_message(const char *path)
+{
+	cli_input in;
+	mimeo_message *m = NULL;
+	int rc;
+
+	if (cli_input_open(&in, path) < 0)
+		return NULL;
+	rc = mimeo_message_parse_stream(&m, input_read, &in, NULL);
+	cli_input_close(&in);
+	if (rc == MIMEO_EIO)
+		return NULL;
+	if (rc != MIMEO_OK) {
+		cli_error("cannot parse %s: %s", path, mimeo_strerror(rc));
+		return NULL;
+	}
+	return m;
+}
+
+int cli_finish_stdout(int rc)
+{
+	if ((fflush(stdout) != 0 || ferror(stdout)) && rc == CLI_OK) {
+		cli_error("cannot write to standard output: %s", strerror(errno));
+		return CLI_FAILURE;
+	}
+	return rc;
+}
+
+/* Length of the valid UTF-8 character at s[0..avail), 0 if invalid. */
+static size_t utf8_char_len(const unsigned char *s, size_t avail)
+{
+	size_t clen = s[0] >= 0xf0 ? 4 : s[0] >= 0xe0 ? 3 : 2;
+	size_t n = mimeo_utf8_valid_prefix(s, avail < 4 ? avail : 4);
+
+	/* the valid prefix of up to 4 bytes covers exactly the first
+	 * character when that character is valid */
+	return n >= clen ? clen : 0;
+}
+
+static void json_ascii(FILE *out, unsigned c)
+{
+	switch (c) {
+	case '"': fputs("\\\"", out); break;
+	case '\\': fputs("\\\\", out); break;
+	case '\b': fputs("\\b", out); break;
+	case '\f': fputs("\\f", out); break;
+	case '\n': fputs("\\n", out); break;
+	case '\r': fputs("\\r", out); break;
+	case '\t': fputs("\\t", out); break;
+	default:
+		if (c < 0x20 || c == 0x7f)
+			fprintf(out, "\\u%04x", c);
+		else
+			putc((int)c, out);
+	}
+}
+
+void cli_json_string(FILE *out, const char *str, size_t len)
+{
+	const unsigned char *s = (const unsigned char *)str;
+	size_t i = 0, n;
+
+	putc('"', out);
+	while (i < len) {
+		if (s[i] < 0x80) {
+			json_ascii(out, s[i++]);
+			continue;
+		}
+		n = utf8_char_len(s + i, len - i);
+		if (n == 3 && s[i] == 0xe2 && s[i + 1] == 0x80 &&
+		    (s[i + 2] == 0xa8 || s[i + 2] == 0xa9)) {
+			fprintf(out, "\\u%04x", s[i + 2] == 0xa8 ? 0x2028 : 0x2029);
+		} else if (n) {
+			fwrite(s + i, 1, n, out);
+		} else {
+			fputs("\xef\xbf\xbd", out);
+			n = 1;
+		}
+		i += n;
+	}
+	putc('"', out);
+}
+
+void cli_json_cstr_or_null(FILE *out, const char *s)
+{
+	if (s)
+		cli_json_string(out, s, strlen(s));
+	else
+		fputs("null", out);
+}
+
+void cli_print_safe(FILE *out, const char *str, size_t len)
+{
+	const unsigned char *s = (const unsigned char *)str;
+	size_t i = 0, n;
+
+	while (i < len) {
+		if (s[i] < 0x80) {
+			/* a decoded value can carry CR, LF or ESC from an encoded
+			 * word; printed raw they would forge lines or drive the
+			 * terminal */
+			if ((s[i] < 0x20 && s[i] != '\t') || s[i] == 0x7f)
+				fputs("\xef\xbf\xbd", out);
+			else
+				putc(s[i], out);
+			i++;
+			continue;
+		}
+		n = utf8_char_len(s + i, len - i);
+		if (n) {
+			fwrite(s + i, 1, n, out);
+		} else {
+			fputs("\xef\xbf\xbd", out);
+			n = 1;
+		}
+		i += n;
+	}
+}
