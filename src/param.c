@@ -157,6 +157,7 @@ struct raw_param {
 /* A decoded parameter in the string table. */
 struct out_param {
 	size_t name, value;     /* offsets in the string table */
+	size_t lang;            /* RFC 2231 language, 0 if none (offset 0 is "") */
 	size_t order;           /* first appearance of the name */
 };
 
@@ -176,6 +177,7 @@ struct pctx {
 	mimeo_buf strings;      /* the result's strings, NUL-separated */
 	struct raw_param *raw;
 	size_t nraw, araw;
+	size_t lang, lang_len;  /* language of the group being decoded, in scratch */
 	unsigned repairs;
 };
 
@@ -487,10 +489,30 @@ static int decode_charset(struct pctx *c, const char *cs, size_t cs_len,
 	return mimeo_charset_to_utf8(c->cc, cs, cs_len, bytes, n, &c->strings, &c->repairs);
 }
 
-/* Split "charset'lang'rest" (RFC 2231 4).  Returns 1 and the charset and
- * rest offsets when both quotes are present. */
-static int split_ext(const char *v, size_t n, size_t *cs_len, size_t *rest)
+/* A language tag as RFC 2231 section 4 means it (RFC 1766, now BCP 47):
+ * a letter first, then letters, digits and '-'. */
+static int lang_ok(const char *s, size_t n)
 {
+	size_t i;
+
+	if (n == 0 || !((s[0] | 0x20) >= 'a' && (s[0] | 0x20) <= 'z'))
+		return 0;
+	for (i = 1; i < n; i++) {
+		unsigned char ch = (unsigned char)(s[i] | 0x20);
+
+		if (!((ch >= 'a' && ch <= 'z') || (s[i] >= '0' && s[i] <= '9') || s[i] == '-'))
+			return 0;
+	}
+	return 1;
+}
+
+/* Split "charset'lang'rest" (RFC 2231 4) of the raw value at scratch offset
+ * `val`.  Returns 1 and the charset and rest offsets when both quotes are
+ * present, and notes the language (when well-formed; else it is dropped
+ * and flagged) for the group being decoded. */
+static int split_ext(struct pctx *c, size_t val, size_t n, size_t *cs_len, size_t *rest)
+{
+	const char *v = c->scratch.ptr + val;
 	const char *q1 = memchr(v, '\'', n), *q2;
 
 	if (!q1)
@@ -500,6 +522,12 @@ static int split_ext(const char *v, size_t n, size_t *cs_len, size_t *rest)
 		return 0;
 	*cs_len = (size_t)(q1 - v);
 	*rest = (size_t)(q2 + 1 - v);
+	if (lang_ok(q1 + 1, (size_t)(q2 - q1 - 1))) {
+		c->lang = val + (size_t)(q1 + 1 - v);
+		c->lang_len = (size_t)(q2 - q1 - 1);
+	} else if (q2 > q1 + 1) {
+		c->repairs |= MIMEO_REPAIR_SYNTAX;
+	}
 	return 1;
 }
 
@@ -542,7 +570,7 @@ static int decode_group(struct pctx *c, const struct sort_key *keys, size_t a, s
 
 		if (nsec)
 			c->repairs |= MIMEO_REPAIR_SYNTAX;
-		if (!split_ext(v, single_ext->val_len, &cs_len, &rest)) {
+		if (!split_ext(c, single_ext->val, single_ext->val_len, &cs_len, &rest)) {
 			c->repairs |= MIMEO_REPAIR_SYNTAX;
 			cs_len = 0;
 			rest = 0;
@@ -571,7 +599,7 @@ static int decode_group(struct pctx *c, const struct sort_key *keys, size_t a, s
 		int any_ext = 0, has_cs = 0, rc;
 
 		if (first->ext)
-			has_cs = split_ext(sc + first->val, first->val_len, &cs_len, &rest);
+			has_cs = split_ext(c, first->val, first->val_len, &cs_len, &rest);
 		for (i = first_sec; i < b; i++) {
 			const struct raw_param *rp = &c->raw[keys[i].idx];
 			size_t off = 0;
@@ -694,6 +722,7 @@ static int parse_params(struct pctx *c, size_t i, int need_sep,
 			char *old = c->scratch.ptr;
 			size_t k;
 
+			c->lang_len = 0;
 			if (decode_group(c, keys, a, b) != MIMEO_OK)
 				goto out;
 			if (c->scratch.ptr != old)
@@ -703,6 +732,12 @@ static int parse_params(struct pctx *c, size_t i, int need_sep,
 		if (mimeo__buf_fix_nuls(&c->strings, outs[n].value, &c->repairs) != MIMEO_OK ||
 		    mimeo_buf_put(&c->strings, "", 1) != MIMEO_OK)
 			goto out;
+		if (c->lang_len) {
+			outs[n].lang = c->strings.size;
+			if (put_lower(&c->strings, c->scratch.ptr + c->lang, c->lang_len) != MIMEO_OK ||
+			    mimeo_buf_put(&c->strings, "", 1) != MIMEO_OK)
+				goto out;
+		}
 		n++;
 	}
 	qsort(outs, n, sizeof(*outs), out_cmp);
@@ -726,6 +761,7 @@ int mimeo_mime_field_parse_alloc(const mimeo_allocator *alloc, mimeo_charset_cac
 	int has_sub = 0, rc = MIMEO_ENOMEM;
 	struct field_holder *h;
 	mimeo_param *params;
+	const char **langs;
 	char *strs;
 
 	if (!out)
@@ -783,8 +819,8 @@ int mimeo_mime_field_parse_alloc(const mimeo_allocator *alloc, mimeo_charset_cac
 	if (parse_params(&c, i, type_off != 0 || has_sub, &outs, &nout) != MIMEO_OK)
 		goto out;
 
-	/* One block: holder, parameter array, strings. */
-	if (!mimeo__mul_ok(nout, sizeof(mimeo_param), &total) ||
+	/* One block: holder, parameter array, language array, strings. */
+	if (!mimeo__mul_ok(nout, sizeof(mimeo_param) + sizeof(char *), &total) ||
 	    !mimeo__add_ok(total, sizeof(*h), &total) ||
 	    !mimeo__add_ok(total, c.strings.size, &total))
 		goto out;
@@ -792,11 +828,13 @@ int mimeo_mime_field_parse_alloc(const mimeo_allocator *alloc, mimeo_charset_cac
 	if (!h)
 		goto out;
 	params = (mimeo_param *)(h + 1);
-	strs = (char *)(params + nout);
+	langs = (const char **)(params + nout);
+	strs = (char *)(langs + nout);
 	memcpy(strs, c.strings.ptr, c.strings.size);
 	for (k = 0; k < nout; k++) {
 		params[k].name = strs + outs[k].name;
 		params[k].value = strs + outs[k].value;
+		langs[k] = outs[k].lang ? strs + outs[k].lang : NULL;
 	}
 	h->alloc = alloc;
 	h->pub.type = strs + type_off;
@@ -804,6 +842,7 @@ int mimeo_mime_field_parse_alloc(const mimeo_allocator *alloc, mimeo_charset_cac
 	h->pub.params = nout ? params : NULL;
 	h->pub.nparams = nout;
 	h->pub.repairs = c.repairs;
+	h->pub.languages = nout ? langs : NULL;
 	*out = &h->pub;
 	rc = MIMEO_OK;
 out:
@@ -821,13 +860,12 @@ int mimeo_mime_field_parse(mimeo_charset_cache *cc, const mimeo_header_options *
 	return mimeo_mime_field_parse_alloc(NULL, cc, opts, value, len, out);
 }
 
-const char *mimeo_mime_field_param(const mimeo_mime_field *f, const char *name)
+/* Index of parameter `name` (ASCII case-insensitive) in f->params, or
+ * f->nparams when absent. */
+static size_t find_param(const mimeo_mime_field *f, const char *name)
 {
-	size_t i, n;
+	size_t i, n = strlen(name);
 
-	if (!f || !name)
-		return NULL;
-	n = strlen(name);
 	for (i = 0; i < f->nparams; i++) {
 		const char *p = f->params[i].name;
 		size_t k;
@@ -836,9 +874,29 @@ const char *mimeo_mime_field_param(const mimeo_mime_field *f, const char *name)
 			if (mimeo__lower((unsigned char)name[k]) != (unsigned char)p[k])
 				break;
 		if (k == n && p[n] == '\0')
-			return f->params[i].value;
+			break;
 	}
-	return NULL;
+	return i;
+}
+
+const char *mimeo_mime_field_param(const mimeo_mime_field *f, const char *name)
+{
+	size_t i;
+
+	if (!f || !name)
+		return NULL;
+	i = find_param(f, name);
+	return i < f->nparams ? f->params[i].value : NULL;
+}
+
+const char *mimeo_mime_field_param_language(const mimeo_mime_field *f, const char *name)
+{
+	size_t i;
+
+	if (!f || !name)
+		return NULL;
+	i = find_param(f, name);
+	return i < f->nparams && f->languages ? f->languages[i] : NULL;
 }
 
 void mimeo_mime_field_free(mimeo_mime_field *f)

@@ -69,7 +69,54 @@ START_TEST(rfc2231_section4_charset_language)
 				    " title*=us-ascii'en-us'This%20is%20%2A%2A%2Afun%2A%2A%2A");
 
 	ck_assert_str_eq(mimeo_mime_field_param(f, "title"), "This is ***fun***");
+	ck_assert_str_eq(mimeo_mime_field_param_language(f, "TITLE"), "en-us");
+	ck_assert_str_eq(f->languages[0], "en-us");
 	ck_assert_uint_eq(f->repairs, 0);
+	mimeo_mime_field_free(f);
+}
+END_TEST
+
+/* RFC 2231 section 4 language tags are kept, lowercased, per parameter;
+ * only section 0 of a continuation carries one (4.1). */
+START_TEST(rfc2231_languages)
+{
+	mimeo_mime_field *f = parse("attachment; a*=utf-8'DE-CH'gr%C3%BC%C3%9Fe; b=plain;"
+				    " c*=utf-8''none; d*1*=x; d*0*=us-ascii'fr'y;"
+				    " e*0*=''p; e*1*=en'q'r; f*=utf-8'x_y'bad; g*=no-quotes");
+
+	ck_assert_uint_eq(f->nparams, 7);
+	ck_assert_str_eq(mimeo_mime_field_param(f, "a"), "gr\xC3\xBC\xC3\x9F" "e");
+	ck_assert_str_eq(mimeo_mime_field_param_language(f, "a"), "de-ch");
+	ck_assert_ptr_null(mimeo_mime_field_param_language(f, "b"));
+	ck_assert_ptr_null(mimeo_mime_field_param_language(f, "c"));
+	ck_assert_str_eq(mimeo_mime_field_param(f, "d"), "yx");
+	ck_assert_str_eq(mimeo_mime_field_param_language(f, "d"), "fr");
+	/* quotes in a later section are value text, not a language */
+	ck_assert_str_eq(mimeo_mime_field_param(f, "e"), "pen'q'r");
+	ck_assert_ptr_null(mimeo_mime_field_param_language(f, "e"));
+	/* not a language tag: dropped and flagged, the value still decoded */
+	ck_assert_str_eq(mimeo_mime_field_param(f, "f"), "bad");
+	ck_assert_ptr_null(mimeo_mime_field_param_language(f, "f"));
+	ck_assert(f->repairs & MIMEO_REPAIR_SYNTAX);
+	ck_assert_ptr_null(mimeo_mime_field_param_language(f, "g"));
+	ck_assert_ptr_null(mimeo_mime_field_param_language(f, "missing"));
+	ck_assert_ptr_null(mimeo_mime_field_param_language(f, NULL));
+	ck_assert_ptr_null(mimeo_mime_field_param_language(NULL, "a"));
+	/* the array runs parallel to params */
+	ck_assert_str_eq(f->params[3].name, "d");
+	ck_assert_str_eq(f->languages[3], "fr");
+	ck_assert_ptr_null(f->languages[1]);
+	mimeo_mime_field_free(f);
+
+	/* name* wins over name*0*: so does its language */
+	f = parse("inline; t*0*=utf-8'en'x; t*=utf-8'ja'y");
+	ck_assert_str_eq(mimeo_mime_field_param(f, "t"), "y");
+	ck_assert_str_eq(mimeo_mime_field_param_language(f, "t"), "ja");
+	mimeo_mime_field_free(f);
+	/* no parameters: no array */
+	f = parse("text/plain");
+	ck_assert_ptr_null(f->languages);
+	ck_assert_ptr_null(mimeo_mime_field_param_language(f, "charset"));
 	mimeo_mime_field_free(f);
 }
 END_TEST
@@ -884,6 +931,7 @@ static Suite *param_suite(void)
 	tcase_add_test(tc, rfc2045_comment_example);
 	tcase_add_test(tc, rfc2231_section3_continuations);
 	tcase_add_test(tc, rfc2231_section4_charset_language);
+	tcase_add_test(tc, rfc2231_languages);
 	tcase_add_test(tc, rfc2231_section41_mixed);
 	tcase_add_test(tc, rfc2183_disposition);
 	tcase_add_loop_test(tc, real_world_table, 0, sizeof(pcases) / sizeof(pcases[0]));

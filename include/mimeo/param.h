@@ -29,7 +29,8 @@
  *    ones taken literally, and the joined bytes converted from the charset
  *    of "charset'lang'" to UTF-8 with mimeo_charset_to_utf8.  An empty or
  *    missing charset is treated like raw header text (below); a bad %XX
- *    stays literal.
+ *    stays literal.  The language is kept: mimeo_mime_field_param_language()
+ *    and mimeo_mime_field.languages.
  *  - Plain values (and joined plain continuations) containing "=?" are
  *    RFC 2047-decoded like unstructured text (Outlook's
  *    name="=?utf-8?B?...?="), flagged MIMEO_REPAIR_ENCODED_WORD; raw 8-bit
@@ -75,6 +76,11 @@ typedef struct mimeo_mime_field {
 	const mimeo_param *params; /**< in order of first appearance of each name */
 	size_t nparams;            /**< number of entries in params */
 	unsigned repairs;          /**< MIMEO_REPAIR_* flags */
+	/** languages[i] is the RFC 2231 language tag of params[i] (lowercased,
+	 *  "en-us" from title*=us-ascii'en-us'...), NULL when it has none; the
+	 *  array is NULL when nparams is 0.  Added at the end: the library
+	 *  allocates the structure, so older callers are unaffected.  @since 0.2 */
+	const char *const *languages;
 } mimeo_mime_field;
 
 /**
@@ -113,6 +119,19 @@ MIMEO_EXTERN int mimeo_mime_field_parse_alloc(const mimeo_allocator *alloc,
  * @since 0.1
  */
 MIMEO_EXTERN const char *mimeo_mime_field_param(const mimeo_mime_field *f, const char *name);
+
+/**
+ * The RFC 2231 language tag of parameter `name` (ASCII case-insensitive):
+ * the "lang" of name*=charset'lang'... or of section 0 of name*0*=...,
+ * lowercased ("en-us").  NULL when the parameter is absent or has no
+ * language (plain form, empty "''", or a tag that is not letters, digits
+ * and '-' starting with a letter, which is dropped and flagged
+ * MIMEO_REPAIR_SYNTAX), or when `f` or `name` is NULL.  The language of
+ * the form that supplied the value is the one reported.  The string lives
+ * as long as `f`.  @since 0.2
+ */
+MIMEO_EXTERN const char *mimeo_mime_field_param_language(const mimeo_mime_field *f,
+							 const char *name);
 
 /** Free a field (it remembers its allocator).  NULL is a no-op.  @since 0.1 */
 MIMEO_EXTERN void mimeo_mime_field_free(mimeo_mime_field *f);
