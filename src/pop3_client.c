@@ -20,6 +20,7 @@
 
 #include <arpa/inet.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <limits.h>
 #include <netdb.h>
 #include <netinet/in.h>
@@ -188,54 +189,119 @@ static void sigpipe_restore(sigpipe_guard *g, int got_epipe)
 }
 #endif
 
+/* The *_once() I/O steps' "call me again" result (internal; never
+ * returned by the public API). */
+#define IO_AGAIN 1
+
+/* Wait until the socket is ready for `events` within the read timeout.
+ * @return IO_AGAIN or a negative status. */
+static int io_wait(mimeo_pop3 *c, short events, const char *what)
+{
+	int rc = wait_fd(c, events, c->opts.read_timeout_ms, what);
+
+	return rc < 0 ? rc : IO_AGAIN;
+}
+
+/* After a failed recv()/send(): IO_AGAIN (interrupted, or it would
+ * block and the socket became ready), else the status. */
+static int sock_retry(mimeo_pop3 *c, short events, const char *op, const char *what)
+{
+	if (errno == EINTR)
+		return IO_AGAIN;
+	if (errno == EAGAIN || errno == EWOULDBLOCK)
+		return io_wait(c, events, what);
+	return set_err(c, MIMEO_EIO, "%s: %s", op, strerror(errno));
+}
+
+/* One attempt to read: MIMEO_OK with *got bytes (0 at EOF), IO_AGAIN, or
+ * a negative status.  The same contract for every transport keeps
+ * io_read()/io_write() a single loop. */
+static int sock_read_once(mimeo_pop3 *c, void *buf, size_t n, size_t *got)
+{
+	ssize_t r = recv(c->fd, buf, n, 0);
+
+	*got = r > 0 ? (size_t)r : 0;
+	return r >= 0 ? MIMEO_OK : sock_retry(c, POLLIN, "read", "waiting for the server");
+}
+
+static int sock_write_once(mimeo_pop3 *c, const void *buf, size_t n, size_t *put)
+{
+	/* MSG_NOSIGNAL: a closed peer gives EPIPE, not a signal */
+	ssize_t r = send(c->fd, buf, n, MSG_NOSIGNAL);
+
+	*put = r > 0 ? (size_t)r : 0;
+	return r >= 0 ? MIMEO_OK : sock_retry(c, POLLOUT, "write", "sending to the server");
+}
+
+#if MIMEO_HAVE_OPENSSL
+/* OpenSSL's "would block": it may want the other direction than the call
+ * (renegotiation, post-handshake messages). */
+static int tls_retry(mimeo_pop3 *c, int e, const char *what)
+{
+	return io_wait(c, e == SSL_ERROR_WANT_READ ? POLLIN : POLLOUT, what);
+}
+
+static int tls_read_once(mimeo_pop3 *c, void *buf, size_t n, size_t *got)
+{
+	int r, e;
+
+	*got = 0;
+	ERR_clear_error();
+	r = SSL_read_ex(c->ssl, buf, n, got);
+	if (r > 0)
+		return MIMEO_OK;
+	*got = 0;
+	e = SSL_get_error(c->ssl, r);
+	if (e == SSL_ERROR_ZERO_RETURN)
+		return MIMEO_OK;
+	if (e == SSL_ERROR_WANT_READ || e == SSL_ERROR_WANT_WRITE)
+		return tls_retry(c, e, "waiting for the server");
+	if (e == SSL_ERROR_SYSCALL && ERR_peek_error() == 0) {
+		/* the peer closed without close_notify: an EOF; a
+		 * truncated response is caught by the reader */
+		ERR_clear_error();
+		return MIMEO_OK;
+	}
+	return tls_err(c, "TLS read");
+}
+
+static int tls_write_once(mimeo_pop3 *c, const void *buf, size_t n, size_t *put)
+{
+	int r, e;
+	sigpipe_guard g;
+
+	*put = 0;
+	ERR_clear_error();
+	sigpipe_block(&g);
+	r = SSL_write_ex(c->ssl, buf, n, put);
+	e = r > 0 ? SSL_ERROR_NONE : SSL_get_error(c->ssl, r);
+	sigpipe_restore(&g, e == SSL_ERROR_SYSCALL && errno == EPIPE);
+	if (r > 0)
+		return MIMEO_OK;
+	*put = 0;
+	if (e == SSL_ERROR_WANT_READ || e == SSL_ERROR_WANT_WRITE)
+		return tls_retry(c, e, "sending to the server");
+	return tls_err(c, "TLS write");
+}
+#endif
+
 /* Read some bytes into buf: >0 bytes, 0 at EOF, <0 status. */
 static ssize_t io_read(mimeo_pop3 *c, void *buf, size_t n)
 {
 	for (;;) {
-#if MIMEO_HAVE_OPENSSL
-		if (c->ssl) {
-			size_t got = 0;
-			int r, e;
+		size_t got;
+		int rc;
 
-			ERR_clear_error();
-			r = SSL_read_ex(c->ssl, buf, n, &got);
-			if (r > 0)
-				return (ssize_t)got;
-			e = SSL_get_error(c->ssl, r);
-			if (e == SSL_ERROR_ZERO_RETURN)
-				return 0;
-			if (e == SSL_ERROR_WANT_READ || e == SSL_ERROR_WANT_WRITE) {
-				int rc = wait_fd(c, e == SSL_ERROR_WANT_READ ? POLLIN : POLLOUT,
-						 c->opts.read_timeout_ms, "waiting for the server");
-				if (rc < 0)
-					return rc;
-				continue;
-			}
-			if (e == SSL_ERROR_SYSCALL && ERR_peek_error() == 0) {
-				/* the peer closed without close_notify: an
-				 * EOF; a truncated response is caught by the
-				 * reader */
-				ERR_clear_error();
-				return 0;
-			}
-			return tls_err(c, "TLS read");
-		}
+#if MIMEO_HAVE_OPENSSL
+		if (c->ssl)
+			rc = tls_read_once(c, buf, n, &got);
+		else
 #endif
-		{
-			ssize_t r = recv(c->fd, buf, n, 0);
-			if (r >= 0)
-				return r;
-			if (errno == EINTR)
-				continue;
-			if (errno == EAGAIN || errno == EWOULDBLOCK) {
-				int rc = wait_fd(c, POLLIN, c->opts.read_timeout_ms,
-						 "waiting for the server");
-				if (rc < 0)
-					return rc;
-				continue;
-			}
-			return set_err(c, MIMEO_EIO, "read: %s", strerror(errno));
-		}
+			rc = sock_read_once(c, buf, n, &got);
+		if (rc < 0)
+			return rc;
+		if (rc == MIMEO_OK)
+			return (ssize_t)got;
 	}
 }
 
@@ -244,52 +310,19 @@ static int io_write(mimeo_pop3 *c, const void *data, size_t n)
 	const char *p = data;
 
 	while (n) {
-#if MIMEO_HAVE_OPENSSL
-		if (c->ssl) {
-			size_t put = 0;
-			int r, e;
-			sigpipe_guard g;
+		size_t put;
+		int rc;
 
-			ERR_clear_error();
-			sigpipe_block(&g);
-			r = SSL_write_ex(c->ssl, p, n, &put);
-			e = r > 0 ? SSL_ERROR_NONE : SSL_get_error(c->ssl, r);
-			sigpipe_restore(&g, e == SSL_ERROR_SYSCALL && errno == EPIPE);
-			if (r > 0) {
-				p += put;
-				n -= put;
-				continue;
-			}
-			if (e == SSL_ERROR_WANT_READ || e == SSL_ERROR_WANT_WRITE) {
-				int rc = wait_fd(c, e == SSL_ERROR_WANT_READ ? POLLIN : POLLOUT,
-						 c->opts.read_timeout_ms, "sending to the server");
-				if (rc < 0)
-					return rc;
-				continue;
-			}
-			return tls_err(c, "TLS write");
-		}
+#if MIMEO_HAVE_OPENSSL
+		if (c->ssl)
+			rc = tls_write_once(c, p, n, &put);
+		else
 #endif
-		{
-			/* MSG_NOSIGNAL: a closed peer gives EPIPE, not a
-			 * signal */
-			ssize_t r = send(c->fd, p, n, MSG_NOSIGNAL);
-			if (r >= 0) {
-				p += r;
-				n -= (size_t)r;
-				continue;
-			}
-			if (errno == EINTR)
-				continue;
-			if (errno == EAGAIN || errno == EWOULDBLOCK) {
-				int rc = wait_fd(c, POLLOUT, c->opts.read_timeout_ms,
-						 "sending to the server");
-				if (rc < 0)
-					return rc;
-				continue;
-			}
-			return set_err(c, MIMEO_EIO, "write: %s", strerror(errno));
-		}
+			rc = sock_write_once(c, p, n, &put);
+		if (rc < 0)
+			return rc;
+		p += put;
+		n -= put;
 	}
 	return MIMEO_OK;
 }
@@ -317,8 +350,11 @@ static int broken(mimeo_pop3 *c, int rc)
 	return rc;
 }
 
+/* At the start of every command: a call that succeeds leaves
+ * mimeo_pop3_error() empty, not with an earlier call's text. */
 static int check_usable(mimeo_pop3 *c)
 {
+	c->err[0] = '\0';
 	if (c->fd < 0)
 		return set_err(c, MIMEO_EINVAL, "not connected");
 	if (c->broken)
@@ -727,13 +763,9 @@ static int pipelining(const mimeo_pop3 *c)
 	return !(c->opts.flags & MIMEO_POP3_NO_PIPELINING) && mimeo_pop3_has_capa(c, "PIPELINING");
 }
 
-int mimeo_pop3_connect(mimeo_pop3 *c, const char *host, const char *port)
+/* Forget everything about a previous connection before a new one. */
+static int connect_reset(mimeo_pop3 *c)
 {
-	int rc;
-	const char *lt, *gt;
-
-	if (!c || !host || !*host)
-		return MIMEO_EINVAL;
 	c->err[0] = '\0';
 	if (c->fd >= 0)
 		return set_err(c, MIMEO_EINVAL, "already connected");
@@ -741,23 +773,45 @@ int mimeo_pop3_connect(mimeo_pop3 *c, const char *host, const char *port)
 	c->authenticated = 0;
 	c->timestamp[0] = '\0';
 	mimeo_buf_clear(&c->capa);
-	if (!port)
-		port = c->opts.tls == MIMEO_POP3_TLS_IMPLICIT ? "995" : "110";
-	mimeo__free(c->alloc, c->host);
-	c->host = mimeo__strndup(c->alloc, host, strlen(host));
-	if (!c->host)
-		return set_err(c, MIMEO_ENOMEM, "out of memory");
-	rc = tcp_connect(c, host, port);
-	if (rc < 0)
-		goto fail;
+	return MIMEO_OK;
+}
+
+/* STLS (RFC 2595) on a connection that is still in the clear. */
+static int start_tls_cmd(mimeo_pop3 *c)
+{
 #if MIMEO_HAVE_OPENSSL
-	if (c->opts.tls == MIMEO_POP3_TLS_IMPLICIT) {
-		rc = tls_start(c);
-		if (rc < 0)
-			goto fail;
+	int rc = simple_cmd(c, "STLS", NULL);
+
+	if (rc < 0) {
+		if (rc == MIMEO_EPROTO && !c->broken)
+			set_err(c, rc, "the server refused STLS: %s", c->line);
+		return rc;
 	}
+	/* RFC 2595 / CVE-2011-0411-style injection: anything the server
+	 * sent after its +OK came in the clear and must not be taken as
+	 * part of the TLS session */
+	if (c->in_start != c->in_end)
+		return set_err(c, MIMEO_EPROTO, "the server sent data after its STLS answer");
+	rc = tls_start(c);
+	if (rc < 0)
+		return rc;
+	/* RFC 2595 section 4: forget what was learnt before TLS */
+	return do_capa(c);
+#else
+	return set_err(c, MIMEO_ENOTSUP, "TLS is not available in this build");
 #endif
-	rc = read_status(c, "greeting");
+}
+
+/*
+ * The session on a connected transport (implicit TLS already done): the
+ * greeting and its APOP timestamp, CAPA, and STLS when asked.  On failure
+ * the connection is closed.
+ */
+static int session_start(mimeo_pop3 *c)
+{
+	const char *lt, *gt;
+	int rc = read_status(c, "greeting");
+
 	if (rc < 0) {
 		if (rc == MIMEO_EPROTO && !c->broken)
 			set_err(c, rc, "the server refused the connection: %s", c->line);
@@ -772,39 +826,86 @@ int mimeo_pop3_connect(mimeo_pop3 *c, const char *host, const char *port)
 		c->timestamp[gt - lt + 1] = '\0';
 	}
 	rc = do_capa(c);
-	if (rc < 0)
-		goto fail;
-	if (c->opts.tls == MIMEO_POP3_TLS_STARTTLS) {
-#if MIMEO_HAVE_OPENSSL
-		rc = simple_cmd(c, "STLS", NULL);
-		if (rc < 0) {
-			if (rc == MIMEO_EPROTO && !c->broken)
-				set_err(c, rc, "the server refused STLS: %s", c->line);
-			goto fail;
-		}
-		/* RFC 2595 / CVE-2011-0411-style injection: anything the
-		 * server sent after its +OK came in the clear and must not
-		 * be taken as part of the TLS session */
-		if (c->in_start != c->in_end) {
-			rc = set_err(c, MIMEO_EPROTO, "the server sent data after its STLS answer");
-			goto fail;
-		}
-		rc = tls_start(c);
-		if (rc < 0)
-			goto fail;
-		/* RFC 2595 section 4: forget what was learnt before TLS */
-		rc = do_capa(c);
-		if (rc < 0)
-			goto fail;
-#else
-		rc = set_err(c, MIMEO_ENOTSUP, "TLS is not available in this build");
-		goto fail;
-#endif
-	}
-	return MIMEO_OK;
+	if (rc >= 0 && c->opts.tls == MIMEO_POP3_TLS_STARTTLS)
+		rc = start_tls_cmd(c);
+	if (rc >= 0)
+		return MIMEO_OK;
 fail:
 	disconnect(c);
 	return rc;
+}
+
+int mimeo_pop3_connect(mimeo_pop3 *c, const char *host, const char *port)
+{
+	int rc;
+
+	if (!c || !host || !*host)
+		return MIMEO_EINVAL;
+	if ((rc = connect_reset(c)) < 0)
+		return rc;
+	if (!port)
+		port = c->opts.tls == MIMEO_POP3_TLS_IMPLICIT ? "995" : "110";
+	mimeo__free(c->alloc, c->host);
+	c->host = mimeo__strndup(c->alloc, host, strlen(host));
+	if (!c->host)
+		return set_err(c, MIMEO_ENOMEM, "out of memory");
+	rc = tcp_connect(c, host, port);
+#if MIMEO_HAVE_OPENSSL
+	if (rc >= 0 && c->opts.tls == MIMEO_POP3_TLS_IMPLICIT)
+		rc = tls_start(c);
+#endif
+	if (rc < 0) {
+		disconnect(c);
+		return rc;
+	}
+	return session_start(c);
+}
+
+/* Take over `fd` as the session's transport: it must be a stream socket
+ * (recv/send need one); it is made non-blocking and close-on-exec, like
+ * the sockets tcp_connect() opens. */
+static int adopt_fd(mimeo_pop3 *c, int fd)
+{
+	int type = 0, fl;
+	socklen_t len = sizeof(type);
+
+	if (getsockopt(fd, SOL_SOCKET, SO_TYPE, &type, &len) < 0)
+		return set_err(c, MIMEO_EINVAL, "descriptor %d is not a socket: %s", fd,
+			       strerror(errno));
+	if (type != SOCK_STREAM)
+		return set_err(c, MIMEO_EINVAL, "descriptor %d is not a stream socket", fd);
+	fl = fcntl(fd, F_GETFL);
+	if (fl < 0 || fcntl(fd, F_SETFL, fl | O_NONBLOCK) < 0 ||
+	    fcntl(fd, F_SETFD, fcntl(fd, F_GETFD) | FD_CLOEXEC) < 0)
+		return set_err(c, MIMEO_EIO, "fcntl on descriptor %d: %s", fd, strerror(errno));
+	c->fd = fd;
+	return MIMEO_OK;
+}
+
+int mimeo_pop3_connect_fd(mimeo_pop3 *c, int fd)
+{
+	int rc;
+
+	if (!c) {
+		if (fd >= 0)
+			close(fd);
+		return MIMEO_EINVAL;
+	}
+	if (fd < 0)
+		return set_err(c, MIMEO_EINVAL, "invalid descriptor %d", fd);
+	rc = connect_reset(c);
+	/* TLS would need a host name to check the certificate against */
+	if (rc >= 0 && c->opts.tls != MIMEO_POP3_TLS_NONE)
+		rc = set_err(c, MIMEO_EINVAL, "TLS needs mimeo_pop3_connect() (a host name to verify)");
+	if (rc >= 0)
+		rc = adopt_fd(c, fd);
+	if (rc < 0) {
+		close(fd); /* ours from the call on, whatever happens */
+		return rc;
+	}
+	mimeo__free(c->alloc, c->host);
+	c->host = NULL;
+	return session_start(c);
 }
 
 /* CR, LF and NUL would let an argument inject commands. */

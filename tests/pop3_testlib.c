@@ -248,11 +248,15 @@ static void *fake_thread(void *arg)
 	int fd, stop = 0;
 	double end = now_s() + 20;
 
-	if (poll(&pfd, 1, 20000) <= 0)
-		return NULL;
-	fd = accept(fs->listen_fd, NULL, NULL);
-	if (fd < 0)
-		return NULL;
+	if (fs->listen_fd < 0) {
+		fd = fs->conn_fd; /* fake_start_fd: already connected */
+	} else {
+		if (poll(&pfd, 1, 20000) <= 0)
+			return NULL;
+		fd = accept(fs->listen_fd, NULL, NULL);
+		if (fd < 0)
+			return NULL;
+	}
 	switch (fs->mode) {
 	case FAKE_WRONG_GREETING:
 		send_all(fd, "HELLO there\r\n", 13);
@@ -322,15 +326,29 @@ out:
 	return NULL;
 }
 
+static void fake_init(fake_server *fs)
+{
+	fs->log_len = 0;
+	fs->log[0] = '\0';
+	fs->max_batch = 0;
+	pthread_mutex_init(&fs->lock, NULL);
+}
+
+void fake_start_fd(fake_server *fs, int fd)
+{
+	fake_init(fs);
+	fs->listen_fd = -1;
+	fs->conn_fd = fd;
+	ck_assert_int_eq(pthread_create(&fs->thread, NULL, fake_thread, fs), 0);
+	fs->running = 1;
+}
+
 void fake_start(fake_server *fs)
 {
 	struct sockaddr_in sa;
 	socklen_t len = sizeof(sa);
 
-	fs->log_len = 0;
-	fs->log[0] = '\0';
-	fs->max_batch = 0;
-	pthread_mutex_init(&fs->lock, NULL);
+	fake_init(fs);
 	fs->listen_fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
 	ck_assert_int_ge(fs->listen_fd, 0);
 	memset(&sa, 0, sizeof(sa));
@@ -359,9 +377,11 @@ void fake_stop(fake_server *fs)
 		return;
 	/* wakes a thread still waiting in accept() (the client never
 	 * connected); an accepted connection is not affected */
-	shutdown(fs->listen_fd, SHUT_RDWR);
+	if (fs->listen_fd >= 0)
+		shutdown(fs->listen_fd, SHUT_RDWR);
 	pthread_join(fs->thread, NULL);
-	close(fs->listen_fd);
+	if (fs->listen_fd >= 0)
+		close(fs->listen_fd);
 	fs->running = 0;
 }
 

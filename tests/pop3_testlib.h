@@ -31,7 +31,8 @@ typedef struct fake_server {
 	const char *const *messages; /* wire form (CRLF, not stuffed), NULL-ended */
 	int port;                 /* 0 = any free port; set by fake_start */
 	/* filled in */
-	int listen_fd;
+	int listen_fd;             /* -1 with fake_start_fd */
+	int conn_fd;               /* the fake_start_fd socket (closed by the thread) */
 	char port_str[16];
 	pthread_t thread;
 	int running;
@@ -45,6 +46,9 @@ typedef struct fake_server {
 
 /* Start serving one connection on 127.0.0.1 (free port). */
 void fake_start(fake_server *fs);
+/* Serve one connection on `fd`, an already connected stream socket (one
+ * end of a socketpair); the server thread closes it. */
+void fake_start_fd(fake_server *fs, int fd);
 /* Wait for the server thread (bounded: it gives up after 20 s). */
 void fake_stop(fake_server *fs);
 /* 1 when a command starting with `prefix` was received. */

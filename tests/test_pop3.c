@@ -13,10 +13,12 @@
 #include "mimeo-config.h"
 
 #include <dirent.h>
+#include <fcntl.h>
 #include <mimeo.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -691,6 +693,9 @@ START_TEST(test_client_fake_server)
 	ck_assert_ptr_nonnull(strstr(mimeo_pop3_error(c), "no such message"));
 	ck_assert_int_eq(mimeo_pop3_usable(c), 1);
 	ck_assert_int_eq(mimeo_pop3_rset(c), MIMEO_OK);
+	/* a call that succeeds clears the previous call's error (it used to
+	 * keep "no such message": found by fuzz_pop3_client) */
+	ck_assert_str_eq(mimeo_pop3_error(c), "");
 	ck_assert_int_eq(mimeo_pop3_dele_many(c, nums, 2, &bad), MIMEO_OK);
 	ck_assert_uint_eq(bad, 0);
 	ck_assert(fake_saw(&fs, "DELE 1") && fake_saw(&fs, "DELE 2"));
@@ -867,9 +872,25 @@ static const struct hostile {
 	{ FAKE_RETR_EOF, 0, MIMEO_EPROTO, "closed" },
 };
 
+/* Open a session to a fake server in `fs`'s mode, over TCP or (via_fd)
+ * over a socketpair adopted with mimeo_pop3_connect_fd(). */
+static int connect_fake(mimeo_pop3 *c, fake_server *fs, int via_fd)
+{
+	int sv[2];
+
+	if (!via_fd) {
+		fake_start(fs);
+		return mimeo_pop3_connect(c, "127.0.0.1", fs->port_str);
+	}
+	ck_assert_int_eq(socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv), 0);
+	fake_start_fd(fs, sv[1]);
+	return mimeo_pop3_connect_fd(c, sv[0]);
+}
+
+/* A hostile server, reached over TCP (_i even) or a socketpair (odd). */
 START_TEST(test_client_hostile)
 {
-	const struct hostile *h = &hostile[_i];
+	const struct hostile *h = &hostile[_i / 2];
 	fake_server fs;
 	mimeo_pop3_options opts = MIMEO_POP3_OPTIONS_INIT;
 	mimeo_pop3 *c;
@@ -880,11 +901,10 @@ START_TEST(test_client_hostile)
 	memset(&fs, 0, sizeof(fs));
 	fs.mode = h->mode;
 	fs.messages = fake_messages;
-	fake_start(&fs);
 	opts.connect_timeout_ms = 2000;
 	opts.read_timeout_ms = 300;
 	ck_assert_int_eq(mimeo_pop3_new(&c, &opts), MIMEO_OK);
-	rc = mimeo_pop3_connect(c, "127.0.0.1", fs.port_str);
+	rc = connect_fake(c, &fs, _i % 2);
 	if (!h->at_connect) {
 		ck_assert_int_eq(rc, MIMEO_OK);
 		ck_assert_int_eq(mimeo_pop3_login(c, "u", "p"), MIMEO_OK);
@@ -907,6 +927,115 @@ START_TEST(test_client_hostile)
 	ck_assert_msg(mono() - t0 < 5.0, "took %.1f s", mono() - t0);
 	mimeo_buf_dispose(&s.out);
 	fake_stop(&fs);
+}
+END_TEST
+
+static int fd_is_open(int fd)
+{
+	return fcntl(fd, F_GETFD) >= 0;
+}
+
+/* mimeo_pop3_connect_fd on a socketpair: the whole session works as over
+ * TCP, the descriptor is made non-blocking and is closed by QUIT. */
+START_TEST(test_client_connect_fd)
+{
+	fake_server fs;
+	mimeo_pop3_options opts = MIMEO_POP3_OPTIONS_INIT;
+	mimeo_pop3 *c;
+	sink s = { MIMEO_BUF_INIT, 0, 0 };
+	unsigned long count;
+	uint64_t octets;
+	int sv[2];
+
+	memset(&fs, 0, sizeof(fs));
+	fs.mode = FAKE_NORMAL;
+	fs.pipelining = 1;
+	fs.messages = fake_messages;
+	/* a blocking socket: the client must not block on it */
+	ck_assert_int_eq(socketpair(AF_UNIX, SOCK_STREAM, 0, sv), 0);
+	fake_start_fd(&fs, sv[1]);
+	opts.read_timeout_ms = 5000;
+	ck_assert_int_eq(mimeo_pop3_new(&c, &opts), MIMEO_OK);
+	ck_assert_int_eq(mimeo_pop3_connect_fd(c, sv[0]), MIMEO_OK);
+	ck_assert_str_eq(mimeo_pop3_error(c), "");
+	ck_assert_int_eq(mimeo_pop3_usable(c), 1);
+	ck_assert(fcntl(sv[0], F_GETFL) & O_NONBLOCK);
+	ck_assert(fcntl(sv[0], F_GETFD) & FD_CLOEXEC);
+	/* the greeting and CAPA were read as by mimeo_pop3_connect */
+	ck_assert_str_eq(mimeo_pop3_apop_timestamp(c), "<1896.697170952@dbc.mtview.ca.us>");
+	ck_assert(mimeo_pop3_has_capa(c, "PIPELINING"));
+	ck_assert(fake_saw(&fs, "CAPA"));
+	/* a second connect on a live session is refused; the descriptor
+	 * passed is closed all the same, the session goes on */
+	{
+		int sv2[2];
+		ck_assert_int_eq(socketpair(AF_UNIX, SOCK_STREAM, 0, sv2), 0);
+		ck_assert_int_eq(mimeo_pop3_connect_fd(c, sv2[0]), MIMEO_EINVAL);
+		ck_assert_ptr_nonnull(strstr(mimeo_pop3_error(c), "already connected"));
+		ck_assert(!fd_is_open(sv2[0]));
+		close(sv2[1]);
+		ck_assert_int_eq(mimeo_pop3_usable(c), 1);
+	}
+	ck_assert_int_eq(mimeo_pop3_login(c, "alice", "secret"), MIMEO_OK);
+	ck_assert_int_eq(mimeo_pop3_stat(c, &count, &octets), MIMEO_OK);
+	ck_assert_uint_eq(count, 2);
+	ck_assert_int_eq(mimeo_pop3_retr(c, 1, 0, 0, sink_write, &s), MIMEO_OK);
+	ck_assert_str_eq(s.out.ptr, fake_messages[0]);
+	ck_assert_int_eq(mimeo_pop3_quit(c), MIMEO_OK);
+	ck_assert(!fd_is_open(sv[0]));
+	ck_assert_int_eq(mimeo_pop3_usable(c), 0);
+	mimeo_pop3_free(c);
+	mimeo_buf_dispose(&s.out);
+	fake_stop(&fs);
+}
+END_TEST
+
+/* What mimeo_pop3_connect_fd refuses; the descriptor is closed every time. */
+START_TEST(test_client_connect_fd_errors)
+{
+	mimeo_pop3 *c;
+	int sv[2], fd;
+
+	ck_assert_int_eq(mimeo_pop3_new(&c, NULL), MIMEO_OK);
+	ck_assert_int_eq(mimeo_pop3_connect_fd(c, -1), MIMEO_EINVAL);
+	/* not a socket */
+	fd = open("/dev/null", O_RDWR | O_CLOEXEC);
+	ck_assert_int_ge(fd, 0);
+	ck_assert_int_eq(mimeo_pop3_connect_fd(c, fd), MIMEO_EINVAL);
+	ck_assert_ptr_nonnull(strstr(mimeo_pop3_error(c), "not a socket"));
+	ck_assert(!fd_is_open(fd));
+	/* a datagram socket */
+	ck_assert_int_eq(socketpair(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0, sv), 0);
+	ck_assert_int_eq(mimeo_pop3_connect_fd(c, sv[0]), MIMEO_EINVAL);
+	ck_assert_ptr_nonnull(strstr(mimeo_pop3_error(c), "stream"));
+	ck_assert(!fd_is_open(sv[0]));
+	close(sv[1]);
+	/* no session */
+	ck_assert_int_eq(socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv), 0);
+	ck_assert_int_eq(mimeo_pop3_connect_fd(NULL, sv[0]), MIMEO_EINVAL);
+	ck_assert(!fd_is_open(sv[0]));
+	/* the peer hung up before the greeting */
+	ck_assert_int_eq(socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv), 0);
+	close(sv[1]);
+	ck_assert_int_eq(mimeo_pop3_connect_fd(c, sv[0]), MIMEO_EPROTO);
+	ck_assert_ptr_nonnull(strstr(mimeo_pop3_error(c), "closed"));
+	ck_assert(!fd_is_open(sv[0]));
+	ck_assert_int_eq(mimeo_pop3_usable(c), 0);
+	mimeo_pop3_free(c);
+#if MIMEO_HAVE_OPENSSL
+	{
+		/* TLS: no host name to check the certificate against */
+		mimeo_pop3_options opts = MIMEO_POP3_OPTIONS_INIT;
+		opts.tls = MIMEO_POP3_TLS_STARTTLS;
+		ck_assert_int_eq(mimeo_pop3_new(&c, &opts), MIMEO_OK);
+		ck_assert_int_eq(socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv), 0);
+		ck_assert_int_eq(mimeo_pop3_connect_fd(c, sv[0]), MIMEO_EINVAL);
+		ck_assert_ptr_nonnull(strstr(mimeo_pop3_error(c), "TLS"));
+		ck_assert(!fd_is_open(sv[0]));
+		close(sv[1]);
+		mimeo_pop3_free(c);
+	}
+#endif
 }
 END_TEST
 
@@ -1247,7 +1376,10 @@ static Suite *pop3_suite(void)
 #if MIMEO_HAVE_OPENSSL
 	tcase_add_loop_test(tc, test_client_tls_errors, 0, 3);
 #endif
-	tcase_add_loop_test(tc, test_client_hostile, 0, (int)(sizeof(hostile) / sizeof(hostile[0])));
+	tcase_add_loop_test(tc, test_client_hostile, 0,
+			    2 * (int)(sizeof(hostile) / sizeof(hostile[0])));
+	tcase_add_test(tc, test_client_connect_fd);
+	tcase_add_test(tc, test_client_connect_fd_errors);
 	tcase_add_loop_test(tc, test_cli_hostile, 0, 4);
 	tcase_add_test(tc, test_cli_fake_normal);
 	tcase_add_test(tc, test_cli_many);

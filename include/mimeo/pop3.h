@@ -229,6 +229,27 @@ MIMEO_EXTERN int mimeo_pop3_new(mimeo_pop3 **out, const mimeo_pop3_options *opts
  */
 MIMEO_EXTERN int mimeo_pop3_connect(mimeo_pop3 *c, const char *host, const char *port);
 
+/**
+ * Start a session on a stream socket that is already connected to a POP3
+ * server -- a socketpair to a tunnel (ssh, SOCKS, a proxy command), a
+ * descriptor inherited from inetd, or a test's fake server -- and then do
+ * what mimeo_pop3_connect() does after connecting: read the greeting (and
+ * its APOP timestamp) and ask CAPA.  The descriptor is made non-blocking
+ * and close-on-exec and belongs to the session from this call on: it is
+ * closed by mimeo_pop3_quit(), mimeo_pop3_free(), or at once when this
+ * call fails, whatever the reason (so the caller never closes it).  The
+ * options' timeouts apply as for connect (connect_timeout_ms is unused).
+ * @param fd  a connected SOCK_STREAM socket (not a pipe or a file)
+ * @return MIMEO_OK; MIMEO_EINVAL (NULL session, negative or non-socket
+ *         descriptor, already connected, or TLS in the options: with no
+ *         host name the certificate cannot be checked, so use
+ *         mimeo_pop3_connect(), or let the tunnel do TLS); MIMEO_EIO,
+ *         MIMEO_ETIMEOUT, MIMEO_EPROTO, MIMEO_ENOMEM as for connect.
+ *         Details: mimeo_pop3_error().
+ * @since 0.1
+ */
+MIMEO_EXTERN int mimeo_pop3_connect_fd(mimeo_pop3 *c, int fd);
+
 /** 1 when the last CAPA listed `capability` (e.g. "PIPELINING",
  *  case-insensitive, first word of the line), else 0.  @since 0.1 */
 MIMEO_EXTERN int mimeo_pop3_has_capa(const mimeo_pop3 *c, const char *capability);
