@@ -3,14 +3,19 @@
  *
  * Baselines, measured in the same run and in CPU time (the machine may
  * be shared): the bare base64 encoder (mimeo_b64_encode_step over the same
- * bytes into a reused buffer).  A: the attachment comes from a read
- * callback that copies a 1 MiB block over and over (so the peak RSS shows
- * what the builder itself needs: memory stays flat); B: a borrowed 100 MiB
- * buffer, encoded in place.  GMime writing the same message is shown when
- * it is available.  The builder must reach 80% of the encoder in B (in A
- * the callback's own copy is part of the cost and is reported).
+ * bytes in 32 KiB steps into one reused buffer).  A: the attachment comes
+ * from a read callback that copies a 1 MiB block over and over (so the
+ * peak RSS shows what the builder itself needs: memory stays flat); B: a
+ * borrowed 100 MiB buffer, encoded in place.  A second baseline runs the
+ * encoder with the builder's own geometry (12,312-byte steps, each
+ * encoding written over the last, see builder.c), which is faster than
+ * 32 KiB steps because input and output stay in the L1 cache: the builder is compared with
+ * both, so a gain from that geometry is not mistaken for builder speed.
+ * GMime writing the same message is shown when it is available.
  *
- * Prints a table; exits 1 below 80% or when memory grows while streaming.
+ * Prints a table; exits 1 when the builder is below 80% of the 32 KiB
+ * encoder in A (the callback's own copy included) or B, or when peak
+ * memory grows by more than 256 KiB while streaming.
  *
  * SPDX-License-Identifier: LGPL-2.1-or-later
  */
@@ -50,20 +55,25 @@ static long peak_rss_kib(void)
 	return ru.ru_maxrss;
 }
 
-/* Baseline: the encoder alone, 32 KiB steps (the builder's slice size)
- * into one reused output buffer, reading `src` (NULL: the 1 MiB block
- * over and over, as the read callback delivers it). */
-static double bench_encoder(const unsigned char *src)
+/* The builder's slice: 216 base64 lines of 57 bytes (builder.c). */
+#define SLICE (216 * 57)
+
+/* Baseline: the encoder alone, `step`-byte steps into one reused output
+ * buffer, reading `src` (NULL: the 1 MiB block over and over, as the read
+ * callback delivers it). */
+static double bench_encoder(const unsigned char *src, size_t step)
 {
 	static unsigned char out[MIMEO_B64_ENCODE_BOUND(32768) + 16];
 	mimeo_b64_encoder e;
-	size_t done, off, sink = 0;
+	size_t done, off, k, sink = 0;
 	double t0 = now();
 
 	mimeo_b64_encoder_init(&e, MIMEO_B64_CRLF, MIMEO_ISA_AUTO);
 	for (done = 0; done < TOTAL; done += BLOCK)
-		for (off = 0; off < BLOCK; off += 32768)
-			sink += mimeo_b64_encode_step(&e, (src ? src + done : block) + off, 32768, out);
+		for (off = 0; off < BLOCK; off += k) {
+			k = BLOCK - off < step ? BLOCK - off : step;
+			sink += mimeo_b64_encode_step(&e, (src ? src + done : block) + off, k, out);
+		}
 	sink += mimeo_b64_encode_finish(&e, out);
 	if (sink < TOTAL)
 		abort();
@@ -200,14 +210,21 @@ static double best(double a, double b)
 	return a < b ? a : b;
 }
 
+static void row(const char *what, double t, double t_enc, double t_geo)
+{
+	printf("%-52s %8.0f %7.0f%% %7.0f%%\n", what, TOTAL / 1e6 / t, 100.0 * t_enc / t,
+	       100.0 * t_geo / t);
+}
+
 int main(void)
 {
-	double t_enc = 1e9, t_stream = 1e9, t_enc_mem = 1e9, t_mem = 1e9;
+	double t_enc = 1e9, t_geo = 1e9, t_stream = 1e9;
+	double t_enc_mem = 1e9, t_geo_mem = 1e9, t_mem = 1e9;
 	long rss_start, rss_stream, rss_mem;
 	unsigned char *big;
 	uint64_t x = 88172645463325252ull;
 	size_t i;
-	int r;
+	int r, fail = 0;
 
 	block = malloc(BLOCK);
 	if (!block)
@@ -219,9 +236,10 @@ int main(void)
 		block[i] = (unsigned char)x;
 	}
 	rss_start = peak_rss_kib();
-	/* Interleave the runs so that machine noise hits both alike. */
+	/* Interleave the runs so that machine noise hits all alike. */
 	for (r = 0; r < ROUNDS; r++) {
-		t_enc = best(t_enc, bench_encoder(NULL));
+		t_enc = best(t_enc, bench_encoder(NULL, 32768));
+		t_geo = best(t_geo, bench_encoder(NULL, SLICE));
 		t_stream = best(t_stream, bench_builder_stream());
 	}
 	rss_stream = peak_rss_kib();
@@ -232,22 +250,21 @@ int main(void)
 	for (i = 0; i < TOTAL; i += BLOCK)
 		memcpy(big + i, block, BLOCK);
 	for (r = 0; r < ROUNDS; r++) {
-		t_enc_mem = best(t_enc_mem, bench_encoder(big));
+		t_enc_mem = best(t_enc_mem, bench_encoder(big, 32768));
+		t_geo_mem = best(t_geo_mem, bench_encoder(big, SLICE));
 		t_mem = best(t_mem, bench_builder_memory(big));
 	}
 	rss_mem = peak_rss_kib();
 
 	printf("builder benchmark: 100 MiB attachment, base64, CRLF, ISA %s, "
 	       "best of %d, CPU time\n", mimeo_isa_name(mimeo_isa_best()), ROUNDS);
-	printf("%-52s %8s %8s\n", "case", "MB/s", "vs enc");
-	printf("%-52s %8.0f %7.0f%%\n", "A. bare base64 encoder, 1 MiB block repeated",
-	       TOTAL / 1e6 / t_enc, 100.0);
-	printf("%-52s %8.0f %7.0f%%\n", "   builder, same bytes from a read callback (+copy)",
-	       TOTAL / 1e6 / t_stream, 100.0 * t_enc / t_stream);
-	printf("%-52s %8.0f %7.0f%%\n", "B. bare base64 encoder, 100 MiB buffer",
-	       TOTAL / 1e6 / t_enc_mem, 100.0);
-	printf("%-52s %8.0f %7.0f%%\n", "   builder, same buffer borrowed (zero copy)",
-	       TOTAL / 1e6 / t_mem, 100.0 * t_enc_mem / t_mem);
+	printf("%-52s %8s %8s %8s\n", "case", "MB/s", "vs 32K", "vs slice");
+	row("A. bare base64 encoder, 32 KiB steps, 1 MiB block", t_enc, t_enc, t_geo);
+	row("   bare encoder, builder's 12,312-byte steps", t_geo, t_enc, t_geo);
+	row("   builder, same bytes from a read callback (+copy)", t_stream, t_enc, t_geo);
+	row("B. bare base64 encoder, 32 KiB steps, 100 MiB buffer", t_enc_mem, t_enc_mem, t_geo_mem);
+	row("   bare encoder, builder's 12,312-byte steps", t_geo_mem, t_enc_mem, t_geo_mem);
+	row("   builder, same buffer borrowed (zero copy)", t_mem, t_enc_mem, t_geo_mem);
 #ifdef MIMEO_HAVE_GMIME_BENCH
 	{
 		double t_gm = 1e9;
@@ -255,8 +272,7 @@ int main(void)
 		g_mime_init();
 		for (r = 0; r < 3; r++)
 			t_gm = best(t_gm, bench_gmime(big));
-		printf("%-52s %8.0f %7.0f%%\n", "   GMime 3 writing the same message",
-		       TOTAL / 1e6 / t_gm, 100.0 * t_enc_mem / t_gm);
+		row("   GMime 3 writing the same message", t_gm, t_enc_mem, t_geo_mem);
 	}
 #endif
 	printf("peak RSS: %ld KiB at start, %ld KiB after the streamed builds "
@@ -264,17 +280,22 @@ int main(void)
 	       rss_start, rss_stream, rss_stream - rss_start, rss_mem);
 	free(big);
 	free(block);
-	/* The gate: the builder's own streaming (B: no copy of the caller's
-	 * making) at >= 80% of the encoder, and flat memory while streaming.
-	 * A is reported: its read callback adds one memcpy per byte. */
+	/* The gates: the builder at >= 80% of the 32 KiB encoder both from a
+	 * read callback (whose memcpy is counted against the builder) and
+	 * from a borrowed buffer, and flat memory while streaming. */
+	if (t_enc / t_stream < 0.8) {
+		printf("FAIL: build from a read callback below 80%% of the encoder\n");
+		fail = 1;
+	}
 	if (t_enc_mem / t_mem < 0.8) {
-		printf("FAIL: streamed build below 80%% of the encoder\n");
-		return 1;
+		printf("FAIL: build from memory below 80%% of the encoder\n");
+		fail = 1;
 	}
-	if (rss_stream - rss_start > 16 * 1024) {
-		printf("FAIL: memory grew by more than 16 MiB while streaming\n");
-		return 1;
+	if (rss_stream - rss_start > 256) {
+		printf("FAIL: memory grew by more than 256 KiB while streaming\n");
+		fail = 1;
 	}
-	printf("OK: streamed build at >= 80%% of the encoder, flat memory\n");
-	return 0;
+	if (!fail)
+		printf("OK: builds at >= 80%% of the encoder, flat memory\n");
+	return fail;
 }

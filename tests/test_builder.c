@@ -155,9 +155,13 @@ static int stream_read(void *ctx, void *buf, size_t cap, size_t *got)
 	stream_src *s = ctx;
 	size_t k = s->len - s->pos;
 
-	if (s->chunk == 1000000)
-		cap = cap < 1 + test_rand(&s->rs) % 5000 ? cap : 1 + test_rand(&s->rs) % 5000;
-	else if (s->chunk && cap > s->chunk)
+	if (s->chunk == 1000000) {
+		/* One draw: never more than the builder asked for. */
+		size_t r = 1 + test_rand(&s->rs) % 5000;
+
+		if (cap > r)
+			cap = r;
+	} else if (s->chunk && cap > s->chunk)
 		cap = s->chunk;
 	if (k > cap)
 		k = cap;
@@ -981,6 +985,72 @@ START_TEST(read_errors_propagate)
 }
 END_TEST
 
+/* A callback that hands out one byte per call, counts its calls after it
+ * reported the end, and fails at byte `fail_at` (0: never). */
+typedef struct trickle {
+	size_t left, fail_at, pos;
+	unsigned after_end;
+	int ended;
+} trickle;
+
+static int trickle_read(void *ctx, void *buf, size_t cap, size_t *got)
+{
+	trickle *t = ctx;
+
+	*got = 0;
+	if (t->ended) {
+		t->after_end++;
+		return MIMEO_OK;
+	}
+	if (t->fail_at && t->pos == t->fail_at)
+		return MIMEO_ETIMEOUT;
+	if (!t->left || !cap) {
+		t->ended = !t->left;
+		return MIMEO_OK;
+	}
+	((unsigned char *)buf)[0] = (unsigned char)('a' + t->pos % 26);
+	t->pos++;
+	t->left--;
+	*got = 1;
+	return MIMEO_OK;
+}
+
+static int counting_writer(void *ctx, const void *data, size_t len)
+{
+	size_t *calls_bytes = ctx;
+
+	(void)data;
+	calls_bytes[0]++;
+	calls_bytes[1] += len;
+	return MIMEO_OK;
+}
+
+START_TEST(stream_short_reads_are_gathered)
+{
+	/* One-byte reads must neither reach the writer as small writes nor
+	 * call the callback again once it reported the end. */
+	mimeo_builder *b = simple_builder(MIMEO_BUILD_CRLF);
+	trickle t = { 300000, 0, 0, 0, 0 };
+	size_t cb[2] = { 0, 0 };
+
+	ck_assert_int_eq(mimeo_builder_add_attachment_stream(b, NULL, trickle_read, &t), MIMEO_OK);
+	ck_assert_int_eq(mimeo_builder_write(b, counting_writer, cb), MIMEO_OK);
+	ck_assert(t.ended);
+	ck_assert_uint_eq(t.after_end, 0);
+	ck_assert_uint_gt(cb[1], 400000);
+	/* 400 kB of base64 in writes of at least 8 KiB each on average */
+	ck_assert_uint_le(cb[0], cb[1] / 8192 + 2);
+	mimeo_builder_free(b);
+	/* an error after some bytes of a slice stops the writer */
+	b = simple_builder(0);
+	t = (trickle){ 300000, 20000, 0, 0, 0 };
+	ck_assert_int_eq(mimeo_builder_add_attachment_stream(b, NULL, trickle_read, &t), MIMEO_OK);
+	ck_assert_int_eq(mimeo_builder_write(b, counting_writer, cb), MIMEO_ETIMEOUT);
+	ck_assert_uint_eq(t.pos, 20000);
+	mimeo_builder_free(b);
+}
+END_TEST
+
 START_TEST(attached_8bit_message_is_made_7bit)
 {
 	mimeo_builder *b = simple_builder(0);
@@ -1106,6 +1176,7 @@ static Suite *builder_suite(void)
 	tcase_add_test(tc, bcc_is_kept_but_not_written);
 	tcase_add_test(tc, write_errors_propagate);
 	tcase_add_test(tc, read_errors_propagate);
+	tcase_add_test(tc, stream_short_reads_are_gathered);
 	tcase_add_test(tc, attached_8bit_message_is_made_7bit);
 	tcase_add_test(tc, write_file_and_crlf);
 	tcase_add_test(tc, failing_allocator_sweep);
