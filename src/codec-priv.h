@@ -1,6 +1,6 @@
 /*
  * codec-priv.h - internals shared by the codec sources (not installed):
- * CPU dispatch and the per-ISA base64 kernels.
+ * CPU dispatch and the per-ISA base64 and quoted-printable kernels.
  *
  * SPDX-License-Identifier: LGPL-2.1-or-later
  */
@@ -44,6 +44,22 @@ size_t mimeo__b64_decode_avx2(mimeo_b64_decoder *d, const unsigned char **pin,
 size_t mimeo__b64_encode_avx2(mimeo_b64_encoder *e, const unsigned char **pin,
 			      const unsigned char *end, unsigned char *out);
 #endif
+/*
+ * Quoted-printable encoder block classifiers: bit i of the result is set
+ * when p[i] (0 <= i < 64) is copied to the output as it is: a byte in
+ * 33..126 other than '=', or a space or tab whose next byte p[i + 1] is not
+ * `brk` (the byte that ends a line: '\n', '\r', or -1 for none in binary
+ * mode).  They read p[0..64], 65 bytes.  qp.c does everything else (line
+ * breaks, escapes, the 76-column limit, mail-safe line starts).
+ */
+uint64_t mimeo__qp_lit_mask_scalar(const unsigned char *p, int brk);
+#if MIMEO_CODEC_AVX2
+uint64_t mimeo__qp_lit_mask_avx2(const unsigned char *p, int brk);
+#endif
+#if MIMEO_CODEC_AVX512
+uint64_t mimeo__qp_lit_mask_avx512(const unsigned char *p, int brk);
+#endif
+
 #if MIMEO_CODEC_AVX512
 size_t mimeo__b64_decode_avx512(mimeo_b64_decoder *d, const unsigned char **pin,
 				const unsigned char *end, unsigned char *out);

@@ -351,11 +351,17 @@ size_t mimeo_qp_decode_finish(mimeo_qp_decoder *d, void *out)
 
 static const char hexdigits[] = "0123456789ABCDEF";
 
-void mimeo_qp_encoder_init(mimeo_qp_encoder *e, unsigned flags)
+void mimeo_qp_encoder_init_isa(mimeo_qp_encoder *e, unsigned flags, mimeo_isa isa)
 {
 	e->_flags = flags;
 	e->_col = 0;
 	e->_pend = -1;
+	e->_isa = mimeo__isa_resolve(isa);
+}
+
+void mimeo_qp_encoder_init(mimeo_qp_encoder *e, unsigned flags)
+{
+	mimeo_qp_encoder_init_isa(e, flags, MIMEO_ISA_AUTO);
 }
 
 static unsigned char *qp_eol(const mimeo_qp_encoder *e, unsigned char *o)
@@ -434,68 +440,223 @@ static unsigned char *qp_enc_byte(mimeo_qp_encoder *e, unsigned char *o, unsigne
 	return o;
 }
 
-/* Bytes the encoder may copy in bulk: literals, space and tab. */
-static const unsigned char qp_safe[256] = {
-	['\t'] = 1, [' '] = 1, [33 ... 60] = 1, [62 ... 126] = 1,
-};
+/* ---- encoder block path ----
+ *
+ * The encoder works on 64-byte blocks while at least QP_ENC_NEED input
+ * bytes remain and nothing is pending.  An ISA classifier (the portable
+ * one below, qp_avx2.c, qp_avx512.c) marks the bytes that stay literal
+ * whatever the column (33..126 but '=', and a space or tab not followed by
+ * a line break); qp_enc_block() copies each run of them whole, cutting it
+ * at column 75 with a soft break, and handles every other byte inline:
+ * a hard line break, or a byte written as =XX.  The per-byte rules of
+ * qp_enc_byte() are the reference the block path must reproduce exactly
+ * (tests/test_qp.c compares them on every path).
+ */
+
+/* A block reads 64 bytes, one of look-ahead, and copies runs in 16-byte
+ * pieces that may read up to 15 bytes past the block. */
+#define QP_ENC_NEED 80
+
+/* SWAR helpers on 8 bytes at once: 0x80 in each byte lane where the
+ * condition holds.  `y` has bit 7 of every byte clear, so no sum carries
+ * into the next lane. */
+#define QP_ONES 0x0101010101010101ull
+#define QP_HIGH 0x8080808080808080ull
+
+static inline uint64_t lanes_eq(uint64_t y, unsigned c)
+{
+	uint64_t z = y ^ (QP_ONES * c);
+
+	return ~(z + QP_ONES * 0x7F) & QP_HIGH;
+}
+
+/* Bits 0..7: the high bit of each byte lane of m (a multiply gathers them). */
+static inline unsigned lanes_bits(uint64_t m)
+{
+	return (unsigned)(((m >> 7) * 0x0102040810204080ull) >> 56);
+}
+
+/* 8 bytes, little-endian: the literal mask of p[0..7] (reads p[0..8]). */
+static inline unsigned lit8(const unsigned char *p, int brk)
+{
+	uint64_t x, n, y, lit, ws;
+
+	memcpy(&x, p, 8);
+	memcpy(&n, p + 1, 8);
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_BIG_ENDIAN__
+	x = __builtin_bswap64(x);   /* lane i must be p[i] */
+	n = __builtin_bswap64(n);
+#endif
+	y = x & ~QP_HIGH;
+	/* 33 <= b <= 126 and b < 128, not '=' */
+	lit = (y + QP_ONES * (128 - 33)) & ~(y + QP_ONES) & ~x & QP_HIGH;
+	lit &= ~lanes_eq(y, '=');
+	ws = (lanes_eq(y, ' ') | lanes_eq(y, '\t')) & ~x;
+	if (brk >= 0)
+		ws &= ~(lanes_eq(n & ~QP_HIGH, (unsigned)brk) & ~n);
+	return lanes_bits(lit | ws);
+}
+
+/* The portable classifier, for the scalar path and other CPUs. */
+uint64_t mimeo__qp_lit_mask_scalar(const unsigned char *p, int brk)
+{
+	uint64_t m = 0;
+	unsigned i;
+
+	for (i = 0; i < 64; i += 8)
+		m |= (uint64_t)lit8(p + i, brk) << i;
+	return m;
+}
+
+typedef uint64_t (*qp_mask_fn)(const unsigned char *p, int brk);
+
+static qp_mask_fn qp_mask_for(unsigned isa)
+{
+#if MIMEO_CODEC_AVX512
+	if (isa == MIMEO_ISA_AVX512)
+		return mimeo__qp_lit_mask_avx512;
+#endif
+#if MIMEO_CODEC_AVX2
+	if (isa == MIMEO_ISA_AVX2)
+		return mimeo__qp_lit_mask_avx2;
+#endif
+	(void)isa;
+	return mimeo__qp_lit_mask_scalar;
+}
+
+/* Copy n (0..64; at least 16 are stored) bytes in 16-byte pieces.  The bytes stored past n are
+ * rewritten by later output; they stay within MIMEO_QP_ENCODE_BOUND since
+ * the output so far is at most about 3.1 times the input consumed and
+ * QP_ENC_NEED bytes of input remain. */
+static inline void copy_run(unsigned char *o, const unsigned char *s, unsigned n)
+{
+	unsigned k = 0;
+
+	do
+		memcpy(o + k, s + k, 16);
+	while ((k += 16) < n);
+}
+
+/* "=XX" for every byte, 4 bytes apart so one 4-byte store writes an
+ * escape (the fourth byte is rewritten by the next output). */
+static const char qp_esc[256 * 4 + 1] =
+	"=00 =01 =02 =03 =04 =05 =06 =07 =08 =09 =0A =0B =0C =0D =0E =0F "
+	"=10 =11 =12 =13 =14 =15 =16 =17 =18 =19 =1A =1B =1C =1D =1E =1F "
+	"=20 =21 =22 =23 =24 =25 =26 =27 =28 =29 =2A =2B =2C =2D =2E =2F "
+	"=30 =31 =32 =33 =34 =35 =36 =37 =38 =39 =3A =3B =3C =3D =3E =3F "
+	"=40 =41 =42 =43 =44 =45 =46 =47 =48 =49 =4A =4B =4C =4D =4E =4F "
+	"=50 =51 =52 =53 =54 =55 =56 =57 =58 =59 =5A =5B =5C =5D =5E =5F "
+	"=60 =61 =62 =63 =64 =65 =66 =67 =68 =69 =6A =6B =6C =6D =6E =6F "
+	"=70 =71 =72 =73 =74 =75 =76 =77 =78 =79 =7A =7B =7C =7D =7E =7F "
+	"=80 =81 =82 =83 =84 =85 =86 =87 =88 =89 =8A =8B =8C =8D =8E =8F "
+	"=90 =91 =92 =93 =94 =95 =96 =97 =98 =99 =9A =9B =9C =9D =9E =9F "
+	"=A0 =A1 =A2 =A3 =A4 =A5 =A6 =A7 =A8 =A9 =AA =AB =AC =AD =AE =AF "
+	"=B0 =B1 =B2 =B3 =B4 =B5 =B6 =B7 =B8 =B9 =BA =BB =BC =BD =BE =BF "
+	"=C0 =C1 =C2 =C3 =C4 =C5 =C6 =C7 =C8 =C9 =CA =CB =CC =CD =CE =CF "
+	"=D0 =D1 =D2 =D3 =D4 =D5 =D6 =D7 =D8 =D9 =DA =DB =DC =DD =DE =DF "
+	"=E0 =E1 =E2 =E3 =E4 =E5 =E6 =E7 =E8 =E9 =EA =EB =EC =ED =EE =EF "
+	"=F0 =F1 =F2 =F3 =F4 =F5 =F6 =F7 =F8 =F9 =FA =FB =FC =FD =FE =FF ";
+
+/* The block path's working state, kept in locals (the output is written
+ * through an unsigned char pointer, which may alias the encoder struct). */
+typedef struct qp_blk {
+	unsigned char *o;  /* output position */
+	unsigned col;      /* characters on the current output line */
+	unsigned flags;    /* MIMEO_QP_* */
+	int brk;           /* the byte that ends a line: '\n', '\r' (CRLF) or
+			      -1 (binary: none) */
+} qp_blk;
+
+static inline void soft_break(qp_blk *b)
+{
+	*b->o++ = '=';
+	if (b->flags & MIMEO_QP_CRLF)
+		*b->o++ = '\r';
+	*b->o++ = '\n';
+	b->col = 0;
+}
+
+/* The bytes of the block from p[i] that are not in a literal run: a hard
+ * line break (LF, or CRLF with MIMEO_QP_CRLF; p[64] is readable), or a
+ * run of bytes written as =XX (each after a soft break when it would pass
+ * column 75; one tight loop for 8-bit text).  Returns the next index. */
+static inline unsigned enc_other(qp_blk *b, const unsigned char *p, unsigned i, uint64_t lit)
+{
+	int crlf = (b->flags & MIMEO_QP_CRLF) != 0;
+
+	if (p[i] == b->brk && (!crlf || p[i + 1] == '\n')) {
+		if (crlf)
+			*b->o++ = '\r';
+		*b->o++ = '\n';
+		b->col = 0;
+		return i + 1 + (unsigned)crlf;
+	}
+	do {
+		if (b->col > 72)
+			soft_break(b);
+		memcpy(b->o, qp_esc + 4 * p[i], 4);
+		b->o += 3;
+		b->col += 3;
+		i++;
+	} while (i < 64 && !((lit >> i) & 1) && p[i] != b->brk);
+	return i;
+}
+
+/* Encode the 64-byte block at p whose literal bytes are the bits of lit.
+ * Each round copies the literal run ahead (maybe empty: the 16-byte store
+ * is harmless) and then one other byte, so mixed text costs few
+ * unpredictable branches.  Returns the input bytes used: 64, or 65 when a
+ * CRLF straddles the end. */
+static inline unsigned qp_enc_block(qp_blk *b, const unsigned char *p, uint64_t lit)
+{
+	unsigned i = 0;
+
+	while (i < 64) {
+		uint64_t rest = ~(lit >> i);
+		unsigned run = rest ? (unsigned)__builtin_ctzll(rest) : 64;
+
+		/* Mail-safe: a line-leading 'F' or '.' is always encoded. */
+		if (b->col == 0 && (b->flags & MIMEO_QP_MAILSAFE) && (p[i] == 'F' || p[i] == '.'))
+			run = 0;
+		if (run > 75 - b->col) {
+			/* The run reaches column 75: fill the line, soft break. */
+			run = 75 - b->col;
+			copy_run(b->o, p + i, run);
+			b->o += run;
+			i += run;
+			soft_break(b);
+			continue;
+		}
+		copy_run(b->o, p + i, run);
+		b->o += run;
+		b->col += run;
+		i += run;
+		if (i < 64)
+			i = enc_other(b, p, i, lit);
+	}
+	return i;
+}
 
 size_t mimeo_qp_encode_step(mimeo_qp_encoder *e, const void *in, size_t len, void *out)
 {
 	const unsigned char *p = in, *end = p + len;
 	unsigned char *o = out;
+	qp_mask_fn mask = qp_mask_for(e->_isa);
+	int brk = (e->_flags & MIMEO_QP_BINARY) ? -1 : (e->_flags & MIMEO_QP_CRLF) ? '\r' : '\n';
 
 	while (p < end) {
-		/* Fast path inside a line (columns 1..74, nothing pending): copy
-		 * the run of literal bytes, spaces and tabs ahead, at most up to
-		 * column 75, leaving out a final space or tab (it may end the
-		 * line, rule 3: the full rules decide it).  16 bytes are
-		 * classified at a time; bytes stored past the run are rewritten
-		 * by later output, which never is shorter than the input. */
-		if (e->_pend < 0 && e->_col - 1 < 74) {
-			unsigned col = e->_col;
+		/* A pending space, tab or CR, and the last bytes of the chunk
+		 * (no look-ahead past it), take the per-byte rules. */
+		if (e->_pend < 0 && end - p >= QP_ENC_NEED) {
+			qp_blk b = { o, e->_col, e->_flags, brk };
 
-			while (col - 1 < 74 && p < end) {
-				size_t room = 75 - col, avail = (size_t)(end - p), k = 0;
-
-#ifdef __SSE2__
-				if (avail >= 16) {
-					__m128i v = _mm_loadu_si128((const __m128i *)p);
-					__m128i lit = _mm_and_si128(
-						_mm_cmpgt_epi8(v, _mm_set1_epi8(32)),
-						_mm_cmplt_epi8(v, _mm_set1_epi8(127)));
-					__m128i ws = _mm_or_si128(_mm_cmpeq_epi8(v, _mm_set1_epi8(' ')),
-								  _mm_cmpeq_epi8(v, _mm_set1_epi8('\t')));
-					unsigned m;
-
-					lit = _mm_andnot_si128(_mm_cmpeq_epi8(v, _mm_set1_epi8('=')), lit);
-					m = (unsigned)_mm_movemask_epi8(_mm_or_si128(lit, ws));
-					k = (size_t)__builtin_ctz(~m);   /* 16 when all are safe */
-					_mm_storeu_si128((__m128i *)o, v);
-				} else
-#endif
-				{
-					size_t lim = avail < 16 ? avail : 16;
-
-					while (k < lim && qp_safe[p[k]]) {
-						o[k] = p[k];
-						k++;
-					}
-				}
-				if (k > room)
-					k = room;
-				if (k > 0 && (p[k - 1] == ' ' || p[k - 1] == '\t'))
-					k--;
-				if (k == 0)
-					break;
-				p += k;
-				o += k;
-				col += (unsigned)k;
-			}
-			e->_col = col;
-			if (p == end)
-				break;
+			while (end - p >= QP_ENC_NEED)
+				p += qp_enc_block(&b, p, mask(p, brk));
+			o = b.o;
+			e->_col = b.col;
+		} else {
+			o = qp_enc_byte(e, o, *p++);
 		}
-		o = qp_enc_byte(e, o, *p++);
 	}
 	return (size_t)(o - (unsigned char *)out);
 }

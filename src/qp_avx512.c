@@ -1,6 +1,7 @@
 /*
- * qp_avx512.c - AVX-512 (BW, VBMI2) quoted-printable decode kernel, built
- * in the AVX-512 archive and called only when cpu.c found the features.
+ * qp_avx512.c - AVX-512 (BW, VBMI2) quoted-printable decode kernel and
+ * encoder classifier, built in the AVX-512 archive and called only when
+ * cpu.c found the features.
  *
  * Each 64-byte block is classified at once: '=' followed by two hex
  * digits becomes the decoded byte, soft line breaks (=LF, =CRLF) vanish,
@@ -107,4 +108,24 @@ size_t mimeo__qp_decode_avx512(const unsigned char **pin, const unsigned char *e
 	}
 	*pin = p;
 	return (size_t)(o - out);
+}
+
+/* Encoder classifier (see codec-priv.h): one 64-byte block at once. */
+uint64_t mimeo__qp_lit_mask_avx512(const unsigned char *p, int brk)
+{
+	__m512i v = _mm512_loadu_si512((const void *)p);
+	/* 33..126 as one unsigned range compare. */
+	__mmask64 lit = _mm512_cmplt_epu8_mask(_mm512_sub_epi8(v, _mm512_set1_epi8(33)),
+					       _mm512_set1_epi8(94)) &
+			~_mm512_cmpeq_epi8_mask(v, _mm512_set1_epi8('='));
+	__mmask64 ws = _mm512_cmpeq_epi8_mask(v, _mm512_set1_epi8(' ')) |
+		       _mm512_cmpeq_epi8_mask(v, _mm512_set1_epi8('\t'));
+
+	if (brk >= 0) {
+		/* Whitespace before a line break is encoded (rule 3). */
+		__m512i vn = _mm512_loadu_si512((const void *)(p + 1));
+
+		ws &= ~_mm512_cmpeq_epi8_mask(vn, _mm512_set1_epi8((char)brk));
+	}
+	return lit | ws;
 }

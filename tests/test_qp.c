@@ -163,12 +163,14 @@ static void check_encode(unsigned flags, const char *in, size_t inlen, const cha
 {
 	size_t s;
 
-	for (s = 0; s <= inlen; s++) {
-		ct_result r;
+	FOR_EACH_ISA(isa) {
+		for (s = 0; s <= inlen; s++) {
+			ct_result r;
 
-		ct_run_cuts(CT_QP_ENC, MIMEO_ISA_AUTO, flags, in, inlen, &s, 1, &r);
-		ct_expect(&r, want, strlen(want), "qp encode", MIMEO_ISA_AUTO, s);
-		ct_result_free(&r);
+			ct_run_cuts(CT_QP_ENC, isa, flags, in, inlen, &s, 1, &r);
+			ct_expect(&r, want, strlen(want), "qp encode", isa, s);
+			ct_result_free(&r);
+		}
 	}
 }
 
@@ -232,6 +234,143 @@ START_TEST(encoder_line_length)
 		}
 		ct_result_free(&r);
 	}
+}
+END_TEST
+
+static const unsigned enc_flagsets[] = {
+	0, MIMEO_QP_CRLF, MIMEO_QP_BINARY, MIMEO_QP_MAILSAFE,
+	MIMEO_QP_CRLF | MIMEO_QP_MAILSAFE, MIMEO_QP_BINARY | MIMEO_QP_CRLF,
+	MIMEO_QP_BINARY | MIMEO_QP_MAILSAFE,
+};
+#define N_ENC_FLAGSETS (sizeof(enc_flagsets) / sizeof(enc_flagsets[0]))
+
+/* Adversarial input for the encoder's 64-byte block path: pieces that put
+ * whitespace before LF/CR, CRLF, '=', line-leading "F"/"." and long runs
+ * at every column and across block edges, after a random-length prefix. */
+static size_t adversarial_text(unsigned char *in, size_t cap, uint64_t *rng)
+{
+	static const char *pieces[] = {
+		" \n", "\t\n", " \r\n", "\t\r", "\r\n", "\r", "\n", "=", "From ", ".\n", "F",
+		".", "xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx",
+		"abcdefghij", " ", "\t", "\x7f", "\x80", "\xff", "\x20\x21\x7e", "<=>",
+		"\xc3\xa9", "\x00", "  \n\n", "=\r\n", "=\n",
+	};
+	size_t n = (size_t)(test_rand(rng) % 64), i;
+
+	for (i = 0; i < n; i++)
+		in[i] = 'p';
+	while (n < cap - 80) {
+		const char *pc = pieces[test_rand(rng) % (sizeof(pieces) / sizeof(pieces[0]))];
+		size_t l = pc[0] ? strlen(pc) : 1;
+
+		memcpy(in + n, pc, l);
+		n += l;
+		if (test_rand(rng) % 500 == 0)
+			break;
+	}
+	return n;
+}
+
+/* The block path (used for 80 bytes or more per step) on every ISA gives
+ * exactly what the per-byte rules give (a step of one byte never takes
+ * the block path): random bytes, text and adversarial input, every
+ * flag set, whole, in random pieces and at every split offset. */
+START_TEST(encoder_paths_agree)
+{
+	uint64_t rng = 77;
+	int round;
+
+	for (round = 0; round < 210; round++) {
+		unsigned flags = enc_flagsets[round % N_ENC_FLAGSETS];
+		size_t cap = 3000, n, s;
+		unsigned char *in = malloc(cap);
+		ct_result ref, r;
+
+		if (round % 3 == 0) {
+			n = (size_t)(test_rand(&rng) % cap);
+			test_rand_bytes(&rng, in, n);
+		} else {
+			n = adversarial_text(in, cap, &rng);
+		}
+		ct_run_chunk(CT_QP_ENC, MIMEO_ISA_SCALAR, flags, in, n, 1, &ref);
+		FOR_EACH_ISA(isa) {
+			ct_run_chunk(CT_QP_ENC, isa, flags, in, n, 0, &r);
+			ct_expect(&r, ref.out, ref.len, "qp encode block path whole", isa, (size_t)round);
+			ct_result_free(&r);
+			ct_run_random(CT_QP_ENC, isa, flags, in, n, 300, &rng, &r);
+			ct_expect(&r, ref.out, ref.len, "qp encode block path pieces", isa, (size_t)round);
+			ct_result_free(&r);
+			for (s = 0; round < 21 && s <= n && s < 400; s++) {
+				ct_run_cuts(CT_QP_ENC, isa, flags, in, n, &s, 1, &r);
+				ct_expect(&r, ref.out, ref.len, "qp encode block path split", isa, s);
+				ct_result_free(&r);
+			}
+		}
+		ct_result_free(&ref);
+		free(in);
+	}
+}
+END_TEST
+
+/* Regressions at the block path's edges, with known answers: a literal run
+ * filling column 75 exactly, a space before a line break at byte 63/64 of
+ * a block, a CRLF whose LF is the 65th byte, a line-leading F after a soft
+ * break, an escape that must move to the next line. */
+START_TEST(encoder_block_edges)
+{
+	char in[200], want[400];
+	size_t i;
+
+	/* 75 x then LF: no soft break; 76 x: one, before the 76th. */
+	memset(in, 'x', 150);
+	in[75] = '\n';
+	memcpy(want, in, 76);
+	memcpy(want + 76, in + 76, 74);
+	want[150] = 0;
+	check_encode(0, in, 150, want);
+	/* space as byte 63 then LF as byte 64 (a block edge) */
+	memset(in, 'y', 100);
+	in[30] = '\n';
+	in[63] = ' ';
+	in[64] = '\n';
+	memcpy(want, in, 63);
+	memcpy(want + 63, "=20\n", 4);
+	memcpy(want + 67, in + 65, 35);
+	want[102] = 0;
+	check_encode(0, in, 100, want);
+	/* CRLF with its LF at byte 64 */
+	memset(in, 'z', 100);
+	in[20] = '\r';
+	in[21] = '\n';
+	in[63] = '\r';
+	in[64] = '\n';
+	in[100] = 0;
+	check_encode(MIMEO_QP_CRLF, in, 100, in);
+	/* mail-safe: the 76th byte 'F' starts a line after a soft break */
+	memset(in, 'w', 100);
+	in[75] = 'F';
+	in[100] = 0;
+	memcpy(want, in, 75);
+	memcpy(want + 75, "=\n=46", 5);
+	memcpy(want + 80, in + 76, 24);
+	want[104] = 0;
+	check_encode(MIMEO_QP_MAILSAFE, in, 100, want);
+	/* '=' at column 73: =3D would end at 76, so it moves to a new line */
+	memset(in, 'v', 100);
+	in[73] = '=';
+	memcpy(want, in, 73);
+	memcpy(want + 73, "=\n=3D", 5);
+	memcpy(want + 78, in + 74, 26);
+	want[104] = 0;
+	check_encode(0, in, 100, want);
+	for (i = 0; i < 100; i++)
+		in[i] = i % 2 ? 'a' : ' ';
+	in[100] = 0;
+	memcpy(want, in, 75);
+	memcpy(want + 75, "=\n", 2);
+	memcpy(want + 77, in + 75, 25);
+	want[102] = 0;
+	check_encode(0, in, 100, want);
 }
 END_TEST
 
@@ -447,6 +586,8 @@ static Suite *qp_suite(void)
 	tcase_add_test(tc, long_whitespace_run_bounded);
 	tcase_add_test(tc, encoder_rules);
 	tcase_add_test(tc, encoder_line_length);
+	tcase_add_test(tc, encoder_paths_agree);
+	tcase_add_test(tc, encoder_block_edges);
 	tcase_add_test(tc, encode_decode_round_trip);
 	tcase_add_test(tc, decode_random_garbage);
 	tcase_add_test(tc, differential_long_text);

@@ -232,6 +232,7 @@ typedef struct mimeo_qp_encoder {
 	unsigned _flags;   /* MIMEO_QP_* */
 	unsigned _col;     /* characters on the current output line */
 	int _pend;         /* pending space, tab or CR (-1 = none) */
+	unsigned _isa;     /* resolved mimeo_isa */
 } mimeo_qp_encoder;
 
 /** Largest output of one mimeo_qp_encode_step() call for `n` input bytes. */
@@ -239,8 +240,17 @@ typedef struct mimeo_qp_encoder {
 /** Largest output of mimeo_qp_encode_finish(). */
 #define MIMEO_QP_ENCODE_FINISH_MAX 16
 
-/** Prepare `e` for a new stream.  @param flags MIMEO_QP_* or 0. */
+/** Prepare `e` for a new stream (code path MIMEO_ISA_AUTO).
+ *  @param flags MIMEO_QP_* or 0. */
 MIMEO_EXTERN void mimeo_qp_encoder_init(mimeo_qp_encoder *e, unsigned flags);
+
+/** As mimeo_qp_encoder_init(), forcing a code path (tests, benchmarks).
+ *  Every path classifies 64 input bytes at a time (AVX-512, AVX2, or a
+ *  portable 8-bytes-per-word classifier on the scalar path) and copies
+ *  whole runs of bytes that stay literal; the output is byte-for-byte the
+ *  same on every path. */
+MIMEO_EXTERN void mimeo_qp_encoder_init_isa(mimeo_qp_encoder *e, unsigned flags,
+					    mimeo_isa isa);
 
 /**
  * Encode the next `len` bytes.
