@@ -23,7 +23,6 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <stdalign.h>
-#include <stdio.h>
 #include <string.h>
 #include <strings.h>
 #include <sys/stat.h>
@@ -291,33 +290,6 @@ static const char *cte_as_written(arena *a, const hdr *h, int *err)
 	return out;
 }
 
-/*
- * IMAP section number of a new child of `parent` (RFC 3501 6.4.5), computed
- * from the tree itself so that it never depends on event timing: a child of
- * a multipart S is S.i ("i" when S is ""), the root entity under a message
- * part N starts as N, the top-level root as "" (cb_headers_end appends
- * ".1" to a root entity that is not a multipart).
- */
-static const char *part_section(arena *a, const mimeo_part *parent)
-{
-	char num[24];
-	size_t n, k;
-	char *s;
-
-	if (!parent)
-		return "";
-	if (parent->flags & MIMEO_PART_MESSAGE)
-		return parent->section;
-	n = strlen(parent->section);
-	k = (size_t)snprintf(num, sizeof(num), "%s%zu", n ? "." : "", parent->nchildren + 1);
-	s = arena_alloc(a, n + k + 1);
-	if (!s)
-		return NULL;
-	memcpy(s, parent->section, n);
-	memcpy(s + n, num, k + 1);
-	return s;
-}
-
 static int cb_part_begin(const mimeo_part_info *info, void *user)
 {
 	build *b = user;
@@ -329,8 +301,7 @@ static int cb_part_begin(const mimeo_part_info *info, void *user)
 	memset(p, 0, sizeof(*p));
 	p->msg = m;
 	p->depth = info->depth;
-	if (!(p->section = part_section(&m->ar, b->cur)))
-		goto nomem;
+	p->section = "";  /* the parser's number is final at headers_end */
 	p->header_offset = info->header_offset;
 	p->body_offset = info->header_offset;
 	p->end_offset = info->header_offset;
@@ -388,20 +359,9 @@ static int cb_headers_end(const mimeo_part_info *info, void *user)
 	p->body_offset = info->body_offset;
 	p->end_offset = info->body_offset;
 	p->cte = info->cte;
-	/* RFC 3501 6.4.5: a message's root entity is numbered "M" when it is
-	 * a multipart and "M.1" otherwise ("1" for a top-level single-part
-	 * message); only now is its type known. */
-	if ((!p->parent || (p->parent->flags & MIMEO_PART_MESSAGE)) &&
-	    !(info->flags & MIMEO_PART_MULTIPART)) {
-		size_t n = strlen(p->section);
-		char *sec = arena_alloc(a, n + 3);
-
-		if (!sec)
-			goto nomem;
-		memcpy(sec, p->section, n);
-		memcpy(sec + n, n ? ".1" : "1", n ? 3 : 2);
-		p->section = sec;
-	}
+	/* RFC 3501 6.4.5 numbers, computed by the parser: final from
+	 * headers_end (a root entity's depends on its type) */
+	p->section = dup_opt(a, info->section, &err);
 	if (info->type)
 		p->type = dup_opt(a, info->type, &err);
 	if (info->subtype)

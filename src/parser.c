@@ -424,30 +424,24 @@ static void frame_free(mimeo_parser *p, frame *f)
 	mimeo__free(p->a, f);
 }
 
-/* IMAP number of a message part: its section, or M.1 when it is the
- * (non-multipart) root of a message with prefix M (RFC 3501 6.4.5). */
-static int msg_prefix(mimeo_buf *b, const mimeo_part_info *mp)
-{
-	int rc = mimeo_buf_puts(b, mp->section);
-
-	if (!rc && mp->flags & MIMEO_PART_ROOT)
-		rc = mimeo_buf_puts(b, *mp->section ? ".1" : "1");
-	return rc;
-}
-
-/* Section of a new frame: a child of multipart `parent` gets S.i; the root
- * under a message part gets that part's IMAP number; the top root "". */
+/* Section of a new frame (RFC 3501 6.4.5): a child of multipart `parent`
+ * gets S.i; a root entity gets its message's prefix M: "" at top level,
+ * the section of the message/rfc822 part that encloses it otherwise (that
+ * part's headers_end has run, so its own section is final).  A root's
+ * section is completed by root_section() once its type is known; room for
+ * that is reserved now, so the pointer handed to part_begin stays put. */
 static int set_section(mimeo_parser *p, frame *f, frame *parent)
 {
 	char num[24];
 	int rc;
 
-	if (!parent) {
-		const char *m = p->base_section ? p->base_section : "";
+	if (!parent || parent->kind == K_MSG) {
+		const char *m = parent ? parent->info.section
+			      : p->base_section ? p->base_section : "";
 
 		rc = mimeo_buf_puts(&f->section, m);
-	} else if (parent->kind == K_MSG) {
-		rc = msg_prefix(&f->section, &parent->info);
+		if (!rc)
+			rc = mimeo_buf_grow(&f->section, 2);
 	} else {
 		/* parent section, ".", child number (no printf: hot with
 		 * many small parts) */
@@ -471,6 +465,24 @@ static int set_section(mimeo_parser *p, frame *f, frame *parent)
 	else
 		f->info.section = f->section.ptr;
 	return rc;
+}
+
+/* IMAP numbers the body of a message whose root is not a multipart M.1
+ * (BODY[1] of a single-part message, RFC 3501 6.4.5): append it in the
+ * room set_section() reserved, so info.section keeps its address. */
+static void root_section(frame *f)
+{
+	mimeo_buf *b = &f->section;
+
+	if (!(f->info.flags & MIMEO_PART_ROOT) || f->info.flags & MIMEO_PART_MULTIPART)
+		return;
+	if (b->size) {
+		memcpy(b->ptr + b->size, ".1", 3);
+		b->size += 2;
+	} else {
+		memcpy(b->ptr, "1", 2);
+		b->size = 1;
+	}
 }
 
 /* Push a new frame (a root when the stack is empty). */
@@ -618,9 +630,11 @@ static int set_kind(mimeo_parser *p, frame *f)
 			f->info.flags |= MIMEO_PART_MESSAGE;
 			return 0;
 		} else {
+			/* decoded and parsed by `inner`, started by the
+			 * caller once the section is final */
 			f->kind = K_MSG_ENC;
 			f->info.flags |= MIMEO_PART_MESSAGE;
-			return inner_start(p, f);
+			return 0;
 		}
 	}
 	f->info.flags |= MIMEO_PART_LEAF;
@@ -657,6 +671,9 @@ static int do_headers_end(mimeo_parser *p, const action *a)
 	f->info.body_offset = a->off;
 	f->info.end_offset = a->off;
 	if ((rc = set_type(p, f, parent)) || (rc = set_kind(p, f)))
+		return rc;
+	root_section(f);
+	if (f->kind == K_MSG_ENC && (rc = inner_start(p, f)))
 		return rc;
 	f->info.content_type = f->ct;
 	if (f->kind == K_MSG) {
@@ -760,6 +777,7 @@ static int close_step(mimeo_parser *p, uint64_t end)
 			return rc;
 		f->info.content_type = f->ct;
 		f->info.flags |= MIMEO_PART_LEAF | MIMEO_PART_TRUNCATED;
+		root_section(f);
 		rc = p->cb.headers_end ? p->cb.headers_end(&f->info, p->user) : 0;
 		return cbret(p, rc);
 	}
@@ -1766,7 +1784,7 @@ static int inner_start(mimeo_parser *p, frame *f)
 	reset_state(in);
 	in->base_depth = f->info.depth + 1;
 	mimeo_buf_clear(&in->base_sec);
-	if (msg_prefix(&in->base_sec, &f->info) || mimeo_buf_put(&in->base_sec, "", 0))
+	if (mimeo_buf_puts(&in->base_sec, f->info.section))
 		return fail(p, MIMEO_ENOMEM, "out of memory");
 	in->base_section = in->base_sec.ptr;
 	mimeo_transfer_decoder_init(&f->dec, f->info.cte, p->isa);

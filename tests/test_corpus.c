@@ -61,6 +61,7 @@
  */
 #define _GNU_SOURCE /* memmem */
 #include "testutil.h"
+#include "tree_testlib.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -171,27 +172,6 @@ static void check_sections(const mimeo_message *m, const char *path)
 	}
 }
 
-typedef struct reader {
-	const char *data;
-	size_t len, pos;
-	uint64_t rng;
-} reader;
-
-static int random_read(void *ctx, void *buf, size_t cap, size_t *got)
-{
-	reader *r = ctx;
-	size_t n = 1 + (size_t)(test_rand(&r->rng) % 3000);
-
-	if (n > cap)
-		n = cap;
-	if (n > r->len - r->pos)
-		n = r->len - r->pos;
-	memcpy(buf, r->data + r->pos, n);
-	r->pos += n;
-	*got = n;
-	return MIMEO_OK;
-}
-
 START_TEST(corpus_parses_stably)
 {
 	const char *dir = test_shared_corpus();
@@ -209,17 +189,13 @@ START_TEST(corpus_parses_stably)
 		mimeo_message *m1, *m2;
 		size_t len;
 		char *data = test_read_file(v[i].path, &len);
-		reader r;
+		test_chunk_reader r = { data, len, 0, i + 1, 3000 };
 
 		if (!data)
 			continue;
 		ck_assert_msg(mimeo_message_parse_buffer(&m1, data, len, NULL) == MIMEO_OK, "%s",
 			      v[i].path);
-		r.data = data;
-		r.len = len;
-		r.pos = 0;
-		r.rng = i + 1;
-		ck_assert_msg(mimeo_message_parse_stream(&m2, random_read, &r, NULL) == MIMEO_OK,
+		ck_assert_msg(mimeo_message_parse_stream(&m2, test_chunk_read, &r, NULL) == MIMEO_OK,
 			      "%s", v[i].path);
 		fingerprint(m1, &a);
 		fingerprint(m2, &b);
@@ -237,6 +213,46 @@ START_TEST(corpus_parses_stably)
 	fprintf(stderr, "test_corpus: %zu files parsed twice, %zu nodes, sections stable\n", parsed,
 		nodes);
 	ck_assert_uint_gt(parsed, 100);
+	free(v);
+}
+END_TEST
+
+/* The push parser numbers every part as the tree does (RFC 3501 6.4.5),
+ * message by message in the mboxes, for every file of the shared corpus
+ * and every bundled sample (corpus/ *.eml); check_sections() above ties
+ * the tree's numbers to the structure. */
+START_TEST(corpus_parser_sections_match_tree)
+{
+	static const char *samples[] = { "sample.eml", "forward.eml", "digest.eml", "crlf.eml",
+					 "broken.eml", "hostile-names.eml" };
+	const char *dir = test_shared_corpus();
+	char path[4200];
+	size_t n = 0, i, checked = 0;
+	entry *v = dir ? load_index(dir, &n) : NULL;
+
+	for (i = 0; i < n + sizeof(samples) / sizeof(samples[0]); i++) {
+		int mbox = i < n && !strcmp(v[i].category, "mbox");
+		size_t len;
+		char *data, *s;
+
+		if (i < n)
+			snprintf(path, sizeof(path), "%s", v[i].path);
+		else
+			snprintf(path, sizeof(path), "%s/corpus/%s", test_source_dir(),
+				 samples[i - n]);
+		data = test_read_file(path, &len);
+		if (!data) {
+			ck_assert_msg(i < n, "cannot read %s", path);
+			continue;
+		}
+		s = test_sections_agree(data, len, mbox ? MIMEO_PARSE_MBOX : 0, 0, path);
+		free(s);
+		free(data);
+		checked++;
+	}
+	if (!dir)
+		fprintf(stderr, "test_corpus: ../shared/corpus not present, samples only\n");
+	fprintf(stderr, "test_corpus: parser and tree sections agree in %zu files\n", checked);
 	free(v);
 }
 END_TEST
@@ -508,6 +524,7 @@ static Suite *corpus_suite(void)
 	TCase *tc = tcase_create("corpus");
 
 	tcase_add_test(tc, corpus_parses_stably);
+	tcase_add_test(tc, corpus_parser_sections_match_tree);
 #ifdef HAVE_GMIME
 	tcase_add_test(tc, corpus_agrees_with_gmime);
 #endif

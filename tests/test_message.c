@@ -6,6 +6,7 @@
  * SPDX-License-Identifier: LGPL-2.1-or-later
  */
 #include "testutil.h"
+#include "tree_testlib.h"
 
 #include <fcntl.h>
 #include <stdio.h>
@@ -296,6 +297,74 @@ START_TEST(forward_nested_messages)
 }
 END_TEST
 
+/* The push parser's mimeo_part_info.section and the tree's
+ * mimeo_part_section() are the same RFC 3501 6.4.5 numbers, part by part:
+ * each case is checked fed whole and byte by byte (tree_testlib.c also
+ * checks the part_begin value and that the pointer stays put). */
+START_TEST(parser_and_tree_sections)
+{
+	static const struct {
+		unsigned flags;
+		const char *in, *want;
+	} cases[] = {
+		/* single-part: BODY[1] is its body */
+		{ 0, "Subject: a\n\nbody\n", "[1] | " },
+		{ 0, "", "[1] | " },
+		{ 0, "Content-Type: multipart/mixed; boundary=b\n\n--b\n\nA\n--b\n\nB\n--b--\n",
+		  "[] [1] [2] | " },
+		/* multipart without boundary: an opaque leaf, so numbered 1 */
+		{ 0, "Content-Type: multipart/mixed\n\n--b\n\nA\n--b--\n", "[1] | " },
+		/* top-level message/rfc822, single-part and multipart inside */
+		{ 0, "Content-Type: message/rfc822\n\nSubject: in\n\nx\n", "[1] [1.1] | " },
+		{ 0, "Content-Type: message/rfc822\n\n"
+		     "Content-Type: multipart/mixed; boundary=i\n\n--i\n\nA\n--i\n\nB\n--i--\n",
+		  "[1] [1] [1.1] [1.2] | " },
+		/* nested: a message in a message in a multipart */
+		{ 0, "Content-Type: multipart/mixed; boundary=o\n\n--o\n\ntext\n"
+		     "--o\nContent-Type: message/rfc822\n\n"
+		     "Content-Type: multipart/mixed; boundary=i\n\n--i\n\nA\n"
+		     "--i\nContent-Type: message/rfc822\n\nSubject: deep\n\nD\n--i--\n--o--\n",
+		  "[] [1] [2] [2] [2.1] [2.2] [2.2.1] | " },
+		/* the same message/rfc822 base64-encoded by a gateway */
+		{ 0, "Content-Type: multipart/mixed; boundary=o\n\n--o\n\ntext\n"
+		     "--o\nContent-Type: message/rfc822\nContent-Transfer-Encoding: base64\n\n"
+		     "U3ViamVjdDogaW5uZXIKCmJvZHkK\n--o--\n",
+		  "[] [1] [2] [2.1] | " },
+		/* digest: children default to message/rfc822 (RFC 2046 5.1.5) */
+		{ 0, "Content-Type: multipart/digest; boundary=d\n\n--d\n\nSubject: one\n\n1\n"
+		     "--d\n\nContent-Type: multipart/alternative; boundary=a\n\n--a\n\nx\n--a--\n"
+		     "--d\nContent-Type: text/plain\n\nnote\n--d--\n",
+		  "[] [1] [1.1] [2] [2] [2.1] [3] | " },
+		/* a message/rfc822 part cut short before its message began */
+		{ 0, "Content-Type: multipart/mixed; boundary=a\n\n--a\n"
+		     "Content-Type: message/rfc822\n--a--\n", "[] [1] [1.1] | " },
+		/* mbox: each message is numbered on its own */
+		{ MIMEO_PARSE_MBOX, "From a@b Mon Jan  1 00:00:00 2024\nSubject: one\n\nx\n\n"
+		     "From c@d Mon Jan  1 00:00:00 2024\n"
+		     "Content-Type: multipart/mixed; boundary=b\n\n--b\n\nA\n--b--\n\n"
+		     "From e@f Mon Jan  1 00:00:00 2024\nContent-Type: message/rfc822\n\n"
+		     "Subject: in\n\ny\n",
+		  "[1] | [] [1] | [1] [1.1] | " },
+	};
+	size_t i;
+
+	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		char what[32], *whole, *bytes;
+
+		snprintf(what, sizeof(what), "case %zu", i);
+		whole = test_sections_agree(cases[i].in, strlen(cases[i].in), cases[i].flags, 0,
+					    what);
+		bytes = test_sections_agree(cases[i].in, strlen(cases[i].in), cases[i].flags, 1,
+					    what);
+		ck_assert_msg(!strcmp(whole, cases[i].want), "%s: %s, want %s", what, whole,
+			      cases[i].want);
+		ck_assert_str_eq(bytes, whole);
+		free(whole);
+		free(bytes);
+	}
+}
+END_TEST
+
 START_TEST(digest_defaults)
 {
 	char *data;
@@ -419,28 +488,6 @@ static void fingerprint(const mimeo_message *m, mimeo_buf *out)
 	}
 }
 
-typedef struct chunk_reader {
-	const char *data;
-	size_t len, pos;
-	uint64_t rng;
-} chunk_reader;
-
-/* Gives 1..7 bytes per call: the stream path must not depend on chunking. */
-static int chunk_read(void *ctx, void *buf, size_t cap, size_t *got)
-{
-	chunk_reader *r = ctx;
-	size_t n = 1 + (size_t)(test_rand(&r->rng) % 7);
-
-	if (n > cap)
-		n = cap;
-	if (n > r->len - r->pos)
-		n = r->len - r->pos;
-	memcpy(buf, r->data + r->pos, n);
-	r->pos += n;
-	*got = n;
-	return MIMEO_OK;
-}
-
 static int failing_read(void *ctx, void *buf, size_t cap, size_t *got)
 {
 	(void)ctx;
@@ -460,7 +507,7 @@ START_TEST(entry_points_agree)
 		mimeo_buf a = MIMEO_BUF_INIT, b = MIMEO_BUF_INIT;
 		char path[4096], gzpath[] = "/tmp/mimeo-test-XXXXXX.eml.gz";
 		mimeo_message_options borrow = MIMEO_MESSAGE_OPTIONS_INIT;
-		chunk_reader r;
+		test_chunk_reader r = { NULL, 0, 0, 42 + i, 7 };
 		mimeo_message *m;
 		size_t len;
 		char *data = read_sample(samples[i], &len);
@@ -505,9 +552,7 @@ START_TEST(entry_points_agree)
 		mimeo_buf_clear(&b);
 		r.data = data;
 		r.len = len;
-		r.pos = 0;
-		r.rng = 42 + i;
-		ck_assert_int_eq(mimeo_message_parse_stream(&m, chunk_read, &r, NULL), MIMEO_OK);
+		ck_assert_int_eq(mimeo_message_parse_stream(&m, test_chunk_read, &r, NULL), MIMEO_OK);
 		fingerprint(m, &b);
 		ck_assert(a.size == b.size && memcmp(a.ptr, b.ptr, a.size) == 0);
 		mimeo_message_free(m);
@@ -536,7 +581,7 @@ START_TEST(entry_point_errors)
 {
 	mimeo_message *m = (mimeo_message *)1;
 	mimeo_message_options o = MIMEO_MESSAGE_OPTIONS_INIT;
-	chunk_reader r = { "From: a\n\nbody\n", 14, 0, 1 };
+	test_chunk_reader r = { "From: a\n\nbody\n", 14, 0, 1, 7 };
 
 	ck_assert_int_eq(mimeo_message_parse_file(&m, "/nonexistent/x.eml", NULL), MIMEO_EIO);
 	ck_assert_ptr_null(m);
@@ -549,7 +594,7 @@ START_TEST(entry_point_errors)
 	ck_assert_int_eq(mimeo_message_parse_buffer(&m, "x", 1, &o), MIMEO_EINVAL);
 	o.version = MIMEO_MESSAGE_OPTIONS_VERSION;
 	o.max_input = 10;
-	ck_assert_int_eq(mimeo_message_parse_stream(&m, chunk_read, &r, &o), MIMEO_ELIMIT);
+	ck_assert_int_eq(mimeo_message_parse_stream(&m, test_chunk_read, &r, &o), MIMEO_ELIMIT);
 	ck_assert_ptr_null(m);
 	{
 		char path[4096];
@@ -717,12 +762,12 @@ START_TEST(every_allocation_failure)
 		for (n = 1;; n++) {
 			test_failing_alloc fa;
 			mimeo_message_options o = MIMEO_MESSAGE_OPTIONS_INIT;
-			chunk_reader r = { data, len, 0, n };
+			test_chunk_reader r = { data, len, 0, n, 7 };
 			int rc;
 
 			test_failing_alloc_init(&fa, n);
 			o.alloc = &fa.alloc;
-			rc = mimeo_message_parse_stream(&m, chunk_read, &r, &o);
+			rc = mimeo_message_parse_stream(&m, test_chunk_read, &r, &o);
 			if (rc == MIMEO_OK) {
 				mimeo_message_free(m);
 				ck_assert_int_eq(fa.live, 0);
@@ -874,6 +919,7 @@ static Suite *message_suite(void)
 	tcase_add_test(tc, sample_offsets);
 	tcase_add_test(tc, forward_nested_messages);
 	tcase_add_test(tc, digest_defaults);
+	tcase_add_test(tc, parser_and_tree_sections);
 	tcase_add_test(tc, single_part_crlf);
 	tcase_add_test(tc, pick_body_rules);
 	tcase_add_test(tc, entry_points_agree);

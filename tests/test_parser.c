@@ -365,7 +365,7 @@ START_TEST(simple_message)
 	expect("Subject: hi\r\nX-A:  two\r\n words\r\n\r\nbody\r\nline2\r\n", 0,
 	       "MB@0 d0|PB [] d0 @0|H Subject=hi|H X-A=two\\r\\n words|"
 	       "HE text/plain cs=us-ascii cte=0 b=- f=14 @34|B body\\r\\nline2\\r\\n|"
-	       "PE [] f=14 end@47 size=13|ME|");
+	       "PE [1] f=14 end@47 size=13|ME|");
 }
 END_TEST
 
@@ -540,7 +540,7 @@ START_TEST(digest_default)
 
 	expect_has(in, 0, "PB [1] d1 @50|HE message/rfc822 cs=- cte=0 b=- f=2 @51|"
 		   "PB [1] d2 @51|H Subject=inner|HE text/plain cs=us-ascii cte=0 b=- f=14 @67|"
-		   "B body|PE [1] f=14");
+		   "B body|PE [1.1] f=14");
 }
 END_TEST
 
@@ -574,7 +574,7 @@ START_TEST(rfc822_base64)
 
 	expect_has(in, 0, "HE message/rfc822 cs=- cte=4 b=- f=2 @");
 	expect_has(in, 0, "PB [1] d2 @0|H Subject=inner|HE text/plain cs=us-ascii cte=0 b=- "
-		   "f=54 @16|B body\\n|PE [1] f=54 end@21 size=5|PE [1] f=2");
+		   "f=54 @16|B body\\n|PE [1.1] f=54 end@21 size=5|PE [1] f=2");
 	/* the same under NO_DECODE: structure still known */
 	expect_has(in, MIMEO_PARSE_NO_DECODE, "H Subject=inner|");
 }
@@ -600,7 +600,7 @@ START_TEST(rfc822_cut_by_boundary)
 	expect_has("Content-Type: multipart/mixed; boundary=a\n\n--a\n"
 		   "Content-Type: message/rfc822\n--a--\n", 0,
 		   "HE message/rfc822 cs=- cte=0 b=- f=2 @76|PB [1] d2 @76|"
-		   "HE text/plain cs=us-ascii cte=0 b=- f=1c @76|PE [1] f=1c end@76 size=0|"
+		   "HE text/plain cs=us-ascii cte=0 b=- f=1c @76|PE [1.1] f=1c end@76 size=0|"
 		   "PE [1] f=2 end@76");
 }
 END_TEST
@@ -665,7 +665,7 @@ END_TEST
 START_TEST(empty_input)
 {
 	expect("", 0, "MB@0 d0|PB [] d0 @0|D8@0|HE text/plain cs=us-ascii cte=0 b=- f=1c @0|"
-	       "PE [] f=1c end@0 size=0|ME|");
+	       "PE [1] f=1c end@0 size=0|ME|");
 	expect("", MIMEO_PARSE_MBOX, "");
 }
 END_TEST
@@ -683,9 +683,9 @@ START_TEST(mbox_split)
 
 	expect(in, MIMEO_PARSE_MBOX,
 	       "MB@0 d0|PB [] d0 @34|H Subject=one|HE text/plain cs=us-ascii cte=0 b=- f=14 @48|"
-	       "B line1\\nFrom quoted\\n>From twice\\n|PE [] f=14 end@80 size=30|ME|"
+	       "B line1\\nFrom quoted\\n>From twice\\n|PE [1] f=14 end@80 size=30|ME|"
 	       "MB@81 d0|PB [] d0 @115|H Subject=two|HE text/plain cs=us-ascii cte=0 b=- f=14 "
-	       "@129|B body2\\n|PE [] f=14 end@135 size=6|ME|");
+	       "@129|B body2\\n|PE [1] f=14 end@135 size=6|ME|");
 }
 END_TEST
 

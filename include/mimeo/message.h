@@ -201,9 +201,9 @@ MIMEO_EXTERN unsigned mimeo_part_depth(const mimeo_part *p);
  * has the message's prefix M ("" at top level, N inside) when it is a
  * multipart, and M.1 otherwise.  So a single-part message's body is "1",
  * and a message/rfc822 part N shares N with the multipart inside it but
- * not with a single-part body inside it (N.1).  The tree computes these
- * numbers itself; they can differ from mimeo_part_info.section of the
- * push parser, which gives a single-part root its message's prefix.
+ * not with a single-part body inside it (N.1).  These are exactly the
+ * numbers the push parser reports in mimeo_part_info.section (final at
+ * headers_end), so the two APIs can be mixed.
  * @since 0.1
  */
 MIMEO_EXTERN const char *mimeo_part_section(const mimeo_part *p);

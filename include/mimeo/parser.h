@@ -130,23 +130,27 @@ enum {
 
 /**
  * What the callbacks see of the current part.  The struct and every pointer
- * in it stay valid and unchanged from part_begin until that part's part_end
- * returns (fields marked "from headers_end" are NULL/0 before).
+ * in it stay valid from part_begin until that part's part_end returns, and
+ * the values do not change, except the fields marked "from headers_end"
+ * (NULL/0 before) and the section of a root entity (below).
  */
 typedef struct mimeo_part_info {
 	/** 0 = the top-level message's root (or each mbox message's root) */
 	unsigned depth;
 	/**
-	 * IMAP section (RFC 3501 6.4.5), final at part_begin.  Each message
-	 * (the top-level one, or an encapsulated one whose message/rfc822
-	 * part has section N) has a prefix M: "" at top level, N inside.
-	 * Its root entity (MIMEO_PART_ROOT) has section M; the children of a
-	 * multipart with section S are S.1, S.2, ... ("1", "2", ... when S is
-	 * ""); the root under a message/rfc822 part has that part's IMAP
-	 * number N.  IMAP numbers the body of a root that is not a multipart
-	 * M.1 (BODY[1] of a single-part message): so the root under a
-	 * message/rfc822 part that is itself such a root gets M.1 ("1" for
-	 * a top-level message/rfc822, whose parts are then 1.1, 1.2, ...).
+	 * IMAP section (RFC 3501 6.4.5), the same number the tree gives
+	 * (mimeo_part_section()); final at headers_end.  Each message (the
+	 * top-level one, each mbox message, or an encapsulated one whose
+	 * message/rfc822 part has section N) has a prefix M: "" at top
+	 * level, N inside.  The children of a multipart with section S are
+	 * S.1, S.2, ... ("1", "2", ... when S is ""): their section is final
+	 * at part_begin.  A root entity (MIMEO_PART_ROOT) has section M when
+	 * it is a multipart and M.1 otherwise ("1" for a single-part
+	 * message: IMAP's BODY[1] is its body); since its type is known only
+	 * at headers_end, part_begin shows M, and at headers_end ".1" ("1"
+	 * when M is "") is appended in place: the pointer is the same.
+	 * So a message/rfc822 part N shares N with a multipart inside it,
+	 * and a single-part message inside it is N.1.
 	 */
 	const char *section;
 	/** lowercased type and subtype, defaults applied (from headers_end) */
@@ -244,7 +248,9 @@ typedef struct mimeo_parser_callbacks {
 	/** a top-level message starts (with MIMEO_PARSE_MBOX: each message);
 	 * `offset` is its first byte (the From_ line in an mbox) */
 	int (*message_begin)(const mimeo_part_info *msg, uint64_t offset, void *user);
-	/** a part starts; section and depth are known, type not yet */
+	/** a part starts; depth is known, type not yet; section is final
+	 * except for a root entity, which shows its message's prefix until
+	 * headers_end (see mimeo_part_info.section) */
 	int (*part_begin)(const mimeo_part_info *part, void *user);
 	/** one whole header field: name as written (without the colon),
 	 * raw value after the colon and the whitespace following it, still
@@ -252,7 +258,8 @@ typedef struct mimeo_parser_callbacks {
 	 * Decode with mimeo/header.h */
 	int (*header)(const mimeo_part_info *part, const char *name, size_t name_len,
 		      const char *value, size_t value_len, void *user);
-	/** the header block ended; type, charset, cte, boundary now valid */
+	/** the header block ended; type, charset, cte, boundary now valid,
+	 * and the section final */
 	int (*headers_end)(const mimeo_part_info *part, void *user);
 	/** data of a leaf: transfer-decoded (raw with MIMEO_PARSE_NO_DECODE) */
 	int (*body)(const mimeo_part_info *part, const char *data, size_t len, void *user);

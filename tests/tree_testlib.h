@@ -1,0 +1,43 @@
+/*
+ * tree_testlib.h - helpers shared by the tree and corpus suites
+ * (test_message.c, test_corpus.c): chunked reads for
+ * mimeo_message_parse_stream() and the check that the push parser and the
+ * tree number every part alike.
+ *
+ * SPDX-License-Identifier: LGPL-2.1-or-later
+ */
+#ifndef MIMEO_TREE_TESTLIB_H
+#define MIMEO_TREE_TESTLIB_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "mimeo.h"
+
+/* A mimeo_read_fn source that hands out 1..max bytes per call, sizes drawn
+ * from `rng`: the stream entry point must not depend on the chunking. */
+typedef struct test_chunk_reader {
+	const char *data;
+	size_t len, pos;
+	uint64_t rng;   /* seed, not 0 */
+	size_t max;     /* largest read */
+} test_chunk_reader;
+
+int test_chunk_read(void *ctx, void *buf, size_t cap, size_t *got);
+
+/*
+ * Parse data[0..len) with the push parser (`flags`: 0 or MIMEO_PARSE_MBOX,
+ * fed in pieces of `chunk` bytes, 0 = whole) and check, for every part,
+ * that mimeo_part_info.section keeps its address from part_begin to
+ * part_end, is final at headers_end (at part_begin a root entity shows its
+ * message's prefix, other parts their final number) and does not change
+ * afterwards; then that the tree of each message (the whole input, or in
+ * an mbox each message's bytes) has the same sections in the same order.
+ * `what` names the input in failure messages.
+ * @return the parser's sections, "[s] [s] ...", messages separated by
+ *         "| " (malloc'd).
+ */
+char *test_sections_agree(const char *data, size_t len, unsigned flags, size_t chunk,
+			  const char *what);
+
+#endif
