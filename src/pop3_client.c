@@ -86,10 +86,18 @@ static int set_err(mimeo_pop3 *c, int code, const char *fmt, ...)
 static int set_err(mimeo_pop3 *c, int code, const char *fmt, ...)
 {
 	va_list ap;
+	char *e;
 
 	va_start(ap, fmt);
 	vsnprintf(c->err, sizeof(c->err), fmt, ap);
 	va_end(ap);
+	/* messages quote the server (status lines, listing lines): no
+	 * control character of its choosing reaches the user's terminal
+	 * (fuzz_pop3_client found a LIST line quoted raw) */
+	for (e = c->err; *e; e++) {
+		if ((unsigned char)*e < 0x20 || *e == 0x7f)
+			*e = '?';
+	}
 	return code;
 }
 
@@ -1199,7 +1207,9 @@ static int parse_listing(mimeo_pop3 *c, const mimeo_buf *body, int uids, mimeo_p
 		if (fill_only) {
 			mimeo_pop3_entry key;
 			key.num = (unsigned long)num;
-			e = bsearch(&key, *ent, *n, sizeof(**ent), entry_cmp);
+			/* an empty LIST has no array: bsearch(NULL) is
+			 * undefined (UBSan, fuzz_pop3_client) */
+			e = *n ? bsearch(&key, *ent, *n, sizeof(**ent), entry_cmp) : NULL;
 			if (!e)
 				continue; /* listed by UIDL only: ignore */
 		} else {
