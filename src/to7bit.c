@@ -230,85 +230,369 @@ static int is_dot_atom(const char *s)
 	return !prev_dot;
 }
 
+static int has_8bit(const char *s)
+{
+	for (; *s; s++)
+		if ((unsigned char)*s >= 128)
+			return 1;
+	return 0;
+}
+
+/* Next code point of valid UTF-8 (the address parser gives only that). */
+static uint32_t utf8_next(const unsigned char **p)
+{
+	const unsigned char *s = *p;
+	uint32_t c = *s++;
+	int n = c >= 0xF0 ? 3 : c >= 0xE0 ? 2 : c >= 0xC0 ? 1 : 0;
+
+	if (n)
+		c &= 0x3Fu >> n;
+	while (n-- && (*s & 0xC0) == 0x80)
+		c = (c << 6) | (*s++ & 0x3F);
+	*p = s;
+	return c;
+}
+
+/* RFC 3492 section 6.1 bias adaptation (base 36, tmin 1, tmax 26, skew
+ * 38, damp 700). */
+static uint32_t puny_adapt(uint32_t delta, uint32_t points, int first)
+{
+	uint32_t k = 0;
+
+	delta = first ? delta / 700 : delta / 2;
+	delta += delta / points;
+	while (delta > ((36 - 1) * 26) / 2) {
+		delta /= 36 - 1;
+		k += 36;
+	}
+	return k + (36 * delta) / (delta + 38);
+}
+
+static int puny_digit(mimeo_buf *h, uint32_t d)
+{
+	char c = (char)(d < 26 ? 'a' + d : '0' + d - 26);
+
+	return mimeo_buf_put(h, &c, 1);
+}
+
+/* "xn--" + the RFC 3492 section 6.3 encoding of the code points `cp`
+ * (n <= 63: the overflow checks of section 6.4 never fire then, but stay). */
+static int punycode(const uint32_t *cp, size_t n, mimeo_buf *h)
+{
+	uint32_t next = 128, delta = 0, bias = 72, m, q, k, tt;
+	size_t i, done = 0, basic;
+
+	if (mimeo_buf_puts(h, "xn--"))
+		return MIMEO_ENOMEM;
+	for (i = 0; i < n; i++) {
+		char c = (char)cp[i];
+
+		if (cp[i] < 128 && mimeo_buf_put(h, &c, 1))
+			return MIMEO_ENOMEM;
+		done += cp[i] < 128;
+	}
+	basic = done;
+	if (basic && mimeo_buf_puts(h, "-"))
+		return MIMEO_ENOMEM;
+	while (done < n) {
+		for (m = UINT32_MAX, i = 0; i < n; i++)
+			if (cp[i] >= next && cp[i] < m)
+				m = cp[i];
+		if (m - next > (UINT32_MAX - delta) / (done + 1))
+			return MIMEO_EINVAL;
+		delta += (m - next) * (uint32_t)(done + 1);
+		next = m;
+		for (i = 0; i < n; i++) {
+			if (cp[i] < next && ++delta == 0)
+				return MIMEO_EINVAL;
+			if (cp[i] != next)
+				continue;
+			for (q = delta, k = 36;; k += 36) {
+				tt = k <= bias ? 1 : k >= bias + 26 ? 26 : k - bias;
+				if (q < tt)
+					break;
+				if (puny_digit(h, tt + (q - tt) % (36 - tt)))
+					return MIMEO_ENOMEM;
+				q = (q - tt) / (36 - tt);
+			}
+			if (puny_digit(h, q))
+				return MIMEO_ENOMEM;
+			bias = puny_adapt(delta, (uint32_t)(done + 1), done == basic);
+			delta = 0;
+			done++;
+		}
+		delta++;
+		next++;
+	}
+	return MIMEO_OK;
+}
+
+/* Whether a domain can be written in 7 bits: ASCII, or a name (not a
+ * literal) whose labels have at most 63 code points (RFC 1035 section
+ * 2.3.4 allows no more; it also keeps punycode's arithmetic in range). */
+static int domain_7bit_able(const char *d)
+{
+	const unsigned char *p = (const unsigned char *)d;
+	size_t n = 0;
+
+	if (!has_8bit(d))
+		return 1;
+	if (d[0] == '[')
+		return 0;
+	for (; *p; p++) {
+		if (*p == '.')
+			n = 0;
+		else if ((*p & 0xC0) != 0x80 && ++n > 63)
+			return 0;
+	}
+	return 1;
+}
+
+/* A domain for a 7-bit header (domain_7bit_able): ASCII as it is; a
+ * non-ASCII name has each non-ASCII label punycoded ("xn--...", RFC 3492),
+ * taken as it is: no IDNA2008 mapping (case folding, NFC). */
+static int put_domain(t7 *t, const char *d, mimeo_buf *h)
+{
+	const unsigned char *p = (const unsigned char *)d;
+	uint32_t *cp;
+	size_t n;
+	int r = MIMEO_OK;
+
+	if (!has_8bit(d))
+		return mimeo_buf_puts(h, d) ? MIMEO_ENOMEM : MIMEO_OK;
+	cp = mimeo__malloc(t->alloc, (strlen(d) + 1) * sizeof(*cp));
+	if (!cp)
+		return MIMEO_ENOMEM;
+	while (!r && *p) {
+		const unsigned char *ls = p;
+		int wide = 0;
+
+		for (n = 0; *p && *p != '.'; n++) {
+			wide |= *p >= 128;
+			cp[n] = utf8_next(&p);
+		}
+		if (wide)
+			r = punycode(cp, n, h);
+		else
+			r = mimeo_buf_put(h, ls, (size_t)(p - ls));
+		if (!r && *p == '.')
+			r = mimeo_buf_put(h, p++, 1);
+	}
+	mimeo__free(t->alloc, cp);
+	return r ? MIMEO_ENOMEM : MIMEO_OK;
+}
+
+/* Whether a mailbox can be written with a 7-bit addr-spec. */
+static int ascii_addr_spec(const mimeo_address *a)
+{
+	return !has_8bit(a->local_part) && (!a->domain || domain_7bit_able(a->domain));
+}
+
+static int put_local_part(const char *lp, mimeo_buf *h)
+{
+	int r;
+
+	if (is_dot_atom(lp))
+		return mimeo_buf_puts(h, lp) ? MIMEO_ENOMEM : MIMEO_OK;
+	r = mimeo_buf_puts(h, "\"");
+	for (; !r && *lp; lp++) {
+		if (*lp == '"' || *lp == '\\')
+			r = mimeo_buf_puts(h, "\\");
+		if (!r)
+			r = mimeo_buf_put(h, lp, 1);
+	}
+	if (!r)
+		r = mimeo_buf_puts(h, "\"");
+	return r ? MIMEO_ENOMEM : MIMEO_OK;
+}
+
+/* A mailbox that passes ascii_addr_spec(): display name (RFC 2047 section
+ * 5(3) phrase) and <addr-spec>, or the bare addr-spec. */
 static int put_mailbox(t7 *t, const mimeo_address *a, mimeo_buf *h)
 {
-	const char *lp = a->local_part;
+	const char *dn = a->display_name;
 	size_t col;
-	int r = 0;
+	int r = MIMEO_OK;
 
-	if (a->display_name && *a->display_name) {
-		r = mimeo_header_encode_phrase(a->display_name, strlen(a->display_name),
-					       buf_col(h), t->hflags, h);
+	if (dn && *dn) {
+		r = mimeo_header_encode_phrase(dn, strlen(dn), buf_col(h), t->hflags, h);
 		col = buf_col(h);
 		if (!r)
-			r = col + 4 + strlen(lp) + (a->domain ? strlen(a->domain) : 0) > 78
+			r = col + 4 + strlen(a->local_part) +
+				(a->domain ? strlen(a->domain) : 0) > 78
 				? fold(t, h) : mimeo_buf_puts(h, " ");
 		if (!r)
 			r = mimeo_buf_puts(h, "<");
 	}
-	if (!r && is_dot_atom(lp)) {
-		r = mimeo_buf_puts(h, lp);
-	} else if (!r) {
-		r = mimeo_buf_puts(h, "\"");
-		for (; !r && *lp; lp++) {
-			if (*lp == '"' || *lp == '\\')
-				r = mimeo_buf_puts(h, "\\");
-			if (!r)
-				r = mimeo_buf_put(h, lp, 1);
-		}
+	if (!r)
+		r = put_local_part(a->local_part, h);
+	if (!r && a->domain) {
+		r = mimeo_buf_puts(h, "@");
 		if (!r)
-			r = mimeo_buf_puts(h, "\"");
+			r = put_domain(t, a->domain, h);
 	}
-	if (!r && a->domain)
-		r = mimeo_buf_puts(h, "@") || mimeo_buf_puts(h, a->domain) ? MIMEO_ENOMEM : 0;
-	if (!r && a->display_name && *a->display_name)
+	if (!r && dn && *dn)
 		r = mimeo_buf_puts(h, ">");
 	return r ? MIMEO_ENOMEM : MIMEO_OK;
 }
 
-/* Rebuild an address list with encoded display names.  Groups and 8-bit
- * addresses (which only SMTPUTF8 can carry) are left to the generic path. */
+/* A mailbox that only SMTPUTF8 can carry (non-ASCII local part): written,
+ * as RFC 6857 (appendix A, errata 3955) downgrades it, as an empty group
+ * whose name is the display name and the address: readers show it and no
+ * reply can go to a mangled address. */
+static int put_downgraded(t7 *t, const mimeo_address *a, mimeo_buf *h)
+{
+	mimeo_buf name;
+	int r;
+
+	mimeo_buf_init(&name, t->alloc);
+	r = a->display_name && *a->display_name && mimeo_buf_puts(&name, a->display_name);
+	if (!r && *a->local_part)
+		r = (name.size && mimeo_buf_puts(&name, " ")) || mimeo_buf_puts(&name, a->local_part);
+	if (!r && a->domain)
+		r = mimeo_buf_puts(&name, "@") || mimeo_buf_puts(&name, a->domain);
+	if (!r)
+		r = mimeo_header_encode_phrase(name.ptr, name.size, buf_col(h), t->hflags, h);
+	if (!r)
+		r = mimeo_buf_puts(h, " :;");
+	mimeo_buf_dispose(&name);
+	return r ? MIMEO_ENOMEM : MIMEO_OK;
+}
+
+/* Group name and ":"; an empty name as "" so the colon has a phrase. */
+static int put_group_open(t7 *t, const char *g, mimeo_buf *h)
+{
+	int r = *g ? mimeo_header_encode_phrase(g, strlen(g), buf_col(h), t->hflags, h)
+		   : mimeo_buf_puts(h, "\"\"");
+
+	return r || mimeo_buf_puts(h, ":") ? MIMEO_ENOMEM : MIMEO_OK;
+}
+
+enum { ITEM_SKIP, ITEM_MAILBOX, ITEM_DOWNGRADED, ITEM_NAMED, ITEM_GROUP };
+
+/* How an entry of a parsed list is written.  A mailbox without a domain
+ * keeps its local part as it was ("root": local mail); one without any
+ * address ("Name <>") keeps its name as an empty group. */
+static int item_kind(const mimeo_address *a)
+{
+	if (!a->local_part)
+		return ITEM_SKIP; /* the entry that stands for an empty group */
+	if (!a->domain && !*a->local_part)
+		return a->display_name && *a->display_name ? ITEM_NAMED : ITEM_SKIP;
+	return ascii_addr_spec(a) ? ITEM_MAILBOX : ITEM_DOWNGRADED;
+}
+
+/* One item of an address list at the current position. */
+static int put_item(t7 *t, int kind, const mimeo_address *a, mimeo_buf *h)
+{
+	if (kind == ITEM_GROUP)
+		return put_group_open(t, a->group, h);
+	if (kind == ITEM_MAILBOX)
+		return put_mailbox(t, a, h);
+	return put_downgraded(t, a, h); /* ITEM_DOWNGRADED, ITEM_NAMED */
+}
+
+/* `sep` ("," or "" after a group's colon) and a space, then the item, or
+ * the item alone when it is the field's first; when a later item passes
+ * column 78 or folds inside, it is written again on a new line. */
+static int put_sep_item(t7 *t, const char *sep, int kind, const mimeo_address *a,
+			mimeo_buf *h, int first)
+{
+	size_t mark, col;
+
+	if (kind == ITEM_DOWNGRADED)
+		warn(t, t->cur, "address with a non-ASCII local part cannot be made 7-bit: "
+				"written as an empty group named after it (RFC 6857)");
+	if (first)
+		return put_item(t, kind, a, h);
+	if (mimeo_buf_puts(h, sep))
+		return MIMEO_ENOMEM;
+	mark = h->size;
+	col = buf_col(h);
+	if (mimeo_buf_puts(h, " ") || put_item(t, kind, a, h))
+		return MIMEO_ENOMEM;
+	if (widest_since(h, mark, col) > 78 || memchr(h->ptr + mark, '\n', h->size - mark)) {
+		trunc_to(h, mark);
+		if (fold(t, h) || put_item(t, kind, a, h))
+			return MIMEO_ENOMEM;
+	}
+	return MIMEO_OK;
+}
+
+/* The group run of entries [i, *end) sharing l->items[i].group: its
+ * mailboxes inside "name: ...;", then the ones that must be downgraded
+ * (a group cannot hold a group) after it. */
+static int put_group(t7 *t, const mimeo_address_list *l, size_t i, size_t *end,
+		     mimeo_buf *h, int first)
+{
+	const char *g = l->items[i].group;
+	size_t j, k;
+	int inner = 1;
+
+	for (j = i; j < l->count && l->items[j].group == g; j++)
+		;
+	*end = j;
+	if (put_sep_item(t, ",", ITEM_GROUP, &l->items[i], h, first))
+		return MIMEO_ENOMEM;
+	for (k = i; k < j; k++) {
+		if (item_kind(&l->items[k]) != ITEM_MAILBOX)
+			continue;
+		if (put_sep_item(t, inner ? "" : ",", ITEM_MAILBOX, &l->items[k], h, 0))
+			return MIMEO_ENOMEM;
+		inner = 0;
+	}
+	if (mimeo_buf_puts(h, ";"))
+		return MIMEO_ENOMEM;
+	for (k = i; k < j; k++) {
+		int kind = item_kind(&l->items[k]);
+
+		if (kind != ITEM_MAILBOX && kind != ITEM_SKIP &&
+		    put_sep_item(t, ",", kind, &l->items[k], h, 0))
+			return MIMEO_ENOMEM;
+	}
+	return MIMEO_OK;
+}
+
+/* Rebuild an address list (RFC 5322 section 3.4) from its parsed form:
+ * display names and group names as RFC 2047 phrases, ASCII addr-specs as
+ * they are, non-ASCII domains punycoded, non-ASCII local parts downgraded
+ * (put_downgraded).  Comments become display names (the parser takes a
+ * mailbox's name from its comment when it has no phrase).  A value with
+ * nothing to write becomes an empty group named by its text. */
 static int rebuild_addresses(t7 *t, const char *value, size_t vlen, mimeo_buf *h, int *ok)
 {
 	mimeo_address_list *l = NULL;
-	size_t i;
-	int r;
+	mimeo_buf dec;
+	size_t i, next;
+	int r, written = 0;
 
-	*ok = 0;
+	*ok = 1;
 	r = mimeo_address_list_parse_alloc(t->alloc, t->cc, NULL, value, vlen, &l);
 	if (r)
 		return r;
-	if (!l->count)
-		goto out;
-	for (i = 0; i < l->count; i++) {
+	if (l->repairs & MIMEO_REPAIR_SYNTAX)
+		warn(t, t->cur, "malformed address field rewritten from the addresses found in it");
+	for (i = 0; !r && i < l->count; i = next) {
 		const mimeo_address *a = &l->items[i];
+		int kind = item_kind(a);
 
-		if (a->group || !a->local_part || range_dirty(a->local_part, 0, strlen(a->local_part)) ||
-		    (a->domain && range_dirty(a->domain, 0, strlen(a->domain))))
-			goto out;
+		next = i + 1;
+		if (a->group)
+			r = put_group(t, l, i, &next, h, !written);
+		else if (kind != ITEM_SKIP)
+			r = put_sep_item(t, ",", kind, a, h, !written);
+		written |= a->group || kind != ITEM_SKIP;
 	}
-	for (i = 0; i < l->count; i++) {
-		size_t mark, col;
-
-		if (i && mimeo_buf_puts(h, ","))
-			goto nomem;
-		mark = h->size;
-		col = buf_col(h);
-		if ((i && mimeo_buf_puts(h, " ")) || put_mailbox(t, &l->items[i], h))
-			goto nomem;
-		if (i && widest_since(h, mark, col) > 78) {
-			trunc_to(h, mark);
-			if (fold(t, h) || put_mailbox(t, &l->items[i], h))
-				goto nomem;
-		}
+	if (!r && !written) {
+		mimeo_buf_init(&dec, t->alloc);
+		r = mimeo_header_decode_phrase(t->cc, NULL, value, vlen, &dec, NULL);
+		if (!r && dec.size)
+			r = mimeo_buf_put(&dec, "", 0) || put_group_open(t, dec.ptr, h) ||
+			    mimeo_buf_puts(h, ";") ? MIMEO_ENOMEM : MIMEO_OK;
+		mimeo_buf_dispose(&dec);
 	}
-	*ok = 1;
-out:
 	mimeo_address_list_free(l);
-	return MIMEO_OK;
-nomem:
-	mimeo_address_list_free(l);
-	return MIMEO_ENOMEM;
+	return r ? MIMEO_ENOMEM : MIMEO_OK;
 }
 
 static int is_address_field(const char *n, size_t len)

@@ -135,6 +135,91 @@ static void check_same_content(const mimeo_message *a, const char *out, size_t l
 	mimeo_message_free(b);
 }
 
+static int has_high(const char *s)
+{
+	for (; *s; s++)
+		if ((unsigned char)*s >= 128)
+			return 1;
+	return 0;
+}
+
+/* `s` with whitespace runs made one space (phrases are re-encoded so). */
+static void put_collapsed(mimeo_buf *b, const char *s)
+{
+	int sp = 0;
+
+	for (; s && *s; s++) {
+		if (*s == ' ' || *s == '\t') {
+			sp = 1;
+			continue;
+		}
+		if (sp)
+			mimeo_buf_puts(b, " ");
+		sp = 0;
+		mimeo_buf_put(b, s, 1);
+	}
+}
+
+/* The entries of an address field that to7bit keeps as they are (ASCII
+ * addr-specs; punycoded domains are left out on both sides), as text. */
+static void kept_addresses(const mimeo_part *p, const char *field, mimeo_buf *out)
+{
+	mimeo_address_list *l;
+	const char *raw;
+	size_t len, i;
+
+	raw = mimeo_part_get_header(p, field, &len);
+	if (!raw)
+		return;
+	ck_assert_int_eq(mimeo_address_list_parse(NULL, NULL, raw, len, &l), MIMEO_OK);
+	for (i = 0; i < l->count; i++) {
+		const mimeo_address *a = &l->items[i];
+
+		if (!a->local_part || has_high(a->local_part) ||
+		    (a->domain ? has_high(a->domain) || strstr(a->domain, "xn--")
+			       : !*a->local_part))
+			continue;
+		mimeo_buf_puts(out, "[");
+		put_collapsed(out, a->group);
+		mimeo_buf_puts(out, "|");
+		put_collapsed(out, a->display_name);
+		mimeo_buf_puts(out, "|");
+		mimeo_buf_puts(out, a->local_part);
+		mimeo_buf_puts(out, "|");
+		mimeo_buf_puts(out, a->domain ? a->domain : "-");
+		mimeo_buf_puts(out, "]");
+	}
+	mimeo_buf_put(out, "", 0);
+	mimeo_address_list_free(l);
+}
+
+/* Every ASCII mailbox of the top-level address fields survives, with the
+ * same decoded display and group names. */
+static void check_addresses(const mimeo_message *a, const char *out, size_t len,
+			    const char *name)
+{
+	static const char *const fields[] = {
+		"From", "Sender", "Reply-To", "To", "Cc", "Bcc", "Resent-From", "Resent-To",
+		"Resent-Cc", NULL
+	};
+	mimeo_message *b;
+	size_t i;
+
+	ck_assert_int_eq(mimeo_message_parse_buffer(&b, out, len, NULL), MIMEO_OK);
+	for (i = 0; fields[i]; i++) {
+		mimeo_buf x = MIMEO_BUF_INIT, y = MIMEO_BUF_INIT;
+
+		kept_addresses(mimeo_message_root(a), fields[i], &x);
+		kept_addresses(mimeo_message_root(b), fields[i], &y);
+		ck_assert_msg((!x.ptr && !y.ptr) || (x.ptr && y.ptr && strcmp(x.ptr, y.ptr) == 0),
+			      "%s: %s %s became %s", name, fields[i], x.ptr ? x.ptr : "(none)",
+			      y.ptr ? y.ptr : "(none)");
+		mimeo_buf_dispose(&x);
+		mimeo_buf_dispose(&y);
+	}
+	mimeo_message_free(b);
+}
+
 static void check_message(const char *in, size_t len, const char *name, size_t *converted)
 {
 	mimeo_message *m;
@@ -157,6 +242,7 @@ static void check_message(const char *in, size_t len, const char *name, size_t *
 	else if (converted)
 		(*converted)++;
 	check_same_content(m, out, olen, name);
+	check_addresses(m, out, olen, name);
 	mimeo_message_free(m);
 	free(out);
 }
@@ -427,10 +513,292 @@ START_TEST(shared_corpus)
 }
 END_TEST
 
+/* ---- address fields ---- */
+
+/* One entry of a parsed list, "" for NULL, as one comparable string. */
+static void entry_str(const mimeo_address *a, char *out, size_t cap)
+{
+	snprintf(out, cap, "[%s|%s|%s|%s]", a->group ? a->group : "-",
+		 a->display_name ? a->display_name : "-", a->local_part ? a->local_part : "-",
+		 a->domain ? a->domain : "-");
+}
+
+/* All entries of the list in `raw`, concatenated. */
+static void list_str(const char *raw, size_t len, mimeo_buf *out)
+{
+	mimeo_address_list *l;
+	size_t i;
+
+	ck_assert_int_eq(mimeo_address_list_parse(NULL, NULL, raw, len, &l), MIMEO_OK);
+	for (i = 0; i < l->count; i++) {
+		char e[1024];
+
+		entry_str(&l->items[i], e, sizeof(e));
+		mimeo_buf_puts(out, e);
+	}
+	mimeo_buf_put(out, "", 0);
+	mimeo_address_list_free(l);
+}
+
+/* Convert a message whose `field` has `value`; returns the converted
+ * field's raw value (caller frees) and the warnings. */
+static char *convert_field(const char *field, const char *value, size_t *len, size_t *nw)
+{
+	mimeo_buf in = MIMEO_BUF_INIT;
+	mimeo_message *m;
+	const mimeo_part *r;
+	const char *raw;
+	size_t olen, bad;
+	char *o, *v;
+
+	mimeo_buf_puts(&in, field);
+	mimeo_buf_puts(&in, ": ");
+	mimeo_buf_puts(&in, value);
+	mimeo_buf_puts(&in, "\nSubject: s\n\nbody\n");
+	o = convert(in.ptr, in.size, &olen, nw, NULL);
+	ck_assert_msg(is_7bit(o, olen, &bad), "8-bit at %zu: %s", bad, o);
+	ck_assert_int_eq(mimeo_message_parse_buffer(&m, o, olen, NULL), MIMEO_OK);
+	r = mimeo_message_root(m);
+	raw = mimeo_part_get_header(r, field, len);
+	ck_assert_msg(raw != NULL, "%s lost: %s", field, o);
+	v = strndup(raw, *len);
+	mimeo_message_free(m);
+	mimeo_buf_dispose(&in);
+	free(o);
+	return v;
+}
+
+static const struct addr_case {
+	const char *field, *in;
+	const char *want;     /* entries of the re-parsed output */
+	size_t warnings;
+	const char *has;      /* must occur in the output value, or NULL */
+} addr_cases[] = {
+	/* quoted display name with 8-bit and a comma: one encoded phrase */
+	{ "To", "\"M\xc3\xbcller, Hans\" <h@example.org>, plain@example.org",
+	  "[-|M\xc3\xbcller, Hans|h|example.org][-|-|plain|example.org]", 0, "<h@example.org>" },
+	/* a group with 8-bit name and members, an empty group after it */
+	{ "Cc", "Fr\xc3\xbcnde: a@example.org, J\xc3\xb6rg <j@example.org>;, undisclosed-recipients:;",
+	  "[Fr\xc3\xbcnde|-|a|example.org][Fr\xc3\xbcnde|J\xc3\xb6rg|j|example.org]"
+	  "[undisclosed-recipients|-|-|-]", 0, ";, undisclosed-recipients:;" },
+	/* an empty group whose name is 8-bit, quoted */
+	{ "Bcc", "\"\xc3\xa9quipe\" :;", "[\xc3\xa9quipe|-|-|-]", 0, ":;" },
+	/* a comment names the mailbox; 8-bit inside the comment */
+	{ "From", "anna@example.org (Anna S\xc3\xb8rensen)",
+	  "[-|Anna S\xc3\xb8rensen|anna|example.org]", 0, "<anna@example.org>" },
+	/* raw Latin-1, not UTF-8: read as windows-1252 */
+	{ "Reply-To", "\xe9t\xe9 <ete@example.fr>, Ren\xe9 <r@example.fr>",
+	  "[-|\xc3\xa9t\xc3\xa9|ete|example.fr][-|Ren\xc3\xa9|r|example.fr]", 0, NULL },
+	/* obsolete forms: a route (dropped), CFWS inside the addr-spec, a
+	 * quoted local part */
+	{ "Sender", "J\xc3\xb6rg <@relay.example:j@example.org>",
+	  "[-|J\xc3\xb6rg|j|example.org]", 0, NULL },
+	{ "To", "\xc3\x9c <a . b @ example . org>, \"x y\"@example.org",
+	  "[-|\xc3\x9c|a.b|example.org][-|-|x y|example.org]", 0, "\"x y\"@example.org" },
+	/* mixed valid and invalid entries: what parses survives, a warning */
+	{ "To", "J\xc3\xb6rg <j@example.org> trailing junk, , Name <>, ok@example.org",
+	  "[-|J\xc3\xb6rg|j|example.org][Name|-|-|-][-|-|ok|example.org]", 1, NULL },
+	/* IDN domains are punycoded (RFC 3492 samples), the rest kept */
+	{ "To", "B\xc3\xbc <info@b\xc3\xbc" "cher.example>, m@M\xc3\xbcnchen.DE",
+	  "[-|B\xc3\xbc|info|xn--bcher-kva.example][-|-|m|xn--Mnchen-3ya.DE]", 0, NULL },
+	{ "Cc", "x@\xe4\xbb\x96\xe4\xbb\xac\xe4\xb8\xba\xe4\xbb\x80\xe4\xb9\x88\xe4\xb8\x8d"
+		"\xe8\xaf\xb4\xe4\xb8\xad\xe6\x96\x87.example",
+	  "[-|-|x|xn--ihqwcrb4cv8a8dqg056pqjye.example]", 0, NULL },
+	/* a non-ASCII local part (SMTPUTF8) becomes an empty group named
+	 * after the mailbox (RFC 6857), outside the group it was in */
+	{ "To", "G: J\xc3\xb6rg <j\xc3\xb6rg@example.de>, a@example.org;, \xc3\xa9@example.fr",
+	  "[G|-|a|example.org][J\xc3\xb6rg j\xc3\xb6rg@example.de|-|-|-]"
+	  "[\xc3\xa9@example.fr|-|-|-]", 2, NULL },
+	/* a non-ASCII domain literal cannot be punycoded: downgraded too */
+	{ "Resent-To", "x@[\xc3\xa9]", "[x@[\xc3\xa9]|-|-|-]", 1, NULL },
+	/* nothing but a comment: an empty group named by its text */
+	{ "Resent-Cc", "(nur ein Kommentar \xc3\xa4)", "[(nur ein Kommentar \xc3\xa4)|-|-|-]", 0, NULL },
+};
+
+/* RFC 2047 section 5 (3): an encoded word in a phrase holds none of the
+ * specials that would make it part of an address ("@", "<", ",", ...). */
+static void check_phrase_words(const char *v)
+{
+	const char *w = v, *e;
+
+	while ((w = strstr(w, "=?")) != NULL) {
+		const char *q = strchr(w + 2, '?');
+
+		ck_assert_ptr_nonnull(q);
+		e = strstr(q + 3, "?=");
+		ck_assert_ptr_nonnull(e);
+		for (; w < e; w++)
+			ck_assert_msg(!strchr("@<>,;:\"()[]\\ ", *w), "special in %.*s",
+				      (int)(e - w + 2), w);
+		w = e + 2;
+	}
+}
+
+START_TEST(address_fields_stay_address_lists)
+{
+	const struct addr_case *c = &addr_cases[_i];
+	mimeo_buf got = MIMEO_BUF_INIT;
+	size_t len, nw;
+	char *v = convert_field(c->field, c->in, &len, &nw);
+
+	list_str(v, len, &got);
+	ck_assert_msg(strcmp(got.ptr, c->want) == 0, "case %d: %s became\n%s\nparsed %s", _i,
+		      c->in, v, got.ptr);
+	ck_assert_msg(nw == c->warnings, "case %d: %zu warnings", _i, nw);
+	if (c->has)
+		ck_assert_msg(strstr(v, c->has), "case %d: no %s in %s", _i, c->has, v);
+	check_phrase_words(v);
+	mimeo_buf_dispose(&got);
+	free(v);
+}
+END_TEST
+
+/* Random address lists: re-parsing the converted field gives the same
+ * entries, with non-ASCII local parts downgraded as documented. */
+static const char *const rnd_names[] = {
+	"Anna", "J\xc3\xb6rg M\xc3\xbcller", "\xe9t\xe9", "\"Smith, John\"", "O'Brien",
+	"\"M\xc3\xbcller, Hans\"", "\xe6\x97\xa5\xe6\x9c\xac \xe5\xa4\xaa\xe9\x83\x8e",
+	"=?utf-8?q?Caf=C3=A9?=", "\"a (b) <c>\"", "Ren\xe9 Fran\xe7ois", "\"\xc3\xa9@x\"",
+};
+static const char *const rnd_locals[] = {
+	"a", "first.last", "x+tag", "\"quoted local\"", "j\xc3\xb6rg", "o'neil",
+};
+static const char *const rnd_domains[] = {
+	"example.org", "mail.example.com", "[192.0.2.1]",
+};
+
+static void rnd_pick(uint64_t *st, mimeo_buf *b, const char *const *v, size_t n)
+{
+	mimeo_buf_puts(b, v[test_rand(st) % n]);
+}
+
+static void rnd_mailbox(uint64_t *st, mimeo_buf *b)
+{
+	unsigned form = (unsigned)(test_rand(st) % 5);
+	mimeo_buf spec = MIMEO_BUF_INIT;
+
+	rnd_pick(st, &spec, rnd_locals, sizeof(rnd_locals) / sizeof(rnd_locals[0]));
+	mimeo_buf_puts(&spec, "@");
+	rnd_pick(st, &spec, rnd_domains, sizeof(rnd_domains) / sizeof(rnd_domains[0]));
+	mimeo_buf_put(&spec, "", 0);
+	if (form == 0) {
+		mimeo_buf_puts(b, spec.ptr);
+	} else if (form == 1) {
+		mimeo_buf_puts(b, spec.ptr);
+		mimeo_buf_puts(b, " (");
+		rnd_pick(st, b, rnd_names, 3);
+		mimeo_buf_puts(b, ")");
+	} else {
+		rnd_pick(st, b, rnd_names, sizeof(rnd_names) / sizeof(rnd_names[0]));
+		mimeo_buf_puts(b, form == 4 ? " <@relay.example:" : " <");
+		mimeo_buf_puts(b, spec.ptr);
+		mimeo_buf_puts(b, ">");
+	}
+	mimeo_buf_dispose(&spec);
+}
+
+/* What to7bit must turn the parsed list `l` into, as list_str() writes
+ * it: ASCII mailboxes as they are, each non-ASCII local part an empty
+ * group after the group it was in (domains here are all ASCII). */
+static void expected_list(const mimeo_address_list *l, mimeo_buf *out)
+{
+	size_t i = 0, j, k;
+
+	while (i < l->count) {
+		const char *g = l->items[i].group;
+		size_t kept = 0;
+
+		for (j = i; j < l->count && l->items[j].group == g && (g || j == i); j++)
+			;
+		for (k = i; k < j; k++) {
+			const mimeo_address *a = &l->items[k];
+			char e[1024];
+
+			if (!a->local_part || has_high(a->local_part))
+				continue;
+			entry_str(a, e, sizeof(e));
+			mimeo_buf_puts(out, e);
+			kept++;
+		}
+		if (g && !kept) {
+			mimeo_buf_puts(out, "[");
+			mimeo_buf_puts(out, g);
+			mimeo_buf_puts(out, "|-|-|-]");
+		}
+		for (k = i; k < j; k++) {
+			const mimeo_address *a = &l->items[k];
+
+			if (!a->local_part || !has_high(a->local_part))
+				continue;
+			mimeo_buf_puts(out, "[");
+			if (a->display_name) {
+				mimeo_buf_puts(out, a->display_name);
+				mimeo_buf_puts(out, " ");
+			}
+			mimeo_buf_puts(out, a->local_part);
+			mimeo_buf_puts(out, "@");
+			mimeo_buf_puts(out, a->domain);
+			mimeo_buf_puts(out, "|-|-|-]");
+		}
+		i = j;
+	}
+	mimeo_buf_put(out, "", 0);
+}
+
+START_TEST(address_lists_survive_conversion)
+{
+	uint64_t st = 0x5eed + (uint64_t)_i;
+	int round;
+
+	for (round = 0; round < 200; round++) {
+		mimeo_buf in = MIMEO_BUF_INIT, want = MIMEO_BUF_INIT, got = MIMEO_BUF_INIT;
+		mimeo_address_list *l;
+		unsigned n = 1 + (unsigned)(test_rand(&st) % 5), i, k;
+		size_t len, nw;
+		char *v;
+
+		/* an 8-bit first mailbox, so the field is always rewritten */
+		mimeo_buf_puts(&in, "J\xc3\xb6rg <j@example.org>");
+		for (i = 0; i < n; i++) {
+			mimeo_buf_puts(&in, ", ");
+			if (test_rand(&st) % 3 == 0) {
+				unsigned members = (unsigned)(test_rand(&st) % 3);
+
+				rnd_pick(&st, &in, rnd_names, 4);
+				mimeo_buf_puts(&in, ":");
+				for (k = 0; k < members; k++) {
+					mimeo_buf_puts(&in, k ? ", " : " ");
+					rnd_mailbox(&st, &in);
+				}
+				mimeo_buf_puts(&in, ";");
+			} else {
+				rnd_mailbox(&st, &in);
+			}
+		}
+		mimeo_buf_put(&in, "", 0);
+		ck_assert_int_eq(mimeo_address_list_parse(NULL, NULL, in.ptr, in.size, &l),
+				 MIMEO_OK);
+		expected_list(l, &want);
+		mimeo_address_list_free(l);
+		v = convert_field("To", in.ptr, &len, &nw);
+		check_phrase_words(v);
+		list_str(v, len, &got);
+		ck_assert_msg(strcmp(got.ptr, want.ptr) == 0,
+			      "round %d: %s\nbecame %s\nwant %s\ngot  %s", round, in.ptr, v,
+			      want.ptr, got.ptr);
+		free(v);
+		mimeo_buf_dispose(&in);
+		mimeo_buf_dispose(&want);
+		mimeo_buf_dispose(&got);
+	}
+}
+END_TEST
+
 START_TEST(failing_allocator_sweep)
 {
 	static const char msg[] =
 		"From: J\xc3\xb6rg <j@example.org>\n"
+		"To: G\xc3\xa4ste: x@b\xc3\xbc.example, j\xc3\xb6@example.org;, (\xc3\xa4)\n"
 		"Subject: Gr\xc3\xbc\xc3\x9f" "e\n"
 		"Content-Type: multipart/mixed; boundary=b\n\n--b\n"
 		"Content-Type: text/plain; name=\"\xc3\xa9.txt\"\n"
@@ -493,6 +861,9 @@ static Suite *to7bit_suite(void)
 	tcase_add_test(tc, signed_parts_are_left_alone_with_a_warning);
 	tcase_add_test(tc, failing_allocator_sweep);
 	tcase_add_test(tc, bad_arguments);
+	tcase_add_loop_test(tc, address_fields_stay_address_lists, 0,
+			    (int)(sizeof(addr_cases) / sizeof(addr_cases[0])));
+	tcase_add_loop_test(tc, address_lists_survive_conversion, 0, 4);
 	tcase_add_loop_test(tc, malformed_inputs_become_7bit, 0, 6);
 	tcase_add_test(tc, repo_corpus);
 	tcase_add_test(tc, shared_corpus);

@@ -393,11 +393,27 @@ typedef struct mimeo_to7bit_options {
  *    gets a new Content-Transfer-Encoding: quoted-printable (mail-safe)
  *    when most of it is ASCII text, base64 otherwise; its other header
  *    fields stay as they were;
- *  - a header field with raw 8-bit bytes is RFC 2047 encoded (decoded as
- *    mimeo_header_decode_text does: UTF-8, else windows-1252), and a field
- *    with a line over 998 octets is refolded (what cannot be folded is
- *    broken with a fold); the field name is kept, except that a name over
- *    900 octets is cut (a warning);
+ *  - an address field (From, Sender, Reply-To, To, Cc, Bcc, Resent-*,
+ *    Disposition-Notification-To, Mail-Followup-To, ...) with raw 8-bit
+ *    bytes is rebuilt from its parsed form (mimeo_address_list_parse) as a
+ *    valid address list: display names, group names and comments (which
+ *    become display names) as RFC 2047 phrases (section 5 (3)), ASCII
+ *    addr-specs unchanged, and each non-ASCII label of a domain punycoded
+ *    ("xn--", RFC 3492, taken as it is: no IDNA2008 case folding or NFC).
+ *    A mailbox with a non-ASCII local part (SMTPUTF8), or a non-ASCII
+ *    domain literal, cannot be made 7-bit: it becomes an empty group named
+ *    after it (the encoded words of "Name local@domain" then ":;", as
+ *    RFC 6857 downgrades it), placed after the group it was in, with a
+ *    warning.  A malformed
+ *    list keeps what the parser found in it (a warning); a mailbox without
+ *    a domain keeps its local part ("root");
+ *  - any other header field with raw 8-bit bytes is RFC 2047 encoded
+ *    (decoded as mimeo_header_decode_text does: UTF-8, else
+ *    windows-1252; Content-Type and Content-Disposition are rebuilt with
+ *    RFC 2231 parameters);
+ *  - a field with a line over 998 octets is refolded (what cannot be
+ *    folded is broken with a fold); the field name is kept, except that a
+ *    name over 900 octets is cut (a warning);
  *  - a multipart or message part labelled 8bit or binary whose content
  *    had to be changed is relabelled 7bit;
  *  - preambles and epilogues (text readers ignore, RFC 2046 5.1.1) with
