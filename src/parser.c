@@ -170,7 +170,8 @@ struct mimeo_parser {
 	size_t hdr_bytes;
 	unsigned hdr_count;
 	int line_truncated;
-	int expect_from;       /* the first line of the input may be a From_ line */
+	int expect_from;       /* the next header line is a message's first: it
+				* may be an envelope (From_) line to skip */
 	int need_begin;        /* the message begins with the first complete line */
 	int replay;            /* fbuf[0..flen) is the next line to process */
 
@@ -684,6 +685,7 @@ static int do_headers_end(mimeo_parser *p, const action *a)
 			return p->err;
 		b->off = b->off2 = a->off;
 		p->st = ST_HDR;
+		p->expect_from = 1;
 		p->prev_blank = a->arg != LINE_REPLAY;
 		if (a->arg == LINE_REPLAY)
 			p->replay = 1;
@@ -1178,6 +1180,32 @@ static int field_line(const char *l, size_t n)
 	return i < n && l[i] == ':';
 }
 
+/* An mbox envelope line where a message's first header is expected:
+ * "From " (or ">From ", as mboxrd quoting leaves it in a forwarded
+ * message), and not a header field ("From : x" is one, in the obsolete
+ * syntax). */
+static int envelope_line(const char *l, size_t n)
+{
+	size_t i = 0;
+
+	while (i < n && l[i] == '>')
+		i++;
+	return n - i >= 5 && !memcmp(l + i, "From ", 5) && !field_line(l, n);
+}
+
+/* Drop the envelope line l (at offset `lo`) that starts a message: the
+ * headers that follow are the message's, as GMime and MimeKit keep them.
+ * Only the separator of an mbox message is not a defect. */
+static int skip_envelope(mimeo_parser *p, const char *l, uint64_t lo)
+{
+	if (!(p->o.flags & MIMEO_PARSE_MBOX) || p->nested || p->nfr || l[0] != 'F')
+		defect(p, 0, MIMEO_DEFECT_MBOX_FROM, MIMEO_DEFECT_WARN, lo,
+		       "mbox From_ line before the message's headers skipped");
+	p->flen = p->fend;
+	p->prev_blank = 0;
+	return 0;
+}
+
 /* End the header block: deliver the pending field, then headers_end. */
 static int end_block(mimeo_parser *p, int line, uint64_t body_off)
 {
@@ -1220,7 +1248,7 @@ static int header_line(mimeo_parser *p)
 		cn--;
 	blank = cn == 0 || (cn == 1 && l[0] == '\r');
 	if (p->need_begin) {
-		int skip = p->expect_from && cn >= 5 && !memcmp(l, "From ", 5);
+		int skip = p->expect_from && envelope_line(l, cn);
 		action *a = q_push(p, A_MSG_BEGIN, 0);
 
 		if (!a)
@@ -1228,16 +1256,16 @@ static int header_line(mimeo_parser *p)
 		p->need_begin = p->expect_from = 0;
 		a->off = lo;
 		a->off2 = skip ? next : lo;
-		if (skip) {
-			if (!(p->o.flags & MIMEO_PARSE_MBOX))
-				defect(p, 0, MIMEO_DEFECT_MBOX_FROM, MIMEO_DEFECT_WARN, lo,
-				       "leading mbox From_ line skipped");
-			p->flen = p->fend;
-			p->prev_blank = 0;
-			return 0;
-		}
+		if (skip)
+			return skip_envelope(p, l, lo);
 	}
 	cls = classify(p, l, cn < CAND_MAX ? cn : CAND_MAX, cn <= CAND_MAX, 1, &idx, &is_close);
+	if (p->expect_from) {
+		/* first line of a message/rfc822 body (its root is open) */
+		p->expect_from = 0;
+		if (cls == L_NORMAL && envelope_line(l, cn))
+			return skip_envelope(p, l, lo);
+	}
 	if (cls == L_BOUNDARY && !is_close && !parts_ok(p, lo))
 		cls = L_NORMAL;
 	if (cls == L_BOUNDARY) {
@@ -1619,7 +1647,7 @@ static int body_replay(mimeo_parser *p)
 static int begin_input(mimeo_parser *p)
 {
 	p->st = ST_HDR;
-	p->expect_from = !p->nested;
+	p->expect_from = 1;
 	p->need_begin = 1;
 	p->prev_blank = 1;
 	p->flen = p->fend = 0;

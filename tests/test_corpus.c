@@ -52,8 +52,8 @@
  *    leniency rules differ: a header block ended by a line that is not a
  *    header field (mimeo keeps that line as the first body line, GMime
  *    drops it or reads on), a boundary parameter ending in spaces, a
- *    boundary line of an outer multipart closing an inner one, a ">From "
- *    line opening an encapsulated message.  mimeo follows the rules
+ *    boundary line of an outer multipart closing an inner one.  mimeo
+ *    follows the rules
  *    documented in mimeo/parser.h.  Set MIMEO_CORPUS_VERBOSE=1 to list
  *    every difference with both leaf lists.
  *

@@ -662,6 +662,56 @@ START_TEST(leading_from_line)
 }
 END_TEST
 
+/* A message/rfc822 body that starts with an mbox envelope line (From_ or
+ * mboxrd-quoted >From_), as forwarding a message out of a mailbox leaves
+ * it: the line is skipped (defect 7) and the headers are the message's. */
+START_TEST(encapsulated_from_line)
+{
+	const char *plain =
+		"Content-Type: multipart/mixed; boundary=o\n\n"
+		"--o\nContent-Type: message/rfc822\n\n"
+		"From someone@example.org Mon Jan  1 00:00:00 2024\n"
+		"Subject: inner\nContent-Type: multipart/alternative; boundary=i\n\n"
+		"--i\n\nA\n--i--\n--o--\n";
+	const char *quoted =
+		"Content-Type: message/rfc822\n\n"
+		">From someone@example.org Mon Jan  1 00:00:00 2024\nSubject: inner\n\nbody\n";
+	/* the same, base64-encoded by a gateway: "From a@b Mon Jan  1 00:00:00
+	 * 2024\nSubject: inner\n\nbody\n" */
+	const char *encoded =
+		"Content-Type: message/rfc822\nContent-Transfer-Encoding: base64\n\n"
+		"RnJvbSBhQGIgTW9uIEphbiAgMSAwMDowMDowMCAyMDI0ClN1YmplY3Q6IGlubmVyCgpib2R5Cg==\n";
+
+	expect_has(plain, 0, "HE message/rfc822 cs=- cte=0 b=- f=2 @77|PB [1] d2 @77|D7@77|"
+		   "H Subject=inner|H Content-Type=multipart/alternative; boundary=i|"
+		   "HE multipart/alternative cs=- cte=0 b=i f=11");
+	expect_has(plain, 0, "B A|PE [1.1] f=4");
+	expect_has(quoted, 0, "PB [1] d1 @30|D7@30|H Subject=inner|HE text/plain cs=us-ascii "
+		   "cte=0 b=- f=14 @97|B body\\n|PE [1.1]");
+	expect_has(encoded, 0, "PB [1] d1 @34|D7@0|H Subject=inner|HE text/plain");
+	expect_has(encoded, 0, "B body\\n|PE [1.1] f=54 end@55 size=5|");
+	/* a header field "From" in the obsolete syntax is not an envelope */
+	expect_has("Content-Type: message/rfc822\n\nFrom : a@b\n\nx\n", 0,
+		   "PB [1] d1 @30|H From=a@b|HE text/plain");
+	/* only the first line: a From_ line among the headers ends them */
+	expect_has("Content-Type: message/rfc822\n\nSubject: s\nFrom a@b Mon Jan  1 00:00:00 2024\n"
+		   "\nx\n", 0, "D1@41|H Subject=s|HE text/plain cs=us-ascii cte=0 b=- f=14 @41|B From a@b");
+}
+END_TEST
+
+/* The top-level message too: a leading From_ / >From_ line is skipped
+ * with a defect, but not a "From :" field nor an mbox separator. */
+START_TEST(leading_envelope_lines)
+{
+	expect_has(">From a@b Mon Jan  1 00:00:00 2024\nSubject: x\n\nb\n", 0,
+		   "MB@0 d0|PB [] d0 @35|D7@0|H Subject=x|");
+	expect_has("From : a@b\nSubject: x\n\nb\n", 0, "MB@0 d0|PB [] d0 @0|H From=a@b|H Subject=x|");
+	expect("From a@b Mon Jan  1 00:00:00 2024\nSubject: x\n\nb\n", MIMEO_PARSE_MBOX,
+	       "MB@0 d0|PB [] d0 @34|H Subject=x|HE text/plain cs=us-ascii cte=0 b=- f=14 @46|"
+	       "B b\\n|PE [1] f=14 end@48 size=2|ME|");
+}
+END_TEST
+
 START_TEST(empty_input)
 {
 	expect("", 0, "MB@0 d0|PB [] d0 @0|D8@0|HE text/plain cs=us-ascii cte=0 b=- f=1c @0|"
@@ -1232,6 +1282,8 @@ static Suite *parser_suite(void)
 	tcase_add_test(t, transfer_decoding);
 	tcase_add_test(t, bare_cr_and_mixed);
 	tcase_add_test(t, leading_from_line);
+	tcase_add_test(t, encapsulated_from_line);
+	tcase_add_test(t, leading_envelope_lines);
 	tcase_add_test(t, empty_input);
 	tcase_add_test(t, mbox_split);
 	tcase_add_test(t, mbox_unescaped_from);

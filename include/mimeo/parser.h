@@ -67,8 +67,17 @@
  *    Lines matching ^>+From  lose one '>' (mboxrd and mboxo unquoting) in
  *    body, preamble and epilogue data.  The line break before a From_ line
  *    is the mbox separator and is not part of the previous message;
- *  - a top-level input (not mbox) starting with a "From " line: that line
- *    is skipped (defect MIMEO_DEFECT_MBOX_FROM).
+ *  - envelope lines: when a message's first header line is expected (the
+ *    start of the input, or of the body of a message/rfc822 part, decoded
+ *    or not), a line "From " or ">From " (mboxrd quoting) that is not a
+ *    header field ("From : x" is one) is skipped with defect
+ *    MIMEO_DEFECT_MBOX_FROM, and the header fields after it are the
+ *    message's, as GMime and MimeKit read them (the mbox separator that
+ *    starts each message with MIMEO_PARSE_MBOX is no defect).  Only that
+ *    one line: a later non-header line ends the header block as above.
+ *    An encapsulated root's header_offset (known at part_begin) is that
+ *    of the skipped line; a top-level or transfer-encoded one starts
+ *    after it.
  *
  * Limits (mimeo_parser_options; exceeding one sets a MIMEO_LIMIT_* bit,
  * reports defect MIMEO_DEFECT_LIMIT and degrades as follows, never fails):
@@ -200,7 +209,8 @@ enum {
 	MIMEO_DEFECT_LIMIT = 5,
 	/** unknown Content-Transfer-Encoding: body delivered undecoded */
 	MIMEO_DEFECT_UNKNOWN_CTE = 6,
-	/** a leading "From " line outside mbox mode was skipped */
+	/** an envelope line ("From ", ">From ") before a message's first
+	 * header field was skipped (see "envelope lines" above) */
 	MIMEO_DEFECT_MBOX_FROM = 7,
 	/** the input ended inside a header block */
 	MIMEO_DEFECT_TRUNCATED_HEADERS = 8,
