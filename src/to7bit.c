@@ -157,8 +157,26 @@ static int fold(t7 *t, mimeo_buf *h)
 	return mimeo_buf_puts(h, t->nl) || mimeo_buf_puts(h, " ") ? MIMEO_ENOMEM : MIMEO_OK;
 }
 
+/* `s` with each byte >= 128 made `rep`. */
+static int put_7bit(mimeo_buf *h, const char *s, const char *rep)
+{
+	for (; *s; s++)
+		if (mimeo_buf_put(h, (unsigned char)*s >= 128 ? rep : s, 1))
+			return MIMEO_ENOMEM;
+	return MIMEO_OK;
+}
+
 /* Rebuild Content-Type / Content-Disposition from its parsed form, every
- * parameter through mimeo_param_encode (RFC 2231 for non-ASCII). */
+ * parameter through mimeo_param_encode (RFC 2231 for non-ASCII), except:
+ *  - 8-bit bytes of the type and subtype, which no token may hold (RFC
+ *    2045 section 5.1) and no encoding can carry there, become "_": an
+ *    unknown type stays unknown and cannot turn into a known one (none
+ *    has "_"), so the structure is kept;
+ *  - the boundary, whose 8-bit bytes become "?" (a boundary character,
+ *    RFC 2046 section 5.1.1) just as clean_gap() makes them in the
+ *    delimiter lines: the parser matches those lines against the
+ *    parameter's decoded bytes, so both stay in step, where an RFC 2231
+ *    form would decode to the old bytes and match nothing. */
 static int rebuild_mime_field(t7 *t, const char *value, size_t vlen, mimeo_buf *h, int *ok)
 {
 	mimeo_mime_field *f = NULL;
@@ -169,35 +187,45 @@ static int rebuild_mime_field(t7 *t, const char *value, size_t vlen, mimeo_buf *
 	r = mimeo_mime_field_parse_alloc(t->alloc, t->cc, NULL, value, vlen, &f);
 	if (r)
 		return r;
-	if (!f->type[0] || range_dirty(f->type, 0, strlen(f->type)) ||
-	    (f->subtype && range_dirty(f->subtype, 0, strlen(f->subtype)))) {
+	if (!f->type[0]) {
 		mimeo_mime_field_free(f);
 		return MIMEO_OK;
 	}
-	r = mimeo_buf_puts(h, f->type);
+	r = put_7bit(h, f->type, "_");
 	if (!r && f->subtype)
-		r = mimeo_buf_puts(h, "/") || mimeo_buf_puts(h, f->subtype) ? MIMEO_ENOMEM : 0;
+		r = mimeo_buf_puts(h, "/") || put_7bit(h, f->subtype, "_") ? MIMEO_ENOMEM : 0;
 	for (i = 0; !r && i < f->nparams; i++) {
 		const mimeo_param *pa = &f->params[i];
+		const char *val = pa->value;
+		mimeo_buf b7;
 		size_t mark, col;
 
 		if (range_dirty(pa->name, 0, strlen(pa->name)))
 			continue;
+		mimeo_buf_init(&b7, t->alloc);
+		if (mimeo__ascii_ieq(pa->name, strlen(pa->name), "boundary") &&
+		    range_dirty(val, 0, strlen(val))) {
+			if (put_7bit(&b7, val, "?") || mimeo_buf_put(&b7, "", 0)) {
+				mimeo_buf_dispose(&b7);
+				r = MIMEO_ENOMEM;
+				break;
+			}
+			val = b7.ptr;
+		}
 		r = mimeo_buf_puts(h, ";");
 		mark = h->size;
 		col = buf_col(h);
 		if (!r)
 			r = mimeo_buf_puts(h, " ");
 		if (!r)
-			r = mimeo_param_encode(pa->name, pa->value, strlen(pa->value), col + 1,
-					       t->hflags, h);
+			r = mimeo_param_encode(pa->name, val, strlen(val), col + 1, t->hflags, h);
 		if (!r && widest_since(h, mark, col) > 78 && col > 1) {
 			trunc_to(h, mark);
 			r = fold(t, h);
 			if (!r)
-				r = mimeo_param_encode(pa->name, pa->value, strlen(pa->value), 1,
-						       t->hflags, h);
+				r = mimeo_param_encode(pa->name, val, strlen(val), 1, t->hflags, h);
 		}
+		mimeo_buf_dispose(&b7);
 		if (r == MIMEO_EINVAL)
 			r = MIMEO_OK; /* a name param_encode refuses is dropped */
 	}
@@ -715,6 +743,9 @@ typedef struct hscan {
 	int cte_set;            /* set_cte() replaced them */
 	uint64_t insert_at;     /* start of the blank line (or bs) */
 	int blank;              /* the block ends with a blank line */
+	uint64_t ct_start, ct_end; /* the first Content-Type field (the one used) */
+	int ct_seen;
+	int ct_redone;          /* it was re-encoded */
 } hscan;
 
 static int scan_header_block(t7 *t, uint64_t hs, uint64_t bs, hscan *hsc)
@@ -755,6 +786,12 @@ static int scan_header_block(t7 *t, uint64_t hs, uint64_t bs, hscan *hsc)
 
 			while (nlen && mimeo__is_ws((unsigned char)s[fs + nlen - 1]))
 				nlen--;
+			if (!hsc->ct_seen && mimeo__ascii_ieq(s + fs, nlen, "content-type")) {
+				hsc->ct_seen = 1;
+				hsc->ct_start = fs;
+				hsc->ct_end = fe;
+				hsc->ct_redone = range_dirty(s, fs, fe);
+			}
 			if (mimeo__ascii_ieq(s + fs, nlen, "content-transfer-encoding") &&
 			    hsc->ncte < 2) {
 				if (range_dirty(s, fs, fe))
@@ -950,9 +987,20 @@ static int process_node(t7 *t, const mimeo_part *p, int depth, int *clean, hscan
 		return r;
 	} else {
 		const mimeo_part *c;
+		const char *bd = mimeo_part_param(p, "boundary");
 		uint64_t pos = bs;
 		size_t edits_before = t->ned;
 		int all = 1, cc;
+
+		/* A boundary with 8-bit bytes in a clean field (RFC 2231 form):
+		 * the delimiter lines lose those bytes, so the field must be
+		 * rewritten the same way (rebuild_mime_field). */
+		if (bd && hsc->ct_seen && !hsc->ct_redone && range_dirty(bd, 0, strlen(bd))) {
+			hsc->ct_redone = 1;
+			r = reencode_field(t, hsc->ct_start, hsc->ct_end);
+			if (r)
+				return r;
+		}
 
 		for (c = mimeo_part_first_child(p); c; c = mimeo_part_next_sibling(c)) {
 			uint64_t chs, cbs, cend;

@@ -513,6 +513,93 @@ START_TEST(shared_corpus)
 }
 END_TEST
 
+/* Leaves in order: same count, same decoded bodies (the fuzz_to7bit
+ * oracle; type names with 8-bit bytes cannot stay as they were). */
+static void check_same_leaves(const char *in, size_t len, const char *name, size_t want_leaves)
+{
+	mimeo_message *a, *b;
+	const mimeo_part *p, *q;
+	size_t olen, nw, bad, n = 0;
+	char *o = convert(in, len, &olen, &nw, &a);
+
+	ck_assert_msg(is_7bit(o, olen, &bad), "%s: 8-bit at %zu: %s", name, bad, o);
+	ck_assert_int_eq(mimeo_message_parse_buffer(&b, o, olen, NULL), MIMEO_OK);
+	for (p = mimeo_message_root(a), q = mimeo_message_root(b); p || q;
+	     p = mimeo_part_next(p), q = mimeo_part_next(q)) {
+		const void *ba, *bb;
+		size_t la, lb;
+
+		while (p && !mimeo_part_is_leaf(p))
+			p = mimeo_part_next(p);
+		while (q && !mimeo_part_is_leaf(q))
+			q = mimeo_part_next(q);
+		ck_assert_msg(!p == !q, "%s: leaf count changed:\n%s", name, o);
+		if (!p)
+			break;
+		ba = mimeo_part_body(p, &la);
+		bb = mimeo_part_body(q, &lb);
+		ck_assert_msg(la == lb && (!la || memcmp(ba, bb, la) == 0),
+			      "%s: leaf %zu differs:\n%s", name, n, o);
+		n++;
+	}
+	ck_assert_msg(n == want_leaves, "%s: %zu leaves", name, n);
+	mimeo_message_free(a);
+	mimeo_message_free(b);
+	free(o);
+}
+
+/* Regressions from fuzz_to7bit (/tmp/brief/to7bit-findings.md T1, T2). */
+static const struct {
+	const char *name, *msg;
+	size_t leaves;
+	const char *has;
+} mime_field_cases[] = {
+	{ "T1 8-bit boundary",
+	  "Content-Type: multipart/mixed; boundary=\"b\xc3\xa9\"\n\n--b\xc3\xa9\n"
+	  "Content-Type: text/plain\n\nx\n--b\xc3\xa9--\n", 1, "boundary=\"b??\"" },
+	{ "T1 8-bit boundary in a clean RFC 2231 parameter",
+	  "Content-Type: multipart/mixed; boundary*=utf-8''b%C3%A9\n\n--b\xc3\xa9\n"
+	  "Content-Type: text/plain\n\nx\n--b\xc3\xa9\n\ny\n--b\xc3\xa9--\n", 2, "--b?" "?--" },
+	{ "T1 Latin-1 boundary (matched nothing before, nothing after)",
+	  "Content-Type: multipart/mixed; boundary=\"b\xe9\"\n\n--b\xe9\n"
+	  "Content-Type: text/plain\n\nx\n--b\xe9--\n", 0, NULL },
+	{ "T2 8-bit media subtype",
+	  "Content-Type: multipart/mixed\xc3\xa9; boundary=b\n\n--b\nContent-Type: text/plain\n\n"
+	  "x\n--b--\n", 1, "Content-Type: multipart/mixed__; boundary=b\n" },
+	{ "T2 fuzzer original",
+	  "From: a@example.org\r\nMIME-Version: 1.0\r\nContent-Type: multipart/\xff\0gned; "
+	  "protocol=\"application/pgp-signature\"; micalg=pgp-sha512; boundary=\"!\"\r\n\r\n"
+	  "--s\r\nContent-Type: text/plain; charset=utf-8\r\nContent-Transfer-Encofing: 8bit\r\n"
+	  "\r\nsigned caf\xc3\xa9\r\n--s\r\nContent-Vype: application/pgp-signature\r\n\r\n"
+	  "-----BEGIN PGP SIGNATURE-----\r\nabc\r\n-----END PGP SIGNATURE-----\r\n--s--\r\n",
+	  0, NULL },
+	{ "T2 8-bit parameter of a leaf",
+	  "Content-Type: text/plain; charset=utf-8; x=\xc3\xa9\nContent-Transfer-Encoding: base64\n"
+	  "\nAAEC\n", 1, "x*=utf-8''%C3%A9" },
+	{ "T2 8-bit disposition type",
+	  "Content-Type: multipart/mixed; boundary=b\n\n--b\nContent-Type: text/plain\n"
+	  "Content-Disposition: attachment\xc3\xa9; filename=\"\xc3\xa9.txt\"\n\nx\n--b--\n", 1,
+	  "Content-Disposition: attachment__; filename*=utf-8''%C3%A9.txt" },
+};
+
+START_TEST(mime_fields_keep_the_structure)
+{
+	const char *m = mime_field_cases[_i].msg;
+	size_t len = strlen(m), olen, nw;
+	char *o;
+
+	if (_i == 4) /* has a NUL */
+		len = strlen(m) + 1 + strlen(m + strlen(m) + 1);
+	check_same_leaves(m, len, mime_field_cases[_i].name, mime_field_cases[_i].leaves);
+	if (mime_field_cases[_i].has) {
+		o = convert(m, len, &olen, &nw, NULL);
+		ck_assert_msg(strstr(o, mime_field_cases[_i].has), "%s: no %s in\n%s",
+			      mime_field_cases[_i].name, mime_field_cases[_i].has, o);
+		free(o);
+	}
+}
+END_TEST
+
 /* ---- address fields ---- */
 
 /* One entry of a parsed list, "" for NULL, as one comparable string. */
@@ -864,6 +951,8 @@ static Suite *to7bit_suite(void)
 	tcase_add_loop_test(tc, address_fields_stay_address_lists, 0,
 			    (int)(sizeof(addr_cases) / sizeof(addr_cases[0])));
 	tcase_add_loop_test(tc, address_lists_survive_conversion, 0, 4);
+	tcase_add_loop_test(tc, mime_fields_keep_the_structure, 0,
+			    (int)(sizeof(mime_field_cases) / sizeof(mime_field_cases[0])));
 	tcase_add_loop_test(tc, malformed_inputs_become_7bit, 0, 6);
 	tcase_add_test(tc, repo_corpus);
 	tcase_add_test(tc, shared_corpus);

@@ -409,8 +409,11 @@ typedef struct mimeo_to7bit_options {
  *    a domain keeps its local part ("root");
  *  - any other header field with raw 8-bit bytes is RFC 2047 encoded
  *    (decoded as mimeo_header_decode_text does: UTF-8, else
- *    windows-1252; Content-Type and Content-Disposition are rebuilt with
- *    RFC 2231 parameters);
+ *    windows-1252); Content-Type and Content-Disposition are rebuilt
+ *    with RFC 2231 parameters instead, and since no encoding can carry
+ *    8-bit bytes in a media type, disposition type or boundary, those
+ *    become "_" in a type (which stays as unknown as it was) and "?" in
+ *    a boundary (as in its delimiter lines, which keep matching it);
  *  - a field with a line over 998 octets is refolded (what cannot be
  *    folded is broken with a fold); the field name is kept, except that a
  *    name over 900 octets is cut (a warning);
