@@ -18,24 +18,16 @@
 #include <mimeo.h>
 
 typedef struct result {
-	uint8_t *data;
-	size_t len;
+	fz_bytes out;
 	uint64_t invalid;
 } result;
 
-static void append(result *r, const uint8_t *p, size_t n)
-{
-	if (n)
-		memcpy(r->data + r->len, p, n);
-	r->len += n;
-}
+FZ_DECODER_FUNCS(b64, mimeo_b64_decode_step, mimeo_b64_decode_finish, MIMEO_B64_DECODE_BOUND)
 
-/* Room for the whole output: the sum of the per-step bounds is larger. */
-static void result_init(result *r, size_t in_len)
+/* four characters make at most three bytes, plus a pending quantum */
+static void b64_step_size(size_t in_len, size_t got)
 {
-	r->data = fz_xmalloc(in_len / 4 * 3 + 3 + 3);
-	r->len = 0;
-	r->invalid = 0;
+	FZ_CHECK(got <= in_len / 4 * 3 + 3);
 }
 
 static void decode(result *r, mimeo_isa isa, int generic,
@@ -43,52 +35,22 @@ static void decode(result *r, mimeo_isa isa, int generic,
 {
 	mimeo_b64_decoder d;
 	mimeo_transfer_decoder td;
-	uint8_t *out;
-	size_t n, got;
+	fz_decoder dec = { &d, b64_step, b64_finish, b64_bound, MIMEO_B64_DECODE_FINISH_MAX };
+	size_t last;
 
-	result_init(r, len);
+	memset(&r->out, 0, sizeof(r->out));
 	if (generic)
-		mimeo_transfer_decoder_init(&td, MIMEO_CTE_BASE64, isa);
+		fz_transfer_decoder(&dec, &td, MIMEO_CTE_BASE64, isa);
 	else
 		mimeo_b64_decoder_init(&d, isa);
-	while (len) {
-		size_t cap;
-		uint8_t *chunk;
-
-		n = sp ? fz_split_next(sp, len) : len;
-		chunk = fz_dup(in, n);
-		cap = generic ? MIMEO_TRANSFER_DECODE_BOUND(n) : MIMEO_B64_DECODE_BOUND(n);
-		out = fz_xmalloc(cap);
-		got = generic ? mimeo_transfer_decode_step(&td, chunk, n, out)
-			      : mimeo_b64_decode_step(&d, chunk, n, out);
-		FZ_CHECK(got <= cap);
-		/* four characters make at most three bytes, plus a pending quantum */
-		FZ_CHECK(got <= n / 4 * 3 + 3);
-		append(r, out, got);
-		free(out);
-		free(chunk);
-		in += n;
-		len -= n;
-	}
-	if (generic) {
-		out = fz_xmalloc(MIMEO_TRANSFER_DECODE_FINISH_MAX);
-		got = mimeo_transfer_decode_finish(&td, out);
-		FZ_CHECK(got <= MIMEO_TRANSFER_DECODE_FINISH_MAX);
-		r->invalid = mimeo_transfer_decoder_invalid(&td);
-	} else {
-		out = fz_xmalloc(MIMEO_B64_DECODE_FINISH_MAX);
-		got = mimeo_b64_decode_finish(&d, out);
-		FZ_CHECK(got <= 2);
-		r->invalid = d.invalid;
-	}
-	append(r, out, got);
-	free(out);
+	last = fz_decode_chunked(&dec, in, len, sp, &r->out, b64_step_size);
+	FZ_CHECK(generic || last <= 2);
+	r->invalid = generic ? mimeo_transfer_decoder_invalid(&td) : d.invalid;
 }
 
 static void same(const result *a, const result *b)
 {
-	FZ_CHECK(a->len == b->len);
-	FZ_CHECK(a->len == 0 || memcmp(a->data, b->data, a->len) == 0);
+	FZ_CHECK(fz_bytes_eq(&a->out, &b->out));
 	FZ_CHECK(a->invalid == b->invalid);
 }
 
@@ -106,18 +68,18 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	decode(&ref, MIMEO_ISA_SCALAR, 0, in.data, in.size, NULL);
 	/* The total output never exceeds 3 bytes per 4 input bytes (+ the
 	 * bytes of a final unpadded quantum). */
-	FZ_CHECK(ref.len <= in.size / 4 * 3 + 2);
+	FZ_CHECK(ref.out.len <= in.size / 4 * 3 + 2);
 	FZ_CHECK(ref.invalid <= in.size);
 	for (i = 0; i < sizeof(isas) / sizeof(isas[0]); i++) {
 		fz_split_init(&sp, split, in.size);
 		decode(&r, isas[i], 0, in.data, in.size, &sp);
 		same(&ref, &r);
-		free(r.data);
+		free(r.out.data);
 	}
 	fz_split_init(&sp, (uint8_t)(split ^ 0x5a), in.size);
 	decode(&r, MIMEO_ISA_AUTO, 1, in.data, in.size, &sp);
 	same(&ref, &r);
-	free(r.data);
-	free(ref.data);
+	free(r.out.data);
+	free(ref.out.data);
 	return 0;
 }

@@ -69,28 +69,6 @@ static void check_field(const mimeo_mime_field *f)
 	FZ_CHECK(mimeo_mime_field_param(f, NULL) == NULL);
 }
 
-static void check_encoded(const mimeo_buf *b, unsigned flags)
-{
-	size_t i, col = 0;
-
-	for (i = 0; i < b->size; i++) {
-		uint8_t c = (uint8_t)b->ptr[i];
-
-		FZ_CHECK(c < 0x80 && c != 0);
-		if (c == '\r') {
-			FZ_CHECK(flags & MIMEO_HEADER_FOLD_CRLF);
-			FZ_CHECK(i + 1 < b->size && b->ptr[i + 1] == '\n');
-			continue;
-		}
-		if (c == '\n') {
-			FZ_CHECK(i + 1 < b->size && (b->ptr[i + 1] == '\t' || b->ptr[i + 1] == ' '));
-			col = 0;
-			continue;
-		}
-		FZ_CHECK(++col <= 998);
-	}
-}
-
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	fz_input in = { data, size };
@@ -114,7 +92,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	f = NULL;
 
 	FZ_CHECK(mimeo_param_encode(name, s, in.size, 14 + (nb >> 4) * 4, flags, &b) == MIMEO_OK);
-	check_encoded(&b, flags);
+	fz_check_folded(&b, flags, 0);
 	if (fz_utf8_valid(in.data, in.size) && !memchr(in.data, 0, in.size)) {
 		mimeo_buf field = MIMEO_BUF_INIT;
 		const char *v;

@@ -14,60 +14,34 @@
 #include <mimeo.h>
 
 typedef struct result {
-	uint8_t *data;
-	size_t len;
+	fz_bytes out;
 	uint64_t invalid;
 } result;
+
+FZ_DECODER_FUNCS(qp, mimeo_qp_decode_step, mimeo_qp_decode_finish, MIMEO_QP_DECODE_BOUND)
 
 static void decode(result *r, int generic, const uint8_t *in, size_t len,
 		   fz_split *sp)
 {
 	mimeo_qp_decoder d;
 	mimeo_transfer_decoder td;
-	size_t total = len, n, got, cap;
-	uint8_t *out;
+	fz_decoder dec = { &d, qp_step, qp_finish, qp_bound, MIMEO_QP_DECODE_FINISH_MAX };
 
-	/* Decoding never lengthens the text: `=XX` shrinks, an invalid `=`
-	 * sequence is copied, trailing whitespace and soft breaks vanish. */
-	r->data = fz_xmalloc(len + 1);
-	r->len = 0;
+	memset(&r->out, 0, sizeof(r->out));
 	if (generic)
-		mimeo_transfer_decoder_init(&td, MIMEO_CTE_QP, MIMEO_ISA_AUTO);
+		fz_transfer_decoder(&dec, &td, MIMEO_CTE_QP, MIMEO_ISA_AUTO);
 	else
 		mimeo_qp_decoder_init(&d);
-	while (len) {
-		uint8_t *chunk;
-
-		n = sp ? fz_split_next(sp, len) : len;
-		chunk = fz_dup(in, n);
-		cap = generic ? MIMEO_TRANSFER_DECODE_BOUND(n) : MIMEO_QP_DECODE_BOUND(n);
-		out = fz_xmalloc(cap);
-		got = generic ? mimeo_transfer_decode_step(&td, chunk, n, out)
-			      : mimeo_qp_decode_step(&d, chunk, n, out);
-		FZ_CHECK(got <= cap);
-		FZ_CHECK(r->len + got <= total);
-		memcpy(r->data + r->len, out, got);
-		r->len += got;
-		free(out);
-		free(chunk);
-		in += n;
-		len -= n;
-	}
-	cap = generic ? MIMEO_TRANSFER_DECODE_FINISH_MAX : MIMEO_QP_DECODE_FINISH_MAX;
-	out = fz_xmalloc(cap);
-	got = generic ? mimeo_transfer_decode_finish(&td, out) : mimeo_qp_decode_finish(&d, out);
-	FZ_CHECK(got <= cap);
-	FZ_CHECK(r->len + got <= total);
-	memcpy(r->data + r->len, out, got);
-	r->len += got;
-	free(out);
+	fz_decode_chunked(&dec, in, len, sp, &r->out, NULL);
+	/* Decoding never lengthens the text: `=XX` shrinks, an invalid `=`
+	 * sequence is copied, trailing whitespace and soft breaks vanish. */
+	FZ_CHECK(r->out.len <= len);
 	r->invalid = generic ? mimeo_transfer_decoder_invalid(&td) : d.invalid;
 }
 
 static void same(const result *a, const result *b)
 {
-	FZ_CHECK(a->len == b->len);
-	FZ_CHECK(a->len == 0 || memcmp(a->data, b->data, a->len) == 0);
+	FZ_CHECK(fz_bytes_eq(&a->out, &b->out));
 	FZ_CHECK(a->invalid == b->invalid);
 }
 
@@ -84,12 +58,12 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	fz_split_init(&sp, split, in.size);
 	decode(&r, 0, in.data, in.size, &sp);
 	same(&ref, &r);
-	free(r.data);
+	free(r.out.data);
 
 	fz_split_init(&sp, (uint8_t)(split + 1), in.size);
 	decode(&r, 1, in.data, in.size, &sp);
 	same(&ref, &r);
-	free(r.data);
-	free(ref.data);
+	free(r.out.data);
+	free(ref.out.data);
 	return 0;
 }

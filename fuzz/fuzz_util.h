@@ -19,6 +19,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <mimeo.h>
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 /* A failed invariant is a finding: report it and abort so the engine (or
@@ -115,6 +117,159 @@ static inline size_t fz_split_next(fz_split *sp, size_t remaining)
 	if ((fz_rng(&sp->rng) & 31) == 0)
 		n = 0;
 	return n < remaining ? n : remaining;
+}
+
+/* Bytes a harness collects (decoder output); starts zeroed. */
+typedef struct fz_bytes {
+	uint8_t *data;
+	size_t len, cap;
+} fz_bytes;
+
+static inline void fz_bytes_put(fz_bytes *b, const void *p, size_t n)
+{
+	if (b->len + n > b->cap) {
+		uint8_t *grown;
+
+		b->cap = (b->len + n) * 2 + 16;
+		grown = realloc(b->data, b->cap);
+		if (!grown) {
+			fprintf(stderr, "fuzz harness: out of memory\n");
+			abort();
+		}
+		b->data = grown;
+	}
+	if (n)
+		memcpy(b->data + b->len, p, n);
+	b->len += n;
+}
+
+static inline int fz_bytes_eq(const fz_bytes *a, const fz_bytes *b)
+{
+	return a->len == b->len && (a->len == 0 || memcmp(a->data, b->data, a->len) == 0);
+}
+
+/*
+ * A streaming decoder behind one face (its own API or the generic
+ * transfer decoder), so that the codec harnesses share one chunked driver.
+ */
+typedef struct fz_decoder {
+	void *state;
+	size_t (*step)(void *state, const void *in, size_t len, void *out);
+	size_t (*finish)(void *state, void *out);
+	size_t (*bound)(size_t len); /* documented output room of one step */
+	size_t finish_max;           /* documented output room of finish */
+} fz_decoder;
+
+/* The fz_decoder face of a codec's own API: defines <name>_step,
+ * <name>_finish and <name>_bound from its step and finish functions and
+ * its step-bound macro. */
+#define FZ_DECODER_FUNCS(name, step_fn, finish_fn, bound_macro)                 \
+	static size_t name##_step(void *st, const void *in, size_t len, void *out) \
+	{                                                                       \
+		return step_fn(st, in, len, out);                               \
+	}                                                                       \
+	static size_t name##_finish(void *st, void *out)                        \
+	{                                                                       \
+		return finish_fn(st, out);                                      \
+	}                                                                       \
+	static size_t name##_bound(size_t len)                                  \
+	{                                                                       \
+		return bound_macro(len);                                        \
+	}
+
+static inline size_t fz_td_step(void *st, const void *in, size_t len, void *out)
+{
+	return mimeo_transfer_decode_step(st, in, len, out);
+}
+
+static inline size_t fz_td_finish(void *st, void *out)
+{
+	return mimeo_transfer_decode_finish(st, out);
+}
+
+static inline size_t fz_td_bound(size_t len)
+{
+	return MIMEO_TRANSFER_DECODE_BOUND(len);
+}
+
+/* Point `d` at the generic transfer decoder `td`, initialised for `cte`. */
+static inline void fz_transfer_decoder(fz_decoder *d, mimeo_transfer_decoder *td,
+				       mimeo_cte cte, mimeo_isa isa)
+{
+	mimeo_transfer_decoder_init(td, cte, isa);
+	d->state = td;
+	d->step = fz_td_step;
+	d->finish = fz_td_finish;
+	d->bound = fz_td_bound;
+	d->finish_max = MIMEO_TRANSFER_DECODE_FINISH_MAX;
+}
+
+/*
+ * Decode `in` in the chunks `sp` picks (NULL: one step), appending to
+ * `out`.  Every chunk is a heap block of exactly its size and every output
+ * block exactly the documented bound, so ASan sees any overrun; no step
+ * may write more than its bound.  `per_step` (may be NULL) checks each
+ * step's (input, output) sizes.  Returns what finish produced.
+ */
+static inline size_t fz_decode_chunked(const fz_decoder *d, const uint8_t *in, size_t len,
+				       fz_split *sp, fz_bytes *out,
+				       void (*per_step)(size_t in_len, size_t got))
+{
+	uint8_t *buf;
+	size_t got;
+
+	while (len) {
+		size_t n = sp ? fz_split_next(sp, len) : len, cap = d->bound(n);
+		uint8_t *chunk = fz_dup(in, n);
+
+		buf = fz_xmalloc(cap);
+		got = d->step(d->state, chunk, n, buf);
+		FZ_CHECK(got <= cap);
+		if (per_step)
+			per_step(n, got);
+		fz_bytes_put(out, buf, got);
+		free(buf);
+		free(chunk);
+		in += n;
+		len -= n;
+	}
+	buf = fz_xmalloc(d->finish_max);
+	got = d->finish(d->state, buf);
+	FZ_CHECK(got <= d->finish_max);
+	fz_bytes_put(out, buf, got);
+	free(buf);
+	return got;
+}
+
+/*
+ * An encoded header value as the encoders promise it (RFC 5322 2.1.1,
+ * 2.2.3): ASCII without NUL, line breaks only as folds (CRLF exactly when
+ * MIMEO_HEADER_FOLD_CRLF is in `flags`, followed by a space or tab), and
+ * no line over 998 octets counting from column `start_col` (the field
+ * name is on the first line).
+ */
+static inline void fz_check_folded(const mimeo_buf *b, unsigned flags, size_t start_col)
+{
+	size_t i, col = start_col;
+
+	for (i = 0; i < b->size; i++) {
+		uint8_t c = (uint8_t)b->ptr[i];
+
+		FZ_CHECK(c < 0x80 && c != 0);
+		if (c == '\r') {
+			FZ_CHECK(flags & MIMEO_HEADER_FOLD_CRLF);
+			FZ_CHECK(i + 1 < b->size && b->ptr[i + 1] == '\n');
+			continue;
+		}
+		if (c == '\n') {
+			FZ_CHECK(!(flags & MIMEO_HEADER_FOLD_CRLF) || (i > 0 && b->ptr[i - 1] == '\r'));
+			/* a fold, never a bare line break ending the field */
+			FZ_CHECK(i + 1 < b->size && (b->ptr[i + 1] == ' ' || b->ptr[i + 1] == '\t'));
+			col = 0;
+			continue;
+		}
+		FZ_CHECK(++col <= 998);
+	}
 }
 
 /*

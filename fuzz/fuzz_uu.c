@@ -16,73 +16,35 @@
 #include <mimeo.h>
 
 typedef struct result {
-	uint8_t *data;
-	size_t len, cap;
+	fz_bytes out;
 	mimeo_uu_decoder st;  /* the public fields after finish */
 } result;
 
-static void append(result *r, const uint8_t *p, size_t n)
-{
-	if (r->len + n > r->cap) {
-		uint8_t *grown;
-
-		r->cap = (r->len + n) * 2;
-		grown = realloc(r->data, r->cap);
-		FZ_CHECK(grown != NULL);
-		r->data = grown;
-	}
-	if (n)
-		memcpy(r->data + r->len, p, n);
-	r->len += n;
-}
+FZ_DECODER_FUNCS(uu, mimeo_uu_decode_step, mimeo_uu_decode_finish, MIMEO_UU_DECODE_BOUND)
 
 static void decode(result *r, int generic, const uint8_t *in, size_t len,
 		   fz_split *sp)
 {
 	mimeo_transfer_decoder td;
-	mimeo_uu_decoder *d = generic ? &td.u.uu : &r->st;
-	size_t n, got, cap;
-	uint8_t *out;
+	fz_decoder dec = { &r->st, uu_step, uu_finish, uu_bound, MIMEO_UU_DECODE_FINISH_MAX };
 
 	memset(r, 0, sizeof(*r));
 	if (generic)
-		mimeo_transfer_decoder_init(&td, MIMEO_CTE_UUENCODE, MIMEO_ISA_AUTO);
+		fz_transfer_decoder(&dec, &td, MIMEO_CTE_UUENCODE, MIMEO_ISA_AUTO);
 	else
-		mimeo_uu_decoder_init(d);
-	while (len) {
-		uint8_t *chunk;
-
-		n = sp ? fz_split_next(sp, len) : len;
-		chunk = fz_dup(in, n);
-		cap = generic ? MIMEO_TRANSFER_DECODE_BOUND(n) : MIMEO_UU_DECODE_BOUND(n);
-		out = fz_xmalloc(cap);
-		got = generic ? mimeo_transfer_decode_step(&td, chunk, n, out)
-			      : mimeo_uu_decode_step(d, chunk, n, out);
-		FZ_CHECK(got <= cap);
-		append(r, out, got);
-		free(out);
-		free(chunk);
-		in += n;
-		len -= n;
-	}
-	cap = generic ? MIMEO_TRANSFER_DECODE_FINISH_MAX : MIMEO_UU_DECODE_FINISH_MAX;
-	out = fz_xmalloc(cap);
-	got = generic ? mimeo_transfer_decode_finish(&td, out) : mimeo_uu_decode_finish(d, out);
-	FZ_CHECK(got <= cap);
-	append(r, out, got);
-	free(out);
+		mimeo_uu_decoder_init(&r->st);
+	fz_decode_chunked(&dec, in, len, sp, &r->out, NULL);
 	if (generic) {
 		r->st = td.u.uu;
 		FZ_CHECK(mimeo_transfer_decoder_invalid(&td) == td.u.uu.invalid);
 	}
 	FZ_CHECK(memchr(r->st.filename, '\0', sizeof(r->st.filename)) != NULL);
-	FZ_CHECK(r->st.began || (r->len == 0 && !r->st.ended));
+	FZ_CHECK(r->st.began || (r->out.len == 0 && !r->st.ended));
 }
 
 static void same(const result *a, const result *b)
 {
-	FZ_CHECK(a->len == b->len);
-	FZ_CHECK(a->len == 0 || memcmp(a->data, b->data, a->len) == 0);
+	FZ_CHECK(fz_bytes_eq(&a->out, &b->out));
 	FZ_CHECK(strcmp(a->st.filename, b->st.filename) == 0);
 	FZ_CHECK(a->st.mode == b->st.mode);
 	FZ_CHECK(!a->st.began == !b->st.began);
@@ -102,12 +64,12 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	fz_split_init(&sp, split, in.size);
 	decode(&r, 0, in.data, in.size, &sp);
 	same(&ref, &r);
-	free(r.data);
+	free(r.out.data);
 
 	fz_split_init(&sp, (uint8_t)(split + 1), in.size);
 	decode(&r, 1, in.data, in.size, &sp);
 	same(&ref, &r);
-	free(r.data);
-	free(ref.data);
+	free(r.out.data);
+	free(ref.out.data);
 	return 0;
 }

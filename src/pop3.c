@@ -228,6 +228,16 @@ int mimeo_pop3_reader_feed(mimeo_pop3_reader *r, const void *data, size_t len,
 		if (rc != MIMEO_OK)                                      \
 			goto save;                                       \
 	} while (0)
+	/* A CR held back (it might have started the line break) turned out
+	 * to be content: deliver it, the line goes on. */
+#define HELD_CR()                                                        \
+	do {                                                             \
+		FLUSH(p);                                                \
+		rc = emit(r, "\r", 1);                                   \
+		if (rc != MIMEO_OK)                                      \
+			goto save;                                       \
+		state = R_MID;                                           \
+	} while (0)
 
 	while (p < end) {
 		switch (state) {
@@ -302,42 +312,31 @@ int mimeo_pop3_reader_feed(mimeo_pop3_reader *r, const void *data, size_t len,
 				state = R_LINE_START;
 				break;
 			}
-			FLUSH(p);
-			rc = emit(r, "\r", 1);
-			if (rc != MIMEO_OK)
-				goto save;
-			state = R_MID;
+			HELD_CR();
 			break;
 		case R_DOT:
-			if (*p == '\n') {
+		case R_DOT_CR:
+			if (*p == '\n') { /* "." CRLF or "." LF: the end */
 				p++;
 				state = R_DONE;
 				goto save;
 			}
-			if (*p == '\r') {
+			if (state == R_DOT && *p == '\r') {
 				p++;
 				span = p;
 				state = R_DOT_CR;
 				break;
 			}
-			/* a stuffed line: the dot is gone, the rest of the
-			 * line is content */
-			state = R_MID;
-			break;
-		case R_DOT_CR:
-			if (*p == '\n') {
-				p++;
-				state = R_DONE;
-				goto save;
+			if (state == R_DOT) {
+				/* a stuffed line: the dot is gone, the rest
+				 * of the line is content */
+				state = R_MID;
+				break;
 			}
 			/* ".\r" then something else: a stuffed line that
 			 * starts with a bare CR */
 			line_len++;
-			FLUSH(p);
-			rc = emit(r, "\r", 1);
-			if (rc != MIMEO_OK)
-				goto save;
-			state = R_MID;
+			HELD_CR();
 			break;
 		default:
 			/* R_STATUS/R_DONE cannot reach the loop */
@@ -347,6 +346,7 @@ int mimeo_pop3_reader_feed(mimeo_pop3_reader *r, const void *data, size_t len,
 	}
 	FLUSH(p);
 #undef FLUSH
+#undef HELD_CR
 save:
 	if (rc == MIMEO_OK && state == R_DONE)
 		rc = MIMEO_DONE;

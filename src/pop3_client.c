@@ -293,24 +293,27 @@ static int tls_write_once(mimeo_pop3 *c, const void *buf, size_t n, size_t *put)
 }
 #endif
 
+/* One attempt on whichever transport is up: a read into `rbuf`, or (rbuf
+ * NULL) a write from `wbuf`; the *_once() contract. */
+static int io_once(mimeo_pop3 *c, void *rbuf, const void *wbuf, size_t n, size_t *done)
+{
+#if MIMEO_HAVE_OPENSSL
+	if (c->ssl)
+		return rbuf ? tls_read_once(c, rbuf, n, done) : tls_write_once(c, wbuf, n, done);
+#endif
+	return rbuf ? sock_read_once(c, rbuf, n, done) : sock_write_once(c, wbuf, n, done);
+}
+
 /* Read some bytes into buf: >0 bytes, 0 at EOF, <0 status. */
 static ssize_t io_read(mimeo_pop3 *c, void *buf, size_t n)
 {
-	for (;;) {
-		size_t got;
-		int rc;
+	size_t got;
+	int rc;
 
-#if MIMEO_HAVE_OPENSSL
-		if (c->ssl)
-			rc = tls_read_once(c, buf, n, &got);
-		else
-#endif
-			rc = sock_read_once(c, buf, n, &got);
-		if (rc < 0)
-			return rc;
-		if (rc == MIMEO_OK)
-			return (ssize_t)got;
-	}
+	do
+		rc = io_once(c, buf, NULL, n, &got);
+	while (rc == IO_AGAIN);
+	return rc < 0 ? rc : (ssize_t)got;
 }
 
 static int io_write(mimeo_pop3 *c, const void *data, size_t n)
@@ -319,14 +322,8 @@ static int io_write(mimeo_pop3 *c, const void *data, size_t n)
 
 	while (n) {
 		size_t put;
-		int rc;
+		int rc = io_once(c, NULL, p, n, &put);
 
-#if MIMEO_HAVE_OPENSSL
-		if (c->ssl)
-			rc = tls_write_once(c, p, n, &put);
-		else
-#endif
-			rc = sock_write_once(c, p, n, &put);
 		if (rc < 0)
 			return rc;
 		p += put;
@@ -937,9 +934,10 @@ static int auth_result(mimeo_pop3 *c, int rc, const char *how)
 	return rc;
 }
 
-int mimeo_pop3_login(mimeo_pop3 *c, const char *user, const char *password)
+/* What every login checks first: a usable session and arguments that
+ * cannot inject a command. */
+static int login_args(mimeo_pop3 *c, const char *user, const char *password)
 {
-	mimeo_buf cmd;
 	int rc;
 
 	if (!c || !user || !password)
@@ -948,6 +946,16 @@ int mimeo_pop3_login(mimeo_pop3 *c, const char *user, const char *password)
 		return rc;
 	if (!arg_ok(user, CRED_MAX) || !arg_ok(password, CRED_MAX))
 		return set_err(c, MIMEO_EINVAL, "user name or password empty, too long or with a line break");
+	return MIMEO_OK;
+}
+
+int mimeo_pop3_login(mimeo_pop3 *c, const char *user, const char *password)
+{
+	mimeo_buf cmd;
+	int rc;
+
+	if ((rc = login_args(c, user, password)) < 0)
+		return rc;
 	mimeo_buf_init(&cmd, c->alloc);
 	rc = mimeo_buf_puts(&cmd, "USER ");
 	if (!rc)
@@ -983,12 +991,8 @@ int mimeo_pop3_apop(mimeo_pop3 *c, const char *user, const char *password)
 {
 	int rc;
 
-	if (!c || !user || !password)
-		return MIMEO_EINVAL;
-	if ((rc = check_usable(c)) < 0)
+	if ((rc = login_args(c, user, password)) < 0)
 		return rc;
-	if (!arg_ok(user, CRED_MAX) || !arg_ok(password, CRED_MAX))
-		return set_err(c, MIMEO_EINVAL, "user name or password empty, too long or with a line break");
 	if (!c->timestamp[0])
 		return set_err(c, MIMEO_ENOTSUP, "the server does not offer APOP (no timestamp in its greeting)");
 #if MIMEO_HAVE_OPENSSL
@@ -1048,15 +1052,12 @@ int mimeo_pop3_auth_plain(mimeo_pop3 *c, const char *authzid, const char *user,
 	size_t n;
 	int rc;
 
-	if (!c || !user || !password)
-		return MIMEO_EINVAL;
-	if ((rc = check_usable(c)) < 0)
+	if ((rc = login_args(c, user, password)) < 0)
 		return rc;
 	if (!authzid)
 		authzid = "";
-	if (!arg_ok(user, CRED_MAX) || !arg_ok(password, CRED_MAX) ||
-	    strnlen(authzid, CRED_MAX + 1) > CRED_MAX)
-		return set_err(c, MIMEO_EINVAL, "user name or password empty, too long or with a line break");
+	if (strnlen(authzid, CRED_MAX + 1) > CRED_MAX)
+		return set_err(c, MIMEO_EINVAL, "authorization identity too long");
 	mimeo_buf_init(&msg, c->alloc);
 	mimeo_buf_init(&cmd, c->alloc);
 	/* RFC 4616: [authzid] NUL authcid NUL passwd */
