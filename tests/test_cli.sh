@@ -284,6 +284,37 @@ case "$(cat "$T/out")" in
 *) fail "scan two files: $(cat "$T/out")" ;;
 esac
 [ ! -s "$T/err" ] || fail "scan wrote to stderr: $(cat "$T/err")"
+# --structure: the same counts, nothing decoded: bytes are the leaves' raw
+# (still transfer-encoded) sizes, Python's undecoded payloads
+for f in sample forward digest; do
+	expect_status 0 "$CLI" scan --structure "$C/$f.eml"
+	want_raw=$(py "$C/$f.eml" <<'EOF'
+import email, sys
+m = email.message_from_binary_file(open(sys.argv[1], "rb"))
+leaves = [p for p in m.walk() if not p.is_multipart() and isinstance(p.get_payload(), str)]
+print("messages 1 parts %d bytes %d" % (len(leaves), sum(len(p.get_payload()) for p in leaves)))
+EOF
+)
+	[ "$(cat "$T/out")" = "$want_raw" ] || fail "scan --structure $f.eml: $(cat "$T/out"), want $want_raw"
+done
+[ "$("$CLI" scan --structure "$C/sample.eml")" != "$("$CLI" scan "$C/sample.eml")" ] ||
+	fail "scan --structure decoded sample.eml"
+expect_status 0 "$CLI" scan --structure --mbox "$T/box.mbox"
+case "$(cat "$T/out")" in
+"messages 4 parts $((want_parts + 1)) bytes "*) ok ;;
+*) fail "scan --structure --mbox: $(cat "$T/out"), want ${want%bytes*}" ;;
+esac
+"$CLI" scan --structure "$T/box.mbox.gz" >"$T/out2" 2>&1 || fail "scan --structure .gz"
+cmp -s "$T/out" "$T/out2" || fail "scan --structure .gz: $(cat "$T/out2")"
+# a base64-encoded message/rfc822 is still decoded to count the parts inside
+{
+	printf 'Content-Type: message/rfc822\nContent-Transfer-Encoding: base64\n\n'
+	printf 'Content-Type: multipart/mixed; boundary=b\n\n--b\n\nA\n--b\n\nB\n--b--\n' | base64
+} >"$T/enc.eml"
+expect_status 0 "$CLI" scan --structure "$T/enc.eml"
+[ "$(cat "$T/out")" = "messages 1 parts 2 bytes 2" ] || fail "scan --structure enc.eml: $(cat "$T/out")"
+expect_status 0 "$CLI" --help
+grep -q 'scan \[--mbox\] \[--structure\]' "$T/out" || fail "--help lacks scan --structure"
 # malformed mail never fails
 for f in broken hostile-names; do
 	expect_status 0 "$CLI" scan "$C/$f.eml"

@@ -1,6 +1,8 @@
 /*
- * cmd_scan.c - `mimeo scan [--mbox] FILE...`: parse every message, decode
- * every leaf, convert text to UTF-8, decode Subject/From/To, and count.
+ * cmd_scan.c - `mimeo scan [--mbox] [--structure] FILE...`: parse every
+ * message, decode every leaf, convert text to UTF-8, decode
+ * Subject/From/To, and count; with --structure only count messages and
+ * parts (the parser's MIMEO_PARSE_NO_DECODE mode: no decoding at all).
  *
  * It drives the push parser directly (no tree), so memory stays flat
  * whatever the size of the mailbox: one read buffer, the parser's bounded
@@ -39,6 +41,7 @@ typedef struct scan {
 	size_t nconvs, next_evict;
 	mimeo_buf out;             /* converted text, emptied after each use */
 	int err;                   /* MIMEO_ENOMEM from a callback */
+	int structure;             /* --structure: count only, decode nothing */
 	/* progress on a terminal */
 	int progress;
 	uint64_t total_in;
@@ -219,6 +222,26 @@ static const mimeo_parser_callbacks scan_cbs = {
 	NULL, NULL, on_part_end, NULL, NULL,
 };
 
+/* --structure: no header, charset or body work at all; part_end still
+ * counts leaves and their (raw) sizes. */
+static const mimeo_parser_callbacks structure_cbs = {
+	MIMEO_PARSER_CALLBACKS_VERSION,
+	on_message_begin, NULL, NULL, NULL, NULL,
+	NULL, NULL, on_part_end, NULL, NULL,
+};
+
+/* The parser for one file: `first`/`n` are its first bytes, for the mbox
+ * test (--mbox, or a first line "From "). */
+static int new_parser(scan *s, int mbox, const void *first, size_t n, mimeo_parser **pp)
+{
+	mimeo_parser_options po = MIMEO_PARSER_OPTIONS_INIT;
+
+	if (n >= 5 && memcmp(first, "From ", 5) == 0)
+		mbox = 1;
+	po.flags = (mbox ? MIMEO_PARSE_MBOX : 0) | (s->structure ? MIMEO_PARSE_NO_DECODE : 0);
+	return mimeo_parser_new(pp, &po, s->structure ? &structure_cbs : &scan_cbs, s);
+}
+
 /*
  * A regular file is mapped one window at a time instead of read(): no copy
  * from the page cache (read() costs a quarter of the time on large
@@ -227,7 +250,6 @@ static const mimeo_parser_callbacks scan_cbs = {
  */
 static int scan_mapped(scan *s, cli_input *in, uint64_t size, int mbox, mimeo_parser **pp)
 {
-	mimeo_parser_options po = MIMEO_PARSER_OPTIONS_INIT;
 	uint64_t off = 0;
 	int rc;
 
@@ -251,11 +273,7 @@ static int scan_mapped(scan *s, cli_input *in, uint64_t size, int mbox, mimeo_pa
 			return MIMEO_EIO;
 		}
 		if (!*pp) {
-			/* The mbox test: --mbox, or a first line "From ". */
-			if (n >= 5 && memcmp(map, "From ", 5) == 0)
-				mbox = 1;
-			po.flags = mbox ? MIMEO_PARSE_MBOX : 0;
-			rc = mimeo_parser_new(pp, &po, &scan_cbs, s);
+			rc = new_parser(s, mbox, map, n, pp);
 			if (rc != MIMEO_OK) {
 				munmap(map, n);
 				return rc;
@@ -270,8 +288,7 @@ static int scan_mapped(scan *s, cli_input *in, uint64_t size, int mbox, mimeo_pa
 	}
 	if (!*pp) {
 		/* the file was emptied before its first window */
-		po.flags = mbox ? MIMEO_PARSE_MBOX : 0;
-		rc = mimeo_parser_new(pp, &po, &scan_cbs, s);
+		rc = new_parser(s, mbox, "", 0, pp);
 		if (rc != MIMEO_OK)
 			return rc;
 	}
@@ -280,8 +297,6 @@ static int scan_mapped(scan *s, cli_input *in, uint64_t size, int mbox, mimeo_pa
 
 static int scan_file(scan *s, const char *path, int mbox, char *buf)
 {
-	const mimeo_parser_callbacks *cbs = &scan_cbs;
-	mimeo_parser_options po = MIMEO_PARSER_OPTIONS_INIT;
 	mimeo_parser *p = NULL;
 	cli_input in;
 	struct stat st;
@@ -303,11 +318,7 @@ static int scan_file(scan *s, const char *path, int mbox, char *buf)
 			break;
 		}
 		if (first) {
-			/* The mbox test: --mbox, or a first line "From ". */
-			if (got >= 5 && memcmp(buf, "From ", 5) == 0)
-				mbox = 1;
-			po.flags = mbox ? MIMEO_PARSE_MBOX : 0;
-			rc = mimeo_parser_new(&p, &po, cbs, s);
+			rc = new_parser(s, mbox, buf, (size_t)got, &p);
 			if (rc != MIMEO_OK)
 				break;
 			first = 0;
@@ -347,17 +358,19 @@ static int run_scan(int argc, char **argv)
 {
 	scan s;
 	char *buf;
-	int i, mbox = 0, nfiles = 0, rc = CLI_OK;
+	int i, mbox = 0, structure = 0, nfiles = 0, rc = CLI_OK;
 	size_t k;
 
 	for (i = 1; i < argc; i++) {
 		if (strcmp(argv[i], "--mbox") == 0) {
 			mbox = 1;
+		} else if (strcmp(argv[i], "--structure") == 0) {
+			structure = 1;
 		} else if (strcmp(argv[i], "--") == 0) {
 			i++;
 			break;
 		} else if (argv[i][0] == '-' && argv[i][1]) {
-			cli_error("scan: unknown option '%s' (usage: mimeo scan [--mbox] FILE...)",
+			cli_error("scan: unknown option '%s' (usage: mimeo scan [--mbox] [--structure] FILE...)",
 				  argv[i]);
 			return CLI_USAGE;
 		} else {
@@ -366,10 +379,11 @@ static int run_scan(int argc, char **argv)
 	}
 	nfiles = argc - i;
 	if (nfiles <= 0) {
-		cli_error("scan: missing FILE (usage: mimeo scan [--mbox] FILE...)");
+		cli_error("scan: missing FILE (usage: mimeo scan [--mbox] [--structure] FILE...)");
 		return CLI_USAGE;
 	}
 	memset(&s, 0, sizeof(s));
+	s.structure = structure;
 	mimeo_buf_init(&s.out, NULL);
 	buf = malloc(SCAN_READ);
 	if (!buf || mimeo_charset_cache_new(&s.cc, NULL) != MIMEO_OK) {
@@ -407,5 +421,6 @@ static int run_scan(int argc, char **argv)
 }
 
 const cli_command cli_cmd_scan = {
-	"scan", "scan [--mbox] FILE...    parse and decode everything, print counts", run_scan
+	"scan", "scan [--mbox] [--structure] FILE...  parse, decode and count (--structure: "
+	"count only)", run_scan
 };
