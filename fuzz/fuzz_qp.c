@@ -14,15 +14,15 @@
 #include <mimeo.h>
 
 typedef struct result {
-	fz_bytes out;
+	fz_bytes out; /* first: fz_codec_plan frees it */
 	uint64_t invalid;
 } result;
 
 FZ_DECODER_FUNCS(qp, mimeo_qp_decode_step, mimeo_qp_decode_finish, MIMEO_QP_DECODE_BOUND)
 
-static void decode(result *r, int generic, const uint8_t *in, size_t len,
-		   fz_split *sp)
+static void decode(void *res, int generic, const uint8_t *in, size_t len, fz_split *sp)
 {
+	result *r = res;
 	mimeo_qp_decoder d;
 	mimeo_transfer_decoder td;
 	fz_decoder dec = { &d, qp_step, qp_finish, qp_bound, MIMEO_QP_DECODE_FINISH_MAX };
@@ -37,33 +37,21 @@ static void decode(result *r, int generic, const uint8_t *in, size_t len,
 	 * sequence is copied, trailing whitespace and soft breaks vanish. */
 	FZ_CHECK(r->out.len <= len);
 	r->invalid = generic ? mimeo_transfer_decoder_invalid(&td) : d.invalid;
+	FZ_CHECK(r->invalid <= len);
 }
 
-static void same(const result *a, const result *b)
+static void same(const void *ref, const void *res)
 {
+	const result *a = ref, *b = res;
+
 	FZ_CHECK(fz_bytes_eq(&a->out, &b->out));
 	FZ_CHECK(a->invalid == b->invalid);
 }
 
+static const fz_codec_plan plan = { sizeof(result), decode, same };
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-	fz_input in = { data, size };
-	uint8_t split = fz_byte(&in);
-	result ref, r;
-	fz_split sp;
-
-	decode(&ref, 0, in.data, in.size, NULL);
-	FZ_CHECK(ref.invalid <= in.size);
-
-	fz_split_init(&sp, split, in.size);
-	decode(&r, 0, in.data, in.size, &sp);
-	same(&ref, &r);
-	free(r.out.data);
-
-	fz_split_init(&sp, (uint8_t)(split + 1), in.size);
-	decode(&r, 1, in.data, in.size, &sp);
-	same(&ref, &r);
-	free(r.out.data);
-	free(ref.out.data);
+	fz_codec_plan_run(&plan, data, size);
 	return 0;
 }

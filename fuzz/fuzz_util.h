@@ -242,6 +242,46 @@ static inline size_t fz_decode_chunked(const fz_decoder *d, const uint8_t *in, s
 }
 
 /*
+ * The plan the single-codec decoder harnesses share: the first input byte
+ * picks the chunking, the rest is decoded in one step with the codec's
+ * own API (the reference), then chunked through its own API (generic 0)
+ * and, chunked another way, through the transfer decoder (generic 1);
+ * every run must be the same as the reference.  A result is the
+ * harness's own struct whose first member is the fz_bytes of the output:
+ * `decode` fills one, `same` compares two.
+ */
+typedef struct fz_codec_plan {
+	size_t result_size;
+	void (*decode)(void *res, int generic, const uint8_t *in, size_t len, fz_split *sp);
+	void (*same)(const void *ref, const void *res);
+} fz_codec_plan;
+
+static inline void fz_codec_result_free(void *res)
+{
+	free(((fz_bytes *)res)->data);
+}
+
+static inline void fz_codec_plan_run(const fz_codec_plan *p, const uint8_t *data, size_t size)
+{
+	fz_input in = { data, size };
+	uint8_t split = fz_byte(&in);
+	void *ref = fz_xmalloc(p->result_size), *res = fz_xmalloc(p->result_size);
+	fz_split sp;
+	int generic;
+
+	p->decode(ref, 0, in.data, in.size, NULL);
+	for (generic = 0; generic < 2; generic++) {
+		fz_split_init(&sp, (uint8_t)(split + generic), in.size);
+		p->decode(res, generic, in.data, in.size, &sp);
+		p->same(ref, res);
+		fz_codec_result_free(res);
+	}
+	fz_codec_result_free(ref);
+	free(ref);
+	free(res);
+}
+
+/*
  * An encoded header value as the encoders promise it (RFC 5322 2.1.1,
  * 2.2.3): ASCII without NUL, line breaks only as folds (CRLF exactly when
  * MIMEO_HEADER_FOLD_CRLF is in `flags`, followed by a space or tab), and

@@ -16,15 +16,15 @@
 #include <mimeo.h>
 
 typedef struct result {
-	fz_bytes out;
+	fz_bytes out; /* first: fz_codec_plan frees it */
 	mimeo_uu_decoder st;  /* the public fields after finish */
 } result;
 
 FZ_DECODER_FUNCS(uu, mimeo_uu_decode_step, mimeo_uu_decode_finish, MIMEO_UU_DECODE_BOUND)
 
-static void decode(result *r, int generic, const uint8_t *in, size_t len,
-		   fz_split *sp)
+static void decode(void *res, int generic, const uint8_t *in, size_t len, fz_split *sp)
 {
+	result *r = res;
 	mimeo_transfer_decoder td;
 	fz_decoder dec = { &r->st, uu_step, uu_finish, uu_bound, MIMEO_UU_DECODE_FINISH_MAX };
 
@@ -42,8 +42,10 @@ static void decode(result *r, int generic, const uint8_t *in, size_t len,
 	FZ_CHECK(r->st.began || (r->out.len == 0 && !r->st.ended));
 }
 
-static void same(const result *a, const result *b)
+static void same(const void *ref, const void *res)
 {
+	const result *a = ref, *b = res;
+
 	FZ_CHECK(fz_bytes_eq(&a->out, &b->out));
 	FZ_CHECK(strcmp(a->st.filename, b->st.filename) == 0);
 	FZ_CHECK(a->st.mode == b->st.mode);
@@ -52,24 +54,10 @@ static void same(const result *a, const result *b)
 	FZ_CHECK(a->st.invalid == b->st.invalid);
 }
 
+static const fz_codec_plan plan = { sizeof(result), decode, same };
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-	fz_input in = { data, size };
-	uint8_t split = fz_byte(&in);
-	result ref, r;
-	fz_split sp;
-
-	decode(&ref, 0, in.data, in.size, NULL);
-
-	fz_split_init(&sp, split, in.size);
-	decode(&r, 0, in.data, in.size, &sp);
-	same(&ref, &r);
-	free(r.out.data);
-
-	fz_split_init(&sp, (uint8_t)(split + 1), in.size);
-	decode(&r, 1, in.data, in.size, &sp);
-	same(&ref, &r);
-	free(r.out.data);
-	free(ref.out.data);
+	fz_codec_plan_run(&plan, data, size);
 	return 0;
 }

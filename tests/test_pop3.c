@@ -614,6 +614,15 @@ static double mono(void)
 	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
 
+/* After QUIT: the session is closed; free it, the sink and the server. */
+static void end_session(mimeo_pop3 *c, sink *s, fake_server *fs)
+{
+	ck_assert_int_eq(mimeo_pop3_usable(c), 0);
+	mimeo_pop3_free(c);
+	mimeo_buf_dispose(&s->out);
+	fake_stop(fs);
+}
+
 START_TEST(test_client_fake_server)
 {
 	fake_server fs;
@@ -700,10 +709,7 @@ START_TEST(test_client_fake_server)
 	ck_assert_uint_eq(bad, 0);
 	ck_assert(fake_saw(&fs, "DELE 1") && fake_saw(&fs, "DELE 2"));
 	ck_assert_int_eq(mimeo_pop3_quit(c), MIMEO_OK);
-	ck_assert_int_eq(mimeo_pop3_usable(c), 0);
-	mimeo_pop3_free(c);
-	mimeo_buf_dispose(&s.out);
-	fake_stop(&fs);
+	end_session(c, &s, &fs);
 }
 END_TEST
 
@@ -983,10 +989,7 @@ START_TEST(test_client_connect_fd)
 	ck_assert_str_eq(s.out.ptr, fake_messages[0]);
 	ck_assert_int_eq(mimeo_pop3_quit(c), MIMEO_OK);
 	ck_assert(!fd_is_open(sv[0]));
-	ck_assert_int_eq(mimeo_pop3_usable(c), 0);
-	mimeo_pop3_free(c);
-	mimeo_buf_dispose(&s.out);
-	fake_stop(&fs);
+	end_session(c, &s, &fs);
 }
 END_TEST
 
@@ -1080,51 +1083,72 @@ START_TEST(test_client_tls_errors)
 END_TEST
 #endif
 
+/* The CLI under test and a scratch folder with the usual paths. */
+typedef struct cli_env {
+	const char *cli;
+	char *dir;
+	char md[256], pw[256], out[256], err[256];
+} cli_env;
+
+/* 0 (the test reports itself skipped) when MIMEO_CLI is not runnable. */
+static int cli_env_init(cli_env *e, const char *test)
+{
+	e->cli = getenv("MIMEO_CLI");
+	if (!e->cli || access(e->cli, X_OK) != 0) {
+		fprintf(stderr, "SKIPPED: %s (MIMEO_CLI not set)\n", test);
+		return 0;
+	}
+	e->dir = make_temp_dir();
+	snprintf(e->md, sizeof(e->md), "%s/md", e->dir);
+	snprintf(e->pw, sizeof(e->pw), "%s/pw", e->dir);
+	snprintf(e->out, sizeof(e->out), "%s/out", e->dir);
+	snprintf(e->err, sizeof(e->err), "%s/err", e->dir);
+	return 1;
+}
+
+static void cli_env_dispose(cli_env *e)
+{
+	remove_tree(e->dir);
+	free(e->dir);
+}
+
 /* `mimeo pop3` against a broken server: exit 1, nothing partial in new/,
  * no leftovers in tmp/, no DELE and no QUIT (which would commit deletes). */
 START_TEST(test_cli_hostile)
 {
 	static const fake_mode modes[] = { FAKE_RETR_ENDLESS, FAKE_RETR_EOF, FAKE_RETR_STALL,
 					   FAKE_RETR_LONG_LINE };
-	const char *cli = getenv("MIMEO_CLI");
+	cli_env e;
 	fake_server fs;
-	char *dir, md[256], pw[256], outp[256], errp[256], sub[300];
+	char sub[300];
 	double secs;
 	int rc;
 
-	if (!cli || access(cli, X_OK) != 0) {
-		fprintf(stderr, "SKIPPED: test_cli_hostile (MIMEO_CLI not set)\n");
+	if (!cli_env_init(&e, "test_cli_hostile"))
 		return;
-	}
-	dir = make_temp_dir();
-	snprintf(md, sizeof(md), "%s/md", dir);
-	snprintf(pw, sizeof(pw), "%s/pw", dir);
-	snprintf(outp, sizeof(outp), "%s/out", dir);
-	snprintf(errp, sizeof(errp), "%s/err", dir);
-	spit(pw, "S3cr3t-pw\n", 10);
+	spit(e.pw, "S3cr3t-pw\n", 10);
 	memset(&fs, 0, sizeof(fs));
 	fs.mode = modes[_i];
 	fs.messages = fake_messages;
 	fake_start(&fs);
 	{
-		char *argv[] = { (char *)cli, "pop3", "--host", "127.0.0.1", "--port", fs.port_str,
-				 "--user", "bob", "--password-file", pw, "--timeout", "1", "-o", md,
-				 NULL };
-		rc = run_cmd(argv, outp, errp, 60, &secs);
+		char *argv[] = { (char *)e.cli, "pop3", "--host", "127.0.0.1", "--port", fs.port_str,
+				 "--user", "bob", "--password-file", e.pw, "--timeout", "1", "-o",
+				 e.md, NULL };
+		rc = run_cmd(argv, e.out, e.err, 60, &secs);
 	}
 	fake_stop(&fs);
 	ck_assert_msg(rc == 1, "exit status %d", rc);
 	ck_assert_msg(secs < 30, "took %.1f s", secs);
-	snprintf(sub, sizeof(sub), "%s/new", md);
+	snprintf(sub, sizeof(sub), "%s/new", e.md);
 	ck_assert_int_eq(count_files(sub), 0);
-	snprintf(sub, sizeof(sub), "%s/tmp", md);
+	snprintf(sub, sizeof(sub), "%s/tmp", e.md);
 	ck_assert_int_eq(count_files(sub), 0);
 	ck_assert(!fake_saw(&fs, "DELE"));
 	ck_assert(!fake_saw(&fs, "QUIT"));
-	ck_assert(file_contains(errp, "mimeo: pop3: message 1"));
-	ck_assert(!file_contains(errp, "S3cr3t") && !file_contains(outp, "S3cr3t"));
-	remove_tree(dir);
-	free(dir);
+	ck_assert(file_contains(e.err, "mimeo: pop3: message 1"));
+	ck_assert(!file_contains(e.err, "S3cr3t") && !file_contains(e.out, "S3cr3t"));
+	cli_env_dispose(&e);
 }
 END_TEST
 
@@ -1132,23 +1156,17 @@ END_TEST
  * DELE, and a second run that fetches nothing. */
 START_TEST(test_cli_fake_normal)
 {
-	const char *cli = getenv("MIMEO_CLI");
+	cli_env e;
 	fake_server fs;
-	char *dir, md[256], pw[256], outp[256], errp[256], sub[300];
-	char *argv[] = { (char *)cli, "pop3", "--host", "127.0.0.1", "--port", NULL, "--user",
-			 "bob", "--password-file", pw, "--keep", "-o", md, NULL };
+	char sub[300];
+	char *argv[] = { NULL, "pop3", "--host", "127.0.0.1", "--port", NULL, "--user",
+			 "bob", "--password-file", e.pw, "--keep", "-o", e.md, NULL };
 	int rc;
 
-	if (!cli || access(cli, X_OK) != 0) {
-		fprintf(stderr, "SKIPPED: test_cli_fake_normal (MIMEO_CLI not set)\n");
+	if (!cli_env_init(&e, "test_cli_fake_normal"))
 		return;
-	}
-	dir = make_temp_dir();
-	snprintf(md, sizeof(md), "%s/md", dir);
-	snprintf(pw, sizeof(pw), "%s/pw", dir);
-	snprintf(outp, sizeof(outp), "%s/out", dir);
-	snprintf(errp, sizeof(errp), "%s/err", dir);
-	spit(pw, "S3cr3t-pw\r\n", 11);
+	argv[0] = (char *)e.cli;
+	spit(e.pw, "S3cr3t-pw\r\n", 11);
 
 	memset(&fs, 0, sizeof(fs));
 	fs.mode = FAKE_NORMAL;
@@ -1156,15 +1174,15 @@ START_TEST(test_cli_fake_normal)
 	fs.messages = fake_messages;
 	fake_start(&fs);
 	argv[5] = fs.port_str;
-	rc = run_cmd(argv, outp, errp, 60, NULL);
+	rc = run_cmd(argv, e.out, e.err, 60, NULL);
 	fake_stop(&fs);
 	ck_assert_msg(rc == 0, "exit %d", rc);
-	ck_assert(file_contains(outp, "fetched 2 messages, "));
+	ck_assert(file_contains(e.out, "fetched 2 messages, "));
 	ck_assert(fake_saw(&fs, "PASS S3cr3t-pw") && !fake_saw(&fs, "PASS S3cr3t-pw\r"));
 	ck_assert(!fake_saw(&fs, "DELE"));
 	/* stderr is not a terminal here: no progress */
-	ck_assert(!file_contains(errp, "message 1/"));
-	snprintf(sub, sizeof(sub), "%s/new", md);
+	ck_assert(!file_contains(e.err, "message 1/"));
+	snprintf(sub, sizeof(sub), "%s/new", e.md);
 	ck_assert_int_eq(count_files(sub), 2);
 
 	/* Recovery: a recorded message left in tmp/ (a crash between the
@@ -1179,12 +1197,12 @@ START_TEST(test_cli_fake_normal)
 			;
 		ck_assert_ptr_nonnull(de);
 		snprintf(from, sizeof(from), "%s/%s", sub, de->d_name);
-		snprintf(to, sizeof(to), "%s/tmp/%s", md, de->d_name);
+		snprintf(to, sizeof(to), "%s/tmp/%s", e.md, de->d_name);
 		ck_assert_int_eq(rename(from, to), 0);
 		closedir(d);
-		snprintf(tmpd, sizeof(tmpd), "%s/tmp/1.M2P3Q4.host.mimeo-pop3", md);
+		snprintf(tmpd, sizeof(tmpd), "%s/tmp/1.M2P3Q4.host.mimeo-pop3", e.md);
 		spit(tmpd, "Subject: partial", 16);
-		snprintf(tmpd, sizeof(tmpd), "%s/tmp/foreign", md);
+		snprintf(tmpd, sizeof(tmpd), "%s/tmp/foreign", e.md);
 		spit(tmpd, "x", 1);
 		ck_assert_int_eq(count_files(sub), 1);
 	}
@@ -1196,15 +1214,15 @@ START_TEST(test_cli_fake_normal)
 	fs.mode = FAKE_NORMAL;
 	fs.messages = fake_messages;
 	fake_start(&fs);
-	rc = run_cmd(argv, outp, errp, 60, NULL);
+	rc = run_cmd(argv, e.out, e.err, 60, NULL);
 	fake_stop(&fs);
 	ck_assert_msg(rc == 0, "exit %d", rc);
-	ck_assert(file_contains(outp, "fetched 0 messages, 0 bytes"));
+	ck_assert(file_contains(e.out, "fetched 0 messages, 0 bytes"));
 	ck_assert(!fake_saw(&fs, "RETR"));
 	ck_assert_int_eq(count_files(sub), 2);
 	{
 		char tmpd[300];
-		snprintf(tmpd, sizeof(tmpd), "%s/tmp", md);
+		snprintf(tmpd, sizeof(tmpd), "%s/tmp", e.md);
 		ck_assert_int_eq(count_files(tmpd), 1); /* only "foreign" */
 	}
 
@@ -1225,17 +1243,16 @@ START_TEST(test_cli_fake_normal)
 #else
 	argv[10] = "--auth-plain"; /* APOP needs OpenSSL's MD5 */
 #endif
-	rc = run_cmd(argv, outp, errp, 60, NULL);
+	rc = run_cmd(argv, e.out, e.err, 60, NULL);
 	fake_stop(&fs);
 	ck_assert_msg(rc == 0, "exit %d", rc);
-	ck_assert(file_contains(outp, "fetched 0 messages, 0 bytes"));
+	ck_assert(file_contains(e.out, "fetched 0 messages, 0 bytes"));
 	ck_assert(fake_saw(&fs, "DELE 1") && fake_saw(&fs, "DELE 2") && fake_saw(&fs, "QUIT"));
 	ck_assert_int_ge(fs.max_batch, 2);
 	ck_assert(!fake_saw(&fs, "RETR"));
 	ck_assert_int_eq(count_files(sub), 2);
-	ck_assert(!file_contains(errp, "S3cr3t") && !file_contains(outp, "S3cr3t"));
-	remove_tree(dir);
-	free(dir);
+	ck_assert(!file_contains(e.err, "S3cr3t") && !file_contains(e.out, "S3cr3t"));
+	cli_env_dispose(&e);
 }
 END_TEST
 
@@ -1280,27 +1297,21 @@ END_TEST
 /* More messages than one commit batch; usage errors. */
 START_TEST(test_cli_many)
 {
-	const char *cli = getenv("MIMEO_CLI");
+	cli_env e;
 	fake_server fs;
-	char *dir, md[256], pw[256], outp[256], errp[256], sub[300];
-	char *argv[] = { (char *)cli, "pop3", "--host", "127.0.0.1", "--port", NULL, "--user",
-			 "bob", "--password-file", pw, "--keep", "-o", md, NULL };
+	char sub[300];
+	char *argv[] = { NULL, "pop3", "--host", "127.0.0.1", "--port", NULL, "--user",
+			 "bob", "--password-file", e.pw, "--keep", "-o", e.md, NULL };
 	char *msgs[101];
 	const char *cmsgs[101];
 	size_t i, len;
 	char *state;
 	int rc, lines = 0;
 
-	if (!cli || access(cli, X_OK) != 0) {
-		fprintf(stderr, "SKIPPED: test_cli_many (MIMEO_CLI not set)\n");
+	if (!cli_env_init(&e, "test_cli_many"))
 		return;
-	}
-	dir = make_temp_dir();
-	snprintf(md, sizeof(md), "%s/md", dir);
-	snprintf(pw, sizeof(pw), "%s/pw", dir);
-	snprintf(outp, sizeof(outp), "%s/out", dir);
-	snprintf(errp, sizeof(errp), "%s/err", dir);
-	spit(pw, "pw\n", 3);
+	argv[0] = (char *)e.cli;
+	spit(e.pw, "pw\n", 3);
 	for (i = 0; i < 100; i++) {
 		msgs[i] = malloc(64);
 		ck_assert_ptr_nonnull(msgs[i]);
@@ -1314,15 +1325,15 @@ START_TEST(test_cli_many)
 	fs.messages = cmsgs;
 	fake_start(&fs);
 	argv[5] = fs.port_str;
-	rc = run_cmd(argv, outp, errp, 60, NULL);
+	rc = run_cmd(argv, e.out, e.err, 60, NULL);
 	fake_stop(&fs);
 	ck_assert_msg(rc == 0, "exit %d", rc);
-	ck_assert(file_contains(outp, "fetched 100 messages, "));
+	ck_assert(file_contains(e.out, "fetched 100 messages, "));
 	/* the RETRs went out in pipelined bursts */
 	ck_assert_int_ge(fs.max_batch, 8);
-	snprintf(sub, sizeof(sub), "%s/new", md);
+	snprintf(sub, sizeof(sub), "%s/new", e.md);
 	ck_assert_int_eq(count_files(sub), 100);
-	snprintf(sub, sizeof(sub), "%s/.mimeo-pop3-state", md);
+	snprintf(sub, sizeof(sub), "%s/.mimeo-pop3-state", e.md);
 	state = test_read_file(sub, &len);
 	ck_assert_ptr_nonnull(state);
 	for (i = 0; i < len; i++)
@@ -1335,21 +1346,20 @@ START_TEST(test_cli_many)
 
 	/* usage errors: exit 2 */
 	{
-		char *bad[] = { (char *)cli, "pop3", "--host", "h", "-o", md, NULL };
-		ck_assert_int_eq(run_cmd(bad, outp, errp, 30, NULL), 2);
-		char *bad2[] = { (char *)cli, "pop3", "--host", "h", "--user", "u",
-				 "--password-file", pw, "--apop", "--auth-plain", "-o", md, NULL };
-		ck_assert_int_eq(run_cmd(bad2, outp, errp, 30, NULL), 2);
+		char *bad[] = { (char *)e.cli, "pop3", "--host", "h", "-o", e.md, NULL };
+		ck_assert_int_eq(run_cmd(bad, e.out, e.err, 30, NULL), 2);
+		char *bad2[] = { (char *)e.cli, "pop3", "--host", "h", "--user", "u",
+				 "--password-file", e.pw, "--apop", "--auth-plain", "-o", e.md, NULL };
+		ck_assert_int_eq(run_cmd(bad2, e.out, e.err, 30, NULL), 2);
 	}
 	/* a missing password file: exit 1, nothing contacted */
 	{
-		char *nopw[] = { (char *)cli, "pop3", "--host", "127.0.0.1", "--port", "1", "--user",
-				 "u", "--password-file", "/nonexistent/pw", "-o", md, NULL };
-		ck_assert_int_eq(run_cmd(nopw, outp, errp, 30, NULL), 1);
-		ck_assert(file_contains(errp, "password file"));
+		char *nopw[] = { (char *)e.cli, "pop3", "--host", "127.0.0.1", "--port", "1", "--user",
+				 "u", "--password-file", "/nonexistent/pw", "-o", e.md, NULL };
+		ck_assert_int_eq(run_cmd(nopw, e.out, e.err, 30, NULL), 1);
+		ck_assert(file_contains(e.err, "password file"));
 	}
-	remove_tree(dir);
-	free(dir);
+	cli_env_dispose(&e);
 }
 END_TEST
 

@@ -263,6 +263,16 @@ static void make_msg(fixture *f, msg *m, const char *name, const char *text, siz
 		m->want[m->want_len++] = '\n';
 }
 
+/* Stop the server and free the messages made with make_msg. */
+static void fixture_done(fixture *f, msg *ms, size_t n)
+{
+	size_t i;
+
+	fixture_stop(f);
+	for (i = 0; i < n; i++)
+		free(ms[i].want);
+}
+
 /* A message with a base64 attachment of `bytes` random bytes. */
 static char *big_message(size_t bytes, size_t *len)
 {
@@ -391,10 +401,7 @@ START_TEST(test_userpass_keep_then_delete)
 	ck_assert(file_contains(f.err, "login failed"));
 	assert_no_password(&f);
 
-	fixture_stop(&f);
-	free(ms[0].want);
-	free(ms[1].want);
-	free(ms[2].want);
+	fixture_done(&f, ms, 3);
 }
 END_TEST
 
@@ -444,10 +451,7 @@ START_TEST(test_apop_delete)
 	ck_assert_int_eq(server_messages(&f), 0);
 	assert_maildir(&f, ms, 3);
 	assert_no_password(&f);
-	fixture_stop(&f);
-	free(ms[0].want);
-	free(ms[1].want);
-	free(ms[2].want);
+	fixture_done(&f, ms, 3);
 }
 END_TEST
 
@@ -583,9 +587,7 @@ START_TEST(test_killed_mid_transfer)
 	assert_output(&f, "fetched 2 messages, ");
 	assert_maildir(&f, ms, 2);
 	ck_assert_int_eq(server_messages(&f), 0);
-	fixture_stop(&f);
-	free(ms[0].want);
-	free(ms[1].want);
+	fixture_done(&f, ms, 2);
 }
 END_TEST
 
@@ -632,8 +634,7 @@ START_TEST(test_tls)
 	}
 	assert_maildir(&f, ms, 1);
 	assert_no_password(&f);
-	fixture_stop(&f);
-	free(ms[0].want);
+	fixture_done(&f, ms, 1);
 }
 END_TEST
 #endif
