@@ -75,6 +75,13 @@ int mimeo__enc_finish(mimeo__enc *e, mimeo__out *o);
 /* Whether `data` has a line starting with "--" + `boundary`. */
 int mimeo__has_delimiter(const void *data, size_t len, const char *boundary, size_t blen);
 
+/* Header text being built in a mimeo_buf: the column at its end, the
+ * widest line among the bytes from `mark` on (the line at `mark` already
+ * had `col0` columns), and cutting it back to `mark`. */
+size_t mimeo__buf_col(const mimeo_buf *h);
+size_t mimeo__widest_since(const mimeo_buf *h, size_t mark, size_t col0);
+void mimeo__buf_trunc(mimeo_buf *h, size_t mark);
+
 /* mimeo_write_fn appending to a mimeo_buf (ctx). */
 int mimeo__buf_writer(void *ctx, const void *data, size_t len);
 

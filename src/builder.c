@@ -430,17 +430,22 @@ static char *dup_line(const mimeo_allocator *a, const char *s, size_t len)
 	return d;
 }
 
+/* Free the `n` blocks of `v` (NULLs allowed). */
+static void free_all(const mimeo_allocator *a, void *const *v, size_t n)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++)
+		mimeo__free(a, v[i]);
+}
+
 static void part_free(const mimeo_allocator *a, bpart *p)
 {
-	if (!p)
-		return;
-	mimeo__free(a, p->owned);
-	mimeo__free(a, p->path);
-	mimeo__free(a, p->ctype);
-	mimeo__free(a, p->filename);
-	mimeo__free(a, p->cid);
-	mimeo__free(a, p->desc);
-	mimeo__free(a, p);
+	if (p) {
+		void *const v[] = { p->owned, p->path, p->ctype, p->filename, p->cid, p->desc, p };
+
+		free_all(a, v, sizeof(v) / sizeof(v[0]));
+	}
 }
 
 int mimeo_builder_new(mimeo_builder **out, const mimeo_builder_options *opts)
@@ -488,21 +493,19 @@ void mimeo_builder_free(mimeo_builder *b)
 		mimeo__free(a, b->hdrs[i].name);
 		mimeo__free(a, b->hdrs[i].value);
 	}
-	mimeo__free(a, b->hdrs);
 	for (i = 0; i < b->nparts; i++)
 		part_free(a, b->parts[i]);
-	mimeo__free(a, b->parts);
 	for (i = 0; i < b->ninl; i++)
 		part_free(a, b->inl[i]);
-	mimeo__free(a, b->inl);
 	part_free(a, b->text);
 	part_free(a, b->html);
 	part_free(a, b->empty);
-	mimeo__free(a, b->nodes);
-	mimeo__free(a, b->subject);
-	mimeo__free(a, b->msgid);
-	mimeo__free(a, b->id_domain);
-	mimeo__free(a, b);
+	{
+		void *const v[] = { b->hdrs, b->parts, b->inl, b->nodes, b->subject, b->msgid,
+				    b->id_domain, b };
+
+		free_all(a, v, sizeof(v) / sizeof(v[0]));
+	}
 }
 
 /* Grow an array of `size`-byte elements to hold one more. */
@@ -1528,8 +1531,8 @@ typedef struct wctx {
 	unsigned hflags;        /* MIMEO_HEADER_FOLD_CRLF or 0 */
 } wctx;
 
-/* Column at the end of the header block (bytes since the last LF). */
-static size_t hcol(const mimeo_buf *h)
+/* Column at the end of `h` (bytes since its last LF). */
+size_t mimeo__buf_col(const mimeo_buf *h)
 {
 	size_t i = h->size;
 
@@ -1538,9 +1541,7 @@ static size_t hcol(const mimeo_buf *h)
 	return h->size - i;
 }
 
-/* Widest line among the bytes appended since `mark`, where the line at
- * `mark` already had `col0` columns. */
-static size_t widest_since(const mimeo_buf *h, size_t mark, size_t col0)
+size_t mimeo__widest_since(const mimeo_buf *h, size_t mark, size_t col0)
 {
 	size_t i, col = col0, w = col0;
 
@@ -1555,7 +1556,7 @@ static size_t widest_since(const mimeo_buf *h, size_t mark, size_t col0)
 	return w;
 }
 
-static void htrunc(mimeo_buf *h, size_t mark)
+void mimeo__buf_trunc(mimeo_buf *h, size_t mark)
 {
 	h->size = mark;
 	if (h->ptr)
@@ -1579,9 +1580,9 @@ static int put_mailbox(wctx *w, const baddr *ad)
 
 	if (!ad->name)
 		return hput(w, ad->spec);
-	if (mimeo_header_encode_phrase(ad->name, strlen(ad->name), hcol(&w->h), w->hflags, &w->h))
+	if (mimeo_header_encode_phrase(ad->name, strlen(ad->name), mimeo__buf_col(&w->h), w->hflags, &w->h))
 		return MIMEO_ENOMEM;
-	col = hcol(&w->h);
+	col = mimeo__buf_col(&w->h);
 	if (col + 2 + speclen + 1 > 78 && col > 1) {
 		if (hfold(w))
 			return MIMEO_ENOMEM;
@@ -1608,16 +1609,16 @@ static int put_address_field(wctx *w, const char *name, const baddr_list *l)
 		if (i && hput(w, ","))
 			return MIMEO_ENOMEM;
 		mark = w->h.size;
-		col = hcol(&w->h);
+		col = mimeo__buf_col(&w->h);
 		if (i && hput(w, " "))
 			return MIMEO_ENOMEM;
 		if (put_mailbox(w, &l->v[i]))
 			return MIMEO_ENOMEM;
 		/* Fold before a mailbox rather than inside its display name
 		 * when that keeps the name on one line. */
-		if (i && (widest_since(&w->h, mark, col) > 78 ||
+		if (i && (mimeo__widest_since(&w->h, mark, col) > 78 ||
 			  memchr(w->h.ptr + mark, '\n', w->h.size - mark))) {
-			htrunc(&w->h, mark);
+			mimeo__buf_trunc(&w->h, mark);
 			if (hfold(w) || put_mailbox(w, &l->v[i]))
 				return MIMEO_ENOMEM;
 		}
@@ -1634,12 +1635,12 @@ static int put_param(wctx *w, const char *name, const char *value)
 	if (hput(w, ";"))
 		return MIMEO_ENOMEM;
 	mark = w->h.size;
-	col = hcol(&w->h);
+	col = mimeo__buf_col(&w->h);
 	if (hput(w, " ") ||
 	    mimeo_param_encode(name, value, strlen(value), col + 1, w->hflags, &w->h))
 		return MIMEO_ENOMEM;
-	if (widest_since(&w->h, mark, col) > 78 && col > 1) {
-		htrunc(&w->h, mark);
+	if (mimeo__widest_since(&w->h, mark, col) > 78 && col > 1) {
+		mimeo__buf_trunc(&w->h, mark);
 		if (hfold(w) || mimeo_param_encode(name, value, strlen(value), 1, w->hflags, &w->h))
 			return MIMEO_ENOMEM;
 	}
@@ -1653,7 +1654,7 @@ static int put_raw_param(wctx *w, const char *a, const char *bq)
 
 	if (hput(w, ";"))
 		return MIMEO_ENOMEM;
-	if (hcol(&w->h) + 1 + len > 78 ? hfold(w) : hput(w, " "))
+	if (mimeo__buf_col(&w->h) + 1 + len > 78 ? hfold(w) : hput(w, " "))
 		return MIMEO_ENOMEM;
 	return hput(w, a) || hput(w, bq) ? MIMEO_ENOMEM : MIMEO_OK;
 }
@@ -1675,7 +1676,7 @@ static int put_name_param(wctx *w, const char *fn)
 	if (len >= 2 && strstr(fn, "=?"))
 		ascii = 0;
 	if (ascii && len <= 60) {
-		if (hput(w, ";") || (hcol(&w->h) + len + 9 > 78 ? hfold(w) : hput(w, " ")) ||
+		if (hput(w, ";") || (mimeo__buf_col(&w->h) + len + 9 > 78 ? hfold(w) : hput(w, " ")) ||
 		    hput(w, "name=\""))
 			return MIMEO_ENOMEM;
 		for (i = 0; i < len; i++) {

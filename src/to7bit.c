@@ -121,37 +121,6 @@ static int range_dirty(const char *s, uint64_t from, uint64_t to)
 	return 0;
 }
 
-static size_t buf_col(const mimeo_buf *h)
-{
-	size_t i = h->size;
-
-	while (i > 0 && h->ptr[i - 1] != '\n')
-		i--;
-	return h->size - i;
-}
-
-static size_t widest_since(const mimeo_buf *h, size_t mark, size_t col0)
-{
-	size_t i, col = col0, w = col0;
-
-	for (i = mark; i < h->size; i++) {
-		if (h->ptr[i] == '\n') {
-			col = 0;
-			continue;
-		}
-		if (h->ptr[i] != '\r' && ++col > w)
-			w = col;
-	}
-	return w;
-}
-
-static void trunc_to(mimeo_buf *h, size_t mark)
-{
-	h->size = mark;
-	if (h->ptr)
-		h->ptr[mark] = '\0';
-}
-
 static int fold(t7 *t, mimeo_buf *h)
 {
 	return mimeo_buf_puts(h, t->nl) || mimeo_buf_puts(h, " ") ? MIMEO_ENOMEM : MIMEO_OK;
@@ -214,13 +183,13 @@ static int rebuild_mime_field(t7 *t, const char *value, size_t vlen, mimeo_buf *
 		}
 		r = mimeo_buf_puts(h, ";");
 		mark = h->size;
-		col = buf_col(h);
+		col = mimeo__buf_col(h);
 		if (!r)
 			r = mimeo_buf_puts(h, " ");
 		if (!r)
 			r = mimeo_param_encode(pa->name, val, strlen(val), col + 1, t->hflags, h);
-		if (!r && widest_since(h, mark, col) > 78 && col > 1) {
-			trunc_to(h, mark);
+		if (!r && mimeo__widest_since(h, mark, col) > 78 && col > 1) {
+			mimeo__buf_trunc(h, mark);
 			r = fold(t, h);
 			if (!r)
 				r = mimeo_param_encode(pa->name, val, strlen(val), 1, t->hflags, h);
@@ -443,8 +412,8 @@ static int put_mailbox(t7 *t, const mimeo_address *a, mimeo_buf *h)
 	int r = MIMEO_OK;
 
 	if (dn && *dn) {
-		r = mimeo_header_encode_phrase(dn, strlen(dn), buf_col(h), t->hflags, h);
-		col = buf_col(h);
+		r = mimeo_header_encode_phrase(dn, strlen(dn), mimeo__buf_col(h), t->hflags, h);
+		col = mimeo__buf_col(h);
 		if (!r)
 			r = col + 4 + strlen(a->local_part) +
 				(a->domain ? strlen(a->domain) : 0) > 78
@@ -480,7 +449,7 @@ static int put_downgraded(t7 *t, const mimeo_address *a, mimeo_buf *h)
 	if (!r && a->domain)
 		r = mimeo_buf_puts(&name, "@") || mimeo_buf_puts(&name, a->domain);
 	if (!r)
-		r = mimeo_header_encode_phrase(name.ptr, name.size, buf_col(h), t->hflags, h);
+		r = mimeo_header_encode_phrase(name.ptr, name.size, mimeo__buf_col(h), t->hflags, h);
 	if (!r)
 		r = mimeo_buf_puts(h, " :;");
 	mimeo_buf_dispose(&name);
@@ -490,7 +459,7 @@ static int put_downgraded(t7 *t, const mimeo_address *a, mimeo_buf *h)
 /* Group name and ":"; an empty name as "" so the colon has a phrase. */
 static int put_group_open(t7 *t, const char *g, mimeo_buf *h)
 {
-	int r = *g ? mimeo_header_encode_phrase(g, strlen(g), buf_col(h), t->hflags, h)
+	int r = *g ? mimeo_header_encode_phrase(g, strlen(g), mimeo__buf_col(h), t->hflags, h)
 		   : mimeo_buf_puts(h, "\"\"");
 
 	return r || mimeo_buf_puts(h, ":") ? MIMEO_ENOMEM : MIMEO_OK;
@@ -536,11 +505,11 @@ static int put_sep_item(t7 *t, const char *sep, int kind, const mimeo_address *a
 	if (mimeo_buf_puts(h, sep))
 		return MIMEO_ENOMEM;
 	mark = h->size;
-	col = buf_col(h);
+	col = mimeo__buf_col(h);
 	if (mimeo_buf_puts(h, " ") || put_item(t, kind, a, h))
 		return MIMEO_ENOMEM;
-	if (widest_since(h, mark, col) > 78 || memchr(h->ptr + mark, '\n', h->size - mark)) {
-		trunc_to(h, mark);
+	if (mimeo__widest_since(h, mark, col) > 78 || memchr(h->ptr + mark, '\n', h->size - mark)) {
+		mimeo__buf_trunc(h, mark);
 		if (fold(t, h) || put_item(t, kind, a, h))
 			return MIMEO_ENOMEM;
 	}
@@ -716,7 +685,7 @@ static int reencode_field(t7 *t, uint64_t fs, uint64_t fe)
 		if (!r && !ok) {
 			/* Unstructured (or structured we could not rebuild):
 			 * decode as a reader would, then RFC 2047 encode. */
-			trunc_to(&h, mark);
+			mimeo__buf_trunc(&h, mark);
 			mimeo_buf_init(&dec, t->alloc);
 			r = mimeo_header_decode_text(t->cc, NULL, v, vlen, &dec, NULL);
 			if (!r)

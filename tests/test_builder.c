@@ -197,14 +197,29 @@ static void model_free(model *m)
 
 static stream_src streams[16];
 
+/* A random text (K_TEXT) or HTML (K_HTML) body set on `b` and expected
+ * as the model's next leaf. */
+static void rand_body(uint64_t *st, model *m, mimeo_builder *b, int kind)
+{
+	exp_leaf *l = &m->leaf[m->n++];
+	size_t tl;
+	char *t = rand_text(st, &tl);
+
+	ck_assert_int_eq((kind == K_TEXT ? mimeo_builder_set_text : mimeo_builder_set_html)(
+				 b, t, tl, MIMEO_CTE_NONE), MIMEO_OK);
+	l->kind = kind;
+	strcpy(l->type, "text");
+	strcpy(l->subtype, kind == K_TEXT ? "plain" : "html");
+	l->data = normalize(t, tl, m->crlf, &l->len);
+	free(t);
+}
+
 /* Make a random model and the builder for it. */
 static mimeo_builder *random_message(uint64_t *st, model *m, unsigned iter)
 {
 	mimeo_builder_options o = MIMEO_BUILDER_OPTIONS_INIT;
 	mimeo_builder *b;
 	unsigned natt, i;
-	size_t tl;
-	char *t;
 
 	memset(m, 0, sizeof(*m));
 	m->crlf = test_rand(st) & 1;
@@ -225,28 +240,13 @@ static mimeo_builder *random_message(uint64_t *st, model *m, unsigned iter)
 	m->subject = rand_phrase(st, 14);
 	ck_assert_int_eq(mimeo_builder_set_subject(b, m->subject, strlen(m->subject)), MIMEO_OK);
 
-	if (test_rand(st) % 4) {
-		exp_leaf *l = &m->leaf[m->n++];
-
-		t = rand_text(st, &tl);
-		ck_assert_int_eq(mimeo_builder_set_text(b, t, tl, MIMEO_CTE_NONE), MIMEO_OK);
-		l->kind = K_TEXT;
-		strcpy(l->type, "text");
-		strcpy(l->subtype, "plain");
-		l->data = normalize(t, tl, m->crlf, &l->len);
-		free(t);
-	}
+	if (test_rand(st) % 4)
+		rand_body(st, m, b, K_TEXT);
 	if (test_rand(st) % 3 == 0) {
-		exp_leaf *l = &m->leaf[m->n++];
+		exp_leaf *l;
 		unsigned ninl = (unsigned)(test_rand(st) % 3);
 
-		t = rand_text(st, &tl);
-		ck_assert_int_eq(mimeo_builder_set_html(b, t, tl, MIMEO_CTE_NONE), MIMEO_OK);
-		l->kind = K_HTML;
-		strcpy(l->type, "text");
-		strcpy(l->subtype, "html");
-		l->data = normalize(t, tl, m->crlf, &l->len);
-		free(t);
+		rand_body(st, m, b, K_HTML);
 		for (i = 0; i < ninl; i++) {
 			mimeo_builder_part sp = MIMEO_BUILDER_PART_INIT;
 			char cid[32];

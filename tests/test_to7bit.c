@@ -160,6 +160,20 @@ static void put_collapsed(mimeo_buf *b, const char *s)
 	}
 }
 
+/* "[group|display name|local part|domain]", "-" for NULL. */
+static void put_entry(mimeo_buf *b, const char *g, const char *dn, const char *lp,
+		      const char *dom)
+{
+	const char *v[4] = { g, dn, lp, dom };
+	int i;
+
+	for (i = 0; i < 4; i++) {
+		mimeo_buf_puts(b, i ? "|" : "[");
+		mimeo_buf_puts(b, v[i] ? v[i] : "-");
+	}
+	mimeo_buf_puts(b, "]");
+}
+
 /* The entries of an address field that to7bit keeps as they are (ASCII
  * addr-specs; punycoded domains are left out on both sides), as text. */
 static void kept_addresses(const mimeo_part *p, const char *field, mimeo_buf *out)
@@ -179,15 +193,18 @@ static void kept_addresses(const mimeo_part *p, const char *field, mimeo_buf *ou
 		    (a->domain ? has_high(a->domain) || strstr(a->domain, "xn--")
 			       : !*a->local_part))
 			continue;
-		mimeo_buf_puts(out, "[");
-		put_collapsed(out, a->group);
-		mimeo_buf_puts(out, "|");
-		put_collapsed(out, a->display_name);
-		mimeo_buf_puts(out, "|");
-		mimeo_buf_puts(out, a->local_part);
-		mimeo_buf_puts(out, "|");
-		mimeo_buf_puts(out, a->domain ? a->domain : "-");
-		mimeo_buf_puts(out, "]");
+		{
+			mimeo_buf g = MIMEO_BUF_INIT, dn = MIMEO_BUF_INIT;
+
+			put_collapsed(&g, a->group);
+			put_collapsed(&dn, a->display_name);
+			mimeo_buf_put(&g, "", 0);
+			mimeo_buf_put(&dn, "", 0);
+			put_entry(out, a->group ? g.ptr : NULL, a->display_name ? dn.ptr : NULL,
+				  a->local_part, a->domain);
+			mimeo_buf_dispose(&g);
+			mimeo_buf_dispose(&dn);
+		}
 	}
 	mimeo_buf_put(out, "", 0);
 	mimeo_address_list_free(l);
@@ -603,13 +620,6 @@ END_TEST
 /* ---- address fields ---- */
 
 /* One entry of a parsed list, "" for NULL, as one comparable string. */
-static void entry_str(const mimeo_address *a, char *out, size_t cap)
-{
-	snprintf(out, cap, "[%s|%s|%s|%s]", a->group ? a->group : "-",
-		 a->display_name ? a->display_name : "-", a->local_part ? a->local_part : "-",
-		 a->domain ? a->domain : "-");
-}
-
 /* All entries of the list in `raw`, concatenated. */
 static void list_str(const char *raw, size_t len, mimeo_buf *out)
 {
@@ -617,12 +627,9 @@ static void list_str(const char *raw, size_t len, mimeo_buf *out)
 	size_t i;
 
 	ck_assert_int_eq(mimeo_address_list_parse(NULL, NULL, raw, len, &l), MIMEO_OK);
-	for (i = 0; i < l->count; i++) {
-		char e[1024];
-
-		entry_str(&l->items[i], e, sizeof(e));
-		mimeo_buf_puts(out, e);
-	}
+	for (i = 0; i < l->count; i++)
+		put_entry(out, l->items[i].group, l->items[i].display_name,
+			  l->items[i].local_part, l->items[i].domain);
 	mimeo_buf_put(out, "", 0);
 	mimeo_address_list_free(l);
 }
@@ -799,33 +806,31 @@ static void expected_list(const mimeo_address_list *l, mimeo_buf *out)
 			;
 		for (k = i; k < j; k++) {
 			const mimeo_address *a = &l->items[k];
-			char e[1024];
 
 			if (!a->local_part || has_high(a->local_part))
 				continue;
-			entry_str(a, e, sizeof(e));
-			mimeo_buf_puts(out, e);
+			put_entry(out, a->group, a->display_name, a->local_part, a->domain);
 			kept++;
 		}
-		if (g && !kept) {
-			mimeo_buf_puts(out, "[");
-			mimeo_buf_puts(out, g);
-			mimeo_buf_puts(out, "|-|-|-]");
-		}
+		if (g && !kept)
+			put_entry(out, g, NULL, NULL, NULL);
 		for (k = i; k < j; k++) {
 			const mimeo_address *a = &l->items[k];
 
+			mimeo_buf name = MIMEO_BUF_INIT;
+
 			if (!a->local_part || !has_high(a->local_part))
 				continue;
-			mimeo_buf_puts(out, "[");
 			if (a->display_name) {
-				mimeo_buf_puts(out, a->display_name);
-				mimeo_buf_puts(out, " ");
+				mimeo_buf_puts(&name, a->display_name);
+				mimeo_buf_puts(&name, " ");
 			}
-			mimeo_buf_puts(out, a->local_part);
-			mimeo_buf_puts(out, "@");
-			mimeo_buf_puts(out, a->domain);
-			mimeo_buf_puts(out, "|-|-|-]");
+			mimeo_buf_puts(&name, a->local_part);
+			mimeo_buf_puts(&name, "@");
+			mimeo_buf_puts(&name, a->domain);
+			mimeo_buf_put(&name, "", 0);
+			put_entry(out, name.ptr, NULL, NULL, NULL);
+			mimeo_buf_dispose(&name);
 		}
 		i = j;
 	}
