@@ -9,6 +9,7 @@
 
 #include "common-priv.h"
 #include "mimeo/charset.h"
+#include "mimeo/codec.h"
 
 /* Encoding index of the WHATWG table for an unknown or absent label. */
 #define MIMEO__ENC_UNKNOWN (-1)
@@ -42,6 +43,11 @@ int mimeo__charset_convert(mimeo_charset_cache *cc, int enc, unsigned unknown_fl
 /* Append `in` as UTF-8, replacing each maximal invalid subpart with U+FFFD
  * (WHATWG/Unicode "substitution of maximal subparts"). */
 int mimeo__utf8_repair(const void *in, size_t len, mimeo_buf *out, unsigned *repairs);
+
+/* mimeo_utf8_valid_prefix() through a chosen path (MIMEO_ISA_SCALAR is the
+ * reference; a path the CPU or build lacks falls back to a lower one).
+ * For the tests and benchmarks. */
+size_t mimeo__utf8_valid_prefix_isa(const void *in, size_t len, mimeo_isa isa);
 
 /* Scratch buffer `i` of the cache (cleared by the caller). */
 mimeo_buf *mimeo__charset_scratch(mimeo_charset_cache *cc, int i);

@@ -538,6 +538,45 @@ START_TEST(stream_invalid_and_truncated)
 }
 END_TEST
 
+/* Convert whole and expect `want` with exactly the repair flags `want_rep`. */
+static void expect_conv(mimeo_charset_cache *cc, const char *label, const char *in, size_t len,
+			const char *want, unsigned want_rep)
+{
+	unsigned rep = 0;
+	char *s = conv(cc, label, in, len, &rep);
+
+	ck_assert_msg(!strcmp(s, want), "%s: got '%s' want '%s'", label ? label : "(none)", s,
+		      want);
+	ck_assert_msg(rep == want_rep, "%s: repairs %#x want %#x", label ? label : "(none)", rep,
+		      want_rep);
+	free(s);
+}
+
+/* Convert `buf` with a streaming converter fed random chunks of 1..max
+ * bytes; returns the output (malloc'd) and the converter's repairs. */
+static char *stream_random(mimeo_charset_cache *cc, const char *label, const char *buf,
+			   size_t len, uint64_t *seed, size_t max, unsigned *rep)
+{
+	mimeo_charset_conv *cv;
+	mimeo_buf b = MIMEO_BUF_INIT;
+	size_t i = 0;
+
+	ck_assert_int_eq(mimeo_charset_conv_new(cc, label, strlen(label), &cv), MIMEO_OK);
+	while (i < len) {
+		size_t n = 1 + test_rand(seed) % max;
+
+		if (n > len - i)
+			n = len - i;
+		ck_assert_int_eq(mimeo_charset_conv_step(cv, buf + i, n, &b), MIMEO_OK);
+		i += n;
+	}
+	ck_assert_int_eq(mimeo_charset_conv_finish(cv, &b), MIMEO_OK);
+	ck_assert_uint_eq(mimeo_utf8_valid_prefix(b.ptr, b.size), b.size);
+	*rep = mimeo_charset_conv_repairs(cv);
+	mimeo_charset_conv_free(cv);
+	return b.ptr ? mimeo_buf_detach(&b) : strdup("");
+}
+
 /* HZ (RFC 1843) is decoded by mimeo (glibc has no converter): malformed
  * escapes and cut pairs give U+FFFD and decoding goes on, identically for
  * every split. */
@@ -570,12 +609,7 @@ START_TEST(hz_malformed)
 	size_t k;
 
 	for (k = 0; k < sizeof(v) / sizeof(v[0]); k++) {
-		unsigned rep = 0;
-		char *s = conv(cc, "hz-gb-2312", v[k].in, v[k].len, &rep);
-
-		ck_assert_msg(!strcmp(s, v[k].want), "case %zu: got '%s'", k, s);
-		ck_assert_msg(rep == v[k].rep, "case %zu: repairs %x", k, rep);
-		free(s);
+		expect_conv(cc, "hz-gb-2312", v[k].in, v[k].len, v[k].want, v[k].rep);
 		check_stream(cc, "hz-gb-2312", v[k].in, v[k].len, v[k].want);
 	}
 	mimeo_charset_cache_free(cc);
@@ -594,29 +628,17 @@ START_TEST(hz_random_7bit)
 
 	ck_assert_ptr_nonnull(buf);
 	for (round = 0; round < 20; round++) {
-		mimeo_charset_conv *cv;
-		mimeo_buf b = MIMEO_BUF_INIT;
-		unsigned rep = 0;
-		char *whole;
+		unsigned rep = 0, srep = 0;
+		char *whole, *streamed;
 
 		for (i = 0; i < len; i++)
 			buf[i] = alphabet[test_rand(&seed) % (sizeof(alphabet) - 1)];
 		whole = conv(cc, "hz-gb-2312", buf, len, &rep);
-		ck_assert_int_eq(mimeo_charset_conv_new(cc, "hz-gb-2312", 10, &cv), MIMEO_OK);
-		for (i = 0; i < len;) {
-			size_t n = 1 + test_rand(&seed) % 9;
-
-			if (n > len - i)
-				n = len - i;
-			ck_assert_int_eq(mimeo_charset_conv_step(cv, buf + i, n, &b), MIMEO_OK);
-			i += n;
-		}
-		ck_assert_int_eq(mimeo_charset_conv_finish(cv, &b), MIMEO_OK);
-		ck_assert_str_eq(b.ptr, whole);
-		ck_assert_uint_eq(mimeo_charset_conv_repairs(cv), rep);
+		streamed = stream_random(cc, "hz-gb-2312", buf, len, &seed, 9, &srep);
+		ck_assert_str_eq(streamed, whole);
+		ck_assert_uint_eq(srep, rep);
 		free(whole);
-		mimeo_buf_dispose(&b);
-		mimeo_charset_conv_free(cv);
+		free(streamed);
 	}
 	free(buf);
 	mimeo_charset_cache_free(cc);
@@ -697,47 +719,24 @@ END_TEST
 START_TEST(invalid_bytes_become_fffd)
 {
 	mimeo_charset_cache *cc = new_cache();
-	unsigned rep = 0;
-	char *s;
 
 	/* Maximal subparts (Unicode 15 section 3.9, WHATWG UTF-8 decoder). */
-	s = conv(cc, "utf-8", "a\xe2\x82z\xff\xed\xa0\x80q\xc0\xafr\xf4\x90\x80\x80", 16, &rep);
-	ck_assert_str_eq(s, "a" FFFD "z" FFFD FFFD FFFD FFFD "q" FFFD FFFD "r" FFFD FFFD FFFD
-			 FFFD);
-	ck_assert_uint_eq(rep, MIMEO_REPAIR_INVALID_SEQUENCE);
-	free(s);
+	expect_conv(cc, "utf-8", "a\xe2\x82z\xff\xed\xa0\x80q\xc0\xafr\xf4\x90\x80\x80", 16,
+		    "a" FFFD "z" FFFD FFFD FFFD FFFD "q" FFFD FFFD "r" FFFD FFFD FFFD FFFD,
+		    MIMEO_REPAIR_INVALID_SEQUENCE);
 	/* One bad byte in iconv input loses nothing after it. */
-	rep = 0;
-	s = conv(cc, "shift_jis", "\x93\xfa\xff\x96\x7b", 5, &rep);
-	ck_assert_str_eq(s, "\xe6\x97\xa5" FFFD "\xe6\x9c\xac");
-	ck_assert(rep & MIMEO_REPAIR_INVALID_SEQUENCE);
-	free(s);
+	expect_conv(cc, "shift_jis", "\x93\xfa\xff\x96\x7b", 5, "\xe6\x97\xa5" FFFD "\xe6\x9c\xac",
+		    MIMEO_REPAIR_INVALID_SEQUENCE);
 	/* Truncated last character. */
-	rep = 0;
-	s = conv(cc, "gbk", "\xd6\xd0\xce", 3, &rep);
-	ck_assert_str_eq(s, "\xe4\xb8\xad" FFFD);
-	ck_assert_uint_eq(rep, MIMEO_REPAIR_INVALID_SEQUENCE | MIMEO_REPAIR_TRUNCATED);
-	free(s);
+	expect_conv(cc, "gbk", "\xd6\xd0\xce", 3, "\xe4\xb8\xad" FFFD,
+		    MIMEO_REPAIR_INVALID_SEQUENCE | MIMEO_REPAIR_TRUNCATED);
 	/* Undefined byte of a single-byte charset. */
-	rep = 0;
-	s = conv(cc, "iso-8859-3", "a\xa5z", 3, &rep);
-	ck_assert_str_eq(s, "a" FFFD "z");
-	ck_assert_uint_eq(rep, MIMEO_REPAIR_INVALID_SEQUENCE);
-	free(s);
-	/* replacement and x-user-defined. */
-	rep = 0;
-	s = conv(cc, "replacement", "~{<:~}", 6, &rep);
-	ck_assert_str_eq(s, FFFD);
-	ck_assert_uint_eq(rep, MIMEO_REPAIR_INVALID_SEQUENCE);
-	free(s);
-	rep = 0;
-	s = conv(cc, "utf-7", "+2D3", 4, &rep);
-	ck_assert_str_eq(s, FFFD);
-	ck_assert_uint_eq(rep, MIMEO_REPAIR_INVALID_SEQUENCE | MIMEO_REPAIR_TRUNCATED);
-	free(s);
-	s = conv(cc, "x-user-defined", "a\x80\xff", 3, NULL);
-	ck_assert_str_eq(s, "a\xef\x9e\x80\xef\x9f\xbf");
-	free(s);
+	expect_conv(cc, "iso-8859-3", "a\xa5z", 3, "a" FFFD "z", MIMEO_REPAIR_INVALID_SEQUENCE);
+	/* replacement, UTF-7 and x-user-defined. */
+	expect_conv(cc, "replacement", "~{<:~}", 6, FFFD, MIMEO_REPAIR_INVALID_SEQUENCE);
+	expect_conv(cc, "utf-7", "+2D3", 4, FFFD,
+		    MIMEO_REPAIR_INVALID_SEQUENCE | MIMEO_REPAIR_TRUNCATED);
+	expect_conv(cc, "x-user-defined", "a\x80\xff", 3, "a\xef\x9e\x80\xef\x9f\xbf", 0);
 	mimeo_charset_cache_free(cc);
 }
 END_TEST
@@ -745,33 +744,16 @@ END_TEST
 START_TEST(fallbacks_are_flagged)
 {
 	mimeo_charset_cache *cc = new_cache();
-	unsigned rep = 0;
-	char *s;
 
-	s = conv(cc, "x-bogus", "caf\xc3\xa9", 5, &rep);
-	ck_assert_str_eq(s, "caf\xc3\xa9");
-	ck_assert_uint_eq(rep, MIMEO_REPAIR_UNKNOWN_CHARSET | MIMEO_REPAIR_FALLBACK_UTF8);
-	free(s);
-	rep = 0;
-	s = conv(cc, "x-bogus", "caf\xe9", 4, &rep);
-	ck_assert_str_eq(s, "caf\xc3\xa9");
-	ck_assert_uint_eq(rep, MIMEO_REPAIR_UNKNOWN_CHARSET | MIMEO_REPAIR_FALLBACK_CP1252);
-	free(s);
-	rep = 0;
-	s = conv(cc, NULL, "caf\xe9", 4, &rep);
-	ck_assert_str_eq(s, "caf\xc3\xa9");
-	ck_assert_uint_eq(rep, MIMEO_REPAIR_FALLBACK_CP1252);
-	free(s);
-	rep = 0;
-	s = conv(cc, NULL, "plain ascii", 11, &rep);
-	ck_assert_str_eq(s, "plain ascii");
-	ck_assert_uint_eq(rep, 0);
-	free(s);
+	expect_conv(cc, "x-bogus", "caf\xc3\xa9", 5, "caf\xc3\xa9",
+		    MIMEO_REPAIR_UNKNOWN_CHARSET | MIMEO_REPAIR_FALLBACK_UTF8);
+	expect_conv(cc, "x-bogus", "caf\xe9", 4, "caf\xc3\xa9",
+		    MIMEO_REPAIR_UNKNOWN_CHARSET | MIMEO_REPAIR_FALLBACK_CP1252);
+	expect_conv(cc, NULL, "caf\xe9", 4, "caf\xc3\xa9", MIMEO_REPAIR_FALLBACK_CP1252);
+	expect_conv(cc, NULL, "plain ascii", 11, "plain ascii", 0);
 	/* NULL cache: a temporary one. */
-	rep = 0;
-	s = conv(NULL, "koi8-r", "\xf0\xd2\xc9\xd7\xc5\xd4", 6, &rep);
-	ck_assert_str_eq(s, "\xd0\x9f\xd1\x80\xd0\xb8\xd0\xb2\xd0\xb5\xd1\x82");
-	free(s);
+	expect_conv(NULL, "koi8-r", "\xf0\xd2\xc9\xd7\xc5\xd4", 6,
+		    "\xd0\x9f\xd1\x80\xd0\xb8\xd0\xb2\xd0\xb5\xd1\x82", 0);
 	mimeo_charset_cache_free(cc);
 }
 END_TEST
@@ -850,6 +832,127 @@ START_TEST(utf8_valid_prefix)
 }
 END_TEST
 
+/* The validator's answer through every path (scalar reference, AVX2,
+ * AVX-512 falling back to AVX2) must be `want`. */
+static void check_prefix_all_isas(const unsigned char *buf, size_t n, size_t want,
+				  const char *what, size_t off)
+{
+	static const mimeo_isa isas[] = { MIMEO_ISA_SCALAR, MIMEO_ISA_AVX2, MIMEO_ISA_AVX512,
+					  MIMEO_ISA_AUTO };
+	size_t k;
+
+	for (k = 0; k < sizeof(isas) / sizeof(isas[0]); k++) {
+		size_t got = mimeo__utf8_valid_prefix_isa(buf, n, isas[k]);
+
+		ck_assert_msg(got == want, "%s at %zu, length %zu, %s: got %zu want %zu", what, off,
+			      n, mimeo_isa_name(isas[k]), got, want);
+	}
+	ck_assert_uint_eq(mimeo_utf8_valid_prefix(buf, n), want);
+}
+
+/* An independent oracle: decode code point by code point the textbook way
+ * (RFC 3629 section 3) and stop at the first ill-formed or cut character. */
+static size_t oracle_valid_prefix(const unsigned char *s, size_t n)
+{
+	static const uint32_t min_cp[5] = { 0, 0, 0x80, 0x800, 0x10000 };
+	size_t i = 0;
+
+	while (i < n) {
+		size_t len = s[i] < 0x80 ? 1 : s[i] >= 0xF0 ? 4 : s[i] >= 0xE0 ? 3 :
+			     s[i] >= 0xC0 ? 2 : 0, k;
+		uint32_t cp = len == 1 ? s[i] : s[i] & (0x7F >> len);
+
+		if (len == 0 || s[i] > 0xF7 || i + len > n)
+			return i;
+		for (k = 1; k < len; k++) {
+			if ((s[i + k] & 0xC0) != 0x80)
+				return i;
+			cp = cp << 6 | (s[i + k] & 0x3F);
+		}
+		if (cp < min_cp[len] || cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF))
+			return i;
+		i += len;
+	}
+	return n;
+}
+
+/* Each sequence at every offset of an ASCII text and of a two-byte text,
+ * with the buffer cut at every length around it: the SIMD blocks are 32
+ * bytes, so this puts every sequence across every block boundary. */
+START_TEST(utf8_valid_prefix_every_boundary)
+{
+	static const struct { const char *seq; size_t len; } v[] = {
+		{ "\xc2\x80", 2 }, { "\xdf\xbf", 2 }, { "\xe0\xa0\x80", 3 }, { "\xed\x9f\xbf", 3 },
+		{ "\xee\x80\x80", 3 }, { "\xef\xbf\xbf", 3 }, { "\xf0\x90\x80\x80", 4 },
+		{ "\xf4\x8f\xbf\xbf", 4 }, { "\xf3\xbf\xbf\xbf", 4 },
+		/* overlongs */
+		{ "\xc0\xaf", 2 }, { "\xc1\xbf", 2 }, { "\xe0\x80\xaf", 3 }, { "\xe0\x9f\xbf", 3 },
+		{ "\xf0\x80\x80\xaf", 4 }, { "\xf0\x8f\xbf\xbf", 4 },
+		/* surrogates */
+		{ "\xed\xa0\x80", 3 }, { "\xed\xbf\xbf", 3 },
+		/* above U+10FFFF */
+		{ "\xf4\x90\x80\x80", 4 }, { "\xf5\x80\x80\x80", 4 }, { "\xf7\xbf\xbf\xbf", 4 },
+		{ "\xf8\x88\x80\x80", 4 }, { "\xff", 1 },
+		/* lone continuations, cut sequences, too many continuations */
+		{ "\x80", 1 }, { "\xbf\x80", 2 }, { "\xc3" "a", 2 }, { "\xe2\x82" "a", 3 },
+		{ "\xf0\x9f\x98" "a", 4 }, { "\xc3\xa9\xa9", 3 }, { "\xe2\x82\xac\x80", 4 },
+		{ "\xf0\x9f\x98\x80\x80", 5 }, { "\xe2\xc3\xa9", 3 },
+	};
+	unsigned char buf[160];
+	size_t k, off, n, fill;
+
+	for (k = 0; k < sizeof(v) / sizeof(v[0]); k++) {
+		for (fill = 0; fill < 2; fill++) {
+			for (off = 0; off + v[k].len <= 100; off += fill ? 2 : 1) {
+				for (n = 0; n < sizeof(buf); n++)
+					buf[n] = fill ? (n % 2 ? 0xA9 : 0xC3) : (unsigned char)('a' + n % 26);
+				memcpy(buf + off, v[k].seq, v[k].len);
+				if (fill && (off + v[k].len) % 2)
+					buf[off + v[k].len] = 'z';   /* the text after it stays whole */
+				for (n = off > 4 ? off - 4 : 0; n <= sizeof(buf);
+				     n += n < off + v[k].len + 4 ? 1 : 29)
+					check_prefix_all_isas(buf, n, oracle_valid_prefix(buf, n),
+							      v[k].seq, off);
+			}
+		}
+	}
+	/* the oracle itself, on the cases that matter */
+	ck_assert_uint_eq(oracle_valid_prefix((const unsigned char *)"a\xed\xa0\x80", 4), 1);
+	ck_assert_uint_eq(oracle_valid_prefix((const unsigned char *)"a\xf4\x8f\xbf\xbf", 5), 5);
+	ck_assert_uint_eq(oracle_valid_prefix((const unsigned char *)"a\xe0\x9f\xbf", 4), 1);
+}
+END_TEST
+
+/* Random mixtures of characters of every length with random damage: every
+ * path agrees with the oracle. */
+START_TEST(utf8_valid_prefix_paths_agree)
+{
+	static const char *pieces[] = { "abcd", "a", "\xc3\xa9", "\xe2\x82\xac", "\xf0\x9f\x98\x80",
+		"\xed\x9f\xbf", "\xee\x80\x80", "\xf4\x8f\xbf\xbf", "\xe0\xa0\x80", "\xf0\x90\x80\x80" };
+	uint64_t seed = 3629;
+	unsigned char buf[400];
+	int round;
+
+	for (round = 0; round < 20000; round++) {
+		size_t n = 0, want = 1 + test_rand(&seed) % (sizeof(buf) - 4), cut, ref;
+		int damage = (int)(test_rand(&seed) % 3);
+
+		while (n < want) {
+			const char *p = pieces[test_rand(&seed) % (sizeof(pieces) / sizeof(pieces[0]))];
+			size_t l = strlen(p);
+
+			memcpy(buf + n, p, l);
+			n += l;
+		}
+		while (damage--)
+			buf[test_rand(&seed) % n] = (unsigned char)test_rand(&seed);
+		cut = n - test_rand(&seed) % 4 % n;
+		ref = oracle_valid_prefix(buf, cut);
+		check_prefix_all_isas(buf, cut, ref, "random", (size_t)round);
+	}
+}
+END_TEST
+
 /* Random bytes in every charset: no crash, always valid UTF-8, streaming
  * agrees with the whole-buffer result for declared charsets. */
 START_TEST(random_bytes_every_charset)
@@ -861,27 +964,13 @@ START_TEST(random_bytes_every_charset)
 
 	test_rand_bytes(&seed, buf, len);
 	for (k = 0; k < sizeof(vecs) / sizeof(vecs[0]); k++) {
-		mimeo_charset_conv *cv;
-		mimeo_buf b = MIMEO_BUF_INIT;
+		unsigned rep;
 		char *whole = conv(cc, vecs[k].label, buf, len, NULL);
-		size_t i = 0;
+		char *streamed = stream_random(cc, vecs[k].label, buf, len, &seed, 100, &rep);
 
-		ck_assert_int_eq(mimeo_charset_conv_new(cc, vecs[k].label, strlen(vecs[k].label),
-							&cv), MIMEO_OK);
-		while (i < len) {
-			size_t n = 1 + test_rand(&seed) % 100;
-
-			if (n > len - i)
-				n = len - i;
-			ck_assert_int_eq(mimeo_charset_conv_step(cv, buf + i, n, &b), MIMEO_OK);
-			i += n;
-		}
-		ck_assert_int_eq(mimeo_charset_conv_finish(cv, &b), MIMEO_OK);
-		ck_assert_uint_eq(mimeo_utf8_valid_prefix(b.ptr, b.size), b.size);
-		ck_assert_msg(!strcmp(whole, b.ptr), "%s: stream differs", vecs[k].label);
+		ck_assert_msg(!strcmp(whole, streamed), "%s: stream differs", vecs[k].label);
 		free(whole);
-		mimeo_buf_dispose(&b);
-		mimeo_charset_conv_free(cv);
+		free(streamed);
 	}
 	free(buf);
 	mimeo_charset_cache_free(cc);
@@ -982,6 +1071,8 @@ static Suite *charset_suite(void)
 	tcase_add_test(tc, tables_agree_with_iconv);
 	tcase_add_test(tc, cache_opens_once);
 	tcase_add_test(tc, utf8_valid_prefix);
+	tcase_add_test(tc, utf8_valid_prefix_every_boundary);
+	tcase_add_test(tc, utf8_valid_prefix_paths_agree);
 	tcase_add_test(tc, random_bytes_every_charset);
 	tcase_add_test(tc, big_input_linear);
 	tcase_add_test(tc, allocation_failures);
