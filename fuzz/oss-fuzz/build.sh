@@ -69,4 +69,4 @@ for src in fuzz/fuzz_*.c; do
 	[ -f "fuzz/$name.dict" ] && cp "fuzz/$name.dict" "$OUT/$t.dict"
 	[ -f "fuzz/$name.options" ] && cp "fuzz/$name.options" "$OUT/$t.options"
 done
-echo "oss-fuzz build: $(ls "$OUT" | grep -c '^fuzz_[a-z0-9]*$') targets in $OUT"
+echo "oss-fuzz build: $(ls "$OUT" | grep -c '^fuzz_[a-z0-9_]*$') targets in $OUT"
