@@ -149,15 +149,12 @@ static void check_b64(const bytes *e, unsigned flags)
 
 	for (i = 0; i < e->len; i++) {
 		uint8_t c = e->data[i];
+		int brk = fz_line_break(e->data, e->len, i, !!(flags & MIMEO_B64_CRLF));
 
-		if (c == '\r') {
-			FZ_CHECK(flags & MIMEO_B64_CRLF);
-			FZ_CHECK(i + 1 < e->len && e->data[i + 1] == '\n');
+		if (brk == 1)
 			continue;
-		}
-		if (c == '\n') {
+		if (brk == 2) {
 			FZ_CHECK(!(flags & MIMEO_B64_NOWRAP));
-			FZ_CHECK(!(flags & MIMEO_B64_CRLF) || (i > 0 && e->data[i - 1] == '\r'));
 			/* every line but the last is full */
 			FZ_CHECK(col == 76 || i + 1 == e->len);
 			FZ_CHECK(col > 0);
@@ -176,18 +173,10 @@ static void check_qp(const bytes *e, unsigned flags)
 
 	for (i = 0; i < e->len; i++) {
 		uint8_t c = e->data[i];
-		int brk = 0;
+		int brk = fz_line_break(e->data, e->len, i, !!(flags & MIMEO_QP_CRLF));
 
-		if (c == '\r') {
-			/* only as part of a CRLF line break in CRLF mode */
-			FZ_CHECK(flags & MIMEO_QP_CRLF);
-			FZ_CHECK(i + 1 < e->len && e->data[i + 1] == '\n');
+		if (brk == 1)
 			continue;
-		}
-		if (c == '\n') {
-			FZ_CHECK(!(flags & MIMEO_QP_CRLF) || (i > 0 && e->data[i - 1] == '\r'));
-			brk = 1;
-		}
 		if (brk) {
 			size_t last = i - ((flags & MIMEO_QP_CRLF) ? 1 : 0);
 

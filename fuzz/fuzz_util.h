@@ -282,6 +282,26 @@ static inline void fz_codec_plan_run(const fz_codec_plan *p, const uint8_t *data
 }
 
 /*
+ * Line breaks in encoder output, at byte `i` of `s`: a CR only as the
+ * first half of CRLF and only in CRLF mode; in CRLF mode every LF after a
+ * CR.  @return 1 for such a CR, 2 for an LF, 0 for any other byte.
+ */
+static inline int fz_line_break(const void *s, size_t len, size_t i, int crlf)
+{
+	const uint8_t *b = s;
+
+	if (b[i] == '\r') {
+		FZ_CHECK(crlf);
+		FZ_CHECK(i + 1 < len && b[i + 1] == '\n');
+		return 1;
+	}
+	if (b[i] != '\n')
+		return 0;
+	FZ_CHECK(!crlf || (i > 0 && b[i - 1] == '\r'));
+	return 2;
+}
+
+/*
  * An encoded header value as the encoders promise it (RFC 5322 2.1.1,
  * 2.2.3): ASCII without NUL, line breaks only as folds (CRLF exactly when
  * MIMEO_HEADER_FOLD_CRLF is in `flags`, followed by a space or tab), and
@@ -295,14 +315,12 @@ static inline void fz_check_folded(const mimeo_buf *b, unsigned flags, size_t st
 	for (i = 0; i < b->size; i++) {
 		uint8_t c = (uint8_t)b->ptr[i];
 
+		int brk = fz_line_break(b->ptr, b->size, i, !!(flags & MIMEO_HEADER_FOLD_CRLF));
+
 		FZ_CHECK(c < 0x80 && c != 0);
-		if (c == '\r') {
-			FZ_CHECK(flags & MIMEO_HEADER_FOLD_CRLF);
-			FZ_CHECK(i + 1 < b->size && b->ptr[i + 1] == '\n');
+		if (brk == 1)
 			continue;
-		}
-		if (c == '\n') {
-			FZ_CHECK(!(flags & MIMEO_HEADER_FOLD_CRLF) || (i > 0 && b->ptr[i - 1] == '\r'));
+		if (brk == 2) {
 			/* a fold, never a bare line break ending the field */
 			FZ_CHECK(i + 1 < b->size && (b->ptr[i + 1] == ' ' || b->ptr[i + 1] == '\t'));
 			col = 0;

@@ -703,7 +703,7 @@ START_TEST(test_client_fake_server)
 	ck_assert_int_eq(mimeo_pop3_usable(c), 1);
 	ck_assert_int_eq(mimeo_pop3_rset(c), MIMEO_OK);
 	/* a call that succeeds clears the previous call's error (it used to
-	 * keep "no such message": found by fuzz_pop3_client) */
+	 * keep "no such message": found writing fuzz_pop3_client's checks) */
 	ck_assert_str_eq(mimeo_pop3_error(c), "");
 	ck_assert_int_eq(mimeo_pop3_dele_many(c, nums, 2, &bad), MIMEO_OK);
 	ck_assert_uint_eq(bad, 0);
