@@ -1014,16 +1014,12 @@ int mimeo_builder_add_inline(mimeo_builder *b, const mimeo_builder_part *spec,
 	return add_memory(b, ROLE_INLINE, spec, data, len);
 }
 
-int mimeo_builder_add_attachment_file(mimeo_builder *b, const mimeo_builder_part *spec,
-				      const char *path)
+/* A readable regular file (errno tells why not). */
+static int check_file(const char *path)
 {
 	struct stat st;
-	const char *base;
-	bpart *p;
 	int r, fd;
 
-	if (!b || !path || !*path)
-		return MIMEO_EINVAL;
 	fd = open(path, O_RDONLY | O_CLOEXEC);
 	if (fd < 0)
 		return MIMEO_EIO;
@@ -1034,18 +1030,38 @@ int mimeo_builder_add_attachment_file(mimeo_builder *b, const mimeo_builder_part
 			errno = EINVAL;
 		return MIMEO_EIO;
 	}
+	return MIMEO_OK;
+}
+
+/* The part's path, and its file name when it has none: the base name. */
+static int set_path(mimeo_builder *b, bpart *p, const char *path)
+{
+	const char *base = strrchr(path, '/');
+
+	base = base ? base + 1 : path;
+	if (!p->filename && *base && !(p->filename = dup_line(b->alloc, base, strlen(base))))
+		return MIMEO_ENOMEM;
+	p->path = dupstr(b->alloc, path);
+	return p->path ? MIMEO_OK : MIMEO_ENOMEM;
+}
+
+int mimeo_builder_add_attachment_file(mimeo_builder *b, const mimeo_builder_part *spec,
+				      const char *path)
+{
+	bpart *p;
+	int r;
+
+	if (!b || !path || !*path)
+		return MIMEO_EINVAL;
+	r = check_file(path);
+	if (r)
+		return r;
 	p = part_new(b, ROLE_ATTACH);
 	if (!p)
 		return MIMEO_ENOMEM;
 	r = part_from_spec(b, p, spec, 0);
-	if (!r && !p->filename) {
-		base = strrchr(path, '/');
-		base = base ? base + 1 : path;
-		if (*base && !(p->filename = dup_line(b->alloc, base, strlen(base))))
-			r = MIMEO_ENOMEM;
-	}
-	if (!r && !(p->path = dupstr(b->alloc, path)))
-		r = MIMEO_ENOMEM;
+	if (!r)
+		r = set_path(b, p, path);
 	if (!r) {
 		p->kind = SRC_FILE;
 		p->disp = DISP_ATTACHMENT;
@@ -1179,6 +1195,35 @@ int mimeo_builder_add_message(mimeo_builder *b, const void *data, size_t len,
 		r = push_part(b, &b->parts, &b->nparts, &b->capparts, p);
 	}
 	mimeo_buf_dispose(&conv);
+	if (r)
+		part_free(b->alloc, p);
+	return r;
+}
+
+int mimeo_builder_add_message_file(mimeo_builder *b, const char *path, const char *filename)
+{
+	bpart *p;
+	int r;
+
+	if (!b || !path || !*path)
+		return MIMEO_EINVAL;
+	r = check_file(path);
+	if (r)
+		return r;
+	p = part_new(b, ROLE_MESSAGE);
+	if (!p)
+		return MIMEO_ENOMEM;
+	p->ctype = dupstr(b->alloc, "message/rfc822");
+	r = p->ctype ? MIMEO_OK : MIMEO_ENOMEM;
+	if (!r && filename && !(p->filename = dup_line(b->alloc, filename, strlen(filename))))
+		r = MIMEO_ENOMEM;
+	if (!r)
+		r = set_path(b, p, path);
+	if (!r) {
+		p->kind = SRC_FILE;
+		p->disp = DISP_ATTACHMENT;
+		r = push_part(b, &b->parts, &b->nparts, &b->capparts, p);
+	}
 	if (r)
 		part_free(b->alloc, p);
 	return r;
@@ -1327,6 +1372,69 @@ static int scan_part(bpart *p, unsigned char *buf, mimeo__scan *sc, delim_match 
 /* planning: encodings, structure, boundaries                           */
 /* ------------------------------------------------------------------ */
 
+/* The whole content of `p` appended to `out`. */
+static int load_part(bpart *p, unsigned char *buf, mimeo_buf *out)
+{
+	const unsigned char *d;
+	size_t n;
+	src s;
+	int r;
+
+	r = src_open(&s, p, buf);
+	if (r)
+		return r;
+	for (;;) {
+		r = src_next(&s, &d, &n);
+		if (r || !n)
+			break;
+		r = mimeo_buf_put(out, d, n);
+		if (r)
+			break;
+	}
+	src_close(&s);
+	return r;
+}
+
+/* A message file (mimeo_builder_add_message_file): sent as it is, its
+ * line breaks converted while it is written, when it is 7-bit (8-bit with
+ * MIMEO_BUILD_8BITMIME) with lines of at most 998 octets, no NUL and no
+ * lone CR (RFC 2045 sections 2.7, 2.8).  Otherwise it is loaded and made
+ * transport-safe as mimeo_builder_add_message() does (mimeo_to7bit()
+ * needs the parsed tree) and becomes a memory part from then on. */
+static int choose_message_cte(mimeo_builder *b, bpart *p, unsigned char *buf)
+{
+	mimeo_buf raw, conv;
+	mimeo__scan sc;
+	size_t maxline;
+	int r, same;
+
+	mimeo__scan_init(&sc);
+	r = scan_part(p, buf, &sc, NULL);
+	if (r)
+		return r;
+	maxline = sc.line > sc.maxline ? sc.line : sc.maxline;
+	same = !sc.nul && maxline <= MIMEO__MAX_LINE && sc.cr == sc.crlf;
+	if (same && (!sc.high || (b->flags & MIMEO_BUILD_8BITMIME))) {
+		p->cte = sc.high ? MIMEO_CTE_8BIT : MIMEO_CTE_7BIT;
+		return MIMEO_OK;
+	}
+	mimeo_buf_init(&raw, b->alloc);
+	mimeo_buf_init(&conv, b->alloc);
+	r = load_part(p, buf, &raw);
+	if (!r)
+		r = prepare_message(b, raw.ptr ? raw.ptr : "", raw.size, &conv, &p->cte);
+	mimeo_buf_dispose(&raw);
+	if (!r) {
+		p->kind = SRC_MEM;
+		p->forced = p->cte;
+		p->len = conv.size;
+		p->owned = mimeo_buf_detach(&conv);
+		p->data = p->owned ? p->owned : (const unsigned char *)"";
+	}
+	mimeo_buf_dispose(&conv);
+	return r;
+}
+
 static int choose_cte(mimeo_builder *b, bpart *p, unsigned char *buf)
 {
 	mimeo__scan sc;
@@ -1336,6 +1444,8 @@ static int choose_cte(mimeo_builder *b, bpart *p, unsigned char *buf)
 		p->cte = p->forced;
 		return MIMEO_OK;
 	}
+	if (p->role == ROLE_MESSAGE)
+		return choose_message_cte(b, p, buf);
 	if (!p->is_text) {
 		/* Only base64 keeps arbitrary bytes and line breaks exact. */
 		p->cte = MIMEO_CTE_BASE64;
@@ -1812,13 +1922,50 @@ static int put_entity_fields(wctx *w, const bnode *n)
 	return MIMEO_OK;
 }
 
+static int put_str(wctx *w, const char *s)
+{
+	return mimeo__out_put(&w->o, s, strlen(s));
+}
+
+/* Copy `d` with its line breaks (LF or CRLF) made the output's, as
+ * normalize_breaks() does, across slices: *cr is set when the slice ended
+ * in a CR not yet written (a lone CR is kept). */
+static int put_breaks(wctx *w, const unsigned char *d, size_t n, int *cr)
+{
+	size_t i, run = 0;
+
+	for (i = 0; i < n; i++) {
+		if (*cr) {
+			*cr = 0;
+			if (d[i] == '\n') {
+				if (put_str(w, w->nl))
+					return w->o.err;
+				run = i + 1;
+				continue;
+			}
+			if (mimeo__out_put(&w->o, "\r", 1))
+				return w->o.err;
+		}
+		if (d[i] != '\r' && d[i] != '\n')
+			continue;
+		if (mimeo__out_put(&w->o, d + run, i - run) ||
+		    (d[i] == '\n' && put_str(w, w->nl)))
+			return w->o.err;
+		*cr = d[i] == '\r';
+		run = i + 1;
+	}
+	return mimeo__out_put(&w->o, d + run, n - run);
+}
+
 static int emit_leaf(wctx *w, bpart *p)
 {
 	const unsigned char *d;
 	mimeo__enc e;
 	size_t n;
 	src s;
-	int r;
+	int r, cr = 0;
+	/* a message file is sent as it is, with the output's line breaks */
+	int breaks = p->role == ROLE_MESSAGE && p->kind == SRC_FILE;
 
 	mimeo__enc_init(&e, p->cte, (w->b->flags & MIMEO_BUILD_CRLF) != 0,
 			p->is_text || p->role == ROLE_MESSAGE);
@@ -1829,19 +1976,16 @@ static int emit_leaf(wctx *w, bpart *p)
 		r = src_next(&s, &d, &n);
 		if (r || !n)
 			break;
-		r = mimeo__enc_step(&e, &w->o, d, n);
+		r = breaks ? put_breaks(w, d, n, &cr) : mimeo__enc_step(&e, &w->o, d, n);
 		if (r)
 			break;
 	}
 	src_close(&s);
+	if (!r && cr)
+		r = mimeo__out_put(&w->o, "\r", 1);
 	if (!r)
 		r = mimeo__enc_finish(&e, &w->o);
 	return r;
-}
-
-static int put_str(wctx *w, const char *s)
-{
-	return mimeo__out_put(&w->o, s, strlen(s));
 }
 
 static int write_entity(wctx *w, bnode *n, int top)

@@ -1078,6 +1078,179 @@ START_TEST(attached_8bit_message_is_made_7bit)
 }
 END_TEST
 
+/* Write `len` bytes to a new temporary file; its path goes to `path`. */
+static void temp_file(char *path, size_t cap, const char *tag, const void *data, size_t len)
+{
+	FILE *f;
+
+	snprintf(path, cap, "/tmp/mimeo-tb-%d-%s", (int)getpid(), tag);
+	f = fopen(path, "wb");
+	ck_assert_ptr_nonnull(f);
+	ck_assert_uint_eq(fwrite(data, 1, len, f), len);
+	fclose(f);
+}
+
+/* Counts the bytes live at once (the builder's whole footprint). */
+typedef struct peak_alloc {
+	mimeo_allocator alloc;
+	size_t live, peak;
+} peak_alloc;
+
+static void *peak_malloc(size_t n, void *ctx)
+{
+	peak_alloc *pa = ctx;
+	size_t *h = malloc(n + sizeof(size_t) * 2);
+
+	if (!h)
+		return NULL;
+	*h = n;
+	pa->live += n;
+	if (pa->live > pa->peak)
+		pa->peak = pa->live;
+	return h + 2;
+}
+
+static void peak_free(void *p, void *ctx)
+{
+	peak_alloc *pa = ctx;
+	size_t *h = p;
+
+	if (!p)
+		return;
+	pa->live -= h[-2];
+	free(h - 2);
+}
+
+static void *peak_realloc(void *p, size_t n, void *ctx)
+{
+	void *q = peak_malloc(n, ctx);
+	size_t *h = p;
+
+	if (q && p) {
+		memcpy(q, p, h[-2] < n ? h[-2] : n);
+		peak_free(p, ctx);
+	}
+	return q;
+}
+
+/* A message with `n` body lines, LF and CRLF breaks mixed, and a CRLF
+ * split across the builder's 12,312-byte slices; `high`: 8-bit bytes. */
+static char *message_text(size_t n, int high, size_t *len)
+{
+	mimeo_buf m = MIMEO_BUF_INIT;
+	size_t i;
+
+	mimeo_buf_puts(&m, "From: Fwd <f@example.org>\nSubject: forwarded\n"
+			   "Content-Type: text/plain; charset=utf-8\r\n\r\n");
+	for (i = 0; i < n; i++) {
+		if (m.size >= 12000 && m.size < 12311) {
+			/* a CRLF at bytes 12311-12312, the first slice's end */
+			while (m.size < 12311)
+				mimeo_buf_puts(&m, "x");
+			mimeo_buf_puts(&m, "\r\n");
+		}
+		mimeo_buf_puts(&m, high && i % 7 == 0 ? "line caf\xc3\xa9" : "line text");
+		mimeo_buf_puts(&m, i % 3 ? "\n" : "\r\n");
+	}
+	*len = m.size;
+	return mimeo_buf_detach(&m);
+}
+
+/* The same message attached from memory and from a file: same output. */
+static void same_as_memory(unsigned flags, const char *msg, size_t len, const char *tag,
+			   const char *want_cte)
+{
+	mimeo_builder *a = simple_builder(flags), *b = simple_builder(flags);
+	mimeo_buf oa = MIMEO_BUF_INIT, ob = MIMEO_BUF_INIT, oc = MIMEO_BUF_INIT;
+	char path[256];
+
+	temp_file(path, sizeof(path), tag, msg, len);
+	ck_assert_int_eq(mimeo_builder_add_message(a, msg, len, "fwd.eml", 0), MIMEO_OK);
+	ck_assert_int_eq(mimeo_builder_add_message_file(b, path, "fwd.eml"), MIMEO_OK);
+	ck_assert_int_eq(mimeo_builder_write_buf(a, &oa), MIMEO_OK);
+	ck_assert_int_eq(mimeo_builder_write_buf(b, &ob), MIMEO_OK);
+	ck_assert_int_eq(mimeo_builder_write_buf(b, &oc), MIMEO_OK); /* read again */
+	unlink(path);
+	mask_boundaries(oa.ptr, oa.size);
+	mask_boundaries(ob.ptr, ob.size);
+	mask_boundaries(oc.ptr, oc.size);
+	ck_assert_msg(oa.size == ob.size && memcmp(oa.ptr, ob.ptr, oa.size) == 0,
+		      "%s: file and memory differ", tag);
+	ck_assert(oc.size == ob.size && memcmp(oc.ptr, ob.ptr, ob.size) == 0);
+	ck_assert_msg(strstr(ob.ptr, want_cte), "%s: no %s", tag, want_cte);
+	mimeo_buf_dispose(&oa);
+	mimeo_buf_dispose(&ob);
+	mimeo_buf_dispose(&oc);
+	mimeo_builder_free(a);
+	mimeo_builder_free(b);
+}
+
+START_TEST(message_file_same_as_memory)
+{
+	size_t len, hlen;
+	char *msg = message_text(5000, 0, &len);
+	char *hi = message_text(3000, 1, &hlen), *lone;
+
+	same_as_memory(0, msg, len, "lf", "Content-Transfer-Encoding: 7bit\n");
+	same_as_memory(MIMEO_BUILD_CRLF, msg, len, "crlf", "Content-Transfer-Encoding: 7bit\r\n");
+	/* 8-bit: rewritten by to7bit without 8BITMIME, sent as it is with */
+	same_as_memory(0, hi, hlen, "8bit", "Content-Transfer-Encoding: 7bit\n");
+	same_as_memory(MIMEO_BUILD_8BITMIME | MIMEO_BUILD_CRLF, hi, hlen, "8bitmime",
+		       "Content-Transfer-Encoding: 8bit\r\n");
+	/* a lone CR and a message ending in CR are kept, as from memory */
+	lone = strdup("Subject: cr\n\na\rb\nend\r");
+	same_as_memory(0, lone, strlen(lone), "lone-cr", "Content-Transfer-Encoding: ");
+	free(lone);
+	free(msg);
+	free(hi);
+}
+END_TEST
+
+START_TEST(message_file_is_not_held_in_memory)
+{
+	peak_alloc pa = { { peak_malloc, peak_realloc, peak_free, NULL }, 0, 0 };
+	mimeo_builder_options o = MIMEO_BUILDER_OPTIONS_INIT;
+	mimeo_builder *b;
+	size_t len, written[2] = { 0, 0 };
+	char *msg = message_text(300000, 0, &len), path[256];
+
+	pa.alloc.ctx = &pa;
+	o.alloc = &pa.alloc;
+	temp_file(path, sizeof(path), "big", msg, len);
+	ck_assert_int_eq(mimeo_builder_new(&b, &o), MIMEO_OK);
+	ck_assert_int_eq(mimeo_builder_add_address(b, MIMEO_FIELD_FROM, NULL, "a@example.org"),
+			 MIMEO_OK);
+	ck_assert_int_eq(mimeo_builder_add_message_file(b, path, NULL), MIMEO_OK);
+	ck_assert_int_eq(mimeo_builder_write(b, counting_writer, written), MIMEO_OK);
+	ck_assert_uint_gt(written[1], len / 10 * 9); /* CRLFs become LFs */
+	ck_assert_msg(pa.peak < 256 * 1024, "peak %zu bytes for a %zu-byte message", pa.peak, len);
+	mimeo_builder_free(b);
+	ck_assert_uint_eq(pa.live, 0);
+	unlink(path);
+	free(msg);
+}
+END_TEST
+
+START_TEST(message_file_errors)
+{
+	mimeo_builder *b = simple_builder(0);
+	mimeo_buf out = MIMEO_BUF_INIT;
+	char path[256];
+
+	ck_assert_int_eq(mimeo_builder_add_message_file(b, "/nonexistent/m.eml", NULL), MIMEO_EIO);
+	ck_assert_int_eq(mimeo_builder_add_message_file(b, "/tmp", NULL), MIMEO_EIO);
+	ck_assert_int_eq(mimeo_builder_add_message_file(b, NULL, NULL), MIMEO_EINVAL);
+	ck_assert_int_eq(mimeo_builder_add_message_file(NULL, "/tmp", NULL), MIMEO_EINVAL);
+	/* removed after it was added: the write fails with MIMEO_EIO */
+	temp_file(path, sizeof(path), "gone", "Subject: x\n\ny\n", 14);
+	ck_assert_int_eq(mimeo_builder_add_message_file(b, path, NULL), MIMEO_OK);
+	unlink(path);
+	ck_assert_int_eq(mimeo_builder_write_buf(b, &out), MIMEO_EIO);
+	mimeo_buf_dispose(&out);
+	mimeo_builder_free(b);
+}
+END_TEST
+
 START_TEST(write_file_and_crlf)
 {
 	mimeo_builder *b = simple_builder(MIMEO_BUILD_CRLF);
@@ -1109,6 +1282,7 @@ static int build_everything(const mimeo_allocator *a, mimeo_buf *out)
 	mimeo_builder_options o = MIMEO_BUILDER_OPTIONS_INIT;
 	mimeo_builder_part sp = MIMEO_BUILDER_PART_INIT;
 	mimeo_builder *b;
+	char path[256];
 	int r;
 
 	o.alloc = a;
@@ -1116,6 +1290,8 @@ static int build_everything(const mimeo_allocator *a, mimeo_buf *out)
 	r = mimeo_builder_new(&b, &o);
 	if (r)
 		return r;
+	/* an 8-bit message file is loaded and rewritten at the write */
+	temp_file(path, sizeof(path), "everything", small_msg, strlen(small_msg));
 	sp.content_type = "image/png";
 	sp.content_id = "c1@x";
 	sp.filename = "Bild \xc3\xbc.png";
@@ -1128,9 +1304,11 @@ static int build_everything(const mimeo_allocator *a, mimeo_buf *out)
 	    !(r = mimeo_builder_set_html(b, "<b>x</b>", 8, MIMEO_CTE_NONE)) &&
 	    !(r = mimeo_builder_add_inline(b, &sp, "\x89PNG", 4)) &&
 	    !(r = mimeo_builder_add_attachment(b, NULL, "data", 4)) &&
-	    !(r = mimeo_builder_add_message(b, small_msg, strlen(small_msg), "m.eml", 0)))
+	    !(r = mimeo_builder_add_message(b, small_msg, strlen(small_msg), "m.eml", 0)) &&
+	    !(r = mimeo_builder_add_message_file(b, path, NULL)))
 		r = mimeo_builder_write_buf(b, out);
 	mimeo_builder_free(b);
+	unlink(path);
 	return r;
 }
 
@@ -1179,6 +1357,9 @@ static Suite *builder_suite(void)
 	tcase_add_test(tc, stream_short_reads_are_gathered);
 	tcase_add_test(tc, attached_8bit_message_is_made_7bit);
 	tcase_add_test(tc, write_file_and_crlf);
+	tcase_add_test(tc, message_file_same_as_memory);
+	tcase_add_test(tc, message_file_is_not_held_in_memory);
+	tcase_add_test(tc, message_file_errors);
 	tcase_add_test(tc, failing_allocator_sweep);
 	tcase_add_loop_test(tc, random_messages_round_trip, 0, 48);
 	suite_add_tcase(s, tc);

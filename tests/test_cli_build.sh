@@ -103,6 +103,27 @@ cmp -s "$T/signed.eml" "$T/signed.out" || fail "signed message was changed"
 "$CLI" to7bit > /dev/null 2>&1
 [ $? -eq 2 ] || fail "to7bit without FILE should exit 2"
 
+# .eml files are attached as message/rfc822: a clean one as it is (its
+# CRLF breaks made the output's), an 8-bit one made 7-bit
+printf 'From: b@example.org\r\nSubject: plain\r\n\r\nhello\r\n' > "$T/clean.eml"
+"$CLI" build --from a@example.org --to b@example.org --subject fwd \
+	--attach "$T/clean.eml" --attach "$T/8bit.eml" > "$T/fwd.eml" 2> "$T/err" ||
+	fail "build with .eml attachments failed: $(cat "$T/err")"
+python3 - "$T" <<'EOF' || failures=$((failures + 1))
+import sys, email, email.policy
+t = sys.argv[1]
+raw = open(t + "/fwd.eml", "rb").read()
+assert all(b < 128 for b in raw), "8-bit byte in output"
+assert b"\r" not in raw, "CR in LF output"
+m = email.message_from_bytes(raw, policy=email.policy.default)
+parts = [p for p in m.iter_attachments()]
+assert [p.get_content_type() for p in parts] == ["message/rfc822"] * 2, parts
+assert parts[0].get_filename() == "clean.eml", parts[0].get_filename()
+inner = [p.get_content() for p in parts]
+assert str(inner[0]["subject"]) == "plain" and inner[0].get_content() == "hello\n"
+assert str(inner[1]["subject"]) == "café" and inner[1].get_content() == "Bébé\n"
+EOF
+
 if [ "$failures" -ne 0 ]; then
 	echo "$failures failure(s)"
 	exit 1

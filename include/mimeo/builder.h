@@ -5,9 +5,10 @@
  * A mimeo_builder collects the pieces of a message (addresses, subject,
  * bodies, attachments) and writes an RFC 5322 + MIME message to a write
  * callback, a FILE * or a mimeo_buf.  Output is streamed: attachments given
- * as a file path or a read callback are read in chunks while they are
- * encoded and are never held in memory whole, so building a message with a
- * multi-gigabyte attachment needs a few hundred KiB.
+ * as a file path or a read callback, and attached message files that can
+ * be sent as they are, are read in chunks while they are written and are
+ * never held in memory whole, so building a message with a multi-gigabyte
+ * attachment needs a few hundred KiB.
  *
  * What the output looks like:
  *
@@ -311,12 +312,38 @@ MIMEO_EXTERN int mimeo_builder_add_inline(mimeo_builder *b, const mimeo_builder_
  * output's, and when it has 8-bit bytes (without MIMEO_BUILD_8BITMIME),
  * NULs or lines over 998 octets it is rewritten with mimeo_to7bit(), which
  * keeps its decoded content.  The data is copied unless
- * MIMEO_BUILDER_PART_BORROW is in `flags`.
+ * MIMEO_BUILDER_PART_BORROW is in `flags` (the rewritten or re-broken form
+ * is always a copy); see mimeo_builder_add_message_file() to stream it
+ * from a file instead.
  * @param filename  UTF-8 name for the part, or NULL
  * @return MIMEO_OK, MIMEO_ENOMEM, or MIMEO_EINVAL.  @since 0.1
  */
 MIMEO_EXTERN int mimeo_builder_add_message(mimeo_builder *b, const void *data, size_t len,
 					   const char *filename, unsigned flags);
+
+/**
+ * Attach the message in the file at `path` as message/rfc822, as
+ * mimeo_builder_add_message() does, without holding it in memory when it
+ * can be sent as it is.  The file is checked now (a readable regular
+ * file); at the first write it is read once to choose the part's label
+ * and once more while it is written, in slices, with its line breaks
+ * converted to the output's on the way.  A message that must be rewritten
+ * (8-bit bytes without MIMEO_BUILD_8BITMIME, NULs, a lone CR, lines over
+ * 998 octets) is loaded whole at the first write instead, because
+ * mimeo_to7bit() works on a parsed message tree; it is then kept in
+ * memory and the file is not read again.
+ *
+ * There is no read-callback variant: RFC 2046 5.2.1 forbids encoding a
+ * message/rfc822 part, so its Content-Transfer-Encoding (7bit, 8bit or
+ * binary) depends on every byte and must be written before them, and a
+ * callback can be read only once.  (Stream attachments avoid this by
+ * always being base64 or quoted-printable.)
+ * @param filename  UTF-8 name for the part; NULL = the base name of `path`
+ * @return MIMEO_OK, MIMEO_ENOMEM, MIMEO_EINVAL, or MIMEO_EIO (cannot open
+ *         or not a regular file; errno tells why).  @since 0.2
+ */
+MIMEO_EXTERN int mimeo_builder_add_message_file(mimeo_builder *b, const char *path,
+						const char *filename);
 
 /**
  * Write the message.  The first write fixes the Date, Message-ID and

@@ -235,15 +235,9 @@ static int attach_file(mimeo_builder *b, const char *path)
 	}
 	type = guess_type(path, head, (size_t)n);
 	if (strcmp(type, "message/rfc822") == 0) {
-		/* A message is attached as such (RFC 2046 5.2.1), not encoded. */
-		size_t len;
-		char *data = cli_input_slurp(path, &len);
-		const char *base = strrchr(path, '/');
-
-		if (!data)
-			return -1;
-		r = mimeo_builder_add_message(b, data, len, base ? base + 1 : path, 0);
-		free(data);
+		/* A message is attached as such (RFC 2046 5.2.1), not encoded;
+		 * streamed from the file when it can be sent as it is. */
+		r = mimeo_builder_add_message_file(b, path, NULL);
 		if (r) {
 			cli_error("%s: %s", path, mimeo_strerror(r));
 			return -1;
