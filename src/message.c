@@ -47,6 +47,9 @@ typedef struct arena_block {
 typedef struct arena {
 	const mimeo_allocator *alloc;
 	arena_block *head;
+	/* allocates from this arena (free does nothing), so that the common
+	 * helpers (mimeo__strndup) can copy into it */
+	mimeo_allocator self;
 } arena;
 
 static void *arena_alloc(arena *a, size_t size)
@@ -80,20 +83,39 @@ static void *arena_alloc(arena *a, size_t size)
 	return (char *)b + ARENA_HDR + b->used - need;
 }
 
+static void *arena_malloc_cb(size_t size, void *ctx)
+{
+	return arena_alloc(ctx, size);
+}
+
+/* Blocks are freed all at once by arena_free(); nothing grows in place. */
+static void *arena_realloc_cb(void *ptr, size_t size, void *ctx)
+{
+	MIMEO_UNUSED(ptr);
+	MIMEO_UNUSED(size);
+	MIMEO_UNUSED(ctx);
+	return NULL;
+}
+
+static void arena_free_cb(void *ptr, void *ctx)
+{
+	MIMEO_UNUSED(ptr);
+	MIMEO_UNUSED(ctx);
+}
+
+static void arena_init(arena *a, const mimeo_allocator *alloc)
+{
+	a->alloc = alloc;
+	a->head = NULL;
+	a->self.malloc = arena_malloc_cb;
+	a->self.realloc = arena_realloc_cb;
+	a->self.free = arena_free_cb;
+	a->self.ctx = a;
+}
+
 static char *arena_strndup(arena *a, const char *s, size_t len)
 {
-	char *p;
-	size_t n;
-
-	if (!mimeo__add_ok(len, 1, &n))
-		return NULL;
-	p = arena_alloc(a, n);
-	if (!p)
-		return NULL;
-	if (len)
-		memcpy(p, s, len);
-	p[len] = '\0';
-	return p;
+	return mimeo__strndup(&a->self, s, len);
 }
 
 static void arena_free(arena *a)
@@ -498,7 +520,7 @@ static int message_new(mimeo_message **out, const mimeo_message_options *opts)
 	if (!m)
 		return MIMEO_ENOMEM;
 	m->alloc = alloc;
-	m->ar.alloc = alloc;
+	arena_init(&m->ar, alloc);
 	mimeo_buf_init(&m->bodies, alloc);
 	*out = m;
 	return MIMEO_OK;

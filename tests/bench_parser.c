@@ -259,108 +259,151 @@ static void throughput(const char *label, const char *path)
 /* hostile input: time(2n) / time(n) should stay near 2                */
 /* ------------------------------------------------------------------ */
 
-typedef void (*gen_fn)(FILE *f, size_t n);
+/*
+ * One hostile input: `head`, then n times `line` ("%zu" in it is the
+ * line number, for distinct boundaries; "."
+ * stands for one letter, so n of them make one line n bytes long), then
+ * `tail`.
+ */
+typedef struct hostile_case {
+	const char *label;
+	const char *head, *line, *tail;
+	size_t n;
+	int many;   /* limits lifted (max_parts, max_depth) */
+} hostile_case;
 
-static void gen_nested(FILE *f, size_t n)
+/* `line` with each "%zu" replaced by i */
+static void put_line(FILE *f, const char *line, size_t i)
+{
+	const char *q;
+
+	while ((q = strstr(line, "%zu")) != NULL) {
+		fwrite(line, 1, (size_t)(q - line), f);
+		fprintf(f, "%zu", i);
+		line = q + 3;
+	}
+	fputs(line, f);
+}
+
+static void gen_hostile(FILE *f, const hostile_case *c, size_t n)
 {
 	size_t i;
 
-	for (i = 0; i < n; i++)
-		fprintf(f, "Content-Type: multipart/mixed; boundary=\"b%zu\"\n\n--b%zu\n", i, i);
-	fputs("\nleaf\n", f);
+	fputs(c->head, f);
+	for (i = 0; i < n; i++) {
+		if (!strcmp(c->line, "."))
+			fputc('a' + (int)(i % 26), f);
+		else
+			put_line(f, c->line, i);
+	}
+	fputs(c->tail, f);
 }
 
-static void gen_tiny(FILE *f, size_t n)
-{
-	size_t i;
-
-	fputs("Content-Type: multipart/mixed; boundary=b\n\n", f);
-	for (i = 0; i < n; i++)
-		fputs("--b\n\nx\n", f);
-	fputs("--b--\n", f);
-}
-
-static void gen_hline(FILE *f, size_t n)
-{
-	size_t i;
-
-	fputs("Subject: ", f);
-	for (i = 0; i < n; i++)
-		fputc('a' + (int)(i % 26), f);
-	fputs("\n\nbody\n", f);
-}
-
-static void gen_repeat(FILE *f, size_t n)
-{
-	size_t i;
-
-	fputs("Content-Type: multipart/mixed; boundary=bnd\n\n", f);
-	for (i = 0; i < n; i++)
-		fputs("--bnd\n", f);
-}
-
-static void gen_dashes(FILE *f, size_t n)
-{
-	size_t i;
-
-	/* every line a near-miss boundary candidate */
-	fputs("Content-Type: multipart/mixed; boundary=bnd\n\n--bnd\n\n", f);
-	for (i = 0; i < n; i++)
-		fputs("--bn\n", f);
-	fputs("--bnd--\n", f);
-}
-
-static void gen_headers(FILE *f, size_t n)
-{
-	size_t i;
-
-	for (i = 0; i < n; i++)
-		fputs("X-A: b\n", f);
-	fputs("\nbody\n", f);
-}
-
-static char *make(gen_fn g, size_t n, size_t *len)
+static char *make(const hostile_case *c, size_t n, size_t *len)
 {
 	char *b = NULL;
 	FILE *f = open_memstream(&b, len);
 
-	g(f, n);
+	gen_hostile(f, c, n);
 	fclose(f);
 	return b;
 }
 
-static void linear(const char *label, gen_fn g, size_t n, const mimeo_parser_options *o)
+static double cpu_now(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+/* CPU seconds of one parse (64 KiB chunks), or of a byte-sum pass over
+ * the same bytes when o is NULL (the baseline). */
+static double hostile_run(const char *buf, size_t len, const mimeo_parser_options *o)
+{
+	uint64_t sink = 0;
+	double t0 = cpu_now();
+	counts c;
+
+	if (o)
+		parse(buf, len, 0, 65536, o, &c);
+	else
+		sum_pass(buf, len, &sink);
+	t0 = cpu_now() - t0;
+	if (sink == 1)
+		printf(" ");
+	return t0;
+}
+
+static int cmp_double(const void *a, const void *b)
+{
+	double x = *(const double *)a, y = *(const double *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+#define HOSTILE_REPS 7
+
+/*
+ * Median CPU time of HOSTILE_REPS runs at n and 2n, interleaved so that
+ * other load on the machine and cache state hit both sizes alike, and the
+ * ratio of the medians; "spread" is the ratio of the slowest run to the
+ * fastest at 2n, a measure of the noise of this row.  The CPU work itself
+ * is linear: callgrind counts 2.01x the instructions for 2x the repeated
+ * boundary lines, so a ratio far from 2 with a large spread is noise.
+ */
+static void linear(const hostile_case *hc, const mimeo_parser_options *o)
 {
 	size_t l1, l2;
-	char *a = make(g, n, &l1), *b = make(g, 2 * n, &l2);
-	counts c;
-	double t1 = best_parse(a, l1, 0, 65536, 3, o, &c);
-	double t2 = best_parse(b, l2, 0, 65536, 3, o, &c);
+	char *a = make(hc, hc->n, &l1), *b = make(hc, 2 * hc->n, &l2);
+	double t1[HOSTILE_REPS], t2[HOSTILE_REPS];
+	int r;
 
-	printf("| %-36s | %10zu | %8.1f | %8.1f | %5.2f |\n", label, n, t1 * 1e3, t2 * 1e3,
-	       t2 / t1);
+	for (r = 0; r < HOSTILE_REPS; r++) {
+		t1[r] = hostile_run(a, l1, o);
+		t2[r] = hostile_run(b, l2, o);
+	}
+	qsort(t1, HOSTILE_REPS, sizeof(double), cmp_double);
+	qsort(t2, HOSTILE_REPS, sizeof(double), cmp_double);
+	printf("| %-36s | %10zu | %8.1f | %8.1f | %5.2f | %6.2f |\n", hc->label, hc->n,
+	       t1[HOSTILE_REPS / 2] * 1e3, t2[HOSTILE_REPS / 2] * 1e3,
+	       t2[HOSTILE_REPS / 2] / t1[HOSTILE_REPS / 2], t2[HOSTILE_REPS - 1] / t2[0]);
 	free(a);
 	free(b);
 }
 
 static void hostile(void)
 {
-	mimeo_parser_options many = MIMEO_PARSER_OPTIONS_INIT;
+	static const char nest[] = "Content-Type: multipart/mixed; boundary=\"b%zu\"\n\n--b%zu\n";
+	static const char mixed[] = "Content-Type: multipart/mixed; boundary=b\n\n";
+	static const char mixed_bnd[] = "Content-Type: multipart/mixed; boundary=bnd\n\n";
+	static const hostile_case cases[] = {
+		{ "baseline: byte sum (repeated bnd)", mixed_bnd, "--bnd\n", "", 1000000, -1 },
+		{ "nested multiparts, default limits", "", nest, "\nleaf\n", 200000, 0 },
+		/* with max_depth raised, each part's section string
+		 * ("1.1.1...") is O(depth) long: the output itself grows
+		 * quadratically */
+		{ "nested multiparts, max_depth 200000", "", nest, "\nleaf\n", 5000, 1 },
+		{ "tiny parts (max_parts unlimited)", mixed, "--b\n\nx\n", "--b--\n", 1000000, 1 },
+		{ "tiny parts (default max_parts)", mixed, "--b\n\nx\n", "--b--\n", 1000000, 0 },
+		{ "header line of n bytes", "Subject: ", ".", "\n\nbody\n", 10000000, 0 },
+		{ "boundary line repeated n times", mixed_bnd, "--bnd\n", "", 1000000, 1 },
+		{ "near-miss boundary lines", "Content-Type: multipart/mixed; boundary=bnd\n\n--bnd\n\n",
+		  "--bn\n", "--bnd--\n", 1000000, 0 },
+		{ "n header fields", "", "X-A: b\n", "\nbody\n", 1000000, 0 },
+	};
+	mimeo_parser_options many = MIMEO_PARSER_OPTIONS_INIT, dflt = MIMEO_PARSER_OPTIONS_INIT;
+	size_t i;
 
 	many.max_parts = SIZE_MAX;
 	many.max_depth = 200000;
-	printf("\nhostile input (64 KiB chunks): doubling the input should double the time\n");
-	printf("| %-36s | %10s | %8s | %8s | %5s |\n", "input", "n", "ms(n)", "ms(2n)", "ratio");
-	linear("nested multiparts, default limits", gen_nested, 200000, NULL);
-	/* with max_depth raised, each part's section string ("1.1.1...")
-	 * is O(depth) long: the output itself grows quadratically */
-	linear("nested multiparts, max_depth 200000", gen_nested, 5000, &many);
-	linear("tiny parts (max_parts unlimited)", gen_tiny, 1000000, &many);
-	linear("tiny parts (default max_parts)", gen_tiny, 1000000, NULL);
-	linear("header line of n bytes", gen_hline, 10000000, NULL);
-	linear("boundary line repeated n times", gen_repeat, 1000000, &many);
-	linear("near-miss boundary lines", gen_dashes, 1000000, NULL);
-	linear("n header fields", gen_headers, 1000000, NULL);
+	printf("\nhostile input (64 KiB chunks): doubling the input should double the time\n"
+	       "(CPU time, median of %d runs, n and 2n interleaved; spread = slowest/fastest "
+	       "run at 2n)\n", HOSTILE_REPS);
+	printf("| %-36s | %10s | %8s | %8s | %5s | %6s |\n", "input", "n", "ms(n)", "ms(2n)",
+	       "ratio", "spread");
+	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++)
+		linear(&cases[i], cases[i].many < 0 ? NULL : cases[i].many ? &many : &dflt);
 }
 
 /* ------------------------------------------------------------------ */

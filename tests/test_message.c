@@ -72,6 +72,18 @@ static void assert_tree(const mimeo_message *m, const char *want)
 	mimeo_buf_dispose(&b);
 }
 
+/* The decoded body of node p is exactly want[0..n). */
+static void assert_body(const mimeo_part *p, const char *want, size_t n)
+{
+	size_t len;
+	const void *b;
+
+	ck_assert_ptr_nonnull(p);
+	b = mimeo_part_body(p, &len);
+	ck_assert_uint_eq(len, n);
+	ck_assert(memcmp(b, want, n) == 0);
+}
+
 START_TEST(sample_structure)
 {
 	char *data;
@@ -247,10 +259,9 @@ END_TEST
 START_TEST(forward_nested_messages)
 {
 	char *data;
-	size_t len, n;
+	size_t len;
 	mimeo_message *m = parse_sample("forward.eml", &data, &len);
 	const mimeo_part *p, *inner;
-	const char *b;
 
 	/* RFC 3501 6.4.5: the message/rfc822 part "2" and the multipart
 	 * root of its message share the number; "3.1" is the body of the
@@ -269,10 +280,8 @@ START_TEST(forward_nested_messages)
 
 	p = mimeo_message_find_section(m, "2.1");
 	ck_assert_str_eq(mimeo_part_charset(p), "iso-8859-1");
-	b = mimeo_part_body(p, &n);
 	/* RFC 2046 5.1.1: the line break before a boundary belongs to it */
-	ck_assert_uint_eq(n, 13);
-	ck_assert(memcmp(b, "Caf\xe9 at nine?", 13) == 0);
+	assert_body(p, "Caf\xe9 at nine?", 13);
 	{
 		mimeo_buf t = MIMEO_BUF_INIT;
 
@@ -282,16 +291,12 @@ START_TEST(forward_nested_messages)
 	}
 	p = mimeo_message_find_section(m, "2.2");
 	ck_assert_str_eq(mimeo_part_filename(p), "numbers.csv");
-	b = mimeo_part_body(p, &n);
-	ck_assert_uint_eq(n, 11);
-	ck_assert(memcmp(b, "a,b,c\n1,2,3", 11) == 0);
+	assert_body(p, "a,b,c\n1,2,3", 11);
 
 	p = mimeo_message_find_section(m, "3.1");
 	ck_assert(mimeo_part_is_leaf(p));
 	ck_assert_str_eq(mimeo_part_get_header(p, "Subject", NULL), "single part inside");
-	b = mimeo_part_body(p, &n);
-	ck_assert_uint_eq(n, 10);
-	ck_assert(memcmp(b, "Just text.", 10) == 0);
+	assert_body(p, "Just text.", 10);
 	mimeo_message_free(m);
 	free(data);
 }
@@ -368,16 +373,13 @@ END_TEST
 START_TEST(digest_defaults)
 {
 	char *data;
-	size_t len, n;
+	size_t len;
 	mimeo_message *m = parse_sample("digest.eml", &data, &len);
-	const char *b;
 
 	/* RFC 2046 5.1.5: parts of a digest default to message/rfc822 */
 	assert_tree(m, " multipart/digest|1 message/rfc822|1.1 text/plain|2 message/rfc822|"
 		       "2.1 text/plain|3 text/plain");
-	b = mimeo_part_body(mimeo_message_find_section(m, "1.1"), &n);
-	ck_assert_uint_eq(n, 15);
-	ck_assert(memcmp(b, "First message.\n", 15) == 0);
+	assert_body(mimeo_message_find_section(m, "1.1"), "First message.\n", 15);
 	ck_assert_str_eq(mimeo_part_get_header(mimeo_message_find_section(m, "2.1"), "Subject",
 					       NULL), "second");
 	mimeo_message_free(m);
@@ -388,20 +390,17 @@ END_TEST
 START_TEST(single_part_crlf)
 {
 	char *data;
-	size_t len, n;
+	size_t len;
 	mimeo_message *m = parse_sample("crlf.eml", &data, &len);
 	const mimeo_part *root = mimeo_message_root(m);
 	mimeo_buf t = MIMEO_BUF_INIT;
-	const char *b;
 
 	/* a single-part message's root is its body: section "1" */
 	assert_tree(m, "1 text/plain");
 	ck_assert(mimeo_part_is_leaf(root));
 	ck_assert_ptr_eq(mimeo_message_find_section(m, "1"), root);
 	ck_assert_ptr_eq(mimeo_message_find_section(m, ""), root);
-	b = mimeo_part_body(root, &n);
-	ck_assert_uint_eq(n, 27);
-	ck_assert(memcmp(b, "Caf\xe9 au lait, soft break.\r\n", 27) == 0);
+	assert_body(root, "Caf\xe9 au lait, soft break.\r\n", 27);
 	ck_assert_int_eq(mimeo_part_text(root, NULL, &t, NULL), MIMEO_OK);
 	ck_assert_str_eq(t.ptr, "Caf\xc3\xa9 au lait, soft break.\r\n");
 	mimeo_buf_clear(&t);
