@@ -384,8 +384,10 @@ MIMEO_EXTERN int mimeo_pop3_quit(mimeo_pop3 *c);
 MIMEO_EXTERN int mimeo_pop3_usable(const mimeo_pop3 *c);
 
 /** Why the last call failed: a NUL-terminated English message, with the
- *  server's text for -ERR answers; "" when nothing failed.  Never contains
- *  a password.  Valid until the next call on `c`.  @since 0.1 */
+ *  server's text for -ERR answers; "" when the last call succeeded.  Never
+ *  contains a password or a control character (those the server sent are
+ *  shown as "?", so the text is safe to print on a terminal).  Valid until
+ *  the next call on `c`.  @since 0.1 */
 MIMEO_EXTERN const char *mimeo_pop3_error(const mimeo_pop3 *c);
 
 /** Close the connection (without QUIT: pending DELEs are not committed)
