@@ -1045,8 +1045,10 @@ static int set_path(mimeo_builder *b, bpart *p, const char *path)
 	return p->path ? MIMEO_OK : MIMEO_ENOMEM;
 }
 
-int mimeo_builder_add_attachment_file(mimeo_builder *b, const mimeo_builder_part *spec,
-				      const char *path)
+/* A file part (an attachment, or a message when `spec` is NULL and
+ * `role` ROLE_MESSAGE): the file is checked now and read at the write. */
+static int add_file(mimeo_builder *b, int role, const mimeo_builder_part *spec,
+		    const char *filename, const char *path)
 {
 	bpart *p;
 	int r;
@@ -1056,10 +1058,18 @@ int mimeo_builder_add_attachment_file(mimeo_builder *b, const mimeo_builder_part
 	r = check_file(path);
 	if (r)
 		return r;
-	p = part_new(b, ROLE_ATTACH);
+	p = part_new(b, role);
 	if (!p)
 		return MIMEO_ENOMEM;
-	r = part_from_spec(b, p, spec, 0);
+	if (role == ROLE_MESSAGE) {
+		p->ctype = dupstr(b->alloc, "message/rfc822");
+		r = p->ctype ? MIMEO_OK : MIMEO_ENOMEM;
+		if (!r && filename &&
+		    !(p->filename = dup_line(b->alloc, filename, strlen(filename))))
+			r = MIMEO_ENOMEM;
+	} else {
+		r = part_from_spec(b, p, spec, 0);
+	}
 	if (!r)
 		r = set_path(b, p, path);
 	if (!r) {
@@ -1070,6 +1080,12 @@ int mimeo_builder_add_attachment_file(mimeo_builder *b, const mimeo_builder_part
 	if (r)
 		part_free(b->alloc, p);
 	return r;
+}
+
+int mimeo_builder_add_attachment_file(mimeo_builder *b, const mimeo_builder_part *spec,
+				      const char *path)
+{
+	return add_file(b, ROLE_ATTACH, spec, NULL, path);
 }
 
 int mimeo_builder_add_attachment_stream(mimeo_builder *b, const mimeo_builder_part *spec,
@@ -1202,31 +1218,7 @@ int mimeo_builder_add_message(mimeo_builder *b, const void *data, size_t len,
 
 int mimeo_builder_add_message_file(mimeo_builder *b, const char *path, const char *filename)
 {
-	bpart *p;
-	int r;
-
-	if (!b || !path || !*path)
-		return MIMEO_EINVAL;
-	r = check_file(path);
-	if (r)
-		return r;
-	p = part_new(b, ROLE_MESSAGE);
-	if (!p)
-		return MIMEO_ENOMEM;
-	p->ctype = dupstr(b->alloc, "message/rfc822");
-	r = p->ctype ? MIMEO_OK : MIMEO_ENOMEM;
-	if (!r && filename && !(p->filename = dup_line(b->alloc, filename, strlen(filename))))
-		r = MIMEO_ENOMEM;
-	if (!r)
-		r = set_path(b, p, path);
-	if (!r) {
-		p->kind = SRC_FILE;
-		p->disp = DISP_ATTACHMENT;
-		r = push_part(b, &b->parts, &b->nparts, &b->capparts, p);
-	}
-	if (r)
-		part_free(b->alloc, p);
-	return r;
+	return add_file(b, ROLE_MESSAGE, NULL, filename, path);
 }
 
 /* ------------------------------------------------------------------ */
@@ -1340,9 +1332,13 @@ static void src_close(src *s)
 	s->fd = -1;
 }
 
-/* Run the whole content of `p` through a scanner (a delimiter matcher
- * too when `dm` is not NULL). */
-static int scan_part(bpart *p, unsigned char *buf, mimeo__scan *sc, delim_match *dm)
+/* Consumer of content pieces: MIMEO_OK to go on, PIECES_STOP to stop
+ * early (not an error), a negative code to fail. */
+typedef int (*piece_fn)(void *ctx, const unsigned char *d, size_t n);
+#define PIECES_STOP 1
+
+/* Hand the whole content of `p` to `fn`, piece by piece. */
+static int src_each(bpart *p, unsigned char *buf, piece_fn fn, void *ctx)
 {
 	const unsigned char *d;
 	size_t n;
@@ -1356,43 +1352,52 @@ static int scan_part(bpart *p, unsigned char *buf, mimeo__scan *sc, delim_match 
 		r = src_next(&s, &d, &n);
 		if (r || !n)
 			break;
-		if (sc)
-			mimeo__scan_step(sc, d, n);
-		if (dm) {
-			delim_step(dm, d, n);
-			if (dm->found)
-				break;
-		}
+		r = fn(ctx, d, n);
+		if (r)
+			break;
 	}
 	src_close(&s);
-	return r;
+	return r == PIECES_STOP ? MIMEO_OK : r;
+}
+
+typedef struct scan_ctx {
+	mimeo__scan *sc;
+	delim_match *dm;
+} scan_ctx;
+
+static int scan_piece(void *ctx, const unsigned char *d, size_t n)
+{
+	scan_ctx *c = ctx;
+
+	if (c->sc)
+		mimeo__scan_step(c->sc, d, n);
+	if (c->dm)
+		delim_step(c->dm, d, n);
+	return c->dm && c->dm->found ? PIECES_STOP : MIMEO_OK;
+}
+
+/* Run the whole content of `p` through a scanner (a delimiter matcher
+ * too when `dm` is not NULL; it stops at a match). */
+static int scan_part(bpart *p, unsigned char *buf, mimeo__scan *sc, delim_match *dm)
+{
+	scan_ctx c = { sc, dm };
+
+	return src_each(p, buf, scan_piece, &c);
 }
 
 /* ------------------------------------------------------------------ */
 /* planning: encodings, structure, boundaries                           */
 /* ------------------------------------------------------------------ */
 
+static int load_piece(void *ctx, const unsigned char *d, size_t n)
+{
+	return mimeo_buf_put(ctx, d, n);
+}
+
 /* The whole content of `p` appended to `out`. */
 static int load_part(bpart *p, unsigned char *buf, mimeo_buf *out)
 {
-	const unsigned char *d;
-	size_t n;
-	src s;
-	int r;
-
-	r = src_open(&s, p, buf);
-	if (r)
-		return r;
-	for (;;) {
-		r = src_next(&s, &d, &n);
-		if (r || !n)
-			break;
-		r = mimeo_buf_put(out, d, n);
-		if (r)
-			break;
-	}
-	src_close(&s);
-	return r;
+	return src_each(p, buf, load_piece, out);
 }
 
 /* A message file (mimeo_builder_add_message_file): sent as it is, its
@@ -1957,34 +1962,35 @@ static int put_breaks(wctx *w, const unsigned char *d, size_t n, int *cr)
 	return mimeo__out_put(&w->o, d + run, n - run);
 }
 
+typedef struct emit_ctx {
+	wctx *w;
+	mimeo__enc e;
+	int breaks;             /* a message file: sent as it is, put_breaks() */
+	int cr;
+} emit_ctx;
+
+static int emit_piece(void *ctx, const unsigned char *d, size_t n)
+{
+	emit_ctx *c = ctx;
+
+	return c->breaks ? put_breaks(c->w, d, n, &c->cr) : mimeo__enc_step(&c->e, &c->w->o, d, n);
+}
+
 static int emit_leaf(wctx *w, bpart *p)
 {
-	const unsigned char *d;
-	mimeo__enc e;
-	size_t n;
-	src s;
-	int r, cr = 0;
-	/* a message file is sent as it is, with the output's line breaks */
-	int breaks = p->role == ROLE_MESSAGE && p->kind == SRC_FILE;
+	emit_ctx c;
+	int r;
 
-	mimeo__enc_init(&e, p->cte, (w->b->flags & MIMEO_BUILD_CRLF) != 0,
+	c.w = w;
+	c.breaks = p->role == ROLE_MESSAGE && p->kind == SRC_FILE;
+	c.cr = 0;
+	mimeo__enc_init(&c.e, p->cte, (w->b->flags & MIMEO_BUILD_CRLF) != 0,
 			p->is_text || p->role == ROLE_MESSAGE);
-	r = src_open(&s, p, w->rbuf);
-	if (r)
-		return r;
-	for (;;) {
-		r = src_next(&s, &d, &n);
-		if (r || !n)
-			break;
-		r = breaks ? put_breaks(w, d, n, &cr) : mimeo__enc_step(&e, &w->o, d, n);
-		if (r)
-			break;
-	}
-	src_close(&s);
-	if (!r && cr)
+	r = src_each(p, w->rbuf, emit_piece, &c);
+	if (!r && c.cr)
 		r = mimeo__out_put(&w->o, "\r", 1);
 	if (!r)
-		r = mimeo__enc_finish(&e, &w->o);
+		r = mimeo__enc_finish(&c.e, &w->o);
 	return r;
 }
 
