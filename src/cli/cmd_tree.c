@@ -18,107 +18,8 @@
 #include <unistd.h>
 
 /* ------------------------------------------------------------------ */
-/* Loading                                                             */
-/* ------------------------------------------------------------------ */
-
-static int input_read(void *ctx, void *buf, size_t cap, size_t *got)
-{
-	ssize_t n = cli_input_read(ctx, buf, cap);
-
-	if (n < 0)
-		return MIMEO_EIO; /* cli_input_read printed why */
-	*got = (size_t)n;
-	return MIMEO_OK;
-}
-
-/* Parse FILE ("-" = stdin, ".gz" through zlib).  NULL after printing one
- * error line. */
-static mimeo_message *load(const char *path)
-{
-	cli_input in;
-	mimeo_message *m = NULL;
-	int rc;
-
-	if (cli_input_open(&in, path) < 0)
-		return NULL;
-	rc = mimeo_message_parse_stream(&m, input_read, &in, NULL);
-	cli_input_close(&in);
-	if (rc == MIMEO_EIO)
-		return NULL;
-	if (rc != MIMEO_OK) {
-		cli_error("cannot parse %s: %s", path, mimeo_strerror(rc));
-		return NULL;
-	}
-	return m;
-}
-
-/* ------------------------------------------------------------------ */
 /* JSON                                                                */
 /* ------------------------------------------------------------------ */
-
-/* Write `s` as a JSON string (RFC 8259 section 7).  Invalid UTF-8 becomes
- * U+FFFD so that the output is always valid JSON; U+2028/U+2029 are
- * escaped too, so the output is also a valid JavaScript literal. */
-static void json_string(FILE *out, const char *str, size_t len)
-{
-	const unsigned char *s = (const unsigned char *)str;
-	size_t i = 0;
-
-	putc('"', out);
-	while (i < len) {
-		unsigned c = s[i];
-		size_t n = 0;
-
-		if (c < 0x80) {
-			switch (c) {
-			case '"': fputs("\\\"", out); break;
-			case '\\': fputs("\\\\", out); break;
-			case '\b': fputs("\\b", out); break;
-			case '\f': fputs("\\f", out); break;
-			case '\n': fputs("\\n", out); break;
-			case '\r': fputs("\\r", out); break;
-			case '\t': fputs("\\t", out); break;
-			default:
-				if (c < 0x20 || c == 0x7f)
-					fprintf(out, "\\u%04x", c);
-				else
-					putc((int)c, out);
-			}
-			i++;
-			continue;
-		}
-		n = mimeo_utf8_valid_prefix(s + i, len - i < 4 ? len - i : 4);
-		/* the prefix of up to 4 bytes covers exactly the first
-		 * character when it is valid */
-		if (n) {
-			size_t clen = c >= 0xf0 ? 4 : c >= 0xe0 ? 3 : 2;
-
-			if (n < clen) {
-				n = 0;
-			} else if (clen == 3 && c == 0xe2 && s[i + 1] == 0x80 &&
-				   (s[i + 2] == 0xa8 || s[i + 2] == 0xa9)) {
-				fprintf(out, "\\u%04x", s[i + 2] == 0xa8 ? 0x2028 : 0x2029);
-				i += 3;
-				continue;
-			} else {
-				fwrite(s + i, 1, clen, out);
-				i += clen;
-				continue;
-			}
-		}
-		fputs("\xef\xbf\xbd", out);
-		i++;
-	}
-	putc('"', out);
-}
-
-static void json_cstr_or_null(FILE *out, const char *s)
-{
-	if (s)
-		json_string(out, s, strlen(s));
-	else
-		fputs("null", out);
-}
 
 static int print_json(const mimeo_message *m)
 {
@@ -146,9 +47,9 @@ static int print_json(const mimeo_message *m)
 			return CLI_FAILURE;
 		}
 		fputs(i ? ",{\"name\":" : "{\"name\":", out);
-		json_string(out, name, strlen(name));
+		cli_json_string(out, name, strlen(name));
 		fputs(",\"value\":", out);
-		json_string(out, buf.ptr ? buf.ptr : "", buf.size);
+		cli_json_string(out, buf.ptr ? buf.ptr : "", buf.size);
 		putc('}', out);
 	}
 	fputs("],\"parts\":[", out);
@@ -162,17 +63,17 @@ static int print_json(const mimeo_message *m)
 		snprintf(type, sizeof(type), "%s/%s", mimeo_part_type(p), mimeo_part_subtype(p));
 		fputs(first ? "{\"section\":" : ",{\"section\":", out);
 		first = 0;
-		json_cstr_or_null(out, mimeo_part_section(p));
+		cli_json_cstr_or_null(out, mimeo_part_section(p));
 		fputs(",\"type\":", out);
-		json_cstr_or_null(out, type);
+		cli_json_cstr_or_null(out, type);
 		fputs(",\"charset\":", out);
-		json_cstr_or_null(out, mimeo_part_charset(p));
+		cli_json_cstr_or_null(out, mimeo_part_charset(p));
 		fputs(",\"encoding\":", out);
-		json_cstr_or_null(out, mimeo_part_cte_name(p));
+		cli_json_cstr_or_null(out, mimeo_part_cte_name(p));
 		fputs(",\"disposition\":", out);
-		json_cstr_or_null(out, mimeo_part_disposition(p));
+		cli_json_cstr_or_null(out, mimeo_part_disposition(p));
 		fputs(",\"filename\":", out);
-		json_cstr_or_null(out, mimeo_part_filename(p));
+		cli_json_cstr_or_null(out, mimeo_part_filename(p));
 		fprintf(out, ",\"size\":%zu}", size);
 	}
 	fputs("]}\n", out);
@@ -238,17 +139,6 @@ static int print_tree(const mimeo_message *m)
 	return CLI_OK;
 }
 
-/* Flush stdout; report a write error once (an earlier error was already
- * reported by whoever saw it). */
-static int finish_stdout(int rc)
-{
-	if ((fflush(stdout) != 0 || ferror(stdout)) && rc == CLI_OK) {
-		cli_error("cannot write to standard output: %s", strerror(errno));
-		return CLI_FAILURE;
-	}
-	return rc;
-}
-
 static int run_tree(int argc, char **argv)
 {
 	const char *path = NULL;
@@ -272,12 +162,12 @@ static int run_tree(int argc, char **argv)
 		cli_error("tree: missing FILE (usage: mimeo tree [--json] FILE)");
 		return CLI_USAGE;
 	}
-	m = load(path);
+	m = cli_load_message(path);
 	if (!m)
 		return CLI_FAILURE;
 	rc = json ? print_json(m) : print_tree(m);
 	mimeo_message_free(m);
-	return finish_stdout(rc);
+	return cli_finish_stdout(rc);
 }
 
 const cli_command cli_cmd_tree = {
@@ -329,7 +219,7 @@ static int run_cat(int argc, char **argv)
 			  nargs ? "SECTION" : "FILE");
 		return CLI_USAGE;
 	}
-	m = load(args[0]);
+	m = cli_load_message(args[0]);
 	if (!m)
 		return CLI_FAILURE;
 	p = find_leaf(m, args[1]);
@@ -358,7 +248,7 @@ static int run_cat(int argc, char **argv)
 			rc = CLI_FAILURE;
 	}
 	mimeo_message_free(m);
-	return finish_stdout(rc);
+	return cli_finish_stdout(rc);
 }
 
 const cli_command cli_cmd_cat = {
@@ -480,7 +370,7 @@ static int run_extract(int argc, char **argv)
 			  path ? "-o DIR" : "FILE");
 		return CLI_USAGE;
 	}
-	m = load(path);
+	m = cli_load_message(path);
 	if (!m)
 		return CLI_FAILURE;
 	if (mkdir(dir, 0777) < 0 && errno != EEXIST) {
@@ -536,7 +426,7 @@ static int run_extract(int argc, char **argv)
 	close(dirfd);
 	mimeo_buf_dispose(&name);
 	mimeo_message_free(m);
-	return finish_stdout(rc);
+	return cli_finish_stdout(rc);
 }
 
 const cli_command cli_cmd_extract = {
