@@ -34,17 +34,9 @@ struct list_holder {
 };
 
 struct actx {
-	const mimeo_allocator *alloc;
-	mimeo_charset_cache *cc;
-	mimeo_charset_cache *own_cc; /* made on first need when cc was NULL */
-	const mimeo_header_options *opts;
-	const char *s;
-	size_t len;
-	mimeo_buf strings; /* result strings, each NUL-terminated */
-	mimeo_buf scratch; /* temporary copies of spans */
+	struct mimeo__fparse f; /* input, options, cache, strings, scratch */
 	struct ent *ents;
 	size_t n, a;
-	unsigned repairs;
 };
 
 /* Characters that end an atom.  '[', ']', ')' and '>' in odd places are
@@ -64,7 +56,7 @@ static int push_ent(struct actx *c, const struct ent *e)
 {
 	void *items = c->ents;
 
-	if (mimeo__array_reserve(c->alloc, &items, &c->a, c->n,
+	if (mimeo__array_reserve(c->f.alloc, &items, &c->a, c->n,
 				 sizeof(*c->ents), 8))
 		return MIMEO_ENOMEM;
 	c->ents = items;
@@ -77,12 +69,12 @@ static int push_ent(struct actx *c, const struct ent *e)
 static size_t skip_quoted(struct actx *c, size_t i, size_t end)
 {
 	for (i++; i < end; i++) {
-		if (c->s[i] == '\\' && i + 1 < end)
+		if (c->f.s[i] == '\\' && i + 1 < end)
 			i++;
-		else if (c->s[i] == '"')
+		else if (c->f.s[i] == '"')
 			return i + 1;
 	}
-	c->repairs |= MIMEO_REPAIR_SYNTAX;
+	c->f.repairs |= MIMEO_REPAIR_SYNTAX;
 	return end;
 }
 
@@ -117,19 +109,7 @@ static int put_unquoted(mimeo_buf *b, const char *s, size_t i, size_t end)
  * unallocated when nothing was copied). */
 static const char *scratch_at(const struct actx *c, size_t mark)
 {
-	return c->scratch.ptr ? c->scratch.ptr + mark : "";
-}
-
-/* The caller's cache, or one made for this call (so a NULL cache costs one
- * cache per list, not one per display name). */
-static int need_cc(struct actx *c)
-{
-	if (c->cc)
-		return MIMEO_OK;
-	if (mimeo_charset_cache_new(&c->own_cc, c->alloc) != MIMEO_OK)
-		return MIMEO_ENOMEM;
-	c->cc = c->own_cc;
-	return MIMEO_OK;
+	return c->f.scratch.ptr ? c->f.scratch.ptr + mark : "";
 }
 
 /* Move scratch bytes from `mark` to the string table as UTF-8 (raw 8-bit
@@ -138,20 +118,20 @@ static int scratch_to_strings(struct actx *c, size_t mark, size_t *off)
 {
 	size_t i;
 
-	*off = c->strings.size;
-	for (i = mark; i < c->scratch.size; i++)
-		if ((unsigned char)c->scratch.ptr[i] >= 0x80)
+	*off = c->f.strings.size;
+	for (i = mark; i < c->f.scratch.size; i++)
+		if ((unsigned char)c->f.scratch.ptr[i] >= 0x80)
 			break;
-	if (i < c->scratch.size && need_cc(c) != MIMEO_OK)
+	if (i < c->f.scratch.size && mimeo__fparse_need_cc(&c->f) != MIMEO_OK)
 		return MIMEO_ENOMEM;
-	if (mimeo__raw_to_utf8(c->cc, c->opts, scratch_at(c, mark), c->scratch.size - mark,
-			       &c->strings, &c->repairs) != MIMEO_OK ||
-	    mimeo__buf_fix_nuls(&c->strings, *off, &c->repairs) != MIMEO_OK ||
-	    mimeo_buf_put(&c->strings, "", 1) != MIMEO_OK)
+	if (mimeo__raw_to_utf8(c->f.cc, c->f.opts, scratch_at(c, mark), c->f.scratch.size - mark,
+			       &c->f.strings, &c->f.repairs) != MIMEO_OK ||
+	    mimeo__buf_fix_nuls(&c->f.strings, *off, &c->f.repairs) != MIMEO_OK ||
+	    mimeo_buf_put(&c->f.strings, "", 1) != MIMEO_OK)
 		return MIMEO_ENOMEM;
-	c->scratch.size = mark;
-	if (c->scratch.ptr)
-		c->scratch.ptr[mark] = '\0';
+	c->f.scratch.size = mark;
+	if (c->f.scratch.ptr)
+		c->f.scratch.ptr[mark] = '\0';
 	return MIMEO_OK;
 }
 
@@ -164,25 +144,25 @@ static int scratch_to_strings(struct actx *c, size_t mark, size_t *off)
  */
 static int read_words(struct actx *c, size_t *pos, size_t end, int spaces)
 {
-	const char *s = c->s;
+	const char *s = c->f.s;
 	size_t i = *pos, j;
 	int words = 0;
 
 	for (;;) {
 		j = i;
-		mimeo__skip_cfws(s, end, &j, &c->repairs, NULL);
+		mimeo__skip_cfws(s, end, &j, &c->f.repairs, NULL);
 		if (j >= end)
 			break;
 		if (s[j] == '"') {
 			if (words && spaces && j > i && s[i - 1] != '.' &&
-			    mimeo_buf_put(&c->scratch, " ", 1) != MIMEO_OK)
+			    mimeo_buf_put(&c->f.scratch, " ", 1) != MIMEO_OK)
 				return MIMEO_ENOMEM;
 			i = skip_quoted(c, j, end);
-			if (put_unquoted(&c->scratch, s, j, i) != MIMEO_OK)
+			if (put_unquoted(&c->f.scratch, s, j, i) != MIMEO_OK)
 				return MIMEO_ENOMEM;
 			words++;
 		} else if (s[j] == '.') {
-			if (mimeo_buf_put(&c->scratch, ".", 1) != MIMEO_OK)
+			if (mimeo_buf_put(&c->f.scratch, ".", 1) != MIMEO_OK)
 				return MIMEO_ENOMEM;
 			i = j + 1;
 			continue;
@@ -190,11 +170,11 @@ static int read_words(struct actx *c, size_t *pos, size_t end, int spaces)
 			size_t k = j;
 
 			if (words && spaces && j > i && s[i - 1] != '.' &&
-			    mimeo_buf_put(&c->scratch, " ", 1) != MIMEO_OK)
+			    mimeo_buf_put(&c->f.scratch, " ", 1) != MIMEO_OK)
 				return MIMEO_ENOMEM;
 			while (k < end && !addr_stop((unsigned char)s[k]))
 				k++;
-			if (mimeo_buf_put(&c->scratch, s + j, k - j) != MIMEO_OK)
+			if (mimeo_buf_put(&c->f.scratch, s + j, k - j) != MIMEO_OK)
 				return MIMEO_ENOMEM;
 			i = k;
 			words++;
@@ -204,7 +184,7 @@ static int read_words(struct actx *c, size_t *pos, size_t end, int spaces)
 		if (!spaces) {
 			/* a local part continues only through "." */
 			j = i;
-			mimeo__skip_cfws(s, end, &j, &c->repairs, NULL);
+			mimeo__skip_cfws(s, end, &j, &c->f.repairs, NULL);
 			if (j >= end || s[j] != '.') {
 				i = j;
 				break;
@@ -219,51 +199,51 @@ static int read_words(struct actx *c, size_t *pos, size_t end, int spaces)
  * domain literal kept with its brackets.  *off = NONE when empty. */
 static int read_domain(struct actx *c, size_t *pos, size_t *off)
 {
-	const char *s = c->s;
-	size_t i = *pos, mark = c->scratch.size;
+	const char *s = c->f.s;
+	size_t i = *pos, mark = c->f.scratch.size;
 
 	*off = NONE;
-	mimeo__skip_cfws(s, c->len, &i, &c->repairs, NULL);
-	if (i < c->len && s[i] == '[') {
+	mimeo__skip_cfws(s, c->f.len, &i, &c->f.repairs, NULL);
+	if (i < c->f.len && s[i] == '[') {
 		size_t k = i + 1;
 
-		while (k < c->len && s[k] != ']' && s[k] != '>' && s[k] != ',') {
-			if (s[k] == '\\' && k + 1 < c->len)
+		while (k < c->f.len && s[k] != ']' && s[k] != '>' && s[k] != ',') {
+			if (s[k] == '\\' && k + 1 < c->f.len)
 				k++;
 			k++;
 		}
-		if (k < c->len && s[k] == ']')
+		if (k < c->f.len && s[k] == ']')
 			k++;
 		else
-			c->repairs |= MIMEO_REPAIR_SYNTAX;
+			c->f.repairs |= MIMEO_REPAIR_SYNTAX;
 		for (; i < k; i++)
 			if (!mimeo__is_fws((unsigned char)s[i]) &&
-			    mimeo_buf_put(&c->scratch, s + i, 1) != MIMEO_OK)
+			    mimeo_buf_put(&c->f.scratch, s + i, 1) != MIMEO_OK)
 				return MIMEO_ENOMEM;
 	} else {
 		for (;;) {
 			size_t k = i, j;
 
-			while (k < c->len && !addr_stop((unsigned char)s[k]))
+			while (k < c->f.len && !addr_stop((unsigned char)s[k]))
 				k++;
-			if (mimeo_buf_put(&c->scratch, s + i, k - i) != MIMEO_OK)
+			if (mimeo_buf_put(&c->f.scratch, s + i, k - i) != MIMEO_OK)
 				return MIMEO_ENOMEM;
 			i = k;
 			j = i;
-			mimeo__skip_cfws(s, c->len, &j, &c->repairs, NULL);
-			if (j < c->len && s[j] == '.') {
-				if (mimeo_buf_put(&c->scratch, ".", 1) != MIMEO_OK)
+			mimeo__skip_cfws(s, c->f.len, &j, &c->f.repairs, NULL);
+			if (j < c->f.len && s[j] == '.') {
+				if (mimeo_buf_put(&c->f.scratch, ".", 1) != MIMEO_OK)
 					return MIMEO_ENOMEM;
 				i = j + 1;
-				mimeo__skip_cfws(s, c->len, &i, &c->repairs, NULL);
+				mimeo__skip_cfws(s, c->f.len, &i, &c->f.repairs, NULL);
 				continue;
 			}
 			break;
 		}
 	}
 	*pos = i;
-	if (c->scratch.size == mark) {
-		c->repairs |= MIMEO_REPAIR_SYNTAX; /* "user@" */
+	if (c->f.scratch.size == mark) {
+		c->f.repairs |= MIMEO_REPAIR_SYNTAX; /* "user@" */
 		return MIMEO_OK;
 	}
 	return scratch_to_strings(c, mark, off);
@@ -278,8 +258,8 @@ static int read_domain(struct actx *c, size_t *pos, size_t *off)
  */
 static int emit_phrase(struct actx *c, size_t a, size_t b, const size_t *fc, size_t *off)
 {
-	const char *s = c->s;
-	size_t mark = c->scratch.size, i = a, start;
+	const char *s = c->f.s;
+	size_t mark = c->f.scratch.size, i = a, start;
 	int words = 0;
 
 	*off = NONE;
@@ -287,18 +267,18 @@ static int emit_phrase(struct actx *c, size_t a, size_t b, const size_t *fc, siz
 		size_t k = i;
 
 		if (s[i] == '(') {
-			mimeo__skip_cfws(s, b, &k, &c->repairs, NULL);
-			if (mimeo_buf_put(&c->scratch, " ", 1) != MIMEO_OK)
+			mimeo__skip_cfws(s, b, &k, &c->f.repairs, NULL);
+			if (mimeo_buf_put(&c->f.scratch, " ", 1) != MIMEO_OK)
 				return MIMEO_ENOMEM;
 		} else if (s[i] == '"') {
 			k = skip_quoted(c, i, b);
-			if (mimeo_buf_put(&c->scratch, s + i, k - i) != MIMEO_OK)
+			if (mimeo_buf_put(&c->f.scratch, s + i, k - i) != MIMEO_OK)
 				return MIMEO_ENOMEM;
 			words++;
 		} else {
 			while (k < b && s[k] != '(' && s[k] != '"')
 				k++;
-			if (mimeo_buf_put(&c->scratch, s + i, k - i) != MIMEO_OK)
+			if (mimeo_buf_put(&c->f.scratch, s + i, k - i) != MIMEO_OK)
 				return MIMEO_ENOMEM;
 			for (; i < k; i++)
 				if (!mimeo__is_fws((unsigned char)s[i]))
@@ -306,41 +286,41 @@ static int emit_phrase(struct actx *c, size_t a, size_t b, const size_t *fc, siz
 		}
 		i = k;
 	}
-	start = c->strings.size;
-	if ((words || (fc && fc[1] > 0)) && need_cc(c) != MIMEO_OK)
+	start = c->f.strings.size;
+	if ((words || (fc && fc[1] > 0)) && mimeo__fparse_need_cc(&c->f) != MIMEO_OK)
 		return MIMEO_ENOMEM;
 	if (words) {
-		if (mimeo_header_decode_phrase(c->cc, c->opts, scratch_at(c, mark),
-					       c->scratch.size - mark, &c->strings,
-					       &c->repairs) != MIMEO_OK)
+		if (mimeo_header_decode_phrase(c->f.cc, c->f.opts, scratch_at(c, mark),
+					       c->f.scratch.size - mark, &c->f.strings,
+					       &c->f.repairs) != MIMEO_OK)
 			return MIMEO_ENOMEM;
 	} else if (fc && fc[1] > 0) {
 		/* comment content: quoted-pairs resolved, then decoded as
 		 * text (RFC 2047 section 5 (2) allows encoded words there) */
 		size_t cs = fc[0], ce = fc[0] + fc[1] - 1, run = cs;
 
-		c->scratch.size = mark;
+		c->f.scratch.size = mark;
 		for (i = cs; i < ce; i++) {
 			if (s[i] == '\\' && i + 1 < ce) {
-				if (mimeo_buf_put(&c->scratch, s + run, i - run) != MIMEO_OK)
+				if (mimeo_buf_put(&c->f.scratch, s + run, i - run) != MIMEO_OK)
 					return MIMEO_ENOMEM;
 				run = ++i;
 			}
 		}
-		if (mimeo_buf_put(&c->scratch, s + run, ce - run) != MIMEO_OK)
+		if (mimeo_buf_put(&c->f.scratch, s + run, ce - run) != MIMEO_OK)
 			return MIMEO_ENOMEM;
-		if (mimeo_header_decode_text(c->cc, c->opts, scratch_at(c, mark),
-					     c->scratch.size - mark, &c->strings,
-					     &c->repairs) != MIMEO_OK)
+		if (mimeo_header_decode_text(c->f.cc, c->f.opts, scratch_at(c, mark),
+					     c->f.scratch.size - mark, &c->f.strings,
+					     &c->f.repairs) != MIMEO_OK)
 			return MIMEO_ENOMEM;
 	}
-	c->scratch.size = mark;
-	if (c->scratch.ptr)
-		c->scratch.ptr[mark] = '\0';
-	if (c->strings.size == start)
+	c->f.scratch.size = mark;
+	if (c->f.scratch.ptr)
+		c->f.scratch.ptr[mark] = '\0';
+	if (c->f.strings.size == start)
 		return MIMEO_OK;
-	if (mimeo__buf_fix_nuls(&c->strings, start, &c->repairs) != MIMEO_OK ||
-	    mimeo_buf_put(&c->strings, "", 1) != MIMEO_OK)
+	if (mimeo__buf_fix_nuls(&c->f.strings, start, &c->f.repairs) != MIMEO_OK ||
+	    mimeo_buf_put(&c->f.strings, "", 1) != MIMEO_OK)
 		return MIMEO_ENOMEM;
 	*off = start;
 	return MIMEO_OK;
@@ -361,14 +341,14 @@ static int angle_has_at(const char *s, size_t len, size_t k)
 static int parse_angle(struct actx *c, size_t *pos, size_t start, size_t phrase_end,
 		       const size_t *fc, struct ent *e)
 {
-	const char *s = c->s;
-	size_t len = c->len, i = *pos, mark;
+	const char *s = c->f.s;
+	size_t len = c->f.len, i = *pos, mark;
 
 	/* name-addr: [display-name] angle-addr */
 	if (emit_phrase(c, start, phrase_end, fc, &e->dn) != MIMEO_OK)
 		return MIMEO_ENOMEM;
 	i++;
-	mimeo__skip_cfws(s, len, &i, &c->repairs, NULL);
+	mimeo__skip_cfws(s, len, &i, &c->f.repairs, NULL);
 	if (i < len && s[i] == '@') {
 		/* RFC 5322 4.4 obs-route "@a,@b:" - dropped */
 		while (i < len && s[i] != ':' && s[i] != '>')
@@ -376,26 +356,26 @@ static int parse_angle(struct actx *c, size_t *pos, size_t start, size_t phrase_
 		if (i < len && s[i] == ':')
 			i++;
 		else
-			c->repairs |= MIMEO_REPAIR_SYNTAX;
+			c->f.repairs |= MIMEO_REPAIR_SYNTAX;
 	}
-	mark = c->scratch.size;
+	mark = c->f.scratch.size;
 	if (read_words(c, &i, len, 0) != MIMEO_OK ||
 	    scratch_to_strings(c, mark, &e->lp) != MIMEO_OK)
 		return MIMEO_ENOMEM;
-	mimeo__skip_cfws(s, len, &i, &c->repairs, NULL);
+	mimeo__skip_cfws(s, len, &i, &c->f.repairs, NULL);
 	if (i < len && s[i] == '@') {
 		i++;
 		if (read_domain(c, &i, &e->dom) != MIMEO_OK)
 			return MIMEO_ENOMEM;
 	} else {
-		c->repairs |= MIMEO_REPAIR_SYNTAX; /* "<user>" */
+		c->f.repairs |= MIMEO_REPAIR_SYNTAX; /* "<user>" */
 	}
-	mimeo__skip_cfws(s, len, &i, &c->repairs, NULL);
+	mimeo__skip_cfws(s, len, &i, &c->f.repairs, NULL);
 	if (i < len && s[i] == '>') {
 		i++;
 	} else {
 		/* garbage inside the brackets, or no ">" at all */
-		c->repairs |= MIMEO_REPAIR_SYNTAX;
+		c->f.repairs |= MIMEO_REPAIR_SYNTAX;
 		while (i < len && s[i] != '>' && s[i] != ',' && s[i] != ';')
 			i++;
 		if (i < len && s[i] == '>')
@@ -418,15 +398,15 @@ enum item_result {
  */
 static int parse_item(struct actx *c, size_t *pos, size_t group, int trailing, size_t *grp_out)
 {
-	const char *s = c->s;
-	size_t len = c->len, i = *pos, start = i, lp_start = NONE, first_word = NONE;
+	const char *s = c->f.s;
+	size_t len = c->f.len, i = *pos, start = i, lp_start = NONE, first_word = NONE;
 	size_t fc[2] = { 0, 0 }, phrase_end, mark, k;
 	struct ent e = { NONE, NONE, NONE, group };
 	int words = 0, after_dot = 0;
 
 	/* 1. the phrase: words and dots up to a structural character */
 	for (;;) {
-		mimeo__skip_cfws(s, len, &i, &c->repairs, fc);
+		mimeo__skip_cfws(s, len, &i, &c->f.repairs, fc);
 		if (i >= len)
 			break;
 		if (s[i] == '.') {
@@ -435,7 +415,7 @@ static int parse_item(struct actx *c, size_t *pos, size_t group, int trailing, s
 			continue;
 		}
 		if (s[i] == ':' && group != NONE) {
-			c->repairs |= MIMEO_REPAIR_SYNTAX; /* no nested groups */
+			c->f.repairs |= MIMEO_REPAIR_SYNTAX; /* no nested groups */
 			i++;
 			continue;
 		}
@@ -462,8 +442,8 @@ static int parse_item(struct actx *c, size_t *pos, size_t group, int trailing, s
 		if (emit_phrase(c, start, phrase_end, NULL, grp_out) != MIMEO_OK)
 			return MIMEO_ENOMEM;
 		if (*grp_out == NONE) {
-			*grp_out = c->strings.size;
-			if (mimeo_buf_put(&c->strings, "", 1) != MIMEO_OK)
+			*grp_out = c->f.strings.size;
+			if (mimeo_buf_put(&c->f.strings, "", 1) != MIMEO_OK)
 				return MIMEO_ENOMEM;
 		}
 		*pos = i + 1;
@@ -478,7 +458,7 @@ static int parse_item(struct actx *c, size_t *pos, size_t group, int trailing, s
 		 * a display name whose brackets were forgotten */
 		if (lp_start == NONE && trailing) {
 			/* "a@b@c": the second "@c" is garbage, not an entry */
-			c->repairs |= MIMEO_REPAIR_SYNTAX;
+			c->f.repairs |= MIMEO_REPAIR_SYNTAX;
 			i++;
 			if (read_domain(c, &i, &e.dom) != MIMEO_OK)
 				return MIMEO_ENOMEM;
@@ -487,11 +467,11 @@ static int parse_item(struct actx *c, size_t *pos, size_t group, int trailing, s
 		}
 		k = lp_start == NONE ? i : lp_start;
 		if (lp_start != NONE && first_word != lp_start) {
-			c->repairs |= MIMEO_REPAIR_SYNTAX;
+			c->f.repairs |= MIMEO_REPAIR_SYNTAX;
 			if (emit_phrase(c, start, lp_start, NULL, &e.dn) != MIMEO_OK)
 				return MIMEO_ENOMEM;
 		}
-		mark = c->scratch.size;
+		mark = c->f.scratch.size;
 		if (read_words(c, &k, phrase_end, 0) != MIMEO_OK ||
 		    scratch_to_strings(c, mark, &e.lp) != MIMEO_OK)
 			return MIMEO_ENOMEM;
@@ -499,13 +479,13 @@ static int parse_item(struct actx *c, size_t *pos, size_t group, int trailing, s
 		if (read_domain(c, &i, &e.dom) != MIMEO_OK)
 			return MIMEO_ENOMEM;
 		k = i;
-		mimeo__skip_cfws(s, len, &k, &c->repairs, NULL);
+		mimeo__skip_cfws(s, len, &k, &c->f.repairs, NULL);
 		if (k < len && s[k] == '<' && angle_has_at(s, len, k)) {
 			/* "kijitora@example.com <neko@example.net>": an unquoted
 			 * display name that looks like an address.  The real
 			 * address is the bracketed one (what every client
 			 * shows); the text before it is only a name. */
-			c->repairs |= MIMEO_REPAIR_SYNTAX;
+			c->f.repairs |= MIMEO_REPAIR_SYNTAX;
 			e.dn = e.lp = e.dom = NONE;
 			i = k;
 			if (parse_angle(c, &i, start, k, fc, &e) != MIMEO_OK)
@@ -517,7 +497,7 @@ static int parse_item(struct actx *c, size_t *pos, size_t group, int trailing, s
 			/* "user@example.com (John Doe)": the comment names it */
 			size_t j = i;
 
-			mimeo__skip_cfws(s, len, &j, &c->repairs, fc);
+			mimeo__skip_cfws(s, len, &j, &c->f.repairs, fc);
 			if (emit_phrase(c, j, j, fc, &e.dn) != MIMEO_OK)
 				return MIMEO_ENOMEM;
 		}
@@ -526,13 +506,13 @@ static int parse_item(struct actx *c, size_t *pos, size_t group, int trailing, s
 		 * lone display name.  Kept as a local part without domain. */
 		if (!words || trailing) {
 			if (words)
-				c->repairs |= MIMEO_REPAIR_SYNTAX;
+				c->f.repairs |= MIMEO_REPAIR_SYNTAX;
 			*pos = i;
 			return ITEM_NONE;
 		}
-		c->repairs |= MIMEO_REPAIR_SYNTAX;
+		c->f.repairs |= MIMEO_REPAIR_SYNTAX;
 		k = first_word;
-		mark = c->scratch.size;
+		mark = c->f.scratch.size;
 		if (read_words(c, &k, phrase_end, 1) != MIMEO_OK ||
 		    scratch_to_strings(c, mark, &e.lp) != MIMEO_OK)
 			return MIMEO_ENOMEM;
@@ -543,7 +523,7 @@ static int parse_item(struct actx *c, size_t *pos, size_t group, int trailing, s
 	if (trailing) {
 		/* text after an address without a comma: an entry only if it
 		 * holds a whole address ("a@b c@d"), else garbage ("<nl>") */
-		c->repairs |= MIMEO_REPAIR_SYNTAX;
+		c->f.repairs |= MIMEO_REPAIR_SYNTAX;
 		if (e.dom == NONE)
 			return ITEM_NONE;
 	}
@@ -552,8 +532,8 @@ static int parse_item(struct actx *c, size_t *pos, size_t group, int trailing, s
 
 static int parse_list(struct actx *c)
 {
-	const char *s = c->s;
-	size_t len = c->len, i = 0, group = NONE, grp = NONE, k;
+	const char *s = c->f.s;
+	size_t len = c->f.len, i = 0, group = NONE, grp = NONE, k;
 	size_t members = 0;
 	int trailing = 0, r;
 
@@ -561,7 +541,7 @@ static int parse_list(struct actx *c)
 		/* look past CFWS for a separator, but hand an entry its leading
 		 * comments ("(John Doe) <jd@x>" names the mailbox) */
 		k = i;
-		mimeo__skip_cfws(s, len, &k, &c->repairs, NULL);
+		mimeo__skip_cfws(s, len, &k, &c->f.repairs, NULL);
 		if (k >= len)
 			break;
 		if (s[k] == ',') {
@@ -573,7 +553,7 @@ static int parse_list(struct actx *c)
 			i = k + 1;
 			trailing = 0;
 			if (group == NONE) {
-				c->repairs |= MIMEO_REPAIR_SYNTAX;
+				c->f.repairs |= MIMEO_REPAIR_SYNTAX;
 				continue;
 			}
 			if (!members) {
@@ -587,7 +567,7 @@ static int parse_list(struct actx *c)
 			continue;
 		}
 		if (s[k] == '>') {
-			c->repairs |= MIMEO_REPAIR_SYNTAX;
+			c->f.repairs |= MIMEO_REPAIR_SYNTAX;
 			i = k + 1;
 			continue;
 		}
@@ -598,7 +578,7 @@ static int parse_list(struct actx *c)
 		if (i == k) {
 			/* a structural character that cannot start anything here
 			 * (":" after an address): skip it so the scan progresses */
-			c->repairs |= MIMEO_REPAIR_SYNTAX;
+			c->f.repairs |= MIMEO_REPAIR_SYNTAX;
 			i++;
 		}
 		if (r == ITEM_GROUP) {
@@ -613,7 +593,7 @@ static int parse_list(struct actx *c)
 		trailing = 1;
 	}
 	if (group != NONE) {
-		c->repairs |= MIMEO_REPAIR_SYNTAX; /* group without ";" */
+		c->f.repairs |= MIMEO_REPAIR_SYNTAX; /* group without ";" */
 		if (!members) {
 			struct ent e = { NONE, NONE, NONE, group };
 
@@ -638,32 +618,23 @@ int mimeo_address_list_parse_alloc(const mimeo_allocator *alloc, mimeo_charset_c
 	if (!out)
 		return MIMEO_EINVAL;
 	*out = NULL;
-	if (!in && len)
-		return MIMEO_EINVAL;
-	if (!in)
-		in = "";
 	memset(&c, 0, sizeof(c));
-	c.alloc = alloc;
-	c.cc = cc;
-	c.opts = opts;
-	c.s = in;
-	c.len = len;
-	mimeo_buf_init(&c.strings, alloc);
-	mimeo_buf_init(&c.scratch, alloc);
+	if (mimeo__fparse_begin(&c.f, alloc, cc, opts, in, len) != MIMEO_OK)
+		return MIMEO_EINVAL;
 
 	if (parse_list(&c) != MIMEO_OK)
 		goto out;
 	if (!mimeo__mul_ok(c.n, sizeof(mimeo_address), &total) ||
 	    !mimeo__add_ok(total, sizeof(*h), &total) ||
-	    !mimeo__add_ok(total, c.strings.size, &total))
+	    !mimeo__add_ok(total, c.f.strings.size, &total))
 		goto out;
 	h = mimeo__malloc(alloc, total);
 	if (!h)
 		goto out;
 	items = (mimeo_address *)(h + 1);
 	strs = (char *)(items + c.n);
-	if (c.strings.size)
-		memcpy(strs, c.strings.ptr, c.strings.size);
+	if (c.f.strings.size)
+		memcpy(strs, c.f.strings.ptr, c.f.strings.size);
 	for (k = 0; k < c.n; k++) {
 		const struct ent *e = &c.ents[k];
 
@@ -675,14 +646,12 @@ int mimeo_address_list_parse_alloc(const mimeo_allocator *alloc, mimeo_charset_c
 	h->alloc = alloc;
 	h->pub.items = c.n ? items : NULL;
 	h->pub.count = c.n;
-	h->pub.repairs = c.repairs;
+	h->pub.repairs = c.f.repairs;
 	*out = &h->pub;
 	rc = MIMEO_OK;
 out:
 	mimeo__free(alloc, c.ents);
-	mimeo_charset_cache_free(c.own_cc);
-	mimeo_buf_dispose(&c.strings);
-	mimeo_buf_dispose(&c.scratch);
+	mimeo__fparse_end(&c.f);
 	return rc;
 }
 

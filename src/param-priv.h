@@ -12,6 +12,34 @@
 #include "mimeo/charset.h"
 #include "mimeo/header.h"
 
+/* What the structured-field parsers (param.c, address.c) start from: the
+ * input, the caller's options, a charset cache made on first need, and
+ * two growing buffers. */
+struct mimeo__fparse {
+	const mimeo_allocator *alloc;
+	mimeo_charset_cache *cc;
+	mimeo_charset_cache *own_cc; /* made on first need when cc was NULL */
+	const mimeo_header_options *opts;
+	const char *s;               /* the input ("" for NULL) */
+	size_t len;
+	mimeo_buf strings;           /* the result's strings, NUL-separated */
+	mimeo_buf scratch;           /* temporary copies */
+	unsigned repairs;            /* MIMEO_REPAIR_* so far */
+};
+
+/* Set `f` up for parsing in[0..len).  MIMEO_EINVAL (nothing to undo) when
+ * `in` is NULL with a non-zero length, the rule of every parse entry point. */
+int mimeo__fparse_begin(struct mimeo__fparse *f, const mimeo_allocator *alloc,
+			mimeo_charset_cache *cc, const mimeo_header_options *opts,
+			const char *in, size_t len);
+
+/* The caller's cache, or one made for this call (so a NULL cache costs one
+ * cache per field, not one per value).  MIMEO_OK or MIMEO_ENOMEM. */
+int mimeo__fparse_need_cc(struct mimeo__fparse *f);
+
+/* Free what mimeo__fparse_begin() and the parse made. */
+void mimeo__fparse_end(struct mimeo__fparse *f);
+
 /* Folding whitespace as it appears in a still-folded value: RFC 5322
  * 2.2.3 unfolding just removes CR and LF, so they count as whitespace. */
 static inline int mimeo__is_fws(unsigned char c)

@@ -167,25 +167,18 @@ struct field_holder {
 };
 
 struct pctx {
-	const mimeo_allocator *alloc;
-	mimeo_charset_cache *cc;
-	mimeo_charset_cache *own_cc; /* made on first need when cc was NULL */
-	const mimeo_header_options *opts;
-	const char *s;
-	size_t len;
-	mimeo_buf scratch;      /* unquoted names and values */
-	mimeo_buf strings;      /* the result's strings, NUL-separated */
+	struct mimeo__fparse f; /* input, options, cache, strings; scratch
+				   holds unquoted names and values */
 	struct raw_param *raw;
 	size_t nraw, araw;
 	size_t lang, lang_len;  /* language of the group being decoded, in scratch */
-	unsigned repairs;
 };
 
 static int raw_push(struct pctx *c, const struct raw_param *rp)
 {
 	void *items = c->raw;
 
-	if (mimeo__array_reserve(c->alloc, &items, &c->araw, c->nraw,
+	if (mimeo__array_reserve(c->f.alloc, &items, &c->araw, c->nraw,
 				 sizeof(*c->raw), 16))
 		return MIMEO_ENOMEM;
 	c->raw = items;
@@ -221,14 +214,14 @@ static int put_lower(mimeo_buf *b, const char *s, size_t n)
  * An unterminated string runs to the end (flagged). */
 static int read_quoted(struct pctx *c, size_t *pos, mimeo_buf *b)
 {
-	const char *s = c->s;
+	const char *s = c->f.s;
 	size_t i = *pos + 1, run = i;
 
 	for (;;) {
-		if (i >= c->len) {
+		if (i >= c->f.len) {
 			/* unterminated: the value runs to the end */
-			c->repairs |= MIMEO_REPAIR_SYNTAX;
-			if (mimeo_buf_put(b, s + run, c->len - run) != MIMEO_OK)
+			c->f.repairs |= MIMEO_REPAIR_SYNTAX;
+			if (mimeo_buf_put(b, s + run, c->f.len - run) != MIMEO_OK)
 				return MIMEO_ENOMEM;
 			break;
 		}
@@ -239,7 +232,7 @@ static int read_quoted(struct pctx *c, size_t *pos, mimeo_buf *b)
 				i++;
 				break;
 			}
-			if (s[i] == '\\' && i + 1 < c->len) {
+			if (s[i] == '\\' && i + 1 < c->f.len) {
 				/* RFC 5322 quoted-pair: the next byte literally,
 				 * unless it is a line break (then it is folding) */
 				if (s[i + 1] != '\r' && s[i + 1] != '\n' &&
@@ -254,8 +247,8 @@ static int read_quoted(struct pctx *c, size_t *pos, mimeo_buf *b)
 		}
 		i++;
 	}
-	if (i > c->len)
-		i = c->len;
+	if (i > c->f.len)
+		i = c->f.len;
 	*pos = i;
 	return MIMEO_OK;
 }
@@ -278,13 +271,13 @@ static int looks_like_param(const char *s, size_t len, size_t i)
  * unquoted bytes to the scratch buffer. */
 static int read_value(struct pctx *c, size_t *pos)
 {
-	const char *s = c->s;
-	size_t len = c->len, i = *pos, start;
+	const char *s = c->f.s;
+	size_t len = c->f.len, i = *pos, start;
 
-	mimeo__skip_cfws(s, len, &i, &c->repairs, NULL);
+	mimeo__skip_cfws(s, len, &i, &c->f.repairs, NULL);
 	if (i < len && s[i] == '"') {
 		*pos = i;
-		return read_quoted(c, pos, &c->scratch);
+		return read_quoted(c, pos, &c->f.scratch);
 	}
 	for (;;) {
 		size_t k;
@@ -292,7 +285,7 @@ static int read_value(struct pctx *c, size_t *pos)
 		start = i;
 		while (i < len && !mimeo__is_fws((unsigned char)s[i]) && s[i] != ';' && s[i] != '(')
 			i++;
-		if (mimeo_buf_put(&c->scratch, s + start, i - start) != MIMEO_OK)
+		if (mimeo_buf_put(&c->f.scratch, s + start, i - start) != MIMEO_OK)
 			return MIMEO_ENOMEM;
 		/* Lenient: more words before the next ";" belong to the value
 		 * ("name=my file.pdf"), unless they start a new parameter. */
@@ -302,10 +295,10 @@ static int read_value(struct pctx *c, size_t *pos)
 		if (k == i || k >= len || s[k] == ';' || s[k] == '(' || s[k] == '"' ||
 		    looks_like_param(s, len, k))
 			break;
-		c->repairs |= MIMEO_REPAIR_SYNTAX;
+		c->f.repairs |= MIMEO_REPAIR_SYNTAX;
 		for (; i < k; i++)
 			if (s[i] != '\r' && s[i] != '\n' &&
-			    mimeo_buf_put(&c->scratch, s + i, 1) != MIMEO_OK)
+			    mimeo_buf_put(&c->f.scratch, s + i, 1) != MIMEO_OK)
 				return MIMEO_ENOMEM;
 	}
 	*pos = i;
@@ -315,8 +308,8 @@ static int read_value(struct pctx *c, size_t *pos)
 /* Scan "name [CFWS] = value" at s[*pos] (a token character). */
 static int read_param(struct pctx *c, size_t *pos)
 {
-	const char *s = c->s;
-	size_t len = c->len, i = *pos, ns = i, ne, j, d;
+	const char *s = c->f.s;
+	size_t len = c->f.len, i = *pos, ns = i, ne, j, d;
 	struct raw_param rp;
 	int drop = 0;
 
@@ -324,10 +317,10 @@ static int read_param(struct pctx *c, size_t *pos)
 		i++;
 	ne = i;
 	j = i;
-	mimeo__skip_cfws(s, len, &j, &c->repairs, NULL);
+	mimeo__skip_cfws(s, len, &j, &c->f.repairs, NULL);
 	if (j >= len || s[j] != '=') {
 		/* "attachment; filename" - a name without a value: dropped */
-		c->repairs |= MIMEO_REPAIR_SYNTAX;
+		c->f.repairs |= MIMEO_REPAIR_SYNTAX;
 		*pos = j;
 		return MIMEO_OK;
 	}
@@ -356,17 +349,17 @@ static int read_param(struct pctx *c, size_t *pos)
 		}
 		ne = d - 1;
 	}
-	rp.name = c->scratch.size;
-	if (put_lower(&c->scratch, s + ns, ne - ns) != MIMEO_OK)
+	rp.name = c->f.scratch.size;
+	if (put_lower(&c->f.scratch, s + ns, ne - ns) != MIMEO_OK)
 		return MIMEO_ENOMEM;
-	rp.name_len = c->scratch.size - rp.name; /* U+FFFD may have grown it */
-	rp.val = c->scratch.size;
+	rp.name_len = c->f.scratch.size - rp.name; /* U+FFFD may have grown it */
+	rp.val = c->f.scratch.size;
 	if (read_value(c, &i) != MIMEO_OK)
 		return MIMEO_ENOMEM;
-	rp.val_len = c->scratch.size - rp.val;
+	rp.val_len = c->f.scratch.size - rp.val;
 	*pos = i;
 	if (drop || rp.name_len == 0) {
-		c->repairs |= MIMEO_REPAIR_SYNTAX;
+		c->f.repairs |= MIMEO_REPAIR_SYNTAX;
 		return MIMEO_OK;
 	}
 	return raw_push(c, &rp);
@@ -429,7 +422,7 @@ static int pct_decode(struct pctx *c, const char *v, size_t n, mimeo_buf *b)
 				return MIMEO_ENOMEM;
 			i += 3;
 		} else {
-			c->repairs |= MIMEO_REPAIR_SYNTAX;
+			c->f.repairs |= MIMEO_REPAIR_SYNTAX;
 			if (mimeo_buf_put(b, "%", 1) != MIMEO_OK)
 				return MIMEO_ENOMEM;
 			i++;
@@ -439,16 +432,40 @@ static int pct_decode(struct pctx *c, const char *v, size_t n, mimeo_buf *b)
 	return mimeo_buf_put(b, v + run, n - run);
 }
 
-/* The caller's cache, or one made for this call (so a NULL cache costs one
- * cache per field, not one per value). */
-static int need_cc(struct pctx *c)
+int mimeo__fparse_begin(struct mimeo__fparse *f, const mimeo_allocator *alloc,
+			mimeo_charset_cache *cc, const mimeo_header_options *opts,
+			const char *in, size_t len)
 {
-	if (c->cc)
-		return MIMEO_OK;
-	if (mimeo_charset_cache_new(&c->own_cc, c->alloc) != MIMEO_OK)
-		return MIMEO_ENOMEM;
-	c->cc = c->own_cc;
+	if (!in && len)
+		return MIMEO_EINVAL;
+	f->alloc = alloc;
+	f->cc = cc;
+	f->own_cc = NULL;
+	f->opts = opts;
+	f->s = in ? in : "";
+	f->len = len;
+	f->repairs = 0;
+	mimeo_buf_init(&f->strings, alloc);
+	mimeo_buf_init(&f->scratch, alloc);
 	return MIMEO_OK;
+}
+
+int mimeo__fparse_need_cc(struct mimeo__fparse *f)
+{
+	if (f->cc)
+		return MIMEO_OK;
+	if (mimeo_charset_cache_new(&f->own_cc, f->alloc) != MIMEO_OK)
+		return MIMEO_ENOMEM;
+	f->cc = f->own_cc;
+	return MIMEO_OK;
+}
+
+void mimeo__fparse_end(struct mimeo__fparse *f)
+{
+	mimeo_charset_cache_free(f->own_cc);
+	f->own_cc = NULL;
+	mimeo_buf_dispose(&f->strings);
+	mimeo_buf_dispose(&f->scratch);
 }
 
 /* A plain (not RFC 2231 encoded) value: ASCII without "=?" is copied;
@@ -456,7 +473,7 @@ static int need_cc(struct pctx *c)
  * raw 8-bit is read like raw header text. */
 static int decode_plain(struct pctx *c, const char *v, size_t n)
 {
-	size_t i, start = c->strings.size;
+	size_t i, start = c->f.strings.size;
 	int eight = 0, ew = 0;
 
 	for (i = 0; i < n; i++) {
@@ -466,15 +483,15 @@ static int decode_plain(struct pctx *c, const char *v, size_t n)
 			ew = 1;
 	}
 	if (!eight && !ew)
-		return mimeo_buf_put(&c->strings, v, n);
-	if (need_cc(c) != MIMEO_OK)
+		return mimeo_buf_put(&c->f.strings, v, n);
+	if (mimeo__fparse_need_cc(&c->f) != MIMEO_OK)
 		return MIMEO_ENOMEM;
-	if (c->opts && (c->opts->flags & MIMEO_HEADER_STRICT))
-		return mimeo__raw_to_utf8(c->cc, c->opts, v, n, &c->strings, &c->repairs);
-	if (mimeo_header_decode_text(c->cc, c->opts, v, n, &c->strings, &c->repairs) != MIMEO_OK)
+	if (c->f.opts && (c->f.opts->flags & MIMEO_HEADER_STRICT))
+		return mimeo__raw_to_utf8(c->f.cc, c->f.opts, v, n, &c->f.strings, &c->f.repairs);
+	if (mimeo_header_decode_text(c->f.cc, c->f.opts, v, n, &c->f.strings, &c->f.repairs) != MIMEO_OK)
 		return MIMEO_ENOMEM;
-	if (ew && (c->strings.size - start != n || memcmp(c->strings.ptr + start, v, n)))
-		c->repairs |= MIMEO_REPAIR_ENCODED_WORD;
+	if (ew && (c->f.strings.size - start != n || memcmp(c->f.strings.ptr + start, v, n)))
+		c->f.repairs |= MIMEO_REPAIR_ENCODED_WORD;
 	return MIMEO_OK;
 }
 
@@ -482,11 +499,11 @@ static int decode_plain(struct pctx *c, const char *v, size_t n)
 static int decode_charset(struct pctx *c, const char *cs, size_t cs_len,
 			  const char *bytes, size_t n)
 {
-	if (need_cc(c) != MIMEO_OK)
+	if (mimeo__fparse_need_cc(&c->f) != MIMEO_OK)
 		return MIMEO_ENOMEM;
 	if (cs_len == 0)
-		return mimeo__raw_to_utf8(c->cc, c->opts, bytes, n, &c->strings, &c->repairs);
-	return mimeo_charset_to_utf8(c->cc, cs, cs_len, bytes, n, &c->strings, &c->repairs);
+		return mimeo__raw_to_utf8(c->f.cc, c->f.opts, bytes, n, &c->f.strings, &c->f.repairs);
+	return mimeo_charset_to_utf8(c->f.cc, cs, cs_len, bytes, n, &c->f.strings, &c->f.repairs);
 }
 
 /* A language tag as RFC 2231 section 4 means it (RFC 1766, now BCP 47):
@@ -512,7 +529,7 @@ static int lang_ok(const char *s, size_t n)
  * and flagged) for the group being decoded. */
 static int split_ext(struct pctx *c, size_t val, size_t n, size_t *cs_len, size_t *rest)
 {
-	const char *v = c->scratch.ptr + val;
+	const char *v = c->f.scratch.ptr + val;
 	const char *q1 = memchr(v, '\'', n), *q2;
 
 	if (!q1)
@@ -526,7 +543,7 @@ static int split_ext(struct pctx *c, size_t val, size_t n, size_t *cs_len, size_
 		c->lang = val + (size_t)(q1 + 1 - v);
 		c->lang_len = (size_t)(q2 - q1 - 1);
 	} else if (q2 > q1 + 1) {
-		c->repairs |= MIMEO_REPAIR_SYNTAX;
+		c->f.repairs |= MIMEO_REPAIR_SYNTAX;
 	}
 	return 1;
 }
@@ -534,7 +551,7 @@ static int split_ext(struct pctx *c, size_t val, size_t n, size_t *cs_len, size_
 /* Decode the group keys[a..b) (one name, sorted by section then order). */
 static int decode_group(struct pctx *c, const struct sort_key *keys, size_t a, size_t b)
 {
-	const char *sc = c->scratch.ptr;
+	const char *sc = c->f.scratch.ptr;
 	const struct raw_param *single_ext = NULL, *plain = NULL;
 	size_t i, first_sec = b, nsec = 0;
 	/* The multipart boundary is a protocol element matched byte for byte
@@ -553,7 +570,7 @@ static int decode_group(struct pctx *c, const struct sort_key *keys, size_t a, s
 			else if (!rp->ext && !plain)
 				plain = rp;
 			else
-				c->repairs |= MIMEO_REPAIR_SYNTAX; /* duplicate */
+				c->f.repairs |= MIMEO_REPAIR_SYNTAX; /* duplicate */
 		} else {
 			if (first_sec == b)
 				first_sec = i;
@@ -561,7 +578,7 @@ static int decode_group(struct pctx *c, const struct sort_key *keys, size_t a, s
 		}
 	}
 	if (plain && (single_ext || nsec))
-		c->repairs |= MIMEO_REPAIR_SYNTAX; /* both forms present */
+		c->f.repairs |= MIMEO_REPAIR_SYNTAX; /* both forms present */
 
 	if (single_ext) {
 		size_t cs_len, rest, base;
@@ -569,31 +586,31 @@ static int decode_group(struct pctx *c, const struct sort_key *keys, size_t a, s
 		int rc;
 
 		if (nsec)
-			c->repairs |= MIMEO_REPAIR_SYNTAX;
+			c->f.repairs |= MIMEO_REPAIR_SYNTAX;
 		if (!split_ext(c, single_ext->val, single_ext->val_len, &cs_len, &rest)) {
-			c->repairs |= MIMEO_REPAIR_SYNTAX;
+			c->f.repairs |= MIMEO_REPAIR_SYNTAX;
 			cs_len = 0;
 			rest = 0;
 		}
 		/* %-decode at the end of the scratch buffer, convert, drop */
-		base = c->scratch.size;
+		base = c->f.scratch.size;
 		/* the source lies in the same buffer: reserve room first (the
 		 * output is never longer than the input) so it cannot move */
-		if (mimeo_buf_grow(&c->scratch, single_ext->val_len) != MIMEO_OK)
+		if (mimeo_buf_grow(&c->f.scratch, single_ext->val_len) != MIMEO_OK)
 			return MIMEO_ENOMEM;
-		sc = c->scratch.ptr;
+		sc = c->f.scratch.ptr;
 		v = sc + single_ext->val;
-		if (pct_decode(c, v + rest, single_ext->val_len - rest, &c->scratch) != MIMEO_OK)
+		if (pct_decode(c, v + rest, single_ext->val_len - rest, &c->f.scratch) != MIMEO_OK)
 			return MIMEO_ENOMEM;
-		sc = c->scratch.ptr; /* may have moved */
+		sc = c->f.scratch.ptr; /* may have moved */
 		v = sc + single_ext->val;
-		rc = decode_charset(c, v, cs_len, sc + base, c->scratch.size - base);
-		c->scratch.size = base;
-		c->scratch.ptr[base] = '\0';
+		rc = decode_charset(c, v, cs_len, sc + base, c->f.scratch.size - base);
+		c->f.scratch.size = base;
+		c->f.scratch.ptr[base] = '\0';
 		return rc;
 	}
 	if (nsec) {
-		size_t base = c->scratch.size, cs_len = 0, rest = 0;
+		size_t base = c->f.scratch.size, cs_len = 0, rest = 0;
 		const struct raw_param *first = &c->raw[keys[first_sec].idx];
 		long expect = 0, prev = -1;
 		int any_ext = 0, has_cs = 0, rc;
@@ -605,58 +622,58 @@ static int decode_group(struct pctx *c, const struct sort_key *keys, size_t a, s
 			size_t off = 0;
 
 			if (rp->section == prev) {
-				c->repairs |= MIMEO_REPAIR_SYNTAX; /* repeated section */
+				c->f.repairs |= MIMEO_REPAIR_SYNTAX; /* repeated section */
 				continue;
 			}
 			if (rp->section != expect)
-				c->repairs |= MIMEO_REPAIR_SYNTAX; /* missing piece */
+				c->f.repairs |= MIMEO_REPAIR_SYNTAX; /* missing piece */
 			prev = rp->section;
 			expect = rp->section + 1;
 			if (rp == first && has_cs)
 				off = rest;
 			/* the source lies in the same buffer: reserve room first
 			 * so that appending cannot move it */
-			rc = mimeo_buf_grow(&c->scratch, rp->val_len);
+			rc = mimeo_buf_grow(&c->f.scratch, rp->val_len);
 			if (rc == MIMEO_OK && rp->ext) {
 				any_ext = 1;
-				rc = pct_decode(c, c->scratch.ptr + rp->val + off,
-						rp->val_len - off, &c->scratch);
+				rc = pct_decode(c, c->f.scratch.ptr + rp->val + off,
+						rp->val_len - off, &c->f.scratch);
 			} else if (rc == MIMEO_OK) {
-				rc = mimeo_buf_put(&c->scratch, c->scratch.ptr + rp->val,
+				rc = mimeo_buf_put(&c->f.scratch, c->f.scratch.ptr + rp->val,
 						   rp->val_len);
 			}
 			if (rc != MIMEO_OK)
 				return MIMEO_ENOMEM;
 		}
-		sc = c->scratch.ptr;
+		sc = c->f.scratch.ptr;
 		if (any_ext)
 			rc = decode_charset(c, sc + first->val, has_cs ? cs_len : 0, sc + base,
-					    c->scratch.size - base);
+					    c->f.scratch.size - base);
 		else
-			rc = raw && mimeo_utf8_valid_prefix(sc + base, c->scratch.size - base) ==
-					    c->scratch.size - base ?
-				mimeo_buf_put(&c->strings, sc + base, c->scratch.size - base) :
-				decode_plain(c, sc + base, c->scratch.size - base);
-		c->scratch.size = base;
-		c->scratch.ptr[base] = '\0';
+			rc = raw && mimeo_utf8_valid_prefix(sc + base, c->f.scratch.size - base) ==
+					    c->f.scratch.size - base ?
+				mimeo_buf_put(&c->f.strings, sc + base, c->f.scratch.size - base) :
+				decode_plain(c, sc + base, c->f.scratch.size - base);
+		c->f.scratch.size = base;
+		c->f.scratch.ptr[base] = '\0';
 		return rc;
 	}
 	if (raw && mimeo_utf8_valid_prefix(sc + plain->val, plain->val_len) == plain->val_len)
-		return mimeo_buf_put(&c->strings, sc + plain->val, plain->val_len);
+		return mimeo_buf_put(&c->f.strings, sc + plain->val, plain->val_len);
 	return decode_plain(c, sc + plain->val, plain->val_len);
 }
 
 static int parse_params(struct pctx *c, size_t i, int need_sep,
 			struct out_param **outp, size_t *nout)
 {
-	const char *s = c->s;
-	size_t len = c->len, a, b, n = 0;
+	const char *s = c->f.s;
+	size_t len = c->f.len, a, b, n = 0;
 	struct sort_key *keys = NULL;
 	struct out_param *outs = NULL;
 	int rc = MIMEO_ENOMEM;
 
 	for (;;) {
-		mimeo__skip_cfws(s, len, &i, &c->repairs, NULL);
+		mimeo__skip_cfws(s, len, &i, &c->f.repairs, NULL);
 		if (i >= len)
 			break;
 		if (s[i] == ';') {
@@ -666,37 +683,37 @@ static int parse_params(struct pctx *c, size_t i, int need_sep,
 		}
 		if (is_token((unsigned char)s[i])) {
 			if (need_sep)
-				c->repairs |= MIMEO_REPAIR_SYNTAX; /* missing ";" */
+				c->f.repairs |= MIMEO_REPAIR_SYNTAX; /* missing ";" */
 			if (read_param(c, &i) != MIMEO_OK)
 				return MIMEO_ENOMEM;
 			need_sep = 1;
 			continue;
 		}
-		c->repairs |= MIMEO_REPAIR_SYNTAX;
+		c->f.repairs |= MIMEO_REPAIR_SYNTAX;
 		if (s[i] == '"') {
 			/* a stray quoted string: skip it whole */
-			size_t mark = c->scratch.size;
+			size_t mark = c->f.scratch.size;
 
-			if (read_quoted(c, &i, &c->scratch) != MIMEO_OK)
+			if (read_quoted(c, &i, &c->f.scratch) != MIMEO_OK)
 				return MIMEO_ENOMEM;
-			c->scratch.size = mark;
+			c->f.scratch.size = mark;
 		} else {
 			i++;
 		}
 	}
-	if (mimeo_buf_put(&c->scratch, "", 0) != MIMEO_OK)
+	if (mimeo_buf_put(&c->f.scratch, "", 0) != MIMEO_OK)
 		return MIMEO_ENOMEM; /* make sure scratch.ptr exists */
 	*outp = NULL;
 	*nout = 0;
 	if (c->nraw == 0)
 		return MIMEO_OK;
 
-	keys = mimeo__calloc(c->alloc, c->nraw, sizeof(*keys));
-	outs = mimeo__calloc(c->alloc, c->nraw, sizeof(*outs));
+	keys = mimeo__calloc(c->f.alloc, c->nraw, sizeof(*keys));
+	outs = mimeo__calloc(c->f.alloc, c->nraw, sizeof(*outs));
 	if (!keys || !outs)
 		goto out;
 	for (a = 0; a < c->nraw; a++) {
-		keys[a].name = c->scratch.ptr + c->raw[a].name;
+		keys[a].name = c->f.scratch.ptr + c->raw[a].name;
 		keys[a].name_len = c->raw[a].name_len;
 		keys[a].section = c->raw[a].section;
 		keys[a].order = c->raw[a].order;
@@ -711,31 +728,31 @@ static int parse_params(struct pctx *c, size_t i, int need_sep,
 			if (keys[b].order < first)
 				first = keys[b].order;
 		outs[n].order = first;
-		outs[n].name = c->strings.size;
-		if (mimeo_buf_put(&c->strings, keys[a].name, keys[a].name_len) != MIMEO_OK ||
-		    mimeo_buf_put(&c->strings, "", 1) != MIMEO_OK)
+		outs[n].name = c->f.strings.size;
+		if (mimeo_buf_put(&c->f.strings, keys[a].name, keys[a].name_len) != MIMEO_OK ||
+		    mimeo_buf_put(&c->f.strings, "", 1) != MIMEO_OK)
 			goto out;
-		outs[n].value = c->strings.size;
+		outs[n].value = c->f.strings.size;
 		/* scratch may grow (and move) while decoding: keys point into
 		 * it, so refresh them afterwards */
 		{
-			char *old = c->scratch.ptr;
+			char *old = c->f.scratch.ptr;
 			size_t k;
 
 			c->lang_len = 0;
 			if (decode_group(c, keys, a, b) != MIMEO_OK)
 				goto out;
-			if (c->scratch.ptr != old)
+			if (c->f.scratch.ptr != old)
 				for (k = 0; k < c->nraw; k++)
-					keys[k].name = c->scratch.ptr + c->raw[keys[k].idx].name;
+					keys[k].name = c->f.scratch.ptr + c->raw[keys[k].idx].name;
 		}
-		if (mimeo__buf_fix_nuls(&c->strings, outs[n].value, &c->repairs) != MIMEO_OK ||
-		    mimeo_buf_put(&c->strings, "", 1) != MIMEO_OK)
+		if (mimeo__buf_fix_nuls(&c->f.strings, outs[n].value, &c->f.repairs) != MIMEO_OK ||
+		    mimeo_buf_put(&c->f.strings, "", 1) != MIMEO_OK)
 			goto out;
 		if (c->lang_len) {
-			outs[n].lang = c->strings.size;
-			if (put_lower(&c->strings, c->scratch.ptr + c->lang, c->lang_len) != MIMEO_OK ||
-			    mimeo_buf_put(&c->strings, "", 1) != MIMEO_OK)
+			outs[n].lang = c->f.strings.size;
+			if (put_lower(&c->f.strings, c->f.scratch.ptr + c->lang, c->lang_len) != MIMEO_OK ||
+			    mimeo_buf_put(&c->f.strings, "", 1) != MIMEO_OK)
 				goto out;
 		}
 		n++;
@@ -746,8 +763,8 @@ static int parse_params(struct pctx *c, size_t i, int need_sep,
 	outs = NULL;
 	rc = MIMEO_OK;
 out:
-	mimeo__free(c->alloc, keys);
-	mimeo__free(c->alloc, outs);
+	mimeo__free(c->f.alloc, keys);
+	mimeo__free(c->f.alloc, outs);
 	return rc;
 }
 
@@ -767,52 +784,43 @@ int mimeo_mime_field_parse_alloc(const mimeo_allocator *alloc, mimeo_charset_cac
 	if (!out)
 		return MIMEO_EINVAL;
 	*out = NULL;
-	if (!value && len)
-		return MIMEO_EINVAL;
-	if (!value)
-		value = "";
-
 	memset(&c, 0, sizeof(c));
-	c.alloc = alloc;
-	c.cc = cc;
-	c.opts = opts;
-	c.s = value;
-	c.len = len;
-	mimeo_buf_init(&c.scratch, alloc);
-	mimeo_buf_init(&c.strings, alloc);
+	if (mimeo__fparse_begin(&c.f, alloc, cc, opts, value, len) != MIMEO_OK)
+		return MIMEO_EINVAL;
+	value = c.f.s;
 
 	/* RFC 2045 5.1: type "/" subtype, CFWS allowed around the tokens. */
-	mimeo__skip_cfws(value, len, &i, &c.repairs, NULL);
+	mimeo__skip_cfws(value, len, &i, &c.f.repairs, NULL);
 	start = i;
 	while (i < len && is_token((unsigned char)value[i]))
 		i++;
 	k = i;
-	mimeo__skip_cfws(value, len, &k, &c.repairs, NULL);
+	mimeo__skip_cfws(value, len, &k, &c.f.repairs, NULL);
 	type_off = 0;
-	if (mimeo_buf_put(&c.strings, "", 1) != MIMEO_OK) /* "" at offset 0 */
+	if (mimeo_buf_put(&c.f.strings, "", 1) != MIMEO_OK) /* "" at offset 0 */
 		goto out;
 	if (k < len && value[k] == '=') {
 		/* "Content-Type: charset=utf-8": no type at all */
-		c.repairs |= MIMEO_REPAIR_SYNTAX;
+		c.f.repairs |= MIMEO_REPAIR_SYNTAX;
 		i = start;
 	} else {
 		if (i > start) {
-			type_off = c.strings.size;
-			if (put_lower(&c.strings, value + start, i - start) != MIMEO_OK ||
-			    mimeo_buf_put(&c.strings, "", 1) != MIMEO_OK)
+			type_off = c.f.strings.size;
+			if (put_lower(&c.f.strings, value + start, i - start) != MIMEO_OK ||
+			    mimeo_buf_put(&c.f.strings, "", 1) != MIMEO_OK)
 				goto out;
 		}
 		i = k;
 		if (i < len && value[i] == '/') {
 			i++;
-			mimeo__skip_cfws(value, len, &i, &c.repairs, NULL);
+			mimeo__skip_cfws(value, len, &i, &c.f.repairs, NULL);
 			start = i;
 			while (i < len && is_token((unsigned char)value[i]))
 				i++;
 			has_sub = 1;
-			sub_off = c.strings.size;
-			if (put_lower(&c.strings, value + start, i - start) != MIMEO_OK ||
-			    mimeo_buf_put(&c.strings, "", 1) != MIMEO_OK)
+			sub_off = c.f.strings.size;
+			if (put_lower(&c.f.strings, value + start, i - start) != MIMEO_OK ||
+			    mimeo_buf_put(&c.f.strings, "", 1) != MIMEO_OK)
 				goto out;
 		}
 	}
@@ -822,7 +830,7 @@ int mimeo_mime_field_parse_alloc(const mimeo_allocator *alloc, mimeo_charset_cac
 	/* One block: holder, parameter array, language array, strings. */
 	if (!mimeo__mul_ok(nout, sizeof(mimeo_param) + sizeof(char *), &total) ||
 	    !mimeo__add_ok(total, sizeof(*h), &total) ||
-	    !mimeo__add_ok(total, c.strings.size, &total))
+	    !mimeo__add_ok(total, c.f.strings.size, &total))
 		goto out;
 	h = mimeo__malloc(alloc, total);
 	if (!h)
@@ -830,7 +838,7 @@ int mimeo_mime_field_parse_alloc(const mimeo_allocator *alloc, mimeo_charset_cac
 	params = (mimeo_param *)(h + 1);
 	langs = (const char **)(params + nout);
 	strs = (char *)(langs + nout);
-	memcpy(strs, c.strings.ptr, c.strings.size);
+	memcpy(strs, c.f.strings.ptr, c.f.strings.size);
 	for (k = 0; k < nout; k++) {
 		params[k].name = strs + outs[k].name;
 		params[k].value = strs + outs[k].value;
@@ -841,16 +849,14 @@ int mimeo_mime_field_parse_alloc(const mimeo_allocator *alloc, mimeo_charset_cac
 	h->pub.subtype = has_sub ? strs + sub_off : NULL;
 	h->pub.params = nout ? params : NULL;
 	h->pub.nparams = nout;
-	h->pub.repairs = c.repairs;
+	h->pub.repairs = c.f.repairs;
 	h->pub.languages = nout ? langs : NULL;
 	*out = &h->pub;
 	rc = MIMEO_OK;
 out:
 	mimeo__free(alloc, outs);
 	mimeo__free(alloc, c.raw);
-	mimeo_charset_cache_free(c.own_cc);
-	mimeo_buf_dispose(&c.scratch);
-	mimeo_buf_dispose(&c.strings);
+	mimeo__fparse_end(&c.f);
 	return rc;
 }
 

@@ -8,7 +8,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
+#include "mimeo.h"
 #include "testutil.h"
 
 /* Split a header block into fields: "Name:" at the start of a line, then
@@ -84,4 +86,53 @@ long corpus_walk_fields(corpus_field_cb cb, void *user)
 	}
 	fclose(idx);
 	return count;
+}
+
+void each_prefix(const char *v, input_check_fn check)
+{
+	size_t n = strlen(v), k;
+
+	for (k = 0; k <= n; k++) {
+		char *copy = malloc(k + 1);
+
+		ck_assert_ptr_nonnull(copy);
+		memcpy(copy, v, k);
+		check(copy, k);
+		free(copy);
+	}
+}
+
+void each_random(uint64_t seed, const char *alphabet, size_t alen, size_t max, int rounds,
+		 input_check_fn check)
+{
+	char *buf = malloc(max);
+	int round;
+
+	ck_assert_ptr_nonnull(buf);
+	for (round = 0; round < rounds; round++) {
+		size_t n = (size_t)(test_rand(&seed) % max), i;
+
+		for (i = 0; i < n; i++)
+			buf[i] = alphabet[test_rand(&seed) % alen];
+		check(buf, n);
+	}
+	free(buf);
+}
+
+void check_utf8_str(const char *s)
+{
+	size_t n;
+
+	if (!s)
+		return;
+	n = strlen(s);
+	ck_assert_uint_eq(mimeo_utf8_valid_prefix(s, n), n);
+}
+
+double now_s(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
