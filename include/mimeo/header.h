@@ -30,7 +30,7 @@
  * Raw 8-bit bytes outside encoded words (MIMEO_REPAIR_RAW_8BIT): valid UTF-8
  * passes (RFC 6532); otherwise the text is read in opts->default_charset
  * (windows-1252, MIMEO_REPAIR_FALLBACK_CP1252, when NULL, unknown, or not
- * ASCII-based such as UTF-16).  Lenient mode also
+ * ASCII-based: UTF-16/32, UTF-7, HZ, replacement).  Lenient mode also
  * reads raw 7-bit ISO-2022-JP (a word with ESC $ B or ESC $ @, as old
  * Japanese mailers sent) as ISO-2022-JP (MIMEO_REPAIR_RAW_8BIT).  In strict
  * mode invalid UTF-8 becomes U+FFFD instead and escapes stay as they are.
