@@ -1194,7 +1194,7 @@ static int envelope_line(const char *l, size_t n)
 }
 
 /* Drop the envelope line l (at offset `lo`) that starts a message: the
- * headers that follow are the message's, as GMime and MimeKit keep them.
+ * headers that follow are the message's, as GMime keeps them.
  * Only the separator of an mbox message is not a defect. */
 static int skip_envelope(mimeo_parser *p, const char *l, uint64_t lo)
 {

@@ -72,7 +72,7 @@
  *    or not), a line "From " or ">From " (mboxrd quoting) that is not a
  *    header field ("From : x" is one) is skipped with defect
  *    MIMEO_DEFECT_MBOX_FROM, and the header fields after it are the
- *    message's, as GMime and MimeKit read them (the mbox separator that
+ *    message's, as GMime reads them (the mbox separator that
  *    starts each message with MIMEO_PARSE_MBOX is no defect).  Only that
  *    one line: a later non-header line ends the header block as above.
  *    An encapsulated root's header_offset (known at part_begin) is that
