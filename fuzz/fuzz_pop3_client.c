@@ -8,8 +8,9 @@
  *   after a "+ " challenge, RFC 5034 section 4); bit 2:
  *   MIMEO_POP3_NO_PIPELINING; bit 3: LIST only (else LIST + UIDL); bit 4:
  *   fetch with mimeo_pop3_retr_many (else one mimeo_pop3_retr per
- *   message); bit 5: MIMEO_POP3_TO_LF; bit 6: small max_line; bit 7: DELE
- *   one by one (else mimeo_pop3_dele_many).
+ *   message); bit 5: MIMEO_POP3_TO_LF; bit 6: small max_line (64); bit 7:
+ *   mimeo_pop3_dele of the first message (else mimeo_pop3_dele_many of
+ *   all fetched).
  *   split byte: how the server's bytes are cut into writes (fuzz_util.h).
  * A socketpair joins the client to a thread that plays the server: it
  * writes the input (whatever the client asks) and drains what the client
@@ -17,12 +18,13 @@
  * its side down, so a truncated input ends the session with an EOF, never
  * a hang (the client's read timeout is short as a second guard).  The
  * client runs a whole session on it with mimeo_pop3_connect_fd: greeting,
- * CAPA, login, STAT, LIST/UIDL, RETR of every listed message into a mimeo
- * parser, TOP, DELE, QUIT.
+ * CAPA, login, STAT, LIST/UIDL, RETR of the listed messages (the first 8)
+ * into a mimeo parser, TOP, DELE, QUIT, going on as long as
+ * mimeo_pop3_usable() says the session is in step.
  * Checks:
- *   - every call returns MIMEO_OK or one of its documented errors; -ERR
- *     (MIMEO_EPROTO) leaves the session usable unless it says otherwise,
- *     and once it is unusable every later call fails without I/O;
+ *   - every call returns MIMEO_OK or one of its documented errors, and
+ *     once the session is unusable every later call fails (after QUIT
+ *     too);
  *   - mimeo_pop3_error() is short, free of control characters and never
  *     shows the password; listings are sorted, numbered from 1, with
  *     RFC 1939 unique-ids (1-70 characters 0x21-0x7e);
