@@ -43,6 +43,7 @@ typedef struct edit {
 	size_t len;
 	const mimeo_part *body; /* ... the re-encoded body of this leaf */
 	mimeo_cte cte;
+	int order;              /* among insertions at one offset, see add_insert() */
 } edit;
 
 typedef struct t7 {
@@ -89,6 +90,7 @@ static int add_edit(t7 *t, uint64_t start, uint64_t end, mimeo_buf *text,
 	e->end = end;
 	e->body = body;
 	e->cte = cte;
+	e->order = 0;
 	e->text = NULL;
 	e->len = 0;
 	if (text) {
@@ -96,6 +98,19 @@ static int add_edit(t7 *t, uint64_t start, uint64_t end, mimeo_buf *text,
 		e->text = mimeo_buf_detach(text);
 	}
 	return MIMEO_OK;
+}
+
+/* Insert `text` at `at`.  Several insertions can meet at the start of a
+ * body whose header block has no blank line: the entity's new field
+ * (order depth * 2), then the blank line that ends its header (depth * 2
+ * + 1), then its child's new field, and so on inwards. */
+static int add_insert(t7 *t, uint64_t at, mimeo_buf *text, int order)
+{
+	int r = add_edit(t, at, at, text, NULL, MIMEO_CTE_NONE);
+
+	if (!r)
+		t->ed[t->ned - 1].order = order;
+	return r;
 }
 
 /* Bytes >= 128 or NUL, or a line over 998 octets (RFC 5322 2.1.1). */
@@ -712,6 +727,7 @@ typedef struct hscan {
 	int cte_set;            /* set_cte() replaced them */
 	uint64_t insert_at;     /* start of the blank line (or bs) */
 	int blank;              /* the block ends with a blank line */
+	int depth;              /* of the entity, for add_insert() */
 	uint64_t ct_start, ct_end; /* the first Content-Type field (the one used) */
 	int ct_seen;
 	int ct_redone;          /* it was re-encoded */
@@ -800,14 +816,10 @@ static int set_cte(t7 *t, hscan *hsc, mimeo_cte cte)
 			r = add_edit(t, hsc->cte_start[1], hsc->cte_after[1], NULL, NULL,
 				     MIMEO_CTE_NONE);
 	} else if (!r) {
+		/* without a blank line, end_header() adds one after it */
 		r = mimeo_buf_puts(&h, t->nl) ? MIMEO_ENOMEM : MIMEO_OK;
-		/* No blank line (the parser ended the header block at a line
-		 * that is not a field): our field needs one after it, or the
-		 * body's first line would join the header. */
-		if (!r && !hsc->blank)
-			r = mimeo_buf_puts(&h, t->nl) ? MIMEO_ENOMEM : MIMEO_OK;
 		if (!r)
-			r = add_edit(t, hsc->insert_at, hsc->insert_at, &h, NULL, MIMEO_CTE_NONE);
+			r = add_insert(t, hsc->insert_at, &h, hsc->depth * 2);
 	}
 	mimeo_buf_dispose(&h);
 	return r;
@@ -884,8 +896,37 @@ static int process_node(t7 *t, const mimeo_part *p, int depth, int *clean, hscan
 /* A Content-Transfer-Encoding field with 8-bit bytes that nothing else
  * replaced: write the encoding the parser understood, or, for an unknown
  * one, the field with its 8-bit bytes made ASCII. */
+/* A header block that the parser ended at a line that is not a field,
+ * without a blank line: when the body's start was changed (re-encoded, or
+ * a child's header field inserted there), the new text could read as a
+ * field of this header ("caf\xc3\xa9:" becomes "caf=C3=A9:"), so the
+ * header gets its blank line. */
+static int end_header(t7 *t, const mimeo_part *p, const hscan *hsc, size_t edits_before)
+{
+	uint64_t hs, bs, end;
+	mimeo_buf h;
+	size_t i;
+	int r = MIMEO_OK;
+
+	mimeo_part_offsets(p, &hs, &bs, &end);
+	if (hsc->blank)
+		return MIMEO_OK;
+	for (i = edits_before; i < t->ned && t->ed[i].start != bs; i++)
+		;
+	if (i == t->ned)
+		return MIMEO_OK;
+	mimeo_buf_init(&h, t->alloc);
+	if (mimeo_buf_puts(&h, t->nl))
+		r = MIMEO_ENOMEM;
+	if (!r)
+		r = add_insert(t, bs, &h, hsc->depth * 2 + 1);
+	mimeo_buf_dispose(&h);
+	return r;
+}
+
 static int process(t7 *t, const mimeo_part *p, int depth, int *clean)
 {
+	size_t before = t->ned;
 	hscan hsc;
 	mimeo_cte c;
 	int r;
@@ -894,15 +935,17 @@ static int process(t7 *t, const mimeo_part *p, int depth, int *clean)
 	t->cur = p;
 	r = process_node(t, p, depth, clean, &hsc);
 	t->cur = p;
-	if (r || !hsc.cte_dirty || hsc.cte_set)
-		return r;
-	c = mimeo_part_cte(p);
-	if (c != MIMEO_CTE_NONE && c != MIMEO_CTE_UNKNOWN)
-		return set_cte(t, &hsc, c);
-	r = reencode_field(t, hsc.cte_start[0], hsc.cte_end[0]);
-	if (!r && hsc.ncte > 1)
-		r = reencode_field(t, hsc.cte_start[1], hsc.cte_end[1]);
-	return r;
+	if (!r && hsc.cte_dirty && !hsc.cte_set) {
+		c = mimeo_part_cte(p);
+		if (c != MIMEO_CTE_NONE && c != MIMEO_CTE_UNKNOWN) {
+			r = set_cte(t, &hsc, c);
+		} else {
+			r = reencode_field(t, hsc.cte_start[0], hsc.cte_end[0]);
+			if (!r && hsc.ncte > 1)
+				r = reencode_field(t, hsc.cte_start[1], hsc.cte_end[1]);
+		}
+	}
+	return r ? r : end_header(t, p, &hsc, before);
 }
 
 static int process_node(t7 *t, const mimeo_part *p, int depth, int *clean, hscan *hsc)
@@ -921,6 +964,7 @@ static int process_node(t7 *t, const mimeo_part *p, int depth, int *clean, hscan
 		return MIMEO_OK;
 	}
 	r = scan_header_block(t, hs, bs, hsc);
+	hsc->depth = depth;
 	if (r)
 		return r;
 	if (is_protected(p)) {
@@ -1007,7 +1051,9 @@ static int cmp_edit(const void *a, const void *b)
 
 	if (x->start != y->start)
 		return x->start < y->start ? -1 : 1;
-	return x->end < y->end ? -1 : x->end > y->end;
+	if (x->end != y->end)
+		return x->end < y->end ? -1 : 1;
+	return x->order - y->order;
 }
 
 static int emit(t7 *t, mimeo__out *o)

@@ -565,7 +565,7 @@ static void check_same_leaves(const char *in, size_t len, const char *name, size
 	free(o);
 }
 
-/* Regressions from fuzz_to7bit (/tmp/brief/to7bit-findings.md T1, T2). */
+/* Regressions from fuzz_to7bit (/tmp/brief/to7bit-findings.md T1-T4). */
 static const struct {
 	const char *name, *msg;
 	size_t leaves;
@@ -597,6 +597,24 @@ static const struct {
 	  "Content-Type: multipart/mixed; boundary=b\n\n--b\nContent-Type: text/plain\n"
 	  "Content-Disposition: attachment\xc3\xa9; filename=\"\xc3\xa9.txt\"\n\nx\n--b--\n", 1,
 	  "Content-Disposition: attachment__; filename*=utf-8''%C3%A9.txt" },
+	/* no blank line after the header: once encoded, the first body line
+	 * would read as a field */
+	{ "T3 header without a blank line, existing CTE field",
+	  "Content-Transfer-Encoding: 8bit\ncaf\xc3\xa9:ok and then some more plain ascii text\n",
+	  1, "quoted-printable\n\ncaf=C3=A9:ok" },
+	{ "T3 header without a blank line, NUL line",
+	  "Content-Transfer-Encoding:\n\0: 12C", 1, NULL },
+	{ "T3 header without a blank line, no CTE field",
+	  "Subject: x\ncaf\xc3\xa9:ok, then plain ascii text\n", 1,
+	  "quoted-printable\n\ncaf=C3=A9:ok" },
+	/* a message part's header without a blank line: the inner entity's
+	 * new field must not join it */
+	{ "T4 8-bit CTE of a message part, inner header without a blank line",
+	  "From: a@example.org\nMIME-Version: 1.0\nContent-Type: multipart/mixed; boundary=o\n"
+	  "\n--o\nContent-Type: text/plain\n\nouter\n--o\nContent-Type: message/rfc822\n"
+	  "Content-Transfer-Encoding: 8bit\xf6\xf5\xb9\x8dom: b@example\xd6\xd7\xff\r\n"
+	  "--b1 charset=utf-8\nConteapplication/pkcs7-miment-Transfer-Encoding: 8bit\n\n"
+	  "inner body \xc3\xa9\xc3\xa8\n--o--\n", 2, "?=\r\n\nContent-Transfer-Encoding: quoted" },
 };
 
 START_TEST(mime_fields_keep_the_structure)
@@ -605,7 +623,7 @@ START_TEST(mime_fields_keep_the_structure)
 	size_t len = strlen(m), olen, nw;
 	char *o;
 
-	if (_i == 4) /* has a NUL */
+	if (_i == 4 || _i == 8) /* has a NUL */
 		len = strlen(m) + 1 + strlen(m + strlen(m) + 1);
 	check_same_leaves(m, len, mime_field_cases[_i].name, mime_field_cases[_i].leaves);
 	if (mime_field_cases[_i].has) {

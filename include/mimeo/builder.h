@@ -419,7 +419,8 @@ typedef struct mimeo_to7bit_options {
  *  - a leaf whose body has a byte >= 128, a NUL, or a line over 998 octets
  *    gets a new Content-Transfer-Encoding: quoted-printable (mail-safe)
  *    when most of it is ASCII text, base64 otherwise; its other header
- *    fields stay as they were;
+ *    fields stay as they were (a header block that ended without a blank
+ *    line gets one, or the encoded first line could read as a field);
  *  - an address field (From, Sender, Reply-To, To, Cc, Bcc, Resent-*,
  *    Disposition-Notification-To, Mail-Followup-To, ...) with raw 8-bit
  *    bytes is rebuilt from its parsed form (mimeo_address_list_parse) as a
