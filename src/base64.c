@@ -233,6 +233,21 @@ static unsigned char *b64_encode_scalar(mimeo_b64_encoder *e, const unsigned cha
 	return o;
 }
 
+size_t mimeo__b64_encode_to_line_end(mimeo_b64_encoder *e, const unsigned char **pin,
+				     const unsigned char *end, unsigned char *out)
+{
+	const unsigned char *p = *pin;
+	unsigned char *o = out;
+
+	/* e->_col is below 76 inside the loop: b64_put4 adds no line break. */
+	while (e->_col % 76 != 0 && end - p >= 3) {
+		o = b64_put4(e, o, ((uint32_t)p[0] << 16) | ((uint32_t)p[1] << 8) | p[2]);
+		p += 3;
+	}
+	*pin = p;
+	return (size_t)(o - out);
+}
+
 size_t mimeo_b64_encode_step(mimeo_b64_encoder *e, const void *in, size_t len, void *out)
 {
 	const unsigned char *p = in, *end = p + len;

@@ -175,7 +175,6 @@ size_t mimeo__b64_encode_avx2(mimeo_b64_encoder *e, const unsigned char **pin,
 {
 	const unsigned char *p = *pin;
 	unsigned char *o = out;
-	const char *a = mimeo__b64_alphabet;
 
 	if (e->_flags & MIMEO_B64_NOWRAP) {
 		while (end - p >= 28) {
@@ -187,17 +186,7 @@ size_t mimeo__b64_encode_avx2(mimeo_b64_encoder *e, const unsigned char **pin,
 		return (size_t)(o - out);
 	}
 	/* Finish the current line with scalar groups. */
-	while (e->_col % 76 != 0 && end - p >= 3) {
-		uint32_t v = (uint32_t)p[0] << 16 | (uint32_t)p[1] << 8 | p[2];
-
-		o[0] = (unsigned char)a[v >> 18];
-		o[1] = (unsigned char)a[(v >> 12) & 63];
-		o[2] = (unsigned char)a[(v >> 6) & 63];
-		o[3] = (unsigned char)a[v & 63];
-		o += 4;
-		p += 3;
-		e->_col += 4;
-	}
+	o += mimeo__b64_encode_to_line_end(e, &p, end, o);
 	/* Whole lines: 57 bytes -> 76 characters, written as three 32-byte
 	 * stores (the last 20 bytes are overwritten by the next line; the
 	 * caller's bound covers them because 76+ input bytes remain). */

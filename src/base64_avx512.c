@@ -25,22 +25,19 @@
 
 #define STAGE 512
 
-/* Sextet of each ASCII code; 0x80 for whitespace, 0xFF for anything else
- * ('=' included).  Bytes >= 0x80 are caught by their own sign bit. */
-static const unsigned char ascii_sextet[128] __attribute__((aligned(64))) = {
-#define X 0xFF
-#define W 0x80
-	X, X, X, X, X, X, X, X, X, W, W, W, W, W, X, X,
-	X, X, X, X, X, X, X, X, X, X, X, X, X, X, X, X,
-	W, X, X, X, X, X, X, X, X, X, X, 62, X, X, X, 63,
-	52, 53, 54, 55, 56, 57, 58, 59, 60, 61, X, X, X, X, X, X,
-	X, 0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14,
-	15, 16, 17, 18, 19, 20, 21, 22, 23, 24, 25, X, X, X, X, X,
-	X, 26, 27, 28, 29, 30, 31, 32, 33, 34, 35, 36, 37, 38, 39, 40,
-	41, 42, 43, 44, 45, 46, 47, 48, 49, 50, 51, X, X, X, X, X,
-#undef X
-#undef W
-};
+/* Half of the 128-entry ASCII lookup used by the decoder, made from the
+ * shared table (mimeo__b64_dec_table): sextets stay, whitespace becomes
+ * 0x80 and anything else ('=' included) 0xFF.  Bytes >= 0x80 are caught
+ * by their own sign bit. */
+static inline __m512i ascii_sextet(const unsigned char *half)
+{
+	__m512i v = _mm512_loadu_si512((const void *)half);
+	__mmask64 ws = _mm512_cmpeq_epi8_mask(v, _mm512_set1_epi8(MIMEO__B64_WS));
+	__mmask64 other = _mm512_cmpgt_epu8_mask(v, _mm512_set1_epi8(MIMEO__B64_WS));
+
+	v = _mm512_mask_mov_epi8(v, ws, _mm512_set1_epi8((char)0x80));
+	return _mm512_mask_mov_epi8(v, other, _mm512_set1_epi8((char)0xFF));
+}
 
 /* After the multiply-adds every 32-bit lane holds one 24-bit group, low
  * byte first: pick bytes 2, 1, 0 of each lane in order. */
@@ -74,8 +71,8 @@ size_t mimeo__b64_decode_avx512(mimeo_b64_decoder *d, const unsigned char **pin,
 	const unsigned char *p = *pin;
 	unsigned char *o = out;
 	unsigned char stage[STAGE + 64] __attribute__((aligned(64)));
-	const __m512i lut0 = _mm512_load_si512((const void *)ascii_sextet);
-	const __m512i lut1 = _mm512_load_si512((const void *)(ascii_sextet + 64));
+	const __m512i lut0 = ascii_sextet(mimeo__b64_dec_table);
+	const __m512i lut1 = ascii_sextet(mimeo__b64_dec_table + 64);
 	const __m512i wsval = _mm512_set1_epi8((char)0x80);
 	size_t s = 0, i, nb;
 	uint32_t acc;
@@ -213,7 +210,6 @@ size_t mimeo__b64_encode_avx512(mimeo_b64_encoder *e, const unsigned char **pin,
 {
 	const unsigned char *p = *pin;
 	unsigned char *o = out;
-	const char *a = mimeo__b64_alphabet;
 	const __m512i alphabet = _mm512_loadu_si512((const void *)mimeo__b64_alphabet);
 
 	if (e->_flags & MIMEO_B64_NOWRAP) {
@@ -227,17 +223,7 @@ size_t mimeo__b64_encode_avx512(mimeo_b64_encoder *e, const unsigned char **pin,
 		return (size_t)(o - out);
 	}
 	/* Finish the current line with scalar groups. */
-	while (e->_col % 76 != 0 && end - p >= 3) {
-		uint32_t v = (uint32_t)p[0] << 16 | (uint32_t)p[1] << 8 | p[2];
-
-		o[0] = (unsigned char)a[v >> 18];
-		o[1] = (unsigned char)a[(v >> 12) & 63];
-		o[2] = (unsigned char)a[(v >> 6) & 63];
-		o[3] = (unsigned char)a[v & 63];
-		o += 4;
-		p += 3;
-		e->_col += 4;
-	}
+	o += mimeo__b64_encode_to_line_end(e, &p, end, o);
 	/* Whole lines: 57 bytes -> 64 + 12 characters.  The second store
 	 * writes 16 bytes of which 12 count; the 4 extra are rewritten by the
 	 * next line break (121+ input bytes remain, so they are within the

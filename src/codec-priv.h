@@ -38,6 +38,13 @@ extern const char mimeo__b64_alphabet[64];
  * written and advances *pin.  It may write up to 96 bytes past a line's
  * start, which the caller guarantees are within the step's output bound.
  */
+/* Encode whole 3-byte groups until the current output line is full
+ * (e->_col a multiple of 76) or fewer than 3 input bytes remain: how the
+ * SIMD encoders reach a line start.  Returns characters written, advances
+ * *pin. */
+size_t mimeo__b64_encode_to_line_end(mimeo_b64_encoder *e, const unsigned char **pin,
+				     const unsigned char *end, unsigned char *out);
+
 #if MIMEO_CODEC_AVX2
 size_t mimeo__b64_decode_avx2(mimeo_b64_decoder *d, const unsigned char **pin,
 			      const unsigned char *end, unsigned char *out);
@@ -49,15 +56,21 @@ size_t mimeo__b64_encode_avx2(mimeo_b64_encoder *e, const unsigned char **pin,
  * when p[i] (0 <= i < 64) is copied to the output as it is: a byte in
  * 33..126 other than '=', or a space or tab whose next byte p[i + 1] is not
  * `brk` (the byte that ends a line: '\n', '\r', or -1 for none in binary
- * mode).  They read p[0..64], 65 bytes.  qp.c does everything else (line
- * breaks, escapes, the 76-column limit, mail-safe line starts).
+ * mode).  Bit i of *brkm is set when p[i] == brk.  They read p[0..64], 65
+ * bytes.  qp.c does everything else (line breaks, escapes, the 76-column
+ * limit, mail-safe line starts).
+ *
+ * mimeo__qp_esc_avx2 writes "=XX" (upper-case hex) for each of p[0..n),
+ * n <= 25, at o, reading up to 32 bytes from p and storing up to 96 bytes
+ * at o (the caller's output bound covers the excess).
  */
-uint64_t mimeo__qp_lit_mask_scalar(const unsigned char *p, int brk);
+uint64_t mimeo__qp_lit_mask_scalar(const unsigned char *p, int brk, uint64_t *brkm);
 #if MIMEO_CODEC_AVX2
-uint64_t mimeo__qp_lit_mask_avx2(const unsigned char *p, int brk);
+uint64_t mimeo__qp_lit_mask_avx2(const unsigned char *p, int brk, uint64_t *brkm);
+void mimeo__qp_esc_avx2(const unsigned char *p, unsigned n, unsigned char *o);
 #endif
 #if MIMEO_CODEC_AVX512
-uint64_t mimeo__qp_lit_mask_avx512(const unsigned char *p, int brk);
+uint64_t mimeo__qp_lit_mask_avx512(const unsigned char *p, int brk, uint64_t *brkm);
 #endif
 
 #if MIMEO_CODEC_AVX512

@@ -453,9 +453,10 @@ static unsigned char *qp_enc_byte(mimeo_qp_encoder *e, unsigned char *o, unsigne
  * (tests/test_qp.c compares them on every path).
  */
 
-/* A block reads 64 bytes, one of look-ahead, and copies runs in 16-byte
- * pieces that may read up to 15 bytes past the block. */
-#define QP_ENC_NEED 80
+/* A block reads 64 bytes and one of look-ahead; runs are copied in
+ * 16-byte pieces and escapes written 16 at a time from 16-byte loads, so
+ * up to 31 bytes past the block are read. */
+#define QP_ENC_NEED 96
 
 /* SWAR helpers on 8 bytes at once: 0x80 in each byte lane where the
  * condition holds.  `y` has bit 7 of every byte clear, so no sum carries
@@ -476,10 +477,11 @@ static inline unsigned lanes_bits(uint64_t m)
 	return (unsigned)(((m >> 7) * 0x0102040810204080ull) >> 56);
 }
 
-/* 8 bytes, little-endian: the literal mask of p[0..7] (reads p[0..8]). */
+/* 8 bytes, little-endian: the literal mask of p[0..7] (reads p[0..8]);
+ * the mask of the bytes equal to brk in bits 8..15. */
 static inline unsigned lit8(const unsigned char *p, int brk)
 {
-	uint64_t x, n, y, lit, ws;
+	uint64_t x, n, y, lit, ws, bm = 0;
 
 	memcpy(&x, p, 8);
 	memcpy(&n, p + 1, 8);
@@ -492,42 +494,63 @@ static inline unsigned lit8(const unsigned char *p, int brk)
 	lit = (y + QP_ONES * (128 - 33)) & ~(y + QP_ONES) & ~x & QP_HIGH;
 	lit &= ~lanes_eq(y, '=');
 	ws = (lanes_eq(y, ' ') | lanes_eq(y, '\t')) & ~x;
-	if (brk >= 0)
+	if (brk >= 0) {
 		ws &= ~(lanes_eq(n & ~QP_HIGH, (unsigned)brk) & ~n);
-	return lanes_bits(lit | ws);
+		bm = lanes_eq(y, (unsigned)brk) & ~x;
+	}
+	return lanes_bits(lit | ws) | lanes_bits(bm) << 8;
 }
 
 /* The portable classifier, for the scalar path and other CPUs. */
-uint64_t mimeo__qp_lit_mask_scalar(const unsigned char *p, int brk)
+uint64_t mimeo__qp_lit_mask_scalar(const unsigned char *p, int brk, uint64_t *brkm)
 {
-	uint64_t m = 0;
-	unsigned i;
+	uint64_t m = 0, b = 0;
+	unsigned i, k;
 
-	for (i = 0; i < 64; i += 8)
-		m |= (uint64_t)lit8(p + i, brk) << i;
+	for (i = 0; i < 64; i += 8) {
+		k = lit8(p + i, brk);
+		m |= (uint64_t)(k & 0xFF) << i;
+		b |= (uint64_t)(k >> 8) << i;
+	}
+	*brkm = b;
 	return m;
 }
 
-typedef uint64_t (*qp_mask_fn)(const unsigned char *p, int brk);
+/* Writes "=XX" for each of p[0..n) (n <= 25) at o, and may store up to
+ * 48 bytes more (rewritten by later output). */
+typedef void (*qp_esc_fn)(const unsigned char *p, unsigned n, unsigned char *o);
 
-static qp_mask_fn qp_mask_for(unsigned isa)
+static void esc_scalar(const unsigned char *p, unsigned n, unsigned char *o);
+
+/* The classifier and escape writer of a path. */
+typedef struct qp_enc_ops {
+	uint64_t (*mask)(const unsigned char *p, int brk, uint64_t *brkm);
+	qp_esc_fn esc;
+} qp_enc_ops;
+
+static qp_enc_ops qp_ops_for(unsigned isa)
 {
+	qp_enc_ops ops = { mimeo__qp_lit_mask_scalar, esc_scalar };
+
+#if MIMEO_CODEC_AVX2
+	/* The AVX-512 path has AVX2 too (cpu.c): it shares the escape writer. */
+	if (isa == MIMEO_ISA_AVX2 || isa == MIMEO_ISA_AVX512) {
+		ops.mask = mimeo__qp_lit_mask_avx2;
+		ops.esc = mimeo__qp_esc_avx2;
+	}
+#endif
 #if MIMEO_CODEC_AVX512
 	if (isa == MIMEO_ISA_AVX512)
-		return mimeo__qp_lit_mask_avx512;
-#endif
-#if MIMEO_CODEC_AVX2
-	if (isa == MIMEO_ISA_AVX2)
-		return mimeo__qp_lit_mask_avx2;
+		ops.mask = mimeo__qp_lit_mask_avx512;
 #endif
 	(void)isa;
-	return mimeo__qp_lit_mask_scalar;
+	return ops;
 }
 
-/* Copy n (0..64; at least 16 are stored) bytes in 16-byte pieces.  The bytes stored past n are
- * rewritten by later output; they stay within MIMEO_QP_ENCODE_BOUND since
- * the output so far is at most about 3.1 times the input consumed and
- * QP_ENC_NEED bytes of input remain. */
+/* Copy n (0..64) bytes in 16-byte pieces (at least one).  The bytes
+ * stored past n are rewritten by later output; they stay within
+ * MIMEO_QP_ENCODE_BOUND since the output so far is at most about 3.1 times
+ * the input consumed and QP_ENC_NEED bytes of input remain. */
 static inline void copy_run(unsigned char *o, const unsigned char *s, unsigned n)
 {
 	unsigned k = 0;
@@ -557,14 +580,21 @@ static const char qp_esc[256 * 4 + 1] =
 	"=E0 =E1 =E2 =E3 =E4 =E5 =E6 =E7 =E8 =E9 =EA =EB =EC =ED =EE =EF "
 	"=F0 =F1 =F2 =F3 =F4 =F5 =F6 =F7 =F8 =F9 =FA =FB =FC =FD =FE =FF ";
 
+static void esc_scalar(const unsigned char *p, unsigned n, unsigned char *o)
+{
+	unsigned k;
+
+	for (k = 0; k < n; k++)
+		memcpy(o + 3 * k, qp_esc + 4 * p[k], 4);
+}
+
 /* The block path's working state, kept in locals (the output is written
  * through an unsigned char pointer, which may alias the encoder struct). */
 typedef struct qp_blk {
 	unsigned char *o;  /* output position */
 	unsigned col;      /* characters on the current output line */
 	unsigned flags;    /* MIMEO_QP_* */
-	int brk;           /* the byte that ends a line: '\n', '\r' (CRLF) or
-			      -1 (binary: none) */
+	qp_esc_fn esc;     /* the path's escape writer */
 } qp_blk;
 
 static inline void soft_break(qp_blk *b)
@@ -576,38 +606,76 @@ static inline void soft_break(qp_blk *b)
 	b->col = 0;
 }
 
-/* The bytes of the block from p[i] that are not in a literal run: a hard
- * line break (LF, or CRLF with MIMEO_QP_CRLF; p[64] is readable), or a
- * run of bytes written as =XX (each after a soft break when it would pass
- * column 75; one tight loop for 8-bit text).  Returns the next index. */
-static inline unsigned enc_other(qp_blk *b, const unsigned char *p, unsigned i, uint64_t lit)
+/* Write the n (>= 1) bytes at p as =XX, with soft breaks so no line
+ * passes column 75 (at most 25 escapes a line).  Short runs (UTF-8 letters
+ * in Latin text) are written inline; long ones (8-bit text) by the path's
+ * escape writer. */
+static inline void put_escapes(qp_blk *b, const unsigned char *p, unsigned n)
+{
+	if (n <= 4) {
+		do {
+			if (b->col > 72)
+				soft_break(b);
+			memcpy(b->o, qp_esc + 4 * *p++, 4);
+			b->o += 3;
+			b->col += 3;
+		} while (--n);
+		return;
+	}
+	while (n > 0) {
+		unsigned fit = (75 - b->col) / 3, k;
+
+		if (fit == 0) {
+			soft_break(b);
+			continue;
+		}
+		k = n < fit ? n : fit;
+		if (k <= 2) {
+			memcpy(b->o, qp_esc + 4 * p[0], 4);
+			if (k == 2)
+				memcpy(b->o + 3, qp_esc + 4 * p[1], 4);
+		} else {
+			b->esc(p, k, b->o);
+		}
+		b->o += 3 * k;
+		b->col += 3 * k;
+		p += k;
+		n -= k;
+	}
+}
+
+/* The bytes of the block from p[i] that are not in a literal run (`stop`
+ * has the literal and line-break bytes): a hard line break (LF, or CRLF
+ * with MIMEO_QP_CRLF; p[64] is readable), or p[i] and the run of bytes
+ * after it that are neither, written as =XX.  Returns the next index. */
+static inline unsigned enc_other(qp_blk *b, const unsigned char *p, unsigned i, uint64_t stop,
+				 uint64_t brkm)
 {
 	int crlf = (b->flags & MIMEO_QP_CRLF) != 0;
+	uint64_t after;
+	unsigned n;
 
-	if (p[i] == b->brk && (!crlf || p[i + 1] == '\n')) {
+	if (((brkm >> i) & 1) && (!crlf || p[i + 1] == '\n')) {
 		if (crlf)
 			*b->o++ = '\r';
 		*b->o++ = '\n';
 		b->col = 0;
 		return i + 1 + (unsigned)crlf;
 	}
-	do {
-		if (b->col > 72)
-			soft_break(b);
-		memcpy(b->o, qp_esc + 4 * p[i], 4);
-		b->o += 3;
-		b->col += 3;
-		i++;
-	} while (i < 64 && !((lit >> i) & 1) && p[i] != b->brk);
-	return i;
+	/* p[i] itself may be a lone CR (CRLF mode) or a mail-safe 'F'/'.'. */
+	after = i < 63 ? stop >> (i + 1) : 1;
+	n = 1 + (after ? (unsigned)__builtin_ctzll(after) : 63 - i);
+	put_escapes(b, p + i, n);
+	return i + n;
 }
 
-/* Encode the 64-byte block at p whose literal bytes are the bits of lit.
- * Each round copies the literal run ahead (maybe empty: the 16-byte store
- * is harmless) and then one other byte, so mixed text costs few
- * unpredictable branches.  Returns the input bytes used: 64, or 65 when a
- * CRLF straddles the end. */
-static inline unsigned qp_enc_block(qp_blk *b, const unsigned char *p, uint64_t lit)
+/* Encode the 64-byte block at p whose literal bytes are the bits of lit
+ * and line-break bytes those of brkm.  Each round copies the literal run
+ * ahead (maybe empty: the 16-byte store is harmless) and then a line break
+ * or a run of escapes, so mixed text costs few unpredictable branches.
+ * Returns the input bytes used: 64, or 65 when a CRLF straddles the end. */
+static inline unsigned qp_enc_block(qp_blk *b, const unsigned char *p, uint64_t lit,
+				    uint64_t brkm)
 {
 	unsigned i = 0;
 
@@ -632,7 +700,7 @@ static inline unsigned qp_enc_block(qp_blk *b, const unsigned char *p, uint64_t 
 		b->col += run;
 		i += run;
 		if (i < 64)
-			i = enc_other(b, p, i, lit);
+			i = enc_other(b, p, i, lit | brkm, brkm);
 	}
 	return i;
 }
@@ -641,17 +709,20 @@ size_t mimeo_qp_encode_step(mimeo_qp_encoder *e, const void *in, size_t len, voi
 {
 	const unsigned char *p = in, *end = p + len;
 	unsigned char *o = out;
-	qp_mask_fn mask = qp_mask_for(e->_isa);
+	qp_enc_ops ops = qp_ops_for(e->_isa);
 	int brk = (e->_flags & MIMEO_QP_BINARY) ? -1 : (e->_flags & MIMEO_QP_CRLF) ? '\r' : '\n';
 
 	while (p < end) {
 		/* A pending space, tab or CR, and the last bytes of the chunk
 		 * (no look-ahead past it), take the per-byte rules. */
 		if (e->_pend < 0 && end - p >= QP_ENC_NEED) {
-			qp_blk b = { o, e->_col, e->_flags, brk };
+			qp_blk b = { o, e->_col, e->_flags, ops.esc };
+			uint64_t lit, brkm;
 
-			while (end - p >= QP_ENC_NEED)
-				p += qp_enc_block(&b, p, mask(p, brk));
+			while (end - p >= QP_ENC_NEED) {
+				lit = ops.mask(p, brk, &brkm);
+				p += qp_enc_block(&b, p, lit, brkm);
+			}
 			o = b.o;
 			e->_col = b.col;
 		} else {

@@ -111,7 +111,7 @@ size_t mimeo__qp_decode_avx512(const unsigned char **pin, const unsigned char *e
 }
 
 /* Encoder classifier (see codec-priv.h): one 64-byte block at once. */
-uint64_t mimeo__qp_lit_mask_avx512(const unsigned char *p, int brk)
+uint64_t mimeo__qp_lit_mask_avx512(const unsigned char *p, int brk, uint64_t *brkm)
 {
 	__m512i v = _mm512_loadu_si512((const void *)p);
 	/* 33..126 as one unsigned range compare. */
@@ -121,11 +121,14 @@ uint64_t mimeo__qp_lit_mask_avx512(const unsigned char *p, int brk)
 	__mmask64 ws = _mm512_cmpeq_epi8_mask(v, _mm512_set1_epi8(' ')) |
 		       _mm512_cmpeq_epi8_mask(v, _mm512_set1_epi8('\t'));
 
+	*brkm = 0;
 	if (brk >= 0) {
 		/* Whitespace before a line break is encoded (rule 3). */
+		__m512i b = _mm512_set1_epi8((char)brk);
 		__m512i vn = _mm512_loadu_si512((const void *)(p + 1));
 
-		ws &= ~_mm512_cmpeq_epi8_mask(vn, _mm512_set1_epi8((char)brk));
+		ws &= ~_mm512_cmpeq_epi8_mask(vn, b);
+		*brkm = _mm512_cmpeq_epi8_mask(v, b);
 	}
 	return lit | ws;
 }

@@ -312,65 +312,35 @@ START_TEST(encoder_paths_agree)
 }
 END_TEST
 
+/* `n` bytes of `fill` with `ins` written at `at` must encode to the same
+ * bytes with that span replaced by `out`. */
+static void check_edge(unsigned flags, char fill, size_t n, size_t at, const char *ins,
+		       const char *out)
+{
+	char in[200], want[400];
+
+	memset(in, fill, n);
+	memcpy(in + at, ins, strlen(ins));
+	in[n] = 0;
+	memcpy(want, in, at);
+	strcpy(want + at, out);
+	strcat(want, in + at + strlen(ins));
+	check_encode(flags, in, n, want);
+}
+
 /* Regressions at the block path's edges, with known answers: a literal run
  * filling column 75 exactly, a space before a line break at byte 63/64 of
  * a block, a CRLF whose LF is the 65th byte, a line-leading F after a soft
- * break, an escape that must move to the next line. */
+ * break, an escape that must move to the next line, a space at column 74. */
 START_TEST(encoder_block_edges)
 {
-	char in[200], want[400];
-	size_t i;
-
-	/* 75 x then LF: no soft break; 76 x: one, before the 76th. */
-	memset(in, 'x', 150);
-	in[75] = '\n';
-	memcpy(want, in, 76);
-	memcpy(want + 76, in + 76, 74);
-	want[150] = 0;
-	check_encode(0, in, 150, want);
-	/* space as byte 63 then LF as byte 64 (a block edge) */
-	memset(in, 'y', 100);
-	in[30] = '\n';
-	in[63] = ' ';
-	in[64] = '\n';
-	memcpy(want, in, 63);
-	memcpy(want + 63, "=20\n", 4);
-	memcpy(want + 67, in + 65, 35);
-	want[102] = 0;
-	check_encode(0, in, 100, want);
-	/* CRLF with its LF at byte 64 */
-	memset(in, 'z', 100);
-	in[20] = '\r';
-	in[21] = '\n';
-	in[63] = '\r';
-	in[64] = '\n';
-	in[100] = 0;
-	check_encode(MIMEO_QP_CRLF, in, 100, in);
-	/* mail-safe: the 76th byte 'F' starts a line after a soft break */
-	memset(in, 'w', 100);
-	in[75] = 'F';
-	in[100] = 0;
-	memcpy(want, in, 75);
-	memcpy(want + 75, "=\n=46", 5);
-	memcpy(want + 80, in + 76, 24);
-	want[104] = 0;
-	check_encode(MIMEO_QP_MAILSAFE, in, 100, want);
-	/* '=' at column 73: =3D would end at 76, so it moves to a new line */
-	memset(in, 'v', 100);
-	in[73] = '=';
-	memcpy(want, in, 73);
-	memcpy(want + 73, "=\n=3D", 5);
-	memcpy(want + 78, in + 74, 26);
-	want[104] = 0;
-	check_encode(0, in, 100, want);
-	for (i = 0; i < 100; i++)
-		in[i] = i % 2 ? 'a' : ' ';
-	in[100] = 0;
-	memcpy(want, in, 75);
-	memcpy(want + 75, "=\n", 2);
-	memcpy(want + 77, in + 75, 25);
-	want[102] = 0;
-	check_encode(0, in, 100, want);
+	check_edge(0, 'x', 150, 75, "\n", "\n");
+	check_edge(0, 'x', 150, 75, "x", "=\nx");
+	check_edge(0, 'y', 100, 63, " \n", "=20\n");
+	check_edge(MIMEO_QP_CRLF, 'z', 100, 63, "\r\n", "\r\n");
+	check_edge(MIMEO_QP_MAILSAFE, 'w', 100, 75, "F", "=\n=46");
+	check_edge(0, 'v', 100, 73, "=", "=\n=3D");
+	check_edge(0, 'a', 100, 74, " ", " =\n");
 }
 END_TEST
 

@@ -277,26 +277,43 @@ MIMEO_EXTERN size_t mimeo_qp_encode_finish(mimeo_qp_encoder *e, void *out);
 
 /**
  * Streaming uudecoder state.  Text before a "begin MODE NAME" line is
- * skipped; the data lines of the first block are decoded up to its "end"
- * line (or a zero-length line followed by "end"); everything after that is
- * ignored.  Lines may end in LF or CRLF.  Data lines cut short (mail
- * systems strip trailing spaces) are completed with zero bits within their
- * last group; lines that cannot be data are skipped and counted in
- * `invalid`.
+ * skipped; the data lines of a block are decoded up to its "end" line (or
+ * a zero-length line followed by "end").  Lines may end in LF or CRLF.
+ * Data lines cut short (mail systems strip trailing spaces) are completed
+ * with zero bits within their last group; lines that cannot be data are
+ * skipped and counted in `invalid`.  A space and a backquote both stand
+ * for zero bits.
+ *
+ * A body may hold several blocks (one file each, with text between them).
+ * mimeo_uu_decode_step() and the generic transfer decoder give the first
+ * block only and ignore the rest; mimeo_uu_decode_next() gives every block
+ * and pauses after each so the caller can tell the files apart.  A block
+ * without an "end" line ends at the next begin line.  "begin-base64"
+ * blocks (uuencode -m) are not supported: they are skipped as text.
+ *
+ * The filename is raw bytes from the message: it may hold "../", "/",
+ * control characters or anything else.  Pass it through
+ * mimeo_filename_sanitize() before using it as a path.
  */
 typedef struct mimeo_uu_decoder {
-	char filename[256]; /**< public: NAME from the begin line, raw bytes,
-				 NUL-terminated (cut at 255 bytes) */
+	char filename[256]; /**< public: NAME from the current block's begin
+				 line, raw bytes, NUL-terminated (cut at 255
+				 bytes); "" before a begin line */
 	unsigned mode;      /**< public: MODE from the begin line (octal) */
-	int began;          /**< public: a begin line was seen */
-	int ended;          /**< public: the end line was seen */
-	uint64_t invalid;   /**< public: lines skipped as garbage inside the block */
+	int began;          /**< public: the current block's begin line was seen */
+	int ended;          /**< public: the current block's end line was seen */
+	uint64_t invalid;   /**< public: lines skipped as garbage inside blocks,
+				 all blocks together */
 	unsigned _len;      /* bytes in _line */
 	unsigned _zero;     /* a zero-length data line was seen */
+	unsigned _done;     /* the current block is over */
+	unsigned _held;     /* _line holds the begin line of the next block */
+	unsigned _multi;    /* mimeo_uu_decode_next() is in use */
 	unsigned char _line[MIMEO_UU_MAX_LINE];
 } mimeo_uu_decoder;
 
-/** Largest output of one mimeo_uu_decode_step() call for `n` input bytes. */
+/** Largest output of one mimeo_uu_decode_step() or mimeo_uu_decode_next()
+ *  call for `n` input bytes. */
 #define MIMEO_UU_DECODE_BOUND(n) ((n) + 64)
 /** Largest output of mimeo_uu_decode_finish(). */
 #define MIMEO_UU_DECODE_FINISH_MAX 64
@@ -305,7 +322,8 @@ typedef struct mimeo_uu_decoder {
 MIMEO_EXTERN void mimeo_uu_decoder_init(mimeo_uu_decoder *d);
 
 /**
- * Decode the next `len` bytes.
+ * Decode the next `len` bytes of the first block; input after that block
+ * is consumed and ignored.
  * @param out  room for MIMEO_UU_DECODE_BOUND(len) bytes; may not overlap `in`
  * @return bytes written.  Never fails.
  */
@@ -313,7 +331,32 @@ MIMEO_EXTERN size_t mimeo_uu_decode_step(mimeo_uu_decoder *d, const void *in,
 					 size_t len, void *out);
 
 /**
- * End of input: decode a last data line that had no line break.
+ * Decode the next `len` bytes, every block in turn.  The bytes written by
+ * one call all belong to the block described by the public fields when
+ * it returns (`began` set, `filename`, `mode`): a new file starts with the
+ * first call after a pause (or the first call) that returns with `began`
+ * set.  Do not mix with mimeo_uu_decode_step() on the same stream.
+ * @param out       room for MIMEO_UU_DECODE_BOUND(len) bytes; may not
+ *                  overlap `in`
+ * @param consumed  receives how many input bytes were used
+ * @param produced  receives how many bytes were written to `out`
+ * @return MIMEO_OK when all `len` bytes were used; MIMEO_PAUSED when a
+ *         block ended (its "end" line, or a begin line with no "end" before
+ *         it): the public fields still describe that block (`ended` says
+ *         whether it had its "end" line) until the next call, which starts
+ *         looking for the next block.  Call again with the rest of the
+ *         input (in + consumed).  Never fails.
+ */
+MIMEO_EXTERN int mimeo_uu_decode_next(mimeo_uu_decoder *d, const void *in,
+				      size_t len, void *out, size_t *consumed,
+				      size_t *produced);
+
+/**
+ * End of input: decode a last data line of the current block that had no
+ * line break.  After a pause of mimeo_uu_decode_next() it is the call
+ * after the pause: it writes nothing, and a begin line that ended the
+ * paused block starts an empty one (`began` set) or the fields are
+ * cleared.  A begin line without a line break at the very end is ignored.
  * @param out  room for MIMEO_UU_DECODE_FINISH_MAX bytes
  * @return bytes written.
  */
