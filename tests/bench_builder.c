@@ -33,7 +33,7 @@
 
 #define BLOCK (1u << 20)
 #define TOTAL ((size_t)100 << 20)
-#define ROUNDS 5
+#define ROUNDS 11
 
 static unsigned char *block;
 
