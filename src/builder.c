@@ -39,6 +39,12 @@
 #define READ_CHUNK (216u * B64_LINE_IN)
 #define B64_SLICE READ_CHUNK
 #define OUT_CAP (24u * 1024u)
+/* Except for mimeo_builder_write_file(): each block becomes a write(2)
+ * there (stdio passes blocks larger than its buffer straight through),
+ * and the system calls cost more than the cache misses of a larger
+ * buffer: a 100 MiB stream attachment written to a tmpfs file measured
+ * 1.16-1.26 GB/s (CPU time) with 24 KiB blocks, 1.49-1.51 with 256 KiB. */
+#define FILE_OUT_CAP (256u * 1024u)
 /* Quoted-printable may quadruple its input. */
 #define QP_SLICE ((OUT_CAP - 16u) / 4u)
 _Static_assert(MIMEO_B64_ENCODE_BOUND(B64_SLICE) <= OUT_CAP, "output buffer too small");
@@ -2036,7 +2042,8 @@ static int local_offset_minutes(time_t t)
 	return (int)(tm.tm_gmtoff / 60);
 }
 
-int mimeo_builder_write(mimeo_builder *b, mimeo_write_fn write, void *ctx)
+/* mimeo_builder_write() with an output buffer of `cap` bytes. */
+static int write_with(mimeo_builder *b, mimeo_write_fn write, void *ctx, size_t cap)
 {
 	wctx w;
 	int r;
@@ -2055,7 +2062,7 @@ int mimeo_builder_write(mimeo_builder *b, mimeo_write_fn write, void *ctx)
 	w.rbuf = mimeo__malloc(b->alloc, READ_CHUNK);
 	if (!w.rbuf)
 		return MIMEO_ENOMEM;
-	r = mimeo__out_init(&w.o, b->alloc, OUT_CAP, write, ctx);
+	r = mimeo__out_init(&w.o, b->alloc, cap, write, ctx);
 	if (!r && !b->has_date) {
 		time_t now = time(NULL);
 
@@ -2080,6 +2087,11 @@ int mimeo_builder_write(mimeo_builder *b, mimeo_write_fn write, void *ctx)
 	return r;
 }
 
+int mimeo_builder_write(mimeo_builder *b, mimeo_write_fn write, void *ctx)
+{
+	return write_with(b, write, ctx, OUT_CAP);
+}
+
 static int file_writer(void *ctx, const void *data, size_t len)
 {
 	return fwrite(data, 1, len, ctx) == len ? MIMEO_OK : MIMEO_EIO;
@@ -2089,7 +2101,7 @@ int mimeo_builder_write_file(mimeo_builder *b, FILE *f)
 {
 	if (!f)
 		return MIMEO_EINVAL;
-	return mimeo_builder_write(b, file_writer, f);
+	return write_with(b, file_writer, f, FILE_OUT_CAP);
 }
 
 int mimeo_builder_write_buf(mimeo_builder *b, mimeo_buf *out)

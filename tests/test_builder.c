@@ -1228,6 +1228,35 @@ START_TEST(message_file_errors)
 }
 END_TEST
 
+START_TEST(write_file_matches_write_buf)
+{
+	/* mimeo_builder_write_file uses larger blocks: same bytes */
+	size_t n = 1000003, got;
+	unsigned char *data = malloc(n);
+	uint64_t st = 7;
+	FILE *f = tmpfile();
+	char *back;
+	mimeo_buf a = MIMEO_BUF_INIT;
+	mimeo_builder *b = simple_builder(0);
+
+	ck_assert_ptr_nonnull(f);
+	test_rand_bytes(&st, data, n);
+	ck_assert_int_eq(mimeo_builder_add_attachment(b, NULL, data, n), MIMEO_OK);
+	ck_assert_int_eq(mimeo_builder_write_buf(b, &a), MIMEO_OK);
+	ck_assert_int_eq(mimeo_builder_write_file(b, f), MIMEO_OK);
+	back = malloc(a.size + 1);
+	rewind(f);
+	got = fread(back, 1, a.size + 1, f);
+	ck_assert_uint_eq(got, a.size);
+	ck_assert(memcmp(back, a.ptr, a.size) == 0);
+	fclose(f);
+	free(back);
+	free(data);
+	mimeo_buf_dispose(&a);
+	mimeo_builder_free(b);
+}
+END_TEST
+
 START_TEST(write_file_and_crlf)
 {
 	mimeo_builder *b = simple_builder(MIMEO_BUILD_CRLF);
@@ -1334,6 +1363,7 @@ static Suite *builder_suite(void)
 	tcase_add_test(tc, stream_short_reads_are_gathered);
 	tcase_add_test(tc, attached_8bit_message_is_made_7bit);
 	tcase_add_test(tc, write_file_and_crlf);
+	tcase_add_test(tc, write_file_matches_write_buf);
 	tcase_add_test(tc, message_file_same_as_memory);
 	tcase_add_test(tc, message_file_is_not_held_in_memory);
 	tcase_add_test(tc, message_file_errors);
