@@ -24,6 +24,7 @@
 #       The same in rounds of MINUTES (wall clock), until every target has
 #       at least N CPU-minutes in the ledger (a busy machine gives a nice-19
 #       fuzzer far less CPU than wall time; the issue counts CPU time).
+#       Each round rebuilds first, so fixes committed meanwhile are fuzzed.
 #   scripts/fuzz.sh --ledger
 #       CPU minutes, executions and edges per target summed over every
 #       campaign run recorded in fuzz/out/ledger.tsv (GNU time measures each).
@@ -199,39 +200,51 @@ smoke() {
 	fi
 }
 
+# Build the engine's targets (again: a round picks up whatever the tree now
+# holds) and list them when none were named.
+campaign_prepare() { # engine targets...
+	local engine=$1 t
+	shift
+	if [ "$engine" = afl ]; then
+		setup_afl
+		[ $# -gt 0 ] || targets_in build-fuzzer-afl
+		return 0
+	fi
+	setup_libfuzzer
+	[ $# -gt 0 ] || set -- $(targets_in build-fuzz)
+	# Run copies, so that rebuilding build-fuzz meanwhile is harmless.
+	mkdir -p fuzz/out/bin
+	for t in "$@"; do
+		cp "build-fuzz/fuzz/fuzz_$t" fuzz/out/bin/ || die "no target $t"
+	done
+	printf '%s\n' "$@"
+}
+
 campaign() {
 	local minutes=$1 engine=$2
 	shift 2
-	local targets=("$@")
+	local targets=("$@") short
 	mkdir -p fuzz/out fuzz/crashes
 	ledger=$top/fuzz/out/ledger.tsv
+	bindir=fuzz/out/bin
 	if [ "$engine" = afl ]; then
-		setup_afl
-		[ "${#targets[@]}" -gt 0 ] || mapfile -t targets < <(targets_in build-fuzzer-afl)
 		campaign_one() { afl_one "$1" "$minutes"; }
 	else
-		setup_libfuzzer
-		[ "${#targets[@]}" -gt 0 ] || mapfile -t targets < <(targets_in build-fuzz)
-		# Run copies, so that rebuilding build-fuzz meanwhile is harmless.
-		bindir=fuzz/out/bin
-		mkdir -p "$bindir"
-		for t in "${targets[@]}"; do
-			cp "build-fuzz/fuzz/fuzz_$t" "$bindir/" || die "no target $t"
-		done
 		campaign_one() {
 			run_libfuzzer "$1" $((minutes * 60)) "fuzz/out/$1" "fuzz/out/$1.log" nice
 		}
 	fi
+	mapfile -t targets < <(campaign_prepare "$engine" "${targets[@]}")
 	if [ -z "${cpu_goal:-}" ]; then
 		say "campaign ($engine): ${targets[*]}, ${minutes} min each, two at a time"
 		two_at_a_time campaign_one "${targets[@]}" || true
 	else
-		local short
 		while :; do
 			mapfile -t short < <(below_goal "$cpu_goal" "${targets[@]}")
 			[ "${#short[@]}" -gt 0 ] || break
 			say "campaign ($engine) round: ${short[*]} below $cpu_goal CPU-min, ${minutes} min each"
 			two_at_a_time campaign_one "${short[@]}" || true
+			campaign_prepare "$engine" "${short[@]}" >/dev/null
 		done
 		say "campaign: every target has at least $cpu_goal CPU-minutes"
 	fi
