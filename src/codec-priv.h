@@ -71,6 +71,12 @@ void mimeo__qp_esc_avx2(const unsigned char *p, unsigned n, unsigned char *o);
 #endif
 #if MIMEO_CODEC_AVX512
 uint64_t mimeo__qp_lit_mask_avx512(const unsigned char *p, int brk, uint64_t *brkm);
+/* Encode the longest prefix of p[0..len) (len <= 16, no line-break byte;
+ * bit i of `esc` set when p[i] is written as =XX) whose output fits in
+ * `room` columns: returns its length, *written the characters stored at o.
+ * Reads 16 bytes at p and stores 64 at o. */
+unsigned mimeo__qp_seg_avx512(const unsigned char *p, unsigned len, uint32_t esc,
+			      unsigned room, unsigned char *o, unsigned *written);
 #endif
 
 #if MIMEO_CODEC_AVX512

@@ -523,14 +523,19 @@ typedef void (*qp_esc_fn)(const unsigned char *p, unsigned n, unsigned char *o);
 static void esc_scalar(const unsigned char *p, unsigned n, unsigned char *o);
 
 /* The classifier and escape writer of a path. */
+/* Encodes a segment that fits on the line (see codec-priv.h). */
+typedef unsigned (*qp_seg_fn)(const unsigned char *p, unsigned len, uint32_t esc, unsigned room,
+			      unsigned char *o, unsigned *written);
+
 typedef struct qp_enc_ops {
 	uint64_t (*mask)(const unsigned char *p, int brk, uint64_t *brkm);
 	qp_esc_fn esc;
+	qp_seg_fn seg;    /* NULL: runs are copied and escapes written apart */
 } qp_enc_ops;
 
 static qp_enc_ops qp_ops_for(unsigned isa)
 {
-	qp_enc_ops ops = { mimeo__qp_lit_mask_scalar, esc_scalar };
+	qp_enc_ops ops = { mimeo__qp_lit_mask_scalar, esc_scalar, NULL };
 
 #if MIMEO_CODEC_AVX2
 	/* The AVX-512 path has AVX2 too (cpu.c): it shares the escape writer. */
@@ -540,8 +545,10 @@ static qp_enc_ops qp_ops_for(unsigned isa)
 	}
 #endif
 #if MIMEO_CODEC_AVX512
-	if (isa == MIMEO_ISA_AVX512)
+	if (isa == MIMEO_ISA_AVX512) {
 		ops.mask = mimeo__qp_lit_mask_avx512;
+		ops.seg = mimeo__qp_seg_avx512;
+	}
 #endif
 	(void)isa;
 	return ops;
@@ -705,6 +712,41 @@ static inline unsigned qp_enc_block(qp_blk *b, const unsigned char *p, uint64_t 
 	return i;
 }
 
+/* qp_enc_block() for a path with a segment encoder: up to 16 bytes at a
+ * time, literal and escaped alike, as many as fit on the line; line-break
+ * bytes and a mail-safe line start are handled as in qp_enc_block(). */
+static inline unsigned qp_enc_block_seg(qp_blk *b, const unsigned char *p, uint64_t lit,
+					uint64_t brkm, qp_seg_fn seg)
+{
+	unsigned i = 0, len, m, w;
+	uint64_t bm;
+	uint32_t esc;
+
+	while (i < 64) {
+		if ((brkm >> i) & 1) {
+			i = enc_other(b, p, i, lit | brkm, brkm);
+			continue;
+		}
+		if (b->col == 0 && (b->flags & MIMEO_QP_MAILSAFE) && (p[i] == 'F' || p[i] == '.')) {
+			put_escapes(b, p + i, 1);
+			i++;
+			continue;
+		}
+		len = 64 - i < 16 ? 64 - i : 16;
+		bm = brkm >> i;
+		if (bm && (unsigned)__builtin_ctzll(bm) < len)
+			len = (unsigned)__builtin_ctzll(bm);
+		esc = (uint32_t)(~lit >> i) & ((1u << len) - 1);
+		m = seg(p + i, len, esc, 75 - b->col, b->o, &w);
+		b->o += w;
+		b->col += w;
+		i += m;
+		if (m < len)
+			soft_break(b);   /* the next byte does not fit */
+	}
+	return i;
+}
+
 size_t mimeo_qp_encode_step(mimeo_qp_encoder *e, const void *in, size_t len, void *out)
 {
 	const unsigned char *p = in, *end = p + len;
@@ -721,7 +763,12 @@ size_t mimeo_qp_encode_step(mimeo_qp_encoder *e, const void *in, size_t len, voi
 
 			while (end - p >= QP_ENC_NEED) {
 				lit = ops.mask(p, brk, &brkm);
-				p += qp_enc_block(&b, p, lit, brkm);
+				/* Segments pay where escapes are many (8-bit
+				 * text); mostly-ASCII text copies runs faster. */
+				if (ops.seg && __builtin_popcountll(~lit) >= 16)
+					p += qp_enc_block_seg(&b, p, lit, brkm, ops.seg);
+				else
+					p += qp_enc_block(&b, p, lit, brkm);
 			}
 			o = b.o;
 			e->_col = b.col;

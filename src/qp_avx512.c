@@ -132,3 +132,42 @@ uint64_t mimeo__qp_lit_mask_avx512(const unsigned char *p, int brk, uint64_t *br
 	}
 	return lit | ws;
 }
+
+/*
+ * Encoder segment (see codec-priv.h): each of up to 16 bytes becomes one
+ * character (itself) or three ("=XX").  In a 48-slot space every byte owns
+ * three slots, of which an escape keeps all and a literal only the first;
+ * pext squeezes the slot pattern into the output positions of the first,
+ * second and third characters, and vpexpandb puts the characters there.
+ */
+unsigned mimeo__qp_seg_avx512(const unsigned char *p, unsigned len, uint32_t esc,
+			      unsigned room, unsigned char *o, unsigned *written)
+{
+	const uint64_t slot = 0x249249249249ull;   /* bits 0, 3, ..., 45 */
+	const __m128i hex = _mm_setr_epi8('0', '1', '2', '3', '4', '5', '6', '7', '8', '9',
+					  'A', 'B', 'C', 'D', 'E', 'F');
+	uint64_t es = _pdep_u64(esc, slot), keep = slot | es << 1 | es << 2;
+	uint64_t first = _pext_u64(slot, keep), second = _pext_u64(slot << 1, keep);
+	uint64_t third = _pext_u64(slot << 2, keep);
+	/* Start of every byte, and of the one after the last. */
+	uint64_t starts = first | (uint64_t)1 << __builtin_popcountll(keep);
+	/* Bytes that end within `room` (outputs are at most 48 long). */
+	uint64_t fit = room >= 63 ? ~(uint64_t)0 : (2ull << room) - 1;
+	unsigned m = (unsigned)__builtin_popcountll(starts & fit) - 1;
+	__m128i x = _mm_loadu_si128((const __m128i *)p);
+	__m128i hi = _mm_shuffle_epi8(hex, _mm_and_si128(_mm_srli_epi16(x, 4), _mm_set1_epi8(0x0F)));
+	__m128i lo = _mm_shuffle_epi8(hex, _mm_and_si128(x, _mm_set1_epi8(0x0F)));
+	__m512i out;
+
+	if (m > len)
+		m = len;
+	x = _mm_mask_blend_epi8((__mmask16)esc, x, _mm_set1_epi8('='));
+	out = _mm512_maskz_expand_epi8(first, _mm512_zextsi128_si512(x));
+	out = _mm512_or_si512(out, _mm512_maskz_expand_epi8(
+		second, _mm512_zextsi128_si512(_mm_maskz_compress_epi8((__mmask16)esc, hi))));
+	out = _mm512_or_si512(out, _mm512_maskz_expand_epi8(
+		third, _mm512_zextsi128_si512(_mm_maskz_compress_epi8((__mmask16)esc, lo))));
+	_mm512_storeu_si512((void *)o, out);
+	*written = (unsigned)__builtin_ctzll(_pdep_u64((uint64_t)1 << m, starts));
+	return m;
+}

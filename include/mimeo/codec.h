@@ -247,8 +247,9 @@ MIMEO_EXTERN void mimeo_qp_encoder_init(mimeo_qp_encoder *e, unsigned flags);
 /** As mimeo_qp_encoder_init(), forcing a code path (tests, benchmarks).
  *  Every path classifies 64 input bytes at a time (AVX-512, AVX2, or a
  *  portable 8-bytes-per-word classifier on the scalar path) and copies
- *  whole runs of bytes that stay literal; the output is byte-for-byte the
- *  same on every path. */
+ *  whole runs of bytes that stay literal; AVX2 writes runs of escapes 16
+ *  at a time, AVX-512 encodes escape-heavy text 16 bytes at a time with a
+ *  byte expand.  The output is byte-for-byte the same on every path. */
 MIMEO_EXTERN void mimeo_qp_encoder_init_isa(mimeo_qp_encoder *e, unsigned flags,
 					    mimeo_isa isa);
 
