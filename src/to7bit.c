@@ -900,7 +900,10 @@ static int process_node(t7 *t, const mimeo_part *p, int depth, int *clean, hscan
  * without a blank line: when the body's start was changed (re-encoded, or
  * a child's header field inserted there), the new text could read as a
  * field of this header ("caf\xc3\xa9:" becomes "caf=C3=A9:"), so the
- * header gets its blank line. */
+ * header gets its blank line.  Not a multipart's: its body starts with a
+ * preamble that only loses 8-bit bytes (no structure can appear there),
+ * and a blank line would make a delimiter line right after the header,
+ * which the parser does not take as one, start the first part. */
 static int end_header(t7 *t, const mimeo_part *p, const hscan *hsc, size_t edits_before)
 {
 	uint64_t hs, bs, end;
@@ -909,7 +912,8 @@ static int end_header(t7 *t, const mimeo_part *p, const hscan *hsc, size_t edits
 	int r = MIMEO_OK;
 
 	mimeo_part_offsets(p, &hs, &bs, &end);
-	if (hsc->blank)
+	if (hsc->blank || (!mimeo_part_is_leaf(p) && mimeo_part_type(p) &&
+			   strcmp(mimeo_part_type(p), "multipart") == 0))
 		return MIMEO_OK;
 	for (i = edits_before; i < t->ned && t->ed[i].start != bs; i++)
 		;

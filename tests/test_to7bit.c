@@ -565,7 +565,7 @@ static void check_same_leaves(const char *in, size_t len, const char *name, size
 	free(o);
 }
 
-/* Regressions from fuzz_to7bit (/tmp/brief/to7bit-findings.md T1-T4). */
+/* Regressions from fuzz_to7bit (/tmp/brief/to7bit-findings.md T1-T5). */
 static const struct {
 	const char *name, *msg;
 	size_t leaves;
@@ -615,6 +615,13 @@ static const struct {
 	  "Content-Transfer-Encoding: 8bit\xf6\xf5\xb9\x8dom: b@example\xd6\xd7\xff\r\n"
 	  "--b1 charset=utf-8\nConteapplication/pkcs7-miment-Transfer-Encoding: 8bit\n\n"
 	  "inner body \xc3\xa9\xc3\xa8\n--o--\n", 2, "?=\r\n\nContent-Transfer-Encoding: quoted" },
+	/* a multipart's header without a blank line: its preamble is cleaned
+	 * but gets no blank line, which would make the delimiter right after
+	 * the header (not one to the parser) start a part */
+	{ "T5 multipart header without a blank line, 8-bit preamble",
+	  "From: a@example.org\r\nContent-Type: multipart/mixed; boundary=b\r\r\n--b\r\n"
+	  "C\x15tent-Types7-mime; smime\r\nContent-Transfer-Encoding: binary\r\n\r\n"
+	  "0\x82\x01\xff\xfe\r\n", 0, NULL },
 };
 
 START_TEST(mime_fields_keep_the_structure)
