@@ -24,6 +24,7 @@
 #       The same in rounds of MINUTES (wall clock), until every target has
 #       at least N CPU-minutes in the ledger (a busy machine gives a nice-19
 #       fuzzer far less CPU than wall time; the issue counts CPU time).
+#       FUZZ_JOBS=N runs N targets at a time instead of two.
 #       Each round rebuilds first, so fixes committed meanwhile are fuzzed.
 #   scripts/fuzz.sh --ledger
 #       CPU minutes, executions and edges per target summed over every
@@ -156,14 +157,15 @@ ledger_report() {
 		fuzz/out/ledger.tsv | sort
 }
 
-# Run "cmd target" for every target, two at a time; fail if any failed.
+# Run "cmd target" for every target, two at a time (FUZZ_JOBS at a time
+# when set: e.g. two campaigns of one job each); fail if any failed.
 two_at_a_time() { # function targets...
 	local fn=$1 fail=0 pids=() t pid
 	shift
 	for t in "$@"; do
 		"$fn" "$t" &
 		pids+=($!)
-		if [ "${#pids[@]}" -ge 2 ]; then
+		if [ "${#pids[@]}" -ge "${FUZZ_JOBS:-2}" ]; then
 			wait "${pids[0]}" || fail=1
 			pids=("${pids[@]:1}")
 		fi
