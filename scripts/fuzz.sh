@@ -24,7 +24,8 @@
 #       The same in rounds of MINUTES (wall clock), until every target has
 #       at least N CPU-minutes in the ledger (a busy machine gives a nice-19
 #       fuzzer far less CPU than wall time; the issue counts CPU time).
-#       FUZZ_JOBS=N runs N targets at a time instead of two.
+#       FUZZ_JOBS=N runs N targets at a time instead of two; FUZZ_KEEP_GOING=1
+#       uses libFuzzer's fork mode, which saves each crash input and goes on.
 #       Each round rebuilds first, so fixes committed meanwhile are fuzzed.
 #   scripts/fuzz.sh --ledger
 #       CPU minutes, executions and edges per target summed over every
@@ -93,10 +94,19 @@ libfuzzer_args() {
 	return 0
 }
 
+# Executions in one libFuzzer log: the final stats, or in fork mode the
+# last "#N: cov:" status line.
+log_execs() {
+	local n
+	n=$(sed -n 's/^stat::number_of_executed_units: *//p' "$1" | tail -n 1)
+	[ -n "$n" ] || n=$(sed -n 's/^#\([0-9]*\): cov:.*/\1/p' "$1" | tail -n 1)
+	echo "$n"
+}
+
 # Summarise one libFuzzer log: executions, edges (cov:), crash or not.
 summarise() { # target log status
 	local execs cov
-	execs=$(sed -n 's/^stat::number_of_executed_units: *//p' "$2" | tail -n 1)
+	execs=$(log_execs "$2")
 	cov=$(grep -o 'cov: [0-9]*' "$2" | tail -n 1 | sed 's/cov: //')
 	printf '%-10s execs %-10s edges %-6s %s\n' "$1" "${execs:-?}" "${cov:-?}" \
 		"$([ "$3" = 0 ] && echo ok || echo "CRASH (see $2)")"
@@ -109,17 +119,20 @@ run_libfuzzer() { # target seconds outdir log [nice]
 	local seeds=()
 	[ -d "corpus/$t" ] && seeds+=("corpus/$t")
 	[ -d "corpus/regress/$t" ] && seeds+=("corpus/regress/$t")
-	local rc=0 timer=()
+	local rc=0 timer=() keep=()
+	# FUZZ_KEEP_GOING=1: libFuzzer's fork mode, which saves a crash input
+	# and goes on fuzzing (for a target with a known, not yet fixed bug).
+	[ "${FUZZ_KEEP_GOING:-0}" = 1 ] &&
+		keep=(-fork=1 -ignore_crashes=1 -ignore_timeouts=1 -ignore_ooms=1)
 	# A campaign measures the CPU time it spent (GNU time) for the ledger.
 	[ -n "${ledger:-}" ] && timer=(/usr/bin/time -f '%e %U %S' -o "$log.time")
 	# shellcheck disable=SC2046
-	"${timer[@]}" "${prefix[@]}" "${bindir:-build-fuzz/fuzz}/fuzz_$t" -max_total_time="$secs" \
+	"${timer[@]}" "${prefix[@]}" "${bindir:-build-fuzz/fuzz}/fuzz_$t" "${keep[@]}" -max_total_time="$secs" \
 		-print_final_stats=1 -timeout=25 -report_slow_units=60 -rss_limit_mb=2048 \
 		-artifact_prefix="fuzz/crashes/$t-" $(libfuzzer_args "$t") \
 		"$out" "${seeds[@]}" >"$log" 2>&1 || rc=$?
 	summarise "$t" "$log" "$rc"
-	[ -n "${ledger:-}" ] && ledger_add libfuzzer "$t" "$log.time" \
-		"$(sed -n 's/^stat::number_of_executed_units: *//p' "$log" | tail -n 1)" \
+	[ -n "${ledger:-}" ] && ledger_add libfuzzer "$t" "$log.time" "$(log_execs "$log")" \
 		"$(grep -o 'cov: [0-9]*' "$log" | tail -n 1 | sed 's/cov: //')" "$rc"
 	return "$rc"
 }
