@@ -230,7 +230,9 @@ campaign_prepare() { # engine targets...
 	# Run copies, so that rebuilding build-fuzz meanwhile is harmless.
 	mkdir -p fuzz/out/bin
 	for t in "$@"; do
-		cp "build-fuzz/fuzz/fuzz_$t" fuzz/out/bin/ || die "no target $t"
+		# copy then rename: another campaign may be running this binary
+		cp "build-fuzz/fuzz/fuzz_$t" "fuzz/out/bin/.fuzz_$t.$$" &&
+			mv -f "fuzz/out/bin/.fuzz_$t.$$" "fuzz/out/bin/fuzz_$t" || die "no target $t"
 	done
 	printf '%s\n' "$@"
 }
@@ -250,6 +252,7 @@ campaign() {
 		}
 	fi
 	mapfile -t targets < <(campaign_prepare "$engine" "${targets[@]}")
+	[ "${#targets[@]}" -gt 0 ] || die "no targets built"
 	if [ -z "${cpu_goal:-}" ]; then
 		say "campaign ($engine): ${targets[*]}, ${minutes} min each, two at a time"
 		two_at_a_time campaign_one "${targets[@]}" || true
