@@ -13,8 +13,10 @@
 #include "builder-priv.h"
 
 #include "mimeo/address.h"
+#include "mimeo/codec.h"
 #include "mimeo/header.h"
 #include "mimeo/param.h"
+#include "mimeo/parser.h"
 
 static int map_write_status(int r)
 {
@@ -43,6 +45,7 @@ typedef struct edit {
 	size_t len;
 	const mimeo_part *body; /* ... the re-encoded body of this leaf */
 	mimeo_cte cte;
+	int encode;             /* text holds bytes to write encoded in `cte` */
 	int order;              /* among insertions at one offset, see add_insert() */
 } edit;
 
@@ -68,6 +71,20 @@ static void warn(t7 *t, const mimeo_part *p, const char *msg)
 		t->opts->warning(t->opts->warning_ctx, mimeo_part_section(p), msg);
 }
 
+/* The boundary of a multipart being processed: as the source has it
+ * (trailing whitespace dropped, as the parser compares lines) and as the
+ * output writes it.  One per multipart, on the recursion's stack, linked
+ * to the enclosing ones: a nested multipart sees every boundary open
+ * around it and no slot is shared. */
+typedef struct bnd {
+	const struct bnd *up;
+	const char *old;
+	size_t olen;
+	const char *now;        /* == old, or fresh */
+	size_t nlen;
+	char fresh[24];         /* a new 7-bit boundary (new_boundary()) */
+} bnd;
+
 static int add_edit(t7 *t, uint64_t start, uint64_t end, mimeo_buf *text,
 		    const mimeo_part *body, mimeo_cte cte)
 {
@@ -91,6 +108,7 @@ static int add_edit(t7 *t, uint64_t start, uint64_t end, mimeo_buf *text,
 	e->body = body;
 	e->cte = cte;
 	e->order = 0;
+	e->encode = 0;
 	e->text = NULL;
 	e->len = 0;
 	if (text) {
@@ -156,16 +174,19 @@ static int put_7bit(mimeo_buf *h, const char *s, const char *rep)
  *    2045 section 5.1) and no encoding can carry there, become "_": an
  *    unknown type stays unknown and cannot turn into a known one (none
  *    has "_"), so the structure is kept;
- *  - the boundary, whose 8-bit bytes become "?" (a boundary character,
- *    RFC 2046 section 5.1.1) just as clean_gap() makes them in the
- *    delimiter lines: the parser matches those lines against the
- *    parameter's decoded bytes, so both stay in step, where an RFC 2231
- *    form would decode to the old bytes and match nothing. */
-static int rebuild_mime_field(t7 *t, const char *value, size_t vlen, mimeo_buf *h, int *ok)
+ *  - the boundary the parser uses (the first one), written as `newb`
+ *    when the multipart got a new one (init_boundary(): the source's has
+ *    8-bit bytes or is too long) that clean_gap() writes in its delimiter
+ *    lines; an RFC 2231 form would decode to the old bytes, which no
+ *    7-bit delimiter line can hold.  Any other boundary parameter (a
+ *    duplicate, or one of a field the parser does not use) gets "?" for
+ *    its 8-bit bytes: nothing matches lines against it. */
+static int rebuild_mime_field(t7 *t, const char *value, size_t vlen, const char *newb,
+			      mimeo_buf *h, int *ok)
 {
 	mimeo_mime_field *f = NULL;
 	size_t i;
-	int r;
+	int r, first_b = 1;
 
 	*ok = 0;
 	r = mimeo_mime_field_parse_alloc(t->alloc, t->cc, NULL, value, vlen, &f);
@@ -187,7 +208,12 @@ static int rebuild_mime_field(t7 *t, const char *value, size_t vlen, mimeo_buf *
 		if (range_dirty(pa->name, 0, strlen(pa->name)))
 			continue;
 		mimeo_buf_init(&b7, t->alloc);
-		if (mimeo__ascii_ieq(pa->name, strlen(pa->name), "boundary") &&
+		if (mimeo__ascii_ieq(pa->name, strlen(pa->name), "boundary") && first_b) {
+			first_b = 0;
+			if (newb)
+				val = newb;
+		}
+		if (val != newb && mimeo__ascii_ieq(pa->name, strlen(pa->name), "boundary") &&
 		    range_dirty(val, 0, strlen(val))) {
 			if (put_7bit(&b7, val, "?") || mimeo_buf_put(&b7, "", 0)) {
 				mimeo_buf_dispose(&b7);
@@ -656,8 +682,9 @@ static int break_long_lines(t7 *t, mimeo_buf *h)
 	return r;
 }
 
-/* Replace the field [fs, fe) (final line break excluded). */
-static int reencode_field(t7 *t, uint64_t fs, uint64_t fe)
+/* Replace the field [fs, fe) (final line break excluded); `newb`: see
+ * rebuild_mime_field(), NULL but for the Content-Type of a multipart. */
+static int reencode_field(t7 *t, uint64_t fs, uint64_t fe, const char *newb)
 {
 	const char *f = t->src + fs, *colon;
 	size_t flen = (size_t)(fe - fs), nlen, i, mark;
@@ -694,7 +721,7 @@ static int reencode_field(t7 *t, uint64_t fs, uint64_t fe)
 
 		if (!r && (mimeo__ascii_ieq(f, nlen, "content-type") ||
 			   mimeo__ascii_ieq(f, nlen, "content-disposition")))
-			r = rebuild_mime_field(t, v, vlen, &h, &ok);
+			r = rebuild_mime_field(t, v, vlen, newb, &h, &ok);
 		else if (!r && is_address_field(f, nlen))
 			r = rebuild_addresses(t, v, vlen, &h, &ok);
 		if (!r && !ok) {
@@ -733,7 +760,7 @@ typedef struct hscan {
 	int ct_redone;          /* it was re-encoded */
 } hscan;
 
-static int scan_header_block(t7 *t, uint64_t hs, uint64_t bs, hscan *hsc)
+static int scan_header_block(t7 *t, uint64_t hs, uint64_t bs, hscan *hsc, const char *newb)
 {
 	const char *s = t->src;
 	uint64_t pos = hs;
@@ -745,6 +772,7 @@ static int scan_header_block(t7 *t, uint64_t hs, uint64_t bs, hscan *hsc)
 		uint64_t fs = pos, fe, after;
 		const char *nlp;
 		const char *colon;
+		int used_ct = 0;
 
 		/* the field's first line */
 		nlp = memchr(s + pos, '\n', (size_t)(bs - pos));
@@ -775,7 +803,8 @@ static int scan_header_block(t7 *t, uint64_t hs, uint64_t bs, hscan *hsc)
 				hsc->ct_seen = 1;
 				hsc->ct_start = fs;
 				hsc->ct_end = fe;
-				hsc->ct_redone = range_dirty(s, fs, fe);
+				hsc->ct_redone = newb || range_dirty(s, fs, fe);
+				used_ct = 1;
 			}
 			if (mimeo__ascii_ieq(s + fs, nlen, "content-transfer-encoding") &&
 			    hsc->ncte < 2) {
@@ -789,8 +818,8 @@ static int scan_header_block(t7 *t, uint64_t hs, uint64_t bs, hscan *hsc)
 				continue;
 			}
 		}
-		if (range_dirty(s, fs, fe)) {
-			r = reencode_field(t, fs, fe);
+		if ((used_ct && newb) || range_dirty(s, fs, fe)) {
+			r = reencode_field(t, fs, fe, used_ct ? newb : NULL);
 			if (r)
 				return r;
 		}
@@ -837,19 +866,181 @@ static int is_protected(const mimeo_part *p)
 	       (strcmp(st, "pkcs7-mime") == 0 || strcmp(st, "x-pkcs7-mime") == 0);
 }
 
+/* Bytes of a line the parser examines to recognise a delimiter (CAND_MAX
+ * in src/parser.c): a longer line is one when its start is. */
+#define DELIM_SCAN 1024
+
+/* How the parser reads line `l` (without its LF) against boundary `b`
+ * (RFC 2046 5.1.1: "--" boundary ["--"], then whitespace only): 1 a
+ * delimiter, 2 a close delimiter, 0 neither. */
+static int delim_kind(const char *l, size_t n, const char *b, size_t blen)
+{
+	size_t k = n < DELIM_SCAN ? n : DELIM_SCAN;
+
+	if (k < 2 || l[0] != '-' || l[1] != '-')
+		return 0;
+	while (k > 2 && (l[k - 1] == ' ' || l[k - 1] == '\t' || l[k - 1] == '\r'))
+		k--;
+	if (k - 2 == blen && memcmp(l + 2, b, blen) == 0)
+		return 1;
+	if (k >= 4 && k - 4 == blen && l[k - 1] == '-' && l[k - 2] == '-' &&
+	    memcmp(l + 2, b, blen) == 0)
+		return 2;
+	return 0;
+}
+
+/* Whether the output line `l` reads as a delimiter of any multipart open
+ * around it (boundaries as written). */
+static int any_delim(const bnd *b, const char *l, size_t n)
+{
+	for (; b; b = b->up)
+		if (delim_kind(l, n, b->now, b->nlen))
+			return 1;
+	return 0;
+}
+
+/* Whether a line of [from, to) starts with "--" + s. */
+static int has_dash_line(const char *src, uint64_t from, uint64_t to, const char *s, size_t n)
+{
+	uint64_t ls = from;
+	const char *nlp;
+
+	while (ls < to) {
+		if (to - ls >= n + 2 && src[ls] == '-' && src[ls + 1] == '-' &&
+		    memcmp(src + ls + 2, s, n) == 0)
+			return 1;
+		nlp = memchr(src + ls, '\n', (size_t)(to - ls));
+		if (!nlp)
+			break;
+		ls = (uint64_t)(nlp - src) + 1;
+	}
+	return 0;
+}
+
+/* A new boundary for b: "=_7bit_" and 8 hex digits of a hash of the old
+ * one and a counter (same input, same output).  "=_" cannot come out of
+ * quoted-printable ("=" is escaped), base64, RFC 2047 words or the "?"
+ * that 8-bit bytes become, so only source text kept as it is can hold
+ * "--" + the new boundary: the counter moves on while a line of the
+ * multipart's body [bs, end) starts so, or an enclosing multipart writes
+ * the same boundary (a nested one with the same old boundary). */
+static void new_boundary(const t7 *t, bnd *b, uint64_t bs, uint64_t end)
+{
+	static const char hex[] = "0123456789abcdef";
+	uint64_t h = 14695981039346656037u, x;
+	const bnd *a;
+	uint32_t n;
+	size_t i;
+
+	for (i = 0; i < b->olen; i++) /* FNV-1a */
+		h = (h ^ (unsigned char)b->old[i]) * 1099511628211u;
+	memcpy(b->fresh, "=_7bit_", 7);
+	b->nlen = 15;
+	b->now = b->fresh;
+	for (n = 0;; n++) {
+		x = h + n * 0x9E3779B97F4A7C15u; /* splitmix64 step and mix */
+		x = (x ^ (x >> 30)) * 0xBF58476D1CE4E5B9u;
+		x = (x ^ (x >> 27)) * 0x94D049BB133111EBu;
+		x ^= x >> 31;
+		for (i = 0; i < 8; i++)
+			b->fresh[7 + i] = hex[(x >> (28 - 4 * i)) & 15];
+		b->fresh[15] = '\0';
+		for (a = b->up; a && !(a->nlen == b->nlen && memcmp(a->now, b->fresh, 15) == 0);
+		     a = a->up)
+			;
+		if (!a && !has_dash_line(t->src, bs, end, b->fresh, b->nlen))
+			return;
+	}
+}
+
+/* Set up `b` (linked to `up`) for part p when p is a parsed multipart;
+ * returns whether it is.  A boundary with 8-bit bytes cannot be written
+ * in 7 bits, and one whose close delimiter line would pass 998 octets
+ * cannot either: such a multipart gets a new one.  A replacement that
+ * maps bytes ("?" for each 8-bit one) would not do: it is not one to
+ * one, and a line that was no delimiter could become one. */
+static int init_boundary(const t7 *t, const mimeo_part *p, const bnd *up, uint64_t bs,
+			 uint64_t end, bnd *b)
+{
+	const char *bd = mimeo_part_param(p, "boundary");
+	size_t i;
+
+	memset(b, 0, sizeof(*b));
+	b->up = up;
+	if (!bd || mimeo_part_is_leaf(p) || !mimeo_part_is_multipart(p))
+		return 0;
+	b->old = b->now = bd;
+	b->olen = strlen(bd);
+	while (b->olen && (bd[b->olen - 1] == ' ' || bd[b->olen - 1] == '\t' ||
+			   bd[b->olen - 1] == '\r'))
+		b->olen--;
+	b->nlen = b->olen;
+	for (i = 0; i < b->olen && (unsigned char)bd[i] < 128; i++)
+		;
+	if (i < b->olen || b->olen + 4 > MIMEO__MAX_LINE)
+		new_boundary(t, b, bs, end);
+	return 1;
+}
+
+/* A delimiter line of the multipart whose boundary is b: "--" + the new
+ * boundary ["--"]; transport padding goes, a CR before the LF stays. */
+static int put_delim(mimeo_buf *h, const bnd *b, int kind, int cr)
+{
+	if (mimeo_buf_puts(h, "--") || mimeo_buf_put(h, b->now, b->nlen) ||
+	    (kind == 2 && mimeo_buf_puts(h, "--")) || (cr && mimeo_buf_puts(h, "\r")))
+		return MIMEO_ENOMEM;
+	return MIMEO_OK;
+}
+
+/* Any other line [ls, le) of a gap: 8-bit bytes and NULs become "?", a
+ * line over 998 octets is broken with a line break plus one space (so the
+ * new line cannot look like a delimiter), except a "--" line, whose tail
+ * goes (a fold would push it into the next part if it were read as a
+ * delimiter).  Should the result read as a delimiter of a multipart open
+ * around it ("--b\xc3\xa9" made "--b??" where an enclosing boundary is
+ * "b??"), its second "-" becomes "?": it was none in the source. */
+static int put_gap_line(t7 *t, mimeo_buf *h, uint64_t ls, uint64_t le, uint64_t to, int breaks,
+			const bnd *open)
+{
+	size_t mark = h->size, line = 0;
+	int dashes = le - ls >= 2 && t->src[ls] == '-' && t->src[ls + 1] == '-';
+	uint64_t i;
+	int r = MIMEO_OK;
+
+	for (i = ls; !r && i < le; i++) {
+		unsigned char c = (unsigned char)t->src[i];
+
+		if (!(c == '\r' && i + 1 < to && t->src[i + 1] == '\n') &&
+		    ++line > MIMEO__MAX_LINE - 1 && breaks) {
+			if (dashes)
+				continue;
+			r = mimeo_buf_puts(h, t->nl) || mimeo_buf_puts(h, " ") ? MIMEO_ENOMEM : 0;
+			line = 2;
+		}
+		if (!r)
+			r = mimeo_buf_put(h, (c >= 128 || !c) ? "?" : (const char *)&t->src[i], 1);
+	}
+	if (!r && dashes && any_delim(open, h->ptr + mark, h->size - mark))
+		h->ptr[mark + 1] = '?';
+	return r;
+}
+
 /* Bytes between children (preamble, delimiters, epilogue) carry no
  * content (RFC 2046 5.1.1: readers ignore them), so they are made 7-bit
- * the simple way: 8-bit bytes and NULs become "?", and a line over 998
- * octets is broken with a line break plus one space, so the new line
- * cannot look like a delimiter.  Delimiter lines ("--...") are kept. */
-static int clean_gap(t7 *t, const mimeo_part *p, uint64_t from, uint64_t to, int breaks)
+ * line by line the simple way (put_gap_line()), but for the delimiter
+ * lines of `own` (the multipart whose gap it is; NULL outside one), which
+ * get its boundary as written (put_delim()).  `open`: the multiparts open
+ * around the gap, innermost first. */
+static int clean_gap(t7 *t, const mimeo_part *p, uint64_t from, uint64_t to, int breaks,
+		     const bnd *own, const bnd *open)
 {
 	mimeo_buf h;
-	uint64_t i, ls;
-	size_t line = 0;
-	int r = MIMEO_OK, delim = 0;
+	uint64_t i, ls, le;
+	int r = MIMEO_OK;
 
-	if (from >= to || !range_dirty(t->src, from, to))
+	/* a new boundary changes delimiter lines that are 7-bit (all but
+	 * the one over 998 octets that made it necessary) */
+	if (from >= to || (!range_dirty(t->src, from, to) && !(own && own->now != own->old)))
 		return MIMEO_OK;
 	if (!breaks) {
 		for (i = from; i < to; i++)
@@ -859,29 +1050,22 @@ static int clean_gap(t7 *t, const mimeo_part *p, uint64_t from, uint64_t to, int
 			return MIMEO_OK;
 	}
 	mimeo_buf_init(&h, t->alloc);
-	for (i = from, ls = from; !r && i < to; i++) {
-		unsigned char c = (unsigned char)t->src[i];
+	for (ls = from; !r && ls < to; ls = le + 1) {
+		const char *nlp = memchr(t->src + ls, '\n', (size_t)(to - ls));
+		int kind;
 
-		if (i == ls)
-			delim = i + 1 < to && c == '-' && t->src[i + 1] == '-';
-		if (c == '\n') {
-			line = 0;
-			ls = i + 1;
+		le = nlp ? (uint64_t)(nlp - t->src) : to;
+		kind = own ? delim_kind(t->src + ls, (size_t)(le - ls), own->old, own->olen) : 0;
+		if (kind)
+			r = put_delim(&h, own, kind, le > ls && t->src[le - 1] == '\r');
+		else
+			r = put_gap_line(t, &h, ls, le, to, breaks, open);
+		if (!r && nlp)
 			r = mimeo_buf_put(&h, "\n", 1);
-			continue;
-		}
-		if (!(c == '\r' && i + 1 < to && t->src[i + 1] == '\n') &&
-		    ++line > MIMEO__MAX_LINE - 1 && breaks) {
-			/* A "--" line is a delimiter or ignorable text: its
-			 * tail goes (a delimiter matches by its start, and a
-			 * fold would push the tail into the next part). */
-			if (delim)
-				continue;
-			r = mimeo_buf_puts(&h, t->nl) || mimeo_buf_puts(&h, " ") ? MIMEO_ENOMEM : 0;
-			line = 2;
-		}
-		if (!r)
-			r = mimeo_buf_put(&h, (c >= 128 || !c) ? "?" : (const char *)&t->src[i], 1);
+	}
+	if (!r && h.size == to - from && memcmp(h.ptr, t->src + from, h.size) == 0) {
+		mimeo_buf_dispose(&h); /* nothing changed */
+		return MIMEO_OK;
 	}
 	if (!r)
 		r = add_edit(t, from, to, &h, NULL, MIMEO_CTE_NONE);
@@ -891,7 +1075,8 @@ static int clean_gap(t7 *t, const mimeo_part *p, uint64_t from, uint64_t to, int
 	return r;
 }
 
-static int process_node(t7 *t, const mimeo_part *p, int depth, int *clean, hscan *hsc);
+static int process_node(t7 *t, const mimeo_part *p, int depth, int *clean, hscan *hsc,
+			const bnd *open);
 
 /* A Content-Transfer-Encoding field with 8-bit bytes that nothing else
  * replaced: write the encoding the parser understood, or, for an unknown
@@ -928,7 +1113,8 @@ static int end_header(t7 *t, const mimeo_part *p, const hscan *hsc, size_t edits
 	return r;
 }
 
-static int process(t7 *t, const mimeo_part *p, int depth, int *clean)
+/* Part p and what it holds; `open`: the multiparts around it. */
+static int process(t7 *t, const mimeo_part *p, int depth, int *clean, const bnd *open)
 {
 	size_t before = t->ned;
 	hscan hsc;
@@ -937,25 +1123,110 @@ static int process(t7 *t, const mimeo_part *p, int depth, int *clean)
 
 	memset(&hsc, 0, sizeof(hsc));
 	t->cur = p;
-	r = process_node(t, p, depth, clean, &hsc);
+	r = process_node(t, p, depth, clean, &hsc, open);
 	t->cur = p;
 	if (!r && hsc.cte_dirty && !hsc.cte_set) {
 		c = mimeo_part_cte(p);
 		if (c != MIMEO_CTE_NONE && c != MIMEO_CTE_UNKNOWN) {
 			r = set_cte(t, &hsc, c);
 		} else {
-			r = reencode_field(t, hsc.cte_start[0], hsc.cte_end[0]);
+			r = reencode_field(t, hsc.cte_start[0], hsc.cte_end[0], NULL);
 			if (!r && hsc.ncte > 1)
-				r = reencode_field(t, hsc.cte_start[1], hsc.cte_end[1]);
+				r = reencode_field(t, hsc.cte_start[1], hsc.cte_end[1], NULL);
 		}
 	}
 	return r ? r : end_header(t, p, &hsc, before);
 }
 
-static int process_node(t7 *t, const mimeo_part *p, int depth, int *clean, hscan *hsc)
+/* A message/rfc822 part with a transfer encoding (RFC 2046 5.2.1 allows
+ * none; the parser decodes the body and parses the decoded stream): the
+ * offsets of its parts count bytes of that stream, not of the source, so
+ * nothing inside can be edited in place.  A body that is not 7-bit (an
+ * 8-bit byte in uuencoded or quoted-printable text) is decoded as the
+ * parser decodes it and written again in base64, which decodes to the
+ * same stream: the same parts come out. */
+static int reencode_message(t7 *t, const mimeo_part *p, hscan *hsc, uint64_t bs, uint64_t end)
+{
+	unsigned char tmp[MIMEO_TRANSFER_DECODE_BOUND(4096)];
+	mimeo_transfer_decoder d;
+	mimeo_buf dec;
+	uint64_t off;
+	size_t n;
+	int r = MIMEO_OK;
+
+	if (!range_dirty(t->src, bs, end))
+		return MIMEO_OK;
+	mimeo_buf_init(&dec, t->alloc);
+	mimeo_transfer_decoder_init(&d, mimeo_part_cte(p), MIMEO_ISA_AUTO);
+	for (off = bs; !r && off < end; off += n) {
+		n = end - off < 4096 ? (size_t)(end - off) : 4096;
+		r = mimeo_buf_put(&dec, tmp, mimeo_transfer_decode_step(&d, t->src + off, n, tmp));
+	}
+	if (!r)
+		r = mimeo_buf_put(&dec, tmp, mimeo_transfer_decode_finish(&d, tmp));
+	if (!r)
+		r = set_cte(t, hsc, MIMEO_CTE_BASE64);
+	if (!r)
+		r = add_edit(t, bs, end, &dec, NULL, MIMEO_CTE_BASE64);
+	if (!r)
+		t->ed[t->ned - 1].encode = 1;
+	mimeo_buf_dispose(&dec);
+	return r ? MIMEO_ENOMEM : MIMEO_OK;
+}
+
+static int is_encoded_message(const mimeo_part *p)
+{
+	const mimeo_part *c = mimeo_part_first_child(p);
+
+	return c && (mimeo_part_flags(c) & MIMEO_PART_ENCODED) &&
+	       !(mimeo_part_flags(p) & MIMEO_PART_ENCODED);
+}
+
+/* The children of a multipart or message part, and the gaps around them
+ * (`own`: the multipart's boundary, NULL for a message).  The parts of a
+ * signed multipart (`sealed`) are kept as they are; only its gaps change,
+ * which its signature does not cover (RFC 1847 section 2.1). */
+static int process_children(t7 *t, const mimeo_part *p, int depth, int *clean,
+			    const bnd *own, const bnd *open, int sealed)
+{
+	const mimeo_part *c;
+	uint64_t hs, bs, end, pos;
+	int all = 1, cc, r;
+
+	mimeo_part_offsets(p, &hs, &bs, &end);
+	pos = bs;
+	for (c = mimeo_part_first_child(p); c; c = mimeo_part_next_sibling(c)) {
+		uint64_t chs, cbs, cend;
+
+		mimeo_part_offsets(c, &chs, &cbs, &cend);
+		if (chs < pos || cend > end || chs > cend) {
+			all = 0;
+			continue;
+		}
+		r = clean_gap(t, p, pos, chs, 1, own, open);
+		cc = 1;
+		if (!r && sealed && range_dirty(t->src, chs, cend)) {
+			cc = 0;
+			warn(t, c, "signed part left unchanged although not 7-bit: "
+				   "re-encoding would break its signature");
+		} else if (!r && !sealed) {
+			r = process(t, c, depth + 1, &cc, open);
+		}
+		if (r)
+			return r;
+		all &= cc;
+		pos = cend;
+	}
+	*clean = all;
+	return clean_gap(t, p, pos, end, 1, own, open);
+}
+
+static int process_node(t7 *t, const mimeo_part *p, int depth, int *clean, hscan *hsc,
+			const bnd *open)
 {
 	uint64_t hs, bs, end;
-	int r;
+	bnd me;
+	int r, multi, renamed;
 
 	*clean = 1;
 	mimeo_part_offsets(p, &hs, &bs, &end);
@@ -967,10 +1238,16 @@ static int process_node(t7 *t, const mimeo_part *p, int depth, int *clean, hscan
 		}
 		return MIMEO_OK;
 	}
-	r = scan_header_block(t, hs, bs, hsc);
+	multi = init_boundary(t, p, open, bs, end, &me);
+	renamed = multi && me.now != me.old;
+	r = scan_header_block(t, hs, bs, hsc, renamed ? me.now : NULL);
 	hsc->depth = depth;
 	if (r)
 		return r;
+	if (is_protected(p) && renamed) {
+		/* its Content-Type has the new boundary: the delimiters too */
+		return process_children(t, p, depth, clean, &me, &me, 1);
+	}
 	if (is_protected(p)) {
 		/* RFC 1847 / RFC 8551: any change to the signed bytes breaks
 		 * the signature, so the body stays as it is. */
@@ -1002,40 +1279,13 @@ static int process_node(t7 *t, const mimeo_part *p, int depth, int *clean, hscan
 		if (!r)
 			r = add_edit(t, bs, end, NULL, p, cte);
 		return r;
+	} else if (is_encoded_message(p)) {
+		return reencode_message(t, p, hsc, bs, end);
 	} else {
-		const mimeo_part *c;
-		const char *bd = mimeo_part_param(p, "boundary");
-		uint64_t pos = bs;
 		size_t edits_before = t->ned;
-		int all = 1, cc;
+		int all;
 
-		/* A boundary with 8-bit bytes in a clean field (RFC 2231 form):
-		 * the delimiter lines lose those bytes, so the field must be
-		 * rewritten the same way (rebuild_mime_field). */
-		if (bd && hsc->ct_seen && !hsc->ct_redone && range_dirty(bd, 0, strlen(bd))) {
-			hsc->ct_redone = 1;
-			r = reencode_field(t, hsc->ct_start, hsc->ct_end);
-			if (r)
-				return r;
-		}
-
-		for (c = mimeo_part_first_child(p); c; c = mimeo_part_next_sibling(c)) {
-			uint64_t chs, cbs, cend;
-
-			mimeo_part_offsets(c, &chs, &cbs, &cend);
-			if (chs < pos || cend > end || chs > cend) {
-				all = 0;
-				continue;
-			}
-			r = clean_gap(t, p, pos, chs, 1);
-			if (!r)
-				r = process(t, c, depth + 1, &cc);
-			if (r)
-				return r;
-			all &= cc;
-			pos = cend;
-		}
-		r = clean_gap(t, p, pos, end, 1);
+		r = process_children(t, p, depth, &all, multi ? &me : NULL, multi ? &me : open, 0);
 		if (r)
 			return r;
 		*clean = all;
@@ -1074,15 +1324,15 @@ static int emit(t7 *t, mimeo__out *o)
 		r = mimeo__out_put(o, t->src + pos, (size_t)(e->start - pos));
 		if (r)
 			break;
-		if (e->body) {
-			size_t blen;
-			const void *body = mimeo_part_body(e->body, &blen);
-			const char *ty = mimeo_part_type(e->body);
+		if (e->body || e->encode) {
+			size_t blen = e->len;
+			const void *body = e->body ? mimeo_part_body(e->body, &blen) : e->text;
+			const char *ty = e->body ? mimeo_part_type(e->body) : "message";
 			mimeo__enc enc;
 
 			mimeo__enc_init(&enc, e->cte, t->crlf,
 					ty && (strcmp(ty, "text") == 0 || strcmp(ty, "message") == 0));
-			r = mimeo__enc_step(&enc, o, body, blen);
+			r = mimeo__enc_step(&enc, o, body ? body : "", blen);
 			if (!r)
 				r = mimeo__enc_finish(&enc, o);
 		} else if (e->len) {
@@ -1131,11 +1381,11 @@ int mimeo_to7bit(const mimeo_message *m, const mimeo_to7bit_options *opts,
 		mimeo_part_offsets(root, &hs, NULL, &end);
 		if (hs > t.len)
 			hs = t.len;
-		r = clean_gap(&t, root, 0, hs, 0);
+		r = clean_gap(&t, root, 0, hs, 0, NULL, NULL);
 		if (!r)
-			r = process(&t, root, 0, &clean);
+			r = process(&t, root, 0, &clean, NULL);
 		if (!r && end >= hs && end < t.len)
-			r = clean_gap(&t, root, end, t.len, 1);
+			r = clean_gap(&t, root, end, t.len, 1, NULL, NULL);
 	}
 	if (!r) {
 		if (t.ned)

@@ -573,10 +573,10 @@ static const struct {
 } mime_field_cases[] = {
 	{ "T1 8-bit boundary",
 	  "Content-Type: multipart/mixed; boundary=\"b\xc3\xa9\"\n\n--b\xc3\xa9\n"
-	  "Content-Type: text/plain\n\nx\n--b\xc3\xa9--\n", 1, "boundary=\"b??\"" },
+	  "Content-Type: text/plain\n\nx\n--b\xc3\xa9--\n", 1, "boundary=\"=_7bit_" },
 	{ "T1 8-bit boundary in a clean RFC 2231 parameter",
 	  "Content-Type: multipart/mixed; boundary*=utf-8''b%C3%A9\n\n--b\xc3\xa9\n"
-	  "Content-Type: text/plain\n\nx\n--b\xc3\xa9\n\ny\n--b\xc3\xa9--\n", 2, "--b?" "?--" },
+	  "Content-Type: text/plain\n\nx\n--b\xc3\xa9\n\ny\n--b\xc3\xa9--\n", 2, "\n--=_7bit_" },
 	{ "T1 Latin-1 boundary (matched nothing before, nothing after)",
 	  "Content-Type: multipart/mixed; boundary=\"b\xe9\"\n\n--b\xe9\n"
 	  "Content-Type: text/plain\n\nx\n--b\xe9--\n", 0, NULL },
@@ -639,6 +639,173 @@ START_TEST(mime_fields_keep_the_structure)
 			      mime_field_cases[_i].name, mime_field_cases[_i].has, o);
 		free(o);
 	}
+}
+END_TEST
+
+/* ---- boundaries that cannot be written in 7 bits ---- */
+
+/* A multipart whose boundary has 8-bit bytes gets a new 7-bit one in its
+ * Content-Type and its delimiter lines; no other line may become a
+ * delimiter (fuzz_to7bit T6: mapping each 8-bit byte to "?" made the
+ * preamble line "--b\xc7\xa9" the delimiter "--b??").  `lacks`: text the
+ * output must not hold. */
+static const struct {
+	const char *name, *msg;
+	size_t leaves;
+	const char *has, *lacks;
+} boundary_cases[] = {
+	{ "T6 preamble line with other 8-bit bytes is no delimiter",
+	  "Content-Type: multipart/mixed; boundary=\"b\xc3\xa9\"\n\n--b\xc7\xa9\n"
+	  "Content-Type: text/plain; boundary=b\xff\xfe\n\nx\n--b\xc3\xa9--\n", 0,
+	  "boundary=\"=_7bit_", NULL },
+	{ "T6 with a real part after the near miss",
+	  "Content-Type: multipart/mixed; boundary=\"b\xc3\xa9\"\n\n--b\xc7\xa9\nnot a part\n"
+	  "--b\xc3\xa9\nContent-Type: text/plain\n\nx\n--b\xc3\xa9--\n", 1, "\n--b??\nnot a part\n",
+	  NULL },
+	{ "7-bit body line --b?? inside a part of a b\xc3\xa9 multipart",
+	  "Content-Type: multipart/mixed; boundary=\"b\xc3\xa9\"\n\n--b\xc3\xa9\n"
+	  "Content-Type: text/plain\n\nline\n--b??\n--b?\?--\nmore\n--b\xc3\xa9\n\ny\n--b\xc3\xa9--\n",
+	  2, "\nline\n--b??\n--b?\?--\nmore\n--=_7bit_", NULL },
+	{ "preamble and epilogue with near misses",
+	  "Content-Type: multipart/mixed; boundary=\"b\xc3\xa9\"\n\n--b\xc3\xa8\n--b\xc3\n"
+	  "--b\xc3\xa9x\n--b\xc3\xa9 -\n--b??\n--b\xc3\xa9---\n-b\xc3\xa9\n--b\xc3\xa9\n\nx\n"
+	  "--b\xc3\xa9\n\ny\n--b\xc3\xa9--\n--b\xc3\xa9\n--b\xc3\xa8\nend\n", 2,
+	  "\n--b??\n--b?\n--b??x\n--b?? -\n--b??\n--b?\?---\n-b??\n--=_7bit_", NULL },
+	{ "close delimiter with transport padding, CRLF",
+	  "Content-Type: multipart/mixed; boundary=\"b\xc3\xa9\"\r\n\r\n--b\xc3\xa9 \t \r\n"
+	  "Content-Type: text/plain\r\n\r\nx\r\n--b\xc3\xa9\t\r\n\r\ny\r\n--b\xc3\xa9-- \t\r\n"
+	  "epilogue\r\n", 2, "--\r\nepilogue\r\n", "\xc3" },
+	{ "nested multiparts with 8-bit boundaries",
+	  "Content-Type: multipart/mixed; boundary=\"o\xc3\xa9\"\n\n--o\xc3\xa9\n"
+	  "Content-Type: multipart/alternative; boundary=\"i\xc3\xa9\"\n\n--i\xc3\xa9\n\na\n"
+	  "--i\xc3\xa9\n\nb\n--i\xc3\xa9--\n--o\xc3\xa9\n\nc\n--o\xc3\xa9--\n", 3,
+	  "boundary=\"=_7bit_", NULL },
+	{ "nested multiparts with the same 8-bit boundary",
+	  "Content-Type: multipart/mixed; boundary=\"b\xc3\xa9\"\n\n--b\xc3\xa9\n"
+	  "Content-Type: multipart/alternative; boundary=\"b\xc3\xa9\"\n\n--b\xc3\xa9\n\na\n"
+	  "--b\xc3\xa9--\n--b\xc3\xa9\n\nc\n--b\xc3\xa9--\n", 2, NULL, NULL },
+	{ "inner 8-bit boundary near miss that reads as the outer 7-bit one",
+	  "Content-Type: multipart/mixed; boundary=\"b??\"\n\n--b??\n"
+	  "Content-Type: multipart/alternative; boundary=\"b\xc3\xa9\"\n\n--b\xc3\xa8\n"
+	  "--b\xc3\xa9\n\na\n--b\xc3\xa9--\n--b\xc3\xa8\n--b??\n\nc\n--b?\?--\n", 2,
+	  "\n-?b??\n", NULL },
+	{ "boundary in a clean RFC 2231 parameter",
+	  "Content-Type: multipart/mixed; boundary*=utf-8''b%C3%A9\n\n--b\xc3\xa9\n"
+	  "Content-Type: text/plain\n\nx\n--b\xc3\xa9--\n", 1, "boundary=\"=_7bit_", "%C3" },
+	{ "body line that holds the first new boundary",
+	  "Content-Type: multipart/mixed; boundary=\"b\xc3\xa9\"\n\n--b\xc3\xa9\n\n"
+	  "--=_7bit_60b9dee9\n--b\xc3\xa9--\n", 1, "\n--=_7bit_60b9dee9\n--=_7bit_", NULL },
+	{ "signed multipart: parts kept, delimiters renamed",
+	  "Content-Type: multipart/signed; protocol=\"application/pgp-signature\"; "
+	  "boundary=\"s\xc3\xa9\"\n\n--s\xc3\xa9\nContent-Type: text/plain\n\nsigned\n"
+	  "--s\xc3\xa9\nContent-Type: application/pgp-signature\n\nsig\n--s\xc3\xa9--\n", 2,
+	  "\nContent-Type: text/plain\n\nsigned\n--=_7bit_", NULL },
+};
+
+START_TEST(eight_bit_boundaries_get_a_new_one)
+{
+	const char *name = boundary_cases[_i].name, *m = boundary_cases[_i].msg;
+	size_t len = strlen(m), l1, l2, nw;
+	char *o1, *o2;
+
+	check_same_leaves(m, len, name, boundary_cases[_i].leaves);
+	o1 = convert(m, len, &l1, &nw, NULL);
+	o2 = convert(m, len, &l2, &nw, NULL);
+	ck_assert_msg(l1 == l2 && memcmp(o1, o2, l1) == 0, "%s: two runs differ", name);
+	ck_assert_msg(!boundary_cases[_i].has || strstr(o1, boundary_cases[_i].has),
+		      "%s: no %s in\n%s", name, boundary_cases[_i].has, o1);
+	ck_assert_msg(!boundary_cases[_i].lacks || !strstr(o1, boundary_cases[_i].lacks),
+		      "%s: %s in\n%s", name, boundary_cases[_i].lacks, o1);
+	free(o1);
+	free(o2);
+}
+END_TEST
+
+/* Each multipart its own new boundary, even with the same old one. */
+START_TEST(nested_new_boundaries_differ)
+{
+	static const char m[] =
+		"Content-Type: multipart/mixed; boundary=\"b\xc3\xa9\"\n\n--b\xc3\xa9\n"
+		"Content-Type: multipart/alternative; boundary=\"b\xc3\xa9\"\n\n--b\xc3\xa9\n\na\n"
+		"--b\xc3\xa9--\n--b\xc3\xa9\n\nc\n--b\xc3\xa9--\n";
+	mimeo_message *b;
+	const mimeo_part *outer, *inner;
+	size_t len, nw;
+	char *o = convert(m, sizeof(m) - 1, &len, &nw, NULL);
+
+	ck_assert_int_eq(mimeo_message_parse_buffer(&b, o, len, NULL), MIMEO_OK);
+	outer = mimeo_message_root(b);
+	inner = mimeo_part_first_child(outer);
+	ck_assert_ptr_nonnull(inner);
+	ck_assert_str_eq(mimeo_part_type(inner), "multipart");
+	ck_assert_uint_eq(mimeo_part_child_count(outer), 2);
+	ck_assert_uint_eq(mimeo_part_child_count(inner), 1);
+	ck_assert_str_ne(mimeo_part_param(outer, "boundary"), mimeo_part_param(inner, "boundary"));
+	ck_assert_int_eq(strncmp(mimeo_part_param(inner, "boundary"), "=_7bit_", 7), 0);
+	mimeo_message_free(b);
+	free(o);
+}
+END_TEST
+
+/* A 7-bit boundary too long for a 998-octet close delimiter line. */
+START_TEST(overlong_boundary_gets_a_new_one)
+{
+	mimeo_buf m = MIMEO_BUF_INIT, bd = MIMEO_BUF_INIT;
+	size_t i, len, nw;
+	char *o;
+
+	for (i = 0; i < 996; i++)
+		mimeo_buf_put(&bd, "x", 1);
+	mimeo_buf_put(&bd, "", 0);
+	mimeo_buf_puts(&m, "Content-Type: multipart/mixed;\n boundary*0=");
+	mimeo_buf_put(&m, bd.ptr, 498);
+	mimeo_buf_puts(&m, ";\n boundary*1=");
+	mimeo_buf_puts(&m, bd.ptr + 498);
+	mimeo_buf_puts(&m, "\n\n--");
+	mimeo_buf_puts(&m, bd.ptr);
+	mimeo_buf_puts(&m, "\n\nx\n--");
+	mimeo_buf_puts(&m, bd.ptr);
+	mimeo_buf_puts(&m, "--\n");
+	check_same_leaves(m.ptr, m.size, "over-long boundary", 1);
+	o = convert(m.ptr, m.size, &len, &nw, NULL);
+	ck_assert_ptr_nonnull(strstr(o, "\n--=_7bit_"));
+	free(o);
+	mimeo_buf_dispose(&m);
+	mimeo_buf_dispose(&bd);
+}
+END_TEST
+
+/* ---- transfer-encoded message/rfc822 (fuzz_to7bit T7) ---- */
+
+/* Its parts are parsed from the decoded body: an 8-bit byte in the
+ * encoded text must not be changed there, or the parts change. */
+static const struct {
+	const char *name, *msg;
+	size_t leaves;
+} encoded_message_cases[] = {
+	{ "T7 x-uuencode body with an 8-bit line",
+	  "Content-Type: multipart/mixed; boundary=o\n\n--o\nContent-Type: message/rfc822\n"
+	  "Content-Transfer-Encoding: x-uuencode\n\nbegin 644 f\n#nd\n\xc3\xe9\nyyyy\n--o--\n", 1 },
+	{ "quoted-printable message with raw 8-bit bytes",
+	  "Content-Type: message/rfc822\nContent-Transfer-Encoding: quoted-printable\n\n"
+	  "Subject: x\nContent-Type: text/plain; charset=utf-8\n\ncaf\xc3\xa9 and caf=C3=A9\n", 1 },
+	{ "base64 message with 8-bit junk",
+	  "Content-Type: message/rfc822\nContent-Transfer-Encoding: base64\n\n"
+	  "U3ViamVjdDogeAoKYm9keQo=\xff\n", 1 },
+};
+
+START_TEST(encoded_messages_keep_their_parts)
+{
+	const char *m = encoded_message_cases[_i].msg;
+	size_t len, nw;
+	char *o;
+
+	check_same_leaves(m, strlen(m), encoded_message_cases[_i].name,
+			  encoded_message_cases[_i].leaves);
+	o = convert(m, strlen(m), &len, &nw, NULL);
+	ck_assert_msg(strstr(o, "Content-Transfer-Encoding: base64\n"), "%s:\n%s",
+		      encoded_message_cases[_i].name, o);
+	free(o);
 }
 END_TEST
 
@@ -984,6 +1151,12 @@ static Suite *to7bit_suite(void)
 	tcase_add_loop_test(tc, mime_fields_keep_the_structure, 0,
 			    (int)(sizeof(mime_field_cases) / sizeof(mime_field_cases[0])));
 	tcase_add_loop_test(tc, malformed_inputs_become_7bit, 0, 6);
+	tcase_add_loop_test(tc, eight_bit_boundaries_get_a_new_one, 0,
+			    (int)(sizeof(boundary_cases) / sizeof(boundary_cases[0])));
+	tcase_add_test(tc, nested_new_boundaries_differ);
+	tcase_add_test(tc, overlong_boundary_gets_a_new_one);
+	tcase_add_loop_test(tc, encoded_messages_keep_their_parts, 0,
+			    (int)(sizeof(encoded_message_cases) / sizeof(encoded_message_cases[0])));
 	tcase_add_test(tc, repo_corpus);
 	tcase_add_test(tc, shared_corpus);
 	suite_add_tcase(s, tc);

@@ -439,9 +439,15 @@ typedef struct mimeo_to7bit_options {
  *    (decoded as mimeo_header_decode_text does: UTF-8, else
  *    windows-1252); Content-Type and Content-Disposition are rebuilt
  *    with RFC 2231 parameters instead, and since no encoding can carry
- *    8-bit bytes in a media type, disposition type or boundary, those
- *    become "_" in a type (which stays as unknown as it was) and "?" in
- *    a boundary (as in its delimiter lines, which keep matching it);
+ *    8-bit bytes in a media type or disposition type, those become "_"
+ *    (the type stays as unknown as it was);
+ *  - a multipart whose boundary has 8-bit bytes (or is too long for a
+ *    998-octet delimiter line) gets a new one, "=_7bit_" + 8 hex digits
+ *    of a hash of the old one (deterministic; different for nested
+ *    multiparts and from any line its body starts with), in its
+ *    Content-Type and delimiter lines; other lines stay no delimiters;
+ *  - a transfer-encoded message/rfc822 part whose body is not 7-bit is
+ *    decoded and written again in base64 (its parts stay the same);
  *  - a field with a line over 998 octets is refolded (what cannot be
  *    folded is broken with a fold); the field name is kept, except that a
  *    name over 900 octets is cut (a warning);
@@ -458,7 +464,9 @@ typedef struct mimeo_to7bit_options {
  *    x-pkcs7-mime) parts are copied unchanged even when they are not 7-bit
  *    clean, because any change breaks their signature; each such body that
  *    is not clean gives a warning (their own header fields, which the
- *    signature does not cover, are converted as usual).
+ *    signature does not cover, are converted as usual; so are the
+ *    delimiter lines, preamble and epilogue of a multipart/signed that
+ *    gets a new boundary).
  * New line breaks follow the source's (CRLF when its first line ends so).
  *
  * @param m        a parsed message (mimeo_message_parse_*)
