@@ -682,6 +682,27 @@ static int break_long_lines(t7 *t, mimeo_buf *h)
 	return r;
 }
 
+/* An mbox envelope line ("From ...", ">From ...") that is no field (as
+ * envelope_line() in src/parser.c): the parser drops it when it starts an
+ * encapsulated message, and a line after it that starts with whitespace
+ * is no continuation but the end of the header. */
+static int is_envelope(const char *l, size_t n)
+{
+	size_t i = 0, k;
+
+	while (i < n && l[i] == '>')
+		i++;
+	if (n - i < 5 || memcmp(l + i, "From ", 5) != 0)
+		return 0;
+	for (k = 0; k < n && l[k] > 32 && l[k] < 127 && l[k] != ':'; k++)
+		;
+	if (!k)
+		return 1;
+	while (k < n && mimeo__is_ws((unsigned char)l[k]))
+		k++;
+	return !(k < n && l[k] == ':');
+}
+
 /* Replace the field [fs, fe) (final line break excluded); `newb`: see
  * rebuild_mime_field(), NULL but for the Content-Type of a multipart. */
 static int reencode_field(t7 *t, uint64_t fs, uint64_t fe, const char *newb)
@@ -698,6 +719,22 @@ static int reencode_field(t7 *t, uint64_t fs, uint64_t fe, const char *newb)
 		nlen--;
 	for (i = 0; i < nlen && (unsigned char)f[i] < 128 && f[i]; i++)
 		;
+	if (is_envelope(f, flen)) {
+		/* Cut, not folded (the fold would end the header, fuzz_to7bit
+		 * T8); the parser ignores the line's text.  8-bit bytes and
+		 * NULs become "?", which keeps it an envelope line. */
+		for (i = 0; !r && i < flen && i < MIMEO__MAX_LINE; i++) {
+			unsigned char c = (unsigned char)f[i];
+
+			r = mimeo_buf_put(&h, (c >= 128 || !c) ? "?" : f + i, 1);
+		}
+		if (flen > MIMEO__MAX_LINE)
+			warn(t, t->cur, "mbox From_ line longer than 998 octets cut");
+		if (!r)
+			r = add_edit(t, fs, fe, &h, NULL, MIMEO_CTE_NONE);
+		mimeo_buf_dispose(&h);
+		return r ? MIMEO_ENOMEM : MIMEO_OK;
+	}
 	if (!colon || !nlen || i < nlen) {
 		/* Not a field: keep the line, with 8-bit bytes and NULs made
 		 * visible as "?" (RFC 5322 allows nothing else here). */

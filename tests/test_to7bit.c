@@ -809,6 +809,31 @@ START_TEST(encoded_messages_keep_their_parts)
 }
 END_TEST
 
+/* An over-long mbox From_ line that starts an encapsulated message: the
+ * parser drops it, and a fold would end the header there (fuzz_to7bit
+ * T8: the rest of the header became the body).  Both with an 8-bit byte
+ * and 7-bit only. */
+START_TEST(envelope_line_is_cut_not_folded)
+{
+	mimeo_buf m = MIMEO_BUF_INIT;
+	size_t i, len, nw;
+	char *o;
+
+	mimeo_buf_puts(&m, "Content-Type: multipart/mixed; boundary=o\n\n--o\n"
+			   "Content-Type: message/rfc822\n\nFrom n");
+	if (_i == 0)
+		mimeo_buf_puts(&m, "\xff");
+	for (i = 0; i < 1100; i++)
+		mimeo_buf_put(&m, i % 50 == 49 ? " " : "y", 1);
+	mimeo_buf_puts(&m, ": x\nSubject: s\nContent-Type: text/plain\n\nbody \xc3\xa9\n--o--\n");
+	check_same_leaves(m.ptr, m.size, "over-long envelope line", 1);
+	o = convert(m.ptr, m.size, &len, &nw, NULL);
+	ck_assert_ptr_nonnull(strstr(o, "\nSubject: s\n"));
+	free(o);
+	mimeo_buf_dispose(&m);
+}
+END_TEST
+
 /* ---- address fields ---- */
 
 /* One entry of a parsed list, "" for NULL, as one comparable string. */
@@ -1155,6 +1180,7 @@ static Suite *to7bit_suite(void)
 			    (int)(sizeof(boundary_cases) / sizeof(boundary_cases[0])));
 	tcase_add_test(tc, nested_new_boundaries_differ);
 	tcase_add_test(tc, overlong_boundary_gets_a_new_one);
+	tcase_add_loop_test(tc, envelope_line_is_cut_not_folded, 0, 2);
 	tcase_add_loop_test(tc, encoded_messages_keep_their_parts, 0,
 			    (int)(sizeof(encoded_message_cases) / sizeof(encoded_message_cases[0])));
 	tcase_add_test(tc, repo_corpus);
