@@ -1175,6 +1175,63 @@ static int process(t7 *t, const mimeo_part *p, int depth, int *clean, const bnd 
 	return r ? r : end_header(t, p, &hsc, before);
 }
 
+/* Lines of encoder output, checked for a delimiter of an open multipart
+ * (only a line's first DELIM_SCAN bytes count). */
+typedef struct qpcheck {
+	const bnd *open;
+	char line[DELIM_SCAN];
+	size_t n;
+	int hit;
+} qpcheck;
+
+static int qp_line_check(void *ctx, const void *data, size_t len)
+{
+	qpcheck *q = ctx;
+	const char *d = data;
+	size_t i;
+
+	for (i = 0; i < len && !q->hit; i++) {
+		if (d[i] == '\n') {
+			q->hit = any_delim(q->open, q->line, q->n < DELIM_SCAN ? q->n : DELIM_SCAN);
+			q->n = 0;
+			continue;
+		}
+		if (q->n < DELIM_SCAN)
+			q->line[q->n] = d[i];
+		q->n++;
+	}
+	return q->hit; /* found one: stop */
+}
+
+/* Whether the quoted-printable form of a body has a line that reads as a
+ * delimiter of a multipart open around it: a soft line break can start a
+ * line with "--b" taken from the middle of a source line, and "=C3=A9"
+ * can spell an enclosing boundary. */
+static int qp_makes_delim(t7 *t, const void *body, size_t blen, const bnd *open, int *hit)
+{
+	qpcheck q;
+	mimeo__out o;
+	mimeo__enc enc;
+	int r;
+
+	memset(&q, 0, sizeof(q));
+	q.open = open;
+	r = mimeo__out_init(&o, t->alloc, 256 * 1024, qp_line_check, &q);
+	if (r)
+		return r;
+	mimeo__enc_init(&enc, MIMEO_CTE_QP, t->crlf, 1);
+	r = mimeo__enc_step(&enc, &o, body, blen);
+	if (!r)
+		r = mimeo__enc_finish(&enc, &o);
+	if (!r)
+		r = mimeo__out_flush(&o);
+	mimeo__out_dispose(&o, t->alloc);
+	if (!q.hit && q.n)
+		q.hit = any_delim(open, q.line, q.n < DELIM_SCAN ? q.n : DELIM_SCAN);
+	*hit = q.hit;
+	return q.hit ? MIMEO_OK : r;
+}
+
 /* A message/rfc822 part with a transfer encoding (RFC 2046 5.2.1 allows
  * none; the parser decodes the body and parses the decoded stream): the
  * offsets of its parts count bytes of that stream, not of the source, so
@@ -1312,6 +1369,15 @@ static int process_node(t7 *t, const mimeo_part *p, int depth, int *clean, hscan
 			cte = MIMEO_CTE_QP;
 		else
 			cte = MIMEO_CTE_BASE64;
+		if (cte == MIMEO_CTE_QP && open) {
+			int hit;
+
+			r = qp_makes_delim(t, body, blen, open, &hit);
+			if (r)
+				return r;
+			if (hit)
+				cte = MIMEO_CTE_BASE64; /* base64 has no "-" */
+		}
 		r = set_cte(t, hsc, cte);
 		if (!r)
 			r = add_edit(t, bs, end, NULL, p, cte);

@@ -695,6 +695,15 @@ static const struct {
 	{ "body line that holds the first new boundary",
 	  "Content-Type: multipart/mixed; boundary=\"b\xc3\xa9\"\n\n--b\xc3\xa9\n\n"
 	  "--=_7bit_60b9dee9\n--b\xc3\xa9--\n", 1, "\n--=_7bit_60b9dee9\n--=_7bit_", NULL },
+	/* quoted-printable would make a delimiter: base64 instead */
+	{ "QP soft line break would start a line with --b",
+	  "Content-Type: multipart/mixed; boundary=b\n\n--b\nContent-Type: text/plain\n\n"
+	  "caf\xc3\xa9\n" "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa" "aaaaa--b\nend\n--b--\n", 1,
+	  "Content-Transfer-Encoding: base64\n", NULL },
+	{ "QP escapes would spell the enclosing boundary",
+	  "Content-Type: multipart/mixed; boundary=\"b=C3=A9\"\n\n--b=C3=A9\n"
+	  "Content-Type: text/plain\n\nline one\n--b\xc3\xa9\nmore text here\n--b=C3=A9--\n", 1,
+	  "Content-Transfer-Encoding: base64\n", NULL },
 	{ "signed multipart: parts kept, delimiters renamed",
 	  "Content-Type: multipart/signed; protocol=\"application/pgp-signature\"; "
 	  "boundary=\"s\xc3\xa9\"\n\n--s\xc3\xa9\nContent-Type: text/plain\n\nsigned\n"

@@ -418,7 +418,9 @@ typedef struct mimeo_to7bit_options {
  *
  *  - a leaf whose body has a byte >= 128, a NUL, or a line over 998 octets
  *    gets a new Content-Transfer-Encoding: quoted-printable (mail-safe)
- *    when most of it is ASCII text, base64 otherwise; its other header
+ *    when most of it is ASCII text, base64 otherwise (and where a
+ *    quoted-printable line would read as a delimiter of an enclosing
+ *    multipart, e.g. after a soft line break); its other header
  *    fields stay as they were (a header block that ended without a blank
  *    line gets one, or the encoded first line could read as a field);
  *  - an address field (From, Sender, Reply-To, To, Cc, Bcc, Resent-*,
