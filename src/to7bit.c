@@ -1203,6 +1203,26 @@ static int qp_line_check(void *ctx, const void *data, size_t len)
 	return q->hit; /* found one: stop */
 }
 
+/* Whether a body can give a quoted-printable line "--" + an open
+ * boundary at all: the source must hold "--" and then the boundary's
+ * first byte (moved to a line start by a soft line break, or starting a
+ * source line), or anything after "--" if that byte is "=" (an escape or
+ * a soft break).  Keeps the trial encoding off most bodies. */
+static int may_make_delim(const char *s, size_t n, const bnd *open)
+{
+	const char *p = s, *e = s + n;
+	const bnd *b;
+
+	while (e - p >= 3 && (p = memchr(p, '-', (size_t)(e - p - 2))) != NULL) {
+		if (p[1] == '-')
+			for (b = open; b; b = b->up)
+				if (!b->nlen || b->now[0] == '=' || b->now[0] == p[2])
+					return 1;
+		p++;
+	}
+	return 0;
+}
+
 /* Whether the quoted-printable form of a body has a line that reads as a
  * delimiter of a multipart open around it: a soft line break can start a
  * line with "--b" taken from the middle of a source line, and "=C3=A9"
@@ -1369,7 +1389,7 @@ static int process_node(t7 *t, const mimeo_part *p, int depth, int *clean, hscan
 			cte = MIMEO_CTE_QP;
 		else
 			cte = MIMEO_CTE_BASE64;
-		if (cte == MIMEO_CTE_QP && open) {
+		if (cte == MIMEO_CTE_QP && open && may_make_delim(body, blen, open)) {
 			int hit;
 
 			r = qp_makes_delim(t, body, blen, open, &hit);
