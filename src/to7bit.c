@@ -1062,6 +1062,25 @@ static int put_gap_line(t7 *t, mimeo_buf *h, uint64_t ls, uint64_t le, uint64_t 
 	return r;
 }
 
+/* The first line of a multipart's body, when the parser ended the header
+ * there without a blank line (end_header() adds none for a multipart): a
+ * line that was no field only because of its 8-bit bytes or NULs
+ * ("\0From\x91: x") would, with them made "?", read as a field of the
+ * multipart's header ("?From?: x") and move the body's start.  If the
+ * rewritten line differs from the source and has a colon outside a "--"
+ * line, its colons become "?" too: a preamble line carries no content. */
+static void unfield_first_line(mimeo_buf *h, size_t mark, const char *src, size_t len)
+{
+	size_t i, n = h->size - mark;
+
+	if ((n == len && memcmp(h->ptr + mark, src, n) == 0) ||
+	    (n >= 2 && h->ptr[mark] == '-' && h->ptr[mark + 1] == '-'))
+		return;
+	for (i = mark; i < h->size; i++)
+		if (h->ptr[i] == ':')
+			h->ptr[i] = '?';
+}
+
 /* Bytes between children (preamble, delimiters, epilogue) carry no
  * content (RFC 2046 5.1.1: readers ignore them), so they are made 7-bit
  * line by line the simple way (put_gap_line()), but for the delimiter
@@ -1072,7 +1091,7 @@ static int clean_gap(t7 *t, const mimeo_part *p, uint64_t from, uint64_t to, int
 		     const bnd *own, const bnd *open)
 {
 	mimeo_buf h;
-	uint64_t i, ls, le;
+	uint64_t i, ls, le, hs, bs, end;
 	int r = MIMEO_OK;
 
 	/* a new boundary changes delimiter lines that are 7-bit (all but
@@ -1087,8 +1106,10 @@ static int clean_gap(t7 *t, const mimeo_part *p, uint64_t from, uint64_t to, int
 			return MIMEO_OK;
 	}
 	mimeo_buf_init(&h, t->alloc);
+	mimeo_part_offsets(p, &hs, &bs, &end);
 	for (ls = from; !r && ls < to; ls = le + 1) {
 		const char *nlp = memchr(t->src + ls, '\n', (size_t)(to - ls));
+		size_t mark = h.size;
 		int kind;
 
 		le = nlp ? (uint64_t)(nlp - t->src) : to;
@@ -1097,6 +1118,8 @@ static int clean_gap(t7 *t, const mimeo_part *p, uint64_t from, uint64_t to, int
 			r = put_delim(&h, own, kind, le > ls && t->src[le - 1] == '\r');
 		else
 			r = put_gap_line(t, &h, ls, le, to, breaks, open);
+		if (!r && !kind && ls == bs && own)
+			unfield_first_line(&h, mark, t->src + ls, (size_t)(le - ls));
 		if (!r && nlp)
 			r = mimeo_buf_put(&h, "\n", 1);
 	}

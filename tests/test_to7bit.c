@@ -704,6 +704,12 @@ static const struct {
 	  "Content-Type: multipart/mixed; boundary=\"b=C3=A9\"\n\n--b=C3=A9\n"
 	  "Content-Type: text/plain\n\nline one\n--b\xc3\xa9\nmore text here\n--b=C3=A9--\n", 1,
 	  "Content-Transfer-Encoding: base64\n", NULL },
+	/* fuzz_to7bit T9: the header ended without a blank line at a line
+	 * that was no field only because of its 8-bit bytes */
+	{ "T9 first preamble line would read as a field once made 7-bit",
+	  "Content-Type: multipart/mixed; boundary=\"b1\"\nFrom\x91\x91: a@example.org\n"
+	  "--b1\nContent-Type: text/plain\n\nx\n--b1--\n", 1, "\nFrom??? a@example.org\n--b1\n",
+	  NULL },
 	{ "signed multipart: parts kept, delimiters renamed",
 	  "Content-Type: multipart/signed; protocol=\"application/pgp-signature\"; "
 	  "boundary=\"s\xc3\xa9\"\n\n--s\xc3\xa9\nContent-Type: text/plain\n\nsigned\n"
