@@ -222,7 +222,7 @@ campaign_prepare() { # engine targets...
 	shift
 	if [ "$engine" = afl ]; then
 		setup_afl
-		[ $# -gt 0 ] || targets_in build-fuzzer-afl
+		if [ $# -gt 0 ]; then printf '%s\n' "$@"; else targets_in build-fuzzer-afl; fi
 		return 0
 	fi
 	setup_libfuzzer
