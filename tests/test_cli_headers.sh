@@ -9,17 +9,7 @@
 # SPDX-License-Identifier: LGPL-2.1-or-later
 set -u
 
-CLI=${MIMEO_CLI:?MIMEO_CLI must point to the mimeo binary}
-SRC=${MIMEO_SOURCE_DIR:-$(dirname "$0")/..}
-T=$(mktemp -d "${TMPDIR:-/tmp}/mimeo-headers-test.XXXXXX")
-trap 'rm -rf "$T"' EXIT
-failures=0
-checks=0
-
-fail() {
-	printf 'FAIL: %s\n' "$*" >&2
-	failures=$((failures + 1))
-}
+. "$(dirname "$0")/cli_testlib.sh"
 
 # same WANT GOT WHAT
 same() {

@@ -60,6 +60,18 @@ static int wanted(const headers_run *r, const char *name)
 
 /* ---- JSON extras: what the field means, parsed ---------------------- */
 
+/* `,"key":"value"` (or null), or `{"key":...` to open the i-th object of
+ * an array. */
+static void json_member(const char *key, const char *value, int open_object, size_t i)
+{
+	if (open_object)
+		fputs(i ? ",{" : "{", stdout);
+	else
+		putc(',', stdout);
+	printf("\"%s\":", key);
+	cli_json_cstr_or_null(stdout, value);
+}
+
 static void json_addresses(headers_run *r, const char *raw, size_t len)
 {
 	mimeo_address_list *l = NULL;
@@ -73,14 +85,10 @@ static void json_addresses(headers_run *r, const char *raw, size_t len)
 	for (i = 0; i < l->count; i++) {
 		const mimeo_address *a = &l->items[i];
 
-		fputs(i ? ",{\"name\":" : "{\"name\":", stdout);
-		cli_json_cstr_or_null(stdout, a->display_name);
-		fputs(",\"local\":", stdout);
-		cli_json_cstr_or_null(stdout, a->local_part);
-		fputs(",\"domain\":", stdout);
-		cli_json_cstr_or_null(stdout, a->domain);
-		fputs(",\"group\":", stdout);
-		cli_json_cstr_or_null(stdout, a->group);
+		json_member("name", a->display_name, 1, i);
+		json_member("local", a->local_part, 0, i);
+		json_member("domain", a->domain, 0, i);
+		json_member("group", a->group, 0, i);
 		putc('}', stdout);
 	}
 	putc(']', stdout);
@@ -115,16 +123,13 @@ static void json_mime(headers_run *r, const char *raw, size_t len)
 		fputs(",\"mime\":null", stdout);
 		return;
 	}
-	fputs(",\"mime\":{\"type\":", stdout);
-	cli_json_cstr_or_null(stdout, f->type);
-	fputs(",\"subtype\":", stdout);
-	cli_json_cstr_or_null(stdout, f->subtype);
+	fputs(",\"mime\":", stdout);
+	json_member("type", f->type, 1, 0);
+	json_member("subtype", f->subtype, 0, 0);
 	fputs(",\"params\":[", stdout);
 	for (i = 0; i < f->nparams; i++) {
-		fputs(i ? ",{\"name\":" : "{\"name\":", stdout);
-		cli_json_cstr_or_null(stdout, f->params[i].name);
-		fputs(",\"value\":", stdout);
-		cli_json_cstr_or_null(stdout, f->params[i].value);
+		json_member("name", f->params[i].name, 1, i);
+		json_member("value", f->params[i].value, 0, i);
 		putc('}', stdout);
 	}
 	fputs("]}", stdout);
