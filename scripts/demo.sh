@@ -2,7 +2,7 @@
 # demo.sh - build mimeo and run it on a bundled sample message: print its
 # MIME tree, then extract its attachments into a fresh temporary folder.
 #
-#   scripts/demo.sh [MESSAGE]      (default: corpus/sample.eml)
+#   scripts/demo.sh [MESSAGE]      (default: tests/data/sample.eml)
 #
 # Installs the Debian packages it needs when run as root (scripts/deps.sh),
 # configures build/ once and reuses it afterwards (MIMEO_BUILD_DIR=DIR to
@@ -11,7 +11,7 @@ set -eu
 
 top=$(cd "$(dirname "$0")/.." && pwd)
 cd "$top"
-msg=${1:-corpus/sample.eml}
+msg=${1:-tests/data/sample.eml}
 
 scripts/deps.sh
 

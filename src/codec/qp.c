@@ -450,7 +450,7 @@ static unsigned char *qp_enc_byte(mimeo_qp_encoder *e, unsigned char *o, unsigne
  * at column 75 with a soft break, and handles every other byte inline:
  * a hard line break, or a byte written as =XX.  The per-byte rules of
  * qp_enc_byte() are the reference the block path must reproduce exactly
- * (tests/test_qp.c compares them on every path).
+ * (tests/unit/test_qp.c compares them on every path).
  */
 
 /* A block reads 64 bytes and one of look-ahead; runs are copied in

@@ -35,7 +35,7 @@
  * buffer therefore holds one slice's encoding and is handed to the write
  * callback while still in cache: with room for two slices (46 KiB) a
  * streamed 100 MiB build measured ~72% of the bare encoder, with one
- * ~100% (tests/bench_builder.c). */
+ * ~100% (bench/bench_builder.c). */
 #define READ_CHUNK (216u * B64_LINE_IN)
 #define B64_SLICE READ_CHUNK
 #define OUT_CAP (24u * 1024u)

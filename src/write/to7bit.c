@@ -683,7 +683,7 @@ static int break_long_lines(t7 *t, mimeo_buf *h)
 }
 
 /* An mbox envelope line ("From ...", ">From ...") that is no field (as
- * envelope_line() in src/parser.c): the parser drops it when it starts an
+ * envelope_line() in src/parser/parser.c): the parser drops it when it starts an
  * encapsulated message, and a line after it that starts with whitespace
  * is no continuation but the end of the header. */
 static int is_envelope(const char *l, size_t n)
@@ -904,7 +904,7 @@ static int is_protected(const mimeo_part *p)
 }
 
 /* Bytes of a line the parser examines to recognise a delimiter (CAND_MAX
- * in src/parser.c): a longer line is one when its start is. */
+ * in src/parser/parser.c): a longer line is one when its start is. */
 #define DELIM_SCAN 1024
 
 /* How the parser reads line `l` (without its LF) against boundary `b`

@@ -6,7 +6,7 @@
 # SPDX-License-Identifier: LGPL-2.1-or-later
 
 CLI=${MIMEO_CLI:?MIMEO_CLI must point to the mimeo binary}
-SRC=${MIMEO_SOURCE_DIR:-$(dirname "$0")/..}
+SRC=${MIMEO_SOURCE_DIR:-$(dirname "$0")/../..}
 T=$(mktemp -d "${TMPDIR:-/tmp}/mimeo-cli-test.XXXXXX")
 trap 'rm -rf "$T"' EXIT
 failures=0

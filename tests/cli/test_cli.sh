@@ -10,7 +10,7 @@
 set -u
 
 . "$(dirname "$0")/cli_testlib.sh"
-C=$SRC/corpus
+C=$SRC/tests/data
 
 ok() {
 	checks=$((checks + 1))

@@ -243,7 +243,7 @@ START_TEST(corpus_parser_sections_match_tree)
 
 	for (i = 0; i < n; i++)
 		sections_agree_in(v[i].path, strcmp(v[i].category, "mbox") ? 0 : MIMEO_PARSE_MBOX);
-	snprintf(pattern, sizeof(pattern), "%s/corpus/*.eml", test_source_dir());
+	snprintf(pattern, sizeof(pattern), "%s/tests/data/*.eml", test_source_dir());
 	ck_assert_int_eq(glob(pattern, 0, NULL, &g), 0);
 	for (i = 0; i < g.gl_pathc; i++)
 		sections_agree_in(g.gl_pathv[i], 0);

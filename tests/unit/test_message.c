@@ -30,7 +30,7 @@ static char *read_sample(const char *name, size_t *len)
 	char path[4096];
 	char *data;
 
-	snprintf(path, sizeof(path), "%s/corpus/%s", test_source_dir(), name);
+	snprintf(path, sizeof(path), "%s/tests/data/%s", test_source_dir(), name);
 	data = test_read_file(path, len);
 	ck_assert_msg(data != NULL, "cannot read %s", path);
 	return data;
@@ -513,7 +513,7 @@ START_TEST(entry_points_agree)
 		int fd, gfd;
 		gzFile gz;
 
-		snprintf(path, sizeof(path), "%s/corpus/%s", test_source_dir(), samples[i]);
+		snprintf(path, sizeof(path), "%s/tests/data/%s", test_source_dir(), samples[i]);
 		ck_assert_int_eq(mimeo_message_parse_buffer(&m, data, len, NULL), MIMEO_OK);
 		fingerprint(m, &a);
 		mimeo_message_free(m);
@@ -598,7 +598,7 @@ START_TEST(entry_point_errors)
 	{
 		char path[4096];
 
-		snprintf(path, sizeof(path), "%s/corpus/sample.eml", test_source_dir());
+		snprintf(path, sizeof(path), "%s/tests/data/sample.eml", test_source_dir());
 		ck_assert_int_eq(mimeo_message_parse_file(&m, path, &o), MIMEO_ELIMIT);
 		ck_assert_ptr_null(m);
 		o.max_input = 6139; /* exactly the file's size */

@@ -510,7 +510,7 @@ START_TEST(repo_corpus)
 	char dir[4096];
 	size_t n = 0, conv = 0;
 
-	snprintf(dir, sizeof(dir), "%s/corpus", test_source_dir());
+	snprintf(dir, sizeof(dir), "%s/tests/data", test_source_dir());
 	run_dir(dir, &n, &conv);
 	ck_assert_uint_gt(n, 0);
 }

@@ -201,7 +201,7 @@ START_TEST(cli_decode_encode)
 		return;
 	}
 	ck_assert_ptr_nonnull(mkdtemp(dir));
-	snprintf(sample, sizeof(sample), "%s/corpus/sample-attachment.b64", test_source_dir());
+	snprintf(sample, sizeof(sample), "%s/tests/data/sample-attachment.b64", test_source_dir());
 	snprintf(png, sizeof(png), "%s/a.png", dir);
 	snprintf(b64, sizeof(b64), "%s/a.b64", dir);
 	ck_assert_int_eq(sh("%s decode base64 %s > %s", cli, sample, png), 0);
