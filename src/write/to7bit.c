@@ -10,7 +10,7 @@
  *
  * SPDX-License-Identifier: LGPL-2.1-or-later
  */
-#include "builder-priv.h"
+#include "emit-priv.h"
 
 #include "mimeo/address.h"
 #include "mimeo/codec.h"
