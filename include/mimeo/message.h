@@ -243,6 +243,67 @@ MIMEO_EXTERN const char *mimeo_part_disposition_param(const mimeo_part *p, const
  *  MIMEO_PART_TRUNCATED).  @since 0.1 */
 MIMEO_EXTERN unsigned mimeo_part_flags(const mimeo_part *p);
 
+/* --- signed and encrypted parts -------------------------------------- */
+
+/** mimeo_part_security() bits.  One role bit at most (SIGNED, ENCRYPTED,
+ *  SIGNATURE, KEYS or COMPRESSED) and the scheme when the type tells it
+ *  (PGP or SMIME).  @since 0.2 */
+enum {
+	/** signed content: multipart/signed (RFC 1847 2.1; the content is the
+	 *  first child, the signature the second), or application/pkcs7-mime
+	 *  with smime-type=signed-data (RFC 8551 3.5.2, the content is inside
+	 *  the CMS object) */
+	MIMEO_SECURITY_SIGNED = 0x01,
+	/** encrypted content: multipart/encrypted (RFC 1847 2.2),
+	 *  application/pkcs7-mime with smime-type enveloped-data or
+	 *  authEnveloped-data, or without smime-type (RFC 8551 3.2.2: old
+	 *  agents omit it; encrypted is what they send), and
+	 *  application/pgp-encrypted (the control part of RFC 3156 4) */
+	MIMEO_SECURITY_ENCRYPTED = 0x02,
+	/** a detached signature: application/pgp-signature (RFC 3156 5),
+	 *  application/pkcs7-signature or application/x-pkcs7-signature */
+	MIMEO_SECURITY_SIGNATURE = 0x04,
+	/** keys or certificates only: application/pgp-keys (RFC 3156 7),
+	 *  application/pkcs7-mime with smime-type=certs-only */
+	MIMEO_SECURITY_KEYS = 0x08,
+	/** application/pkcs7-mime with smime-type=compressed-data (RFC 3274) */
+	MIMEO_SECURITY_COMPRESSED = 0x10,
+	/** OpenPGP (RFC 3156): an application/pgp-* part, or a multipart
+	 *  whose protocol parameter is application/pgp-signature or
+	 *  application/pgp-encrypted */
+	MIMEO_SECURITY_PGP = 0x100,
+	/** S/MIME (RFC 8551): application/(x-)pkcs7-signature or -mime (alone
+	 *  when the smime-type is none of the above), or a multipart/signed
+	 *  whose protocol is application/(x-)pkcs7-signature */
+	MIMEO_SECURITY_SMIME = 0x200
+};
+
+/**
+ * What a node is for a client that shows a seal or a lock: MIMEO_SECURITY_*
+ * bits from its content type and parameters alone (nothing is verified or
+ * decrypted).  0 for every other node.  The parameters that go with a mark
+ * are read with mimeo_part_param(): "protocol" and "micalg" of a
+ * multipart/signed, "protocol" of a multipart/encrypted, "smime-type" of
+ * an application/pkcs7-mime part.  A multipart/signed or /encrypted kept
+ * whole (MIMEO_PART_OPAQUE) is marked all the same.
+ * @since 0.2
+ */
+MIMEO_EXTERN unsigned mimeo_part_security(const mimeo_part *p);
+
+/**
+ * The word for a node's role mark, as `mimeo tree` prints it: "signed",
+ * "encrypted", "signature", "keys" or "compressed"; NULL when `security`
+ * has no role bit.  @param security  a mimeo_part_security() value
+ * @since 0.2
+ */
+MIMEO_EXTERN const char *mimeo_security_role_name(unsigned security);
+
+/**
+ * The scheme word: "pgp", "smime", or NULL when neither bit is set.
+ * @since 0.2
+ */
+MIMEO_EXTERN const char *mimeo_security_scheme_name(unsigned security);
+
 /* --- header fields -------------------------------------------------- */
 
 /** Number of header fields of the node, in order.  For an encapsulated

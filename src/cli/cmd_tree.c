@@ -76,6 +76,32 @@ static int print_json(const mimeo_message *m)
 		cli_json_cstr_or_null(out, mimeo_part_filename(p));
 		fprintf(out, ",\"size\":%zu}", size);
 	}
+	fputs("],\"security\":[", out);
+	first = 1;
+	for (p = root; p; p = mimeo_part_next(p)) {
+		unsigned sec = mimeo_part_security(p);
+		char type[512];
+
+		if (!sec)
+			continue;
+		snprintf(type, sizeof(type), "%s/%s", mimeo_part_type(p), mimeo_part_subtype(p));
+		fputs(first ? "{\"section\":" : ",{\"section\":", out);
+		first = 0;
+		cli_json_cstr_or_null(out, mimeo_part_section(p));
+		fputs(",\"type\":", out);
+		cli_json_cstr_or_null(out, type);
+		fputs(",\"mark\":", out);
+		cli_json_cstr_or_null(out, mimeo_security_role_name(sec));
+		fputs(",\"scheme\":", out);
+		cli_json_cstr_or_null(out, mimeo_security_scheme_name(sec));
+		fputs(",\"protocol\":", out);
+		cli_json_cstr_or_null(out, mimeo_part_param(p, "protocol"));
+		fputs(",\"micalg\":", out);
+		cli_json_cstr_or_null(out, mimeo_part_param(p, "micalg"));
+		fputs(",\"smime_type\":", out);
+		cli_json_cstr_or_null(out, mimeo_part_param(p, "smime-type"));
+		putc('}', out);
+	}
 	fputs("]}\n", out);
 	mimeo_buf_dispose(&buf);
 	mimeo_charset_cache_free(cc);
@@ -95,6 +121,23 @@ static void print_safe(FILE *out, const char *s)
 
 		putc(c < 0x20 || c == 0x7f ? '?' : c, out);
 	}
+}
+
+/* The signed/encrypted mark: ", signature pgp" after a leaf's details,
+ * "  signed smime" after a multipart's type. */
+static void print_security(FILE *out, const mimeo_part *p)
+{
+	unsigned sec = mimeo_part_security(p);
+	const char *role = mimeo_security_role_name(sec);
+	const char *scheme = mimeo_security_scheme_name(sec);
+
+	if (!role && !scheme)
+		return;
+	fputs(mimeo_part_is_leaf(p) ? ", " : "  ", out);
+	if (role)
+		fputs(role, out);
+	if (scheme)
+		fprintf(out, "%s%s", role ? " " : "", scheme);
 }
 
 static int print_tree(const mimeo_message *m)
@@ -134,6 +177,7 @@ static int print_tree(const mimeo_message *m)
 				putc('"', out);
 			}
 		}
+		print_security(out, p);
 		putc('\n', out);
 	}
 	return CLI_OK;

@@ -1215,3 +1215,93 @@ done:
 	mimeo_buf_dispose(&tmp);
 	return rc;
 }
+
+/* ------------------------------------------------------------------ */
+/* Signed and encrypted parts                                          */
+/* ------------------------------------------------------------------ */
+
+/* Parameter values keep their case as written; types compare without it
+ * (RFC 2045 5.1). */
+static int param_is(const mimeo_part *p, const char *name, const char *want)
+{
+	const char *v = kv_find(p->params, p->nparams, name);
+
+	return v && strcasecmp(v, want) == 0;
+}
+
+/* The scheme a multipart/signed or /encrypted names in its protocol
+ * parameter (RFC 1847 2.1, 2.2). */
+static unsigned protocol_scheme(const mimeo_part *p)
+{
+	if (param_is(p, "protocol", "application/pgp-signature") ||
+	    param_is(p, "protocol", "application/pgp-encrypted"))
+		return MIMEO_SECURITY_PGP;
+	if (param_is(p, "protocol", "application/pkcs7-signature") ||
+	    param_is(p, "protocol", "application/x-pkcs7-signature"))
+		return MIMEO_SECURITY_SMIME;
+	return 0;
+}
+
+unsigned mimeo_part_security(const mimeo_part *p)
+{
+	const char *t = p->type, *s = p->subtype;
+
+	if (strcmp(t, "multipart") == 0) {
+		if (strcmp(s, "signed") == 0)
+			return MIMEO_SECURITY_SIGNED | protocol_scheme(p);
+		if (strcmp(s, "encrypted") == 0)
+			return MIMEO_SECURITY_ENCRYPTED | protocol_scheme(p);
+		return 0;
+	}
+	if (strcmp(t, "application") != 0)
+		return 0;
+	if (strcmp(s, "pgp-signature") == 0)
+		return MIMEO_SECURITY_PGP | MIMEO_SECURITY_SIGNATURE;
+	if (strcmp(s, "pgp-encrypted") == 0)
+		return MIMEO_SECURITY_PGP | MIMEO_SECURITY_ENCRYPTED;
+	if (strcmp(s, "pgp-keys") == 0)
+		return MIMEO_SECURITY_PGP | MIMEO_SECURITY_KEYS;
+	if (strncmp(s, "pgp-", 4) == 0)
+		return MIMEO_SECURITY_PGP;
+	if (strcmp(s, "pkcs7-signature") == 0 || strcmp(s, "x-pkcs7-signature") == 0)
+		return MIMEO_SECURITY_SMIME | MIMEO_SECURITY_SIGNATURE;
+	if (strcmp(s, "pkcs7-mime") == 0 || strcmp(s, "x-pkcs7-mime") == 0) {
+		/* RFC 8551 3.2.2: smime-type names what the CMS object is */
+		if (param_is(p, "smime-type", "signed-data"))
+			return MIMEO_SECURITY_SMIME | MIMEO_SECURITY_SIGNED;
+		if (param_is(p, "smime-type", "certs-only"))
+			return MIMEO_SECURITY_SMIME | MIMEO_SECURITY_KEYS;
+		if (param_is(p, "smime-type", "compressed-data"))
+			return MIMEO_SECURITY_SMIME | MIMEO_SECURITY_COMPRESSED;
+		if (!kv_find(p->params, p->nparams, "smime-type") ||
+		    param_is(p, "smime-type", "enveloped-data") ||
+		    param_is(p, "smime-type", "authEnveloped-data"))
+			return MIMEO_SECURITY_SMIME | MIMEO_SECURITY_ENCRYPTED;
+		return MIMEO_SECURITY_SMIME;  /* a type we do not know */
+	}
+	return 0;
+}
+
+const char *mimeo_security_role_name(unsigned security)
+{
+	if (security & MIMEO_SECURITY_SIGNED)
+		return "signed";
+	if (security & MIMEO_SECURITY_ENCRYPTED)
+		return "encrypted";
+	if (security & MIMEO_SECURITY_SIGNATURE)
+		return "signature";
+	if (security & MIMEO_SECURITY_KEYS)
+		return "keys";
+	if (security & MIMEO_SECURITY_COMPRESSED)
+		return "compressed";
+	return NULL;
+}
+
+const char *mimeo_security_scheme_name(unsigned security)
+{
+	if (security & MIMEO_SECURITY_PGP)
+		return "pgp";
+	if (security & MIMEO_SECURITY_SMIME)
+		return "smime";
+	return NULL;
+}

@@ -55,7 +55,8 @@ cp "$T/out" "$T/sample.json"
 py "$T/sample.json" <<'EOF' || fail "tree --json sample.eml content"
 import json, sys
 d = json.load(open(sys.argv[1], encoding="utf-8"))
-assert list(d) == ["headers", "parts"], list(d)
+assert list(d) == ["headers", "parts", "security"], list(d)
+assert d["security"] == [], d["security"]
 names = [h["name"] for h in d["headers"]]
 assert names == ["From", "To", "Subject", "Date", "Message-ID", "MIME-Version", "Content-Type"], names
 for h in d["headers"]:
@@ -80,6 +81,47 @@ for got, w in zip(d["parts"], want):
     for k, v in w.items():
         assert got[k] == v, (k, got[k], v)
     assert isinstance(got["size"], int)
+EOF
+ok
+
+# --- signed and encrypted marks (issue 18) ---------------------------------
+expect_status 0 "$CLI" tree "$C/signed.eml"
+cat >"$T/want" <<'EOF'
+multipart/mixed
+  1 multipart/signed  signed pgp
+    1.1 text/plain  34 bytes, us-ascii
+    1.2 application/pgp-signature  130 bytes, attachment, "signature.asc", signature pgp
+  2 multipart/encrypted  encrypted pgp
+    2.1 application/pgp-encrypted  11 bytes, encrypted pgp
+    2.2 application/octet-stream  122 bytes, inline, "encrypted.asc"
+  3 application/pkcs7-mime  23 bytes, base64, attachment, "smime.p7m", encrypted smime
+  4 multipart/signed  signed smime
+    4.1 text/plain  24 bytes, 8bit, utf-8
+    4.2 application/pkcs7-signature  57 bytes, base64, attachment, "smime.p7s", signature smime
+  5 application/pkcs7-mime  48 bytes, base64, "smime.p7m", signed smime
+  6 application/pgp-keys  78 bytes, keys pgp
+EOF
+cmp -s "$T/out" "$T/want" || fail "tree signed.eml: $(diff "$T/want" "$T/out")"
+expect_status 0 "$CLI" tree --json "$C/signed.eml"
+py "$T/out" <<'EOF' || fail "tree --json signed.eml security"
+import json, sys
+d = json.load(open(sys.argv[1], encoding="utf-8"))
+keys = ["section", "type", "mark", "scheme", "protocol", "micalg", "smime_type"]
+for s in d["security"]:
+    assert list(s) == keys, s
+got = [[s[k] for k in keys] for s in d["security"]]
+want = [
+ ["1", "multipart/signed", "signed", "pgp", "application/pgp-signature", "pgp-sha256", None],
+ ["1.2", "application/pgp-signature", "signature", "pgp", None, None, None],
+ ["2", "multipart/encrypted", "encrypted", "pgp", "application/pgp-encrypted", None, None],
+ ["2.1", "application/pgp-encrypted", "encrypted", "pgp", None, None, None],
+ ["3", "application/pkcs7-mime", "encrypted", "smime", None, None, "enveloped-data"],
+ ["4", "multipart/signed", "signed", "smime", "application/pkcs7-signature", "sha-256", None],
+ ["4.2", "application/pkcs7-signature", "signature", "smime", None, None, None],
+ ["5", "application/pkcs7-mime", "signed", "smime", None, None, "signed-data"],
+ ["6", "application/pgp-keys", "keys", "pgp", None, None, None],
+]
+assert got == want, got
 EOF
 ok
 

@@ -907,6 +907,100 @@ START_TEST(sanitize_allocation_failure)
 }
 END_TEST
 
+
+/* Signed and encrypted marks (issue 18): every kind in corpus/signed.eml,
+ * plus the parameters that decide a mark. */
+START_TEST(security_marks)
+{
+	static const struct { const char *section; unsigned sec; } want[] = {
+		{ "", 0 },
+		{ "1", MIMEO_SECURITY_SIGNED | MIMEO_SECURITY_PGP },
+		{ "1.1", 0 },
+		{ "1.2", MIMEO_SECURITY_SIGNATURE | MIMEO_SECURITY_PGP },
+		{ "2", MIMEO_SECURITY_ENCRYPTED | MIMEO_SECURITY_PGP },
+		{ "2.1", MIMEO_SECURITY_ENCRYPTED | MIMEO_SECURITY_PGP },
+		{ "2.2", 0 },
+		{ "3", MIMEO_SECURITY_ENCRYPTED | MIMEO_SECURITY_SMIME },
+		{ "4", MIMEO_SECURITY_SIGNED | MIMEO_SECURITY_SMIME },
+		{ "4.1", 0 },
+		{ "4.2", MIMEO_SECURITY_SIGNATURE | MIMEO_SECURITY_SMIME },
+		{ "5", MIMEO_SECURITY_SIGNED | MIMEO_SECURITY_SMIME },
+		{ "6", MIMEO_SECURITY_KEYS | MIMEO_SECURITY_PGP },
+	};
+	const mimeo_part *p;
+	mimeo_message *m;
+	char *data;
+	size_t len, i = 0;
+
+	m = parse_sample("signed.eml", &data, &len);
+	for (p = mimeo_message_root(m); p; p = mimeo_part_next(p), i++) {
+		ck_assert_uint_lt(i, sizeof(want) / sizeof(want[0]));
+		ck_assert_str_eq(mimeo_part_section(p), want[i].section);
+		ck_assert_msg(mimeo_part_security(p) == want[i].sec, "section %s: %#x, want %#x",
+			      want[i].section, mimeo_part_security(p), want[i].sec);
+	}
+	ck_assert_uint_eq(i, sizeof(want) / sizeof(want[0]));
+	p = mimeo_message_find_section(m, "1");
+	ck_assert_str_eq(mimeo_part_param(p, "micalg"), "pgp-sha256");
+	ck_assert_str_eq(mimeo_part_param(p, "protocol"), "application/pgp-signature");
+	ck_assert_str_eq(mimeo_part_param(mimeo_message_find_section(m, "5"), "smime-type"),
+			 "signed-data");
+	mimeo_message_free(m);
+	free(data);
+}
+END_TEST
+
+/* The smime-type and protocol parameters decide; case does not matter
+ * (RFC 2045 5.1); an unknown smime-type or protocol keeps only what is
+ * certain. */
+START_TEST(security_parameters)
+{
+	static const struct { const char *ct; unsigned sec; } cases[] = {
+		{ "application/pkcs7-mime", MIMEO_SECURITY_ENCRYPTED | MIMEO_SECURITY_SMIME },
+		{ "application/x-pkcs7-mime; smime-type=\"authEnveloped-data\"",
+		  MIMEO_SECURITY_ENCRYPTED | MIMEO_SECURITY_SMIME },
+		{ "Application/PKCS7-MIME; SMIME-Type=Signed-Data",
+		  MIMEO_SECURITY_SIGNED | MIMEO_SECURITY_SMIME },
+		{ "application/pkcs7-mime; smime-type=certs-only",
+		  MIMEO_SECURITY_KEYS | MIMEO_SECURITY_SMIME },
+		{ "application/pkcs7-mime; smime-type=compressed-data",
+		  MIMEO_SECURITY_COMPRESSED | MIMEO_SECURITY_SMIME },
+		{ "application/pkcs7-mime; smime-type=future-data", MIMEO_SECURITY_SMIME },
+		{ "application/x-pkcs7-signature", MIMEO_SECURITY_SIGNATURE | MIMEO_SECURITY_SMIME },
+		{ "application/pgp-whatever", MIMEO_SECURITY_PGP },
+		{ "application/pgp", 0 },
+		{ "application/octet-stream", 0 },
+		{ "text/pgp-signature", 0 },
+		{ "multipart/signed; boundary=b; protocol=\"APPLICATION/X-PKCS7-SIGNATURE\"",
+		  MIMEO_SECURITY_SIGNED | MIMEO_SECURITY_SMIME },
+		{ "multipart/signed; boundary=b; protocol=\"application/unknown\"",
+		  MIMEO_SECURITY_SIGNED },
+		/* no boundary: kept whole, marked all the same */
+		{ "multipart/signed", MIMEO_SECURITY_SIGNED },
+		{ "multipart/encrypted; boundary=b", MIMEO_SECURITY_ENCRYPTED },
+		{ "multipart/mixed; boundary=b; protocol=application/pgp-signature", 0 },
+	};
+	char msg[512];
+	mimeo_message *m = NULL;
+	size_t i;
+
+	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		int n = snprintf(msg, sizeof(msg), "Content-Type: %s\n\n--b\n\nx\n--b--\n",
+				 cases[i].ct);
+
+		ck_assert_int_eq(mimeo_message_parse_buffer(&m, msg, (size_t)n, NULL), MIMEO_OK);
+		ck_assert_msg(mimeo_part_security(mimeo_message_root(m)) == cases[i].sec,
+			      "%s: %#x, want %#x", cases[i].ct,
+			      mimeo_part_security(mimeo_message_root(m)), cases[i].sec);
+		mimeo_message_free(m);
+	}
+	ck_assert_str_eq(mimeo_security_role_name(MIMEO_SECURITY_SIGNATURE | MIMEO_SECURITY_PGP),
+			 "signature");
+	ck_assert_str_eq(mimeo_security_scheme_name(MIMEO_SECURITY_SMIME), "smime");
+	ck_assert_ptr_null(mimeo_security_role_name(MIMEO_SECURITY_PGP));
+	ck_assert_ptr_null(mimeo_security_scheme_name(MIMEO_SECURITY_SIGNED));
+}
+END_TEST
 static Suite *message_suite(void)
 {
 	Suite *s = suite_create("message");
@@ -926,6 +1020,8 @@ static Suite *message_suite(void)
 	tcase_add_test(tc, parser_limits_pass_through);
 	tcase_add_test(tc, broken_input_is_not_an_error);
 	tcase_add_test(tc, every_allocation_failure);
+	tcase_add_test(tc, security_marks);
+	tcase_add_test(tc, security_parameters);
 	tcase_set_timeout(tc, 120);
 	suite_add_tcase(s, tc);
 
