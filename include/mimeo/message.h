@@ -378,7 +378,11 @@ MIMEO_EXTERN void mimeo_part_offsets(const mimeo_part *p, uint64_t *header_start
 /**
  * Make an attachment name safe to use as one file name in a folder.
  * Path separators `/` and `\` and control characters (C0, DEL, C1 and
- * invalid UTF-8) become `_`; leading dots and spaces are removed (no hidden
+ * invalid UTF-8) become `_`; so do (since 0.2) the bidirectional
+ * formatting characters U+061C, U+200E, U+200F, U+202A..U+202E and
+ * U+2066..U+2069, which make a name display as another one
+ * ("invoice<U+202E>fdp.exe" shows as "invoiceexe.pdf"), and the line and
+ * paragraph separators U+2028 and U+2029; leading dots and spaces are removed (no hidden
  * files, no "." or ".."), a remaining ".." becomes "_.", trailing dots and
  * spaces are removed (Windows drops them); the result is cut to at most
  * MIMEO_FILENAME_MAX bytes without splitting a UTF-8 character, keeping

@@ -1123,6 +1123,21 @@ static size_t utf8_char(const unsigned char *s, size_t n)
 	return len;
 }
 
+/* The valid UTF-8 character s[0..n) is a bidirectional formatting
+ * character (U+061C ALM, U+200E LRM, U+200F RLM, U+202A..U+202E embeddings
+ * and overrides, U+2066..U+2069 isolates) or U+2028/U+2029 (line and
+ * paragraph separators). */
+static int is_format_trap(const unsigned char *s, size_t n)
+{
+	if (n == 2)
+		return s[0] == 0xd8 && s[1] == 0x9c;
+	if (n != 3 || s[0] != 0xe2)
+		return 0;
+	if (s[1] == 0x80)
+		return s[2] == 0x8e || s[2] == 0x8f || (s[2] >= 0xa8 && s[2] <= 0xae);
+	return s[1] == 0x81 && s[2] >= 0xa6 && s[2] <= 0xa9;
+}
+
 /* Largest prefix of s[0..len) of at most max bytes that ends on a
  * character boundary (s is valid UTF-8 here). */
 static size_t utf8_cut(const char *s, size_t len, size_t max)
@@ -1161,6 +1176,12 @@ int mimeo_filename_sanitize(const char *name, size_t len, mimeo_buf *out)
 		/* A C1 control (U+0080..U+009F) is one character: one '_'. */
 		if (!n && s[i] == 0xc2 && i + 1 < len && s[i + 1] >= 0x80 && s[i + 1] <= 0x9f)
 			n = 2;
+		/* Characters that make a name display as something else or
+		 * break a listing into lines: bidi controls reorder what
+		 * follows ("invoice<U+202E>fdp.exe" shows as "invoiceexe.pdf"),
+		 * U+2028/U+2029 are line breaks to Unicode-aware readers. */
+		if (n && is_format_trap(s + i, n))
+			bad = 1;
 		if (bad) {
 			t[tmp.size++] = '_';
 		} else {

@@ -811,6 +811,14 @@ static const struct {
 	{ "overlong\xc0\xafslash", "overlong__slash" },
 	{ "del\x7f", "del_" },
 	{ "a..b.txt", "a_.b.txt" },
+	/* issue 11: bidi controls and line separators */
+	{ "invoice\xe2\x80\xae" "fdp.exe", "invoice_fdp.exe" },
+	{ "\xe2\x80\xaa\xe2\x80\xab\xe2\x80\xac\xe2\x80\xad" "x", "____x" },
+	{ "a\xe2\x81\xa6" "b\xe2\x81\xa7" "c\xe2\x81\xa8" "d\xe2\x81\xa9" "e", "a_b_c_d_e" },
+	{ "l\xe2\x80\x8er\xe2\x80\x8f" "a\xd8\x9c.txt", "l_r_a_.txt" },
+	{ "line\xe2\x80\xa8" "From: x\xe2\x80\xa9.txt", "line_From: x_.txt" },
+	/* neighbours that stay: en dash U+2013, U+2030, U+2065, Arabic U+061B */
+	{ "a\xe2\x80\x93" "b\xe2\x80\xb0\xe2\x81\xa5\xd8\x9b", "a\xe2\x80\x93" "b\xe2\x80\xb0\xe2\x81\xa5\xd8\x9b" },
 };
 
 START_TEST(sanitize_table)
