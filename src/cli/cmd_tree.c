@@ -6,6 +6,7 @@
  */
 #include "cli.h"
 #include "commands.h"
+#include "outdir.h"
 
 #include <mimeo.h>
 
@@ -311,83 +312,13 @@ static int is_attachment(const mimeo_part *p)
 	       (mimeo_part_filename(p) || (d && strcmp(d, "attachment") == 0));
 }
 
-/* Largest prefix of s of at most max bytes not splitting a UTF-8
- * character. */
-static size_t utf8_prefix(const char *s, size_t len, size_t max)
-{
-	if (len <= max)
-		return len;
-	while (max && ((unsigned char)s[max] & 0xc0) == 0x80)
-		max--;
-	return max;
-}
-
-/* Create a new file in dirfd called `name`, or name-1.ext, name-2.ext...
- * (never overwriting, never following a symbolic link).  Writes the name
- * used to `used`.  Returns the descriptor or -1 (errno set). */
-static int create_unique(int dirfd, const char *name, char *used, size_t usedsz)
-{
-	const char *dot = strrchr(name, '.');
-	size_t len = strlen(name), extlen, baselen;
-	unsigned long n;
-
-	if (!dot || dot == name)
-		dot = name + len;
-	extlen = len - (size_t)(dot - name);
-	baselen = (size_t)(dot - name);
-	for (n = 0; n < 1000000; n++) {
-		char suffix[24];
-		size_t slen = 0, b;
-		int fd;
-
-		if (n)
-			slen = (size_t)snprintf(suffix, sizeof(suffix), "-%lu", n);
-		/* The suffix must not push the name over NAME_MAX. */
-		b = baselen;
-		if (b + slen + extlen > MIMEO_FILENAME_MAX)
-			b = utf8_prefix(name, baselen, MIMEO_FILENAME_MAX - slen - extlen);
-		if (b + slen + extlen + 1 > usedsz) {
-			errno = ENAMETOOLONG;
-			return -1;
-		}
-		memcpy(used, name, b);
-		memcpy(used + b, suffix, slen);
-		memcpy(used + b + slen, dot, extlen);
-		used[b + slen + extlen] = '\0';
-		fd = openat(dirfd, used, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0666);
-		if (fd >= 0 || errno != EEXIST)
-			return fd;
-	}
-	errno = EEXIST;
-	return -1;
-}
-
-static int write_all(int fd, const void *data, size_t len)
-{
-	const char *p = data;
-
-	while (len) {
-		ssize_t n = write(fd, p, len);
-
-		if (n < 0) {
-			if (errno == EINTR)
-				continue;
-			return -1;
-		}
-		p += n;
-		len -= (size_t)n;
-	}
-	return 0;
-}
-
 static int run_extract(int argc, char **argv)
 {
 	const char *path = NULL, *dir = NULL;
 	const mimeo_part *p;
 	mimeo_message *m;
-	mimeo_buf name = MIMEO_BUF_INIT;
-	size_t dirlen;
-	int i, dirfd, rc = CLI_OK;
+	cli_outdir *out;
+	int i, rc;
 
 	for (i = 1; i < argc; i++) {
 		if (strcmp(argv[i], "-o") == 0 || strcmp(argv[i], "--output") == 0) {
@@ -417,58 +348,26 @@ static int run_extract(int argc, char **argv)
 	m = cli_load_message(path);
 	if (!m)
 		return CLI_FAILURE;
-	if (mkdir(dir, 0777) < 0 && errno != EEXIST) {
-		cli_error("cannot create %s: %s", dir, strerror(errno));
+	out = cli_outdir_open(dir, "extract");
+	if (!out) {
 		mimeo_message_free(m);
 		return CLI_FAILURE;
 	}
-	/* "out/" prints as "out/name", not "out//name" ("/" stays "/name") */
-	dirlen = strlen(dir);
-	while (dirlen > 1 && dir[dirlen - 1] == '/')
-		dirlen--;
-	if (dirlen == 1 && dir[0] == '/')
-		dirlen = 0;
-	dirfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	if (dirfd < 0) {
-		cli_error("cannot open %s: %s", dir, strerror(errno));
-		mimeo_message_free(m);
-		return CLI_FAILURE;
-	}
-	for (p = mimeo_message_root(m); p && rc == CLI_OK; p = mimeo_part_next(p)) {
-		const char *fn = mimeo_part_filename(p);
-		char used[MIMEO_FILENAME_MAX + 1];
+	/* A file that cannot be saved (full disk, a name the filesystem
+	 * refuses) is reported and the others are still tried: the failure
+	 * list and the exit status come from cli_outdir_close. */
+	for (p = mimeo_message_root(m); p; p = mimeo_part_next(p)) {
+		char label[600];
 		const void *body;
 		size_t len;
-		int fd;
 
 		if (!is_attachment(p))
 			continue;
-		mimeo_buf_clear(&name);
-		if (mimeo_filename_sanitize(fn, fn ? strlen(fn) : 0, &name) != MIMEO_OK) {
-			cli_error("out of memory");
-			rc = CLI_FAILURE;
-			break;
-		}
-		fd = create_unique(dirfd, name.ptr, used, sizeof(used));
-		if (fd < 0) {
-			cli_error("cannot create %s/%s: %s", dir, name.ptr, strerror(errno));
-			rc = CLI_FAILURE;
-			break;
-		}
+		snprintf(label, sizeof(label), "section %s", mimeo_part_section(p));
 		body = mimeo_part_body(p, &len);
-		if (write_all(fd, body, len) < 0) {
-			cli_error("cannot write %s/%s: %s", dir, used, strerror(errno));
-			rc = CLI_FAILURE;
-		}
-		if (close(fd) < 0 && rc == CLI_OK) {
-			cli_error("cannot write %s/%s: %s", dir, used, strerror(errno));
-			rc = CLI_FAILURE;
-		}
-		if (rc == CLI_OK)
-			printf("%.*s/%s\n", (int)dirlen, dir, used);
+		cli_outdir_save_buf(out, mimeo_part_filename(p), label, body, len);
 	}
-	close(dirfd);
-	mimeo_buf_dispose(&name);
+	rc = cli_outdir_close(out);
 	mimeo_message_free(m);
 	return cli_finish_stdout(rc);
 }
