@@ -17,5 +17,6 @@
 #include "mimeo/message.h"
 #include "mimeo/builder.h"
 #include "mimeo/pop3.h"
+#include "mimeo/mailbox.h"
 
 #endif /* MIMEO_H */

@@ -51,16 +51,24 @@ typedef struct mimeo_part mimeo_part;
  */
 #define MIMEO_MESSAGE_BORROW 0x1u
 
+/**
+ * The input is one message cut from an mbox (mimeo/mailbox.h): a leading
+ * From_ line is its separator (no defect) and ">From " lines are
+ * un-quoted, as the parser's MIMEO_PARSE_MBOX does.  @since 0.2
+ */
+#define MIMEO_MESSAGE_MBOX 0x2u
+
 /** Options for parsing a message.  Zero-initialise or use
  *  MIMEO_MESSAGE_OPTIONS_INIT, then change what you need. */
 typedef struct mimeo_message_options {
 	unsigned version;  /**< MIMEO_MESSAGE_OPTIONS_VERSION */
-	unsigned flags;    /**< MIMEO_MESSAGE_BORROW */
+	unsigned flags;    /**< MIMEO_MESSAGE_BORROW, MIMEO_MESSAGE_MBOX */
 	/** Memory for the message and everything it holds; NULL = libc. */
 	const mimeo_allocator *alloc;
 	/** Parser limits (depth, header bytes, parts...); NULL = the parser's
 	 *  defaults.  Its `alloc` and `flags` fields are ignored (the tree
-	 *  always parses one message with transfer decoding). */
+	 *  always parses one message with transfer decoding; see
+	 *  MIMEO_MESSAGE_MBOX). */
 	const mimeo_parser_options *parser;
 	/** Largest input accepted by the file, fd and stream functions, in
 	 *  bytes; 0 = 4 GiB.  Larger input fails with MIMEO_ELIMIT (use the

@@ -544,7 +544,10 @@ static int message_build(mimeo_message *m, const mimeo_message_options *opts)
 			return MIMEO_EINVAL;
 		po = *opts->parser;
 	}
-	po.flags = 0;
+	/* one message, always transfer-decoded; an mbox message keeps the
+	 * parser's mbox rules so that it reads as in the whole mailbox (it
+	 * holds no second From_ line: the mailbox reader split it there) */
+	po.flags = opts && (opts->flags & MIMEO_MESSAGE_MBOX) ? MIMEO_PARSE_MBOX : 0;
 	po.alloc = m->alloc;
 	memset(&b, 0, sizeof(b));
 	b.m = m;

@@ -1048,8 +1048,10 @@ enum { L_NORMAL = 0, L_BOUNDARY, L_FROM, L_QUOTED };
 
 /* Does l[0..n) look like an mbox From_ line: "From " sender, then a time
  * hh:mm somewhere (asctime date)?  This keeps "From here on" body text,
- * never escaped by a sloppy MTA, from splitting the mailbox. */
-static int from_line(const char *l, size_t n)
+ * never escaped by a sloppy MTA, from splitting the mailbox.  The mailbox
+ * reader (src/mailbox/) splits with this same function: see
+ * mimeo__mbox_find_from() below. */
+int mimeo__mbox_from_line(const char *l, size_t n)
 {
 	size_t i = 5;
 
@@ -1105,7 +1107,7 @@ static int classify(mimeo_parser *p, const char *l, size_t n, int full, int at_h
 		}
 	}
 	if (p->o.flags & MIMEO_PARSE_MBOX && !p->nested) {
-		if (p->prev_blank && full && from_line(l, n))
+		if (p->prev_blank && full && mimeo__mbox_from_line(l, n))
 			return L_FROM;
 		if (!at_hdr && quoted_from(l, n))
 			return L_QUOTED;
@@ -1920,15 +1922,7 @@ int mimeo_parser_new(mimeo_parser **out, const mimeo_parser_options *opts,
 	p->root = p;
 	mimeo_buf_init(&p->base_sec, a);
 	p->isa = o.isa == MIMEO_ISA_AUTO ? mimeo_isa_best() : o.isa;
-	p->scan = mimeo__parser_scan_scalar;
-#if MIMEO_PARSER_AVX2
-	if (p->isa >= MIMEO_ISA_AVX2 && mimeo_isa_available(MIMEO_ISA_AVX2))
-		p->scan = mimeo__parser_scan_avx2;
-#endif
-#if MIMEO_PARSER_AVX512
-	if (p->isa >= MIMEO_ISA_AVX512 && mimeo_isa_available(MIMEO_ISA_AVX512))
-		p->scan = mimeo__parser_scan_avx512;
-#endif
+	p->scan = mimeo__parser_scan_for(p->isa);
 	p->scratch = mimeo__malloc(a, SCRATCH);
 	p->fbuf = mimeo__malloc(a, 256);
 	p->bt_cap = 64;
@@ -2043,4 +2037,75 @@ size_t mimeo__parser_scan_scalar(const char *s, size_t n, unsigned mask)
 		q++;
 	}
 	return n;
+}
+
+/* The fastest line-start scanner `isa` allows on this CPU. */
+mimeo__scan_fn mimeo__parser_scan_for(mimeo_isa isa)
+{
+	if (isa == MIMEO_ISA_AUTO)
+		isa = mimeo_isa_best();
+#if MIMEO_PARSER_AVX512
+	if (isa >= MIMEO_ISA_AVX512 && mimeo_isa_available(MIMEO_ISA_AVX512))
+		return mimeo__parser_scan_avx512;
+#endif
+#if MIMEO_PARSER_AVX2
+	if (isa >= MIMEO_ISA_AVX2 && mimeo_isa_available(MIMEO_ISA_AVX2))
+		return mimeo__parser_scan_avx2;
+#endif
+	(void)isa;
+	return mimeo__parser_scan_scalar;
+}
+
+/*
+ * The parser's mbox split rule, for a reader that has the whole mailbox in
+ * memory: the line at offset o > 0 starts a new message exactly when
+ *  - the line before it is empty ("" or "\r" before its LF; the parser's
+ *    prev_blank, also for the first line of the input),
+ *  - it is at most CAND_MAX bytes up to its LF or the end of the data
+ *    (longer lines are never classified: `full` in classify()),
+ *  - and mimeo__mbox_from_line() accepts it.
+ * Nothing else of the parser's state matters (transfer-encoded
+ * message/rfc822 bodies are "nested" and decoded, but their raw lines are
+ * still seen by the outer level), which is what lets a mailbox be split
+ * anywhere without parsing what comes before.  fuzz_mailbox checks that
+ * this agrees with message_begin of a whole-input parse.
+ */
+size_t mimeo__mbox_find_from(const char *d, size_t len, size_t from, mimeo__scan_fn scan)
+{
+	size_t i = from ? from - 1 : 0;
+
+	while (i < len) {
+		size_t j = i + scan(d + i, len - i, MIMEO__SCAN_FROM), o, n;
+		const char *lf;
+
+		if (j >= len)
+			return len;
+		o = j + 1;
+		i = o;
+		if (d[o] != 'F')
+			continue;
+		/* previous line empty: its LF is d[j]; it started at 0 or
+		 * after an LF, and holds nothing but an optional CR */
+		if (!(j == 0 || d[j - 1] == '\n' ||
+		      (d[j - 1] == '\r' && (j == 1 || d[j - 2] == '\n'))))
+			continue;
+		n = len - o < CAND_MAX + 1 ? len - o : CAND_MAX + 1;
+		lf = memchr(d + o, '\n', n);
+		if (lf)
+			n = (size_t)(lf - (d + o));
+		else if (n > CAND_MAX)
+			continue;
+		if (mimeo__mbox_from_line(d + o, n))
+			return o;
+	}
+	return len;
+}
+
+/* Bytes of the mbox separator (the line break before the From_ line at
+ * `o`, CRLF or LF), which belongs to neither message. */
+size_t mimeo__mbox_separator(const char *d, size_t o)
+{
+	if (o == 0 || d[o - 1] != '\n')
+		return 0;
+	return o >= 2 && d[o - 2] == '\r' ? 2 : 1;
 }

@@ -1,0 +1,637 @@
+/*
+ * mailbox.c - mbox files and Maildir folders, message by message
+ * (mimeo/mailbox.h).
+ *
+ * An mbox is mapped (or, for .gz and pipes, read into memory once) and
+ * indexed in one pass: the parser's line-start scanner jumps from "\nF"
+ * to "\nF", and mimeo__mbox_find_from() (parser.c, the parser's own rule)
+ * decides which of those lines start a message.  The index is an array of
+ * (offset, size) pairs, 16 bytes a message, so message N is one lookup
+ * away.  A Maildir is indexed from its directory listings; its files are
+ * mapped one at a time when asked for.
+ *
+ * SPDX-License-Identifier: LGPL-2.1-or-later
+ */
+#include "common-priv.h"
+#include "parser-priv.h"
+#include "mimeo/mailbox.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <unistd.h>
+#include <zlib.h>
+
+/* One message: where it is in the mbox, or which Maildir file. */
+typedef struct mb_entry {
+	uint64_t off;    /* mbox: offset of its From_ line; Maildir: 0 */
+	uint64_t size;   /* bytes (mbox: separator excluded) */
+	char *path;      /* Maildir: its file; NULL otherwise */
+} mb_entry;
+
+struct mimeo_mailbox {
+	const mimeo_allocator *a;
+	int type;              /* MIMEO_MAILBOX_* */
+	char *path;            /* copy of the path opened, NULL for a buffer */
+	/* mbox and single file: the whole content */
+	const char *data;
+	size_t len;
+	void *map;             /* the mapping of `data`, or NULL */
+	char *owned;           /* or the buffer it was read into */
+	int fd;                /* the mapped file, kept to notice shrinking */
+	/* the index */
+	mb_entry *e;
+	size_t count, cap;
+	size_t skipped;        /* Maildir entries that are not messages */
+	uint64_t total;        /* mimeo_mailbox_size() */
+	/* Maildir: the message file mapped by the last mimeo_mailbox_message */
+	void *msg_map;
+	size_t msg_map_len;
+	size_t max_messages;
+	uint64_t max_inflated;
+	mimeo__scan_fn scan;
+	char err[320];         /* mimeo_mailbox_error() */
+};
+
+static int set_err(mimeo_mailbox *mb, int rc, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+
+static int set_err(mimeo_mailbox *mb, int rc, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(mb->err, sizeof(mb->err), fmt, ap);
+	va_end(ap);
+	return rc;
+}
+
+static int add_entry(mimeo_mailbox *mb, uint64_t off, uint64_t size, char *path)
+{
+	if (mb->count >= mb->max_messages)
+		return set_err(mb, MIMEO_ELIMIT, "more than %zu messages (max_messages)",
+			       mb->max_messages);
+	if (mb->count == mb->cap) {
+		size_t cap = mb->cap ? mb->cap * 2 : 64, bytes;
+		mb_entry *n;
+
+		if (!mimeo__mul_ok(cap, sizeof(*n), &bytes))
+			return MIMEO_ENOMEM;
+		n = mimeo__realloc(mb->a, mb->e, bytes);
+		if (!n)
+			return MIMEO_ENOMEM;
+		mb->e = n;
+		mb->cap = cap;
+	}
+	mb->e[mb->count].off = off;
+	mb->e[mb->count].size = size;
+	mb->e[mb->count].path = path;
+	mb->count++;
+	return MIMEO_OK;
+}
+
+/* ------------------------------------------------------------------ */
+/* mbox                                                                */
+/* ------------------------------------------------------------------ */
+
+/* Index data[0..len): one entry per message, split where the parser
+ * splits (the separator line break belongs to neither message). */
+static int index_mbox(mimeo_mailbox *mb)
+{
+	const char *d = mb->data;
+	size_t len = mb->len, o = 0;
+	int rc;
+
+	while (o < len) {
+		size_t next = mimeo__mbox_find_from(d, len, o + 1, mb->scan), end = next;
+
+		if (next < len)
+			end = next - mimeo__mbox_separator(d, next);
+		/* an empty first message ("\nFrom ..." at the start): keep its
+		 * empty line, or it would parse as no message at all */
+		if (end == o)
+			end = next;
+		rc = add_entry(mb, o, end - o, NULL);
+		if (rc != MIMEO_OK)
+			return rc;
+		o = next;
+	}
+	return MIMEO_OK;
+}
+
+/* Type and index the content in mb->data. */
+static int index_content(mimeo_mailbox *mb, unsigned flags)
+{
+	mb->total = mb->len;
+	if ((flags & MIMEO_MAILBOX_FORCE_MBOX) || mb->len == 0 ||
+	    (mb->len >= 5 && memcmp(mb->data, "From ", 5) == 0)) {
+		/* the test `mimeo scan` has always used: "From " at the start */
+		mb->type = MIMEO_MAILBOX_MBOX;
+		return index_mbox(mb);
+	}
+	mb->type = MIMEO_MAILBOX_SINGLE;
+	return add_entry(mb, 0, mb->len, NULL);
+}
+
+/* Read all of a .gz file (or a pipe) into mb->owned, at most
+ * max_inflated bytes. */
+static int read_gz(mimeo_mailbox *mb, int fd)
+{
+	gzFile gz = gzdopen(fd, "rb");
+	size_t cap = 0, used = 0;
+	int rc = MIMEO_OK;
+
+	if (!gz) {
+		close(fd);
+		return set_err(mb, MIMEO_ENOMEM, "%s: out of memory", mb->path);
+	}
+	for (;;) {
+		int got;
+
+		if (used == cap) {
+			size_t ncap = cap ? cap * 2 : 1 << 16;
+			char *n;
+
+			if ((uint64_t)used >= mb->max_inflated) {
+				/* one more byte tells whether there is more */
+				char probe;
+
+				got = gzread(gz, &probe, 1);
+				if (got > 0)
+					rc = set_err(mb, MIMEO_ELIMIT,
+						     "%s: decompresses to more than %llu bytes",
+						     mb->path, (unsigned long long)mb->max_inflated);
+				else if (got < 0)
+					rc = set_err(mb, MIMEO_EIO, "cannot read %s: corrupt gzip data",
+						     mb->path);
+				break;
+			}
+			if ((uint64_t)ncap > mb->max_inflated)
+				ncap = (size_t)mb->max_inflated;
+			n = mimeo__realloc(mb->a, mb->owned, ncap);
+			if (!n) {
+				rc = set_err(mb, MIMEO_ENOMEM, "out of memory");
+				break;
+			}
+			mb->owned = n;
+			cap = ncap;
+		}
+		{
+			size_t want = cap - used;
+
+			if (want > (1u << 30))
+				want = 1u << 30;
+			got = gzread(gz, mb->owned + used, (unsigned)want);
+		}
+		if (got < 0) {
+			int zerr;
+			const char *msg = gzerror(gz, &zerr);
+
+			rc = set_err(mb, MIMEO_EIO, "cannot read %s: %s", mb->path,
+				     zerr == Z_ERRNO ? strerror(errno) : msg);
+			break;
+		}
+		if (got == 0)
+			break;
+		used += (size_t)got;
+	}
+	gzclose(gz);
+	if (rc != MIMEO_OK)
+		return rc;
+	mb->data = mb->owned ? mb->owned : "";
+	mb->len = used;
+	return MIMEO_OK;
+}
+
+static int has_suffix(const char *s, const char *suf)
+{
+	size_t n = strlen(s), k = strlen(suf);
+
+	return n >= k && strcmp(s + n - k, suf) == 0;
+}
+
+static int open_file(mimeo_mailbox *mb, unsigned flags)
+{
+	struct stat st;
+	int fd = open(mb->path, O_RDONLY | O_CLOEXEC);
+
+	if (fd < 0)
+		return set_err(mb, MIMEO_EIO, "cannot open %s: %s", mb->path, strerror(errno));
+	if (fstat(fd, &st) < 0) {
+		int e = errno;
+
+		close(fd);
+		errno = e;
+		return set_err(mb, MIMEO_EIO, "cannot read %s: %s", mb->path, strerror(e));
+	}
+	if (has_suffix(mb->path, ".gz") || !S_ISREG(st.st_mode)) {
+		/* gzdopen reads plain data through unchanged: a pipe works too */
+		int rc = read_gz(mb, fd);
+
+		return rc != MIMEO_OK ? rc : index_content(mb, flags);
+	}
+	if (st.st_size > 0) {
+		if ((uint64_t)st.st_size > SIZE_MAX) {
+			close(fd);
+			return set_err(mb, MIMEO_ELIMIT, "%s is too large to map", mb->path);
+		}
+		mb->map = mmap(NULL, (size_t)st.st_size, PROT_READ, MAP_PRIVATE, fd, 0);
+		if (mb->map == MAP_FAILED) {
+			int e = errno;
+
+			mb->map = NULL;
+			close(fd);
+			errno = e;
+			return set_err(mb, MIMEO_EIO, "cannot map %s: %s", mb->path, strerror(e));
+		}
+		/* the index pass reads it front to back once */
+		madvise(mb->map, (size_t)st.st_size, MADV_SEQUENTIAL);
+		mb->data = mb->map;
+		mb->len = (size_t)st.st_size;
+	} else {
+		mb->data = "";
+		mb->len = 0;
+	}
+	mb->fd = fd;
+	{
+		int rc = index_content(mb, flags);
+
+		if (mb->map)
+			madvise(mb->map, mb->len, MADV_NORMAL);
+		return rc;
+	}
+}
+
+/* ------------------------------------------------------------------ */
+/* Maildir                                                             */
+/* ------------------------------------------------------------------ */
+
+static int entry_cmp(const void *x, const void *y)
+{
+	const mb_entry *a = x, *b = y;
+	const char *na = strrchr(a->path, '/') + 1, *nb = strrchr(b->path, '/') + 1;
+	int c = strcmp(na, nb);
+
+	if (c)
+		return c;
+	/* the same name in new/ and cur/: new/ first ("new" > "cur", so
+	 * compare the other way round) */
+	return -strcmp(a->path, b->path);
+}
+
+/* List DIR/sub into the index.  A missing subfolder is fine. */
+static int list_sub(mimeo_mailbox *mb, const char *sub, int *found)
+{
+	size_t plen = strlen(mb->path), slen = strlen(sub), dlen;
+	char *dir;
+	DIR *d;
+	struct dirent *de;
+	int rc = MIMEO_OK;
+
+	if (!mimeo__add_ok(plen, slen + 2, &dlen))
+		return MIMEO_ENOMEM;
+	dir = mimeo__malloc(mb->a, dlen);
+	if (!dir)
+		return MIMEO_ENOMEM;
+	snprintf(dir, dlen, "%s/%s", mb->path, sub);
+	d = opendir(dir);
+	if (!d) {
+		int e = errno;
+
+		if (e == ENOENT) {
+			mimeo__free(mb->a, dir);
+			return MIMEO_OK;
+		}
+		rc = set_err(mb, MIMEO_EIO, "cannot read %s: %s", dir, strerror(e));
+		mimeo__free(mb->a, dir);
+		errno = e;
+		return rc;
+	}
+	*found = 1;
+	for (;;) {
+		struct stat st;
+		size_t nlen, flen;
+		char *path;
+
+		errno = 0;
+		de = readdir(d);
+		if (!de) {
+			if (errno)
+				rc = set_err(mb, MIMEO_EIO, "cannot read %s: %s", dir,
+					     strerror(errno));
+			break;
+		}
+		if (de->d_name[0] == '.')
+			continue; /* ".", "..", and hidden files (Maildir++) */
+		nlen = strlen(de->d_name);
+		if (!mimeo__add_ok(dlen, nlen + 1, &flen)) {
+			rc = MIMEO_ENOMEM;
+			break;
+		}
+		path = mimeo__malloc(mb->a, flen);
+		if (!path) {
+			rc = MIMEO_ENOMEM;
+			break;
+		}
+		snprintf(path, flen, "%s/%s", dir, de->d_name);
+		if (stat(path, &st) < 0 || !S_ISREG(st.st_mode)) {
+			/* a subfolder, a socket, a dangling link: not a
+			 * message, but counted (mimeo_mailbox_skipped) */
+			mimeo__free(mb->a, path);
+			mb->skipped++;
+			continue;
+		}
+		rc = add_entry(mb, 0, (uint64_t)st.st_size, path);
+		if (rc != MIMEO_OK) {
+			mimeo__free(mb->a, path);
+			break;
+		}
+		mb->total += (uint64_t)st.st_size;
+	}
+	closedir(d);
+	mimeo__free(mb->a, dir);
+	return rc;
+}
+
+static int open_maildir(mimeo_mailbox *mb)
+{
+	int found = 0, rc;
+
+	mb->type = MIMEO_MAILBOX_MAILDIR;
+	rc = list_sub(mb, "new", &found);
+	if (rc == MIMEO_OK)
+		rc = list_sub(mb, "cur", &found);
+	if (rc != MIMEO_OK)
+		return rc;
+	if (!found) {
+		errno = ENOTDIR;
+		return set_err(mb, MIMEO_EIO, "%s is a folder but no Maildir (no cur/ or new/)",
+			       mb->path);
+	}
+	if (mb->count > 1)
+		qsort(mb->e, mb->count, sizeof(*mb->e), entry_cmp);
+	return MIMEO_OK;
+}
+
+/* ------------------------------------------------------------------ */
+/* public API                                                          */
+/* ------------------------------------------------------------------ */
+
+static int mailbox_new(mimeo_mailbox **out, const mimeo_mailbox_options *opts)
+{
+	const mimeo_allocator *a = opts ? opts->alloc : NULL;
+	mimeo_mailbox *mb;
+
+	if (opts && opts->version != MIMEO_MAILBOX_OPTIONS_VERSION)
+		return MIMEO_EINVAL;
+	mb = mimeo__calloc(a, 1, sizeof(*mb));
+	if (!mb)
+		return MIMEO_ENOMEM;
+	mb->a = a;
+	mb->fd = -1;
+	mb->max_messages = opts && opts->max_messages ? opts->max_messages
+						      : MIMEO_MAILBOX_DEFAULT_MAX_MESSAGES;
+	mb->max_inflated = opts && opts->max_inflated ? opts->max_inflated
+						      : MIMEO_MAILBOX_DEFAULT_MAX_INFLATED;
+	mb->scan = mimeo__parser_scan_for(opts ? opts->isa : MIMEO_ISA_AUTO);
+	*out = mb;
+	return MIMEO_OK;
+}
+
+int mimeo_mailbox_open(mimeo_mailbox **out, const char *path, const mimeo_mailbox_options *opts)
+{
+	mimeo_mailbox *mb;
+	struct stat st;
+	int rc;
+
+	if (!out)
+		return MIMEO_EINVAL;
+	*out = NULL;
+	if (!path)
+		return MIMEO_EINVAL;
+	rc = mailbox_new(&mb, opts);
+	if (rc != MIMEO_OK)
+		return rc;
+	mb->path = mimeo__strndup(mb->a, path, strlen(path));
+	if (!mb->path) {
+		mimeo_mailbox_free(mb);
+		return MIMEO_ENOMEM;
+	}
+	if (stat(path, &st) < 0) {
+		rc = MIMEO_EIO;
+	} else if (S_ISDIR(st.st_mode)) {
+		rc = open_maildir(mb);
+	} else {
+		rc = open_file(mb, opts ? opts->flags : 0);
+	}
+	if (rc != MIMEO_OK) {
+		int e = errno;
+
+		mimeo_mailbox_free(mb);
+		errno = e;
+		return rc;
+	}
+	*out = mb;
+	return MIMEO_OK;
+}
+
+int mimeo_mailbox_open_buffer(mimeo_mailbox **out, const void *data, size_t len,
+			      const mimeo_mailbox_options *opts)
+{
+	mimeo_mailbox *mb;
+	int rc;
+
+	if (!out)
+		return MIMEO_EINVAL;
+	*out = NULL;
+	if (!data && len)
+		return MIMEO_EINVAL;
+	rc = mailbox_new(&mb, opts);
+	if (rc != MIMEO_OK)
+		return rc;
+	mb->data = data ? data : "";
+	mb->len = len;
+	rc = index_content(mb, opts ? opts->flags : 0);
+	if (rc != MIMEO_OK) {
+		mimeo_mailbox_free(mb);
+		return rc;
+	}
+	*out = mb;
+	return MIMEO_OK;
+}
+
+void mimeo_mailbox_free(mimeo_mailbox *mb)
+{
+	size_t i;
+
+	if (!mb)
+		return;
+	for (i = 0; i < mb->count; i++)
+		mimeo__free(mb->a, mb->e[i].path);
+	mimeo__free(mb->a, mb->e);
+	if (mb->map)
+		munmap(mb->map, mb->len);
+	if (mb->msg_map)
+		munmap(mb->msg_map, mb->msg_map_len);
+	if (mb->fd >= 0)
+		close(mb->fd);
+	mimeo__free(mb->a, mb->owned);
+	mimeo__free(mb->a, mb->path);
+	mimeo__free(mb->a, mb);
+}
+
+int mimeo_mailbox_type(const mimeo_mailbox *mb)
+{
+	return mb ? mb->type : 0;
+}
+
+size_t mimeo_mailbox_count(const mimeo_mailbox *mb)
+{
+	return mb ? mb->count : 0;
+}
+
+uint64_t mimeo_mailbox_size(const mimeo_mailbox *mb)
+{
+	return mb ? mb->total : 0;
+}
+
+size_t mimeo_mailbox_skipped(const mimeo_mailbox *mb)
+{
+	return mb ? mb->skipped : 0;
+}
+
+int mimeo_mailbox_entry_get(const mimeo_mailbox *mb, size_t n, mimeo_mailbox_entry *e)
+{
+	if (!mb || !e)
+		return MIMEO_EINVAL;
+	if (n == 0 || n > mb->count)
+		return MIMEO_ENOTFOUND;
+	e->number = n;
+	e->offset = mb->e[n - 1].off;
+	e->size = mb->e[n - 1].size;
+	e->path = mb->e[n - 1].path ? mb->e[n - 1].path : mb->path;
+	return MIMEO_OK;
+}
+
+/* Map Maildir message `e` into mb->msg_map (replacing the last one). */
+static int map_maildir(mimeo_mailbox *mb, const mb_entry *e, const char **data, size_t *len)
+{
+	struct stat st;
+	void *map;
+	int fd;
+
+	if (mb->msg_map) {
+		munmap(mb->msg_map, mb->msg_map_len);
+		mb->msg_map = NULL;
+	}
+	fd = open(e->path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return set_err(mb, MIMEO_EIO, "cannot open %s: %s", e->path, strerror(errno));
+	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode)) {
+		close(fd);
+		return set_err(mb, MIMEO_EIO, "cannot read %s: %s", e->path,
+			       errno ? strerror(errno) : "not a regular file");
+	}
+	if (st.st_size == 0) {
+		close(fd);
+		*data = "";
+		*len = 0;
+		return MIMEO_OK;
+	}
+	if ((uint64_t)st.st_size > SIZE_MAX) {
+		close(fd);
+		return set_err(mb, MIMEO_ELIMIT, "%s is too large to map", e->path);
+	}
+	map = mmap(NULL, (size_t)st.st_size, PROT_READ, MAP_PRIVATE, fd, 0);
+	close(fd);
+	if (map == MAP_FAILED)
+		return set_err(mb, MIMEO_EIO, "cannot map %s: %s", e->path, strerror(errno));
+	mb->msg_map = map;
+	mb->msg_map_len = (size_t)st.st_size;
+	*data = map;
+	*len = (size_t)st.st_size;
+	return MIMEO_OK;
+}
+
+int mimeo_mailbox_message(mimeo_mailbox *mb, size_t n, const char **data, size_t *len)
+{
+	const mb_entry *e;
+
+	if (!mb || !data || !len)
+		return MIMEO_EINVAL;
+	if (n == 0 || n > mb->count)
+		return set_err(mb, MIMEO_ENOTFOUND, "no message %zu (the mailbox holds %zu)", n,
+			       mb->count);
+	e = &mb->e[n - 1];
+	if (mb->type == MIMEO_MAILBOX_MAILDIR)
+		return map_maildir(mb, e, data, len);
+	if (mb->map) {
+		/* touching a page past a shrunken file's end raises SIGBUS */
+		struct stat st;
+
+		if (fstat(mb->fd, &st) < 0 || (uint64_t)st.st_size < e->off + e->size)
+			return set_err(mb, MIMEO_EIO, "%s shrank while open (rewritten?)",
+				       mb->path);
+	}
+	*data = mb->data + e->off;
+	*len = (size_t)e->size;
+	return MIMEO_OK;
+}
+
+unsigned mimeo_mailbox_parse_flags(const mimeo_mailbox *mb)
+{
+	return mb && mb->type == MIMEO_MAILBOX_MBOX ? MIMEO_PARSE_MBOX : 0;
+}
+
+int mimeo_mailbox_parse(mimeo_mailbox *mb, size_t n, mimeo_message **out,
+			const mimeo_message_options *opts)
+{
+	mimeo_message_options mo = MIMEO_MESSAGE_OPTIONS_INIT;
+	const char *data;
+	size_t len;
+	int rc;
+
+	if (!out)
+		return MIMEO_EINVAL;
+	*out = NULL;
+	if (opts) {
+		if (opts->version != MIMEO_MESSAGE_OPTIONS_VERSION)
+			return MIMEO_EINVAL;
+		mo = *opts;
+	}
+	rc = mimeo_mailbox_message(mb, n, &data, &len);
+	if (rc != MIMEO_OK)
+		return rc;
+	if (mb->type != MIMEO_MAILBOX_MAILDIR)
+		mo.flags |= MIMEO_MESSAGE_BORROW; /* the mailbox outlives the tree */
+	else
+		mo.flags &= ~MIMEO_MESSAGE_BORROW; /* the mapping is replaced next call */
+	if (mb->type == MIMEO_MAILBOX_MBOX)
+		mo.flags |= MIMEO_MESSAGE_MBOX;
+	rc = mimeo_message_parse_buffer(out, data, len, &mo);
+	if (rc != MIMEO_OK)
+		set_err(mb, rc, "cannot parse message %zu: %s", n, mimeo_strerror(rc));
+	return rc;
+}
+
+const char *mimeo_mailbox_error(const mimeo_mailbox *mb)
+{
+	return mb ? mb->err : "";
+}
+
+size_t mimeo_mailbox_next_from(const void *data, size_t len, size_t from)
+{
+	if (!data || from >= len)
+		return len;
+	return mimeo__mbox_find_from(data, len, from, mimeo__parser_scan_for(MIMEO_ISA_AUTO));
+}
+
+size_t mimeo_mailbox_separator(const void *data, size_t offset)
+{
+	return data ? mimeo__mbox_separator(data, offset) : 0;
+}

@@ -1,0 +1,607 @@
+/*
+ * test_mailbox.c - the mailbox reader (mimeo/mailbox.h): mbox splitting
+ * by the parser's rules, offsets and sizes, random access, .gz, Maildir
+ * order and skipped entries, errors, limits, and every allocation failing.
+ *
+ * SPDX-License-Identifier: LGPL-2.1-or-later
+ */
+#include "testutil.h"
+
+#include <mimeo.h>
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+#include <zlib.h>
+
+/* Three messages: an unescaped "From " without a time and a ">From " line
+ * in the first (neither splits), a CRLF message, and a last message
+ * without a final line break. */
+static const char M1[] =
+	"From alice@example.org Mon Dec  7 10:00:00 2026\n"
+	"From: Alice <alice@example.org>\n"
+	"Subject: one\n"
+	"\n"
+	"hello\n"
+	"\n"
+	"From here on, no time: not a separator\n"
+	">From quoted\n";
+static const char M2[] =
+	"From bob@example.org Mon Dec  7 10:01:00 2026\r\n"
+	"Subject: two\r\n"
+	"Content-Type: multipart/mixed; boundary=b\r\n"
+	"\r\n"
+	"--b\r\n"
+	"\r\n"
+	"text\r\n"
+	"--b\r\n"
+	"Content-Disposition: attachment; filename=a.txt\r\n"
+	"\r\n"
+	"att\r\n"
+	"--b--\r\n";
+static const char M3[] =
+	"From carol Tue Dec  8 11:00:00 2026\n"
+	"Subject: three\n"
+	"\n"
+	"cut";
+
+static char *three(size_t *len)
+{
+	/* separators: LF after M1, CRLF after M2 */
+	size_t n1 = strlen(M1), n2 = strlen(M2), n3 = strlen(M3);
+	char *s = malloc(n1 + 1 + n2 + 2 + n3 + 1);
+
+	ck_assert_ptr_nonnull(s);
+	memcpy(s, M1, n1);
+	s[n1] = '\n';
+	memcpy(s + n1 + 1, M2, n2);
+	memcpy(s + n1 + 1 + n2, "\r\n", 2);
+	memcpy(s + n1 + 1 + n2 + 2, M3, n3 + 1);
+	*len = n1 + 1 + n2 + 2 + n3;
+	return s;
+}
+
+static void check_three(mimeo_mailbox *mb, const char *path)
+{
+	mimeo_mailbox_entry e;
+	size_t n1 = strlen(M1), n2 = strlen(M2), n3 = strlen(M3), len;
+	const char *d;
+
+	ck_assert_int_eq(mimeo_mailbox_type(mb), MIMEO_MAILBOX_MBOX);
+	ck_assert_uint_eq(mimeo_mailbox_count(mb), 3);
+	ck_assert_uint_eq(mimeo_mailbox_size(mb), n1 + 1 + n2 + 2 + n3);
+	ck_assert_uint_eq(mimeo_mailbox_parse_flags(mb), MIMEO_PARSE_MBOX);
+	ck_assert_int_eq(mimeo_mailbox_entry_get(mb, 1, &e), MIMEO_OK);
+	ck_assert_uint_eq(e.number, 1);
+	ck_assert_uint_eq(e.offset, 0);
+	ck_assert_uint_eq(e.size, n1);
+	if (path)
+		ck_assert_str_eq(e.path, path);
+	else
+		ck_assert_ptr_null(e.path);
+	ck_assert_int_eq(mimeo_mailbox_entry_get(mb, 2, &e), MIMEO_OK);
+	ck_assert_uint_eq(e.offset, n1 + 1);
+	ck_assert_uint_eq(e.size, n2);
+	ck_assert_int_eq(mimeo_mailbox_entry_get(mb, 3, &e), MIMEO_OK);
+	ck_assert_uint_eq(e.offset, n1 + 1 + n2 + 2);
+	ck_assert_uint_eq(e.size, n3);
+	ck_assert_int_eq(mimeo_mailbox_entry_get(mb, 4, &e), MIMEO_ENOTFOUND);
+	ck_assert_int_eq(mimeo_mailbox_entry_get(mb, 0, &e), MIMEO_ENOTFOUND);
+	/* random access: the last one first */
+	ck_assert_int_eq(mimeo_mailbox_message(mb, 3, &d, &len), MIMEO_OK);
+	ck_assert_uint_eq(len, n3);
+	ck_assert(memcmp(d, M3, n3) == 0);
+	ck_assert_int_eq(mimeo_mailbox_message(mb, 2, &d, &len), MIMEO_OK);
+	ck_assert(len == n2 && memcmp(d, M2, n2) == 0);
+	ck_assert_int_eq(mimeo_mailbox_message(mb, 1, &d, &len), MIMEO_OK);
+	ck_assert(len == n1 && memcmp(d, M1, n1) == 0);
+	ck_assert_int_eq(mimeo_mailbox_message(mb, 4, &d, &len), MIMEO_ENOTFOUND);
+	ck_assert(strstr(mimeo_mailbox_error(mb), "no message 4") != NULL);
+}
+
+static const char *subject(const mimeo_message *m)
+{
+	return mimeo_part_get_header(mimeo_message_root(m), "Subject", NULL);
+}
+
+START_TEST(mbox_buffer_split_and_offsets)
+{
+	size_t len;
+	char *s = three(&len);
+	mimeo_mailbox *mb = NULL;
+
+	ck_assert_int_eq(mimeo_mailbox_open_buffer(&mb, s, len, NULL), MIMEO_OK);
+	check_three(mb, NULL);
+	ck_assert_uint_eq(mimeo_mailbox_skipped(mb), 0);
+	mimeo_mailbox_free(mb);
+	free(s);
+}
+END_TEST
+
+START_TEST(mbox_parse_message_tree)
+{
+	size_t len, blen;
+	char *s = three(&len);
+	mimeo_mailbox *mb = NULL;
+	mimeo_message *m = NULL;
+	const mimeo_part *p;
+	const char *body;
+
+	ck_assert_int_eq(mimeo_mailbox_open_buffer(&mb, s, len, NULL), MIMEO_OK);
+	ck_assert_int_eq(mimeo_mailbox_parse(mb, 2, &m, NULL), MIMEO_OK);
+	ck_assert_str_eq(subject(m), "two");
+	ck_assert_int_eq(mimeo_message_defect_count(m), 0);
+	p = mimeo_message_find_section(m, "2");
+	ck_assert_ptr_nonnull(p);
+	ck_assert_str_eq(mimeo_part_filename(p), "a.txt");
+	mimeo_message_free(m);
+	/* message 1: its From_ line is no defect, ">From " is un-quoted, the
+	 * unescaped "From here" stays in the body */
+	ck_assert_int_eq(mimeo_mailbox_parse(mb, 1, &m, NULL), MIMEO_OK);
+	ck_assert_str_eq(subject(m), "one");
+	ck_assert_int_eq(mimeo_message_defect_count(m), 0);
+	body = mimeo_part_body(mimeo_message_root(m), &blen);
+	ck_assert_uint_eq(blen, strlen("hello\n\nFrom here on, no time: not a separator\nFrom quoted\n"));
+	ck_assert(memcmp(body, "hello\n\nFrom here on, no time: not a separator\nFrom quoted\n", blen) == 0);
+	mimeo_message_free(m);
+	ck_assert_int_eq(mimeo_mailbox_parse(mb, 3, &m, NULL), MIMEO_OK);
+	ck_assert_str_eq(subject(m), "three");
+	mimeo_message_free(m);
+	ck_assert_int_eq(mimeo_mailbox_parse(mb, 9, &m, NULL), MIMEO_ENOTFOUND);
+	ck_assert_ptr_null(m);
+	mimeo_mailbox_free(mb);
+	free(s);
+}
+END_TEST
+
+/* Events of each message fed alone equal those of the whole mbox. */
+typedef struct counts {
+	size_t messages, leaves, bytes;
+	uint64_t offsets[8];
+} counts;
+
+static int c_begin(const mimeo_part_info *i, uint64_t off, void *u)
+{
+	counts *c = u;
+
+	(void)i;
+	if (c->messages < 8)
+		c->offsets[c->messages] = off;
+	c->messages++;
+	return 0;
+}
+
+static int c_end(const mimeo_part_info *i, void *u)
+{
+	counts *c = u;
+
+	if (i->flags & MIMEO_PART_LEAF) {
+		c->leaves++;
+		c->bytes += i->decoded_size;
+	}
+	return 0;
+}
+
+static void count(const char *d, size_t len, unsigned flags, counts *c)
+{
+	static const mimeo_parser_callbacks cb = { MIMEO_PARSER_CALLBACKS_VERSION,
+		c_begin, NULL, NULL, NULL, NULL, NULL, NULL, c_end, NULL, NULL };
+	mimeo_parser_options po = MIMEO_PARSER_OPTIONS_INIT;
+	mimeo_parser *p;
+
+	po.flags = flags;
+	ck_assert_int_eq(mimeo_parser_new(&p, &po, &cb, c), MIMEO_OK);
+	ck_assert_int_eq(mimeo_parser_feed(p, d, len), MIMEO_OK);
+	ck_assert_int_eq(mimeo_parser_finish(p), MIMEO_OK);
+	mimeo_parser_free(p);
+}
+
+START_TEST(mbox_messages_feed_like_the_whole)
+{
+	size_t len, i;
+	char *s = three(&len);
+	mimeo_mailbox *mb = NULL;
+	counts whole = { 0 }, sum = { 0 };
+
+	ck_assert_int_eq(mimeo_mailbox_open_buffer(&mb, s, len, NULL), MIMEO_OK);
+	count(s, len, MIMEO_PARSE_MBOX, &whole);
+	ck_assert_uint_eq(whole.messages, 3);
+	for (i = 1; i <= 3; i++) {
+		mimeo_mailbox_entry e;
+		const char *d;
+		size_t n;
+
+		ck_assert_int_eq(mimeo_mailbox_entry_get(mb, i, &e), MIMEO_OK);
+		ck_assert_uint_eq(whole.offsets[i - 1], e.offset);
+		ck_assert_int_eq(mimeo_mailbox_message(mb, i, &d, &n), MIMEO_OK);
+		count(d, n, mimeo_mailbox_parse_flags(mb), &sum);
+	}
+	ck_assert_uint_eq(sum.messages, whole.messages);
+	ck_assert_uint_eq(sum.leaves, whole.leaves);
+	ck_assert_uint_eq(sum.bytes, whole.bytes);
+	mimeo_mailbox_free(mb);
+	free(s);
+}
+END_TEST
+
+START_TEST(next_from_and_separator)
+{
+	size_t len, n1 = strlen(M1), n2 = strlen(M2);
+	char *s = three(&len);
+	size_t p;
+
+	ck_assert_uint_eq(mimeo_mailbox_next_from(s, len, 0), n1 + 1);
+	ck_assert_uint_eq(mimeo_mailbox_next_from(s, len, 1), n1 + 1);
+	ck_assert_uint_eq(mimeo_mailbox_next_from(s, len, n1 + 1), n1 + 1);
+	ck_assert_uint_eq(mimeo_mailbox_next_from(s, len, n1 + 2), n1 + 1 + n2 + 2);
+	ck_assert_uint_eq(mimeo_mailbox_next_from(s, len, len - 1), len);
+	ck_assert_uint_eq(mimeo_mailbox_next_from(s, len, len), len);
+	ck_assert_uint_eq(mimeo_mailbox_next_from(NULL, 0, 0), 0);
+	ck_assert_uint_eq(mimeo_mailbox_separator(s, n1 + 1), 1);
+	ck_assert_uint_eq(mimeo_mailbox_separator(s, n1 + 1 + n2 + 2), 2);
+	ck_assert_uint_eq(mimeo_mailbox_separator(s, 0), 0);
+	/* every cut point lands on a message start */
+	for (p = 0; p <= len; p++) {
+		size_t q = mimeo_mailbox_next_from(s, len, p);
+
+		ck_assert(q == n1 + 1 || q == n1 + 1 + n2 + 2 || q == len);
+		ck_assert(q >= p);
+	}
+	free(s);
+}
+END_TEST
+
+START_TEST(mbox_corner_cases)
+{
+	mimeo_mailbox_options o = MIMEO_MAILBOX_OPTIONS_INIT;
+	mimeo_mailbox *mb = NULL;
+	mimeo_mailbox_entry e;
+	static const char empty_first[] = "\nFrom a 10:00\nSubject: x\n\nbody\n";
+	static const char single[] = "Subject: one\n\nFrom a 10:00 in a body\n";
+	static const char forced[] = "Subject: first\n\nx\n\nFrom a 10:00\n\ny\n";
+	static const char blank_cr[] = "From a 10:00\n\n\r\nFrom b 10:00\n\nz\n";
+	char longline[1200 + 64];
+
+	/* empty: an empty mbox */
+	ck_assert_int_eq(mimeo_mailbox_open_buffer(&mb, "", 0, NULL), MIMEO_OK);
+	ck_assert_int_eq(mimeo_mailbox_type(mb), MIMEO_MAILBOX_MBOX);
+	ck_assert_uint_eq(mimeo_mailbox_count(mb), 0);
+	mimeo_mailbox_free(mb);
+	/* a file that starts with an empty line is a single message... */
+	ck_assert_int_eq(mimeo_mailbox_open_buffer(&mb, empty_first, strlen(empty_first), NULL),
+			 MIMEO_OK);
+	ck_assert_int_eq(mimeo_mailbox_type(mb), MIMEO_MAILBOX_SINGLE);
+	mimeo_mailbox_free(mb);
+	/* ...but read as an mbox, its first message is empty and keeps its
+	 * empty line (so that it parses as one message) */
+	o.flags = MIMEO_MAILBOX_FORCE_MBOX;
+	ck_assert_int_eq(mimeo_mailbox_open_buffer(&mb, empty_first, strlen(empty_first), &o),
+			 MIMEO_OK);
+	ck_assert_uint_eq(mimeo_mailbox_count(mb), 2);
+	ck_assert_int_eq(mimeo_mailbox_entry_get(mb, 1, &e), MIMEO_OK);
+	ck_assert(e.offset == 0 && e.size == 1);
+	ck_assert_int_eq(mimeo_mailbox_entry_get(mb, 2, &e), MIMEO_OK);
+	ck_assert(e.offset == 1 && e.size == strlen(empty_first) - 1);
+	mimeo_mailbox_free(mb);
+	/* forced mbox without a leading From_ line */
+	ck_assert_int_eq(mimeo_mailbox_open_buffer(&mb, forced, strlen(forced), &o), MIMEO_OK);
+	ck_assert_uint_eq(mimeo_mailbox_count(mb), 2);
+	ck_assert_int_eq(mimeo_mailbox_entry_get(mb, 1, &e), MIMEO_OK);
+	ck_assert(e.offset == 0 && e.size == strlen("Subject: first\n\nx\n"));
+	mimeo_mailbox_free(mb);
+	/* a single message: "From " inside is body text */
+	ck_assert_int_eq(mimeo_mailbox_open_buffer(&mb, single, strlen(single), NULL), MIMEO_OK);
+	ck_assert_int_eq(mimeo_mailbox_type(mb), MIMEO_MAILBOX_SINGLE);
+	ck_assert_uint_eq(mimeo_mailbox_count(mb), 1);
+	ck_assert_int_eq(mimeo_mailbox_entry_get(mb, 1, &e), MIMEO_OK);
+	ck_assert(e.offset == 0 && e.size == strlen(single));
+	ck_assert_uint_eq(mimeo_mailbox_parse_flags(mb), 0);
+	mimeo_mailbox_free(mb);
+	/* an empty line "\r\n" before a From_ line: CRLF separator */
+	ck_assert_int_eq(mimeo_mailbox_open_buffer(&mb, blank_cr, strlen(blank_cr), NULL),
+			 MIMEO_OK);
+	ck_assert_uint_eq(mimeo_mailbox_count(mb), 2);
+	ck_assert_int_eq(mimeo_mailbox_entry_get(mb, 1, &e), MIMEO_OK);
+	ck_assert_uint_eq(e.size, strlen("From a 10:00\n\n"));
+	mimeo_mailbox_free(mb);
+	/* a From_ line longer than the parser examines (1024 bytes) does not
+	 * split, as in the parser */
+	memset(longline, 0, sizeof(longline));
+	strcpy(longline, "From a 10:00\n\nFrom ");
+	memset(longline + strlen(longline), 'x', 1100);
+	strcat(longline, " 10:00\n\nbody\n");
+	ck_assert_int_eq(mimeo_mailbox_open_buffer(&mb, longline, strlen(longline), NULL),
+			 MIMEO_OK);
+	ck_assert_uint_eq(mimeo_mailbox_count(mb), 1);
+	mimeo_mailbox_free(mb);
+	ck_assert_int_eq(mimeo_mailbox_open_buffer(NULL, "", 0, NULL), MIMEO_EINVAL);
+	ck_assert_int_eq(mimeo_mailbox_open_buffer(&mb, NULL, 3, NULL), MIMEO_EINVAL);
+	o.version = 99;
+	ck_assert_int_eq(mimeo_mailbox_open_buffer(&mb, "", 0, &o), MIMEO_EINVAL);
+	ck_assert_ptr_null(mb);
+}
+END_TEST
+
+START_TEST(max_messages_limit)
+{
+	mimeo_mailbox_options o = MIMEO_MAILBOX_OPTIONS_INIT;
+	mimeo_mailbox *mb = NULL;
+	size_t len;
+	char *s = three(&len);
+
+	o.max_messages = 2;
+	ck_assert_int_eq(mimeo_mailbox_open_buffer(&mb, s, len, &o), MIMEO_ELIMIT);
+	ck_assert_ptr_null(mb);
+	o.max_messages = 3;
+	ck_assert_int_eq(mimeo_mailbox_open_buffer(&mb, s, len, &o), MIMEO_OK);
+	mimeo_mailbox_free(mb);
+	free(s);
+}
+END_TEST
+
+/* --- files ----------------------------------------------------------- */
+
+static char tmpdir[64];
+
+static void make_tmpdir(void)
+{
+	strcpy(tmpdir, "/tmp/test_mailbox.XXXXXX");
+	ck_assert_ptr_nonnull(mkdtemp(tmpdir));
+}
+
+static void write_file(const char *path, const void *data, size_t len)
+{
+	FILE *f = fopen(path, "wb");
+
+	ck_assert_ptr_nonnull(f);
+	ck_assert_uint_eq(fwrite(data, 1, len, f), len);
+	ck_assert_int_eq(fclose(f), 0);
+}
+
+static void rm_rf(const char *path)
+{
+	char cmd[256];
+
+	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", path);
+	ck_assert_int_eq(system(cmd), 0);
+}
+
+START_TEST(mbox_file_and_gz)
+{
+	size_t len;
+	char *s = three(&len), path[128], gzpath[128];
+	mimeo_mailbox *mb = NULL;
+	mimeo_mailbox_options o = MIMEO_MAILBOX_OPTIONS_INIT;
+	gzFile gz;
+
+	make_tmpdir();
+	snprintf(path, sizeof(path), "%s/box.mbox", tmpdir);
+	write_file(path, s, len);
+	ck_assert_int_eq(mimeo_mailbox_open(&mb, path, NULL), MIMEO_OK);
+	check_three(mb, path);
+	mimeo_mailbox_free(mb);
+
+	snprintf(gzpath, sizeof(gzpath), "%s/box.mbox.gz", tmpdir);
+	gz = gzopen(gzpath, "wb");
+	ck_assert_ptr_nonnull(gz);
+	ck_assert_int_eq(gzwrite(gz, s, (unsigned)len), (int)len);
+	ck_assert_int_eq(gzclose(gz), Z_OK);
+	ck_assert_int_eq(mimeo_mailbox_open(&mb, gzpath, NULL), MIMEO_OK);
+	check_three(mb, gzpath);
+	mimeo_mailbox_free(mb);
+	/* larger than max_inflated */
+	o.max_inflated = len - 1;
+	ck_assert_int_eq(mimeo_mailbox_open(&mb, gzpath, &o), MIMEO_ELIMIT);
+	ck_assert_ptr_null(mb);
+	o.max_inflated = len;
+	ck_assert_int_eq(mimeo_mailbox_open(&mb, gzpath, &o), MIMEO_OK);
+	mimeo_mailbox_free(mb);
+	/* a corrupt .gz is an I/O error, not a crash */
+	write_file(gzpath, "\x1f\x8b\x08\x00garbage-garbage-garbage", 27);
+	ck_assert_int_eq(mimeo_mailbox_open(&mb, gzpath, NULL), MIMEO_EIO);
+
+	/* missing file */
+	snprintf(gzpath, sizeof(gzpath), "%s/missing", tmpdir);
+	errno = 0;
+	ck_assert_int_eq(mimeo_mailbox_open(&mb, gzpath, NULL), MIMEO_EIO);
+	ck_assert_int_eq(errno, ENOENT);
+	/* a plain folder is no Maildir */
+	ck_assert_int_eq(mimeo_mailbox_open(&mb, tmpdir, NULL), MIMEO_EIO);
+	ck_assert_int_eq(errno, ENOTDIR);
+
+	/* the file shrinks while open: a clear error, no SIGBUS */
+	ck_assert_int_eq(mimeo_mailbox_open(&mb, path, NULL), MIMEO_OK);
+	ck_assert_int_eq(truncate(path, 10), 0);
+	{
+		const char *d;
+		size_t n;
+
+		ck_assert_int_eq(mimeo_mailbox_message(mb, 3, &d, &n), MIMEO_EIO);
+		ck_assert(strstr(mimeo_mailbox_error(mb), "shrank") != NULL);
+	}
+	mimeo_mailbox_free(mb);
+	rm_rf(tmpdir);
+	free(s);
+}
+END_TEST
+
+static void mkdirs(const char *base, const char *sub)
+{
+	char p[256];
+
+	snprintf(p, sizeof(p), "%s/%s", base, sub);
+	ck_assert_int_eq(mkdir(p, 0700), 0);
+}
+
+static void put(const char *base, const char *name, const char *text)
+{
+	char p[256];
+
+	snprintf(p, sizeof(p), "%s/%s", base, name);
+	write_file(p, text, strlen(text));
+}
+
+START_TEST(maildir_order_and_skipped)
+{
+	mimeo_mailbox *mb = NULL;
+	mimeo_mailbox_entry e;
+	mimeo_message *m = NULL;
+	char p[256];
+	const char *d;
+	size_t n;
+
+	make_tmpdir();
+	mkdirs(tmpdir, "new");
+	mkdirs(tmpdir, "cur");
+	mkdirs(tmpdir, "tmp");
+	put(tmpdir, "cur/1700000002.M1.host:2,S", "Subject: b\n\nsecond\n");
+	put(tmpdir, "new/1700000001.M1.host", "Subject: a\n\nfirst\n");
+	put(tmpdir, "cur/1700000003.M1.host:2,", "Subject: c\n\nthird\n");
+	put(tmpdir, "tmp/1700000000.M1.host", "Subject: in delivery\n\n");
+	put(tmpdir, "cur/.hidden", "Subject: hidden\n\n");
+	mkdirs(tmpdir, "cur/subfolder");
+	ck_assert_int_eq(mimeo_mailbox_open(&mb, tmpdir, NULL), MIMEO_OK);
+	ck_assert_int_eq(mimeo_mailbox_type(mb), MIMEO_MAILBOX_MAILDIR);
+	ck_assert_uint_eq(mimeo_mailbox_count(mb), 3);
+	ck_assert_uint_eq(mimeo_mailbox_skipped(mb), 1);
+	ck_assert_uint_eq(mimeo_mailbox_parse_flags(mb), 0);
+	ck_assert_uint_eq(mimeo_mailbox_size(mb), 18 + 19 + 18);
+	ck_assert_int_eq(mimeo_mailbox_entry_get(mb, 1, &e), MIMEO_OK);
+	snprintf(p, sizeof(p), "%s/new/1700000001.M1.host", tmpdir);
+	ck_assert_str_eq(e.path, p);
+	ck_assert(e.offset == 0 && e.size == strlen("Subject: a\n\nfirst\n"));
+	ck_assert_int_eq(mimeo_mailbox_entry_get(mb, 3, &e), MIMEO_OK);
+	snprintf(p, sizeof(p), "%s/cur/1700000003.M1.host:2,", tmpdir);
+	ck_assert_str_eq(e.path, p);
+	ck_assert_int_eq(mimeo_mailbox_message(mb, 2, &d, &n), MIMEO_OK);
+	ck_assert(n == strlen("Subject: b\n\nsecond\n") && memcmp(d, "Subject: b", 10) == 0);
+	ck_assert_int_eq(mimeo_mailbox_parse(mb, 3, &m, NULL), MIMEO_OK);
+	/* the tree owns a copy: the next call replaces the mapping */
+	ck_assert_int_eq(mimeo_mailbox_message(mb, 1, &d, &n), MIMEO_OK);
+	ck_assert_str_eq(subject(m), "c");
+	mimeo_message_free(m);
+	/* a message file that disappeared: a clear error for that one */
+	snprintf(p, sizeof(p), "%s/cur/1700000002.M1.host:2,S", tmpdir);
+	ck_assert_int_eq(unlink(p), 0);
+	ck_assert_int_eq(mimeo_mailbox_message(mb, 2, &d, &n), MIMEO_EIO);
+	ck_assert(strstr(mimeo_mailbox_error(mb), "1700000002") != NULL);
+	ck_assert_int_eq(mimeo_mailbox_message(mb, 3, &d, &n), MIMEO_OK);
+	mimeo_mailbox_free(mb);
+
+	/* only new/ is enough; an unreadable file fails when read (not when
+	 * listed), unless we are root */
+	rm_rf(tmpdir);
+	make_tmpdir();
+	mkdirs(tmpdir, "new");
+	put(tmpdir, "new/a", "Subject: a\n\n");
+	put(tmpdir, "new/b", "Subject: b\n\n");
+	snprintf(p, sizeof(p), "%s/new/a", tmpdir);
+	ck_assert_int_eq(chmod(p, 0), 0);
+	ck_assert_int_eq(mimeo_mailbox_open(&mb, tmpdir, NULL), MIMEO_OK);
+	ck_assert_uint_eq(mimeo_mailbox_count(mb), 2);
+	if (geteuid() != 0)
+		ck_assert_int_eq(mimeo_mailbox_message(mb, 1, &d, &n), MIMEO_EIO);
+	ck_assert_int_eq(mimeo_mailbox_message(mb, 2, &d, &n), MIMEO_OK);
+	mimeo_mailbox_free(mb);
+	rm_rf(tmpdir);
+}
+END_TEST
+
+/* --- every allocation failing ------------------------------------------ */
+
+static void sweep(const char *path, const void *buf, size_t len)
+{
+	unsigned long n;
+
+	for (n = 1;; n++) {
+		test_failing_alloc fa;
+		mimeo_mailbox_options o = MIMEO_MAILBOX_OPTIONS_INIT;
+		mimeo_message_options mo = MIMEO_MESSAGE_OPTIONS_INIT;
+		mimeo_mailbox *mb = NULL;
+		size_t i;
+		int rc;
+
+		test_failing_alloc_init(&fa, n);
+		o.alloc = &fa.alloc;
+		mo.alloc = &fa.alloc;
+		rc = path ? mimeo_mailbox_open(&mb, path, &o) : mimeo_mailbox_open_buffer(&mb, buf, len, &o);
+		if (rc != MIMEO_OK) {
+			ck_assert_int_eq(rc, MIMEO_ENOMEM);
+			ck_assert_ptr_null(mb);
+			ck_assert_int_eq(fa.live, 0);
+			continue;
+		}
+		for (i = 1; i <= mimeo_mailbox_count(mb); i++) {
+			mimeo_message *m = NULL;
+
+			rc = mimeo_mailbox_parse(mb, i, &m, &mo);
+			ck_assert(rc == MIMEO_OK || rc == MIMEO_ENOMEM);
+			if (rc == MIMEO_OK)
+				mimeo_message_free(m);
+			else
+				ck_assert_ptr_null(m);
+		}
+		mimeo_mailbox_free(mb);
+		ck_assert_int_eq(fa.live, 0);
+		if (!fa.failed)
+			break;
+		ck_assert_uint_lt(n, 100000);
+	}
+	ck_assert_uint_gt(n, 3);
+}
+
+START_TEST(every_allocation_failure)
+{
+	size_t len;
+	char *s = three(&len), path[128];
+
+	sweep(NULL, s, len);
+	make_tmpdir();
+	snprintf(path, sizeof(path), "%s/box.gz", tmpdir);
+	{
+		gzFile gz = gzopen(path, "wb");
+
+		ck_assert_ptr_nonnull(gz);
+		ck_assert_int_eq(gzwrite(gz, s, (unsigned)len), (int)len);
+		ck_assert_int_eq(gzclose(gz), Z_OK);
+	}
+	sweep(path, NULL, 0);
+	snprintf(path, sizeof(path), "%s/md", tmpdir);
+	ck_assert_int_eq(mkdir(path, 0700), 0);
+	mkdirs(path, "cur");
+	mkdirs(path, "new");
+	put(path, "cur/x", M1);
+	put(path, "new/y", M2);
+	put(path, "new/z", M3);
+	sweep(path, NULL, 0);
+	rm_rf(tmpdir);
+	free(s);
+}
+END_TEST
+
+static Suite *mailbox_suite(void)
+{
+	Suite *s = suite_create("mailbox");
+	TCase *tc = tcase_create("mailbox");
+
+	tcase_add_test(tc, mbox_buffer_split_and_offsets);
+	tcase_add_test(tc, mbox_parse_message_tree);
+	tcase_add_test(tc, mbox_messages_feed_like_the_whole);
+	tcase_add_test(tc, next_from_and_separator);
+	tcase_add_test(tc, mbox_corner_cases);
+	tcase_add_test(tc, max_messages_limit);
+	tcase_add_test(tc, mbox_file_and_gz);
+	tcase_add_test(tc, maildir_order_and_skipped);
+	tcase_add_test(tc, every_allocation_failure);
+	suite_add_tcase(s, tc);
+	return s;
+}
+
+int main(void)
+{
+	return test_run_suite(mailbox_suite());
+}
