@@ -1250,7 +1250,15 @@ static int header_line(mimeo_parser *p)
 		cn--;
 	blank = cn == 0 || (cn == 1 && l[0] == '\r');
 	if (p->need_begin) {
-		int skip = p->expect_from && envelope_line(l, cn);
+		/* An mbox's first line is its separator whenever it is a
+		 * From_ line, even one that also reads as a header field
+		 * ("From :x 10:00"): a From_ line anywhere else splits the
+		 * mailbox, so here it must not start a second message
+		 * (fuzz_mailbox: the reader and the parser split alike). */
+		int skip = p->expect_from &&
+			   (envelope_line(l, cn) ||
+			    (p->o.flags & MIMEO_PARSE_MBOX && !p->nested && cn <= CAND_MAX &&
+			     mimeo__mbox_from_line(l, cn)));
 		action *a = q_push(p, A_MSG_BEGIN, 0);
 
 		if (!a)

@@ -228,6 +228,25 @@ START_TEST(mbox_messages_feed_like_the_whole)
 }
 END_TEST
 
+/* Regression (fuzz_mailbox): a first line that is a From_ line and also
+ * reads as a header field ("From :x") was a header to the parser, which
+ * then split at it as at any From_ line: two messages where the reader
+ * (and any later From_ line) sees one. */
+START_TEST(first_from_line_that_is_a_field)
+{
+	static const char s[] = "From :Subject 10:00\n\nbody\n";
+	mimeo_mailbox *mb = NULL;
+	counts c = { 0 };
+
+	count(s, strlen(s), MIMEO_PARSE_MBOX, &c);
+	ck_assert_uint_eq(c.messages, 1);
+	ck_assert_uint_eq(c.bytes, strlen("body\n"));
+	ck_assert_int_eq(mimeo_mailbox_open_buffer(&mb, s, strlen(s), NULL), MIMEO_OK);
+	ck_assert_uint_eq(mimeo_mailbox_count(mb), 1);
+	mimeo_mailbox_free(mb);
+}
+END_TEST
+
 START_TEST(next_from_and_separator)
 {
 	size_t len, n1 = strlen(M1), n2 = strlen(M2);
@@ -592,6 +611,7 @@ static Suite *mailbox_suite(void)
 	tcase_add_test(tc, mbox_parse_message_tree);
 	tcase_add_test(tc, mbox_messages_feed_like_the_whole);
 	tcase_add_test(tc, next_from_and_separator);
+	tcase_add_test(tc, first_from_line_that_is_a_field);
 	tcase_add_test(tc, mbox_corner_cases);
 	tcase_add_test(tc, max_messages_limit);
 	tcase_add_test(tc, mbox_file_and_gz);
