@@ -85,7 +85,7 @@ typedef struct gen {
 } gen;
 
 /* Read callback: the 1 MiB block over and over, TOTAL bytes. */
-static int gen_read(void *ctx, void *buf, size_t cap, size_t *got)
+static int gen_read(void *buf, size_t cap, size_t *got, void *ctx)
 {
 	gen *g = ctx;
 	size_t k = cap;
@@ -101,7 +101,7 @@ static int gen_read(void *ctx, void *buf, size_t cap, size_t *got)
 	return MIMEO_OK;
 }
 
-static int count_write(void *ctx, const void *data, size_t len)
+static int count_write(const void *data, size_t len, void *ctx)
 {
 	(void)data;
 	*(size_t *)ctx += len;

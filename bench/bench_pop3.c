@@ -109,7 +109,7 @@ static double run_memcpy(const mimeo_buf *wire, counter *c)
 	return now() - t;
 }
 
-static double run_reader(const mimeo_buf *wire, unsigned flags, mimeo_pop3_write_fn fn,
+static double run_reader(const mimeo_buf *wire, unsigned flags, mimeo_write_fn fn,
 			 void *user)
 {
 	mimeo_pop3_reader r;

@@ -33,7 +33,7 @@ typedef struct reader {
 	fz_split sp;
 } reader;
 
-static int read_some(void *ctx, void *buf, size_t cap, size_t *got)
+static int read_some(void *buf, size_t cap, size_t *got, void *ctx)
 {
 	reader *r = ctx;
 	size_t n = fz_split_next(&r->sp, r->left);

@@ -37,7 +37,7 @@ typedef struct writer {
 	int refused;
 } writer;
 
-static int on_write(void *ctx, const void *data, size_t len)
+static int on_write(const void *data, size_t len, void *ctx)
 {
 	writer *w = ctx;
 

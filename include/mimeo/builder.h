@@ -57,14 +57,6 @@
 extern "C" {
 #endif
 
-/**
- * Write callback: consume `len` bytes of output.
- * @return MIMEO_OK, or a negative MIMEO_E* code that stops the writer and is
- *         returned by it (any other non-zero value becomes MIMEO_EUSER).
- * @since 0.1
- */
-typedef int (*mimeo_write_fn)(void *ctx, const void *data, size_t len);
-
 /* ------------------------------------------------------------------ */
 /* Builder                                                             */
 /* ------------------------------------------------------------------ */
@@ -280,7 +272,7 @@ MIMEO_EXTERN int mimeo_builder_add_attachment_file(mimeo_builder *b,
 						   const char *path);
 
 /**
- * Attach data produced by `read` (see mimeo_read_fn in message.h) while the
+ * Attach data produced by `read` (see mimeo_read_fn in common.h) while the
  * message is written; called until it reports 0 bytes.  The data cannot be
  * read twice, so such a builder can be written only once (a second write
  * fails with MIMEO_EINVAL), and its encoding cannot depend on the content:
@@ -394,7 +386,7 @@ MIMEO_EXTERN int mimeo_message_write_source(const mimeo_message *m, mimeo_write_
 
 /** Warning callback of mimeo_to7bit(): `section` is the IMAP section of the
  *  part concerned ("" = the top), `message` a static English sentence. */
-typedef void (*mimeo_warning_fn)(void *ctx, const char *section, const char *message);
+typedef void (*mimeo_warning_fn)(const char *section, const char *message, void *user);
 
 /** Value of mimeo_to7bit_options.version. */
 #define MIMEO_TO7BIT_OPTIONS_VERSION 1

@@ -90,6 +90,27 @@ typedef struct mimeo_allocator {
 } mimeo_allocator;
 
 /**
+ * Write callback, the one output type of the whole API (builder, to7bit,
+ * body decoding, the POP3 reader): consume `len` bytes at `data`, valid only
+ * during the call.  Like every mimeo callback it takes the caller's pointer
+ * last.
+ * @return MIMEO_OK to go on, or a negative MIMEO_E* code that stops the
+ *         writer and is returned by it (any other non-zero value becomes
+ *         MIMEO_EUSER).
+ * @since 0.2 (0.1 had the context first, and a separate POP3 type)
+ */
+typedef int (*mimeo_write_fn)(const void *data, size_t len, void *user);
+
+/**
+ * Read callback, the one input type of the whole API: fill `buf` with up to
+ * `cap` bytes and store how many in *got (0 = end of input).
+ * @return MIMEO_OK, or a negative MIMEO_E* code to stop (it is returned by
+ *         the function reading).
+ * @since 0.2 (0.1 had the context first)
+ */
+typedef int (*mimeo_read_fn)(void *buf, size_t cap, size_t *got, void *user);
+
+/**
  * A growable byte buffer owned by the caller (libgit2's git_buf idea).
  * Initialise with MIMEO_BUF_INIT (or mimeo_buf_init() to attach an
  * allocator), release with mimeo_buf_dispose().  `ptr` is always

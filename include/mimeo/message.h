@@ -79,14 +79,6 @@ typedef struct mimeo_message_options {
 #define MIMEO_MESSAGE_OPTIONS_INIT { MIMEO_MESSAGE_OPTIONS_VERSION, 0, NULL, NULL, 0 }
 
 /**
- * Read callback for mimeo_message_parse_stream(): fill `buf` with up to
- * `cap` bytes and store how many in *got (0 = end of input).
- * @return MIMEO_OK, or a negative MIMEO_E* code to stop (it is returned by
- *         mimeo_message_parse_stream).
- */
-typedef int (*mimeo_read_fn)(void *ctx, void *buf, size_t cap, size_t *got);
-
-/**
  * Parse `len` bytes of one message (RFC 5322 + MIME, not an mbox) into a
  * tree.  The input is copied once into the message unless
  * MIMEO_MESSAGE_BORROW is set.  Malformed mail is parsed leniently and is

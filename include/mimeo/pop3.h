@@ -55,14 +55,6 @@ enum {
 };
 
 /**
- * Write callback: receives the un-stuffed message bytes in order.  `data`
- * points into the caller's chunk (or a constant) and is valid only during
- * the call.  Return 0 to go on; anything else stops the reader, which then
- * returns MIMEO_EUSER (sticky).
- */
-typedef int (*mimeo_pop3_write_fn)(const void *data, size_t len, void *user);
-
-/**
  * State of one multi-line response.  The caller owns it (usually on the
  * stack); mimeo_pop3_reader_init() sets every field.  Fields without a
  * leading underscore are public: the limits may be changed after init and
@@ -82,7 +74,7 @@ typedef struct mimeo_pop3_reader {
 	 *  "-ERR [AUTH] bad" this is "-ERR [AUTH] bad" (read-only). */
 	char status[MIMEO_POP3_STATUS_MAX + 1];
 	/* private */
-	mimeo_pop3_write_fn _write;
+	mimeo_write_fn _write;
 	void *_user;
 	int _state;
 	int _err;
@@ -100,7 +92,7 @@ typedef struct mimeo_pop3_reader {
  * @since 0.1
  */
 MIMEO_EXTERN void mimeo_pop3_reader_init(mimeo_pop3_reader *r, unsigned flags,
-					 mimeo_pop3_write_fn write, void *user);
+					 mimeo_write_fn write, void *user);
 
 /**
  * Feed the next `len` bytes of the response.
@@ -314,7 +306,7 @@ MIMEO_EXTERN void mimeo_pop3_entries_free(mimeo_pop3 *c, mimeo_pop3_entry *entri
  *         MIMEO_ETIMEOUT, MIMEO_EIO, MIMEO_ETLS.  @since 0.1
  */
 MIMEO_EXTERN int mimeo_pop3_retr(mimeo_pop3 *c, unsigned long num, unsigned flags,
-				 uint64_t max_bytes, mimeo_pop3_write_fn write, void *user);
+				 uint64_t max_bytes, mimeo_write_fn write, void *user);
 
 /** Callbacks of mimeo_pop3_retr_many(); `begin` and `write` may be NULL,
  *  `end` is required. */
@@ -323,7 +315,7 @@ typedef struct mimeo_pop3_retr_callbacks {
 	 *  on, anything else to stop (the session is then unusable) */
 	int (*begin)(unsigned long num, size_t index, void *user);
 	/** its un-stuffed bytes, as for mimeo_pop3_retr() */
-	mimeo_pop3_write_fn write;
+	mimeo_write_fn write;
 	/** it ended: `status` is MIMEO_OK when it arrived whole, MIMEO_EPROTO
 	 *  when the server answered -ERR (the others go on), or the error that
 	 *  stopped the transfer (then no further message follows); return 0
@@ -349,7 +341,7 @@ MIMEO_EXTERN int mimeo_pop3_retr_many(mimeo_pop3 *c, const unsigned long *nums, 
  *  section 7); otherwise as mimeo_pop3_retr().  @since 0.1 */
 MIMEO_EXTERN int mimeo_pop3_top(mimeo_pop3 *c, unsigned long num, unsigned long lines,
 				unsigned flags, uint64_t max_bytes,
-				mimeo_pop3_write_fn write, void *user);
+				mimeo_write_fn write, void *user);
 
 /** DELE one message (takes effect at QUIT).  @since 0.1 */
 MIMEO_EXTERN int mimeo_pop3_dele(mimeo_pop3 *c, unsigned long num);

@@ -11,7 +11,7 @@
 #include <errno.h>
 #include <string.h>
 
-static int input_read(void *ctx, void *buf, size_t cap, size_t *got)
+static int input_read(void *buf, size_t cap, size_t *got, void *ctx)
 {
 	ssize_t n = cli_input_read(ctx, buf, cap);
 

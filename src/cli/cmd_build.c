@@ -378,13 +378,13 @@ const cli_command cli_cmd_build = {
 	run_build
 };
 
-static int stdout_writer(void *ctx, const void *data, size_t len)
+static int stdout_writer(const void *data, size_t len, void *ctx)
 {
 	(void)ctx;
 	return cli_write_stdout(data, len) ? MIMEO_EIO : MIMEO_OK;
 }
 
-static void print_warning(void *ctx, const char *section, const char *message)
+static void print_warning(const char *section, const char *message, void *ctx)
 {
 	(void)ctx;
 	fprintf(stderr, "mimeo: warning: part %s: %s\n", *section ? section : "(top)", message);

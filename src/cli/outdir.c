@@ -225,7 +225,7 @@ struct fd_sink {
 	int err;
 };
 
-static int write_fd(void *sink, const void *buf, size_t len)
+static int write_fd(const void *buf, size_t len, void *sink)
 {
 	struct fd_sink *s = sink;
 	const char *p = buf;
@@ -342,7 +342,7 @@ static int produce_mem(void *ctx, cli_outdir_write_fn write, void *sink)
 {
 	struct mem_source *m = ctx;
 
-	return m->len ? write(sink, m->data, m->len) : 0;
+	return m->len ? write(m->data, m->len, sink) : 0;
 }
 
 int cli_outdir_save_buf(cli_outdir *d, const char *name, const char *label,

@@ -25,7 +25,7 @@
 typedef struct cli_outdir cli_outdir;
 
 /* Where the bytes of one file go: returns 0, or -1 with errno set. */
-typedef int (*cli_outdir_write_fn)(void *sink, const void *buf, size_t len);
+typedef int (*cli_outdir_write_fn)(const void *buf, size_t len, void *sink);
 
 /* Produce the bytes of one file by calling `write(sink, buf, len)` as often
  * as needed.  Return 0 when done, or -1 when it failed: -1 after `write`

@@ -664,7 +664,7 @@ static int read_all(mimeo_message *m, mimeo_read_fn rd, void *ctx,
 			m->owned = nb;
 			cap = ncap;
 		}
-		rc = rd(ctx, m->owned + used, cap - used, &got);
+		rc = rd(m->owned + used, cap - used, &got, ctx);
 		if (rc < 0)
 			return rc;
 		if (got > cap - used)
@@ -708,7 +708,7 @@ int mimeo_message_parse_stream(mimeo_message **out, mimeo_read_fn read, void *ct
 	return parse_stream(out, read, ctx, opts, 0);
 }
 
-static int fd_read(void *ctx, void *buf, size_t cap, size_t *got)
+static int fd_read(void *buf, size_t cap, size_t *got, void *ctx)
 {
 	int fd = *(int *)ctx;
 
@@ -726,7 +726,7 @@ static int fd_read(void *ctx, void *buf, size_t cap, size_t *got)
 	}
 }
 
-static int gz_read(void *ctx, void *buf, size_t cap, size_t *got)
+static int gz_read(void *buf, size_t cap, size_t *got, void *ctx)
 {
 	gzFile gz = ctx;
 	int n;

@@ -41,7 +41,7 @@ enum {
 };
 
 void mimeo_pop3_reader_init(mimeo_pop3_reader *r, unsigned flags,
-			    mimeo_pop3_write_fn write, void *user)
+			    mimeo_write_fn write, void *user)
 {
 	memset(r, 0, sizeof(*r));
 	r->flags = flags;

@@ -1316,7 +1316,7 @@ void mimeo_pop3_entries_free(mimeo_pop3 *c, mimeo_pop3_entry *entries)
 }
 
 static int fetch(mimeo_pop3 *c, const char *verb, const char *cmd, size_t len, unsigned flags,
-		 uint64_t max_bytes, mimeo_pop3_write_fn write, void *user)
+		 uint64_t max_bytes, mimeo_write_fn write, void *user)
 {
 	mimeo_pop3_reader r;
 	int rc;
@@ -1333,7 +1333,7 @@ static int fetch(mimeo_pop3 *c, const char *verb, const char *cmd, size_t len, u
 }
 
 int mimeo_pop3_retr(mimeo_pop3 *c, unsigned long num, unsigned flags, uint64_t max_bytes,
-		    mimeo_pop3_write_fn write, void *user)
+		    mimeo_write_fn write, void *user)
 {
 	char cmd[64];
 	int n;
@@ -1400,7 +1400,7 @@ int mimeo_pop3_retr_many(mimeo_pop3 *c, const unsigned long *nums, size_t n, uns
 }
 
 int mimeo_pop3_top(mimeo_pop3 *c, unsigned long num, unsigned long lines, unsigned flags,
-		   uint64_t max_bytes, mimeo_pop3_write_fn write, void *user)
+		   uint64_t max_bytes, mimeo_write_fn write, void *user)
 {
 	char cmd[80];
 	int n;

@@ -1024,7 +1024,7 @@ static int src_read(src *s, unsigned char *buf, size_t cap, size_t *got)
 			return MIMEO_OK;
 		}
 	}
-	r = p->read(p->rctx, buf, cap, got);
+	r = p->read(buf, cap, got, p->rctx);
 	if (r < 0)
 		return r;
 	if (r > 0 || *got > cap)
@@ -1811,7 +1811,7 @@ int mimeo_builder_write(mimeo_builder *b, mimeo_write_fn write, void *ctx)
 	return write_with(b, write, ctx, OUT_CAP);
 }
 
-static int file_writer(void *ctx, const void *data, size_t len)
+static int file_writer(const void *data, size_t len, void *ctx)
 {
 	return fwrite(data, 1, len, ctx) == len ? MIMEO_OK : MIMEO_EIO;
 }

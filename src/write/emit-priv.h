@@ -97,6 +97,6 @@ size_t mimeo__widest_since(const mimeo_buf *h, size_t mark, size_t col0);
 void mimeo__buf_trunc(mimeo_buf *h, size_t mark);
 
 /* mimeo_write_fn appending to a mimeo_buf (ctx). */
-int mimeo__buf_writer(void *ctx, const void *data, size_t len);
+int mimeo__buf_writer(const void *data, size_t len, void *ctx);
 
 #endif

@@ -44,7 +44,7 @@ int mimeo__out_flush(mimeo__out *o)
 		return o->err;
 	if (!o->n)
 		return MIMEO_OK;
-	r = o->fn(o->ctx, o->buf, o->n);
+	r = o->fn(o->buf, o->n, o->ctx);
 	o->n = 0;
 	if (r < 0)
 		o->err = r;
@@ -86,7 +86,7 @@ int mimeo__out_put(mimeo__out *o, const void *data, size_t len)
 	return o->err;
 }
 
-int mimeo__buf_writer(void *ctx, const void *data, size_t len)
+int mimeo__buf_writer(const void *data, size_t len, void *ctx)
 {
 	return mimeo_buf_put(ctx, data, len);
 }

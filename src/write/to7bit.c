@@ -35,7 +35,7 @@ int mimeo_message_write_source(const mimeo_message *m, mimeo_write_fn write, voi
 	src = mimeo_message_source(m, &len);
 	if (!len)
 		return MIMEO_OK;
-	return map_write_status(write(ctx, src, len));
+	return map_write_status(write(src, len, ctx));
 }
 
 /* One replacement of source bytes [start, end). */
@@ -68,7 +68,7 @@ static void warn(t7 *t, const mimeo_part *p, const char *msg)
 {
 	t->warnings++;
 	if (t->opts && t->opts->warning)
-		t->opts->warning(t->opts->warning_ctx, mimeo_part_section(p), msg);
+		t->opts->warning(mimeo_part_section(p), msg, t->opts->warning_ctx);
 }
 
 /* The boundary of a multipart being processed: as the source has it
@@ -1207,7 +1207,7 @@ typedef struct qpcheck {
 	int hit;
 } qpcheck;
 
-static int qp_line_check(void *ctx, const void *data, size_t len)
+static int qp_line_check(const void *data, size_t len, void *ctx)
 {
 	qpcheck *q = ctx;
 	const char *d = data;

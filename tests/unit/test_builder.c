@@ -150,7 +150,7 @@ typedef struct stream_src {
 	uint64_t rs;        /* random chunk sizes when chunk == 1000000 */
 } stream_src;
 
-static int stream_read(void *ctx, void *buf, size_t cap, size_t *got)
+static int stream_read(void *buf, size_t cap, size_t *got, void *ctx)
 {
 	stream_src *s = ctx;
 	size_t k = s->len - s->pos;
@@ -940,7 +940,7 @@ START_TEST(bcc_is_kept_but_not_written)
 }
 END_TEST
 
-static int failing_writer(void *ctx, const void *data, size_t len)
+static int failing_writer(const void *data, size_t len, void *ctx)
 {
 	size_t *budget = ctx;
 
@@ -964,7 +964,7 @@ START_TEST(write_errors_propagate)
 }
 END_TEST
 
-static int failing_read(void *ctx, void *buf, size_t cap, size_t *got)
+static int failing_read(void *buf, size_t cap, size_t *got, void *ctx)
 {
 	(void)ctx;
 	(void)buf;
@@ -993,7 +993,7 @@ typedef struct trickle {
 	int ended;
 } trickle;
 
-static int trickle_read(void *ctx, void *buf, size_t cap, size_t *got)
+static int trickle_read(void *buf, size_t cap, size_t *got, void *ctx)
 {
 	trickle *t = ctx;
 
@@ -1015,7 +1015,7 @@ static int trickle_read(void *ctx, void *buf, size_t cap, size_t *got)
 	return MIMEO_OK;
 }
 
-static int counting_writer(void *ctx, const void *data, size_t len)
+static int counting_writer(const void *data, size_t len, void *ctx)
 {
 	size_t *calls_bytes = ctx;
 

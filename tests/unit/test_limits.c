@@ -450,7 +450,7 @@ typedef struct feeder {
 	size_t left;
 } feeder;
 
-static int feed_read(void *ctx, void *buf, size_t cap, size_t *got)
+static int feed_read(void *buf, size_t cap, size_t *got, void *ctx)
 {
 	feeder *f = ctx;
 	size_t n = f->left < cap ? f->left : cap;

@@ -487,7 +487,7 @@ static void fingerprint(const mimeo_message *m, mimeo_buf *out)
 	}
 }
 
-static int failing_read(void *ctx, void *buf, size_t cap, size_t *got)
+static int failing_read(void *buf, size_t cap, size_t *got, void *ctx)
 {
 	(void)ctx;
 	(void)buf;

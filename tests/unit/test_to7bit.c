@@ -18,7 +18,7 @@
 
 #include "mimeo.h"
 
-static int buf_writer(void *ctx, const void *data, size_t len)
+static int buf_writer(const void *data, size_t len, void *ctx)
 {
 	return mimeo_buf_put(ctx, data, len);
 }
@@ -32,7 +32,7 @@ typedef struct warn_log {
  * bytes may legitimately remain). */
 static int signed_warning;
 
-static void on_warning(void *ctx, const char *section, const char *msg)
+static void on_warning(const char *section, const char *msg, void *ctx)
 {
 	warn_log *w = ctx;
 

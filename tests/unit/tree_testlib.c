@@ -11,7 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-int test_chunk_read(void *ctx, void *buf, size_t cap, size_t *got)
+int test_chunk_read(void *buf, size_t cap, size_t *got, void *ctx)
 {
 	test_chunk_reader *r = ctx;
 	size_t n = 1 + (size_t)(test_rand(&r->rng) % (r->max ? r->max : 1));

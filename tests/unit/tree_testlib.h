@@ -23,7 +23,7 @@ typedef struct test_chunk_reader {
 	size_t max;     /* largest read */
 } test_chunk_reader;
 
-int test_chunk_read(void *ctx, void *buf, size_t cap, size_t *got);
+int test_chunk_read(void *buf, size_t cap, size_t *got, void *ctx);
 
 /*
  * Parse data[0..len) with the push parser (`flags`: 0 or MIMEO_PARSE_MBOX,
