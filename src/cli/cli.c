@@ -162,3 +162,25 @@ int cli_write_stdout(const void *buf, size_t len)
 	}
 	return 0;
 }
+
+int cli_close_stdout(int rc)
+{
+	int failed, e;
+
+	errno = 0;
+	failed = fflush(stdout) != 0 || ferror(stdout);
+	e = errno;
+	/* close() reports what a network filesystem could not write */
+	if (fclose(stdout) != 0 && !failed) {
+		failed = 1;
+		e = errno;
+	}
+	if (failed && rc == CLI_OK) {
+		if (e)
+			cli_error("cannot write to standard output: %s", strerror(e));
+		else
+			cli_error("cannot write to standard output");
+		return CLI_FAILURE;
+	}
+	return rc;
+}

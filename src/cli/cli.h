@@ -39,6 +39,11 @@ char *cli_input_slurp(const char *path, size_t *len);
 void cli_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 /* Write all of `buf` to stdout; returns 0 or -1 after printing an error. */
 int cli_write_stdout(const void *buf, size_t len);
+/* The last thing main() does: flush and close stdout.  When that fails (or
+ * an earlier write failed unnoticed) and `rc` is CLI_OK, prints one error
+ * line and returns CLI_FAILURE; otherwise returns `rc` (a command that
+ * already failed has said why once). */
+int cli_close_stdout(int rc);
 
 /* --- cli_message.c: commands that work on a parsed message --------- */
 

@@ -144,5 +144,88 @@ else
 	echo "SKIP: counting extract's naming system calls (no strace)"
 fi
 
+# --- every command: a failed write to stdout is an error -----------------
+# Three ways to fail: a full device, a closed descriptor, a reader that
+# went away (head -c1, SIGPIPE ignored so write() says EPIPE).  Each time:
+# status 1 and exactly one `mimeo:` line.  Output of 256 KiB or more must
+# fail through the pipe too; smaller output may fit in the pipe before the
+# reader leaves, so there status 0 with a silent stderr is right as well.
+py "$T/big.eml" "$T/big.bin" <<'EOF'
+import base64, sys
+w = ['From: a@example.com', 'Subject: many parts', 'MIME-Version: 1.0']
+w += ['X-Filler-%d: %s' % (i, 'v' * 60) for i in range(1500)]
+w += ['Content-Type: multipart/mixed; boundary="b"', '']
+for i in range(3000):
+    w += ['--b', 'Content-Type: text/plain; charset=us-ascii',
+          'Content-Disposition: attachment; filename="part-with-a-longish-name-%d.txt"' % i,
+          '', 'body %d' % i]
+blob = bytes(range(256)) * 4096
+open(sys.argv[2], "wb").write(blob)
+enc = base64.b64encode(blob).decode()
+w += ['--b', 'Content-Type: application/octet-stream', 'Content-Transfer-Encoding: base64', '']
+w += [enc[j:j + 76] for j in range(0, len(enc), 76)]
+w += ['--b--', '']
+open(sys.argv[1], "w").write("\r\n".join(w))
+EOF
+printf 'hello\n' >"$T/body.txt"
+# out_fail NAME CMD...: run CMD the three ways (an extract folder $T/xo is
+# emptied before each run)
+out_fail() {
+	name=$1
+	shift
+	rm -rf "$T/xo"
+	"$@" >"$T/full.out" 2>"$T/full.err"
+	size=$(wc -c <"$T/full.out")
+	for how in full closed pipe; do
+		rm -rf "$T/xo"
+		case $how in
+		full) [ -w /dev/full ] || continue
+		      "$@" >/dev/full 2>"$T/err"; rc=$? ;;
+		closed) "$@" >&- 2>"$T/err"; rc=$? ;;
+		pipe) (trap '' PIPE; { "$@" 2>"$T/err"; echo $? >"$T/rc"; } | head -c1 >/dev/null)
+		      rc=$(cat "$T/rc") ;;
+		esac
+		if [ "$how" = pipe ] && [ "$size" -lt 262144 ] && [ "$rc" -eq 0 ] && [ ! -s "$T/err" ]; then
+			ok
+		elif [ "$rc" -eq 1 ] && [ "$(wc -l <"$T/err")" -eq 1 ] &&
+			grep -q '^mimeo: ' "$T/err"; then
+			ok
+		else
+			fail "$name >$how: status $rc, stderr: $(head -c 300 "$T/err")"
+		fi
+	done
+	rm -rf "$T/xo"
+}
+out_fail version "$CLI" version
+out_fail --version "$CLI" --version
+out_fail --help "$CLI" --help
+out_fail tree "$CLI" tree "$T/big.eml"
+out_fail "tree --json" "$CLI" tree --json "$T/big.eml"
+out_fail headers "$CLI" headers "$T/big.eml"
+out_fail "headers --json" "$CLI" headers --json "$T/big.eml"
+out_fail cat "$CLI" cat "$T/big.eml" 3001
+out_fail "cat --text" "$CLI" cat --text "$T/big.eml" 1
+out_fail extract "$CLI" extract "$T/big.eml" -o "$T/xo"
+out_fail scan "$CLI" scan "$T/big.eml"
+out_fail "decode base64" "$CLI" decode base64 "$T/big.eml"
+out_fail "decode qp" "$CLI" decode qp "$T/big.eml"
+out_fail "encode base64" "$CLI" encode base64 "$T/big.bin"
+out_fail "encode qp" "$CLI" encode qp "$T/big.bin"
+out_fail build "$CLI" build --from a@example.com --to b@example.com --text "$T/body.txt" \
+	--attach "$T/big.bin"
+out_fail to7bit "$CLI" to7bit "$T/big.eml"
+# decode with the whole output in stdio's buffer at exit (the case that
+# exited 0: nothing failed before the implicit flush)
+printf 'aGVsbG8K\n' >"$T/small.b64"
+"$CLI" decode base64 "$T/small.b64" >/dev/full 2>"$T/err"
+rc=$?
+[ $rc -eq 1 ] && [ "$(cat "$T/err")" = "mimeo: cannot write to standard output: No space left on device" ] ||
+	fail "decode of 6 bytes to /dev/full: $rc $(cat "$T/err")"
+# a closed stdout never lends its number to a file the command writes
+"$CLI" extract "$C/sample.eml" -o "$T/closed" >&- 2>"$T/err"
+"$CLI" cat "$C/sample.eml" 2 >"$T/logo.want"
+cmp -s "$T/closed/logo.png" "$T/logo.want" || fail "extract with stdout closed changed logo.png"
+ok
+
 echo "test_cli_safety: $checks checks, $failures failures"
 [ "$failures" -eq 0 ]
