@@ -62,7 +62,9 @@ void cli_json_string(FILE *out, const char *s, size_t len);
 /* A JSON string for `s`, or null when `s` is NULL. */
 void cli_json_cstr_or_null(FILE *out, const char *s);
 /* Write UTF-8 text for a terminal or a line-based pipe: control characters
- * other than TAB (CR, LF, ESC, ...) and invalid UTF-8 become U+FFFD. */
+ * other than TAB (C0 such as CR, LF, ESC; DEL; C1 such as U+0085 NEL and
+ * U+009B CSI), the separators U+2028 and U+2029, and invalid UTF-8 become
+ * U+FFFD. */
 void cli_print_safe(FILE *out, const char *s, size_t len);
 
 /* Exit statuses. */

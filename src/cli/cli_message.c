@@ -112,6 +112,15 @@ void cli_json_cstr_or_null(FILE *out, const char *s)
 		fputs("null", out);
 }
 
+/* The valid UTF-8 character s[0..n) is neither a C1 control nor U+2028 or
+ * U+2029. */
+static int is_text_char(const unsigned char *s, size_t n)
+{
+	if (n == 2)
+		return !(s[0] == 0xc2 && s[1] <= 0x9f);
+	return !(n == 3 && s[0] == 0xe2 && s[1] == 0x80 && (s[2] == 0xa8 || s[2] == 0xa9));
+}
+
 void cli_print_safe(FILE *out, const char *str, size_t len)
 {
 	const unsigned char *s = (const unsigned char *)str;
@@ -130,7 +139,13 @@ void cli_print_safe(FILE *out, const char *str, size_t len)
 			continue;
 		}
 		n = utf8_char_len(s + i, len - i);
-		if (n) {
+		/* C1 controls (U+0085 NEL is a line break to Unicode-aware
+		 * readers, U+009B CSI and U+009D OSC drive 8-bit terminals) and
+		 * the separators U+2028/U+2029 forge lines just as CR and LF do
+		 * (issue 11: "hello=C2=85From:_evil") */
+		if (n && !is_text_char(s + i, n)) {
+			fputs("\xef\xbf\xbd", out);
+		} else if (n) {
 			fwrite(s + i, 1, n, out);
 		} else {
 			fputs("\xef\xbf\xbd", out);

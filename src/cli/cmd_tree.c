@@ -114,14 +114,10 @@ static int print_json(const mimeo_message *m)
 /* ------------------------------------------------------------------ */
 
 /* Print text for a terminal: control characters (which could move the
- * cursor or change colours) become '?'. */
+ * cursor, change colours or start a line) become U+FFFD, as in `headers`. */
 static void print_safe(FILE *out, const char *s)
 {
-	for (; *s; s++) {
-		unsigned char c = (unsigned char)*s;
-
-		putc(c < 0x20 || c == 0x7f ? '?' : c, out);
-	}
+	cli_print_safe(out, s, strlen(s));
 }
 
 /* The signed/encrypted mark: ", signature pgp" after a leaf's details,

@@ -144,6 +144,30 @@ else
 	echo "SKIP: counting extract's naming system calls (no strace)"
 fi
 
+# --- text output: C1 controls and U+2028/U+2029 cannot forge lines -------
+# An encoded word carrying U+0085 NEL, U+2028, U+2029 and U+009B CSI, and
+# a file name with CSI and U+2028: `headers` and `tree` print U+FFFD for
+# each, so a reader splitting on Unicode line breaks (Python's
+# str.splitlines) sees no "From: evil" line and no terminal escape.
+printf 'Subject: =?utf-8?q?hello=C2=85From:_evil=E2=80=A8x=E2=80=A9y=C2=9B31m=C2=9Dz=C2=A0nbsp?=\nContent-Type: text/plain\nContent-Disposition: attachment; filename="a\302\233[31mb\342\200\250From: x.txt"\n\nhi\n' \
+	>"$T/c1.eml"
+for cmd in headers tree; do
+	"$CLI" $cmd "$T/c1.eml" >"$T/out" 2>"$T/err" || fail "$cmd c1.eml: $(cat "$T/err")"
+	py "$T/out" "$cmd" <<'EOF' || fail "$cmd prints C1 controls or line separators: $(od -c "$T/out" | head -5)"
+import sys
+text = open(sys.argv[1], "rb").read().decode("utf-8")
+for c in ["\x85", "\x9b", "\x9d", "\u2028", "\u2029"]:
+    assert c not in text, (sys.argv[2], hex(ord(c)))
+lines = text.splitlines()
+assert not [l for l in lines if l.startswith("From:")], lines
+if sys.argv[2] == "headers":
+    assert lines[0] == "Subject: hello\ufffdFrom: evil\ufffdx\ufffdy\ufffd31m\ufffdz\u00a0nbsp", lines[0]
+else:
+    assert lines[0].endswith('"a\ufffd[31mb\ufffdFrom: x.txt"'), lines[0]
+EOF
+	ok
+done
+
 # --- every command: a failed write to stdout is an error -----------------
 # Three ways to fail: a full device, a closed descriptor, a reader that
 # went away (head -c1, SIGPIPE ignored so write() says EPIPE).  Each time:
