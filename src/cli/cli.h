@@ -7,7 +7,9 @@
 #define MIMEO_CLI_H
 
 #include <stddef.h>
+#include <stdint.h>
 #include <stdio.h>
+#include <time.h>
 #include <sys/types.h>
 
 /* One subcommand.  `run` gets argv with argv[0] = the subcommand name and
@@ -66,6 +68,43 @@ void cli_json_cstr_or_null(FILE *out, const char *s);
  * U+009B CSI), the separators U+2028 and U+2029, and invalid UTF-8 become
  * U+FFFD. */
 void cli_print_safe(FILE *out, const char *s, size_t len);
+
+/* --- cli_mailbox.c: mailboxes --------------------------------------- */
+
+struct mimeo_part;
+
+/* Parse a message number or count: digits only, at least 1.  0 or -1. */
+int cli_parse_count(const char *s, size_t *out);
+/* Take "--message N" / "--message=N" out of argv (before the command
+ * parses the rest); *n = 0 when absent.  -1 after printing an error. */
+int cli_take_message_opt(int *argc, char **argv, size_t *n);
+/* Load message n of FILE: a mailbox (mbox, .gz mbox, Maildir folder)
+ * gives message n (1 when n is 0; a note on stderr when it holds more
+ * than one); any other file is one message (n must then be 0 or 1).
+ * "-" is read as one message unless n is given.  NULL after printing one
+ * error line (a number past the end included). */
+struct mimeo_message *cli_load_message_n(const char *path, size_t n);
+/* The leaves `extract` writes (and `ls` counts): a filename, or the
+ * disposition "attachment". */
+int cli_is_attachment(const struct mimeo_part *p);
+
+/* A one-line progress display on stderr for long runs. */
+enum { CLI_PROGRESS_AUTO = 0, CLI_PROGRESS_ON, CLI_PROGRESS_OFF };
+#define CLI_PROGRESS_MIN_BYTES ((uint64_t)4 << 20)
+typedef struct cli_progress {
+	int on, tty, shown;
+	const char *label;       /* the command: "scan", "ls" */
+	uint64_t total, done, messages;
+	struct timespec t0, last;
+} cli_progress;
+/* --progress / --no-progress: 1 (and *mode set) when `arg` is one. */
+int cli_progress_option(const char *arg, int *mode);
+/* AUTO shows it when stderr is a terminal and `total` bytes are at least
+ * CLI_PROGRESS_MIN_BYTES; ON always (lines, once a second, when stderr is
+ * no terminal); OFF never. */
+void cli_progress_start(cli_progress *p, const char *label, int mode, uint64_t total);
+void cli_progress_update(cli_progress *p, uint64_t done, uint64_t messages);
+void cli_progress_end(cli_progress *p);
 
 /* Exit statuses. */
 enum { CLI_OK = 0, CLI_FAILURE = 1, CLI_USAGE = 2 };

@@ -395,23 +395,33 @@ static int run_to7bit(int argc, char **argv)
 	mimeo_message_options mo = MIMEO_MESSAGE_OPTIONS_INIT;
 	mimeo_to7bit_options to = MIMEO_TO7BIT_OPTIONS_INIT;
 	mimeo_message *m = NULL;
-	size_t len;
+	size_t len, msgn;
 	char *data;
 	int r;
 
+	if (cli_take_message_opt(&argc, argv, &msgn) < 0)
+		return CLI_USAGE;
 	if (argc != 2 || strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0) {
-		fprintf(argc == 2 ? stdout : stderr, "usage: mimeo to7bit FILE\n");
+		fprintf(argc == 2 ? stdout : stderr, "usage: mimeo to7bit [--message N] FILE\n");
 		return argc == 2 ? CLI_OK : CLI_USAGE;
 	}
-	data = cli_input_slurp(argv[1], &len);
-	if (!data)
-		return CLI_FAILURE;
-	mo.flags = MIMEO_MESSAGE_BORROW;
-	r = mimeo_message_parse_buffer(&m, data, len, &mo);
-	if (r) {
-		cli_error("%s: %s", argv[1], mimeo_strerror(r));
-		free(data);
-		return CLI_FAILURE;
+	if (msgn || strcmp(argv[1], "-") != 0) {
+		/* message msgn of a mailbox, or the one message of a file */
+		m = cli_load_message_n(argv[1], msgn);
+		if (!m)
+			return CLI_FAILURE;
+		data = NULL;
+	} else {
+		data = cli_input_slurp(argv[1], &len);
+		if (!data)
+			return CLI_FAILURE;
+		mo.flags = MIMEO_MESSAGE_BORROW;
+		r = mimeo_message_parse_buffer(&m, data, len, &mo);
+		if (r) {
+			cli_error("%s: %s", argv[1], mimeo_strerror(r));
+			free(data);
+			return CLI_FAILURE;
+		}
 	}
 	to.warning = print_warning;
 	r = mimeo_to7bit(m, &to, stdout_writer, NULL, NULL);

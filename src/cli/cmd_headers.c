@@ -243,6 +243,10 @@ static int run_headers(int argc, char **argv)
 	mimeo_message *m;
 	int rc;
 
+	size_t msgn;
+
+	if (cli_take_message_opt(&argc, argv, &msgn) < 0)
+		return CLI_USAGE;
 	mimeo_buf_init(&r.buf, NULL);
 	r.fields = calloc((size_t)argc, sizeof *r.fields);
 	if (!r.fields) {
@@ -253,7 +257,7 @@ static int run_headers(int argc, char **argv)
 		free(r.fields);
 		return CLI_USAGE;
 	}
-	m = cli_load_message(path);
+	m = cli_load_message_n(path, msgn);
 	if (!m) {
 		free(r.fields);
 		return CLI_FAILURE;

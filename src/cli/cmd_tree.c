@@ -185,7 +185,10 @@ static int run_tree(int argc, char **argv)
 	const char *path = NULL;
 	mimeo_message *m;
 	int json = 0, i, rc;
+	size_t msgn;
 
+	if (cli_take_message_opt(&argc, argv, &msgn) < 0)
+		return CLI_USAGE;
 	for (i = 1; i < argc; i++) {
 		if (strcmp(argv[i], "--json") == 0 && !path) {
 			json = 1;
@@ -203,7 +206,7 @@ static int run_tree(int argc, char **argv)
 		cli_error("tree: missing FILE (usage: mimeo tree [--json] FILE)");
 		return CLI_USAGE;
 	}
-	m = cli_load_message(path);
+	m = cli_load_message_n(path, msgn);
 	if (!m)
 		return CLI_FAILURE;
 	rc = json ? print_json(m) : print_tree(m);
@@ -239,8 +242,10 @@ static int run_cat(int argc, char **argv)
 	mimeo_message *m;
 	int text = 0, nargs = 0, i, rc = CLI_OK;
 	const void *body;
-	size_t len;
+	size_t len, msgn;
 
+	if (cli_take_message_opt(&argc, argv, &msgn) < 0)
+		return CLI_USAGE;
 	for (i = 1; i < argc; i++) {
 		if (strcmp(argv[i], "--text") == 0 && !nargs) {
 			text = 1;
@@ -260,7 +265,7 @@ static int run_cat(int argc, char **argv)
 			  nargs ? "SECTION" : "FILE");
 		return CLI_USAGE;
 	}
-	m = cli_load_message(args[0]);
+	m = cli_load_message_n(args[0], msgn);
 	if (!m)
 		return CLI_FAILURE;
 	p = find_leaf(m, args[1]);
@@ -300,48 +305,53 @@ const cli_command cli_cmd_cat = {
 /* extract                                                             */
 /* ------------------------------------------------------------------ */
 
-static int is_attachment(const mimeo_part *p)
-{
-	const char *d = mimeo_part_disposition(p);
-
-	return mimeo_part_is_leaf(p) &&
-	       (mimeo_part_filename(p) || (d && strcmp(d, "attachment") == 0));
-}
-
 static int run_extract(int argc, char **argv)
 {
 	const char *path = NULL, *dir = NULL;
 	const mimeo_part *p;
 	mimeo_message *m;
 	cli_outdir *out;
-	int i, rc;
+	int i, rc, all = 0, progress = CLI_PROGRESS_AUTO;
+	size_t msgn;
 
+	if (cli_take_message_opt(&argc, argv, &msgn) < 0)
+		return CLI_USAGE;
 	for (i = 1; i < argc; i++) {
-		if (strcmp(argv[i], "-o") == 0 || strcmp(argv[i], "--output") == 0) {
+		if (strcmp(argv[i], "--all") == 0) {
+			all = 1;
+		} else if (cli_progress_option(argv[i], &progress)) {
+			continue;
+		} else if (strcmp(argv[i], "-o") == 0 || strcmp(argv[i], "--output") == 0) {
 			if (i + 1 >= argc) {
-				cli_error("extract: -o needs a DIR (usage: mimeo extract FILE -o DIR)");
+				cli_error("extract: -o needs a DIR (usage: mimeo extract [--all] [--message N] FILE -o DIR)");
 				return CLI_USAGE;
 			}
 			dir = argv[++i];
 		} else if (strncmp(argv[i], "-o", 2) == 0 && argv[i][2]) {
 			dir = argv[i] + 2;
 		} else if (argv[i][0] == '-' && argv[i][1]) {
-			cli_error("extract: unknown option '%s' (usage: mimeo extract FILE -o DIR)",
+			cli_error("extract: unknown option '%s' (usage: mimeo extract [--all] [--message N] FILE -o DIR)",
 				  argv[i]);
 			return CLI_USAGE;
 		} else if (!path) {
 			path = argv[i];
 		} else {
-			cli_error("extract: too many arguments (usage: mimeo extract FILE -o DIR)");
+			cli_error("extract: too many arguments (usage: mimeo extract [--all] [--message N] FILE -o DIR)");
 			return CLI_USAGE;
 		}
 	}
 	if (!path || !dir || !*dir) {
-		cli_error("extract: missing %s (usage: mimeo extract FILE -o DIR)",
+		cli_error("extract: missing %s (usage: mimeo extract [--all] [--message N] FILE -o DIR)",
 			  path ? "-o DIR" : "FILE");
 		return CLI_USAGE;
 	}
-	m = cli_load_message(path);
+	if (all && msgn) {
+		cli_error("extract: --all and --message exclude each other");
+		return CLI_USAGE;
+	}
+	if (all)
+		return cli_finish_stdout(cli_extract_all(path, dir, progress));
+	m = cli_load_message_n(path, msgn);
 	if (!m)
 		return CLI_FAILURE;
 	out = cli_outdir_open(dir, "extract");
@@ -357,7 +367,7 @@ static int run_extract(int argc, char **argv)
 		const void *body;
 		size_t len;
 
-		if (!is_attachment(p))
+		if (!cli_is_attachment(p))
 			continue;
 		snprintf(label, sizeof(label), "section %s", mimeo_part_section(p));
 		body = mimeo_part_body(p, &len);
@@ -369,5 +379,5 @@ static int run_extract(int argc, char **argv)
 }
 
 const cli_command cli_cmd_extract = {
-	"extract", "extract FILE -o DIR      save every attachment into DIR", run_extract
+	"extract", "extract [--all] FILE -o DIR  save every attachment into DIR (--all: of every message)", run_extract
 };

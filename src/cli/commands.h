@@ -23,5 +23,10 @@ extern const cli_command cli_cmd_headers;
 extern const cli_command cli_cmd_pop3;
 extern const cli_command cli_cmd_build;
 extern const cli_command cli_cmd_to7bit;
+/* whole mailboxes (issue 17): cmd_mailbox.c */
+extern const cli_command cli_cmd_ls;
+/* `extract --all FILE|DIR -o DIR`: every message's attachments into
+ * DIR/<N>/; returns the exit status */
+int cli_extract_all(const char *path, const char *dir, int progress_mode);
 
 #endif

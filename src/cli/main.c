@@ -16,6 +16,7 @@
 /* Subcommands, in the order `mimeo --help` lists them.  Each component
  * declares its commands in commands.h and adds them here. */
 static const cli_command *const commands[] = {
+	&cli_cmd_ls,
 	&cli_cmd_tree,
 	&cli_cmd_headers,
 	&cli_cmd_cat,

@@ -1,0 +1,343 @@
+#!/bin/sh
+# test_cli_mailbox.sh - whole mailboxes (issue 17): `mimeo ls [--json]`,
+# `--message N` on tree/headers/cat/to7bit/extract, `extract --all`,
+# `scan` on Maildir folders and with -j N, progress, bad input; over mbox,
+# .gz mbox, Maildir and single files.
+#
+# Environment (set by meson): MIMEO_CLI, MIMEO_SOURCE_DIR.
+#
+# SPDX-License-Identifier: LGPL-2.1-or-later
+set -u
+
+. "$(dirname "$0")/cli_testlib.sh"
+D=$SRC/tests/data
+
+ok() {
+	checks=$((checks + 1))
+}
+
+# check DESCRIPTION COMMAND...: the command (a shell test) must succeed
+check() {
+	desc=$1
+	shift
+	if "$@"; then ok; else fail "$desc"; fi
+}
+
+# run CMD...: stdout to $T/out, stderr to $T/err, status in $rc
+run() {
+	"$@" >"$T/out" 2>"$T/err"
+	rc=$?
+}
+
+# expect_error CMD...: exit 1, nothing on stdout, one line "mimeo: ..."
+expect_error() {
+	run "$@"
+	if [ "$rc" -ne 1 ]; then
+		fail "'$*' exited $rc, want 1"
+	elif [ "$(wc -l <"$T/err")" -ne 1 ] || ! grep -q '^mimeo: ' "$T/err"; then
+		fail "'$*' stderr is not one 'mimeo: ' line: $(cat "$T/err")"
+	elif [ -s "$T/out" ]; then
+		fail "'$*' wrote to stdout on failure"
+	else
+		ok
+	fi
+}
+
+# --- fixtures ----------------------------------------------------------
+# box.mbox: three messages (the second with two attachments, the third
+# with an unescaped "From " body line and a quoted ">From " line).
+cat >"$T/m1" <<'EOF'
+From: =?UTF-8?Q?J=C3=BCrgen?= <juergen@example.org>
+To: you@example.org
+Subject: first
+Date: Sun, 6 Dec 2026 10:00:00 +0100
+Message-ID: <first@example.org>
+
+hello
+EOF
+cat >"$T/m2" <<'EOF'
+From: bob@example.org
+Subject: =?UTF-8?B?endlaXRl?=
+Date: Mon, 7 Dec 2026 08:30:15 -0500
+Content-Type: multipart/mixed; boundary=b
+
+--b
+
+text
+--b
+Content-Disposition: attachment; filename=a.txt
+
+att
+--b
+Content-Type: application/octet-stream; name="b.bin"
+Content-Transfer-Encoding: base64
+
+YmJi
+--b--
+EOF
+cat >"$T/m3" <<'EOF'
+From: "Carol, C." <carol@example.org>
+Subject: third
+
+From here on, no time: body text
+>From quoted
+EOF
+{
+	echo "From juergen@example.org Sun Dec  6 09:00:00 2026"; cat "$T/m1"; echo
+	echo "From bob@example.org Mon Dec  7 13:30:15 2026"; cat "$T/m2"; echo
+	echo "From carol@example.org Mon Dec  7 14:00:00 2026"; cat "$T/m3"
+} >"$T/box.mbox"
+gzip -c "$T/box.mbox" >"$T/box.mbox.gz"
+mkdir -p "$T/md/new" "$T/md/cur" "$T/md/tmp"
+cp "$T/m2" "$T/md/cur/1700000002.M2.host:2,S"
+cp "$T/m1" "$T/md/new/1700000001.M1.host"
+cp "$T/m3" "$T/md/cur/1700000003.M3.host:2,"
+cp "$T/m1" "$T/md/tmp/1700000000.M0.host"
+
+# --- ls -------------------------------------------------------------------
+run "$CLI" ls --json "$T/box.mbox"
+check "ls --json box.mbox: status $rc, stderr $(cat "$T/err")" [ "$rc" -eq 0 ] && [ ! -s "$T/err" ]
+cp "$T/out" "$T/box.jsonl"
+python3 - "$T/box.jsonl" "$T/box.mbox" <<'EOF' || fail "ls --json box.mbox values"
+import json, re, sys
+lines = open(sys.argv[1], encoding="utf-8").read().splitlines()
+data = open(sys.argv[2], "rb").read()
+assert len(lines) == 3, lines
+rows = [json.loads(l) for l in lines]
+keys = ["file", "n", "offset", "size", "date", "from", "subject", "message_id", "attachments"]
+for r in rows:
+    assert list(r) == keys, list(r)
+    assert r["file"] == sys.argv[2]
+assert [r["n"] for r in rows] == [1, 2, 3]
+# offsets are the From_ lines; sizes run to the separator line break
+starts = [m.start() + 2 for m in re.finditer(rb"\n\nFrom \S+ [^\n]*\d:\d\d", data)]
+assert [r["offset"] for r in rows] == [0] + starts, (rows, starts)
+for r, nxt in zip(rows, [s - 1 for s in starts] + [len(data)]):
+    assert r["offset"] + r["size"] == nxt, r
+    assert data[r["offset"]:r["offset"] + 5] == b"From "
+r1, r2, r3 = rows
+assert r1["date"] == "2026-12-06T10:00:00+01:00", r1["date"]
+assert r1["from"] == "J\u00fcrgen <juergen@example.org>", r1["from"]
+assert r1["subject"] == "first" and r1["message_id"] == "<first@example.org>"
+assert r1["attachments"] == 0
+assert r2["date"] == "2026-12-07T08:30:15-05:00", r2["date"]
+assert r2["from"] == "bob@example.org" and r2["subject"] == "zweite", r2
+assert r2["message_id"] is None and r2["attachments"] == 2
+assert r3["date"] is None and r3["from"] == "Carol, C. <carol@example.org>", r3
+EOF
+ok
+
+# the same messages from the .gz file and from the Maildir
+run "$CLI" ls --json "$T/box.mbox.gz"
+check "ls --json box.mbox.gz: status $rc" [ "$rc" -eq 0 ]
+python3 - "$T/out" "$T/box.jsonl" <<'EOF' || fail "ls .gz = ls mbox"
+import json, sys
+a = [json.loads(l) for l in open(sys.argv[1], encoding="utf-8")]
+b = [json.loads(l) for l in open(sys.argv[2], encoding="utf-8")]
+for x in a + b:
+    del x["file"]
+assert a == b, (a, b)
+EOF
+run "$CLI" ls --json "$T/md"
+check "ls --json Maildir: status $rc, stderr $(cat "$T/err")" [ "$rc" -eq 0 ] && [ ! -s "$T/err" ]
+python3 - "$T/out" "$T/md" <<'EOF' || fail "ls --json Maildir values"
+import json, os, sys
+rows = [json.loads(l) for l in open(sys.argv[1], encoding="utf-8")]
+md = sys.argv[2]
+assert [r["file"] for r in rows] == [md + "/new/1700000001.M1.host",
+                                     md + "/cur/1700000002.M2.host:2,S",
+                                     md + "/cur/1700000003.M3.host:2,"], rows
+assert [r["subject"] for r in rows] == ["first", "zweite", "third"]
+assert [r["attachments"] for r in rows] == [0, 2, 0]
+for r in rows:
+    assert r["offset"] == 0 and r["size"] == os.path.getsize(r["file"])
+EOF
+ok
+
+# text: one aligned line per message
+run "$CLI" ls "$T/box.mbox"
+check "ls box.mbox text: status $rc" [ "$rc" -eq 0 ]
+python3 - "$T/out" <<'EOF' || fail "ls text lines: $(cat "$T/out")"
+import sys
+lines = open(sys.argv[1], encoding="utf-8").read().splitlines()
+assert len(lines) == 3, lines
+assert lines[0].startswith("1  2026-12-06 10:00  J\u00fcrgen "), lines[0]
+assert "first" in lines[0] and lines[0].endswith("  0"), lines[0]
+assert lines[1].startswith("2  2026-12-07 08:30  bob@example.org "), lines[1]
+assert lines[1].endswith("  2"), lines[1]
+assert lines[2].startswith("3  -  "), lines[2]
+# aligned: the subject column starts at the same place on every line
+cols = [l.index(s) for l, s in zip(lines, ["first", "zweite", "third"])]
+assert len(set(cols)) == 1, cols
+EOF
+ok
+
+# a single message file lists as one message at offset 0; stdin too
+run "$CLI" ls --json "$T/m2"
+check "ls single file" python3 -c "
+import json, sys, os
+r = [json.loads(l) for l in open('$T/out')]
+assert len(r) == 1 and r[0]['n'] == 1 and r[0]['offset'] == 0, r
+assert r[0]['size'] == os.path.getsize('$T/m2') and r[0]['attachments'] == 2, r
+"
+run sh -c "'$CLI' ls --json - <'$T/box.mbox'"
+check "ls - (stdin mbox)" [ "$rc" -eq 0 ] && [ "$(wc -l <"$T/out")" -eq 3 ]
+# a non-mailbox file of any kind is one message
+run "$CLI" ls --json "$D/sample.eml"
+check "ls sample.eml: one message" [ "$rc" -eq 0 ] && [ "$(wc -l <"$T/out")" -eq 1 ]
+
+# several inputs: JSON rows name their file; text gets a heading per input
+run "$CLI" ls --json "$T/box.mbox" "$T/md"
+check "ls two inputs: 6 rows" [ "$rc" -eq 0 ] && [ "$(wc -l <"$T/out")" -eq 6 ]
+run "$CLI" ls "$T/box.mbox" "$T/m1"
+check "ls two inputs text: headings" grep -q "^$T/m1:\$" "$T/out"
+
+# --- bad input ------------------------------------------------------------
+expect_error "$CLI" ls "$T/missing.mbox"
+mkdir -p "$T/plain"
+expect_error "$CLI" ls "$T/plain"
+check "not a Maildir: says why" grep -q "no Maildir" "$T/err"
+run "$CLI" ls
+check "ls without FILE: usage status 2" [ "$rc" -eq 2 ]
+run "$CLI" ls --bogus "$T/box.mbox"
+check "ls --bogus: usage status 2" [ "$rc" -eq 2 ]
+# a mailbox that ends mid-message: listed as far as it goes, and said
+{ cat "$T/box.mbox"; echo; } >"$T/cut.mbox"
+printf 'From x@y Mon Dec  7 15:00:00 2026\nSubject: cut\nContent-Type: multipart/mixed; boundary=q\n\n--q\n\npartial' >>"$T/cut.mbox"
+run "$CLI" ls --json "$T/cut.mbox"
+check "ls cut mbox: 4 rows, status 0 ($rc)" [ "$rc" -eq 0 ] && [ "$(wc -l <"$T/out")" -eq 4 ]
+check "ls cut mbox: said on stderr" grep -q "ends inside message 4" "$T/err"
+# Maildir with a subfolder and an unreadable message: counted, said, exit 1
+cp -r "$T/md" "$T/md2"
+mkdir "$T/md2/cur/sub"
+run "$CLI" ls "$T/md2"
+check "Maildir subfolder: listed 3, said ($(cat "$T/err"))" [ "$rc" -eq 0 ] && \
+	[ "$(wc -l <"$T/out")" -eq 3 ] && grep -q "1 entry in new/ or cur/ not read" "$T/err"
+chmod 000 "$T/md2/cur/1700000003.M3.host:2,"
+if [ "$(id -u)" -ne 0 ]; then
+	run "$CLI" ls --json "$T/md2"
+	check "unreadable Maildir file: 2 listed, exit 1" [ "$rc" -eq 1 ] && [ "$(wc -l <"$T/out")" -eq 2 ]
+	check "unreadable Maildir file: counted" grep -q "1 message could not be read" "$T/err"
+fi
+chmod 644 "$T/md2/cur/1700000003.M3.host:2,"
+
+# --- --message N -----------------------------------------------------------
+run "$CLI" tree --message 2 "$T/box.mbox"
+check "tree --message 2: structure ($(cat "$T/out"))" grep -q '"b.bin"' "$T/out"
+check "tree --message 2: no note" [ ! -s "$T/err" ]
+run "$CLI" tree "$T/box.mbox"
+check "tree mbox: message 1 ($rc)" [ "$rc" -eq 0 ] && grep -q "^1 text/plain" "$T/out"
+check "tree mbox without --message: note on stderr" grep -q "holds 3 messages" "$T/err"
+run "$CLI" tree --message=3 "$T/md"
+check "tree --message=3 Maildir" [ "$rc" -eq 0 ] && [ ! -s "$T/err" ]
+run "$CLI" cat --message 2 "$T/box.mbox" 3
+check "cat --message 2 section 3" [ "$rc" -eq 0 ] && [ "$(cat "$T/out")" = "bbb" ]
+run "$CLI" cat "$T/box.mbox.gz" 1 --message 3
+check "cat .gz --message 3 (un-quoted >From)" grep -q "^From quoted" "$T/out"
+run "$CLI" headers --message 2 "$T/box.mbox"
+check "headers --message 2" grep -q "^Subject: zweite" "$T/out"
+run "$CLI" to7bit --message 1 "$T/box.mbox"
+check "to7bit --message 1: the message, without the From_ line" \
+	[ "$rc" -eq 0 ] && [ "$(head -1 "$T/out")" = "From: =?UTF-8?Q?J=C3=BCrgen?= <juergen@example.org>" ]
+run "$CLI" extract --message 2 "$T/box.mbox" -o "$T/x2"
+check "extract --message 2: two files" [ "$rc" -eq 0 ] && [ -f "$T/x2/a.txt" ] && [ -f "$T/x2/b.bin" ]
+# a mailbox of one message: no note
+head -9 "$T/box.mbox" >"$T/one.mbox"
+run "$CLI" tree "$T/one.mbox"
+check "one-message mbox: no note" [ "$rc" -eq 0 ] && [ ! -s "$T/err" ]
+# past the end, zero, garbage
+expect_error "$CLI" tree --message 4 "$T/box.mbox"
+check "past the end: says how many" grep -q "no message 4 in .* (it holds 3)" "$T/err"
+expect_error "$CLI" cat --message 9 "$T/md" 1
+expect_error "$CLI" headers --message 2 "$T/m1"
+run "$CLI" tree --message 0 "$T/box.mbox"
+check "--message 0: usage" [ "$rc" -eq 2 ]
+run "$CLI" tree --message x "$T/box.mbox"
+check "--message x: usage" [ "$rc" -eq 2 ]
+run "$CLI" tree --message
+check "--message without N: usage" [ "$rc" -eq 2 ]
+
+# --- extract --all ---------------------------------------------------------
+run "$CLI" extract --all "$T/box.mbox" -o "$T/all"
+check "extract --all: status $rc" [ "$rc" -eq 0 ]
+check "extract --all: DIR/2/ only" [ "$(ls "$T/all")" = "2" ] && [ -f "$T/all/2/a.txt" ] && \
+	[ "$(cat "$T/all/2/b.bin")" = "bbb" ]
+check "extract --all: one line per file" [ "$(wc -l <"$T/out")" -eq 2 ] && grep -q "^$T/all/2/a.txt\$" "$T/out"
+run "$CLI" extract --all "$T/md" -o "$T/allmd"
+check "extract --all Maildir" [ "$rc" -eq 0 ] && [ -f "$T/allmd/2/b.bin" ]
+run "$CLI" extract --all --message 2 "$T/box.mbox" -o "$T/bad"
+check "extract --all --message: usage" [ "$rc" -eq 2 ]
+# again into the same DIR: unique names, nothing replaced
+run "$CLI" extract --all "$T/box.mbox" -o "$T/all"
+check "extract --all twice: new names" [ -f "$T/all/2/a-1.txt" ] && [ "$(cat "$T/all/2/a.txt")" = "att" ]
+
+# extract --all writes exactly the files ls counts, over a mailbox made of
+# every sample message (nested, digest, hostile names, broken input)
+mb="$T/samples.mbox"
+: >"$mb"
+for f in "$D"/*.eml "$SRC"/corpus/*.eml; do
+	[ -f "$f" ] || continue
+	echo "From sample@example.org Mon Dec  7 10:00:00 2026" >>"$mb"
+	sed 's/^\(>*From \)/>\1/' "$f" >>"$mb"
+	echo >>"$mb"
+done
+run "$CLI" ls --json "$mb"
+counted=$(python3 -c "
+import json
+print(sum(json.loads(l)['attachments'] for l in open('$T/out', encoding='utf-8')))")
+run "$CLI" extract --all "$mb" -o "$T/xs"
+written=$(find "$T/xs" -type f | wc -l)
+check "extract --all wrote $written files, ls counted $counted" [ "$counted" -eq "$written" ] && [ "$written" -gt 3 ]
+check "extract --all printed one line per file" [ "$(wc -l <"$T/out")" -eq "$written" ]
+if [ -d "$SRC/../shared/corpus" ]; then
+	# the shared corpus, one mailbox per folder (skipped when absent)
+	python3 - "$SRC/../shared/corpus" "$T/shared.mbox" <<'EOF'
+import os, re, sys
+out = open(sys.argv[2], "wb")
+for root, dirs, files in os.walk(sys.argv[1]):
+    dirs.sort()
+    for f in sorted(files):
+        if not f.endswith((".eml", ".msg", ".txt", ".mbox", ".mime")):
+            continue
+        data = open(os.path.join(root, f), "rb").read()
+        out.write(b"From corpus@example.org Mon Dec  7 10:00:00 2026\n")
+        out.write(re.sub(rb"(?m)^(>*From )", rb">\1", data))
+        out.write(b"\n\n")
+EOF
+	run "$CLI" ls --json "$T/shared.mbox"
+	counted=$(python3 -c "
+import json
+print(sum(json.loads(l)['attachments'] for l in open('$T/out', encoding='utf-8')))")
+	run "$CLI" extract --all "$T/shared.mbox" -o "$T/xshared"
+	written=$(find "$T/xshared" -type f | wc -l)
+	check "shared corpus: extract --all wrote $written, ls counted $counted" [ "$counted" -eq "$written" ]
+fi
+
+# --- progress ---------------------------------------------------------------
+# a mailbox past the few-MB threshold
+python3 - "$T/big.mbox" <<'EOF'
+import sys
+with open(sys.argv[1], "w") as f:
+    for i in range(3000):
+        f.write("From a@b Mon Dec  7 10:00:00 2026\nSubject: m%d\n\n%s\n\n" % (i, "x" * 76 + "\n") * 20)
+EOF
+for cmd in "ls"; do
+	run "$CLI" $cmd "$T/big.mbox"
+	check "$cmd: no progress when stderr is a file" [ "$rc" -eq 0 ] && [ ! -s "$T/err" ]
+	run "$CLI" $cmd --progress "$T/big.mbox"
+	check "$cmd --progress: a line on stderr ($(cat "$T/err"))" grep -q "^mimeo $cmd: .* MB/s, .* messages" "$T/err"
+	run "$CLI" $cmd --no-progress "$T/big.mbox"
+	check "$cmd --no-progress" [ ! -s "$T/err" ]
+done
+run "$CLI" extract --all --progress "$T/big.mbox" -o "$T/bigx"
+check "extract --all --progress" grep -q "^mimeo extract: " "$T/err"
+run "$CLI" extract --all "$T/big.mbox" -o "$T/bigx2"
+check "extract --all: no progress into a file" [ ! -s "$T/err" ]
+if command -v script >/dev/null 2>&1; then
+	# on a terminal (script(1) gives one) --no-progress still means none
+	script -qec "'$CLI' ls --no-progress '$T/big.mbox' >/dev/null" /dev/null >"$T/tty" 2>&1
+	check "ls --no-progress on a terminal" [ ! -s "$T/tty" ]
+fi
+
+echo "test_cli_mailbox: $checks checks, $failures failures"
+[ "$failures" -eq 0 ]
