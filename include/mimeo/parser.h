@@ -46,8 +46,24 @@
  *    as if the whitespace were not there;
  *  - the header block ends at the first empty line; a line that is neither
  *    a header field nor a continuation (nor a boundary) also ends it and is
- *    the first body line (defect MIMEO_DEFECT_MISSING_BLANK_LINE); parts
- *    without any header are fine;
+ *    the first body line (defect MIMEO_DEFECT_MISSING_BLANK_LINE), so when
+ *    it is a delimiter of the multipart whose header it ended, it opens
+ *    that multipart's first part; parts without any header are fine.
+ *    Before the first field of a block, a line holding only whitespace is
+ *    skipped (defect MIMEO_DEFECT_BAD_HEADER);
+ *  - a multipart in which no delimiter line is found (its boundary never
+ *    occurs, or its first delimiter was read as a header field) ends as a
+ *    leaf whose content is its body: at part_end its flags are LEAF |
+ *    OPAQUE | TRUNCATED instead of MULTIPART, and a root's section gets
+ *    its ".1" then (defect MIMEO_DEFECT_NO_DELIMITER, critical).  Its
+ *    bytes were delivered through the `preamble` and `epilogue` callbacks
+ *    (MIMEO_PARSE_PREAMBLE; a close delimiter line between them is not
+ *    content); the message tree shows them as the leaf's body, so text a
+ *    mail client displays is never invisible to a filter;
+ *  - a delimiter line right after a delimiter of the same multipart (no
+ *    header line, no body between) is skipped, not read as an empty part
+ *    (defect MIMEO_DEFECT_REPEATED_DELIMITER); the part that follows keeps
+ *    the header_offset of the skipped line;
  *  - duplicate Content-Type or Content-Transfer-Encoding fields: the FIRST
  *    one wins (as GMime and Thunderbird do); defect MIMEO_DEFECT_DUPLICATE;
  *  - defaults (RFC 2045 5.2, RFC 2046 5.1.5): text/plain (charset
@@ -129,8 +145,10 @@ enum {
 	/** root entity of a message: the top-level message (depth 0) or an
 	 * encapsulated message (child of a MIMEO_PART_MESSAGE part) */
 	MIMEO_PART_ROOT = 0x10,
-	/** a multipart or message part turned into a leaf by max_depth, or a
-	 * multipart without boundary parameter */
+	/** a multipart or message part turned into a leaf by max_depth, a
+	 * multipart without boundary parameter, or (set at part_end, when
+	 * MULTIPART is cleared and LEAF set: since 0.2) a multipart in
+	 * which no delimiter line was found */
 	MIMEO_PART_OPAQUE = 0x20,
 	/** inside a transfer-encoded message/rfc822: offsets count bytes of
 	 * the decoded stream of the enclosing message part, not of the input */
@@ -141,7 +159,9 @@ enum {
  * What the callbacks see of the current part.  The struct and every pointer
  * in it stay valid from part_begin until that part's part_end returns, and
  * the values do not change, except the fields marked "from headers_end"
- * (NULL/0 before) and the section of a root entity (below).
+ * (NULL/0 before), the section of a root entity (below), and the flags
+ * (and a root's section) of a multipart in which no delimiter line was
+ * found: at part_end it is a LEAF | OPAQUE | TRUNCATED.
  */
 typedef struct mimeo_part_info {
 	/** 0 = the top-level message's root (or each mbox message's root) */
@@ -214,13 +234,21 @@ enum {
 	MIMEO_DEFECT_MBOX_FROM = 7,
 	/** the input ended inside a header block */
 	MIMEO_DEFECT_TRUNCATED_HEADERS = 8,
-	/** a continuation line before any header field (treated as body) */
+	/** a continuation line before any header field: treated as body, or
+	 * skipped when it holds only whitespace (since 0.2) */
 	MIMEO_DEFECT_BAD_HEADER = 9,
 	/** a Content-Type without "/" (application/octet-stream used) */
 	MIMEO_DEFECT_BAD_CONTENT_TYPE = 10,
 	/** a multipart with transfer encoding other than 7bit/8bit/binary
 	 * (RFC 2045 6.4; the encoding is ignored) */
-	MIMEO_DEFECT_MULTIPART_ENCODED = 11
+	MIMEO_DEFECT_MULTIPART_ENCODED = 11,
+	/** a delimiter line right after a delimiter of the same multipart
+	 * was skipped: no empty part between them.  @since 0.2 */
+	MIMEO_DEFECT_REPEATED_DELIMITER = 12,
+	/** a multipart in which no delimiter line was found: it ends as a
+	 * leaf holding its body (MIMEO_PART_OPAQUE), see the leniency rules.
+	 * @since 0.2 */
+	MIMEO_DEFECT_NO_DELIMITER = 13
 };
 
 /** A defect report.  `reason` is a static English string.  @since 0.1 */

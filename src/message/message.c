@@ -488,11 +488,36 @@ nomem:
 	return MIMEO_EUSER;
 }
 
+/* The preamble (and epilogue) of a multipart that has no child: kept as its body in
+ * case no delimiter follows (the parser then makes the multipart a leaf,
+ * issue 15 class 3); dropped at part_end otherwise. */
+static int cb_preamble(const mimeo_part_info *info, const char *data, size_t len, void *user)
+{
+	build *b = user;
+
+	if (b->cur->nchildren)
+		return 0;
+	return cb_body(info, data, len, user);
+}
+
 static int cb_part_end(const mimeo_part_info *info, void *user)
 {
 	build *b = user;
 	mimeo_part *p = b->cur;
 
+	if (!(info->flags & MIMEO_PART_LEAF)) {
+		p->body_len = 0;
+		p->body_in_source = 0;
+	} else if ((p->flags & MIMEO_PART_MULTIPART) && strcmp(p->section, info->section)) {
+		/* a multipart root became a leaf: numbered M.1 now */
+		int err = 0;
+
+		p->section = dup_opt(&b->m->ar, info->section, &err);
+		if (err) {
+			b->err = err;
+			return MIMEO_EUSER;
+		}
+	}
 	p->flags = info->flags;
 	p->end_offset = info->end_offset;
 	b->cur = p->parent;
@@ -532,7 +557,7 @@ static int message_build(mimeo_message *m, const mimeo_message_options *opts)
 	static const mimeo_parser_callbacks cbs = {
 		MIMEO_PARSER_CALLBACKS_VERSION,
 		NULL, cb_part_begin, cb_header, cb_headers_end, cb_body,
-		NULL, NULL, cb_part_end, NULL, cb_defect,
+		cb_preamble, cb_preamble, cb_part_end, NULL, cb_defect,
 	};
 	mimeo_parser_options po = MIMEO_PARSER_OPTIONS_INIT;
 	mimeo_parser *ps = NULL;
@@ -546,8 +571,10 @@ static int message_build(mimeo_message *m, const mimeo_message_options *opts)
 	}
 	/* one message, always transfer-decoded; an mbox message keeps the
 	 * parser's mbox rules so that it reads as in the whole mailbox (it
-	 * holds no second From_ line: the mailbox reader split it there) */
-	po.flags = opts && (opts->flags & MIMEO_MESSAGE_MBOX) ? MIMEO_PARSE_MBOX : 0;
+	 * holds no second From_ line: the mailbox reader split it there);
+	 * preambles are kept for a multipart without delimiter (cb_preamble) */
+	po.flags = (opts && (opts->flags & MIMEO_MESSAGE_MBOX) ? MIMEO_PARSE_MBOX : 0) |
+		   MIMEO_PARSE_PREAMBLE;
 	po.alloc = m->alloc;
 	memset(&b, 0, sizeof(b));
 	b.m = m;

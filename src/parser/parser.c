@@ -174,6 +174,8 @@ struct mimeo_parser {
 				* may be an envelope (From_) line to skip */
 	int need_begin;        /* the message begins with the first complete line */
 	int replay;            /* fbuf[0..flen) is the next line to process */
+	uint64_t replay_end;   /* input offset after the line to replay */
+	uint64_t rep_next;     /* offset after the last repeated delimiter skipped */
 
 	/* buffered body data being delivered (replayed line) */
 	const char *drain;
@@ -809,6 +811,22 @@ static int close_step(mimeo_parser *p, uint64_t end)
 	}
 	if (f->close_step == 1) {
 		f->close_step = 2;
+		if (f->kind == K_MULTI && !f->nchild) {
+			/* No delimiter line at all (spamassassin's spam/015: the
+			 * first one holds "=:" and was read as a header field):
+			 * the multipart ends as a leaf whose content is its
+			 * body, so text a mail client shows stays reachable
+			 * (delivered as preamble and epilogue data, around a
+			 * close delimiter if there was one; the tree keeps it
+			 * as the leaf's body).  Python keeps it so too. */
+			f->info.flags = (f->info.flags & ~(unsigned)MIMEO_PART_MULTIPART) |
+					MIMEO_PART_LEAF | MIMEO_PART_OPAQUE | MIMEO_PART_TRUNCATED;
+			/* a root is now numbered M.1, in the room reserved */
+			root_section(f);
+			defect(p, 1, MIMEO_DEFECT_NO_DELIMITER, MIMEO_DEFECT_CRIT, f->info.body_offset,
+			       "multipart without any delimiter line: a leaf holding its body");
+			return 0;
+		}
 		if (f->kind == K_MULTI && f->mp != MP_EPILOGUE) {
 			f->info.flags |= MIMEO_PART_TRUNCATED;
 			defect(p, 1, MIMEO_DEFECT_MISSING_CLOSE, MIMEO_DEFECT_WARN, end,
@@ -1195,6 +1213,16 @@ static int envelope_line(const char *l, size_t n)
 	return n - i >= 5 && !memcmp(l + i, "From ", 5) && !field_line(l, n);
 }
 
+static int ws_only(const char *l, size_t n)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++)
+		if (!is_ws((unsigned char)l[i]))
+			return 0;
+	return 1;
+}
+
 /* Drop the envelope line l (at offset `lo`) that starts a message: the
  * headers that follow are the message's, as GMime keeps them.
  * Only the separator of an mbox message is not a defect. */
@@ -1276,6 +1304,20 @@ static int header_line(mimeo_parser *p)
 		if (cls == L_NORMAL && envelope_line(l, cn))
 			return skip_envelope(p, l, lo);
 	}
+	if (cls == L_BOUNDARY && !is_close && idx + 2 == p->nfr && !p->fend &&
+	    (top(p)->info.header_offset == lo || p->rep_next == lo)) {
+		/* A delimiter right after a delimiter of the same multipart
+		 * (no header, no body between): one delimiter, as GMime and
+		 * Python read it, not an empty part that would shift every
+		 * later section number.  The part keeps the header_offset
+		 * given at part_begin (that of the skipped line). */
+		defect(p, 0, MIMEO_DEFECT_REPEATED_DELIMITER, MIMEO_DEFECT_WARN, lo,
+		       "repeated delimiter line skipped");
+		p->rep_next = next;
+		p->flen = p->fend;
+		p->prev_blank = 0;
+		return 0;
+	}
 	if (cls == L_BOUNDARY && !is_close && !parts_ok(p, lo))
 		cls = L_NORMAL;
 	if (cls == L_BOUNDARY) {
@@ -1287,6 +1329,15 @@ static int header_line(mimeo_parser *p)
 		if (end_block(p, LINE_DROP, lo))
 			return p->err;
 		return on_from(p, lo, lo, next);
+	}
+	if (!blank && !p->fend && !p->hdr_count && ws_only(l, cn)) {
+		/* Before any field a whitespace-only line is skipped, not
+		 * taken as the end of the header block (Python reads the
+		 * header that follows; a message then keeps its fields). */
+		defect(p, 0, MIMEO_DEFECT_BAD_HEADER, MIMEO_DEFECT_WARN, lo,
+		       "whitespace-only line before the first header field skipped");
+		p->flen = p->fend;
+		return 0;
 	}
 	p->prev_blank = blank;
 	if (blank)
@@ -1324,6 +1375,7 @@ static int header_line(mimeo_parser *p)
 		       : MIMEO_DEFECT_MISSING_BLANK_LINE, MIMEO_DEFECT_WARN, lo,
 		       "header block ended without an empty line");
 	}
+	p->replay_end = next;
 	return end_block(p, LINE_REPLAY, lo);
 }
 
@@ -1626,6 +1678,23 @@ static int body_replay(mimeo_parser *p)
 		cn--;
 	if (lf && cn && p->fbuf[cn - 1] == '\r')
 		cn--;
+	if (cn >= 2 && p->fbuf[0] == '-' && p->nbound) {
+		/* The line that ended a header block without an empty line is
+		 * the first body line, so it is a delimiter of the multipart
+		 * whose header it ended (rspamd's fws_fn.eml: the boundary
+		 * became known only at headers_end) or of an outer one. */
+		size_t idx = 0;
+		int is_close = 0;
+		int cls = classify(p, p->fbuf, cn < CAND_MAX ? cn : CAND_MAX, cn <= CAND_MAX, 0,
+				   &idx, &is_close);
+
+		if (cls == L_BOUNDARY && (is_close || parts_ok(p, p->line_off))) {
+			p->flen = p->fend = 0;
+			p->prev_blank = 0;
+			p->st = ST_MID;
+			return on_boundary(p, idx, is_close, p->line_off, p->replay_end);
+		}
+	}
 	if (p->o.flags & MIMEO_PARSE_MBOX && !p->nested && quoted_from(p->fbuf, cn))
 		skip = 1;
 	p->flen = p->fend = 0;
@@ -1877,6 +1946,7 @@ static void reset_state(mimeo_parser *p)
 	p->line_truncated = 0;
 	p->need_begin = p->expect_from = 0;
 	p->replay = 0;
+	p->rep_next = UINT64_MAX;
 	p->drain = NULL;
 	p->drain_len = 0;
 	p->qh = p->qn = 0;

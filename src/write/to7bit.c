@@ -990,6 +990,18 @@ static void new_boundary(const t7 *t, bnd *b, uint64_t bs, uint64_t end)
 	}
 }
 
+/* A multipart in which the parser found no delimiter line: a leaf holding
+ * its body (issue 15).  Its bytes cannot be transfer-encoded (readers
+ * ignore the encoding of a multipart, RFC 2045 6.4), so they are cleaned
+ * like a preamble's: 8-bit bytes are rewritten, the structure is kept. */
+static int no_delimiter_multipart(const mimeo_part *p)
+{
+	const char *ty = mimeo_part_type(p);
+
+	return mimeo_part_is_leaf(p) && (mimeo_part_flags(p) & MIMEO_PART_OPAQUE) && ty &&
+	       strcmp(ty, "multipart") == 0;
+}
+
 /* Set up `b` (linked to `up`) for part p when p is a parsed multipart;
  * returns whether it is.  A boundary with 8-bit bytes cannot be written
  * in 7 bits, and one whose close delimiter line would pass 998 octets
@@ -1004,7 +1016,7 @@ static int init_boundary(const t7 *t, const mimeo_part *p, const bnd *up, uint64
 
 	memset(b, 0, sizeof(*b));
 	b->up = up;
-	if (!bd || mimeo_part_is_leaf(p) || !mimeo_part_is_multipart(p))
+	if (!bd || !(mimeo_part_is_multipart(p) || no_delimiter_multipart(p)))
 		return 0;
 	b->old = b->now = bd;
 	b->olen = strlen(bd);
@@ -1395,7 +1407,7 @@ static int process_node(t7 *t, const mimeo_part *p, int depth, int *clean, hscan
 		}
 		return MIMEO_OK;
 	}
-	if (mimeo_part_is_leaf(p)) {
+	if (mimeo_part_is_leaf(p) && !no_delimiter_multipart(p)) {
 		size_t blen;
 		const void *body;
 		mimeo__scan sc;

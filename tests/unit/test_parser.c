@@ -14,6 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "mimeo.h"
 #include "mimeo/parser.h"
 #include "mimeo/param.h"
 #include "parser-priv.h"
@@ -32,6 +33,11 @@ typedef struct logger {
 	int no_data;      /* don't log data bytes, only sizes */
 	unsigned long data_bytes;
 } logger;
+
+static void put_buf(mimeo_buf *b, const char *s)
+{
+	ck_assert_int_eq(mimeo_buf_puts(b, s), MIMEO_OK);
+}
 
 static void put(logger *lg, const char *s)
 {
@@ -512,11 +518,16 @@ START_TEST(empty_parts)
 		"Content-Type: multipart/mixed; boundary=XX\n\n"
 		"--XX\n--XX\n\n--XX--";
 
-	/* part 1 ends at once (the boundary is its first line), part 2 is
-	 * an empty header block and an empty body */
-	expect_has(in, 0, "PB [1] d1 @49|HE text/plain cs=us-ascii cte=0 b=- f=4 @49|"
-		   "PE [1] f=4 end@49 size=0|PB [2] d1 @54|HE text/plain cs=us-ascii cte=0 b=- "
-		   "f=4 @55|PE [2] f=4 end@55 size=0|PE [] f=11");
+	/* issue 15 class 1: the second delimiter right after the first is
+	 * skipped (no empty part between them, as GMime and Python read
+	 * it); part 1 is an empty header block and an empty body and keeps
+	 * the header_offset of the skipped line */
+	expect_has(in, 0, "PB [1] d1 @49|D12@49|HE text/plain cs=us-ascii cte=0 b=- f=4 @55|"
+		   "PE [1] f=4 end@55 size=0|PE [] f=11");
+	/* a delimiter right before the close delimiter still ends an empty
+	 * part (Python reads it so too) */
+	expect_has("Content-Type: multipart/mixed; boundary=XX\n\n--XX\n--XX--\n", 0,
+		   "PB [1] d1 @49|HE text/plain cs=us-ascii cte=0 b=- f=4 @49|PE [1]");
 }
 END_TEST
 
@@ -1241,6 +1252,79 @@ START_TEST(scanner_equivalence)
 }
 END_TEST
 
+/* ------------------------------------------------------------------ */
+/* real-world conformance (issue 15): one message per class, written  */
+/* for the project, in tests/data/conformance/                        */
+/* ------------------------------------------------------------------ */
+
+/* "section type/subtype; ..." of the leaves, as test_differential.c
+ * compares them with GMime's. */
+static char *leaf_list(const char *data, size_t len)
+{
+	mimeo_buf b = MIMEO_BUF_INIT;
+	mimeo_message *m;
+	const mimeo_part *p;
+
+	ck_assert_int_eq(mimeo_message_parse_buffer(&m, data, len, NULL), MIMEO_OK);
+	for (p = mimeo_message_root(m); p; p = mimeo_part_next(p)) {
+		if (!mimeo_part_is_leaf(p))
+			continue;
+		if (b.size)
+			put_buf(&b, "; ");
+		put_buf(&b, mimeo_part_section(p));
+		put_buf(&b, " ");
+		put_buf(&b, mimeo_part_type(p));
+		put_buf(&b, "/");
+		put_buf(&b, mimeo_part_subtype(p));
+	}
+	mimeo_message_free(m);
+	return b.ptr ? b.ptr : strdup("");
+}
+
+static const struct {
+	const char *file;   /* in tests/data/conformance/ */
+	const char *leaves; /* leaf list; GMime and Python agree unless noted */
+	const char *has;    /* in the event log */
+} conformance_cases[] = {
+	/* 1: adjacent delimiter lines make no empty part */
+	{ "class1-repeated-delimiter.eml", "1 text/plain; 2 text/csv; 3 text/html", "D12@" },
+	/* 2: the line that ends a header block is the first body line, so a
+	 * delimiter there opens the part (GMime loses the image) */
+	{ "class2-delimiter-ends-header.eml", "1 text/html; 2 image/gif", "D1@" },
+	{ "class2-nested-no-blank-line.eml", "1.1 text/plain", "D1@" },
+	/* 2: a whitespace-only line before the first field is skipped
+	 * (GMime sees no message at all) */
+	{ "class2-whitespace-first-line.eml", "1 text/plain; 2 text/html",
+	  "D9@0|H From=Ada <ada@example.org>" },
+	/* 3: a multipart in which no delimiter is found is a leaf holding
+	 * its body (Python; GMime shows the text as text/plain) */
+	{ "class3-delimiter-read-as-field.eml", "1 multipart/alternative",
+	  "D13@" },
+	{ "class3-boundary-never-found.eml", "1 multipart/related", "D13@" },
+};
+
+START_TEST(conformance_classes)
+{
+	char path[4096];
+	size_t len;
+	char *data, *leaves, *log;
+
+	snprintf(path, sizeof(path), "%s/tests/data/conformance/%s", test_source_dir(),
+		 conformance_cases[_i].file);
+	data = test_read_file(path, &len);
+	ck_assert_msg(data != NULL, "cannot read %s", path);
+	leaves = leaf_list(data, len);
+	ck_assert_msg(!strcmp(leaves, conformance_cases[_i].leaves), "%s: leaves\n  %s\nwant\n  %s",
+		      conformance_cases[_i].file, leaves, conformance_cases[_i].leaves);
+	log = check_splits_n(data, len, 0, NULL);
+	ck_assert_msg(strstr(log, conformance_cases[_i].has), "%s: log lacks %s:\n%s",
+		      conformance_cases[_i].file, conformance_cases[_i].has, log);
+	free(log);
+	free(leaves);
+	free(data);
+}
+END_TEST
+
 static Suite *parser_suite(void)
 {
 	Suite *s = suite_create("parser");
@@ -1286,6 +1370,11 @@ static Suite *parser_suite(void)
 	tcase_add_test(t, abort_and_sticky_error);
 	tcase_add_test(t, bad_arguments);
 	tcase_add_test(t, failing_allocator);
+	suite_add_tcase(s, t);
+	t = tcase_create("conformance");
+	tcase_set_timeout(t, 120);
+	tcase_add_loop_test(t, conformance_classes, 0,
+			    (int)(sizeof(conformance_cases) / sizeof(conformance_cases[0])));
 	suite_add_tcase(s, t);
 	t = tcase_create("corpus");
 	tcase_set_timeout(t, 600);

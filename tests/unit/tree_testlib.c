@@ -99,6 +99,18 @@ static int sec_part_end(const mimeo_part_info *pi, void *u)
 	ck_assert_uint_gt(s->depth, 0);
 	o = &s->st[--s->depth];
 	ck_assert_ptr_eq(pi->section, o->ptr);
+	if ((pi->flags & (MIMEO_PART_ROOT | MIMEO_PART_OPAQUE | MIMEO_PART_LEAF)) ==
+	    (MIMEO_PART_ROOT | MIMEO_PART_OPAQUE | MIMEO_PART_LEAF) && strcmp(pi->section, s->v[o->idx])) {
+		/* a multipart root without any delimiter became a leaf at
+		 * part_end: numbered M.1 now, in place */
+		char want[2048];
+
+		snprintf(want, sizeof(want), "%s%s", s->v[o->idx], *s->v[o->idx] ? ".1" : "1");
+		ck_assert_str_eq(pi->section, want);
+		free(s->v[o->idx]);
+		s->v[o->idx] = xstrdup(pi->section);
+		return 0;
+	}
 	ck_assert_str_eq(pi->section, s->v[o->idx]);
 	return 0;
 }
