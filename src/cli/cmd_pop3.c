@@ -24,6 +24,7 @@
 #define _GNU_SOURCE
 #include "cli.h"
 #include "commands.h"
+#include "maildir.h"
 
 #include <mimeo.h>
 
@@ -36,7 +37,6 @@
 #include <string.h>
 #include <sys/file.h>
 #include <sys/stat.h>
-#include <sys/time.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -88,35 +88,6 @@ static char *xstrdup(const char *s)
 	if (!d)
 		cli_error("out of memory");
 	return d;
-}
-
-static char *path_join(const char *a, const char *b, const char *c)
-{
-	size_t n = strlen(a) + strlen(b) + (c ? strlen(c) + 1 : 0) + 2;
-	char *p = malloc(n);
-
-	if (!p) {
-		cli_error("out of memory");
-		return NULL;
-	}
-	if (c)
-		snprintf(p, n, "%s/%s/%s", a, b, c);
-	else
-		snprintf(p, n, "%s/%s", a, b);
-	return p;
-}
-
-/* fsync a folder, so a rename in it survives a crash. */
-static int sync_dir(const char *path)
-{
-	int fd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	int rc;
-
-	if (fd < 0)
-		return -1;
-	rc = fsync(fd);
-	close(fd);
-	return rc;
 }
 
 /*
@@ -197,7 +168,7 @@ static void state_free(state *st)
 /* Load MAILDIR/.mimeo-pop3-state; a missing file is an empty state. */
 static int state_load(state *st)
 {
-	char *path = path_join(st->dir, STATE_NAME, NULL), *data, *p;
+	char *path = cli_maildir_path(st->dir, STATE_NAME, NULL), *data, *p;
 	size_t len;
 	FILE *f;
 	int rc = 0;
@@ -256,8 +227,8 @@ static int state_save(state *st)
 	int ok, fd;
 
 	snprintf(tmpname, sizeof(tmpname), STATE_NAME ".tmp.%ld", (long)getpid());
-	tmp = path_join(st->dir, tmpname, NULL);
-	path = path_join(st->dir, STATE_NAME, NULL);
+	tmp = cli_maildir_path(st->dir, tmpname, NULL);
+	path = cli_maildir_path(st->dir, STATE_NAME, NULL);
 	if (!tmp || !path) {
 		free(tmp);
 		free(path);
@@ -282,7 +253,7 @@ static int state_save(state *st)
 	ok = ok && fflush(f) == 0 && fsync(fileno(f)) == 0;
 	if (fclose(f) != 0)
 		ok = 0;
-	if (ok && rename(tmp, path) == 0 && sync_dir(st->dir) == 0) {
+	if (ok && rename(tmp, path) == 0 && cli_maildir_sync_dir(st->dir) == 0) {
 		free(tmp);
 		free(path);
 		return 0;
@@ -353,11 +324,6 @@ static int uidset_add(uidset *u, const char *uid)
 	return 0;
 }
 
-static int has_our_suffix(const char *name)
-{
-	return strstr(name, ".mimeo-pop3") != NULL;
-}
-
 /*
  * Finish what an interrupted run left: files in tmp/ named in the state
  * are complete and go to new/; our files in tmp/ that the state does not
@@ -365,7 +331,7 @@ static int has_our_suffix(const char *name)
  */
 static int recover(state *st)
 {
-	char *tmpdir = path_join(st->dir, "tmp", NULL);
+	char *tmpdir = cli_maildir_path(st->dir, "tmp", NULL);
 	DIR *d;
 	struct dirent *de;
 	int rc = 0, moved = 0;
@@ -383,12 +349,12 @@ static int recover(state *st)
 		int known = 0;
 		char *from, *to;
 
-		if (de->d_name[0] == '.' || !has_our_suffix(de->d_name))
+		if (de->d_name[0] == '.' || !cli_maildir_is_ours(de->d_name))
 			continue;
 		for (i = 0; i < st->n && !known; i++)
 			known = strcmp(st->recs[i].name, de->d_name) == 0;
-		from = path_join(st->dir, "tmp", de->d_name);
-		to = path_join(st->dir, "new", de->d_name);
+		from = cli_maildir_path(st->dir, "tmp", de->d_name);
+		to = cli_maildir_path(st->dir, "new", de->d_name);
 		if (!from || !to) {
 			rc = -1;
 		} else if (known) {
@@ -408,34 +374,12 @@ static int recover(state *st)
 	closedir(d);
 	free(tmpdir);
 	if (moved && rc == 0) {
-		char *newdir = path_join(st->dir, "new", NULL);
-		if (!newdir || sync_dir(newdir) != 0)
+		char *newdir = cli_maildir_path(st->dir, "new", NULL);
+		if (!newdir || cli_maildir_sync_dir(newdir) != 0)
 			rc = -1;
 		free(newdir);
 	}
 	return rc;
-}
-
-static int make_maildir(const char *dir)
-{
-	static const char *const subs[] = { "tmp", "new", "cur" };
-	size_t i;
-
-	if (mkdir(dir, 0700) != 0 && errno != EEXIST) {
-		cli_error("cannot create %s: %s", dir, strerror(errno));
-		return -1;
-	}
-	for (i = 0; i < 3; i++) {
-		char *p = path_join(dir, subs[i], NULL);
-		int bad = !p || (mkdir(p, 0700) != 0 && errno != EEXIST);
-
-		if (bad)
-			cli_error("cannot create %s/%s: %s", dir, subs[i], strerror(errno));
-		free(p);
-		if (bad)
-			return -1;
-	}
-	return 0;
 }
 
 /* Read the password: the first line of the file, without its line break. */
@@ -533,27 +477,6 @@ static int file_sink(const void *data, size_t len, void *user)
 	return 0;
 }
 
-/* A unique Maildir name: time, microseconds, pid, counter, host. */
-static void unique_name(char *out, size_t n, unsigned long counter)
-{
-	struct timeval tv;
-	char host[64];
-	size_t i;
-
-	gettimeofday(&tv, NULL);
-	if (gethostname(host, sizeof(host)) != 0)
-		strcpy(host, "localhost");
-	host[sizeof(host) - 1] = '\0';
-	for (i = 0; host[i]; i++) {
-		char ch = host[i];
-		if (!((ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') ||
-		      (ch >= '0' && ch <= '9') || ch == '-'))
-			host[i] = '_';
-	}
-	snprintf(out, n, "%lld.M%06ldP%ldQ%lu.%s.mimeo-pop3", (long long)tv.tv_sec,
-		 (long)tv.tv_usec, (long)getpid(), counter, host);
-}
-
 /* Write the batch's UIDLs into the state, then move the files into new/. */
 static int commit(state *st, uidset *delivered, const char *account, pending *pend,
 		  size_t *npend, int *failed)
@@ -586,8 +509,8 @@ static int commit(state *st, uidset *delivered, const char *account, pending *pe
 			rc = -1;
 	}
 	for (i = 0; i < *npend; i++) {
-		char *from = path_join(st->dir, "tmp", pend[i].name);
-		char *to = path_join(st->dir, "new", pend[i].name);
+		char *from = cli_maildir_path(st->dir, "tmp", pend[i].name);
+		char *to = cli_maildir_path(st->dir, "new", pend[i].name);
 
 		if (!from || !to || rename(from, to) != 0) {
 			/* recorded, so the next run finishes the move */
@@ -598,8 +521,8 @@ static int commit(state *st, uidset *delivered, const char *account, pending *pe
 		free(from);
 		free(to);
 	}
-	newdir = path_join(st->dir, "new", NULL);
-	if (!newdir || sync_dir(newdir) != 0)
+	newdir = cli_maildir_path(st->dir, "new", NULL);
+	if (!newdir || cli_maildir_sync_dir(newdir) != 0)
 		rc = -1;
 	free(newdir);
 	*npend = 0;
@@ -636,9 +559,9 @@ static int retr_begin(unsigned long num, size_t index, void *user)
 	pending *pd = &fr->pend[fr->npend];
 
 	(void)num;
-	unique_name(pd->name, sizeof(pd->name), ++fr->counter);
+	cli_maildir_unique_name(pd->name, sizeof(pd->name), ++fr->counter);
 	free(fr->tmppath);
-	fr->tmppath = path_join(fr->out, "tmp", pd->name);
+	fr->tmppath = cli_maildir_path(fr->out, "tmp", pd->name);
 	if (!fr->tmppath) {
 		fr->fatal = 1;
 		return -1;
@@ -798,7 +721,7 @@ static int run_pop3(int argc, char **argv)
 	if (!port)
 		port = opts.tls == MIMEO_POP3_TLS_IMPLICIT ? "995" : "110";
 
-	if (make_maildir(out) != 0)
+	if (cli_maildir_create(out) != 0)
 		return CLI_FAILURE;
 	st.dir = xstrdup(out);
 	account = escape_account(user, host);
@@ -808,7 +731,7 @@ static int run_pop3(int argc, char **argv)
 	}
 	{
 		/* one run per Maildir at a time */
-		char *lock = path_join(out, LOCK_NAME, NULL);
+		char *lock = cli_maildir_path(out, LOCK_NAME, NULL);
 		lockfd = lock ? open(lock, O_RDWR | O_CREAT | O_CLOEXEC, 0600) : -1;
 		free(lock);
 		if (lockfd < 0 || flock(lockfd, LOCK_EX | LOCK_NB) != 0) {
