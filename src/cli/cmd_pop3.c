@@ -14,10 +14,19 @@
  *   - a crash after it leaves a complete file in tmp/ that is in the
  *     state: the next run moves it into new/ and does not fetch it again.
  * Messages are committed in small batches so a big first download does not
- * rewrite the state file once per message.  DELE is sent only for UIDLs in
- * the state (delivered now or earlier) and only takes effect at a
- * successful QUIT (RFC 1939 section 6), so a dropped connection deletes
- * nothing.  A lock file keeps two runs from sharing a Maildir.
+ * rewrite the state file once per message.  DELE is sent only for a
+ * message stored in this run, or stored earlier under a UIDL that this
+ * listing gives to that message alone (a server that lists one UIDL twice
+ * must not get the second copy deleted unread), and only takes effect at
+ * a successful QUIT (RFC 1939 section 6), so a dropped connection deletes
+ * nothing.  After that QUIT the deleted UIDLs are forgotten; a UIDL that
+ * merely went missing from the listing is forgotten only after FORGET_RUNS
+ * listings over FORGET_SECONDS.  A lock file keeps two runs from sharing
+ * a Maildir.  The Maildir steps themselves are in maildir.c.
+ *
+ * The state file (version 2) has one line per stored message: account,
+ * UIDL, file name, listings missed in a row, time of the first miss, TAB
+ * separated; version 1 lines (the first three) are still read.
  *
  * SPDX-License-Identifier: LGPL-2.1-or-later
  */
@@ -41,8 +50,16 @@
 #include <unistd.h>
 
 #define STATE_NAME ".mimeo-pop3-state"
-#define STATE_HEADER "# mimeo pop3 state 1\n"
+#define STATE_HEADER "# mimeo pop3 state 2\n"
 #define LOCK_NAME ".mimeo-pop3-lock"
+/* A recorded UIDL the listing no longer has is forgotten only when it was
+ * missing from at least FORGET_RUNS listings in a row spanning at least
+ * FORGET_SECONDS: a server that once lists nothing (or half its maildrop)
+ * during maintenance must not get everything fetched again when the
+ * messages reappear (issue 11).  UIDLs we deleted ourselves are forgotten
+ * at once, after the QUIT that made the deletion happen. */
+#define FORGET_RUNS 3
+#define FORGET_SECONDS (7 * 24 * 3600LL)
 /* Commit after this many messages or bytes waiting in tmp/. */
 #define BATCH_MESSAGES 32
 #define BATCH_BYTES ((uint64_t)32 << 20)
@@ -52,6 +69,8 @@ typedef struct record {
 	char *account; /* escaped "user@host" */
 	char *uid;
 	char *name;    /* file name in tmp/ and new/ */
+	unsigned missing;        /* listings in a row without this UIDL */
+	long long missing_since; /* time of the first of them (0: listed) */
 	int drop;      /* left out at the next save */
 } record;
 
@@ -64,6 +83,7 @@ typedef struct state {
 typedef struct pending {
 	char name[256];
 	const mimeo_pop3_entry *e;
+	size_t idx; /* of e in the listing */
 	uint64_t bytes;
 } pending;
 
@@ -92,26 +112,27 @@ static char *xstrdup(const char *s)
 
 /*
  * The account key of the state file: "user@host", every byte outside
- * 0x21..0x7e and '%' written as %XX so it is one whitespace-free word.
- * The port is left out on purpose: switching from STLS on 110 to TLS on
- * 995 is the same maildrop and must not fetch everything again.
+ * 0x21..0x7e and '%' written as %XX so it is one whitespace-free word, and
+ * a leading '#' too, so that the line cannot read as a comment (a user
+ * name "#x" used to make every run fetch everything again).  The port is
+ * left out on purpose: switching from STLS on 110 to TLS on 995 is the
+ * same maildrop and must not fetch everything again.
  */
 static char *escape_account(const char *user, const char *host)
 {
-	char raw[2048];
 	static const char hex[] = "0123456789ABCDEF";
-	size_t i, o = 0, n;
+	size_t ul = strlen(user), hl = strlen(host), i, o = 0, n = ul + 1 + hl;
 	char *out;
 
-	n = (size_t)snprintf(raw, sizeof(raw), "%s@%s", user, host);
-	if (n >= sizeof(raw))
-		n = sizeof(raw) - 1;
+	if (n > (SIZE_MAX - 1) / 3)
+		return NULL;
 	out = malloc(n * 3 + 1);
 	if (!out)
 		return NULL;
 	for (i = 0; i < n; i++) {
-		unsigned char ch = (unsigned char)raw[i];
-		if (ch < 0x21 || ch > 0x7e || ch == '%') {
+		unsigned char ch = (unsigned char)(i < ul ? user[i] : i == ul ? '@'
+							     : host[i - ul - 1]);
+		if (ch < 0x21 || ch > 0x7e || ch == '%' || (i == 0 && ch == '#')) {
 			out[o++] = '%';
 			out[o++] = hex[ch >> 4];
 			out[o++] = hex[ch & 15];
@@ -141,6 +162,8 @@ static int state_add(state *st, const char *account, const char *uid, const char
 	r->account = xstrdup(account);
 	r->uid = xstrdup(uid);
 	r->name = xstrdup(name);
+	r->missing = 0;
+	r->missing_since = 0;
 	r->drop = 0;
 	if (!r->account || !r->uid || !r->name) {
 		free(r->account);
@@ -198,11 +221,33 @@ static int state_load(state *st)
 			break;
 		}
 		*nl = '\0';
+		/* version 1 lines: account, uid, name; version 2 adds the
+		 * missing count and since when */
 		if (*p && *p != '#') {
+			char *f4 = NULL, *f5 = NULL, *end;
+			unsigned long miss = 0;
+			long long since = 0;
+
 			f1 = p;
 			f2 = strchr(f1, '\t');
 			f3 = f2 ? strchr(f2 + 1, '\t') : NULL;
-			if (!f2 || !f3 || strchr(f3 + 1, '\t')) {
+			if (f3 && (f4 = strchr(f3 + 1, '\t')) != NULL) {
+				*f4++ = '\0';
+				f5 = strchr(f4, '\t');
+				if (f5) {
+					*f5++ = '\0';
+					errno = 0;
+					miss = strtoul(f4, &end, 10);
+					if (*end || errno || !*f4) {
+						f5 = NULL;
+					} else {
+						since = strtoll(f5, &end, 10);
+						if (*end || errno || !*f5 || strchr(f5, '\t'))
+							f5 = NULL;
+					}
+				}
+			}
+			if (!f2 || !f3 || (f4 && !f5)) {
 				cli_error("the state file in %s is damaged", st->dir);
 				rc = -1;
 				break;
@@ -210,6 +255,10 @@ static int state_load(state *st)
 			*f2++ = '\0';
 			*f3++ = '\0';
 			rc = state_add(st, f1, f2, f3);
+			if (rc == 0) {
+				st->recs[st->n - 1].missing = miss > 1000000 ? 1000000 : (unsigned)miss;
+				st->recs[st->n - 1].missing_since = since;
+			}
 		}
 		p = nl + 1;
 	}
@@ -247,8 +296,9 @@ static int state_save(state *st)
 	ok = fputs(STATE_HEADER, f) >= 0;
 	for (i = 0; ok && i < st->n; i++) {
 		if (!st->recs[i].drop)
-			ok = fprintf(f, "%s\t%s\t%s\n", st->recs[i].account, st->recs[i].uid,
-				     st->recs[i].name) > 0;
+			ok = fprintf(f, "%s\t%s\t%s\t%u\t%lld\n", st->recs[i].account,
+				     st->recs[i].uid, st->recs[i].name, st->recs[i].missing,
+				     st->recs[i].missing_since) > 0;
 	}
 	ok = ok && fflush(f) == 0 && fsync(fileno(f)) == 0;
 	if (fclose(f) != 0)
@@ -477,9 +527,18 @@ static int file_sink(const void *data, size_t len, void *user)
 	return 0;
 }
 
+/* What a run stored, for the DELE decision and the closing report. */
+typedef struct tally {
+	unsigned char *stored; /* per listing entry: recorded in the state */
+	size_t stored_n;       /* messages recorded in the state */
+	uint64_t stored_bytes;
+	size_t lost_n;         /* downloaded, but the state could not be saved */
+	size_t in_tmp_n;       /* recorded, but still in tmp/ */
+} tally;
+
 /* Write the batch's UIDLs into the state, then move the files into new/. */
 static int commit(state *st, uidset *delivered, const char *account, pending *pend,
-		  size_t *npend, int *failed)
+		  size_t *npend, int *failed, tally *t)
 {
 	size_t i;
 	char *newdir;
@@ -500,6 +559,7 @@ static int commit(state *st, uidset *delivered, const char *account, pending *pe
 			free(st->recs[st->n + i].uid);
 			free(st->recs[st->n + i].name);
 		}
+		t->lost_n += *npend;
 		*npend = 0;
 		*failed = 1;
 		return -1;
@@ -507,19 +567,18 @@ static int commit(state *st, uidset *delivered, const char *account, pending *pe
 	for (i = 0; i < *npend; i++) {
 		if (uidset_add(delivered, st->recs[st->n - *npend + i].uid) != 0)
 			rc = -1;
+		t->stored[pend[i].idx] = 1;
+		t->stored_n++;
+		t->stored_bytes += pend[i].bytes;
 	}
 	for (i = 0; i < *npend; i++) {
-		char *from = cli_maildir_path(st->dir, "tmp", pend[i].name);
-		char *to = cli_maildir_path(st->dir, "new", pend[i].name);
-
-		if (!from || !to || rename(from, to) != 0) {
+		if (cli_maildir_move_new(st->dir, pend[i].name) != 0) {
 			/* recorded, so the next run finishes the move */
 			cli_error("cannot move %s into new/: %s", pend[i].name, strerror(errno));
+			t->in_tmp_n++;
 			*failed = 1;
 			rc = -1;
 		}
-		free(from);
-		free(to);
 	}
 	newdir = cli_maildir_path(st->dir, "new", NULL);
 	if (!newdir || cli_maildir_sync_dir(newdir) != 0)
@@ -540,6 +599,8 @@ typedef struct fetch_run {
 	unsigned long *nums;
 	uint64_t *limits;
 	const mimeo_pop3_entry **ents;
+	const mimeo_pop3_entry *listing; /* the whole listing (for indexes) */
+	tally t;
 	pending pend[BATCH_MESSAGES];   /* complete, not yet committed */
 	size_t npend;
 	uint64_t pend_bytes;
@@ -623,6 +684,7 @@ static int retr_end(unsigned long num, size_t index, int status, void *user)
 		return 0;
 	}
 	pd->e = fr->ents[index];
+	pd->idx = (size_t)(pd->e - fr->listing);
 	pd->bytes = fc->bytes;
 	fr->npend++;
 	fr->pend_bytes += fc->bytes;
@@ -630,7 +692,8 @@ static int retr_end(unsigned long num, size_t index, int status, void *user)
 	fr->fetched_bytes += fc->bytes;
 	fc->total_bytes += fc->bytes;
 	if (fr->npend == BATCH_MESSAGES || fr->pend_bytes >= BATCH_BYTES) {
-		if (commit(fr->st, fr->delivered, fr->account, fr->pend, &fr->npend, &fr->failed) != 0) {
+		if (commit(fr->st, fr->delivered, fr->account, fr->pend, &fr->npend, &fr->failed,
+			   &fr->t) != 0) {
 			fr->fatal = 1;
 			return -1;
 		}
@@ -675,7 +738,10 @@ static int run_pop3(int argc, char **argv)
 	mimeo_pop3_entry *ents = NULL;
 	size_t nents = 0, i;
 	state st = { NULL, 0, 0, NULL };
-	uidset delivered = { NULL, 0, 0 }, on_server = { NULL, 0, 0 }, queued = { NULL, 0, 0 };
+	uidset delivered = { NULL, 0, 0 }, on_server = { NULL, 0, 0 }, dup = { NULL, 0, 0 };
+	uidset warned = { NULL, 0, 0 };
+	size_t ndele = 0;
+	int fetch_done = 0; /* every message was tried and committed */
 	char *password = NULL, *account = NULL;
 	/* static: it holds a 64 KiB write buffer; run_pop3 runs once */
 	static fetch_run fr;
@@ -780,52 +846,94 @@ static int run_pop3(int argc, char **argv)
 			goto fail;
 		}
 	}
-	/* Forget UIDLs of this account that the server no longer has
-	 * (deleted by us after an earlier run, or by another client); the
-	 * others are what was delivered already. */
+	/* Which UIDLs the listing holds more than once (a protocol violation
+	 * some servers commit): such a UIDL does not say which message was
+	 * stored, so it never decides a DELE on its own (issue 11). */
+	for (i = 0; i < nents; i++) {
+		if (uidset_has(&on_server, ents[i].uid)) {
+			if (uidset_add(&dup, ents[i].uid) != 0)
+				goto fail;
+		} else if (uidset_add(&on_server, ents[i].uid) != 0) {
+			goto fail;
+		}
+	}
+	/* Age the records of this account that the listing lacks; forget
+	 * one only after FORGET_RUNS listings over FORGET_SECONDS (never on
+	 * one empty listing).  The others are what was delivered already. */
 	{
+		long long now = (long long)time(NULL);
 		int changed = 0;
-		for (i = 0; i < nents; i++)
-			if (uidset_add(&on_server, ents[i].uid) != 0)
-				goto fail;
+
 		for (i = 0; i < st.n; i++) {
-			if (strcmp(st.recs[i].account, account) != 0)
+			record *r = &st.recs[i];
+
+			if (strcmp(r->account, account) != 0)
 				continue;
-			if (!uidset_has(&on_server, st.recs[i].uid)) {
-				st.recs[i].drop = 1;
-				changed = 1;
-			} else if (uidset_add(&delivered, st.recs[i].uid) != 0) {
-				goto fail;
+			if (uidset_has(&on_server, r->uid)) {
+				if (r->missing) {
+					r->missing = 0;
+					r->missing_since = 0;
+					changed = 1;
+				}
+				if (uidset_add(&delivered, r->uid) != 0)
+					goto fail;
+				continue;
 			}
+			if (!r->missing++)
+				r->missing_since = now;
+			changed = 1;
+			if (r->missing >= FORGET_RUNS && now - r->missing_since >= FORGET_SECONDS)
+				r->drop = 1;
 		}
 		if (changed && state_save(&st) != 0)
 			goto fail;
 	}
 
-	/* What to fetch: not delivered yet, each UIDL once (a server that
-	 * lists a UIDL twice must not get it delivered twice). */
+	/* What to fetch: every message whose UIDL is not recorded.  A
+	 * duplicated UIDL that is not recorded: every copy is fetched (each
+	 * is a message we do not have).  One that is recorded: we cannot
+	 * tell which copy we have, so none is fetched or deleted. */
 	fr.nums = malloc((nents ? nents : 1) * sizeof(*fr.nums));
 	fr.limits = malloc((nents ? nents : 1) * sizeof(*fr.limits));
 	fr.ents = malloc((nents ? nents : 1) * sizeof(*fr.ents));
-	if (!fr.nums || !fr.limits || !fr.ents) {
+	fr.t.stored = calloc(nents ? nents : 1, 1);
+	if (!fr.nums || !fr.limits || !fr.ents || !fr.t.stored) {
 		cli_error("out of memory");
 		goto fail;
 	}
-	for (i = 0; i < nents; i++) {
-		const mimeo_pop3_entry *e = &ents[i];
-		if (uidset_has(&delivered, e->uid) || uidset_has(&queued, e->uid))
-			continue;
-		if (uidset_add(&queued, e->uid) != 0)
-			goto fail;
-		fr.ents[fr.n] = e;
-		fr.nums[fr.n] = e->num;
-		/* The announced size is only a hint (servers count line
-		 * ends differently), but a response far beyond it is an
-		 * endless RETR from a broken or hostile server. */
-		fr.limits[fr.n] = e->size > (UINT64_MAX - (16u << 20)) / 2 ? 0
-					   : e->size * 2 + (16u << 20);
-		fr.n++;
+	{
+		size_t ndup = 0;
+
+		for (i = 0; i < nents; i++) {
+			const mimeo_pop3_entry *e = &ents[i];
+			int isdup = uidset_has(&dup, e->uid);
+
+			if (isdup && !uidset_has(&warned, e->uid)) {
+				if (uidset_add(&warned, e->uid) != 0)
+					goto fail;
+				if (++ndup <= 3)
+					cli_error("warning: pop3: the server lists UIDL %.70s for more "
+						  "than one message; %s", e->uid,
+						  uidset_has(&delivered, e->uid)
+							  ? "one was stored earlier, so none of them "
+							    "is fetched or deleted"
+							  : "each is fetched, and deleted only once stored");
+			}
+			if (uidset_has(&delivered, e->uid))
+				continue;
+			fr.ents[fr.n] = e;
+			fr.nums[fr.n] = e->num;
+			/* The announced size is only a hint (servers count line
+			 * ends differently), but a response far beyond it is an
+			 * endless RETR from a broken or hostile server. */
+			fr.limits[fr.n] = e->size > (UINT64_MAX - (16u << 20)) / 2 ? 0
+						   : e->size * 2 + (16u << 20);
+			fr.n++;
+		}
+		if (ndup > 3)
+			cli_error("warning: pop3: %zu more UIDLs are listed more than once", ndup - 3);
 	}
+	fr.listing = ents;
 	fr.fc.progress = isatty(STDERR_FILENO);
 	fr.fc.total = fr.n;
 	fr.fc.fd = -1;
@@ -850,29 +958,34 @@ static int run_pop3(int argc, char **argv)
 	}
 	if (fr.fc.progress && fr.fc.total)
 		show_progress(&fr.fc, 1);
-	if (commit(&st, &delivered, account, fr.pend, &fr.npend, &fr.failed) != 0)
+	if (commit(&st, &delivered, account, fr.pend, &fr.npend, &fr.failed, &fr.t) != 0)
 		goto fail;
 	failed |= fr.failed;
-
+	fetch_done = 1;
 
 	if (!keep) {
+		/* DELE a message only when it is stored: in this run (by its
+		 * number), or earlier under a UIDL that this listing gives to
+		 * that message alone. */
 		unsigned long *nums = malloc((nents ? nents : 1) * sizeof(*nums)), bad = 0;
-		size_t nd = 0;
 
 		if (!nums) {
 			cli_error("out of memory");
 			goto fail;
 		}
-		for (i = 0; i < nents; i++)
-			if (uidset_has(&delivered, ents[i].uid))
-				nums[nd++] = ents[i].num;
-		rc = mimeo_pop3_dele_many(c, nums, nd, &bad);
+		for (i = 0; i < nents; i++) {
+			if (fr.t.stored[i] ||
+			    (uidset_has(&delivered, ents[i].uid) && !uidset_has(&dup, ents[i].uid)))
+				nums[ndele++] = ents[i].num;
+		}
+		rc = mimeo_pop3_dele_many(c, nums, ndele, &bad);
 		free(nums);
 		if (rc < 0) {
 			/* Do not QUIT: that would commit a partial set of
 			 * deletions.  Nothing is lost either way, since
 			 * every message we DELE was delivered. */
 			cli_error("pop3: %s", mimeo_pop3_error(c));
+			ndele = 0;
 			goto fail;
 		}
 	}
@@ -880,25 +993,56 @@ static int run_pop3(int argc, char **argv)
 	if (rc < 0) {
 		cli_error("pop3: %s", mimeo_pop3_error(c));
 		failed = 1;
+	} else if (ndele) {
+		/* The server has removed them: forget their UIDLs now, so a
+		 * server that reuses a UIDL for a new message (RFC 1939 allows
+		 * it once the old one is gone) gets that message fetched. */
+		uidset gone = { NULL, 0, 0 };
+		int ok = 1;
+
+		for (i = 0; i < nents && ok; i++) {
+			if (fr.t.stored[i] ||
+			    (uidset_has(&delivered, ents[i].uid) && !uidset_has(&dup, ents[i].uid)))
+				ok = uidset_add(&gone, ents[i].uid) == 0;
+		}
+		for (i = 0; ok && i < st.n; i++) {
+			if (strcmp(st.recs[i].account, account) == 0 &&
+			    uidset_has(&gone, st.recs[i].uid))
+				st.recs[i].drop = 1;
+		}
+		free(gone.slots);
+		/* if this fails the records age out instead */
+		if (!ok || state_save(&st) != 0)
+			failed = 1;
 	}
-	printf("fetched %zu messages, %llu bytes\n", fr.fetched,
-	       (unsigned long long)fr.fetched_bytes);
-	goto done;
+	goto report;
 
 fail_commit:
 	/* keep what arrived whole before the failure */
-	commit(&st, &delivered, account, fr.pend, &fr.npend, &failed);
+	commit(&st, &delivered, account, fr.pend, &fr.npend, &failed, &fr.t);
 fail:
 	failed = 1;
-	if (fr.fetched)
-		printf("fetched %zu messages, %llu bytes\n", fr.fetched,
-		       (unsigned long long)fr.fetched_bytes);
-done:
+report:
+	/* Say what was stored and what was not (issue 11: "fetched N" used
+	 * to count downloads whose state could not be saved). */
+	if (fr.t.stored_n || fetch_done)
+		printf("fetched %zu messages, %llu bytes\n", fr.t.stored_n,
+		       (unsigned long long)fr.t.stored_bytes);
+	if (fr.t.lost_n)
+		cli_error("pop3: %zu downloaded message%s not stored (the state file could not "
+			  "be saved): left on the server, fetched again next time",
+			  fr.t.lost_n, fr.t.lost_n == 1 ? " was" : "s were");
+	if (fr.t.in_tmp_n)
+		cli_error("pop3: %zu stored message%s still in %s/tmp (not moved into new/): "
+			  "the next run moves them", fr.t.in_tmp_n,
+			  fr.t.in_tmp_n == 1 ? " is" : "s are", out);
 	free(fr.nums);
 	free(fr.limits);
 	free(fr.ents);
 	free(fr.tmppath);
-	free(queued.slots);
+	free(dup.slots);
+	free(warned.slots);
+	free(fr.t.stored);
 	if (c)
 		mimeo_pop3_entries_free(c, ents);
 	mimeo_pop3_free(c);

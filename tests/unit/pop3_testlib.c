@@ -171,6 +171,8 @@ static int answer(fake_server *fs, int fd, const char *cmd, outbuf *o)
 			if (cmd[0] == 'L')
 				snprintf(line, sizeof(line), "%zu %zu\r\n", i + 1,
 					 strlen(fs->messages[i]));
+			else if (fs->uids)
+				snprintf(line, sizeof(line), "%zu %s\r\n", i + 1, fs->uids[i]);
 			else
 				snprintf(line, sizeof(line), "%zu uid-%zu\r\n", i + 1, i + 1);
 			out_puts(o, line);
@@ -189,7 +191,33 @@ static int answer(fake_server *fs, int fd, const char *cmd, outbuf *o)
 			out_puts(o, "-ERR no such message\r\n");
 			return 0;
 		}
+		if (cmd[0] == 'R' && num <= FAKE_MAX_MESSAGES)
+			fs->retrieved[num]++;
 		switch (fs->mode) {
+		case FAKE_RETR_SLOW: {
+			outbuf m = { NULL, 0, 0 };
+			size_t off;
+
+			out_puts(o, "+OK message follows\r\n");
+			out_message(&m, fs->messages[num - 1], lines);
+			if (send_all(fd, o->p, o->n)) {
+				free(m.p);
+				return 1;
+			}
+			o->n = 0;
+			for (off = 0; off < m.n; off += 4096) {
+				size_t k = m.n - off < 4096 ? m.n - off : 4096;
+
+				if (off)
+					usleep((useconds_t)fs->slow_ms * 1000);
+				if (send_all(fd, m.p + off, k)) {
+					free(m.p);
+					return 1;
+				}
+			}
+			free(m.p);
+			return 0;
+		}
 		case FAKE_RETR_ENDLESS:
 			for (i = 0; i < sizeof(chunk); i++)
 				chunk[i] = (i % 64 == 63) ? '\n' : (i % 64 == 62 ? '\r' : 'y');
@@ -228,8 +256,17 @@ static int answer(fake_server *fs, int fd, const char *cmd, outbuf *o)
 		else
 			out_puts(o, "-ERR TLS not available\r\n");
 	} else if (!strncmp(cmd, "DELE ", 5)) {
-		out_puts(o, "+OK deleted\r\n");
+		unsigned long num = strtoul(cmd + 5, NULL, 10);
+
+		if (num == 0 || num > n || (fs->dele_refuse && num == fs->dele_refuse)) {
+			out_puts(o, "-ERR cannot delete that one\r\n");
+		} else {
+			if (num <= FAKE_MAX_MESSAGES)
+				fs->deleted[num] = 1;
+			out_puts(o, "+OK deleted\r\n");
+		}
 	} else if (!strncmp(cmd, "QUIT", 4)) {
+		fs->quit = 1;
 		out_puts(o, "+OK bye\r\n");
 		return 1;
 	} else {

@@ -23,12 +23,20 @@ typedef enum fake_mode {
 	FAKE_RETR_STALL,      /* RETR sends a little, then nothing */
 	FAKE_RETR_EOF,        /* RETR sends a little, then closes */
 	FAKE_STLS_INJECT,     /* answers STLS with +OK plus injected bytes */
+	FAKE_RETR_SLOW,       /* RETR sends 4 KiB, waits slow_ms, and so on */
 } fake_mode;
+
+/* Most messages a fake maildrop has (per-message bookkeeping below). */
+#define FAKE_MAX_MESSAGES 64
 
 typedef struct fake_server {
 	fake_mode mode;
 	int pipelining;           /* announce PIPELINING in CAPA */
 	const char *const *messages; /* wire form (CRLF, not stuffed), NULL-ended */
+	const char *const *uids;  /* UIDL of each message (duplicates allowed);
+	                             NULL = "uid-1", "uid-2", ... */
+	unsigned long dele_refuse; /* DELE of this message number gets -ERR */
+	int slow_ms;              /* FAKE_RETR_SLOW: pause between 4 KiB pieces */
 	int port;                 /* 0 = any free port; set by fake_start */
 	/* filled in */
 	int listen_fd;             /* -1 with fake_start_fd */
@@ -42,6 +50,10 @@ typedef struct fake_server {
 	int max_batch;            /* most commands that arrived in one read */
 	int sasl_pending;         /* AUTH PLAIN sent "+ ": the next line is
 	                             the client's response */
+	/* the maildrop's view, for checking that nothing is deleted blind */
+	unsigned char deleted[FAKE_MAX_MESSAGES + 1]; /* DELE n answered +OK */
+	unsigned retrieved[FAKE_MAX_MESSAGES + 1];    /* RETR n answered +OK */
+	int quit;                 /* QUIT received: the DELEs took effect */
 } fake_server;
 
 /* Start serving one connection on 127.0.0.1 (free port). */
