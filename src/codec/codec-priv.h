@@ -68,6 +68,14 @@ uint64_t mimeo__qp_lit_mask_scalar(const unsigned char *p, int brk, uint64_t *br
 #if MIMEO_CODEC_AVX2
 uint64_t mimeo__qp_lit_mask_avx2(const unsigned char *p, int brk, uint64_t *brkm);
 void mimeo__qp_esc_avx2(const unsigned char *p, unsigned n, unsigned char *o);
+/* The segment encoder of mimeo__qp_seg_avx512 (same contract), without
+ * pext/pdep. */
+unsigned mimeo__qp_seg_avx2(const unsigned char *p, unsigned len, uint32_t esc,
+			    unsigned room, unsigned char *o, unsigned *written);
+/* Quoted-printable decode kernel, entered and left like the AVX-512 one
+ * (below); blocks of 32 bytes. */
+size_t mimeo__qp_decode_avx2(const unsigned char **pin, const unsigned char *end,
+			     unsigned char *out);
 #endif
 #if MIMEO_CODEC_AVX512
 uint64_t mimeo__qp_lit_mask_avx512(const unsigned char *p, int brk, uint64_t *brkm);

@@ -157,6 +157,10 @@ size_t mimeo_qp_decode_step(mimeo_qp_decoder *d, const void *in, size_t len, voi
 				if (d->_isa == MIMEO_ISA_AVX512 && end - p >= 66)
 					o += mimeo__qp_decode_avx512(&p, end, o);
 #endif
+#if MIMEO_CODEC_AVX2
+				if (d->_isa == MIMEO_ISA_AVX2 && end - p >= 34)
+					o += mimeo__qp_decode_avx2(&p, end, o);
+#endif
 				run = qp_scan(in, p, end, o);
 
 				p += run;
@@ -542,6 +546,7 @@ static qp_enc_ops qp_ops_for(unsigned isa)
 	if (isa == MIMEO_ISA_AVX2 || isa == MIMEO_ISA_AVX512) {
 		ops.mask = mimeo__qp_lit_mask_avx2;
 		ops.esc = mimeo__qp_esc_avx2;
+		ops.seg = mimeo__qp_seg_avx2;
 	}
 #endif
 #if MIMEO_CODEC_AVX512
