@@ -68,12 +68,18 @@ uint64_t mimeo__qp_lit_mask_scalar(const unsigned char *p, int brk, uint64_t *br
 #if MIMEO_CODEC_AVX2
 uint64_t mimeo__qp_lit_mask_avx2(const unsigned char *p, int brk, uint64_t *brkm);
 void mimeo__qp_esc_avx2(const unsigned char *p, unsigned n, unsigned char *o);
-/* The segment encoder of mimeo__qp_seg_avx512 (same contract), without
- * pext/pdep. */
-unsigned mimeo__qp_seg_avx2(const unsigned char *p, unsigned len, uint32_t esc,
-			    unsigned room, unsigned char *o, unsigned *written);
+/* Encode p[0..len) (len <= 64, no line-break byte; bit i of `esc` set
+ * when p[i] is written as =XX) at *po, column *pcol, with soft breaks
+ * where a line would pass 75 characters (RFC 2045 6.7 rule 5), 16 bytes
+ * at a time, without pext/pdep; advances *po and *pcol.  Stops early only
+ * after a soft break when MIMEO_QP_MAILSAFE is in `flags` and the next
+ * byte is 'F' or '.' (the caller escapes it).  Returns the bytes
+ * consumed.  Reads up to p[len + 15] and stores up to 52 bytes past the
+ * output it produces. */
+unsigned mimeo__qp_run_avx2(const unsigned char *p, unsigned len, uint64_t esc, unsigned flags,
+			    unsigned *pcol, unsigned char **po);
 /* Quoted-printable decode kernel, entered and left like the AVX-512 one
- * (below); blocks of 32 bytes. */
+ * (below); blocks of 64 bytes. */
 size_t mimeo__qp_decode_avx2(const unsigned char **pin, const unsigned char *end,
 			     unsigned char *out);
 #endif

@@ -158,7 +158,7 @@ size_t mimeo_qp_decode_step(mimeo_qp_decoder *d, const void *in, size_t len, voi
 					o += mimeo__qp_decode_avx512(&p, end, o);
 #endif
 #if MIMEO_CODEC_AVX2
-				if (d->_isa == MIMEO_ISA_AVX2 && end - p >= 34)
+				if (d->_isa == MIMEO_ISA_AVX2 && end - p >= 66)
 					o += mimeo__qp_decode_avx2(&p, end, o);
 #endif
 				run = qp_scan(in, p, end, o);
@@ -531,22 +531,28 @@ static void esc_scalar(const unsigned char *p, unsigned n, unsigned char *o);
 typedef unsigned (*qp_seg_fn)(const unsigned char *p, unsigned len, uint32_t esc, unsigned room,
 			      unsigned char *o, unsigned *written);
 
+/* Encodes up to 64 bytes with soft breaks (codec-priv.h). */
+typedef unsigned (*qp_run_fn)(const unsigned char *p, unsigned len, uint64_t esc, unsigned flags,
+			      unsigned *pcol, unsigned char **po);
+
 typedef struct qp_enc_ops {
 	uint64_t (*mask)(const unsigned char *p, int brk, uint64_t *brkm);
 	qp_esc_fn esc;
 	qp_seg_fn seg;    /* NULL: runs are copied and escapes written apart */
+	qp_run_fn run;    /* instead of seg: everything up to a line-break byte */
 } qp_enc_ops;
 
 static qp_enc_ops qp_ops_for(unsigned isa)
 {
-	qp_enc_ops ops = { mimeo__qp_lit_mask_scalar, esc_scalar, NULL };
+	qp_enc_ops ops = { mimeo__qp_lit_mask_scalar, esc_scalar, NULL, NULL };
 
 #if MIMEO_CODEC_AVX2
 	/* The AVX-512 path has AVX2 too (cpu.c): it shares the escape writer. */
 	if (isa == MIMEO_ISA_AVX2 || isa == MIMEO_ISA_AVX512) {
 		ops.mask = mimeo__qp_lit_mask_avx2;
 		ops.esc = mimeo__qp_esc_avx2;
-		ops.seg = mimeo__qp_seg_avx2;
+		if (isa == MIMEO_ISA_AVX2)
+			ops.run = mimeo__qp_run_avx2;
 	}
 #endif
 #if MIMEO_CODEC_AVX512
@@ -718,10 +724,12 @@ static inline unsigned qp_enc_block(qp_blk *b, const unsigned char *p, uint64_t 
 }
 
 /* qp_enc_block() for a path with a segment encoder: up to 16 bytes at a
- * time, literal and escaped alike, as many as fit on the line; line-break
- * bytes and a mail-safe line start are handled as in qp_enc_block(). */
+ * time, literal and escaped alike, as many as fit on the line (with a run
+ * encoder: everything up to the next line-break byte, soft breaks
+ * included); line-break bytes and a mail-safe line start are handled as
+ * in qp_enc_block(). */
 static inline unsigned qp_enc_block_seg(qp_blk *b, const unsigned char *p, uint64_t lit,
-					uint64_t brkm, qp_seg_fn seg)
+					uint64_t brkm, qp_seg_fn seg, qp_run_fn run)
 {
 	unsigned i = 0, len, m, w;
 	uint64_t bm;
@@ -737,10 +745,15 @@ static inline unsigned qp_enc_block_seg(qp_blk *b, const unsigned char *p, uint6
 			i++;
 			continue;
 		}
-		len = 64 - i < 16 ? 64 - i : 16;
+		len = 64 - i < 16 || run ? 64 - i : 16;
 		bm = brkm >> i;
 		if (bm && (unsigned)__builtin_ctzll(bm) < len)
 			len = (unsigned)__builtin_ctzll(bm);
+		if (run) {
+			i += run(p + i, len, (~lit >> i) & (len == 64 ? ~0ull : (1ull << len) - 1),
+				 b->flags, &b->col, &b->o);
+			continue;
+		}
 		esc = (uint32_t)(~lit >> i) & ((1u << len) - 1);
 		m = seg(p + i, len, esc, 75 - b->col, b->o, &w);
 		b->o += w;
@@ -769,9 +782,11 @@ size_t mimeo_qp_encode_step(mimeo_qp_encoder *e, const void *in, size_t len, voi
 			while (end - p >= QP_ENC_NEED) {
 				lit = ops.mask(p, brk, &brkm);
 				/* Segments pay where escapes are many (8-bit
-				 * text); mostly-ASCII text copies runs faster. */
-				if (ops.seg && __builtin_popcountll(~lit) >= 16)
-					p += qp_enc_block_seg(&b, p, lit, brkm, ops.seg);
+				 * text); mostly-ASCII text copies runs faster.
+				 * The run encoder (AVX2) pays everywhere: one
+				 * call encodes up to the next line break. */
+				if (ops.run || (ops.seg && __builtin_popcountll(~lit) >= 16))
+					p += qp_enc_block_seg(&b, p, lit, brkm, ops.seg, ops.run);
 				else
 					p += qp_enc_block(&b, p, lit, brkm);
 			}

@@ -21,6 +21,7 @@
 #include "codec-priv.h"
 
 #include <immintrin.h>
+#include <string.h>
 
 static inline uint32_t lit32(const unsigned char *p, int brk, uint32_t *bm)
 {
@@ -179,39 +180,95 @@ static inline __m256i hi_nibbles(__m256i c)
 	return _mm256_and_si256(_mm256_srli_epi16(c, 4), _mm256_set1_epi8(0x0F));
 }
 
-static inline uint32_t mask_of(__m256i v, char c)
+/* keep8hi[m]: keep8[m] for the high 8 bytes of a 16-byte register (each
+ * index plus 8, the same 0x80 padding). */
+static const uint64_t keep8hi[256] = {
+	0x8080808080808080ull, 0x8080808080808008ull, 0x8080808080808009ull, 0x8080808080800908ull,
+	0x808080808080800aull, 0x8080808080800a08ull, 0x8080808080800a09ull, 0x80808080800a0908ull,
+	0x808080808080800bull, 0x8080808080800b08ull, 0x8080808080800b09ull, 0x80808080800b0908ull,
+	0x8080808080800b0aull, 0x80808080800b0a08ull, 0x80808080800b0a09ull, 0x808080800b0a0908ull,
+	0x808080808080800cull, 0x8080808080800c08ull, 0x8080808080800c09ull, 0x80808080800c0908ull,
+	0x8080808080800c0aull, 0x80808080800c0a08ull, 0x80808080800c0a09ull, 0x808080800c0a0908ull,
+	0x8080808080800c0bull, 0x80808080800c0b08ull, 0x80808080800c0b09ull, 0x808080800c0b0908ull,
+	0x80808080800c0b0aull, 0x808080800c0b0a08ull, 0x808080800c0b0a09ull, 0x8080800c0b0a0908ull,
+	0x808080808080800dull, 0x8080808080800d08ull, 0x8080808080800d09ull, 0x80808080800d0908ull,
+	0x8080808080800d0aull, 0x80808080800d0a08ull, 0x80808080800d0a09ull, 0x808080800d0a0908ull,
+	0x8080808080800d0bull, 0x80808080800d0b08ull, 0x80808080800d0b09ull, 0x808080800d0b0908ull,
+	0x80808080800d0b0aull, 0x808080800d0b0a08ull, 0x808080800d0b0a09ull, 0x8080800d0b0a0908ull,
+	0x8080808080800d0cull, 0x80808080800d0c08ull, 0x80808080800d0c09ull, 0x808080800d0c0908ull,
+	0x80808080800d0c0aull, 0x808080800d0c0a08ull, 0x808080800d0c0a09ull, 0x8080800d0c0a0908ull,
+	0x80808080800d0c0bull, 0x808080800d0c0b08ull, 0x808080800d0c0b09ull, 0x8080800d0c0b0908ull,
+	0x808080800d0c0b0aull, 0x8080800d0c0b0a08ull, 0x8080800d0c0b0a09ull, 0x80800d0c0b0a0908ull,
+	0x808080808080800eull, 0x8080808080800e08ull, 0x8080808080800e09ull, 0x80808080800e0908ull,
+	0x8080808080800e0aull, 0x80808080800e0a08ull, 0x80808080800e0a09ull, 0x808080800e0a0908ull,
+	0x8080808080800e0bull, 0x80808080800e0b08ull, 0x80808080800e0b09ull, 0x808080800e0b0908ull,
+	0x80808080800e0b0aull, 0x808080800e0b0a08ull, 0x808080800e0b0a09ull, 0x8080800e0b0a0908ull,
+	0x8080808080800e0cull, 0x80808080800e0c08ull, 0x80808080800e0c09ull, 0x808080800e0c0908ull,
+	0x80808080800e0c0aull, 0x808080800e0c0a08ull, 0x808080800e0c0a09ull, 0x8080800e0c0a0908ull,
+	0x80808080800e0c0bull, 0x808080800e0c0b08ull, 0x808080800e0c0b09ull, 0x8080800e0c0b0908ull,
+	0x808080800e0c0b0aull, 0x8080800e0c0b0a08ull, 0x8080800e0c0b0a09ull, 0x80800e0c0b0a0908ull,
+	0x8080808080800e0dull, 0x80808080800e0d08ull, 0x80808080800e0d09ull, 0x808080800e0d0908ull,
+	0x80808080800e0d0aull, 0x808080800e0d0a08ull, 0x808080800e0d0a09ull, 0x8080800e0d0a0908ull,
+	0x80808080800e0d0bull, 0x808080800e0d0b08ull, 0x808080800e0d0b09ull, 0x8080800e0d0b0908ull,
+	0x808080800e0d0b0aull, 0x8080800e0d0b0a08ull, 0x8080800e0d0b0a09ull, 0x80800e0d0b0a0908ull,
+	0x80808080800e0d0cull, 0x808080800e0d0c08ull, 0x808080800e0d0c09ull, 0x8080800e0d0c0908ull,
+	0x808080800e0d0c0aull, 0x8080800e0d0c0a08ull, 0x8080800e0d0c0a09ull, 0x80800e0d0c0a0908ull,
+	0x808080800e0d0c0bull, 0x8080800e0d0c0b08ull, 0x8080800e0d0c0b09ull, 0x80800e0d0c0b0908ull,
+	0x8080800e0d0c0b0aull, 0x80800e0d0c0b0a08ull, 0x80800e0d0c0b0a09ull, 0x800e0d0c0b0a0908ull,
+	0x808080808080800full, 0x8080808080800f08ull, 0x8080808080800f09ull, 0x80808080800f0908ull,
+	0x8080808080800f0aull, 0x80808080800f0a08ull, 0x80808080800f0a09ull, 0x808080800f0a0908ull,
+	0x8080808080800f0bull, 0x80808080800f0b08ull, 0x80808080800f0b09ull, 0x808080800f0b0908ull,
+	0x80808080800f0b0aull, 0x808080800f0b0a08ull, 0x808080800f0b0a09ull, 0x8080800f0b0a0908ull,
+	0x8080808080800f0cull, 0x80808080800f0c08ull, 0x80808080800f0c09ull, 0x808080800f0c0908ull,
+	0x80808080800f0c0aull, 0x808080800f0c0a08ull, 0x808080800f0c0a09ull, 0x8080800f0c0a0908ull,
+	0x80808080800f0c0bull, 0x808080800f0c0b08ull, 0x808080800f0c0b09ull, 0x8080800f0c0b0908ull,
+	0x808080800f0c0b0aull, 0x8080800f0c0b0a08ull, 0x8080800f0c0b0a09ull, 0x80800f0c0b0a0908ull,
+	0x8080808080800f0dull, 0x80808080800f0d08ull, 0x80808080800f0d09ull, 0x808080800f0d0908ull,
+	0x80808080800f0d0aull, 0x808080800f0d0a08ull, 0x808080800f0d0a09ull, 0x8080800f0d0a0908ull,
+	0x80808080800f0d0bull, 0x808080800f0d0b08ull, 0x808080800f0d0b09ull, 0x8080800f0d0b0908ull,
+	0x808080800f0d0b0aull, 0x8080800f0d0b0a08ull, 0x8080800f0d0b0a09ull, 0x80800f0d0b0a0908ull,
+	0x80808080800f0d0cull, 0x808080800f0d0c08ull, 0x808080800f0d0c09ull, 0x8080800f0d0c0908ull,
+	0x808080800f0d0c0aull, 0x8080800f0d0c0a08ull, 0x8080800f0d0c0a09ull, 0x80800f0d0c0a0908ull,
+	0x808080800f0d0c0bull, 0x8080800f0d0c0b08ull, 0x8080800f0d0c0b09ull, 0x80800f0d0c0b0908ull,
+	0x8080800f0d0c0b0aull, 0x80800f0d0c0b0a08ull, 0x80800f0d0c0b0a09ull, 0x800f0d0c0b0a0908ull,
+	0x8080808080800f0eull, 0x80808080800f0e08ull, 0x80808080800f0e09ull, 0x808080800f0e0908ull,
+	0x80808080800f0e0aull, 0x808080800f0e0a08ull, 0x808080800f0e0a09ull, 0x8080800f0e0a0908ull,
+	0x80808080800f0e0bull, 0x808080800f0e0b08ull, 0x808080800f0e0b09ull, 0x8080800f0e0b0908ull,
+	0x808080800f0e0b0aull, 0x8080800f0e0b0a08ull, 0x8080800f0e0b0a09ull, 0x80800f0e0b0a0908ull,
+	0x80808080800f0e0cull, 0x808080800f0e0c08ull, 0x808080800f0e0c09ull, 0x8080800f0e0c0908ull,
+	0x808080800f0e0c0aull, 0x8080800f0e0c0a08ull, 0x8080800f0e0c0a09ull, 0x80800f0e0c0a0908ull,
+	0x808080800f0e0c0bull, 0x8080800f0e0c0b08ull, 0x8080800f0e0c0b09ull, 0x80800f0e0c0b0908ull,
+	0x8080800f0e0c0b0aull, 0x80800f0e0c0b0a08ull, 0x80800f0e0c0b0a09ull, 0x800f0e0c0b0a0908ull,
+	0x80808080800f0e0dull, 0x808080800f0e0d08ull, 0x808080800f0e0d09ull, 0x8080800f0e0d0908ull,
+	0x808080800f0e0d0aull, 0x8080800f0e0d0a08ull, 0x8080800f0e0d0a09ull, 0x80800f0e0d0a0908ull,
+	0x808080800f0e0d0bull, 0x8080800f0e0d0b08ull, 0x8080800f0e0d0b09ull, 0x80800f0e0d0b0908ull,
+	0x8080800f0e0d0b0aull, 0x80800f0e0d0b0a08ull, 0x80800f0e0d0b0a09ull, 0x800f0e0d0b0a0908ull,
+	0x808080800f0e0d0cull, 0x8080800f0e0d0c08ull, 0x8080800f0e0d0c09ull, 0x80800f0e0d0c0908ull,
+	0x8080800f0e0d0c0aull, 0x80800f0e0d0c0a08ull, 0x80800f0e0d0c0a09ull, 0x800f0e0d0c0a0908ull,
+	0x8080800f0e0d0c0bull, 0x80800f0e0d0c0b08ull, 0x80800f0e0d0c0b09ull, 0x800f0e0d0c0b0908ull,
+	0x80800f0e0d0c0b0aull, 0x800f0e0d0c0b0a08ull, 0x800f0e0d0c0b0a09ull, 0x0f0e0d0c0b0a0908ull,
+};
+
+/* Store the bytes of v whose bit is set in m (16 bits), in order, at o;
+ * return how many.  Writes up to 16 bytes at o. */
+static inline unsigned compress16(__m128i v, unsigned m, unsigned char *o)
 {
-	return (uint32_t)_mm256_movemask_epi8(_mm256_cmpeq_epi8(v, _mm256_set1_epi8(c)));
+	__m128i ctl = _mm_loadl_epi64((const __m128i *)&keep8[m & 0xFF]);
+	__m128i g;
+
+	ctl = _mm_castpd_si128(_mm_loadh_pd(_mm_castsi128_pd(ctl), (const double *)&keep8hi[m >> 8]));
+	g = _mm_shuffle_epi8(v, ctl);
+	_mm_storel_epi64((__m128i *)o, g);
+	_mm_storeh_pd((double *)(void *)(o + __builtin_popcount(m & 0xFF)), _mm_castsi128_pd(g));
+	return (unsigned)__builtin_popcount(m);
 }
 
-/* Start of the run of `ws` bytes that ends at bit i (0 when it reaches
- * the block start). */
-static inline unsigned ws_run_start(uint32_t ws, unsigned i)
-{
-	uint64_t nonws = ~ws & (uint32_t)((2ull << i) - 1);
-
-	/* (highest non-whitespace bit) + 1, or 0: the low 1 answers for none */
-	return 63 - (unsigned)__builtin_clzll(nonws << 1 | 1);
-}
-
-/* Store the bytes of v whose bit is set in keep, in order, at o; return
- * how many.  Writes up to 32 bytes at o. */
+/* The same for 32 bytes (keep: 32 bits); writes up to 32 bytes at o. */
 static inline unsigned compress_store(__m256i v, uint32_t keep, unsigned char *o)
 {
-	const uint64_t lane_hi = 0x0808080808080808ull;
-	unsigned m0 = keep & 0xFF, m1 = (keep >> 8) & 0xFF, m2 = (keep >> 16) & 0xFF, m3 = keep >> 24;
-	__m256i ctl = _mm256_setr_epi64x((long long)keep8[m0], (long long)(keep8[m1] + lane_hi),
-					 (long long)keep8[m2], (long long)(keep8[m3] + lane_hi));
-	__m256i g = _mm256_shuffle_epi8(v, ctl);
-	__m128i a = _mm256_castsi256_si128(g), b = _mm256_extracti128_si256(g, 1);
-	unsigned n0 = (unsigned)__builtin_popcount(m0), n1 = (unsigned)__builtin_popcount(m1);
-	unsigned n2 = (unsigned)__builtin_popcount(m2);
+	unsigned n = compress16(_mm256_castsi256_si128(v), keep & 0xFFFF, o);
 
-	_mm_storel_epi64((__m128i *)o, a);
-	_mm_storeh_pd((double *)(void *)(o + n0), _mm_castsi128_pd(a));
-	_mm_storel_epi64((__m128i *)(o + n0 + n1), b);
-	_mm_storeh_pd((double *)(void *)(o + n0 + n1 + n2), _mm_castsi128_pd(b));
-	return (unsigned)__builtin_popcount(keep);
+	return n + compress16(_mm256_extracti128_si256(v, 1), keep >> 16, o + n);
 }
 
 /* Classes of the two look-ahead bytes past a block, for the masks of the
@@ -225,106 +282,145 @@ static const unsigned char qp_cls[256] = {
 	['a'] = C_HEX, ['b'] = C_HEX, ['c'] = C_HEX, ['d'] = C_HEX, ['e'] = C_HEX, ['f'] = C_HEX,
 };
 
-/* Bit 31 set when c has class `cl`. */
-static inline uint32_t top(unsigned c, unsigned cl)
+/* Bit 63 set when c has class `cl`. */
+static inline uint64_t top64(unsigned c, unsigned cl)
 {
-	return (uint32_t)((c & cl) != 0) << 31;
+	return (uint64_t)((c & cl) != 0) << 63;
+}
+
+/* One 32-byte half of a block: the byte an escape at i stands for in *r
+ * (hex(p[i+1]) << 4 | hex(p[i+2]), garbage where there is none: only
+ * '=' bytes are replaced, see below) and the masks of the classes. */
+typedef struct half {
+	__m256i v, r;
+	uint32_t eq, hex1, ws, cr, lf;
+} half;
+
+static inline void classify(const unsigned char *p, half *h)
+{
+	const __m256i nib = _mm256_set1_epi8(0x0F);
+	const __m256i hi_cls = _mm256_setr_epi8(HI_CLS, HI_CLS), lo_cls = _mm256_setr_epi8(LO_CLS, LO_CLS);
+	const __m256i hi_add = _mm256_setr_epi8(HI_ADD, HI_ADD);
+	const __m256i hi_add4 = _mm256_setr_epi8(HI_ADD4, HI_ADD4);
+	const __m256i lo_shl4 = _mm256_setr_epi8(LO_SHL4, LO_SHL4);
+	__m256i v = _mm256_loadu_si256((const __m256i *)p);
+	__m256i v1 = _mm256_loadu_si256((const __m256i *)(p + 1));
+	__m256i v2 = _mm256_loadu_si256((const __m256i *)(p + 2));
+	__m256i veq = _mm256_cmpeq_epi8(v, _mm256_set1_epi8('='));
+	__m256i lo1 = _mm256_and_si256(v1, nib), hi1 = hi_nibbles(v1);
+	__m256i lo2 = _mm256_and_si256(v2, nib), hi2 = hi_nibbles(v2);
+	__m256i nothex1 = _mm256_cmpeq_epi8(_mm256_and_si256(_mm256_shuffle_epi8(hi_cls, hi1),
+							     _mm256_shuffle_epi8(lo_cls, lo1)),
+					    _mm256_setzero_si256());
+	__m256i r = _mm256_or_si256(
+		_mm256_add_epi8(_mm256_shuffle_epi8(lo_shl4, lo1), _mm256_shuffle_epi8(hi_add4, hi1)),
+		_mm256_add_epi8(lo2, _mm256_shuffle_epi8(hi_add, hi2)));
+
+	h->v = v;
+	/* Every '=' kept is an escape: soft breaks are dropped, an invalid
+	 * '=' stops the block before it. */
+	h->r = _mm256_blendv_epi8(v, r, veq);
+	h->eq = (uint32_t)_mm256_movemask_epi8(veq);
+	h->hex1 = ~(uint32_t)_mm256_movemask_epi8(nothex1);
+	h->ws = (uint32_t)_mm256_movemask_epi8(_mm256_or_si256(
+		_mm256_cmpeq_epi8(v, _mm256_set1_epi8(' ')), _mm256_cmpeq_epi8(v, _mm256_set1_epi8('\t'))));
+	h->cr = (uint32_t)_mm256_movemask_epi8(_mm256_cmpeq_epi8(v, _mm256_set1_epi8('\r')));
+	h->lf = (uint32_t)_mm256_movemask_epi8(_mm256_cmpeq_epi8(v, _mm256_set1_epi8('\n')));
+}
+
+/* Start of the run of `ws` bytes that ends at bit i (0 when it reaches
+ * the block start). */
+static inline unsigned ws_run_start64(uint64_t ws, unsigned i)
+{
+	uint64_t nonws = ~ws & (i == 63 ? ~0ull : (2ull << i) - 1);
+
+	/* (highest non-whitespace bit) + 1, or 0 */
+	return nonws ? 64 - (unsigned)__builtin_clzll(nonws) : 0;
 }
 
 /*
  * Entered like the AVX-512 kernel (codec-priv.h): plain-text state,
- * nothing pending, the byte before *pin not a space or tab.  Blocks start
- * 32 bytes apart: an escape or soft break whose tail runs into the next
- * block leaves the tail bytes marked in `carry`, so p never waits for the
+ * nothing pending, the byte before *pin not a space or tab.  Blocks of 64
+ * bytes (two 32-byte halves, one set of 64-bit masks) start 64 bytes
+ * apart: an escape or soft break whose tail runs into the next block
+ * leaves the tail bytes marked in `carry`, so p never waits for the
  * classification.  A block is cut short (and the next one starts there)
  * only when a whitespace run crosses its end, since the run may turn out
  * to be trailing (rule 3).  The kernel stops where the full rules are
  * needed -- an invalid '=' sequence, a CR not starting CRLF, whitespace
  * before a line break, a block of nothing but whitespace -- or when fewer
- * than 34 bytes remain.
+ * than 66 bytes remain.
  */
 size_t mimeo__qp_decode_avx2(const unsigned char **pin, const unsigned char *end,
 			     unsigned char *out)
 {
 	const unsigned char *p = *pin;
 	unsigned char *o = out;
-	uint32_t carry = 0;   /* bits 0-1: tails from the previous block */
-	const __m256i nib = _mm256_set1_epi8(0x0F);
-	const __m256i hi_cls = _mm256_setr_epi8(HI_CLS, HI_CLS), lo_cls = _mm256_setr_epi8(LO_CLS, LO_CLS);
-	const __m256i hi_add = _mm256_setr_epi8(HI_ADD, HI_ADD);
-	const __m256i hi_add4 = _mm256_setr_epi8(HI_ADD4, HI_ADD4);
-	const __m256i lo_shl4 = _mm256_setr_epi8(LO_SHL4, LO_SHL4);
+	uint64_t carry = 0;   /* bits 0-1: tails from the previous block */
 
-	/* Blocks read p .. p+33 (two bytes of look-ahead). */
-	while (end - p >= 34) {
-		__m256i v = _mm256_loadu_si256((const __m256i *)p);
-		__m256i v1 = _mm256_loadu_si256((const __m256i *)(p + 1));
-		__m256i v2 = _mm256_loadu_si256((const __m256i *)(p + 2));
-		__m256i veq = _mm256_cmpeq_epi8(v, _mm256_set1_epi8('='));
-		__m256i lo1 = _mm256_and_si256(v1, nib), hi1 = hi_nibbles(v1);
-		__m256i lo2 = _mm256_and_si256(v2, nib), hi2 = hi_nibbles(v2);
-		__m256i nothex1 = _mm256_cmpeq_epi8(_mm256_and_si256(_mm256_shuffle_epi8(hi_cls, hi1),
-								     _mm256_shuffle_epi8(lo_cls, lo1)),
-						    _mm256_setzero_si256());
-		/* The byte an escape at i stands for: hex(p[i+1]) << 4 | hex(p[i+2]),
-		 * garbage where there is no escape; every '=' kept is an escape
-		 * (soft breaks are dropped, an invalid '=' stops the block
-		 * before it). */
-		__m256i r = _mm256_or_si256(
-			_mm256_add_epi8(_mm256_shuffle_epi8(lo_shl4, lo1), _mm256_shuffle_epi8(hi_add4, hi1)),
-			_mm256_add_epi8(lo2, _mm256_shuffle_epi8(hi_add, hi2)));
-		unsigned c32 = qp_cls[p[32]], c33 = qp_cls[p[33]];
-		/* Masks of the byte after (1) and two after (2) each byte: this
-		 * block's masks shifted, plus bytes 32 and 33. */
-		uint32_t eq = (uint32_t)_mm256_movemask_epi8(veq);
-		uint32_t hex1 = ~(uint32_t)_mm256_movemask_epi8(nothex1);
-		uint32_t hex2 = hex1 >> 1 | top(c33, C_HEX);
-		uint32_t esc = eq & hex1 & hex2;
-		uint32_t ws = (uint32_t)_mm256_movemask_epi8(
-			_mm256_or_si256(_mm256_cmpeq_epi8(v, _mm256_set1_epi8(' ')),
-					_mm256_cmpeq_epi8(v, _mm256_set1_epi8('\t'))));
-		uint32_t cr = mask_of(v, '\r'), lf = mask_of(v, '\n');
-		uint32_t lf1 = lf >> 1 | top(c32, C_LF), cr1 = cr >> 1 | top(c32, C_CR);
-		uint32_t lf2 = lf1 >> 1 | top(c33, C_LF), ws1 = ws >> 1 | top(c32, C_WS);
-		uint32_t soft1 = eq & lf1, soft2 = eq & cr1 & lf2;
-		uint32_t bad = (eq & ~(esc | soft1 | soft2)) | (cr & ~lf1);
-		uint32_t wsbrk = ws & (lf1 | cr1);   /* whitespace before a line break */
-		unsigned k = 32, adv = 32;
-		uint64_t drop;
-		uint32_t keep;
+	/* Blocks read p .. p+65 (two bytes of look-ahead). */
+	while (end - p >= 66) {
+		half a, b;
+		unsigned c64, c65, k = 64, adv = 64;
+		uint64_t eq, hex1, hex2, esc, ws, cr, lf, lf1, cr1, lf2, ws1, soft1, soft2, bad;
+		uint64_t wsbrk, keep, tails;
+
+		classify(p, &a);
+		classify(p + 32, &b);
+		c64 = qp_cls[p[64]];
+		c65 = qp_cls[p[65]];
+		/* Masks of the byte after (1) and two after (2) each byte: the
+		 * block's masks shifted, plus bytes 64 and 65. */
+		eq = (uint64_t)b.eq << 32 | a.eq;
+		hex1 = (uint64_t)b.hex1 << 32 | a.hex1;
+		ws = (uint64_t)b.ws << 32 | a.ws;
+		cr = (uint64_t)b.cr << 32 | a.cr;
+		lf = (uint64_t)b.lf << 32 | a.lf;
+		hex2 = hex1 >> 1 | top64(c65, C_HEX);
+		esc = eq & hex1 & hex2;
+		lf1 = lf >> 1 | top64(c64, C_LF);
+		cr1 = cr >> 1 | top64(c64, C_CR);
+		lf2 = lf1 >> 1 | top64(c65, C_LF);
+		ws1 = ws >> 1 | top64(c64, C_WS);
+		soft1 = eq & lf1;
+		soft2 = eq & cr1 & lf2;
+		bad = (eq & ~(esc | soft1 | soft2)) | (cr & ~lf1);
+		wsbrk = ws & (lf1 | cr1);   /* whitespace before a line break */
 
 		if (wsbrk)
-			k = ws_run_start(ws, (unsigned)__builtin_ctz(wsbrk));
-		if (bad && (unsigned)__builtin_ctz(bad) < k)
-			k = (unsigned)__builtin_ctz(bad);
+			k = ws_run_start64(ws, (unsigned)__builtin_ctzll(wsbrk));
+		if (bad && (unsigned)__builtin_ctzll(bad) < k)
+			k = (unsigned)__builtin_ctzll(bad);
 		/* Escape tails and soft breaks are removed; the decoded byte
-		 * replaces the '='.  Tails may run 1 or 2 bytes past the block. */
-		drop = ((uint64_t)esc << 1) | ((uint64_t)esc << 2) | (uint64_t)soft1 |
-		       ((uint64_t)soft1 << 1) | (uint64_t)soft2 | ((uint64_t)soft2 << 1) |
-		       ((uint64_t)soft2 << 2);
-		keep = ~((uint32_t)drop | carry);
-		carry = (uint32_t)(drop >> 32);
-		if (k < 32 || (ws & ws1) >> 31) {
+		 * replaces the '='.  Tails may run 1 or 2 bytes past the block:
+		 * bits 64 and 65 of the drop mask, kept in `carry`. */
+		tails = esc | soft2;
+		keep = ~(esc << 1 | esc << 2 | soft1 | soft1 << 1 | soft2 | soft2 << 1 | soft2 << 2 |
+			 carry);
+		carry = (tails >> 62 & 1) | ((tails | soft1) >> 63) | (tails >> 63) << 1;
+		if (k < 64 || (ws & ws1) >> 63) {
 			/* Commit what precedes the byte needing the full rules,
 			 * or the whitespace run crossing the block end; no escape
 			 * before it has its tail at or after it (tails are hex
 			 * digits, CR or LF, never such a byte). */
-			unsigned tail = ws_run_start(ws, 31);
+			unsigned tail = ws_run_start64(ws, 63);
 
 			adv = k < tail ? k : tail;
-			keep &= (uint32_t)((1ull << adv) - 1);
+			keep &= adv == 64 ? ~0ull : (1ull << adv) - 1;
 			carry = 0;
 			if (k <= tail || adv == 0) {
-				o += compress_store(_mm256_blendv_epi8(v, r, veq), keep, o);
+				o += compress_store(a.r, (uint32_t)keep, o);
+				o += compress_store(b.r, (uint32_t)(keep >> 32), o);
 				p += adv;
 				break;
 			}
 		}
-		o += compress_store(_mm256_blendv_epi8(v, r, veq), keep, o);
+		o += compress_store(a.r, (uint32_t)keep, o);
+		o += compress_store(b.r, (uint32_t)(keep >> 32), o);
 		p += adv;
 	}
 	/* carry is 0, 1 or 3: the tails are the next bytes. */
-	p += __builtin_popcount(carry);
+	p += __builtin_popcountll(carry);
 	*pin = p;
 	return (size_t)(o - out);
 }
@@ -354,8 +450,9 @@ static const signed char esc4[16][16] = {
 	{ 12, 4, 8, 12, 5, 9, 12, 6, 10, 12, 7, 11, -128, -128, -128, -128 },
 };
 
-unsigned mimeo__qp_seg_avx2(const unsigned char *p, unsigned len, uint32_t esc,
-			    unsigned room, unsigned char *o, unsigned *written)
+/* Write the output of the 16 bytes at p (escapes: the bits of esc) at o:
+ * up to 52 bytes stored.  Returns its length. */
+static inline unsigned seg16(const unsigned char *p, unsigned esc, unsigned char *o)
 {
 	const __m128i hex = _mm_setr_epi8('0', '1', '2', '3', '4', '5', '6', '7', '8', '9',
 					  'A', 'B', 'C', 'D', 'E', 'F');
@@ -365,33 +462,77 @@ unsigned mimeo__qp_seg_avx2(const unsigned char *p, unsigned len, uint32_t esc,
 	__m128i lo = _mm_shuffle_epi8(hex, _mm_and_si128(x, nib));
 	__m128i xh01 = _mm_unpacklo_epi32(x, hi), le01 = _mm_unpacklo_epi32(lo, eq);
 	__m128i xh23 = _mm_unpackhi_epi32(x, hi), le23 = _mm_unpackhi_epi32(lo, eq);
-	__m128i g[4];
-	unsigned total = len + 2 * (unsigned)__builtin_popcount(esc), m, w, j, at = 0;
+	unsigned m0 = esc & 15, m1 = (esc >> 4) & 15, m2 = (esc >> 8) & 15, m3 = (esc >> 12) & 15;
+	unsigned a1 = 4 + 2 * (unsigned)__builtin_popcount(m0);
+	unsigned a2 = a1 + 4 + 2 * (unsigned)__builtin_popcount(m1);
+	unsigned a3 = a2 + 4 + 2 * (unsigned)__builtin_popcount(m2);
 
-	g[0] = _mm_unpacklo_epi64(xh01, le01);
-	g[1] = _mm_unpackhi_epi64(xh01, le01);
-	g[2] = _mm_unpacklo_epi64(xh23, le23);
-	g[3] = _mm_unpackhi_epi64(xh23, le23);
-	for (j = 0; j < 4; j++) {
-		unsigned mj = (esc >> (4 * j)) & 15;
+	_mm_storeu_si128((__m128i *)o, _mm_shuffle_epi8(_mm_unpacklo_epi64(xh01, le01),
+							_mm_loadu_si128((const __m128i *)esc4[m0])));
+	_mm_storeu_si128((__m128i *)(o + a1), _mm_shuffle_epi8(_mm_unpackhi_epi64(xh01, le01),
+							       _mm_loadu_si128((const __m128i *)esc4[m1])));
+	_mm_storeu_si128((__m128i *)(o + a2), _mm_shuffle_epi8(_mm_unpacklo_epi64(xh23, le23),
+							       _mm_loadu_si128((const __m128i *)esc4[m2])));
+	_mm_storeu_si128((__m128i *)(o + a3), _mm_shuffle_epi8(_mm_unpackhi_epi64(xh23, le23),
+							       _mm_loadu_si128((const __m128i *)esc4[m3])));
+	return a3 + 4 + 2 * (unsigned)__builtin_popcount(m3);
+}
 
-		_mm_storeu_si128((__m128i *)(o + at),
-				 _mm_shuffle_epi8(g[j], _mm_loadu_si128((const __m128i *)esc4[mj])));
-		at += 4 + 2 * (unsigned)__builtin_popcount(mj);
-	}
-	if (total <= room) {
-		*written = total;
-		return len;
-	}
-	/* The line fills up within the segment: the longest prefix that fits
-	 * (once a line, so a loop is cheap enough). */
-	for (m = 0, w = 0; m < len; m++) {
-		unsigned c = (esc >> m) & 1 ? 3 : 1;
+/* How many of the first len (<= 16) bytes (escapes: the bits of esc) have
+ * their output end within `room` columns: output widths (1, or 3 for an
+ * escape) summed over each prefix, without a branch per byte. */
+static inline unsigned seg16_fit(unsigned esc, unsigned len, unsigned room)
+{
+	const __m128i bit = _mm_setr_epi8(1, 2, 4, 8, 16, 32, 64, -128, 1, 2, 4, 8, 16, 32, 64, -128);
+	__m128i e = _mm_shuffle_epi8(_mm_cvtsi32_si128((int)esc),
+				     _mm_setr_epi8(0, 0, 0, 0, 0, 0, 0, 0, 1, 1, 1, 1, 1, 1, 1, 1));
+	__m128i isesc = _mm_cmpeq_epi8(_mm_and_si128(e, bit), bit);
+	/* 1 - 2 * (-1) = 3 for an escape, 1 otherwise */
+	__m128i w = _mm_sub_epi8(_mm_set1_epi8(1), _mm_add_epi8(isesc, isesc));
+	unsigned fits;
 
-		if (w + c > room)
-			break;
-		w += c;
+	w = _mm_add_epi8(w, _mm_slli_si128(w, 1));
+	w = _mm_add_epi8(w, _mm_slli_si128(w, 2));
+	w = _mm_add_epi8(w, _mm_slli_si128(w, 4));
+	w = _mm_add_epi8(w, _mm_slli_si128(w, 8));
+	/* ends are at most 48 and room at most 75: signed compares do */
+	fits = (unsigned)_mm_movemask_epi8(_mm_cmpgt_epi8(_mm_set1_epi8((char)(room + 1)), w));
+	return (unsigned)__builtin_popcount(fits & ((1u << len) - 1));
+}
+
+/* See codec-priv.h.  A line holds about 25 escapes: 8-bit text fills it
+ * in two steps of 16 bytes, then a soft break. */
+unsigned mimeo__qp_run_avx2(const unsigned char *p, unsigned len, uint64_t esc, unsigned flags,
+			    unsigned *pcol, unsigned char **po)
+{
+	unsigned char *o = *po;
+	unsigned i = 0, col = *pcol;
+	int crlf = (flags & MIMEO_QP_CRLF) != 0, mailsafe = (flags & MIMEO_QP_MAILSAFE) != 0;
+
+	while (i < len) {
+		unsigned n = len - i < 16 ? len - i : 16;
+		unsigned e = (unsigned)(esc >> i) & ((1u << n) - 1);
+		/* bytes n..15 counted as literals: one column each */
+		unsigned got = seg16(p + i, e, o) - (16 - n), m;
+
+		if (col + got <= 75) {
+			o += got;
+			col += got;
+			i += n;
+			continue;
+		}
+		/* The line fills up in these 16 bytes (once a line). */
+		m = seg16_fit(e, n, 75 - col);
+		o += m + 2 * (unsigned)__builtin_popcount(e & ((1u << m) - 1));
+		i += m;
+		/* Soft break (RFC 2045 6.7 rule 5). */
+		memcpy(o, crlf ? "=\r\n" : "=\n\n", 4);
+		o += 2 + crlf;
+		col = 0;
+		if (mailsafe && i < len && (p[i] == 'F' || p[i] == '.'))
+			break;   /* the caller escapes a mail-safe line start */
 	}
-	*written = w;
-	return m;
+	*pcol = col;
+	*po = o;
+	return i;
 }
