@@ -220,20 +220,67 @@ static unsigned char *b64_put4(mimeo_b64_encoder *e, unsigned char *o, uint32_t 
 	return o + 4;
 }
 
+/* One 4-character group for the 3 bytes at p. */
+static inline void b64_group(const char *a, const unsigned char *p, unsigned char *o)
+{
+	uint32_t v = ((uint32_t)p[0] << 16) | ((uint32_t)p[1] << 8) | p[2];
+
+	o[0] = (unsigned char)a[v >> 18];
+	o[1] = (unsigned char)a[(v >> 12) & 63];
+	o[2] = (unsigned char)a[(v >> 6) & 63];
+	o[3] = (unsigned char)a[v & 63];
+}
+
+/*
+ * The reference encoder, also the fallback for CPUs without AVX2.  The
+ * column lives in a local (the output is written through an unsigned char
+ * pointer, which may alias the encoder struct), and a whole line -- 57
+ * bytes, 19 groups -- is written without a column test per group.
+ */
 static unsigned char *b64_encode_scalar(mimeo_b64_encoder *e, const unsigned char **pin,
 					const unsigned char *end, unsigned char *o)
 {
+	const char *a = mimeo__b64_alphabet;
 	const unsigned char *p = *pin;
+	unsigned col = e->_col;
+	int crlf = (e->_flags & MIMEO_B64_CRLF) != 0;
 
-	while (end - p >= 3) {
-		o = b64_put4(e, o, ((uint32_t)p[0] << 16) | ((uint32_t)p[1] << 8) | p[2]);
-		p += 3;
+	if (e->_flags & MIMEO_B64_NOWRAP) {
+		for (; end - p >= 3; p += 3, o += 4)
+			b64_group(a, p, o);
+		*pin = p;
+		return o;
 	}
+	while (end - p >= 3) {
+		if (col >= 76) {
+			/* RFC 2045 6.8: at most 76 characters a line */
+			if (crlf)
+				*o++ = '\r';
+			*o++ = '\n';
+			col = 0;
+		}
+		if (col == 0 && end - p >= 57) {
+			const unsigned char *stop = p + 57;
+
+			for (; p < stop; p += 3, o += 4)
+				b64_group(a, p, o);
+			col = 76;
+			continue;
+		}
+		b64_group(a, p, o);
+		p += 3;
+		o += 4;
+		col += 4;
+	}
+	e->_col = col;
 	*pin = p;
 	return o;
 }
 
-size_t mimeo__b64_encode_to_line_end(mimeo_b64_encoder *e, const unsigned char **pin,
+/* Encode whole 3-byte groups until the current output line is full
+ * (e->_col a multiple of 76) or fewer than 3 input bytes remain: how the
+ * SIMD encoders reach a line start, where they take over. */
+static size_t b64_encode_to_line_end(mimeo_b64_encoder *e, const unsigned char **pin,
 				     const unsigned char *end, unsigned char *out)
 {
 	const unsigned char *p = *pin;
@@ -263,17 +310,25 @@ size_t mimeo_b64_encode_step(mimeo_b64_encoder *e, const void *in, size_t len, v
 			e->_n = 0;
 		}
 	}
+	/* The SIMD encoders start at a line start (or anywhere with
+	 * MIMEO_B64_NOWRAP): finish the current line here. */
 	switch (e->_isa) {
 #if MIMEO_CODEC_AVX512
 	case MIMEO_ISA_AVX512:
-		if (end - p >= 128)
+		if (end - p >= 128) {
+			if (!(e->_flags & MIMEO_B64_NOWRAP))
+				o += b64_encode_to_line_end(e, &p, end, o);
 			o += mimeo__b64_encode_avx512(e, &p, end, o);
+		}
 		break;
 #endif
 #if MIMEO_CODEC_AVX2
 	case MIMEO_ISA_AVX2:
-		if (end - p >= 128)
+		if (end - p >= 128) {
+			if (!(e->_flags & MIMEO_B64_NOWRAP))
+				o += b64_encode_to_line_end(e, &p, end, o);
 			o += mimeo__b64_encode_avx2(e, &p, end, o);
+		}
 		break;
 #endif
 	default:

@@ -185,8 +185,7 @@ size_t mimeo__b64_encode_avx2(mimeo_b64_encoder *e, const unsigned char **pin,
 		*pin = p;
 		return (size_t)(o - out);
 	}
-	/* Finish the current line with scalar groups. */
-	o += mimeo__b64_encode_to_line_end(e, &p, end, o);
+	/* The caller has finished the current line (e->_col is 0 or 76). */
 	/* Whole lines: 57 bytes -> 76 characters, written as three 32-byte
 	 * stores (the last 20 bytes are overwritten by the next line; the
 	 * caller's bound covers them because 76+ input bytes remain). */

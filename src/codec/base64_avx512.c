@@ -222,8 +222,7 @@ size_t mimeo__b64_encode_avx512(mimeo_b64_encoder *e, const unsigned char **pin,
 		*pin = p;
 		return (size_t)(o - out);
 	}
-	/* Finish the current line with scalar groups. */
-	o += mimeo__b64_encode_to_line_end(e, &p, end, o);
+	/* The caller has finished the current line (e->_col is 0 or 76). */
 	/* Whole lines: 57 bytes -> 64 + 12 characters.  The second store
 	 * writes 16 bytes of which 12 count; the 4 extra are rewritten by the
 	 * next line break (121+ input bytes remain, so they are within the

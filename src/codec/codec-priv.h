@@ -32,19 +32,14 @@ extern const char mimeo__b64_alphabet[64];
  * of every whole quantum it consumed and leaves the characters of a last
  * partial quantum in d->_acc/d->_n.  Returns bytes written, advances *pin.
  *
- * An encode kernel is entered at a quantum boundary (e->_n == 0) and
- * encodes whole 57-byte lines (76 characters) while enough input remains,
- * honouring e->_col and the line-break flags; it returns characters
+ * An encode kernel is entered at a quantum boundary (e->_n == 0) and,
+ * unless MIMEO_B64_NOWRAP is set, at a line start (the dispatcher in
+ * base64.c finishes the current line first); it encodes whole 57-byte
+ * lines (76 characters) while enough input remains, honouring e->_col and
+ * the line-break flags; it returns characters
  * written and advances *pin.  It may write up to 96 bytes past a line's
  * start, which the caller guarantees are within the step's output bound.
  */
-/* Encode whole 3-byte groups until the current output line is full
- * (e->_col a multiple of 76) or fewer than 3 input bytes remain: how the
- * SIMD encoders reach a line start.  Returns characters written, advances
- * *pin. */
-size_t mimeo__b64_encode_to_line_end(mimeo_b64_encoder *e, const unsigned char **pin,
-				     const unsigned char *end, unsigned char *out);
-
 #if MIMEO_CODEC_AVX2
 size_t mimeo__b64_decode_avx2(mimeo_b64_decoder *d, const unsigned char **pin,
 			      const unsigned char *end, unsigned char *out);
