@@ -3,7 +3,9 @@
  * archive; only called after cpu.c found AVX2).
  *
  * Decoding mail base64 means skipping line breaks: 76 characters then LF
- * or CRLF.  The kernel classifies 32 bytes at a time; a block of alphabet
+ * or CRLF.  Lines of that shape (any length below 96 that is a multiple of
+ * 4) are decoded straight from the input.  Otherwise the kernel classifies
+ * 32 bytes at a time; a block of alphabet
  * characters is copied whole into a small staging buffer in L1, a block
  * holding a line break is copied up to it and the line break skipped, so
  * the stage only ever holds alphabet characters.  Full 32-character blocks
@@ -91,6 +93,49 @@ static unsigned char *stage_tail(mimeo_b64_decoder *d, const unsigned char *st, 
 	return o;
 }
 
+/*
+ * Whole lines, the shape MIME base64 nearly always has: up to 95 alphabet
+ * characters, a multiple of 4, then LF or CRLF.  Such a line is decoded
+ * straight from the input, 32 characters at a time (the last piece reads
+ * past the line end and its extra output is rewritten by the next line),
+ * without going through the stage.  Returns at the first line of another
+ * shape (or when fewer than 128 bytes remain) with p at its start.
+ */
+static unsigned char *decode_lines(const unsigned char **pin, const unsigned char *end,
+				   unsigned char *o)
+{
+	const unsigned char *p = *pin;
+
+	while (end - p >= 128) {
+		uint64_t m = (uint64_t)alpha_mask(_mm256_loadu_si256((const __m256i *)p)) |
+			     (uint64_t)alpha_mask(_mm256_loadu_si256((const __m256i *)(p + 32))) << 32;
+		unsigned len, eol;
+
+		if (m == ~0ull) {
+			uint32_t m2 = ~alpha_mask(_mm256_loadu_si256((const __m256i *)(p + 64)));
+
+			if (!m2)
+				break;
+			len = 64 + (unsigned)__builtin_ctz(m2);
+		} else {
+			len = (unsigned)__builtin_ctzll(~m);
+		}
+		eol = p[len] == '\n' ? 1 : p[len] == '\r' && p[len + 1] == '\n' ? 2 : 0;
+		if (!eol || len % 4 != 0 || len == 0)
+			break;
+		_mm_prefetch((const char *)p + 1024, _MM_HINT_T0);
+		decode32(p, o);
+		if (len > 32)
+			decode32(p + 32, o + 24);
+		if (len > 64)
+			decode32(p + 64, o + 48);
+		o += len / 4 * 3;
+		p += len + eol;
+	}
+	*pin = p;
+	return o;
+}
+
 size_t mimeo__b64_decode_avx2(mimeo_b64_decoder *d, const unsigned char **pin,
 			      const unsigned char *end, unsigned char *out)
 {
@@ -99,6 +144,7 @@ size_t mimeo__b64_decode_avx2(mimeo_b64_decoder *d, const unsigned char **pin,
 	unsigned char stage[STAGE + 32] __attribute__((aligned(32)));
 	size_t s = 0, i, nb;
 
+	o = decode_lines(&p, end, o);
 	for (;;) {
 		while (s <= STAGE - 32 && end - p >= 32) {
 			__m256i v = _mm256_loadu_si256((const __m256i *)p);
