@@ -5,6 +5,9 @@
  * reference), with the chunking the split byte picks (every split inside
  * `=XX`, `=` CRLF and held-back trailing whitespace), and through the
  * generic transfer decoder; all runs must agree on bytes and `invalid`.
+ * Then every ISA path (scalar, AVX2, AVX-512; one the CPU lacks falls
+ * back) decodes the text, whole and split where the split byte says, and
+ * must give the scalar path's bytes and `invalid`.
  * Output blocks are exactly MIMEO_QP_DECODE_BOUND(len) bytes.
  *
  * SPDX-License-Identifier: LGPL-2.1-or-later
@@ -50,8 +53,44 @@ static void same(const void *ref, const void *res)
 
 static const fz_codec_plan plan = { sizeof(result), decode, same };
 
+/* One ISA path, in one step or split in two at `cut`. */
+static void decode_isa(result *r, mimeo_isa isa, const uint8_t *in, size_t len, size_t cut)
+{
+	mimeo_qp_decoder d;
+	uint8_t *out = fz_xmalloc(MIMEO_QP_DECODE_BOUND(len) + MIMEO_QP_DECODE_FINISH_MAX);
+	size_t n;
+
+	mimeo_qp_decoder_init_isa(&d, isa);
+	n = mimeo_qp_decode_step(&d, in, cut, out);
+	n += mimeo_qp_decode_step(&d, in + cut, len - cut, out + n);
+	n += mimeo_qp_decode_finish(&d, out + n);
+	r->out.data = out;
+	r->out.len = n;
+	r->out.cap = n;
+	r->invalid = d.invalid;
+}
+
+static void isa_paths_agree(const uint8_t *data, size_t size)
+{
+	static const mimeo_isa isas[] = { MIMEO_ISA_AVX2, MIMEO_ISA_AVX512 };
+	size_t cut = size ? data[0] % (size + 1) : 0, i;
+	result ref, r;
+
+	decode_isa(&ref, MIMEO_ISA_SCALAR, data, size, size);
+	for (i = 0; i < sizeof(isas) / sizeof(isas[0]); i++) {
+		decode_isa(&r, isas[i], data, size, size);
+		same(&ref, &r);
+		free(r.out.data);
+		decode_isa(&r, isas[i], data, size, cut);
+		same(&ref, &r);
+		free(r.out.data);
+	}
+	free(ref.out.data);
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	fz_codec_plan_run(&plan, data, size);
+	isa_paths_agree(data, size);
 	return 0;
 }
