@@ -1014,18 +1014,31 @@ static int sb_convert(unsigned char (*t)[4], const unsigned char *s, size_t n,
 	o = out->ptr + out->size;
 	while (i < n) {
 		const unsigned char *e;
-		uint64_t w;
+		uint64_t w, hi;
 
 		if (s[i] < 0x80) {
-			/* ASCII, eight at a time when the next eight are. */
-			if (i + 8 <= n && (memcpy(&w, s + i, 8), !(w & 0x8080808080808080ull))) {
+			/* ASCII eight at a time: the eight bytes are stored
+			 * whole and the output moves past the ASCII ones, so
+			 * accented text costs no branch per byte.  The buffer
+			 * has room: 3 bytes per input byte were reserved. */
+			if (i + 8 <= n) {
+				memcpy(&w, s + i, 8);
 				memcpy(o, s + i, 8);
-				o += 8;
-				i += 8;
+				hi = w & 0x8080808080808080ull;
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_BIG_ENDIAN__
+				hi = __builtin_bswap64(hi);
+#endif
+				if (!hi) {
+					o += 8;
+					i += 8;
+					continue;
+				}
+				o += __builtin_ctzll(hi) >> 3;
+				i += (size_t)(__builtin_ctzll(hi) >> 3);
 			} else {
 				*o++ = (char)s[i++];
+				continue;
 			}
-			continue;
 		}
 		e = t[s[i++] - 0x80];
 		if (e[0] & 0x80)
