@@ -9,6 +9,14 @@
  * buffers, and one scratch buffer for converted text that is emptied after
  * every body chunk.
  *
+ * -j N (default: the number of cores) runs N threads, each with its own
+ * `scan` state and parser, over a list of jobs: the files of a Maildir,
+ * the inputs given, and N ranges of each large mbox, cut at From_ lines
+ * by the mailbox reader's rule (mimeo_mailbox_next_from), which is the
+ * parser's own: every range holds whole messages and parses exactly as
+ * in the whole file, so the counts are the same for every N.  A range is
+ * scanned by the same mapped-window loop as a whole file.
+ *
  * SPDX-License-Identifier: LGPL-2.1-or-later
  */
 #include "cli.h"
@@ -17,7 +25,10 @@
 #include <mimeo.h>
 
 #include <errno.h>
+#include <fcntl.h>
 #include <inttypes.h>
+#include <pthread.h>
+#include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
@@ -42,11 +53,11 @@ typedef struct scan {
 	mimeo_buf out;             /* converted text, emptied after each use */
 	int err;                   /* MIMEO_ENOMEM from a callback */
 	int structure;             /* --structure: count only, decode nothing */
-	/* progress on a terminal */
-	int progress;
+	/* progress: input bytes so far; published for the thread that
+	 * draws the progress line (-j), drawn directly with -j 1 */
 	uint64_t total_in;
-	struct timespec t0, last;
-	int shown;
+	cli_progress *prog;
+	atomic_uint_fast64_t pub_in, pub_messages;
 } scan;
 
 /* A converter for `label`, reused across leaves: making one per leaf is
@@ -187,33 +198,14 @@ static int on_part_end(const mimeo_part_info *part, void *user)
 	return 0;
 }
 
-static double elapsed(const struct timespec *a, const struct timespec *b)
-{
-	return (double)(b->tv_sec - a->tv_sec) + (double)(b->tv_nsec - a->tv_nsec) / 1e9;
-}
-
-/* Progress line on a terminal, at most twice a second, after the first
- * second (small inputs stay quiet). */
+/* After each window: publish the figures, and draw them with -j 1. */
 static void show_progress(scan *s, int final)
 {
-	struct timespec now;
-	double t;
-
-	if (!s->progress)
-		return;
-	clock_gettime(CLOCK_MONOTONIC, &now);
-	t = elapsed(&s->t0, &now);
-	if (final) {
-		if (s->shown)
-			fputs("\r\033[K", stderr);
-		return;
-	}
-	if (t < 1.0 || elapsed(&s->last, &now) < 0.5)
-		return;
-	s->last = now;
-	s->shown = 1;
-	fprintf(stderr, "\r\033[Kmimeo scan: %.1f MB, %.0f MB/s, %" PRIu64 " messages",
-		(double)s->total_in / 1e6, (double)s->total_in / 1e6 / t, s->messages);
+	(void)final;
+	atomic_store_explicit(&s->pub_in, s->total_in, memory_order_relaxed);
+	atomic_store_explicit(&s->pub_messages, s->messages, memory_order_relaxed);
+	if (s->prog)
+		cli_progress_update(s->prog, s->total_in, s->messages);
 }
 
 static const mimeo_parser_callbacks scan_cbs = {
@@ -248,9 +240,12 @@ static int new_parser(scan *s, int mbox, const void *first, size_t n, mimeo_pars
  * attachments), and only one window is mapped at any moment, so resident
  * memory stays flat however large the mailbox is.
  */
-static int scan_mapped(scan *s, cli_input *in, uint64_t size, int mbox, mimeo_parser **pp)
+static int scan_mapped(scan *s, cli_input *in, uint64_t start, uint64_t size, int mbox,
+		       mimeo_parser **pp)
 {
-	uint64_t off = 0;
+	uint64_t off = start;
+	/* a range (-j) may start anywhere: map from the page before it */
+	size_t page = (size_t)sysconf(_SC_PAGESIZE), lead;
 	int rc;
 
 	for (; off < size; off += SCAN_READ) {
@@ -266,22 +261,24 @@ static int scan_mapped(scan *s, cli_input *in, uint64_t size, int mbox, mimeo_pa
 				break;
 			n = (size_t)((uint64_t)st.st_size - off);
 		}
-		map = mmap(NULL, n, PROT_READ, MAP_PRIVATE | MAP_POPULATE, in->fd, (off_t)off);
+		lead = (size_t)(off % page);
+		map = mmap(NULL, n + lead, PROT_READ, MAP_PRIVATE | MAP_POPULATE, in->fd,
+			   (off_t)(off - lead));
 
 		if (map == MAP_FAILED) {
 			cli_error("cannot read %s: %s", in->name, strerror(errno));
 			return MIMEO_EIO;
 		}
 		if (!*pp) {
-			rc = new_parser(s, mbox, map, n, pp);
+			rc = new_parser(s, mbox, (char *)map + lead, n, pp);
 			if (rc != MIMEO_OK) {
-				munmap(map, n);
+				munmap(map, n + lead);
 				return rc;
 			}
 		}
 		s->total_in += n;
-		rc = mimeo_parser_feed(*pp, map, n);
-		munmap(map, n);
+		rc = mimeo_parser_feed(*pp, (char *)map + lead, n);
+		munmap(map, n + lead);
 		if (rc != MIMEO_OK)
 			return rc;
 		show_progress(s, 0);
@@ -295,7 +292,9 @@ static int scan_mapped(scan *s, cli_input *in, uint64_t size, int mbox, mimeo_pa
 	return mimeo_parser_finish(*pp);
 }
 
-static int scan_file(scan *s, const char *path, int mbox, char *buf)
+/* Scan a file, or the range [start, end) of a plain file when end > 0
+ * (an -j range: whole messages of an mbox). */
+static int scan_file(scan *s, const char *path, int mbox, char *buf, uint64_t start, uint64_t end)
 {
 	mimeo_parser *p = NULL;
 	cli_input in;
@@ -305,10 +304,14 @@ static int scan_file(scan *s, const char *path, int mbox, char *buf)
 
 	if (cli_input_open(&in, path) < 0)
 		return -1;
+	if (end > 0) {
+		rc = in.gz ? MIMEO_EINVAL : scan_mapped(s, &in, start, end, mbox, &p);
+		goto done;
+	}
 	/* (stdin is read, not mapped: it may not start at offset 0) */
 	if (!in.gz && strcmp(path, "-") != 0 && fstat(in.fd, &st) == 0 && S_ISREG(st.st_mode) &&
 	    st.st_size > 0) {
-		rc = scan_mapped(s, &in, (uint64_t)st.st_size, mbox, &p);
+		rc = scan_mapped(s, &in, 0, (uint64_t)st.st_size, mbox, &p);
 		goto done;
 	}
 	for (;;) {
@@ -354,24 +357,273 @@ done:
 	return 0;
 }
 
-static int run_scan(int argc, char **argv)
+/* ------------------------------------------------------------------ */
+/* jobs and threads (-j)                                               */
+/* ------------------------------------------------------------------ */
+
+/* One unit of work: a whole input, or whole messages [start, end) of an
+ * mbox (end > 0). */
+typedef struct scan_job {
+	const char *path;
+	uint64_t start, end;
+	int member;              /* a Maildir's file, not a command-line input */
+} scan_job;
+
+typedef struct scan_jobs {
+	scan_job *v;
+	size_t n, cap;
+	char **owned;            /* Maildir file paths (freed at the end) */
+	size_t nowned, capowned;
+	uint64_t total;          /* bytes, for the progress line */
+	size_t skipped;          /* Maildir entries that are no files */
+} scan_jobs;
+
+static int add_job(scan_jobs *j, const char *path, uint64_t start, uint64_t end)
 {
+	if (j->n == j->cap) {
+		size_t cap = j->cap ? j->cap * 2 : 16;
+		scan_job *v = realloc(j->v, cap * sizeof(*v));
+
+		if (!v)
+			return -1;
+		j->v = v;
+		j->cap = cap;
+	}
+	j->v[j->n].path = path;
+	j->v[j->n].start = start;
+	j->v[j->n].end = end;
+	j->v[j->n].member = 0;
+	j->n++;
+	return 0;
+}
+
+static char *own(scan_jobs *j, const char *path)
+{
+	char *c;
+
+	if (j->nowned == j->capowned) {
+		size_t cap = j->capowned ? j->capowned * 2 : 16;
+		char **v = realloc(j->owned, cap * sizeof(*v));
+
+		if (!v)
+			return NULL;
+		j->owned = v;
+		j->capowned = cap;
+	}
+	c = strdup(path);
+	if (c)
+		j->owned[j->nowned++] = c;
+	return c;
+}
+
+/* Below this an mbox is not cut: a thread per file is enough. */
+#define SCAN_SPLIT_MIN ((uint64_t)4 << 20)
+
+/* MIMEO_SCAN_SPLIT_MIN (bytes) lowers the threshold, so that tests can
+ * cut small mailboxes at every kind of place. */
+static uint64_t split_min(void)
+{
+	const char *e = getenv("MIMEO_SCAN_SPLIT_MIN");
+	size_t v;
+
+	return e && cli_parse_count(e, &v) == 0 ? (uint64_t)v : SCAN_SPLIT_MIN;
+}
+
+/* Cut the mbox `path` (`size` bytes, fd open) into up to n ranges at
+ * From_ lines; each range ends before the separator of the next From_
+ * line, as the parser ends the message there. */
+static int split_mbox(scan_jobs *j, const char *path, int fd, uint64_t size, unsigned n)
+{
+	const char *m = mmap(NULL, (size_t)size, PROT_READ, MAP_PRIVATE, fd, 0);
+	uint64_t prev = 0;
+	unsigned k;
+	int rc = 0;
+
+	if (m == MAP_FAILED)
+		return add_job(j, path, 0, 0); /* scanned whole, the usual way */
+	for (k = 1; k <= n && rc == 0; k++) {
+		uint64_t cut = k == n ? size
+				      : mimeo_mailbox_next_from(m, (size_t)size, (size_t)(size / n * k));
+		uint64_t end = cut;
+
+		if (cut <= prev)
+			continue; /* no From_ line in this stretch: the range before
+				   * runs on (a long message) */
+		if (cut < size) {
+			end = cut - mimeo_mailbox_separator(m, (size_t)cut);
+			if (end == prev)
+				end = cut; /* an empty first message keeps its
+					    * empty line (mimeo/mailbox.h) */
+		}
+		rc = add_job(j, path, prev, end);
+		prev = cut;
+	}
+	munmap((void *)m, (size_t)size);
+	return rc;
+}
+
+/* The jobs for one argument: a Maildir's files, an mbox cut in n ranges,
+ * or the input whole. */
+static int plan(scan_jobs *j, const char *path, int mbox, unsigned n)
+{
+	struct stat st;
+	int fd;
+	char head[5];
+
+	if (strcmp(path, "-") != 0 && stat(path, &st) == 0 && S_ISDIR(st.st_mode)) {
+		mimeo_mailbox *mb = NULL;
+		size_t i;
+
+		if (mimeo_mailbox_open(&mb, path, NULL) != MIMEO_OK) {
+			if (errno == ENOTDIR)
+				cli_error("%s is a folder but no Maildir (no cur/ or new/)", path);
+			else
+				cli_error("cannot read %s: %s", path, strerror(errno));
+			return -1;
+		}
+		j->skipped += mimeo_mailbox_skipped(mb);
+		if (mimeo_mailbox_skipped(mb))
+			fprintf(stderr, "mimeo: %s: %zu entr%s in new/ or cur/ not read (not a "
+				"regular file)\n", path, mimeo_mailbox_skipped(mb),
+				mimeo_mailbox_skipped(mb) == 1 ? "y" : "ies");
+		for (i = 1; i <= mimeo_mailbox_count(mb); i++) {
+			mimeo_mailbox_entry e;
+			char *p;
+
+			mimeo_mailbox_entry_get(mb, i, &e);
+			p = own(j, e.path);
+			if (!p || add_job(j, p, 0, 0) < 0) {
+				mimeo_mailbox_free(mb);
+				return -2;
+			}
+			j->v[j->n - 1].member = 1;
+			j->total += e.size;
+		}
+		mimeo_mailbox_free(mb);
+		return 0;
+	}
+	if (strcmp(path, "-") == 0 || stat(path, &st) != 0 || !S_ISREG(st.st_mode))
+		return add_job(j, path, 0, 0) < 0 ? -2 : 0; /* errors come when scanned */
+	j->total += (uint64_t)st.st_size;
+	if (n < 2 || (uint64_t)st.st_size < split_min() || (uint64_t)st.st_size > SIZE_MAX ||
+	    (strlen(path) > 3 && strcmp(path + strlen(path) - 3, ".gz") == 0))
+		return add_job(j, path, 0, 0) < 0 ? -2 : 0;
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return add_job(j, path, 0, 0) < 0 ? -2 : 0;
+	/* the mbox test scan_file's parser makes: --mbox, or "From " first */
+	if (!mbox && (pread(fd, head, 5, 0) != 5 || memcmp(head, "From ", 5) != 0)) {
+		close(fd);
+		return add_job(j, path, 0, 0) < 0 ? -2 : 0;
+	}
+	if (split_mbox(j, path, fd, (uint64_t)st.st_size, n) < 0) {
+		close(fd);
+		return -2;
+	}
+	close(fd);
+	return 0;
+}
+
+typedef struct scan_worker {
 	scan s;
 	char *buf;
-	int i, mbox = 0, structure = 0, nfiles = 0, rc = CLI_OK;
+	pthread_t tid;
+	int started;
+	struct scan_shared *sh;
+	size_t failed;           /* Maildir files that could not be scanned */
+	size_t failed_inputs;    /* command-line inputs that could not be */
+	atomic_int done;
+} scan_worker;
+
+typedef struct scan_shared {
+	const scan_jobs *jobs;
+	atomic_size_t next;
+	int mbox;
+} scan_shared;
+
+static int worker_init(scan_worker *w, int structure)
+{
+	memset(&w->s, 0, sizeof(w->s));
+	w->s.structure = structure;
+	mimeo_buf_init(&w->s.out, NULL);
+	w->buf = malloc(SCAN_READ);
+	if (!w->buf || mimeo_charset_cache_new(&w->s.cc, NULL) != MIMEO_OK)
+		return -1;
+	return 0;
+}
+
+static void worker_dispose(scan_worker *w)
+{
 	size_t k;
+
+	for (k = 0; k < w->s.nconvs; k++)
+		mimeo_charset_conv_free(w->s.convs[k].cv);
+	mimeo_charset_cache_free(w->s.cc);
+	mimeo_buf_dispose(&w->s.out);
+	free(w->buf);
+}
+
+/* Take jobs until none is left.  A failed job is counted and the others
+ * still run: nothing is skipped silently, and the counts of what could be
+ * read do not depend on N. */
+static void *worker_run(void *arg)
+{
+	scan_worker *w = arg;
+	const scan_jobs *j = w->sh->jobs;
+
+	for (;;) {
+		size_t k = atomic_fetch_add(&w->sh->next, 1);
+
+		if (k >= j->n)
+			break;
+		if (scan_file(&w->s, j->v[k].path, w->sh->mbox, w->buf, j->v[k].start,
+			      j->v[k].end) < 0) {
+			if (j->v[k].member)
+				w->failed++;
+			else
+				w->failed_inputs++;
+			if (w->s.err == MIMEO_ENOMEM)
+				break;
+			w->s.err = 0;
+		}
+	}
+	atomic_store(&w->done, 1);
+	return NULL;
+}
+
+#define SCAN_USAGE "usage: mimeo scan [--mbox] [--structure] [-j N] [--progress|--no-progress] " \
+	"FILE|DIR..."
+
+static int run_scan(int argc, char **argv)
+{
+	scan_jobs jobs;
+	scan_shared sh;
+	scan_worker *w;
+	cli_progress prog;
+	int i, mbox = 0, structure = 0, nfiles = 0, rc = CLI_OK, mode = CLI_PROGRESS_AUTO;
+	long cores = sysconf(_SC_NPROCESSORS_ONLN);
+	size_t nthreads = cores > 0 ? (size_t)cores : 1, k, failed = 0, failed_inputs = 0;
+	uint64_t messages = 0, parts = 0, bytes = 0, utf8 = 0;
 
 	for (i = 1; i < argc; i++) {
 		if (strcmp(argv[i], "--mbox") == 0) {
 			mbox = 1;
 		} else if (strcmp(argv[i], "--structure") == 0) {
 			structure = 1;
+		} else if (cli_progress_option(argv[i], &mode)) {
+			continue;
+		} else if (strcmp(argv[i], "-j") == 0 || strncmp(argv[i], "-j", 2) == 0) {
+			const char *v = argv[i][2] ? argv[i] + 2 : (i + 1 < argc ? argv[++i] : NULL);
+
+			if (cli_parse_count(v, &nthreads) < 0 || nthreads > 1024) {
+				cli_error("scan: -j takes a number of threads from 1 to 1024 (" SCAN_USAGE ")");
+				return CLI_USAGE;
+			}
 		} else if (strcmp(argv[i], "--") == 0) {
 			i++;
 			break;
 		} else if (argv[i][0] == '-' && argv[i][1]) {
-			cli_error("scan: unknown option '%s' (usage: mimeo scan [--mbox] [--structure] FILE...)",
-				  argv[i]);
+			cli_error("scan: unknown option '%s' (" SCAN_USAGE ")", argv[i]);
 			return CLI_USAGE;
 		} else {
 			break;
@@ -379,48 +631,116 @@ static int run_scan(int argc, char **argv)
 	}
 	nfiles = argc - i;
 	if (nfiles <= 0) {
-		cli_error("scan: missing FILE (usage: mimeo scan [--mbox] [--structure] FILE...)");
+		cli_error("scan: missing FILE (" SCAN_USAGE ")");
 		return CLI_USAGE;
 	}
-	memset(&s, 0, sizeof(s));
-	s.structure = structure;
-	mimeo_buf_init(&s.out, NULL);
-	buf = malloc(SCAN_READ);
-	if (!buf || mimeo_charset_cache_new(&s.cc, NULL) != MIMEO_OK) {
-		free(buf);
-		cli_error("out of memory");
-		return CLI_FAILURE;
-	}
-	s.progress = isatty(STDERR_FILENO);
-	clock_gettime(CLOCK_MONOTONIC, &s.t0);
-	s.last = s.t0;
+	memset(&jobs, 0, sizeof(jobs));
 	for (; i < argc; i++) {
-		if (scan_file(&s, argv[i], mbox, buf) < 0) {
+		int r = plan(&jobs, argv[i], mbox, (unsigned)nthreads);
+
+		if (r == -2) {
+			cli_error("out of memory");
+			rc = CLI_FAILURE;
+			goto out;
+		}
+		if (r < 0)
+			failed_inputs++;
+	}
+	if (nthreads > jobs.n)
+		nthreads = jobs.n ? jobs.n : 1;
+	w = calloc(nthreads, sizeof(*w));
+	if (!w) {
+		cli_error("out of memory");
+		rc = CLI_FAILURE;
+		goto out;
+	}
+	memset(&sh, 0, sizeof(sh));
+	sh.jobs = &jobs;
+	sh.mbox = mbox;
+	cli_progress_start(&prog, "scan", mode, jobs.total);
+	for (k = 0; k < nthreads; k++) {
+		w[k].sh = &sh;
+		if (worker_init(&w[k], structure) < 0) {
+			cli_error("out of memory");
 			rc = CLI_FAILURE;
 			break;
 		}
 	}
-	show_progress(&s, 1);
-	for (k = 0; k < s.nconvs; k++)
-		mimeo_charset_conv_free(s.convs[k].cv);
-	mimeo_charset_cache_free(s.cc);
-	mimeo_buf_dispose(&s.out);
-	free(buf);
+	if (rc == CLI_OK && nthreads == 1) {
+		/* one thread: this one, drawing its own progress */
+		w[0].s.prog = &prog;
+		worker_run(&w[0]);
+	} else if (rc == CLI_OK) {
+		for (k = 0; k < nthreads; k++) {
+			if (pthread_create(&w[k].tid, NULL, worker_run, &w[k]) != 0)
+				break;
+			w[k].started = 1;
+		}
+		if (k == 0)
+			worker_run(&w[0]); /* no thread could start: do it here */
+		/* draw the progress while they work */
+		for (;;) {
+			uint64_t in = 0, msgs = 0;
+			size_t alive = 0;
+			struct timespec nap = { 0, 100 * 1000 * 1000 };
+
+			for (k = 0; k < nthreads; k++) {
+				in += atomic_load_explicit(&w[k].s.pub_in, memory_order_relaxed);
+				msgs += atomic_load_explicit(&w[k].s.pub_messages,
+							     memory_order_relaxed);
+				alive += w[k].started && !atomic_load(&w[k].done);
+			}
+			cli_progress_update(&prog, in, msgs);
+			if (!alive)
+				break;
+			nanosleep(&nap, NULL);
+		}
+		for (k = 0; k < nthreads; k++)
+			if (w[k].started)
+				pthread_join(w[k].tid, NULL);
+	}
+	cli_progress_end(&prog);
+	for (k = 0; k < nthreads; k++) {
+		messages += w[k].s.messages;
+		parts += w[k].s.parts;
+		bytes += w[k].s.bytes;
+		utf8 += w[k].s.utf8;
+		failed += w[k].failed;
+		failed_inputs += w[k].failed_inputs;
+		if (w[k].s.err == MIMEO_ENOMEM)
+			rc = CLI_FAILURE;
+		worker_dispose(&w[k]);
+	}
+	free(w);
+	/* an input given that cannot be read is an error (reported when
+	 * met); a Maildir file that cannot be is counted (below) */
+	if (failed_inputs)
+		rc = CLI_FAILURE;
 	if (rc != CLI_OK)
-		return rc;
-	printf("messages %" PRIu64 " parts %" PRIu64 " bytes %" PRIu64 "\n",
-	       s.messages, s.parts, s.bytes);
+		goto out;
+	printf("messages %" PRIu64 " parts %" PRIu64 " bytes %" PRIu64 "\n", messages, parts,
+	       bytes);
 	if (getenv("SCAN_VERBOSE"))
 		fprintf(stderr, "utf8 bytes (converted text + decoded headers) %" PRIu64 "\n",
-			s.utf8);
+			utf8);
+	if (failed) {
+		/* the counts above are of what could be read */
+		cli_error("scan: %zu message%s could not be read", failed, failed == 1 ? "" : "s");
+		rc = CLI_FAILURE;
+	}
 	if (fflush(stdout) != 0) {
 		cli_error("cannot write to standard output: %s", strerror(errno));
-		return CLI_FAILURE;
+		rc = CLI_FAILURE;
 	}
-	return CLI_OK;
+out:
+	for (k = 0; k < jobs.nowned; k++)
+		free(jobs.owned[k]);
+	free(jobs.owned);
+	free(jobs.v);
+	return rc;
 }
 
 const cli_command cli_cmd_scan = {
-	"scan", "scan [--mbox] [--structure] FILE...  parse, decode and count (--structure: "
-	"count only)", run_scan
+	"scan", "scan [--mbox] [--structure] [-j N] FILE|DIR...  parse, decode and count "
+	"(--structure: count only)", run_scan
 };

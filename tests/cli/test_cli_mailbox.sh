@@ -23,6 +23,11 @@ check() {
 	if "$@"; then ok; else fail "$desc"; fi
 }
 
+# checkx DESCRIPTION 'SHELL EXPRESSION': for compound conditions (&&)
+checkx() {
+	if eval "$2"; then ok; else fail "$1"; fi
+}
+
 # run CMD...: stdout to $T/out, stderr to $T/err, status in $rc
 run() {
 	"$@" >"$T/out" 2>"$T/err"
@@ -96,7 +101,7 @@ cp "$T/m1" "$T/md/tmp/1700000000.M0.host"
 
 # --- ls -------------------------------------------------------------------
 run "$CLI" ls --json "$T/box.mbox"
-check "ls --json box.mbox: status $rc, stderr $(cat "$T/err")" [ "$rc" -eq 0 ] && [ ! -s "$T/err" ]
+checkx "ls --json box.mbox: status $rc, stderr $(cat "$T/err")" '[ "$rc" -eq 0 ] && [ ! -s "$T/err" ]'
 cp "$T/out" "$T/box.jsonl"
 python3 - "$T/box.jsonl" "$T/box.mbox" <<'EOF' || fail "ls --json box.mbox values"
 import json, re, sys
@@ -139,7 +144,7 @@ for x in a + b:
 assert a == b, (a, b)
 EOF
 run "$CLI" ls --json "$T/md"
-check "ls --json Maildir: status $rc, stderr $(cat "$T/err")" [ "$rc" -eq 0 ] && [ ! -s "$T/err" ]
+checkx "ls --json Maildir: status $rc, stderr $(cat "$T/err")" '[ "$rc" -eq 0 ] && [ ! -s "$T/err" ]'
 python3 - "$T/out" "$T/md" <<'EOF' || fail "ls --json Maildir values"
 import json, os, sys
 rows = [json.loads(l) for l in open(sys.argv[1], encoding="utf-8")]
@@ -181,14 +186,14 @@ assert len(r) == 1 and r[0]['n'] == 1 and r[0]['offset'] == 0, r
 assert r[0]['size'] == os.path.getsize('$T/m2') and r[0]['attachments'] == 2, r
 "
 run sh -c "'$CLI' ls --json - <'$T/box.mbox'"
-check "ls - (stdin mbox)" [ "$rc" -eq 0 ] && [ "$(wc -l <"$T/out")" -eq 3 ]
+checkx "ls - (stdin mbox)" '[ "$rc" -eq 0 ] && [ "$(wc -l <"$T/out")" -eq 3 ]'
 # a non-mailbox file of any kind is one message
 run "$CLI" ls --json "$D/sample.eml"
-check "ls sample.eml: one message" [ "$rc" -eq 0 ] && [ "$(wc -l <"$T/out")" -eq 1 ]
+checkx "ls sample.eml: one message" '[ "$rc" -eq 0 ] && [ "$(wc -l <"$T/out")" -eq 1 ]'
 
 # several inputs: JSON rows name their file; text gets a heading per input
 run "$CLI" ls --json "$T/box.mbox" "$T/md"
-check "ls two inputs: 6 rows" [ "$rc" -eq 0 ] && [ "$(wc -l <"$T/out")" -eq 6 ]
+checkx "ls two inputs: 6 rows" '[ "$rc" -eq 0 ] && [ "$(wc -l <"$T/out")" -eq 6 ]'
 run "$CLI" ls "$T/box.mbox" "$T/m1"
 check "ls two inputs text: headings" grep -q "^$T/m1:\$" "$T/out"
 
@@ -205,18 +210,17 @@ check "ls --bogus: usage status 2" [ "$rc" -eq 2 ]
 { cat "$T/box.mbox"; echo; } >"$T/cut.mbox"
 printf 'From x@y Mon Dec  7 15:00:00 2026\nSubject: cut\nContent-Type: multipart/mixed; boundary=q\n\n--q\n\npartial' >>"$T/cut.mbox"
 run "$CLI" ls --json "$T/cut.mbox"
-check "ls cut mbox: 4 rows, status 0 ($rc)" [ "$rc" -eq 0 ] && [ "$(wc -l <"$T/out")" -eq 4 ]
+checkx "ls cut mbox: 4 rows, status 0 ($rc)" '[ "$rc" -eq 0 ] && [ "$(wc -l <"$T/out")" -eq 4 ]'
 check "ls cut mbox: said on stderr" grep -q "ends inside message 4" "$T/err"
 # Maildir with a subfolder and an unreadable message: counted, said, exit 1
 cp -r "$T/md" "$T/md2"
 mkdir "$T/md2/cur/sub"
 run "$CLI" ls "$T/md2"
-check "Maildir subfolder: listed 3, said ($(cat "$T/err"))" [ "$rc" -eq 0 ] && \
-	[ "$(wc -l <"$T/out")" -eq 3 ] && grep -q "1 entry in new/ or cur/ not read" "$T/err"
+checkx "Maildir subfolder: listed 3, said ($(cat "$T/err"))" '[ "$rc" -eq 0 ] &&  [ "$(wc -l <"$T/out")" -eq 3 ] && grep -q "1 entry in new/ or cur/ not read" "$T/err"'
 chmod 000 "$T/md2/cur/1700000003.M3.host:2,"
 if [ "$(id -u)" -ne 0 ]; then
 	run "$CLI" ls --json "$T/md2"
-	check "unreadable Maildir file: 2 listed, exit 1" [ "$rc" -eq 1 ] && [ "$(wc -l <"$T/out")" -eq 2 ]
+	checkx "unreadable Maildir file: 2 listed, exit 1" '[ "$rc" -eq 1 ] && [ "$(wc -l <"$T/out")" -eq 2 ]'
 	check "unreadable Maildir file: counted" grep -q "1 message could not be read" "$T/err"
 fi
 chmod 644 "$T/md2/cur/1700000003.M3.host:2,"
@@ -226,25 +230,24 @@ run "$CLI" tree --message 2 "$T/box.mbox"
 check "tree --message 2: structure ($(cat "$T/out"))" grep -q '"b.bin"' "$T/out"
 check "tree --message 2: no note" [ ! -s "$T/err" ]
 run "$CLI" tree "$T/box.mbox"
-check "tree mbox: message 1 ($rc)" [ "$rc" -eq 0 ] && grep -q "^1 text/plain" "$T/out"
+checkx "tree mbox: message 1 ($rc)" '[ "$rc" -eq 0 ] && grep -q "^1 text/plain" "$T/out"'
 check "tree mbox without --message: note on stderr" grep -q "holds 3 messages" "$T/err"
 run "$CLI" tree --message=3 "$T/md"
-check "tree --message=3 Maildir" [ "$rc" -eq 0 ] && [ ! -s "$T/err" ]
+checkx "tree --message=3 Maildir" '[ "$rc" -eq 0 ] && [ ! -s "$T/err" ]'
 run "$CLI" cat --message 2 "$T/box.mbox" 3
-check "cat --message 2 section 3" [ "$rc" -eq 0 ] && [ "$(cat "$T/out")" = "bbb" ]
+checkx "cat --message 2 section 3" '[ "$rc" -eq 0 ] && [ "$(cat "$T/out")" = "bbb" ]'
 run "$CLI" cat "$T/box.mbox.gz" 1 --message 3
 check "cat .gz --message 3 (un-quoted >From)" grep -q "^From quoted" "$T/out"
 run "$CLI" headers --message 2 "$T/box.mbox"
 check "headers --message 2" grep -q "^Subject: zweite" "$T/out"
 run "$CLI" to7bit --message 1 "$T/box.mbox"
-check "to7bit --message 1: the message, without the From_ line" \
-	[ "$rc" -eq 0 ] && [ "$(head -1 "$T/out")" = "From: =?UTF-8?Q?J=C3=BCrgen?= <juergen@example.org>" ]
+checkx "to7bit --message 1: the message, without the From_ line" ' [ "$rc" -eq 0 ] && [ "$(head -1 "$T/out")" = "From: =?UTF-8?Q?J=C3=BCrgen?= <juergen@example.org>" ]'
 run "$CLI" extract --message 2 "$T/box.mbox" -o "$T/x2"
-check "extract --message 2: two files" [ "$rc" -eq 0 ] && [ -f "$T/x2/a.txt" ] && [ -f "$T/x2/b.bin" ]
+checkx "extract --message 2: two files" '[ "$rc" -eq 0 ] && [ -f "$T/x2/a.txt" ] && [ -f "$T/x2/b.bin" ]'
 # a mailbox of one message: no note
 head -9 "$T/box.mbox" >"$T/one.mbox"
 run "$CLI" tree "$T/one.mbox"
-check "one-message mbox: no note" [ "$rc" -eq 0 ] && [ ! -s "$T/err" ]
+checkx "one-message mbox: no note" '[ "$rc" -eq 0 ] && [ ! -s "$T/err" ]'
 # past the end, zero, garbage
 expect_error "$CLI" tree --message 4 "$T/box.mbox"
 check "past the end: says how many" grep -q "no message 4 in .* (it holds 3)" "$T/err"
@@ -260,16 +263,15 @@ check "--message without N: usage" [ "$rc" -eq 2 ]
 # --- extract --all ---------------------------------------------------------
 run "$CLI" extract --all "$T/box.mbox" -o "$T/all"
 check "extract --all: status $rc" [ "$rc" -eq 0 ]
-check "extract --all: DIR/2/ only" [ "$(ls "$T/all")" = "2" ] && [ -f "$T/all/2/a.txt" ] && \
-	[ "$(cat "$T/all/2/b.bin")" = "bbb" ]
-check "extract --all: one line per file" [ "$(wc -l <"$T/out")" -eq 2 ] && grep -q "^$T/all/2/a.txt\$" "$T/out"
+checkx "extract --all: DIR/2/ only" '[ "$(ls "$T/all")" = "2" ] && [ -f "$T/all/2/a.txt" ] &&  [ "$(cat "$T/all/2/b.bin")" = "bbb" ]'
+checkx "extract --all: one line per file" '[ "$(wc -l <"$T/out")" -eq 2 ] && grep -q "^$T/all/2/a.txt\$" "$T/out"'
 run "$CLI" extract --all "$T/md" -o "$T/allmd"
-check "extract --all Maildir" [ "$rc" -eq 0 ] && [ -f "$T/allmd/2/b.bin" ]
+checkx "extract --all Maildir" '[ "$rc" -eq 0 ] && [ -f "$T/allmd/2/b.bin" ]'
 run "$CLI" extract --all --message 2 "$T/box.mbox" -o "$T/bad"
 check "extract --all --message: usage" [ "$rc" -eq 2 ]
 # again into the same DIR: unique names, nothing replaced
 run "$CLI" extract --all "$T/box.mbox" -o "$T/all"
-check "extract --all twice: new names" [ -f "$T/all/2/a-1.txt" ] && [ "$(cat "$T/all/2/a.txt")" = "att" ]
+checkx "extract --all twice: new names" '[ -f "$T/all/2/a-1.txt" ] && [ "$(cat "$T/all/2/a.txt")" = "att" ]'
 
 # extract --all writes exactly the files ls counts, over a mailbox made of
 # every sample message (nested, digest, hostile names, broken input)
@@ -287,7 +289,7 @@ import json
 print(sum(json.loads(l)['attachments'] for l in open('$T/out', encoding='utf-8')))")
 run "$CLI" extract --all "$mb" -o "$T/xs"
 written=$(find "$T/xs" -type f | wc -l)
-check "extract --all wrote $written files, ls counted $counted" [ "$counted" -eq "$written" ] && [ "$written" -gt 3 ]
+checkx "extract --all wrote $written files, ls counted $counted" '[ "$counted" -eq "$written" ] && [ "$written" -gt 3 ]'
 check "extract --all printed one line per file" [ "$(wc -l <"$T/out")" -eq "$written" ]
 if [ -d "$SRC/../shared/corpus" ]; then
 	# the shared corpus, one mailbox per folder (skipped when absent)
@@ -313,6 +315,77 @@ print(sum(json.loads(l)['attachments'] for l in open('$T/out', encoding='utf-8')
 	check "shared corpus: extract --all wrote $written, ls counted $counted" [ "$counted" -eq "$written" ]
 fi
 
+# --- scan: Maildir, -j N ------------------------------------------------------
+run "$CLI" scan "$T/md"
+checkx "scan Maildir: $(cat "$T/out") $(cat "$T/err")" '[ "$rc" -eq 0 ] &&  [ "$(cat "$T/out")" = "messages 3 parts 5 bytes 62" ]'
+run "$CLI" scan -j 1 "$T/md"
+check "scan -j 1 Maildir" [ "$(cat "$T/out")" = "messages 3 parts 5 bytes 62" ]
+run "$CLI" scan -j 3 "$T/md" "$T/box.mbox" "$T/box.mbox.gz"
+check "scan -j 3 Maildir + mbox + .gz: $(cat "$T/out")" [ "$(cat "$T/out")" = "messages 9 parts 15 bytes 184" ]
+run "$CLI" scan "$T/md2"
+checkx "scan Maildir with a subfolder: said" '[ "$rc" -eq 0 ] && grep -q "not read" "$T/err"'
+if [ "$(id -u)" -ne 0 ]; then
+	chmod 000 "$T/md2/cur/1700000003.M3.host:2,"
+	run "$CLI" scan -j 2 "$T/md2"
+	checkx "scan unreadable Maildir file: counts of the rest, exit 1" '[ "$rc" -eq 1 ] &&  grep -q "^messages 2 " "$T/out" && grep -q "1 message could not be read" "$T/err"'
+	chmod 644 "$T/md2/cur/1700000003.M3.host:2,"
+fi
+run "$CLI" scan -j 0 "$T/md"
+check "scan -j 0: usage" [ "$rc" -eq 2 ]
+run "$CLI" scan -j x "$T/md"
+check "scan -j x: usage" [ "$rc" -eq 2 ]
+run "$CLI" scan "$T/plain"
+checkx "scan of a plain folder: exit 1, said" '[ "$rc" -eq 1 ] && grep -q "no Maildir" "$T/err"'
+
+# -j N gives the counts of -j 1 on mailboxes cut anywhere (the threshold
+# lowered so that small files are cut): a From_ line exactly at a range
+# edge, ranges with no From_ line (inside a long message), CRLF mail,
+# unescaped "From " body lines, an mbox given with --mbox that does not
+# start with one, and the sample mailbox
+python3 - "$T" <<'EOF'
+import sys
+t = sys.argv[1]
+def msg(name, body):
+    return "From %s@example.org Mon Dec  7 10:00:00 2026\nSubject: %s\n\n%s\n" % (name, name, body)
+# edge: the second From_ line starts at exactly half the file
+m1 = msg("a", "x" * 100) + "\n"
+m2 = msg("b", "")
+m2 = m2[:-1] + "y" * (len(m1) - len(m2)) + "\n"
+assert len(m1) == len(m2)
+open(t + "/edge.mbox", "w").write(m1 + m2)
+# long: a long message in the middle holds most cut points
+long_body = ("From here on no separator\n" + "z" * 75 + "\n") * 400
+parts = [msg("s%d" % i, "short") for i in range(5)] + [msg("long", long_body)] + \
+        [msg("t%d" % i, "short\n\nFrom nobody no time\n>From quoted") for i in range(5)]
+open(t + "/long.mbox", "w").write("\n".join(parts))
+# crlf, and a multipart in every message
+crlf = "\r\n\r\n".join(("From c%d 10:00\r\nSubject: c\r\nContent-Type: multipart/mixed; boundary=q\r\n\r\n"
+                         "--q\r\n\r\n%s\r\n--q--" % (i, "w" * (i * 37 % 500))) for i in range(200))
+open(t + "/crlf.mbox", "w", newline="").write(crlf)
+# no From_ line first: an mbox only with --mbox
+open(t + "/forced.mbox", "w").write("Subject: none\n\nfirst\n\n" + "\n".join(msg("f%d" % i, "v" * i) for i in range(50)))
+EOF
+for f in edge long crlf box samples; do
+	for opt in "" "--structure"; do
+		MIMEO_SCAN_SPLIT_MIN=1 "$CLI" scan -j 1 $opt "$T/$f.mbox" >"$T/j1" 2>&1
+		for j in 2 3 4 7 16 61; do
+			MIMEO_SCAN_SPLIT_MIN=1 "$CLI" scan -j $j $opt "$T/$f.mbox" >"$T/jn" 2>&1
+			check "scan -j $j $opt $f.mbox = -j 1: $(cat "$T/jn") vs $(cat "$T/j1")" cmp -s "$T/j1" "$T/jn"
+		done
+	done
+done
+run "$CLI" scan "$T/edge.mbox"
+check "edge.mbox: 2 messages" grep -q "^messages 2 " "$T/out"
+MIMEO_SCAN_SPLIT_MIN=1 "$CLI" scan --mbox -j 1 "$T/forced.mbox" >"$T/j1" 2>&1
+for j in 2 5 13; do
+	MIMEO_SCAN_SPLIT_MIN=1 "$CLI" scan --mbox -j $j "$T/forced.mbox" >"$T/jn" 2>&1
+	check "scan --mbox -j $j forced.mbox = -j 1" cmp -s "$T/j1" "$T/jn"
+done
+check "forced.mbox: 51 messages ($(cat "$T/j1"))" grep -q "^messages 51 " "$T/j1"
+# ls agrees with scan on the number of messages
+run "$CLI" ls --json "$T/long.mbox"
+check "ls long.mbox: 11 messages" [ "$(wc -l <"$T/out")" -eq 11 ]
+
 # --- progress ---------------------------------------------------------------
 # a mailbox past the few-MB threshold
 python3 - "$T/big.mbox" <<'EOF'
@@ -321,9 +394,9 @@ with open(sys.argv[1], "w") as f:
     for i in range(3000):
         f.write("From a@b Mon Dec  7 10:00:00 2026\nSubject: m%d\n\n%s\n\n" % (i, "x" * 76 + "\n") * 20)
 EOF
-for cmd in "ls"; do
+for cmd in "ls" "scan"; do
 	run "$CLI" $cmd "$T/big.mbox"
-	check "$cmd: no progress when stderr is a file" [ "$rc" -eq 0 ] && [ ! -s "$T/err" ]
+	checkx "$cmd: no progress when stderr is a file" '[ "$rc" -eq 0 ] && [ ! -s "$T/err" ]'
 	run "$CLI" $cmd --progress "$T/big.mbox"
 	check "$cmd --progress: a line on stderr ($(cat "$T/err"))" grep -q "^mimeo $cmd: .* MB/s, .* messages" "$T/err"
 	run "$CLI" $cmd --no-progress "$T/big.mbox"
