@@ -15,6 +15,7 @@
 #include "mimeo/date.h"
 #include "mimeo/parser.h"
 #include "mimeo/message.h"
+#include "mimeo/query.h"
 #include "mimeo/builder.h"
 #include "mimeo/pop3.h"
 #include "mimeo/mailbox.h"

@@ -37,8 +37,10 @@ extern "C" {
  * only `group` set (local_part, domain and display_name NULL).
  */
 typedef struct mimeo_address {
-	const char *display_name; /**< decoded phrase (comments inside it are
-	                               dropped, RFC 5322 3.2.2); else the text of
+	const char *display_name; /**< decoded phrase, comments inside it kept
+	                               as text with their parentheses, as clients
+	                               show them ("Jason Lee (Sales)"; since 0.2,
+	                               0.1 dropped them); else the text of
 	                               the entry's first comment ("user@example.com
 	                               (John Doe)"); else NULL (also for "") */
 	const char *local_part;   /**< unquoted, escapes removed, CFWS removed

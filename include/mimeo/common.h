@@ -118,7 +118,10 @@ typedef int (*mimeo_read_fn)(void *buf, size_t cap, size_t *got, void *user);
  * used as C strings; `size` excludes the terminator.
  */
 typedef struct mimeo_buf {
-	char *ptr;       /**< data, NUL-terminated; NULL while empty and unallocated */
+	char *ptr;       /**< data, NUL-terminated; NULL while empty and unallocated,
+	                      but every library call that writes text into a
+	                      buffer and succeeds leaves it non-NULL ("" when the
+	                      text is empty), so it can be printed directly */
 	size_t size;     /**< bytes in use, not counting the terminator */
 	size_t asize;    /**< bytes allocated */
 	const mimeo_allocator *alloc; /**< NULL = libc */

@@ -1772,6 +1772,8 @@ int mimeo__charset_convert(mimeo_charset_cache *cc, int enc, unsigned unknown_fl
 int mimeo_charset_to_utf8(mimeo_charset_cache *cc, const char *label, size_t label_len,
 			  const void *in, size_t len, mimeo_buf *out, unsigned *repairs)
 {
+	if (out && mimeo__buf_ready(out) != MIMEO_OK) /* "" on success, never NULL */
+		return MIMEO_ENOMEM;
 	mimeo_charset_cache *tmp = NULL;
 	unsigned dummy = 0, flag;
 	int enc, rc;
@@ -2129,6 +2131,8 @@ static int conv_feed(mimeo_charset_conv *cv, const unsigned char *s, size_t n, i
 int mimeo_charset_conv_step(mimeo_charset_conv *cv, const void *in, size_t len,
 			    mimeo_buf *out)
 {
+	if (out && mimeo__buf_ready(out) != MIMEO_OK) /* "" on success, never NULL */
+		return MIMEO_ENOMEM;
 	if (!len)
 		return MIMEO_OK;
 	return conv_feed(cv, in, len, 0, out);
@@ -2136,6 +2140,8 @@ int mimeo_charset_conv_step(mimeo_charset_conv *cv, const void *in, size_t len,
 
 int mimeo_charset_conv_finish(mimeo_charset_conv *cv, mimeo_buf *out)
 {
+	if (out && mimeo__buf_ready(out) != MIMEO_OK) /* "" on success, never NULL */
+		return MIMEO_ENOMEM;
 	int rc = conv_feed(cv, (const unsigned char *)"", 0, 1, out);
 
 	if (cv->mode == CONV_SNIFF && cv->saw_8bit)

@@ -153,12 +153,10 @@ out:
 /* attachments                                                         */
 /* ------------------------------------------------------------------ */
 
+/* The library's rule (mimeo/query.h), the one documented place. */
 int cli_is_attachment(const struct mimeo_part *p)
 {
-	const char *d = mimeo_part_disposition(p);
-
-	return mimeo_part_is_leaf(p) &&
-	       (mimeo_part_filename(p) || (d && strcmp(d, "attachment") == 0));
+	return mimeo_part_is_attachment(p);
 }
 
 /* ------------------------------------------------------------------ */

@@ -251,12 +251,17 @@ static int read_domain(struct actx *c, size_t *pos, size_t *off)
 
 /*
  * Decode the phrase s[a..b) (display name or group name) into the string
- * table.  Comments are left out (RFC 5322 3.2.2: they are not part of the
- * phrase); when the phrase has no words, the first comment of the entry
+ * table.  Comments inside it are kept as text, parentheses included, as
+ * clients show them ("Jason Lee (Sales)"; RFC 5322 3.2.2 makes them no part
+ * of the phrase, but they often carry the only readable form of the name,
+ * e.g. a Chinese name after its romanisation; a group name drops them);
+ * when the phrase has no
+ * words, the first comment of the entry
  * (`fc`, see mimeo__skip_cfws) is used instead, as clients show
  * "user@example.com (John Doe)".  *off = NONE when nothing is left.
  */
-static int emit_phrase(struct actx *c, size_t a, size_t b, const size_t *fc, size_t *off)
+static int emit_phrase(struct actx *c, size_t a, size_t b, const size_t *fc, int keep_comments,
+		       size_t *off)
 {
 	const char *s = c->f.s;
 	size_t mark = c->f.scratch.size, i = a, start;
@@ -267,8 +272,13 @@ static int emit_phrase(struct actx *c, size_t a, size_t b, const size_t *fc, siz
 		size_t k = i;
 
 		if (s[i] == '(') {
+			/* the comment and the whitespace after it, as written:
+			 * mimeo_header_decode_phrase() keeps comments as text
+			 * and folds the whitespace */
 			mimeo__skip_cfws(s, b, &k, &c->f.repairs, NULL);
-			if (mimeo_buf_put(&c->f.scratch, " ", 1) != MIMEO_OK)
+			if (mimeo_buf_put(&c->f.scratch, " ", 1) != MIMEO_OK ||
+			    (keep_comments &&
+			     mimeo_buf_put(&c->f.scratch, s + i, k - i) != MIMEO_OK))
 				return MIMEO_ENOMEM;
 		} else if (s[i] == '"') {
 			k = skip_quoted(c, i, b);
@@ -345,7 +355,7 @@ static int parse_angle(struct actx *c, size_t *pos, size_t start, size_t phrase_
 	size_t len = c->f.len, i = *pos, mark;
 
 	/* name-addr: [display-name] angle-addr */
-	if (emit_phrase(c, start, phrase_end, fc, &e->dn) != MIMEO_OK)
+	if (emit_phrase(c, start, phrase_end, fc, 1, &e->dn) != MIMEO_OK)
 		return MIMEO_ENOMEM;
 	i++;
 	mimeo__skip_cfws(s, len, &i, &c->f.repairs, NULL);
@@ -439,7 +449,7 @@ static int parse_item(struct actx *c, size_t *pos, size_t group, int trailing, s
 
 	if (i < len && s[i] == ':' && group == NONE && !trailing) {
 		/* RFC 5322 3.4: group = display-name ":" [group-list] ";" */
-		if (emit_phrase(c, start, phrase_end, NULL, grp_out) != MIMEO_OK)
+		if (emit_phrase(c, start, phrase_end, NULL, 0, grp_out) != MIMEO_OK)
 			return MIMEO_ENOMEM;
 		if (*grp_out == NONE) {
 			*grp_out = c->f.strings.size;
@@ -468,7 +478,7 @@ static int parse_item(struct actx *c, size_t *pos, size_t group, int trailing, s
 		k = lp_start == NONE ? i : lp_start;
 		if (lp_start != NONE && first_word != lp_start) {
 			c->f.repairs |= MIMEO_REPAIR_SYNTAX;
-			if (emit_phrase(c, start, lp_start, NULL, &e.dn) != MIMEO_OK)
+			if (emit_phrase(c, start, lp_start, NULL, 1, &e.dn) != MIMEO_OK)
 				return MIMEO_ENOMEM;
 		}
 		mark = c->f.scratch.size;
@@ -498,7 +508,7 @@ static int parse_item(struct actx *c, size_t *pos, size_t group, int trailing, s
 			size_t j = i;
 
 			mimeo__skip_cfws(s, len, &j, &c->f.repairs, fc);
-			if (emit_phrase(c, j, j, fc, &e.dn) != MIMEO_OK)
+			if (emit_phrase(c, j, j, fc, 1, &e.dn) != MIMEO_OK)
 				return MIMEO_ENOMEM;
 		}
 	} else {

@@ -382,6 +382,8 @@ int mimeo_date_parse(const char *in, size_t len, int64_t *utc_seconds, int *offs
 
 int mimeo_date_format(int64_t utc_seconds, int offset_minutes, mimeo_buf *out)
 {
+	if (out && mimeo__buf_ready(out) != MIMEO_OK) /* "" on success, never NULL */
+		return MIMEO_ENOMEM;
 	/* 9999-12-31T23:59:59 local, and 1900-01-01 local, in UTC seconds
 	 * with a margin for the offset: reject anything far outside first so
 	 * that no arithmetic below can overflow */

@@ -26,6 +26,8 @@ static const unsigned char fffd[3] = { 0xEF, 0xBF, 0xBD };
 
 int mimeo_header_unfold(const char *in, size_t len, mimeo_buf *out)
 {
+	if (out && mimeo__buf_ready(out) != MIMEO_OK) /* "" on success, never NULL */
+		return MIMEO_ENOMEM;
 	size_t i = 0;
 	int rc;
 
@@ -661,6 +663,8 @@ static void text_fn(struct dec *d, const char *s, size_t n)
 int mimeo_header_decode_text(mimeo_charset_cache *cc, const mimeo_header_options *opts,
 			     const char *in, size_t len, mimeo_buf *out, unsigned *repairs)
 {
+	if (out && mimeo__buf_ready(out) != MIMEO_OK) /* "" on success, never NULL */
+		return MIMEO_ENOMEM;
 	return run_decoder(cc, opts, in, len, out, repairs, text_fn);
 }
 
@@ -745,6 +749,8 @@ static void phrase_fn(struct dec *d, const char *s, size_t n)
 int mimeo_header_decode_phrase(mimeo_charset_cache *cc, const mimeo_header_options *opts,
 			       const char *in, size_t len, mimeo_buf *out, unsigned *repairs)
 {
+	if (out && mimeo__buf_ready(out) != MIMEO_OK) /* "" on success, never NULL */
+		return MIMEO_ENOMEM;
 	return run_decoder(cc, opts, in, len, out, repairs, phrase_fn);
 }
 
@@ -1096,11 +1102,15 @@ done:
 int mimeo_header_encode_text(const char *utf8, size_t len, size_t start_col, unsigned flags,
 			     mimeo_buf *out)
 {
+	if (out && mimeo__buf_ready(out) != MIMEO_OK) /* "" on success, never NULL */
+		return MIMEO_ENOMEM;
 	return encode(utf8, len, start_col, flags, out, MODE_TEXT);
 }
 
 int mimeo_header_encode_phrase(const char *utf8, size_t len, size_t start_col,
 			       unsigned flags, mimeo_buf *out)
 {
+	if (out && mimeo__buf_ready(out) != MIMEO_OK) /* "" on success, never NULL */
+		return MIMEO_ENOMEM;
 	return encode(utf8, len, start_col, flags, out, MODE_PHRASE);
 }

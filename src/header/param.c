@@ -1013,6 +1013,8 @@ static int sanitize_utf8(const char *v, size_t n, mimeo_buf *clean)
 int mimeo_param_encode(const char *name, const char *utf8, size_t len, size_t start_col,
 		       unsigned flags, mimeo_buf *out)
 {
+	if (out && mimeo__buf_ready(out) != MIMEO_OK) /* "" on success, never NULL */
+		return MIMEO_ENOMEM;
 	const char *fold = (flags & MIMEO_HEADER_FOLD_CRLF) ? ";\r\n\t" : ";\n\t";
 	mimeo_buf clean;
 	const char *v;

@@ -52,6 +52,10 @@ static inline unsigned char mimeo__lower(unsigned char c)
 
 /* Case-insensitive ASCII comparison of `a` (length `alen`) with the
  * NUL-terminated lowercase literal `lit`. */
+/* Make `buf` a C string ("" when empty) without changing its contents, so
+ * a successful call that produced nothing still leaves ptr non-NULL: callers
+ * may print out.ptr directly.  MIMEO_OK or MIMEO_ENOMEM. */
+int mimeo__buf_ready(mimeo_buf *buf);
 int mimeo__ascii_ieq(const char *a, size_t alen, const char *lit);
 
 /* Value of a hexadecimal digit in either case, or -1 (RFC 2045 QP "=XX",

@@ -165,6 +165,11 @@ int mimeo_buf_grow(mimeo_buf *buf, size_t extra)
 	return MIMEO_OK;
 }
 
+int mimeo__buf_ready(mimeo_buf *buf)
+{
+	return buf->ptr ? MIMEO_OK : mimeo_buf_grow(buf, 0);
+}
+
 int mimeo_buf_put(mimeo_buf *buf, const void *data, size_t len)
 {
 	int rc = mimeo_buf_grow(buf, len);

@@ -1825,6 +1825,8 @@ int mimeo_builder_write_file(mimeo_builder *b, FILE *f)
 
 int mimeo_builder_write_buf(mimeo_builder *b, mimeo_buf *out)
 {
+	if (out && mimeo__buf_ready(out) != MIMEO_OK) /* "" on success, never NULL */
+		return MIMEO_ENOMEM;
 	if (!out)
 		return MIMEO_EINVAL;
 	return mimeo_builder_write(b, mimeo__buf_writer, out);
