@@ -99,15 +99,23 @@
  * reports defect MIMEO_DEFECT_LIMIT and degrades as follows, never fails):
  *  - max_depth: a multipart or message part at depth >= max_depth is an
  *    opaque leaf (flag MIMEO_PART_OPAQUE): its body is delivered as is;
- *  - max_header_bytes / max_headers: the line that would exceed the limit
- *    ends the header block and becomes the first body line (a single line
- *    longer than what is left of max_header_bytes is truncated to fit
- *    instead, so a huge field is kept, cut short);
+ *  - max_header_bytes / max_headers: the header block is still read to its
+ *    real end (since 0.2; the rest used to become body text): the field
+ *    that passes the limit is cut (a single line longer than what is left
+ *    of max_header_bytes is truncated to fit, so a huge field is kept, cut
+ *    short), and the fields after it are dropped, except the block's first
+ *    Content-Type and Content-Transfer-Encoding, which are still delivered
+ *    and used, so the structure does not change;
  *  - max_line: a header line longer than this is truncated (the rest of
- *    the line is dropped); body lines of any length are delivered;
- *  - max_parts: once a message has this many parts, further delimiter
- *    lines no longer start new parts and are delivered as body data, and
- *    a message/rfc822 part is an opaque leaf.
+ *    the line is dropped) and the header goes on; body lines of any
+ *    length are delivered.  The default (64 KiB, 1 MiB before 0.2) is far
+ *    below max_header_bytes, so one huge line cannot hide the fields after
+ *    it;
+ *  - max_parts: once a message has this many parts, a further delimiter
+ *    line ends its multipart as a close delimiter would (since 0.2; it
+ *    used to be body data, so the remaining parts showed as raw MIME in
+ *    the body of the last part): the rest is the multipart's epilogue; a
+ *    message/rfc822 part is an opaque leaf.
  *
  * SPDX-License-Identifier: LGPL-2.1-or-later
  */
@@ -331,22 +339,22 @@ enum {
 typedef struct mimeo_parser_options {
 	unsigned version;          /**< MIMEO_PARSER_OPTIONS_VERSION */
 	unsigned flags;            /**< MIMEO_PARSE_* */
-	unsigned max_depth;        /**< nesting depth, default 64 */
+	unsigned max_depth;        /**< nesting depth, default 256 (64 before 0.2) */
 	size_t max_header_bytes;   /**< per header block, default 1 MiB */
 	unsigned max_headers;      /**< fields per header block, default 2000 */
 	size_t max_parts;          /**< parts per message, default 100000 */
-	size_t max_line;           /**< header line bytes, default 1 MiB;
+	size_t max_line;           /**< header line bytes, default 64 KiB;
 				        values below 2048 count as 2048 */
 	const mimeo_allocator *alloc; /**< NULL = libc */
 	mimeo_isa isa;             /**< decoders' and scanner's ISA path,
 				        MIMEO_ISA_AUTO = best */
 } mimeo_parser_options;
 
-#define MIMEO_PARSER_DEFAULT_MAX_DEPTH 64u
+#define MIMEO_PARSER_DEFAULT_MAX_DEPTH 256u
 #define MIMEO_PARSER_DEFAULT_MAX_HEADER_BYTES ((size_t)1 << 20)
 #define MIMEO_PARSER_DEFAULT_MAX_HEADERS 2000u
 #define MIMEO_PARSER_DEFAULT_MAX_PARTS ((size_t)100000)
-#define MIMEO_PARSER_DEFAULT_MAX_LINE ((size_t)1 << 20)
+#define MIMEO_PARSER_DEFAULT_MAX_LINE ((size_t)64 << 10)
 
 #define MIMEO_PARSER_OPTIONS_INIT { MIMEO_PARSER_OPTIONS_VERSION, 0,        \
 	MIMEO_PARSER_DEFAULT_MAX_DEPTH, MIMEO_PARSER_DEFAULT_MAX_HEADER_BYTES,  \

@@ -170,6 +170,9 @@ struct mimeo_parser {
 	size_t hdr_bytes;
 	unsigned hdr_count;
 	int line_truncated;
+	int blk_over;          /* this block passed a limit (reported once) */
+	int skip_field;        /* the field being read is dropped (over a limit) */
+	int blk_ct, blk_cte;   /* the block kept a Content-Type / -Transfer-Encoding */
 	int expect_from;       /* the next header line is a message's first: it
 				* may be an envelope (From_) line to skip */
 	int need_begin;        /* the message begins with the first complete line */
@@ -623,7 +626,10 @@ static int set_kind(mimeo_parser *p, frame *f)
 			return bt_insert(p, p->nfr - 1);
 		}
 	} else if (!strcmp(f->info.type, "message") &&
-		   (!strcmp(f->info.subtype, "rfc822") || !strcmp(f->info.subtype, "global"))) {
+		   (!strcmp(f->info.subtype, "rfc822") || !strcmp(f->info.subtype, "global") ||
+		    !strcmp(f->info.subtype, "news"))) {
+		/* message/news (obsolete, RFC 5537 4) carries a message as
+		 * message/rfc822 does; GMime and Python parse it so too */
 		if (!depth_ok || p->root->nparts >= p->o.max_parts) {
 			limit_hit(p, 1, depth_ok ? MIMEO_LIMIT_PARTS : MIMEO_LIMIT_DEPTH, at,
 				  "message/rfc822 not parsed: limit reached");
@@ -1150,14 +1156,18 @@ static int on_boundary(mimeo_parser *p, size_t idx, int is_close, uint64_t end, 
 	return 0;
 }
 
-/* Is a delimiter (not close) allowed by max_parts?  Reports once. */
+/* Is a delimiter (not close) allowed by max_parts?  Reports once.  A
+ * refused delimiter is read as a close delimiter (issue 15 class 7): the
+ * rest of the multipart is its epilogue, never raw MIME inside the body of
+ * the last part that a reader would display. */
 static int parts_ok(mimeo_parser *p, uint64_t off)
 {
 	if (p->root->nparts < p->o.max_parts)
 		return 1;
 	if (!p->root->parts_reported) {
 		p->root->parts_reported = 1;
-		limit_hit(p, 0, MIMEO_LIMIT_PARTS, off, "too many parts: boundary kept as body data");
+		limit_hit(p, 0, MIMEO_LIMIT_PARTS, off,
+			  "too many parts: the multipart ends here, the rest is its epilogue");
 	}
 	return 0;
 }
@@ -1236,6 +1246,30 @@ static int skip_envelope(mimeo_parser *p, const char *l, uint64_t lo)
 	return 0;
 }
 
+/* Is the field on line l[0..n) called `name` (lowercase)? */
+static int name_is(const char *l, size_t n, const char *name)
+{
+	size_t k = strlen(name), i = k;
+
+	if (n <= k || !mimeo__ascii_ieq(l, k, name))
+		return 0;
+	while (i < n && mimeo__is_ws((unsigned char)l[i]))
+		i++;
+	return i < n && l[i] == ':';
+}
+
+/* The header block passed max_header_bytes or max_headers: reported once
+ * per block; what follows is dropped up to the real end of the block. */
+static void over_limit(mimeo_parser *p, unsigned bit, uint64_t lo)
+{
+	if (p->blk_over)
+		return;
+	p->blk_over = 1;
+	limit_hit(p, 0, bit, lo, bit == MIMEO_LIMIT_HEADERS
+		  ? "too many header fields: the rest of the block is dropped, up to its end"
+		  : "header block too large: the rest of the block is dropped, up to its end");
+}
+
 /* End the header block: deliver the pending field, then headers_end. */
 static int end_block(mimeo_parser *p, int line, uint64_t body_off)
 {
@@ -1244,6 +1278,7 @@ static int end_block(mimeo_parser *p, int line, uint64_t body_off)
 	/* whatever header block comes next starts from zero */
 	p->hdr_bytes = 0;
 	p->hdr_count = 0;
+	p->blk_over = p->skip_field = p->blk_ct = p->blk_cte = 0;
 	if (p->fend) {
 		a = q_push(p, A_HEADER, 0);
 		if (!a)
@@ -1319,7 +1354,7 @@ static int header_line(mimeo_parser *p)
 		return 0;
 	}
 	if (cls == L_BOUNDARY && !is_close && !parts_ok(p, lo))
-		cls = L_NORMAL;
+		is_close = 1;
 	if (cls == L_BOUNDARY) {
 		if (end_block(p, LINE_DROP, lo))
 			return p->err;
@@ -1342,34 +1377,58 @@ static int header_line(mimeo_parser *p)
 	p->prev_blank = blank;
 	if (blank)
 		return end_block(p, LINE_DROP, next);
-	if (mimeo__is_ws((unsigned char)l[0]) && p->fend) {
-		if (p->hdr_bytes + n <= p->o.max_header_bytes) {
+	if (mimeo__is_ws((unsigned char)l[0]) && (p->fend || p->skip_field)) {
+		if (!p->skip_field && p->hdr_bytes + n <= p->o.max_header_bytes) {
 			p->hdr_bytes += n;
 			p->fend = p->flen;
 			return 0;
 		}
-		limit_hit(p, 0, MIMEO_LIMIT_HEADER_BYTES, lo, "header block too large: rest is body");
+		/* the field is cut here (or is being dropped) */
+		if (!p->skip_field)
+			over_limit(p, MIMEO_LIMIT_HEADER_BYTES, lo);
+		p->flen = p->fend;
+		return 0;
 	} else if (field_line(l, cn)) {
-		if (p->hdr_bytes + n > p->o.max_header_bytes) {
-			limit_hit(p, 0, MIMEO_LIMIT_HEADER_BYTES, lo,
-				  "header block too large: rest is body");
-		} else if (p->hdr_count >= p->o.max_headers) {
-			limit_hit(p, 0, MIMEO_LIMIT_HEADERS, lo, "too many header fields: rest is body");
-		} else {
-			action *a;
+		int kept = p->hdr_bytes + n <= p->o.max_header_bytes &&
+			   p->hdr_count < p->o.max_headers;
+		int ct = name_is(l, cn, "content-type"), cte = name_is(l, cn, "content-transfer-encoding");
+		action *a;
 
-			p->hdr_bytes += n;
-			p->hdr_count++;
+		if (!kept) {
+			/* Past a limit the header is still read to its real
+			 * end (issue 15 class 7): its fields are dropped, but
+			 * the first Content-Type and Content-Transfer-Encoding
+			 * are kept so that the structure does not change (at
+			 * most two fields of max_line bytes more). */
+			over_limit(p, p->hdr_count >= p->o.max_headers ? MIMEO_LIMIT_HEADERS
+				   : MIMEO_LIMIT_HEADER_BYTES, lo);
+			kept = (ct && !p->blk_ct) || (cte && !p->blk_cte);
+		}
+		p->skip_field = !kept;
+		if (!kept) {
 			if (!p->fend) {
-				p->fend = p->flen;
+				p->flen = 0;
 				return 0;
 			}
 			a = q_push(p, A_HEADER, 0);
 			if (!a)
 				return p->err;
-			a->arg = LINE_FIELD;
+			a->arg = LINE_DROP;
 			return 0;
 		}
+		p->blk_ct |= ct;
+		p->blk_cte |= cte;
+		p->hdr_bytes += n;
+		p->hdr_count++;
+		if (!p->fend) {
+			p->fend = p->flen;
+			return 0;
+		}
+		a = q_push(p, A_HEADER, 0);
+		if (!a)
+			return p->err;
+		a->arg = LINE_FIELD;
+		return 0;
 	} else {
 		defect(p, 0, mimeo__is_ws((unsigned char)l[0]) ? MIMEO_DEFECT_BAD_HEADER
 		       : MIMEO_DEFECT_MISSING_BLANK_LINE, MIMEO_DEFECT_WARN, lo,
@@ -1587,7 +1646,7 @@ static int cand_done(mimeo_parser *p, const char *d, size_t *pos, int full)
 
 	cls = classify(p, l, full ? n : CAND_MAX, full, 0, &idx, &is_close);
 	if (cls == L_BOUNDARY && !is_close && !parts_ok(p, p->line_off))
-		cls = L_NORMAL;
+		is_close = 1;
 	if (cls == L_BOUNDARY || cls == L_FROM) {
 		uint64_t next;
 
@@ -1688,7 +1747,9 @@ static int body_replay(mimeo_parser *p)
 		int cls = classify(p, p->fbuf, cn < CAND_MAX ? cn : CAND_MAX, cn <= CAND_MAX, 0,
 				   &idx, &is_close);
 
-		if (cls == L_BOUNDARY && (is_close || parts_ok(p, p->line_off))) {
+		if (cls == L_BOUNDARY) {
+			if (!is_close && !parts_ok(p, p->line_off))
+				is_close = 1;
 			p->flen = p->fend = 0;
 			p->prev_blank = 0;
 			p->st = ST_MID;

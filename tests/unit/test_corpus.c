@@ -5,7 +5,14 @@
  * numbering whatever the chunking, and, when GMime is installed, a
  * differential test against GMime 3 on part count, types and decoded sizes.
  *
- * Skipped cleanly when the corpus is absent.
+ * Without the corpus only the bundled samples are checked, and the test
+ * then reports itself skipped (exit 77), not passed.
+ *
+ * The leaf structure (sections and types) is compared exactly with GMime's,
+ * against a checked-in table of intended differences, by
+ * test_differential.c (docs/conformance.md); the looser comparison below
+ * also covers decoded sizes.  Since issue 15 some of its classes no longer
+ * occur (EMPTY_PART, MESSAGE_NEWS, most DEPTH).
  *
  * Intended differences from GMime (each is detected and counted, not
  * ignored blindly; anything else fails the test):
@@ -534,5 +541,12 @@ static Suite *corpus_suite(void)
 
 int main(void)
 {
-	return test_run_suite(corpus_suite());
+	int rc = test_run_suite(corpus_suite());
+
+	/* the samples passed, but the corpus was not there: a skip */
+	if (rc == 0 && !test_shared_corpus()) {
+		fprintf(stderr, "test_corpus: ../shared/corpus not present: skipped (77)\n");
+		return 77;
+	}
+	return rc;
 }

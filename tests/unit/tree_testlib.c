@@ -27,7 +27,7 @@ int test_chunk_read(void *buf, size_t cap, size_t *got, void *ctx)
 }
 
 /* Deeper than any default-limit parse can nest (max_depth 64). */
-#define SEC_STACK 256
+#define SEC_STACK 512
 
 typedef struct open_part {
 	const char *ptr;  /* info->section as part_begin saw it */
