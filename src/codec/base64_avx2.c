@@ -105,24 +105,34 @@ static unsigned char *decode_lines(const unsigned char **pin, const unsigned cha
 				   unsigned char *o)
 {
 	const unsigned char *p = *pin;
+	/* Length (and line-break bytes) of the last line: the next line is
+	 * checked against them, so p advances by a constant and the loads of
+	 * the next line never wait for this one's classification. */
+	unsigned len = 0, eol = 0;
 
 	while (end - p >= 128) {
 		uint64_t m = (uint64_t)alpha_mask(_mm256_loadu_si256((const __m256i *)p)) |
 			     (uint64_t)alpha_mask(_mm256_loadu_si256((const __m256i *)(p + 32))) << 32;
-		unsigned len, eol;
+		uint32_t m2 = alpha_mask(_mm256_loadu_si256((const __m256i *)(p + 64)));
+		/* alphabet up to len, then the line break of the last line */
+		uint64_t want = len >= 64 ? ~0ull : (1ull << len) - 1;
+		uint32_t want2 = len > 64 ? (uint32_t)((1ull << (len - 64)) - 1) : 0;
+		int same = len && (m & want) == want && (m2 & want2) == want2 &&
+			   (eol == 1 ? p[len] == '\n' : p[len] == '\r' && p[len + 1] == '\n');
 
-		if (m == ~0ull) {
-			uint32_t m2 = ~alpha_mask(_mm256_loadu_si256((const __m256i *)(p + 64)));
-
-			if (!m2)
+		if (!same) {
+			/* A line of another length (or the first one). */
+			if (m == ~0ull) {
+				if (!~m2)
+					break;
+				len = 64 + (unsigned)__builtin_ctz(~m2);
+			} else {
+				len = (unsigned)__builtin_ctzll(~m);
+			}
+			eol = p[len] == '\n' ? 1 : p[len] == '\r' && p[len + 1] == '\n' ? 2 : 0;
+			if (!eol || len % 4 != 0 || len == 0)
 				break;
-			len = 64 + (unsigned)__builtin_ctz(m2);
-		} else {
-			len = (unsigned)__builtin_ctzll(~m);
 		}
-		eol = p[len] == '\n' ? 1 : p[len] == '\r' && p[len + 1] == '\n' ? 2 : 0;
-		if (!eol || len % 4 != 0 || len == 0)
-			break;
 		_mm_prefetch((const char *)p + 1024, _MM_HINT_T0);
 		decode32(p, o);
 		if (len > 32)
