@@ -1,43 +1,14 @@
 /*
  * base64.c - streaming base64 (RFC 4648 section 4 alphabet) with the MIME
  * rules of RFC 2045 section 6.8: the scalar reference implementation and
- * the dispatch to the SIMD kernels.
+ * the dispatch to the SIMD kernels.  The alphabet tables live in
+ * base64_tables.c, shared with the kernels.
  *
  * SPDX-License-Identifier: LGPL-2.1-or-later
  */
 #include "codec-priv.h"
 
 #include <string.h>
-
-#define WS MIMEO__B64_WS
-#define PD MIMEO__B64_PAD
-#define XX MIMEO__B64_INVALID
-
-const unsigned char mimeo__b64_dec_table[256] = {
-	XX, XX, XX, XX, XX, XX, XX, XX, XX, WS, WS, WS, WS, WS, XX, XX,
-	XX, XX, XX, XX, XX, XX, XX, XX, XX, XX, XX, XX, XX, XX, XX, XX,
-	WS, XX, XX, XX, XX, XX, XX, XX, XX, XX, XX, 62, XX, XX, XX, 63,
-	52, 53, 54, 55, 56, 57, 58, 59, 60, 61, XX, XX, XX, PD, XX, XX,
-	XX, 0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14,
-	15, 16, 17, 18, 19, 20, 21, 22, 23, 24, 25, XX, XX, XX, XX, XX,
-	XX, 26, 27, 28, 29, 30, 31, 32, 33, 34, 35, 36, 37, 38, 39, 40,
-	41, 42, 43, 44, 45, 46, 47, 48, 49, 50, 51, XX, XX, XX, XX, XX,
-	XX, XX, XX, XX, XX, XX, XX, XX, XX, XX, XX, XX, XX, XX, XX, XX,
-	XX, XX, XX, XX, XX, XX, XX, XX, XX, XX, XX, XX, XX, XX, XX, XX,
-	XX, XX, XX, XX, XX, XX, XX, XX, XX, XX, XX, XX, XX, XX, XX, XX,
-	XX, XX, XX, XX, XX, XX, XX, XX, XX, XX, XX, XX, XX, XX, XX, XX,
-	XX, XX, XX, XX, XX, XX, XX, XX, XX, XX, XX, XX, XX, XX, XX, XX,
-	XX, XX, XX, XX, XX, XX, XX, XX, XX, XX, XX, XX, XX, XX, XX, XX,
-	XX, XX, XX, XX, XX, XX, XX, XX, XX, XX, XX, XX, XX, XX, XX, XX,
-	XX, XX, XX, XX, XX, XX, XX, XX, XX, XX, XX, XX, XX, XX, XX, XX,
-};
-
-#undef WS
-#undef PD
-#undef XX
-
-const char mimeo__b64_alphabet[64] =
-	"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
 
 void mimeo_b64_decoder_init(mimeo_b64_decoder *d, mimeo_isa isa)
 {
@@ -150,7 +121,7 @@ size_t mimeo_b64_decode_step(mimeo_b64_decoder *d, const void *in, size_t len, v
 	unsigned char *o = out;
 
 	switch (d->_isa) {
-#if MIMEO_CODEC_AVX512
+#if MIMEO_HAVE_AVX512
 	case MIMEO_ISA_AVX512:
 		while (p < end) {
 			/* The kernel also takes the partial last block. */
@@ -160,7 +131,7 @@ size_t mimeo_b64_decode_step(mimeo_b64_decoder *d, const void *in, size_t len, v
 		}
 		break;
 #endif
-#if MIMEO_CODEC_AVX2
+#if MIMEO_HAVE_AVX2
 	case MIMEO_ISA_AVX2:
 		while (p < end) {
 			if (d->_n == 0 && end - p >= 64)
@@ -313,7 +284,7 @@ size_t mimeo_b64_encode_step(mimeo_b64_encoder *e, const void *in, size_t len, v
 	/* The SIMD encoders start at a line start (or anywhere with
 	 * MIMEO_B64_NOWRAP): finish the current line here. */
 	switch (e->_isa) {
-#if MIMEO_CODEC_AVX512
+#if MIMEO_HAVE_AVX512
 	case MIMEO_ISA_AVX512:
 		if (end - p >= 128) {
 			if (!(e->_flags & MIMEO_B64_NOWRAP))
@@ -322,7 +293,7 @@ size_t mimeo_b64_encode_step(mimeo_b64_encoder *e, const void *in, size_t len, v
 		}
 		break;
 #endif
-#if MIMEO_CODEC_AVX2
+#if MIMEO_HAVE_AVX2
 	case MIMEO_ISA_AVX2:
 		if (end - p >= 128) {
 			if (!(e->_flags & MIMEO_B64_NOWRAP))
