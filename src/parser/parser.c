@@ -2159,35 +2159,16 @@ void mimeo_parser_free(mimeo_parser *p)
 	mimeo__free(p->a, p);
 }
 
-/* Portable scanner: memchr from line break to line break. */
-size_t mimeo__parser_scan_scalar(const char *s, size_t n, unsigned mask)
-{
-	const char *q = s, *end = s + n;
-
-	while ((q = memchr(q, '\n', (size_t)(end - q))) != NULL) {
-		char c;
-
-		if (q + 1 >= end)
-			break;
-		c = q[1];
-		if (((mask & MIMEO__SCAN_DASH) && c == '-') ||
-		    ((mask & MIMEO__SCAN_FROM) && (c == 'F' || c == '>')))
-			return (size_t)(q - s);
-		q++;
-	}
-	return n;
-}
-
 /* The fastest line-start scanner `isa` allows on this CPU. */
 mimeo__scan_fn mimeo__parser_scan_for(mimeo_isa isa)
 {
 	if (isa == MIMEO_ISA_AUTO)
 		isa = mimeo_isa_best();
-#if MIMEO_PARSER_AVX512
+#if MIMEO_HAVE_AVX512
 	if (isa >= MIMEO_ISA_AVX512 && mimeo_isa_available(MIMEO_ISA_AVX512))
 		return mimeo__parser_scan_avx512;
 #endif
-#if MIMEO_PARSER_AVX2
+#if MIMEO_HAVE_AVX2
 	if (isa >= MIMEO_ISA_AVX2 && mimeo_isa_available(MIMEO_ISA_AVX2))
 		return mimeo__parser_scan_avx2;
 #endif
