@@ -8,7 +8,7 @@
 #define MIMEO_CODEC_PRIV_H
 
 #include "mimeo/codec.h"
-#include "mimeo-codec-config.h"
+#include "mimeo-config.h"
 
 #include <stddef.h>
 #include <stdint.h>
@@ -40,7 +40,7 @@ extern const char mimeo__b64_alphabet[64];
  * written and advances *pin.  It may write up to 96 bytes past a line's
  * start, which the caller guarantees are within the step's output bound.
  */
-#if MIMEO_CODEC_AVX2
+#if MIMEO_HAVE_AVX2
 size_t mimeo__b64_decode_avx2(mimeo_b64_decoder *d, const unsigned char **pin,
 			      const unsigned char *end, unsigned char *out);
 size_t mimeo__b64_encode_avx2(mimeo_b64_encoder *e, const unsigned char **pin,
@@ -60,7 +60,7 @@ size_t mimeo__b64_encode_avx2(mimeo_b64_encoder *e, const unsigned char **pin,
  * at o (the caller's output bound covers the excess).
  */
 uint64_t mimeo__qp_lit_mask_scalar(const unsigned char *p, int brk, uint64_t *brkm);
-#if MIMEO_CODEC_AVX2
+#if MIMEO_HAVE_AVX2
 uint64_t mimeo__qp_lit_mask_avx2(const unsigned char *p, int brk, uint64_t *brkm);
 void mimeo__qp_esc_avx2(const unsigned char *p, unsigned n, unsigned char *o);
 /* Encode p[0..len) (len <= 64, no line-break byte; bit i of `esc` set
@@ -78,7 +78,7 @@ unsigned mimeo__qp_run_avx2(const unsigned char *p, unsigned len, uint64_t esc, 
 size_t mimeo__qp_decode_avx2(const unsigned char **pin, const unsigned char *end,
 			     unsigned char *out);
 #endif
-#if MIMEO_CODEC_AVX512
+#if MIMEO_HAVE_AVX512
 uint64_t mimeo__qp_lit_mask_avx512(const unsigned char *p, int brk, uint64_t *brkm);
 /* Encode the longest prefix of p[0..len) (len <= 16, no line-break byte;
  * bit i of `esc` set when p[i] is written as =XX) whose output fits in
@@ -88,7 +88,7 @@ unsigned mimeo__qp_seg_avx512(const unsigned char *p, unsigned len, uint32_t esc
 			      unsigned room, unsigned char *o, unsigned *written);
 #endif
 
-#if MIMEO_CODEC_AVX512
+#if MIMEO_HAVE_AVX512
 size_t mimeo__b64_decode_avx512(mimeo_b64_decoder *d, const unsigned char **pin,
 				const unsigned char *end, unsigned char *out);
 size_t mimeo__b64_encode_avx512(mimeo_b64_encoder *e, const unsigned char **pin,

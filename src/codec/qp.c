@@ -153,11 +153,11 @@ size_t mimeo_qp_decode_step(mimeo_qp_decoder *d, const void *in, size_t len, voi
 				size_t run, t;
 				int h1, h2;
 
-#if MIMEO_CODEC_AVX512
+#if MIMEO_HAVE_AVX512
 				if (d->_isa == MIMEO_ISA_AVX512 && end - p >= 66)
 					o += mimeo__qp_decode_avx512(&p, end, o);
 #endif
-#if MIMEO_CODEC_AVX2
+#if MIMEO_HAVE_AVX2
 				if (d->_isa == MIMEO_ISA_AVX2 && end - p >= 66)
 					o += mimeo__qp_decode_avx2(&p, end, o);
 #endif
@@ -546,7 +546,7 @@ static qp_enc_ops qp_ops_for(unsigned isa)
 {
 	qp_enc_ops ops = { mimeo__qp_lit_mask_scalar, esc_scalar, NULL, NULL };
 
-#if MIMEO_CODEC_AVX2
+#if MIMEO_HAVE_AVX2
 	/* The AVX-512 path has AVX2 too (cpu.c): it shares the escape writer. */
 	if (isa == MIMEO_ISA_AVX2 || isa == MIMEO_ISA_AVX512) {
 		ops.mask = mimeo__qp_lit_mask_avx2;
@@ -555,7 +555,7 @@ static qp_enc_ops qp_ops_for(unsigned isa)
 			ops.run = mimeo__qp_run_avx2;
 	}
 #endif
-#if MIMEO_CODEC_AVX512
+#if MIMEO_HAVE_AVX512
 	if (isa == MIMEO_ISA_AVX512) {
 		ops.mask = mimeo__qp_lit_mask_avx512;
 		ops.seg = mimeo__qp_seg_avx512;

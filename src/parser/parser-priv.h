@@ -8,7 +8,7 @@
 
 #include <stddef.h>
 
-#include "mimeo-parser-config.h"
+#include "mimeo-config.h"
 #include "mimeo/codec.h"
 
 /* Which line-start characters the body scanner stops at. */
@@ -23,10 +23,10 @@
 typedef size_t (*mimeo__scan_fn)(const char *s, size_t n, unsigned mask);
 
 size_t mimeo__parser_scan_scalar(const char *s, size_t n, unsigned mask);
-#if MIMEO_PARSER_AVX2
+#if MIMEO_HAVE_AVX2
 size_t mimeo__parser_scan_avx2(const char *s, size_t n, unsigned mask);
 #endif
-#if MIMEO_PARSER_AVX512
+#if MIMEO_HAVE_AVX512
 size_t mimeo__parser_scan_avx512(const char *s, size_t n, unsigned mask);
 #endif
 

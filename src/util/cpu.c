@@ -28,11 +28,11 @@ static void isa_detect(void)
 	__builtin_cpu_init();
 	/* __builtin_cpu_supports also checks that the OS saves the YMM/ZMM
 	 * state (XGETBV), not only the CPUID bits. */
-#if MIMEO_CODEC_AVX2
+#if MIMEO_HAVE_AVX2
 	isa_have[MIMEO_ISA_AVX2] = __builtin_cpu_supports("avx2") &&
 				   __builtin_cpu_supports("bmi2");
 #endif
-#if MIMEO_CODEC_AVX512
+#if MIMEO_HAVE_AVX512
 	isa_have[MIMEO_ISA_AVX512] = isa_have[MIMEO_ISA_AVX2] &&
 				     __builtin_cpu_supports("avx512f") &&
 				     __builtin_cpu_supports("avx512bw") &&

@@ -1250,11 +1250,11 @@ START_TEST(scanner_equivalence)
 			size_t want = mimeo__parser_scan_scalar(buf + i, n - i, mask);
 
 			(void)want; /* unused when no SIMD scanner is built */
-#if MIMEO_PARSER_AVX2
+#if MIMEO_HAVE_AVX2
 			if (mimeo_isa_available(MIMEO_ISA_AVX2))
 				ck_assert_uint_eq(mimeo__parser_scan_avx2(buf + i, n - i, mask), want);
 #endif
-#if MIMEO_PARSER_AVX512
+#if MIMEO_HAVE_AVX512
 			if (mimeo_isa_available(MIMEO_ISA_AVX512))
 				ck_assert_uint_eq(mimeo__parser_scan_avx512(buf + i, n - i, mask), want);
 #endif
