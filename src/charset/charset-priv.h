@@ -8,6 +8,7 @@
 #define MIMEO_CHARSET_PRIV_H
 
 #include "common-priv.h"
+#include "mimeo-config.h"
 #include "mimeo/charset.h"
 #include "mimeo/codec.h"
 
@@ -63,5 +64,12 @@ int mimeo__charset_cp1252(const mimeo_charset_cache *cc);
 
 /* The allocator the cache was made with (NULL = libc). */
 const mimeo_allocator *mimeo__charset_alloc(const mimeo_charset_cache *cc);
+
+#if MIMEO_HAVE_AVX2
+/* AVX2 UTF-8 validation (utf8_avx2.c, Keiser and Lemire): the length of
+ * the prefix of s[0..n) proven valid, ending on a character boundary; the
+ * scalar validator finishes from there.  Call only when the CPU has AVX2. */
+size_t mimeo__utf8_blocks_avx2(const unsigned char *s, size_t n);
+#endif
 
 #endif /* MIMEO_CHARSET_PRIV_H */
