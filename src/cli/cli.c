@@ -14,6 +14,8 @@
 #include <unistd.h>
 #include <zlib.h>
 
+#include <mimeo.h>
+
 void cli_error(const char *fmt, ...)
 {
 	va_list ap;
@@ -161,6 +163,33 @@ int cli_write_stdout(const void *buf, size_t len)
 		return -1;
 	}
 	return 0;
+}
+
+void cli_warn_limits(const char *name, unsigned limits)
+{
+	static const struct {
+		unsigned bit;
+		const char *what;
+	} names[] = {
+		{ MIMEO_LIMIT_DEPTH, "nesting depth" },
+		{ MIMEO_LIMIT_HEADER_BYTES, "header bytes" },
+		{ MIMEO_LIMIT_HEADERS, "header fields" },
+		{ MIMEO_LIMIT_PARTS, "parts" },
+		{ MIMEO_LIMIT_LINE, "line length" },
+	};
+	char list[128];
+	size_t i, used = 0;
+
+	if (!limits)
+		return;
+	list[0] = '\0';
+	for (i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
+		if (limits & names[i].bit)
+			used += (size_t)snprintf(list + used, sizeof(list) - used, "%s%s",
+						 used ? ", " : "", names[i].what);
+	}
+	cli_error("warning: %s: parser limits reached (%s): the rest was read leniently",
+		  name, used ? list : "other");
 }
 
 int cli_close_stdout(int rc)

@@ -46,6 +46,11 @@ int cli_write_stdout(const void *buf, size_t len);
  * line and returns CLI_FAILURE; otherwise returns `rc` (a command that
  * already failed has said why once). */
 int cli_close_stdout(int rc);
+/* When `limits` (MIMEO_LIMIT_* bits from mimeo_message_limits_hit or
+ * mimeo_parser_limits_hit) is not 0, print one warning line naming them:
+ * the parser cut the input there and read the rest leniently, which the
+ * user must be told (the exit status stays 0). */
+void cli_warn_limits(const char *name, unsigned limits);
 
 /* --- cli_message.c: commands that work on a parsed message --------- */
 

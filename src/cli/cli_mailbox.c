@@ -142,6 +142,8 @@ struct mimeo_message *cli_load_message_n(const char *path, size_t n)
 	if (rc != MIMEO_OK) {
 		cli_error("cannot parse message %zu of %s: %s", want, path, mimeo_strerror(rc));
 		m = NULL;
+	} else {
+		cli_warn_limits(path, mimeo_message_limits_hit(m));
 	}
 out:
 	mimeo_mailbox_free(mb);

@@ -37,6 +37,7 @@ mimeo_message *cli_load_message(const char *path)
 		cli_error("cannot parse %s: %s", path, mimeo_strerror(rc));
 		return NULL;
 	}
+	cli_warn_limits(path, mimeo_message_limits_hit(m));
 	return m;
 }
 

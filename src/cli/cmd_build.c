@@ -422,6 +422,7 @@ static int run_to7bit(int argc, char **argv)
 			free(data);
 			return CLI_FAILURE;
 		}
+		cli_warn_limits(argv[1], mimeo_message_limits_hit(m));
 	}
 	to.warning = print_warning;
 	r = mimeo_to7bit(m, &to, stdout_writer, NULL, NULL);

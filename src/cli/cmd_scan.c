@@ -353,6 +353,8 @@ done:
 		mimeo_parser_free(p);
 		return -1;
 	}
+	if (p)
+		cli_warn_limits(path, mimeo_parser_limits_hit(p));
 	mimeo_parser_free(p);
 	return 0;
 }

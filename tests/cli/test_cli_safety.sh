@@ -168,6 +168,53 @@ EOF
 	ok
 done
 
+# --- parser limits are announced, not silent ------------------------------
+# 2,100 header fields (limit 2,000) and 300 nested multiparts (depth 256):
+# every command that parses says so in one warning line and exits 0.
+py "$T/lim-fields.eml" "$T/lim-depth.eml" <<'EOF'
+import sys
+w = ['From: a@example.com'] + ['X-F%d: v' % i for i in range(2100)]
+w += ['Content-Type: text/plain', '', 'body', '']
+open(sys.argv[1], "w").write("\r\n".join(w))
+w = ['From: a@example.com', 'MIME-Version: 1.0']
+for i in range(300):
+    w += ['Content-Type: multipart/mixed; boundary="b%d"' % i, '', '--b%d' % i]
+w += ['Content-Type: text/plain', 'Content-Disposition: attachment; filename="deep.txt"', '', 'deep']
+for i in reversed(range(300)):
+    w += ['--b%d--' % i]
+w += ['']
+open(sys.argv[2], "w").write("\r\n".join(w))
+EOF
+for f in fields depth; do
+	case $f in fields) what="header fields" ;; depth) what="nesting depth" ;; esac
+	# the first leaf's section (the opaque leaf where the depth was cut)
+	sec=$("$CLI" tree --json "$T/lim-$f.eml" 2>/dev/null |
+		python3 -c 'import json, sys; print(json.load(sys.stdin)["parts"][0]["section"] or "1")')
+	for cmd in tree headers cat extract to7bit scan; do
+		rm -rf "$T/lim-x"
+		case $cmd in
+		extract) "$CLI" extract "$T/lim-$f.eml" -o "$T/lim-x" >"$T/out" 2>"$T/err" ;;
+		cat) "$CLI" cat "$T/lim-$f.eml" "$sec" >"$T/out" 2>"$T/err" ;;
+		*) "$CLI" $cmd "$T/lim-$f.eml" >"$T/out" 2>"$T/err" ;;
+		esac
+		rc=$?
+		if [ $rc -eq 0 ] && grep -q "^mimeo: warning: $T/lim-$f.eml: parser limits reached ($what): the rest was read leniently\$" "$T/err" &&
+			[ "$(grep -c 'parser limits' "$T/err")" -eq 1 ]; then
+			ok
+		else
+			fail "$cmd on lim-$f.eml: status $rc, stderr: $(head -c 300 "$T/err")"
+		fi
+	done
+done
+# stdin names itself "-"
+"$CLI" to7bit - <"$T/lim-fields.eml" >/dev/null 2>"$T/err"
+grep -q '^mimeo: warning: -: parser limits reached (header fields)' "$T/err" ||
+	fail "to7bit from stdin: $(cat "$T/err")"
+# and a message within the limits gets no warning
+"$CLI" tree "$C/sample.eml" >/dev/null 2>"$T/err"
+[ ! -s "$T/err" ] || fail "tree sample.eml warned: $(cat "$T/err")"
+ok
+
 # --- every command: a failed write to stdout is an error -----------------
 # Three ways to fail: a full device, a closed descriptor, a reader that
 # went away (head -c1, SIGPIPE ignored so write() says EPIPE).  Each time:

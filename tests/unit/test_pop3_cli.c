@@ -533,6 +533,37 @@ START_TEST(test_slow_server)
 }
 END_TEST
 
+/* Issue 11 finding 4 for pop3: its report cannot be written (stdout is
+ * /dev/full): exit 1 with the reason, and the mail is still stored once
+ * (the report is written last, after the messages are safe). */
+START_TEST(test_stdout_full)
+{
+	env e;
+	maildrop d = { 0 };
+	fake_server fs;
+	char saved[256];
+	int rc;
+
+	if (!env_init(&e, "test_stdout_full"))
+		return;
+	if (access("/dev/full", W_OK) != 0) {
+		fprintf(stderr, "SKIPPED: test_stdout_full (no /dev/full)\n");
+		env_dispose(&e);
+		return;
+	}
+	drop_add(&e, &d, 1, "f1", 100);
+	memcpy(saved, e.out, sizeof(saved));
+	snprintf(e.out, sizeof(e.out), "/dev/full");
+	rc = run_pop3(&e, &d, "bob", 0, FAKE_NORMAL, 0, 0, NULL, &fs);
+	memcpy(e.out, saved, sizeof(saved));
+	ck_assert_msg(rc == 1, "exit %d", rc);
+	assert_err(&e, "mimeo: cannot write to standard output: No space left on device");
+	assert_none_lost(&d);
+	ck_assert_int_eq(stored_count(&e, 1, 0), 1);
+	env_dispose(&e);
+}
+END_TEST
+
 static Suite *pop3_cli_suite(void)
 {
 	Suite *s = suite_create("pop3_cli");
@@ -549,6 +580,7 @@ static Suite *pop3_cli_suite(void)
 	tcase_add_test(tc, test_state_not_saved);
 	tcase_add_test(tc, test_dele_refused);
 	tcase_add_test(tc, test_slow_server);
+	tcase_add_test(tc, test_stdout_full);
 	suite_add_tcase(s, tc);
 	return s;
 }
