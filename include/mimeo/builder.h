@@ -111,13 +111,16 @@ typedef enum mimeo_builder_field {
 	MIMEO_FIELD_TO,
 	MIMEO_FIELD_CC,
 	MIMEO_FIELD_BCC,
-	MIMEO_FIELD_REPLY_TO
+	MIMEO_FIELD_REPLY_TO,
+	/** the agent that sent the message on behalf of From (RFC 5322
+	 *  3.6.2): at most one mailbox.  @since 0.2 */
+	MIMEO_FIELD_SENDER
 } mimeo_builder_field;
 
 /**
  * Append a mailbox to an address field.  Fields are written in the order
- * From, Reply-To, To, Cc (Bcc only with MIMEO_BUILD_WRITE_BCC), each as one
- * comma-separated list folded at 78 columns.
+ * From, Sender, Reply-To, To, Cc (Bcc only with MIMEO_BUILD_WRITE_BCC), each
+ * as one comma-separated list folded at 78 columns.
  * @param field         which field
  * @param display_name  UTF-8 display name or NULL/"" for none; written as
  *                      an atom, a quoted string or RFC 2047 encoded words
@@ -125,8 +128,8 @@ typedef enum mimeo_builder_field {
  *                      angle brackets, commas or control characters (an
  *                      internationalised address needs SMTPUTF8 and is
  *                      refused)
- * @return MIMEO_OK, MIMEO_ENOMEM, or MIMEO_EINVAL (bad field or address).
- *         Both strings are copied.  @since 0.1
+ * @return MIMEO_OK, MIMEO_ENOMEM, or MIMEO_EINVAL (bad field or address,
+ *         or a second Sender).  Both strings are copied.  @since 0.1
  */
 MIMEO_EXTERN int mimeo_builder_add_address(mimeo_builder *b, mimeo_builder_field field,
 					   const char *display_name, const char *addr_spec);
@@ -175,17 +178,35 @@ MIMEO_EXTERN int mimeo_builder_set_message_id(mimeo_builder *b, const char *id);
  */
 MIMEO_EXTERN const char *mimeo_builder_message_id(mimeo_builder *b);
 
+/**
+ * Set the In-Reply-To field of a reply: the Message-ID(s) of the message(s)
+ * answered (RFC 5322 3.6.4), written as "<id>" each, folded at 78 columns.
+ * @param ids  `n` ids without angle brackets ("left@right", printable ASCII
+ *             without spaces or "<>"); n = 0 removes the field
+ * @return MIMEO_OK, MIMEO_ENOMEM, or MIMEO_EINVAL (a bad id; nothing is
+ *         changed then).  Copied.  @since 0.2
+ */
+MIMEO_EXTERN int mimeo_builder_set_in_reply_to(mimeo_builder *b, const char *const *ids, size_t n);
+
+/**
+ * Set the References field: the thread so far, oldest first (RFC 5322
+ * 3.6.4: the parent's References followed by the parent's Message-ID).
+ * Same rules as mimeo_builder_set_in_reply_to().  @since 0.2
+ */
+MIMEO_EXTERN int mimeo_builder_set_references(mimeo_builder *b, const char *const *ids, size_t n);
+
 /** mimeo_builder_add_header() flag: write `value` as it is (it must be
  *  printable ASCII and may contain folds "\n " / "\r\n "); no RFC 2047. */
 #define MIMEO_HEADER_RAW 0x1u
 
 /**
  * Add a header field written after the standard ones, in call order
- * (e.g. "In-Reply-To", "X-Mailer", "List-Unsubscribe").
+ * (e.g. "X-Mailer", "List-Unsubscribe").
  * @param name   field name: letters, digits and "-", starting with a letter
- *               or digit.  The fields the builder writes itself (From, To,
- *               Cc, Bcc, Reply-To, Subject, Date, Message-ID, MIME-Version,
- *               Content-*) are refused: use the setters.
+ *               or digit.  The fields the builder writes itself (From,
+ *               Sender, To, Cc, Bcc, Reply-To, Subject, Date, Message-ID,
+ *               In-Reply-To, References, MIME-Version, Content-*) are
+ *               refused: use the setters.
  * @param value  UTF-8 unstructured text, RFC 2047 encoded and folded as
  *               needed; with MIMEO_HEADER_RAW written as is (then it must be
  *               printable ASCII or tab, and any line breaks must be folds

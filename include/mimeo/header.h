@@ -53,13 +53,15 @@ extern "C" {
 /** Options for header decoding (transparent; initialise with
  * MIMEO_HEADER_OPTIONS_INIT). */
 typedef struct mimeo_header_options {
-	unsigned version;           /**< 1 */
+	unsigned version;           /**< MIMEO_HEADER_OPTIONS_VERSION (0 = the same) */
 	const char *default_charset; /**< for undeclared raw 8-bit text that is not
 	                                  UTF-8; NULL = windows-1252 */
 	unsigned flags;             /**< MIMEO_HEADER_STRICT */
 } mimeo_header_options;
 
-#define MIMEO_HEADER_OPTIONS_INIT { 1, NULL, 0 }
+/** Value of mimeo_header_options.version. */
+#define MIMEO_HEADER_OPTIONS_VERSION 1
+#define MIMEO_HEADER_OPTIONS_INIT { MIMEO_HEADER_OPTIONS_VERSION, NULL, 0 }
 
 /**
  * RFC 5322 section 2.2.3 unfolding: remove every CR and LF (a CRLF followed

@@ -262,9 +262,23 @@ static int attach_file(mimeo_builder *b, const char *path)
 	return 0;
 }
 
+/* "<id@x>" -> "id@x" in place (the builder takes ids without brackets). */
+static const char *cli_strip_angles(char *id)
+{
+	size_t n = strlen(id);
+
+	if (n >= 2 && id[0] == '<' && id[n - 1] == '>') {
+		id[n - 1] = '\0';
+		return id + 1;
+	}
+	return id;
+}
+
 static void build_usage(FILE *f)
 {
 	fprintf(f, "usage: mimeo build --from ADDR --to ADDR [--subject TEXT] [--cc ADDR]\n"
+		   "                   [--sender ADDR] [--reply-to ADDR]\n"
+		   "                   [--in-reply-to ID]... [--references ID]...\n"
 		   "                   [--text FILE] [--html FILE] [--attach FILE]...\n"
 		   "                   [--crlf] [--8bitmime]\n");
 }
@@ -275,6 +289,10 @@ static int run_build(int argc, char **argv)
 		{ "from", required_argument, NULL, 'f' },
 		{ "to", required_argument, NULL, 't' },
 		{ "cc", required_argument, NULL, 'c' },
+		{ "sender", required_argument, NULL, 'S' },
+		{ "reply-to", required_argument, NULL, 'R' },
+		{ "in-reply-to", required_argument, NULL, 'I' },
+		{ "references", required_argument, NULL, 'F' },
 		{ "subject", required_argument, NULL, 's' },
 		{ "text", required_argument, NULL, 'T' },
 		{ "html", required_argument, NULL, 'H' },
@@ -288,14 +306,17 @@ static int run_build(int argc, char **argv)
 	mimeo_builder *b = NULL;
 	const char *text = NULL, *html = NULL, *subject = NULL;
 	const char **attach = NULL;
-	const char **to = NULL, **cc = NULL, *from = NULL;
-	size_t nattach = 0, nto = 0, ncc = 0, i;
+	const char **to = NULL, **cc = NULL, *from = NULL, *sender = NULL, *reply_to = NULL;
+	const char **irt = NULL, **refs = NULL;
+	size_t nattach = 0, nto = 0, ncc = 0, nirt = 0, nrefs = 0, i;
 	int opt, r, status = CLI_FAILURE;
 
 	attach = calloc((size_t)argc + 1, sizeof(*attach));
 	to = calloc((size_t)argc + 1, sizeof(*to));
 	cc = calloc((size_t)argc + 1, sizeof(*cc));
-	if (!attach || !to || !cc) {
+	irt = calloc((size_t)argc + 1, sizeof(*irt));
+	refs = calloc((size_t)argc + 1, sizeof(*refs));
+	if (!attach || !to || !cc || !irt || !refs) {
 		cli_error("out of memory");
 		goto out;
 	}
@@ -305,6 +326,10 @@ static int run_build(int argc, char **argv)
 		case 'f': from = optarg; break;
 		case 't': to[nto++] = optarg; break;
 		case 'c': cc[ncc++] = optarg; break;
+		case 'S': sender = optarg; break;
+		case 'R': reply_to = optarg; break;
+		case 'I': irt[nirt++] = cli_strip_angles(optarg); break;
+		case 'F': refs[nrefs++] = cli_strip_angles(optarg); break;
 		case 's': subject = optarg; break;
 		case 'T': text = optarg; break;
 		case 'H': html = optarg; break;
@@ -343,6 +368,17 @@ static int run_build(int argc, char **argv)
 	for (i = 0; i < ncc; i++)
 		if (add_addresses(b, MIMEO_FIELD_CC, "--cc", cc[i]))
 			goto out;
+	if (sender && add_addresses(b, MIMEO_FIELD_SENDER, "--sender", sender))
+		goto out;
+	if (reply_to && add_addresses(b, MIMEO_FIELD_REPLY_TO, "--reply-to", reply_to))
+		goto out;
+	if ((r = mimeo_builder_set_in_reply_to(b, irt, nirt)) != MIMEO_OK ||
+	    (r = mimeo_builder_set_references(b, refs, nrefs)) != MIMEO_OK) {
+		cli_error("build: %s", r == MIMEO_EINVAL ? "--in-reply-to/--references: not a message id "
+							   "(left@right, printable ASCII)"
+							 : mimeo_strerror(r));
+		goto out;
+	}
 	if (subject && mimeo_builder_set_subject(b, subject, strlen(subject))) {
 		cli_error("out of memory");
 		goto out;
@@ -370,6 +406,8 @@ out:
 	free(attach);
 	free(to);
 	free(cc);
+	free(irt);
+	free(refs);
 	return status;
 }
 

@@ -605,6 +605,8 @@ static int run_decoder(mimeo_charset_cache *cc, const mimeo_header_options *opts
 	size_t start = out->size;
 	int rc;
 
+	if (opts && !MIMEO__VERSION_OK(opts->version, MIMEO_HEADER_OPTIONS_VERSION))
+		return MIMEO_EINVAL;
 	if (!cc) {
 		if ((rc = mimeo_charset_cache_new(&tmp, out->alloc)))
 			return rc;

@@ -387,7 +387,7 @@ static int mailbox_new(mimeo_mailbox **out, const mimeo_mailbox_options *opts)
 	const mimeo_allocator *a = opts ? opts->alloc : NULL;
 	mimeo_mailbox *mb;
 
-	if (opts && opts->version != MIMEO_MAILBOX_OPTIONS_VERSION)
+	if (opts && !MIMEO__VERSION_OK(opts->version, MIMEO_MAILBOX_OPTIONS_VERSION))
 		return MIMEO_EINVAL;
 	mb = mimeo__calloc(a, 1, sizeof(*mb));
 	if (!mb)
@@ -600,7 +600,7 @@ int mimeo_mailbox_parse(mimeo_mailbox *mb, size_t n, mimeo_message **out,
 		return MIMEO_EINVAL;
 	*out = NULL;
 	if (opts) {
-		if (opts->version != MIMEO_MESSAGE_OPTIONS_VERSION)
+		if (!MIMEO__VERSION_OK(opts->version, MIMEO_MESSAGE_OPTIONS_VERSION))
 			return MIMEO_EINVAL;
 		mo = *opts;
 	}

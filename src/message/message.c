@@ -539,7 +539,7 @@ static int message_new(mimeo_message **out, const mimeo_message_options *opts)
 	const mimeo_allocator *alloc = opts ? opts->alloc : NULL;
 	mimeo_message *m;
 
-	if (opts && opts->version != MIMEO_MESSAGE_OPTIONS_VERSION)
+	if (opts && !MIMEO__VERSION_OK(opts->version, MIMEO_MESSAGE_OPTIONS_VERSION))
 		return MIMEO_EINVAL;
 	m = mimeo__calloc(alloc, 1, sizeof(*m));
 	if (!m)
@@ -565,7 +565,7 @@ static int message_build(mimeo_message *m, const mimeo_message_options *opts)
 	int rc;
 
 	if (opts && opts->parser) {
-		if (opts->parser->version != MIMEO_PARSER_OPTIONS_VERSION)
+		if (!MIMEO__VERSION_OK(opts->parser->version, MIMEO_PARSER_OPTIONS_VERSION))
 			return MIMEO_EINVAL;
 		po = *opts->parser;
 	}

@@ -2031,11 +2031,11 @@ int mimeo_parser_new(mimeo_parser **out, const mimeo_parser_options *opts,
 		return MIMEO_EINVAL;
 	*out = NULL;
 	if (opts) {
-		if (opts->version != MIMEO_PARSER_OPTIONS_VERSION)
+		if (!MIMEO__VERSION_OK(opts->version, MIMEO_PARSER_OPTIONS_VERSION))
 			return MIMEO_EINVAL;
 		o = *opts;
 	}
-	if (cb && cb->version != MIMEO_PARSER_CALLBACKS_VERSION)
+	if (cb && !MIMEO__VERSION_OK(cb->version, MIMEO_PARSER_CALLBACKS_VERSION))
 		return MIMEO_EINVAL;
 	if (!o.max_depth)
 		o.max_depth = MIMEO_PARSER_DEFAULT_MAX_DEPTH;

@@ -489,8 +489,11 @@ int mimeo_pop3_new(mimeo_pop3 **out, const mimeo_pop3_options *opts)
 	*out = NULL;
 	if (!opts)
 		opts = &def;
-	if (opts->version != MIMEO_POP3_OPTIONS_VERSION || opts->connect_timeout_ms <= 0 ||
-	    opts->read_timeout_ms <= 0 || opts->tls > MIMEO_POP3_TLS_IMPLICIT)
+	/* zero (a zero-initialised struct) means the default; negative
+	 * timeouts are a mistake */
+	if (!MIMEO__VERSION_OK(opts->version, MIMEO_POP3_OPTIONS_VERSION) ||
+	    opts->connect_timeout_ms < 0 || opts->read_timeout_ms < 0 ||
+	    opts->tls > MIMEO_POP3_TLS_IMPLICIT)
 		return MIMEO_EINVAL;
 #if !MIMEO_HAVE_OPENSSL
 	if (opts->tls != MIMEO_POP3_TLS_NONE)
@@ -504,6 +507,13 @@ int mimeo_pop3_new(mimeo_pop3 **out, const mimeo_pop3_options *opts)
 		c->alloc = &c->alloc_copy;
 	}
 	c->opts = *opts;
+	c->opts.version = MIMEO_POP3_OPTIONS_VERSION;
+	if (!c->opts.connect_timeout_ms)
+		c->opts.connect_timeout_ms = def.connect_timeout_ms;
+	if (!c->opts.read_timeout_ms)
+		c->opts.read_timeout_ms = def.read_timeout_ms;
+	if (!c->opts.max_line)
+		c->opts.max_line = def.max_line;
 	c->opts.alloc = c->alloc;
 	c->fd = -1;
 	mimeo_buf_init(&c->capa, c->alloc);

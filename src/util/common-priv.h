@@ -56,6 +56,11 @@ static inline unsigned char mimeo__lower(unsigned char c)
  * a successful call that produced nothing still leaves ptr non-NULL: callers
  * may print out.ptr directly.  MIMEO_OK or MIMEO_ENOMEM. */
 int mimeo__buf_ready(mimeo_buf *buf);
+
+/* Every options struct carries a version.  0 (a zero-initialised struct)
+ * reads as the current version with every field at its default, so
+ * `mimeo_x_options o = {0};` works as well as MIMEO_X_OPTIONS_INIT. */
+#define MIMEO__VERSION_OK(v, current) ((v) == 0 || (v) == (current))
 int mimeo__ascii_ieq(const char *a, size_t alen, const char *lit);
 
 /* Value of a hexadecimal digit in either case, or -1 (RFC 2045 QP "=XX",

@@ -140,7 +140,7 @@ typedef struct bnode {
 	char boundary[BOUNDARY_LEN + 1];
 } bnode;
 
-#define NFIELDS 5
+#define NFIELDS 6
 
 struct mimeo_builder {
 	const mimeo_allocator *alloc;
@@ -152,6 +152,8 @@ struct mimeo_builder {
 	int64_t date;
 	int date_off;
 	char *msgid;            /* without <> */
+	mimeo_buf in_reply_to;  /* "<a@b> <c@d>" as written, "" = none */
+	mimeo_buf references;
 	bheader *hdrs;
 	size_t nhdrs, caphdrs;
 	bpart *text, *html;
@@ -213,13 +215,15 @@ int mimeo_builder_new(mimeo_builder **out, const mimeo_builder_options *opts)
 	if (!out)
 		return MIMEO_EINVAL;
 	*out = NULL;
-	if (opts && opts->version != MIMEO_BUILDER_OPTIONS_VERSION)
+	if (opts && !MIMEO__VERSION_OK(opts->version, MIMEO_BUILDER_OPTIONS_VERSION))
 		return MIMEO_EINVAL;
 	b = mimeo__calloc(a, 1, sizeof(*b));
 	if (!b)
 		return MIMEO_ENOMEM;
 	b->alloc = a;
 	b->flags = opts ? opts->flags : 0;
+	mimeo_buf_init(&b->in_reply_to, a);
+	mimeo_buf_init(&b->references, a);
 	if (opts && opts->message_id_domain) {
 		b->id_domain = dupstr(a, opts->message_id_domain);
 		if (!b->id_domain) {
@@ -257,6 +261,8 @@ void mimeo_builder_free(mimeo_builder *b)
 	part_free(a, b->text);
 	part_free(a, b->html);
 	part_free(a, b->empty);
+	mimeo_buf_dispose(&b->in_reply_to);
+	mimeo_buf_dispose(&b->references);
 	{
 		void *const v[] = { b->hdrs, b->parts, b->inl, b->nodes, b->subject, b->msgid,
 				    b->id_domain, b };
@@ -319,6 +325,8 @@ int mimeo_builder_add_address(mimeo_builder *b, mimeo_builder_field field,
 	if (!b || (unsigned)field >= NFIELDS || !addr_spec || !valid_addr_spec(addr_spec))
 		return MIMEO_EINVAL;
 	l = &b->addrs[field];
+	if (field == MIMEO_FIELD_SENDER && l->n) /* RFC 5322 3.6.2: one mailbox */
+		return MIMEO_EINVAL;
 	if (grow(b->alloc, (void **)&l->v, l->n, &l->cap, sizeof(*l->v)))
 		return MIMEO_ENOMEM;
 	ad = &l->v[l->n];
@@ -384,6 +392,40 @@ int mimeo_builder_set_message_id(mimeo_builder *b, const char *id)
 	mimeo__free(b->alloc, b->msgid);
 	b->msgid = s;
 	return MIMEO_OK;
+}
+
+/* Replace `dst` with "<id1> <id2> ..." after checking every id. */
+static int set_ids(mimeo_builder *b, mimeo_buf *dst, const char *const *ids, size_t n)
+{
+	mimeo_buf v;
+	size_t i;
+
+	if (!b || (n && !ids))
+		return MIMEO_EINVAL;
+	for (i = 0; i < n; i++)
+		if (!ids[i] || !printable_token(ids[i], "<>") || !strchr(ids[i], '@') ||
+		    strlen(ids[i]) > MAX_TOKEN)
+			return MIMEO_EINVAL;
+	mimeo_buf_init(&v, b->alloc);
+	for (i = 0; i < n; i++)
+		if ((i && mimeo_buf_put(&v, " ", 1)) || mimeo_buf_put(&v, "<", 1) ||
+		    mimeo_buf_puts(&v, ids[i]) || mimeo_buf_put(&v, ">", 1)) {
+			mimeo_buf_dispose(&v);
+			return MIMEO_ENOMEM;
+		}
+	mimeo_buf_dispose(dst);
+	*dst = v;
+	return MIMEO_OK;
+}
+
+int mimeo_builder_set_in_reply_to(mimeo_builder *b, const char *const *ids, size_t n)
+{
+	return set_ids(b, b ? &b->in_reply_to : NULL, ids, n);
+}
+
+int mimeo_builder_set_references(mimeo_builder *b, const char *const *ids, size_t n)
+{
+	return set_ids(b, b ? &b->references : NULL, ids, n);
 }
 
 /* Fill `out` with `n` random characters of rand_alphabet. */
@@ -460,8 +502,8 @@ const char *mimeo_builder_message_id(mimeo_builder *b)
 static int field_name_ok(const char *n)
 {
 	static const char *const ours[] = {
-		"from", "to", "cc", "bcc", "reply-to", "subject", "date",
-		"message-id", "mime-version", NULL
+		"from", "sender", "to", "cc", "bcc", "reply-to", "subject", "date",
+		"message-id", "in-reply-to", "references", "mime-version", NULL
 	};
 	size_t i, len = strlen(n);
 
@@ -675,7 +717,7 @@ static int part_from_spec(mimeo_builder *b, bpart *p, const mimeo_builder_part *
 	const char *ct = spec && spec->content_type ? spec->content_type
 						    : "application/octet-stream";
 
-	if (spec && spec->version != MIMEO_BUILDER_PART_VERSION)
+	if (spec && !MIMEO__VERSION_OK(spec->version, MIMEO_BUILDER_PART_VERSION))
 		return MIMEO_EINVAL;
 	if (!valid_ctype(ct, &p->is_text))
 		return MIMEO_EINVAL;
@@ -1576,12 +1618,35 @@ static int put_raw_field(wctx *w, const char *name, const char *v)
 	return hput(w, w->nl);
 }
 
+/* "Name: <a@b> <c@d>", folded before an id that would pass column 78. */
+static int put_id_field(wctx *w, const char *name, const mimeo_buf *ids)
+{
+	size_t i = 0;
+
+	if (!ids->size)
+		return MIMEO_OK;
+	if (hput(w, name) || hput(w, ":"))
+		return MIMEO_ENOMEM;
+	while (i < ids->size) {
+		const char *end = memchr(ids->ptr + i, ' ', ids->size - i);
+		size_t len = end ? (size_t)(end - (ids->ptr + i)) : ids->size - i;
+
+		if (mimeo__buf_col(&w->h) + 1 + len > 78 && i > 0 && hput(w, w->nl))
+			return MIMEO_ENOMEM;
+		if (hput(w, " ") || mimeo_buf_put(&w->h, ids->ptr + i, len))
+			return MIMEO_ENOMEM;
+		i += len + 1;
+	}
+	return hput(w, w->nl);
+}
+
 static int put_message_fields(wctx *w)
 {
 	mimeo_builder *b = w->b;
-	static const char *const names[NFIELDS] = { "From", "To", "Cc", "Bcc", "Reply-To" };
-	static const int order[] = { MIMEO_FIELD_FROM, MIMEO_FIELD_REPLY_TO, MIMEO_FIELD_TO,
-				     MIMEO_FIELD_CC, MIMEO_FIELD_BCC };
+	static const char *const names[NFIELDS] = { "From", "To", "Cc", "Bcc", "Reply-To",
+						    "Sender" };
+	static const int order[] = { MIMEO_FIELD_FROM, MIMEO_FIELD_SENDER, MIMEO_FIELD_REPLY_TO,
+				     MIMEO_FIELD_TO, MIMEO_FIELD_CC, MIMEO_FIELD_BCC };
 	const char *id;
 	size_t i;
 
@@ -1598,6 +1663,9 @@ static int put_message_fields(wctx *w)
 		return MIMEO_ENOMEM;
 	id = mimeo_builder_message_id(b);
 	if (!id || hput(w, "Message-ID: <") || hput(w, id) || hput(w, ">") || hput(w, w->nl))
+		return MIMEO_ENOMEM;
+	if (put_id_field(w, "In-Reply-To", &b->in_reply_to) ||
+	    put_id_field(w, "References", &b->references))
 		return MIMEO_ENOMEM;
 	for (i = 0; i < b->nhdrs; i++) {
 		const bheader *x = &b->hdrs[i];

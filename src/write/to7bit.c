@@ -1516,7 +1516,7 @@ int mimeo_to7bit(const mimeo_message *m, const mimeo_to7bit_options *opts,
 
 	if (warnings)
 		*warnings = 0;
-	if (!m || !write || (opts && opts->version != MIMEO_TO7BIT_OPTIONS_VERSION))
+	if (!m || !write || (opts && !MIMEO__VERSION_OK(opts->version, MIMEO_TO7BIT_OPTIONS_VERSION)))
 		return MIMEO_EINVAL;
 	memset(&t, 0, sizeof(t));
 	t.opts = opts;

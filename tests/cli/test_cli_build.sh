@@ -75,6 +75,24 @@ raw = open(sys.argv[1], "rb").read()
 assert raw.count(b"\n") == raw.count(b"\r\n") > 5, "not CRLF"
 EOF
 
+# a reply: Sender, Reply-To, In-Reply-To and References (ids with or without
+# brackets), read back by Python's email package
+"$CLI" build --from a@example.org --to b@example.org --sender "List <l@example.org>" \
+	--reply-to r@example.org --in-reply-to "<p@example.org>" --references r1@example.org \
+	--references "<p@example.org>" --subject "Re: x" --text "$T/body.txt" > "$T/reply.eml" ||
+	fail "build of a reply failed"
+python3 - "$T/reply.eml" <<'EOF' || fail "reply fields not as given"
+import sys, email, email.policy
+m = email.message_from_bytes(open(sys.argv[1], "rb").read(), policy=email.policy.default)
+assert str(m["Sender"]) == "List <l@example.org>", m["Sender"]
+assert str(m["Reply-To"]) == "r@example.org", m["Reply-To"]
+assert m["In-Reply-To"].strip() == "<p@example.org>", m["In-Reply-To"]
+assert m["References"].split() == ["<r1@example.org>", "<p@example.org>"], m["References"]
+EOF
+"$CLI" build --from a@example.org --to b@example.org --references "not an id" > /dev/null 2> "$T/err"
+[ $? -eq 1 ] || fail "build with a bad --references id should exit 1"
+grep -q '^mimeo: ' "$T/err" || fail "no 'mimeo:' error line for a bad id"
+
 # usage errors: 2; unreadable attachment: 1
 "$CLI" build --to b@example.org > /dev/null 2>&1
 [ $? -eq 2 ] || fail "build without --from should exit 2"

@@ -922,6 +922,70 @@ START_TEST(invalid_arguments)
 }
 END_TEST
 
+/* Sender, In-Reply-To and References setters (issue 14): written in place,
+ * folded, and read back by the query API as the ids and mailbox given. */
+START_TEST(reply_fields_and_sender)
+{
+	mimeo_builder *b = simple_builder(0);
+	mimeo_buf out = MIMEO_BUF_INIT;
+	const char *parent[] = { "parent@example.org" };
+	const char *thread[] = { "root-0000000000000000000000@example.org",
+				 "child-111111111111111111111@example.org",
+				 "parent@example.org" };
+	const char *bad[] = { "ok@x", "no brackets <allowed>@x" };
+	mimeo_message *m;
+	mimeo_id_list *ids;
+	mimeo_address_list *al;
+	const char *line;
+
+	ck_assert_int_eq(mimeo_builder_add_address(b, MIMEO_FIELD_SENDER, "List", "list@example.org"),
+			 MIMEO_OK);
+	ck_assert_int_eq(mimeo_builder_add_address(b, MIMEO_FIELD_SENDER, NULL, "two@example.org"),
+			 MIMEO_EINVAL);
+	ck_assert_int_eq(mimeo_builder_set_in_reply_to(b, parent, 1), MIMEO_OK);
+	ck_assert_int_eq(mimeo_builder_set_references(b, thread, 3), MIMEO_OK);
+	ck_assert_int_eq(mimeo_builder_set_references(b, bad, 2), MIMEO_EINVAL); /* unchanged */
+	ck_assert_int_eq(mimeo_builder_set_in_reply_to(b, NULL, 1), MIMEO_EINVAL);
+	ck_assert_int_eq(mimeo_builder_add_header(b, "References", "<x@y>", 0), MIMEO_EINVAL);
+	ck_assert_int_eq(mimeo_builder_add_header(b, "In-Reply-To", "<x@y>", 0), MIMEO_EINVAL);
+	ck_assert_int_eq(mimeo_builder_add_header(b, "Sender", "x@y", 0), MIMEO_EINVAL);
+	ck_assert_int_eq(mimeo_builder_set_text(b, "hi\n", 3, MIMEO_CTE_NONE), MIMEO_OK);
+	ck_assert_int_eq(mimeo_builder_write_buf(b, &out), MIMEO_OK);
+	ck_assert_ptr_nonnull(strstr(out.ptr, "From: A <a@example.net>\nSender: List <list@example.org>\n"));
+	ck_assert_ptr_nonnull(strstr(out.ptr, "\nIn-Reply-To: <parent@example.org>\n"));
+	/* every line of References within 78 columns: the thread is folded */
+	line = strstr(out.ptr, "\nReferences:");
+	ck_assert_ptr_nonnull(line);
+	for (line++; *line; ) {
+		const char *nl = strchr(line, '\n');
+
+		ck_assert_uint_le((size_t)(nl - line), 78);
+		line = nl + 1;
+		if (*line != ' ')
+			break;
+	}
+	ck_assert_int_eq(mimeo_message_parse_buffer(&m, out.ptr, out.size, NULL), MIMEO_OK);
+	ck_assert_int_eq(mimeo_part_ids(mimeo_message_root(m), "References", &ids), MIMEO_OK);
+	ck_assert_uint_eq(ids->count, 3);
+	ck_assert_str_eq(ids->ids[0], thread[0]);
+	ck_assert_str_eq(ids->ids[2], thread[2]);
+	mimeo_id_list_free(ids);
+	ck_assert_int_eq(mimeo_part_addresses(mimeo_message_root(m), "Sender", NULL, NULL, &al),
+			 MIMEO_OK);
+	ck_assert_uint_eq(al->count, 1);
+	ck_assert_str_eq(al->items[0].display_name, "List");
+	mimeo_address_list_free(al);
+	mimeo_message_free(m);
+	/* n = 0 removes the field */
+	ck_assert_int_eq(mimeo_builder_set_references(b, NULL, 0), MIMEO_OK);
+	mimeo_buf_clear(&out);
+	ck_assert_int_eq(mimeo_builder_write_buf(b, &out), MIMEO_OK);
+	ck_assert_ptr_null(strstr(out.ptr, "References:"));
+	mimeo_buf_dispose(&out);
+	mimeo_builder_free(b);
+}
+END_TEST
+
 START_TEST(bcc_is_kept_but_not_written)
 {
 	mimeo_builder *b = simple_builder(0);
@@ -1352,6 +1416,7 @@ static Suite *builder_suite(void)
 
 	tcase_set_timeout(tc, 120);
 	tcase_add_test(tc, plain_ascii_text_is_7bit_single_part);
+	tcase_add_test(tc, reply_fields_and_sender);
 	tcase_add_test(tc, encoding_choice);
 	tcase_add_test(tc, stream_splits_give_identical_output);
 	tcase_add_test(tc, repeated_writes_are_identical);

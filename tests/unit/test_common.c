@@ -95,6 +95,79 @@ START_TEST(buf_grow_rejects_overflow)
 }
 END_TEST
 
+static int append_to_buf(const void *data, size_t len, void *user)
+{
+	return mimeo_buf_put(user, data, len);
+}
+
+/* Every options struct reads a zero-initialised value as "all defaults"
+ * (the headers promise "zero-initialise or use _INIT"; issue 14). */
+START_TEST(zero_initialised_options_work)
+{
+	static const char msg[] = "From: a@example.com\r\nSubject: x\r\n\r\nbody\r\n";
+	mimeo_parser_options po;
+	mimeo_parser_callbacks pc;
+	mimeo_message_options mo;
+	mimeo_builder_options bo;
+	mimeo_builder_part bp;
+	mimeo_to7bit_options to;
+	mimeo_pop3_options p3;
+	mimeo_header_options ho;
+	mimeo_mailbox_options xo;
+	mimeo_parser *p = NULL;
+	mimeo_message *m = NULL;
+	mimeo_builder *b = NULL;
+	mimeo_pop3 *c = NULL;
+	mimeo_mailbox *mb = NULL;
+	mimeo_buf out = MIMEO_BUF_INIT;
+
+	memset(&po, 0, sizeof(po));
+	memset(&pc, 0, sizeof(pc));
+	memset(&mo, 0, sizeof(mo));
+	memset(&bo, 0, sizeof(bo));
+	memset(&bp, 0, sizeof(bp));
+	memset(&to, 0, sizeof(to));
+	memset(&p3, 0, sizeof(p3));
+	memset(&ho, 0, sizeof(ho));
+	memset(&xo, 0, sizeof(xo));
+
+	ck_assert_int_eq(mimeo_parser_new(&p, &po, &pc, NULL), MIMEO_OK);
+	ck_assert_int_eq(mimeo_parser_feed(p, msg, sizeof(msg) - 1), MIMEO_OK);
+	ck_assert_int_ge(mimeo_parser_finish(p), MIMEO_OK);
+	mimeo_parser_free(p);
+
+	mo.parser = &po;
+	ck_assert_int_eq(mimeo_message_parse_buffer(&m, msg, sizeof(msg) - 1, &mo), MIMEO_OK);
+	ck_assert_int_eq(mimeo_to7bit(m, &to, append_to_buf, &out, NULL), MIMEO_OK);
+	ck_assert_ptr_nonnull(strstr(out.ptr, "Subject: x"));
+	mimeo_message_free(m);
+
+	ck_assert_int_eq(mimeo_header_decode_text(NULL, &ho, "=?utf-8?q?ok?=", 14, &out, NULL), MIMEO_OK);
+	ho.version = 99;
+	ck_assert_int_eq(mimeo_header_decode_text(NULL, &ho, "x", 1, &out, NULL), MIMEO_EINVAL);
+
+	ck_assert_int_eq(mimeo_builder_new(&b, &bo), MIMEO_OK);
+	ck_assert_int_eq(mimeo_builder_set_subject(b, "s", 1), MIMEO_OK);
+	ck_assert_int_eq(mimeo_builder_add_attachment(b, &bp, "data", 4), MIMEO_OK);
+	mimeo_builder_free(b);
+
+	ck_assert_int_eq(mimeo_pop3_new(&c, &p3), MIMEO_OK);
+	mimeo_pop3_free(c);
+	p3.read_timeout_ms = -1;
+	ck_assert_int_eq(mimeo_pop3_new(&c, &p3), MIMEO_EINVAL);
+
+	ck_assert_int_eq(mimeo_mailbox_open_buffer(&mb, msg, sizeof(msg) - 1, &xo), MIMEO_OK);
+	mimeo_mailbox_free(mb);
+
+	/* an unknown version is still refused */
+	po.version = 99;
+	ck_assert_int_eq(mimeo_parser_new(&p, &po, NULL, NULL), MIMEO_EINVAL);
+	bo.version = 99;
+	ck_assert_int_eq(mimeo_builder_new(&b, &bo), MIMEO_EINVAL);
+	mimeo_buf_dispose(&out);
+}
+END_TEST
+
 static Suite *common_suite(void)
 {
 	Suite *s = suite_create("common");
@@ -105,6 +178,7 @@ static Suite *common_suite(void)
 	tcase_add_test(tc, buf_detach_hands_over);
 	tcase_add_test(tc, buf_survives_every_allocation_failure);
 	tcase_add_test(tc, buf_grow_rejects_overflow);
+	tcase_add_test(tc, zero_initialised_options_work);
 	suite_add_tcase(s, tc);
 	return s;
 }
