@@ -9,12 +9,10 @@
 
 #include "mimeo/codec.h"
 #include "mimeo-config.h"
+#include "cpu-priv.h"
 
 #include <stddef.h>
 #include <stdint.h>
-
-/* Resolve a requested path to one this CPU and build can run (never AUTO). */
-mimeo_isa mimeo__isa_resolve(mimeo_isa isa);
 
 /* base64 alphabet value of a byte: 0..63, or one of these classes. */
 enum {

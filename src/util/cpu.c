@@ -7,7 +7,7 @@
  *
  * SPDX-License-Identifier: LGPL-2.1-or-later
  */
-#include "codec-priv.h"
+#include "cpu-priv.h"
 
 #include <pthread.h>
 #include <stdlib.h>
