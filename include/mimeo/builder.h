@@ -105,6 +105,16 @@ MIMEO_EXTERN int mimeo_builder_new(mimeo_builder **out, const mimeo_builder_opti
  *  @since 0.1 */
 MIMEO_EXTERN void mimeo_builder_free(mimeo_builder *b);
 
+/**
+ * Why the last failing call on `b` failed: returns its status (MIMEO_OK if
+ * none failed yet) and, in *reason (may be NULL), a static English sentence
+ * ("no From address (RFC 5322 3.6 requires one)", ...; "" when none).  A
+ * later successful call does not clear it.  Calls given a NULL builder
+ * cannot record anything and just return MIMEO_EINVAL.
+ * @since 0.2
+ */
+MIMEO_EXTERN int mimeo_builder_error(const mimeo_builder *b, const char **reason);
+
 /** Address fields (RFC 5322 section 3.6.2 and 3.6.3). */
 typedef enum mimeo_builder_field {
 	MIMEO_FIELD_FROM = 0,

@@ -394,8 +394,12 @@ static int run_build(int argc, char **argv)
 	if (!r && fflush(stdout))
 		r = MIMEO_EIO;
 	if (r) {
+		const char *why = NULL;
+
 		if (r == MIMEO_EIO)
 			cli_error("build: write or read failed: %m");
+		else if (mimeo_builder_error(b, &why) == r && *why)
+			cli_error("build: %s", why);
 		else
 			cli_error("build: %s", mimeo_strerror(r));
 		goto out;

@@ -152,6 +152,8 @@ struct mimeo_builder {
 	int64_t date;
 	int date_off;
 	char *msgid;            /* without <> */
+	int err;                /* status of the last failed call, 0 = none */
+	const char *err_reason; /* its reason (static English text) */
 	mimeo_buf in_reply_to;  /* "<a@b> <c@d>" as written, "" = none */
 	mimeo_buf references;
 	bheader *hdrs;
@@ -205,6 +207,21 @@ static void part_free(const mimeo_allocator *a, bpart *p)
 
 		free_all(a, v, sizeof(v) / sizeof(v[0]));
 	}
+}
+
+/* Record why a call failed (mimeo_builder_error) and return `code`. */
+static int fail(mimeo_builder *b, int code, const char *why)
+{
+	b->err = code;
+	b->err_reason = why;
+	return code;
+}
+
+int mimeo_builder_error(const mimeo_builder *b, const char **reason)
+{
+	if (reason)
+		*reason = b && b->err ? b->err_reason : "";
+	return b ? b->err : MIMEO_EINVAL;
 }
 
 int mimeo_builder_new(mimeo_builder **out, const mimeo_builder_options *opts)
@@ -322,11 +339,16 @@ int mimeo_builder_add_address(mimeo_builder *b, mimeo_builder_field field,
 	baddr_list *l;
 	baddr *ad;
 
-	if (!b || (unsigned)field >= NFIELDS || !addr_spec || !valid_addr_spec(addr_spec))
+	if (!b)
 		return MIMEO_EINVAL;
+	if ((unsigned)field >= NFIELDS)
+		return fail(b, MIMEO_EINVAL, "unknown address field");
+	if (!addr_spec || !valid_addr_spec(addr_spec))
+		return fail(b, MIMEO_EINVAL, "not an ASCII addr-spec (local@domain without spaces, "
+					     "angle brackets, commas or controls)");
 	l = &b->addrs[field];
 	if (field == MIMEO_FIELD_SENDER && l->n) /* RFC 5322 3.6.2: one mailbox */
-		return MIMEO_EINVAL;
+		return fail(b, MIMEO_EINVAL, "Sender holds one mailbox");
 	if (grow(b->alloc, (void **)&l->v, l->n, &l->cap, sizeof(*l->v)))
 		return MIMEO_ENOMEM;
 	ad = &l->v[l->n];
@@ -368,8 +390,10 @@ int mimeo_builder_set_subject(mimeo_builder *b, const char *utf8, size_t len)
 
 int mimeo_builder_set_date(mimeo_builder *b, int64_t utc_seconds, int offset_minutes)
 {
-	if (!b || offset_minutes < -1439 || offset_minutes > 1439)
+	if (!b)
 		return MIMEO_EINVAL;
+	if (offset_minutes < -1439 || offset_minutes > 1439)
+		return fail(b, MIMEO_EINVAL, "zone offset beyond +-23:59");
 	b->has_date = 1;
 	b->date = utc_seconds;
 	b->date_off = offset_minutes;
@@ -384,7 +408,8 @@ int mimeo_builder_set_message_id(mimeo_builder *b, const char *id)
 		return MIMEO_EINVAL;
 	if (id) {
 		if (!printable_token(id, "<>") || !strchr(id, '@'))
-			return MIMEO_EINVAL;
+			return fail(b, MIMEO_EINVAL, "Message-ID is not left@right in printable ASCII "
+						     "without spaces or angle brackets");
 		s = dupstr(b->alloc, id);
 		if (!s)
 			return MIMEO_ENOMEM;
@@ -400,12 +425,15 @@ static int set_ids(mimeo_builder *b, mimeo_buf *dst, const char *const *ids, siz
 	mimeo_buf v;
 	size_t i;
 
-	if (!b || (n && !ids))
+	if (!b)
 		return MIMEO_EINVAL;
+	if (n && !ids)
+		return fail(b, MIMEO_EINVAL, "NULL id array");
 	for (i = 0; i < n; i++)
 		if (!ids[i] || !printable_token(ids[i], "<>") || !strchr(ids[i], '@') ||
 		    strlen(ids[i]) > MAX_TOKEN)
-			return MIMEO_EINVAL;
+			return fail(b, MIMEO_EINVAL, "an id is not left@right in printable ASCII "
+						     "without spaces or angle brackets");
 	mimeo_buf_init(&v, b->alloc);
 	for (i = 0; i < n; i++)
 		if ((i && mimeo_buf_put(&v, " ", 1)) || mimeo_buf_put(&v, "<", 1) ||
@@ -557,10 +585,16 @@ int mimeo_builder_add_header(mimeo_builder *b, const char *name, const char *val
 {
 	bheader *h;
 
-	if (!b || !name || !value || !field_name_ok(name) || (flags & ~MIMEO_HEADER_RAW))
+	if (!b)
 		return MIMEO_EINVAL;
+	if (!name || !value || (flags & ~MIMEO_HEADER_RAW))
+		return fail(b, MIMEO_EINVAL, "NULL name or value, or unknown flags");
+	if (!field_name_ok(name))
+		return fail(b, MIMEO_EINVAL, "bad field name, or one the builder writes itself "
+					     "(use its setter)");
 	if ((flags & MIMEO_HEADER_RAW) && !raw_value_ok(value, strlen(name) + 2))
-		return MIMEO_EINVAL;
+		return fail(b, MIMEO_EINVAL, "raw value is not printable ASCII with folds, "
+					     "or a line is over 998 octets");
 	if (grow(b->alloc, (void **)&b->hdrs, b->nhdrs, &b->caphdrs, sizeof(*b->hdrs)))
 		return MIMEO_ENOMEM;
 	h = &b->hdrs[b->nhdrs];
@@ -627,11 +661,14 @@ static int set_body(mimeo_builder *b, bpart **slot, int role, const char *ctype,
 	mimeo_buf copy;
 	bpart *p;
 
-	if (!b || (!utf8 && len))
+	if (!b)
 		return MIMEO_EINVAL;
+	if (!utf8 && len)
+		return fail(b, MIMEO_EINVAL, "NULL text with a length");
 	if (cte != MIMEO_CTE_NONE && cte != MIMEO_CTE_7BIT && cte != MIMEO_CTE_8BIT &&
 	    cte != MIMEO_CTE_QP && cte != MIMEO_CTE_BASE64)
-		return MIMEO_EINVAL;
+		return fail(b, MIMEO_EINVAL, "a text body can be sent 7bit, 8bit, "
+					     "quoted-printable or base64 only");
 	p = part_new(b, role);
 	if (!p)
 		return MIMEO_ENOMEM;
@@ -718,9 +755,9 @@ static int part_from_spec(mimeo_builder *b, bpart *p, const mimeo_builder_part *
 						    : "application/octet-stream";
 
 	if (spec && !MIMEO__VERSION_OK(spec->version, MIMEO_BUILDER_PART_VERSION))
-		return MIMEO_EINVAL;
+		return fail(b, MIMEO_EINVAL, "unknown mimeo_builder_part version");
 	if (!valid_ctype(ct, &p->is_text))
-		return MIMEO_EINVAL;
+		return fail(b, MIMEO_EINVAL, "content_type is not type/subtype[; parameters]");
 	if (spec) {
 		switch (spec->encoding) {
 		case MIMEO_CTE_NONE:
@@ -733,14 +770,16 @@ static int part_from_spec(mimeo_builder *b, bpart *p, const mimeo_builder_part *
 			/* Written as is: needs content we can check for our
 			 * boundaries, so not from a callback. */
 			if (stream)
-				return MIMEO_EINVAL;
+				return fail(b, MIMEO_EINVAL, "7bit, 8bit or binary cannot be forced "
+							     "on data from a read callback");
 			break;
 		default:
-			return MIMEO_EINVAL;
+			return fail(b, MIMEO_EINVAL, "unknown forced encoding");
 		}
 		p->forced = spec->encoding;
 		if (spec->content_id && !printable_token(spec->content_id, "<>"))
-			return MIMEO_EINVAL;
+			return fail(b, MIMEO_EINVAL, "content_id is not printable ASCII without "
+						     "spaces or angle brackets");
 		if ((spec->content_id && !(p->cid = dupstr(a, spec->content_id))) ||
 		    (spec->filename && !(p->filename = dup_line(a, spec->filename,
 								strlen(spec->filename)))) ||
@@ -767,8 +806,10 @@ static int add_memory(mimeo_builder *b, int role, const mimeo_builder_part *spec
 	bpart *p;
 	int r;
 
-	if (!b || (!data && len))
+	if (!b)
 		return MIMEO_EINVAL;
+	if (!data && len)
+		return fail(b, MIMEO_EINVAL, "NULL data with a length");
 	p = part_new(b, role);
 	if (!p)
 		return MIMEO_ENOMEM;
@@ -852,8 +893,10 @@ static int add_file(mimeo_builder *b, int role, const mimeo_builder_part *spec,
 	bpart *p;
 	int r;
 
-	if (!b || !path || !*path)
+	if (!b)
 		return MIMEO_EINVAL;
+	if (!path || !*path)
+		return fail(b, MIMEO_EINVAL, "no file name");
 	r = check_file(path);
 	if (r)
 		return r;
@@ -893,8 +936,10 @@ int mimeo_builder_add_attachment_stream(mimeo_builder *b, const mimeo_builder_pa
 	bpart *p;
 	int r;
 
-	if (!b || !read)
+	if (!b)
 		return MIMEO_EINVAL;
+	if (!read)
+		return fail(b, MIMEO_EINVAL, "no read callback");
 	p = part_new(b, ROLE_ATTACH);
 	if (!p)
 		return MIMEO_ENOMEM;
@@ -981,8 +1026,10 @@ int mimeo_builder_add_message(mimeo_builder *b, const void *data, size_t len,
 	bpart *p;
 	int r;
 
-	if (!b || (!data && len) || (flags & ~MIMEO_BUILDER_PART_BORROW))
+	if (!b)
 		return MIMEO_EINVAL;
+	if ((!data && len) || (flags & ~MIMEO_BUILDER_PART_BORROW))
+		return fail(b, MIMEO_EINVAL, "NULL data with a length, or unknown flags");
 	p = part_new(b, ROLE_MESSAGE);
 	if (!p)
 		return MIMEO_ENOMEM;
@@ -1835,12 +1882,15 @@ static int write_with(mimeo_builder *b, mimeo_write_fn write, void *ctx, size_t 
 	wctx w;
 	int r;
 
-	if (!b || !write)
+	if (!b)
 		return MIMEO_EINVAL;
+	if (!write)
+		return fail(b, MIMEO_EINVAL, "no write callback");
 	if (!b->addrs[MIMEO_FIELD_FROM].n)
-		return MIMEO_EINVAL;
+		return fail(b, MIMEO_EINVAL, "no From address (RFC 5322 3.6 requires one)");
 	if (b->stream_used)
-		return MIMEO_EINVAL;
+		return fail(b, MIMEO_EINVAL, "an attachment from a read callback was already "
+					     "consumed by an earlier write");
 	memset(&w, 0, sizeof(w));
 	w.b = b;
 	w.nl = (b->flags & MIMEO_BUILD_CRLF) ? "\r\n" : "\n";

@@ -986,6 +986,38 @@ START_TEST(reply_fields_and_sender)
 }
 END_TEST
 
+/* Each refusal says why (issue 14: a bare EINVAL had ten causes). */
+START_TEST(errors_carry_a_reason)
+{
+	mimeo_builder *b;
+	mimeo_buf out = MIMEO_BUF_INIT;
+	const char *why = NULL;
+
+	ck_assert_int_eq(mimeo_builder_new(&b, NULL), MIMEO_OK);
+	ck_assert_int_eq(mimeo_builder_error(b, &why), MIMEO_OK);
+	ck_assert_str_eq(why, "");
+	ck_assert_int_eq(mimeo_builder_write_buf(b, &out), MIMEO_EINVAL);
+	ck_assert_int_eq(mimeo_builder_error(b, &why), MIMEO_EINVAL);
+	ck_assert_ptr_nonnull(strstr(why, "From"));
+	ck_assert_int_eq(mimeo_builder_add_address(b, MIMEO_FIELD_TO, NULL, "no at sign, spaces"),
+			 MIMEO_EINVAL);
+	mimeo_builder_error(b, &why);
+	ck_assert_ptr_nonnull(strstr(why, "addr-spec"));
+	ck_assert_int_eq(mimeo_builder_add_header(b, "Subject", "x", 0), MIMEO_EINVAL);
+	mimeo_builder_error(b, &why);
+	ck_assert_ptr_nonnull(strstr(why, "setter"));
+	ck_assert_int_eq(mimeo_builder_set_date(b, 0, 5000), MIMEO_EINVAL);
+	mimeo_builder_error(b, &why);
+	ck_assert_ptr_nonnull(strstr(why, "zone"));
+	/* a success leaves the last reason in place */
+	ck_assert_int_eq(mimeo_builder_set_subject(b, "s", 1), MIMEO_OK);
+	ck_assert_int_eq(mimeo_builder_error(b, NULL), MIMEO_EINVAL);
+	ck_assert_int_eq(mimeo_builder_error(NULL, &why), MIMEO_EINVAL);
+	mimeo_buf_dispose(&out);
+	mimeo_builder_free(b);
+}
+END_TEST
+
 START_TEST(bcc_is_kept_but_not_written)
 {
 	mimeo_builder *b = simple_builder(0);
@@ -1417,6 +1449,7 @@ static Suite *builder_suite(void)
 	tcase_set_timeout(tc, 120);
 	tcase_add_test(tc, plain_ascii_text_is_7bit_single_part);
 	tcase_add_test(tc, reply_fields_and_sender);
+	tcase_add_test(tc, errors_carry_a_reason);
 	tcase_add_test(tc, encoding_choice);
 	tcase_add_test(tc, stream_splits_give_identical_output);
 	tcase_add_test(tc, repeated_writes_are_identical);
