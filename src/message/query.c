@@ -28,18 +28,31 @@ static const mimeo_part *field_owner(const mimeo_part *p)
 	return p;
 }
 
-/* Index of the n-th field called `name` of `p`, or (size_t)-1. */
-static size_t nth_field(const mimeo_part *p, const char *name, size_t n)
+#define NO_FIELD ((size_t)-1)
+
+/* Index of the first field called `name` (any case) of `p` at or after
+ * index `from`, or NO_FIELD. */
+static size_t next_field(const mimeo_part *p, const char *name, size_t from)
 {
 	size_t i, count = mimeo_part_header_count(p);
 
-	for (i = 0; i < count; i++) {
+	for (i = from; i < count; i++) {
 		const char *fname = mimeo_part_header_name(p, i);
 
-		if (fname && strcasecmp(fname, name) == 0 && n-- == 0)
+		if (fname && strcasecmp(fname, name) == 0)
 			return i;
 	}
-	return (size_t)-1;
+	return NO_FIELD;
+}
+
+/* Index of the n-th field called `name` of `p`, or NO_FIELD. */
+static size_t nth_field(const mimeo_part *p, const char *name, size_t n)
+{
+	size_t i = next_field(p, name, 0);
+
+	while (i != NO_FIELD && n-- > 0)
+		i = next_field(p, name, i + 1);
+	return i;
 }
 
 /* The charset of the first text leaf under `p` that declares one, without
@@ -116,7 +129,7 @@ int mimeo_part_header_text(const mimeo_part *p, const char *name, size_t n,
 		return MIMEO_ENOMEM;
 	owner = field_owner(p);
 	i = nth_field(owner, name, n);
-	if (i == (size_t)-1)
+	if (i == NO_FIELD)
 		return MIMEO_ENOTFOUND;
 	raw = mimeo_part_header_raw(owner, i, &len);
 	o = fallback_options(owner, opts);
@@ -132,7 +145,7 @@ int mimeo_part_addresses(const mimeo_part *p, const char *name, mimeo_charset_ca
 	const mimeo_part *owner;
 	mimeo_header_options o;
 	mimeo_buf joined = MIMEO_BUF_INIT;
-	size_t i, n = 0, count;
+	size_t i, n = 0;
 	int rc = MIMEO_OK;
 
 	if (out)
@@ -140,17 +153,13 @@ int mimeo_part_addresses(const mimeo_part *p, const char *name, mimeo_charset_ca
 	if (!p || !name || !out)
 		return MIMEO_EINVAL;
 	owner = field_owner(p);
-	count = mimeo_part_header_count(owner);
 	/* Several To fields are one list (RFC 5322 allows one, agents write
 	 * more): joined with "," before parsing, each parsed whole. */
-	for (i = 0; i < count && rc == MIMEO_OK; i++) {
-		const char *fname = mimeo_part_header_name(owner, i);
-		const char *raw;
+	for (i = next_field(owner, name, 0); i != NO_FIELD && rc == MIMEO_OK;
+	     i = next_field(owner, name, i + 1)) {
 		size_t len;
+		const char *raw = mimeo_part_header_raw(owner, i, &len);
 
-		if (!fname || !strcasecmp(fname, name) == 0)
-			continue;
-		raw = mimeo_part_header_raw(owner, i, &len);
 		if (n++ > 0)
 			rc = mimeo_buf_put(&joined, ",", 1);
 		if (rc == MIMEO_OK)
@@ -176,7 +185,7 @@ int mimeo_part_date(const mimeo_part *p, const char *name, int64_t *utc_seconds,
 		return MIMEO_EINVAL;
 	owner = field_owner(p);
 	i = nth_field(owner, name ? name : "Date", 0);
-	if (i == (size_t)-1)
+	if (i == NO_FIELD)
 		return MIMEO_ENOTFOUND;
 	raw = mimeo_part_header_raw(owner, i, &len);
 	return mimeo_date_parse(raw, len, utc_seconds, offset_minutes);
@@ -310,19 +319,15 @@ static int id_list_build(const id_collect *c, mimeo_id_list **out)
 static int ids_of(const mimeo_part *owner, const char *name, mimeo_id_list **out)
 {
 	id_collect c = { MIMEO_BUF_INIT, 0 };
-	size_t i, count, fields = 0;
+	size_t i, fields = 0;
 	int rc = MIMEO_OK;
 
-	count = mimeo_part_header_count(owner);
-	for (i = 0; i < count && rc == MIMEO_OK; i++) {
-		const char *fname = mimeo_part_header_name(owner, i);
-		const char *raw;
+	for (i = next_field(owner, name, 0); i != NO_FIELD && rc == MIMEO_OK;
+	     i = next_field(owner, name, i + 1)) {
 		size_t len;
+		const char *raw = mimeo_part_header_raw(owner, i, &len);
 
-		if (!fname || !strcasecmp(fname, name) == 0)
-			continue;
 		fields++;
-		raw = mimeo_part_header_raw(owner, i, &len);
 		rc = memchr(raw, '<', len) ? ids_bracketed(&c, raw, len) : ids_bare(&c, raw, len);
 	}
 	if (rc == MIMEO_OK)
@@ -373,17 +378,6 @@ const mimeo_part *mimeo_message_next_attachment(const mimeo_message *m, const mi
 	return p;
 }
 
-static int hexval(char c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
-
 /* "cid:a%40b" -> "a@b", "<a@b>" -> "a@b" into `out` (cap bytes, NUL
  * included); 0 when it does not fit. */
 static size_t normalise_cid(const char *cid, char *out, size_t cap)
@@ -403,9 +397,9 @@ static size_t normalise_cid(const char *cid, char *out, size_t cap)
 	for (size_t i = 0; i < len; i++) {
 		char c = cid[i];
 
-		if (url && c == '%' && i + 2 < len && hexval(cid[i + 1]) >= 0 &&
-		    hexval(cid[i + 2]) >= 0) {
-			c = (char)(hexval(cid[i + 1]) * 16 + hexval(cid[i + 2]));
+		if (url && c == '%' && i + 2 < len && mimeo__hex_value((unsigned char)cid[i + 1]) >= 0 &&
+		    mimeo__hex_value((unsigned char)cid[i + 2]) >= 0) {
+			c = (char)(mimeo__hex_value((unsigned char)cid[i + 1]) * 16 + mimeo__hex_value((unsigned char)cid[i + 2]));
 			i += 2;
 		}
 		if (n + 1 >= cap)
