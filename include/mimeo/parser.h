@@ -70,7 +70,8 @@
  *    "us-ascii" reported as the charset of a text/plain part that has no
  *    Content-Type at all); children of multipart/digest: message/rfc822.
  *    A Content-Type without "/" or a multipart without boundary parameter
- *    is treated as application/octet-stream resp. as an opaque leaf (defect);
+ *    is treated as text/plain (RFC 2045 5.2; application/octet-stream
+ *    before 0.2), resp. as an opaque leaf (defect);
  *  - message/rfc822 and message/global are parsed recursively, also when a
  *    gateway base64- or quoted-printable-encoded them: the body is then
  *    decoded and the decoded stream parsed (its parts carry the flag
@@ -245,7 +246,8 @@ enum {
 	/** a continuation line before any header field: treated as body, or
 	 * skipped when it holds only whitespace (since 0.2) */
 	MIMEO_DEFECT_BAD_HEADER = 9,
-	/** a Content-Type without "/" (application/octet-stream used) */
+	/** an invalid or incomplete Content-Type (text/plain used; since 0.2,
+	 * application/octet-stream before) */
 	MIMEO_DEFECT_BAD_CONTENT_TYPE = 10,
 	/** a multipart with transfer encoding other than 7bit/8bit/binary
 	 * (RFC 2045 6.4; the encoding is ignored) */

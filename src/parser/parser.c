@@ -555,13 +555,17 @@ static int set_type(mimeo_parser *p, frame *f, const frame *parent)
 		f->info.subtype = f->ct->subtype;
 		cs = mimeo_mime_field_param(f->ct, "charset");
 	} else if (f->has_ct) {
-		/* RFC 2045 5.2: an invalid Content-Type is treated as the
-		 * default; unlike that rule we keep non-text data opaque,
-		 * which is what every mail reader does in practice. */
+		/* RFC 2045 5.2: an invalid or incomplete Content-Type ("text"
+		 * without subtype, an empty value, "image/") is treated as
+		 * the default, text/plain, as GMime and Python do (issue 15
+		 * class 6); a charset parameter it has is kept. */
 		defect(p, 1, MIMEO_DEFECT_BAD_CONTENT_TYPE, MIMEO_DEFECT_WARN,
-		       f->info.header_offset, "invalid Content-Type: application/octet-stream used");
-		f->info.type = "application";
-		f->info.subtype = "octet-stream";
+		       f->info.header_offset, "invalid Content-Type: text/plain used");
+		f->info.type = "text";
+		f->info.subtype = "plain";
+		cs = f->ct ? mimeo_mime_field_param(f->ct, "charset") : NULL;
+		if (!cs)
+			cs = "us-ascii";
 	} else if (parent && parent->kind == K_MULTI && parent->info.subtype &&
 		   !strcmp(parent->info.subtype, "digest")) {
 		/* RFC 2046 5.1.5 */

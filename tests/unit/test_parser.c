@@ -1312,6 +1312,11 @@ static const struct {
 	{ "class3-delimiter-read-as-field.eml", "1 multipart/alternative",
 	  "D13@" },
 	{ "class3-boundary-never-found.eml", "1 multipart/related", "D13@" },
+	/* 6: an invalid or incomplete Content-Type is text/plain (RFC 2045
+	 * 5.2; GMime says application/octet-stream, Python keeps "image/") */
+	{ "class6-invalid-content-type.eml",
+	  "1 text/plain; 2 text/plain; 3 text/plain; 4 text/plain",
+	  "D10@" },
 	/* 7: a header line over max_line (64 KiB) is cut and the header goes
 	 * on: the Subject and Content-Type after it are kept */
 	{ "class7-huge-header-line.eml", "1 text/plain; 2 text/html",
