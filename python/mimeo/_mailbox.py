@@ -86,16 +86,19 @@ def is_maildir(path):
 
 
 def maildir_files(path):
-    """The message files of a Maildir: new/ and cur/ (tmp/ holds messages
-    still being delivered), each in file-name order."""
-    out = []
+    """The message files of a Maildir: new/ and cur/ together in file-name
+    order (byte order; a name in both comes from new/ first); tmp/ (still
+    being delivered) and names starting with "." are no messages."""
+    if not is_maildir(path):
+        raise Error(-5, f"{os.fsdecode(path)} is a folder but no Maildir (no cur/ or new/)")
+    names = []
     for sub in ("new", "cur"):
         d = os.path.join(path, sub)
-        if not os.path.isdir(d):
-            continue
-        names = sorted(n for n in os.listdir(d) if not n.startswith("."))
-        out.extend(os.path.join(d, n) for n in names if os.path.isfile(os.path.join(d, n)))
-    return out
+        if os.path.isdir(d):
+            names.extend((os.fsencode(n), sub) for n in os.listdir(d) if not n.startswith("."))
+    names.sort()
+    out = [os.path.join(path, sub, os.fsdecode(n)) for n, sub in names]
+    return [f for f in out if os.path.isfile(f)]
 
 
 def _open(path):
@@ -156,18 +159,17 @@ def message_spans(path, start=0, stop=None):
                 chunk = f.read(READ)
 
 
-def iter_messages(path):
+def iter_messages(path, start=0, stop=None):
     """(number, offset, size, file, bytes) for every message of a file or
-    Maildir, numbered from 1 as `mimeo ls` does."""
+    Maildir (numbered from 1 as `mimeo ls` does), or of the byte range
+    [start, stop) of an mbox (numbered from 1 at `start`)."""
     if os.path.isdir(path):
-        if not is_maildir(path):
-            raise Error(-2, f"{os.fsdecode(path)} is a folder but no Maildir (no cur/ or new/)")
         for n, fp in enumerate(maildir_files(path), 1):
             with _open(fp) as f:
                 data = f.read()
             yield n, 0, len(data), fp, data
         return
-    for n, (off, size, data) in enumerate(message_spans(path), 1):
+    for n, (off, size, data) in enumerate(message_spans(path, start, stop), 1):
         yield n, off, size, path, data
 
 
@@ -183,13 +185,51 @@ def parse_bytes(data, borrow=True):
     return pp[0]
 
 
+def messages(path, start=0, stop=None):
+    """Message objects (with .number, .offset, .size and .file) of a file,
+    a Maildir, or a byte range of an mbox (see iter_messages)."""
+    from ._message import Message
+    for n, off, size, fp, data in iter_messages(path, start, stop):
+        data = unquote(data)
+        m = Message._wrap(parse_bytes(data), data, number=n, offset=off, file=fp)
+        m.size = size
+        yield m
+
+
 def mbox(path):
     """Iterate over the messages of an mbox (also .gz) or Maildir as
     Message objects with .number, .offset and .file set."""
-    from ._message import Message
-    for n, off, size, fp, data in iter_messages(path):
-        data = unquote(data)
-        yield Message._wrap(parse_bytes(data), data, number=n, offset=off, file=fp)
+    return messages(os.fspath(path))
+
+
+def count(path, start=0, stop=None):
+    """Number of messages in a file, Maildir or mbox byte range."""
+    if os.path.isdir(path):
+        return len(maildir_files(path))
+    return sum(1 for _ in message_spans(path, start, stop))
+
+
+def ranges(path, blocksize):
+    """[(start, stop)] byte ranges of about `blocksize` bytes that cut an
+    mbox at message starts; [(0, None)] for anything else (a Maildir, a
+    single message, a .gz file, a small mbox)."""
+    if os.path.isdir(path) or os.fsdecode(path).endswith(".gz"):
+        return [(0, None)]
+    size = os.path.getsize(path)
+    if size <= blocksize:
+        return [(0, None)]
+    with open(path, "rb") as f:
+        if f.read(5) != b"From ":
+            return [(0, None)]
+    starts = [0]
+    pos = blocksize
+    while pos < size:
+        s = next_from_line(path, pos)
+        if s is None:
+            break
+        starts.append(s)
+        pos = s + blocksize
+    return list(zip(starts, starts[1:] + [None]))
 
 
 # --- byte ranges of a large mbox (mimeo.dask) -----------------------------

@@ -79,7 +79,8 @@ class Message:
     obtained from it must not be used after close() (they raise
     ValueError)."""
 
-    __slots__ = ("_m", "_keep", "_root", "_names", "number", "offset", "file", "__weakref__")
+    __slots__ = ("_m", "_keep", "_root", "_names", "number", "offset", "size", "file",
+                 "__weakref__")
 
     def __init__(self):
         raise TypeError("use mimeo.parse() to make a Message")
@@ -93,6 +94,7 @@ class Message:
         self._names = None
         self.number = number
         self.offset = offset
+        self.size = None
         self.file = file
         return self
 

@@ -1,0 +1,17 @@
+#!/usr/bin/env python3
+# SPDX-License-Identifier: LGPL-2.1-or-later
+"""Run the binding's pytest tests from `meson test` (exit 77 = skipped when
+this interpreter has no cffi or pytest)."""
+import os
+import sys
+
+try:
+    import cffi  # noqa: F401
+    import pytest
+except ImportError as e:
+    print(f"skipped: {e} (Debian: apt-get install python3-cffi python3-pytest)")
+    sys.exit(77)
+
+here = os.path.dirname(os.path.abspath(__file__))
+args = [here, "-q", "-rs", "-p", "no:cacheprovider"] + sys.argv[1:]
+sys.exit(pytest.main(args))
