@@ -167,8 +167,19 @@ void mimeo_part_offsets(const mimeo_part *p, uint64_t *header_start,
                         uint64_t *body_start, uint64_t *end);
 int mimeo_filename_sanitize(const char *name, size_t len, mimeo_buf *out);
 
-/* builder.h */
 typedef int (*mimeo_write_fn)(void *ctx, const void *data, size_t len);
+/* 0.2, flat-memory tree (issue 13): absent from 0.1 libraries, so the
+ * binding looks them up with has() and falls back to mimeo_part_body(). */
+uint64_t mimeo_part_size(const mimeo_part *p);
+int mimeo_part_decode(const mimeo_part *p, unsigned flags, mimeo_charset_cache *cc,
+                      mimeo_write_fn write, void *ctx, unsigned *repairs);
+int mimeo_part_decode_buf(const mimeo_part *p, unsigned flags, mimeo_charset_cache *cc,
+                          mimeo_buf *out, unsigned *repairs);
+const char *mimeo_message_io_error(const mimeo_message *m);
+uint64_t mimeo_message_source_size(const mimeo_message *m);
+int mimeo_message_read_source(const mimeo_message *m, uint64_t offset, void *buf, size_t len);
+
+/* builder.h */
 typedef struct mimeo_builder mimeo_builder;
 typedef struct mimeo_builder_options {
     unsigned version;
@@ -262,6 +273,16 @@ def _open():
 
 
 lib = _open()
+
+
+def has(name):
+    """Does the loaded library export `name` (a function of a later
+    release than the oldest this binding supports)?"""
+    try:
+        getattr(lib, name)
+        return True
+    except AttributeError:
+        return False
 
 
 def cstr(p):

@@ -9,6 +9,7 @@ a From_ line at the start of the file or after an empty line that looks like
 an envelope line (a sender, then a time hh:mm).  Each message is then parsed
 into a tree from its bytes, with mboxrd/mboxo quoting (">From ") undone.
 """
+import errno
 import gzip
 import os
 import re
@@ -90,7 +91,8 @@ def maildir_files(path):
     order (byte order; a name in both comes from new/ first); tmp/ (still
     being delivered) and names starting with "." are no messages."""
     if not is_maildir(path):
-        raise Error(-5, f"{os.fsdecode(path)} is a folder but no Maildir (no cur/ or new/)")
+        raise NotADirectoryError(errno.ENOTDIR, "a folder but no Maildir (no cur/ or new/)",
+                                 os.fsdecode(path))
     names = []
     for sub in ("new", "cur"):
         d = os.path.join(path, sub)

@@ -3,7 +3,7 @@
 import datetime
 import os
 
-from ._ffi import ffi, lib, cstr, MIMEO_MESSAGE_OPTIONS_VERSION, MIMEO_MESSAGE_BORROW
+from ._ffi import ffi, lib, cstr, has, MIMEO_MESSAGE_OPTIONS_VERSION, MIMEO_MESSAGE_BORROW
 from ._common import Buf, Error, cache, check
 from . import _body
 
@@ -145,11 +145,11 @@ class Message:
     def __getitem__(self, name):
         """The decoded value of the first field called `name` (any case),
         or None."""
-        try:
-            i = self._lower_names().index(name.lower())
-        except ValueError:
+        names = self._lower_names()  # raises ValueError when closed
+        key = name.lower()
+        if key not in names:
             return None
-        return self._decoded(i)
+        return self._decoded(names.index(key))
 
     def get(self, name, default=None):
         v = self[name]
@@ -201,10 +201,10 @@ class Message:
     def date(self):
         """The first Date field as an aware datetime (in the zone it was
         written in), or None when absent or unreadable."""
-        try:
-            i = self._lower_names().index("date")
-        except ValueError:
+        names = self._lower_names()
+        if "date" not in names:
             return None
+        i = names.index("date")
         ln = ffi.new("size_t *")
         raw = lib.mimeo_part_header_raw(self._rootp(), i, ln)
         return parse_date(raw, ln[0])
@@ -261,8 +261,18 @@ class Message:
     def source(self):
         """The message's source bytes (a copy)."""
         n = ffi.new("size_t *")
-        s = lib.mimeo_message_source(self._ptr(), n)
-        return ffi.buffer(s, n[0])[:] if n[0] else b""
+        m = self._ptr()
+        s = lib.mimeo_message_source(m, n)
+        if s != ffi.NULL:
+            return ffi.buffer(s, n[0])[:] if n[0] else b""
+        if not has("mimeo_message_read_source"):
+            return b""
+        size = lib.mimeo_message_source_size(m)  # 0.2: a file source, read back
+        out = bytearray(size)
+        if size:
+            check(lib.mimeo_message_read_source(m, 0, ffi.from_buffer(out), size),
+                  "cannot read the source")
+        return bytes(out)
 
     def __repr__(self):
         if self._m is None:
@@ -434,18 +444,18 @@ class Part:
     def content(self):
         """The transfer-decoded body (base64, quoted-printable, uuencode
         undone) as bytes: exactly what `mimeo cat` writes."""
-        return _body.content(self._ptr())
+        return _body.content(self._ptr(), self._msg._m)
 
     def text(self):
         """The body converted from its charset to str (`mimeo cat
         --text`): undeclared charsets are UTF-8 when valid, else
         windows-1252; invalid sequences become U+FFFD."""
-        return _body.text(self._ptr())
+        return _body.text(self._ptr(), self._msg._m)
 
     def write_to(self, f):
         """Write the decoded body to a binary file object; returns the
         number of bytes."""
-        return _body.write(self._ptr(), f)
+        return _body.write(self._ptr(), self._msg._m, f)
 
     def __repr__(self):
         if self._msg.closed:

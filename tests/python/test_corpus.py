@@ -1,0 +1,53 @@
+# SPDX-License-Identifier: LGPL-2.1-or-later
+"""Every message of ../shared/corpus (when present) through the binding,
+compared with `mimeo tree --json` and `mimeo cat` of the same build."""
+import os
+
+import pytest
+
+import mimeo
+from conftest import SANITIZED, corpus_files
+from test_message import tree_of
+
+FILES = corpus_files()
+# Under the sanitizers every CLI call is several times slower: compare one
+# file in four there (the binding still reads all of them below).
+CLI_FILES = FILES[::4] if SANITIZED else FILES
+pytestmark = pytest.mark.skipif(not FILES, reason="../shared/corpus is not present")
+
+
+def _chunks(seq, n):
+    k = (len(seq) + n - 1) // n
+    return [seq[i:i + k] for i in range(0, len(seq), k)]
+
+
+# 8 test cases rather than 1,914 keeps the report short; a failure names the file.
+@pytest.mark.parametrize("files", _chunks(CLI_FILES, 8) if CLI_FILES else [[]],
+                         ids=lambda fs: os.path.basename(fs[0]) if fs else "none")
+def test_corpus_matches_cli(cli, files):
+    for path in files:
+        with mimeo.parse(path) as msg:
+            assert tree_of(msg) == cli.tree(path), path
+            for p in msg.leaves():
+                assert p.content() == cli.cat(path, p.section), f"{path} section {p.section}"
+
+
+def test_corpus_text_and_addresses_never_fail():
+    """text() of every leaf and addresses/date of every message decode
+    without an exception (malformed mail is no error)."""
+    for path in FILES:
+        with mimeo.parse(path) as msg:
+            for p in msg.leaves():
+                assert isinstance(p.text(), str)
+            for f in ("From", "To", "Cc", "Reply-To"):
+                for name, spec in msg.addresses(f):
+                    assert isinstance(name, str) and isinstance(spec, str)
+            msg.date
+            msg.body("text/plain"), msg.body("text/html")
+
+
+def test_corpus_scan_matches_cli(cli):
+    out = cli.run("scan", *FILES).stdout.decode().split()
+    want = (int(out[1]), int(out[3]), int(out[5]))
+    assert mimeo.scan(FILES, jobs=1) == want
+    assert mimeo.scan(FILES, jobs=2) == want
