@@ -9,9 +9,13 @@ try:
     import cffi  # noqa: F401
     import pytest
 except ImportError as e:
-    print(f"skipped: {e} (Debian: apt-get install python3-cffi python3-pytest)")
-    sys.exit(77)
+    if __name__ == "__main__":
+        print(f"skipped: {e} (Debian: apt-get install python3-cffi python3-pytest)")
+        sys.exit(77)
 
-here = os.path.dirname(os.path.abspath(__file__))
-args = [here, "-q", "-rs", "-p", "no:cacheprovider"] + sys.argv[1:]
-sys.exit(pytest.main(args))
+# Guarded: distributed's worker processes are spawned, and a spawned
+# process imports the parent's main module (this file) again.
+if __name__ == "__main__":
+    here = os.path.dirname(os.path.abspath(__file__))
+    args = [here, "-q", "-rs", "-p", "no:cacheprovider"] + sys.argv[1:]
+    sys.exit(pytest.main(args))
