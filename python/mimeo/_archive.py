@@ -35,10 +35,9 @@ def record(msg, file):
 
 def records(path, start=0, stop=None, base=0):
     """ls records of a file, Maildir or mbox range; numbers start at base+1."""
-    for msg in _mailbox.messages(path, start, stop):
+    for msg in _mailbox.messages(path, start, stop, base):
         with msg:
-            msg.number += base
-            yield record(msg, msg.file if os.path.isdir(path) else path)
+            yield record(msg, msg.file)
 
 
 def _create_unique(dirpath, name):
@@ -71,9 +70,9 @@ def extract(path, start, stop, dest, base=0):
     """Write the attachments of every message of a file, Maildir or mbox
     range into dest/<N>/ as `mimeo extract --all` does; yields the paths
     written."""
-    for msg in _mailbox.messages(path, start, stop):
+    for msg in _mailbox.messages(path, start, stop, base):
         with msg:
-            n = msg.number + base
+            n = msg.number
             atts = msg.attachments()
             if not atts:
                 continue

@@ -53,8 +53,8 @@ def text(p, msg):
         return b.str()
 
 
-@ffi.callback("int(void *, const void *, size_t)")
-def _write_cb(ctx, data, n):
+@ffi.callback("int(const void *, size_t, void *)")
+def _write_cb(data, n, ctx):
     st = ffi.from_handle(ctx)
     try:
         st[0].write(ffi.buffer(data, n))

@@ -216,8 +216,8 @@ class Builder:
         return self.to_bytes()
 
 
-@ffi.callback("int(void *, const void *, size_t)")
-def _collect(ctx, data, n):
+@ffi.callback("int(const void *, size_t, void *)")
+def _collect(data, n, ctx):
     ffi.from_handle(ctx).append(ffi.buffer(data, n)[:])
     return 0
 

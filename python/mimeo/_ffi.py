@@ -163,11 +163,47 @@ const char *mimeo_part_get_header(const mimeo_part *p, const char *name, size_t 
 const void *mimeo_part_body(const mimeo_part *p, size_t *len);
 int mimeo_part_text(const mimeo_part *p, mimeo_charset_cache *cc, mimeo_buf *out,
                     unsigned *repairs);
+unsigned mimeo_part_security(const mimeo_part *p);
+const char *mimeo_security_role_name(unsigned security);
+const char *mimeo_security_scheme_name(unsigned security);
 void mimeo_part_offsets(const mimeo_part *p, uint64_t *header_start,
                         uint64_t *body_start, uint64_t *end);
 int mimeo_filename_sanitize(const char *name, size_t len, mimeo_buf *out);
 
-typedef int (*mimeo_write_fn)(void *ctx, const void *data, size_t len);
+/* mailbox.h (0.2) */
+typedef struct mimeo_mailbox mimeo_mailbox;
+typedef struct mimeo_mailbox_options {
+    unsigned version;
+    unsigned flags;
+    const mimeo_allocator *alloc;
+    size_t max_messages;
+    uint64_t max_inflated;
+    mimeo_isa isa;
+} mimeo_mailbox_options;
+typedef struct mimeo_mailbox_entry {
+    size_t number;
+    uint64_t offset;
+    uint64_t size;
+    const char *path;
+} mimeo_mailbox_entry;
+int mimeo_mailbox_open(mimeo_mailbox **out, const char *path, const mimeo_mailbox_options *opts);
+int mimeo_mailbox_open_buffer(mimeo_mailbox **out, const void *data, size_t len,
+                              const mimeo_mailbox_options *opts);
+void mimeo_mailbox_free(mimeo_mailbox *mb);
+int mimeo_mailbox_type(const mimeo_mailbox *mb);
+size_t mimeo_mailbox_count(const mimeo_mailbox *mb);
+uint64_t mimeo_mailbox_size(const mimeo_mailbox *mb);
+size_t mimeo_mailbox_skipped(const mimeo_mailbox *mb);
+int mimeo_mailbox_entry_get(const mimeo_mailbox *mb, size_t n, mimeo_mailbox_entry *e);
+int mimeo_mailbox_message(mimeo_mailbox *mb, size_t n, const char **data, size_t *len);
+unsigned mimeo_mailbox_parse_flags(const mimeo_mailbox *mb);
+int mimeo_mailbox_parse(mimeo_mailbox *mb, size_t n, mimeo_message **out,
+                        const mimeo_message_options *opts);
+const char *mimeo_mailbox_error(const mimeo_mailbox *mb);
+size_t mimeo_mailbox_next_from(const void *data, size_t len, size_t from);
+size_t mimeo_mailbox_separator(const void *data, size_t offset);
+
+typedef int (*mimeo_write_fn)(const void *data, size_t len, void *user);
 /* 0.2, flat-memory tree (issue 13): absent from 0.1 libraries, so the
  * binding looks them up with has() and falls back to mimeo_part_body(). */
 uint64_t mimeo_part_size(const mimeo_part *p);

@@ -1,27 +1,27 @@
 # SPDX-License-Identifier: LGPL-2.1-or-later
 """Mailbox iteration: the one module that knows how messages are found in
-an mbox or a Maildir (so that moving to the library's mailbox reader
-changes only this file).
+an mbox or a Maildir.  It wraps libmimeo's mailbox reader (mimeo/mailbox.h):
+an mbox (also .gz) is indexed by one line scan, with the push parser's own
+From_ rules, and each message is parsed in place from the file's mapping
+(MIMEO_MESSAGE_MBOX un-quotes ">From " lines); a Maildir is new/ and cur/
+together in file-name order; any other file is one message.
 
-An mbox is split by libmimeo's own push parser (MIMEO_PARSE_MBOX, structure
-only), so a message starts exactly where `mimeo scan --mbox` starts one:
-a From_ line at the start of the file or after an empty line that looks like
-an envelope line (a sender, then a time hh:mm).  Each message is then parsed
-into a tree from its bytes, with mboxrd/mboxo quoting (">From ") undone.
+Byte ranges of a large mbox (for mimeo.scan's threads and mimeo.dask's
+partitions) are cut with mimeo_mailbox_next_from() on a mapping of the file,
+and each range is indexed as an mbox of its own (mimeo_mailbox_open_buffer),
+so a range's messages are exactly those a reading of the whole file gives.
 """
 import errno
-import gzip
+import mmap
 import os
-import re
 
-from ._ffi import (ffi, lib, MIMEO_PARSER_OPTIONS_VERSION, MIMEO_PARSER_CALLBACKS_VERSION,
-                   MIMEO_PARSE_MBOX, MIMEO_PARSE_NO_DECODE, MIMEO_PARSER_DEFAULTS,
-                   MIMEO_MESSAGE_OPTIONS_VERSION, MIMEO_MESSAGE_BORROW, cstr)
+from ._ffi import (ffi, lib, cstr, MIMEO_PARSER_OPTIONS_VERSION, MIMEO_PARSER_DEFAULTS,
+                   MIMEO_EIO)
 from ._common import Error, check
 
 READ = 1 << 20
-_QUOTED = re.compile(rb"^>(>*From )", re.M)
-_HAS_QUOTED = re.compile(rb"^>+From ", re.M)
+MIMEO_MAILBOX_OPTIONS_VERSION = 1
+MIMEO_MAILBOX_SINGLE, MIMEO_MAILBOX_MBOX, MIMEO_MAILBOX_MAILDIR = 1, 2, 3
 
 
 def parser_options(flags):
@@ -33,188 +33,109 @@ def parser_options(flags):
     return o
 
 
-class _Splitter:
-    """Feeds an mbox to a structure-only push parser and collects the
-    (start, end) byte span of each message: start = its From_ line, end =
-    the end of its last part (the separator line break excluded)."""
-
-    def __init__(self):
-        self.spans = []
-        self._start = None
-        self._handle = ffi.new_handle(self)
-        cb = ffi.new("mimeo_parser_callbacks *")
-        cb.version = MIMEO_PARSER_CALLBACKS_VERSION
-        cb.message_begin = _on_message_begin
-        cb.part_end = _on_part_end
-        self._cb = cb
-        pp = ffi.new("mimeo_parser **")
-        check(lib.mimeo_parser_new(pp, parser_options(MIMEO_PARSE_MBOX | MIMEO_PARSE_NO_DECODE),
-                                   cb, self._handle))
-        self._p = ffi.gc(pp[0], lib.mimeo_parser_free)
-
-    def _check(self, rc):
-        if rc < 0:
-            reason = ffi.new("char **")
-            off = ffi.new("uint64_t *")
-            lib.mimeo_parser_error(self._p, ffi.cast("const char **", reason), off)
-            raise Error(rc, cstr(reason[0]) if reason[0] != ffi.NULL else None, off[0],
-                        "cannot split the mailbox")
-
-    def feed(self, data):
-        self._check(lib.mimeo_parser_feed(self._p, ffi.from_buffer(data), len(data)))
-
-    def finish(self):
-        self._check(lib.mimeo_parser_finish(self._p))
-        ffi.release(self._p)
+def _options():
+    o = ffi.new("mimeo_mailbox_options *")
+    o.version = MIMEO_MAILBOX_OPTIONS_VERSION
+    return o
 
 
-@ffi.callback("int(const mimeo_part_info *, uint64_t, void *)")
-def _on_message_begin(info, offset, user):
-    ffi.from_handle(user)._start = offset
-    return 0
+class Mailbox:
+    """An opened mimeo_mailbox: a file, a Maildir, or a range of an mbox
+    held in a mapping (`keep` is what the C side borrows)."""
+
+    def __init__(self, path, data=None, keep=None):
+        self.path = os.fsdecode(path)
+        pp = ffi.new("mimeo_mailbox **")
+        if data is None:
+            p = os.fsencode(path)
+            if b"\0" in p:
+                raise ValueError("path contains a NUL character")
+            ffi.errno = 0
+            rc = lib.mimeo_mailbox_open(pp, p, _options())
+            if rc == MIMEO_EIO and ffi.errno == errno.ENOTDIR and os.path.isdir(path):
+                raise NotADirectoryError(errno.ENOTDIR, "a folder but no Maildir (no cur/ "
+                                         "or new/)", self.path)
+            check(rc, f"cannot open {self.path}", path=p)
+        else:
+            check(lib.mimeo_mailbox_open_buffer(pp, data, len(data), _options()),
+                  f"cannot index {self.path}")
+        self._keep = keep
+        self._mb = ffi.gc(pp[0], lib.mimeo_mailbox_free)
+
+    def __len__(self):
+        return lib.mimeo_mailbox_count(self._mb)
+
+    @property
+    def type(self):
+        return lib.mimeo_mailbox_type(self._mb)
+
+    @property
+    def skipped(self):
+        return lib.mimeo_mailbox_skipped(self._mb)
+
+    def _fail(self, rc, what):
+        if rc == MIMEO_EIO:
+            raise OSError(ffi.errno or errno.EIO, cstr(lib.mimeo_mailbox_error(self._mb)))
+        check(rc, what)
+
+    def entry(self, n):
+        """(number, offset, size, path) of message n (1-based)."""
+        e = ffi.new("mimeo_mailbox_entry *")
+        self._fail(lib.mimeo_mailbox_entry_get(self._mb, n, e), f"no message {n}")
+        return e.number, e.offset, e.size, (cstr(e.path) if e.path != ffi.NULL else self.path)
+
+    def parse(self, n):
+        """Message n as a mimeo_message * (borrowing the mailbox's memory
+        for an mbox: the Python Message keeps this object alive)."""
+        pp = ffi.new("mimeo_message **")
+        ffi.errno = 0
+        self._fail(lib.mimeo_mailbox_parse(self._mb, n, pp, ffi.NULL),
+                   f"cannot parse message {n} of {self.path}")
+        return pp[0]
+
+    def messages(self, base=0, offset=0, file=None):
+        """Message objects for every message, numbered base+1...; `offset`
+        is added to each offset (a range's start in its file)."""
+        from ._message import Message
+        for n in range(1, len(self) + 1):
+            number, off, size, path = self.entry(n)
+            m = Message._wrap(self.parse(n), self, number=number + base, offset=off + offset,
+                              file=file or path)
+            m.size = size
+            yield m
 
 
-@ffi.callback("int(const mimeo_part_info *, void *)")
-def _on_part_end(info, user):
-    if info.depth == 0:
-        s = ffi.from_handle(user)
-        s.spans.append((s._start, info.end_offset))
-    return 0
+def _map(path):
+    """A read-only mapping of the whole file (None for an empty file)."""
+    with open(path, "rb") as f:
+        if os.fstat(f.fileno()).st_size == 0:
+            return None
+        return mmap.mmap(f.fileno(), 0, access=mmap.ACCESS_READ)
 
 
-def is_maildir(path):
-    return os.path.isdir(os.path.join(path, "cur")) or os.path.isdir(os.path.join(path, "new"))
-
-
-def maildir_files(path):
-    """The message files of a Maildir: new/ and cur/ together in file-name
-    order (byte order; a name in both comes from new/ first); tmp/ (still
-    being delivered) and names starting with "." are no messages."""
-    if not is_maildir(path):
-        raise NotADirectoryError(errno.ENOTDIR, "a folder but no Maildir (no cur/ or new/)",
-                                 os.fsdecode(path))
-    names = []
-    for sub in ("new", "cur"):
-        d = os.path.join(path, sub)
-        if os.path.isdir(d):
-            names.extend((os.fsencode(n), sub) for n in os.listdir(d) if not n.startswith("."))
-    names.sort()
-    out = [os.path.join(path, sub, os.fsdecode(n)) for n, sub in names]
-    return [f for f in out if os.path.isfile(f)]
-
-
-def _open(path):
-    p = os.fsdecode(path)
-    if p.endswith(".gz"):
-        return gzip.open(path, "rb")
-    return open(path, "rb", buffering=0)
-
-
-def unquote(data):
-    """mboxrd/mboxo: a line ^>+From loses one '>' (as the parser does)."""
-    if _HAS_QUOTED.search(data):
-        return _QUOTED.sub(rb"\1", data)
-    return data
-
-
-def message_spans(path, start=0, stop=None):
-    """Yield (offset, size, bytes) of each message of the file at `path`:
-    one message for a file that is no mbox (its first line is no From_
-    line), else every mbox message whose From_ line starts in [start,
-    stop).  `start` must be 0 or the offset of a From_ line (see
-    next_from_line)."""
-    with _open(path) as f:
-        if start:
-            f.seek(start)
-        first = f.read(READ)
-        if not first.startswith(b"From "):
-            if start:
-                return
-            data = first + f.read()
-            yield 0, len(data), data
-            return
-        sp = _Splitter()
-        buf = bytearray()
-        base = start   # file offset of buf[0]
-        chunk = first
-        done = False
-        while not done:
-            if chunk:
-                sp.feed(chunk)
-                buf += chunk
-            else:
-                sp.finish()
-                done = True
-            spans, sp.spans = sp.spans, []
-            for a, b in spans:
-                a += start
-                b += start
-                if stop is not None and a >= stop:
-                    return
-                yield a, b - a, bytes(buf[a - base:b - base])
-            if spans:
-                # keep only what the open message needs
-                cut = spans[-1][1] + start - base
-                del buf[:cut]
-                base += cut
-            if not done:
-                chunk = f.read(READ)
-
-
-def iter_messages(path, start=0, stop=None):
-    """(number, offset, size, file, bytes) for every message of a file or
-    Maildir (numbered from 1 as `mimeo ls` does), or of the byte range
-    [start, stop) of an mbox (numbered from 1 at `start`)."""
-    if os.path.isdir(path):
-        for n, fp in enumerate(maildir_files(path), 1):
-            with _open(fp) as f:
-                data = f.read()
-            yield n, 0, len(data), fp, data
-        return
-    for n, (off, size, data) in enumerate(message_spans(path, start, stop), 1):
-        yield n, off, size, path, data
-
-
-def parse_bytes(data, borrow=True):
-    """A mimeo_message * parsed from `data` (which must stay alive while
-    the message is borrowed)."""
-    pp = ffi.new("mimeo_message **")
-    o = ffi.new("mimeo_message_options *")
-    o.version = MIMEO_MESSAGE_OPTIONS_VERSION
-    o.flags = MIMEO_MESSAGE_BORROW if borrow else 0
-    check(lib.mimeo_message_parse_buffer(pp, ffi.from_buffer(data), len(data), o),
-          "cannot parse the message")
-    return pp[0]
-
-
-def messages(path, start=0, stop=None):
-    """Message objects (with .number, .offset, .size and .file) of a file,
-    a Maildir, or a byte range of an mbox (see iter_messages)."""
-    from ._message import Message
-    for n, off, size, fp, data in iter_messages(path, start, stop):
-        data = unquote(data)
-        m = Message._wrap(parse_bytes(data), data, number=n, offset=off, file=fp)
-        m.size = size
-        yield m
-
-
-def mbox(path):
-    """Iterate over the messages of an mbox (also .gz) or Maildir as
-    Message objects with .number, .offset and .file set."""
-    return messages(os.fspath(path))
-
-
-def count(path, start=0, stop=None):
-    """Number of messages in a file, Maildir or mbox byte range."""
-    if os.path.isdir(path):
-        return len(maildir_files(path))
-    return sum(1 for _ in message_spans(path, start, stop))
+def open_range(path, start, stop):
+    """A Mailbox of the mbox messages whose From_ lines are in [start,
+    stop) (stop None = end of file); start and stop must come from
+    ranges().  The whole file when start is 0 and stop None."""
+    if start == 0 and stop is None:
+        return Mailbox(path)
+    mm = _map(path)
+    if mm is None:
+        return Mailbox(path)
+    buf = ffi.from_buffer(mm)
+    end = len(mm) if stop is None else stop
+    if stop is not None:
+        sep = lib.mimeo_mailbox_separator(buf, stop)
+        if end - sep > start:
+            end -= sep
+    view = memoryview(mm)[start:end]
+    return Mailbox(path, ffi.from_buffer(view), keep=(mm, view))
 
 
 def ranges(path, blocksize):
     """[(start, stop)] byte ranges of about `blocksize` bytes that cut an
-    mbox at message starts; [(0, None)] for anything else (a Maildir, a
-    single message, a .gz file, a small mbox)."""
+    mbox at message starts (stop None = end of file); [(0, None)] for a
+    Maildir, a single message, a .gz file or a small mbox."""
     if os.path.isdir(path) or os.fsdecode(path).endswith(".gz"):
         return [(0, None)]
     size = os.path.getsize(path)
@@ -223,71 +144,60 @@ def ranges(path, blocksize):
     with open(path, "rb") as f:
         if f.read(5) != b"From ":
             return [(0, None)]
-    starts = [0]
-    pos = blocksize
-    while pos < size:
-        s = next_from_line(path, pos)
-        if s is None:
-            break
-        starts.append(s)
-        pos = s + blocksize
+    mm = _map(path)
+    buf = ffi.from_buffer(mm)
+    try:
+        starts = [0]
+        pos = blocksize
+        while pos < len(mm):
+            s = lib.mimeo_mailbox_next_from(buf, len(mm), pos)
+            if s >= len(mm):
+                break
+            starts.append(s)
+            pos = s + blocksize
+    finally:
+        ffi.release(buf)
+        mm.close()
     return list(zip(starts, starts[1:] + [None]))
 
 
-# --- byte ranges of a large mbox (mimeo.dask) -----------------------------
-
-def _from_line(line):
-    """The parser's test for an envelope line: "From ", a sender, then a
-    time hh:mm somewhere after it."""
-    if not line.startswith(b"From "):
-        return False
-    rest = line[5:].lstrip(b" ")
-    if not rest:
-        return False
-    sp = rest.find(b" ")
-    if sp < 0:
-        return False
-    return re.search(rb"[0-9]:[0-9][0-9]", rest[sp:]) is not None
+def count(path, start=0, stop=None):
+    """Number of messages in a file, Maildir or mbox range."""
+    return len(open_range(path, start, stop))
 
 
-def next_from_line(path, pos, limit=None):
-    """Offset of the first message start (From_ line after an empty line)
-    at or after `pos`, or None when there is none before `limit`."""
-    if pos == 0:
-        return 0
-    with open(path, "rb") as f:
-        # step back one line so that the line before `pos` is known
-        back = min(pos, 4096)
-        f.seek(pos - back)
-        data = f.read(back + READ)
-        base = pos - back
-        while True:
-            i = 0
-            while True:
-                j = data.find(b"\nFrom ", i)
-                if j < 0:
-                    break
-                start = base + j + 1
-                if start >= pos:
-                    if limit is not None and start >= limit:
-                        return None
-                    # previous line empty: "\n\n" or "\n\r\n" before it
-                    prev_blank = data[j - 1:j] == b"\n" or data[j - 2:j] == b"\n\r"
-                    eol = data.find(b"\n", j + 1)
-                    if eol < 0 and len(data) - j < 4096:
-                        more = f.read(READ)
-                        if more:
-                            data += more
-                            continue
-                    line = data[j + 1:eol if eol >= 0 else len(data)].rstrip(b"\r")
-                    if prev_blank and j >= 1 and _from_line(line):
-                        return start
-                i = j + 1
-            more = f.read(READ)
-            if not more:
-                return None
-            if limit is not None and base + len(data) >= limit + 4096:
-                return None
-            keep = data[-8192:]
-            base += len(data) - len(keep)
-            data = keep + more
+def messages(path, start=0, stop=None, base=0):
+    """Message objects (with .number, .offset, .size and .file) of a file,
+    a Maildir, or a byte range of an mbox (numbered base+1... from the
+    range's start)."""
+    path = os.fspath(path)
+    mb = open_range(path, start, stop)
+    return mb.messages(base=base, offset=start, file=None if mb.type == MIMEO_MAILBOX_MAILDIR
+                       else os.fsdecode(path))
+
+
+def mbox(path):
+    """Iterate over the messages of an mbox (also .gz), a Maildir or a
+    single message file as Message objects with .number (from 1, as `mimeo
+    ls` numbers them), .offset, .size and .file set."""
+    return messages(path)
+
+
+def maildir_files(path):
+    """The message files of a Maildir, in the reader's order."""
+    mb = Mailbox(path)
+    if mb.type != MIMEO_MAILBOX_MAILDIR:
+        raise NotADirectoryError(errno.ENOTDIR, "not a Maildir", os.fsdecode(path))
+    return [mb.entry(n)[3] for n in range(1, len(mb) + 1)]
+
+
+def parse_bytes(data, borrow=True):
+    """A mimeo_message * parsed from `data` (which must stay alive while
+    the message is borrowed)."""
+    from ._message import _message_options, MIMEO_MESSAGE_BORROW
+    pp = ffi.new("mimeo_message **")
+    check(lib.mimeo_message_parse_buffer(pp, ffi.from_buffer(data), len(data),
+                                         _message_options(MIMEO_MESSAGE_BORROW if borrow
+                                                          else 0)),
+          "cannot parse the message")
+    return pp[0]

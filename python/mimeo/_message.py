@@ -381,6 +381,18 @@ class Part:
         return cstr(lib.mimeo_part_param(self._ptr(), name.encode("utf-8")))
 
     @property
+    def security(self):
+        """(mark, scheme) for a signed or encrypted node, as `mimeo tree`
+        shows it: mark "signed", "encrypted", "signature", "keys" or
+        "compressed"; scheme "pgp", "smime" or None.  None for every other
+        node (nothing is verified or decrypted)."""
+        sec = lib.mimeo_part_security(self._ptr())
+        if not sec:
+            return None
+        return (cstr(lib.mimeo_security_role_name(sec)),
+                cstr(lib.mimeo_security_scheme_name(sec)))
+
+    @property
     def depth(self):
         return lib.mimeo_part_depth(self._ptr())
 

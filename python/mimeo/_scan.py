@@ -7,6 +7,7 @@ cffi releases the GIL while C runs, so threads scan files (or ranges of a
 large mbox, split at From_ lines) in parallel.
 """
 import concurrent.futures
+import gzip
 import os
 
 from ._ffi import (ffi, lib, cstr, MIMEO_PARSER_CALLBACKS_VERSION, MIMEO_PARSE_MBOX,
@@ -46,41 +47,55 @@ _CALLBACKS.part_end = _on_part_end
 def _scan_range(path, mbox, start, stop):
     """Counts of the bytes [start, stop) of `path` (stop None = to the
     end).  A range that ends before the end of the file ends before a
-    From_ line: its last line break is the mbox separator, not data."""
+    From_ line: the line break before it is the mbox separator, not data."""
     c = _Counter()
     h = ffi.new_handle(c)
-    with _mailbox._open(path) as f:
-        if start:
-            f.seek(start)
-        first = f.read(_mailbox.READ)
-        opts = _mailbox.parser_options(
-            MIMEO_PARSE_MBOX if mbox or first.startswith(b"From ") else 0)
-        pp = ffi.new("mimeo_parser **")
-        check(lib.mimeo_parser_new(pp, opts, _CALLBACKS, h))
-        p = ffi.gc(pp[0], lib.mimeo_parser_free)
-        pos = start
-        chunk = first
-        try:
-            while chunk:
-                if stop is not None and pos + len(chunk) >= stop:
-                    chunk = chunk[:stop - pos]
-                    if chunk.endswith(b"\r\n"):
-                        chunk = chunk[:-2]
-                    elif chunk.endswith(b"\n"):
-                        chunk = chunk[:-1]
-                    _feed(p, chunk, pos, path)
-                    break
-                _feed(p, chunk, pos, path)
-                pos += len(chunk)
+    pp = ffi.new("mimeo_parser **")
+    p = None
+    try:
+        if os.fsdecode(path).endswith(".gz"):
+            with gzip.open(path, "rb") as f:
                 chunk = f.read(_mailbox.READ)
-            _check(p, lib.mimeo_parser_finish(p), start, path)
-        finally:
+                p = _new_parser(pp, h, mbox or chunk.startswith(b"From "))
+                pos = 0
+                while chunk:
+                    _feed(p, chunk, pos, path)
+                    pos += len(chunk)
+                    chunk = f.read(_mailbox.READ)
+        else:
+            mm = _mailbox._map(path)
+            if mm is None:
+                p = _new_parser(pp, h, mbox)
+            else:
+                with mm:
+                    end = len(mm)
+                    if stop is not None:
+                        with ffi.from_buffer(mm) as buf:
+                            end = stop - lib.mimeo_mailbox_separator(buf, stop)
+                    p = _new_parser(pp, h, mbox or mm[start:start + 5] == b"From ")
+                    mv = memoryview(mm)
+                    try:
+                        for pos in range(start, end, _mailbox.READ):
+                            with mv[pos:min(pos + _mailbox.READ, end)] as chunk:
+                                _feed(p, chunk, pos, path)
+                    finally:
+                        mv.release()
+        _check(p, lib.mimeo_parser_finish(p), 0, path)
+    finally:
+        if p is not None:
             ffi.release(p)
     return c.messages, c.parts, c.bytes
 
 
+def _new_parser(pp, h, mbox):
+    check(lib.mimeo_parser_new(pp, _mailbox.parser_options(MIMEO_PARSE_MBOX if mbox else 0),
+                               _CALLBACKS, h))
+    return ffi.gc(pp[0], lib.mimeo_parser_free)
+
+
 def _feed(p, chunk, pos, path):
-    _check(p, lib.mimeo_parser_feed(p, ffi.from_buffer(chunk), len(chunk)), pos, path)
+    with ffi.from_buffer(chunk) as b:
+        _check(p, lib.mimeo_parser_feed(p, b, len(chunk)), pos, path)
 
 
 def _check(p, rc, base, path):
@@ -92,25 +107,16 @@ def _check(p, rc, base, path):
 
 
 def _ranges(path, mbox, split):
-    """Work items (path, mbox, start, stop) for one file."""
+    """Work items (path, mbox, start, stop) for one file: ranges of at
+    most RANGE bytes, and at least `split` of them for a large mbox."""
     try:
         size = os.path.getsize(path)
     except OSError:
         size = 0
-    if split <= 1 or size <= RANGE or os.fsdecode(path).endswith(".gz"):
+    if split <= 1 or size <= RANGE:
         return [(path, mbox, 0, None)]
-    with open(path, "rb") as f:
-        if not f.read(5) == b"From ":
-            return [(path, mbox, 0, None)]
-    starts = [0]
-    for k in range(1, max(split, size // RANGE)):
-        s = _mailbox.next_from_line(path, max(size * k // max(split, size // RANGE),
-                                              starts[-1] + 1))
-        if s is None:
-            break
-        if s > starts[-1]:
-            starts.append(s)
-    return [(path, True, a, b) for a, b in zip(starts, starts[1:] + [None])]
+    rs = _mailbox.ranges(path, max(1, min(RANGE, size // split)))
+    return [(path, mbox or len(rs) > 1, a, b) for a, b in rs]
 
 
 def scan(paths, mbox=False, jobs=None):

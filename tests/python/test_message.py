@@ -22,6 +22,10 @@ def tree_of(msg):
         "parts": [{"section": p.section, "type": p.content_type, "charset": p.charset,
                    "encoding": p.encoding, "disposition": p.disposition,
                    "filename": p.filename, "size": p.size} for p in msg.leaves()],
+        "security": [{"section": p.section, "type": p.content_type, "mark": p.security[0],
+                      "scheme": p.security[1], "protocol": p.param("protocol"),
+                      "micalg": p.param("micalg"), "smime_type": p.param("smime-type")}
+                     for p in msg.walk() if p.security],
     }
 
 
