@@ -69,6 +69,12 @@ PKG_CONFIG_PATH="$pcdir" PKG_CONFIG_SYSROOT_DIR="$stage" \
 	$(PKG_CONFIG_PATH="$pcdir" PKG_CONFIG_SYSROOT_DIR="$stage" pkg-config --cflags --libs mimeo)
 libdir=$(dirname "$(find "$stage$prefix" -name 'libmimeo.so.*' | head -n 1)")
 LD_LIBRARY_PATH="$libdir" "$stage/consumer"
+# the Python binding, when installed: it imports and finds the staged library
+pydir=$(find "$stage$prefix" -path '*/mimeo/_paths.py' -printf '%h\n' | head -n 1)
+if [ -n "$pydir" ] && /usr/bin/python3 -c 'import cffi' 2>/dev/null; then
+	(cd "$stage" && PYTHONPATH=$(dirname "$pydir") MIMEO_LIBRARY="$libdir/libmimeo.so.0" \
+		/usr/bin/python3 -c 'import mimeo; print("python binding", mimeo.__version__)')
+fi
 
 if [ "${MIMEO_SKIP_ASAN:-0}" != 1 ]; then
 	say "unit tests under AddressSanitizer + UndefinedBehaviorSanitizer"
