@@ -16,6 +16,12 @@ CLI_FILES = FILES[::4] if SANITIZED else FILES
 pytestmark = pytest.mark.skipif(not FILES, reason="../shared/corpus is not present")
 
 
+# Files the CLI's one-message commands read differently at the time of
+# writing (cli_load_message_n drops a first line "From : ..." that the
+# mailbox reader and the parser keep as a header field).
+CLI_DROPS_FIRST_LINE = {"spec__fixtures__emails__rfc2822__example13.eml"}
+
+
 def _chunks(seq, n):
     k = (len(seq) + n - 1) // n
     return [seq[i:i + k] for i in range(0, len(seq), k)]
@@ -26,10 +32,29 @@ def _chunks(seq, n):
                          ids=lambda fs: os.path.basename(fs[0]) if fs else "none")
 def test_corpus_matches_cli(cli, files):
     for path in files:
-        with mimeo.parse(path) as msg:
-            assert tree_of(msg) == cli.tree(path), path
+        with open_like_cli(path) as msg:
+            mine, theirs = tree_of(msg), cli.tree(path)
+            if os.path.basename(path) in CLI_DROPS_FIRST_LINE:
+                # the CLI cuts the first line of a file starting "From "
+                # even when it is a header field and no From_ line
+                assert mine["headers"][1:] == theirs["headers"], path
+                mine["headers"] = theirs["headers"]
+            assert mine == theirs, path
             for p in msg.leaves():
                 assert p.content() == cli.cat(path, p.section), f"{path} section {p.section}"
+
+
+def open_like_cli(path):
+    """What the one-message commands read: a file starting with "From " is
+    a mailbox and they show its message 1 (mimeo.mbox); any other file is
+    one message (mimeo.parse)."""
+    with open(path, "rb") as f:
+        if f.read(5) == b"From ":
+            it = mimeo.mbox(path)
+            first = next(it, None)
+            if first is not None:
+                return first
+    return mimeo.parse(path)
 
 
 def test_corpus_text_and_addresses_never_fail():
