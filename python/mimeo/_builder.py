@@ -4,8 +4,7 @@ import datetime
 import os
 
 from ._ffi import (ffi, lib, MIMEO_BUILDER_OPTIONS_VERSION, MIMEO_BUILDER_PART_VERSION,
-                   MIMEO_BUILD_CRLF, MIMEO_BUILD_8BITMIME, MIMEO_BUILD_WRITE_BCC,
-                   MIMEO_MESSAGE_OPTIONS_VERSION, MIMEO_MESSAGE_BORROW)
+                   MIMEO_BUILD_CRLF, MIMEO_BUILD_8BITMIME, MIMEO_BUILD_WRITE_BCC)
 from ._common import Buf, check, to_bytes
 
 _FIELDS = {"from": 0, "to": 1, "cc": 2, "bcc": 3, "reply_to": 4}

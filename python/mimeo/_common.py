@@ -4,7 +4,7 @@ the per-thread charset cache and mimeo_buf handling."""
 import os
 import threading
 
-from ._ffi import ffi, lib, cstr, MIMEO_OK, MIMEO_ENOMEM, MIMEO_EIO
+from ._ffi import ffi, lib, cstr, MIMEO_ENOMEM, MIMEO_EIO
 
 
 class Error(ValueError):

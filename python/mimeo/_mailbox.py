@@ -17,7 +17,7 @@ import os
 
 from ._ffi import (ffi, lib, cstr, MIMEO_PARSER_OPTIONS_VERSION, MIMEO_PARSER_DEFAULTS,
                    MIMEO_EIO)
-from ._common import Error, check
+from ._common import check
 
 READ = 1 << 20
 MIMEO_MAILBOX_OPTIONS_VERSION = 1

@@ -4,7 +4,7 @@ import datetime
 import os
 
 from ._ffi import ffi, lib, cstr, has, MIMEO_MESSAGE_OPTIONS_VERSION, MIMEO_MESSAGE_BORROW
-from ._common import Buf, Error, cache, check
+from ._common import Buf, cache, check
 from . import _body
 
 __all__ = ["parse", "Message", "Part"]

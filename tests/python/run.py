@@ -17,5 +17,8 @@ except ImportError as e:
 # process imports the parent's main module (this file) again.
 if __name__ == "__main__":
     here = os.path.dirname(os.path.abspath(__file__))
-    args = [here, "-q", "-rs", "-p", "no:cacheprovider"] + sys.argv[1:]
+    # the named test files, else the whole folder
+    files = [os.path.join(here, a) for a in sys.argv[1:] if a.endswith(".py")]
+    opts = [a for a in sys.argv[1:] if not a.endswith(".py")]
+    args = (files or [here]) + ["-q", "-rs", "-p", "no:cacheprovider"] + opts
     sys.exit(pytest.main(args))
