@@ -18,7 +18,7 @@ except ImportError as e:
 if __name__ == "__main__":
     here = os.path.dirname(os.path.abspath(__file__))
     # the named test files, else the whole folder
-    files = [os.path.join(here, a) for a in sys.argv[1:] if a.endswith(".py")]
-    opts = [a for a in sys.argv[1:] if not a.endswith(".py")]
+    files = [os.path.join(here, a) for a in sys.argv[1:] if a.endswith(".py") and a[0] != "-"]
+    opts = [a for a in sys.argv[1:] if not a.endswith(".py") or a[0] == "-"]
     args = (files or [here]) + ["-q", "-rs", "-p", "no:cacheprovider"] + opts
     sys.exit(pytest.main(args))
