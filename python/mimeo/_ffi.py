@@ -277,8 +277,6 @@ MIMEO_BUILDER_PART_VERSION = 1
 MIMEO_BUILD_CRLF = 0x1
 MIMEO_BUILD_8BITMIME = 0x2
 MIMEO_BUILD_WRITE_BCC = 0x4
-MIMEO_PARSER_DEFAULTS = dict(max_depth=64, max_header_bytes=1 << 20, max_headers=2000,
-                             max_parts=100000, max_line=1 << 20)
 
 ffi = FFI()
 ffi.cdef(CDEF)

@@ -15,8 +15,7 @@ import errno
 import mmap
 import os
 
-from ._ffi import (ffi, lib, cstr, MIMEO_PARSER_OPTIONS_VERSION, MIMEO_PARSER_DEFAULTS,
-                   MIMEO_EIO)
+from ._ffi import ffi, lib, cstr, MIMEO_PARSER_OPTIONS_VERSION, MIMEO_EIO
 from ._common import check
 
 READ = 1 << 20
@@ -28,9 +27,7 @@ def parser_options(flags):
     o = ffi.new("mimeo_parser_options *")
     o.version = MIMEO_PARSER_OPTIONS_VERSION
     o.flags = flags
-    for k, v in MIMEO_PARSER_DEFAULTS.items():
-        setattr(o, k, v)
-    return o
+    return o  # limits 0 = the library's defaults (never copies of them)
 
 
 def _options():
