@@ -259,7 +259,10 @@ static inline unsigned compress16(__m128i v, unsigned m, unsigned char *o)
 	ctl = _mm_castpd_si128(_mm_loadh_pd(_mm_castsi128_pd(ctl), (const double *)&keep8hi[m >> 8]));
 	g = _mm_shuffle_epi8(v, ctl);
 	_mm_storel_epi64((__m128i *)o, g);
-	_mm_storeh_pd((double *)(void *)(o + __builtin_popcount(m & 0xFF)), _mm_castsi128_pd(g));
+	/* the high half through an unaligned 8-byte store: _mm_storeh_pd
+	 * takes a double *, which UBSan rightly reports as misaligned here */
+	_mm_storel_epi64((__m128i *)(void *)(o + __builtin_popcount(m & 0xFF)),
+			 _mm_unpackhi_epi64(g, g));
 	return (unsigned)__builtin_popcount(m);
 }
 
