@@ -10,8 +10,10 @@
  *    with '.'.  Entries of new/ or cur/ that are not regular files
  *    (subfolders, sockets, dangling links) are not messages: they are
  *    counted by mimeo_mailbox_skipped(), never dropped silently;
- *  - a file whose first bytes are "From " is an mbox (or any file with
- *    MIMEO_MAILBOX_FORCE_MBOX); an empty file is an empty mbox;
+ *  - a file whose first line starts with "From " and is no header field
+ *    (mimeo_mailbox_is_mbox(); "From : x" is a field in the obsolete
+ *    syntax) is an mbox, and so is any file with MIMEO_MAILBOX_FORCE_MBOX;
+ *    an empty file is an empty mbox;
  *  - any other file is one message (MIMEO_MAILBOX_SINGLE).
  * A name ending in ".gz" is read through zlib into memory (at most
  * max_inflated bytes); any other file is mapped, not read: the mailbox
@@ -221,6 +223,14 @@ MIMEO_EXTERN const char *mimeo_mailbox_error(const mimeo_mailbox *mb);
  * @since 0.2
  */
 MIMEO_EXTERN size_t mimeo_mailbox_next_from(const void *data, size_t len, size_t from);
+
+/**
+ * Does data[0..len) look like an mbox: it starts with "From " and its
+ * first line is no header field ("From : x", with a space before the
+ * colon, is one: a message, not an mbox).  The test mimeo_mailbox_open()
+ * and `mimeo scan` use.  @since 0.2
+ */
+MIMEO_EXTERN int mimeo_mailbox_is_mbox(const void *data, size_t len);
 
 /** Length of the separator (the LF or CRLF) before the From_ line at
  * `offset`; 0 when `offset` is 0 or not after a line break.  @since 0.2 */

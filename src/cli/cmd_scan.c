@@ -228,7 +228,7 @@ static int new_parser(scan *s, int mbox, const void *first, size_t n, mimeo_pars
 {
 	mimeo_parser_options po = MIMEO_PARSER_OPTIONS_INIT;
 
-	if (n >= 5 && memcmp(first, "From ", 5) == 0)
+	if (mimeo_mailbox_is_mbox(first, n))
 		mbox = 1;
 	po.flags = (mbox ? MIMEO_PARSE_MBOX : 0) | (s->structure ? MIMEO_PARSE_NO_DECODE : 0);
 	return mimeo_parser_new(pp, &po, s->structure ? &structure_cbs : &scan_cbs, s);
@@ -305,7 +305,9 @@ static int scan_file(scan *s, const char *path, int mbox, char *buf, uint64_t st
 	if (cli_input_open(&in, path) < 0)
 		return -1;
 	if (end > 0) {
-		rc = in.gz ? MIMEO_EINVAL : scan_mapped(s, &in, start, end, mbox, &p);
+		/* a range is whole messages of an mbox, whatever its first
+		 * line looks like ("From :x 10:00" is a From_ line too) */
+		rc = in.gz ? MIMEO_EINVAL : scan_mapped(s, &in, start, end, 1, &p);
 		goto done;
 	}
 	/* (stdin is read, not mapped: it may not start at offset 0) */
@@ -470,7 +472,8 @@ static int plan(scan_jobs *j, const char *path, int mbox, unsigned n)
 {
 	struct stat st;
 	int fd;
-	char head[5];
+	char head[64];
+	ssize_t got;
 
 	if (strcmp(path, "-") != 0 && stat(path, &st) == 0 && S_ISDIR(st.st_mode)) {
 		mimeo_mailbox *mb = NULL;
@@ -513,8 +516,9 @@ static int plan(scan_jobs *j, const char *path, int mbox, unsigned n)
 	fd = open(path, O_RDONLY | O_CLOEXEC);
 	if (fd < 0)
 		return add_job(j, path, 0, 0) < 0 ? -2 : 0;
-	/* the mbox test scan_file's parser makes: --mbox, or "From " first */
-	if (!mbox && (pread(fd, head, 5, 0) != 5 || memcmp(head, "From ", 5) != 0)) {
+	/* the mbox test scan_file's parser makes (new_parser) */
+	if (!mbox && ((got = pread(fd, head, sizeof(head), 0)) < 5 ||
+		      !mimeo_mailbox_is_mbox(head, (size_t)got))) {
 		close(fd);
 		return add_job(j, path, 0, 0) < 0 ? -2 : 0;
 	}

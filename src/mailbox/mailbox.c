@@ -129,8 +129,7 @@ static int index_content(mimeo_mailbox *mb, unsigned flags)
 {
 	mb->total = mb->len;
 	if ((flags & MIMEO_MAILBOX_FORCE_MBOX) || mb->len == 0 ||
-	    (mb->len >= 5 && memcmp(mb->data, "From ", 5) == 0)) {
-		/* the test `mimeo scan` has always used: "From " at the start */
+	    mimeo_mailbox_is_mbox(mb->data, mb->len)) {
 		mb->type = MIMEO_MAILBOX_MBOX;
 		return index_mbox(mb);
 	}
@@ -634,4 +633,17 @@ size_t mimeo_mailbox_next_from(const void *data, size_t len, size_t from)
 size_t mimeo_mailbox_separator(const void *data, size_t offset)
 {
 	return data ? mimeo__mbox_separator(data, offset) : 0;
+}
+
+int mimeo_mailbox_is_mbox(const void *data, size_t len)
+{
+	const char *d = data;
+	size_t i = 5;
+
+	if (!d || len < 5 || memcmp(d, "From ", 5) != 0)
+		return 0;
+	/* RFC 5322 4.5.3 obsolete syntax: "From" WSP* ":" is a field */
+	while (i < len && (d[i] == ' ' || d[i] == '\t'))
+		i++;
+	return i == len || d[i] != ':';
 }

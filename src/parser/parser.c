@@ -84,7 +84,13 @@ enum {
 };
 
 /* What to do with the line that ended a header block. */
-enum { LINE_DROP = 0, LINE_FIELD, LINE_REPLAY };
+/* What becomes of the line that ended a header block.  LINE_FROM: it is
+ * an mbox From_ line (dropped) that starts the next message; on_from()
+ * has set the parser's state for that message already, and the deferred
+ * headers_end must not undo it (fuzz_mailbox: a message/rfc822 body
+ * starting with a From_ line went on in body mode with prev_blank set,
+ * so the next "From " line split the mailbox once more). */
+enum { LINE_DROP = 0, LINE_FIELD, LINE_REPLAY, LINE_FROM };
 
 typedef struct action {
 	int kind;
@@ -689,7 +695,9 @@ static int do_headers_end(mimeo_parser *p, const action *a)
 	if (f->kind == K_MSG_ENC && (rc = inner_start(p, f)))
 		return rc;
 	f->info.content_type = f->ct;
-	if (f->kind == K_MSG) {
+	if (a->arg == LINE_FROM) {
+		/* a new mbox message follows: nothing of this part's body */
+	} else if (f->kind == K_MSG) {
 		/* The encapsulated message's header block starts here. */
 		action *b = q_push(p, A_PUSH, 1);
 
@@ -763,7 +771,7 @@ static int do_header(mimeo_parser *p, const action *a)
 		p->fend = p->flen;
 	} else {
 		p->fend = 0;
-		if (a->arg == LINE_DROP)
+		if (a->arg == LINE_DROP || a->arg == LINE_FROM)
 			p->flen = 0;
 	}
 	return cbret(p, rc);
@@ -1288,7 +1296,7 @@ static int end_block(mimeo_parser *p, int line, uint64_t body_off)
 		if (!a)
 			return p->err;
 		a->arg = line;
-	} else if (line == LINE_DROP) {
+	} else if (line == LINE_DROP || line == LINE_FROM) {
 		p->flen = 0;
 	}
 	a = q_push(p, A_HEADERS_END, 0);
@@ -1365,7 +1373,7 @@ static int header_line(mimeo_parser *p)
 		return on_boundary(p, idx, is_close, lo, next);
 	}
 	if (cls == L_FROM) {
-		if (end_block(p, LINE_DROP, lo))
+		if (end_block(p, LINE_FROM, lo))
 			return p->err;
 		return on_from(p, lo, lo, next);
 	}

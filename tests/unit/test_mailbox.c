@@ -247,6 +247,25 @@ START_TEST(first_from_line_that_is_a_field)
 }
 END_TEST
 
+/* Regression (fuzz_mailbox): a message/rfc822 body that starts with a
+ * From_ line splits the mailbox there; the deferred end of the empty
+ * encapsulated header block then put the parser in body mode after an
+ * "empty line", and the next "From " line split it once more. */
+START_TEST(rfc822_body_starting_with_from_line)
+{
+	static const char s[] = "From x 10:00\nContent-Type: message/rfc822\n\n"
+				"From a 10:00\nFrom b 10:00\nSubject: y\n\nbody\n";
+	mimeo_mailbox *mb = NULL;
+	counts c = { 0 };
+
+	count(s, strlen(s), MIMEO_PARSE_MBOX, &c);
+	ck_assert_uint_eq(c.messages, 2);
+	ck_assert_int_eq(mimeo_mailbox_open_buffer(&mb, s, strlen(s), NULL), MIMEO_OK);
+	ck_assert_uint_eq(mimeo_mailbox_count(mb), 2);
+	mimeo_mailbox_free(mb);
+}
+END_TEST
+
 START_TEST(next_from_and_separator)
 {
 	size_t len, n1 = strlen(M1), n2 = strlen(M2);
@@ -311,6 +330,16 @@ START_TEST(mbox_corner_cases)
 	ck_assert_uint_eq(mimeo_mailbox_count(mb), 2);
 	ck_assert_int_eq(mimeo_mailbox_entry_get(mb, 1, &e), MIMEO_OK);
 	ck_assert(e.offset == 0 && e.size == strlen("Subject: first\n\nx\n"));
+	mimeo_mailbox_free(mb);
+	/* "From : x" starts a header field (obsolete syntax), not an mbox */
+	ck_assert(!mimeo_mailbox_is_mbox("From : a@b 10:00\n", 17));
+	ck_assert(!mimeo_mailbox_is_mbox("From\t", 5));
+	ck_assert(!mimeo_mailbox_is_mbox("From", 4));
+	ck_assert(mimeo_mailbox_is_mbox("From a 10:00\n", 13));
+	ck_assert(mimeo_mailbox_is_mbox("From ", 5));
+	ck_assert_int_eq(mimeo_mailbox_open_buffer(&mb, "From : a@b 10:00\n\nx\n", 20, NULL),
+			 MIMEO_OK);
+	ck_assert_int_eq(mimeo_mailbox_type(mb), MIMEO_MAILBOX_SINGLE);
 	mimeo_mailbox_free(mb);
 	/* a single message: "From " inside is body text */
 	ck_assert_int_eq(mimeo_mailbox_open_buffer(&mb, single, strlen(single), NULL), MIMEO_OK);
@@ -612,6 +641,7 @@ static Suite *mailbox_suite(void)
 	tcase_add_test(tc, mbox_messages_feed_like_the_whole);
 	tcase_add_test(tc, next_from_and_separator);
 	tcase_add_test(tc, first_from_line_that_is_a_field);
+	tcase_add_test(tc, rfc822_body_starting_with_from_line);
 	tcase_add_test(tc, mbox_corner_cases);
 	tcase_add_test(tc, max_messages_limit);
 	tcase_add_test(tc, mbox_file_and_gz);
