@@ -1,0 +1,146 @@
+#!/usr/bin/env python3
+"""bench_mailbox.py - whole-mailbox figures (issue 17) beside GMime's single-threaded scan.
+
+Run by `meson test --benchmark --suite mailbox`.  On the shared workload
+(../shared/bench/gen_corpus.py; mailboxes generated into BUILD/bench/ once and
+reused, as bench_scan.py does) it measures, interleaved over --runs rounds
+(medians; the machine is shared and noisy, so ratios are taken within a round):
+
+  scan -j 2 vs -j 1    `mimeo scan --mbox -j N` on the heavy and light 100 MB
+                       mailboxes: wall-clock speed-up (target >= 1.6x), the counts
+                       (must be equal, else the benchmark fails), and the peak RSS
+                       of -j 2 against -j 1 (target <= 3x)
+  ls                   `mimeo ls --json` of the light 200 MB mailbox, GB/s of input
+                       (target >= 1 GB/s)
+  extract --all        `mimeo extract --all` of the heavy 100 MB mailbox into
+                       BUILD/bench/extract-out, GB/s of input with the page cache
+                       warm (target >= 1 GB/s)
+  gmime_scan           GMime's single-threaded scan of the same mailboxes, MB/s
+
+Besides wall-clock figures it prints CPU seconds (user + system, from
+/usr/bin/time): on a machine busy with other work the wall clock of a
+two-thread run says little, and throughput per CPU second says what the code
+costs.
+
+Missing a speed target is reported, not a failure; unequal counts are.
+
+    bench_mailbox.py --mimeo PATH --build-dir DIR [--shared DIR] [--runs N]
+"""
+import argparse
+import importlib.util
+import os
+import shutil
+import statistics
+import subprocess
+import sys
+
+
+def load_bench_scan():
+    """bench_scan.py's corpus, GMime and timing helpers (one implementation)."""
+    path = os.path.join(os.path.dirname(os.path.abspath(__file__)), "bench_scan.py")
+    spec = importlib.util.spec_from_file_location("bench_scan", path)
+    mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mod)
+    return mod
+
+
+def main():
+    bs = load_bench_scan()
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--mimeo", required=True)
+    ap.add_argument("--build-dir", required=True)
+    ap.add_argument("--shared", default=None)
+    ap.add_argument("--runs", type=int, default=int(os.environ.get("BENCH_RUNS", "3")))
+    a = ap.parse_args()
+    src_root = os.environ.get("MIMEO_SOURCE_DIR", os.path.join(os.path.dirname(__file__), ".."))
+    shared = a.shared or os.path.join(src_root, "..", "shared", "bench")
+    if not os.path.isdir(shared):
+        bs.log("bench_mailbox: %s not found (skipped)" % shared)
+        return 77
+    bench_dir = os.path.join(a.build_dir, "bench")
+    os.makedirs(bench_dir, exist_ok=True)
+    tmp = os.path.join(bench_dir, "mailbox-tmp")
+    os.makedirs(tmp, exist_ok=True)
+    heavy = bs.ensure_corpus(bench_dir, shared, "heavy", 100)
+    light = bs.ensure_corpus(bench_dir, shared, "light", 100)
+    light200 = bs.ensure_corpus(bench_dir, shared, "light", 200)
+    gmime = bs.ensure_gmime_scan(bench_dir, shared)
+    out_dir = os.path.join(bench_dir, "extract-out")
+    try:
+        load = open("/proc/loadavg").read().split()[:3]
+    except OSError:
+        load = ["?"]
+    bs.log("bench_mailbox: %d rounds, %d cores online, load average %s" %
+           (a.runs, os.cpu_count() or 0, " ".join(load)))
+
+    res = {}
+
+    def rec(key, value):
+        res.setdefault(key, []).append(value)
+
+    bad = 0
+    for r in range(a.runs + 1):  # round 0 warms the page cache, not counted
+        for name, path in (("heavy", heavy), ("light", light)):
+            t1, rss1, cpu1, c1 = bs.run([a.mimeo, "scan", "--mbox", "--no-progress", "-j", "1", path], tmp)
+            t2, rss2, cpu2, c2 = bs.run([a.mimeo, "scan", "--mbox", "--no-progress", "-j", "2", path], tmp)
+            if bs.counts(c1) != bs.counts(c2):
+                bs.log("COUNTS DIFFER on %s: -j 1 %s, -j 2 %s" % (name, c1, c2))
+                bad += 1
+            if gmime:
+                tg, _, _, _ = bs.run([gmime, path], tmp)
+            if r:
+                size = os.path.getsize(path)
+                rec((name, "j1"), size / t1 / 1e6)
+                rec((name, "j2"), size / t2 / 1e6)
+                rec((name, "speedup"), t1 / t2)
+                rec((name, "cpu1"), cpu1)
+                rec((name, "cpu2"), cpu2)
+                rec((name, "rss1"), rss1)
+                rec((name, "rss2"), rss2)
+                rec((name, "rssratio"), rss2 / rss1)
+                if gmime:
+                    rec((name, "gmime"), size / tg / 1e6)
+        t, _, cpu, out = bs.run([a.mimeo, "ls", "--json", "--no-progress", light200], tmp)
+        if r:
+            rec(("ls", "gbs"), os.path.getsize(light200) / t / 1e9)
+            rec(("ls", "cpugbs"), os.path.getsize(light200) / cpu / 1e9)
+        shutil.rmtree(out_dir, ignore_errors=True)
+        t, _, cpu, out = bs.run([a.mimeo, "extract", "--all", "--no-progress", heavy, "-o", out_dir], tmp)
+        if r:
+            rec(("extract", "gbs"), os.path.getsize(heavy) / t / 1e9)
+            rec(("extract", "cpugbs"), os.path.getsize(heavy) / cpu / 1e9)
+            rec(("extract", "files"), len(out.splitlines()))
+    shutil.rmtree(out_dir, ignore_errors=True)
+
+    med = {k: statistics.median(v) for k, v in res.items()}
+    bs.log("")
+    bs.log("%-28s %10s %10s %10s" % ("", "heavy", "light", "target"))
+    for label, key, fmt, target in (
+            ("scan -j 1 MB/s", "j1", "%10.0f", ""),
+            ("scan -j 2 MB/s", "j2", "%10.0f", ""),
+            ("scan -j 2 / -j 1", "speedup", "%9.2fx", ">= 1.6x"),
+            ("CPU s -j 1 (user+sys)", "cpu1", "%10.2f", ""),
+            ("CPU s -j 2 (user+sys)", "cpu2", "%10.2f", ""),
+            ("peak RSS -j 1 (KiB)", "rss1", "%10.0f", ""),
+            ("peak RSS -j 2 (KiB)", "rss2", "%10.0f", ""),
+            ("peak RSS -j 2 / -j 1", "rssratio", "%9.2fx", "<= 3x"),
+            ("GMime scan (1 thread) MB/s", "gmime", "%10.0f", "")):
+        if ("heavy", key) not in med:
+            continue
+        bs.log("%-28s %s %s %10s" % (label, fmt % med[("heavy", key)], fmt % med[("light", key)], target))
+    bs.log("%-28s %9.2f GB/s wall, %.2f GB/s per CPU second (light 200 MB)   target >= 1 GB/s" %
+           ("ls --json", med[("ls", "gbs")], med[("ls", "cpugbs")]))
+    bs.log("%-28s %9.2f GB/s wall, %.2f GB/s per CPU second (heavy 100 MB, %d files)   target >= 1 GB/s" %
+           ("extract --all", med[("extract", "gbs")], med[("extract", "cpugbs")], med[("extract", "files")]))
+    for name in ("heavy", "light"):
+        if med[(name, "speedup")] < 1.6:
+            bs.log("note: scan -j 2 on %s is %.2fx -j 1, under the 1.6x target" % (name, med[(name, "speedup")]))
+    if med[("ls", "gbs")] < 1.0:
+        bs.log("note: ls under 1 GB/s")
+    if med[("extract", "gbs")] < 1.0:
+        bs.log("note: extract --all under 1 GB/s")
+    return 1 if bad else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
