@@ -1,6 +1,6 @@
 /*
  * mimeo/codec.h - streaming transfer-encoding codecs: base64, quoted-printable,
- * uuencode (RFC 2045 section 6, RFC 4648, POSIX uuencode).
+ * uuencode (RFC 2045 section 6, RFC 4648, POSIX uuencode), yEnc.
  *
  * Every codec follows the zlib shape: a small state struct the caller keeps
  * (on the stack is fine), an init call, any number of step calls with input
@@ -362,6 +362,139 @@ MIMEO_EXTERN int mimeo_uu_decode_next(mimeo_uu_decoder *d, const void *in,
  * @return bytes written.
  */
 MIMEO_EXTERN size_t mimeo_uu_decode_finish(mimeo_uu_decoder *d, void *out);
+
+/* ------------------------------------------------------------------ */
+/* yEnc (yEnc 1.3 draft: =ybegin, =ypart, =yend; Usenet binaries)       */
+/* ------------------------------------------------------------------ */
+
+/** Longest keyword line (=ybegin, =ypart, =yend) a yEnc decoder keeps;
+ *  the rest of a longer line is dropped (a name is cut at 255 bytes). */
+#define MIMEO_YENC_MAX_LINE 512
+
+/** Bits of mimeo_yenc_decoder.have: which header values the block gave. */
+#define MIMEO_YENC_HAVE_SIZE     0x001u /**< =ybegin size= */
+#define MIMEO_YENC_HAVE_LINE     0x002u /**< =ybegin line= */
+#define MIMEO_YENC_HAVE_PART     0x004u /**< =ybegin part= (a multi-part post) */
+#define MIMEO_YENC_HAVE_TOTAL    0x008u /**< =ybegin total= */
+#define MIMEO_YENC_HAVE_YPART    0x010u /**< =ypart begin= and end= */
+#define MIMEO_YENC_HAVE_END      0x020u /**< the =yend line itself */
+#define MIMEO_YENC_HAVE_END_SIZE 0x040u /**< =yend size= */
+#define MIMEO_YENC_HAVE_END_PART 0x080u /**< =yend part= */
+#define MIMEO_YENC_HAVE_PCRC32   0x100u /**< =yend pcrc32= */
+#define MIMEO_YENC_HAVE_CRC32    0x200u /**< =yend crc32= */
+
+/** Bits of mimeo_yenc_decoder.errors: what the block's own figures say is
+ *  wrong with it.  The decoded data is kept whatever they say. */
+#define MIMEO_YENC_BAD_CRC  0x01u /**< the CRC-32 of the decoded bytes is not
+				       the block's pcrc32= (or, for a whole
+				       file, its crc32=) */
+#define MIMEO_YENC_BAD_SIZE 0x02u /**< the decoded byte count is not =yend
+				       size=, or not the =ypart range, or (a
+				       single-part post) not =ybegin size= */
+#define MIMEO_YENC_NO_END   0x04u /**< the block ended without an =yend line
+				       (end of input or the next =ybegin) */
+#define MIMEO_YENC_BAD_PART 0x08u /**< a part number or range that does not
+				       add up: =yend part= differs from
+				       =ybegin part=, no =ypart line in a
+				       multi-part post, begin > end, or a
+				       range beyond size= */
+
+/**
+ * Streaming yEnc decoder state.  Text before an "=ybegin" line is skipped
+ * (a news article or mail body around the block); an "=ybegin" line needs
+ * a name= to count.  Inside a block every byte except CR and LF is data:
+ * `=` escapes the next byte (minus 64), every data byte is stored plus 42
+ * modulo 256.  A line starting with "=ypart" or "=yend" is a keyword line;
+ * "=y" followed by anything else at a line start is data (an escaped byte),
+ * as a decoder that trusts only the three keywords must read it.
+ *
+ * A body may hold several blocks; the decoder pauses after each (at its
+ * =yend line, or at an =ybegin line that starts the next block without an
+ * =yend before it) so the caller can tell the files apart.  The CRC-32 of
+ * each block's decoded bytes is computed as they are written (zlib's
+ * crc32()) and compared with the =yend values when the block ends.  A `=`
+ * right before a line break escapes nothing: it is dropped and counted in
+ * `invalid`.
+ *
+ * The name is raw bytes from the message: it may hold "../", "/", control
+ * characters or anything else.  Pass it through mimeo_filename_sanitize()
+ * before using it as a path.
+ */
+typedef struct mimeo_yenc_decoder {
+	char name[256];     /**< public: =ybegin name= (the rest of the line,
+				 trailing spaces removed), raw bytes,
+				 NUL-terminated, cut at 255 bytes */
+	uint64_t size;      /**< public: =ybegin size= (the whole file) */
+	unsigned line;      /**< public: =ybegin line= (the poster's line length) */
+	unsigned part;      /**< public: =ybegin part= (1-based), 0 if absent */
+	unsigned total;     /**< public: =ybegin total=, 0 if absent */
+	uint64_t begin;     /**< public: =ypart begin= (1-based offset in the file) */
+	uint64_t end;       /**< public: =ypart end= (inclusive) */
+	uint64_t end_size;  /**< public: =yend size= */
+	unsigned end_part;  /**< public: =yend part= */
+	uint32_t pcrc32;    /**< public: =yend pcrc32= (this part's CRC-32) */
+	uint32_t crc32;     /**< public: =yend crc32= (the whole file's CRC-32) */
+	unsigned have;      /**< public: MIMEO_YENC_HAVE_* bits */
+	unsigned errors;    /**< public: MIMEO_YENC_BAD_* / NO_END bits, set
+				 when the block ends */
+	uint32_t crc;       /**< public: CRC-32 of this block's decoded bytes */
+	uint64_t decoded;   /**< public: bytes decoded in this block so far */
+	int began;          /**< public: inside (or paused after) a block */
+	int ended;          /**< public: the current block is over (paused) */
+	uint64_t invalid;   /**< public: stray `=` before a line break and
+				 keyword lines cut at MIMEO_YENC_MAX_LINE,
+				 all blocks together */
+	unsigned _state;    /* see yenc.c */
+	unsigned _len;      /* bytes in _line */
+	unsigned _cut;      /* the line in _line was longer than the buffer */
+	unsigned _held;     /* _line holds the =ybegin line of the next block */
+	unsigned _paused;   /* the last call returned MIMEO_PAUSED */
+	unsigned char _line[MIMEO_YENC_MAX_LINE];
+} mimeo_yenc_decoder;
+
+/** Largest output of one mimeo_yenc_decode_step() call for `n` input
+ *  bytes: one byte per input byte, plus up to 7 held back from the
+ *  previous call (a line start like "=yen" that was not a keyword). */
+#define MIMEO_YENC_DECODE_BOUND(n) ((n) + 8)
+/** Largest output of mimeo_yenc_decode_finish(). */
+#define MIMEO_YENC_DECODE_FINISH_MAX 16
+
+/** Prepare `d` for a new stream.  @since 0.2 */
+MIMEO_EXTERN void mimeo_yenc_decoder_init(mimeo_yenc_decoder *d);
+
+/**
+ * Decode the next `len` bytes, every block in turn.  The bytes written by
+ * one call all belong to the block the public fields describe when it
+ * returns.  Any split of the input gives the same bytes and fields.
+ * @param out       room for MIMEO_YENC_DECODE_BOUND(len) bytes; may not
+ *                  overlap `in`
+ * @param consumed  receives how many input bytes were used
+ * @param produced  receives how many bytes were written to `out`
+ * @return MIMEO_OK when all `len` bytes were used; MIMEO_PAUSED when a
+ *         block ended: `ended` is set, `errors` holds the result of its
+ *         checks, and the public fields describe it until the next call,
+ *         which clears them and looks for the next block.  Call again
+ *         with the rest of the input (in + consumed).  Never fails.
+ * @since 0.2
+ */
+MIMEO_EXTERN int mimeo_yenc_decode_step(mimeo_yenc_decoder *d, const void *in, size_t len,
+					void *out, size_t *consumed, size_t *produced);
+
+/**
+ * End of input.  An =ypart or =yend line without a final line break is
+ * taken as if it had one (an "=yend" at the very end of a file), an
+ * =ybegin line without one starts nothing; a few bytes held back to
+ * recognise a keyword are decoded.  A block still open is ended with
+ * MIMEO_YENC_NO_END.
+ * @param out       room for MIMEO_YENC_DECODE_FINISH_MAX bytes
+ * @param produced  receives how many bytes were written to `out`
+ * @return MIMEO_PAUSED when a block ended here (its fields stay until the
+ *         decoder is initialised again), MIMEO_OK when none was open (the
+ *         fields are cleared).
+ * @since 0.2
+ */
+MIMEO_EXTERN int mimeo_yenc_decode_finish(mimeo_yenc_decoder *d, void *out,
+					  size_t *produced);
 
 /* ------------------------------------------------------------------ */
 /* Content-Transfer-Encoding and the generic body decoder              */
