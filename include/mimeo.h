@@ -19,5 +19,6 @@
 #include "mimeo/builder.h"
 #include "mimeo/pop3.h"
 #include "mimeo/mailbox.h"
+#include "mimeo/tnef.h"
 
 #endif /* MIMEO_H */
