@@ -521,7 +521,7 @@ static int flush_pending(mimeo_tnef *t, pending *pa)
 	 * OLE object) may also carry attAttachData: Outlook's placeholder
 	 * text for mail systems that cannot read the object.  MimeKit gives it
 	 * as an attachment of its own, so it is kept as one, first. */
-	if (pa->has_prop_data && pa->has_att_data && pa->method > 1) {
+	if (pa->has_prop_data && pa->has_att_data && pa->att_len > 0 && pa->method > 1) {
 		pending ph = *pa;
 
 		ph.has_prop_data = 0;
