@@ -268,7 +268,7 @@ static int begin_block(mimeo_yenc_decoder *d, size_t n)
 	mimeo_yenc_decoder t;
 
 	/* Parse into a scratch copy so a line without name= changes nothing. */
-	memset(&t, 0, offsetof(mimeo_yenc_decoder, invalid));
+	memset(&t, 0, sizeof(t));   /* _held too: "name= seen" */
 	walk_tokens(&t, d->_line + 7, n - 7, begin_kv);
 	if (!t._held)
 		return 0;
@@ -344,7 +344,7 @@ static int data_keyword(mimeo_yenc_decoder *d)
 	if (n >= 7 && memcmp(l, "=ybegin", 7) == 0) {
 		mimeo_yenc_decoder t;
 
-		memset(&t, 0, offsetof(mimeo_yenc_decoder, invalid));
+		memset(&t, 0, sizeof(t));   /* _held too: "name= seen" */
 		walk_tokens(&t, l + 7, n - 7, begin_kv);
 		if (!t._held)
 			return 0;    /* not a begin line: ignored */
