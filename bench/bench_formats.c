@@ -177,6 +177,131 @@ static void bench_yenc(size_t mib)
 	free(raw), free(out), free(post);
 }
 
+/* ---- TNEF ---- */
+
+static void put32(unsigned char *p, uint32_t v)
+{
+	p[0] = (unsigned char)v, p[1] = (unsigned char)(v >> 8);
+	p[2] = (unsigned char)(v >> 16), p[3] = (unsigned char)(v >> 24);
+}
+
+/* One attribute with its checksum at o; returns its size. */
+static size_t tnef_attr(unsigned char *o, unsigned level, uint32_t tag, const void *d, size_t n)
+{
+	unsigned sum = 0;
+	size_t i;
+
+	o[0] = (unsigned char)level;
+	put32(o + 1, tag);
+	put32(o + 5, (uint32_t)n);
+	memcpy(o + 9, d, n);
+	for (i = 0; i < n; i++)
+		sum += ((const unsigned char *)d)[i];
+	o[9 + n] = (unsigned char)sum;
+	o[10 + n] = (unsigned char)(sum >> 8);
+	return n + 11;
+}
+
+/* Read the stream and copy every item's bytes out (what extracting to
+ * files does, minus the file system).  Returns the bytes copied. */
+static size_t tnef_extract(const unsigned char *s, size_t len, unsigned char *out)
+{
+	mimeo_tnef *t;
+	size_t i, o = 0;
+
+	if (mimeo_tnef_open(&t, s, len, NULL) != MIMEO_OK) {
+		fprintf(stderr, "tnef: open failed\n");
+		exit(1);
+	}
+	for (i = 0; i < mimeo_tnef_count(t); i++) {
+		const mimeo_tnef_item *it = mimeo_tnef_item_at(t, i);
+
+		memcpy(out + o, it->data, it->size);
+		o += it->size;
+	}
+	mimeo_tnef_free(t);
+	return o;
+}
+
+static void bench_tnef_case(const char *what, const unsigned char *s, size_t len, size_t want)
+{
+	unsigned char *out = xmalloc(len * 8 + 64);
+	double mc[RUNS], ex[RUNS];
+	unsigned r;
+
+	for (r = 0; r < RUNS; r++) {
+		double t0 = now(), t1, t2;
+		size_t n;
+
+		memcpy(out, s, len);
+		t1 = now();
+		n = tnef_extract(s, len, out);
+		t2 = now();
+		if (n != want) {
+			fprintf(stderr, "tnef %s: %zu bytes extracted, %zu expected\n", what, n, want);
+			exit(1);
+		}
+		mc[r] = (double)len / 1e6 / (t1 - t0);
+		ex[r] = (double)len / 1e6 / (t2 - t1);
+	}
+	{
+		double m = median(mc), e = median(ex);
+
+		printf("tnef %s: %.1f MB stream, %.1f MB extracted\n", what, (double)len / 1e6,
+		       (double)want / 1e6);
+		printf("  %-28s %9.0f MB/s\n", "memcpy", m);
+		printf("  %-28s %9.0f MB/s  %.2fx memcpy\n", "tnef open + copy items", e, e / m);
+	}
+	free(out);
+}
+
+static void bench_tnef(void)
+{
+	const size_t att = 4u << 20, natt = 8;
+	size_t len = 6 + natt * (att + 256) + 64, o, k, i;
+	unsigned char *s = xmalloc(len), *data = xmalloc(att);
+	const char *corpus = getenv("MIMEO_SOURCE_DIR");
+
+	for (k = 0; k < att; k += 8) {
+		uint64_t x = rnd();
+
+		memcpy(data + k, &x, 8);
+	}
+	put32(s, MIMEO_TNEF_SIGNATURE);
+	s[4] = 1, s[5] = 0;
+	o = 6;
+	for (i = 0; i < natt; i++) {
+		char title[32];
+
+		o += tnef_attr(s + o, 2, MIMEO_TNEF_ATT_ATTACH_RENDDATA, "\x01\x00\0\0\0\0\0\0\0\0\0\0\0\0", 14);
+		snprintf(title, sizeof(title), "file%zu.bin", i);
+		o += tnef_attr(s + o, 2, MIMEO_TNEF_ATT_ATTACH_TITLE, title, strlen(title) + 1);
+		o += tnef_attr(s + o, 2, MIMEO_TNEF_ATT_ATTACH_DATA, data, att);
+	}
+	bench_tnef_case("synthetic (8 x 4 MiB)", s, o, natt * att);
+	free(s), free(data);
+
+	/* The largest MimeKit sample, when the shared corpus is there. */
+	if (corpus) {
+		char path[4096];
+		FILE *f;
+
+		snprintf(path, sizeof(path), "%s/../shared/corpus/mimekit-tnef/christmas.tnef", corpus);
+		f = fopen(path, "rb");
+		if (f) {
+			unsigned char *c = xmalloc(1u << 21), *out;
+			size_t n = fread(c, 1, 1u << 21, f), want;
+
+			fclose(f);
+			out = xmalloc(n * 8 + 64);
+			want = tnef_extract(c, n, out);
+			free(out);
+			bench_tnef_case("christmas.tnef (MimeKit)", c, n, want);
+			free(c);
+		}
+	}
+}
+
 int main(int argc, char **argv)
 {
 	size_t mib = argc > 1 ? (size_t)strtoul(argv[1], NULL, 10) : 64;
@@ -185,5 +310,6 @@ int main(int argc, char **argv)
 		mib = 64;
 	printf("bench_formats: MB/s of input, thread CPU time, median of %d runs\n", RUNS);
 	bench_yenc(mib);
+	bench_tnef();
 	return 0;
 }

@@ -141,7 +141,7 @@ static void yrun_same(const yrun *a, const yrun *b, const char *what, size_t arg
 		const mimeo_yenc_decoder *x = &a->b[i].info, *y = &b->b[i].info;
 
 		CHECK(a->b[i].len == b->b[i].len &&
-		      memcmp(a->b[i].data, b->b[i].data, a->b[i].len) == 0,
+		      (a->b[i].len == 0 || memcmp(a->b[i].data, b->b[i].data, a->b[i].len) == 0),
 		      "%s %zu: block %u data differs", what, arg, i);
 		CHECK(strcmp(x->name, y->name) == 0 && x->size == y->size &&
 		      x->part == y->part && x->have == y->have && x->errors == y->errors &&
