@@ -268,9 +268,10 @@ typedef struct mimeo_tnef_item {
 				     (read it with mimeo_tnef_open() again) */
 } mimeo_tnef_item;
 
-/** Options for mimeo_tnef_open(); initialise with MIMEO_TNEF_OPTIONS_INIT. */
+/** Options for mimeo_tnef_open(); initialise with MIMEO_TNEF_OPTIONS_INIT
+ *  or zero it (version 0 = current, zero fields = defaults). */
 typedef struct mimeo_tnef_options {
-	unsigned version;               /**< MIMEO_TNEF_OPTIONS_VERSION */
+	unsigned version;               /**< MIMEO_TNEF_OPTIONS_VERSION or 0 */
 	const mimeo_allocator *alloc;   /**< NULL = libc; must outlive the object */
 	size_t max_items;               /**< most bodies + attachments kept
 					     (default 4096); more is MIMEO_ELIMIT */

@@ -780,7 +780,7 @@ int mimeo_tnef_open(mimeo_tnef **out, const void *data, size_t len,
 	*out = NULL;
 	if (!opt)
 		opt = &defaults;
-	if (opt->version != MIMEO_TNEF_OPTIONS_VERSION)
+	if (!MIMEO__VERSION_OK(opt->version, MIMEO_TNEF_OPTIONS_VERSION))
 		return MIMEO_EINVAL;
 	if (mimeo_tnef_reader_init(&r, data, len) != MIMEO_OK)
 		return MIMEO_EPARSE;

@@ -332,6 +332,17 @@ START_TEST(hostile_lengths)
 	ck_assert_int_eq(fa.live, 0);
 	free(w.p);
 	ck_assert_int_eq(mimeo_tnef_open(&t, "not tnef", 8, NULL), MIMEO_EPARSE);
+	/* Zeroed options are the defaults; an unknown version is misuse. */
+	{
+		mimeo_tnef_options zero = { 0 };
+
+		w_start(&w);
+		ck_assert_int_eq(mimeo_tnef_open(&t, w.p, w.len, &zero), MIMEO_OK);
+		mimeo_tnef_free(t);
+		zero.version = 99;
+		ck_assert_int_eq(mimeo_tnef_open(&t, w.p, w.len, &zero), MIMEO_EINVAL);
+		free(w.p);
+	}
 	ck_assert_int_eq(mimeo_tnef_open(NULL, "x", 1, NULL), MIMEO_EINVAL);
 }
 END_TEST
