@@ -132,7 +132,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	mimeo_builder_part part = MIMEO_BUILDER_PART_INIT;
 	mimeo_builder *b = NULL;
 	mimeo_message *m = NULL;
-	mimeo_buf out = MIMEO_BUF_INIT, t = MIMEO_BUF_INIT;
+	mimeo_buf out = MIMEO_BUF_INIT, t = MIMEO_BUF_INIT, abody = MIMEO_BUF_INIT;
 	size_t sl, dl, fl, tl, al, len;
 	char *subject = piece(&in, &sl), *dname = piece(&in, &dl);
 	char *fname = piece(&in, &fl), *text = piece(&in, &tl);
@@ -177,7 +177,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			ap = p;
 		}
 	FZ_CHECK(ap != NULL);
-	body = mimeo_part_body(ap, &len);
+	mimeo_buf_clear(&abody);
+	FZ_CHECK(mimeo_part_decode_buf(ap, 0, NULL, &abody, NULL) == MIMEO_OK);
+	body = abody.ptr;
+	len = abody.size;
 	if (len != al || (al && memcmp(body, att, al) != 0)) {
 		fprintf(stderr, "attachment changed: %zu bytes in, %zu out (cte %s)\n", al, len,
 			mimeo_part_cte_name(ap) ? mimeo_part_cte_name(ap) : "none");
@@ -231,6 +234,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
 	mimeo_buf_dispose(&t);
 	mimeo_buf_dispose(&out);
+	mimeo_buf_dispose(&abody);
 	mimeo_message_free(m);
 	mimeo_builder_free(b);
 	free(subject);

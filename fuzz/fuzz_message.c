@@ -5,11 +5,18 @@
  * Input: [options byte] [split byte] [section length byte] [section...]
  *        [message...]
  *   options bit 0: MIMEO_MESSAGE_BORROW; bit 1: small parser limits;
+ *   bit 2: the stream parse spools to a temporary file after 64 bytes;
  *   split byte: read sizes of mimeo_message_parse_stream; the section
  *   string is looked up as is (garbage like "1..2", "0", "99999999999").
  * Checks:
- *   - parse_buffer and parse_stream (fed in input-chosen read sizes) give
- *     the same tree: same sections, types, offsets and body bytes;
+ *   - parse_buffer and parse_stream (fed in input-chosen read sizes,
+ *     spooled in memory or in a file) give the same tree: same sections,
+ *     types, offsets and body bytes;
+ *   - bodies decoded on demand from the source (issue 13) are exactly what
+ *     the push parser delivers when it decodes them itself, their sizes
+ *     are the sizes counted at parse time, the zero-copy view (when there
+ *     is one) shows the same bytes, and the streamed UTF-8 conversion
+ *     equals mimeo_part_text();
  *   - navigation is consistent: mimeo_part_next visits part_count nodes,
  *     parent/first_child/next_sibling/child_count/depth agree, and
  *     mimeo_message_find_section(section) finds every node (or, for the
@@ -26,6 +33,10 @@
 #include "fuzz_util.h"
 
 #include <mimeo.h>
+
+/* internal (src/message/message.c): leaves whose raw bytes were not the
+ * source range [body_offset, end_offset) */
+size_t mimeo__message_raw_mismatch(const mimeo_message *m);
 
 typedef struct reader {
 	const uint8_t *data;
@@ -126,14 +137,30 @@ static void check_part(const mimeo_message *m, const mimeo_part *p, mimeo_charse
 	}
 	FZ_CHECK(mimeo_part_header_decoded(p, n, cc, NULL, &b) == MIMEO_ENOTFOUND);
 
-	FZ_CHECK(mimeo_part_body(p, &len) != NULL);
-	FZ_CHECK(mimeo_part_is_leaf(p) || len == 0);
-	if (mimeo_part_is_leaf(p)) {
-		unsigned rep = 0;
+	{
+		const void *view = mimeo_part_body(p, &len);
+		mimeo_buf t = MIMEO_BUF_INIT;
 
-		FZ_CHECK(mimeo_part_text(p, cc, &b, &rep) == MIMEO_OK);
-		FZ_CHECK(fz_utf8_valid(b.ptr, b.size));
+		FZ_CHECK(mimeo_part_decode_buf(p, 0, NULL, &b, NULL) == MIMEO_OK);
+		FZ_CHECK(b.size == mimeo_part_size(p));
+		FZ_CHECK(mimeo_part_is_leaf(p) || b.size == 0);
+		if (view)
+			FZ_CHECK(len == b.size && (!len || memcmp(view, b.ptr, len) == 0));
+		else
+			FZ_CHECK(len == 0);
 		mimeo_buf_clear(&b);
+		if (mimeo_part_is_leaf(p)) {
+			unsigned rep = 0, rep2 = 0;
+
+			FZ_CHECK(mimeo_part_text(p, cc, &b, &rep) == MIMEO_OK);
+			FZ_CHECK(fz_utf8_valid(b.ptr, b.size));
+			FZ_CHECK(mimeo_part_decode_buf(p, MIMEO_DECODE_UTF8, cc, &t, &rep2) ==
+				 MIMEO_OK);
+			FZ_CHECK(t.size == b.size && (!t.size || memcmp(t.ptr, b.ptr, t.size) == 0));
+			FZ_CHECK(rep == rep2);
+			mimeo_buf_clear(&b);
+		}
+		mimeo_buf_dispose(&t);
 	}
 	fn = mimeo_part_filename(p);
 	if (fn) {
@@ -156,18 +183,70 @@ static void fingerprint(const mimeo_message *m, mimeo_buf *out)
 
 	for (p = mimeo_message_root(m); p; p = mimeo_part_next(p)) {
 		uint64_t hs, bs, end;
-		const void *body;
-		size_t len;
+		mimeo_buf body = MIMEO_BUF_INIT;
 		char tmp[160];
 
 		mimeo_part_offsets(p, &hs, &bs, &end);
-		body = mimeo_part_body(p, &len);
+		FZ_CHECK(mimeo_part_decode_buf(p, 0, NULL, &body, NULL) == MIMEO_OK);
 		snprintf(tmp, sizeof(tmp), "[%.40s] %.30s/%.30s %llu %llu %llu %zu:",
 			 mimeo_part_section(p), mimeo_part_type(p), mimeo_part_subtype(p),
 			 (unsigned long long)hs, (unsigned long long)bs,
-			 (unsigned long long)end, len);
+			 (unsigned long long)end, body.size);
 		FZ_CHECK(mimeo_buf_puts(out, tmp) == MIMEO_OK);
-		FZ_CHECK(mimeo_buf_put(out, body, len) == MIMEO_OK);
+		FZ_CHECK(mimeo_buf_put(out, body.ptr ? body.ptr : "", body.size) == MIMEO_OK);
+		mimeo_buf_dispose(&body);
+	}
+}
+
+/* The reference: leaf bodies as the push parser decodes them itself. */
+static int ref_body(const mimeo_part_info *info, const char *data, size_t len, void *user)
+{
+	(void)info;
+	FZ_CHECK(mimeo_buf_put(user, data, len) == MIMEO_OK);
+	return 0;
+}
+
+static int ref_end(const mimeo_part_info *info, void *user)
+{
+	char tmp[80];
+
+	if (info->flags & MIMEO_PART_LEAF) {
+		snprintf(tmp, sizeof(tmp), "|%llu|", (unsigned long long)info->decoded_size);
+		FZ_CHECK(mimeo_buf_puts(user, tmp) == MIMEO_OK);
+	}
+	return 0;
+}
+
+static void reference(const fz_input *in, const mimeo_parser_options *lim, mimeo_buf *out)
+{
+	static const mimeo_parser_callbacks cbs = {
+		MIMEO_PARSER_CALLBACKS_VERSION,
+		NULL, NULL, NULL, NULL, ref_body, NULL, NULL, ref_end, NULL, NULL,
+	};
+	mimeo_parser_options po = MIMEO_PARSER_OPTIONS_INIT;
+	mimeo_parser *ps = NULL;
+
+	if (lim)
+		po = *lim;
+	po.flags = 0;
+	if (mimeo_parser_new(&ps, &po, &cbs, out) != MIMEO_OK)
+		return;
+	if (mimeo_parser_feed(ps, (const char *)in->data, in->size) == MIMEO_OK)
+		(void)mimeo_parser_finish(ps);
+	mimeo_parser_free(ps);
+}
+
+static void tree_bodies(const mimeo_message *m, mimeo_buf *out)
+{
+	const mimeo_part *p;
+	char tmp[80];
+
+	for (p = mimeo_message_root(m); p; p = mimeo_part_next(p)) {
+		if (!mimeo_part_is_leaf(p))
+			continue;
+		FZ_CHECK(mimeo_part_decode_buf(p, 0, NULL, out, NULL) == MIMEO_OK);
+		snprintf(tmp, sizeof(tmp), "|%llu|", (unsigned long long)mimeo_part_size(p));
+		FZ_CHECK(mimeo_buf_puts(out, tmp) == MIMEO_OK);
 	}
 }
 
@@ -228,13 +307,28 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	FZ_CHECK(!pb || mimeo_part_is_leaf(pb));
 	(void)mimeo_message_limits_hit(m);
 	(void)mimeo_message_defect_count(m);
+	FZ_CHECK(mimeo__message_raw_mismatch(m) == 0);
+
+	/* bodies decoded from the source = the parser's own decoding */
+	reference(&in, mo.parser, &f1);
+	tree_bodies(m, &f2);
+	if (f1.size != f2.size || (f1.size && memcmp(f1.ptr, f2.ptr, f1.size) != 0)) {
+		fprintf(stderr, "decoded on demand != decoded by the parser:\n%.400s\n---\n%.400s\n",
+			f1.ptr, f2.ptr);
+		abort();
+	}
+	mimeo_buf_clear(&f1);
+	mimeo_buf_clear(&f2);
 
 	/* the same message read through the stream API in odd read sizes */
 	rd.data = in.data;
 	rd.left = in.size;
 	fz_split_init(&rd.sp, split, in.size);
 	mo.flags = 0;
+	if (o & 4)
+		mo.spool_memory = 64; /* the spool goes to a temporary file */
 	FZ_CHECK(mimeo_message_parse_stream(&m2, read_some, &rd, &mo) == MIMEO_OK);
+	FZ_CHECK(mimeo_message_source_size(m2) == in.size);
 	fingerprint(m, &f1);
 	fingerprint(m2, &f2);
 	if (f1.size != f2.size || (f1.size && memcmp(f1.ptr, f2.ptr, f1.size) != 0)) {

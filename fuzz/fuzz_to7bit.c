@@ -112,8 +112,7 @@ static void decoded(const mimeo_message *m, const mimeo_part *p, mimeo_buf *out)
 	uint8_t tmp[MIMEO_TRANSFER_DECODE_BOUND(512)];
 
 	if (!raw) {
-		const void *b = mimeo_part_body(p, &len);
-		FZ_CHECK(mimeo_buf_put(out, b, len) == MIMEO_OK);
+		FZ_CHECK(mimeo_part_decode_buf(p, 0, NULL, out, NULL) == MIMEO_OK);
 		return;
 	}
 	mimeo_transfer_decoder_init(&d, mimeo_part_cte(p), MIMEO_ISA_AUTO);

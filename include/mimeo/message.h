@@ -4,22 +4,39 @@
  * The tree is built from the push parser's events (mimeo/parser.h).  Each
  * node ("part") carries its IMAP section number (RFC 3501 section 6.4.5),
  * its content type and parameters, disposition, decoded filename, transfer
- * encoding, charset, header fields (raw, and decoded on demand), its body as
- * transfer-decoded bytes, and the byte offsets of its header block and body
- * in the source, so that an unmodified part can be written back byte for
- * byte (mimeo_message_source() + mimeo_part_offsets()).
+ * encoding, charset, header fields (raw, and decoded on demand), the exact
+ * size of its decoded body, and the byte offsets of its header block and
+ * body in the source, so that an unmodified part can be written back byte
+ * for byte (mimeo_part_write_raw()).
  *
- * Memory: a message owns one copy of its source (none with
- * MIMEO_MESSAGE_BORROW), one arena for nodes and strings, and one buffer
- * for the decoded bodies that are not plain slices of the source.  Every
- * pointer returned by the accessors below stays valid until
+ * Memory (since 0.2): the tree keeps the structure, not the content.  Bodies
+ * stay in the source and are decoded on demand (mimeo_part_decode(),
+ * mimeo_part_decode_buf(), mimeo_part_text()); a message with a 1 GB
+ * attachment costs what its headers and part list cost.  The source is:
+ *  - a borrowed buffer (MIMEO_MESSAGE_BORROW), or the one copy that
+ *    mimeo_message_parse_buffer() makes;
+ *  - a seekable file (mimeo_message_parse_file(), _fd()): never copied nor
+ *    mapped; bodies are read back with pread(2), so the file must stay in
+ *    place until mimeo_message_free();
+ *  - a spool for anything else (a pipe, a .gz file, a read callback): the
+ *    input is kept in memory up to mimeo_message_options.spool_memory
+ *    (1 MiB by default) and then in a temporary file in $TMPDIR that is
+ *    unlinked when it is created, so it never outlives the process.
+ * A transfer-encoded message/rfc822 part (a gateway base64-encoded it) gets
+ * its decoded body spooled the same way, for the parts inside it.
+ * Every pointer returned by the accessors below stays valid until
  * mimeo_message_free(), except where a function says otherwise.
  *
  * A mimeo_message is immutable after parsing: it may be read by several
- * threads at once, as long as nobody frees it meanwhile.  Functions that
- * decode on demand (mimeo_part_header_decoded, mimeo_part_text) write into
- * a caller-owned buffer and take a caller-owned charset cache, so they keep
- * that guarantee.
+ * threads at once, as long as nobody frees it meanwhile.  Body access uses
+ * pread (no shared file position) and per-call buffers; functions that
+ * convert text take a caller-owned charset cache (one per thread).
+ *
+ * Faults: a file that changes or shrinks after it was parsed makes body
+ * access fail with MIMEO_EIO (mimeo_message_io_error() says why), never
+ * return wrong bytes.  A change that keeps the file's size and
+ * modification time is not seen, except where the decoded size no longer
+ * matches.
  *
  * SPDX-License-Identifier: LGPL-2.1-or-later
  */
@@ -41,8 +58,12 @@ typedef struct mimeo_message mimeo_message;
 /** One node of a message's tree (opaque, owned by its message).  @since 0.1 */
 typedef struct mimeo_part mimeo_part;
 
-/** Value of mimeo_message_options.version. */
-#define MIMEO_MESSAGE_OPTIONS_VERSION 1
+/** Value of mimeo_message_options.version (version 1, the 0.1 layout
+ *  without the spool fields, is still accepted).  @since 0.2 */
+#define MIMEO_MESSAGE_OPTIONS_VERSION 2
+
+/** Default of mimeo_message_options.spool_memory: 1 MiB.  @since 0.2 */
+#define MIMEO_MESSAGE_SPOOL_MEMORY ((size_t)1 << 20)
 
 /**
  * mimeo_message_parse_buffer() does not copy the input: the caller keeps
@@ -71,17 +92,33 @@ typedef struct mimeo_message_options {
 	 *  MIMEO_MESSAGE_MBOX). */
 	const mimeo_parser_options *parser;
 	/** Largest input accepted by the file, fd and stream functions, in
-	 *  bytes; 0 = 4 GiB.  Larger input fails with MIMEO_ELIMIT (use the
-	 *  push parser directly for unbounded streams). */
+	 *  bytes; 0 = no limit (since 0.2: it was 4 GiB).  Larger input fails
+	 *  with MIMEO_ELIMIT. */
 	uint64_t max_input;
+	/* --- version 2 (@since 0.2) --- */
+	/** Bytes of a non-seekable input (pipe, .gz, read callback) and of a
+	 *  decoded message/rfc822 body kept in memory before the rest goes to
+	 *  a temporary file; 0 = MIMEO_MESSAGE_SPOOL_MEMORY; SIZE_MAX = never
+	 *  a file. */
+	size_t spool_memory;
+	/** Folder for the temporary spool files; NULL = $TMPDIR, or /tmp
+	 *  when that is unset.  The files are unlinked at creation. */
+	const char *tmpdir;
+	/** When not NULL and parsing fails, receives a static English
+	 *  sentence naming what failed ("cannot create a temporary file to
+	 *  spool the input (TMPDIR)"), or NULL when the status says it all.
+	 *  For MIMEO_EIO, errno holds the system's reason. */
+	const char **reason;
 } mimeo_message_options;
 
-#define MIMEO_MESSAGE_OPTIONS_INIT { MIMEO_MESSAGE_OPTIONS_VERSION, 0, NULL, NULL, 0 }
+#define MIMEO_MESSAGE_OPTIONS_INIT { MIMEO_MESSAGE_OPTIONS_VERSION, 0, NULL, NULL, 0, 0, \
+	NULL, NULL }
 
 /**
  * Parse `len` bytes of one message (RFC 5322 + MIME, not an mbox) into a
  * tree.  The input is copied once into the message unless
- * MIMEO_MESSAGE_BORROW is set.  Malformed mail is parsed leniently and is
+ * MIMEO_MESSAGE_BORROW is set (then bodies without a transfer encoding are
+ * available without any copy through mimeo_part_body()).  Malformed mail is parsed leniently and is
  * not an error.
  * @param out   receives the message, to be freed with mimeo_message_free()
  * @param data  the message bytes (may contain NULs); NULL only if len is 0
@@ -94,24 +131,32 @@ MIMEO_EXTERN int mimeo_message_parse_buffer(mimeo_message **out, const void *dat
 					    const mimeo_message_options *opts);
 
 /**
- * Parse the message in the file at `path`.  A name ending in ".gz" is
- * read through zlib.  The file is read once into the message's source.
+ * Parse the message in the file at `path`.  A regular file is read in
+ * blocks and not kept in memory: the message keeps it open and reads
+ * bodies back from it.  A name ending in ".gz" is read through zlib and
+ * spooled; so is anything that is not a regular file (a FIFO).
  * @return as mimeo_message_parse_buffer, plus MIMEO_EIO when the file
- *         cannot be opened or read (errno tells why) and MIMEO_ELIMIT when
- *         it is larger than opts->max_input.  @since 0.1
+ *         cannot be opened or read, when it changes while it is parsed, or
+ *         when the spool's temporary file cannot be written (errno and
+ *         opts->reason tell why), and MIMEO_ELIMIT when it is larger than
+ *         opts->max_input.  @since 0.1
  */
 MIMEO_EXTERN int mimeo_message_parse_file(mimeo_message **out, const char *path,
 					  const mimeo_message_options *opts);
 
 /**
  * Parse the message read from `fd` until end of file.  The descriptor is
- * not closed.  Errors as mimeo_message_parse_file.  @since 0.1
+ * not closed.  A regular file is parsed from its current offset with pread
+ * through a duplicate of `fd` that the message keeps (the caller's offset
+ * is left at the end); anything else is read and spooled.  Errors as
+ * mimeo_message_parse_file.  @since 0.1
  */
 MIMEO_EXTERN int mimeo_message_parse_fd(mimeo_message **out, int fd,
 					const mimeo_message_options *opts);
 
 /**
  * Parse the message produced by `read` (called until it reports 0 bytes).
+ * The bytes are spooled (see the top of this file).
  * @return as mimeo_message_parse_file; a negative code from `read` is
  *         passed through.  @since 0.1
  */
@@ -122,11 +167,35 @@ MIMEO_EXTERN int mimeo_message_parse_stream(mimeo_message **out, mimeo_read_fn r
 MIMEO_EXTERN void mimeo_message_free(mimeo_message *m);
 
 /**
- * The source bytes the offsets refer to (the message's copy, or the
- * borrowed buffer).  @param len receives the length; may be NULL.
- * @since 0.1
+ * The source bytes the offsets refer to, when they are in memory: the
+ * message's copy, the borrowed buffer, or a spool that stayed in memory.
+ * @param len receives the length (0 when NULL is returned); may be NULL.
+ * @return the bytes, or NULL (since 0.2) when the source is a file or a
+ *         spool that went to a file: then use mimeo_message_read_source()
+ *         or mimeo_part_write_raw().  @since 0.1
  */
 MIMEO_EXTERN const char *mimeo_message_source(const mimeo_message *m, size_t *len);
+
+/** Size of the source in bytes, wherever it is.  @since 0.2 */
+MIMEO_EXTERN uint64_t mimeo_message_source_size(const mimeo_message *m);
+
+/**
+ * Copy `len` source bytes starting at `offset` into `buf` (the offsets of
+ * mimeo_part_offsets() of parts without MIMEO_PART_ENCODED).
+ * @return MIMEO_OK; MIMEO_EINVAL; MIMEO_EIO when the range is outside the
+ *         source or the file changed (mimeo_message_io_error()).
+ *         @since 0.2
+ */
+MIMEO_EXTERN int mimeo_message_read_source(const mimeo_message *m, uint64_t offset, void *buf,
+					   size_t len);
+
+/**
+ * Why the last body or source access on `m` failed with MIMEO_EIO (a
+ * static English sentence, "the source file changed after it was
+ * parsed"), or NULL when none failed.  Sticky: a message whose file changed
+ * stays unreadable.  Safe to call from any thread.  @since 0.2
+ */
+MIMEO_EXTERN const char *mimeo_message_io_error(const mimeo_message *m);
 
 /** The root node: the message's root entity (depth 0), which carries the
  *  message's header fields.  Its section is "" when it is a multipart and
@@ -337,10 +406,67 @@ MIMEO_EXTERN const char *mimeo_part_get_header(const mimeo_part *p, const char *
 /* --- content --------------------------------------------------------- */
 
 /**
- * The transfer-decoded body of a leaf (base64, quoted-printable and
- * uuencode decoded; other encodings as they are).  Empty for multiparts
- * and encapsulated messages.  The bytes are not NUL-terminated and may
- * contain NULs.  @param len receives the size.  @return never NULL.
+ * Exact size in bytes of the transfer-decoded body of a leaf (what
+ * mimeo_part_decode() writes without MIMEO_DECODE_UTF8); 0 for multiparts
+ * and encapsulated messages.  Known from the parse, without decoding or
+ * keeping the body: base64 sizes come from a count of the encoded text.
+ * @since 0.2
+ */
+MIMEO_EXTERN uint64_t mimeo_part_size(const mimeo_part *p);
+
+/** mimeo_part_decode() flag: convert to UTF-8 from the part's charset,
+ *  exactly as mimeo_part_text() does.  @since 0.2 */
+#define MIMEO_DECODE_UTF8 0x1u
+
+/**
+ * Stream the body of a leaf, transfer-decoded (base64, quoted-printable
+ * and uuencode decoded; other encodings as they are), into `write` in
+ * blocks of at most 256 KiB, in bounded memory whatever the body's size.
+ * The bytes are read from the source (pread for files), so this is the
+ * way to save or show large attachments.  Multiparts and encapsulated
+ * messages have an empty body (no call to `write`).
+ *
+ * With MIMEO_DECODE_UTF8 the bytes are converted from the part's charset
+ * to UTF-8 on the way (as mimeo_part_text(); for a part without a known
+ * charset the body is read twice: once to decide between UTF-8 and
+ * windows-1252, once to convert).
+ *
+ * @param flags    0 or MIMEO_DECODE_UTF8
+ * @param cc       charset cache for MIMEO_DECODE_UTF8; NULL makes a
+ *                 temporary one (slower).  Not shared between threads.
+ * @param write    receives the bytes; `data` is valid during the call only
+ * @param repairs  MIMEO_REPAIR_* flags of the conversion ORed in; may be NULL
+ * @return MIMEO_OK; MIMEO_EINVAL (p or write NULL, unknown flags);
+ *         MIMEO_ENOMEM; MIMEO_EIO (the source file changed or cannot be
+ *         read: mimeo_message_io_error()); or the write callback's failure
+ *         (negative codes as returned, others as MIMEO_EUSER).  On failure
+ *         some bytes may have been written.  @since 0.2
+ */
+MIMEO_EXTERN int mimeo_part_decode(const mimeo_part *p, unsigned flags, mimeo_charset_cache *cc,
+				   mimeo_write_fn write, void *ctx, unsigned *repairs);
+
+/**
+ * mimeo_part_decode() appending to `out`: the convenience for small parts
+ * (the whole body is held in memory).  On failure `out` may hold a part of
+ * it.  @return as mimeo_part_decode().  @since 0.2
+ */
+MIMEO_EXTERN int mimeo_part_decode_buf(const mimeo_part *p, unsigned flags,
+				       mimeo_charset_cache *cc, mimeo_buf *out,
+				       unsigned *repairs);
+
+/**
+ * Zero-copy view of a leaf's decoded body, when there is one: the body
+ * has no transfer encoding to undo (none, 7bit, 8bit, binary, or unknown)
+ * and the source is in memory (a borrowed or copied buffer, or a small
+ * spooled input), or the body is empty.  The bytes point into the source;
+ * they are not NUL-terminated and may contain NULs.
+ *
+ * Changed in 0.2: the tree no longer keeps decoded bodies, so this
+ * returns NULL for base64, quoted-printable and uuencoded bodies and for
+ * bodies in a file; use mimeo_part_decode() or mimeo_part_decode_buf(),
+ * which work for every leaf.  Multiparts and encapsulated messages give an
+ * empty body (length 0, not NULL).
+ * @param len receives the size (0 when NULL is returned); may be NULL.
  * @since 0.1
  */
 MIMEO_EXTERN const void *mimeo_part_body(const mimeo_part *p, size_t *len);
@@ -348,13 +474,26 @@ MIMEO_EXTERN const void *mimeo_part_body(const mimeo_part *p, size_t *len);
 /**
  * The body of a leaf converted from its charset to UTF-8, appended to
  * `out` (undeclared charsets: UTF-8 when valid, else windows-1252; invalid
- * sequences become U+FFFD).  Works for any leaf, not only text/...
+ * sequences become U+FFFD).  Works for any leaf, not only text/...  The
+ * whole text is held in `out`; stream with mimeo_part_decode() and
+ * MIMEO_DECODE_UTF8 for large bodies (same bytes).
  * @param cc       charset cache; NULL makes a temporary one (slower)
  * @param repairs  MIMEO_REPAIR_* flags ORed in; may be NULL
- * @return MIMEO_OK or MIMEO_ENOMEM.  @since 0.1
+ * @return MIMEO_OK, MIMEO_ENOMEM, or (since 0.2) MIMEO_EIO when the
+ *         source cannot be read.  @since 0.1
  */
 MIMEO_EXTERN int mimeo_part_text(const mimeo_part *p, mimeo_charset_cache *cc, mimeo_buf *out,
 				 unsigned *repairs);
+
+/**
+ * Write the part as it is in its source, bytes [header_start, end) of
+ * mimeo_part_offsets(), to `write` in blocks (byte-exact re-serialisation:
+ * signatures stay valid).  Works for parts inside a transfer-encoded
+ * message/rfc822 too (their bytes come from its decoded body).
+ * @return MIMEO_OK, MIMEO_EINVAL, MIMEO_ENOMEM, MIMEO_EIO (source
+ *         unreadable), or the write callback's failure.  @since 0.2
+ */
+MIMEO_EXTERN int mimeo_part_write_raw(const mimeo_part *p, mimeo_write_fn write, void *ctx);
 
 /**
  * Byte offsets of the node in mimeo_message_source(): `header_start` of
@@ -367,6 +506,40 @@ MIMEO_EXTERN int mimeo_part_text(const mimeo_part *p, mimeo_charset_cache *cc, m
  */
 MIMEO_EXTERN void mimeo_part_offsets(const mimeo_part *p, uint64_t *header_start,
 				     uint64_t *body_start, uint64_t *end);
+
+/* --- reading files, plain or gzip-compressed ------------------------ */
+
+/** A file reader that decompresses names ending in ".gz" (opaque).  The
+ *  one place mimeo reads gzip: the message functions and the CLI use it.
+ *  @since 0.2 */
+typedef struct mimeo_reader mimeo_reader;
+
+/**
+ * Open `path` for reading, or read `fd` (when fd >= 0; it is then owned by
+ * the reader and closed by mimeo_reader_close(); `path` may be NULL or
+ * names the input, and decides whether it is gzip).
+ * @return MIMEO_OK, MIMEO_EINVAL, MIMEO_ENOMEM, MIMEO_EIO (cannot open:
+ *         errno says why).  @since 0.2
+ */
+MIMEO_EXTERN int mimeo_reader_open(mimeo_reader **out, const char *path, int fd,
+				   const mimeo_allocator *alloc);
+/**
+ * Read up to `cap` bytes; *got = 0 at the end.  Has the mimeo_read_fn
+ * shape, so it can be passed to mimeo_message_parse_stream() with the
+ * reader as `ctx`.
+ * @return MIMEO_OK or MIMEO_EIO (mimeo_reader_error() says why; a cut-off
+ *         gzip stream is an error).  @since 0.2
+ */
+MIMEO_EXTERN int mimeo_reader_read(void *buf, size_t cap, size_t *got, void *reader);
+/** Non-zero when the reader decompresses gzip.  @since 0.2 */
+MIMEO_EXTERN int mimeo_reader_is_compressed(const mimeo_reader *r);
+/** The plain file's descriptor (owned by the reader), or -1 for gzip.
+ *  @since 0.2 */
+MIMEO_EXTERN int mimeo_reader_fd(const mimeo_reader *r);
+/** Why the last read failed (static or zlib's string).  @since 0.2 */
+MIMEO_EXTERN const char *mimeo_reader_error(const mimeo_reader *r);
+/** Close the reader and its file.  NULL is a no-op.  @since 0.2 */
+MIMEO_EXTERN void mimeo_reader_close(mimeo_reader *r);
 
 /* --- attachment names ---------------------------------------------- */
 

@@ -1,297 +1,386 @@
 /*
- * message.c - the message tree, built from the push parser's events.
+ * message.c - the message tree, built from the push parser's events, and
+ * body access on demand (issue 13).
  *
- * Memory layout of a mimeo_message (one per parsed message):
- *  - the source: the caller's buffer (MIMEO_MESSAGE_BORROW), or the one
- *    copy made by parse_buffer, or the buffer the file/fd/stream was read
- *    into (read straight into place, so never copied twice);
- *  - an arena (a chain of blocks) for the nodes and every string: freed
- *    at once by mimeo_message_free();
- *  - one growing array of header fields (each node owns a run of it);
- *  - one growing buffer for decoded bodies.  Leaf bodies arrive one after
- *    the other (a leaf ends before the next one begins), so each body is a
- *    contiguous run of that buffer.  A body whose decoded bytes are exactly
- *    a run of the source (7bit/8bit/binary parts, fed in one piece) is not
- *    copied at all: the node points into the source.
+ * The parser runs with MIMEO_PARSE_NO_DECODE: leaf bodies go by as raw
+ * bytes and are not kept.  What the tree needs from them is their decoded
+ * size, counted on the way (identity encodings: the byte count; base64: a
+ * count of the alphabet characters and padding, which decides the decoded
+ * size exactly without decoding; quoted-printable and uuencode: their
+ * decoders run into a scratch buffer).  Later a body is decoded from its
+ * source bytes [body_offset, end_offset) with the same decoder the parser
+ * would have used, so `cat` and `extract` decode once.
+ *
+ * Memory: nodes, strings and header fields live in the message's arena.
+ * Short strings that repeat from part to part (header names, types,
+ * charsets, "text/plain" values) are interned while building, so a message
+ * with 10,000 parts costs well under 2 MiB.
  *
  * SPDX-License-Identifier: LGPL-2.1-or-later
  */
-#include "common-priv.h"
-#include "mimeo/message.h"
+#include "message-priv.h"
+#include "charset-priv.h"
 #include "mimeo/param.h"
 
 #include <errno.h>
-#include <fcntl.h>
-#include <stdalign.h>
+#include <stddef.h>
 #include <string.h>
 #include <strings.h>
-#include <sys/stat.h>
-#include <unistd.h>
-#include <zlib.h>
+
+#if defined(__SSE2__)
+#include <emmintrin.h>
+#endif
 
 /* ------------------------------------------------------------------ */
-/* Arena                                                               */
+/* Build state                                                         */
 /* ------------------------------------------------------------------ */
 
-#define ARENA_BLOCK 16384u
+/* Interned short strings and attribute blocks: open addressing,
+ * arena-owned copies. */
+typedef struct intern_ent {
+	const char *s;
+	uint32_t len, hash;  /* the hash's low bit tells strings from blocks */
+} intern_ent;
 
-typedef struct arena_block {
-	struct arena_block *next;
-	size_t used, cap;
-	/* data follows, max_align_t aligned */
-} arena_block;
+#define INTERN_MAX 64 /* longer strings are not worth a look-up */
 
-#define ARENA_HDR ((sizeof(arena_block) + alignof(max_align_t) - 1) & \
-		   ~(alignof(max_align_t) - 1))
+/* Decoded-size counting for the open leaf. */
+enum { SIZE_RAW, SIZE_B64, SIZE_DECODER };
 
-typedef struct arena {
-	const mimeo_allocator *alloc;
-	arena_block *head;
-	/* allocates from this arena (free does nothing), so that the common
-	 * helpers (mimeo__strndup) can copy into it */
-	mimeo_allocator self;
-} arena;
-
-static void *arena_alloc(arena *a, size_t size)
-{
-	arena_block *b = a->head;
-	size_t need, cap;
-
-	if (!mimeo__add_ok(size, 7, &need))
-		return NULL;
-	need &= ~(size_t)7;
-	if (!b || b->cap - b->used < need) {
-		cap = need > ARENA_BLOCK / 4 ? need : ARENA_BLOCK;
-		if (!mimeo__add_ok(cap, ARENA_HDR, &cap))
-			return NULL;
-		b = mimeo__malloc(a->alloc, cap);
-		if (!b)
-			return NULL;
-		b->cap = cap - ARENA_HDR;
-		b->used = 0;
-		/* A large allocation gets a block of its own behind the
-		 * current one, so the current block's free room is kept. */
-		if (need > ARENA_BLOCK / 4 && a->head) {
-			b->next = a->head->next;
-			a->head->next = b;
-		} else {
-			b->next = a->head;
-			a->head = b;
-		}
-	}
-	b->used += need;
-	return (char *)b + ARENA_HDR + b->used - need;
-}
-
-static void *arena_malloc_cb(size_t size, void *ctx)
-{
-	return arena_alloc(ctx, size);
-}
-
-/* Blocks are freed all at once by arena_free(); nothing grows in place. */
-static void *arena_realloc_cb(void *ptr, size_t size, void *ctx)
-{
-	MIMEO_UNUSED(ptr);
-	MIMEO_UNUSED(size);
-	MIMEO_UNUSED(ctx);
-	return NULL;
-}
-
-static void arena_free_cb(void *ptr, void *ctx)
-{
-	MIMEO_UNUSED(ptr);
-	MIMEO_UNUSED(ctx);
-}
-
-static void arena_init(arena *a, const mimeo_allocator *alloc)
-{
-	a->alloc = alloc;
-	a->head = NULL;
-	a->self.malloc = arena_malloc_cb;
-	a->self.realloc = arena_realloc_cb;
-	a->self.free = arena_free_cb;
-	a->self.ctx = a;
-}
-
-static char *arena_strndup(arena *a, const char *s, size_t len)
-{
-	return mimeo__strndup(&a->self, s, len);
-}
-
-static void arena_free(arena *a)
-{
-	arena_block *b = a->head, *next;
-
-	for (; b; b = next) {
-		next = b->next;
-		mimeo__free(a->alloc, b);
-	}
-	a->head = NULL;
-}
-
-/* ------------------------------------------------------------------ */
-/* Data structures                                                     */
-/* ------------------------------------------------------------------ */
-
-typedef struct kv {
-	const char *name;  /* lowercased */
-	const char *value; /* UTF-8 */
-} kv;
-
-typedef struct hdr {
-	const char *name, *value;
-	size_t name_len, value_len;
-} hdr;
-
-struct mimeo_part {
-	const mimeo_message *msg;
-	mimeo_part *parent, *first_child, *last_child, *next;
-	size_t nchildren;
-	unsigned depth, flags;
-	const char *section, *type, *subtype, *charset, *cte_name;
-	const char *disposition, *filename;
-	mimeo_cte cte;
-	const kv *params, *dparams;
-	size_t nparams, ndparams;
-	size_t hdr_first, hdr_count;
-	uint64_t header_offset, body_offset, end_offset;
-	int body_in_source;   /* body is source[body_off, +body_len) */
-	size_t body_off, body_len;
-};
-
-struct mimeo_message {
-	const mimeo_allocator *alloc;
-	arena ar;
-	char *owned;          /* source buffer we own, or NULL */
-	const char *src;
-	size_t src_len;
-	hdr *hdrs;
-	size_t nhdrs, ahdrs;
-	mimeo_buf bodies;
-	mimeo_part *root;
-	size_t nparts;
-	unsigned limits;
-	size_t defects;
-};
-
-/* State while the parser runs. */
-typedef struct build {
+struct mimeo__tree_build {
 	mimeo_message *m;
-	mimeo_part *cur;      /* innermost open part */
+	mimeo_parser *ps;
+	mimeo_part *cur;        /* innermost open part */
+	mimeo_part *last_closed;/* the part that ended last (previous sibling) */
 	mimeo_charset_cache *cc;
-	int err;              /* first failure (ENOMEM) */
-} build;
+	int err;                /* first failure */
+	/* header fields of the part whose header block is being read */
+	mimeo__hdr *hdrs;
+	size_t nhdrs, ahdrs;
+	/* interned strings */
+	intern_ent *tab;
+	size_t ntab, atab;
+	/* size of the leaf being read */
+	int mode;
+	unsigned q;             /* base64: characters of the current quantum */
+	uint64_t size, raw;
+	mimeo_transfer_decoder dec;
+	char *scratch;          /* MIMEO__IO_BLOCK-bounded decoder output */
+	/* the preamble of the multipart without children being read */
+	mimeo__spool pre;
+	/* spooling of decoded message/rfc822 bodies */
+	size_t spool_limit;
+	const char *tmpdir;
+	mimeo_isa isa;
+};
 
-static const char empty_body[1];
+/* A part before its header block is read, or without any: text/plain. */
+static const mimeo__attrs default_attrs = { "text", "plain", NULL, NULL, NULL, NULL, NULL,
+					    0, 0 };
 
-/* ------------------------------------------------------------------ */
-/* Building                                                            */
-/* ------------------------------------------------------------------ */
-
-static int add_header(mimeo_message *m, const char *name, size_t name_len,
-		      const char *value, size_t value_len)
+static uint32_t hash_str(const char *s, size_t len)
 {
-	hdr *h;
+	uint32_t h = 2166136261u;
+	size_t i;
 
-	if (m->nhdrs == m->ahdrs) {
-		size_t n = m->ahdrs ? m->ahdrs * 2 : 32, bytes;
-		hdr *nh;
-
-		if (!mimeo__mul_ok(n, sizeof(*nh), &bytes))
-			return MIMEO_ENOMEM;
-		nh = mimeo__realloc(m->alloc, m->hdrs, bytes);
-		if (!nh)
-			return MIMEO_ENOMEM;
-		m->hdrs = nh;
-		m->ahdrs = n;
-	}
-	h = &m->hdrs[m->nhdrs];
-	h->name = arena_strndup(&m->ar, name, name_len);
-	h->value = arena_strndup(&m->ar, value, value_len);
-	if (!h->name || !h->value)
-		return MIMEO_ENOMEM;
-	h->name_len = name_len;
-	h->value_len = value_len;
-	m->nhdrs++;
-	return MIMEO_OK;
+	for (i = 0; i < len; i++)
+		h = (h ^ (unsigned char)s[i]) * 16777619u;
+	return h;
 }
 
-static const char *dup_opt(arena *a, const char *s, int *err)
+/* An arena copy of s[0..len) (NUL-terminated when `str`), shared with an
+ * equal earlier one. */
+static const void *intern_mem(mimeo__tree_build *b, const void *s, size_t len, int str)
 {
-	char *r;
+	mimeo__arena *a = &b->m->ar;
+	uint32_t h;
+	size_t i, mask;
+	char *copy;
+
+	if (b->ntab * 2 >= b->atab) {
+		size_t n = b->atab ? b->atab * 2 : 256, k;
+		intern_ent *t = mimeo__calloc(b->m->alloc, n, sizeof(*t));
+
+		if (!t)
+			return NULL;
+		for (k = 0; k < b->atab; k++) {
+			if (!b->tab[k].s)
+				continue;
+			for (i = b->tab[k].hash & (n - 1); t[i].s; i = (i + 1) & (n - 1))
+				;
+			t[i] = b->tab[k];
+		}
+		mimeo__free(b->m->alloc, b->tab);
+		b->tab = t;
+		b->atab = n;
+	}
+	h = (hash_str(s, len) & ~1u) | (str ? 1u : 0u);
+	mask = b->atab - 1;
+	for (i = h & mask; b->tab[i].s; i = (i + 1) & mask) {
+		if (b->tab[i].hash == h && b->tab[i].len == len && memcmp(b->tab[i].s, s, len) == 0)
+			return b->tab[i].s;
+	}
+	if (str) {
+		copy = mimeo__arena_strndup(a, s, len);
+	} else {
+		copy = mimeo__arena_alloc(a, len ? len : 1);
+		if (copy && len)
+			memcpy(copy, s, len);
+	}
+	if (!copy)
+		return NULL;
+	b->tab[i].s = copy;
+	b->tab[i].len = (uint32_t)len;
+	b->tab[i].hash = h;
+	b->ntab++;
+	return copy;
+}
+
+static const char *intern(mimeo__tree_build *b, const char *s, size_t len)
+{
+	if (len > INTERN_MAX)
+		return mimeo__arena_strndup(&b->m->ar, s, len);
+	return intern_mem(b, s, len, 1);
+}
+
+static const char *intern_opt(mimeo__tree_build *b, const char *s, int *err)
+{
+	const char *r;
 
 	if (!s)
 		return NULL;
-	r = arena_strndup(a, s, strlen(s));
+	r = intern(b, s, strlen(s));
 	if (!r)
 		*err = MIMEO_ENOMEM;
 	return r;
 }
 
-/* Copy the parameters of a parsed field into the arena. */
-static int copy_params(arena *a, const mimeo_mime_field *f, const kv **out, size_t *n)
+/* ------------------------------------------------------------------ */
+/* Decoded sizes                                                       */
+/* ------------------------------------------------------------------ */
+
+static int cte_identity(unsigned cte)
 {
-	kv *v;
+	return cte != MIMEO_CTE_BASE64 && cte != MIMEO_CTE_QP && cte != MIMEO_CTE_UUENCODE;
+}
+
+/* Does the parser decode this node's body (a leaf with a real transfer
+ * encoding)?  The same rule as the parser's (set_body in parser.c). */
+static int needs_decode(const mimeo_part *p)
+{
+	return (p->flags & MIMEO_PART_LEAF) && !(p->flags & MIMEO__PART_SPOOLED) &&
+	       !cte_identity(p->cte);
+}
+
+static int b64_alpha(unsigned char c)
+{
+	return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ||
+	       c == '+' || c == '/';
+}
+
+/*
+ * The decoded size of base64 text without decoding it, following the
+ * decoder's rules exactly (mimeo/codec.h): every alphabet character adds a
+ * sextet, four make three bytes; `=` ends a quantum (two characters give
+ * one byte, three give two, one is dropped); everything else is skipped.
+ * Blocks without `=` only need their alphabet characters counted, 16 at a
+ * time with SSE2.
+ */
+static void b64_count(mimeo__tree_build *b, const unsigned char *d, size_t n)
+{
+	uint64_t out = b->size;
+	unsigned q = b->q;
+	size_t i = 0;
+#if defined(__SSE2__)
+	const __m128i bA = _mm_set1_epi8('A' - 1), bZ = _mm_set1_epi8('Z' + 1);
+	const __m128i ba = _mm_set1_epi8('a' - 1), bz = _mm_set1_epi8('z' + 1);
+	const __m128i b0 = _mm_set1_epi8('0' - 1), b9 = _mm_set1_epi8('9' + 1);
+	const __m128i plus = _mm_set1_epi8('+'), slash = _mm_set1_epi8('/');
+	const __m128i eq = _mm_set1_epi8('=');
+#endif
+
+	while (i < n) {
+		size_t stop;
+
+#if defined(__SSE2__)
+		/* bytes >= 0x80 are negative as signed: outside every range */
+		while (n - i >= 16) {
+			__m128i v = _mm_loadu_si128((const __m128i *)(d + i));
+			__m128i up = _mm_and_si128(_mm_cmpgt_epi8(v, bA), _mm_cmplt_epi8(v, bZ));
+			__m128i lo = _mm_and_si128(_mm_cmpgt_epi8(v, ba), _mm_cmplt_epi8(v, bz));
+			__m128i dg = _mm_and_si128(_mm_cmpgt_epi8(v, b0), _mm_cmplt_epi8(v, b9));
+			__m128i ps = _mm_or_si128(_mm_cmpeq_epi8(v, plus), _mm_cmpeq_epi8(v, slash));
+			__m128i al = _mm_or_si128(_mm_or_si128(up, lo), _mm_or_si128(dg, ps));
+
+			if (_mm_movemask_epi8(_mm_cmpeq_epi8(v, eq)))
+				break; /* padding inside: the scalar loop places it */
+			q += (unsigned)__builtin_popcount((unsigned)_mm_movemask_epi8(al));
+			out += 3 * (uint64_t)(q >> 2);
+			q &= 3;
+			i += 16;
+		}
+#endif
+		/* one block (or the tail) byte by byte */
+		stop = n - i >= 16 ? i + 16 : n;
+		for (; i < stop; i++) {
+			unsigned char c = d[i];
+
+			if (b64_alpha(c)) {
+				if (++q == 4) {
+					out += 3;
+					q = 0;
+				}
+			} else if (c == '=') {
+				if (q >= 2)
+					out += q - 1;
+				q = 0;
+			}
+		}
+	}
+	b->q = q;
+	b->size = out;
+}
+
+static int size_begin(mimeo__tree_build *b, const mimeo_part *p)
+{
+	b->size = b->raw = 0;
+	b->q = 0;
+	if (!needs_decode(p)) {
+		b->mode = SIZE_RAW;
+	} else if (p->cte == MIMEO_CTE_BASE64) {
+		b->mode = SIZE_B64;
+	} else {
+		b->mode = SIZE_DECODER;
+		mimeo_transfer_decoder_init(&b->dec, (mimeo_cte)p->cte, b->isa);
+		if (!b->scratch) {
+			b->scratch = mimeo__malloc(b->m->alloc,
+						   MIMEO_TRANSFER_DECODE_BOUND(MIMEO__IO_BLOCK));
+			if (!b->scratch)
+				return MIMEO_ENOMEM;
+		}
+	}
+	return MIMEO_OK;
+}
+
+static void size_step(mimeo__tree_build *b, const char *data, size_t len)
+{
+	b->raw += len;
+	switch (b->mode) {
+	case SIZE_RAW:
+		b->size += len;
+		break;
+	case SIZE_B64:
+		b64_count(b, (const unsigned char *)data, len);
+		break;
+	default:
+		while (len) {
+			size_t k = len < MIMEO__IO_BLOCK ? len : MIMEO__IO_BLOCK;
+
+			b->size += mimeo_transfer_decode_step(&b->dec, data, k, b->scratch);
+			data += k;
+			len -= k;
+		}
+	}
+}
+
+static uint64_t size_end(mimeo__tree_build *b)
+{
+	if (b->mode == SIZE_B64 && b->q >= 2)
+		b->size += b->q - 1;
+	else if (b->mode == SIZE_DECODER)
+		b->size += mimeo_transfer_decode_finish(&b->dec, b->scratch);
+	b->mode = SIZE_RAW;
+	return b->size;
+}
+
+/* ------------------------------------------------------------------ */
+/* Parser callbacks                                                    */
+/* ------------------------------------------------------------------ */
+
+static const mimeo__kv *kv_find_kv(const mimeo__kv *v, size_t n, const char *name)
+{
+	size_t i;
+
+	size_t nlen = strlen(name);
+
+	for (i = 0; i < n; i++) {
+		if (mimeo__ascii_ieq(name, nlen, v[i].name) ||
+		    mimeo__ascii_ieq(v[i].name, strlen(v[i].name), name))
+			return &v[i];
+	}
+	return NULL;
+}
+
+static const char *kv_find(const mimeo__kv *v, size_t n, const char *name)
+{
+	const mimeo__kv *k = kv_find_kv(v, n, name);
+
+	return k ? k->value : NULL;
+}
+
+/* Copy the parameters of a parsed field into the arena. */
+static int copy_params(mimeo__tree_build *b, const mimeo_mime_field *f, const mimeo__kv **out,
+		       uint32_t *n)
+{
+	mimeo__kv *v;
 	size_t i, bytes;
 
 	*out = NULL;
 	*n = 0;
 	if (!f || !f->nparams)
 		return MIMEO_OK;
-	if (!mimeo__mul_ok(f->nparams, sizeof(*v), &bytes))
+	if (f->nparams > UINT32_MAX || !mimeo__mul_ok(f->nparams, sizeof(*v), &bytes))
 		return MIMEO_ENOMEM;
-	v = arena_alloc(a, bytes);
+	v = mimeo__malloc(b->m->alloc, bytes);
 	if (!v)
 		return MIMEO_ENOMEM;
 	for (i = 0; i < f->nparams; i++) {
 		const char *name = f->params[i].name ? f->params[i].name : "";
 		const char *value = f->params[i].value ? f->params[i].value : "";
 
-		v[i].name = arena_strndup(a, name, strlen(name));
-		v[i].value = arena_strndup(a, value, strlen(value));
-		if (!v[i].name || !v[i].value)
+		v[i].name = intern(b, name, strlen(name));
+		v[i].value = intern(b, value, strlen(value));
+		if (!v[i].name || !v[i].value) {
+			mimeo__free(b->m->alloc, v);
 			return MIMEO_ENOMEM;
+		}
 	}
-	*out = v;
-	*n = f->nparams;
+	/* the array of interned pointers is itself shared */
+	*out = bytes <= 16 * INTERN_MAX ? intern_mem(b, v, bytes, 0) : NULL;
+	if (!*out) {
+		mimeo__kv *c = mimeo__arena_alloc(&b->m->ar, bytes);
+
+		if (c)
+			memcpy(c, v, bytes);
+		*out = c;
+	}
+	mimeo__free(b->m->alloc, v);
+	if (!*out)
+		return MIMEO_ENOMEM;
+	*n = (uint32_t)f->nparams;
 	return MIMEO_OK;
 }
 
-static const char *kv_find(const kv *v, size_t n, const char *name)
-{
-	size_t i;
-
-	for (i = 0; i < n; i++) {
-		if (mimeo__ascii_ieq(name, strlen(name), v[i].name) ||
-		    mimeo__ascii_ieq(v[i].name, strlen(v[i].name), name))
-			return v[i].value;
-	}
-	return NULL;
-}
-
-static const hdr *part_find_header(const mimeo_part *p, const char *name)
+static const mimeo__hdr *find_hdr(const mimeo__hdr *h, size_t n, const char *name)
 {
 	size_t i, nlen = strlen(name);
-	const mimeo_message *m = p->msg;
 
-	for (i = 0; i < p->hdr_count; i++) {
-		const hdr *h = &m->hdrs[p->hdr_first + i];
-
-		if (h->name_len == nlen && strncasecmp(h->name, name, nlen) == 0)
-			return h;
+	for (i = 0; i < n; i++) {
+		if (h[i].name_len == nlen && strncasecmp(h[i].name, name, nlen) == 0)
+			return &h[i];
 	}
 	return NULL;
 }
 
 /* The Content-Transfer-Encoding as written: RFC 2045 6.1 makes the value a
  * case-insensitive token; we trim whitespace and comments and lowercase. */
-static const char *cte_as_written(arena *a, const hdr *h, int *err)
+static const char *cte_as_written(mimeo__tree_build *b, const mimeo__hdr *h, int *err)
 {
-	char *out, *o;
-	const char *s = h->value, *e = h->value + h->value_len;
+	char tmp[INTERN_MAX + 1], *out, *o;
+	const char *s = h->value, *e = h->value + h->value_len, *r;
 	int depth = 0;
 
-	out = arena_alloc(a, h->value_len + 1);
+	out = h->value_len <= INTERN_MAX ? tmp : mimeo__arena_alloc(&b->m->ar, h->value_len + 1);
 	if (!out) {
 		*err = MIMEO_ENOMEM;
 		return NULL;
@@ -309,224 +398,294 @@ static const char *cte_as_written(arena *a, const hdr *h, int *err)
 		}
 	}
 	*o = '\0';
-	return out;
+	if (out != tmp)
+		return out;
+	r = intern(b, tmp, (size_t)(o - tmp));
+	if (!r)
+		*err = MIMEO_ENOMEM;
+	return r;
+}
+
+static int fail(mimeo__tree_build *b, int err)
+{
+	if (!b->err)
+		b->err = err;
+	return MIMEO_EUSER;
+}
+
+/* Forget the preamble collected so far. */
+static void pre_reset(mimeo__tree_build *b)
+{
+	mimeo__spool_dispose(&b->pre);
+	mimeo__spool_init(&b->pre, b->m->alloc, b->spool_limit, b->tmpdir);
 }
 
 static int cb_part_begin(const mimeo_part_info *info, void *user)
 {
-	build *b = user;
+	mimeo__tree_build *b = user;
 	mimeo_message *m = b->m;
-	mimeo_part *p = arena_alloc(&m->ar, sizeof(*p));
+	mimeo_part *p;
 
+	if (!b->cur && m->root)
+		/* A second top-level message: the tree holds one message, so
+		 * the rest is ignored (mimeo_message_parse_* never sets
+		 * MIMEO_PARSE_MBOX, so this cannot normally happen). */
+		return MIMEO_EUSER;
+	p = b->cur ? mimeo__arena_alloc(&m->ar, sizeof(*p)) : &m->root_node;
 	if (!p)
-		goto nomem;
+		return fail(b, MIMEO_ENOMEM);
 	memset(p, 0, sizeof(*p));
-	p->msg = m;
 	p->depth = info->depth;
 	p->section = "";  /* the parser's number is final at headers_end */
 	p->header_offset = info->header_offset;
 	p->body_offset = info->header_offset;
 	p->end_offset = info->header_offset;
-	p->hdr_first = m->nhdrs;
-	p->type = "text";
-	p->subtype = "plain";
+	p->attrs = &default_attrs;
 	if (b->cur) {
 		p->parent = b->cur;
-		if (b->cur->last_child)
-			b->cur->last_child->next = p;
-		else
+		/* the previous sibling, if any, is the part that ended last */
+		if (b->last_closed && b->last_closed->parent == b->cur) {
+			b->last_closed->next = p;
+		} else {
 			b->cur->first_child = p;
-		b->cur->last_child = p;
+			if (b->pre.len)
+				pre_reset(b); /* a delimiter came: not content */
+		}
 		b->cur->nchildren++;
-	} else if (!m->root) {
-		m->root = p;
 	} else {
-		/* A second top-level message: the tree holds one message, so
-		 * the rest is ignored (mimeo_message_parse_* never sets
-		 * MIMEO_PARSE_MBOX, so this cannot normally happen). */
-		return MIMEO_EUSER;
+		m->root = p;
 	}
 	b->cur = p;
+	b->nhdrs = 0;
 	m->nparts++;
 	return 0;
-nomem:
-	b->err = MIMEO_ENOMEM;
-	return MIMEO_EUSER;
 }
 
 static int cb_header(const mimeo_part_info *info, const char *name, size_t name_len,
 		     const char *value, size_t value_len, void *user)
 {
-	build *b = user;
+	mimeo__tree_build *b = user;
+	mimeo__hdr *h;
 
 	MIMEO_UNUSED(info);
-	if (add_header(b->m, name, name_len, value, value_len) != MIMEO_OK) {
-		b->err = MIMEO_ENOMEM;
-		return MIMEO_EUSER;
-	}
-	b->cur->hdr_count++;
+	if (name_len > UINT32_MAX || value_len > UINT32_MAX)
+		return fail(b, MIMEO_ENOMEM);
+	if (b->nhdrs == b->ahdrs &&
+	    mimeo__array_reserve(b->m->alloc, (void **)&b->hdrs, &b->ahdrs, b->nhdrs,
+				 sizeof(*b->hdrs), 16) != MIMEO_OK)
+		return fail(b, MIMEO_ENOMEM);
+	h = &b->hdrs[b->nhdrs];
+	h->name = intern(b, name, name_len);
+	h->value = intern(b, value, value_len);
+	if (!h->name || !h->value)
+		return fail(b, MIMEO_ENOMEM);
+	h->name_len = (uint32_t)name_len;
+	h->value_len = (uint32_t)value_len;
+	b->nhdrs++;
 	return 0;
+}
+
+/* Move the collected header fields of the current part into the arena. */
+static int flush_headers(mimeo__tree_build *b, mimeo_part *p)
+{
+	mimeo__hdr *h;
+
+	if (p->hdrs || !b->nhdrs)
+		return MIMEO_OK;
+	if (b->nhdrs > UINT32_MAX)
+		return MIMEO_ENOMEM;
+	h = mimeo__arena_alloc(&b->m->ar, b->nhdrs * sizeof(*h));
+	if (!h)
+		return MIMEO_ENOMEM;
+	memcpy(h, b->hdrs, b->nhdrs * sizeof(*h));
+	p->hdrs = h;
+	p->hdr_count = (uint32_t)b->nhdrs;
+	b->nhdrs = 0;
+	return MIMEO_OK;
 }
 
 static int cb_headers_end(const mimeo_part_info *info, void *user)
 {
-	build *b = user;
+	mimeo__tree_build *b = user;
 	mimeo_message *m = b->m;
 	mimeo_part *p = b->cur;
-	arena *a = &m->ar;
-	const hdr *h;
+	const mimeo__hdr *h;
+	mimeo__attrs at, *a = &at;
 	int err = MIMEO_OK;
 
+	if (flush_headers(b, p) != MIMEO_OK)
+		return fail(b, MIMEO_ENOMEM);
 	p->flags = info->flags;
 	p->body_offset = info->body_offset;
 	p->end_offset = info->body_offset;
-	p->cte = info->cte;
+	p->cte = (uint8_t)info->cte;
 	/* RFC 3501 6.4.5 numbers, computed by the parser: final from
 	 * headers_end (a root entity's depends on its type) */
-	p->section = dup_opt(a, info->section, &err);
-	if (info->type)
-		p->type = dup_opt(a, info->type, &err);
-	if (info->subtype)
-		p->subtype = dup_opt(a, info->subtype, &err);
+	if (info->section) {
+		p->section = mimeo__arena_strndup(&m->ar, info->section, strlen(info->section));
+		if (!p->section)
+			err = MIMEO_ENOMEM;
+	}
+	memset(a, 0, sizeof(*a)); /* no padding left undefined: it is hashed */
+	a->type = info->type ? intern_opt(b, info->type, &err) : "text";
+	a->subtype = info->subtype ? intern_opt(b, info->subtype, &err) : "plain";
 	if (err)
-		goto fail;
-	if (copy_params(a, info->content_type, &p->params, &p->nparams) != MIMEO_OK)
-		goto nomem;
+		return fail(b, err);
+	if (copy_params(b, info->content_type, &a->params, &a->nparams) != MIMEO_OK)
+		return fail(b, MIMEO_ENOMEM);
 	/* The charset parameter as written, lowercased (the parser also
 	 * reports "us-ascii" for a part without Content-Type; the tree keeps
 	 * "absent" distinct, as the CLI's JSON contract wants). */
 	{
-		const char *cs = kv_find(p->params, p->nparams, "charset");
+		const char *cs = kv_find(a->params, a->nparams, "charset");
 
 		if (cs) {
-			char *l = arena_strndup(a, cs, strlen(cs)), *c;
+			size_t n = strlen(cs), i;
+			char tmp[INTERN_MAX + 1], *l = n <= INTERN_MAX ? tmp :
+				mimeo__arena_alloc(&m->ar, n + 1);
 
 			if (!l)
-				goto nomem;
-			for (c = l; *c; c++)
-				*c = (char)mimeo__lower((unsigned char)*c);
-			p->charset = l;
+				return fail(b, MIMEO_ENOMEM);
+			for (i = 0; i <= n; i++)
+				l[i] = (char)mimeo__lower((unsigned char)cs[i]);
+			a->charset = l == tmp ? intern(b, tmp, n) : l;
+			if (!a->charset)
+				return fail(b, MIMEO_ENOMEM);
 		}
 	}
-	h = part_find_header(p, "Content-Transfer-Encoding");
-	if (h && !(p->cte_name = cte_as_written(a, h, &err)))
-		goto fail;
-	if (p->cte_name && !*p->cte_name)
-		p->cte_name = NULL;
+	h = find_hdr(p->hdrs, p->hdr_count, "Content-Transfer-Encoding");
+	if (h && !(a->cte_name = cte_as_written(b, h, &err)))
+		return fail(b, err);
+	if (a->cte_name && !*a->cte_name)
+		a->cte_name = NULL;
 
 	/* RFC 2183: the first Content-Disposition field, parsed like a
 	 * Content-Type (RFC 2231 parameters, lenient syntax). */
-	h = part_find_header(p, "Content-Disposition");
+	h = find_hdr(p->hdrs, p->hdr_count, "Content-Disposition");
 	if (h) {
 		mimeo_mime_field *f = NULL;
 
 		if (mimeo_mime_field_parse_alloc(m->alloc, b->cc, NULL, h->value, h->value_len,
 						 &f) != MIMEO_OK)
-			goto nomem;
+			return fail(b, MIMEO_ENOMEM);
 		if (f->type && *f->type)
-			p->disposition = dup_opt(a, f->type, &err);
-		if (!err && copy_params(a, f, &p->dparams, &p->ndparams) != MIMEO_OK)
+			a->disposition = intern_opt(b, f->type, &err);
+		if (!err && copy_params(b, f, &a->dparams, &a->ndparams) != MIMEO_OK)
 			err = MIMEO_ENOMEM;
 		mimeo_mime_field_free(f);
 		if (err)
-			goto fail;
+			return fail(b, err);
 	}
-	p->filename = kv_find(p->dparams, p->ndparams, "filename");
-	if (!p->filename)
-		p->filename = kv_find(p->params, p->nparams, "name");
+	p->attrs = intern_mem(b, a, sizeof(*a), 0);
+	if (!p->attrs)
+		return fail(b, MIMEO_ENOMEM);
+	if (p->flags & MIMEO_PART_LEAF) {
+		int rc = size_begin(b, p);
+
+		if (rc != MIMEO_OK)
+			return fail(b, rc);
+	}
 	return 0;
-nomem:
-	err = MIMEO_ENOMEM;
-fail:
-	b->err = err;
-	return MIMEO_EUSER;
 }
 
 static int cb_body(const mimeo_part_info *info, const char *data, size_t len, void *user)
 {
-	build *b = user;
-	mimeo_message *m = b->m;
-	mimeo_part *p = b->cur;
-	uintptr_t d = (uintptr_t)data, s = (uintptr_t)m->src;
-
 	MIMEO_UNUSED(info);
-	if (!len)
-		return 0;
-	/* Zero-copy when the decoded bytes are the source bytes themselves
-	 * (identity encodings fed in one piece): keep a slice. */
-	if (!p->body_len && !p->body_in_source && m->src && d >= s &&
-	    d - s <= m->src_len && len <= m->src_len - (d - s) &&
-	    !(p->flags & MIMEO_PART_ENCODED)) {
-		p->body_in_source = 1;
-		p->body_off = (size_t)(d - s);
-		p->body_len = len;
-		return 0;
-	}
-	if (p->body_in_source) {
-		if (d == s + p->body_off + p->body_len) {
-			p->body_len += len;
-			return 0;
-		}
-		/* Not contiguous after all: move the slice into the buffer. */
-		{
-			size_t at = m->bodies.size;
-
-			if (mimeo_buf_put(&m->bodies, m->src + p->body_off, p->body_len) != MIMEO_OK)
-				goto nomem;
-			p->body_in_source = 0;
-			p->body_off = at;
-		}
-	} else if (!p->body_len) {
-		p->body_off = m->bodies.size;
-	}
-	if (mimeo_buf_put(&m->bodies, data, len) != MIMEO_OK)
-		goto nomem;
-	p->body_len += len;
+	size_step(user, data, len);
 	return 0;
-nomem:
-	b->err = MIMEO_ENOMEM;
-	return MIMEO_EUSER;
 }
 
-/* The preamble (and epilogue) of a multipart that has no child: kept as its body in
- * case no delimiter follows (the parser then makes the multipart a leaf,
- * issue 15 class 3); dropped at part_end otherwise. */
+/* The preamble (and epilogue) of a multipart that has no child yet: kept
+ * in a spool in case no delimiter follows (the parser then makes the
+ * multipart a leaf whose content these bytes are, issue 15 class 3);
+ * dropped as soon as a child begins or the multipart ends as one. */
 static int cb_preamble(const mimeo_part_info *info, const char *data, size_t len, void *user)
 {
-	build *b = user;
+	mimeo__tree_build *b = user;
+	int rc;
 
+	MIMEO_UNUSED(info);
 	if (b->cur->nchildren)
 		return 0;
-	return cb_body(info, data, len, user);
+	rc = mimeo__spool_write(&b->pre, data, len);
+	if (rc == MIMEO_EIO)
+		mimeo__message_fail(b->m, rc, b->pre.reason);
+	return rc == MIMEO_OK ? 0 : fail(b, rc);
+}
+
+/* A multipart in which no delimiter was found ended as a leaf: its body is
+ * what was collected from its preamble and epilogue, kept as a source of
+ * its own (not transfer-decoded, as the parser delivered it). */
+static int keep_preamble(mimeo__tree_build *b, mimeo_part *p, const mimeo_part_info *info)
+{
+	mimeo_message *m = b->m;
+	mimeo__source *ns;
+	mimeo__bodysrc *bs;
+
+	if (m->nsrcs >= UINT32_MAX)
+		return MIMEO_ENOMEM;
+	ns = mimeo__realloc(m->alloc, m->srcs, (m->nsrcs + 1) * sizeof(*ns));
+	if (!ns)
+		return MIMEO_ENOMEM;
+	m->srcs = ns;
+	bs = mimeo__realloc(m->alloc, m->bodysrc, (m->nbodysrc + 1) * sizeof(*bs));
+	if (!bs)
+		return MIMEO_ENOMEM;
+	m->bodysrc = bs;
+	mimeo__spool_finish(&b->pre, &m->srcs[m->nsrcs]);
+	bs[m->nbodysrc].part = p;
+	bs[m->nbodysrc].src = (uint32_t)m->nsrcs;
+	m->nbodysrc++;
+	m->nsrcs++;
+	p->size = m->srcs[m->nsrcs - 1].len;
+	p->flags |= MIMEO__PART_SPOOLED;
+	/* a multipart root becomes a leaf: numbered M.1 now */
+	if (info->section && strcmp(p->section, info->section) != 0) {
+		p->section = mimeo__arena_strndup(&m->ar, info->section, strlen(info->section));
+		if (!p->section)
+			return MIMEO_ENOMEM;
+	}
+	pre_reset(b);
+	return MIMEO_OK;
 }
 
 static int cb_part_end(const mimeo_part_info *info, void *user)
 {
-	build *b = user;
+	mimeo__tree_build *b = user;
 	mimeo_part *p = b->cur;
+	int was_multi = (p->flags & MIMEO_PART_MULTIPART) != 0;
 
-	if (!(info->flags & MIMEO_PART_LEAF)) {
-		p->body_len = 0;
-		p->body_in_source = 0;
-	} else if ((p->flags & MIMEO_PART_MULTIPART) && strcmp(p->section, info->section)) {
-		/* a multipart root became a leaf: numbered M.1 now */
-		int err = 0;
+	if (flush_headers(b, p) != MIMEO_OK)
+		return fail(b, MIMEO_ENOMEM);
+	p->flags = (uint16_t)info->flags;
+	p->end_offset = info->end_offset;
+	if (was_multi && (p->flags & MIMEO_PART_LEAF)) {
+		int rc = keep_preamble(b, p, info);
 
-		p->section = dup_opt(&b->m->ar, info->section, &err);
-		if (err) {
-			b->err = err;
-			return MIMEO_EUSER;
+		if (rc != MIMEO_OK)
+			return fail(b, rc);
+	} else if (was_multi) {
+		pre_reset(b);
+	} else if (p->flags & MIMEO_PART_LEAF) {
+		p->size = size_end(b);
+		/* the raw bytes the parser delivered are exactly the source
+		 * bytes the body is decoded from later */
+		if (b->raw != p->end_offset - p->body_offset) {
+			if (b->m->mbox && !(p->flags & MIMEO_PART_ENCODED) &&
+			    b->raw < p->end_offset - p->body_offset)
+				p->flags |= MIMEO__PART_UNQUOTED; /* ">From " lines */
+			else
+				b->m->raw_mismatch++;
 		}
 	}
-	p->flags = info->flags;
-	p->end_offset = info->end_offset;
+	b->last_closed = p;
 	b->cur = p->parent;
 	return 0;
 }
 
 static int cb_defect(const mimeo_part_info *info, const mimeo_defect *d, void *user)
 {
-	build *b = user;
+	mimeo__tree_build *b = user;
 
 	MIMEO_UNUSED(info);
 	MIMEO_UNUSED(d);
@@ -534,25 +693,49 @@ static int cb_defect(const mimeo_part_info *info, const mimeo_defect *d, void *u
 	return 0;
 }
 
-static int message_new(mimeo_message **out, const mimeo_message_options *opts)
+/* ------------------------------------------------------------------ */
+/* Driving the parse                                                   */
+/* ------------------------------------------------------------------ */
+
+int mimeo__tree_new(mimeo_message **out, const mimeo_message_options *opts)
 {
 	const mimeo_allocator *alloc = opts ? opts->alloc : NULL;
 	mimeo_message *m;
 
-	if (opts && !MIMEO__VERSION_OK(opts->version, MIMEO_MESSAGE_OPTIONS_VERSION))
+	*out = NULL;
+	if (opts && opts->version != 1 && !MIMEO__VERSION_OK(opts->version, MIMEO_MESSAGE_OPTIONS_VERSION))
 		return MIMEO_EINVAL;
 	m = mimeo__calloc(alloc, 1, sizeof(*m));
 	if (!m)
 		return MIMEO_ENOMEM;
 	m->alloc = alloc;
-	arena_init(&m->ar, alloc);
-	mimeo_buf_init(&m->bodies, alloc);
+	mimeo__arena_init(&m->ar, alloc);
+	m->srcs = mimeo__calloc(alloc, 1, sizeof(*m->srcs));
+	if (!m->srcs) {
+		mimeo__free(alloc, m);
+		return MIMEO_ENOMEM;
+	}
+	mimeo__source_init(&m->srcs[0]);
+	m->nsrcs = 1;
 	*out = m;
 	return MIMEO_OK;
 }
 
-/* Parse m->src (already set) into the tree. */
-static int message_build(mimeo_message *m, const mimeo_message_options *opts)
+static void build_free(mimeo__tree_build *b)
+{
+	const mimeo_allocator *alloc = b->m->alloc;
+
+	mimeo_parser_free(b->ps);
+	mimeo__spool_dispose(&b->pre);
+	mimeo_charset_cache_free(b->cc);
+	mimeo__free(alloc, b->hdrs);
+	mimeo__free(alloc, b->tab);
+	mimeo__free(alloc, b->scratch);
+	mimeo__free(alloc, b);
+}
+
+int mimeo__tree_start(mimeo_message *m, const mimeo_message_options *opts,
+		      mimeo__tree_build **out)
 {
 	static const mimeo_parser_callbacks cbs = {
 		MIMEO_PARSER_CALLBACKS_VERSION,
@@ -560,284 +743,279 @@ static int message_build(mimeo_message *m, const mimeo_message_options *opts)
 		cb_preamble, cb_preamble, cb_part_end, NULL, cb_defect,
 	};
 	mimeo_parser_options po = MIMEO_PARSER_OPTIONS_INIT;
-	mimeo_parser *ps = NULL;
-	build b;
+	mimeo__tree_build *b;
 	int rc;
 
+	*out = NULL;
 	if (opts && opts->parser) {
 		if (!MIMEO__VERSION_OK(opts->parser->version, MIMEO_PARSER_OPTIONS_VERSION))
 			return MIMEO_EINVAL;
 		po = *opts->parser;
 	}
-	/* one message, always transfer-decoded; an mbox message keeps the
-	 * parser's mbox rules so that it reads as in the whole mailbox (it
-	 * holds no second From_ line: the mailbox reader split it there);
-	 * preambles are kept for a multipart without delimiter (cb_preamble) */
-	po.flags = (opts && (opts->flags & MIMEO_MESSAGE_MBOX) ? MIMEO_PARSE_MBOX : 0) |
-		   MIMEO_PARSE_PREAMBLE;
+	/* structure only: bodies are decoded on demand, from the source.  An
+	 * mbox message keeps the parser's mbox rules so that it reads as in
+	 * the whole mailbox (it holds no second From_ line: the mailbox
+	 * reader split it there). */
+	m->mbox = opts && (opts->flags & MIMEO_MESSAGE_MBOX);
+	po.flags = MIMEO_PARSE_NO_DECODE | MIMEO_PARSE_PREAMBLE |
+		   (m->mbox ? MIMEO_PARSE_MBOX : 0);
 	po.alloc = m->alloc;
-	memset(&b, 0, sizeof(b));
-	b.m = m;
-	rc = mimeo_charset_cache_new(&b.cc, m->alloc);
-	if (rc != MIMEO_OK)
+	b = mimeo__calloc(m->alloc, 1, sizeof(*b));
+	if (!b)
+		return MIMEO_ENOMEM;
+	b->m = m;
+	b->isa = po.isa;
+	b->spool_limit = opts && opts->version != 1 && opts->spool_memory ? opts->spool_memory :
+			 MIMEO__SPOOL_DEFAULT;
+	b->tmpdir = opts && opts->version != 1 ? opts->tmpdir : NULL;
+	mimeo__spool_init(&b->pre, m->alloc, b->spool_limit, b->tmpdir);
+	rc = mimeo_charset_cache_new(&b->cc, m->alloc);
+	if (rc == MIMEO_OK)
+		rc = mimeo_parser_new(&b->ps, &po, &cbs, b);
+	if (rc != MIMEO_OK) {
+		build_free(b);
 		return rc;
-	rc = mimeo_parser_new(&ps, &po, &cbs, &b);
-	if (rc == MIMEO_OK) {
-		rc = mimeo_parser_feed(ps, m->src, m->src_len);
-		if (rc == MIMEO_OK)
-			rc = mimeo_parser_finish(ps);
-		if (rc == MIMEO_OK)
-			m->limits = mimeo_parser_limits_hit(ps);
 	}
-	mimeo_parser_free(ps);
-	mimeo_charset_cache_free(b.cc);
-	if (b.err)
-		return b.err;
-	if (rc == MIMEO_EUSER && m->root)
-		rc = MIMEO_OK; /* a second message in the input was cut off */
+	*out = b;
+	return MIMEO_OK;
+}
+
+int mimeo__tree_feed(mimeo__tree_build *b, const char *data, size_t len)
+{
+	int rc = mimeo_parser_feed(b->ps, data, len);
+
+	if (b->err)
+		return b->err;
+	if (rc == MIMEO_EUSER && b->m->root && !b->cur)
+		return MIMEO_OK; /* a second message in the input was cut off */
+	return rc;
+}
+
+/*
+ * mboxrd/mboxo un-quoting of a body read back from an mbox message's
+ * source, as the parser does it (MIMEO_PARSE_MBOX, outer parser only): a
+ * line ^>+From  loses its first '>'.  Only the first '>' of a line is ever
+ * dropped and every '>' is the same byte, so the filter holds back that
+ * one '>' and at most "From " after the run: bounded state across blocks.
+ */
+typedef struct unquote {
+	int bol;           /* at the start of a line */
+	int held;          /* a line's first '>' is held back */
+	int in_run;        /* inside the line's '>' run */
+	unsigned matched;  /* bytes of "From " matched after the run */
+} unquote;
+
+/* Filter d[0..n) into out (room for n + 6); returns the bytes written. */
+static size_t unquote_step(unquote *u, const char *d, size_t n, char *out)
+{
+	static const char from[] = "From ";
+	size_t i = 0, o = 0;
+
+	while (i < n) {
+		char c = d[i];
+
+		if (u->held) {
+			if (u->in_run && c == '>') {
+				out[o++] = c;  /* later '>' of the run pass at once */
+				i++;
+				continue;
+			}
+			u->in_run = 0;
+			if (c == from[u->matched]) {
+				i++;
+				if (++u->matched == 5) {
+					/* ^>+From : the held '>' is dropped */
+					memcpy(out + o, from, 5);
+					o += 5;
+					u->held = 0;
+					u->matched = 0;
+					u->bol = 0;
+				}
+				continue;
+			}
+			/* not quoted: give back what was held */
+			out[o++] = '>';
+			memcpy(out + o, from, u->matched);
+			o += u->matched;
+			u->held = 0;
+			u->matched = 0;
+			u->bol = 0;
+			continue; /* c is looked at again below */
+		}
+		if (u->bol && c == '>') {
+			u->held = 1;
+			u->in_run = 1;
+			u->bol = 0;
+			i++;
+			continue;
+		}
+		/* copy to the end of the line */
+		{
+			const char *nl = memchr(d + i, '\n', n - i);
+			size_t k = nl ? (size_t)(nl - (d + i)) + 1 : n - i;
+
+			memcpy(out + o, d + i, k);
+			o += k;
+			i += k;
+			u->bol = nl != NULL;
+		}
+	}
+	return o;
+}
+
+/* What is held at the end of the body is given back. */
+static size_t unquote_finish(unquote *u, char *out)
+{
+	size_t o = 0;
+
+	if (u->held) {
+		out[o++] = '>';
+		memcpy(out + o, "From ", u->matched);
+		o += u->matched;
+	}
+	u->held = 0;
+	u->matched = 0;
+	return o;
+}
+
+/* Does reading p's body need the mbox un-quoting?  Leaves whose delivered
+ * bytes were fewer than their source bytes are marked at parse time; an
+ * encoded message/rfc822 body in an mbox message is always filtered (the
+ * parser un-quotes before decoding it).  Never inside a decoded spool: the
+ * parser does not un-quote there either. */
+static int needs_unquote(const mimeo_part *p)
+{
+	if (p->src != 0 || (p->flags & MIMEO__PART_SPOOLED))
+		return 0;
+	if (p->flags & MIMEO__PART_UNQUOTED)
+		return 1;
+	return (p->flags & MIMEO_PART_MESSAGE) && mimeo__part_message(p)->mbox;
+}
+
+/* Decode the body of the encoded message part p (bytes of source p->src)
+ * into a new spooled source; its index goes to the part's children. */
+static int spool_inner(mimeo__tree_build *b, mimeo_part *p)
+{
+	mimeo_message *m = b->m;
+	const mimeo__source *s;
+	mimeo__source *ns;
+	mimeo_transfer_decoder dec;
+	mimeo__spool sp;
+	const char *reason = NULL;
+	char *in = NULL, *out, *uq = NULL;
+	uint64_t off = p->body_offset;
+	unquote u = { 1, 0, 0, 0 };
+	size_t idx;
+	mimeo_part *c;
+	int rc = MIMEO_OK;
+
+	if (m->nsrcs >= UINT32_MAX)
+		return MIMEO_ENOMEM;
+	ns = mimeo__realloc(m->alloc, m->srcs, (m->nsrcs + 1) * sizeof(*ns));
+	if (!ns)
+		return MIMEO_ENOMEM;
+	m->srcs = ns;
+	idx = m->nsrcs++;
+	mimeo__source_init(&m->srcs[idx]);
+	s = &m->srcs[p->src];
+	out = mimeo__malloc(m->alloc, MIMEO_TRANSFER_DECODE_BOUND(MIMEO__IO_BLOCK + 16));
+	if (!s->mem)
+		in = mimeo__malloc(m->alloc, MIMEO__IO_BLOCK);
+	if (needs_unquote(p))
+		uq = mimeo__malloc(m->alloc, MIMEO__IO_BLOCK + 16);
+	if (!out || (!s->mem && !in) || (needs_unquote(p) && !uq)) {
+		mimeo__free(m->alloc, out);
+		mimeo__free(m->alloc, in);
+		mimeo__free(m->alloc, uq);
+		return MIMEO_ENOMEM;
+	}
+	mimeo__spool_init(&sp, m->alloc, b->spool_limit, b->tmpdir);
+	mimeo_transfer_decoder_init(&dec, (mimeo_cte)p->cte, b->isa);
+	while (rc == MIMEO_OK && (off < p->end_offset || (uq && u.held))) {
+		size_t n = p->end_offset - off < MIMEO__IO_BLOCK ? (size_t)(p->end_offset - off) :
+			   MIMEO__IO_BLOCK;
+		const char *d = s->mem ? s->mem + off : in;
+
+		if (n && !s->mem)
+			rc = mimeo__source_read(s, off, in, n, &reason);
+		off += n;
+		if (rc == MIMEO_OK && uq) {
+			n = n ? unquote_step(&u, d, n, uq) : unquote_finish(&u, uq);
+			d = uq;
+		}
+		if (rc == MIMEO_OK)
+			rc = mimeo__spool_write(&sp, out, mimeo_transfer_decode_step(&dec, d, n, out));
+	}
+	if (rc == MIMEO_OK)
+		rc = mimeo__spool_write(&sp, out, mimeo_transfer_decode_finish(&dec, out));
+	if (rc == MIMEO_EIO && !reason)
+		reason = sp.reason;
+	if (rc == MIMEO_OK)
+		mimeo__spool_finish(&sp, &m->srcs[idx]);
+	mimeo__spool_dispose(&sp);
+	mimeo__free(m->alloc, out);
+	mimeo__free(m->alloc, in);
+	mimeo__free(m->alloc, uq);
 	if (rc != MIMEO_OK)
+		return mimeo__message_fail(m, rc, reason);
+	for (c = p->first_child; c; c = c->next)
+		c->src = (uint32_t)idx;
+	return MIMEO_OK;
+}
+
+int mimeo__tree_finish(mimeo__tree_build *b, int rc)
+{
+	mimeo_message *m;
+	mimeo_part *p;
+
+	if (!b)
 		return rc;
-	if (!m->root) {
+	m = b->m;
+	if (rc == MIMEO_OK) {
+		rc = mimeo_parser_finish(b->ps);
+		if (b->err)
+			rc = b->err;
+		else if (rc == MIMEO_EUSER && m->root && !b->cur)
+			rc = MIMEO_OK;
+		if (rc == MIMEO_OK)
+			m->limits = mimeo_parser_limits_hit(b->ps);
+	}
+	if (rc == MIMEO_OK && !m->root) {
 		/* The parser reports a root entity even for empty input; be
 		 * safe anyway and give an empty text/plain root. */
-		mimeo_part *p = arena_alloc(&m->ar, sizeof(*p));
-
-		if (!p)
-			return MIMEO_ENOMEM;
+		p = &m->root_node;
 		memset(p, 0, sizeof(*p));
-		p->msg = m;
 		p->section = "1";
-		p->type = "text";
-		p->subtype = "plain";
+		p->attrs = &default_attrs;
 		p->flags = MIMEO_PART_LEAF | MIMEO_PART_ROOT;
 		m->root = p;
 		m->nparts = 1;
 	}
-	return MIMEO_OK;
-}
-
-static int finish_parse(mimeo_message **out, mimeo_message *m,
-			const mimeo_message_options *opts)
-{
-	int rc = message_build(m, opts);
-
-	if (rc != MIMEO_OK) {
-		mimeo_message_free(m);
-		return rc;
+	/* Sources: a node's offsets count in its parent's source, except
+	 * below a transfer-encoded message/rfc822 part, whose decoded body
+	 * is spooled as a source of its own. */
+	for (p = m->root; rc == MIMEO_OK && p; p = (mimeo_part *)mimeo_part_next(p)) {
+		if (p->parent && !((p->parent->flags & MIMEO_PART_MESSAGE) &&
+				   !cte_identity(p->parent->cte)))
+			p->src = p->parent->src;
+		if ((p->flags & MIMEO_PART_MESSAGE) && !cte_identity(p->cte) && p->first_child)
+			rc = spool_inner(b, p);
 	}
-	*out = m;
-	return MIMEO_OK;
-}
-
-int mimeo_message_parse_buffer(mimeo_message **out, const void *data, size_t len,
-			       const mimeo_message_options *opts)
-{
-	mimeo_message *m;
-	int rc;
-
-	if (!out)
-		return MIMEO_EINVAL;
-	*out = NULL;
-	if (!data && len)
-		return MIMEO_EINVAL;
-	rc = message_new(&m, opts);
-	if (rc != MIMEO_OK)
-		return rc;
-	if (opts && (opts->flags & MIMEO_MESSAGE_BORROW)) {
-		m->src = data ? data : empty_body;
-	} else {
-		m->owned = mimeo__malloc(m->alloc, len ? len : 1);
-		if (!m->owned) {
-			mimeo_message_free(m);
-			return MIMEO_ENOMEM;
-		}
-		if (len)
-			memcpy(m->owned, data, len);
-		m->src = m->owned;
-	}
-	m->src_len = len;
-	return finish_parse(out, m, opts);
-}
-
-/* Read everything `rd` gives straight into m->owned (no second copy). */
-static int read_all(mimeo_message *m, mimeo_read_fn rd, void *ctx,
-		    const mimeo_message_options *opts, uint64_t size_hint)
-{
-	uint64_t max = opts && opts->max_input ? opts->max_input : (uint64_t)4 << 30;
-	size_t cap = 0, used = 0;
-
-	if (size_hint > max)
-		return MIMEO_ELIMIT;
-	for (;;) {
-		size_t got = 0;
-		int rc;
-
-		if (cap - used < 4096) {
-			/* A regular file's size is known: one allocation, so
-			 * even a copying realloc never moves the source. */
-			size_t ncap = cap ? cap * 2 :
-				size_hint ? (size_t)size_hint + 4096 : 65536;
-			char *nb;
-
-			if (ncap < cap)
-				return MIMEO_ENOMEM;
-			if (ncap > max + 4096)
-				ncap = (size_t)(max + 4096);
-			if (ncap <= cap)
-				return MIMEO_ELIMIT;
-			nb = mimeo__realloc(m->alloc, m->owned, ncap);
-			if (!nb)
-				return MIMEO_ENOMEM;
-			m->owned = nb;
-			cap = ncap;
-		}
-		rc = rd(m->owned + used, cap - used, &got, ctx);
-		if (rc < 0)
-			return rc;
-		if (got > cap - used)
-			return MIMEO_EINVAL;
-		if (!got)
-			break;
-		used += got;
-		if (used > max)
-			return MIMEO_ELIMIT;
-	}
-	m->src = m->owned;
-	m->src_len = used;
-	return MIMEO_OK;
-}
-
-static int parse_stream(mimeo_message **out, mimeo_read_fn rd, void *ctx,
-			const mimeo_message_options *opts, uint64_t size_hint)
-{
-	mimeo_message *m;
-	int rc;
-
-	rc = message_new(&m, opts);
-	if (rc != MIMEO_OK)
-		return rc;
-	rc = read_all(m, rd, ctx, opts, size_hint);
-	if (rc != MIMEO_OK) {
-		mimeo_message_free(m);
-		return rc;
-	}
-	return finish_parse(out, m, opts);
-}
-
-int mimeo_message_parse_stream(mimeo_message **out, mimeo_read_fn read, void *ctx,
-			       const mimeo_message_options *opts)
-{
-	if (!out)
-		return MIMEO_EINVAL;
-	*out = NULL;
-	if (!read)
-		return MIMEO_EINVAL;
-	return parse_stream(out, read, ctx, opts, 0);
-}
-
-static int fd_read(void *buf, size_t cap, size_t *got, void *ctx)
-{
-	int fd = *(int *)ctx;
-
-	if (cap > (size_t)1 << 30)
-		cap = (size_t)1 << 30;
-	for (;;) {
-		ssize_t n = read(fd, buf, cap);
-
-		if (n >= 0) {
-			*got = (size_t)n;
-			return MIMEO_OK;
-		}
-		if (errno != EINTR)
-			return MIMEO_EIO;
-	}
-}
-
-static int gz_read(void *buf, size_t cap, size_t *got, void *ctx)
-{
-	gzFile gz = ctx;
-	int n;
-
-	if (cap > (size_t)1 << 30)
-		cap = (size_t)1 << 30;
-	n = gzread(gz, buf, (unsigned)cap);
-	if (n < 0)
-		return MIMEO_EIO;
-	if (n == 0) {
-		int errnum;
-
-		/* a truncated stream shows only here */
-		gzerror(gz, &errnum);
-		if (errnum == Z_BUF_ERROR)
-			return MIMEO_EIO;
-	}
-	*got = (size_t)n;
-	return MIMEO_OK;
-}
-
-/* Bytes left in a regular file from its current offset, else 0. */
-static uint64_t regular_size(int fd)
-{
-	struct stat st;
-	off_t at;
-
-	if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode) || st.st_size <= 0)
-		return 0;
-	at = lseek(fd, 0, SEEK_CUR);
-	if (at < 0 || at >= st.st_size)
-		return 0;
-	return (uint64_t)(st.st_size - at);
-}
-
-int mimeo_message_parse_fd(mimeo_message **out, int fd, const mimeo_message_options *opts)
-{
-	if (!out)
-		return MIMEO_EINVAL;
-	*out = NULL;
-	if (fd < 0)
-		return MIMEO_EINVAL;
-	return parse_stream(out, fd_read, &fd, opts, regular_size(fd));
-}
-
-int mimeo_message_parse_file(mimeo_message **out, const char *path,
-			     const mimeo_message_options *opts)
-{
-	size_t n;
-	int fd, rc;
-
-	if (!out)
-		return MIMEO_EINVAL;
-	*out = NULL;
-	if (!path)
-		return MIMEO_EINVAL;
-	fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
-		return MIMEO_EIO;
-	n = strlen(path);
-	if (n >= 3 && strcmp(path + n - 3, ".gz") == 0) {
-		gzFile gz = gzdopen(fd, "rb");
-
-		if (!gz) {
-			close(fd);
-			return MIMEO_ENOMEM;
-		}
-		rc = parse_stream(out, gz_read, gz, opts, 0);
-		gzclose(gz);
-		return rc;
-	}
-	rc = parse_stream(out, fd_read, &fd, opts, regular_size(fd));
-	close(fd);
+	build_free(b);
 	return rc;
 }
 
 void mimeo_message_free(mimeo_message *m)
 {
+	size_t i;
+
 	if (!m)
 		return;
-	arena_free(&m->ar);
-	mimeo__free(m->alloc, m->hdrs);
-	mimeo__free(m->alloc, m->owned);
-	mimeo_buf_dispose(&m->bodies);
+	for (i = 0; i < m->nsrcs; i++)
+		mimeo__source_dispose(&m->srcs[i], m->alloc);
+	mimeo__free(m->alloc, m->srcs);
+	mimeo__free(m->alloc, m->bodysrc);
+	mimeo__arena_free(&m->ar);
 	mimeo__free(m->alloc, m);
 }
 
@@ -845,11 +1023,11 @@ void mimeo_message_free(mimeo_message *m)
 /* Accessors                                                           */
 /* ------------------------------------------------------------------ */
 
-const char *mimeo_message_source(const mimeo_message *m, size_t *len)
+const mimeo_message *mimeo__part_message(const mimeo_part *p)
 {
-	if (len)
-		*len = m->src_len;
-	return m->src;
+	while (p->parent)
+		p = p->parent;
+	return (const mimeo_message *)((const char *)p - offsetof(mimeo_message, root_node));
 }
 
 const mimeo_part *mimeo_message_root(const mimeo_message *m)
@@ -870,6 +1048,16 @@ unsigned mimeo_message_limits_hit(const mimeo_message *m)
 size_t mimeo_message_defect_count(const mimeo_message *m)
 {
 	return m->defects;
+}
+
+size_t mimeo__message_raw_mismatch(const mimeo_message *m)
+{
+	return m->raw_mismatch;
+}
+
+size_t mimeo__message_tree_bytes(const mimeo_message *m)
+{
+	return sizeof(*m) + m->nsrcs * sizeof(*m->srcs) + m->ar.total;
 }
 
 const mimeo_part *mimeo_part_next(const mimeo_part *p)
@@ -902,15 +1090,29 @@ const mimeo_part *mimeo_part_next_sibling(const mimeo_part *p) { return p->next;
 size_t mimeo_part_child_count(const mimeo_part *p) { return p->nchildren; }
 unsigned mimeo_part_depth(const mimeo_part *p) { return p->depth; }
 const char *mimeo_part_section(const mimeo_part *p) { return p->section; }
-const char *mimeo_part_type(const mimeo_part *p) { return p->type; }
-const char *mimeo_part_subtype(const mimeo_part *p) { return p->subtype; }
-const char *mimeo_part_charset(const mimeo_part *p) { return p->charset; }
-mimeo_cte mimeo_part_cte(const mimeo_part *p) { return p->cte; }
-const char *mimeo_part_cte_name(const mimeo_part *p) { return p->cte_name; }
-const char *mimeo_part_disposition(const mimeo_part *p) { return p->disposition; }
-const char *mimeo_part_filename(const mimeo_part *p) { return p->filename; }
-unsigned mimeo_part_flags(const mimeo_part *p) { return p->flags; }
+const char *mimeo_part_type(const mimeo_part *p) { return p->attrs->type; }
+const char *mimeo_part_subtype(const mimeo_part *p) { return p->attrs->subtype; }
+const char *mimeo_part_charset(const mimeo_part *p) { return p->attrs->charset; }
+mimeo_cte mimeo_part_cte(const mimeo_part *p) { return (mimeo_cte)p->cte; }
+const char *mimeo_part_cte_name(const mimeo_part *p) { return p->attrs->cte_name; }
+const char *mimeo_part_disposition(const mimeo_part *p) { return p->attrs->disposition; }
+
+const char *mimeo_part_filename(const mimeo_part *p)
+{
+	const char *f = kv_find(p->attrs->dparams, p->attrs->ndparams, "filename");
+
+	return f ? f : kv_find(p->attrs->params, p->attrs->nparams, "name");
+}
+unsigned mimeo_part_flags(const mimeo_part *p)
+{
+	return p->flags & ~(MIMEO__PART_UNQUOTED | MIMEO__PART_SPOOLED);
+}
 size_t mimeo_part_header_count(const mimeo_part *p) { return p->hdr_count; }
+
+uint64_t mimeo_part_size(const mimeo_part *p)
+{
+	return (p->flags & MIMEO_PART_LEAF) ? p->size : 0;
+}
 
 int mimeo_part_is_multipart(const mimeo_part *p)
 {
@@ -929,76 +1131,48 @@ int mimeo_part_is_leaf(const mimeo_part *p)
 
 const char *mimeo_part_param(const mimeo_part *p, const char *name)
 {
-	return name ? kv_find(p->params, p->nparams, name) : NULL;
+	return name ? kv_find(p->attrs->params, p->attrs->nparams, name) : NULL;
 }
 
 const char *mimeo_part_disposition_param(const mimeo_part *p, const char *name)
 {
-	return name ? kv_find(p->dparams, p->ndparams, name) : NULL;
+	return name ? kv_find(p->attrs->dparams, p->attrs->ndparams, name) : NULL;
 }
 
 const char *mimeo_part_header_name(const mimeo_part *p, size_t i)
 {
 	if (i >= p->hdr_count)
 		return NULL;
-	return p->msg->hdrs[p->hdr_first + i].name;
+	return p->hdrs[i].name;
 }
 
 const char *mimeo_part_header_raw(const mimeo_part *p, size_t i, size_t *len)
 {
-	const hdr *h;
-
 	if (i >= p->hdr_count)
 		return NULL;
-	h = &p->msg->hdrs[p->hdr_first + i];
 	if (len)
-		*len = h->value_len;
-	return h->value;
+		*len = p->hdrs[i].value_len;
+	return p->hdrs[i].value;
 }
 
 int mimeo_part_header_decoded(const mimeo_part *p, size_t i, mimeo_charset_cache *cc,
 			      const mimeo_header_options *opts, mimeo_buf *out)
 {
-	const hdr *h;
-
 	if (i >= p->hdr_count)
 		return MIMEO_ENOTFOUND;
-	h = &p->msg->hdrs[p->hdr_first + i];
-	return mimeo_header_decode_text(cc, opts, h->value, h->value_len, out, NULL);
+	return mimeo_header_decode_text(cc, opts, p->hdrs[i].value, p->hdrs[i].value_len, out,
+					NULL);
 }
 
 const char *mimeo_part_get_header(const mimeo_part *p, const char *name, size_t *len)
 {
-	const hdr *h = name ? part_find_header(p, name) : NULL;
+	const mimeo__hdr *h = name ? find_hdr(p->hdrs, p->hdr_count, name) : NULL;
 
 	if (!h)
 		return NULL;
 	if (len)
 		*len = h->value_len;
 	return h->value;
-}
-
-const void *mimeo_part_body(const mimeo_part *p, size_t *len)
-{
-	const mimeo_message *m = p->msg;
-
-	if (len)
-		*len = p->body_len;
-	if (!p->body_len)
-		return empty_body;
-	if (p->body_in_source)
-		return m->src + p->body_off;
-	return m->bodies.ptr + p->body_off;
-}
-
-int mimeo_part_text(const mimeo_part *p, mimeo_charset_cache *cc, mimeo_buf *out,
-		    unsigned *repairs)
-{
-	size_t len;
-	const void *body = mimeo_part_body(p, &len);
-
-	return mimeo_charset_to_utf8(cc, p->charset, p->charset ? strlen(p->charset) : 0,
-				     body, len, out, repairs);
 }
 
 void mimeo_part_offsets(const mimeo_part *p, uint64_t *header_start, uint64_t *body_start,
@@ -1013,257 +1187,346 @@ void mimeo_part_offsets(const mimeo_part *p, uint64_t *header_start, uint64_t *b
 }
 
 /* ------------------------------------------------------------------ */
-/* The body a client shows                                             */
+/* Bodies                                                              */
 /* ------------------------------------------------------------------ */
 
-static int is_attachment(const mimeo_part *p)
+/* Where the body bytes of leaf p are: its source and [*start, *end). */
+static const mimeo__source *body_source(const mimeo_part *p, uint64_t *start, uint64_t *end)
 {
-	return p->disposition && strcmp(p->disposition, "attachment") == 0;
-}
+	const mimeo_message *m = mimeo__part_message(p);
+	size_t i;
 
-static int is_text_leaf(const mimeo_part *p, const char *subtype)
-{
-	if (!mimeo_part_is_leaf(p) || is_attachment(p) || strcmp(p->type, "text") != 0)
-		return 0;
-	if (subtype)
-		return strcmp(p->subtype, subtype) == 0;
-	return strcmp(p->subtype, "plain") == 0 || strcmp(p->subtype, "html") == 0;
-}
-
-/* Does the Content-ID of `p` match the start parameter `start`?  RFC 2387
- * 3.2: start holds the content-id including its angle brackets; senders
- * omit them often enough that both forms are accepted. */
-static int cid_matches(const mimeo_part *p, const char *start)
-{
-	size_t len, slen = strlen(start);
-	const char *cid = mimeo_part_get_header(p, "Content-ID", &len);
-
-	if (!cid)
-		return 0;
-	while (len && mimeo__is_ws((unsigned char)*cid)) {
-		cid++;
-		len--;
-	}
-	while (len && (mimeo__is_ws((unsigned char)cid[len - 1]) || cid[len - 1] == '\r' ||
-		       cid[len - 1] == '\n'))
-		len--;
-	if (len >= 2 && cid[0] == '<' && cid[len - 1] == '>' &&
-	    !(slen && start[0] == '<')) {
-		cid++;
-		len -= 2;
-	}
-	return len == slen && memcmp(cid, start, len) == 0;
-}
-
-/* subtype NULL = any of text/plain and text/html. */
-static const mimeo_part *pick(const mimeo_part *p, const char *subtype, unsigned depth)
-{
-	const mimeo_part *c, *r = NULL;
-
-	if (depth > 256)
-		return NULL;
-	if (mimeo_part_is_leaf(p))
-		return is_text_leaf(p, subtype) ? p : NULL;
-	if (mimeo_part_is_message(p))
-		return p->first_child ? pick(p->first_child, subtype, depth + 1) : NULL;
-	if (strcmp(p->subtype, "alternative") == 0) {
-		/* RFC 2046 5.1.4: the last alternative is the preferred one. */
-		for (c = p->first_child; c; c = c->next) {
-			const mimeo_part *x = pick(c, subtype, depth + 1);
-
-			if (x)
-				r = x;
-		}
-		return r;
-	}
-	if (strcmp(p->subtype, "related") == 0 && p->first_child) {
-		const char *start = mimeo_part_param(p, "start");
-
-		/* RFC 2387 3.1: the start part, by default the first. */
-		if (start) {
-			for (c = p->first_child; c; c = c->next) {
-				if (cid_matches(c, start))
-					return pick(c, subtype, depth + 1);
+	if (p->flags & MIMEO__PART_SPOOLED) {
+		for (i = 0; i < m->nbodysrc; i++) {
+			if (m->bodysrc[i].part == p) {
+				*start = 0;
+				*end = m->srcs[m->bodysrc[i].src].len;
+				return &m->srcs[m->bodysrc[i].src];
 			}
 		}
-		return pick(p->first_child, subtype, depth + 1);
 	}
-	for (c = p->first_child; c; c = c->next) {
-		if (is_attachment(c))
+	*start = p->body_offset;
+	*end = p->end_offset;
+	return &m->srcs[p->src];
+}
+
+const void *mimeo_part_body(const mimeo_part *p, size_t *len)
+{
+	const mimeo__source *s;
+	uint64_t start, end;
+
+	if (len)
+		*len = 0;
+	if (!(p->flags & MIMEO_PART_LEAF))
+		return "";
+	s = body_source(p, &start, &end);
+	if (end <= start)
+		return "";
+	if (needs_decode(p) || (p->flags & MIMEO__PART_UNQUOTED) || !s->mem)
+		return p->size ? NULL : "";
+	if (len)
+		*len = (size_t)(end - start);
+	return s->mem + start;
+}
+
+static int map_write(int r)
+{
+	return r == 0 ? MIMEO_OK : r < 0 ? r : MIMEO_EUSER;
+}
+
+/* Stream the transfer-decoded body of leaf p into write(..., ctx). */
+static int body_run(const mimeo_part *p, mimeo_write_fn write, void *ctx)
+{
+	const mimeo_message *m;
+	const mimeo__source *s;
+	const char *reason = NULL;
+	mimeo_transfer_decoder dec;
+	char *in = NULL, *out = NULL, *uq = NULL;
+	uint64_t off, stop, produced = 0;
+	unquote u = { 1, 0, 0, 0 };
+	int decoding, rc;
+
+	if (!(p->flags & MIMEO_PART_LEAF))
+		return MIMEO_OK;
+	m = mimeo__part_message(p);
+	s = body_source(p, &off, &stop);
+	if (stop <= off)
+		return MIMEO_OK;
+	decoding = needs_decode(p);
+	rc = mimeo__source_check(s, &reason);
+	if (rc != MIMEO_OK)
+		return mimeo__message_fail(m, rc, reason);
+	if (!s->mem) {
+		in = mimeo__malloc(m->alloc, MIMEO__IO_BLOCK);
+		if (!in)
+			return MIMEO_ENOMEM;
+	}
+	if (needs_unquote(p)) {
+		uq = mimeo__malloc(m->alloc, MIMEO__IO_BLOCK + 16);
+		if (!uq) {
+			mimeo__free(m->alloc, in);
+			return MIMEO_ENOMEM;
+		}
+	}
+	if (decoding) {
+		out = mimeo__malloc(m->alloc, MIMEO_TRANSFER_DECODE_BOUND(MIMEO__IO_BLOCK + 16));
+		if (!out) {
+			mimeo__free(m->alloc, in);
+			mimeo__free(m->alloc, uq);
+			return MIMEO_ENOMEM;
+		}
+		mimeo_transfer_decoder_init(&dec, (mimeo_cte)p->cte, MIMEO_ISA_AUTO);
+	}
+	while (rc == MIMEO_OK && (off < stop || (uq && u.held))) {
+		size_t n = stop - off < MIMEO__IO_BLOCK ? (size_t)(stop - off) :
+			   MIMEO__IO_BLOCK;
+		const char *d = s->mem ? s->mem + off : in;
+
+		if (n && !s->mem)
+			rc = mimeo__source_read(s, off, in, n, &reason);
+		off += n;
+		if (rc != MIMEO_OK)
+			break;
+		if (uq) {
+			/* the last round gives back a held ">From" prefix */
+			n = n ? unquote_step(&u, d, n, uq) : unquote_finish(&u, uq);
+			d = uq;
+		}
+		if (!n)
 			continue;
-		r = pick(c, subtype, depth + 1);
-		if (r)
-			return r;
+		if (decoding) {
+			size_t o = mimeo_transfer_decode_step(&dec, d, n, out);
+
+			produced += o;
+			if (o)
+				rc = map_write(write(out, o, ctx));
+		} else {
+			produced += n;
+			rc = map_write(write(d, n, ctx));
+		}
 	}
-	return NULL;
-}
+	if (rc == MIMEO_OK && decoding) {
+		size_t o = mimeo_transfer_decode_finish(&dec, out);
 
-const mimeo_part *mimeo_message_pick_body(const mimeo_message *m, const char *want)
-{
-	const char *subtype = NULL;
-	const mimeo_part *r;
-
-	if (want && strncmp(want, "text/", 5) == 0)
-		subtype = want + 5;
-	if (subtype) {
-		r = pick(m->root, subtype, 0);
-		if (r)
-			return r;
+		produced += o;
+		if (o)
+			rc = map_write(write(out, o, ctx));
 	}
-	/* Nothing of the wanted kind: what the client would show instead. */
-	return pick(m->root, NULL, 0);
-}
-
-/* ------------------------------------------------------------------ */
-/* Attachment names                                                    */
-/* ------------------------------------------------------------------ */
-
-/* Length of the valid UTF-8 sequence at s (at most n bytes), 0 if none or
- * if it encodes a C1 control (U+0080..U+009F). */
-static size_t utf8_char(const unsigned char *s, size_t n)
-{
-	unsigned c = s[0];
-	size_t len, i;
-	uint32_t cp;
-
-	if (c < 0x80)
-		return 1;
-	if (c >= 0xc2 && c <= 0xdf) {
-		len = 2;
-		cp = c & 0x1f;
-	} else if (c >= 0xe0 && c <= 0xef) {
-		len = 3;
-		cp = c & 0x0f;
-	} else if (c >= 0xf0 && c <= 0xf4) {
-		len = 4;
-		cp = c & 0x07;
-	} else {
-		return 0;
+	/* The size counted at parse time is exact: a difference means the
+	 * bytes changed under us (a file rewritten in place). */
+	if (rc == MIMEO_OK && produced != p->size) {
+		reason = "the source changed after it was parsed (decoded size differs)";
+		errno = ESTALE;
+		rc = MIMEO_EIO;
 	}
-	if (n < len)
-		return 0;
-	for (i = 1; i < len; i++) {
-		if ((s[i] & 0xc0) != 0x80)
-			return 0;
-		cp = (cp << 6) | (s[i] & 0x3f);
-	}
-	if ((len == 3 && cp < 0x800) || (len == 4 && (cp < 0x10000 || cp > 0x10ffff)) ||
-	    (cp >= 0xd800 && cp <= 0xdfff) || (cp >= 0x80 && cp <= 0x9f))
-		return 0;
-	return len;
+	mimeo__free(m->alloc, in);
+	mimeo__free(m->alloc, out);
+	mimeo__free(m->alloc, uq);
+	return mimeo__message_fail(m, rc, reason);
 }
 
-/* The valid UTF-8 character s[0..n) is a bidirectional formatting
- * character (U+061C ALM, U+200E LRM, U+200F RLM, U+202A..U+202E embeddings
- * and overrides, U+2066..U+2069 isolates) or U+2028/U+2029 (line and
- * paragraph separators). */
-static int is_format_trap(const unsigned char *s, size_t n)
-{
-	if (n == 2)
-		return s[0] == 0xd8 && s[1] == 0x9c;
-	if (n != 3 || s[0] != 0xe2)
-		return 0;
-	if (s[1] == 0x80)
-		return s[2] == 0x8e || s[2] == 0x8f || (s[2] >= 0xa8 && s[2] <= 0xae);
-	return s[1] == 0x81 && s[2] >= 0xa6 && s[2] <= 0xa9;
-}
+/* --- UTF-8 conversion on the way ---------------------------------- */
 
-/* Largest prefix of s[0..len) of at most max bytes that ends on a
- * character boundary (s is valid UTF-8 here). */
-static size_t utf8_cut(const char *s, size_t len, size_t max)
-{
-	if (len <= max)
-		return len;
-	while (max && ((unsigned char)s[max] & 0xc0) == 0x80)
-		max--;
-	return max;
-}
+typedef struct text_sink {
+	mimeo_charset_conv *cv;
+	mimeo_buf buf;          /* converted bytes not yet written */
+	mimeo_write_fn write;
+	void *ctx;
+	int rc;
+} text_sink;
 
-int mimeo_filename_sanitize(const char *name, size_t len, mimeo_buf *out)
+static int text_flush(text_sink *t)
 {
-	mimeo_buf tmp = MIMEO_BUF_INIT;
-	const unsigned char *s = (const unsigned char *)name;
-	size_t i = 0, start, end, ext, keep_ext, base;
-	char *t;
 	int rc = MIMEO_OK;
 
-	if (!name)
-		len = 0;
-	mimeo_buf_init(&tmp, out->alloc);
-	/* The result is never longer than the input (plus the default). */
-	if (!mimeo__add_ok(len, sizeof(MIMEO_FILENAME_DEFAULT), &i))
-		return MIMEO_ENOMEM;
-	rc = mimeo_buf_grow(&tmp, i);
-	i = 0;
-	if (rc != MIMEO_OK)
-		goto done;
-	t = tmp.ptr;
-	/* 1. Replace separators, controls and invalid UTF-8 by '_'. */
-	while (i < len) {
-		size_t n = utf8_char(s + i, len - i);
-		int bad = !n || s[i] < 0x20 || s[i] == 0x7f || s[i] == '/' || s[i] == '\\';
+	if (t->buf.size)
+		rc = map_write(t->write(t->buf.ptr, t->buf.size, t->ctx));
+	mimeo_buf_clear(&t->buf);
+	return rc;
+}
 
-		/* A C1 control (U+0080..U+009F) is one character: one '_'. */
-		if (!n && s[i] == 0xc2 && i + 1 < len && s[i + 1] >= 0x80 && s[i + 1] <= 0x9f)
-			n = 2;
-		/* Characters that make a name display as something else or
-		 * break a listing into lines: bidi controls reorder what
-		 * follows ("invoice<U+202E>fdp.exe" shows as "invoiceexe.pdf"),
-		 * U+2028/U+2029 are line breaks to Unicode-aware readers. */
-		if (n && is_format_trap(s + i, n))
-			bad = 1;
-		if (bad) {
-			t[tmp.size++] = '_';
-		} else {
-			memcpy(t + tmp.size, s + i, n);
-			tmp.size += n;
-		}
-		i += n ? n : 1;
-	}
-	t[tmp.size] = '\0';
-	/* 2. No leading dots or spaces (hidden files, "." and ".."), no
-	 * trailing dots or spaces (Windows drops them). */
-	start = 0;
-	end = tmp.size;
-	while (start < end && (t[start] == '.' || t[start] == ' '))
-		start++;
-	while (end > start && (t[end - 1] == '.' || t[end - 1] == ' '))
-		end--;
-	if (start == end) {
-		rc = mimeo_buf_puts(out, MIMEO_FILENAME_DEFAULT);
-		goto done;
-	}
-	/* 3. No ".." anywhere: nothing that reads as a parent reference. */
-	for (i = start; i + 1 < end; i++) {
-		if (t[i] == '.' && t[i + 1] == '.')
-			t[i] = '_';
-	}
-	/* 4. At most MIMEO_FILENAME_MAX bytes; keep a short extension. */
-	if (end - start <= MIMEO_FILENAME_MAX) {
-		rc = mimeo_buf_put(out, t + start, end - start);
-		goto done;
-	}
-	ext = end;
-	for (i = end; i > start; i--) {
-		if (t[i - 1] == '.') {
-			ext = i - 1;
-			break;
+static int text_step(const void *data, size_t len, void *ctx)
+{
+	text_sink *t = ctx;
+	int rc = mimeo_charset_conv_step(t->cv, data, len, &t->buf);
+
+	if (rc != MIMEO_OK)
+		return rc;
+	return text_flush(t);
+}
+
+/* Is the body valid UTF-8 (and is any byte non-ASCII)?  What
+ * mimeo_charset_to_utf8 decides for an undeclared charset, streamed. */
+typedef struct utf8_check {
+	unsigned char carry[4];
+	size_t ncarry;
+	int invalid, non_ascii;
+} utf8_check;
+
+static int utf8_check_step(const void *data, size_t len, void *ctx)
+{
+	utf8_check *u = ctx;
+	const unsigned char *d = data;
+
+	if (u->invalid)
+		return MIMEO_OK;
+	while (u->ncarry && len) {
+		size_t ok;
+
+		/* complete the character held from the previous block */
+		u->carry[u->ncarry++] = *d++;
+		len--;
+		ok = mimeo_utf8_valid_prefix(u->carry, u->ncarry);
+		if (ok == u->ncarry) {
+			u->ncarry = 0;
+		} else if (ok != 0 || u->ncarry == 4) {
+			u->invalid = 1;
+			return MIMEO_OK;
 		}
 	}
-	keep_ext = (ext > start && end - ext <= 16) ? end - ext : 0;
-	base = utf8_cut(t + start, end - start - keep_ext, MIMEO_FILENAME_MAX - keep_ext);
-	/* The cut must not leave "name." + ".ext" = "name..ext" or a name
-	 * ending in a space before the extension. */
-	while (base && (t[start + base - 1] == '.' || t[start + base - 1] == ' '))
-		base--;
-	if (base)
-		rc = mimeo_buf_put(out, t + start, base);
-	else
-		rc = mimeo_buf_puts(out, MIMEO_FILENAME_DEFAULT);
-	if (rc == MIMEO_OK && keep_ext)
-		rc = mimeo_buf_put(out, t + end - keep_ext, keep_ext);
-done:
-	mimeo_buf_dispose(&tmp);
+	if (!len)
+		return MIMEO_OK;
+	if (!u->non_ascii) {
+		size_t i;
+
+		for (i = 0; i < len; i++) {
+			if (d[i] >= 0x80) {
+				u->non_ascii = 1;
+				break;
+			}
+		}
+	}
+	{
+		size_t ok = mimeo_utf8_valid_prefix(d, len);
+
+		if (ok < len) {
+			/* at most an incomplete last character may remain */
+			if (len - ok >= 4) {
+				u->invalid = 1;
+				return MIMEO_OK;
+			}
+			memcpy(u->carry, d + ok, len - ok);
+			u->ncarry = len - ok;
+			/* a prefix that can never complete is invalid now */
+			if (mimeo_utf8_valid_prefix(u->carry, u->ncarry) != 0) {
+				u->invalid = 1;
+			}
+		}
+	}
+	return MIMEO_OK;
+}
+
+static int decode_text(const mimeo_part *p, mimeo_charset_cache *cc, mimeo_write_fn write,
+		       void *ctx, unsigned *repairs)
+{
+	const mimeo_message *m = mimeo__part_message(p);
+	const char *label = p->attrs->charset;
+	size_t llen = label ? strlen(label) : 0;
+	mimeo_charset_cache *tmp = NULL;
+	unsigned rep = 0;
+	text_sink t;
+	int rc;
+
+	if (!(p->flags & MIMEO_PART_LEAF) || p->end_offset <= p->body_offset)
+		return MIMEO_OK;
+	if (mimeo__charset_lookup(label, llen) == MIMEO__ENC_UNKNOWN) {
+		/* Undeclared or unknown: UTF-8 when the whole body is valid,
+		 * else windows-1252; deciding needs a first pass. */
+		utf8_check u;
+
+		memset(&u, 0, sizeof(u));
+		rc = body_run(p, utf8_check_step, &u);
+		if (rc != MIMEO_OK)
+			return rc;
+		if (u.ncarry)
+			u.invalid = 1;
+		if (!u.invalid) {
+			if (u.non_ascii)
+				rep |= (label ? MIMEO_REPAIR_UNKNOWN_CHARSET : 0) |
+				       MIMEO_REPAIR_FALLBACK_UTF8;
+			rc = body_run(p, write, ctx);
+			if (rc == MIMEO_OK && repairs)
+				*repairs |= rep;
+			return rc;
+		}
+		rep |= (label ? MIMEO_REPAIR_UNKNOWN_CHARSET : 0) | MIMEO_REPAIR_FALLBACK_CP1252;
+		label = "windows-1252";
+		llen = strlen(label);
+	}
+	if (!cc) {
+		rc = mimeo_charset_cache_new(&tmp, m->alloc);
+		if (rc != MIMEO_OK)
+			return rc;
+		cc = tmp;
+	}
+	memset(&t, 0, sizeof(t));
+	mimeo_buf_init(&t.buf, m->alloc);
+	t.write = write;
+	t.ctx = ctx;
+	rc = mimeo_charset_conv_new(cc, label, llen, &t.cv);
+	if (rc == MIMEO_OK)
+		rc = body_run(p, text_step, &t);
+	if (rc == MIMEO_OK)
+		rc = mimeo_charset_conv_finish(t.cv, &t.buf);
+	if (rc == MIMEO_OK)
+		rc = text_flush(&t);
+	if (t.cv)
+		rep |= mimeo_charset_conv_repairs(t.cv);
+	if (repairs)
+		*repairs |= rep;
+	mimeo_charset_conv_free(t.cv);
+	mimeo_buf_dispose(&t.buf);
+	mimeo_charset_cache_free(tmp);
+	return rc;
+}
+
+int mimeo_part_decode(const mimeo_part *p, unsigned flags, mimeo_charset_cache *cc,
+		      mimeo_write_fn write, void *ctx, unsigned *repairs)
+{
+	if (!p || !write || (flags & ~MIMEO_DECODE_UTF8))
+		return MIMEO_EINVAL;
+	if (flags & MIMEO_DECODE_UTF8)
+		return decode_text(p, cc, write, ctx, repairs);
+	return body_run(p, write, ctx);
+}
+
+static int buf_write(const void *data, size_t len, void *ctx)
+{
+	return mimeo_buf_put(ctx, data, len);
+}
+
+int mimeo_part_decode_buf(const mimeo_part *p, unsigned flags, mimeo_charset_cache *cc,
+			  mimeo_buf *out, unsigned *repairs)
+{
+	if (!out)
+		return MIMEO_EINVAL;
+	if (p && !flags && p->size && p->size <= SIZE_MAX - out->size &&
+	    mimeo_buf_grow(out, (size_t)p->size) != MIMEO_OK)
+		return MIMEO_ENOMEM;
+	return mimeo_part_decode(p, flags, cc, buf_write, out, repairs);
+}
+
+int mimeo_part_text(const mimeo_part *p, mimeo_charset_cache *cc, mimeo_buf *out,
+		    unsigned *repairs)
+{
+	const mimeo_message *m = mimeo__part_message(p);
+	mimeo_buf body;
+	const void *view;
+	size_t len;
+	int rc;
+
+	/* Whole-buffer conversion, as in 0.1 (the streaming path of
+	 * mimeo_part_decode gives the same bytes). */
+	view = mimeo_part_body(p, &len);
+	if (view)
+		return mimeo_charset_to_utf8(cc, p->attrs->charset, p->attrs->charset ? strlen(p->attrs->charset) : 0,
+					     view, len, out, repairs);
+	mimeo_buf_init(&body, m->alloc);
+	rc = mimeo_part_decode_buf(p, 0, NULL, &body, NULL);
+	if (rc == MIMEO_OK)
+		rc = mimeo_charset_to_utf8(cc, p->attrs->charset, p->attrs->charset ? strlen(p->attrs->charset) : 0,
+					   body.ptr ? body.ptr : "", body.size, out, repairs);
+	mimeo_buf_dispose(&body);
 	return rc;
 }
 
@@ -1275,7 +1538,7 @@ done:
  * (RFC 2045 5.1). */
 static int param_is(const mimeo_part *p, const char *name, const char *want)
 {
-	const char *v = kv_find(p->params, p->nparams, name);
+	const char *v = kv_find(p->attrs->params, p->attrs->nparams, name);
 
 	return v && strcasecmp(v, want) == 0;
 }
@@ -1295,7 +1558,7 @@ static unsigned protocol_scheme(const mimeo_part *p)
 
 unsigned mimeo_part_security(const mimeo_part *p)
 {
-	const char *t = p->type, *s = p->subtype;
+	const char *t = p->attrs->type, *s = p->attrs->subtype;
 
 	if (strcmp(t, "multipart") == 0) {
 		if (strcmp(s, "signed") == 0)
@@ -1324,7 +1587,7 @@ unsigned mimeo_part_security(const mimeo_part *p)
 			return MIMEO_SECURITY_SMIME | MIMEO_SECURITY_KEYS;
 		if (param_is(p, "smime-type", "compressed-data"))
 			return MIMEO_SECURITY_SMIME | MIMEO_SECURITY_COMPRESSED;
-		if (!kv_find(p->params, p->nparams, "smime-type") ||
+		if (!kv_find(p->attrs->params, p->attrs->nparams, "smime-type") ||
 		    param_is(p, "smime-type", "enveloped-data") ||
 		    param_is(p, "smime-type", "authEnveloped-data"))
 			return MIMEO_SECURITY_SMIME | MIMEO_SECURITY_ENCRYPTED;

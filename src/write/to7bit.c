@@ -11,6 +11,7 @@
  * SPDX-License-Identifier: LGPL-2.1-or-later
  */
 #include "emit-priv.h"
+#include "message-priv.h"
 
 #include "mimeo/address.h"
 #include "mimeo/codec.h"
@@ -18,25 +19,8 @@
 #include "mimeo/param.h"
 #include "mimeo/parser.h"
 
-static int map_write_status(int r)
-{
-	if (r < 0)
-		return r;
-	return r > 0 ? MIMEO_EUSER : MIMEO_OK;
-}
-
-int mimeo_message_write_source(const mimeo_message *m, mimeo_write_fn write, void *ctx)
-{
-	const char *src;
-	size_t len;
-
-	if (!m || !write)
-		return MIMEO_EINVAL;
-	src = mimeo_message_source(m, &len);
-	if (!len)
-		return MIMEO_OK;
-	return map_write_status(write(src, len, ctx));
-}
+/* mimeo_message_write_source() is in src/message/source.c: the source
+ * may be a file read in blocks. */
 
 /* One replacement of source bytes [start, end). */
 typedef struct edit {
@@ -54,6 +38,7 @@ typedef struct t7 {
 	const mimeo_to7bit_options *opts;
 	const char *src;
 	size_t len;
+	mimeo_buf body;         /* a leaf's decoded body while it is examined */
 	mimeo_charset_cache *cc;
 	edit *ed;
 	size_t ned, caped;
@@ -1418,6 +1403,16 @@ static int process_node(t7 *t, const mimeo_part *p, int depth, int *clean, hscan
 		if (!range_dirty(t->src, bs, end))
 			return MIMEO_OK;
 		body = mimeo_part_body(p, &blen);
+		if (!body) {
+			/* not in memory as it is: decode it (bodies are kept
+			 * in the source since issue 13) */
+			mimeo_buf_clear(&t->body);
+			r = mimeo_part_decode_buf(p, 0, NULL, &t->body, NULL);
+			if (r)
+				return r;
+			body = t->body.ptr ? t->body.ptr : "";
+			blen = t->body.size;
+		}
 		mimeo__scan_init(&sc);
 		mimeo__scan_step(&sc, body, blen);
 		if (text && (sc.high + sc.ctl + sc.cr) * 6 <= sc.total)
@@ -1468,6 +1463,18 @@ static int cmp_edit(const void *a, const void *b)
 	return x->order - y->order;
 }
 
+typedef struct enc_sink {
+	mimeo__enc enc;
+	mimeo__out *o;
+} enc_sink;
+
+static int enc_write(const void *data, size_t len, void *ctx)
+{
+	enc_sink *es = ctx;
+
+	return mimeo__enc_step(&es->enc, es->o, data, len);
+}
+
 static int emit(t7 *t, mimeo__out *o)
 {
 	uint64_t pos = 0;
@@ -1483,16 +1490,19 @@ static int emit(t7 *t, mimeo__out *o)
 		if (r)
 			break;
 		if (e->body || e->encode) {
-			size_t blen = e->len;
-			const void *body = e->body ? mimeo_part_body(e->body, &blen) : e->text;
 			const char *ty = e->body ? mimeo_part_type(e->body) : "message";
-			mimeo__enc enc;
+			enc_sink es;
 
-			mimeo__enc_init(&enc, e->cte, t->crlf,
+			es.o = o;
+			mimeo__enc_init(&es.enc, e->cte, t->crlf,
 					ty && (strcmp(ty, "text") == 0 || strcmp(ty, "message") == 0));
-			r = mimeo__enc_step(&enc, o, body ? body : "", blen);
+			/* a body is decoded from the source as it is encoded */
+			if (e->body)
+				r = mimeo_part_decode(e->body, 0, NULL, enc_write, &es, NULL);
+			else
+				r = mimeo__enc_step(&es.enc, o, e->text ? e->text : "", e->len);
 			if (!r)
-				r = mimeo__enc_finish(&enc, o);
+				r = mimeo__enc_finish(&es.enc, o);
 		} else if (e->len) {
 			r = mimeo__out_put(o, e->text, e->len);
 		}
@@ -1510,6 +1520,7 @@ int mimeo_to7bit(const mimeo_message *m, const mimeo_to7bit_options *opts,
 {
 	const char *nlp;
 	mimeo__out o;
+	void *map;
 	t7 t;
 	size_t i;
 	int r, clean;
@@ -1521,7 +1532,11 @@ int mimeo_to7bit(const mimeo_message *m, const mimeo_to7bit_options *opts,
 	memset(&t, 0, sizeof(t));
 	t.opts = opts;
 	t.alloc = opts ? opts->alloc : NULL;
-	t.src = mimeo_message_source(m, &t.len);
+	mimeo_buf_init(&t.body, t.alloc);
+	/* one contiguous view of the source (a mapping when it is a file) */
+	r = mimeo__message_map(m, &t.src, &t.len, &map);
+	if (r)
+		return r;
 	/* New line breaks follow the source's first one. */
 	nlp = t.len ? memchr(t.src, '\n', t.len) : NULL;
 	t.crlf = nlp && nlp > t.src && nlp[-1] == '\r';
@@ -1558,6 +1573,8 @@ int mimeo_to7bit(const mimeo_message *m, const mimeo_to7bit_options *opts,
 		mimeo__free(t.alloc, t.ed[i].text);
 	mimeo__free(t.alloc, t.ed);
 	mimeo_charset_cache_free(t.cc);
+	mimeo_buf_dispose(&t.body);
+	mimeo__message_unmap(map, t.src, t.len);
 	if (warnings)
 		*warnings = t.warnings;
 	return r;

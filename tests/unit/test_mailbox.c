@@ -144,7 +144,7 @@ START_TEST(mbox_parse_message_tree)
 	ck_assert_int_eq(mimeo_mailbox_parse(mb, 1, &m, NULL), MIMEO_OK);
 	ck_assert_str_eq(subject(m), "one");
 	ck_assert_int_eq(mimeo_message_defect_count(m), 0);
-	body = mimeo_part_body(mimeo_message_root(m), &blen);
+	body = test_part_body(mimeo_message_root(m), &blen);
 	ck_assert_uint_eq(blen, strlen("hello\n\nFrom here on, no time: not a separator\nFrom quoted\n"));
 	ck_assert(memcmp(body, "hello\n\nFrom here on, no time: not a separator\nFrom quoted\n", blen) == 0);
 	mimeo_message_free(m);

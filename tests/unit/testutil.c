@@ -5,6 +5,8 @@
  */
 #include "testutil.h"
 
+#include "mimeo/message.h"
+
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -143,4 +145,18 @@ int test_run_suite(Suite *s)
 	failed = srunner_ntests_failed(sr);
 	srunner_free(sr);
 	return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+}
+
+const void *test_part_body(const struct mimeo_part *p, size_t *len)
+{
+	static mimeo_buf ring[16];
+	static unsigned next;
+	mimeo_buf *b = &ring[next++ % 16];
+
+	mimeo_buf_clear(b);
+	ck_assert_int_eq(mimeo_part_decode_buf(p, 0, NULL, b, NULL), MIMEO_OK);
+	ck_assert_uint_eq(b->size, mimeo_part_size(p));
+	if (len)
+		*len = b->size;
+	return b->ptr ? b->ptr : "";
 }

@@ -41,6 +41,13 @@ const char *test_source_dir(void);
  * $MIMEO_SHARED_CORPUS), or NULL when it is absent: tests skip cleanly. */
 const char *test_shared_corpus(void);
 
+/* The decoded body of a leaf of a message tree (mimeo_part_decode_buf,
+ * asserted to succeed), for tests written against the 0.1
+ * mimeo_part_body() that held every body.  The bytes stay valid until the
+ * 16th call after this one (a ring of buffers); never NULL. */
+struct mimeo_part;
+const void *test_part_body(const struct mimeo_part *p, size_t *len);
+
 /* Run a suite with CK_ENV-compatible defaults; returns the exit status. */
 int test_run_suite(Suite *s);
 

@@ -1,0 +1,851 @@
+/*
+ * test_message_flat.c - the flat-memory message tree (issue 13): bodies
+ * stay in the source and are decoded on demand.  Memory of the tree (a
+ * counting allocator), decoded sizes counted without decoding, the spool
+ * at its threshold, pipes, files that shrink or change, an unwritable
+ * TMPDIR, concurrent readers, encoded message/rfc822 spools, the streaming
+ * UTF-8 conversion against mimeo_part_text(), and allocation failures on
+ * the new paths.
+ *
+ * SPDX-License-Identifier: LGPL-2.1-or-later
+ */
+#define _GNU_SOURCE 1 /* memfd_create */
+#include "testutil.h"
+#include "tree_testlib.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "mimeo.h"
+
+size_t mimeo__message_raw_mismatch(const mimeo_message *m);
+size_t mimeo__message_tree_bytes(const mimeo_message *m);
+
+/* ------------------------------------------------------------------ */
+/* Helpers                                                             */
+/* ------------------------------------------------------------------ */
+
+/* An allocator that counts live and peak bytes. */
+typedef struct counting_alloc {
+	mimeo_allocator alloc;
+	size_t live, peak, calls;
+} counting_alloc;
+
+static void *ca_malloc(size_t n, void *ctx)
+{
+	counting_alloc *c = ctx;
+	size_t *p = malloc(n + sizeof(size_t) * 2);
+
+	if (!p)
+		return NULL;
+	p[0] = n;
+	c->live += n;
+	c->calls++;
+	if (c->live > c->peak)
+		c->peak = c->live;
+	return p + 2;
+}
+
+static void ca_free(void *ptr, void *ctx)
+{
+	counting_alloc *c = ctx;
+	size_t *p = ptr;
+
+	if (!p)
+		return;
+	c->live -= p[-2];
+	free(p - 2);
+}
+
+static void *ca_realloc(void *ptr, size_t n, void *ctx)
+{
+	size_t *p = ptr, old;
+	void *q;
+
+	if (!p)
+		return ca_malloc(n, ctx);
+	old = p[-2];
+	q = ca_malloc(n, ctx);
+	if (!q)
+		return NULL;
+	memcpy(q, p, old < n ? old : n);
+	ca_free(ptr, ctx);
+	return q;
+}
+
+static void counting_init(counting_alloc *c)
+{
+	memset(c, 0, sizeof(*c));
+	c->alloc.malloc = ca_malloc;
+	c->alloc.realloc = ca_realloc;
+	c->alloc.free = ca_free;
+	c->alloc.ctx = c;
+}
+
+static const char b64chars[] =
+	"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+
+/* A message whose part 2 is `n` lines of 76 base64 characters (57 bytes
+ * each), written to fd. */
+static const char big_head[] =
+	"From: a@example.org\nSubject: big\nMIME-Version: 1.0\n"
+	"Content-Type: multipart/mixed; boundary=\"b\"\n\n"
+	"--b\nContent-Type: text/plain; charset=utf-8\n\nsee attachment\n"
+	"--b\nContent-Type: application/octet-stream\nContent-Transfer-Encoding: base64\n"
+	"Content-Disposition: attachment; filename=big.bin\n\n";
+static const char big_tail[] = "--b--\n";
+
+static void write_all_fd(int fd, const void *data, size_t len)
+{
+	const char *p = data;
+
+	while (len) {
+		ssize_t n = write(fd, p, len);
+
+		ck_assert_int_gt(n, 0);
+		p += n;
+		len -= (size_t)n;
+	}
+}
+
+static void write_big(int fd, size_t lines)
+{
+	char line[77 * 1024];
+	size_t i, j, k;
+	uint64_t rng = 7;
+
+	write_all_fd(fd, big_head, sizeof(big_head) - 1);
+	for (i = 0; i < lines; i += 1024) {
+		size_t n = lines - i < 1024 ? lines - i : 1024, at = 0;
+
+		for (j = 0; j < n; j++) {
+			for (k = 0; k < 76; k++)
+				line[at++] = b64chars[test_rand(&rng) & 63];
+			line[at++] = '\n';
+		}
+		write_all_fd(fd, line, at);
+	}
+	write_all_fd(fd, big_tail, sizeof(big_tail) - 1);
+}
+
+static int put_buf(const void *data, size_t len, void *ctx)
+{
+	return mimeo_buf_put(ctx, data, len);
+}
+
+static int count_write(const void *data, size_t len, void *ctx)
+{
+	uint64_t *n = ctx;
+
+	(void)data;
+	ck_assert_uint_le(len, 256 * 1024);
+	*n += len;
+	return MIMEO_OK;
+}
+
+static char *read_sample(const char *name, size_t *len)
+{
+	char path[4096];
+	char *data;
+
+	snprintf(path, sizeof(path), "%s/tests/data/%s", test_source_dir(), name);
+	data = test_read_file(path, len);
+	ck_assert_msg(data != NULL, "cannot read %s", path);
+	return data;
+}
+
+/* Every leaf's decoded body and size, in order. */
+static void bodies(const mimeo_message *m, mimeo_buf *out)
+{
+	const mimeo_part *p;
+	char tmp[64];
+
+	for (p = mimeo_message_root(m); p; p = mimeo_part_next(p)) {
+		snprintf(tmp, sizeof(tmp), "[%s %llu]", mimeo_part_section(p),
+			 (unsigned long long)mimeo_part_size(p));
+		mimeo_buf_puts(out, tmp);
+		ck_assert_int_eq(mimeo_part_decode_buf(p, 0, NULL, out, NULL), MIMEO_OK);
+	}
+}
+
+static char *write_temp(const char *data, size_t len, char *path)
+{
+	int fd;
+
+	strcpy(path, "/tmp/mimeo-flat-XXXXXX");
+	fd = mkstemp(path);
+	ck_assert_int_ge(fd, 0);
+	write_all_fd(fd, data, len);
+	close(fd);
+	return path;
+}
+
+/* ------------------------------------------------------------------ */
+/* Memory                                                              */
+/* ------------------------------------------------------------------ */
+
+/* The tree of a message with a 100 MB attachment allocates under 1 MiB,
+ * at its peak while parsing, and keeps a few KiB. */
+START_TEST(big_attachment_memory)
+{
+	counting_alloc ca;
+	mimeo_message_options o = MIMEO_MESSAGE_OPTIONS_INIT;
+	size_t lines = (100u * 1000 * 1000) / 57 + 1;
+	mimeo_message *m = NULL;
+	const mimeo_part *p;
+	uint64_t n = 0;
+	int fd = memfd_create("mimeo-big", MFD_CLOEXEC);
+
+	if (fd < 0)
+		return; /* no memfd: nothing to measure with */
+	write_big(fd, lines);
+	lseek(fd, 0, SEEK_SET);
+	counting_init(&ca);
+	o.alloc = &ca.alloc;
+	ck_assert_int_eq(mimeo_message_parse_fd(&m, fd, &o), MIMEO_OK);
+	ck_assert_uint_lt(ca.peak, 1u << 20);
+	ck_assert_uint_lt(ca.live, 64u << 10);
+	ck_assert_uint_lt(mimeo__message_tree_bytes(m), 64u << 10);
+	ck_assert_ptr_null(mimeo_message_source(m, NULL)); /* not copied */
+	p = mimeo_message_find_section(m, "2");
+	ck_assert_uint_eq(mimeo_part_size(p), (uint64_t)lines * 57);
+	/* decoding streams in bounded memory too */
+	ca.peak = ca.live;
+	ck_assert_int_eq(mimeo_part_decode(p, 0, NULL, count_write, &n, NULL), MIMEO_OK);
+	ck_assert_uint_eq(n, (uint64_t)lines * 57);
+	ck_assert_uint_lt(ca.peak - ca.live, 1u << 20);
+	mimeo_message_free(m);
+	ck_assert_uint_eq(ca.live, 0);
+	close(fd);
+}
+END_TEST
+
+/* 10,000 parts cost under 2 MiB. */
+START_TEST(many_parts_memory)
+{
+	mimeo_buf in = MIMEO_BUF_INIT;
+	mimeo_message *m = NULL;
+	mimeo_message_options o = MIMEO_MESSAGE_OPTIONS_INIT;
+	counting_alloc ca;
+	int i;
+
+	mimeo_buf_puts(&in, "From: a@b\nMIME-Version: 1.0\n"
+			    "Content-Type: multipart/mixed; boundary=\"sep\"\n\n");
+	for (i = 0; i < 10000; i++) {
+		char part[256];
+
+		snprintf(part, sizeof(part),
+			 "--sep\nContent-Type: text/plain; charset=utf-8\n"
+			 "Content-Transfer-Encoding: quoted-printable\n\npart %d=\n\n", i);
+		mimeo_buf_puts(&in, part);
+	}
+	mimeo_buf_puts(&in, "--sep--\n");
+	counting_init(&ca);
+	o.alloc = &ca.alloc;
+	o.flags = MIMEO_MESSAGE_BORROW;
+	ck_assert_int_eq(mimeo_message_parse_buffer(&m, in.ptr, in.size, &o), MIMEO_OK);
+	ck_assert_uint_eq(mimeo_message_part_count(m), 10001);
+	ck_assert_uint_lt(ca.live, 2u << 20);
+	ck_assert_uint_eq(mimeo_part_size(mimeo_message_find_section(m, "10000")), 9);
+	mimeo_message_free(m);
+	mimeo_buf_dispose(&in);
+}
+END_TEST
+
+/* ------------------------------------------------------------------ */
+/* Decoded sizes                                                       */
+/* ------------------------------------------------------------------ */
+
+/* The base64 size count follows the decoder on every kind of noise:
+ * padding in the middle, surplus '=', lone sextets, junk bytes, 8-bit
+ * bytes, all cut at every block edge. */
+START_TEST(base64_size_count)
+{
+	static const char alphabet[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
+				       "0123456789+/=\n\r \t!\x80\xff-.";
+	uint64_t rng = 1234 + (uint64_t)_i;
+	int round;
+
+	for (round = 0; round < 200; round++) {
+		mimeo_buf msg = MIMEO_BUF_INIT, got = MIMEO_BUF_INIT;
+		size_t n = test_rand(&rng) % 300, i;
+		unsigned mode = (unsigned)(test_rand(&rng) % 3);
+		mimeo_message *m;
+		const mimeo_part *p;
+		mimeo_b64_decoder d;
+		char *in, *out;
+		size_t want;
+
+		mimeo_buf_puts(&msg, "Content-Transfer-Encoding: base64\n\n");
+		in = malloc(n + 1);
+		for (i = 0; i < n; i++) {
+			uint64_t r = test_rand(&rng);
+
+			/* mostly alphabet, with noise of the chosen density */
+			if (mode == 0 || r % (mode == 1 ? 8 : 3))
+				in[i] = alphabet[(r >> 8) % 64];
+			else
+				in[i] = alphabet[64 + (r >> 8) % (sizeof(alphabet) - 65)];
+		}
+		mimeo_buf_put(&msg, in, n);
+		ck_assert_int_eq(mimeo_message_parse_buffer(&m, msg.ptr, msg.size, NULL), MIMEO_OK);
+		p = mimeo_message_root(m);
+		/* the reference: the decoder over the body's source bytes */
+		{
+			uint64_t bs, end;
+
+			mimeo_part_offsets(p, NULL, &bs, &end);
+			out = malloc(MIMEO_B64_DECODE_BOUND(end - bs) + 4);
+			mimeo_b64_decoder_init(&d, MIMEO_ISA_AUTO);
+			want = mimeo_b64_decode_step(&d, msg.ptr + bs, (size_t)(end - bs), out);
+			want += mimeo_b64_decode_finish(&d, out + want);
+		}
+		ck_assert_uint_eq(mimeo_part_size(p), want);
+		ck_assert_int_eq(mimeo_part_decode_buf(p, 0, NULL, &got, NULL), MIMEO_OK);
+		ck_assert_uint_eq(got.size, want);
+		ck_assert(want == 0 || memcmp(got.ptr, out, want) == 0);
+		ck_assert_uint_eq(mimeo__message_raw_mismatch(m), 0);
+		mimeo_message_free(m);
+		mimeo_buf_dispose(&msg);
+		mimeo_buf_dispose(&got);
+		free(in);
+		free(out);
+	}
+}
+END_TEST
+
+/* Every sample: sizes, bodies and the streamed UTF-8 text agree with the
+ * whole-buffer functions, whatever the source kind. */
+START_TEST(samples_all_sources_agree)
+{
+	static const char *samples[] = { "sample.eml", "forward.eml", "digest.eml", "crlf.eml",
+					 "broken.eml", "hostile-names.eml" };
+	size_t s;
+
+	for (s = 0; s < sizeof(samples) / sizeof(samples[0]); s++) {
+		size_t len;
+		char *data = read_sample(samples[s], &len), path[64];
+		mimeo_buf want = MIMEO_BUF_INIT, got = MIMEO_BUF_INIT;
+		mimeo_message_options o = MIMEO_MESSAGE_OPTIONS_INIT;
+		test_chunk_reader r = { data, len, 0, 99 + s, 13 };
+		mimeo_message *m, *f, *sp;
+		const mimeo_part *p;
+		mimeo_charset_cache *cc = NULL;
+
+		ck_assert_int_eq(mimeo_charset_cache_new(&cc, NULL), MIMEO_OK);
+		ck_assert_int_eq(mimeo_message_parse_buffer(&m, data, len, NULL), MIMEO_OK);
+		ck_assert_uint_eq(mimeo__message_raw_mismatch(m), 0);
+		bodies(m, &want);
+		write_temp(data, len, path);
+		ck_assert_int_eq(mimeo_message_parse_file(&f, path, NULL), MIMEO_OK);
+		ck_assert_ptr_null(mimeo_message_source(f, NULL));
+		ck_assert_uint_eq(mimeo_message_source_size(f), len);
+		bodies(f, &got);
+		ck_assert(got.size == want.size && memcmp(got.ptr, want.ptr, got.size) == 0);
+		/* a spool that goes to a file after 100 bytes */
+		o.spool_memory = 100;
+		ck_assert_int_eq(mimeo_message_parse_stream(&sp, test_chunk_read, &r, &o), MIMEO_OK);
+		ck_assert_ptr_null(mimeo_message_source(sp, NULL));
+		mimeo_buf_clear(&got);
+		bodies(sp, &got);
+		ck_assert(got.size == want.size && memcmp(got.ptr, want.ptr, got.size) == 0);
+		for (p = mimeo_message_root(f); p; p = mimeo_part_next(p)) {
+			mimeo_buf t1 = MIMEO_BUF_INIT, t2 = MIMEO_BUF_INIT, raw = MIMEO_BUF_INIT;
+			unsigned r1 = 0, r2 = 0;
+			uint64_t hs, end;
+			const mimeo_part *q = mimeo_message_find_section(m, mimeo_part_section(p));
+
+			ck_assert_int_eq(mimeo_part_text(p, cc, &t1, &r1), MIMEO_OK);
+			ck_assert_int_eq(mimeo_part_decode_buf(p, MIMEO_DECODE_UTF8, cc, &t2, &r2),
+					 MIMEO_OK);
+			ck_assert(t1.size == t2.size && memcmp(t1.ptr, t2.ptr, t1.size) == 0);
+			ck_assert_uint_eq(r1, r2);
+			/* raw bytes of every part, from a file, as written */
+			ck_assert_int_eq(mimeo_part_write_raw(p, put_buf, &raw),
+					 MIMEO_OK);
+			mimeo_part_offsets(p, &hs, NULL, &end);
+			ck_assert_uint_eq(raw.size, end - hs);
+			if (!(mimeo_part_flags(p) & MIMEO_PART_ENCODED))
+				ck_assert(raw.size == 0 || memcmp(raw.ptr, data + hs, raw.size) == 0);
+			if (q == p || !q)
+				q = p;
+			mimeo_buf_dispose(&t1);
+			mimeo_buf_dispose(&t2);
+			mimeo_buf_dispose(&raw);
+		}
+		/* the whole source, from the file */
+		mimeo_buf_clear(&got);
+		ck_assert_int_eq(mimeo_message_write_source(f, put_buf, &got),
+				 MIMEO_OK);
+		ck_assert(got.size == len && memcmp(got.ptr, data, len) == 0);
+		unlink(path);
+		mimeo_message_free(m);
+		mimeo_message_free(f);
+		mimeo_message_free(sp);
+		mimeo_charset_cache_free(cc);
+		mimeo_buf_dispose(&want);
+		mimeo_buf_dispose(&got);
+		free(data);
+	}
+}
+END_TEST
+
+/* A gateway base64-encoded a message/rfc822: its decoded body is spooled
+ * (in memory, or in a file past the threshold) and the inner parts read
+ * from it. */
+START_TEST(encoded_message_spool)
+{
+	static const char inner[] =
+		"Subject: inner\nContent-Type: multipart/mixed; boundary=i\n\n"
+		"--i\nContent-Type: text/plain\n\ninner text\n"
+		"--i\nContent-Type: application/octet-stream\nContent-Transfer-Encoding: base64\n\n"
+		"aGVsbG8gd29ybGQ=\n--i--\n";
+	mimeo_buf msg = MIMEO_BUF_INIT;
+	char enc[1024];
+	size_t k;
+	mimeo_b64_encoder e;
+
+	mimeo_b64_encoder_init(&e, 0, MIMEO_ISA_AUTO);
+	k = mimeo_b64_encode_step(&e, inner, sizeof(inner) - 1, enc);
+	k += mimeo_b64_encode_finish(&e, enc + k);
+	mimeo_buf_puts(&msg, "Content-Type: multipart/mixed; boundary=o\n\n--o\n"
+			     "Content-Type: message/rfc822\nContent-Transfer-Encoding: base64\n\n");
+	mimeo_buf_put(&msg, enc, k);
+	mimeo_buf_puts(&msg, "--o--\n");
+	for (k = 0; k < 2; k++) {
+		mimeo_message_options o = MIMEO_MESSAGE_OPTIONS_INIT;
+		mimeo_message *m;
+		const mimeo_part *p;
+		mimeo_buf b = MIMEO_BUF_INIT;
+
+		o.spool_memory = k ? 16 : 0; /* memory / a temporary file */
+		ck_assert_int_eq(mimeo_message_parse_buffer(&m, msg.ptr, msg.size, &o), MIMEO_OK);
+		p = mimeo_message_find_section(m, "1.1");
+		ck_assert_ptr_nonnull(p);
+		ck_assert(mimeo_part_flags(p) & MIMEO_PART_ENCODED);
+		ck_assert_int_eq(mimeo_part_decode_buf(p, 0, NULL, &b, NULL), MIMEO_OK);
+		ck_assert_str_eq(b.ptr, "inner text");
+		mimeo_buf_clear(&b);
+		p = mimeo_message_find_section(m, "1.2");
+		ck_assert_uint_eq(mimeo_part_size(p), 11);
+		ck_assert_int_eq(mimeo_part_decode_buf(p, 0, NULL, &b, NULL), MIMEO_OK);
+		ck_assert_str_eq(b.ptr, "hello world");
+		/* zero copy only while the spool is in memory */
+		if (k)
+			ck_assert_ptr_null(mimeo_part_body(mimeo_message_find_section(m, "1.1"), NULL));
+		else
+			ck_assert_ptr_nonnull(mimeo_part_body(mimeo_message_find_section(m, "1.1"),
+							      NULL));
+		/* the inner message as written, from its spool */
+		mimeo_buf_clear(&b);
+		ck_assert_int_eq(mimeo_part_write_raw(mimeo_message_find_section(m, "1.2"),
+						      put_buf, &b), MIMEO_OK);
+		ck_assert_str_eq(b.ptr, "Content-Type: application/octet-stream\n"
+					"Content-Transfer-Encoding: base64\n\naGVsbG8gd29ybGQ=");
+		mimeo_buf_dispose(&b);
+		mimeo_message_free(m);
+	}
+	mimeo_buf_dispose(&msg);
+}
+END_TEST
+
+/* ------------------------------------------------------------------ */
+/* Spools, pipes, faults                                               */
+/* ------------------------------------------------------------------ */
+
+/* One byte under, at and over the threshold. */
+START_TEST(spool_threshold_boundary)
+{
+	size_t len, limit;
+	char *data = read_sample("sample.eml", &len);
+	mimeo_buf want = MIMEO_BUF_INIT;
+	mimeo_message *m;
+
+	ck_assert_int_eq(mimeo_message_parse_buffer(&m, data, len, NULL), MIMEO_OK);
+	bodies(m, &want);
+	mimeo_message_free(m);
+	for (limit = len - 1; limit <= len + 1; limit++) {
+		mimeo_message_options o = MIMEO_MESSAGE_OPTIONS_INIT;
+		test_chunk_reader r = { data, len, 0, 5, 4096 };
+		mimeo_buf got = MIMEO_BUF_INIT;
+
+		o.spool_memory = limit;
+		ck_assert_int_eq(mimeo_message_parse_stream(&m, test_chunk_read, &r, &o), MIMEO_OK);
+		/* in memory up to the threshold, in a file past it */
+		if (len <= limit)
+			ck_assert_ptr_nonnull(mimeo_message_source(m, NULL));
+		else
+			ck_assert_ptr_null(mimeo_message_source(m, NULL));
+		bodies(m, &got);
+		ck_assert(got.size == want.size && memcmp(got.ptr, want.ptr, got.size) == 0);
+		mimeo_buf_dispose(&got);
+		mimeo_message_free(m);
+	}
+	mimeo_buf_dispose(&want);
+	free(data);
+}
+END_TEST
+
+/* A pipe is not seekable: read and spooled. */
+START_TEST(pipe_source)
+{
+	size_t len;
+	char *data = read_sample("forward.eml", &len);
+	mimeo_buf want = MIMEO_BUF_INIT, got = MIMEO_BUF_INIT;
+	mimeo_message_options o = MIMEO_MESSAGE_OPTIONS_INIT;
+	mimeo_message *m;
+	int fds[2];
+	pid_t pid;
+
+	ck_assert_int_eq(mimeo_message_parse_buffer(&m, data, len, NULL), MIMEO_OK);
+	bodies(m, &want);
+	mimeo_message_free(m);
+	ck_assert_int_eq(pipe(fds), 0);
+	pid = fork();
+	ck_assert_int_ge(pid, 0);
+	if (pid == 0) {
+		close(fds[0]);
+		write_all_fd(fds[1], data, len);
+		_exit(0);
+	}
+	close(fds[1]);
+	o.spool_memory = 512; /* and past the threshold into a file */
+	ck_assert_int_eq(mimeo_message_parse_fd(&m, fds[0], &o), MIMEO_OK);
+	close(fds[0]);
+	waitpid(pid, NULL, 0);
+	bodies(m, &got);
+	ck_assert(got.size == want.size && memcmp(got.ptr, want.ptr, got.size) == 0);
+	mimeo_message_free(m);
+	mimeo_buf_dispose(&want);
+	mimeo_buf_dispose(&got);
+	free(data);
+}
+END_TEST
+
+/* A file that shrinks or changes after the parse: MIMEO_EIO with a
+ * reason, never wrong bytes. */
+START_TEST(file_changes_under_us)
+{
+	size_t len;
+	char *data = read_sample("sample.eml", &len), path[64];
+	mimeo_message *m;
+	const mimeo_part *p;
+	mimeo_buf b = MIMEO_BUF_INIT;
+	struct timespec later[2];
+	int fd;
+
+	write_temp(data, len, path);
+	ck_assert_int_eq(mimeo_message_parse_file(&m, path, NULL), MIMEO_OK);
+	p = mimeo_message_find_section(m, "3");
+	ck_assert_int_eq(mimeo_part_decode_buf(p, 0, NULL, &b, NULL), MIMEO_OK);
+	ck_assert_ptr_null(mimeo_message_io_error(m));
+	/* truncated */
+	ck_assert_int_eq(truncate(path, (off_t)(len / 2)), 0);
+	mimeo_buf_clear(&b);
+	ck_assert_int_eq(mimeo_part_decode_buf(p, 0, NULL, &b, NULL), MIMEO_EIO);
+	ck_assert_ptr_nonnull(mimeo_message_io_error(m));
+	ck_assert_int_eq(mimeo_part_text(p, NULL, &b, NULL), MIMEO_EIO);
+	mimeo_message_free(m);
+
+	/* same size, new content and modification time */
+	write_temp(data, len, path);
+	ck_assert_int_eq(mimeo_message_parse_file(&m, path, NULL), MIMEO_OK);
+	fd = open(path, O_WRONLY);
+	ck_assert_int_ge(fd, 0);
+	write_all_fd(fd, "XXXX", 4);
+	clock_gettime(CLOCK_REALTIME, &later[0]);
+	later[0].tv_sec += 10;
+	later[1] = later[0];
+	futimens(fd, later);
+	close(fd);
+	mimeo_buf_clear(&b);
+	ck_assert_int_eq(mimeo_part_decode_buf(mimeo_message_find_section(m, "2"), 0, NULL, &b,
+					       NULL), MIMEO_EIO);
+	ck_assert_str_eq(mimeo_message_io_error(m), "the source file changed after it was parsed");
+	mimeo_message_free(m);
+	unlink(path);
+	mimeo_buf_dispose(&b);
+	free(data);
+}
+END_TEST
+
+/* No usable TMPDIR: a clear error, not a crash or a silent copy. */
+START_TEST(tmpdir_not_writable)
+{
+	size_t len;
+	char *data = read_sample("sample.eml", &len);
+	mimeo_message_options o = MIMEO_MESSAGE_OPTIONS_INIT;
+	test_chunk_reader r = { data, len, 0, 5, 4096 };
+	const char *reason = NULL;
+	mimeo_message *m = NULL;
+
+	o.spool_memory = 1000;
+	o.tmpdir = "/nonexistent/mimeo-tmp";
+	o.reason = &reason;
+	ck_assert_int_eq(mimeo_message_parse_stream(&m, test_chunk_read, &r, &o), MIMEO_EIO);
+	ck_assert_ptr_null(m);
+	ck_assert_ptr_nonnull(reason);
+	ck_assert(strstr(reason, "temporary file") != NULL);
+	/* $TMPDIR is what the default uses */
+	setenv("TMPDIR", "/proc/self", 1);
+	o.tmpdir = NULL;
+	reason = NULL;
+	r.pos = 0;
+	ck_assert_int_eq(mimeo_message_parse_stream(&m, test_chunk_read, &r, &o), MIMEO_EIO);
+	ck_assert_ptr_nonnull(reason);
+	unsetenv("TMPDIR");
+	/* under the threshold no file is needed */
+	o.tmpdir = "/nonexistent/mimeo-tmp";
+	o.spool_memory = len;
+	r.pos = 0;
+	ck_assert_int_eq(mimeo_message_parse_stream(&m, test_chunk_read, &r, &o), MIMEO_OK);
+	mimeo_message_free(m);
+	free(data);
+}
+END_TEST
+
+/* max_input is still a limit a caller may set; without it there is none. */
+START_TEST(max_input_optional)
+{
+	size_t len;
+	char *data = read_sample("sample.eml", &len), path[64];
+	mimeo_message_options o = MIMEO_MESSAGE_OPTIONS_INIT;
+	mimeo_message *m = NULL;
+
+	write_temp(data, len, path);
+	o.max_input = len - 1;
+	ck_assert_int_eq(mimeo_message_parse_file(&m, path, &o), MIMEO_ELIMIT);
+	o.max_input = len;
+	ck_assert_int_eq(mimeo_message_parse_file(&m, path, &o), MIMEO_OK);
+	mimeo_message_free(m);
+	/* version 1 options (no spool fields) are still accepted */
+	o.version = 1;
+	o.max_input = 0;
+	ck_assert_int_eq(mimeo_message_parse_file(&m, path, &o), MIMEO_OK);
+	mimeo_message_free(m);
+	unlink(path);
+	free(data);
+}
+END_TEST
+
+/* ------------------------------------------------------------------ */
+/* Threads                                                             */
+/* ------------------------------------------------------------------ */
+
+typedef struct reader_arg {
+	const mimeo_message *m;
+	const mimeo_buf *want;
+	int ok;
+} reader_arg;
+
+static void *reader_thread(void *arg)
+{
+	reader_arg *a = arg;
+	mimeo_buf got = MIMEO_BUF_INIT;
+	int round;
+
+	a->ok = 1;
+	for (round = 0; round < 20; round++) {
+		const mimeo_part *p;
+		char tmp[64];
+
+		mimeo_buf_clear(&got);
+		for (p = mimeo_message_root(a->m); p; p = mimeo_part_next(p)) {
+			snprintf(tmp, sizeof(tmp), "[%s %llu]", mimeo_part_section(p),
+				 (unsigned long long)mimeo_part_size(p));
+			mimeo_buf_puts(&got, tmp);
+			if (mimeo_part_decode_buf(p, 0, NULL, &got, NULL) != MIMEO_OK)
+				a->ok = 0;
+		}
+		if (got.size != a->want->size || memcmp(got.ptr, a->want->ptr, got.size) != 0)
+			a->ok = 0;
+	}
+	mimeo_buf_dispose(&got);
+	return NULL;
+}
+
+/* One file-backed message read by four threads at once (pread: no shared
+ * file position). */
+START_TEST(concurrent_readers)
+{
+	size_t len, i;
+	char *data = read_sample("sample.eml", &len), path[64];
+	mimeo_buf want = MIMEO_BUF_INIT;
+	mimeo_message *m;
+	pthread_t th[4];
+	reader_arg args[4];
+
+	write_temp(data, len, path);
+	ck_assert_int_eq(mimeo_message_parse_file(&m, path, NULL), MIMEO_OK);
+	bodies(m, &want);
+	for (i = 0; i < 4; i++) {
+		args[i].m = m;
+		args[i].want = &want;
+		ck_assert_int_eq(pthread_create(&th[i], NULL, reader_thread, &args[i]), 0);
+	}
+	for (i = 0; i < 4; i++) {
+		pthread_join(th[i], NULL);
+		ck_assert(args[i].ok);
+	}
+	mimeo_message_free(m);
+	unlink(path);
+	mimeo_buf_dispose(&want);
+	free(data);
+}
+END_TEST
+
+/* ------------------------------------------------------------------ */
+/* Allocation failures on the new paths                                */
+/* ------------------------------------------------------------------ */
+
+START_TEST(allocation_failures)
+{
+	size_t len;
+	char *data = read_sample("forward.eml", &len), path[64];
+	mimeo_buf want = MIMEO_BUF_INIT;
+	mimeo_message *m;
+	unsigned long n;
+	int kind;
+
+	ck_assert_int_eq(mimeo_message_parse_buffer(&m, data, len, NULL), MIMEO_OK);
+	bodies(m, &want);
+	mimeo_message_free(m);
+	write_temp(data, len, path);
+	/* 0: a file; 1: a stream spooled into a temporary file */
+	for (kind = 0; kind < 2; kind++) {
+		for (n = 1;; n++) {
+			test_failing_alloc fa;
+			mimeo_message_options o = MIMEO_MESSAGE_OPTIONS_INIT;
+			test_chunk_reader r = { data, len, 0, n, 300 };
+			int rc;
+
+			test_failing_alloc_init(&fa, n);
+			o.alloc = &fa.alloc;
+			o.spool_memory = 200;
+			rc = kind ? mimeo_message_parse_stream(&m, test_chunk_read, &r, &o) :
+				    mimeo_message_parse_file(&m, path, &o);
+			if (rc == MIMEO_OK) {
+				const mimeo_part *p;
+				mimeo_buf got = MIMEO_BUF_INIT;
+				char tmp[64];
+
+				for (p = mimeo_message_root(m); p && rc == MIMEO_OK;
+				     p = mimeo_part_next(p)) {
+					mimeo_buf t = MIMEO_BUF_INIT;
+
+					snprintf(tmp, sizeof(tmp), "[%s %llu]", mimeo_part_section(p),
+						 (unsigned long long)mimeo_part_size(p));
+					mimeo_buf_puts(&got, tmp);
+					rc = mimeo_part_decode_buf(p, 0, NULL, &got, NULL);
+					if (rc == MIMEO_OK)
+						rc = mimeo_part_decode_buf(p, MIMEO_DECODE_UTF8, NULL,
+									   &t, NULL);
+					mimeo_buf_dispose(&t);
+				}
+				if (rc == MIMEO_OK)
+					ck_assert(got.size == want.size &&
+						  memcmp(got.ptr, want.ptr, got.size) == 0);
+				else
+					ck_assert_int_eq(rc, MIMEO_ENOMEM);
+				mimeo_buf_dispose(&got);
+				mimeo_message_free(m);
+				ck_assert_int_eq(fa.live, 0);
+				if (!fa.failed)
+					break;
+				continue;
+			}
+			ck_assert_int_eq(rc, MIMEO_ENOMEM);
+			ck_assert_ptr_null(m);
+			ck_assert_int_eq(fa.live, 0);
+			ck_assert_uint_lt(n, 100000);
+		}
+		ck_assert_uint_gt(n, 3);
+	}
+	unlink(path);
+	mimeo_buf_dispose(&want);
+	free(data);
+}
+END_TEST
+
+/* The .gz reader: the one place gzip is read. */
+START_TEST(gz_reader)
+{
+	size_t len;
+	char *data = read_sample("sample.eml", &len);
+	char gzpath[] = "/tmp/mimeo-flat-XXXXXX.eml.gz";
+	mimeo_reader *r;
+	mimeo_buf got = MIMEO_BUF_INIT;
+	char buf[1000];
+	size_t n;
+	int fd = mkstemps(gzpath, 7);
+	FILE *p;
+	char cmd[256];
+
+	ck_assert_int_ge(fd, 0);
+	close(fd);
+	snprintf(cmd, sizeof(cmd), "gzip -c > %s", gzpath);
+	p = popen(cmd, "w");
+	if (!p) {
+		unlink(gzpath);
+		free(data);
+		return;
+	}
+	fwrite(data, 1, len, p);
+	pclose(p);
+	ck_assert_int_eq(mimeo_reader_open(&r, gzpath, -1, NULL), MIMEO_OK);
+	ck_assert(mimeo_reader_is_compressed(r));
+	ck_assert_int_eq(mimeo_reader_fd(r), -1);
+	do {
+		ck_assert_int_eq(mimeo_reader_read(buf, sizeof(buf), &n, r), MIMEO_OK);
+		mimeo_buf_put(&got, buf, n);
+	} while (n);
+	ck_assert(got.size == len && memcmp(got.ptr, data, len) == 0);
+	mimeo_reader_close(r);
+	/* cut short: an error, not a short message */
+	ck_assert_int_eq(truncate(gzpath, 200), 0);
+	ck_assert_int_eq(mimeo_reader_open(&r, gzpath, -1, NULL), MIMEO_OK);
+	do {
+		if (mimeo_reader_read(buf, sizeof(buf), &n, r) != MIMEO_OK)
+			break;
+	} while (n);
+	ck_assert(n == 0);
+	ck_assert_str_eq(mimeo_reader_error(r), "unexpected end of compressed data");
+	mimeo_reader_close(r);
+	ck_assert_int_eq(mimeo_reader_open(&r, "/nonexistent/x.gz", -1, NULL), MIMEO_EIO);
+	unlink(gzpath);
+	mimeo_buf_dispose(&got);
+	free(data);
+}
+END_TEST
+
+int main(void)
+{
+	Suite *s = suite_create("message-flat");
+	TCase *tc = tcase_create("core");
+
+	tcase_set_timeout(tc, 120);
+	tcase_add_test(tc, big_attachment_memory);
+	tcase_add_test(tc, many_parts_memory);
+	tcase_add_loop_test(tc, base64_size_count, 0, 10);
+	tcase_add_test(tc, samples_all_sources_agree);
+	tcase_add_test(tc, encoded_message_spool);
+	tcase_add_test(tc, spool_threshold_boundary);
+	tcase_add_test(tc, pipe_source);
+	tcase_add_test(tc, file_changes_under_us);
+	tcase_add_test(tc, tmpdir_not_writable);
+	tcase_add_test(tc, max_input_optional);
+	tcase_add_test(tc, concurrent_readers);
+	tcase_add_test(tc, allocation_failures);
+	tcase_add_test(tc, gz_reader);
+	suite_add_tcase(s, tc);
+	return test_run_suite(s);
+}
