@@ -64,9 +64,10 @@ typedef struct mimeo__kv {
 	const char *value; /* UTF-8 */
 } mimeo__kv;
 
+/* A header field: name and raw value, each stored with its length in the
+ * four bytes before it (see lstr_new in message.c). */
 typedef struct mimeo__hdr {
 	const char *name, *value;
-	uint32_t name_len, value_len;
 } mimeo__hdr;
 
 /* A part's MIME attributes.  Interned (shared by every part that has the
@@ -105,8 +106,8 @@ struct mimeo_part {
 	uint64_t header_offset, body_offset, end_offset;
 	uint64_t size;        /* decoded size of a leaf's body */
 	uint32_t nchildren, hdr_count;
-	uint32_t depth, flags;
 	uint32_t src;         /* index of the source its offsets count in */
+	uint16_t flags;       /* MIMEO_PART_* (all below 0x10000) */
 	uint8_t cte;          /* mimeo_cte */
 };
 

@@ -74,6 +74,9 @@ struct mimeo__tree_build {
 	mimeo_isa isa;
 };
 
+_Static_assert(sizeof(mimeo_part) <= 96, "a node must stay small (issue 13)");
+_Static_assert(MIMEO_PART_ENCODED < 0x10000, "part flags must fit the node's 16 bits");
+
 /* A part before its header block is read, or without any: text/plain. */
 static const mimeo__attrs default_attrs = { "text", "plain", NULL, NULL, NULL, NULL, NULL,
 					    0, 0 };
@@ -86,6 +89,33 @@ static uint32_t hash_str(const char *s, size_t len)
 	for (i = 0; i < len; i++)
 		h = (h ^ (unsigned char)s[i]) * 16777619u;
 	return h;
+}
+
+/* A string with its length: strings made here are stored as [uint32
+ * length][bytes][NUL] and the pointer is to the bytes, so that a header
+ * field costs two pointers (values may hold NULs: strlen cannot tell). */
+static char *lstr_new(mimeo__arena *a, const char *s, size_t len)
+{
+	uint32_t n = (uint32_t)len;
+	char *c;
+
+	if (len > UINT32_MAX - 8)
+		return NULL;
+	c = mimeo__arena_alloc(a, len + 5);
+	if (!c)
+		return NULL;
+	memcpy(c, &n, 4);
+	memcpy(c + 4, s, len);
+	c[4 + len] = '\0';
+	return c + 4;
+}
+
+static size_t lstr_len(const char *s)
+{
+	uint32_t n;
+
+	memcpy(&n, s - 4, 4);
+	return n;
 }
 
 /* An arena copy of s[0..len) (NUL-terminated when `str`), shared with an
@@ -121,7 +151,7 @@ static const void *intern_mem(mimeo__tree_build *b, const void *s, size_t len, i
 			return b->tab[i].s;
 	}
 	if (str) {
-		copy = mimeo__arena_strndup(a, s, len);
+		copy = lstr_new(a, s, len);
 	} else {
 		copy = mimeo__arena_alloc(a, len ? len : 1);
 		if (copy && len)
@@ -136,10 +166,11 @@ static const void *intern_mem(mimeo__tree_build *b, const void *s, size_t len, i
 	return copy;
 }
 
+/* Every string of the tree but sections goes through here. */
 static const char *intern(mimeo__tree_build *b, const char *s, size_t len)
 {
 	if (len > INTERN_MAX)
-		return mimeo__arena_strndup(&b->m->ar, s, len);
+		return lstr_new(&b->m->ar, s, len);
 	return intern_mem(b, s, len, 1);
 }
 
@@ -366,7 +397,7 @@ static const mimeo__hdr *find_hdr(const mimeo__hdr *h, size_t n, const char *nam
 	size_t i, nlen = strlen(name);
 
 	for (i = 0; i < n; i++) {
-		if (h[i].name_len == nlen && strncasecmp(h[i].name, name, nlen) == 0)
+		if (lstr_len(h[i].name) == nlen && strncasecmp(h[i].name, name, nlen) == 0)
 			return &h[i];
 	}
 	return NULL;
@@ -377,10 +408,11 @@ static const mimeo__hdr *find_hdr(const mimeo__hdr *h, size_t n, const char *nam
 static const char *cte_as_written(mimeo__tree_build *b, const mimeo__hdr *h, int *err)
 {
 	char tmp[INTERN_MAX + 1], *out, *o;
-	const char *s = h->value, *e = h->value + h->value_len, *r;
+	size_t vlen = lstr_len(h->value);
+	const char *s = h->value, *e = h->value + vlen, *r;
 	int depth = 0;
 
-	out = h->value_len <= INTERN_MAX ? tmp : mimeo__arena_alloc(&b->m->ar, h->value_len + 1);
+	out = vlen <= INTERN_MAX ? tmp : mimeo__arena_alloc(&b->m->ar, vlen + 1);
 	if (!out) {
 		*err = MIMEO_ENOMEM;
 		return NULL;
@@ -435,7 +467,6 @@ static int cb_part_begin(const mimeo_part_info *info, void *user)
 	if (!p)
 		return fail(b, MIMEO_ENOMEM);
 	memset(p, 0, sizeof(*p));
-	p->depth = info->depth;
 	p->section = "";  /* the parser's number is final at headers_end */
 	p->header_offset = info->header_offset;
 	p->body_offset = info->header_offset;
@@ -479,8 +510,6 @@ static int cb_header(const mimeo_part_info *info, const char *name, size_t name_
 	h->value = intern(b, value, value_len);
 	if (!h->name || !h->value)
 		return fail(b, MIMEO_ENOMEM);
-	h->name_len = (uint32_t)name_len;
-	h->value_len = (uint32_t)value_len;
 	b->nhdrs++;
 	return 0;
 }
@@ -515,7 +544,7 @@ static int cb_headers_end(const mimeo_part_info *info, void *user)
 
 	if (flush_headers(b, p) != MIMEO_OK)
 		return fail(b, MIMEO_ENOMEM);
-	p->flags = info->flags;
+	p->flags = (uint16_t)info->flags;
 	p->body_offset = info->body_offset;
 	p->end_offset = info->body_offset;
 	p->cte = (uint8_t)info->cte;
@@ -565,7 +594,7 @@ static int cb_headers_end(const mimeo_part_info *info, void *user)
 	if (h) {
 		mimeo_mime_field *f = NULL;
 
-		if (mimeo_mime_field_parse_alloc(m->alloc, b->cc, NULL, h->value, h->value_len,
+		if (mimeo_mime_field_parse_alloc(m->alloc, b->cc, NULL, h->value, lstr_len(h->value),
 						 &f) != MIMEO_OK)
 			return fail(b, MIMEO_ENOMEM);
 		if (f->type && *f->type)
@@ -1088,7 +1117,16 @@ const mimeo_part *mimeo_part_parent(const mimeo_part *p) { return p->parent; }
 const mimeo_part *mimeo_part_first_child(const mimeo_part *p) { return p->first_child; }
 const mimeo_part *mimeo_part_next_sibling(const mimeo_part *p) { return p->next; }
 size_t mimeo_part_child_count(const mimeo_part *p) { return p->nchildren; }
-unsigned mimeo_part_depth(const mimeo_part *p) { return p->depth; }
+/* Not stored: a node is smaller without it, and depth is bounded by the
+ * parser's max_depth. */
+unsigned mimeo_part_depth(const mimeo_part *p)
+{
+	unsigned d = 0;
+
+	for (; p->parent; p = p->parent)
+		d++;
+	return d;
+}
 const char *mimeo_part_section(const mimeo_part *p) { return p->section; }
 const char *mimeo_part_type(const mimeo_part *p) { return p->attrs->type; }
 const char *mimeo_part_subtype(const mimeo_part *p) { return p->attrs->subtype; }
@@ -1151,7 +1189,7 @@ const char *mimeo_part_header_raw(const mimeo_part *p, size_t i, size_t *len)
 	if (i >= p->hdr_count)
 		return NULL;
 	if (len)
-		*len = p->hdrs[i].value_len;
+		*len = lstr_len(p->hdrs[i].value);
 	return p->hdrs[i].value;
 }
 
@@ -1160,7 +1198,7 @@ int mimeo_part_header_decoded(const mimeo_part *p, size_t i, mimeo_charset_cache
 {
 	if (i >= p->hdr_count)
 		return MIMEO_ENOTFOUND;
-	return mimeo_header_decode_text(cc, opts, p->hdrs[i].value, p->hdrs[i].value_len, out,
+	return mimeo_header_decode_text(cc, opts, p->hdrs[i].value, lstr_len(p->hdrs[i].value), out,
 					NULL);
 }
 
@@ -1171,7 +1209,7 @@ const char *mimeo_part_get_header(const mimeo_part *p, const char *name, size_t 
 	if (!h)
 		return NULL;
 	if (len)
-		*len = h->value_len;
+		*len = lstr_len(h->value);
 	return h->value;
 }
 
