@@ -375,6 +375,8 @@ static int parse_seekable(mimeo_message **out, int fd, const struct stat *st, ui
 		off += (uint64_t)n;
 		rc = mimeo__tree_feed(b, buf, (size_t)n);
 	}
+	/* srcs may have moved while parsing (a preamble kept as a body) */
+	s = &m->srcs[0];
 	s->len = off;
 	if (rc == MIMEO_OK) {
 		/* a file that grew or shrank while it was parsed: its recorded

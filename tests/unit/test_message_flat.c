@@ -328,7 +328,13 @@ END_TEST
 START_TEST(samples_all_sources_agree)
 {
 	static const char *samples[] = { "sample.eml", "forward.eml", "digest.eml", "crlf.eml",
-					 "broken.eml", "hostile-names.eml" };
+					 "broken.eml", "hostile-names.eml", "signed.eml",
+					 "conformance/class1-repeated-delimiter.eml",
+					 "conformance/class2-delimiter-ends-header.eml",
+					 "conformance/class2-nested-no-blank-line.eml",
+					 "conformance/class2-whitespace-first-line.eml",
+					 "conformance/class3-boundary-never-found.eml",
+					 "conformance/class3-delimiter-read-as-field.eml" };
 	size_t s;
 
 	for (s = 0; s < sizeof(samples) / sizeof(samples[0]); s++) {
