@@ -347,7 +347,7 @@ static int rss_table(const char *cli, uint64_t mb)
 /* cat: mimeo vs GMime                                                 */
 /* ------------------------------------------------------------------ */
 
-static int count_write(void *ctx, const void *data, size_t len)
+static int count_write(const void *data, size_t len, void *ctx)
 {
 	(void)data;
 	*(uint64_t *)ctx += len;

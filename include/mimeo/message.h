@@ -249,6 +249,8 @@ MIMEO_EXTERN size_t mimeo_message_defect_count(const mimeo_message *m);
 /** Depth-first, pre-order successor of `p` in the whole tree, NULL after
  *  the last node.  @since 0.1 */
 MIMEO_EXTERN const mimeo_part *mimeo_part_next(const mimeo_part *p);
+/** The message a node belongs to.  @since 0.2 */
+MIMEO_EXTERN const mimeo_message *mimeo_part_message(const mimeo_part *p);
 /** Parent node, NULL for the root.  @since 0.1 */
 MIMEO_EXTERN const mimeo_part *mimeo_part_parent(const mimeo_part *p);
 /** First child, NULL for a leaf.  @since 0.1 */

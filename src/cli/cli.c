@@ -5,6 +5,8 @@
  */
 #include "cli.h"
 
+#include <mimeo.h>
+
 #include <errno.h>
 #include <fcntl.h>
 #include <stdarg.h>
@@ -12,7 +14,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
-#include <zlib.h>
 
 #include <mimeo.h>
 
@@ -27,19 +28,14 @@ void cli_error(const char *fmt, ...)
 	fputc('\n', stderr);
 }
 
-static int ends_with(const char *s, const char *suffix)
-{
-	size_t n = strlen(s), m = strlen(suffix);
-
-	return n >= m && strcmp(s + n - m, suffix) == 0;
-}
-
 int cli_input_open(cli_input *in, const char *path)
 {
-	int fd;
+	mimeo_reader *r = NULL;
+	int fd, rc;
 
 	in->fd = -1;
 	in->gz = NULL;
+	in->reader = NULL;
 	in->name = path;
 	if (strcmp(path, "-") == 0)
 		fd = dup(STDIN_FILENO);
@@ -49,65 +45,36 @@ int cli_input_open(cli_input *in, const char *path)
 		cli_error("cannot open %s: %s", path, strerror(errno));
 		return -1;
 	}
-	if (ends_with(path, ".gz")) {
-		in->gz = gzdopen(fd, "rb");
-		if (!in->gz) {
-			close(fd);
-			cli_error("cannot read %s: out of memory", path);
-			return -1;
-		}
-		/* 256 KiB so zlib refills rarely on large archives. */
-		gzbuffer(in->gz, 256 * 1024);
-		return 0;
+	/* the library's reader: gzip ("*.gz") is read in one place */
+	rc = mimeo_reader_open(&r, path, fd, NULL);
+	if (rc != MIMEO_OK) {
+		close(fd);
+		cli_error("cannot read %s: %s", path, mimeo_strerror(rc));
+		return -1;
 	}
-	in->fd = fd;
+	in->reader = r;
+	in->fd = mimeo_reader_fd(r);
+	in->gz = mimeo_reader_is_compressed(r) ? (void *)r : NULL;
 	return 0;
 }
 
 ssize_t cli_input_read(cli_input *in, void *buf, size_t n)
 {
+	size_t got = 0;
+
 	if (n > (size_t)1 << 30)
 		n = (size_t)1 << 30;
-	if (in->gz) {
-		int errnum;
-		int got = gzread(in->gz, buf, (unsigned)n);
-
-		if (got < 0) {
-			const char *msg = gzerror(in->gz, &errnum);
-			cli_error("cannot read %s: %s", in->name,
-				  errnum == Z_ERRNO ? strerror(errno) : msg);
-			return -1;
-		}
-		if (got == 0) {
-			/* zlib reports a truncated stream only through
-			 * gzerror(): a cut-off archive is unreadable input. */
-			gzerror(in->gz, &errnum);
-			if (errnum == Z_BUF_ERROR) {
-				cli_error("cannot read %s: unexpected end of compressed data",
-					  in->name);
-				return -1;
-			}
-		}
-		return got;
-	}
-	for (;;) {
-		ssize_t got = read(in->fd, buf, n);
-
-		if (got >= 0)
-			return got;
-		if (errno == EINTR)
-			continue;
-		cli_error("cannot read %s: %s", in->name, strerror(errno));
+	if (mimeo_reader_read(buf, n, &got, in->reader) != MIMEO_OK) {
+		cli_error("cannot read %s: %s", in->name, mimeo_reader_error(in->reader));
 		return -1;
 	}
+	return (ssize_t)got;
 }
 
 void cli_input_close(cli_input *in)
 {
-	if (in->gz)
-		gzclose(in->gz);
-	else if (in->fd >= 0)
-		close(in->fd);
+	mimeo_reader_close(in->reader);
+	in->reader = NULL;
 	in->gz = NULL;
 	in->fd = -1;
 }

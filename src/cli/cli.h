@@ -23,8 +23,9 @@ typedef struct cli_command {
 /* An input file: a path, "-" for stdin, or a path ending in ".gz" that is
  * read through zlib. */
 typedef struct cli_input {
-	int fd;        /* plain input, or -1 */
-	void *gz;      /* gzFile for .gz input, or NULL */
+	int fd;        /* plain input (owned by `reader`), or -1 */
+	void *gz;      /* non-NULL for .gz input (read through zlib) */
+	void *reader;  /* the library's mimeo_reader doing the reading */
 	const char *name;
 } cli_input;
 
@@ -59,6 +60,13 @@ struct mimeo_message;
 /* Parse FILE ("-" = stdin, ".gz" through zlib) into a tree.  NULL after
  * printing one error line. */
 struct mimeo_message *cli_load_message(const char *path);
+/* mimeo_write_fn writing to stdout; a failure is reported once (by
+ * cli_write_stdout) and returned as MIMEO_EIO. */
+int cli_write_body(const void *data, size_t len, void *user);
+/* cli_outdir_produce_fn for a leaf (a const mimeo_part *): its decoded
+ * body, streamed from the source. */
+int cli_produce_body(void *part, int (*write)(const void *buf, size_t len, void *sink),
+		     void *sink);
 /* Flush stdout; turn a write error into CLI_FAILURE (reported once) when
  * `rc` is CLI_OK.  Returns the exit status. */
 int cli_finish_stdout(int rc);

@@ -9,36 +9,115 @@
 #include <mimeo.h>
 
 #include <errno.h>
+#include <fcntl.h>
 #include <string.h>
+#include <unistd.h>
 
-static int input_read(void *buf, size_t cap, size_t *got, void *ctx)
+static int ends_with_gz(const char *s)
 {
-	ssize_t n = cli_input_read(ctx, buf, cap);
+	size_t n = strlen(s);
 
-	if (n < 0)
-		return MIMEO_EIO; /* cli_input_read printed why */
-	*got = (size_t)n;
+	return n >= 3 && strcmp(s + n - 3, ".gz") == 0;
+}
+
+/*
+ * The message is not read into memory: a regular file (also as standard
+ * input) is parsed in blocks and its bodies are read back on demand; a
+ * pipe or a .gz file is spooled by the library (memory up to 1 MiB, then
+ * an unlinked file in $TMPDIR).
+ */
+mimeo_message *cli_load_message(const char *path)
+{
+	mimeo_message_options o = MIMEO_MESSAGE_OPTIONS_INIT;
+	const char *reason = NULL;
+	mimeo_reader *r = NULL;
+	mimeo_message *m = NULL;
+	int fd, rc;
+
+	o.reason = &reason;
+	if (strcmp(path, "-") == 0)
+		fd = dup(STDIN_FILENO);
+	else
+		fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0) {
+		cli_error("cannot open %s: %s", path, strerror(errno));
+		return NULL;
+	}
+	if (ends_with_gz(path)) {
+		rc = mimeo_reader_open(&r, path, fd, NULL);
+		if (rc != MIMEO_OK) {
+			close(fd);
+			cli_error("cannot read %s: %s", path, mimeo_strerror(rc));
+			return NULL;
+		}
+		rc = mimeo_message_parse_stream(&m, mimeo_reader_read, r, &o);
+	} else {
+		rc = mimeo_message_parse_fd(&m, fd, &o);
+	}
+	if (rc == MIMEO_EIO) {
+		int e = errno;
+
+		if (r && reason && strcmp(reason, "reading the input failed") == 0)
+			cli_error("cannot read %s: %s", path, mimeo_reader_error(r));
+		else if (reason && strcmp(reason, "reading the input failed") != 0 &&
+			 strcmp(reason, "cannot read the file") != 0)
+			cli_error("cannot read %s: %s: %s", path, reason, strerror(e));
+		else
+			cli_error("cannot read %s: %s", path, strerror(e));
+	} else if (rc != MIMEO_OK) {
+		cli_error("cannot parse %s: %s", path, mimeo_strerror(rc));
+	}
+	if (r)
+		mimeo_reader_close(r);
+	else
+		close(fd);
+	if (rc != MIMEO_OK)
+		return NULL;
+	cli_warn_limits(path, mimeo_message_limits_hit(m));
+	return m;
+}
+
+int cli_write_body(const void *data, size_t len, void *user)
+{
+	(void)user;
+	return cli_write_stdout(data, len) < 0 ? MIMEO_EIO : MIMEO_OK;
+}
+
+/* Adapts the outdir writer (0 / -1 with errno) to mimeo_write_fn. */
+typedef struct produce_ctx {
+	int (*write)(const void *buf, size_t len, void *sink);
+	void *sink;
+	int failed;   /* the writer failed (it reports why) */
+} produce_ctx;
+
+static int produce_write(const void *data, size_t len, void *user)
+{
+	produce_ctx *c = user;
+
+	if (c->write(data, len, c->sink) < 0) {
+		c->failed = 1;
+		return MIMEO_EIO;
+	}
 	return MIMEO_OK;
 }
 
-mimeo_message *cli_load_message(const char *path)
+int cli_produce_body(void *part, int (*write)(const void *buf, size_t len, void *sink),
+		     void *sink)
 {
-	cli_input in;
-	mimeo_message *m = NULL;
-	int rc;
+	const mimeo_part *p = part;
+	produce_ctx c = { write, sink, 0 };
+	int rc = mimeo_part_decode(p, 0, NULL, produce_write, &c, NULL);
 
-	if (cli_input_open(&in, path) < 0)
-		return NULL;
-	rc = mimeo_message_parse_stream(&m, input_read, &in, NULL);
-	cli_input_close(&in);
-	if (rc == MIMEO_EIO)
-		return NULL;
-	if (rc != MIMEO_OK) {
-		cli_error("cannot parse %s: %s", path, mimeo_strerror(rc));
-		return NULL;
+	if (rc == MIMEO_OK)
+		return 0;
+	if (!c.failed) {
+		/* the source could not be read back (changed, shrank) */
+		const char *why = mimeo_message_io_error(mimeo_part_message(p));
+
+		cli_error("cannot read section %s: %s", mimeo_part_section(p),
+			  why ? why : mimeo_strerror(rc));
 	}
-	cli_warn_limits(path, mimeo_message_limits_hit(m));
-	return m;
+	return -1;
 }
 
 int cli_finish_stdout(int rc)

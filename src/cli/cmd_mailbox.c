@@ -586,8 +586,6 @@ int cli_extract_all(const char *path, const char *dir, int progress_mode)
 		}
 		for (p = mimeo_message_root(m); p; p = mimeo_part_next(p)) {
 			char label[640];
-			const void *body;
-			size_t len;
 
 			if (!cli_is_attachment(p))
 				continue;
@@ -602,8 +600,8 @@ int cli_extract_all(const char *path, const char *dir, int progress_mode)
 			}
 			snprintf(label, sizeof(label), "message %zu section %s", i,
 				 mimeo_part_section(p));
-			body = mimeo_part_body(p, &len);
-			cli_outdir_save_buf(out, mimeo_part_filename(p), label, body, len);
+			cli_outdir_save(out, mimeo_part_filename(p), label, cli_produce_body,
+					(void *)p);
 		}
 		if (out && cli_outdir_close(out) != CLI_OK)
 			rc = CLI_FAILURE;

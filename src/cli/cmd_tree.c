@@ -55,12 +55,11 @@ static int print_json(const mimeo_message *m)
 	}
 	fputs("],\"parts\":[", out);
 	for (p = root; p; p = mimeo_part_next(p)) {
-		size_t size;
+		uint64_t size = mimeo_part_size(p);
 		char type[512];
 
 		if (!mimeo_part_is_leaf(p))
 			continue;
-		mimeo_part_body(p, &size);
 		snprintf(type, sizeof(type), "%s/%s", mimeo_part_type(p), mimeo_part_subtype(p));
 		fputs(first ? "{\"section\":" : ",{\"section\":", out);
 		first = 0;
@@ -75,7 +74,7 @@ static int print_json(const mimeo_message *m)
 		cli_json_cstr_or_null(out, mimeo_part_disposition(p));
 		fputs(",\"filename\":", out);
 		cli_json_cstr_or_null(out, mimeo_part_filename(p));
-		fprintf(out, ",\"size\":%zu}", size);
+		fprintf(out, ",\"size\":%" PRIu64 "}", size);
 	}
 	fputs("],\"security\":[", out);
 	first = 1;
@@ -152,10 +151,7 @@ static int print_tree(const mimeo_message *m)
 			fprintf(out, "%s ", section);
 		fprintf(out, "%s/%s", mimeo_part_type(p), mimeo_part_subtype(p));
 		if (mimeo_part_is_leaf(p)) {
-			size_t size;
-
-			mimeo_part_body(p, &size);
-			fprintf(out, "  %zu bytes", size);
+			fprintf(out, "  %" PRIu64 " bytes", mimeo_part_size(p));
 			if (mimeo_part_cte_name(p)) {
 				fputs(", ", out);
 				print_safe(out, mimeo_part_cte_name(p));
@@ -240,9 +236,8 @@ static int run_cat(int argc, char **argv)
 	const char *args[2];
 	const mimeo_part *p;
 	mimeo_message *m;
-	int text = 0, nargs = 0, i, rc = CLI_OK;
-	const void *body;
-	size_t len, msgn;
+	int text = 0, nargs = 0, i, r, rc = CLI_OK;
+	size_t msgn;
 
 	if (cli_take_message_opt(&argc, argv, &msgn) < 0)
 		return CLI_USAGE;
@@ -278,20 +273,16 @@ static int run_cat(int argc, char **argv)
 		mimeo_message_free(m);
 		return CLI_FAILURE;
 	}
-	if (text) {
-		mimeo_buf buf = MIMEO_BUF_INIT;
-
-		if (mimeo_part_text(p, NULL, &buf, NULL) != MIMEO_OK) {
-			cli_error("out of memory");
-			rc = CLI_FAILURE;
-		} else if (cli_write_stdout(buf.ptr, buf.size) < 0) {
-			rc = CLI_FAILURE;
-		}
-		mimeo_buf_dispose(&buf);
-	} else {
-		body = mimeo_part_body(p, &len);
-		if (cli_write_stdout(body, len) < 0)
-			rc = CLI_FAILURE;
+	/* decoded (and converted) in blocks, straight from the source */
+	r = mimeo_part_decode(p, text ? MIMEO_DECODE_UTF8 : 0, NULL, cli_write_body, NULL, NULL);
+	if (r != MIMEO_OK) {
+		/* a failed write to stdout was reported by cli_write_body */
+		if (r == MIMEO_EIO && mimeo_message_io_error(m))
+			cli_error("cannot read %s: %s", args[0], mimeo_message_io_error(m));
+		else if (r != MIMEO_EIO)
+			cli_error("cannot decode section %s of %s: %s", args[1], args[0],
+				  mimeo_strerror(r));
+		rc = CLI_FAILURE;
 	}
 	mimeo_message_free(m);
 	return cli_finish_stdout(rc);
@@ -364,14 +355,12 @@ static int run_extract(int argc, char **argv)
 	 * list and the exit status come from cli_outdir_close. */
 	for (p = mimeo_message_root(m); p; p = mimeo_part_next(p)) {
 		char label[600];
-		const void *body;
-		size_t len;
 
 		if (!cli_is_attachment(p))
 			continue;
 		snprintf(label, sizeof(label), "section %s", mimeo_part_section(p));
-		body = mimeo_part_body(p, &len);
-		cli_outdir_save_buf(out, mimeo_part_filename(p), label, body, len);
+		/* decoded in blocks, straight from the source into the file */
+		cli_outdir_save(out, mimeo_part_filename(p), label, cli_produce_body, (void *)p);
 	}
 	rc = cli_outdir_close(out);
 	mimeo_message_free(m);

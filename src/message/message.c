@@ -1059,6 +1059,11 @@ const mimeo_message *mimeo__part_message(const mimeo_part *p)
 	return (const mimeo_message *)((const char *)p - offsetof(mimeo_message, root_node));
 }
 
+const mimeo_message *mimeo_part_message(const mimeo_part *p)
+{
+	return mimeo__part_message(p);
+}
+
 const mimeo_part *mimeo_message_root(const mimeo_message *m)
 {
 	return m->root;
