@@ -151,6 +151,9 @@ void mimeo__source_dispose(mimeo__source *s, const mimeo_allocator *alloc);
  * set when the source is shorter than that or the file changed. */
 int mimeo__source_read(const mimeo__source *s, uint64_t off, void *buf, size_t len,
 		       const char **reason);
+struct stat;
+/* Does `st` describe the file `s` recorded (identity, size, mtime)? */
+int mimeo__source_same(const mimeo__source *s, const struct stat *st);
 /* Is the file behind `s` still the one that was parsed?  MIMEO_OK or
  * MIMEO_EIO with *reason. */
 int mimeo__source_check(const mimeo__source *s, const char **reason);

@@ -1059,6 +1059,20 @@ const mimeo_message *mimeo__part_message(const mimeo_part *p)
 	return (const mimeo_message *)((const char *)p - offsetof(mimeo_message, root_node));
 }
 
+int mimeo__message_fail(const mimeo_message *m, int rc, const char *reason)
+{
+	mimeo_message *mm = (mimeo_message *)m;
+
+	if (rc == MIMEO_EIO && reason)
+		atomic_store(&mm->io_error, reason);
+	return rc;
+}
+
+const char *mimeo_message_io_error(const mimeo_message *m)
+{
+	return atomic_load(&((mimeo_message *)m)->io_error);
+}
+
 const mimeo_message *mimeo_part_message(const mimeo_part *p)
 {
 	return mimeo__part_message(p);
