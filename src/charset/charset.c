@@ -1612,11 +1612,9 @@ int mimeo__charset_convert(mimeo_charset_cache *cc, int enc, unsigned unknown_fl
 	return guess_convert(cc, MIMEO_REPAIR_UNKNOWN_CHARSET, s, len, out, rep);
 }
 
-int mimeo_charset_to_utf8(mimeo_charset_cache *cc, const char *label, size_t label_len,
+static int charset_to_utf8_body(mimeo_charset_cache *cc, const char *label, size_t label_len,
 			  const void *in, size_t len, mimeo_buf *out, unsigned *repairs)
 {
-	if (out && mimeo__buf_ready(out) != MIMEO_OK) /* "" on success, never NULL */
-		return MIMEO_ENOMEM;
 	mimeo_charset_cache *tmp = NULL;
 	unsigned dummy = 0, flag;
 	int enc, rc;
@@ -1634,6 +1632,16 @@ int mimeo_charset_to_utf8(mimeo_charset_cache *cc, const char *label, size_t lab
 				    repairs ? repairs : &dummy);
 	mimeo_charset_cache_free(tmp);
 	return rc;
+}
+
+/* A successful call leaves out->ptr non-NULL ("" for empty text); a refused
+ * or failed call allocates nothing for that (callers need not dispose). */
+int mimeo_charset_to_utf8(mimeo_charset_cache *cc, const char *label, size_t label_len,
+			  const void *in, size_t len, mimeo_buf *out, unsigned *repairs)
+{
+	int rc = charset_to_utf8_body(cc, label, label_len, in, len, out, repairs);
+
+	return rc == MIMEO_OK && out ? mimeo__buf_ready(out) : rc;
 }
 
 /* ------------------------------------------------------------------ */
@@ -1971,20 +1979,26 @@ static int conv_feed(mimeo_charset_conv *cv, const unsigned char *s, size_t n, i
 	return MIMEO_OK;
 }
 
-int mimeo_charset_conv_step(mimeo_charset_conv *cv, const void *in, size_t len,
+static int charset_conv_step_body(mimeo_charset_conv *cv, const void *in, size_t len,
 			    mimeo_buf *out)
 {
-	if (out && mimeo__buf_ready(out) != MIMEO_OK) /* "" on success, never NULL */
-		return MIMEO_ENOMEM;
 	if (!len)
 		return MIMEO_OK;
 	return conv_feed(cv, in, len, 0, out);
 }
 
-int mimeo_charset_conv_finish(mimeo_charset_conv *cv, mimeo_buf *out)
+/* A successful call leaves out->ptr non-NULL ("" for empty text); a refused
+ * or failed call allocates nothing for that (callers need not dispose). */
+int mimeo_charset_conv_step(mimeo_charset_conv *cv, const void *in, size_t len,
+			    mimeo_buf *out)
 {
-	if (out && mimeo__buf_ready(out) != MIMEO_OK) /* "" on success, never NULL */
-		return MIMEO_ENOMEM;
+	int rc = charset_conv_step_body(cv, in, len, out);
+
+	return rc == MIMEO_OK && out ? mimeo__buf_ready(out) : rc;
+}
+
+static int charset_conv_finish_body(mimeo_charset_conv *cv, mimeo_buf *out)
+{
 	int rc = conv_feed(cv, (const unsigned char *)"", 0, 1, out);
 
 	if (cv->mode == CONV_SNIFF && cv->saw_8bit)
@@ -1997,6 +2011,15 @@ int mimeo_charset_conv_finish(mimeo_charset_conv *cv, mimeo_buf *out)
 	if (!rc && cv->cur != cv->enc)
 		rc = conv_setup(cv, cv->enc);
 	return rc;
+}
+
+/* A successful call leaves out->ptr non-NULL ("" for empty text); a refused
+ * or failed call allocates nothing for that (callers need not dispose). */
+int mimeo_charset_conv_finish(mimeo_charset_conv *cv, mimeo_buf *out)
+{
+	int rc = charset_conv_finish_body(cv, out);
+
+	return rc == MIMEO_OK && out ? mimeo__buf_ready(out) : rc;
 }
 
 unsigned mimeo_charset_conv_repairs(const mimeo_charset_conv *cv)

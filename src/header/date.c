@@ -380,10 +380,8 @@ int mimeo_date_parse(const char *in, size_t len, int64_t *utc_seconds, int *offs
 	return MIMEO_OK;
 }
 
-int mimeo_date_format(int64_t utc_seconds, int offset_minutes, mimeo_buf *out)
+static int date_format_body(int64_t utc_seconds, int offset_minutes, mimeo_buf *out)
 {
-	if (out && mimeo__buf_ready(out) != MIMEO_OK) /* "" on success, never NULL */
-		return MIMEO_ENOMEM;
 	/* 9999-12-31T23:59:59 local, and 1900-01-01 local, in UTC seconds
 	 * with a margin for the offset: reject anything far outside first so
 	 * that no arithmetic below can overflow */
@@ -439,4 +437,13 @@ int mimeo_date_format(int64_t utc_seconds, int offset_minutes, mimeo_buf *out)
 	buf[n++] = (char)('0' + ao % 60 / 10);
 	buf[n++] = (char)('0' + ao % 60 % 10);
 	return mimeo_buf_put(out, buf, n);
+}
+
+/* A successful call leaves out->ptr non-NULL ("" for empty text); a refused
+ * or failed call allocates nothing for that (callers need not dispose). */
+int mimeo_date_format(int64_t utc_seconds, int offset_minutes, mimeo_buf *out)
+{
+	int rc = date_format_body(utc_seconds, offset_minutes, out);
+
+	return rc == MIMEO_OK && out ? mimeo__buf_ready(out) : rc;
 }

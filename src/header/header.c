@@ -24,10 +24,8 @@ static const unsigned char fffd[3] = { 0xEF, 0xBF, 0xBD };
 /* unfolding                                                           */
 /* ------------------------------------------------------------------ */
 
-int mimeo_header_unfold(const char *in, size_t len, mimeo_buf *out)
+static int header_unfold_body(const char *in, size_t len, mimeo_buf *out)
 {
-	if (out && mimeo__buf_ready(out) != MIMEO_OK) /* "" on success, never NULL */
-		return MIMEO_ENOMEM;
 	size_t i = 0;
 	int rc;
 
@@ -43,6 +41,15 @@ int mimeo_header_unfold(const char *in, size_t len, mimeo_buf *out)
 		i = j + 1;
 	}
 	return MIMEO_OK;
+}
+
+/* A successful call leaves out->ptr non-NULL ("" for empty text); a refused
+ * or failed call allocates nothing for that (callers need not dispose). */
+int mimeo_header_unfold(const char *in, size_t len, mimeo_buf *out)
+{
+	int rc = header_unfold_body(in, len, out);
+
+	return rc == MIMEO_OK && out ? mimeo__buf_ready(out) : rc;
 }
 
 /* ------------------------------------------------------------------ */
@@ -662,12 +669,20 @@ static void text_fn(struct dec *d, const char *s, size_t n)
 	dec_span(d, s, n, 0);
 }
 
+static int header_decode_text_body(mimeo_charset_cache *cc, const mimeo_header_options *opts,
+			     const char *in, size_t len, mimeo_buf *out, unsigned *repairs)
+{
+	return run_decoder(cc, opts, in, len, out, repairs, text_fn);
+}
+
+/* A successful call leaves out->ptr non-NULL ("" for empty text); a refused
+ * or failed call allocates nothing for that (callers need not dispose). */
 int mimeo_header_decode_text(mimeo_charset_cache *cc, const mimeo_header_options *opts,
 			     const char *in, size_t len, mimeo_buf *out, unsigned *repairs)
 {
-	if (out && mimeo__buf_ready(out) != MIMEO_OK) /* "" on success, never NULL */
-		return MIMEO_ENOMEM;
-	return run_decoder(cc, opts, in, len, out, repairs, text_fn);
+	int rc = header_decode_text_body(cc, opts, in, len, out, repairs);
+
+	return rc == MIMEO_OK && out ? mimeo__buf_ready(out) : rc;
 }
 
 /* End of a quoted string or comment starting after `open` at s[i]: the
@@ -748,12 +763,20 @@ static void phrase_fn(struct dec *d, const char *s, size_t n)
 	}
 }
 
+static int header_decode_phrase_body(mimeo_charset_cache *cc, const mimeo_header_options *opts,
+			       const char *in, size_t len, mimeo_buf *out, unsigned *repairs)
+{
+	return run_decoder(cc, opts, in, len, out, repairs, phrase_fn);
+}
+
+/* A successful call leaves out->ptr non-NULL ("" for empty text); a refused
+ * or failed call allocates nothing for that (callers need not dispose). */
 int mimeo_header_decode_phrase(mimeo_charset_cache *cc, const mimeo_header_options *opts,
 			       const char *in, size_t len, mimeo_buf *out, unsigned *repairs)
 {
-	if (out && mimeo__buf_ready(out) != MIMEO_OK) /* "" on success, never NULL */
-		return MIMEO_ENOMEM;
-	return run_decoder(cc, opts, in, len, out, repairs, phrase_fn);
+	int rc = header_decode_phrase_body(cc, opts, in, len, out, repairs);
+
+	return rc == MIMEO_OK && out ? mimeo__buf_ready(out) : rc;
 }
 
 /* ------------------------------------------------------------------ */
@@ -1101,18 +1124,34 @@ done:
 	return e.err;
 }
 
-int mimeo_header_encode_text(const char *utf8, size_t len, size_t start_col, unsigned flags,
+static int header_encode_text_body(const char *utf8, size_t len, size_t start_col, unsigned flags,
 			     mimeo_buf *out)
 {
-	if (out && mimeo__buf_ready(out) != MIMEO_OK) /* "" on success, never NULL */
-		return MIMEO_ENOMEM;
 	return encode(utf8, len, start_col, flags, out, MODE_TEXT);
 }
 
+/* A successful call leaves out->ptr non-NULL ("" for empty text); a refused
+ * or failed call allocates nothing for that (callers need not dispose). */
+int mimeo_header_encode_text(const char *utf8, size_t len, size_t start_col, unsigned flags,
+			     mimeo_buf *out)
+{
+	int rc = header_encode_text_body(utf8, len, start_col, flags, out);
+
+	return rc == MIMEO_OK && out ? mimeo__buf_ready(out) : rc;
+}
+
+static int header_encode_phrase_body(const char *utf8, size_t len, size_t start_col,
+			       unsigned flags, mimeo_buf *out)
+{
+	return encode(utf8, len, start_col, flags, out, MODE_PHRASE);
+}
+
+/* A successful call leaves out->ptr non-NULL ("" for empty text); a refused
+ * or failed call allocates nothing for that (callers need not dispose). */
 int mimeo_header_encode_phrase(const char *utf8, size_t len, size_t start_col,
 			       unsigned flags, mimeo_buf *out)
 {
-	if (out && mimeo__buf_ready(out) != MIMEO_OK) /* "" on success, never NULL */
-		return MIMEO_ENOMEM;
-	return encode(utf8, len, start_col, flags, out, MODE_PHRASE);
+	int rc = header_encode_phrase_body(utf8, len, start_col, flags, out);
+
+	return rc == MIMEO_OK && out ? mimeo__buf_ready(out) : rc;
 }

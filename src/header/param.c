@@ -1010,11 +1010,9 @@ static int sanitize_utf8(const char *v, size_t n, mimeo_buf *clean)
 
 #define PARAM_COLS 78
 
-int mimeo_param_encode(const char *name, const char *utf8, size_t len, size_t start_col,
+static int param_encode_body(const char *name, const char *utf8, size_t len, size_t start_col,
 		       unsigned flags, mimeo_buf *out)
 {
-	if (out && mimeo__buf_ready(out) != MIMEO_OK) /* "" on success, never NULL */
-		return MIMEO_ENOMEM;
 	const char *fold = (flags & MIMEO_HEADER_FOLD_CRLF) ? ";\r\n\t" : ";\n\t";
 	mimeo_buf clean;
 	const char *v;
@@ -1128,4 +1126,14 @@ int mimeo_param_encode(const char *name, const char *utf8, size_t len, size_t st
 out:
 	mimeo_buf_dispose(&clean);
 	return rc;
+}
+
+/* A successful call leaves out->ptr non-NULL ("" for empty text); a refused
+ * or failed call allocates nothing for that (callers need not dispose). */
+int mimeo_param_encode(const char *name, const char *utf8, size_t len, size_t start_col,
+		       unsigned flags, mimeo_buf *out)
+{
+	int rc = param_encode_body(name, utf8, len, start_col, flags, out);
+
+	return rc == MIMEO_OK && out ? mimeo__buf_ready(out) : rc;
 }

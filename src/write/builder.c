@@ -1941,11 +1941,18 @@ int mimeo_builder_write_file(mimeo_builder *b, FILE *f)
 	return write_with(b, file_writer, f, FILE_OUT_CAP);
 }
 
-int mimeo_builder_write_buf(mimeo_builder *b, mimeo_buf *out)
+static int builder_write_buf_body(mimeo_builder *b, mimeo_buf *out)
 {
-	if (out && mimeo__buf_ready(out) != MIMEO_OK) /* "" on success, never NULL */
-		return MIMEO_ENOMEM;
 	if (!out)
 		return MIMEO_EINVAL;
 	return mimeo_builder_write(b, mimeo__buf_writer, out);
+}
+
+/* A successful call leaves out->ptr non-NULL ("" for empty text); a refused
+ * or failed call allocates nothing for that (callers need not dispose). */
+int mimeo_builder_write_buf(mimeo_builder *b, mimeo_buf *out)
+{
+	int rc = builder_write_buf_body(b, out);
+
+	return rc == MIMEO_OK && out ? mimeo__buf_ready(out) : rc;
 }
