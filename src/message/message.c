@@ -1552,7 +1552,7 @@ static int buf_write(const void *data, size_t len, void *ctx)
 	return mimeo_buf_put(ctx, data, len);
 }
 
-int mimeo_part_decode_buf(const mimeo_part *p, unsigned flags, mimeo_charset_cache *cc,
+static int part_decode_buf_body(const mimeo_part *p, unsigned flags, mimeo_charset_cache *cc,
 			  mimeo_buf *out, unsigned *repairs)
 {
 	if (!out)
@@ -1563,7 +1563,16 @@ int mimeo_part_decode_buf(const mimeo_part *p, unsigned flags, mimeo_charset_cac
 	return mimeo_part_decode(p, flags, cc, buf_write, out, repairs);
 }
 
-int mimeo_part_text(const mimeo_part *p, mimeo_charset_cache *cc, mimeo_buf *out,
+/* A successful call leaves out->ptr non-NULL ("" for an empty body). */
+int mimeo_part_decode_buf(const mimeo_part *p, unsigned flags, mimeo_charset_cache *cc,
+			  mimeo_buf *out, unsigned *repairs)
+{
+	int rc = part_decode_buf_body(p, flags, cc, out, repairs);
+
+	return rc == MIMEO_OK && out ? mimeo__buf_ready(out) : rc;
+}
+
+static int part_text_body(const mimeo_part *p, mimeo_charset_cache *cc, mimeo_buf *out,
 		    unsigned *repairs)
 {
 	const mimeo_message *m = mimeo__part_message(p);
@@ -1585,6 +1594,15 @@ int mimeo_part_text(const mimeo_part *p, mimeo_charset_cache *cc, mimeo_buf *out
 					   body.ptr ? body.ptr : "", body.size, out, repairs);
 	mimeo_buf_dispose(&body);
 	return rc;
+}
+
+/* A successful call leaves out->ptr non-NULL ("" for an empty body). */
+int mimeo_part_text(const mimeo_part *p, mimeo_charset_cache *cc, mimeo_buf *out,
+		    unsigned *repairs)
+{
+	int rc = part_text_body(p, cc, out, repairs);
+
+	return rc == MIMEO_OK && out ? mimeo__buf_ready(out) : rc;
 }
 
 /* ------------------------------------------------------------------ */
