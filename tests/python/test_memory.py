@@ -61,7 +61,7 @@ def test_512_mib_attachment_stays_flat(big):
                        check=True, timeout=1200)
     out = r.stdout.decode().splitlines()
     n = ATTACHMENT // len(block)
-    assert out[0] == str([("1", "text/plain", None, 19),
+    assert out[0] == str([("1", "text/plain", None, 18),
                           ("2", "application/octet-stream", "big.bin", n * len(block))])
     rss_listed, rss, size, digest = out[1].split()
     import hashlib
