@@ -11,8 +11,10 @@ Run by `meson test --benchmark` (suite scan).  It
      warm-up round, then --runs rounds), and prints, per corpus, the median
      wall-clock throughput, the throughput per CPU second (user + system: it
      moves less than wall-clock time on a loaded machine), the peak RSS (from
-     /usr/bin/time) and the counts side by side, with the ratio against the
-     targets (>= 4x GMime, RSS <= GMime's).  BENCH_RUNS sets the rounds.
+     /usr/bin/time) and the counts side by side, with the ratios against the
+     targets (>= 10x GMime on one thread, RSS <= GMime's; issue 16).
+     mimeo runs with -j 1: GMime's scanner is single-threaded.  BENCH_RUNS
+     sets the rounds.
 
 Counts must agree: messages and parts equal, and mimeo's bytes lower than
 GMime's by exactly the number of ">From " body lines mimeo un-quotes (mboxrd,
@@ -143,7 +145,7 @@ def main():
     bad = 0
     for name, path in corpora:
         size = os.path.getsize(path)
-        progs = [("mimeo scan --mbox", [a.mimeo, "scan", "--mbox", path])]
+        progs = [("mimeo scan --mbox -j 1", [a.mimeo, "scan", "--mbox", "-j", "1", path])]
         if gmime:
             progs.insert(0, ("gmime_scan --mbox", [gmime, "--mbox", path]))
         res = {p: [] for p, _ in progs}
@@ -161,7 +163,7 @@ def main():
             cpu = statistics.median(x[2] for x in res[label])
             rows.append((name, label, size / t / 1e6, rss / 1024, out[label], size / max(cpu, 1e-3) / 1e6))
         if gmime:
-            gm, mm = counts(out["gmime_scan --mbox"]), counts(out["mimeo scan --mbox"])
+            gm, mm = counts(out["gmime_scan --mbox"]), counts(out["mimeo scan --mbox -j 1"])
             ok = gm[0] == mm[0] and gm[1] == mm[1] and gm[2] - mm[2] == quoted
             log("%s: %d '>From ' lines un-quoted by mimeo; counts %s" %
                 (name, quoted, "agree" if ok else "DISAGREE: gmime %s mimeo %s" % (gm, mm)))
@@ -177,8 +179,10 @@ def main():
         for name, _ in corpora:
             g = [r for r in rows if r[0] == name and r[1].startswith("gmime")][0]
             m = [r for r in rows if r[0] == name and r[1].startswith("mimeo")][0]
-            log("%s: mimeo/GMime throughput %.2fx (target >= 4x: %s), RSS %.1f vs %.1f MiB (%s)" %
-                (name, m[2] / g[2], "met" if m[2] >= 4 * g[2] else "MISSED", m[3], g[3],
+            log("%s: mimeo/GMime throughput %.2fx wall, %.2fx per CPU second (target >= 10x: %s), "
+                "RSS %.1f vs %.1f MiB (%s)" %
+                (name, m[2] / g[2], m[5] / g[5],
+                 "met" if min(m[2] / g[2], m[5] / g[5]) >= 10 else "MISSED", m[3], g[3],
                  "met" if m[3] <= g[3] else "MISSED"))
     return 1 if bad else 0
 
