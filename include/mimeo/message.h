@@ -225,7 +225,10 @@ MIMEO_EXTERN const mimeo_part *mimeo_message_find_section(const mimeo_message *m
  * parameter, else its first child); multipart/mixed and other multiparts
  * give the first inline (no "attachment" disposition) child that has a
  * body.  A text/plain or text/html leaf is itself.  Leaves with
- * disposition "attachment" are never picked.  When nothing of the wanted
+ * disposition "attachment" are never picked, nor (since 0.2) the text of
+ * a message/rfc822 part inside the tree: a forwarded message's body is
+ * not the body of the message that carries it (only a root that is
+ * itself message/rfc822 is entered).  When nothing of the wanted
  * type exists, the same rules are applied to text/plain and text/html
  * together (a client shows the HTML of an HTML-only message).
  * @return the leaf, or NULL when the message has no displayable text.

@@ -61,8 +61,14 @@ static const mimeo_part *pick(const mimeo_part *p, const char *subtype, unsigned
 		return NULL;
 	if (mimeo_part_is_leaf(p))
 		return is_text_leaf(p, subtype) ? p : NULL;
+	/* A message/rfc822 inside the tree is a forwarded or attached message
+	 * (RFC 2046 5.2.1): its text is that message's body, not this one's,
+	 * so only the root (a message that is itself message/rfc822) is
+	 * entered.  Entering every one made a forwarded text/plain the body of
+	 * an HTML-only message. */
 	if (mimeo_part_is_message(p))
-		return p->first_child ? pick(p->first_child, subtype, depth + 1) : NULL;
+		return depth == 0 && p->first_child ? pick(p->first_child, subtype, depth + 1)
+						    : NULL;
 	if (strcmp(mimeo_part_subtype(p), "alternative") == 0) {
 		/* RFC 2046 5.1.4: the last alternative is the preferred one. */
 		for (c = p->first_child; c; c = c->next) {

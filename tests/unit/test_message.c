@@ -480,6 +480,25 @@ START_TEST(pick_body_rules)
 	ck_assert_str_eq(mimeo_part_section(p), "3");
 	mimeo_message_free(m);
 
+	/* a forwarded message's text is not the body: an HTML-only message
+	 * with a forwarded text/plain message shows its HTML (the example
+	 * mail client picked "inner body" for client.eml) */
+	m = parse_sample("client.eml", &data, &len);
+	ck_assert_str_eq(mimeo_part_section(mimeo_message_pick_body(m, "text/plain")), "1.1");
+	ck_assert_str_eq(mimeo_part_section(mimeo_message_pick_body(m, "text/html")), "1.1");
+	mimeo_message_free(m);
+	free(data);
+	m = parse_str("Content-Type: multipart/mixed; boundary=z\n\n"
+		      "--z\nContent-Type: message/rfc822\n\nSubject: fwd\n\nforwarded\n--z--\n");
+	ck_assert_ptr_null(mimeo_message_pick_body(m, "text/plain"));
+	mimeo_message_free(m);
+	/* ...but a message that is itself message/rfc822 shows what it holds */
+	m = parse_str("Content-Type: message/rfc822\n\nSubject: inner\n\ninner text\n");
+	p = mimeo_message_pick_body(m, "text/plain");
+	ck_assert_ptr_nonnull(p);
+	ck_assert_str_eq(mimeo_part_type(p), "text");
+	mimeo_message_free(m);
+
 	/* nothing to show */
 	m = parse_str("Content-Type: image/png\nContent-Transfer-Encoding: base64\n\niVBORw0K\n");
 	ck_assert_ptr_null(mimeo_message_pick_body(m, "text/plain"));
