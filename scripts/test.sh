@@ -69,6 +69,12 @@ PKG_CONFIG_PATH="$pcdir" PKG_CONFIG_SYSROOT_DIR="$stage" \
 	$(PKG_CONFIG_PATH="$pcdir" PKG_CONFIG_SYSROOT_DIR="$stage" pkg-config --cflags --libs mimeo)
 libdir=$(dirname "$(find "$stage$prefix" -name 'libmimeo.so.*' | head -n 1)")
 LD_LIBRARY_PATH="$libdir" "$stage/consumer"
+# the documented example, built exactly as README says (staged pkg-config,
+# rpath to the staged libdir instead of LD_LIBRARY_PATH)
+cc -Wall -Werror -o "$stage/mail-client" docs/examples/mail-client.c \
+	$(PKG_CONFIG_PATH="$pcdir" PKG_CONFIG_SYSROOT_DIR="$stage" pkg-config --cflags --libs mimeo) \
+	-Wl,-rpath,"$libdir"
+"$stage/mail-client" tests/data/client.eml | grep -qxF 'Subject: Re: Grüße aus Köln'
 # the Python binding, when installed: it imports and finds the staged library
 pydir=$(find "$stage$prefix" -path '*/mimeo/_paths.py' -printf '%h\n' | head -n 1)
 if [ -n "$pydir" ] && /usr/bin/python3 -c 'import cffi' 2>/dev/null; then
