@@ -262,3 +262,42 @@ size_t mimeo__b64_encode_avx2(mimeo_b64_encoder *e, const unsigned char **pin,
 	*pin = p;
 	return (size_t)(o - out);
 }
+
+size_t mimeo__b64_count_avx2(const unsigned char *p, size_t n, uint64_t *alpha)
+{
+	const __m256i lut_lo = _mm256_setr_epi8(LUT_LO, LUT_LO);
+	const __m256i lut_hi = _mm256_setr_epi8(LUT_HI, LUT_HI);
+	const __m256i nib = _mm256_set1_epi8(0x0F), eq = _mm256_set1_epi8('=');
+	const __m256i zero = _mm256_setzero_si256();
+	size_t i = 0;
+	uint64_t total = 0;
+
+	while (n - i >= 32) {
+		/* per-byte counters, summed before they can wrap (255 blocks) */
+		__m256i acc = zero, sum;
+		unsigned k;
+		int pad = 0;
+
+		for (k = 0; k < 255 && n - i >= 32; k++, i += 32) {
+			__m256i v = _mm256_loadu_si256((const __m256i *)(p + i));
+			__m256i lo = _mm256_and_si256(v, nib);
+			__m256i hi = _mm256_and_si256(_mm256_srli_epi32(v, 4), nib);
+			__m256i bad = _mm256_and_si256(_mm256_shuffle_epi8(lut_lo, lo),
+						       _mm256_shuffle_epi8(lut_hi, hi));
+
+			if (_mm256_movemask_epi8(_mm256_cmpeq_epi8(v, eq))) {
+				pad = 1;
+				break;
+			}
+			/* -1 per alphabet byte */
+			acc = _mm256_sub_epi8(acc, _mm256_cmpeq_epi8(bad, zero));
+		}
+		sum = _mm256_sad_epu8(acc, zero);
+		total += (uint64_t)_mm256_extract_epi64(sum, 0) + (uint64_t)_mm256_extract_epi64(sum, 1) +
+			 (uint64_t)_mm256_extract_epi64(sum, 2) + (uint64_t)_mm256_extract_epi64(sum, 3);
+		if (pad)
+			break;
+	}
+	*alpha += total;
+	return i;
+}

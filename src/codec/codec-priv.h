@@ -38,11 +38,31 @@ extern const char mimeo__b64_alphabet[64];
  * written and advances *pin.  It may write up to 96 bytes past a line's
  * start, which the caller guarantees are within the step's output bound.
  */
+/*
+ * The decoded size of base64 text without decoding it (the message tree
+ * keeps exact sizes of bodies it does not hold, issue 13), by the
+ * decoder's rules: every alphabet character adds a sextet, four make three
+ * bytes; '=' ends a quantum (two characters give one byte, three give
+ * two, one is dropped); everything else is skipped.  Feed any split.
+ */
+typedef struct mimeo__b64_counter {
+	uint64_t size;  /* decoded bytes of the whole quanta so far */
+	unsigned q;     /* characters of the current quantum */
+	unsigned isa;   /* resolved mimeo_isa */
+} mimeo__b64_counter;
+void mimeo__b64_count_init(mimeo__b64_counter *c, mimeo_isa isa);
+void mimeo__b64_count_step(mimeo__b64_counter *c, const void *data, size_t len);
+uint64_t mimeo__b64_count_finish(mimeo__b64_counter *c);
+
 #if MIMEO_HAVE_AVX2
 size_t mimeo__b64_decode_avx2(mimeo_b64_decoder *d, const unsigned char **pin,
 			      const unsigned char *end, unsigned char *out);
 size_t mimeo__b64_encode_avx2(mimeo_b64_encoder *e, const unsigned char **pin,
 			      const unsigned char *end, unsigned char *out);
+/* Count kernel: adds the alphabet characters of p[0..n) to *alpha, 32
+ * bytes at a time, and stops before the first block holding '=' or when
+ * fewer than 32 bytes remain.  Returns the bytes it consumed. */
+size_t mimeo__b64_count_avx2(const unsigned char *p, size_t n, uint64_t *alpha);
 #endif
 /*
  * Quoted-printable encoder block classifiers: bit i of the result is set

@@ -20,6 +20,7 @@
  */
 #include "message-priv.h"
 #include "charset-priv.h"
+#include "codec-priv.h"
 #include "mimeo/param.h"
 
 #include <errno.h>
@@ -27,9 +28,6 @@
 #include <string.h>
 #include <strings.h>
 
-#if defined(__SSE2__)
-#include <emmintrin.h>
-#endif
 
 /* ------------------------------------------------------------------ */
 /* Build state                                                         */
@@ -62,7 +60,7 @@ struct mimeo__tree_build {
 	size_t ntab, atab;
 	/* size of the leaf being read */
 	int mode;
-	unsigned q;             /* base64: characters of the current quantum */
+	mimeo__b64_counter b64; /* base64: counted, not decoded */
 	uint64_t size, raw;
 	mimeo_transfer_decoder dec;
 	char *scratch;          /* MIMEO__IO_BLOCK-bounded decoder output */
@@ -203,83 +201,14 @@ static int needs_decode(const mimeo_part *p)
 	       !cte_identity(p->cte);
 }
 
-static int b64_alpha(unsigned char c)
-{
-	return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ||
-	       c == '+' || c == '/';
-}
-
-/*
- * The decoded size of base64 text without decoding it, following the
- * decoder's rules exactly (mimeo/codec.h): every alphabet character adds a
- * sextet, four make three bytes; `=` ends a quantum (two characters give
- * one byte, three give two, one is dropped); everything else is skipped.
- * Blocks without `=` only need their alphabet characters counted, 16 at a
- * time with SSE2.
- */
-static void b64_count(mimeo__tree_build *b, const unsigned char *d, size_t n)
-{
-	uint64_t out = b->size;
-	unsigned q = b->q;
-	size_t i = 0;
-#if defined(__SSE2__)
-	const __m128i bA = _mm_set1_epi8('A' - 1), bZ = _mm_set1_epi8('Z' + 1);
-	const __m128i ba = _mm_set1_epi8('a' - 1), bz = _mm_set1_epi8('z' + 1);
-	const __m128i b0 = _mm_set1_epi8('0' - 1), b9 = _mm_set1_epi8('9' + 1);
-	const __m128i plus = _mm_set1_epi8('+'), slash = _mm_set1_epi8('/');
-	const __m128i eq = _mm_set1_epi8('=');
-#endif
-
-	while (i < n) {
-		size_t stop;
-
-#if defined(__SSE2__)
-		/* bytes >= 0x80 are negative as signed: outside every range */
-		while (n - i >= 16) {
-			__m128i v = _mm_loadu_si128((const __m128i *)(d + i));
-			__m128i up = _mm_and_si128(_mm_cmpgt_epi8(v, bA), _mm_cmplt_epi8(v, bZ));
-			__m128i lo = _mm_and_si128(_mm_cmpgt_epi8(v, ba), _mm_cmplt_epi8(v, bz));
-			__m128i dg = _mm_and_si128(_mm_cmpgt_epi8(v, b0), _mm_cmplt_epi8(v, b9));
-			__m128i ps = _mm_or_si128(_mm_cmpeq_epi8(v, plus), _mm_cmpeq_epi8(v, slash));
-			__m128i al = _mm_or_si128(_mm_or_si128(up, lo), _mm_or_si128(dg, ps));
-
-			if (_mm_movemask_epi8(_mm_cmpeq_epi8(v, eq)))
-				break; /* padding inside: the scalar loop places it */
-			q += (unsigned)__builtin_popcount((unsigned)_mm_movemask_epi8(al));
-			out += 3 * (uint64_t)(q >> 2);
-			q &= 3;
-			i += 16;
-		}
-#endif
-		/* one block (or the tail) byte by byte */
-		stop = n - i >= 16 ? i + 16 : n;
-		for (; i < stop; i++) {
-			unsigned char c = d[i];
-
-			if (b64_alpha(c)) {
-				if (++q == 4) {
-					out += 3;
-					q = 0;
-				}
-			} else if (c == '=') {
-				if (q >= 2)
-					out += q - 1;
-				q = 0;
-			}
-		}
-	}
-	b->q = q;
-	b->size = out;
-}
-
 static int size_begin(mimeo__tree_build *b, const mimeo_part *p)
 {
 	b->size = b->raw = 0;
-	b->q = 0;
 	if (!needs_decode(p)) {
 		b->mode = SIZE_RAW;
 	} else if (p->cte == MIMEO_CTE_BASE64) {
 		b->mode = SIZE_B64;
+		mimeo__b64_count_init(&b->b64, b->isa);
 	} else {
 		b->mode = SIZE_DECODER;
 		mimeo_transfer_decoder_init(&b->dec, (mimeo_cte)p->cte, b->isa);
@@ -301,7 +230,7 @@ static void size_step(mimeo__tree_build *b, const char *data, size_t len)
 		b->size += len;
 		break;
 	case SIZE_B64:
-		b64_count(b, (const unsigned char *)data, len);
+		mimeo__b64_count_step(&b->b64, data, len);
 		break;
 	default:
 		while (len) {
@@ -316,8 +245,8 @@ static void size_step(mimeo__tree_build *b, const char *data, size_t len)
 
 static uint64_t size_end(mimeo__tree_build *b)
 {
-	if (b->mode == SIZE_B64 && b->q >= 2)
-		b->size += b->q - 1;
+	if (b->mode == SIZE_B64)
+		b->size = mimeo__b64_count_finish(&b->b64);
 	else if (b->mode == SIZE_DECODER)
 		b->size += mimeo_transfer_decode_finish(&b->dec, b->scratch);
 	b->mode = SIZE_RAW;

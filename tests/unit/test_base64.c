@@ -15,6 +15,7 @@
 #include <unistd.h>
 
 #include "mimeo.h"
+#include "codec-priv.h" /* mimeo__b64_count_* */
 
 /* Every ISA path this machine runs (scalar, avx2, avx512). */
 #define FOR_EACH_ISA(isa)                                                     \
@@ -497,6 +498,67 @@ START_TEST(differential_noisy_input)
 }
 END_TEST
 
+/* The decoded-size count the message tree keeps instead of the bytes
+ * (mimeo__b64_count_*) equals what the decoder writes: noisy input as
+ * above ('=' anywhere, garbage, bytes >= 0x80), '='-free runs longer than
+ * the SIMD kernels' 255-block counter, every ISA, random splits. */
+static uint64_t count_split(mimeo_isa isa, const char *in, size_t n, uint64_t *rng)
+{
+	mimeo__b64_counter c;
+	size_t at = 0;
+
+	mimeo__b64_count_init(&c, isa);
+	while (at < n) {
+		size_t k = rng ? (size_t)(test_rand(rng) % 300) : n - at;
+
+		if (k > n - at)
+			k = n - at;
+		mimeo__b64_count_step(&c, in + at, k);
+		at += k;
+	}
+	return mimeo__b64_count_finish(&c);
+}
+
+START_TEST(count_equals_decoded_size)
+{
+	static const char noise[] = " \t\r\n=!\x80\xff-.*\0";
+	static const size_t sizes[] = { 0, 1, 2, 3, 40, 57, 1000, 9000, 100000 };
+	uint64_t rng = 4242;
+	int round;
+
+	for (round = 0; round < 200; round++) {
+		size_t n = round < 9 ? sizes[round] : (size_t)(test_rand(&rng) % 12000);
+		size_t len, i, o = 0;
+		unsigned char *raw;
+		char *b64 = wrapped_b64(5000 + (uint64_t)round, n, round & 1 ? MIMEO_B64_CRLF : 0,
+					&raw, &len);
+		char *in = malloc(len * 2 + 1);
+		/* a third of the rounds stay clean: long runs without '=' */
+		unsigned rate = round % 3 == 0 ? 0 : 1 + (unsigned)(test_rand(&rng) % 300);
+		ct_result ref;
+
+		ck_assert_ptr_nonnull(in);
+		for (i = 0; i < len; i++) {
+			if (rate && test_rand(&rng) % rate == 0)
+				in[o++] = noise[test_rand(&rng) % (sizeof(noise) - 1)];
+			in[o++] = b64[i];
+		}
+		/* a quantum cut short at the end: 1, 2 or 3 characters */
+		for (i = 0; i < (size_t)(round % 4); i++)
+			in[o++] = 'Q';
+		ct_run_chunk(CT_B64_DEC, MIMEO_ISA_SCALAR, 0, in, o, 0, &ref);
+		FOR_EACH_ISA(isa) {
+			ck_assert_uint_eq(count_split(isa, in, o, NULL), ref.len);
+			ck_assert_uint_eq(count_split(isa, in, o, &rng), ref.len);
+		}
+		ct_result_free(&ref);
+		free(in);
+		free(b64);
+		free(raw);
+	}
+}
+END_TEST
+
 /* Input that ends right before an unmapped page: a kernel that reads past
  * the end of its input faults (picohttpparser's guard-page test). */
 START_TEST(no_read_past_input)
@@ -623,6 +685,7 @@ static Suite *base64_suite(void)
 	tcase_add_test(tc, malformed_table);
 	tcase_add_test(tc, malformed_inside_long_text);
 	tcase_add_test(tc, differential_noisy_input);
+	tcase_add_test(tc, count_equals_decoded_size);
 	tcase_add_test(tc, no_read_past_input);
 	tcase_add_test(tc, forced_path_falls_back);
 	tcase_add_test(tc, force_isa_environment);
