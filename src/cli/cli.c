@@ -125,11 +125,33 @@ char *cli_input_slurp(const char *path, size_t *len)
 
 int cli_write_stdout(const void *buf, size_t len)
 {
-	if (len && fwrite(buf, 1, len, stdout) != len) {
-		cli_error("cannot write to standard output: %s", strerror(errno));
-		return -1;
+	const char *p = buf;
+
+	/* Large blocks (decoded bodies from cat) go straight to the
+	 * descriptor: through stdio each became two write()s, the rest of the
+	 * buffer and then the remainder, and a pipe reader woke twice. */
+	if (len >= 16384) {
+		if (fflush(stdout) != 0)
+			goto fail;
+		while (len) {
+			ssize_t n = write(fileno(stdout), p, len);
+
+			if (n < 0) {
+				if (errno == EINTR)
+					continue;
+				goto fail;
+			}
+			p += n;
+			len -= (size_t)n;
+		}
+		return 0;
 	}
+	if (len && fwrite(buf, 1, len, stdout) != len)
+		goto fail;
 	return 0;
+fail:
+	cli_error("cannot write to standard output: %s", strerror(errno));
+	return -1;
 }
 
 void cli_warn_limits(const char *name, unsigned limits)
