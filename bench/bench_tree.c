@@ -51,6 +51,7 @@
 size_t mimeo__message_tree_bytes(const mimeo_message *m);
 
 static const char *tmpdir;
+static char self_exe[4096];  /* this program, to run it as GMime's cat tool */
 
 static double now(void)
 {
@@ -185,16 +186,27 @@ static void warm(const char *path)
 
 typedef struct run_result {
 	long maxrss_kib;
-	double secs;
+	double secs, cpu;  /* wall and CPU (user + system) seconds */
 	uint64_t out_bytes;
 	uLong out_crc;
 	int status;
-	char head[512];  /* first bytes of the output */
+	char head[4096]; /* first bytes of the output */
 } run_result;
 
+static double cpu_secs(const struct rusage *ru)
+{
+	return (double)ru->ru_utime.tv_sec + (double)ru->ru_utime.tv_usec / 1e6 +
+	       (double)ru->ru_stime.tv_sec + (double)ru->ru_stime.tv_usec / 1e6;
+}
+
+/* Where a child's standard output goes. */
+enum { OUT_PIPE, OUT_NULL };
+
 /* Run argv with stdin from `in_path` through a pipe (pipe != 0) or as the
- * file itself (pipe == 0, or NULL: /dev/null); count and checksum stdout. */
-static void run(char *const argv[], const char *in_path, int use_pipe, run_result *r)
+ * file itself (pipe == 0, or NULL: /dev/null); count and checksum stdout
+ * (OUT_PIPE) or send it to /dev/null (OUT_NULL). */
+static void run_to(char *const argv[], const char *in_path, int use_pipe, int out_mode,
+		   run_result *r)
 {
 	int out[2], feed[2] = { -1, -1 };
 	pid_t pid, cat_pid = -1;
@@ -230,7 +242,13 @@ static void run(char *const argv[], const char *in_path, int use_pipe, run_resul
 		int in = use_pipe ? feed[0] : open(in_path ? in_path : "/dev/null", O_RDONLY);
 
 		dup2(in, 0);
-		dup2(out[1], 1);
+		if (out_mode == OUT_NULL) {
+			int null = open("/dev/null", O_WRONLY);
+
+			dup2(null, 1);
+		} else {
+			dup2(out[1], 1);
+		}
 		close(out[0]);
 		close(out[1]);
 		execv(argv[0], argv);
@@ -252,9 +270,15 @@ static void run(char *const argv[], const char *in_path, int use_pipe, run_resul
 	if (wait4(pid, &r->status, 0, &ru) < 0)
 		die("wait4");
 	r->secs = now() - t0;
+	r->cpu = cpu_secs(&ru);
 	r->maxrss_kib = ru.ru_maxrss;
 	if (cat_pid > 0)
 		waitpid(cat_pid, NULL, 0);
+}
+
+static void run(char *const argv[], const char *in_path, int use_pipe, run_result *r)
+{
+	run_to(argv, in_path, use_pipe, OUT_PIPE, r);
 }
 
 static uLong file_crc(const char *path, uint64_t *size)
@@ -370,7 +394,10 @@ static uint64_t mimeo_cat(const char *path)
 }
 
 #ifdef HAVE_GMIME
-static uint64_t gmime_cat(const char *path)
+/* GMime's equivalent of `mimeo cat FILE 2`: parse the file through a
+ * seekable stream, find the second part, write its decoded content into
+ * `out` (a null stream, or standard output). */
+static uint64_t gmime_cat_to(const char *path, int to_stdout)
 {
 	int fd = open(path, O_RDONLY);
 	GMimeStream *fs, *null;
@@ -390,9 +417,14 @@ static uint64_t gmime_cat(const char *path)
 		if (part && GMIME_IS_PART(part)) {
 			GMimeDataWrapper *w = g_mime_part_get_content(GMIME_PART(part));
 
-			null = g_mime_stream_null_new();
-			if (w && g_mime_data_wrapper_write_to_stream(w, null) >= 0)
-				n = GMIME_STREAM_NULL(null)->written;
+			/* a pipe stream: GMime's fs stream seeks, which a pipe refuses */
+			null = to_stdout ? g_mime_stream_pipe_new(dup(1)) : g_mime_stream_null_new();
+			if (w) {
+				gint64 k = g_mime_data_wrapper_write_to_stream(w, null);
+
+				if (k >= 0 && g_mime_stream_flush(null) == 0)
+					n = to_stdout ? (uint64_t)k : GMIME_STREAM_NULL(null)->written;
+			}
 			g_object_unref(null);
 		}
 	}
@@ -402,41 +434,87 @@ static uint64_t gmime_cat(const char *path)
 	g_object_unref(fs);
 	return n;
 }
+
+static uint64_t gmime_cat(const char *path)
+{
+	return gmime_cat_to(path, 0);
+}
+
 #endif
 
 typedef struct child_result {
-	double secs;
+	double secs, cpu;
 	long maxrss_kib;
-	uint64_t n;
+	uint64_t n;           /* what fn returned */
+	uint64_t out_bytes;   /* OUT_PIPE: bytes it wrote to stdout */
+	uLong out_crc;
 } child_result;
 
-/* Run fn(path) in a child: its own peak RSS, its time. */
-static void in_child(uint64_t (*fn)(const char *), const char *path, child_result *r)
+/* Run fn(path) in a child, its stdout to /dev/null or (OUT_PIPE) into a
+ * pipe read and checksummed here: its own time, CPU and peak RSS. */
+static void in_child_to(uint64_t (*fn)(const char *), const char *path, int out_mode,
+			child_result *r)
 {
-	int p[2];
+	int p[2], out[2];
 	pid_t pid;
 	struct rusage ru;
 	int status;
+	double t0;
 
-	if (pipe(p) < 0)
+	if (pipe(p) < 0 || pipe(out) < 0)
 		die("pipe");
+	fflush(stdout);
+	t0 = now();
 	pid = fork();
+	if (pid < 0)
+		die("fork");
 	if (pid == 0) {
-		double t0 = now();
 		child_result c;
 
+		memset(&c, 0, sizeof(c));
+		if (out_mode == OUT_NULL) {
+			int null = open("/dev/null", O_WRONLY);
+
+			dup2(null, 1);
+		} else {
+			dup2(out[1], 1);
+		}
+		close(out[0]);
+		close(out[1]);
 		c.n = fn(path);
-		c.secs = now() - t0;
-		c.maxrss_kib = 0;
 		write_all(p[1], &c, sizeof(c));
 		_exit(0);
 	}
 	close(p[1]);
-	if (read(p[0], r, sizeof(*r)) != (ssize_t)sizeof(*r))
-		memset(r, 0, sizeof(*r));
+	close(out[1]);
+	memset(r, 0, sizeof(*r));
+	r->out_crc = crc32(0, NULL, 0);
+	{
+		char buf[1 << 16];
+		ssize_t n;
+
+		while ((n = read(out[0], buf, sizeof(buf))) > 0) {
+			r->out_bytes += (uint64_t)n;
+			r->out_crc = crc32(r->out_crc, (const Bytef *)buf, (uInt)n);
+		}
+	}
+	close(out[0]);
+	{
+		child_result c;
+
+		if (read(p[0], &c, sizeof(c)) == (ssize_t)sizeof(c))
+			r->n = c.n;
+	}
 	close(p[0]);
 	wait4(pid, &status, 0, &ru);
+	r->secs = now() - t0;
+	r->cpu = cpu_secs(&ru);
 	r->maxrss_kib = ru.ru_maxrss;
+}
+
+static void in_child(uint64_t (*fn)(const char *), const char *path, child_result *r)
+{
+	in_child_to(fn, path, OUT_NULL, r);
 }
 
 static int cmp_double(const void *a, const void *b)
@@ -446,62 +524,115 @@ static int cmp_double(const void *a, const void *b)
 	return x < y ? -1 : x > y;
 }
 
+#define CAT_ROUNDS 5
+
+/* One row of the cat table: CAT_ROUNDS runs of one contender. */
+typedef struct cat_row {
+	double wall[CAT_ROUNDS], cpu[CAT_ROUNDS];
+	long rss;
+} cat_row;
+
+static void row_add(cat_row *row, int i, double wall, double cpu, long rss)
+{
+	row->wall[i] = wall;
+	row->cpu[i] = cpu;
+	if (rss > row->rss)
+		row->rss = rss;
+}
+
+static double median(double *v)
+{
+	qsort(v, CAT_ROUNDS, sizeof(double), cmp_double);
+	return v[CAT_ROUNDS / 2];
+}
+
+static void row_print(const char *name, cat_row *row, uint64_t bytes, const cat_row *base)
+{
+	double w = median(row->wall), c = median(row->cpu);
+
+	printf("%-40s %7.3f %7.3f %7.0f %6.1f MiB", name, w, c, (double)bytes / 1e6 / w,
+	       row->rss / 1024.0);
+	if (base) {
+		double bw = base->wall[CAT_ROUNDS / 2], bc = base->cpu[CAT_ROUNDS / 2];
+
+		printf("   %5.1fx %5.1fx  RSS %s", bw / w, bc / c, row->rss <= base->rss ? "<=" : ">");
+	}
+	printf("\n");
+}
+
 static int cat_speed(const char *cli, uint64_t mb)
 {
 	char path[4096];
 	uint64_t bytes = mb << 20;
-	double tm[3], tc[3], tg[3];
-	long rm = 0, rc = 0, rg = 0;
+	uLong crc;
+	cat_row lib, cli_null, cli_pipe;
+#ifdef HAVE_GMIME
+	cat_row glib, gnull, gpipe;
+#endif
 	int i, bad = 0;
 	char *argv[] = { (char *)cli, "cat", path, "2", NULL };
+#ifdef HAVE_GMIME
+	/* GMime's tool: this program run as `bench_tree --gmime-cat FILE` */
+	char *gargv[] = { self_exe, "--gmime-cat", path, NULL };
+#endif
 
+	memset(&lib, 0, sizeof(lib));
+	memset(&cli_null, 0, sizeof(cli_null));
+	memset(&cli_pipe, 0, sizeof(cli_pipe));
 	snprintf(path, sizeof(path), "%s/mimeo-bench-tree-%d-cat.eml", tmpdir, (int)getpid());
-	printf("\n== cat of a %" PRIu64 " MiB base64 attachment, page cache warm (median of 3)\n", mb);
+	printf("\n== cat of a %" PRIu64 " MiB base64 attachment, page cache warm "
+	       "(median of %d, runs interleaved)\n", mb, CAT_ROUNDS);
 	fflush(stdout);
-	make_big(path, bytes);
+	crc = make_big(path, bytes);
 	warm(path);
-	for (i = 0; i < 3; i++) {
+#ifdef HAVE_GMIME
+	memset(&glib, 0, sizeof(glib));
+	memset(&gnull, 0, sizeof(gnull));
+	memset(&gpipe, 0, sizeof(gpipe));
+#endif
+	for (i = 0; i < CAT_ROUNDS; i++) {
 		child_result r;
 		run_result cr;
 
 		in_child(mimeo_cat, path, &r);
-		tm[i] = r.secs;
-		rm = r.maxrss_kib > rm ? r.maxrss_kib : rm;
-		if (r.n != bytes)
-			bad = 1;
-		run(argv, NULL, 0, &cr);
-		tc[i] = cr.secs;
-		rc = cr.maxrss_kib > rc ? cr.maxrss_kib : rc;
-		if (cr.out_bytes != bytes)
-			bad = 1;
+		row_add(&lib, i, r.secs, r.cpu, r.maxrss_kib);
+		bad |= r.n != bytes;
+		run_to(argv, NULL, 0, OUT_NULL, &cr);
+		row_add(&cli_null, i, cr.secs, cr.cpu, cr.maxrss_kib);
+		bad |= cr.status != 0;
+		run_to(argv, NULL, 0, OUT_PIPE, &cr);
+		row_add(&cli_pipe, i, cr.secs, cr.cpu, cr.maxrss_kib);
+		bad |= cr.status != 0 || cr.out_bytes != bytes || cr.out_crc != crc;
 #ifdef HAVE_GMIME
 		in_child(gmime_cat, path, &r);
-		tg[i] = r.secs;
-		rg = r.maxrss_kib > rg ? r.maxrss_kib : rg;
-		if (r.n != bytes)
-			bad = 1;
-#else
-		tg[i] = 0;
+		row_add(&glib, i, r.secs, r.cpu, r.maxrss_kib);
+		bad |= r.n != bytes;
+		run_to(gargv, NULL, 0, OUT_NULL, &cr);
+		row_add(&gnull, i, cr.secs, cr.cpu, cr.maxrss_kib);
+		bad |= cr.status != 0;
+		run_to(gargv, NULL, 0, OUT_PIPE, &cr);
+		row_add(&gpipe, i, cr.secs, cr.cpu, cr.maxrss_kib);
+		bad |= cr.status != 0 || cr.out_bytes != bytes || cr.out_crc != crc;
 #endif
 	}
-	qsort(tm, 3, sizeof(double), cmp_double);
-	qsort(tc, 3, sizeof(double), cmp_double);
-	qsort(tg, 3, sizeof(double), cmp_double);
-	printf("%-34s %8s %10s %9s\n", "", "seconds", "MB/s out", "peak RSS");
-	printf("%-34s %8.3f %10.0f %5.1f MiB\n", "mimeo library (parse_file+decode)", tm[1],
-	       (double)bytes / 1e6 / tm[1], rm / 1024.0);
-	printf("%-34s %8.3f %10.0f %5.1f MiB\n", "mimeo cat FILE 2 > pipe (CLI)", tc[1],
-	       (double)bytes / 1e6 / tc[1], rc / 1024.0);
+	printf("%-40s %7s %7s %7s %10s   %s\n", "", "wall s", "CPU s", "MB/s", "peak RSS",
+	       "vs GMime (wall, CPU)");
 #ifdef HAVE_GMIME
-	printf("%-34s %8.3f %10.0f %5.1f MiB\n", "GMime (fs stream, part, write)", tg[1],
-	       (double)bytes / 1e6 / tg[1], rg / 1024.0);
-	printf("speed vs GMime: library %.1fx, CLI %.1fx (target >= 5x); RSS %s GMime's\n",
-	       tg[1] / tm[1], tg[1] / tc[1], rm <= rg ? "<=" : ">");
+	row_print("GMime: into a null stream", &glib, bytes, NULL);
+	row_print("mimeo library: into a counting callback", &lib, bytes, &glib);
+	row_print("GMime tool (exec'd) > /dev/null", &gnull, bytes, NULL);
+	row_print("mimeo cat FILE 2 > /dev/null", &cli_null, bytes, &gnull);
+	row_print("GMime tool | reader (CRCs)", &gpipe, bytes, NULL);
+	row_print("mimeo cat FILE 2 | reader (CRCs)", &cli_pipe, bytes, &gpipe);
+	printf("(target: mimeo cat >= 5x GMime's equivalent at no more than its peak RSS)\n");
 #else
+	row_print("mimeo library: into a counting callback", &lib, bytes, NULL);
+	row_print("mimeo cat FILE 2 > /dev/null", &cli_null, bytes, NULL);
+	row_print("mimeo cat FILE 2 | reader (CRCs)", &cli_pipe, bytes, NULL);
 	printf("(GMime not built in: no baseline)\n");
 #endif
 	if (bad)
-		printf("WRONG decoded size in a run\n");
+		printf("WRONG decoded bytes or a failed run\n");
 	unlink(path);
 	return bad;
 }
@@ -791,6 +922,19 @@ int main(int argc, char **argv)
 	double load[3] = { 0, 0, 0 };
 	int bad = 0;
 
+#ifdef HAVE_GMIME
+	if (argc == 3 && strcmp(argv[1], "--gmime-cat") == 0) {
+		g_mime_init();
+		return gmime_cat_to(argv[2], 1) ? 0 : 1;
+	}
+	{
+		ssize_t n = readlink("/proc/self/exe", self_exe, sizeof(self_exe) - 1);
+
+		if (n <= 0)
+			die("readlink /proc/self/exe");
+		self_exe[n] = '\0';
+	}
+#endif
 	(void)argc;
 	(void)argv;
 	tmpdir = getenv("TMPDIR") && *getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp";
