@@ -20,5 +20,6 @@
 #include "mimeo/pop3.h"
 #include "mimeo/mailbox.h"
 #include "mimeo/tnef.h"
+#include "mimeo/imap.h"
 
 #endif /* MIMEO_H */

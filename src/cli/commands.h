@@ -28,5 +28,6 @@ extern const cli_command cli_cmd_ls;
 /* `extract --all FILE|DIR -o DIR`: every message's attachments into
  * DIR/<N>/; returns the exit status */
 int cli_extract_all(const char *path, const char *dir, int progress_mode);
+extern const cli_command cli_cmd_imap;
 
 #endif

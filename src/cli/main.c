@@ -26,6 +26,7 @@ static const cli_command *const commands[] = {
 	&cli_cmd_encode,
 	&cli_cmd_build,
 	&cli_cmd_to7bit,
+	&cli_cmd_imap,
 	&cli_cmd_pop3,
 	&cli_cmd_version,
 };

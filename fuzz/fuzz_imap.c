@@ -1,0 +1,212 @@
+/*
+ * fuzz_imap.c - the IMAP BODYSTRUCTURE and ENVELOPE writer (mimeo/imap.h)
+ * over the message tree of hostile mail.
+ *
+ * Input: [options byte] [message...]
+ *   options bit 0: small parser limits (depth 4, 16 parts, short header
+ *   lines), so that opaque multiparts and cut headers are reached;
+ *   bit 1: MIMEO_MESSAGE_BORROW.
+ * Checks, for the root and for every node of the tree:
+ *   - BODYSTRUCTURE, BODY (MIMEO_IMAP_NO_EXTENSION) and ENVELOPE succeed
+ *     and are one well-formed IMAP value each (RFC 3501 9): balanced
+ *     lists; quoted strings without CR, LF, NUL or 8-bit bytes and with
+ *     only \" and \\ escapes; literals {n} CRLF with exactly n bytes and no
+ *     NUL; atoms only NIL or a number;
+ *   - a body is a list whose shape fits the grammar: a multipart's parts
+ *     are lists followed by a string (the subtype); a leaf starts with two
+ *     strings; BODY has no more elements than BODYSTRUCTURE;
+ *   - an ENVELOPE has 10 elements, its address lists are NIL or lists of
+ *     4-element lists;
+ *   - the output does not depend on the call: a second call appends the
+ *     same bytes.
+ *
+ * SPDX-License-Identifier: LGPL-2.1-or-later
+ */
+#include "fuzz_util.h"
+
+#include <mimeo.h>
+
+/* A parsed value, only as deep as the checks need. */
+enum { V_NIL, V_NUM, V_STR, V_LIST };
+
+typedef struct val {
+	int kind;
+	size_t n;          /* elements of a list */
+	int first_kinds[3];
+	int elem_kinds_4;  /* all elements are lists of 4 (address lists) */
+} val;
+
+/* Parse one value at *pos of s[0..len); abort on anything malformed. */
+static void parse_value(const char *s, size_t len, size_t *pos, val *v, unsigned depth)
+{
+	size_t i = *pos;
+
+	FZ_CHECK(depth < 100000);
+	FZ_CHECK(i < len);
+	memset(v, 0, sizeof(*v));
+	if (s[i] == '(') {
+		i++;
+		v->kind = V_LIST;
+		v->elem_kinds_4 = 1;
+		while (1) {
+			val e;
+
+			FZ_CHECK(i < len);
+			if (s[i] == ')') {
+				i++;
+				break;
+			}
+			if (v->n) {
+				/* elements are separated by one space, except
+				 * between the parts of a multipart: ")(" */
+				if (s[i] == ' ')
+					i++;
+				else
+					FZ_CHECK(s[i] == '(' && s[i - 1] == ')');
+			}
+			parse_value(s, len, &i, &e, depth + 1);
+			if (v->n < 3)
+				v->first_kinds[v->n] = e.kind;
+			if (e.kind != V_LIST || e.n != 4)
+				v->elem_kinds_4 = 0;
+			v->n++;
+		}
+	} else if (s[i] == '"') {
+		v->kind = V_STR;
+		for (i++;; i++) {
+			unsigned char c;
+
+			FZ_CHECK(i < len);
+			c = (unsigned char)s[i];
+			FZ_CHECK(c != '\r' && c != '\n' && c != 0 && c < 0x80);
+			if (c == '"')
+				break;
+			if (c == '\\') {
+				i++;
+				FZ_CHECK(i < len && (s[i] == '"' || s[i] == '\\'));
+			}
+		}
+		i++;
+	} else if (s[i] == '{') {
+		size_t n = 0, j;
+
+		v->kind = V_STR;
+		for (i++; i < len && s[i] >= '0' && s[i] <= '9'; i++) {
+			FZ_CHECK(n < ((size_t)1 << 40));
+			n = n * 10 + (size_t)(s[i] - '0');
+		}
+		FZ_CHECK(i + 3 <= len && s[i] == '}' && s[i + 1] == '\r' && s[i + 2] == '\n');
+		i += 3;
+		FZ_CHECK(n <= len - i);
+		for (j = 0; j < n; j++)
+			FZ_CHECK(s[i + j] != 0);
+		i += n;
+	} else if (s[i] >= '0' && s[i] <= '9') {
+		v->kind = V_NUM;
+		while (i < len && s[i] >= '0' && s[i] <= '9')
+			i++;
+	} else {
+		FZ_CHECK(len - i >= 3 && memcmp(s + i, "NIL", 3) == 0);
+		v->kind = V_NIL;
+		i += 3;
+	}
+	*pos = i;
+}
+
+static void parse_whole(const mimeo_buf *b, val *v)
+{
+	size_t pos = 0;
+
+	FZ_CHECK(b->ptr != NULL && b->ptr[b->size] == '\0');
+	parse_value(b->ptr, b->size, &pos, v, 0);
+	FZ_CHECK(pos == b->size);
+	FZ_CHECK(v->kind == V_LIST);
+}
+
+static void check_body(const val *full, const val *basic)
+{
+	/* a multipart: (part)(part)... "subtype" [ext]; a leaf: "type"
+	 * "subtype" params id desc enc size ... */
+	if (full->first_kinds[0] == V_LIST) {
+		FZ_CHECK(basic->first_kinds[0] == V_LIST);
+	} else {
+		FZ_CHECK(full->first_kinds[0] == V_STR && full->first_kinds[1] == V_STR);
+		FZ_CHECK(basic->first_kinds[0] == V_STR && basic->first_kinds[1] == V_STR);
+		FZ_CHECK(full->n >= 7 && basic->n >= 7);
+	}
+	FZ_CHECK(basic->n <= full->n);
+}
+
+static void check_envelope(const mimeo_message *m, const mimeo_part *p)
+{
+	mimeo_buf b = MIMEO_BUF_INIT;
+	val v;
+	size_t first;
+
+	FZ_CHECK(mimeo_imap_envelope(m, p, &b) == MIMEO_OK);
+	parse_whole(&b, &v);
+	FZ_CHECK(v.n == 10);
+	first = b.size;
+	FZ_CHECK(mimeo_imap_envelope(m, p, &b) == MIMEO_OK);
+	FZ_CHECK(b.size == 2 * first && memcmp(b.ptr, b.ptr + first, first) == 0);
+	mimeo_buf_dispose(&b);
+}
+
+static void check_node(const mimeo_message *m, const mimeo_part *p)
+{
+	mimeo_buf full = MIMEO_BUF_INIT, basic = MIMEO_BUF_INIT;
+	val vf, vb;
+	size_t first;
+
+	FZ_CHECK(mimeo_imap_bodystructure(m, p, 0, &full) == MIMEO_OK);
+	FZ_CHECK(mimeo_imap_bodystructure(m, p, MIMEO_IMAP_NO_EXTENSION, &basic) == MIMEO_OK);
+	parse_whole(&full, &vf);
+	parse_whole(&basic, &vb);
+	check_body(&vf, &vb);
+	first = full.size;
+	FZ_CHECK(mimeo_imap_bodystructure(m, p, 0, &full) == MIMEO_OK);
+	FZ_CHECK(full.size == 2 * first && memcmp(full.ptr, full.ptr + first, first) == 0);
+	mimeo_buf_dispose(&full);
+	mimeo_buf_dispose(&basic);
+	if (mimeo_part_is_message(p) || p == mimeo_message_root(m))
+		check_envelope(m, p);
+}
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+	mimeo_message_options mo = MIMEO_MESSAGE_OPTIONS_INIT;
+	mimeo_parser_options po = MIMEO_PARSER_OPTIONS_INIT;
+	mimeo_message *m = NULL;
+	const mimeo_part *p;
+	uint8_t opt;
+	char *copy;
+	size_t n = 0;
+
+	if (size < 1)
+		return 0;
+	opt = data[0];
+	data++;
+	size--;
+	if (opt & 1) {
+		po.max_depth = 4;
+		po.max_parts = 16;
+		po.max_line = 64;
+		mo.parser = &po;
+	}
+	if (opt & 2)
+		mo.flags |= MIMEO_MESSAGE_BORROW;
+	/* an exact-size copy, so reads past the message are caught */
+	copy = fz_dup(data, size);
+	if (mimeo_message_parse_buffer(&m, copy, size, &mo) != MIMEO_OK) {
+		free(copy);
+		return 0;
+	}
+	for (p = mimeo_message_root(m); p; p = mimeo_part_next(p)) {
+		check_node(m, p);
+		if (++n > 200)
+			break; /* enough nodes: keep each input fast */
+	}
+	mimeo_message_free(m);
+	free(copy);
+	return 0;
+}

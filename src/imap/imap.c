@@ -1,0 +1,1503 @@
+/*
+ * imap.c - IMAP BODYSTRUCTURE and ENVELOPE (RFC 3501 7.4.2) of a message
+ * tree; see mimeo/imap.h for the contract and docs/imap.md for the
+ * readings of malformed fields.
+ *
+ * The tree gives the structure and the byte ranges; the field values are
+ * lexed here from the raw header fields with RFC 822 rules (comments and
+ * folding skipped), because a server reports what was written: case kept,
+ * encoded words and RFC 2231 values not decoded.  Nothing here allocates
+ * more than the output and one scratch buffer per call (plus the decoded
+ * body of a transfer-encoded message/rfc822, whose parts are counted in
+ * that decoded stream).
+ *
+ * SPDX-License-Identifier: LGPL-2.1-or-later
+ */
+#include "common-priv.h"
+#include "mimeo/imap.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+/* Bytes the sizes and line counts are taken from: the message source, or
+ * the decoded body of a transfer-encoded message/rfc822 part (the parser
+ * counts offsets of the parts inside it in that stream). */
+typedef struct span {
+	const char *data;
+	size_t len;
+} span;
+
+typedef struct ctx {
+	mimeo_buf *out;
+	const mimeo_allocator *alloc;
+	mimeo_buf tmp;      /* scratch: unfolded values, parameter lists */
+	mimeo_buf human;    /* scratch of put_human (its input may be in tmp) */
+	int err;            /* first failure, sticky */
+} ctx;
+
+/* ------------------------------------------------------------------ */
+/* Output                                                              */
+/* ------------------------------------------------------------------ */
+
+static void put(ctx *c, const void *s, size_t n)
+{
+	if (!c->err && n && mimeo_buf_put(c->out, s, n) != MIMEO_OK)
+		c->err = MIMEO_ENOMEM;
+}
+
+static void puts_(ctx *c, const char *s)
+{
+	put(c, s, strlen(s));
+}
+
+static void put_u64(ctx *c, uint64_t v)
+{
+	char b[24];
+	size_t i = sizeof(b);
+
+	do {
+		b[--i] = (char)('0' + v % 10);
+		v /= 10;
+	} while (v);
+	put(c, b + i, sizeof(b) - i);
+}
+
+/* RFC 3501 4.3/9: a quoted string holds no CR, LF, NUL or 8-bit byte;
+ * such a string goes out as a literal.  NUL cannot be in a literal either
+ * (only in literal8), so it is sent as 0x80, as servers do. */
+static void put_string(ctx *c, const char *s, size_t n)
+{
+	size_t i;
+	int literal = 0;
+
+	for (i = 0; i < n; i++) {
+		unsigned char ch = (unsigned char)s[i];
+
+		if (ch == '\r' || ch == '\n' || ch == 0 || ch >= 0x80) {
+			literal = 1;
+			break;
+		}
+	}
+	if (literal) {
+		put(c, "{", 1);
+		put_u64(c, n);
+		put(c, "}\r\n", 3);
+		for (i = 0; i < n; i++) {
+			size_t run = i;
+
+			while (run < n && s[run])
+				run++;
+			put(c, s + i, run - i);
+			if (run < n)
+				put(c, "\x80", 1);
+			i = run;
+		}
+		return;
+	}
+	put(c, "\"", 1);
+	for (i = 0; i < n; i++) {
+		size_t run = i;
+
+		while (run < n && s[run] != '"' && s[run] != '\\')
+			run++;
+		put(c, s + i, run - i);
+		if (run < n) {
+			put(c, "\\", 1);
+			put(c, s + run, 1);
+		}
+		i = run;
+	}
+	put(c, "\"", 1);
+}
+
+/* A subject or display name for humans: line breaks removed, runs of
+ * spaces and tabs made one space, none at either end. */
+static void put_human(ctx *c, const char *s, size_t n)
+{
+	size_t i;
+	int space = 0, any = 0;
+
+	mimeo_buf_clear(&c->human);
+
+	for (i = 0; i < n; i++) {
+		unsigned char ch = (unsigned char)s[i];
+
+		if (ch == '\r' || ch == '\n')
+			continue;
+		if (ch == ' ' || ch == '\t') {
+			space = 1;
+			continue;
+		}
+		if (space && any && mimeo_buf_put(&c->human, " ", 1) != MIMEO_OK)
+			goto nomem;
+		space = 0;
+		any = 1;
+		if (mimeo_buf_put(&c->human, s + i, 1) != MIMEO_OK)
+			goto nomem;
+	}
+	put_string(c, c->human.ptr ? c->human.ptr : "", c->human.size);
+	return;
+nomem:
+	c->err = MIMEO_ENOMEM;
+}
+
+/* ------------------------------------------------------------------ */
+/* RFC 822 lexing of raw field values                                  */
+/* ------------------------------------------------------------------ */
+
+typedef struct lex {
+	const unsigned char *p, *end;
+	/* text of the last comment skipped (for "addr (Name)"), or NULL */
+	const unsigned char *comment;
+	size_t comment_len;
+	int comment_escaped;  /* it held a quoted-pair: take it raw anyway */
+} lex;
+
+static void lex_init(lex *l, const char *s, size_t n)
+{
+	l->p = (const unsigned char *)s;
+	l->end = l->p + n;
+	l->comment = NULL;
+	l->comment_len = 0;
+	l->comment_escaped = 0;
+}
+
+static int at_end(const lex *l)
+{
+	return l->p >= l->end;
+}
+
+/* Skip a comment at l->p (which is '('), nested, with quoted-pairs.
+ * @return 0, or -1 when it is not closed. */
+static int skip_comment(lex *l)
+{
+	int level = 1;
+	const unsigned char *start = ++l->p;
+
+	l->comment_escaped = 0;
+	for (; l->p < l->end; l->p++) {
+		if (*l->p == '(') {
+			level++;
+		} else if (*l->p == ')') {
+			if (--level == 0) {
+				l->comment = start;
+				l->comment_len = (size_t)(l->p - start);
+				l->p++;
+				return 0;
+			}
+		} else if (*l->p == '\\') {
+			l->comment_escaped = 1;
+			if (++l->p >= l->end)
+				return -1;
+		}
+	}
+	return -1;
+}
+
+/* CFWS: whitespace, line breaks and comments.  @return 1 when more input
+ * follows, 0 at the end, -1 on an unclosed comment. */
+static int skip_cfws(lex *l)
+{
+	while (l->p < l->end) {
+		unsigned char ch = *l->p;
+
+		if (ch == ' ' || ch == '\t' || ch == '\r' || ch == '\n') {
+			l->p++;
+		} else if (ch == '(') {
+			if (skip_comment(l) < 0)
+				return -1;
+		} else {
+			return 1;
+		}
+	}
+	return 0;
+}
+
+/* RFC 5322 atext (8-bit bytes count as atext, as servers read them). */
+static int is_atext(unsigned char ch)
+{
+	if (ch >= 0x80)
+		return 1;
+	if (ch <= ' ' || ch == 0x7f)
+		return 0;
+	return !strchr("()<>[]:;@\\,.\"", ch);
+}
+
+/* RFC 2045 token: atext without "/", "=", "?", plus ".". */
+static int is_token(unsigned char ch)
+{
+	if (ch == '.')
+		return 1;
+	if (ch == '/' || ch == '=' || ch == '?')
+		return 0;
+	return is_atext(ch);
+}
+
+/* A token at l->p, then CFWS.  Empty tokens are fine (the caller
+ * decides).  @return as skip_cfws. */
+static int lex_token(lex *l, const char **s, size_t *n)
+{
+	const unsigned char *start = l->p;
+
+	while (l->p < l->end && is_token(*l->p))
+		l->p++;
+	*s = (const char *)start;
+	*n = (size_t)(l->p - start);
+	return skip_cfws(l);
+}
+
+/* A quoted string at l->p (which is '"') appended unquoted to `b`:
+ * quoted-pairs lose their backslash, folding loses its line break.
+ * @return as skip_cfws after it, -1 when it is not closed. */
+static int lex_quoted(lex *l, mimeo_buf *b, int *err)
+{
+	const unsigned char *start = ++l->p;
+
+	for (; l->p < l->end; l->p++) {
+		if (*l->p == '"') {
+			if (mimeo_buf_put(b, start, (size_t)(l->p - start)) != MIMEO_OK)
+				*err = MIMEO_ENOMEM;
+			l->p++;
+			return skip_cfws(l);
+		}
+		if (*l->p == '\n') {
+			size_t n = (size_t)(l->p - start);
+
+			if (n && start[n - 1] == '\r')
+				n--;
+			if (mimeo_buf_put(b, start, n) != MIMEO_OK)
+				*err = MIMEO_ENOMEM;
+			start = l->p + 1;
+		} else if (*l->p == '\\') {
+			if (mimeo_buf_put(b, start, (size_t)(l->p - start)) != MIMEO_OK)
+				*err = MIMEO_ENOMEM;
+			if (++l->p >= l->end)
+				return -1;
+			start = l->p;
+		}
+	}
+	return -1;
+}
+
+/* ------------------------------------------------------------------ */
+/* Header fields                                                       */
+/* ------------------------------------------------------------------ */
+
+/* Field name equality, ignoring case and whitespace before the colon. */
+static int name_is(const char *name, const char *want)
+{
+	size_t n = strlen(name), w = strlen(want);
+
+	while (n && (name[n - 1] == ' ' || name[n - 1] == '\t'))
+		n--;
+	return n == w && strncasecmp(name, want, w) == 0;
+}
+
+/* The value as a server unfolds it into tmp: leading whitespace of the
+ * first line dropped, every line break removed (continuation lines keep
+ * their own leading whitespace).  Returns its offset in c->tmp. */
+static size_t unfold(ctx *c, const char *v, size_t n, size_t *len)
+{
+	size_t i = 0, start = c->tmp.size;
+
+	while (i < n && (v[i] == ' ' || v[i] == '\t'))
+		i++;
+	while (i < n) {
+		size_t run = i;
+
+		while (run < n && v[run] != '\r' && v[run] != '\n')
+			run++;
+		if (mimeo_buf_put(&c->tmp, v + i, run - i) != MIMEO_OK) {
+			c->err = MIMEO_ENOMEM;
+			break;
+		}
+		if (run < n && v[run] == '\r' && !(run + 1 < n && v[run + 1] == '\n')) {
+			/* a bare CR is data */
+			if (mimeo_buf_put(&c->tmp, "\r", 1) != MIMEO_OK) {
+				c->err = MIMEO_ENOMEM;
+				break;
+			}
+		}
+		i = run + 1;
+	}
+	if (!c->tmp.ptr && mimeo_buf_grow(&c->tmp, 1) != MIMEO_OK)
+		c->err = MIMEO_ENOMEM;
+	*len = c->tmp.size - start;
+	return start;
+}
+
+/* Raw values of the fields of one entity that BODYSTRUCTURE uses. */
+typedef struct fields {
+	const char *type, *cte, *id, *desc, *md5, *lang, *loc, *disp;
+	size_t type_len, cte_len, id_len, desc_len, md5_len, lang_len, loc_len, disp_len;
+	int mime;   /* MIME-Version or Content-Type seen */
+} fields;
+
+/* Whether the first Content-Disposition has parameters: a later one
+ * replaces one without (what Dovecot does). */
+static int disp_has_params(const char *v, size_t n)
+{
+	return memchr(v, ';', n) != NULL;
+}
+
+static void collect(const mimeo_part *p, fields *f)
+{
+	size_t i, n = mimeo_part_header_count(p);
+
+	memset(f, 0, sizeof(*f));
+	for (i = 0; i < n; i++) {
+		const char *name = mimeo_part_header_name(p, i), *v;
+		size_t len;
+
+		v = mimeo_part_header_raw(p, i, &len);
+		if (name_is(name, "MIME-Version")) {
+			f->mime = 1;
+			continue;
+		}
+		if (strncasecmp(name, "Content-", 8) != 0)
+			continue;
+		if (name_is(name, "Content-Type")) {
+			f->mime = 1;
+			if (!f->type) {
+				f->type = v;
+				f->type_len = len;
+			}
+		}
+#define FIRST(hname, field)                                              \
+		else if (name_is(name, hname)) {                         \
+			if (!f->field) {                                 \
+				f->field = v;                            \
+				f->field##_len = len;                    \
+			}                                                \
+		}
+		FIRST("Content-Transfer-Encoding", cte)
+		FIRST("Content-ID", id)
+		FIRST("Content-Description", desc)
+		FIRST("Content-MD5", md5)
+		FIRST("Content-Language", lang)
+		FIRST("Content-Location", loc)
+#undef FIRST
+		else if (name_is(name, "Content-Disposition")) {
+			if (!f->disp || !disp_has_params(f->disp, f->disp_len)) {
+				f->disp = v;
+				f->disp_len = len;
+			}
+		}
+	}
+}
+
+/* ------------------------------------------------------------------ */
+/* Parameters (RFC 2045 5.1, RFC 2231 3 continuations)                 */
+/* ------------------------------------------------------------------ */
+
+/* One parameter: name and value as offsets into the scratch buffer. */
+typedef struct param {
+	size_t name, name_len, value, value_len;
+	size_t key_len;     /* RFC 2231: name before the '*' */
+	uint32_t idx;       /* RFC 2231 section number */
+	int cont;           /* an RFC 2231 section */
+	int extended;       /* section ends in '*' (charset'lang'%xx) */
+	size_t order;       /* position as written (tie-break) */
+} param;
+
+typedef struct plist {
+	param *v;
+	size_t n, cap;
+} plist;
+
+static int plist_add(ctx *c, plist *l, const param *p)
+{
+	if (l->n == l->cap) {
+		size_t ncap = l->cap ? l->cap * 2 : 8, bytes;
+		param *nv;
+
+		if (!mimeo__mul_ok(ncap, sizeof(*nv), &bytes))
+			return c->err = MIMEO_ENOMEM;
+		nv = mimeo__realloc(c->alloc, l->v, bytes);
+		if (!nv)
+			return c->err = MIMEO_ENOMEM;
+		l->v = nv;
+		l->cap = ncap;
+	}
+	l->v[l->n++] = *p;
+	return 0;
+}
+
+static const char *tmp_at(const ctx *c, size_t off)
+{
+	return c->tmp.ptr ? c->tmp.ptr + off : "";
+}
+
+/* Parse `;name=value` pairs from l into `out` (names and values copied to
+ * c->tmp).  A pair that does not parse is skipped byte by byte up to the
+ * next ';', as lenient servers do. */
+static void parse_params(ctx *c, lex *l, plist *out)
+{
+	size_t order = 0;
+
+	while (!c->err && !at_end(l)) {
+		const char *name, *val;
+		size_t name_len, val_len;
+		param p;
+		int r;
+
+		if (*l->p != ';') {
+			l->p++;
+			continue;
+		}
+		l->p++;
+		if (skip_cfws(l) <= 0)
+			break;
+		r = lex_token(l, &name, &name_len);
+		if (!name_len || r <= 0 || *l->p != '=')
+			continue;
+		l->p++;
+		memset(&p, 0, sizeof(p));
+		p.order = order++;
+		p.name = c->tmp.size;
+		p.name_len = name_len;
+		if (mimeo_buf_put(&c->tmp, name, name_len) != MIMEO_OK)
+			goto nomem;
+		p.value = c->tmp.size;
+		r = skip_cfws(l);
+		if (r < 0)
+			continue;
+		if (r == 0) {
+			/* "name=" at the end: an empty value */
+		} else if (*l->p == '"') {
+			int err = 0;
+
+			if (lex_quoted(l, &c->tmp, &err) < 0) {
+				if (err)
+					goto nomem;
+				continue;
+			}
+			if (err)
+				goto nomem;
+		} else if (*l->p == '=') {
+			/* name==?utf-8?b?...?= (an unquoted encoded word):
+			 * up to the next ';' or whitespace */
+			const unsigned char *s = l->p;
+
+			while (l->p < l->end && *l->p != ';' && *l->p != ' ' && *l->p != '\t' &&
+			       *l->p != '\r' && *l->p != '\n')
+				l->p++;
+			if (mimeo_buf_put(&c->tmp, s, (size_t)(l->p - s)) != MIMEO_OK)
+				goto nomem;
+		} else {
+			if (lex_token(l, &val, &val_len) < 0)
+				continue;
+			if (mimeo_buf_put(&c->tmp, val, val_len) != MIMEO_OK)
+				goto nomem;
+		}
+		p.value_len = c->tmp.size - p.value;
+		/* RFC 2231: name*N, name*N*, name* */
+		{
+			const char *nm = tmp_at(c, p.name);
+			const char *star = memchr(nm, '*', name_len);
+
+			if (star) {
+				const char *q = star + 1, *e = nm + name_len;
+				uint32_t idx = 0;
+
+				while (q < e && *q >= '0' && *q <= '9')
+					idx = idx * 10 + (uint32_t)(*q++ - '0');
+				/* "name*" alone is section 0, extended */
+				p.extended = q == star + 1 || (q < e && *q == '*');
+				if (q < e && *q == '*')
+					q++;
+				if (q == e) {
+					p.cont = 1;
+					p.key_len = (size_t)(star - nm);
+					/* "name*" alone has no number: section 0 */
+					p.idx = idx;
+				}
+			}
+		}
+		if (plist_add(c, out, &p))
+			return;
+	}
+	return;
+nomem:
+	c->err = MIMEO_ENOMEM;
+}
+
+static const ctx *sort_ctx;
+
+static int cont_cmp(const void *a, const void *b)
+{
+	const param *x = a, *y = b;
+	const char *xs = tmp_at(sort_ctx, x->name), *ys = tmp_at(sort_ctx, y->name);
+	size_t n = x->key_len < y->key_len ? x->key_len : y->key_len;
+	int r = memcmp(xs, ys, n);
+
+	if (r)
+		return r;
+	if (x->key_len != y->key_len)
+		return x->key_len < y->key_len ? -1 : 1;
+	if (x->idx != y->idx)
+		return x->idx < y->idx ? -1 : 1;
+	return x->order < y->order ? -1 : x->order > y->order;
+}
+
+/* Write one "name" "value" pair. */
+static void put_pair(ctx *c, int *first, const char *n, size_t nl, const char *v, size_t vl)
+{
+	if (!*first)
+		put(c, " ", 1);
+	*first = 0;
+	put_string(c, n, nl);
+	put(c, " ", 1);
+	put_string(c, v, vl);
+}
+
+/* Write the parameter list: plain parameters in order, then the RFC 2231
+ * sections joined per name (sorted by name), or kept apart when a section
+ * number is missing.  `text_default` adds "charset" "us-ascii" to a text
+ * type that has none.  Writes NIL when empty. */
+static void put_params(ctx *c, plist *l, int text_default)
+{
+	size_t i, j, ncont = 0;
+	int first = 1, charset = 0;
+	mimeo_buf joined;
+
+	for (i = 0; i < l->n; i++) {
+		const param *p = &l->v[i];
+
+		if (p->cont) {
+			ncont++;
+			continue;
+		}
+		if (p->name_len == 7 && strncasecmp(tmp_at(c, p->name), "charset", 7) == 0)
+			charset = 1;
+		if (first)
+			put(c, "(", 1);
+		put_pair(c, &first, tmp_at(c, p->name), p->name_len, tmp_at(c, p->value), p->value_len);
+	}
+	if (ncont) {
+		param *cv;
+		size_t k = 0, bytes;
+
+		if (!mimeo__mul_ok(ncont, sizeof(*cv), &bytes) ||
+		    !(cv = mimeo__malloc(c->alloc, bytes))) {
+			c->err = MIMEO_ENOMEM;
+			return;
+		}
+		for (i = 0; i < l->n; i++)
+			if (l->v[i].cont)
+				cv[k++] = l->v[i];
+		sort_ctx = c;
+		qsort(cv, ncont, sizeof(*cv), cont_cmp);
+		mimeo_buf_init(&joined, c->alloc);
+		for (i = 0; i < ncont; i = j) {
+			int ok = 1, ext = 0;
+			uint32_t next = 0;
+			const char *key = tmp_at(c, cv[i].name);
+
+			for (j = i; j < ncont; j++) {
+				if (cv[j].key_len != cv[i].key_len ||
+				    strncasecmp(tmp_at(c, cv[j].name), key, cv[i].key_len) != 0)
+					break;
+				if (cv[j].idx != next)
+					ok = 0;
+				if (cv[j].extended)
+					ext = 1;
+				next++;
+			}
+			if (first)
+				put(c, "(", 1);
+			if (!ok) {
+				size_t m;
+
+				for (m = i; m < j; m++) {
+					char num[16];
+					size_t nl;
+
+					mimeo_buf_clear(&joined);
+					nl = (size_t)snprintf(num, sizeof(num), "*%u%s",
+							      (unsigned)cv[m].idx,
+							      cv[m].extended ? "*" : "");
+					if (mimeo_buf_put(&joined, tmp_at(c, cv[m].name), cv[m].key_len) ||
+					    mimeo_buf_put(&joined, num, nl)) {
+						c->err = MIMEO_ENOMEM;
+						break;
+					}
+					put_pair(c, &first, joined.ptr, joined.size,
+						 tmp_at(c, cv[m].value), cv[m].value_len);
+				}
+			} else {
+				size_t m, klen;
+
+				mimeo_buf_clear(&joined);
+				if (mimeo_buf_put(&joined, key, cv[i].key_len) ||
+				    (ext && mimeo_buf_put(&joined, "*", 1)))
+					c->err = MIMEO_ENOMEM;
+				klen = joined.size;
+				/* a first section that is not extended still
+				 * needs the charset'language' prefix */
+				if (ext && !cv[i].extended && mimeo_buf_put(&joined, "''", 2))
+					c->err = MIMEO_ENOMEM;
+				for (m = i; m < j && !c->err; m++) {
+					const char *v = tmp_at(c, cv[m].value);
+					size_t vl = cv[m].value_len, q;
+
+					if (ext && !cv[m].extended) {
+						/* plain section inside an extended
+						 * value: '%' must be escaped */
+						for (q = 0; q < vl && !c->err; q++) {
+							if (v[q] == '%' ?
+							    mimeo_buf_put(&joined, "%25", 3) :
+							    mimeo_buf_put(&joined, v + q, 1))
+								c->err = MIMEO_ENOMEM;
+						}
+					} else if (mimeo_buf_put(&joined, v, vl)) {
+						c->err = MIMEO_ENOMEM;
+					}
+				}
+				if (!c->err && !joined.ptr && mimeo_buf_grow(&joined, 1))
+					c->err = MIMEO_ENOMEM;
+				if (!c->err)
+					put_pair(c, &first, joined.ptr, klen, joined.ptr + klen,
+						 joined.size - klen);
+			}
+			if (cv[i].key_len == 7 && strncasecmp(key, "charset", 7) == 0)
+				charset = 1;
+		}
+		mimeo_buf_dispose(&joined);
+		mimeo__free(c->alloc, cv);
+	}
+	if (text_default && !charset) {
+		if (first)
+			put(c, "(", 1);
+		put_pair(c, &first, "charset", 7, "us-ascii", 8);
+	}
+	put(c, first ? "NIL" : ")", first ? 3 : 1);
+}
+
+/* ------------------------------------------------------------------ */
+/* BODYSTRUCTURE                                                       */
+/* ------------------------------------------------------------------ */
+
+/* Content-Type as read: type and subtype (NULL when the field is absent
+ * or not in effect), parameters. */
+typedef struct ctype {
+	const char *type, *sub;
+	size_t type_len, sub_len;
+	int have;          /* a Content-Type in effect */
+	int params_ok;     /* the type parsed: parameters follow */
+	lex rest;          /* where the parameters start */
+} ctype;
+
+static void parse_ctype(const fields *f, ctype *t)
+{
+	lex l;
+
+	memset(t, 0, sizeof(*t));
+	if (!f->type)
+		return;
+	t->have = 1;
+	t->type = t->sub = "";
+	lex_init(&l, f->type, f->type_len);
+	if (skip_cfws(&l) <= 0)
+		return;
+	if (lex_token(&l, &t->type, &t->type_len) <= 0 || *l.p != '/')
+		return;
+	l.p++;
+	if (skip_cfws(&l) <= 0)
+		return;
+	lex_token(&l, &t->sub, &t->sub_len);
+	t->params_ok = 1;
+	t->rest = l;
+}
+
+static int ieq(const char *s, size_t n, const char *want)
+{
+	return n == strlen(want) && strncasecmp(s, want, n) == 0;
+}
+
+/* Octets in canonical CRLF form and line feeds of bytes [a, b). */
+static void count(const span *src, uint64_t a, uint64_t b, uint64_t *size, uint64_t *lines)
+{
+	const char *s, *e, *nl;
+	uint64_t n = 0, bare = 0;
+
+	if (b > src->len)
+		b = src->len;
+	if (a > b)
+		a = b;
+	s = src->data + a;
+	e = src->data + b;
+	while (s < e && (nl = memchr(s, '\n', (size_t)(e - s)))) {
+		n++;
+		if (nl == src->data + a || nl[-1] != '\r')
+			bare++;
+		s = nl + 1;
+	}
+	*size = (b - a) + bare;
+	*lines = n;
+}
+
+static void put_field_string(ctx *c, const char *v, size_t n)
+{
+	size_t len, off;
+
+	if (!v) {
+		puts_(c, "NIL");
+		return;
+	}
+	off = unfold(c, v, n, &len);
+	if (!c->err)
+		put_string(c, tmp_at(c, off), len);
+	c->tmp.size = off;
+}
+
+static void put_disposition(ctx *c, const fields *f)
+{
+	lex l;
+	const char *tok;
+	size_t tok_len, mark = c->tmp.size;
+	plist pl = { NULL, 0, 0 };
+
+	if (!f->disp) {
+		puts_(c, "NIL");
+		return;
+	}
+	lex_init(&l, f->disp, f->disp_len);
+	if (skip_cfws(&l) < 0 || lex_token(&l, &tok, &tok_len) < 0) {
+		puts_(c, "NIL");
+		return;
+	}
+	put(c, "(", 1);
+	put_string(c, tok, tok_len);
+	put(c, " ", 1);
+	parse_params(c, &l, &pl);
+	put_params(c, &pl, 0);
+	put(c, ")", 1);
+	mimeo__free(c->alloc, pl.v);
+	c->tmp.size = mark;
+}
+
+/* Content-Language: a list of atoms separated by commas. */
+static void put_language(ctx *c, const fields *f)
+{
+	lex l;
+	int first = 1;
+
+	if (f->lang) {
+		lex_init(&l, f->lang, f->lang_len);
+		if (skip_cfws(&l) > 0) {
+			while (!at_end(&l) && is_atext(*l.p)) {
+				const unsigned char *s = l.p;
+
+				while (l.p < l.end && is_atext(*l.p))
+					l.p++;
+				put(c, first ? "(" : " ", 1);
+				first = 0;
+				put_string(c, (const char *)s, (size_t)(l.p - s));
+				if (skip_cfws(&l) <= 0 || *l.p != ',')
+					break;
+				l.p++;
+				if (skip_cfws(&l) <= 0)
+					break;
+			}
+		}
+	}
+	puts_(c, first ? "NIL" : ")");
+}
+
+static void put_extension_tail(ctx *c, const fields *f)
+{
+	put(c, " ", 1);
+	put_disposition(c, f);
+	put(c, " ", 1);
+	put_language(c, f);
+	put(c, " ", 1);
+	put_field_string(c, f->loc, f->loc_len);
+}
+
+static void write_envelope(ctx *c, const mimeo_part *p);
+static void write_body(ctx *c, const mimeo_part *p, const span *src, unsigned flags,
+		       unsigned depth);
+
+/* A multipart with no parts (no boundary, or no delimiter line) is
+ * written with one empty text/plain part: RFC 3501's grammar needs one. */
+static void put_empty_part(ctx *c, unsigned flags)
+{
+	puts_(c, "(\"text\" \"plain\" (\"charset\" \"us-ascii\") NIL NIL \"7bit\" 0 0");
+	if (!(flags & MIMEO_IMAP_NO_EXTENSION))
+		puts_(c, " NIL NIL NIL NIL");
+	put(c, ")", 1);
+}
+
+/* The decoded body of a transfer-encoded message/rfc822 node, in which
+ * the parser counted its parts' offsets. */
+static int decode_body(ctx *c, const mimeo_part *p, const span *src, mimeo_buf *dec)
+{
+	uint64_t a, b;
+	mimeo_transfer_decoder d;
+	size_t n, got;
+
+	mimeo_part_offsets(p, NULL, &a, &b);
+	if (b > src->len)
+		b = src->len;
+	if (a > b)
+		a = b;
+	n = (size_t)(b - a);
+	if (mimeo_buf_grow(dec, MIMEO_TRANSFER_DECODE_BOUND(n) + MIMEO_TRANSFER_DECODE_FINISH_MAX)) {
+		c->err = MIMEO_ENOMEM;
+		return -1;
+	}
+	mimeo_transfer_decoder_init(&d, mimeo_part_cte(p), MIMEO_ISA_AUTO);
+	got = mimeo_transfer_decode_step(&d, src->data + a, n, dec->ptr);
+	got += mimeo_transfer_decode_finish(&d, dec->ptr + got);
+	dec->size = got;
+	dec->ptr[got] = '\0';
+	return 0;
+}
+
+/* Deeper than this, a node is written as an empty part (the parser's
+ * depth limit keeps real trees far below). */
+#define MAX_DEPTH 1000
+
+static void write_body(ctx *c, const mimeo_part *p, const span *src, unsigned flags,
+		       unsigned depth)
+{
+	fields f;
+	ctype t;
+	plist pl = { NULL, 0, 0 };
+	size_t mark = c->tmp.size;
+	int ext = !(flags & MIMEO_IMAP_NO_EXTENSION);
+	int is_root = (mimeo_part_flags(p) & MIMEO_PART_ROOT) != 0;
+	int multipart, message, text;
+	uint64_t a, b, size, lines;
+
+	if (c->err)
+		return;
+	if (depth > MAX_DEPTH) {
+		put_empty_part(c, flags);
+		return;
+	}
+	collect(p, &f);
+	/* A message's root entity without MIME-Version or Content-Type is
+	 * not MIME: its Content-* fields mean nothing (RFC 2045 4). */
+	if (is_root && !f.mime)
+		memset(&f, 0, sizeof(f));
+	parse_ctype(&f, &t);
+	multipart = t.have ? ieq(t.type, t.type_len, "multipart")
+			   : mimeo_part_is_multipart(p);
+	message = mimeo_part_is_message(p) &&
+		  (t.have ? ieq(t.type, t.type_len, "message") && ieq(t.sub, t.sub_len, "rfc822")
+			  : 1);
+	if (multipart) {
+		const mimeo_part *ch = mimeo_part_is_multipart(p) ? mimeo_part_first_child(p) : NULL;
+
+		if (!ch)
+			put_empty_part(c, flags);
+		for (; ch && !c->err; ch = mimeo_part_next_sibling(ch)) {
+			/* the children of a multipart are in the same
+			 * stream as the multipart */
+			put(c, "(", 1);
+			write_body(c, ch, src, flags, depth + 1);
+			put(c, ")", 1);
+		}
+		put(c, " ", 1);
+		put_string(c, t.sub, t.sub_len);
+		if (ext) {
+			put(c, " ", 1);
+			if (t.params_ok)
+				parse_params(c, &t.rest, &pl);
+			put_params(c, &pl, 0);
+			put_extension_tail(c, &f);
+		}
+		goto done;
+	}
+	text = !t.have || ieq(t.type, t.type_len, "text");
+	if (message) {
+		puts_(c, "\"message\" \"rfc822\"");
+		text = 0;
+	} else if (!t.have) {
+		puts_(c, "\"text\" \"plain\"");
+	} else {
+		put_string(c, t.type, t.type_len);
+		put(c, " ", 1);
+		put_string(c, t.sub, t.sub_len);
+	}
+	put(c, " ", 1);
+	if (t.params_ok)
+		parse_params(c, &t.rest, &pl);
+	put_params(c, &pl, text);
+	put(c, " ", 1);
+	put_field_string(c, f.id, f.id_len);
+	put(c, " ", 1);
+	put_field_string(c, f.desc, f.desc_len);
+	put(c, " ", 1);
+	{
+		lex l;
+		const char *tok = NULL;
+		size_t tok_len = 0;
+
+		if (f.cte) {
+			lex_init(&l, f.cte, f.cte_len);
+			if (skip_cfws(&l) < 0 || lex_token(&l, &tok, &tok_len) != 0 || !tok_len)
+				tok = NULL;
+		}
+		if (tok)
+			put_string(c, tok, tok_len);
+		else
+			puts_(c, "\"7bit\"");
+	}
+	mimeo_part_offsets(p, NULL, &a, &b);
+	count(src, a, b, &size, &lines);
+	put(c, " ", 1);
+	put_u64(c, size);
+	if (message) {
+		const mimeo_part *inner = mimeo_part_first_child(p);
+		mimeo_buf dec;
+		span isrc = *src;
+
+		mimeo_buf_init(&dec, c->alloc);
+		if (inner && (mimeo_part_flags(inner) & MIMEO_PART_ENCODED)) {
+			/* the parser decoded this part's body and counted
+			 * the inner offsets in the decoded bytes */
+			if (mimeo_part_cte(p) == MIMEO_CTE_BASE64 || mimeo_part_cte(p) == MIMEO_CTE_QP ||
+			    mimeo_part_cte(p) == MIMEO_CTE_UUENCODE) {
+				if (decode_body(c, p, src, &dec) == 0) {
+					isrc.data = dec.ptr;
+					isrc.len = dec.size;
+				}
+			}
+		}
+		put(c, " (", 2);
+		if (inner)
+			write_envelope(c, inner);
+		else
+			puts_(c, "NIL NIL NIL NIL NIL NIL NIL NIL NIL NIL");
+		put(c, ") ", 2);
+		if (inner) {
+			put(c, "(", 1);
+			write_body(c, inner, &isrc, flags, depth + 1);
+			put(c, ")", 1);
+		} else {
+			put_empty_part(c, flags);
+		}
+		mimeo_buf_dispose(&dec);
+		put(c, " ", 1);
+		put_u64(c, lines);
+	} else if (text) {
+		put(c, " ", 1);
+		put_u64(c, lines);
+	}
+	if (ext) {
+		put(c, " ", 1);
+		put_field_string(c, f.md5, f.md5_len);
+		put_extension_tail(c, &f);
+	}
+done:
+	mimeo__free(c->alloc, pl.v);
+	c->tmp.size = mark;
+}
+
+/* ------------------------------------------------------------------ */
+/* ENVELOPE                                                            */
+/* ------------------------------------------------------------------ */
+
+/* The address being read: its four strings, each in its own buffer, a
+ * flag for each that is present, and the markers a server writes for a
+ * piece that cannot be read. */
+typedef struct alist {
+	ctx *c;
+	lex l;
+	mimeo_buf piece[4];   /* name, route, mailbox, domain */
+	int has[4];
+	const char *mark[4];  /* marker replacing a piece, or NULL */
+	mimeo_buf *cur;       /* the piece being appended to */
+	int any;              /* an address was written */
+} alist;
+
+enum { A_NAME, A_ROUTE, A_MAILBOX, A_DOMAIN };
+
+static void a_begin(alist *a)
+{
+	int i;
+
+	for (i = 0; i < 4; i++) {
+		mimeo_buf_clear(&a->piece[i]);
+		a->has[i] = 0;
+		a->mark[i] = NULL;
+	}
+}
+
+static void a_start(alist *a, int which)
+{
+	mimeo_buf_clear(&a->piece[which]);
+	a->has[which] = 1;
+	a->cur = &a->piece[which];
+}
+
+static void a_put(alist *a, const void *s, size_t n)
+{
+	if (mimeo_buf_put(a->cur, s, n) != MIMEO_OK)
+		a->c->err = MIMEO_ENOMEM;
+}
+
+/* Write (name route mailbox domain). */
+static void a_emit(alist *a)
+{
+	ctx *c = a->c;
+	int i;
+
+	put(c, a->any ? "(" : "((", a->any ? 1 : 2);
+	a->any = 1;
+	for (i = 0; i < 4; i++) {
+		const mimeo_buf *b = &a->piece[i];
+
+		if (i)
+			put(c, " ", 1);
+		if (a->mark[i])
+			puts_(c, a->mark[i]);
+		else if (!a->has[i])
+			puts_(c, "NIL");
+		else if (i == A_NAME)
+			put_human(c, b->ptr ? b->ptr : "", b->size);
+		else
+			put_string(c, b->ptr ? b->ptr : "", b->size);
+	}
+	put(c, ")", 1);
+}
+
+/* A dot-atom (RFC 822 allows CFWS around the dots) appended to the
+ * current piece.  @return as skip_cfws, -1 when there is no atom. */
+static int a_dot_atom(alist *a)
+{
+	lex *l = &a->l;
+	int r;
+
+	if (at_end(l) || !is_atext(*l->p))
+		return -1;
+	for (;;) {
+		const unsigned char *s = l->p;
+
+		while (l->p < l->end && is_atext(*l->p))
+			l->p++;
+		a_put(a, s, (size_t)(l->p - s));
+		if ((r = skip_cfws(l)) <= 0)
+			return r;
+		if (*l->p != '.')
+			return 1;
+		l->p++;
+		a_put(a, ".", 1);
+		if ((r = skip_cfws(l)) <= 0)
+			return r;
+	}
+}
+
+/* A phrase (display name or group name): words joined by one space,
+ * quoted strings unquoted, dots kept.  @return as skip_cfws; -1 when it
+ * starts with a dot or a quoted string is not closed. */
+static int a_phrase(alist *a)
+{
+	lex *l = &a->l;
+	int r;
+
+	if (at_end(l))
+		return 0;
+	if (*l->p == '.')
+		return -1;
+	for (;;) {
+		if (*l->p == '"') {
+			r = lex_quoted(l, a->cur, &a->c->err);
+		} else {
+			const unsigned char *s = l->p;
+
+			while (l->p < l->end && (is_atext(*l->p) || *l->p == '.'))
+				l->p++;
+			a_put(a, s, (size_t)(l->p - s));
+			r = skip_cfws(l);
+		}
+		if (r <= 0)
+			return r;
+		if (!is_atext(*l->p) && *l->p != '"' && *l->p != '.')
+			break;
+		a_put(a, " ", 1);
+	}
+	return skip_cfws(l);
+}
+
+static int a_local_part(alist *a)
+{
+	lex *l = &a->l;
+
+	a_start(a, A_MAILBOX);
+	if (*l->p == '"')
+		return lex_quoted(l, a->cur, &a->c->err);
+	return a_dot_atom(a);
+}
+
+/* "@" domain, appended to the current piece (the domain, or the route). */
+static int a_domain_text(alist *a)
+{
+	lex *l = &a->l;
+
+	l->p++; /* '@' */
+	if (skip_cfws(l) <= 0)
+		return -1;
+	if (*l->p == '[') {
+		const unsigned char *s = l->p;
+
+		for (; l->p < l->end; l->p++) {
+			if (*l->p == '\\') {
+				if (++l->p >= l->end)
+					break;
+			} else if (*l->p == ']') {
+				l->p++;
+				a_put(a, s, (size_t)(l->p - s));
+				return skip_cfws(l);
+			}
+		}
+		return -1;
+	}
+	return a_dot_atom(a);
+}
+
+static int a_domain(alist *a)
+{
+	a_start(a, A_DOMAIN);
+	return a_domain_text(a);
+}
+
+/* "<" [route ":"] local-part ["@" domain] ">".  "<>" (a null return
+ * path) is an address without mailbox and domain.  @return -1 unless the
+ * closing ">" was read, else as skip_cfws after it. */
+static int a_angle(alist *a)
+{
+	lex *l = &a->l;
+
+	l->p++;
+	if (skip_cfws(l) <= 0)
+		return -1;
+	if (*l->p == '>') {
+		l->p++;
+		return skip_cfws(l);
+	}
+	if (*l->p == '@') {
+		/* obs-route "@a,@b:", kept as "@a,@b" */
+		int ok = 1;
+
+		a_start(a, A_ROUTE);
+		for (;;) {
+			if (at_end(l)) {
+				ok = 0;
+				break;
+			}
+			if (*l->p != '@')
+				break;
+			if (a->cur->size)
+				a_put(a, ",", 1);
+			a_put(a, "@", 1);
+			if (a_domain_text(a) <= 0) {
+				ok = 0;
+				break;
+			}
+			while (skip_cfws(l) > 0 && *l->p == ',')
+				l->p++;
+		}
+		if (!ok || at_end(l) || *l->p != ':') {
+			a->mark[A_ROUTE] = "\"INVALID_ROUTE\"";
+			return -1;
+		}
+		l->p++;
+		if (skip_cfws(l) <= 0)
+			return -1;
+	}
+	if (a_local_part(a) <= 0)
+		return -1;
+	if (*l->p == '@' && a_domain(a) <= 0)
+		return -1;
+	if (*l->p != '>')
+		return -1;
+	l->p++;
+	return skip_cfws(l);
+}
+
+/* name-addr: [phrase] angle-addr.  @return -1 when it is not one (the
+ * caller retries as addr-spec), else 1 when more input follows. */
+static int a_name_addr(alist *a)
+{
+	lex *l = &a->l;
+
+	a_start(a, A_NAME);
+	if (a_phrase(a) <= 0 || *l->p != '<')
+		return -1;
+	/* "<x@y>" and "" <x@y> have no name */
+	a->has[A_NAME] = a->piece[A_NAME].size > 0;
+	if (a_angle(a) < 0)
+		a->mark[A_DOMAIN] = "\"SYNTAX_ERROR\"";
+	return !at_end(l);
+}
+
+/* addr-spec; the text of a comment after it is the name. */
+static int a_addr_spec(alist *a)
+{
+	lex *l = &a->l;
+	int r;
+
+	l->comment = NULL;
+	if (at_end(l))
+		return 0;
+	r = a_local_part(a);
+	if (r != 0 && !at_end(l) && *l->p == '@') {
+		int r2 = a_domain(a);
+
+		if (r2 <= 0)
+			r = r2;
+	}
+	if (l->comment && l->comment_len) {
+		a_start(a, A_NAME);
+		a_put(a, l->comment, l->comment_len);
+	}
+	return r;
+}
+
+static void a_fix_and_emit(alist *a)
+{
+	if (!a->has[A_MAILBOX] && !a->mark[A_MAILBOX])
+		a->mark[A_MAILBOX] = "\"MISSING_MAILBOX\"";
+	if (!a->has[A_DOMAIN] && !a->mark[A_DOMAIN])
+		a->mark[A_DOMAIN] = "\"MISSING_DOMAIN\"";
+	a_emit(a);
+}
+
+static int a_mailbox(alist *a)
+{
+	const unsigned char *start = a->l.p;
+	int r;
+
+	a_begin(a);
+	if ((r = a_name_addr(a)) < 0) {
+		a->l.p = start;
+		a_begin(a);
+		r = a_addr_spec(a);
+	}
+	a_fix_and_emit(a);
+	return r;
+}
+
+/* group: phrase ":" [mailbox-list] ";", written as (NIL NIL "name" NIL),
+ * its mailboxes, then (NIL NIL NIL NIL) (RFC 3501 7.4.2). */
+static int a_group(alist *a)
+{
+	lex *l = &a->l;
+	int r;
+
+	a_begin(a);
+	a_start(a, A_MAILBOX);
+	if (a_phrase(a) <= 0 || *l->p != ':')
+		return -1;
+	l->p++;
+	r = skip_cfws(l);
+	a_emit(a);
+	if (r > 0 && *l->p != ';') {
+		for (;;) {
+			if (a_mailbox(a) <= 0) {
+				r = -1;
+				break;
+			}
+			if (*l->p != ',')
+				break;
+			l->p++;
+			if (skip_cfws(l) <= 0) {
+				r = -1;
+				break;
+			}
+		}
+	}
+	if (r >= 0) {
+		if (at_end(l) || *l->p != ';') {
+			r = -1;
+		} else {
+			l->p++;
+			r = skip_cfws(l);
+		}
+	}
+	a_begin(a);
+	a_emit(a);
+	return r == 0 ? 0 : 1;
+}
+
+static void put_address_list(ctx *c, const char *v, size_t n)
+{
+	alist a;
+	int i, r;
+
+	memset(&a, 0, sizeof(a));
+	for (i = 0; i < 4; i++)
+		mimeo_buf_init(&a.piece[i], c->alloc);
+	a.c = c;
+	a.cur = &a.piece[A_NAME];
+	lex_init(&a.l, v, n);
+	if (skip_cfws(&a.l) > 0) {
+		/* address-list: (address *("," address)) */
+		for (;;) {
+			const unsigned char *start = a.l.p;
+
+			if ((r = a_group(&a)) < 0) {
+				a.l.p = start;
+				r = a_mailbox(&a);
+			}
+			if (r == 0 || c->err)
+				break;
+			if (at_end(&a.l) || *a.l.p != ',')
+				break;
+			a.l.p++;
+			if ((r = skip_cfws(&a.l)) <= 0) {
+				if (r < 0) {
+					/* ends in garbage: one marker entry */
+					a_begin(&a);
+					a_fix_and_emit(&a);
+				}
+				break;
+			}
+		}
+	}
+	for (i = 0; i < 4; i++)
+		mimeo_buf_dispose(&a.piece[i]);
+	puts_(c, a.any ? ")" : "NIL");
+}
+
+/* The ENVELOPE of the entity whose header fields `p` holds. */
+static void write_envelope(ctx *c, const mimeo_part *p)
+{
+	static const char *const names[] = {
+		"Date", "Subject", "From", "Sender", "Reply-To",
+		"To", "Cc", "Bcc", "In-Reply-To", "Message-ID",
+	};
+	const char *val[10] = { NULL };
+	size_t len[10] = { 0 }, i, k, n = mimeo_part_header_count(p);
+
+	/* RFC 3501 does not say which of several fields counts; servers
+	 * keep the last one read. */
+	for (i = 0; i < n; i++) {
+		const char *name = mimeo_part_header_name(p, i);
+
+		for (k = 0; k < 10; k++) {
+			if (name_is(name, names[k])) {
+				val[k] = mimeo_part_header_raw(p, i, &len[k]);
+				break;
+			}
+		}
+	}
+	for (k = 0; k < 10 && !c->err; k++) {
+		const char *v = val[k];
+		size_t vl = len[k];
+
+		if (k)
+			put(c, " ", 1);
+		if (k == 3 || k == 4) {
+			/* Sender and Reply-To default to From */
+			if (!v) {
+				v = val[2];
+				vl = len[2];
+			}
+		}
+		if (!v) {
+			puts_(c, "NIL");
+		} else if (k >= 2 && k <= 7) {
+			put_address_list(c, v, vl);
+		} else {
+			size_t ul, off = unfold(c, v, vl, &ul);
+
+			if (c->err)
+				break;
+			if (k == 1)
+				put_human(c, tmp_at(c, off), ul);
+			else
+				put_string(c, tmp_at(c, off), ul);
+			c->tmp.size = off;
+		}
+	}
+}
+
+/* ------------------------------------------------------------------ */
+/* API                                                                 */
+/* ------------------------------------------------------------------ */
+
+static int finish(ctx *c)
+{
+	mimeo_buf_dispose(&c->tmp);
+	mimeo_buf_dispose(&c->human);
+	if (!c->err && !c->out->ptr && mimeo_buf_grow(c->out, 1) != MIMEO_OK)
+		c->err = MIMEO_ENOMEM;
+	return c->err;
+}
+
+int mimeo_imap_bodystructure(const mimeo_message *m, const mimeo_part *p, unsigned flags,
+			     mimeo_buf *out)
+{
+	ctx c;
+	span src;
+	const mimeo_part *q;
+	int encoded = 0;
+
+	if (!m || !out || (flags & ~MIMEO_IMAP_NO_EXTENSION))
+		return MIMEO_EINVAL;
+	if (!p)
+		p = mimeo_message_root(m);
+	memset(&c, 0, sizeof(c));
+	c.out = out;
+	c.alloc = out->alloc;
+	mimeo_buf_init(&c.tmp, out->alloc);
+	mimeo_buf_init(&c.human, out->alloc);
+	src.data = mimeo_message_source(m, &src.len);
+	/* A node inside a transfer-encoded message/rfc822 counts its bytes
+	 * in that message's decoded body: decode the nearest one. */
+	for (q = p; q; q = mimeo_part_parent(q)) {
+		if (mimeo_part_flags(q) & MIMEO_PART_ENCODED)
+			encoded = 1;
+		else
+			break;
+	}
+	if (encoded && q) {
+		mimeo_buf dec;
+
+		mimeo_buf_init(&dec, out->alloc);
+		/* q is the message/rfc822 node whose body was decoded; its
+		 * own offsets are in the outer stream: build that first */
+		if (0) {
+		} else if (decode_body(&c, q, &src, &dec) == 0) {
+			span in = { dec.ptr, dec.size };
+
+			put(&c, "(", 1);
+			write_body(&c, p, &in, flags, 0);
+			put(&c, ")", 1);
+		}
+		mimeo_buf_dispose(&dec);
+		return finish(&c);
+	}
+	put(&c, "(", 1);
+	write_body(&c, p, &src, flags, 0);
+	put(&c, ")", 1);
+	return finish(&c);
+}
+
+int mimeo_imap_envelope(const mimeo_message *m, const mimeo_part *p, mimeo_buf *out)
+{
+	ctx c;
+
+	if (!m || !out)
+		return MIMEO_EINVAL;
+	if (!p)
+		p = mimeo_message_root(m);
+	if (mimeo_part_is_message(p) && mimeo_part_first_child(p))
+		p = mimeo_part_first_child(p);
+	memset(&c, 0, sizeof(c));
+	c.out = out;
+	c.alloc = out->alloc;
+	mimeo_buf_init(&c.tmp, out->alloc);
+	mimeo_buf_init(&c.human, out->alloc);
+	put(&c, "(", 1);
+	write_envelope(&c, p);
+	put(&c, ")", 1);
+	return finish(&c);
+}
