@@ -75,11 +75,11 @@ MIMEO_EXTERN int mimeo_imap_bodystructure(const mimeo_message *m, const mimeo_pa
 
 /**
  * Append the ENVELOPE (date, subject, from, sender, reply-to, to, cc,
- * bcc, in-reply-to, message-id) of a message to `out`.  `p` is the
- * message's root entity (NULL = the top-level message) or a
- * message/rfc822 node, meaning the message it carries.  Sender and
- * Reply-To default to From (RFC 3501 7.4.2).  A node that heads no
- * message (a part inside a multipart) has no envelope fields: all NIL.
+ * bcc, in-reply-to, message-id) of a message to `out`, from the header
+ * fields of node `p`: NULL or the root is the top-level message (even
+ * when it is itself a message/rfc822 entity); any other message/rfc822
+ * node stands for the message it carries.  Sender and Reply-To default to
+ * From (RFC 3501 7.4.2).
  * @return MIMEO_OK; MIMEO_ENOMEM; MIMEO_EINVAL (m or out NULL).
  * @since 0.2
  */

@@ -285,16 +285,6 @@ static int lex_quoted(lex *l, mimeo_buf *b, int *err)
 /* Header fields                                                       */
 /* ------------------------------------------------------------------ */
 
-/* Field name equality, ignoring case and whitespace before the colon. */
-static int name_is(const char *name, const char *want)
-{
-	size_t n = strlen(name), w = strlen(want);
-
-	while (n && (name[n - 1] == ' ' || name[n - 1] == '\t'))
-		n--;
-	return n == w && strncasecmp(name, want, w) == 0;
-}
-
 /* The value as a server unfolds it into tmp: leading whitespace of the
  * first line dropped, every line break removed (continuation lines keep
  * their own leading whitespace).  Returns its offset in c->tmp. */
@@ -314,8 +304,8 @@ static size_t unfold(ctx *c, const char *v, size_t n, size_t *len)
 			break;
 		}
 		if (run < n && v[run] == '\r' && !(run + 1 < n && v[run + 1] == '\n')) {
-			/* a bare CR is data */
-			if (mimeo_buf_put(&c->tmp, "\r", 1) != MIMEO_OK) {
+			/* a bare CR is read as a space (as servers do) */
+			if (mimeo_buf_put(&c->tmp, " ", 1) != MIMEO_OK) {
 				c->err = MIMEO_ENOMEM;
 				break;
 			}
@@ -327,6 +317,67 @@ static size_t unfold(ctx *c, const char *v, size_t n, size_t *len)
 	*len = c->tmp.size - start;
 	return start;
 }
+
+/* One header field as a server reads it from the source. */
+typedef struct hfield {
+	const char *name, *value;
+	size_t name_len, value_len;
+} hfield;
+
+/* The next field of the header block [*pos, stop): a line "name: value"
+ * and the continuation lines after it.  Lines without a colon are read
+ * over (servers keep reading the header after them, RFC 5322 has no such
+ * line); an empty line ends the block.  @return 1 with *f filled, 0 at
+ * the end. */
+static int next_field(const span *src, uint64_t *pos, uint64_t stop, hfield *f)
+{
+	const char *d = src->data;
+
+	if (stop > src->len)
+		stop = src->len;
+	while (*pos < stop) {
+		const char *line = d + *pos, *end = d + stop, *nl, *colon, *v_end;
+		size_t n;
+
+		nl = memchr(line, '\n', (size_t)(end - line));
+		n = nl ? (size_t)(nl - line) : (size_t)(end - line);
+		if (n == 0 || (n == 1 && line[0] == '\r'))
+			return 0;
+		*pos = nl ? (uint64_t)(nl - d) + 1 : stop;
+		if (line[0] == ' ' || line[0] == '\t')
+			continue; /* a continuation without a field */
+		colon = memchr(line, ':', n);
+		if (!colon)
+			continue;
+		f->name = line;
+		f->name_len = (size_t)(colon - line);
+		while (f->name_len && (line[f->name_len - 1] == ' ' || line[f->name_len - 1] == '\t'))
+			f->name_len--;
+		f->value = colon + 1;
+		v_end = line + n;
+		/* continuation lines */
+		while (*pos < stop && (d[*pos] == ' ' || d[*pos] == '\t')) {
+			const char *c = d + *pos, *cnl = memchr(c, '\n', (size_t)(end - c));
+
+			v_end = cnl ? cnl : end;
+			*pos = cnl ? (uint64_t)(cnl - d) + 1 : stop;
+		}
+		if (v_end > f->value && v_end[-1] == '\r')
+			v_end--;
+		f->value_len = (size_t)(v_end - f->value);
+		return 1;
+	}
+	return 0;
+}
+
+static int fname_is(const hfield *f, const char *want)
+{
+	size_t w = strlen(want);
+
+	return f->name_len == w && strncasecmp(f->name, want, w) == 0;
+}
+
+static uint64_t body_start(const mimeo_part *p, const span *src);
 
 /* Raw values of the fields of one entity that BODYSTRUCTURE uses. */
 typedef struct fields {
@@ -342,23 +393,24 @@ static int disp_has_params(const char *v, size_t n)
 	return memchr(v, ';', n) != NULL;
 }
 
-static void collect(const mimeo_part *p, fields *f)
+static void collect(const mimeo_part *p, const span *src, fields *f)
 {
-	size_t i, n = mimeo_part_header_count(p);
+	uint64_t pos, stop = body_start(p, src);
+	hfield h;
 
 	memset(f, 0, sizeof(*f));
-	for (i = 0; i < n; i++) {
-		const char *name = mimeo_part_header_name(p, i), *v;
-		size_t len;
+	mimeo_part_offsets(p, &pos, NULL, NULL);
+	while (next_field(src, &pos, stop, &h)) {
+		const char *v = h.value;
+		size_t len = h.value_len;
 
-		v = mimeo_part_header_raw(p, i, &len);
-		if (name_is(name, "MIME-Version")) {
+		if (fname_is(&h, "MIME-Version")) {
 			f->mime = 1;
 			continue;
 		}
-		if (strncasecmp(name, "Content-", 8) != 0)
+		if (h.name_len < 8 || strncasecmp(h.name, "Content-", 8) != 0)
 			continue;
-		if (name_is(name, "Content-Type")) {
+		if (fname_is(&h, "Content-Type")) {
 			f->mime = 1;
 			if (!f->type) {
 				f->type = v;
@@ -366,7 +418,7 @@ static void collect(const mimeo_part *p, fields *f)
 			}
 		}
 #define FIRST(hname, field)                                              \
-		else if (name_is(name, hname)) {                         \
+		else if (fname_is(&h, hname)) {                          \
 			if (!f->field) {                                 \
 				f->field = v;                            \
 				f->field##_len = len;                    \
@@ -379,7 +431,7 @@ static void collect(const mimeo_part *p, fields *f)
 		FIRST("Content-Language", lang)
 		FIRST("Content-Location", loc)
 #undef FIRST
-		else if (name_is(name, "Content-Disposition")) {
+		else if (fname_is(&h, "Content-Disposition")) {
 			if (!f->disp || !disp_has_params(f->disp, f->disp_len)) {
 				f->disp = v;
 				f->disp_len = len;
@@ -431,8 +483,9 @@ static const char *tmp_at(const ctx *c, size_t off)
 }
 
 /* Parse `;name=value` pairs from l into `out` (names and values copied to
- * c->tmp).  A pair that does not parse is skipped byte by byte up to the
- * next ';', as lenient servers do. */
+ * c->tmp).  After a pair that does not parse, one byte is skipped and
+ * bytes up to the next ';' (as lenient servers do), so "a=b; c" keeps a
+ * but "a=b;; c=d" loses c. */
 static void parse_params(ctx *c, lex *l, plist *out)
 {
 	size_t order = 0;
@@ -451,8 +504,8 @@ static void parse_params(ctx *c, lex *l, plist *out)
 		if (skip_cfws(l) <= 0)
 			break;
 		r = lex_token(l, &name, &name_len);
-		if (!name_len || r <= 0 || *l->p != '=')
-			continue;
+		if (r <= 0 || *l->p != '=')
+			goto broken;
 		l->p++;
 		memset(&p, 0, sizeof(p));
 		p.order = order++;
@@ -463,7 +516,7 @@ static void parse_params(ctx *c, lex *l, plist *out)
 		p.value = c->tmp.size;
 		r = skip_cfws(l);
 		if (r < 0)
-			continue;
+			goto broken;
 		if (r == 0) {
 			/* "name=" at the end: an empty value */
 		} else if (*l->p == '"') {
@@ -472,7 +525,7 @@ static void parse_params(ctx *c, lex *l, plist *out)
 			if (lex_quoted(l, &c->tmp, &err) < 0) {
 				if (err)
 					goto nomem;
-				continue;
+				goto broken;
 			}
 			if (err)
 				goto nomem;
@@ -488,7 +541,7 @@ static void parse_params(ctx *c, lex *l, plist *out)
 				goto nomem;
 		} else {
 			if (lex_token(l, &val, &val_len) < 0)
-				continue;
+				goto broken;
 			if (mimeo_buf_put(&c->tmp, val, val_len) != MIMEO_OK)
 				goto nomem;
 		}
@@ -518,6 +571,13 @@ static void parse_params(ctx *c, lex *l, plist *out)
 		}
 		if (plist_add(c, out, &p))
 			return;
+		continue;
+broken:
+		/* what servers do with a pair that does not parse: step
+		 * over one byte where it failed and go on (the next pair
+		 * must start right at a ';') */
+		if (!at_end(l))
+			l->p++;
 	}
 	return;
 nomem:
@@ -702,12 +762,22 @@ static void parse_ctype(const fields *f, ctype *t)
 	lex_init(&l, f->type, f->type_len);
 	if (skip_cfws(&l) <= 0)
 		return;
-	if (lex_token(&l, &t->type, &t->type_len) <= 0 || *l.p != '/')
+	if (lex_token(&l, &t->type, &t->type_len) <= 0)
+		return; /* "text" alone: subtype "" */
+	if (*l.p != '/') {
+		/* "text; charset=x": no type at all, as servers read it */
+		t->type_len = 0;
 		return;
+	}
 	l.p++;
 	if (skip_cfws(&l) <= 0)
 		return;
-	lex_token(&l, &t->sub, &t->sub_len);
+	if (lex_token(&l, &t->sub, &t->sub_len) > 0 && *l.p != ';') {
+		/* "application/pdf name=x", "text/plain>": unreadable, so
+		 * no type (servers write "" ""), and no parameters */
+		t->type_len = t->sub_len = 0;
+		return;
+	}
 	t->params_ok = 1;
 	t->rest = l;
 }
@@ -737,6 +807,80 @@ static void count(const span *src, uint64_t a, uint64_t b, uint64_t *size, uint6
 	}
 	*size = (b - a) + bare;
 	*lines = n;
+}
+
+/* Does the line at s (n bytes to its end) start a delimiter of one of
+ * p's enclosing multiparts?  RFC 2046 5.1.1 wants only whitespace after
+ * the boundary, but the delimiter also ends a header block that lacks its
+ * empty line, and servers compare the prefix only. */
+static int is_outer_delimiter(const mimeo_part *p, const char *s, size_t n)
+{
+	const mimeo_part *a;
+
+	if (n < 2 || s[0] != '-' || s[1] != '-')
+		return 0;
+	for (a = mimeo_part_parent(p); a; a = mimeo_part_parent(a)) {
+		const char *b;
+		size_t bl;
+
+		if (!mimeo_part_is_multipart(a) || !(b = mimeo_part_param(a, "boundary")))
+			continue;
+		bl = strlen(b);
+		if (bl && bl <= n - 2 && memcmp(s + 2, b, bl) == 0)
+			return 1;
+	}
+	return 0;
+}
+
+/* Where a server sees the body start.  A header block ends at its empty
+ * line; a line that is not a field does not end it (RFC 5322 2.2 knows no
+ * such line, and servers read it as a field), so when the tree's parser
+ * ended the header early at such a line, the body starts after the next
+ * empty line, or is empty when a delimiter or the end comes first. */
+static uint64_t body_start2(const mimeo_part *p, const span *src, int *blank);
+
+static uint64_t body_start(const mimeo_part *p, const span *src)
+{
+	int blank;
+
+	return body_start2(p, src, &blank);
+}
+
+/* As body_start; *blank tells whether an empty line ended the header. */
+static uint64_t body_start2(const mimeo_part *p, const span *src, int *blank)
+{
+	uint64_t hs, bs, end, pos;
+	const char *d = src->data;
+
+	*blank = 1;
+	mimeo_part_offsets(p, &hs, &bs, &end);
+	if (end > src->len)
+		end = src->len;
+	if (bs > end || hs > bs)
+		return bs;
+	/* the usual case: the bytes before the body are an empty line */
+	if (bs > hs && d[bs - 1] == '\n' &&
+	    (bs - 1 == hs || d[bs - 2] == '\n' ||
+	     (d[bs - 2] == '\r' && (bs - 2 == hs || d[bs - 3] == '\n'))))
+		return bs;
+	*blank = 0;
+	if (bs == end && bs == hs)
+		return bs;
+	for (pos = hs; pos < end;) {
+		const char *line = d + pos, *nl = memchr(line, '\n', (size_t)(end - pos));
+		size_t n = nl ? (size_t)(nl - line) : (size_t)(end - pos);
+
+		if (n == 0 || (n == 1 && line[0] == '\r')) {
+			*blank = 1;
+			return nl ? (uint64_t)(nl - d) + 1 : end;
+		}
+		if (pos > hs && is_outer_delimiter(p, line, n))
+			return end;
+		if (!nl)
+			break;
+		pos = (uint64_t)(nl - d) + 1;
+	}
+	return end;
 }
 
 static void put_field_string(ctx *c, const char *v, size_t n)
@@ -817,7 +961,7 @@ static void put_extension_tail(ctx *c, const fields *f)
 	put_field_string(c, f->loc, f->loc_len);
 }
 
-static void write_envelope(ctx *c, const mimeo_part *p);
+static void write_envelope(ctx *c, const mimeo_part *p, const span *src);
 static void write_body(ctx *c, const mimeo_part *p, const span *src, unsigned flags,
 		       unsigned depth);
 
@@ -857,6 +1001,57 @@ static int decode_body(ctx *c, const mimeo_part *p, const span *src, mimeo_buf *
 	return 0;
 }
 
+static void write_body(ctx *c, const mimeo_part *p, const span *src, unsigned flags,
+		       unsigned depth);
+
+/* Write the body of node p as parsed again from a copy of its bytes in
+ * which the header block holds only its fields (what a server reads),
+ * when the tree's parser ended that header before its empty line.
+ * @return 0 when written, -1 when the header was not cut (nothing
+ * written). */
+static int reparse(ctx *c, const mimeo_part *p, const span *src, unsigned flags,
+		   unsigned depth)
+{
+	uint64_t hs, bs, end, pos, stop = body_start(p, src);
+	mimeo_message_options mo = MIMEO_MESSAGE_OPTIONS_INIT;
+	mimeo_message *m2 = NULL;
+	mimeo_buf nb;
+	hfield h;
+	span s2;
+	int rc;
+
+	mimeo_part_offsets(p, &hs, &bs, &end);
+	if (stop == bs || end > src->len || stop > end)
+		return -1;
+	mimeo_buf_init(&nb, c->alloc);
+	for (pos = hs; next_field(src, &pos, stop, &h);) {
+		if (mimeo_buf_put(&nb, h.name, (size_t)(h.value + h.value_len - h.name)) ||
+		    mimeo_buf_put(&nb, "\n", 1))
+			goto nomem;
+	}
+	if (mimeo_buf_put(&nb, "\n", 1) ||
+	    mimeo_buf_put(&nb, src->data + stop, (size_t)(end - stop)))
+		goto nomem;
+	mo.alloc = c->alloc;
+	mo.flags = MIMEO_MESSAGE_BORROW;
+	rc = mimeo_message_parse_buffer(&m2, nb.ptr, nb.size, &mo);
+	if (rc != MIMEO_OK) {
+		c->err = rc;
+		mimeo_buf_dispose(&nb);
+		return 0;
+	}
+	s2.data = nb.ptr;
+	s2.len = nb.size;
+	write_body(c, mimeo_message_root(m2), &s2, flags, depth + 1);
+	mimeo_message_free(m2);
+	mimeo_buf_dispose(&nb);
+	return 0;
+nomem:
+	c->err = MIMEO_ENOMEM;
+	mimeo_buf_dispose(&nb);
+	return 0;
+}
+
 /* Deeper than this, a node is written as an empty part (the parser's
  * depth limit keeps real trees far below). */
 #define MAX_DEPTH 1000
@@ -879,7 +1074,7 @@ static void write_body(ctx *c, const mimeo_part *p, const span *src, unsigned fl
 		put_empty_part(c, flags);
 		return;
 	}
-	collect(p, &f);
+	collect(p, src, &f);
 	/* A message's root entity without MIME-Version or Content-Type is
 	 * not MIME: its Content-* fields mean nothing (RFC 2045 4). */
 	if (is_root && !f.mime)
@@ -890,6 +1085,15 @@ static void write_body(ctx *c, const mimeo_part *p, const span *src, unsigned fl
 	message = mimeo_part_is_message(p) &&
 		  (t.have ? ieq(t.type, t.type_len, "message") && ieq(t.sub, t.sub_len, "rfc822")
 			  : 1);
+	if ((multipart && !mimeo_part_is_multipart(p)) ||
+	    (t.have && ieq(t.type, t.type_len, "message") && ieq(t.sub, t.sub_len, "rfc822") &&
+	     !mimeo_part_is_message(p))) {
+		/* The tree's parser ended this header early, at a line that is
+		 * not a field, and so missed what the fields after it say;
+		 * a server reads them: describe the part as they make it. */
+		if (reparse(c, p, src, flags, depth) == 0)
+			goto done;
+	}
 	if (multipart) {
 		const mimeo_part *ch = mimeo_part_is_multipart(p) ? mimeo_part_first_child(p) : NULL;
 
@@ -948,10 +1152,12 @@ static void write_body(ctx *c, const mimeo_part *p, const span *src, unsigned fl
 		else
 			puts_(c, "\"7bit\"");
 	}
-	mimeo_part_offsets(p, NULL, &a, &b);
+	mimeo_part_offsets(p, NULL, NULL, &b);
+	a = body_start(p, src);
 	count(src, a, b, &size, &lines);
 	put(c, " ", 1);
-	put_u64(c, size);
+	if (!message)
+		put_u64(c, size);
 	if (message) {
 		const mimeo_part *inner = mimeo_part_first_child(p);
 		mimeo_buf dec;
@@ -969,9 +1175,26 @@ static void write_body(ctx *c, const mimeo_part *p, const span *src, unsigned fl
 				}
 			}
 		}
+		if (inner && isrc.data == src->data) {
+			/* A header without body right before a delimiter: the
+			 * line break before the delimiter is the header's
+			 * empty line for a server, and so part of this
+			 * message (the tree gives it to the delimiter). */
+			int blank;
+			uint64_t ib = body_start2(inner, src, &blank), ie;
+
+			mimeo_part_offsets(inner, NULL, NULL, &ie);
+			if (!blank && ib >= ie && ie == b && b < src->len &&
+			    (src->data[b] == '\n' ||
+			     (src->data[b] == '\r' && b + 1 < src->len && src->data[b + 1] == '\n'))) {
+				size += 2;
+				lines++;
+			}
+		}
+		put_u64(c, size);
 		put(c, " (", 2);
 		if (inner)
-			write_envelope(c, inner);
+			write_envelope(c, inner, &isrc);
 		else
 			puts_(c, "NIL NIL NIL NIL NIL NIL NIL NIL NIL NIL");
 		put(c, ") ", 2);
@@ -1366,24 +1589,26 @@ static void put_address_list(ctx *c, const char *v, size_t n)
 	puts_(c, a.any ? ")" : "NIL");
 }
 
-/* The ENVELOPE of the entity whose header fields `p` holds. */
-static void write_envelope(ctx *c, const mimeo_part *p)
+/* The ENVELOPE of the entity whose header block `p` has. */
+static void write_envelope(ctx *c, const mimeo_part *p, const span *src)
 {
 	static const char *const names[] = {
 		"Date", "Subject", "From", "Sender", "Reply-To",
 		"To", "Cc", "Bcc", "In-Reply-To", "Message-ID",
 	};
 	const char *val[10] = { NULL };
-	size_t len[10] = { 0 }, i, k, n = mimeo_part_header_count(p);
+	size_t len[10] = { 0 }, k;
+	uint64_t pos, stop = body_start(p, src);
+	hfield h;
 
 	/* RFC 3501 does not say which of several fields counts; servers
 	 * keep the last one read. */
-	for (i = 0; i < n; i++) {
-		const char *name = mimeo_part_header_name(p, i);
-
+	mimeo_part_offsets(p, &pos, NULL, NULL);
+	while (next_field(src, &pos, stop, &h)) {
 		for (k = 0; k < 10; k++) {
-			if (name_is(name, names[k])) {
-				val[k] = mimeo_part_header_raw(p, i, &len[k]);
+			if (fname_is(&h, names[k])) {
+				val[k] = h.value;
+				len[k] = h.value_len;
 				break;
 			}
 		}
@@ -1432,72 +1657,74 @@ static int finish(ctx *c)
 	return c->err;
 }
 
+/* The bytes p's offsets count in: the source, or for a node inside a
+ * transfer-encoded message/rfc822 the decoded body of that part (into
+ * `dec`).  Nested encodings (an encoded message inside an encoded one)
+ * are decoded one level only. */
+static void node_span(ctx *c, const mimeo_message *m, const mimeo_part *p, span *src,
+		      mimeo_buf *dec)
+{
+	const mimeo_part *q;
+
+	src->data = mimeo_message_source(m, &src->len);
+	for (q = p; q && (mimeo_part_flags(q) & MIMEO_PART_ENCODED); q = mimeo_part_parent(q))
+		;
+	if (q && q != p && decode_body(c, q, src, dec) == 0) {
+		src->data = dec->ptr;
+		src->len = dec->size;
+	}
+}
+
+static void ctx_init(ctx *c, mimeo_buf *out)
+{
+	memset(c, 0, sizeof(*c));
+	c->out = out;
+	c->alloc = out->alloc;
+	mimeo_buf_init(&c->tmp, out->alloc);
+	mimeo_buf_init(&c->human, out->alloc);
+}
+
 int mimeo_imap_bodystructure(const mimeo_message *m, const mimeo_part *p, unsigned flags,
 			     mimeo_buf *out)
 {
 	ctx c;
 	span src;
-	const mimeo_part *q;
-	int encoded = 0;
+	mimeo_buf dec;
 
 	if (!m || !out || (flags & ~MIMEO_IMAP_NO_EXTENSION))
 		return MIMEO_EINVAL;
 	if (!p)
 		p = mimeo_message_root(m);
-	memset(&c, 0, sizeof(c));
-	c.out = out;
-	c.alloc = out->alloc;
-	mimeo_buf_init(&c.tmp, out->alloc);
-	mimeo_buf_init(&c.human, out->alloc);
-	src.data = mimeo_message_source(m, &src.len);
-	/* A node inside a transfer-encoded message/rfc822 counts its bytes
-	 * in that message's decoded body: decode the nearest one. */
-	for (q = p; q; q = mimeo_part_parent(q)) {
-		if (mimeo_part_flags(q) & MIMEO_PART_ENCODED)
-			encoded = 1;
-		else
-			break;
-	}
-	if (encoded && q) {
-		mimeo_buf dec;
-
-		mimeo_buf_init(&dec, out->alloc);
-		/* q is the message/rfc822 node whose body was decoded; its
-		 * own offsets are in the outer stream: build that first */
-		if (0) {
-		} else if (decode_body(&c, q, &src, &dec) == 0) {
-			span in = { dec.ptr, dec.size };
-
-			put(&c, "(", 1);
-			write_body(&c, p, &in, flags, 0);
-			put(&c, ")", 1);
-		}
-		mimeo_buf_dispose(&dec);
-		return finish(&c);
-	}
+	ctx_init(&c, out);
+	mimeo_buf_init(&dec, out->alloc);
+	node_span(&c, m, p, &src, &dec);
 	put(&c, "(", 1);
 	write_body(&c, p, &src, flags, 0);
 	put(&c, ")", 1);
+	mimeo_buf_dispose(&dec);
 	return finish(&c);
 }
 
 int mimeo_imap_envelope(const mimeo_message *m, const mimeo_part *p, mimeo_buf *out)
 {
 	ctx c;
+	span src;
+	mimeo_buf dec;
 
 	if (!m || !out)
 		return MIMEO_EINVAL;
 	if (!p)
 		p = mimeo_message_root(m);
-	if (mimeo_part_is_message(p) && mimeo_part_first_child(p))
+	/* a message/rfc822 part stands for the message it carries; the root
+	 * is the top-level message itself, whatever its type */
+	if (p != mimeo_message_root(m) && mimeo_part_is_message(p) && mimeo_part_first_child(p))
 		p = mimeo_part_first_child(p);
-	memset(&c, 0, sizeof(c));
-	c.out = out;
-	c.alloc = out->alloc;
-	mimeo_buf_init(&c.tmp, out->alloc);
-	mimeo_buf_init(&c.human, out->alloc);
+	ctx_init(&c, out);
+	mimeo_buf_init(&dec, out->alloc);
+	node_span(&c, m, p, &src, &dec);
 	put(&c, "(", 1);
-	write_envelope(&c, p);
+	write_envelope(&c, p, &src);
 	put(&c, ")", 1);
+	mimeo_buf_dispose(&dec);
 	return finish(&c);
 }
