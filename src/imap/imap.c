@@ -1237,6 +1237,7 @@ typedef struct alist {
 	const char *mark[4];  /* marker replacing a piece, or NULL */
 	mimeo_buf *cur;       /* the piece being appended to */
 	int any;              /* an address was written */
+	int in_group;         /* reading the mailboxes of a group */
 } alist;
 
 enum { A_NAME, A_ROUTE, A_MAILBOX, A_DOMAIN };
@@ -1352,10 +1353,13 @@ static int a_local_part(alist *a)
 {
 	lex *l = &a->l;
 
+	int r;
+
 	a_start(a, A_MAILBOX);
-	if (*l->p == '"')
-		return lex_quoted(l, a->cur, &a->c->err);
-	return a_dot_atom(a);
+	r = *l->p == '"' ? lex_quoted(l, a->cur, &a->c->err) : a_dot_atom(a);
+	if (r < 0)
+		a->has[A_MAILBOX] = 0; /* none read: MISSING_MAILBOX */
+	return r;
 }
 
 /* "@" domain, appended to the current piece (the domain, or the route). */
@@ -1386,8 +1390,13 @@ static int a_domain_text(alist *a)
 
 static int a_domain(alist *a)
 {
+	int r;
+
 	a_start(a, A_DOMAIN);
-	return a_domain_text(a);
+	r = a_domain_text(a);
+	if (r < 0)
+		a->has[A_DOMAIN] = 0; /* "a@": MISSING_DOMAIN */
+	return r;
 }
 
 /* "<" [route ":"] local-part ["@" domain] ">".  "<>" (a null return
@@ -1502,6 +1511,19 @@ static int a_mailbox(alist *a)
 		a->l.p = start;
 		a_begin(a);
 		r = a_addr_spec(a);
+		if (r > 0 && !a->in_group && !a->has[A_DOMAIN] && *a->l.p != ',' &&
+		    *a->l.p != ';') {
+			/* "Big Bug bb@bug.com", "Name a@b": words without
+			 * angle brackets are a name without an address (what
+			 * servers make of it); the rest up to the next comma
+			 * is not read */
+			a->l.p = start;
+			a_begin(a);
+			a_start(a, A_NAME);
+			r = a_phrase(a);
+			if (!a->piece[A_NAME].size)
+				a->has[A_NAME] = 0;
+		}
 	}
 	a_fix_and_emit(a);
 	return r;
@@ -1521,6 +1543,7 @@ static int a_group(alist *a)
 	l->p++;
 	r = skip_cfws(l);
 	a_emit(a);
+	a->in_group = 1;
 	if (r > 0 && *l->p != ';') {
 		for (;;) {
 			if (a_mailbox(a) <= 0) {
@@ -1544,46 +1567,62 @@ static int a_group(alist *a)
 			r = skip_cfws(l);
 		}
 	}
+	a->in_group = 0;
 	a_begin(a);
 	a_emit(a);
 	return r == 0 ? 0 : 1;
 }
 
-static void put_address_list(ctx *c, const char *v, size_t n)
+/* Append the addresses of one field's value to the list in `a`. */
+static void parse_address_list(alist *a, const char *v, size_t n)
+{
+	ctx *c = a->c;
+	int r;
+
+	lex_init(&a->l, v, n);
+	if (skip_cfws(&a->l) > 0) {
+		/* address-list: (address *("," address)) */
+		for (;;) {
+			const unsigned char *start = a->l.p;
+
+			if ((r = a_group(a)) < 0) {
+				a->l.p = start;
+				r = a_mailbox(a);
+			}
+			if (r == 0 || c->err)
+				break;
+			if (at_end(&a->l) || *a->l.p != ',')
+				break;
+			a->l.p++;
+			if ((r = skip_cfws(&a->l)) <= 0) {
+				if (r < 0) {
+					/* ends in garbage: one marker entry */
+					a_begin(a);
+					a_fix_and_emit(a);
+				}
+				break;
+			}
+		}
+	}
+}
+
+/* The addresses of every field with that name, one list (servers join
+ * repeated From/To/Cc... fields). */
+static void put_address_fields(ctx *c, const span *src, uint64_t from, uint64_t stop,
+			       const char *name)
 {
 	alist a;
-	int i, r;
+	hfield h;
+	int i;
 
 	memset(&a, 0, sizeof(a));
 	for (i = 0; i < 4; i++)
 		mimeo_buf_init(&a.piece[i], c->alloc);
 	a.c = c;
 	a.cur = &a.piece[A_NAME];
-	lex_init(&a.l, v, n);
-	if (skip_cfws(&a.l) > 0) {
-		/* address-list: (address *("," address)) */
-		for (;;) {
-			const unsigned char *start = a.l.p;
-
-			if ((r = a_group(&a)) < 0) {
-				a.l.p = start;
-				r = a_mailbox(&a);
-			}
-			if (r == 0 || c->err)
-				break;
-			if (at_end(&a.l) || *a.l.p != ',')
-				break;
-			a.l.p++;
-			if ((r = skip_cfws(&a.l)) <= 0) {
-				if (r < 0) {
-					/* ends in garbage: one marker entry */
-					a_begin(&a);
-					a_fix_and_emit(&a);
-				}
-				break;
-			}
-		}
-	}
+	while (!c->err && next_field(src, &from, stop, &h))
+		if (fname_is(&h, name))
+			parse_address_list(&a, h.value, h.value_len);
 	for (i = 0; i < 4; i++)
 		mimeo_buf_dispose(&a.piece[i]);
 	puts_(c, a.any ? ")" : "NIL");
@@ -1598,12 +1637,14 @@ static void write_envelope(ctx *c, const mimeo_part *p, const span *src)
 	};
 	const char *val[10] = { NULL };
 	size_t len[10] = { 0 }, k;
-	uint64_t pos, stop = body_start(p, src);
+	uint64_t pos, hs, stop = body_start(p, src);
 	hfield h;
 
 	/* RFC 3501 does not say which of several fields counts; servers
-	 * keep the last one read. */
-	mimeo_part_offsets(p, &pos, NULL, NULL);
+	 * keep the last Date, Subject, In-Reply-To and Message-ID read, and
+	 * join the address lists of repeated address fields. */
+	mimeo_part_offsets(p, &hs, NULL, NULL);
+	pos = hs;
 	while (next_field(src, &pos, stop, &h)) {
 		for (k = 0; k < 10; k++) {
 			if (fname_is(&h, names[k])) {
@@ -1629,7 +1670,7 @@ static void write_envelope(ctx *c, const mimeo_part *p, const span *src)
 		if (!v) {
 			puts_(c, "NIL");
 		} else if (k >= 2 && k <= 7) {
-			put_address_list(c, v, vl);
+			put_address_fields(c, src, hs, stop, val[k] == v ? names[k] : names[2]);
 		} else {
 			size_t ul, off = unfold(c, v, vl, &ul);
 
