@@ -1004,6 +1004,10 @@ static int decode_body(ctx *c, const mimeo_part *p, const span *src, mimeo_buf *
 static void write_body(ctx *c, const mimeo_part *p, const span *src, unsigned flags,
 		       unsigned depth);
 
+/* write_body() flag: p is the root of a reparse(), never reparsed again
+ * (so a header the tree still cuts cannot loop). */
+#define F_REPARSED 0x80000000u
+
 /* Write the body of node p as parsed again from a copy of its bytes in
  * which the header block holds only its fields (what a server reads),
  * when the tree's parser ended that header before its empty line.
@@ -1025,8 +1029,18 @@ static int reparse(ctx *c, const mimeo_part *p, const span *src, unsigned flags,
 		return -1;
 	mimeo_buf_init(&nb, c->alloc);
 	for (pos = hs; next_field(src, &pos, stop, &h);) {
-		if (mimeo_buf_put(&nb, h.name, (size_t)(h.value + h.value_len - h.name)) ||
-		    mimeo_buf_put(&nb, "\n", 1))
+		size_t i;
+
+		/* only names the tree's parser takes for a field (RFC 5322
+		 * ftext): "Aug 2018 05:32" of a broken fold is no field for
+		 * a server's purposes either */
+		for (i = 0; i < h.name_len; i++)
+			if ((unsigned char)h.name[i] <= 32 || (unsigned char)h.name[i] >= 127)
+				break;
+		if (!h.name_len || i < h.name_len)
+			continue;
+		if (mimeo_buf_put(&nb, h.name, h.name_len) || mimeo_buf_put(&nb, ":", 1) ||
+		    mimeo_buf_put(&nb, h.value, h.value_len) || mimeo_buf_put(&nb, "\n", 1))
 			goto nomem;
 	}
 	if (mimeo_buf_put(&nb, "\n", 1) ||
@@ -1042,7 +1056,7 @@ static int reparse(ctx *c, const mimeo_part *p, const span *src, unsigned flags,
 	}
 	s2.data = nb.ptr;
 	s2.len = nb.size;
-	write_body(c, mimeo_message_root(m2), &s2, flags, depth + 1);
+	write_body(c, mimeo_message_root(m2), &s2, flags | F_REPARSED, depth + 1);
 	mimeo_message_free(m2);
 	mimeo_buf_dispose(&nb);
 	return 0;
@@ -1065,9 +1079,11 @@ static void write_body(ctx *c, const mimeo_part *p, const span *src, unsigned fl
 	size_t mark = c->tmp.size;
 	int ext = !(flags & MIMEO_IMAP_NO_EXTENSION);
 	int is_root = (mimeo_part_flags(p) & MIMEO_PART_ROOT) != 0;
-	int multipart, message, text;
+	int multipart, message, text, may_reparse = !(flags & F_REPARSED);
 	uint64_t a, b, size, lines;
 
+	flags &= ~F_REPARSED;
+	ext = !(flags & MIMEO_IMAP_NO_EXTENSION);
 	if (c->err)
 		return;
 	if (depth > MAX_DEPTH) {
@@ -1085,9 +1101,9 @@ static void write_body(ctx *c, const mimeo_part *p, const span *src, unsigned fl
 	message = mimeo_part_is_message(p) &&
 		  (t.have ? ieq(t.type, t.type_len, "message") && ieq(t.sub, t.sub_len, "rfc822")
 			  : 1);
-	if ((multipart && !mimeo_part_is_multipart(p)) ||
+	if (may_reparse && ((multipart && !mimeo_part_is_multipart(p)) ||
 	    (t.have && ieq(t.type, t.type_len, "message") && ieq(t.sub, t.sub_len, "rfc822") &&
-	     !mimeo_part_is_message(p))) {
+	     !mimeo_part_is_message(p)))) {
 		/* The tree's parser ended this header early, at a line that is
 		 * not a field, and so missed what the fields after it say;
 		 * a server reads them: describe the part as they make it. */
