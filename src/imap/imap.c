@@ -722,7 +722,9 @@ static void put_params(ctx *c, plist *l, int text_default)
 					put_pair(c, &first, joined.ptr, klen, joined.ptr + klen,
 						 joined.size - klen);
 			}
-			if (cv[i].key_len == 7 && strncasecmp(key, "charset", 7) == 0)
+			/* "charset*" is not "charset": the default is still
+			 * added (as servers do) */
+			if (ok && !ext && cv[i].key_len == 7 && strncasecmp(key, "charset", 7) == 0)
 				charset = 1;
 		}
 		mimeo_buf_dispose(&joined);
@@ -1197,9 +1199,18 @@ static void write_body(ctx *c, const mimeo_part *p, const span *src, unsigned fl
 			 * empty line for a server, and so part of this
 			 * message (the tree gives it to the delimiter). */
 			int blank;
-			uint64_t ib = body_start2(inner, src, &blank), ie;
+			const mimeo_part *d = inner, *ch;
+			uint64_t ib, ie;
 
-			mimeo_part_offsets(inner, NULL, NULL, &ie);
+			/* the deepest last part: the one whose header would
+			 * read that line break */
+			while ((ch = mimeo_part_first_child(d))) {
+				while (mimeo_part_next_sibling(ch))
+					ch = mimeo_part_next_sibling(ch);
+				d = ch;
+			}
+			ib = body_start2(d, src, &blank);
+			mimeo_part_offsets(d, NULL, NULL, &ie);
 			if (!blank && ib >= ie && ie == b && b < src->len &&
 			    (src->data[b] == '\n' ||
 			     (src->data[b] == '\r' && b + 1 < src->len && src->data[b + 1] == '\n'))) {

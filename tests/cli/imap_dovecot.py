@@ -215,6 +215,9 @@ def main():
         return 77
     files, rel = [], []
     for p in args.paths:
+        if not os.path.exists(p):
+            print("(%s absent: not compared)" % p)
+            continue
         index = os.path.join(p, "INDEX.tsv")
         if os.path.isdir(p) and os.path.exists(index):
             # ../shared/corpus: the messages are the ones its index lists
