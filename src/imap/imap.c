@@ -772,8 +772,10 @@ static void parse_ctype(const fields *f, ctype *t)
 		return;
 	}
 	l.p++;
-	if (skip_cfws(&l) <= 0)
+	if (skip_cfws(&l) <= 0) {
+		t->type_len = 0; /* "image/": no type, as servers read it */
 		return;
+	}
 	if (lex_token(&l, &t->sub, &t->sub_len) > 0 && *l.p != ';') {
 		/* "application/pdf name=x", "text/plain>": unreadable, so
 		 * no type (servers write "" ""), and no parameters */
