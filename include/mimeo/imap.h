@@ -68,6 +68,7 @@ extern "C" {
  * @param out    receives the value (appended; NUL-terminated, but it may
  *               hold CR, LF and 8-bit bytes inside literals)
  * @return MIMEO_OK; MIMEO_ENOMEM (out may hold part of the value);
+ *         MIMEO_EIO (a source file that cannot be read any more);
  *         MIMEO_EINVAL (m or out NULL, unknown flags).  @since 0.2
  */
 MIMEO_EXTERN int mimeo_imap_bodystructure(const mimeo_message *m, const mimeo_part *p,
@@ -80,7 +81,8 @@ MIMEO_EXTERN int mimeo_imap_bodystructure(const mimeo_message *m, const mimeo_pa
  * when it is itself a message/rfc822 entity); any other message/rfc822
  * node stands for the message it carries.  Sender and Reply-To default to
  * From (RFC 3501 7.4.2).
- * @return MIMEO_OK; MIMEO_ENOMEM; MIMEO_EINVAL (m or out NULL).
+ * @return MIMEO_OK; MIMEO_ENOMEM; MIMEO_EIO (source file unreadable);
+ *         MIMEO_EINVAL (m or out NULL).
  * @since 0.2
  */
 MIMEO_EXTERN int mimeo_imap_envelope(const mimeo_message *m, const mimeo_part *p, mimeo_buf *out);

@@ -1730,13 +1730,41 @@ static int finish(ctx *c)
 /* The bytes p's offsets count in: the source, or for a node inside a
  * transfer-encoded message/rfc822 the decoded body of that part (into
  * `dec`).  Nested encodings (an encoded message inside an encoded one)
- * are decoded one level only. */
+ * are decoded one level only.  A source that is not in memory (a file
+ * parsed in place, a spool that went to disk) is read into `whole`: the
+ * sizes and line counts of every body are needed, and the header readings
+ * look back at ancestors' boundaries, so the value is computed from one
+ * contiguous copy (memory of the message's size while the call runs). */
 static void node_span(ctx *c, const mimeo_message *m, const mimeo_part *p, span *src,
-		      mimeo_buf *dec)
+		      mimeo_buf *whole, mimeo_buf *dec)
 {
 	const mimeo_part *q;
 
 	src->data = mimeo_message_source(m, &src->len);
+	if (!src->data) {
+		uint64_t size = mimeo_message_source_size(m);
+		int rc;
+
+		src->data = "";
+		src->len = 0;
+		if (size >= SIZE_MAX) {
+			c->err = MIMEO_ENOMEM;
+			return;
+		}
+		if (mimeo_buf_grow(whole, (size_t)size + 1) != MIMEO_OK) {
+			c->err = MIMEO_ENOMEM;
+			return;
+		}
+		rc = mimeo_message_read_source(m, 0, whole->ptr, (size_t)size);
+		if (rc != MIMEO_OK) {
+			c->err = rc;
+			return;
+		}
+		whole->size = (size_t)size;
+		whole->ptr[size] = '\0';
+		src->data = whole->ptr;
+		src->len = whole->size;
+	}
 	for (q = p; q && (mimeo_part_flags(q) & MIMEO_PART_ENCODED); q = mimeo_part_parent(q))
 		;
 	if (q && q != p && decode_body(c, q, src, dec) == 0) {
@@ -1759,7 +1787,7 @@ int mimeo_imap_bodystructure(const mimeo_message *m, const mimeo_part *p, unsign
 {
 	ctx c;
 	span src;
-	mimeo_buf dec;
+	mimeo_buf dec, whole;
 
 	if (!m || !out || (flags & ~MIMEO_IMAP_NO_EXTENSION))
 		return MIMEO_EINVAL;
@@ -1767,11 +1795,13 @@ int mimeo_imap_bodystructure(const mimeo_message *m, const mimeo_part *p, unsign
 		p = mimeo_message_root(m);
 	ctx_init(&c, out);
 	mimeo_buf_init(&dec, out->alloc);
-	node_span(&c, m, p, &src, &dec);
+	mimeo_buf_init(&whole, out->alloc);
+	node_span(&c, m, p, &src, &whole, &dec);
 	put(&c, "(", 1);
 	write_body(&c, p, &src, flags, 0);
 	put(&c, ")", 1);
 	mimeo_buf_dispose(&dec);
+	mimeo_buf_dispose(&whole);
 	return finish(&c);
 }
 
@@ -1779,7 +1809,7 @@ int mimeo_imap_envelope(const mimeo_message *m, const mimeo_part *p, mimeo_buf *
 {
 	ctx c;
 	span src;
-	mimeo_buf dec;
+	mimeo_buf dec, whole;
 
 	if (!m || !out)
 		return MIMEO_EINVAL;
@@ -1791,10 +1821,12 @@ int mimeo_imap_envelope(const mimeo_message *m, const mimeo_part *p, mimeo_buf *
 		p = mimeo_part_first_child(p);
 	ctx_init(&c, out);
 	mimeo_buf_init(&dec, out->alloc);
-	node_span(&c, m, p, &src, &dec);
+	mimeo_buf_init(&whole, out->alloc);
+	node_span(&c, m, p, &src, &whole, &dec);
 	put(&c, "(", 1);
 	write_envelope(&c, p, &src);
 	put(&c, ")", 1);
 	mimeo_buf_dispose(&dec);
+	mimeo_buf_dispose(&whole);
 	return finish(&c);
 }

@@ -437,6 +437,76 @@ START_TEST(reparse_allocation_failure)
 }
 END_TEST
 
+/* A message parsed from a file is not in memory (mimeo_message_source()
+ * is NULL): both values are the same as for the same bytes parsed from a
+ * buffer, for every node (regression: the file's values were those of an
+ * empty source, sizes 0 and an envelope of NILs); and every allocation,
+ * the copy of the file's bytes included, may fail cleanly. */
+START_TEST(file_source_same_values)
+{
+	static const char *samples[] = { "sample.eml", "forward.eml", "broken.eml", "signed.eml",
+					 "digest.eml", "crlf.eml" };
+	size_t s;
+
+	for (s = 0; s < sizeof(samples) / sizeof(samples[0]); s++) {
+		char path[4096];
+		size_t len;
+		char *data = read_data(samples[s], &len);
+		mimeo_message *mb = parse(data, len), *mf = NULL;
+		const mimeo_part *pb, *pf;
+
+		snprintf(path, sizeof(path), "%s/tests/data/%s", test_source_dir(), samples[s]);
+		ck_assert_int_eq(mimeo_message_parse_file(&mf, path, NULL), MIMEO_OK);
+		ck_assert_ptr_null(mimeo_message_source(mf, NULL));
+		for (pb = mimeo_message_root(mb), pf = mimeo_message_root(mf); pb && pf;
+		     pb = mimeo_part_next(pb), pf = mimeo_part_next(pf)) {
+			int which;
+
+			for (which = 0; which < 2; which++) {
+				mimeo_buf want = MIMEO_BUF_INIT, got = MIMEO_BUF_INIT;
+				unsigned long n;
+
+				ck_assert_int_eq(which ? mimeo_imap_envelope(mb, pb, &want)
+						       : mimeo_imap_bodystructure(mb, pb, 0, &want),
+						 MIMEO_OK);
+				ck_assert_int_eq(which ? mimeo_imap_envelope(mf, pf, &got)
+						       : mimeo_imap_bodystructure(mf, pf, 0, &got),
+						 MIMEO_OK);
+				ck_assert_msg(got.size == want.size &&
+						      memcmp(got.ptr, want.ptr, got.size) == 0,
+					      "%s %s: file %s\nbuffer %s", samples[s],
+					      mimeo_part_section(pb), got.ptr, want.ptr);
+				mimeo_buf_dispose(&got);
+				for (n = 1;; n++) {
+					test_failing_alloc fa;
+					int rc;
+
+					test_failing_alloc_init(&fa, n);
+					mimeo_buf_init(&got, &fa.alloc);
+					rc = which ? mimeo_imap_envelope(mf, pf, &got)
+						   : mimeo_imap_bodystructure(mf, pf, 0, &got);
+					if (rc == MIMEO_OK)
+						ck_assert(got.size == want.size &&
+							  memcmp(got.ptr, want.ptr, got.size) == 0);
+					else
+						ck_assert_int_eq(rc, MIMEO_ENOMEM);
+					mimeo_buf_dispose(&got);
+					ck_assert_int_eq(fa.live, 0);
+					if (rc == MIMEO_OK && !fa.failed)
+						break;
+					ck_assert_uint_lt(n, 100000);
+				}
+				mimeo_buf_dispose(&want);
+			}
+		}
+		ck_assert(!pb && !pf);
+		mimeo_message_free(mf);
+		mimeo_message_free(mb);
+		free(data);
+	}
+}
+END_TEST
+
 static Suite *imap_suite(void)
 {
 	Suite *s = suite_create("imap");
@@ -451,6 +521,7 @@ static Suite *imap_suite(void)
 	tcase_add_test(tc, argument_errors);
 	tcase_add_test(tc, every_allocation_failure);
 	tcase_add_test(tc, reparse_allocation_failure);
+	tcase_add_test(tc, file_source_same_values);
 	tcase_set_timeout(tc, 120);
 	suite_add_tcase(s, tc);
 	return s;
