@@ -37,6 +37,7 @@
 #include <unistd.h>
 
 #define SCAN_READ (1u << 20)   /* read size: large enough to amortise read() */
+#define SCAN_RANGE_READ ((size_t)128 << 10) /* pread size of an -j range: fits L2 */
 #define SCAN_CONVS 16          /* converters kept, one per charset label */
 
 typedef struct scan_conv {
@@ -292,6 +293,52 @@ static int scan_mapped(scan *s, cli_input *in, uint64_t start, uint64_t size, in
 	return mimeo_parser_finish(*pp);
 }
 
+/*
+ * A range of an mbox (-j) is read with pread() into the thread's own small
+ * buffer instead of being mapped: threads of one process that map and unmap
+ * windows contend for the process's mapping lock, and every unmap must flush
+ * the other threads' TLBs, which made two threads barely faster than one.
+ * A buffer that stays in L2 keeps the copy cheap (on one thread, a 128 KiB
+ * pread costs about what mapping costs).
+ */
+static int scan_range(scan *s, cli_input *in, uint64_t start, uint64_t end, char *buf,
+		      mimeo_parser **pp)
+{
+	uint64_t off = start;
+	int rc;
+
+	while (off < end) {
+		size_t want = end - off < SCAN_RANGE_READ ? (size_t)(end - off) : SCAN_RANGE_READ;
+		ssize_t got = pread(in->fd, buf, want, (off_t)off);
+
+		if (got < 0 && errno == EINTR)
+			continue;
+		if (got < 0) {
+			cli_error("cannot read %s: %s", in->name, strerror(errno));
+			return MIMEO_EIO;
+		}
+		if (got == 0)
+			break; /* the mailbox shrank while we read it: stop there */
+		if (!*pp) {
+			rc = new_parser(s, 1, buf, (size_t)got, pp);
+			if (rc != MIMEO_OK)
+				return rc;
+		}
+		s->total_in += (uint64_t)got;
+		rc = mimeo_parser_feed(*pp, buf, (size_t)got);
+		if (rc != MIMEO_OK)
+			return rc;
+		off += (uint64_t)got;
+		show_progress(s, 0);
+	}
+	if (!*pp) {
+		rc = new_parser(s, 1, "", 0, pp);
+		if (rc != MIMEO_OK)
+			return rc;
+	}
+	return mimeo_parser_finish(*pp);
+}
+
 /* Scan a file, or the range [start, end) of a plain file when end > 0
  * (an -j range: whole messages of an mbox). */
 static int scan_file(scan *s, const char *path, int mbox, char *buf, uint64_t start, uint64_t end)
@@ -307,7 +354,7 @@ static int scan_file(scan *s, const char *path, int mbox, char *buf, uint64_t st
 	if (end > 0) {
 		/* a range is whole messages of an mbox, whatever its first
 		 * line looks like ("From :x 10:00" is a From_ line too) */
-		rc = in.gz ? MIMEO_EINVAL : scan_mapped(s, &in, start, end, 1, &p);
+		rc = in.gz ? MIMEO_EINVAL : scan_range(s, &in, start, end, buf, &p);
 		goto done;
 	}
 	/* (stdin is read, not mapped: it may not start at offset 0) */
@@ -433,21 +480,59 @@ static uint64_t split_min(void)
 	return e && cli_parse_count(e, &v) == 0 ? (uint64_t)v : SCAN_SPLIT_MIN;
 }
 
+/*
+ * The first From_ line at or after `from` in the mapped mbox m[0..size),
+ * or size.  The search goes one megabyte at a time and drops the pages it
+ * has passed: a cut that falls into a long message (a 16 MB attachment)
+ * would otherwise map all of it at once and raise the peak RSS by as much.
+ * A line found in a shortened view is taken only when the whole view
+ * agrees (the test looks at the lines around it).
+ */
+#define FOLIO_MAX ((uint64_t)2 << 20) /* PMD size: the largest page-cache folio mapped */
+
+static uint64_t next_cut(const char *m, uint64_t size, uint64_t from, uint64_t page)
+{
+	const uint64_t step = (uint64_t)1 << 20, overlap = (uint64_t)64 << 10;
+
+	for (;;) {
+		uint64_t lim = size - from > step ? from + step : size;
+		uint64_t r = mimeo_mailbox_next_from(m, (size_t)lim, (size_t)from);
+		/* from the large-folio boundary below: a fault may map the
+		 * whole page-cache folio around the page it touches, pages
+		 * before `from` included */
+		uint64_t a = from / FOLIO_MAX * FOLIO_MAX, b;
+
+		int found = r < lim && (lim == size ||
+					mimeo_mailbox_next_from(m, (size_t)size, (size_t)r) == r);
+
+		b = found || lim == size ? lim : lim - overlap;
+		b = (b + page - 1) / page * page;
+		if (b > size)
+			b = size;
+		if (b > a)
+			madvise((char *)m + a, (size_t)(b - a), MADV_DONTNEED);
+		if (found || lim == size)
+			return r;
+		from = r < lim ? r + 1 : lim - overlap;
+	}
+}
+
 /* Cut the mbox `path` (`size` bytes, fd open) into up to n ranges at
  * From_ lines; each range ends before the separator of the next From_
  * line, as the parser ends the message there. */
 static int split_mbox(scan_jobs *j, const char *path, int fd, uint64_t size, unsigned n)
 {
 	const char *m = mmap(NULL, (size_t)size, PROT_READ, MAP_PRIVATE, fd, 0);
-	uint64_t prev = 0;
+	uint64_t prev = 0, page = (uint64_t)sysconf(_SC_PAGESIZE);
 	unsigned k;
 	int rc = 0;
 
 	if (m == MAP_FAILED)
 		return add_job(j, path, 0, 0); /* scanned whole, the usual way */
+	/* a search reads a few lines per cut: no readahead around them */
+	madvise((void *)m, (size_t)size, MADV_RANDOM);
 	for (k = 1; k <= n && rc == 0; k++) {
-		uint64_t cut = k == n ? size
-				      : mimeo_mailbox_next_from(m, (size_t)size, (size_t)(size / n * k));
+		uint64_t cut = k == n ? size : next_cut(m, size, size / n * k, page);
 		uint64_t end = cut;
 
 		if (cut <= prev)
@@ -466,11 +551,12 @@ static int split_mbox(scan_jobs *j, const char *path, int fd, uint64_t size, uns
 	return rc;
 }
 
-/* The jobs for one argument: a Maildir's files, an mbox cut in n ranges,
+/* The jobs for one argument: a Maildir's files, an mbox cut in ranges for n threads,
  * or the input whole. */
 static int plan(scan_jobs *j, const char *path, int mbox, unsigned n)
 {
 	struct stat st;
+	unsigned ranges;
 	int fd;
 	char head[64];
 	ssize_t got;
@@ -522,7 +608,14 @@ static int plan(scan_jobs *j, const char *path, int mbox, unsigned n)
 		close(fd);
 		return add_job(j, path, 0, 0) < 0 ? -2 : 0;
 	}
-	if (split_mbox(j, path, fd, (uint64_t)st.st_size, n) < 0) {
+	/* Four ranges a thread (none under the split minimum): ranges are cut
+	 * by bytes, not by work, and the threads take them one at a time,
+	 * so a range of a few large messages does not leave the other
+	 * threads idle at the end. */
+	ranges = n * 4;
+	while (ranges > n && (uint64_t)st.st_size / ranges < split_min())
+		ranges--;
+	if (split_mbox(j, path, fd, (uint64_t)st.st_size, ranges) < 0) {
 		close(fd);
 		return -2;
 	}
@@ -538,13 +631,18 @@ typedef struct scan_worker {
 	struct scan_shared *sh;
 	size_t failed;           /* Maildir files that could not be scanned */
 	size_t failed_inputs;    /* command-line inputs that could not be */
-	atomic_int done;
 } scan_worker;
 
 typedef struct scan_shared {
 	const scan_jobs *jobs;
 	atomic_size_t next;
 	int mbox;
+	/* The drawing thread waits on `finished` for at most one progress
+	 * tick: a plain sleep between ticks made every -j run last at least
+	 * one tick (100 ms), longer than a whole 100 MB scan on one thread. */
+	pthread_mutex_t lock;
+	pthread_cond_t finished;
+	size_t running;
 } scan_shared;
 
 static int worker_init(scan_worker *w, int structure)
@@ -593,8 +691,34 @@ static void *worker_run(void *arg)
 			w->s.err = 0;
 		}
 	}
-	atomic_store(&w->done, 1);
+	if (w->started) {
+		pthread_mutex_lock(&w->sh->lock);
+		w->sh->running--;
+		pthread_cond_signal(&w->sh->finished);
+		pthread_mutex_unlock(&w->sh->lock);
+	}
 	return NULL;
+}
+
+/* Wait until no worker runs or one progress tick has passed; returns the
+ * number still running. */
+static size_t wait_for_workers(scan_shared *sh)
+{
+	struct timespec until;
+	size_t running;
+
+	clock_gettime(CLOCK_REALTIME, &until);
+	until.tv_nsec += 100 * 1000 * 1000;
+	if (until.tv_nsec >= 1000 * 1000 * 1000) {
+		until.tv_sec++;
+		until.tv_nsec -= 1000 * 1000 * 1000;
+	}
+	pthread_mutex_lock(&sh->lock);
+	while (sh->running > 0 && pthread_cond_timedwait(&sh->finished, &sh->lock, &until) == 0)
+		;
+	running = sh->running;
+	pthread_mutex_unlock(&sh->lock);
+	return running;
 }
 
 #define SCAN_USAGE "usage: mimeo scan [--mbox] [--structure] [-j N] [--progress|--no-progress] " \
@@ -661,6 +785,8 @@ static int run_scan(int argc, char **argv)
 		goto out;
 	}
 	memset(&sh, 0, sizeof(sh));
+	pthread_mutex_init(&sh.lock, NULL);
+	pthread_cond_init(&sh.finished, NULL);
 	sh.jobs = &jobs;
 	sh.mbox = mbox;
 	cli_progress_start(&prog, "scan", mode, jobs.total);
@@ -678,34 +804,43 @@ static int run_scan(int argc, char **argv)
 		worker_run(&w[0]);
 	} else if (rc == CLI_OK) {
 		for (k = 0; k < nthreads; k++) {
-			if (pthread_create(&w[k].tid, NULL, worker_run, &w[k]) != 0)
-				break;
+			/* counted before it starts: it may finish before
+			 * pthread_create returns */
 			w[k].started = 1;
+			pthread_mutex_lock(&sh.lock);
+			sh.running++;
+			pthread_mutex_unlock(&sh.lock);
+			if (pthread_create(&w[k].tid, NULL, worker_run, &w[k]) != 0) {
+				w[k].started = 0;
+				pthread_mutex_lock(&sh.lock);
+				sh.running--;
+				pthread_mutex_unlock(&sh.lock);
+				break;
+			}
 		}
 		if (k == 0)
 			worker_run(&w[0]); /* no thread could start: do it here */
 		/* draw the progress while they work */
 		for (;;) {
 			uint64_t in = 0, msgs = 0;
-			size_t alive = 0;
-			struct timespec nap = { 0, 100 * 1000 * 1000 };
+			size_t running = wait_for_workers(&sh);
 
 			for (k = 0; k < nthreads; k++) {
 				in += atomic_load_explicit(&w[k].s.pub_in, memory_order_relaxed);
 				msgs += atomic_load_explicit(&w[k].s.pub_messages,
 							     memory_order_relaxed);
-				alive += w[k].started && !atomic_load(&w[k].done);
 			}
 			cli_progress_update(&prog, in, msgs);
-			if (!alive)
+			if (!running)
 				break;
-			nanosleep(&nap, NULL);
 		}
 		for (k = 0; k < nthreads; k++)
 			if (w[k].started)
 				pthread_join(w[k].tid, NULL);
 	}
 	cli_progress_end(&prog);
+	pthread_cond_destroy(&sh.finished);
+	pthread_mutex_destroy(&sh.lock);
 	for (k = 0; k < nthreads; k++) {
 		messages += w[k].s.messages;
 		parts += w[k].s.parts;
