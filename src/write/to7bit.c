@@ -1070,7 +1070,7 @@ static void unfield_first_line(mimeo_buf *h, size_t mark, const char *src, size_
 {
 	size_t i, n = h->size - mark;
 
-	if ((n == len && memcmp(h->ptr + mark, src, n) == 0) ||
+	if ((n == len && (n == 0 || memcmp(h->ptr + mark, src, n) == 0)) ||
 	    (n >= 2 && h->ptr[mark] == '-' && h->ptr[mark + 1] == '-'))
 		return;
 	for (i = mark; i < h->size; i++)
