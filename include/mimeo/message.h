@@ -155,6 +155,24 @@ MIMEO_EXTERN int mimeo_message_parse_fd(mimeo_message **out, int fd,
 					const mimeo_message_options *opts);
 
 /**
+ * Parse the message held in bytes [offset, offset + length) of the regular
+ * file `fd`: one message of an mbox or of any store that keeps messages at
+ * known offsets, without copying it.  It is read with pread through a
+ * duplicate of `fd` that the message keeps (the caller's descriptor and
+ * its offset are untouched, and it may be closed at once); offsets in the
+ * tree count from `offset`.  The file's identity, size and modification
+ * time are recorded as for mimeo_message_parse_file(): if the file changes
+ * later, body calls fail with MIMEO_EIO instead of reading other bytes.
+ * @return as mimeo_message_parse_file; MIMEO_EINVAL also when `fd` is not a
+ *         regular file or offset + length overflows; MIMEO_EIO when the
+ *         file is shorter than offset + length (opts->reason says so).
+ *         @since 0.2
+ */
+MIMEO_EXTERN int mimeo_message_parse_fd_range(mimeo_message **out, int fd, uint64_t offset,
+					      uint64_t length,
+					      const mimeo_message_options *opts);
+
+/**
  * Parse the message produced by `read` (called until it reports 0 bytes).
  * The bytes are spooled (see the top of this file).
  * @return as mimeo_message_parse_file; a negative code from `read` is

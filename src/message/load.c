@@ -94,10 +94,11 @@ int mimeo_message_parse_buffer(mimeo_message **out, const void *data, size_t len
 	return MIMEO_OK;
 }
 
-/* Parse a seekable file from its offset `base` to its end, in blocks read
- * with pread: the message keeps the descriptor and reads bodies back. */
+/* Parse `len` bytes of a seekable file from its offset `base` (len ==
+ * UINT64_MAX: to its end), in blocks read with pread: the message keeps
+ * the descriptor (which this function owns) and reads bodies back. */
 static int parse_seekable(mimeo_message **out, int fd, const struct stat *st, uint64_t base,
-			  const mimeo_message_options *opts)
+			  uint64_t len, const mimeo_message_options *opts)
 {
 	mimeo__tree_build *b = NULL;
 	mimeo_message *m;
@@ -122,8 +123,9 @@ static int parse_seekable(mimeo_message **out, int fd, const struct stat *st, ui
 	s->mtime = st->st_mtim;
 	buf = mimeo__malloc(m->alloc, MIMEO__IO_BLOCK);
 	rc = buf ? mimeo__tree_start(m, opts, &b) : MIMEO_ENOMEM;
-	while (rc == MIMEO_OK) {
-		ssize_t n = pread(fd, buf, MIMEO__IO_BLOCK, (off_t)(base + off));
+	while (rc == MIMEO_OK && off < len) {
+		size_t want = len - off < MIMEO__IO_BLOCK ? (size_t)(len - off) : MIMEO__IO_BLOCK;
+		ssize_t n = pread(fd, buf, want, (off_t)(base + off));
 
 		if (n < 0) {
 			if (errno == EINTR)
@@ -132,8 +134,15 @@ static int parse_seekable(mimeo_message **out, int fd, const struct stat *st, ui
 			rc = MIMEO_EIO;
 			break;
 		}
-		if (n == 0)
+		if (n == 0) {
+			if (len == UINT64_MAX)
+				break;
+			/* a range that the file no longer covers */
+			reason = "the file is shorter than the range to parse";
+			errno = ESTALE;
+			rc = MIMEO_EIO;
 			break;
+		}
 		if ((uint64_t)n > max - off) {
 			reason = "the input is larger than max_input";
 			rc = MIMEO_ELIMIT;
@@ -151,7 +160,7 @@ static int parse_seekable(mimeo_message **out, int fd, const struct stat *st, ui
 		struct stat now;
 
 		if (fstat(fd, &now) != 0 || !mimeo__source_same(s, &now) ||
-		    (uint64_t)now.st_size != base + off) {
+		    (len == UINT64_MAX && (uint64_t)now.st_size != base + off)) {
 			reason = "the file changed while it was parsed";
 			errno = ESTALE;
 			rc = MIMEO_EIO;
@@ -272,7 +281,7 @@ static int parse_owned_fd(mimeo_message **out, int fd, const mimeo_message_optio
 
 	if (fstat(fd, &st) == 0 && S_ISREG(st.st_mode) &&
 	    (at = lseek(fd, 0, SEEK_CUR)) >= 0 && at <= st.st_size)
-		return parse_seekable(out, fd, &st, (uint64_t)at, opts);
+		return parse_seekable(out, fd, &st, (uint64_t)at, UINT64_MAX, opts);
 	rc = parse_spooled(out, fd_read, &fd, opts);
 	close(fd);
 	return rc;
@@ -298,12 +307,43 @@ int mimeo_message_parse_fd(mimeo_message **out, int fd, const mimeo_message_opti
 			return MIMEO_EIO;
 		if (at < 0 || at > st.st_size)
 			at = st.st_size;
-		rc = parse_seekable(out, own, &st, (uint64_t)at, opts);
+		rc = parse_seekable(out, own, &st, (uint64_t)at, UINT64_MAX, opts);
 		if (rc == MIMEO_OK)
 			lseek(fd, 0, SEEK_END);
 		return rc;
 	}
 	return parse_spooled(out, fd_read, &fd, opts);
+}
+
+int mimeo_message_parse_fd_range(mimeo_message **out, int fd, uint64_t offset, uint64_t length,
+				 const mimeo_message_options *opts)
+{
+	struct stat st;
+	int own;
+
+	if (!out)
+		return MIMEO_EINVAL;
+	*out = NULL;
+	if (fd < 0 || length > UINT64_MAX - offset ||
+	    (opts && opts->version != 1 && !MIMEO__VERSION_OK(opts->version, MIMEO_MESSAGE_OPTIONS_VERSION)))
+		return MIMEO_EINVAL;
+	if (fstat(fd, &st) != 0)
+		return MIMEO_EIO;
+	if (!S_ISREG(st.st_mode)) {
+		errno = ESPIPE;
+		set_reason(opts, "a range needs a regular file");
+		return MIMEO_EINVAL;
+	}
+	if (offset + length > (uint64_t)st.st_size) {
+		errno = EINVAL;
+		set_reason(opts, "the file is shorter than the range to parse");
+		return MIMEO_EIO;
+	}
+	/* the message keeps its own descriptor; the caller's is untouched */
+	own = fcntl(fd, F_DUPFD_CLOEXEC, 0);
+	if (own < 0)
+		return MIMEO_EIO;
+	return parse_seekable(out, own, &st, offset, length, opts);
 }
 
 static int ends_with_gz(const char *path)

@@ -643,6 +643,293 @@ START_TEST(max_input_optional)
 }
 END_TEST
 
+/* One message inside a bigger file, parsed by offset and length (an mbox
+ * message, issue 13): offsets count from the range, bodies are read back
+ * from the file, the caller's descriptor is left alone. */
+START_TEST(fd_range_source)
+{
+	size_t len, i;
+	char *data = read_sample("sample.eml", &len), path[64];
+	mimeo_buf want = MIMEO_BUF_INIT, got = MIMEO_BUF_INIT, file = MIMEO_BUF_INIT;
+	mimeo_message_options o = MIMEO_MESSAGE_OPTIONS_INIT;
+	const char *reason = NULL;
+	mimeo_message *m;
+	uint64_t hs, bs, end;
+	char *raw;
+	int fd, pfd[2];
+
+	ck_assert_int_eq(mimeo_message_parse_buffer(&m, data, len, NULL), MIMEO_OK);
+	bodies(m, &want);
+	mimeo_message_free(m);
+	/* 3000 bytes before, a second message after */
+	for (i = 0; i < 300; i++)
+		mimeo_buf_puts(&file, "junk line\n");
+	mimeo_buf_put(&file, data, len);
+	mimeo_buf_puts(&file, "\nFrom x Thu Jan  1 00:00:00 1970\nSubject: next\n\nno\n");
+	write_temp(file.ptr, file.size, path);
+	fd = open(path, O_RDONLY);
+	ck_assert_int_ge(fd, 0);
+	ck_assert_int_eq(lseek(fd, 5, SEEK_SET), 5);
+	o.reason = &reason;
+	ck_assert_int_eq(mimeo_message_parse_fd_range(&m, fd, 3000, len, &o), MIMEO_OK);
+	ck_assert_int_eq(lseek(fd, 0, SEEK_CUR), 5); /* untouched */
+	close(fd);                                   /* the tree has its own */
+	ck_assert_ptr_null(mimeo_message_source(m, NULL));
+	ck_assert_uint_eq(mimeo_message_source_size(m), len);
+	mimeo_part_offsets(mimeo_message_root(m), &hs, &bs, &end);
+	ck_assert_uint_eq(hs, 0);
+	ck_assert_uint_eq(end, len);
+	raw = malloc(len);
+	ck_assert_int_eq(mimeo_message_read_source(m, 0, raw, len), MIMEO_OK);
+	ck_assert(memcmp(raw, data, len) == 0);
+	ck_assert_int_eq(mimeo_message_read_source(m, 1, raw, len), MIMEO_EIO);
+	free(raw);
+	bodies(m, &got);
+	ck_assert(got.size == want.size && memcmp(got.ptr, want.ptr, got.size) == 0);
+	ck_assert_uint_eq(mimeo__message_raw_mismatch(m), 0);
+	/* the file cut inside the range after the parse: EIO, no bytes */
+	ck_assert_int_eq(truncate(path, 3000 + (off_t)len / 2), 0);
+	mimeo_buf_clear(&got);
+	ck_assert_int_eq(mimeo_part_decode_buf(mimeo_message_find_section(m, "3"), 0, NULL, &got,
+					       NULL), MIMEO_EIO);
+	ck_assert_ptr_nonnull(mimeo_message_io_error(m));
+	mimeo_message_free(m);
+
+	/* a range the file does not cover, an overflowing one, a pipe */
+	fd = open(path, O_RDONLY);
+	ck_assert_int_ge(fd, 0);
+	reason = NULL;
+	ck_assert_int_eq(mimeo_message_parse_fd_range(&m, fd, 3000, len, &o), MIMEO_EIO);
+	ck_assert_ptr_null(m);
+	ck_assert_str_eq(reason, "the file is shorter than the range to parse");
+	ck_assert_int_eq(mimeo_message_parse_fd_range(&m, fd, 2, UINT64_MAX, &o), MIMEO_EINVAL);
+	ck_assert_int_eq(mimeo_message_parse_fd_range(&m, -1, 0, 1, &o), MIMEO_EINVAL);
+	ck_assert_int_eq(mimeo_message_parse_fd_range(NULL, fd, 0, 1, &o), MIMEO_EINVAL);
+	/* an empty range is an empty message */
+	ck_assert_int_eq(mimeo_message_parse_fd_range(&m, fd, 10, 0, &o), MIMEO_OK);
+	ck_assert_uint_eq(mimeo_message_source_size(m), 0);
+	mimeo_message_free(m);
+	close(fd);
+	ck_assert_int_eq(pipe(pfd), 0);
+	ck_assert_int_eq(mimeo_message_parse_fd_range(&m, pfd[0], 0, 1, &o), MIMEO_EINVAL);
+	ck_assert_ptr_null(m);
+	close(pfd[0]);
+	close(pfd[1]);
+	unlink(path);
+	mimeo_buf_dispose(&want);
+	mimeo_buf_dispose(&got);
+	mimeo_buf_dispose(&file);
+	free(data);
+}
+END_TEST
+
+/* An mbox message (MIMEO_MESSAGE_MBOX) read back from a file range: the
+ * ">From " lines the parser un-quoted are un-quoted again on the way out,
+ * in every block split. */
+START_TEST(fd_range_mbox_unquote)
+{
+	mimeo_buf msg = MIMEO_BUF_INIT, got = MIMEO_BUF_INIT;
+	mimeo_message_options o = MIMEO_MESSAGE_OPTIONS_INIT;
+	mimeo_message *m;
+	const mimeo_part *p;
+	char path[64];
+	size_t i, want = 0;
+	int fd;
+
+	mimeo_buf_puts(&msg, "Subject: quoted\n\n");
+	/* past one 64 KiB read block, so a quoted line straddles blocks */
+	for (i = 0; i < 4000; i++) {
+		mimeo_buf_puts(&msg, i % 3 ? ">From here\n" : ">>From there, line\n");
+		want += i % 3 ? strlen("From here\n") : strlen(">From there, line\n");
+	}
+	write_temp(msg.ptr, msg.size, path);
+	fd = open(path, O_RDONLY);
+	ck_assert_int_ge(fd, 0);
+	o.flags = MIMEO_MESSAGE_MBOX;
+	ck_assert_int_eq(mimeo_message_parse_fd_range(&m, fd, 0, msg.size, &o), MIMEO_OK);
+	close(fd);
+	p = mimeo_message_root(m);
+	ck_assert_uint_eq(mimeo_part_size(p), want);
+	ck_assert_int_eq(mimeo_part_decode_buf(p, 0, NULL, &got, NULL), MIMEO_OK);
+	ck_assert_uint_eq(got.size, want);
+	ck_assert(memcmp(got.ptr, "From there, line\n", 17) != 0); /* first one keeps a '>' */
+	ck_assert(memcmp(got.ptr, ">From there, line\nFrom here\n", 28) == 0);
+	ck_assert_ptr_null(strstr(got.ptr, "\n>From here"));
+	mimeo_message_free(m);
+	unlink(path);
+	mimeo_buf_dispose(&msg);
+	mimeo_buf_dispose(&got);
+}
+END_TEST
+
+/* A file that shrinks while a body is being decoded from it: the decode
+ * stops with MIMEO_EIO and a reason; what was written before is the true
+ * beginning of the body, never bytes from elsewhere. */
+typedef struct shrink_ctx {
+	const char *path;
+	off_t to;
+	uint64_t seen;
+	int done;
+} shrink_ctx;
+
+static int shrink_write(const void *data, size_t len, void *ctx)
+{
+	shrink_ctx *c = ctx;
+
+	(void)data;
+	c->seen += len;
+	if (!c->done) {
+		ck_assert_int_eq(truncate(c->path, c->to), 0);
+		c->done = 1;
+	}
+	return MIMEO_OK;
+}
+
+START_TEST(file_shrinks_while_decoding)
+{
+	char path[64] = "/tmp/mimeo-flat-XXXXXX";
+	size_t lines = 20000; /* 1.5 MB of base64: many read blocks */
+	mimeo_message *m;
+	const mimeo_part *p;
+	shrink_ctx c;
+	int fd = mkstemp(path);
+
+	ck_assert_int_ge(fd, 0);
+	write_big(fd, lines);
+	close(fd);
+	ck_assert_int_eq(mimeo_message_parse_file(&m, path, NULL), MIMEO_OK);
+	p = mimeo_message_find_section(m, "2");
+	ck_assert_uint_eq(mimeo_part_size(p), (uint64_t)lines * 57);
+	memset(&c, 0, sizeof(c));
+	c.path = path;
+	c.to = 400000;
+	ck_assert_int_eq(mimeo_part_decode(p, 0, NULL, shrink_write, &c, NULL), MIMEO_EIO);
+	ck_assert(c.done);
+	ck_assert_uint_lt(c.seen, (uint64_t)lines * 57);
+	ck_assert_str_eq(mimeo_message_io_error(m), "the source file shrank after it was parsed");
+	/* and every later call says so up front */
+	memset(&c, 0, sizeof(c));
+	c.path = path;
+	c.to = 400000;
+	c.done = 1;
+	ck_assert_int_eq(mimeo_part_decode(p, 0, NULL, shrink_write, &c, NULL), MIMEO_EIO);
+	ck_assert_uint_eq(c.seen, 0);
+	mimeo_message_free(m);
+	unlink(path);
+}
+END_TEST
+
+/* A file that shrinks while it is being parsed: the allocator (called as
+ * parts begin) cuts the file at its Nth call, for every N.  Each run ends
+ * in MIMEO_EIO with a reason, or in a tree whose every body either
+ * decodes to exactly the bytes of the whole file's parse or fails with
+ * MIMEO_EIO: never a crash or wrong bytes. */
+typedef struct cut_alloc {
+	test_failing_alloc fa; /* counts; never fails (fail_at 0) */
+	unsigned long cut_at;
+	const char *path;
+	off_t to;
+	int cut;
+} cut_alloc;
+
+static void *cut_malloc(size_t n, void *ctx)
+{
+	cut_alloc *c = ctx;
+
+	if (++c->fa.calls == c->cut_at && !c->cut) {
+		ck_assert_int_eq(truncate(c->path, c->to), 0);
+		c->cut = 1;
+	}
+	return malloc(n);
+}
+
+static void *cut_realloc(void *p, size_t n, void *ctx)
+{
+	cut_alloc *c = ctx;
+
+	if (++c->fa.calls == c->cut_at && !c->cut) {
+		ck_assert_int_eq(truncate(c->path, c->to), 0);
+		c->cut = 1;
+	}
+	return realloc(p, n);
+}
+
+static void cut_free(void *p, void *ctx)
+{
+	(void)ctx;
+	free(p);
+}
+
+START_TEST(file_shrinks_while_parsing)
+{
+	size_t len;
+	char *data = read_sample("sample.eml", &len), path[64];
+	mimeo_message *m;
+	unsigned long n;
+	int eio = 0, late = 0;
+
+	/* the whole file's bodies, part by part */
+	for (n = 1;; n++) {
+		mimeo_message_options o = MIMEO_MESSAGE_OPTIONS_INIT;
+		const char *reason = NULL;
+		cut_alloc c;
+		int rc;
+
+		write_temp(data, len, path);
+		memset(&c, 0, sizeof(c));
+		c.fa.alloc.malloc = cut_malloc;
+		c.fa.alloc.realloc = cut_realloc;
+		c.fa.alloc.free = cut_free;
+		c.fa.alloc.ctx = &c;
+		c.cut_at = n;
+		c.path = path;
+		c.to = (off_t)len / 2;
+		o.alloc = &c.fa.alloc;
+		o.reason = &reason;
+		rc = mimeo_message_parse_file(&m, path, &o);
+		if (rc == MIMEO_OK) {
+			const mimeo_part *p;
+			mimeo_message *ref;
+
+			/* cut after the parse (or never): bodies are right or EIO */
+			ck_assert_int_eq(mimeo_message_parse_buffer(&ref, data, len, NULL), MIMEO_OK);
+			for (p = mimeo_message_root(m); p; p = mimeo_part_next(p)) {
+				const mimeo_part *q = mimeo_message_find_section(ref, mimeo_part_section(p));
+				mimeo_buf a = MIMEO_BUF_INIT, b = MIMEO_BUF_INIT;
+				int r = mimeo_part_decode_buf(p, 0, NULL, &a, NULL);
+
+				ck_assert_ptr_nonnull(q);
+				if (r == MIMEO_OK) {
+					ck_assert_int_eq(mimeo_part_decode_buf(q, 0, NULL, &b, NULL),
+							 MIMEO_OK);
+					ck_assert(a.size == b.size && memcmp(a.ptr, b.ptr, a.size) == 0);
+				} else {
+					ck_assert_int_eq(r, MIMEO_EIO);
+					ck_assert(c.cut);
+				}
+				mimeo_buf_dispose(&a);
+				mimeo_buf_dispose(&b);
+			}
+			mimeo_message_free(ref);
+			mimeo_message_free(m);
+			late++;
+		} else {
+			ck_assert_int_eq(rc, MIMEO_EIO);
+			ck_assert(c.cut);
+			ck_assert_ptr_nonnull(reason);
+			eio++;
+		}
+		unlink(path);
+		if (!c.cut)
+			break;
+	}
+	/* both kinds happened: cuts during the parse and after it */
+	ck_assert_int_gt(eio, 0);
+	ck_assert_int_gt(late, 0);
+	free(data);
+}
+END_TEST
+
 /* ------------------------------------------------------------------ */
 /* Threads                                                             */
 /* ------------------------------------------------------------------ */
@@ -653,6 +940,27 @@ typedef struct reader_arg {
 	int ok;
 } reader_arg;
 
+/* Every leaf's decoded body, its UTF-8 text and its raw bytes, in order;
+ * the first failure's status. */
+static int all_bodies(const mimeo_message *m, mimeo_buf *out)
+{
+	const mimeo_part *p;
+	char tmp[64];
+	int rc = MIMEO_OK;
+
+	for (p = mimeo_message_root(m); p && rc == MIMEO_OK; p = mimeo_part_next(p)) {
+		snprintf(tmp, sizeof(tmp), "[%s %llu]", mimeo_part_section(p),
+			 (unsigned long long)mimeo_part_size(p));
+		mimeo_buf_puts(out, tmp);
+		rc = mimeo_part_decode_buf(p, 0, NULL, out, NULL);
+		if (rc == MIMEO_OK)
+			rc = mimeo_part_decode_buf(p, MIMEO_DECODE_UTF8, NULL, out, NULL);
+		if (rc == MIMEO_OK)
+			rc = mimeo_part_write_raw(p, put_buf, out);
+	}
+	return rc;
+}
+
 static void *reader_thread(void *arg)
 {
 	reader_arg *a = arg;
@@ -661,17 +969,9 @@ static void *reader_thread(void *arg)
 
 	a->ok = 1;
 	for (round = 0; round < 20; round++) {
-		const mimeo_part *p;
-		char tmp[64];
-
 		mimeo_buf_clear(&got);
-		for (p = mimeo_message_root(a->m); p; p = mimeo_part_next(p)) {
-			snprintf(tmp, sizeof(tmp), "[%s %llu]", mimeo_part_section(p),
-				 (unsigned long long)mimeo_part_size(p));
-			mimeo_buf_puts(&got, tmp);
-			if (mimeo_part_decode_buf(p, 0, NULL, &got, NULL) != MIMEO_OK)
-				a->ok = 0;
-		}
+		if (all_bodies(a->m, &got) != MIMEO_OK)
+			a->ok = 0;
 		if (got.size != a->want->size || memcmp(got.ptr, a->want->ptr, got.size) != 0)
 			a->ok = 0;
 	}
@@ -679,32 +979,76 @@ static void *reader_thread(void *arg)
 	return NULL;
 }
 
-/* One file-backed message read by four threads at once (pread: no shared
- * file position). */
+/* One message read by four threads at once, from every kind of source: a
+ * file (pread: no shared file position), a file range, a stream spooled
+ * into a temporary file, a stream kept in memory, and a base64-encoded
+ * message/rfc822 whose decoded body has a spool of its own.  Run under
+ * TSan once (-Db_sanitize=thread): no report. */
 START_TEST(concurrent_readers)
 {
-	size_t len, i;
-	char *data = read_sample("sample.eml", &len), path[64];
-	mimeo_buf want = MIMEO_BUF_INIT;
-	mimeo_message *m;
-	pthread_t th[4];
-	reader_arg args[4];
+	static const char inner[] =
+		"Subject: inner\nContent-Type: multipart/mixed; boundary=i\n\n"
+		"--i\nContent-Type: text/plain; charset=iso-8859-1\n\ninner text caf\xe9\n"
+		"--i\nContent-Type: application/octet-stream\nContent-Transfer-Encoding: base64\n\n"
+		"aGVsbG8gd29ybGQ=\n--i--\n";
+	size_t len, i, kind;
+	char *data = read_sample("sample.eml", &len), path[64], enc[1024];
+	mimeo_buf encmsg = MIMEO_BUF_INIT;
+	mimeo_b64_encoder e;
 
+	mimeo_b64_encoder_init(&e, 0, MIMEO_ISA_AUTO);
+	i = mimeo_b64_encode_step(&e, inner, sizeof(inner) - 1, enc);
+	i += mimeo_b64_encode_finish(&e, enc + i);
+	mimeo_buf_puts(&encmsg, "Content-Type: multipart/mixed; boundary=o\n\n--o\n"
+				"Content-Type: message/rfc822\nContent-Transfer-Encoding: base64\n\n");
+	mimeo_buf_put(&encmsg, enc, i);
+	mimeo_buf_puts(&encmsg, "--o--\n");
 	write_temp(data, len, path);
-	ck_assert_int_eq(mimeo_message_parse_file(&m, path, NULL), MIMEO_OK);
-	bodies(m, &want);
-	for (i = 0; i < 4; i++) {
-		args[i].m = m;
-		args[i].want = &want;
-		ck_assert_int_eq(pthread_create(&th[i], NULL, reader_thread, &args[i]), 0);
+	for (kind = 0; kind < 6; kind++) {
+		mimeo_message_options o = MIMEO_MESSAGE_OPTIONS_INIT;
+		mimeo_buf want = MIMEO_BUF_INIT;
+		mimeo_message *m = NULL;
+		pthread_t th[4];
+		reader_arg args[4];
+		test_chunk_reader r = { data, len, 0, 7, 4096 };
+		int fd;
+
+		switch (kind) {
+		case 0:
+			ck_assert_int_eq(mimeo_message_parse_file(&m, path, NULL), MIMEO_OK);
+			break;
+		case 1:
+			fd = open(path, O_RDONLY);
+			ck_assert_int_eq(mimeo_message_parse_fd_range(&m, fd, 0, len, NULL), MIMEO_OK);
+			close(fd);
+			break;
+		case 2: /* spooled into a temporary file */
+		case 3: /* spooled in memory */
+			o.spool_memory = kind == 2 ? 100 : len;
+			ck_assert_int_eq(mimeo_message_parse_stream(&m, test_chunk_read, &r, &o),
+					 MIMEO_OK);
+			break;
+		default: /* the encoded message/rfc822: its spool in a file, in memory */
+			o.spool_memory = kind == 4 ? 16 : 0;
+			ck_assert_int_eq(mimeo_message_parse_buffer(&m, encmsg.ptr, encmsg.size, &o),
+					 MIMEO_OK);
+			break;
+		}
+		ck_assert_int_eq(all_bodies(m, &want), 0);
+		for (i = 0; i < 4; i++) {
+			args[i].m = m;
+			args[i].want = &want;
+			ck_assert_int_eq(pthread_create(&th[i], NULL, reader_thread, &args[i]), 0);
+		}
+		for (i = 0; i < 4; i++) {
+			pthread_join(th[i], NULL);
+			ck_assert_msg(args[i].ok, "source kind %zu", kind);
+		}
+		mimeo_message_free(m);
+		mimeo_buf_dispose(&want);
 	}
-	for (i = 0; i < 4; i++) {
-		pthread_join(th[i], NULL);
-		ck_assert(args[i].ok);
-	}
-	mimeo_message_free(m);
 	unlink(path);
-	mimeo_buf_dispose(&want);
+	mimeo_buf_dispose(&encmsg);
 	free(data);
 }
 END_TEST
@@ -713,55 +1057,104 @@ END_TEST
 /* Allocation failures on the new paths                                */
 /* ------------------------------------------------------------------ */
 
+/* The inputs of the allocation sweep: kind 0 a file, 1 a stream spooled
+ * into a temporary file, 2 a file range, 3 an mbox message with quoted
+ * From lines in a file, 4 an encoded message/rfc822 spooled to a file. */
+typedef struct sweep_input {
+	const char *data;
+	size_t len;
+	const char *path;
+	const char *mbox_path;
+	size_t mbox_len;
+	const char *enc;
+	size_t enc_len;
+} sweep_input;
+
+static int sweep_parse(const sweep_input *in, int kind, const mimeo_allocator *alloc,
+		       unsigned long chunk_seed, mimeo_message **m)
+{
+	mimeo_message_options o = MIMEO_MESSAGE_OPTIONS_INIT;
+	test_chunk_reader r = { in->data, in->len, 0, chunk_seed, 300 };
+	int fd, rc;
+
+	o.alloc = alloc;
+	o.spool_memory = 200;
+	switch (kind) {
+	case 0:
+		return mimeo_message_parse_file(m, in->path, &o);
+	case 1:
+		return mimeo_message_parse_stream(m, test_chunk_read, &r, &o);
+	case 2:
+	case 3:
+		if (kind == 3)
+			o.flags = MIMEO_MESSAGE_MBOX;
+		fd = open(kind == 3 ? in->mbox_path : in->path, O_RDONLY);
+		ck_assert_int_ge(fd, 0);
+		rc = mimeo_message_parse_fd_range(m, fd, 0, kind == 3 ? in->mbox_len : in->len,
+						  &o);
+		close(fd);
+		return rc;
+	default:
+		o.spool_memory = 16;
+		return mimeo_message_parse_buffer(m, in->enc, in->enc_len, &o);
+	}
+}
+
 START_TEST(allocation_failures)
 {
-	size_t len;
-	char *data = read_sample("forward.eml", &len), path[64];
-	mimeo_buf want = MIMEO_BUF_INIT;
-	mimeo_message *m;
+	size_t len, i;
+	char *data = read_sample("forward.eml", &len), path[64], mpath[64], enc[1024];
+	mimeo_buf mbox = MIMEO_BUF_INIT, encmsg = MIMEO_BUF_INIT;
+	mimeo_b64_encoder e;
+	sweep_input in;
 	unsigned long n;
 	int kind;
 
-	ck_assert_int_eq(mimeo_message_parse_buffer(&m, data, len, NULL), MIMEO_OK);
-	bodies(m, &want);
-	mimeo_message_free(m);
+	mimeo_buf_puts(&mbox, "Subject: q\nContent-Type: text/plain; charset=utf-8\n"
+			      "Content-Transfer-Encoding: quoted-printable\n\n");
+	for (i = 0; i < 50; i++)
+		mimeo_buf_puts(&mbox, ">From here caf=C3=A9\n>>From there\n");
+	mimeo_b64_encoder_init(&e, 0, MIMEO_ISA_AUTO);
+	i = mimeo_b64_encode_step(&e, data, len < 700 ? len : 700, enc);
+	i += mimeo_b64_encode_finish(&e, enc + i);
+	mimeo_buf_puts(&encmsg, "Content-Type: multipart/mixed; boundary=o\n\n--o\n"
+				"Content-Type: message/rfc822\nContent-Transfer-Encoding: base64\n\n");
+	mimeo_buf_put(&encmsg, enc, i);
+	mimeo_buf_puts(&encmsg, "--o--\n");
 	write_temp(data, len, path);
-	/* 0: a file; 1: a stream spooled into a temporary file */
-	for (kind = 0; kind < 2; kind++) {
+	write_temp(mbox.ptr, mbox.size, mpath);
+	in.data = data;
+	in.len = len;
+	in.path = path;
+	in.mbox_path = mpath;
+	in.mbox_len = mbox.size;
+	in.enc = encmsg.ptr;
+	in.enc_len = encmsg.size;
+	for (kind = 0; kind < 5; kind++) {
+		mimeo_buf want = MIMEO_BUF_INIT;
+		mimeo_message *m;
+
+		ck_assert_int_eq(sweep_parse(&in, kind, NULL, 1, &m), MIMEO_OK);
+		ck_assert_int_eq(all_bodies(m, &want), 0);
+		mimeo_message_free(m);
 		for (n = 1;; n++) {
 			test_failing_alloc fa;
-			mimeo_message_options o = MIMEO_MESSAGE_OPTIONS_INIT;
-			test_chunk_reader r = { data, len, 0, n, 300 };
 			int rc;
 
 			test_failing_alloc_init(&fa, n);
-			o.alloc = &fa.alloc;
-			o.spool_memory = 200;
-			rc = kind ? mimeo_message_parse_stream(&m, test_chunk_read, &r, &o) :
-				    mimeo_message_parse_file(&m, path, &o);
+			rc = sweep_parse(&in, kind, &fa.alloc, n, &m);
 			if (rc == MIMEO_OK) {
-				const mimeo_part *p;
 				mimeo_buf got = MIMEO_BUF_INIT;
-				char tmp[64];
 
-				for (p = mimeo_message_root(m); p && rc == MIMEO_OK;
-				     p = mimeo_part_next(p)) {
-					mimeo_buf t = MIMEO_BUF_INIT;
-
-					snprintf(tmp, sizeof(tmp), "[%s %llu]", mimeo_part_section(p),
-						 (unsigned long long)mimeo_part_size(p));
-					mimeo_buf_puts(&got, tmp);
-					rc = mimeo_part_decode_buf(p, 0, NULL, &got, NULL);
-					if (rc == MIMEO_OK)
-						rc = mimeo_part_decode_buf(p, MIMEO_DECODE_UTF8, NULL,
-									   &t, NULL);
-					mimeo_buf_dispose(&t);
-				}
-				if (rc == MIMEO_OK)
-					ck_assert(got.size == want.size &&
-						  memcmp(got.ptr, want.ptr, got.size) == 0);
-				else
+				rc = all_bodies(m, &got);
+				if (rc == MIMEO_OK) {
+					ck_assert_msg(got.size == want.size &&
+						      memcmp(got.ptr, want.ptr, got.size) == 0,
+						      "kind %d, allocation %lu", kind, n);
+				} else {
 					ck_assert_int_eq(rc, MIMEO_ENOMEM);
+					ck_assert(fa.failed);
+				}
 				mimeo_buf_dispose(&got);
 				mimeo_message_free(m);
 				ck_assert_int_eq(fa.live, 0);
@@ -775,9 +1168,12 @@ START_TEST(allocation_failures)
 			ck_assert_uint_lt(n, 100000);
 		}
 		ck_assert_uint_gt(n, 3);
+		mimeo_buf_dispose(&want);
 	}
 	unlink(path);
-	mimeo_buf_dispose(&want);
+	unlink(mpath);
+	mimeo_buf_dispose(&mbox);
+	mimeo_buf_dispose(&encmsg);
 	free(data);
 }
 END_TEST
@@ -849,6 +1245,10 @@ int main(void)
 	tcase_add_test(tc, file_changes_under_us);
 	tcase_add_test(tc, tmpdir_not_writable);
 	tcase_add_test(tc, max_input_optional);
+	tcase_add_test(tc, fd_range_source);
+	tcase_add_test(tc, fd_range_mbox_unquote);
+	tcase_add_test(tc, file_shrinks_while_decoding);
+	tcase_add_test(tc, file_shrinks_while_parsing);
 	tcase_add_test(tc, concurrent_readers);
 	tcase_add_test(tc, allocation_failures);
 	tcase_add_test(tc, gz_reader);
