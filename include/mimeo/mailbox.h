@@ -196,8 +196,10 @@ MIMEO_EXTERN unsigned mimeo_mailbox_parse_flags(const mimeo_mailbox *mb);
 /**
  * Parse message `n` into a tree.  An mbox message is parsed in place
  * (MIMEO_MESSAGE_BORROW): the tree points into the mailbox, so free it
- * before the mailbox; a Maildir message is copied into the tree.  `opts`
- * as for mimeo_message_parse_buffer() (NULL = defaults).
+ * before the mailbox; a Maildir message is parsed from its file as by
+ * mimeo_message_parse_fd() (not copied: bodies are read back from the
+ * file, which the tree keeps open; the tree may outlive the mailbox).  `opts` as for
+ * mimeo_message_parse_buffer() (NULL = defaults).
  * @return as mimeo_mailbox_message(), plus the errors of
  *         mimeo_message_parse_buffer().  @since 0.2
  */

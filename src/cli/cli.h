@@ -60,6 +60,8 @@ struct mimeo_message;
 /* Parse FILE ("-" = stdin, ".gz" through zlib) into a tree.  NULL after
  * printing one error line. */
 struct mimeo_message *cli_load_message(const char *path);
+/* Does the name end in ".gz" (read through zlib)? */
+int cli_ends_with_gz(const char *s);
 /* mimeo_write_fn writing to stdout; a failure is reported once (by
  * cli_write_stdout) and returned as MIMEO_EIO. */
 int cli_write_body(const void *data, size_t len, void *user);

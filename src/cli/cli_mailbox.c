@@ -10,11 +10,13 @@
 #include <mimeo.h>
 
 #include <errno.h>
+#include <fcntl.h>
 #include <inttypes.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
+#include <sys/stat.h>
 
 /* ------------------------------------------------------------------ */
 /* --message N                                                         */
@@ -80,8 +82,9 @@ struct mimeo_message *cli_load_message_n(const char *path, size_t n)
 	mimeo_message *m = NULL;
 	char *slurped = NULL;
 	const char *data;
-	size_t len, count, want = n ? n : 1;
-	int rc;
+	size_t len, count, want = n ? n : 1, skip = 0;
+	struct stat st;
+	int rc, fd;
 
 	/* stdin is one message unless --message says it is a mailbox:
 	 * telling needs the whole input in memory */
@@ -120,12 +123,22 @@ struct mimeo_message *cli_load_message_n(const char *path, size_t n)
 	if (n == 0 && count > 1)
 		fprintf(stderr, "mimeo: %s holds %zu messages; showing message 1 (--message N "
 			"picks another)\n", path, count);
+	if (mimeo_mailbox_type(mb) == MIMEO_MAILBOX_MAILDIR) {
+		/* the message's own file, parsed in place (not copied) */
+		rc = mimeo_mailbox_parse(mb, want, &m, &mo);
+		if (rc != MIMEO_OK) {
+			cli_error("%s", mimeo_mailbox_error(mb));
+			m = NULL;
+		} else {
+			cli_warn_limits(path, mimeo_message_limits_hit(m));
+		}
+		goto out;
+	}
 	rc = mimeo_mailbox_message(mb, want, &data, &len);
 	if (rc != MIMEO_OK) {
 		cli_error("%s", mimeo_mailbox_error(mb));
 		goto out;
 	}
-	/* a copy: the mailbox (its mapping) is closed before the tree is */
 	if (mimeo_mailbox_type(mb) == MIMEO_MAILBOX_MBOX) {
 		/* the From_ line is the mailbox's, not the message's: to7bit
 		 * would write it out */
@@ -133,14 +146,45 @@ struct mimeo_message *cli_load_message_n(const char *path, size_t n)
 									 : NULL;
 
 		if (lf) {
-			len -= (size_t)(lf + 1 - data);
+			skip = (size_t)(lf + 1 - data);
+			len -= skip;
 			data = lf + 1;
 		}
 		mo.flags |= MIMEO_MESSAGE_MBOX;
 	}
-	rc = mimeo_message_parse_buffer(&m, data, len, &mo);
+	/* A plain mbox file is parsed in place, by offset and length (a
+	 * message may hold a 1 GB attachment: no copy); the tree keeps its own
+	 * descriptor, so the mailbox can be closed below.  An mbox read into
+	 * memory (.gz, a pipe, stdin) is copied: its buffer goes with the
+	 * mailbox. */
+	fd = slurped ? -1 : open(path, O_RDONLY | O_CLOEXEC);
+	if (fd >= 0 && (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode) || cli_ends_with_gz(path))) {
+		close(fd);
+		fd = -1;
+	}
+	if (fd >= 0) {
+		mimeo_mailbox_entry e;
+		const char *reason = NULL;
+
+		mimeo_mailbox_entry_get(mb, want, &e);
+		mo.reason = &reason;
+		if ((uint64_t)st.st_size != mimeo_mailbox_size(mb)) {
+			reason = "the file changed while it was read";
+			rc = MIMEO_EIO;
+		} else {
+			rc = mimeo_message_parse_fd_range(&m, fd, e.offset + skip, len, &mo);
+		}
+		close(fd);
+		if (rc == MIMEO_EIO)
+			cli_error("cannot read message %zu of %s: %s", want, path,
+				  reason ? reason : strerror(errno));
+	} else {
+		rc = mimeo_message_parse_buffer(&m, data, len, &mo);
+	}
 	if (rc != MIMEO_OK) {
-		cli_error("cannot parse message %zu of %s: %s", want, path, mimeo_strerror(rc));
+		if (rc != MIMEO_EIO)
+			cli_error("cannot parse message %zu of %s: %s", want, path,
+				  mimeo_strerror(rc));
 		m = NULL;
 	} else {
 		cli_warn_limits(path, mimeo_message_limits_hit(m));

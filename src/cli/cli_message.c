@@ -13,7 +13,7 @@
 #include <string.h>
 #include <unistd.h>
 
-static int ends_with_gz(const char *s)
+int cli_ends_with_gz(const char *s)
 {
 	size_t n = strlen(s);
 
@@ -43,7 +43,7 @@ mimeo_message *cli_load_message(const char *path)
 		cli_error("cannot open %s: %s", path, strerror(errno));
 		return NULL;
 	}
-	if (ends_with_gz(path)) {
+	if (cli_ends_with_gz(path)) {
 		rc = mimeo_reader_open(&r, path, fd, NULL);
 		if (rc != MIMEO_OK) {
 			close(fd);

@@ -603,13 +603,38 @@ int mimeo_mailbox_parse(mimeo_mailbox *mb, size_t n, mimeo_message **out,
 			return MIMEO_EINVAL;
 		mo = *opts;
 	}
+	if (mb->type == MIMEO_MAILBOX_MAILDIR) {
+		/* A Maildir message is a file of its own: parsed in place and
+		 * read back with pread, never copied (it may hold a 1 GB
+		 * attachment); the tree keeps its own descriptor. */
+		if (n == 0 || n > mb->count)
+			return set_err(mb, MIMEO_ENOTFOUND, "no message %zu (the mailbox holds %zu)",
+				       n, mb->count);
+		int fd = open(mb->e[n - 1].path, O_RDONLY | O_CLOEXEC);
+
+		if (fd < 0)
+			return set_err(mb, MIMEO_EIO, "cannot open %s: %s", mb->e[n - 1].path,
+				       strerror(errno));
+		/* by descriptor: a name ending in .gz is no reason to inflate */
+		mo.flags &= ~(unsigned)MIMEO_MESSAGE_BORROW;
+		rc = mimeo_message_parse_fd(out, fd, &mo);
+		if (rc == MIMEO_EIO) {
+			int e = errno;
+
+			close(fd);
+			errno = e;
+			return set_err(mb, rc, "cannot read %s: %s", mb->e[n - 1].path,
+				       strerror(e));
+		}
+		close(fd);
+		if (rc != MIMEO_OK)
+			set_err(mb, rc, "cannot parse message %zu: %s", n, mimeo_strerror(rc));
+		return rc;
+	}
 	rc = mimeo_mailbox_message(mb, n, &data, &len);
 	if (rc != MIMEO_OK)
 		return rc;
-	if (mb->type != MIMEO_MAILBOX_MAILDIR)
-		mo.flags |= MIMEO_MESSAGE_BORROW; /* the mailbox outlives the tree */
-	else
-		mo.flags &= ~MIMEO_MESSAGE_BORROW; /* the mapping is replaced next call */
+	mo.flags |= MIMEO_MESSAGE_BORROW; /* the mailbox outlives the tree */
 	if (mb->type == MIMEO_MAILBOX_MBOX)
 		mo.flags |= MIMEO_MESSAGE_MBOX;
 	rc = mimeo_message_parse_buffer(out, data, len, &mo);

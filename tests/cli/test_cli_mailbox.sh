@@ -244,6 +244,21 @@ run "$CLI" to7bit --message 1 "$T/box.mbox"
 checkx "to7bit --message 1: the message, without the From_ line" ' [ "$rc" -eq 0 ] && [ "$(head -1 "$T/out")" = "From: =?UTF-8?Q?J=C3=BCrgen?= <juergen@example.org>" ]'
 run "$CLI" extract --message 2 "$T/box.mbox" -o "$T/x2"
 checkx "extract --message 2: two files" '[ "$rc" -eq 0 ] && [ -f "$T/x2/a.txt" ] && [ -f "$T/x2/b.bin" ]'
+# --message N on a plain mbox file parses that message in place (by offset
+# and length, issue 13), on stdin and .gz from memory: the same bytes
+run "$CLI" cat --message 3 "$T/box.mbox" 1
+cp "$T/out" "$T/inplace.3"
+check "cat --message 3 in place: un-quoted >From" grep -q "^From quoted" "$T/inplace.3"
+run "$CLI" cat --message 3 - 1 <"$T/box.mbox"
+checkx "cat --message 3 from stdin = in place" '[ "$rc" -eq 0 ] && cmp -s "$T/out" "$T/inplace.3"'
+run "$CLI" cat --message 3 "$T/box.mbox.gz" 1
+checkx "cat --message 3 from .gz = in place" '[ "$rc" -eq 0 ] && cmp -s "$T/out" "$T/inplace.3"'
+run "$CLI" tree --json --message 2 "$T/box.mbox"
+cp "$T/out" "$T/inplace.json"
+run "$CLI" tree --json --message 2 - <"$T/box.mbox"
+checkx "tree --json --message 2: in place = stdin" '[ "$rc" -eq 0 ] && cmp -s "$T/out" "$T/inplace.json"'
+run "$CLI" cat --message 2 "$T/md" 1
+checkx "cat --message 2 Maildir (its file in place)" '[ "$rc" -eq 0 ] && [ -s "$T/out" ]'
 # a mailbox of one message: no note
 head -9 "$T/box.mbox" >"$T/one.mbox"
 run "$CLI" tree "$T/one.mbox"

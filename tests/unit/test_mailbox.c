@@ -528,15 +528,35 @@ START_TEST(maildir_order_and_skipped)
 	ck_assert_int_eq(mimeo_mailbox_message(mb, 2, &d, &n), MIMEO_OK);
 	ck_assert(n == strlen("Subject: b\n\nsecond\n") && memcmp(d, "Subject: b", 10) == 0);
 	ck_assert_int_eq(mimeo_mailbox_parse(mb, 3, &m, NULL), MIMEO_OK);
-	/* the tree owns a copy: the next call replaces the mapping */
+	/* the tree reads its own file (not a copy, not the mapping that the
+	 * next call replaces) and may outlive the mailbox */
+	ck_assert_ptr_null(mimeo_message_source(m, NULL));
 	ck_assert_int_eq(mimeo_mailbox_message(mb, 1, &d, &n), MIMEO_OK);
 	ck_assert_str_eq(subject(m), "c");
+	{
+		mimeo_mailbox *mb2 = NULL;
+		mimeo_message *m2 = NULL;
+		mimeo_buf body = MIMEO_BUF_INIT;
+
+		ck_assert_int_eq(mimeo_mailbox_open(&mb2, tmpdir, NULL), MIMEO_OK);
+		ck_assert_int_eq(mimeo_mailbox_parse(mb2, 2, &m2, NULL), MIMEO_OK);
+		mimeo_mailbox_free(mb2);
+		ck_assert_int_eq(mimeo_part_decode_buf(mimeo_message_root(m2), 0, NULL, &body, NULL),
+				 MIMEO_OK);
+		ck_assert_str_eq(body.ptr, "second\n");
+		mimeo_buf_dispose(&body);
+		mimeo_message_free(m2);
+	}
 	mimeo_message_free(m);
 	/* a message file that disappeared: a clear error for that one */
 	snprintf(p, sizeof(p), "%s/cur/1700000002.M1.host:2,S", tmpdir);
 	ck_assert_int_eq(unlink(p), 0);
 	ck_assert_int_eq(mimeo_mailbox_message(mb, 2, &d, &n), MIMEO_EIO);
 	ck_assert(strstr(mimeo_mailbox_error(mb), "1700000002") != NULL);
+	ck_assert_int_eq(mimeo_mailbox_parse(mb, 2, &m, NULL), MIMEO_EIO);
+	ck_assert_ptr_null(m);
+	ck_assert(strstr(mimeo_mailbox_error(mb), "1700000002") != NULL);
+	ck_assert_int_eq(mimeo_mailbox_parse(mb, 4, &m, NULL), MIMEO_ENOTFOUND);
 	ck_assert_int_eq(mimeo_mailbox_message(mb, 3, &d, &n), MIMEO_OK);
 	mimeo_mailbox_free(mb);
 
