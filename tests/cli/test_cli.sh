@@ -204,6 +204,45 @@ cmp -s "$T/gz.png" "$T/cat.sample.2" || fail "cat .gz bytes"
 "$CLI" cat - 3 <"$C/sample.eml" >"$T/stdin.pdf" || fail "cat -"
 cmp -s "$T/stdin.pdf" "$T/cat.sample.3" || fail "cat - bytes"
 ok
+# a real pipe (not seekable: the redirect above is the file itself) is
+# spooled: in memory under 1 MiB, past it in an unlinked file in $TMPDIR
+cat "$C/sample.eml" | "$CLI" cat - 3 >"$T/pipe.pdf" || fail "cat - from a pipe"
+cmp -s "$T/pipe.pdf" "$T/cat.sample.3" || fail "cat - from a pipe: bytes"
+py "$T/big.eml" "$T/big.bin" <<'EOF'
+import base64, random, sys
+r = random.Random(13)
+data = bytes(r.getrandbits(8) for _ in range(1500000))
+open(sys.argv[2], "wb").write(data)
+with open(sys.argv[1], "wb") as f:
+    f.write(b"Subject: big\nContent-Type: multipart/mixed; boundary=b\n\n--b\n\ntext\n"
+            b"--b\nContent-Type: application/octet-stream\n"
+            b"Content-Disposition: attachment; filename=big.bin\n"
+            b"Content-Transfer-Encoding: base64\n\n")
+    f.write(base64.encodebytes(data))
+    f.write(b"--b--\n")
+EOF
+mkdir "$T/tmp"
+cat "$T/big.eml" | TMPDIR="$T/tmp" "$CLI" cat - 2 >"$T/pipe.bin" || fail "cat - of 2 MB from a pipe"
+cmp -s "$T/pipe.bin" "$T/big.bin" || fail "cat - of 2 MB from a pipe: bytes"
+[ -z "$(ls -A "$T/tmp")" ] || fail "the spool file outlived mimeo: $(ls -A "$T/tmp")"
+cat "$T/big.eml" | TMPDIR="$T/tmp" "$CLI" extract - -o "$T/pipe-x" >/dev/null ||
+	fail "extract - of 2 MB from a pipe"
+cmp -s "$T/pipe-x/big.bin" "$T/big.bin" || fail "extract - from a pipe: bytes ($(ls "$T/pipe-x"))"
+# $TMPDIR unusable (a file, so root cannot write it either): past the
+# threshold a clear error and exit 1, nothing on stdout; under it no
+# temporary file is needed
+: >"$T/not-a-dir"
+cat "$T/big.eml" | TMPDIR="$T/not-a-dir" "$CLI" cat - 2 >"$T/out" 2>"$T/err"
+rc=$?
+[ "$rc" -eq 1 ] || fail "TMPDIR not writable: exit $rc, want 1"
+[ ! -s "$T/out" ] || fail "TMPDIR not writable: output on stdout"
+grep -q '^mimeo: cannot read -: .*temporary file.*TMPDIR' "$T/err" ||
+	fail "TMPDIR not writable: message '$(cat "$T/err")'"
+[ "$(wc -l <"$T/err")" -eq 1 ] || fail "TMPDIR not writable: one line, not $(wc -l <"$T/err")"
+cat "$C/sample.eml" | TMPDIR="$T/not-a-dir" "$CLI" cat - 3 >"$T/pipe.pdf" ||
+	fail "a small message from a pipe needs no TMPDIR"
+cmp -s "$T/pipe.pdf" "$T/cat.sample.3" || fail "small pipe, no TMPDIR: bytes"
+ok
 
 # --- JSON escaping -------------------------------------------------------
 # A subject with quotes, backslash, controls, U+2028 and raw invalid bytes;
