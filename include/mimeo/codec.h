@@ -49,33 +49,59 @@ MIMEO_EXTERN const char *mimeo_isa_name(mimeo_isa isa);
 /* base64 (RFC 4648 section 4 alphabet, RFC 2045 section 6.8 rules)    */
 /* ------------------------------------------------------------------ */
 
+/** Longest line (in characters, RFC 2045 section 6.8) that may resume the
+ *  data after a padded end; see mimeo_b64_decoder. */
+#define MIMEO_B64_LINE_MAX 76
+
 /**
  * Streaming base64 decoder state.  Initialise with mimeo_b64_decoder_init();
  * no dispose is needed.  Decoding follows RFC 2045 section 6.8 leniently:
  *
  *  - CR, LF, space, tab, form feed and vertical tab are skipped silently;
  *  - any other byte outside the alphabet is skipped and counted in `invalid`;
- *  - `=` ends the current quantum (a 2- or 3-character quantum yields its 1
- *    or 2 bytes) and decoding goes on afterwards, so concatenated base64
- *    chunks decode completely (a decoder that stopped there would hide the
- *    rest from virus scanners, gmime#150); surplus `=` are counted in
- *    `invalid`;
  *  - a final quantum without padding yields its whole bytes at finish;
  *  - a lone sextet (one character before `=` or the end) cannot make a byte:
- *    it is dropped and counted in `invalid`.
+ *    it is dropped and counted in `invalid`;
+ *  - `=` after two or three characters of a quantum ends the quantum (it
+ *    yields its 1 or 2 bytes) and is the *padded end* of the data.  What
+ *    follows is read line by line (CR or LF ends a line): blank lines and
+ *    the `=` still owed to the quantum are skipped (surplus `=` are counted
+ *    in `invalid`); a line that is well-formed base64 -- at most
+ *    MIMEO_B64_LINE_MAX characters of whole quanta, `=` only as a quantum's
+ *    padding -- resumes decoding, so concatenated base64 chunks decode
+ *    completely (a decoder that stopped there would hide the rest from virus
+ *    scanners, gmime#150); the first other line ends the data for good: it
+ *    and everything after it are ignored, their characters other than
+ *    whitespace counted in `trailing`.  That drops a mailing-list footer
+ *    appended after the last line (issue 15 class 4; GMime and Python stop
+ *    at the padded end too).  Text after base64 data that needed no padding
+ *    (a length that is a multiple of 3) cannot be told from data and is
+ *    decoded, as GMime and Python do;
+ *  - `=` with no quantum pending is surplus, counted in `invalid`.
+ *
+ * Every code path and every chunking of the input give the same bytes and
+ * counts.
  */
 typedef struct mimeo_b64_decoder {
 	uint64_t invalid;  /**< public: bytes skipped as garbage so far */
+	uint64_t trailing; /**< public: characters ignored after the end of the
+			    *   data (see above), @since 0.2 */
 	uint32_t _acc;     /* pending sextets, most recent in the low bits */
 	unsigned _n;       /* number of pending sextets (0..3) */
 	unsigned _pad;     /* '=' still expected after a short quantum */
 	unsigned _isa;     /* resolved mimeo_isa */
+	unsigned _end;     /* 0 decoding; 1 after a padded end, judging the
+			    * line held in _line; 2 the data has ended */
+	unsigned _len;     /* characters held in _line */
+	unsigned char _line[MIMEO_B64_LINE_MAX]; /* the line being judged */
 } mimeo_b64_decoder;
 
-/** Largest output of one mimeo_b64_decode_step() call for `n` input bytes. */
-#define MIMEO_B64_DECODE_BOUND(n) (((n) / 4 + 1) * 3)
-/** Largest output of mimeo_b64_decode_finish(). */
-#define MIMEO_B64_DECODE_FINISH_MAX 3
+/** Largest output of one mimeo_b64_decode_step() call for `n` input bytes
+ *  (a line held back after a padded end may be released by the call that
+ *  brings its line break: up to MIMEO_B64_LINE_MAX / 4 * 3 more bytes). */
+#define MIMEO_B64_DECODE_BOUND(n) (((n) / 4 + 1) * 3 + MIMEO_B64_LINE_MAX / 4 * 3)
+/** Largest output of mimeo_b64_decode_finish() (a held-back line). */
+#define MIMEO_B64_DECODE_FINISH_MAX (MIMEO_B64_LINE_MAX / 4 * 3)
 
 /**
  * Prepare `d` for a new stream.
@@ -95,9 +121,10 @@ MIMEO_EXTERN size_t mimeo_b64_decode_step(mimeo_b64_decoder *d, const void *in,
 					  size_t len, void *out);
 
 /**
- * End of input: write the bytes of a final unpadded quantum.
- * @param out  room for MIMEO_B64_DECODE_FINISH_MAX (3) bytes
- * @return number of bytes written (0..2).  `d` may then be re-initialised.
+ * End of input: write the bytes of a final unpadded quantum, or of a line
+ * after a padded end that the input ended without a line break.
+ * @param out  room for MIMEO_B64_DECODE_FINISH_MAX (57) bytes
+ * @return number of bytes written (0..57).  `d` may then be re-initialised.
  */
 MIMEO_EXTERN size_t mimeo_b64_decode_finish(mimeo_b64_decoder *d, void *out);
 
@@ -573,8 +600,9 @@ MIMEO_EXTERN size_t mimeo_transfer_decode_finish(mimeo_transfer_decoder *d,
 						 void *out);
 
 /**
- * Total bytes a decoder skipped or kept as invalid so far (base64 garbage,
- * QP invalid `=` sequences, uuencode garbage lines; 0 for identity).
+ * Total bytes a decoder skipped or kept as invalid so far (base64 garbage
+ * and the characters ignored after the end of its data, QP invalid `=`
+ * sequences, uuencode garbage lines; 0 for identity).
  */
 MIMEO_EXTERN uint64_t mimeo_transfer_decoder_invalid(const mimeo_transfer_decoder *d);
 

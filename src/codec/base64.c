@@ -93,8 +93,10 @@ static unsigned char *b64_decode_scalar(mimeo_b64_decoder *d, const unsigned cha
 		} else if (v == MIMEO__B64_WS) {
 			continue;
 		} else if (v == MIMEO__B64_PAD) {
-			/* RFC 2045 6.8: '=' ends the data of this quantum.  Go on
-			 * afterwards: concatenated base64 (gmime#150). */
+			/* RFC 2045 6.8: '=' ends the data of this quantum.
+			 * After two or three characters it is the padded end:
+			 * what follows is judged line by line (b64_after_end);
+			 * after one it only drops the lone sextet. */
 			if (n > 0) {
 				d->_acc = acc;
 				d->_n = n;
@@ -102,6 +104,11 @@ static unsigned char *b64_decode_scalar(mimeo_b64_decoder *d, const unsigned cha
 				o = b64_flush_partial(d, o);
 				acc = 0;
 				n = 0;
+				if (d->_pad < 2) {
+					d->_end = 1;
+					d->_len = 0;
+					break;
+				}
 			} else if (d->_pad > 0) {
 				d->_pad--;
 			} else {
@@ -119,34 +126,150 @@ static unsigned char *b64_decode_scalar(mimeo_b64_decoder *d, const unsigned cha
 	return o;
 }
 
+/*
+ * After the padded end (issue 15 class 4).  A line may resume the data
+ * only when it is well-formed base64: whole quanta of alphabet characters,
+ * '=' only as the padding that ends a quantum (several padded quanta may
+ * share a line: concatenation without a line break), at most
+ * MIMEO_B64_LINE_MAX characters.  A footer line fails this nearly always
+ * (spaces, punctuation, a length that is not a multiple of 4).
+ */
+static int b64_line_ok(const unsigned char *l, unsigned len)
+{
+	const unsigned char *t = mimeo__b64_dec_table;
+	unsigned i;
+
+	if (len == 0 || len % 4 != 0)
+		return 0;
+	for (i = 0; i < len; i += 4) {
+		if (t[l[i]] >= 64 || t[l[i + 1]] >= 64)
+			return 0;
+		if (t[l[i + 2]] >= 64 && !(l[i + 2] == '=' && l[i + 3] == '='))
+			return 0;
+		if (t[l[i + 3]] >= 64 && l[i + 3] != '=')
+			return 0;
+	}
+	return 1;
+}
+
+/* Decode a well-formed line; returns whether it ended with padding (the
+ * data has then reached a padded end again). */
+static int b64_line_decode(const unsigned char *l, unsigned len, unsigned char **po)
+{
+	const unsigned char *t = mimeo__b64_dec_table;
+	unsigned char *o = *po;
+	unsigned i;
+	int padded = 0;
+
+	for (i = 0; i < len; i += 4) {
+		uint32_t v = (uint32_t)t[l[i]] << 18 | (uint32_t)t[l[i + 1]] << 12;
+
+		padded = l[i + 3] == '=';
+		*o++ = (unsigned char)(v >> 16);
+		if (l[i + 2] == '=')
+			continue;
+		v |= (uint32_t)t[l[i + 2]] << 6;
+		*o++ = (unsigned char)(v >> 8);
+		if (padded)
+			continue;
+		*o++ = (unsigned char)(v | t[l[i + 3]]);
+	}
+	*po = o;
+	return padded;
+}
+
+/* The line held in d->_line is complete: decode it or end the data. */
+static unsigned char *b64_judge_line(mimeo_b64_decoder *d, unsigned char *o)
+{
+	if (b64_line_ok(d->_line, d->_len)) {
+		/* Concatenated base64 goes on (gmime#150). */
+		if (!b64_line_decode(d->_line, d->_len, &o))
+			d->_end = 0;
+		d->_pad = 0;
+	} else {
+		d->trailing += d->_len;
+		d->_end = 2;
+	}
+	d->_len = 0;
+	return o;
+}
+
+/* Consume input after a padded end: until a well-formed line resumes the
+ * data (d->_end back to 0) or the input ends.  Scalar: this is the end of
+ * a body, not its bulk. */
+static unsigned char *b64_after_end(mimeo_b64_decoder *d, const unsigned char **pin,
+				    const unsigned char *end, unsigned char *o)
+{
+	const unsigned char *t = mimeo__b64_dec_table;
+	const unsigned char *p = *pin;
+
+	while (p < end && d->_end == 1) {
+		unsigned char c = *p++;
+		unsigned v = t[c];
+
+		if (c == '\n' || c == '\r') {
+			if (d->_len > 0)
+				o = b64_judge_line(d, o);
+		} else if (v == MIMEO__B64_WS) {
+			continue;
+		} else if (v == MIMEO__B64_PAD && d->_len == 0) {
+			/* the '=' still owed to the last quantum, or surplus */
+			if (d->_pad > 0)
+				d->_pad--;
+			else
+				d->invalid++;
+		} else if (v == MIMEO__B64_INVALID || d->_len == MIMEO_B64_LINE_MAX) {
+			/* not base64, or longer than a base64 line may be */
+			d->trailing += d->_len + 1;
+			d->_len = 0;
+			d->_end = 2;
+		} else {
+			d->_line[d->_len++] = c;
+		}
+	}
+	if (d->_end == 2) {
+		uint64_t n = 0;
+
+		for (; p < end; p++)
+			n += t[*p] != MIMEO__B64_WS;
+		d->trailing += n;
+	}
+	*pin = p;
+	return o;
+}
+
 size_t mimeo_b64_decode_step(mimeo_b64_decoder *d, const void *in, size_t len, void *out)
 {
 	const unsigned char *p = in, *end = p + len;
 	unsigned char *o = out;
 
-	switch (d->_isa) {
+	while (p < end) {
+		if (d->_end) {
+			o = b64_after_end(d, &p, end, o);
+			continue;
+		}
+		/* Each path returns at the end of the input or at a padded
+		 * end (or, stop_aligned, at a quantum boundary). */
+		switch (d->_isa) {
 #if MIMEO_HAVE_AVX512
-	case MIMEO_ISA_AVX512:
-		while (p < end) {
+		case MIMEO_ISA_AVX512:
 			/* The kernel also takes the partial last block. */
 			if (d->_n == 0 && end - p >= 16)
 				o += mimeo__b64_decode_avx512(d, &p, end, o);
 			o = b64_decode_scalar(d, &p, end, o, end - p >= 32);
-		}
-		break;
+			break;
 #endif
 #if MIMEO_HAVE_AVX2
-	case MIMEO_ISA_AVX2:
-		while (p < end) {
+		case MIMEO_ISA_AVX2:
 			if (d->_n == 0 && end - p >= 64)
 				o += mimeo__b64_decode_avx2(d, &p, end, o);
 			o = b64_decode_scalar(d, &p, end, o, end - p >= 128);
-		}
-		break;
+			break;
 #endif
-	default:
-		o = b64_decode_scalar(d, &p, end, o, 0);
-		break;
+		default:
+			o = b64_decode_scalar(d, &p, end, o, 0);
+			break;
+		}
 	}
 	return (size_t)(o - (unsigned char *)out);
 }
@@ -155,8 +278,14 @@ size_t mimeo_b64_decode_finish(mimeo_b64_decoder *d, void *out)
 {
 	unsigned char *o = out;
 
+	/* A line after a padded end that the input ended without a line
+	 * break is judged like any other. */
+	if (d->_end == 1 && d->_len > 0)
+		o = b64_judge_line(d, o);
 	o = b64_flush_partial(d, o);
 	d->_pad = 0;
+	d->_end = 0;
+	d->_len = 0;
 	return (size_t)(o - (unsigned char *)out);
 }
 
@@ -409,12 +538,30 @@ static size_t b64_count_sse2(const unsigned char *d, size_t n, uint64_t *alpha)
 	return i;
 }
 
+/* After a padded end: the decoder judges the rest, its output counted. */
+static void b64_count_after_end(mimeo__b64_counter *c, const unsigned char *d, size_t n)
+{
+	unsigned char out[MIMEO_B64_DECODE_BOUND(1024)];
+
+	while (n) {
+		size_t k = n < 1024 ? n : 1024;
+
+		c->size += mimeo_b64_decode_step(&c->dec, d, k, out);
+		d += k;
+		n -= k;
+	}
+}
+
 void mimeo__b64_count_step(mimeo__b64_counter *c, const void *data, size_t len)
 {
 	const unsigned char *d = data;
 	uint64_t out = c->size, q = c->q;
 	size_t i = 0;
 
+	if (c->ended) {
+		b64_count_after_end(c, d, len);
+		return;
+	}
 	while (i < len) {
 		uint64_t alpha = 0;
 		size_t stop;
@@ -447,8 +594,19 @@ void mimeo__b64_count_step(mimeo__b64_counter *c, const void *data, size_t len)
 					q = 0;
 				}
 			} else if (ch == '=') {
-				if (q >= 2)
-					out += q - 1;
+				if (q >= 2) {
+					/* the padded end: the decoder, in its
+					 * state there (two characters owe one
+					 * more '='), takes the rest */
+					c->size = out + q - 1;
+					c->q = 0;
+					c->ended = 1;
+					mimeo_b64_decoder_init(&c->dec, (mimeo_isa)c->isa);
+					c->dec._pad = q == 2;
+					c->dec._end = 1;
+					b64_count_after_end(c, d + i + 1, len - i - 1);
+					return;
+				}
 				q = 0;
 			}
 		}
@@ -461,7 +619,13 @@ uint64_t mimeo__b64_count_finish(mimeo__b64_counter *c)
 {
 	uint64_t size = c->size + (c->q >= 2 ? c->q - 1 : 0);
 
+	if (c->ended) {
+		unsigned char out[MIMEO_B64_DECODE_FINISH_MAX];
+
+		size += mimeo_b64_decode_finish(&c->dec, out);
+	}
 	c->size = 0;
 	c->q = 0;
+	c->ended = 0;
 	return size;
 }

@@ -43,12 +43,18 @@ extern const char mimeo__b64_alphabet[64];
  * keeps exact sizes of bodies it does not hold, issue 13), by the
  * decoder's rules: every alphabet character adds a sextet, four make three
  * bytes; '=' ends a quantum (two characters give one byte, three give
- * two, one is dropped); everything else is skipped.  Feed any split.
+ * two, one is dropped; after two or three it is a padded end); everything
+ * else is skipped.  Feed any split.
  */
 typedef struct mimeo__b64_counter {
 	uint64_t size;  /* decoded bytes of the whole quanta so far */
 	unsigned q;     /* characters of the current quantum */
 	unsigned isa;   /* resolved mimeo_isa */
+	int ended;      /* a padded end was passed: `dec` takes the rest */
+	/* After a padded end what follows is judged line by line (issue 15
+	 * class 4, mimeo/codec.h): the decoder itself does that, from the
+	 * state right after the padded end, its output only counted. */
+	mimeo_b64_decoder dec;
 } mimeo__b64_counter;
 void mimeo__b64_count_init(mimeo__b64_counter *c, mimeo_isa isa);
 void mimeo__b64_count_step(mimeo__b64_counter *c, const void *data, size_t len);

@@ -152,7 +152,7 @@ uint64_t mimeo_transfer_decoder_invalid(const mimeo_transfer_decoder *d)
 {
 	switch (d->cte) {
 	case MIMEO_CTE_BASE64:
-		return d->u.b64.invalid;
+		return d->u.b64.invalid + d->u.b64.trailing;
 	case MIMEO_CTE_QP:
 		return d->u.qp.invalid;
 	case MIMEO_CTE_UUENCODE:

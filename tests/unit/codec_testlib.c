@@ -154,6 +154,7 @@ static void run_end(ct_state *st, ct_sink *k, ct_result *r)
 	r->out = k->buf;
 	r->len = k->len;
 	r->invalid = st_invalid(st);
+	r->trailing = st->c == CT_B64_DEC ? st->s.bd.trailing : 0;
 	if (st->c == CT_UU_DEC)
 		r->uu = st->s.ud;
 	else if (st->c == CT_XFER_UU)

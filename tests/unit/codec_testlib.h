@@ -36,6 +36,7 @@ typedef struct ct_result {
 	unsigned char *out;
 	size_t len;
 	uint64_t invalid;
+	uint64_t trailing;     /* base64: characters ignored after the data */
 	mimeo_uu_decoder uu;   /* final uu state (filename, mode, ...) */
 } ct_result;
 

@@ -323,6 +323,47 @@ START_TEST(base64_size_count)
 }
 END_TEST
 
+/* Issue 15 class 4: base64 ends at the padded end when a list footer
+ * follows; a well-formed block after a padded end still decodes.  The size
+ * counted at parse time (without decoding) agrees with the decoded bytes,
+ * from a buffer and from a file. */
+START_TEST(base64_footer_after_padded_end)
+{
+	static const char text[] =
+		"Dear list,\n\nthe minutes of Tuesday's meeting are below.  We agreed to move the\n"
+		"archive to the new server before the end of the month, and to keep the old\n"
+		"addresses working for a year.\n\n-- \nAda\n";
+	static const char joined[] = "first block, second block after the padded end.\n";
+	size_t len;
+	char *data = read_sample("conformance/class4-base64-footer.eml", &len), path[64];
+	mimeo_message *m[2];
+	int k;
+
+	ck_assert_int_eq(mimeo_message_parse_buffer(&m[0], data, len, NULL), MIMEO_OK);
+	write_temp(data, len, path);
+	ck_assert_int_eq(mimeo_message_parse_file(&m[1], path, NULL), MIMEO_OK);
+	for (k = 0; k < 2; k++) {
+		const mimeo_part *p1 = mimeo_message_find_section(m[k], "1");
+		const mimeo_part *p2 = mimeo_message_find_section(m[k], "2");
+		mimeo_buf b = MIMEO_BUF_INIT;
+
+		ck_assert_ptr_nonnull(p1);
+		ck_assert_ptr_nonnull(p2);
+		ck_assert_uint_eq(mimeo_part_size(p1), sizeof(text) - 1);
+		ck_assert_int_eq(mimeo_part_decode_buf(p1, 0, NULL, &b, NULL), MIMEO_OK);
+		ck_assert(b.size == sizeof(text) - 1 && memcmp(b.ptr, text, b.size) == 0);
+		mimeo_buf_clear(&b);
+		ck_assert_uint_eq(mimeo_part_size(p2), sizeof(joined) - 1);
+		ck_assert_int_eq(mimeo_part_decode_buf(p2, 0, NULL, &b, NULL), MIMEO_OK);
+		ck_assert(b.size == sizeof(joined) - 1 && memcmp(b.ptr, joined, b.size) == 0);
+		mimeo_buf_dispose(&b);
+		mimeo_message_free(m[k]);
+	}
+	unlink(path);
+	free(data);
+}
+END_TEST
+
 /* Every sample: sizes, bodies and the streamed UTF-8 text agree with the
  * whole-buffer functions, whatever the source kind. */
 START_TEST(samples_all_sources_agree)
@@ -334,7 +375,8 @@ START_TEST(samples_all_sources_agree)
 					 "conformance/class2-nested-no-blank-line.eml",
 					 "conformance/class2-whitespace-first-line.eml",
 					 "conformance/class3-boundary-never-found.eml",
-					 "conformance/class3-delimiter-read-as-field.eml" };
+					 "conformance/class3-delimiter-read-as-field.eml",
+					 "conformance/class4-base64-footer.eml" };
 	size_t s;
 
 	for (s = 0; s < sizeof(samples) / sizeof(samples[0]); s++) {
@@ -1239,6 +1281,7 @@ int main(void)
 	tcase_add_test(tc, many_parts_memory);
 	tcase_add_loop_test(tc, base64_size_count, 0, 10);
 	tcase_add_test(tc, samples_all_sources_agree);
+	tcase_add_test(tc, base64_footer_after_padded_end);
 	tcase_add_test(tc, encoded_message_spool);
 	tcase_add_test(tc, spool_threshold_boundary);
 	tcase_add_test(tc, pipe_source);

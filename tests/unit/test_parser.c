@@ -1312,6 +1312,12 @@ static const struct {
 	{ "class3-delimiter-read-as-field.eml", "1 multipart/alternative",
 	  "D13@" },
 	{ "class3-boundary-never-found.eml", "1 multipart/related", "D13@" },
+	/* 4: base64 ends at the padded end when the next line is not base64
+	 * (a list footer: 193 bytes as in GMime and Python, not 193 + the
+	 * footer's letters); a block of well-formed lines after a padded
+	 * end still decodes (48 bytes, the second part) */
+	{ "class4-base64-footer.eml", "1 text/plain; 2 application/octet-stream",
+	  "size=193|" },
 	/* 6: an invalid or incomplete Content-Type is text/plain (RFC 2045
 	 * 5.2; GMime says application/octet-stream, Python keeps "image/") */
 	{ "class6-invalid-content-type.eml",
