@@ -43,7 +43,11 @@
  *    parts (defect MIMEO_DEFECT_MISSING_CLOSE); the end of input closes
  *    everything that is still open (same defect for multiparts).  A
  *    boundary parameter ending in whitespace (RFC 2046 forbids it) matches
- *    as if the whitespace were not there;
+ *    as if the whitespace were not there.  A boundary longer than RFC
+ *    2046's 70 characters is used as long as its close delimiter line
+ *    ("--" boundary "--") fits in max_line (since 0.2; 1,020 characters
+ *    before); a longer one makes the multipart an opaque leaf (defect
+ *    MIMEO_DEFECT_NO_BOUNDARY);
  *  - the header block ends at the first empty line; a line that is neither
  *    a header field nor a continuation (nor a boundary) also ends it and is
  *    the first body line (defect MIMEO_DEFECT_MISSING_BLANK_LINE), so when

@@ -14,7 +14,8 @@
  *    between is passed to the body callback straight from the caller's
  *    buffer (or through a fixed scratch buffer when transfer-decoding);
  *  - candidate lines: a line that may be a boundary / From_ / >From line is
- *    copied into a small hold buffer (at most CAND_MAX bytes are examined)
+ *    copied into a small hold buffer (at most cand_max bytes are examined:
+ *    CAND_MAX, more while a multipart with a longer boundary is open)
  *    and classified once complete, so the result never depends on where
  *    the chunks were split.
  *
@@ -41,10 +42,11 @@
 #include <string.h>
 
 /* Bytes of a line examined to recognise a boundary or From_ line: RFC 2046
- * allows 70-character boundaries; real ones stay far below this. */
+ * allows 70-character boundaries; nearly all real ones stay far below this.
+ * A From_ line is never longer (mimeo__mbox_find_from); a longer boundary
+ * raises the parser's cand_max to its delimiter's length, up to max_line
+ * (issue 15 class 5: james-mime4j's 7,000-character boundary). */
 #define CAND_MAX 1024
-/* Longest usable boundary ("--" + boundary + "--" must fit in CAND_MAX). */
-#define BOUNDARY_MAX (CAND_MAX - 4)
 /* Fixed transfer-decoding scratch buffer. */
 #define SCRATCH 65536
 #define PIECE (SCRATCH - MIMEO_TRANSFER_DECODE_FINISH_MAX - 64)
@@ -157,7 +159,8 @@ struct mimeo_parser {
 	int in_msg;            /* a top-level message is open */
 
 	/* held line break + candidate line */
-	char hold[CAND_MAX + 8];
+	char *hold;            /* cand_max + 8 bytes */
+	size_t cand_max;       /* bytes of a candidate line examined */
 	size_t hold_len;       /* bytes in hold */
 	size_t pend_len;       /* of which the held line break (at the front) */
 	uint64_t hold_off;     /* input offset of hold[0] */
@@ -599,6 +602,19 @@ static int cte_identity(mimeo_cte c)
 
 static int inner_start(mimeo_parser *p, frame *f);
 
+/* Examine candidate lines of up to `cand` bytes (a long boundary's
+ * delimiter line).  The hold keeps its bytes (a held line break). */
+static int hold_grow(mimeo_parser *p, size_t cand)
+{
+	char *h = mimeo__realloc(p->a, p->hold, cand + 8);
+
+	if (!h)
+		return fail(p, MIMEO_ENOMEM, "out of memory");
+	p->hold = h;
+	p->cand_max = cand;
+	return 0;
+}
+
 /* Decide what the body of f is; sets the scanner state. */
 static int set_kind(mimeo_parser *p, frame *f)
 {
@@ -615,7 +631,10 @@ static int set_kind(mimeo_parser *p, frame *f)
 		while (bl && is_ws((unsigned char)b[bl - 1]))
 			bl--;
 
-		if (!bl || bl > BOUNDARY_MAX) {
+		/* a delimiter line ("--" boundary "--") must fit in a line of
+		 * max_line bytes: RFC 2046's 70 characters are often passed
+		 * (issue 15 class 5) */
+		if (!bl || bl + 4 > (p->o.max_line > CAND_MAX ? p->o.max_line : CAND_MAX)) {
 			defect(p, 1, MIMEO_DEFECT_NO_BOUNDARY, MIMEO_DEFECT_CRIT, at,
 			       "multipart without usable boundary: opaque leaf");
 			f->info.flags |= MIMEO_PART_OPAQUE;
@@ -623,6 +642,8 @@ static int set_kind(mimeo_parser *p, frame *f)
 			limit_hit(p, 1, MIMEO_LIMIT_DEPTH, at, "nesting too deep: opaque leaf");
 			f->info.flags |= MIMEO_PART_OPAQUE;
 		} else {
+			if (bl + 4 > p->cand_max && hold_grow(p, bl + 4))
+				return p->err;
 			if (!cte_identity(f->info.cte) )
 				defect(p, 1, MIMEO_DEFECT_MULTIPART_ENCODED, MIMEO_DEFECT_WARN, at,
 				       "multipart with a transfer encoding (ignored)");
@@ -1118,7 +1139,7 @@ static int quoted_from(const char *l, size_t n)
 
 /*
  * Classify a line (without its LF; `full` = 0 when only the first
- * CAND_MAX bytes are known).  RFC 2046 5.1.1: "--" boundary ["--"]
+ * cand_max bytes are known).  RFC 2046 5.1.1: "--" boundary ["--"]
  * followed only by whitespace; the stack is searched innermost first so
  * that a boundary that is a prefix of another cannot steal its lines.
  */
@@ -1143,7 +1164,7 @@ static int classify(mimeo_parser *p, const char *l, size_t n, int full, int at_h
 		}
 	}
 	if (p->o.flags & MIMEO_PARSE_MBOX && !p->nested) {
-		if (p->prev_blank && full && mimeo__mbox_from_line(l, n))
+		if (p->prev_blank && full && n <= CAND_MAX && mimeo__mbox_from_line(l, n))
 			return L_FROM;
 		if (!at_hdr && quoted_from(l, n))
 			return L_QUOTED;
@@ -1344,7 +1365,8 @@ static int header_line(mimeo_parser *p)
 		if (skip)
 			return skip_envelope(p, l, lo);
 	}
-	cls = classify(p, l, cn < CAND_MAX ? cn : CAND_MAX, cn <= CAND_MAX, 1, &idx, &is_close);
+	cls = classify(p, l, cn < p->cand_max ? cn : p->cand_max, cn <= p->cand_max, 1, &idx,
+		       &is_close);
 	if (p->expect_from) {
 		/* first line of a message/rfc822 body (its root is open) */
 		p->expect_from = 0;
@@ -1479,13 +1501,13 @@ static int hdr_input(mimeo_parser *p, const char *d, size_t len, size_t *pos)
 
 	/* A line is cut at max_line, or earlier where the header block's
 	 * budget ends, so that a huge field is kept truncated rather than
-	 * pushed into the body by max_header_bytes (never below CAND_MAX + 1:
+	 * pushed into the body by max_header_bytes (never below cand_max + 1:
 	 * boundary lines must stay recognisable). */
 	if (p->hdr_bytes < p->o.max_header_bytes &&
 	    p->o.max_header_bytes - p->hdr_bytes - 1 < cap)
 		cap = p->o.max_header_bytes - p->hdr_bytes - 1;
-	if (cap < CAND_MAX + 1)
-		cap = CAND_MAX + 1;
+	if (cap < p->cand_max + 1)
+		cap = p->cand_max + 1;
 	if (!have)
 		p->line_off = p->off + i;
 	e = memchr(d + i, '\n', len - i);
@@ -1656,7 +1678,7 @@ static int cand_done(mimeo_parser *p, const char *d, size_t *pos, int full)
 	int is_close = 0, cls;
 	uint64_t cr_off = p->line_off + n - 1;
 
-	cls = classify(p, l, full ? n : CAND_MAX, full, 0, &idx, &is_close);
+	cls = classify(p, l, full ? n : p->cand_max, full, 0, &idx, &is_close);
 	if (cls == L_BOUNDARY && !is_close && !parts_ok(p, p->line_off))
 		is_close = 1;
 	if (cls == L_BOUNDARY || cls == L_FROM) {
@@ -1703,7 +1725,7 @@ static int cand_done(mimeo_parser *p, const char *d, size_t *pos, int full)
 
 static int body_cand(mimeo_parser *p, const char *d, size_t len, size_t *pos)
 {
-	size_t have = p->hold_len - p->pend_len, need = CAND_MAX + 1 - have;
+	size_t have = p->hold_len - p->pend_len, need = p->cand_max + 1 - have;
 	size_t avail = len - *pos, k = avail < need ? avail : need;
 	const char *e = memchr(d + *pos, '\n', k);
 
@@ -1756,7 +1778,8 @@ static int body_replay(mimeo_parser *p)
 		 * became known only at headers_end) or of an outer one. */
 		size_t idx = 0;
 		int is_close = 0;
-		int cls = classify(p, p->fbuf, cn < CAND_MAX ? cn : CAND_MAX, cn <= CAND_MAX, 0,
+		int cls = classify(p, p->fbuf, cn < p->cand_max ? cn : p->cand_max,
+				   cn <= p->cand_max, 0,
 				   &idx, &is_close);
 
 		if (cls == L_BOUNDARY) {
@@ -2076,9 +2099,11 @@ int mimeo_parser_new(mimeo_parser **out, const mimeo_parser_options *opts,
 	p->scan = mimeo__parser_scan_for(p->isa);
 	p->scratch = mimeo__malloc(a, SCRATCH);
 	p->fbuf = mimeo__malloc(a, 256);
+	p->cand_max = CAND_MAX;
+	p->hold = mimeo__malloc(a, CAND_MAX + 8);
 	p->bt_cap = 64;
 	p->bt = mimeo__calloc(a, p->bt_cap, sizeof(*p->bt));
-	if (!p->scratch || !p->fbuf || !p->bt) {
+	if (!p->scratch || !p->fbuf || !p->bt || !p->hold) {
 		mimeo_parser_free(p);
 		return MIMEO_ENOMEM;
 	}
@@ -2167,6 +2192,7 @@ void mimeo_parser_free(mimeo_parser *p)
 	mimeo__free(p->a, p->bt);
 	mimeo_buf_dispose(&p->base_sec);
 	mimeo__free(p->a, p->fbuf);
+	mimeo__free(p->a, p->hold);
 	mimeo__free(p->a, p->scratch);
 	mimeo__free(p->a, p);
 }

@@ -487,6 +487,57 @@ START_TEST(boundary_trailing_space)
 }
 END_TEST
 
+/* Issue 15 class 5: a boundary splits up to the line-length limit
+ * (max_line): "--" boundary "--" must fit (a delimiter line over max_line
+ * holds the close delimiter 4 bytes longer than the boundary).  One byte more and the
+ * multipart is an opaque leaf (defect NO_BOUNDARY), not a crash or an
+ * unbounded candidate line. */
+START_TEST(boundary_up_to_max_line)
+{
+	mimeo_parser_options o = MIMEO_PARSER_OPTIONS_INIT;
+	size_t lens[] = { 4092, 4093 }, k;
+
+	o.max_line = 4096;
+	for (k = 0; k < 2; k++) {
+		size_t bl = lens[k], cap = 3 * bl + 200, n;
+		char *b = malloc(bl + 1), *in = malloc(cap), *s;
+		run_opts ro = { 0 };
+		int st;
+
+		memset(b, 'q', bl);
+		b[bl] = 0;
+		/* the parameter in two RFC 2231 sections: a header line of
+		 * its own would pass max_line first */
+		n = (size_t)snprintf(in, cap,
+				     "Content-Type: multipart/mixed;\n boundary*0=\"%.2000s\";\n"
+				     " boundary*1=\"%s\"\n\n--%s\n\none\n--%s--\n",
+				     b, b + 2000, b, b);
+		ck_assert_uint_lt(n, cap);
+		ro.opts = &o;
+		s = run_log(in, n, &ro, &st, NULL);
+		ck_assert_int_eq(st, MIMEO_OK);
+		if (k == 0) {
+			ck_assert_ptr_nonnull(strstr(s, "B one|PE [1]"));
+			ck_assert_ptr_null(strstr(s, "D4@"));
+		} else {
+			ck_assert_ptr_nonnull(strstr(s, "D4@"));
+			/* one opaque leaf holding the whole body */
+			ck_assert_ptr_null(strstr(s, "B one|PE"));
+			ck_assert_ptr_nonnull(strstr(s, "PE [1] f=34 "));
+		}
+		free(s);
+		/* the same in 7-byte pieces */
+		ro.chunk = 7;
+		s = run_log(in, n, &ro, &st, NULL);
+		ck_assert_int_eq(st, MIMEO_OK);
+		ck_assert(k == 0 ? strstr(s, "B one|PE [1]") != NULL : strstr(s, "D4@") != NULL);
+		free(s);
+		free(in);
+		free(b);
+	}
+}
+END_TEST
+
 START_TEST(missing_close_at_eof)
 {
 	const char *in =
@@ -1318,6 +1369,12 @@ static const struct {
 	 * end still decodes (48 bytes, the second part) */
 	{ "class4-base64-footer.eml", "1 text/plain; 2 application/octet-stream",
 	  "size=193|" },
+	/* 5: a boundary of 2,400 characters (RFC 2046: at most 70) splits;
+	 * a line lacking its last character is body text, a delimiter with
+	 * transport padding is one */
+	{ "class5-long-boundary.eml",
+	  "1 text/plain; 2.1 text/plain; 2.2 text/html; 3 application/octet-stream",
+	  "B <p>html</p>|PE [2.2]" },
 	/* 6: an invalid or incomplete Content-Type is text/plain (RFC 2045
 	 * 5.2; GMime says application/octet-stream, Python keeps "image/") */
 	{ "class6-invalid-content-type.eml",
@@ -1390,6 +1447,7 @@ static Suite *parser_suite(void)
 	tcase_add_test(t, boundary_not_followed_by_ws);
 	tcase_add_test(t, prefix_boundaries);
 	tcase_add_test(t, boundary_trailing_space);
+	tcase_add_test(t, boundary_up_to_max_line);
 	tcase_add_test(t, missing_close_at_eof);
 	tcase_add_test(t, body_without_blank_line);
 	tcase_add_test(t, empty_parts);
