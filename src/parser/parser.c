@@ -159,7 +159,8 @@ struct mimeo_parser {
 	int in_msg;            /* a top-level message is open */
 
 	/* held line break + candidate line */
-	char *hold;            /* cand_max + 8 bytes */
+	char *hold;            /* hold_cap >= cand_max + 8 bytes */
+	size_t hold_cap;
 	size_t cand_max;       /* bytes of a candidate line examined */
 	size_t hold_len;       /* bytes in hold */
 	size_t pend_len;       /* of which the held line break (at the front) */
@@ -606,11 +607,14 @@ static int inner_start(mimeo_parser *p, frame *f);
  * delimiter line).  The hold keeps its bytes (a held line break). */
 static int hold_grow(mimeo_parser *p, size_t cand)
 {
-	char *h = mimeo__realloc(p->a, p->hold, cand + 8);
+	if (cand + 8 > p->hold_cap) {
+		char *h = mimeo__realloc(p->a, p->hold, cand + 8);
 
-	if (!h)
-		return fail(p, MIMEO_ENOMEM, "out of memory");
-	p->hold = h;
+		if (!h)
+			return fail(p, MIMEO_ENOMEM, "out of memory");
+		p->hold = h;
+		p->hold_cap = cand + 8;
+	}
 	p->cand_max = cand;
 	return 0;
 }
@@ -1078,6 +1082,19 @@ static int bt_insert(mimeo_parser *p, size_t idx)
 	return 0;
 }
 
+/* Candidate lines are examined up to the longest delimiter line of the
+ * boundaries in use (at least CAND_MAX), so how a line reads depends only
+ * on the multiparts open around it (src/write/to7bit.c mirrors this). */
+static void cand_update(mimeo_parser *p)
+{
+	size_t i, m = CAND_MAX;
+
+	for (i = 0; i < p->nfr; i++)
+		if (p->fr[i]->bnd && p->fr[i]->blen + 4 > m)
+			m = p->fr[i]->blen + 4;
+	p->cand_max = m;
+}
+
 /* Frame `idx` stops using its boundary (close delimiter or closed). */
 static void bt_remove(mimeo_parser *p, size_t idx)
 {
@@ -1088,6 +1105,8 @@ static void bt_remove(mimeo_parser *p, size_t idx)
 		*slot = f->shadow ? f->shadow : BT_DEL;
 	f->bnd = NULL;
 	p->nbound--;
+	if (f->blen + 4 >= p->cand_max)
+		cand_update(p);
 }
 
 /* Innermost active frame whose boundary is s[0..n), or -1. */
@@ -1725,7 +1744,8 @@ static int cand_done(mimeo_parser *p, const char *d, size_t *pos, int full)
 
 static int body_cand(mimeo_parser *p, const char *d, size_t len, size_t *pos)
 {
-	size_t have = p->hold_len - p->pend_len, need = p->cand_max + 1 - have;
+	size_t have = p->hold_len - p->pend_len;
+	size_t need = have < p->cand_max + 1 ? p->cand_max + 1 - have : 0;
 	size_t avail = len - *pos, k = avail < need ? avail : need;
 	const char *e = memchr(d + *pos, '\n', k);
 
@@ -2021,6 +2041,7 @@ static int inner_finish(mimeo_parser *in)
 
 static void reset_state(mimeo_parser *p)
 {
+	p->cand_max = CAND_MAX;
 	p->err = 0;
 	p->err_reason = NULL;
 	p->err_off = 0;
@@ -2099,8 +2120,8 @@ int mimeo_parser_new(mimeo_parser **out, const mimeo_parser_options *opts,
 	p->scan = mimeo__parser_scan_for(p->isa);
 	p->scratch = mimeo__malloc(a, SCRATCH);
 	p->fbuf = mimeo__malloc(a, 256);
-	p->cand_max = CAND_MAX;
-	p->hold = mimeo__malloc(a, CAND_MAX + 8);
+	p->hold_cap = CAND_MAX + 8;
+	p->hold = mimeo__malloc(a, p->hold_cap);
 	p->bt_cap = 64;
 	p->bt = mimeo__calloc(a, p->bt_cap, sizeof(*p->bt));
 	if (!p->scratch || !p->fbuf || !p->bt || !p->hold) {

@@ -889,15 +889,18 @@ static int is_protected(const mimeo_part *p)
 }
 
 /* Bytes of a line the parser examines to recognise a delimiter (CAND_MAX
- * in src/parser/parser.c): a longer line is one when its start is. */
+ * in src/parser/parser.c): a longer line is one when its start is.  While
+ * a multipart with a longer boundary is open, the parser examines up to
+ * its close delimiter line (src_window()); the boundaries written are
+ * never that long (a new one replaces them, init_boundary()). */
 #define DELIM_SCAN 1024
 
 /* How the parser reads line `l` (without its LF) against boundary `b`
- * (RFC 2046 5.1.1: "--" boundary ["--"], then whitespace only): 1 a
- * delimiter, 2 a close delimiter, 0 neither. */
-static int delim_kind(const char *l, size_t n, const char *b, size_t blen)
+ * (RFC 2046 5.1.1: "--" boundary ["--"], then whitespace only), examining
+ * its first `scan` bytes: 1 a delimiter, 2 a close delimiter, 0 neither. */
+static int delim_kind_in(const char *l, size_t n, const char *b, size_t blen, size_t scan)
 {
-	size_t k = n < DELIM_SCAN ? n : DELIM_SCAN;
+	size_t k = n < scan ? n : scan;
 
 	if (k < 2 || l[0] != '-' || l[1] != '-')
 		return 0;
@@ -909,6 +912,23 @@ static int delim_kind(const char *l, size_t n, const char *b, size_t blen)
 	    memcmp(l + 2, b, blen) == 0)
 		return 2;
 	return 0;
+}
+
+static int delim_kind(const char *l, size_t n, const char *b, size_t blen)
+{
+	return delim_kind_in(l, n, b, blen, DELIM_SCAN);
+}
+
+/* The bytes of a source line the parser examined: up to the longest close
+ * delimiter line of the multiparts open around it (issue 15 class 5). */
+static size_t src_window(const bnd *b)
+{
+	size_t w = DELIM_SCAN;
+
+	for (; b; b = b->up)
+		if (b->olen + 4 > w)
+			w = b->olen + 4;
+	return w;
 }
 
 /* Whether the output line `l` reads as a delimiter of any multipart open
@@ -1110,7 +1130,8 @@ static int clean_gap(t7 *t, const mimeo_part *p, uint64_t from, uint64_t to, int
 		int kind;
 
 		le = nlp ? (uint64_t)(nlp - t->src) : to;
-		kind = own ? delim_kind(t->src + ls, (size_t)(le - ls), own->old, own->olen) : 0;
+		kind = own ? delim_kind_in(t->src + ls, (size_t)(le - ls), own->old, own->olen,
+					   src_window(own)) : 0;
 		if (kind)
 			r = put_delim(&h, own, kind, le > ls && t->src[le - 1] == '\r');
 		else

@@ -538,6 +538,36 @@ START_TEST(boundary_up_to_max_line)
 }
 END_TEST
 
+/* The bytes of a line examined for a delimiter depend only on the
+ * multiparts open around it: after a multipart with a 2,000-character
+ * boundary closes, a delimiter line of the outer one with 1,500 bytes of
+ * padding and then junk reads as it did before (its first 1,024 bytes
+ * decide), as src/write/to7bit.c assumes. */
+START_TEST(boundary_window_follows_open_multiparts)
+{
+	size_t cap = 8000, n;
+	char *b = malloc(2001), *pad = malloc(1501), *in = malloc(cap), *s;
+
+	memset(b, 'q', 2000);
+	b[2000] = 0;
+	memset(pad, ' ', 1500);
+	pad[1500] = 0;
+	n = (size_t)snprintf(in, cap,
+			     "Content-Type: multipart/mixed; boundary=outer\n\n"
+			     "--outer\nContent-Type: multipart/mixed; boundary=\"%s\"\n\n"
+			     "--%s\n\ninner\n--%s--\n"
+			     "--outer%sx\n\nafter\n--outer--\n", b, b, b, pad);
+	ck_assert_uint_lt(n, cap);
+	s = check_splits_n(in, n, 0, NULL);
+	ck_assert_ptr_nonnull(strstr(s, "B inner|PE [1.1]"));
+	ck_assert_ptr_nonnull(strstr(s, "B after|PE [2]"));
+	free(s);
+	free(in);
+	free(pad);
+	free(b);
+}
+END_TEST
+
 START_TEST(missing_close_at_eof)
 {
 	const char *in =
@@ -1448,6 +1478,7 @@ static Suite *parser_suite(void)
 	tcase_add_test(t, prefix_boundaries);
 	tcase_add_test(t, boundary_trailing_space);
 	tcase_add_test(t, boundary_up_to_max_line);
+	tcase_add_test(t, boundary_window_follows_open_multiparts);
 	tcase_add_test(t, missing_close_at_eof);
 	tcase_add_test(t, body_without_blank_line);
 	tcase_add_test(t, empty_parts);
