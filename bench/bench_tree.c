@@ -200,11 +200,13 @@ static double cpu_secs(const struct rusage *ru)
 }
 
 /* Where a child's standard output goes. */
-enum { OUT_PIPE, OUT_NULL };
+enum { OUT_PIPE, OUT_NULL, OUT_PIPE_COUNT };
 
 /* Run argv with stdin from `in_path` through a pipe (pipe != 0) or as the
  * file itself (pipe == 0, or NULL: /dev/null); count and checksum stdout
- * (OUT_PIPE) or send it to /dev/null (OUT_NULL). */
+ * (OUT_PIPE), only count it (OUT_PIPE_COUNT: a timed run, where the
+ * reader's CRC would be most of the time on two cores) or send it to
+ * /dev/null (OUT_NULL). */
 static void run_to(char *const argv[], const char *in_path, int use_pipe, int out_mode,
 		   run_result *r)
 {
@@ -264,7 +266,8 @@ static void run_to(char *const argv[], const char *in_path, int use_pipe, int ou
 			memcpy(r->head + r->out_bytes, buf, (size_t)n < k ? (size_t)n : k);
 		}
 		r->out_bytes += (uint64_t)n;
-		r->out_crc = crc32(r->out_crc, (const Bytef *)buf, (uInt)n);
+		if (out_mode == OUT_PIPE)
+			r->out_crc = crc32(r->out_crc, (const Bytef *)buf, (uInt)n);
 	}
 	close(out[0]);
 	if (wait4(pid, &r->status, 0, &ru) < 0)
@@ -590,6 +593,18 @@ static int cat_speed(const char *cli, uint64_t mb)
 	memset(&gnull, 0, sizeof(gnull));
 	memset(&gpipe, 0, sizeof(gpipe));
 #endif
+	/* exactness first (the whole output checksummed), then timed runs
+	 * whose pipe reader only counts */
+	{
+		run_result cr;
+
+		run_to(argv, NULL, 0, OUT_PIPE, &cr);
+		bad |= cr.status != 0 || cr.out_bytes != bytes || cr.out_crc != crc;
+#ifdef HAVE_GMIME
+		run_to(gargv, NULL, 0, OUT_PIPE, &cr);
+		bad |= cr.status != 0 || cr.out_bytes != bytes || cr.out_crc != crc;
+#endif
+	}
 	for (i = 0; i < CAT_ROUNDS; i++) {
 		child_result r;
 		run_result cr;
@@ -600,9 +615,9 @@ static int cat_speed(const char *cli, uint64_t mb)
 		run_to(argv, NULL, 0, OUT_NULL, &cr);
 		row_add(&cli_null, i, cr.secs, cr.cpu, cr.maxrss_kib);
 		bad |= cr.status != 0;
-		run_to(argv, NULL, 0, OUT_PIPE, &cr);
+		run_to(argv, NULL, 0, OUT_PIPE_COUNT, &cr);
 		row_add(&cli_pipe, i, cr.secs, cr.cpu, cr.maxrss_kib);
-		bad |= cr.status != 0 || cr.out_bytes != bytes || cr.out_crc != crc;
+		bad |= cr.status != 0 || cr.out_bytes != bytes;
 #ifdef HAVE_GMIME
 		in_child(gmime_cat, path, &r);
 		row_add(&glib, i, r.secs, r.cpu, r.maxrss_kib);
@@ -610,9 +625,9 @@ static int cat_speed(const char *cli, uint64_t mb)
 		run_to(gargv, NULL, 0, OUT_NULL, &cr);
 		row_add(&gnull, i, cr.secs, cr.cpu, cr.maxrss_kib);
 		bad |= cr.status != 0;
-		run_to(gargv, NULL, 0, OUT_PIPE, &cr);
+		run_to(gargv, NULL, 0, OUT_PIPE_COUNT, &cr);
 		row_add(&gpipe, i, cr.secs, cr.cpu, cr.maxrss_kib);
-		bad |= cr.status != 0 || cr.out_bytes != bytes || cr.out_crc != crc;
+		bad |= cr.status != 0 || cr.out_bytes != bytes;
 #endif
 	}
 	printf("%-40s %7s %7s %7s %10s   %s\n", "", "wall s", "CPU s", "MB/s", "peak RSS",
@@ -622,17 +637,19 @@ static int cat_speed(const char *cli, uint64_t mb)
 	row_print("mimeo library: into a counting callback", &lib, bytes, &glib);
 	row_print("GMime tool (exec'd) > /dev/null", &gnull, bytes, NULL);
 	row_print("mimeo cat FILE 2 > /dev/null", &cli_null, bytes, &gnull);
-	row_print("GMime tool | reader (CRCs)", &gpipe, bytes, NULL);
-	row_print("mimeo cat FILE 2 | reader (CRCs)", &cli_pipe, bytes, &gpipe);
+	row_print("GMime tool | reader (counts)", &gpipe, bytes, NULL);
+	row_print("mimeo cat FILE 2 | reader (counts)", &cli_pipe, bytes, &gpipe);
 	printf("(target: mimeo cat >= 5x GMime's equivalent at no more than its peak RSS)\n");
 #else
 	row_print("mimeo library: into a counting callback", &lib, bytes, NULL);
 	row_print("mimeo cat FILE 2 > /dev/null", &cli_null, bytes, NULL);
-	row_print("mimeo cat FILE 2 | reader (CRCs)", &cli_pipe, bytes, NULL);
+	row_print("mimeo cat FILE 2 | reader (counts)", &cli_pipe, bytes, NULL);
 	printf("(GMime not built in: no baseline)\n");
 #endif
 	if (bad)
 		printf("WRONG decoded bytes or a failed run\n");
+	else
+		printf("decoded bytes exact (size and CRC-32 of the whole output, mimeo and GMime)\n");
 	unlink(path);
 	return bad;
 }
