@@ -21,5 +21,6 @@
 #include "mimeo/mailbox.h"
 #include "mimeo/tnef.h"
 #include "mimeo/imap.h"
+#include "mimeo/expand.h"
 
 #endif /* MIMEO_H */

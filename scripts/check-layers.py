@@ -35,6 +35,7 @@ RANK = {
     "tnef": 6,
     "write": 6,
     "pop3": 6,
+    "expand": 7,
     "cli": 9,
 }
 

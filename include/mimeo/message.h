@@ -512,7 +512,9 @@ MIMEO_EXTERN int mimeo_part_text(const mimeo_part *p, mimeo_charset_cache *cc, m
  * Write the part as it is in its source, bytes [header_start, end) of
  * mimeo_part_offsets(), to `write` in blocks (byte-exact re-serialisation:
  * signatures stay valid).  Works for parts inside a transfer-encoded
- * message/rfc822 too (their bytes come from its decoded body).
+ * message/rfc822 too (their bytes come from its decoded body).  A derived
+ * node (MIMEO_PART_DERIVED, mimeo/expand.h) has no bytes of its own in the
+ * source: it writes its content, as mimeo_part_decode() does.
  * @return MIMEO_OK, MIMEO_EINVAL, MIMEO_ENOMEM, MIMEO_EIO (source
  *         unreadable), or the write callback's failure.  @since 0.2
  */

@@ -165,7 +165,12 @@ enum {
 	MIMEO_PART_OPAQUE = 0x20,
 	/** inside a transfer-encoded message/rfc822: offsets count bytes of
 	 * the decoded stream of the enclosing message part, not of the input */
-	MIMEO_PART_ENCODED = 0x40
+	MIMEO_PART_ENCODED = 0x40,
+	/** the message tree only, never the parser: a node that
+	 * mimeo_message_expand() derived from its parent's content (a TNEF
+	 * item, a uuencoded or yEnc file in a text body; mimeo/expand.h).
+	 * @since 0.2 */
+	MIMEO_PART_DERIVED = 0x80
 };
 
 /**

@@ -465,6 +465,10 @@ int mimeo_part_write_raw(const mimeo_part *p, mimeo_write_fn write, void *ctx)
 	if (!p || !write)
 		return MIMEO_EINVAL;
 	m = mimeo__part_message(p);
+	/* a derived node has no bytes of its own in a source: as written is
+	 * as produced (mimeo/expand.h) */
+	if (p->flags & MIMEO_PART_DERIVED)
+		return m->derived_run(p, write, ctx);
 	return mimeo__source_write(m, &m->srcs[p->src], p->header_offset, p->end_offset, write,
 				   ctx);
 }

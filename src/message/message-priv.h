@@ -137,6 +137,12 @@ struct mimeo_message {
 	_Atomic(const char *) io_error;
 	mimeo_part root_node;  /* the root lives here: its message is found
 				  from any node by walking up */
+	/* Derived nodes (MIMEO_PART_DERIVED, added by mimeo_message_expand in
+	 * src/expand/, a higher layer): the tree does not know the formats, so
+	 * the expander leaves here how their content is produced and its own
+	 * table (in the arena).  NULL until a message is expanded. */
+	int (*derived_run)(const mimeo_part *p, mimeo_write_fn write, void *ctx);
+	const void *derived;
 };
 
 /* For tests and benchmarks: see raw_mismatch; the bytes the tree holds

@@ -1208,7 +1208,7 @@ const void *mimeo_part_body(const mimeo_part *p, size_t *len)
 	s = body_source(p, &start, &end);
 	if (end <= start)
 		return "";
-	if (needs_decode(p) || (p->flags & MIMEO__PART_UNQUOTED) || !s->mem)
+	if (needs_decode(p) || (p->flags & (MIMEO__PART_UNQUOTED | MIMEO_PART_DERIVED)) || !s->mem)
 		return p->size ? NULL : "";
 	if (len)
 		*len = (size_t)(end - start);
@@ -1235,6 +1235,8 @@ static int body_run(const mimeo_part *p, mimeo_write_fn write, void *ctx)
 	if (!(p->flags & MIMEO_PART_LEAF))
 		return MIMEO_OK;
 	m = mimeo__part_message(p);
+	if (p->flags & MIMEO_PART_DERIVED)
+		return m->derived_run(p, write, ctx);
 	s = body_source(p, &off, &stop);
 	if (stop <= off)
 		return MIMEO_OK;

@@ -15,6 +15,7 @@
  * SPDX-License-Identifier: LGPL-2.1-or-later
  */
 #include "mimeo/tnef.h"
+#include "tnef-priv.h"
 #include "mimeo/charset.h"
 #include "common-priv.h"
 
@@ -458,7 +459,7 @@ static int64_t filetime(uint64_t ft)
 	return (int64_t)(ft / 10000000u) - INT64_C(11644473600);
 }
 
-static const char *guess_type(const char *name)
+const char *mimeo__guess_type(const char *name)
 {
 	static const struct {
 		const char *ext, *type;
@@ -581,9 +582,9 @@ static int flush_pending(mimeo_tnef *t, pending *pa)
 			return rc;
 		for (i = 0; i < n; i++)
 			s[i] = (char)mimeo__lower((unsigned char)s[i]);
-		it->mime_type = n ? s : guess_type(it->filename);
+		it->mime_type = n ? s : mimeo__guess_type(it->filename);
 	} else {
-		it->mime_type = guess_type(it->filename);
+		it->mime_type = mimeo__guess_type(it->filename);
 	}
 	return MIMEO_OK;
 }

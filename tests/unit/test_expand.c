@@ -1,0 +1,657 @@
+/*
+ * test_expand.c - derived children (mimeo/expand.h): TNEF items under a
+ * winmail.dat part (MimeKit's TNEF files wrapped in a message, every file
+ * MimeKit extracts found byte for byte), uuencoded and yEnc files in text
+ * bodies (MimeKit's yEnc posts against joystick.jpg; hand-made uuencode in
+ * 7bit, quoted-printable and base64 bodies, from a buffer and from a
+ * file), begin lines without a block, sections, limits, a second call,
+ * write_raw, and every allocation failing.
+ *
+ * SPDX-License-Identifier: LGPL-2.1-or-later
+ */
+#include "testutil.h"
+
+#include <dirent.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "mimeo.h"
+
+/* ---- helpers ---- */
+
+typedef struct sbuf {
+	char *p;
+	size_t n, cap;
+} sbuf;
+
+static void s_put(sbuf *s, const void *d, size_t n)
+{
+	if (s->n + n + 1 > s->cap) {
+		s->cap = (s->n + n + 1) * 2;
+		s->p = realloc(s->p, s->cap);
+		ck_assert_ptr_nonnull(s->p);
+	}
+	memcpy(s->p + s->n, d, n);
+	s->n += n;
+	s->p[s->n] = '\0';
+}
+
+static void s_str(sbuf *s, const char *str)
+{
+	s_put(s, str, strlen(str));
+}
+
+static void s_base64(sbuf *s, const unsigned char *d, size_t n)
+{
+	static const char a[] =
+		"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+	size_t i, col = 0;
+
+	for (i = 0; i < n; i += 3) {
+		uint32_t v = (uint32_t)d[i] << 16 | (i + 1 < n ? (uint32_t)d[i + 1] << 8 : 0) |
+			     (i + 2 < n ? d[i + 2] : 0);
+		char q[4] = { a[v >> 18 & 63], a[v >> 12 & 63], i + 1 < n ? a[v >> 6 & 63] : '=',
+			      i + 2 < n ? a[v & 63] : '=' };
+
+		s_put(s, q, 4);
+		if ((col += 4) == 76) {
+			s_str(s, "\r\n");
+			col = 0;
+		}
+	}
+	if (col)
+		s_str(s, "\r\n");
+}
+
+/* POSIX uuencode of d as "begin 644 name" ... "end". */
+static void s_uu(sbuf *s, const char *name, const unsigned char *d, size_t n)
+{
+	size_t i, j;
+	char line[128];
+
+	snprintf(line, sizeof(line), "begin 644 %s\n", name);
+	s_str(s, line);
+	for (i = 0; i < n; i += 45) {
+		size_t k = n - i < 45 ? n - i : 45, o = 0;
+
+		line[o++] = (char)(k ? 32 + k : '`');
+		for (j = 0; j < k; j += 3) {
+			unsigned b0 = d[i + j], b1 = j + 1 < k ? d[i + j + 1] : 0,
+				 b2 = j + 2 < k ? d[i + j + 2] : 0;
+			unsigned c[4] = { b0 >> 2, (b0 << 4 | b1 >> 4) & 63, (b1 << 2 | b2 >> 6) & 63,
+					  b2 & 63 };
+			int q;
+
+			for (q = 0; q < 4; q++)
+				line[o++] = (char)(c[q] ? 32 + c[q] : '`');
+		}
+		line[o++] = '\n';
+		s_put(s, line, o);
+	}
+	s_str(s, "`\nend\n");
+}
+
+static int put_cb(const void *d, size_t n, void *ctx)
+{
+	s_put(ctx, d, n);
+	return 0;
+}
+
+/* The decoded content of p (mimeo_part_decode), malloc'd. */
+static char *content(const mimeo_part *p, size_t *len)
+{
+	sbuf s = { 0 };
+
+	s_put(&s, "", 0);
+	ck_assert_int_eq(mimeo_part_decode(p, 0, NULL, put_cb, &s, NULL), MIMEO_OK);
+	*len = s.n;
+	return s.p;
+}
+
+static mimeo_message *parse_expand(const char *msg, size_t len)
+{
+	mimeo_message *m = NULL;
+
+	ck_assert_int_eq(mimeo_message_parse_buffer(&m, msg, len, NULL), MIMEO_OK);
+	ck_assert_int_eq(mimeo_message_expand(m, NULL), MIMEO_OK);
+	return m;
+}
+
+static void fill(unsigned char *d, size_t n, uint64_t seed)
+{
+	test_rand_bytes(&seed, d, n);
+}
+
+/* ---- uuencode in text bodies ---- */
+
+/* A text body with two uuencoded files, a "begin" sentence, a begin line
+ * whose block never ends, in the given transfer encoding. */
+static char *uu_message(const char *cte, const unsigned char *f1, size_t n1,
+			const unsigned char *f2, size_t n2, size_t *len)
+{
+	sbuf body = { 0 }, msg = { 0 };
+
+	s_str(&body, "Hello,\nbegin the meeting at noon.\n\n");
+	s_uu(&body, "first.bin", f1, n1);
+	s_str(&body, "some text between\n");
+	s_uu(&body, "second.txt", f2, n2);
+	s_str(&body, "begin 644 broken.bin\nM86)C\n(no end line)\n");
+	s_str(&msg, "From: a@example.com\r\nSubject: files\r\nMIME-Version: 1.0\r\n"
+		    "Content-Type: multipart/mixed; boundary=XX\r\n\r\n--XX\r\n"
+		    "Content-Type: text/html\r\n\r\n<p>begin 644 x</p>\r\n--XX\r\n"
+		    "Content-Type: text/plain; charset=us-ascii\r\nContent-Transfer-Encoding: ");
+	s_str(&msg, cte);
+	s_str(&msg, "\r\n\r\n");
+	if (strcmp(cte, "base64") == 0) {
+		s_base64(&msg, (const unsigned char *)body.p, body.n);
+	} else if (strcmp(cte, "quoted-printable") == 0) {
+		size_t i;
+
+		/* '=' is in the uuencode alphabet */
+		for (i = 0; i < body.n; i++)
+			s_put(&msg, body.p[i] == '=' ? "=3D" : &body.p[i], body.p[i] == '=' ? 3 : 1);
+	} else {
+		s_put(&msg, body.p, body.n); /* uuencode is 7bit */
+	}
+	s_str(&msg, "\r\n--XX--\r\n");
+	free(body.p);
+	*len = msg.n;
+	return msg.p;
+}
+
+static void check_uu_tree(const mimeo_message *m, const unsigned char *f1, size_t n1,
+			  const unsigned char *f2, size_t n2)
+{
+	const mimeo_part *text = mimeo_message_find_section(m, "2"), *c;
+	char *got;
+	size_t len;
+
+	ck_assert_ptr_nonnull(text);
+	ck_assert(mimeo_part_is_leaf(text));
+	ck_assert_uint_eq(mimeo_part_child_count(text), 2);
+	ck_assert_uint_eq(mimeo_part_child_count(mimeo_message_find_section(m, "1")), 0);
+	c = mimeo_part_first_child(text);
+	ck_assert_str_eq(mimeo_part_section(c), "2.1");
+	ck_assert_str_eq(mimeo_part_filename(c), "first.bin");
+	ck_assert_str_eq(mimeo_part_type(c), "application");
+	ck_assert_str_eq(mimeo_part_subtype(c), "octet-stream");
+	ck_assert_str_eq(mimeo_part_disposition(c), "attachment");
+	ck_assert_uint_eq(mimeo_part_derived(c), MIMEO_EXPAND_UUENCODE);
+	ck_assert(mimeo_part_flags(c) & MIMEO_PART_DERIVED);
+	ck_assert(mimeo_part_flags(c) & MIMEO_PART_LEAF);
+	ck_assert(mimeo_part_is_attachment(c));
+	ck_assert_uint_eq(mimeo_part_depth(c), 2);
+	ck_assert_uint_eq(mimeo_part_size(c), n1);
+	ck_assert_uint_eq(mimeo_part_header_count(c), 0);
+	got = content(c, &len);
+	ck_assert(len == n1 && memcmp(got, f1, n1) == 0);
+	free(got);
+	c = mimeo_part_next_sibling(c);
+	ck_assert_str_eq(mimeo_part_section(c), "2.2");
+	ck_assert_str_eq(mimeo_part_filename(c), "second.txt");
+	ck_assert_str_eq(mimeo_part_type(c), "text");
+	ck_assert_uint_eq(mimeo_part_size(c), n2);
+	got = content(c, &len);
+	ck_assert(len == n2 && memcmp(got, f2, n2) == 0);
+	free(got);
+	ck_assert_ptr_null(mimeo_part_next_sibling(c));
+	ck_assert_ptr_eq(mimeo_message_find_section(m, "2.2"), c);
+	ck_assert_ptr_eq(mimeo_part_parent(c), text);
+	/* the walk goes through them; the parent's own body is unchanged */
+	ck_assert_ptr_eq(mimeo_part_next(text), mimeo_part_first_child(text));
+	ck_assert_uint_eq(mimeo_part_derived(text), 0);
+	ck_assert_int_eq(mimeo_part_yenc_info(c, &(mimeo_yenc_info){ 0 }), MIMEO_EINVAL);
+}
+
+START_TEST(uuencode_in_text)
+{
+	static const char *ctes[] = { "7bit", "quoted-printable", "base64" };
+	unsigned char f1[1000], f2[100];
+	size_t i;
+
+	fill(f1, sizeof(f1), 1);
+	memset(f2, 'x', sizeof(f2));
+	for (i = 0; i < 3; i++) {
+		size_t len;
+		char *msg = uu_message(ctes[i], f1, sizeof(f1), f2, sizeof(f2), &len);
+		mimeo_message *m = parse_expand(msg, len), *mf = NULL;
+		char path[] = "/tmp/test_expand_XXXXXX";
+		int fd = mkstemp(path);
+		const mimeo_part *c;
+		char *got;
+		size_t glen;
+
+		check_uu_tree(m, f1, sizeof(f1), f2, sizeof(f2));
+		/* the same from a file (the block is read from the file) */
+		ck_assert_int_ge(fd, 0);
+		ck_assert_int_eq(write(fd, msg, len), (ssize_t)len);
+		close(fd);
+		ck_assert_int_eq(mimeo_message_parse_file(&mf, path, NULL), MIMEO_OK);
+		ck_assert_int_eq(mimeo_message_expand(mf, NULL), MIMEO_OK);
+		check_uu_tree(mf, f1, sizeof(f1), f2, sizeof(f2));
+		/* write_raw of a derived node writes its content */
+		c = mimeo_message_find_section(mf, "2.1");
+		{
+			sbuf s = { 0 };
+
+			s_put(&s, "", 0);
+			ck_assert_int_eq(mimeo_part_write_raw(c, put_cb, &s), MIMEO_OK);
+			ck_assert(s.n == sizeof(f1) && memcmp(s.p, f1, s.n) == 0);
+			free(s.p);
+		}
+		ck_assert_ptr_null(mimeo_part_body(c, NULL));
+		/* the text part itself still decodes to the whole text */
+		got = content(mimeo_message_find_section(mf, "2"), &glen);
+		ck_assert_ptr_nonnull(strstr(got, "begin 644 first.bin"));
+		free(got);
+		unlink(path);
+		mimeo_message_free(mf);
+		mimeo_message_free(m);
+		free(msg);
+	}
+}
+END_TEST
+
+/* "begin" lines that start no valid block leave the text alone; nothing
+ * is found in parts that are not text/plain. */
+START_TEST(begin_without_block)
+{
+	static const char *bodies[] = {
+		"begin 644 a.bin\nM86)C\n",                    /* no end line */
+		"begin the meeting\nend\n",                    /* no mode and name */
+		"=ybegin line=128 size=3\nabc\n=yend size=3\n", /* no name= */
+		"=ybegin line=128 size=3 name=x\nabc\n",       /* no =yend */
+		"",
+	};
+	size_t i;
+
+	for (i = 0; i < sizeof(bodies) / sizeof(bodies[0]); i++) {
+		sbuf msg = { 0 };
+		mimeo_message *m;
+
+		s_str(&msg, "Content-Type: text/plain\n\n");
+		s_str(&msg, bodies[i]);
+		m = parse_expand(msg.p, msg.n);
+		ck_assert_uint_eq(mimeo_message_part_count(m), 1);
+		ck_assert_ptr_null(mimeo_part_first_child(mimeo_message_root(m)));
+		mimeo_message_free(m);
+		free(msg.p);
+	}
+	{
+		static const char msg[] = "Content-Type: application/octet-stream\n\n"
+					  "begin 644 a\n#86)C\n`\nend\n";
+		mimeo_message *m = parse_expand(msg, sizeof(msg) - 1);
+
+		ck_assert_uint_eq(mimeo_message_part_count(m), 1);
+		mimeo_message_free(m);
+	}
+}
+END_TEST
+
+/* A single-part message is section 1: its files are 1.1, 1.2; what= and
+ * max_children; a second call does nothing. */
+START_TEST(sections_options_limits)
+{
+	static const char msg[] = "Subject: x\n\nbegin 644 a\n#86)C\n`\nend\n"
+				  "begin 644 b\n#86)C\n`\nend\n"
+				  "=ybegin line=128 size=3 name=c.txt\n\x8b\x8c\x8d\n=yend size=3\n";
+	mimeo_expand_options o = MIMEO_EXPAND_OPTIONS_INIT;
+	mimeo_message *m = NULL;
+	const mimeo_part *c;
+	mimeo_yenc_info yi;
+	char *got;
+	size_t len;
+
+	m = parse_expand(msg, sizeof(msg) - 1);
+	ck_assert_uint_eq(mimeo_message_part_count(m), 4);
+	c = mimeo_message_find_section(m, "1.3");
+	ck_assert_ptr_nonnull(c);
+	ck_assert_str_eq(mimeo_part_filename(c), "c.txt");
+	ck_assert_uint_eq(mimeo_part_derived(c), MIMEO_EXPAND_YENC);
+	ck_assert_int_eq(mimeo_part_yenc_info(c, &yi), MIMEO_OK);
+	ck_assert_str_eq(yi.name, "c.txt");
+	ck_assert_uint_eq(yi.file_size, 3);
+	ck_assert_uint_eq(yi.part, 0);
+	ck_assert_uint_eq(yi.errors, 0);
+	got = content(c, &len);
+	ck_assert(len == 3 && memcmp(got, "abc", 3) == 0);
+	free(got);
+	got = content(mimeo_message_find_section(m, "1.1"), &len);
+	ck_assert(len == 3 && memcmp(got, "abc", 3) == 0);
+	free(got);
+	ck_assert_int_eq(mimeo_message_expand(m, NULL), MIMEO_OK);
+	ck_assert_uint_eq(mimeo_message_part_count(m), 4);
+	mimeo_message_free(m);
+
+	o.what = MIMEO_EXPAND_YENC;
+	ck_assert_int_eq(mimeo_message_parse_buffer(&m, msg, sizeof(msg) - 1, NULL), MIMEO_OK);
+	ck_assert_int_eq(mimeo_message_expand(m, &o), MIMEO_OK);
+	ck_assert_uint_eq(mimeo_message_part_count(m), 2);
+	ck_assert_str_eq(mimeo_part_section(mimeo_message_find_section(m, "1.1")), "1.1");
+	ck_assert_str_eq(mimeo_part_filename(mimeo_message_find_section(m, "1.1")), "c.txt");
+	mimeo_message_free(m);
+
+	o.what = 0;
+	o.max_children = 2;
+	ck_assert_int_eq(mimeo_message_parse_buffer(&m, msg, sizeof(msg) - 1, NULL), MIMEO_OK);
+	ck_assert_int_eq(mimeo_message_expand(m, &o), MIMEO_OK);
+	ck_assert_uint_eq(mimeo_message_part_count(m), 3);
+	ck_assert(mimeo_message_limits_hit(m) & MIMEO_LIMIT_PARTS);
+	mimeo_message_free(m);
+
+	o.version = 99;
+	ck_assert_int_eq(mimeo_message_parse_buffer(&m, msg, sizeof(msg) - 1, NULL), MIMEO_OK);
+	ck_assert_int_eq(mimeo_message_expand(m, &o), MIMEO_EINVAL);
+	ck_assert_int_eq(mimeo_message_expand(NULL, NULL), MIMEO_EINVAL);
+	ck_assert_uint_eq(mimeo_part_derived(mimeo_message_root(m)), 0);
+	mimeo_message_free(m);
+}
+END_TEST
+
+/* ---- MimeKit's yEnc posts ---- */
+
+START_TEST(yenc_mimekit)
+{
+	const char *corpus = test_shared_corpus();
+	static const struct {
+		const char *name;
+		unsigned part;
+		uint64_t begin, end;
+	} posts[] = { { "00000020.ntx", 1, 1, 11250 }, { "00000021.ntx", 2, 11251, 19338 } };
+	char path[4096];
+	size_t jlen, i;
+	char *jpg;
+
+	if (!corpus)
+		return;
+	snprintf(path, sizeof(path), "%s/mimekit-yenc/joystick.jpg", corpus);
+	jpg = test_read_file(path, &jlen);
+	if (!jpg)
+		return;
+	ck_assert_uint_eq(jlen, 19338);
+	for (i = 0; i < 2; i++) {
+		mimeo_message *m = NULL;
+		const mimeo_part *c;
+		mimeo_yenc_info yi;
+		char *got;
+		size_t len;
+
+		snprintf(path, sizeof(path), "%s/mimekit-yenc/%s", corpus, posts[i].name);
+		ck_assert_int_eq(mimeo_message_parse_file(&m, path, NULL), MIMEO_OK);
+		ck_assert_int_eq(mimeo_message_expand(m, NULL), MIMEO_OK);
+		c = mimeo_message_find_section(m, "1.1");
+		ck_assert_ptr_nonnull(c);
+		ck_assert_str_eq(mimeo_part_filename(c), "joystick.jpg");
+		ck_assert_str_eq(mimeo_part_type(c), "image");
+		ck_assert_str_eq(mimeo_part_subtype(c), "jpeg");
+		ck_assert_int_eq(mimeo_part_yenc_info(c, &yi), MIMEO_OK);
+		ck_assert_uint_eq(yi.part, posts[i].part);
+		ck_assert_uint_eq(yi.total, 0); /* these posts give no total= */
+		ck_assert_uint_eq(yi.begin, posts[i].begin);
+		ck_assert_uint_eq(yi.end, posts[i].end);
+		ck_assert_uint_eq(yi.file_size, 19338);
+		ck_assert_uint_eq(yi.errors, 0);
+		got = content(c, &len);
+		ck_assert_uint_eq(len, posts[i].end - posts[i].begin + 1);
+		ck_assert(memcmp(got, jpg + posts[i].begin - 1, len) == 0);
+		free(got);
+		mimeo_message_free(m);
+	}
+	free(jpg);
+}
+END_TEST
+
+/* ---- MimeKit's TNEF files, wrapped in a message ---- */
+
+static int same_bytes(const char *got, size_t glen, const char *want, size_t wlen)
+{
+	size_t i = 0, j = 0;
+
+	if (glen == wlen && memcmp(got, want, glen) == 0)
+		return 1;
+	/* MimeKit's repository stores its text files with LF line ends */
+	while (i < glen && j < wlen) {
+		if (got[i] == '\r' && i + 1 < glen && got[i + 1] == '\n' && want[j] == '\n') {
+			i++;
+			continue;
+		}
+		if (got[i] != want[j])
+			return 0;
+		i++, j++;
+	}
+	return i == glen && j == wlen;
+}
+
+static unsigned tnef_case(const char *tdir, const char *name, unsigned *files)
+{
+	char path[8192], dir[4608];
+	size_t len, nd = 0, i;
+	char *data, **dc;
+	size_t *dl;
+	sbuf msg = { 0 };
+	mimeo_message *m;
+	const mimeo_part *p, *tn;
+	DIR *dh;
+	struct dirent *de;
+
+	snprintf(path, sizeof(path), "%s/%s", tdir, name);
+	data = test_read_file(path, &len);
+	ck_assert_ptr_nonnull(data);
+	s_str(&msg, "MIME-Version: 1.0\r\nContent-Type: multipart/mixed; boundary=BB\r\n\r\n"
+		    "--BB\r\nContent-Type: text/plain\r\n\r\nsee attached\r\n--BB\r\n"
+		    "Content-Type: application/ms-tnef; name=winmail.dat\r\n"
+		    "Content-Transfer-Encoding: base64\r\n\r\n");
+	s_base64(&msg, (unsigned char *)data, len);
+	s_str(&msg, "--BB--\r\n");
+	m = parse_expand(msg.p, msg.n);
+	tn = mimeo_message_find_section(m, "2");
+	ck_assert(mimeo_part_is_leaf(tn));
+	/* every derived node's content, nested ones included */
+	dc = calloc(mimeo_message_part_count(m), sizeof(*dc));
+	dl = calloc(mimeo_message_part_count(m), sizeof(*dl));
+	for (p = mimeo_message_root(m); p; p = mimeo_part_next(p)) {
+		if (!mimeo_part_derived(p))
+			continue;
+		ck_assert_uint_eq(mimeo_part_derived(p), MIMEO_EXPAND_TNEF);
+		ck_assert(strncmp(mimeo_part_section(p), "2.", 2) == 0);
+		dc[nd] = content(p, &dl[nd]);
+		ck_assert_uint_eq(dl[nd], mimeo_part_size(p));
+		nd++;
+	}
+	snprintf(dir, sizeof(dir), "%s/%.*s", tdir, (int)(strlen(name) - 5), name);
+	dh = opendir(dir);
+	while (dh && (de = readdir(dh)) != NULL) {
+		size_t wlen;
+		char *want;
+		int found = 0;
+
+		if (de->d_name[0] == '.')
+			continue;
+		snprintf(path, sizeof(path), "%s/%s", dir, de->d_name);
+		want = test_read_file(path, &wlen);
+		ck_assert_ptr_nonnull(want);
+		for (i = 0; i < nd && !found; i++)
+			found = same_bytes(dc[i], dl[i], want, wlen);
+		ck_assert_msg(found, "%s: %s (%zu bytes) is no child of the TNEF part", name,
+			      de->d_name, wlen);
+		(*files)++;
+		free(want);
+	}
+	if (dh)
+		closedir(dh);
+	/* the attachment names MimeKit gives (its bodies are "body.*") */
+	snprintf(path, sizeof(path), "%s/%.*s.list", tdir, (int)(strlen(name) - 5), name);
+	{
+		size_t llen;
+		char *list = test_read_file(path, &llen), *line, *save = NULL;
+
+		for (line = list ? strtok_r(list, "\n", &save) : NULL; line;
+		     line = strtok_r(NULL, "\n", &save)) {
+			int found = 0;
+
+			if (!line[0] || strncmp(line, "body.", 5) == 0)
+				continue;
+			for (p = mimeo_message_root(m); p && !found; p = mimeo_part_next(p))
+				found = mimeo_part_derived(p) && mimeo_part_filename(p) &&
+					strcmp(mimeo_part_filename(p), line) == 0;
+			ck_assert_msg(found, "%s: no child named %s", name, line);
+		}
+		free(list);
+	}
+	for (i = 0; i < nd; i++)
+		free(dc[i]);
+	free(dc);
+	free(dl);
+	mimeo_message_free(m);
+	free(msg.p);
+	free(data);
+	return 1;
+}
+
+START_TEST(tnef_mimekit)
+{
+	const char *corpus = test_shared_corpus();
+	char tdir[2048];
+	DIR *dh;
+	struct dirent *de;
+	unsigned cases = 0, files = 0;
+
+	if (!corpus)
+		return;
+	snprintf(tdir, sizeof(tdir), "%s/mimekit-tnef", corpus);
+	dh = opendir(tdir);
+	if (!dh)
+		return;
+	while ((de = readdir(dh)) != NULL) {
+		size_t l = strlen(de->d_name);
+
+		if (l > 5 && strcmp(de->d_name + l - 5, ".tnef") == 0)
+			cases += tnef_case(tdir, de->d_name, &files);
+	}
+	closedir(dh);
+	ck_assert_uint_eq(cases, 19);
+	ck_assert_uint_eq(files, 49);
+	printf("expand: 19 TNEF streams in messages, the 49 files MimeKit extracts found among "
+	       "the children\n");
+}
+END_TEST
+
+/* A part named winmail.dat counts whatever its type; one that is not TNEF
+ * stays a leaf. */
+START_TEST(tnef_by_name_and_not_tnef)
+{
+	static const char msg[] = "Content-Type: application/octet-stream; name=WINMAIL.DAT\n\n"
+				  "not a TNEF stream\n";
+	mimeo_message *m = parse_expand(msg, sizeof(msg) - 1);
+
+	ck_assert_uint_eq(mimeo_message_part_count(m), 1);
+	mimeo_message_free(m);
+}
+END_TEST
+
+/* ---- every allocation failing ---- */
+
+static void sweep(const char *msg, size_t len)
+{
+	unsigned long n;
+
+	for (n = 1;; n++) {
+		test_failing_alloc fa;
+		mimeo_message_options o = MIMEO_MESSAGE_OPTIONS_INIT;
+		mimeo_message *m = NULL;
+		const mimeo_part *p;
+		unsigned long parse_calls;
+		int rc;
+
+		test_failing_alloc_init(&fa, 0);
+		o.alloc = &fa.alloc;
+		ck_assert_int_eq(mimeo_message_parse_buffer(&m, msg, len, &o), MIMEO_OK);
+		parse_calls = fa.calls;
+		fa.fail_at = parse_calls + n;
+		rc = mimeo_message_expand(m, NULL);
+		if (rc != MIMEO_OK) {
+			ck_assert_int_eq(rc, MIMEO_ENOMEM);
+			/* the tree is as before */
+			for (p = mimeo_message_root(m); p; p = mimeo_part_next(p))
+				ck_assert_uint_eq(mimeo_part_derived(p), 0);
+		} else {
+			for (p = mimeo_message_root(m); p; p = mimeo_part_next(p)) {
+				sbuf s = { 0 };
+
+				if (!mimeo_part_derived(p))
+					continue;
+				s_put(&s, "", 0);
+				rc = mimeo_part_decode(p, 0, NULL, put_cb, &s, NULL);
+				ck_assert(rc == MIMEO_OK || rc == MIMEO_ENOMEM);
+				if (rc == MIMEO_OK)
+					ck_assert_uint_eq(s.n, mimeo_part_size(p));
+				free(s.p);
+			}
+		}
+		mimeo_message_free(m);
+		ck_assert_int_eq(fa.live, 0);
+		if (!fa.failed)
+			break;
+		ck_assert_uint_lt(n, 100000);
+	}
+}
+
+START_TEST(every_allocation_failure)
+{
+	unsigned char f1[300], f2[10];
+	size_t len;
+	char *msg;
+	const char *corpus = test_shared_corpus();
+
+	fill(f1, sizeof(f1), 7);
+	memset(f2, 'y', sizeof(f2));
+	msg = uu_message("base64", f1, sizeof(f1), f2, sizeof(f2), &len);
+	sweep(msg, len);
+	free(msg);
+	msg = uu_message("7bit", f1, sizeof(f1), f2, sizeof(f2), &len);
+	sweep(msg, len);
+	free(msg);
+	if (corpus) {
+		char path[4096];
+		char *data;
+		size_t dlen;
+
+		snprintf(path, sizeof(path), "%s/mimekit-tnef/MAPI_OBJECT.tnef", corpus);
+		data = test_read_file(path, &dlen);
+		if (data) {
+			sbuf s = { 0 };
+
+			s_str(&s, "Content-Type: application/vnd.ms-tnef\r\n"
+				  "Content-Transfer-Encoding: base64\r\n\r\n");
+			s_base64(&s, (unsigned char *)data, dlen);
+			sweep(s.p, s.n);
+			free(s.p);
+			free(data);
+		}
+	}
+}
+END_TEST
+
+static Suite *expand_suite(void)
+{
+	Suite *s = suite_create("expand");
+	TCase *tc = tcase_create("expand");
+
+	tcase_set_timeout(tc, 120);
+	tcase_add_test(tc, uuencode_in_text);
+	tcase_add_test(tc, begin_without_block);
+	tcase_add_test(tc, sections_options_limits);
+	tcase_add_test(tc, yenc_mimekit);
+	tcase_add_test(tc, tnef_mimekit);
+	tcase_add_test(tc, tnef_by_name_and_not_tnef);
+	tcase_add_test(tc, every_allocation_failure);
+	suite_add_tcase(s, tc);
+	return s;
+}
+
+int main(void)
+{
+	return test_run_suite(expand_suite());
+}
