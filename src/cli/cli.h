@@ -102,6 +102,10 @@ struct mimeo_message *cli_load_message_n(const char *path, size_t n);
 /* The leaves `extract` writes (and `ls` counts): a filename, or the
  * disposition "attachment". */
 int cli_is_attachment(const struct mimeo_part *p);
+/* mimeo_message_expand() for tree, cat and extract: TNEF items, uuencoded
+ * and yEnc files in text bodies become children.  0, or -1 after an error
+ * message naming `path`. */
+int cli_expand(struct mimeo_message *m, const char *path);
 
 /* A one-line progress display on stderr for long runs. */
 enum { CLI_PROGRESS_AUTO = 0, CLI_PROGRESS_ON, CLI_PROGRESS_OFF };

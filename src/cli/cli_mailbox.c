@@ -202,7 +202,25 @@ out:
 /* The library's rule (mimeo/query.h), the one documented place. */
 int cli_is_attachment(const struct mimeo_part *p)
 {
+	const mimeo_part *c = mimeo_part_first_child(p);
+
+	/* an opened TNEF part (winmail.dat) is saved as what it holds */
+	if (c && mimeo_part_is_leaf(p) && mimeo_part_derived(c) == MIMEO_EXPAND_TNEF)
+		return 0;
 	return mimeo_part_is_attachment(p);
+}
+
+int cli_expand(mimeo_message *m, const char *path)
+{
+	int rc = mimeo_message_expand(m, NULL);
+
+	if (rc == MIMEO_OK)
+		return 0;
+	if (rc == MIMEO_EIO && mimeo_message_io_error(m))
+		cli_error("cannot read %s: %s", path, mimeo_message_io_error(m));
+	else
+		cli_error("cannot read %s: %s", path, mimeo_strerror(rc));
+	return -1;
 }
 
 /* ------------------------------------------------------------------ */

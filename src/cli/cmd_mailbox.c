@@ -8,7 +8,9 @@
  * push parser in MIMEO_PARSE_NO_DECODE mode straight from the mailbox's
  * mapping (no copy, no tree), which is what lets it list at memory speed.
  * It counts as attachments the leaves that `extract` writes
- * (cli_is_attachment: a filename, or the disposition "attachment"),
+ * (cli_is_attachment: a filename, or the disposition "attachment"; the
+ * files inside TNEF parts and text bodies that extract also writes are not
+ * counted: finding them means decoding bodies),
  * reading the same fields the tree reads: the first Content-Disposition
  * (its "filename") and the first Content-Type (its "name").
  *
@@ -539,7 +541,7 @@ const cli_command cli_cmd_ls = {
 /* extract --all                                                       */
 /* ------------------------------------------------------------------ */
 
-int cli_extract_all(const char *path, const char *dir, int progress_mode)
+int cli_extract_all(const char *path, const char *dir, int progress_mode, int expand)
 {
 	box bx;
 	size_t i, n, unreadable = 0;
@@ -581,6 +583,13 @@ int cli_extract_all(const char *path, const char *dir, int progress_mode)
 				rc = CLI_FAILURE;
 				break;
 			}
+			unreadable++;
+			continue;
+		}
+		if (expand && mimeo_message_expand(m, NULL) != MIMEO_OK) {
+			cli_error("%s: message %zu: cannot read its TNEF, uuencoded or yEnc parts",
+				  path, i);
+			mimeo_message_free(m);
 			unreadable++;
 			continue;
 		}

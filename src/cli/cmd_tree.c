@@ -22,6 +22,21 @@
 /* JSON                                                                */
 /* ------------------------------------------------------------------ */
 
+/* "tnef", "uuencode" or "yenc" for a derived node (mimeo/expand.h). */
+static const char *derived_name(const mimeo_part *p)
+{
+	switch (mimeo_part_derived(p)) {
+	case MIMEO_EXPAND_TNEF:
+		return "tnef";
+	case MIMEO_EXPAND_UUENCODE:
+		return "uuencode";
+	case MIMEO_EXPAND_YENC:
+		return "yenc";
+	default:
+		return NULL;
+	}
+}
+
 static int print_json(const mimeo_message *m)
 {
 	const mimeo_part *root = mimeo_message_root(m), *p;
@@ -74,7 +89,12 @@ static int print_json(const mimeo_message *m)
 		cli_json_cstr_or_null(out, mimeo_part_disposition(p));
 		fputs(",\"filename\":", out);
 		cli_json_cstr_or_null(out, mimeo_part_filename(p));
-		fprintf(out, ",\"size\":%" PRIu64 "}", size);
+		fprintf(out, ",\"size\":%" PRIu64, size);
+		if (mimeo_part_derived(p)) {
+			fputs(",\"derived\":", out);
+			cli_json_cstr_or_null(out, derived_name(p));
+		}
+		putc('}', out);
 	}
 	fputs("],\"security\":[", out);
 	first = 1;
@@ -169,6 +189,8 @@ static int print_tree(const mimeo_message *m)
 				print_safe(out, mimeo_part_filename(p));
 				putc('"', out);
 			}
+			if (derived_name(p))
+				fprintf(out, ", from %s", derived_name(p));
 		}
 		print_security(out, p);
 		putc('\n', out);
@@ -203,8 +225,10 @@ static int run_tree(int argc, char **argv)
 		return CLI_USAGE;
 	}
 	m = cli_load_message_n(path, msgn);
-	if (!m)
+	if (!m || cli_expand(m, path) != 0) {
+		mimeo_message_free(m);
 		return CLI_FAILURE;
+	}
 	rc = json ? print_json(m) : print_tree(m);
 	mimeo_message_free(m);
 	return cli_finish_stdout(rc);
@@ -261,8 +285,10 @@ static int run_cat(int argc, char **argv)
 		return CLI_USAGE;
 	}
 	m = cli_load_message_n(args[0], msgn);
-	if (!m)
+	if (!m || cli_expand(m, args[0]) != 0) {
+		mimeo_message_free(m);
 		return CLI_FAILURE;
+	}
 	p = find_leaf(m, args[1]);
 	if (!p) {
 		if (mimeo_message_find_section(m, args[1]) && *args[1])
@@ -302,7 +328,7 @@ static int run_extract(int argc, char **argv)
 	const mimeo_part *p;
 	mimeo_message *m;
 	cli_outdir *out;
-	int i, rc, all = 0, progress = CLI_PROGRESS_AUTO;
+	int i, rc, all = 0, expand = 1, progress = CLI_PROGRESS_AUTO;
 	size_t msgn;
 
 	if (cli_take_message_opt(&argc, argv, &msgn) < 0)
@@ -310,29 +336,31 @@ static int run_extract(int argc, char **argv)
 	for (i = 1; i < argc; i++) {
 		if (strcmp(argv[i], "--all") == 0) {
 			all = 1;
+		} else if (strcmp(argv[i], "--no-expand") == 0) {
+			expand = 0;
 		} else if (cli_progress_option(argv[i], &progress)) {
 			continue;
 		} else if (strcmp(argv[i], "-o") == 0 || strcmp(argv[i], "--output") == 0) {
 			if (i + 1 >= argc) {
-				cli_error("extract: -o needs a DIR (usage: mimeo extract [--all] [--message N] FILE -o DIR)");
+				cli_error("extract: -o needs a DIR (usage: mimeo extract [--all] [--no-expand] [--message N] FILE -o DIR)");
 				return CLI_USAGE;
 			}
 			dir = argv[++i];
 		} else if (strncmp(argv[i], "-o", 2) == 0 && argv[i][2]) {
 			dir = argv[i] + 2;
 		} else if (argv[i][0] == '-' && argv[i][1]) {
-			cli_error("extract: unknown option '%s' (usage: mimeo extract [--all] [--message N] FILE -o DIR)",
+			cli_error("extract: unknown option '%s' (usage: mimeo extract [--all] [--no-expand] [--message N] FILE -o DIR)",
 				  argv[i]);
 			return CLI_USAGE;
 		} else if (!path) {
 			path = argv[i];
 		} else {
-			cli_error("extract: too many arguments (usage: mimeo extract [--all] [--message N] FILE -o DIR)");
+			cli_error("extract: too many arguments (usage: mimeo extract [--all] [--no-expand] [--message N] FILE -o DIR)");
 			return CLI_USAGE;
 		}
 	}
 	if (!path || !dir || !*dir) {
-		cli_error("extract: missing %s (usage: mimeo extract [--all] [--message N] FILE -o DIR)",
+		cli_error("extract: missing %s (usage: mimeo extract [--all] [--no-expand] [--message N] FILE -o DIR)",
 			  path ? "-o DIR" : "FILE");
 		return CLI_USAGE;
 	}
@@ -341,10 +369,12 @@ static int run_extract(int argc, char **argv)
 		return CLI_USAGE;
 	}
 	if (all)
-		return cli_finish_stdout(cli_extract_all(path, dir, progress));
+		return cli_finish_stdout(cli_extract_all(path, dir, progress, expand));
 	m = cli_load_message_n(path, msgn);
-	if (!m)
+	if (!m || (expand && cli_expand(m, path) != 0)) {
+		mimeo_message_free(m);
 		return CLI_FAILURE;
+	}
 	out = cli_outdir_open(dir, "extract");
 	if (!out) {
 		mimeo_message_free(m);
@@ -368,5 +398,5 @@ static int run_extract(int argc, char **argv)
 }
 
 const cli_command cli_cmd_extract = {
-	"extract", "extract [--all] FILE -o DIR  save every attachment into DIR (--all: of every message)", run_extract
+	"extract", "extract [--all] [--no-expand] FILE -o DIR  save every attachment into DIR (--all: of every message)", run_extract
 };

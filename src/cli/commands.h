@@ -26,8 +26,9 @@ extern const cli_command cli_cmd_to7bit;
 /* whole mailboxes (issue 17): cmd_mailbox.c */
 extern const cli_command cli_cmd_ls;
 /* `extract --all FILE|DIR -o DIR`: every message's attachments into
- * DIR/<N>/; returns the exit status */
-int cli_extract_all(const char *path, const char *dir, int progress_mode);
+ * DIR/<N>/ (with `expand`, the files inside TNEF parts and text bodies
+ * instead of the opened TNEF parts); returns the exit status */
+int cli_extract_all(const char *path, const char *dir, int progress_mode, int expand);
 extern const cli_command cli_cmd_imap;
 
 #endif

@@ -288,8 +288,10 @@ check "extract --all --message: usage" [ "$rc" -eq 2 ]
 run "$CLI" extract --all "$T/box.mbox" -o "$T/all"
 checkx "extract --all twice: new names" '[ -f "$T/all/2/a-1.txt" ] && [ "$(cat "$T/all/2/a.txt")" = "att" ]'
 
-# extract --all writes exactly the files ls counts, over a mailbox made of
-# every sample message (nested, digest, hostile names, broken input)
+# extract --all --no-expand writes exactly the files ls counts, over a
+# mailbox made of every sample message (nested, digest, hostile names,
+# broken input); ls does not decode bodies, so it does not count the files
+# inside TNEF parts and text bodies that extract writes by default
 mb="$T/samples.mbox"
 : >"$mb"
 for f in "$D"/*.eml "$SRC"/corpus/*.eml; do
@@ -302,7 +304,7 @@ run "$CLI" ls --json "$mb"
 counted=$(python3 -c "
 import json
 print(sum(json.loads(l)['attachments'] for l in open('$T/out', encoding='utf-8')))")
-run "$CLI" extract --all "$mb" -o "$T/xs"
+run "$CLI" extract --all --no-expand "$mb" -o "$T/xs"
 written=$(find "$T/xs" -type f | wc -l)
 checkx "extract --all wrote $written files, ls counted $counted" '[ "$counted" -eq "$written" ] && [ "$written" -gt 3 ]'
 check "extract --all printed one line per file" [ "$(wc -l <"$T/out")" -eq "$written" ]
@@ -325,9 +327,14 @@ EOF
 	counted=$(python3 -c "
 import json
 print(sum(json.loads(l)['attachments'] for l in open('$T/out', encoding='utf-8')))")
-	run "$CLI" extract --all "$T/shared.mbox" -o "$T/xshared"
+	run "$CLI" extract --all --no-expand "$T/shared.mbox" -o "$T/xshared"
 	written=$(find "$T/xshared" -type f | wc -l)
-	check "shared corpus: extract --all wrote $written, ls counted $counted" [ "$counted" -eq "$written" ]
+	check "shared corpus: extract --all --no-expand wrote $written, ls counted $counted" [ "$counted" -eq "$written" ]
+	# by default the files inside TNEF parts and text bodies are written
+	# too (and an opened winmail.dat is not)
+	run "$CLI" extract --all "$T/shared.mbox" -o "$T/xshared2"
+	expanded=$(find "$T/xshared2" -type f | wc -l)
+	check "shared corpus: extract --all wrote $expanded, more than $written" [ "$expanded" -gt "$written" ]
 fi
 
 # --- scan: Maildir, -j N ------------------------------------------------------

@@ -37,7 +37,12 @@ class Cli:
         return r
 
     def tree(self, path):
-        return json.loads(self.run("tree", "--json", path).stdout)
+        """The CLI's tree without the derived parts (TNEF items, uuencoded
+        and yEnc files: mimeo_message_expand), which the binding does not
+        make."""
+        t = json.loads(self.run("tree", "--json", path).stdout)
+        t["parts"] = [p for p in t["parts"] if "derived" not in p]
+        return t
 
     def cat(self, path, section, text=False):
         return self.run("cat", *(["--text"] if text else []), path, section).stdout

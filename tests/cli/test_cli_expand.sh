@@ -1,0 +1,87 @@
+#!/bin/sh
+# test_cli_expand.sh - files inside parts (issue 18, mimeo.1): uuencoded and
+# yEnc files in a text body and the contents of a winmail.dat are children
+# in `tree` and `tree --json`, readable with `cat`, written by `extract`
+# (names sanitised and unique); a begin line without its block stays text;
+# `extract --no-expand` saves the winmail.dat itself.
+# Environment (set by meson): MIMEO_CLI, MIMEO_SOURCE_DIR.
+#
+# SPDX-License-Identifier: LGPL-2.1-or-later
+set -u
+
+. "$(dirname "$0")/cli_testlib.sh"
+C=$SRC/../shared/corpus
+
+# a text body: a uuencoded file with a hostile name, a yEnc file, a begin
+# line whose block never ends
+python3 - "$T/uu.eml" "$T/a.bin" <<'PY'
+import binascii, sys
+a = bytes((i * 7 + 3) % 256 for i in range(500))
+open(sys.argv[2], "wb").write(a)
+body = b"Hello,\nbegin the meeting at noon.\n\nbegin 644 ../../evil/a.bin\n"
+for i in range(0, len(a), 45):
+    body += binascii.b2a_uu(a[i:i + 45], backtick=True)
+body += b"`\nend\nand a yEnc file:\n"
+body += b"=ybegin line=128 size=3 name=c.txt\n" + bytes((c + 42) % 256 for c in b"abc")
+body += b"\n=yend size=3\nbegin 644 broken.bin\nM86)C\n"
+msg = (b"From: a@example.com\nMIME-Version: 1.0\nContent-Type: multipart/mixed; boundary=b\n\n"
+       b"--b\nContent-Type: text/plain\n\n" + body + b"\n--b--\n")
+open(sys.argv[1], "wb").write(msg)
+PY
+
+"$CLI" tree "$T/uu.eml" >"$T/out" 2>"$T/err" || fail "tree uu.eml exited $?"
+grep -q '^    1\.1 application/octet-stream  500 bytes, attachment, "\.\./\.\./evil/a\.bin", from uuencode$' "$T/out" ||
+	fail "tree: no uuencoded child: $(cat "$T/out")"
+grep -q '^    1\.2 text/plain  3 bytes, attachment, "c\.txt", from yenc$' "$T/out" ||
+	fail "tree: no yEnc child: $(cat "$T/out")"
+grep -q 'broken' "$T/out" && fail "tree: a begin line without its block became a child"
+[ "$(wc -l <"$T/out")" -eq 4 ] || fail "tree: not 4 lines: $(cat "$T/out")"
+
+"$CLI" tree --json "$T/uu.eml" >"$T/out" || fail "tree --json exited $?"
+python3 - "$T/out" <<'PY' || fail "tree --json: derived parts wrong: $(cat "$T/out")"
+import json, sys
+parts = json.load(open(sys.argv[1]))["parts"]
+assert [p["section"] for p in parts] == ["1", "1.1", "1.2"], parts
+assert "derived" not in parts[0]
+assert parts[1]["derived"] == "uuencode" and parts[1]["size"] == 500
+assert parts[1]["filename"] == "../../evil/a.bin" and parts[1]["disposition"] == "attachment"
+assert parts[2]["derived"] == "yenc" and parts[2]["type"] == "text/plain"
+PY
+
+"$CLI" cat "$T/uu.eml" 1.1 >"$T/got" || fail "cat 1.1 exited $?"
+cmp -s "$T/got" "$T/a.bin" || fail "cat 1.1: not the uuencoded file"
+[ "$("$CLI" cat "$T/uu.eml" 1.2)" = abc ] || fail "cat 1.2: not abc"
+"$CLI" cat "$T/uu.eml" 1.3 >/dev/null 2>"$T/err" && fail "cat 1.3 succeeded"
+grep -q "no section '1.3'" "$T/err" || fail "cat 1.3: $(cat "$T/err")"
+
+# extract: sanitised, unique names; the text part itself has no filename
+"$CLI" extract "$T/uu.eml" -o "$T/x" >"$T/out" 2>"$T/err" || fail "extract exited $?"
+# "../../evil/a.bin" as mimeo_filename_sanitize() makes it
+[ -f "$T/x/__._evil_a.bin" ] && cmp -s "$T/x/__._evil_a.bin" "$T/a.bin" || fail "extract: a.bin: $(ls -R "$T/x")"
+[ "$(cat "$T/x/c.txt")" = abc ] || fail "extract: c.txt"
+[ "$(find "$T/x" -type f | wc -l)" -eq 2 ] || fail "extract: not 2 files: $(ls -R "$T/x")"
+[ -e "$T/evil" ] && fail "extract wrote outside DIR"
+"$CLI" extract "$T/uu.eml" -o "$T/x" >/dev/null 2>&1 || fail "extract again exited $?"
+[ -f "$T/x/__._evil_a-1.bin" ] || fail "extract again: no unique name: $(ls "$T/x")"
+"$CLI" extract --no-expand "$T/uu.eml" -o "$T/y" >/dev/null 2>&1 || fail "extract --no-expand exited $?"
+[ -d "$T/y" ] && [ "$(find "$T/y" -type f | wc -l)" -ne 0 ] && fail "extract --no-expand wrote files"
+
+# winmail.dat: its contents instead of itself; MimeKit's expected files
+if [ -f "$C/mimekit-tnef/rich-text.eml" ]; then
+	"$CLI" tree "$C/mimekit-tnef/rich-text.eml" >"$T/out" || fail "tree rich-text.eml exited $?"
+	grep -q '^    2\.1 text/rtf .*"message\.rtf", from tnef$' "$T/out" ||
+		fail "tree rich-text.eml: $(cat "$T/out")"
+	"$CLI" extract "$C/mimekit-tnef/rich-text.eml" -o "$T/t" >/dev/null 2>&1 || fail "extract rich-text.eml exited $?"
+	[ -f "$T/t/message.rtf" ] || fail "extract rich-text.eml: no message.rtf: $(ls "$T/t")"
+	[ -e "$T/t/winmail.dat" ] && fail "extract rich-text.eml: saved the opened winmail.dat"
+	"$CLI" extract --no-expand "$C/mimekit-tnef/rich-text.eml" -o "$T/t2" >/dev/null 2>&1 ||
+		fail "extract --no-expand rich-text.eml exited $?"
+	[ -f "$T/t2/winmail.dat" ] || fail "extract --no-expand: no winmail.dat: $(ls "$T/t2")"
+fi
+if [ -f "$C/mimekit-yenc/00000020.ntx" ]; then
+	"$CLI" cat "$C/mimekit-yenc/00000020.ntx" 1.1 >"$T/p1" || fail "cat 00000020.ntx 1.1 exited $?"
+	head -c 11250 "$C/mimekit-yenc/joystick.jpg" | cmp -s - "$T/p1" || fail "00000020.ntx 1.1: not the first part"
+fi
+
+[ "$failures" -eq 0 ] || exit 1
+echo "cli-expand: all checks passed"
