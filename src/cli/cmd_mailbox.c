@@ -541,8 +541,216 @@ const cli_command cli_cmd_ls = {
 /* extract --all                                                       */
 /* ------------------------------------------------------------------ */
 
+/* --- multi-part yEnc posts ------------------------------------------
+ *
+ * A yEnc file posted in parts (=ybegin part=, =ypart begin= end=) may be
+ * spread over several messages.  extract --all does not save the parts:
+ * it notes where each is (message, section, byte range) and, once every
+ * message was read, writes each file whose parts cover it from byte 1 to
+ * its size= into DIR itself, reading the parts again in order.  A file
+ * with a part missing is reported and not written. */
+
+typedef struct ypiece {
+	char *name;             /* =ybegin name= */
+	uint64_t file_size;     /* =ybegin size= */
+	uint64_t begin, end;    /* =ypart range, 1-based, inclusive */
+	uint64_t size;          /* decoded bytes of this part */
+	unsigned part, total;
+	size_t msg;             /* message number in the mailbox */
+	char *section;
+} ypiece;
+
+typedef struct ylist {
+	ypiece *v;
+	size_t n, cap;
+} ylist;
+
+/* Note the part when `p` is a placed part of a multi-part yEnc post:
+ * 1 (noted), 0 (not such a part), -1 (out of memory). */
+static int yenc_note(ylist *l, const mimeo_part *p, size_t msg)
+{
+	mimeo_yenc_info yi;
+	ypiece *y;
+
+	if (mimeo_part_yenc_info(p, &yi) != MIMEO_OK || !yi.part || !yi.begin ||
+	    yi.end < yi.begin || !yi.file_size || yi.end > yi.file_size ||
+	    yi.end - yi.begin + 1 != mimeo_part_size(p))
+		return 0;
+	if (l->n == l->cap) {
+		size_t ncap = l->cap ? l->cap * 2 : 16;
+		ypiece *nv = realloc(l->v, ncap * sizeof(*nv));
+
+		if (!nv)
+			return -1;
+		l->v = nv;
+		l->cap = ncap;
+	}
+	y = &l->v[l->n];
+	y->name = strdup(yi.name);
+	y->section = strdup(mimeo_part_section(p));
+	if (!y->name || !y->section) {
+		free(y->name);
+		free(y->section);
+		return -1;
+	}
+	y->file_size = yi.file_size;
+	y->begin = yi.begin;
+	y->end = yi.end;
+	y->size = mimeo_part_size(p);
+	y->part = yi.part;
+	y->total = yi.total;
+	y->msg = msg;
+	l->n++;
+	return 1;
+}
+
+static int ypiece_cmp(const void *a, const void *b)
+{
+	const ypiece *x = a, *y = b;
+	int c = strcmp(x->name, y->name);
+
+	if (c)
+		return c;
+	if (x->file_size != y->file_size)
+		return x->file_size < y->file_size ? -1 : 1;
+	if (x->begin != y->begin)
+		return x->begin < y->begin ? -1 : 1;
+	return x->msg < y->msg ? -1 : x->msg > y->msg;
+}
+
+/* One file to put together: pieces v[0..n) in order, duplicates (the same
+ * range posted twice) marked to be skipped. */
+typedef struct yfile {
+	mimeo_mailbox *mb;
+	const ypiece *v;
+	size_t n;
+	const unsigned char *skip;
+} yfile;
+
+static int yenc_produce(void *ctx, cli_outdir_write_fn write, void *sink)
+{
+	const yfile *f = ctx;
+	size_t i;
+
+	for (i = 0; i < f->n; i++) {
+		mimeo_message *m = NULL;
+		const mimeo_part *p;
+		int r;
+
+		if (f->skip[i])
+			continue;
+		if (mimeo_mailbox_parse(f->mb, f->v[i].msg, &m, NULL) != MIMEO_OK) {
+			cli_error("%s", mimeo_mailbox_error(f->mb));
+			return -1;
+		}
+		p = mimeo_message_expand(m, NULL) == MIMEO_OK
+			    ? mimeo_message_find_section(m, f->v[i].section) : NULL;
+		if (!p || mimeo_part_derived(p) != MIMEO_EXPAND_YENC ||
+		    mimeo_part_size(p) != f->v[i].size) {
+			cli_error("message %zu section %s changed while extracting", f->v[i].msg,
+				  f->v[i].section);
+			mimeo_message_free(m);
+			return -1;
+		}
+		r = cli_produce_body((void *)p, write, sink);
+		mimeo_message_free(m);
+		if (r != 0)
+			return -1;
+	}
+	return 0;
+}
+
+/* Write every complete file into DIR; report the others.  CLI_OK, or
+ * CLI_FAILURE when a part is missing or a file could not be saved. */
+static int yenc_assemble(ylist *l, mimeo_mailbox *mb, const char *dir)
+{
+	cli_outdir *out = NULL;
+	unsigned char *skip;
+	size_t a, b, i;
+	int rc = CLI_OK;
+
+	if (!l->n)
+		return CLI_OK;
+	qsort(l->v, l->n, sizeof(*l->v), ypiece_cmp);
+	skip = calloc(l->n, 1);
+	if (!skip) {
+		cli_error("out of memory");
+		return CLI_FAILURE;
+	}
+	for (a = 0; a < l->n; a = b) {
+		uint64_t next = 1;
+		char gap[160] = "";
+		int broken = 0;
+
+		for (b = a; b < l->n && strcmp(l->v[b].name, l->v[a].name) == 0 &&
+			    l->v[b].file_size == l->v[a].file_size;
+		     b++)
+			;
+		for (i = a; i < b; i++) {
+			const ypiece *y = &l->v[i];
+
+			if (y->end < next) {
+				skip[i] = 1; /* the same range again (a repost) */
+			} else if (y->begin < next) {
+				broken = 1;
+				snprintf(gap, sizeof(gap), "part %u overlaps the part before it",
+					 y->part);
+				break;
+			} else if (y->begin > next) {
+				broken = 1;
+				snprintf(gap, sizeof(gap), "bytes %" PRIu64 "-%" PRIu64 " missing",
+					 next, y->begin - 1);
+				break;
+			} else {
+				next = y->end + 1;
+			}
+		}
+		if (!broken && next <= l->v[a].file_size) {
+			broken = 1;
+			snprintf(gap, sizeof(gap), "bytes %" PRIu64 "-%" PRIu64 " missing", next,
+				 l->v[a].file_size);
+		}
+		if (broken) {
+			/* the name is raw bytes from the message */
+			fputs("mimeo: extract: yEnc file \"", stderr);
+			cli_print_safe(stderr, l->v[a].name, strlen(l->v[a].name));
+			fprintf(stderr, "\" (%" PRIu64 " bytes, %zu part%s found): %s; not written\n",
+				l->v[a].file_size, b - a, b - a == 1 ? "" : "s", gap);
+			rc = CLI_FAILURE;
+			continue;
+		}
+		if (!out && !(out = cli_outdir_open(dir, "extract"))) {
+			rc = CLI_FAILURE;
+			break;
+		}
+		{
+			yfile f = { mb, &l->v[a], b - a, skip + a };
+			char label[320];
+
+			snprintf(label, sizeof(label), "yEnc file in %zu parts", b - a);
+			cli_outdir_save(out, l->v[a].name, label, yenc_produce, &f);
+		}
+	}
+	if (out && cli_outdir_close(out) != CLI_OK)
+		rc = CLI_FAILURE;
+	free(skip);
+	return rc;
+}
+
+static void ylist_free(ylist *l)
+{
+	size_t i;
+
+	for (i = 0; i < l->n; i++) {
+		free(l->v[i].name);
+		free(l->v[i].section);
+	}
+	free(l->v);
+}
+
 int cli_extract_all(const char *path, const char *dir, int progress_mode, int expand)
 {
+	ylist yparts = { NULL, 0, 0 };
 	box bx;
 	size_t i, n, unreadable = 0;
 	uint64_t done = 0;
@@ -595,9 +803,18 @@ int cli_extract_all(const char *path, const char *dir, int progress_mode, int ex
 		}
 		for (p = mimeo_message_root(m); p; p = mimeo_part_next(p)) {
 			char label[640];
+			int y;
 
 			if (!cli_is_attachment(p))
 				continue;
+			y = yenc_note(&yparts, p, i);
+			if (y < 0) {
+				cli_error("out of memory");
+				rc = CLI_FAILURE;
+				break;
+			}
+			if (y)
+				continue; /* put together at the end */
 			if (!out) {
 				/* DIR/<N>/, created for messages that have any */
 				snprintf(sub, dirlen + 24, "%.*s/%zu", (int)dirlen, dir, i);
@@ -621,6 +838,9 @@ int cli_extract_all(const char *path, const char *dir, int progress_mode, int ex
 			break; /* DIR/<N> could not be created: stop */
 	}
 	cli_progress_end(&prog);
+	if (rc == CLI_OK && yenc_assemble(&yparts, bx.mb, dir) != CLI_OK)
+		rc = CLI_FAILURE;
+	ylist_free(&yparts);
 	if (unreadable) {
 		cli_error("extract: %zu message%s could not be read", unreadable,
 			  unreadable == 1 ? "" : "s");

@@ -83,5 +83,25 @@ if [ -f "$C/mimekit-yenc/00000020.ntx" ]; then
 	head -c 11250 "$C/mimekit-yenc/joystick.jpg" | cmp -s - "$T/p1" || fail "00000020.ntx 1.1: not the first part"
 fi
 
+# extract --all puts a yEnc file posted in parts together (placed by
+# =ypart begin/end), once, in DIR; a missing part is reported, exit 1
+if [ -f "$C/mimekit-yenc/00000021.ntx" ]; then
+	for f in 00000021 00000020 00000021; do
+		echo "From news@example.org Mon Dec  7 10:00:00 2026"
+		sed 's/^\(>*From \)/>\1/' "$C/mimekit-yenc/$f.ntx"
+		echo
+	done >"$T/posts.mbox"
+	"$CLI" extract --all "$T/posts.mbox" -o "$T/yp" >"$T/out" 2>"$T/err" || fail "extract --all posts exited $?: $(cat "$T/err")"
+	cmp -s "$T/yp/joystick.jpg" "$C/mimekit-yenc/joystick.jpg" || fail "extract --all: joystick.jpg not put together"
+	[ "$(find "$T/yp" -type f | wc -l)" -eq 1 ] || fail "extract --all posts: not one file: $(find "$T/yp")"
+	grep -qx "$T/yp/joystick.jpg" "$T/out" || fail "extract --all posts: printed $(cat "$T/out")"
+	{ echo "From news@example.org Mon Dec  7 10:00:00 2026"; cat "$C/mimekit-yenc/00000021.ntx"; } >"$T/part2.mbox"
+	"$CLI" extract --all "$T/part2.mbox" -o "$T/yq" >"$T/out" 2>"$T/err"
+	[ $? -eq 1 ] || fail "extract --all, a part missing: not exit 1"
+	grep -q 'yEnc file "joystick.jpg" (19338 bytes, 1 part found): bytes 1-11250 missing; not written' "$T/err" ||
+		fail "extract --all, a part missing: $(cat "$T/err")"
+	[ -e "$T/yq/joystick.jpg" ] && fail "extract --all wrote an incomplete file"
+fi
+
 [ "$failures" -eq 0 ] || exit 1
 echo "cli-expand: all checks passed"
