@@ -1,6 +1,7 @@
 /*
- * charset-priv.h - internals shared by charset.c and the header decoders.
- * Not installed.
+ * charset-priv.h - what src/charset/ offers the header decoders and the
+ * rest of the library (label lookup, whole-buffer conversion, UTF-8 repair,
+ * the cache's scratch buffers).  Not installed.
  *
  * SPDX-License-Identifier: LGPL-2.1-or-later
  */

@@ -1,6 +1,6 @@
 /*
  * utf8_avx2.c - AVX2 UTF-8 validation kernel, built with -mavx2 in the
- * AVX2 archive and called (from charset.c) only when cpu.c found AVX2.
+ * AVX2 archive and called (from utf8.c) only when cpu.c found AVX2.
  *
  * SPDX-License-Identifier: LGPL-2.1-or-later
  */
