@@ -502,6 +502,27 @@ START_TEST(encoded_message_spool)
 		mimeo_buf_dispose(&b);
 		mimeo_message_free(m);
 	}
+	/* its spool at the threshold: the decoded body (sizeof(inner) - 1
+	 * bytes) stays in memory at exactly the limit, one byte less sends it
+	 * to a file; the bytes are the same either way */
+	for (k = sizeof(inner) - 2; k <= sizeof(inner); k++) {
+		mimeo_message_options o = MIMEO_MESSAGE_OPTIONS_INIT;
+		mimeo_message *m;
+		const mimeo_part *p;
+		mimeo_buf b = MIMEO_BUF_INIT;
+
+		o.spool_memory = k;
+		ck_assert_int_eq(mimeo_message_parse_buffer(&m, msg.ptr, msg.size, &o), MIMEO_OK);
+		p = mimeo_message_find_section(m, "1.1");
+		if (k < sizeof(inner) - 1)
+			ck_assert_ptr_null(mimeo_part_body(p, NULL));
+		else
+			ck_assert_ptr_nonnull(mimeo_part_body(p, NULL));
+		ck_assert_int_eq(mimeo_part_decode_buf(p, 0, NULL, &b, NULL), MIMEO_OK);
+		ck_assert_str_eq(b.ptr, "inner text");
+		mimeo_buf_dispose(&b);
+		mimeo_message_free(m);
+	}
 	mimeo_buf_dispose(&msg);
 }
 END_TEST
