@@ -168,7 +168,9 @@ struct mimeo_message *cli_load_message_n(const char *path, size_t n)
 
 		mimeo_mailbox_entry_get(mb, want, &e);
 		mo.reason = &reason;
-		if ((uint64_t)st.st_size != mimeo_mailbox_size(mb)) {
+		/* mail appended meanwhile is fine (the index stays right);
+		 * a shorter file was rewritten */
+		if ((uint64_t)st.st_size < mimeo_mailbox_size(mb)) {
 			reason = "the file changed while it was read";
 			rc = MIMEO_EIO;
 		} else {
