@@ -67,10 +67,19 @@ typedef struct mimeo_expand_options {
 				   mimeo_message_limits_hit() */
 	unsigned max_nesting; /**< TNEF messages embedded in TNEF expanded to
 				   this depth (default 4) */
+	unsigned work_factor; /**< producing every child of a part once may
+				   decode that part this many times over
+				   (default 16; at least 256 MiB): a TNEF
+				   child decodes its whole part, a block in a
+				   transfer-encoded text decodes the text up
+				   to it.  Past it the part's other files are
+				   not shown and MIMEO_LIMIT_PARTS is set, so
+				   a part holding thousands of small files
+				   cannot make saving them all quadratic */
 } mimeo_expand_options;
 
 #define MIMEO_EXPAND_OPTIONS_VERSION 1
-#define MIMEO_EXPAND_OPTIONS_INIT { MIMEO_EXPAND_OPTIONS_VERSION, MIMEO_EXPAND_ALL, 4096, 4 }
+#define MIMEO_EXPAND_OPTIONS_INIT { MIMEO_EXPAND_OPTIONS_VERSION, MIMEO_EXPAND_ALL, 4096, 4, 16 }
 
 /**
  * Add the derived children of every TNEF part and of every text/plain leaf

@@ -69,6 +69,11 @@ typedef struct expander {
 	const mimeo_allocator *alloc;
 	unsigned what, max_nesting;
 	size_t max_children;
+	unsigned work_factor;
+	/* decoding that producing every child of the current candidate once
+	 * costs, and what it may cost (see mimeo_expand_options.work_factor) */
+	uint64_t spent, budget, cand_size;
+	int budget_hit;
 	drec *recs;
 	size_t nrecs, caprecs;
 	plink *links;
@@ -419,10 +424,11 @@ static int set_type(mimeo__arena *ar, mimeo__attrs *a, const char *mime)
 }
 
 /* A new derived node under `l->parent` (unreachable until linked), with
- * its record.  NULL with *rc set on failure, NULL with *rc MIMEO_OK when
- * the max_children limit is reached. */
+ * its record.  `cost`: the bytes decoded to produce it again.  NULL with
+ * *rc set on failure, NULL with *rc MIMEO_OK when the max_children limit
+ * or the work budget of the candidate is reached. */
 static drec *new_child(expander *e, plink *l, const char *name, const char *mime,
-		       uint64_t size, unsigned kind, int *rc)
+		       uint64_t size, unsigned kind, uint64_t cost, int *rc)
 {
 	mimeo__arena *ar = &e->m->ar;
 	mimeo_part *parent = l->parent, *c;
@@ -438,6 +444,11 @@ static drec *new_child(expander *e, plink *l, const char *name, const char *mime
 		e->limit_hit = 1;
 		return NULL;
 	}
+	if (cost > e->budget - e->spent) {
+		e->budget_hit = 1;
+		return NULL;
+	}
+	e->spent += cost;
 	*rc = MIMEO_ENOMEM;
 	c = mimeo__arena_alloc(ar, sizeof(*c));
 	a = mimeo__arena_alloc(ar, sizeof(*a));
@@ -539,7 +550,9 @@ static int expand_tnef_bytes(expander *e, mimeo_part *parent, const void *data, 
 
 		/* the links array may move when a nested call grows it */
 		l = &e->links[li];
-		r = new_child(e, l, it->filename, it->mime_type, it->size, MIMEO_EXPAND_TNEF, &rc);
+		/* producing it decodes the whole candidate (and reads its TNEF) */
+		r = new_child(e, l, it->filename, it->mime_type, it->size, MIMEO_EXPAND_TNEF,
+			      e->cand_size, &rc);
 		if (!r)
 			break;
 		r->index = i;
@@ -817,7 +830,9 @@ static int expand_text(expander *e, mimeo_part *p)
 				break;
 			}
 		}
-		r = new_child(e, l, f->name, mimeo__guess_type(f->name), f->size, f->kind, &rc);
+		/* producing it reads the block, or decodes the body up to it */
+		r = new_child(e, l, f->name, mimeo__guess_type(f->name), f->size, f->kind,
+			      parent_is_raw(p) ? f->end - f->start : f->end, &rc);
 		if (!r)
 			break;
 		r->start = f->start;
@@ -863,6 +878,7 @@ int mimeo_message_expand(mimeo_message *m, const mimeo_expand_options *opts)
 	e.alloc = m->alloc;
 	e.what = opts && opts->what ? opts->what & MIMEO_EXPAND_ALL : MIMEO_EXPAND_ALL;
 	e.max_children = opts && opts->max_children ? opts->max_children : 4096;
+	e.work_factor = opts && opts->work_factor ? opts->work_factor : 16;
 	e.max_nesting = opts && opts->max_nesting ? opts->max_nesting : 4;
 	/* only the nodes of the MIME structure are candidates: the walk sees
 	 * none of the new ones, which are linked at the end */
@@ -870,6 +886,15 @@ int mimeo_message_expand(mimeo_message *m, const mimeo_expand_options *opts)
 	     p = (mimeo_part *)mimeo_part_next(p)) {
 		if (!(p->flags & MIMEO_PART_LEAF) || !mimeo_part_is_leaf(p) || !p->size)
 			continue;
+		/* producing every child of p once may decode p work_factor
+		 * times over (at least 256 MiB): many files in one part must
+		 * not make saving them all quadratic */
+		e.cand_size = p->size;
+		e.spent = 0;
+		e.budget = p->size > UINT64_MAX / e.work_factor ? UINT64_MAX
+								  : p->size * e.work_factor;
+		if (e.budget < ((uint64_t)256 << 20))
+			e.budget = (uint64_t)256 << 20;
 		if ((e.what & MIMEO_EXPAND_TNEF) && is_tnef_part(p))
 			rc = expand_tnef(&e, p);
 		else if ((e.what & (MIMEO_EXPAND_UUENCODE | MIMEO_EXPAND_YENC)) &&
@@ -901,7 +926,7 @@ int mimeo_message_expand(mimeo_message *m, const mimeo_expand_options *opts)
 	}
 	if (rc == MIMEO_OK) {
 		m->derived_run = run; /* also marks the message as expanded */
-		if (e.limit_hit)
+		if (e.limit_hit || e.budget_hit)
 			m->limits |= MIMEO_LIMIT_PARTS;
 	}
 	mimeo__free(e.alloc, e.recs);

@@ -634,6 +634,56 @@ START_TEST(every_allocation_failure)
 }
 END_TEST
 
+/* Thousands of files in one transfer-encoded text: producing each decodes
+ * the text up to it, so past work_factor times the text (at least 256
+ * MiB) the rest is not shown and MIMEO_LIMIT_PARTS says so; in a 7bit text
+ * each block reads only itself: all are shown. */
+START_TEST(work_budget)
+{
+	static const char *ctes[] = { "base64", "7bit" };
+	sbuf body = { 0 };
+	char filler[1001];
+	size_t i;
+
+	memset(filler, 'x', sizeof(filler) - 2);
+	filler[sizeof(filler) - 2] = '\n';
+	filler[sizeof(filler) - 1] = '\0';
+	for (i = 0; i < 1000; i++) {
+		char b[64];
+
+		snprintf(b, sizeof(b), "begin 644 f%zu\n#86)C\n`\nend\n", i);
+		s_str(&body, b);
+		s_str(&body, filler);
+	}
+	for (i = 0; i < 2; i++) {
+		sbuf msg = { 0 };
+		mimeo_message *m;
+		size_t n;
+
+		s_str(&msg, "Content-Type: text/plain\nContent-Transfer-Encoding: ");
+		s_str(&msg, ctes[i]);
+		s_str(&msg, "\n\n");
+		if (i == 0)
+			s_base64(&msg, (unsigned char *)body.p, body.n);
+		else
+			s_put(&msg, body.p, body.n);
+		m = parse_expand(msg.p, msg.n);
+		n = mimeo_part_child_count(mimeo_message_root(m));
+		if (i == 0) {
+			ck_assert_uint_gt(n, 100);
+			ck_assert_uint_lt(n, 1000);
+			ck_assert(mimeo_message_limits_hit(m) & MIMEO_LIMIT_PARTS);
+		} else {
+			ck_assert_uint_eq(n, 1000);
+			ck_assert(!(mimeo_message_limits_hit(m) & MIMEO_LIMIT_PARTS));
+		}
+		mimeo_message_free(m);
+		free(msg.p);
+	}
+	free(body.p);
+}
+END_TEST
+
 static Suite *expand_suite(void)
 {
 	Suite *s = suite_create("expand");
@@ -647,6 +697,7 @@ static Suite *expand_suite(void)
 	tcase_add_test(tc, tnef_mimekit);
 	tcase_add_test(tc, tnef_by_name_and_not_tnef);
 	tcase_add_test(tc, every_allocation_failure);
+	tcase_add_test(tc, work_budget);
 	suite_add_tcase(s, tc);
 	return s;
 }
