@@ -15,6 +15,17 @@ static int pair_lead(int pairs, unsigned char b)
 	return pairs == PAIRS_EUC && b >= 0xA1 && b <= 0xFE;
 }
 
+/* Whether `b` can end a two-byte character of a transcoded stream.  A
+ * lead byte followed by anything else is skipped alone: the transcoders
+ * never make such a pair, and swallowing the byte after it would make the
+ * output depend on where a stream was split. */
+static int pair_trail(int pairs, unsigned char b)
+{
+	if (pairs == PAIRS_SJIS)
+		return (b >= 0x40 && b <= 0x7E) || (b >= 0x80 && b <= 0xFC);
+	return pairs == PAIRS_EUC && b >= 0xA1 && b <= 0xFE;
+}
+
 /* Run `cd` over *in.  EILSEQ: one U+FFFD per skipped byte, the rest is
  * converted.  EINVAL (input ends inside a character): kept in *in unless
  * `final`, which replaces it with U+FFFD.  `final` also flushes the shift
@@ -60,7 +71,7 @@ int mimeo__iconv_run(iconv_t cd, const unsigned char **in, size_t *inleft, int f
 			*inleft = 0;
 			break;
 		}
-		if (*inleft >= 2 && pair_lead(pairs, **in)) {
+		if (*inleft >= 2 && pair_lead(pairs, (*in)[0]) && pair_trail(pairs, (*in)[1])) {
 			(*in)++;
 			(*inleft)--;
 		}

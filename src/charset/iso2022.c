@@ -207,7 +207,7 @@ static size_t hz_step(struct hz *st, const unsigned char *s, size_t n, int final
 			st->tilde = 1;
 		else if (b >= 0x80)
 			*p++ = 0xFF;
-		else if (st->gb && b >= 0x21)
+		else if (st->gb && b >= 0x21 && b <= 0x7D)
 			st->lead = b;
 		else
 			*p++ = b;
