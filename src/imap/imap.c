@@ -1174,6 +1174,16 @@ static void write_body(ctx *c, const mimeo_part *p, const span *src, unsigned fl
 	}
 	mimeo_part_offsets(p, NULL, NULL, &b);
 	a = body_start(p, src);
+	if (!message && mimeo_part_is_message(p) && b > a && src->data[b - 1] == '\n' &&
+	    b < src->len && is_outer_delimiter(p, src->data + b, (size_t)(src->len - b))) {
+		/* A message/global (or other encapsulation the tree parsed
+		 * but a server reads as a plain body): the tree ends it after
+		 * the line break that closes its last line, which belongs to
+		 * the outer delimiter (RFC 2046 5.1.1), as for any leaf. */
+		b--;
+		if (b > a && src->data[b - 1] == '\r')
+			b--;
+	}
 	count(src, a, b, &size, &lines);
 	put(c, " ", 1);
 	if (!message)

@@ -507,6 +507,27 @@ START_TEST(file_source_same_values)
 }
 END_TEST
 
+/* A message/global part is described as a plain body (as Dovecot does):
+ * its size stops before the line break that belongs to the outer
+ * delimiter, although the tree parsed the message inside it (the size was
+ * 2 too large in CRLF form: flanker's enclosed-global.eml).  Values
+ * checked against Dovecot 2.3.19. */
+START_TEST(message_global_size)
+{
+	check_msg("Content-Type: multipart/mixed; boundary=o\n\n--o\nContent-Type: message/global\n\n"
+		  "Content-Type: multipart/alternative; boundary=i\n\n--i\nContent-Type: text/plain\n\n"
+		  "x\n--i--\n--o--\n",
+		  "((\"message\" \"global\" NIL NIL NIL \"7bit\" 92 NIL NIL NIL NIL) \"mixed\" "
+		  "(\"boundary\" \"o\") NIL NIL NIL)",
+		  NULL);
+	check_msg("Content-Type: multipart/mixed; boundary=o\r\n\r\n--o\r\nContent-Type: message/global\r\n\r\n"
+		  "Subject: s\r\n\r\nbody\r\n\r\n--o--\r\n",
+		  "((\"message\" \"global\" NIL NIL NIL \"7bit\" 20 NIL NIL NIL NIL) \"mixed\" "
+		  "(\"boundary\" \"o\") NIL NIL NIL)",
+		  NULL);
+}
+END_TEST
+
 static Suite *imap_suite(void)
 {
 	Suite *s = suite_create("imap");
@@ -522,6 +543,7 @@ static Suite *imap_suite(void)
 	tcase_add_test(tc, every_allocation_failure);
 	tcase_add_test(tc, reparse_allocation_failure);
 	tcase_add_test(tc, file_source_same_values);
+	tcase_add_test(tc, message_global_size);
 	tcase_set_timeout(tc, 120);
 	suite_add_tcase(s, tc);
 	return s;
