@@ -709,8 +709,12 @@ static void check_prefix(scan *s)
 	for (i = 0; i < s->nk; i++) {
 		scanner *k = &s->k[i];
 
-		if (k->kind == MIMEO_EXPAND_UUENCODE ? (s->prelen >= 6 && memcmp(s->pre, "begin ", 6) == 0)
-						     : (s->prelen >= 7 && memcmp(s->pre, "=ybegin", 7) == 0))
+		/* at least every line the decoders take for a begin line
+		 * ("begin" SP/TAB..., "=ybegin...") */
+		if (k->kind == MIMEO_EXPAND_UUENCODE
+			    ? (s->prelen >= 6 && memcmp(s->pre, "begin", 5) == 0 &&
+			       (s->pre[5] == ' ' || s->pre[5] == '\t'))
+			    : (s->prelen >= 7 && memcmp(s->pre, "=ybegin", 7) == 0))
 			k->last_begin = s->line_start;
 	}
 }

@@ -295,7 +295,7 @@ END_TEST
 START_TEST(sections_options_limits)
 {
 	static const char msg[] = "Subject: x\n\nbegin 644 a\n#86)C\n`\nend\n"
-				  "begin 644 b\n#86)C\n`\nend\n"
+				  "begin\t644 b\n#>'EZ\n`\nend\n"
 				  "=ybegin line=128 size=3 name=c.txt\n\x8b\x8c\x8d\n=yend size=3\n";
 	mimeo_expand_options o = MIMEO_EXPAND_OPTIONS_INIT;
 	mimeo_message *m = NULL;
@@ -320,6 +320,10 @@ START_TEST(sections_options_limits)
 	free(got);
 	got = content(mimeo_message_find_section(m, "1.1"), &len);
 	ck_assert(len == 3 && memcmp(got, "abc", 3) == 0);
+	free(got);
+	/* a begin line with a tab is one too: its block, not the one before */
+	got = content(mimeo_message_find_section(m, "1.2"), &len);
+	ck_assert(len == 3 && memcmp(got, "xyz", 3) == 0);
 	free(got);
 	ck_assert_int_eq(mimeo_message_expand(m, NULL), MIMEO_OK);
 	ck_assert_uint_eq(mimeo_message_part_count(m), 4);
