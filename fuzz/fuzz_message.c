@@ -6,12 +6,14 @@
  *        [message...]
  *   options bit 0: MIMEO_MESSAGE_BORROW; bit 1: small parser limits;
  *   bit 2: the stream parse spools to a temporary file after 64 bytes;
+ *   bit 3: also parse it as a range of a file, between junk bytes
+ *   (mimeo_message_parse_fd_range: pread, offsets from the range);
  *   split byte: read sizes of mimeo_message_parse_stream; the section
  *   string is looked up as is (garbage like "1..2", "0", "99999999999").
  * Checks:
- *   - parse_buffer and parse_stream (fed in input-chosen read sizes,
- *     spooled in memory or in a file) give the same tree: same sections,
- *     types, offsets and body bytes;
+ *   - parse_buffer, parse_stream (fed in input-chosen read sizes,
+ *     spooled in memory or in a file) and parse_fd_range give the same
+ *     tree: same sections, types, offsets and body bytes;
  *   - bodies decoded on demand from the source (issue 13) are exactly what
  *     the push parser delivers when it decodes them itself, their sizes
  *     are the sizes counted at parse time, the zero-copy view (when there
@@ -30,9 +32,13 @@
  *
  * SPDX-License-Identifier: LGPL-2.1-or-later
  */
+#define _GNU_SOURCE 1 /* memfd_create */
 #include "fuzz_util.h"
 
 #include <mimeo.h>
+
+#include <sys/mman.h>
+#include <unistd.h>
 
 /* internal (src/message/message.c): leaves whose raw bytes were not the
  * source range [body_offset, end_offset) */
@@ -339,6 +345,33 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		fprintf(stderr, "buffer and stream parses differ:\n%.400s\n---\n%.400s\n",
 			f1.ptr, f2.ptr);
 		abort();
+	}
+	/* the same message as bytes [k, k + size) of a file, junk around it */
+	if (o & 8) {
+		int fd = memfd_create("fuzz-message", MFD_CLOEXEC);
+		size_t k = (size_t)(split % 7);
+
+		if (fd >= 0 && write(fd, "From x\n", k) == (ssize_t)k &&
+		    (in.size == 0 || write(fd, in.data, in.size) == (ssize_t)in.size) &&
+		    write(fd, "\n--x--\n", 7) == 7) {
+			mimeo_message *m3 = NULL;
+
+			mo.spool_memory = 0;
+			FZ_CHECK(mimeo_message_parse_fd_range(&m3, fd, k, in.size, &mo) == MIMEO_OK);
+			close(fd);
+			fd = -1;
+			FZ_CHECK(mimeo_message_source_size(m3) == in.size);
+			mimeo_buf_clear(&f2);
+			fingerprint(m3, &f2);
+			if (f1.size != f2.size || (f1.size && memcmp(f1.ptr, f2.ptr, f1.size) != 0)) {
+				fprintf(stderr, "buffer and file-range parses differ:\n%.400s\n---\n%.400s\n",
+					f1.ptr, f2.ptr);
+				abort();
+			}
+			mimeo_message_free(m3);
+		}
+		if (fd >= 0)
+			close(fd);
 	}
 out:
 	mimeo_buf_dispose(&f1);
