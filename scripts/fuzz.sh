@@ -57,7 +57,8 @@ setup_libfuzzer() {
 	else
 		CC=clang meson setup build-fuzz "${opts[@]}" >/dev/null
 	fi
-	ninja -C build-fuzz >/dev/null || { ninja -C build-fuzz; exit 1; }
+	# the retry shows why on stderr: stdout may be a caller's list of targets
+	ninja -C build-fuzz >/dev/null || { ninja -C build-fuzz >&2; exit 1; }
 }
 
 setup_afl() {
@@ -70,7 +71,7 @@ setup_afl() {
 	else
 		CC=afl-clang-fast meson setup build-fuzzer-afl "${opts[@]}" >/dev/null
 	fi
-	ninja -C build-fuzzer-afl >/dev/null || { ninja -C build-fuzzer-afl; exit 1; }
+	ninja -C build-fuzzer-afl >/dev/null || { ninja -C build-fuzzer-afl >&2; exit 1; }
 }
 
 # Targets present in a build dir, in a stable order.
