@@ -598,6 +598,11 @@ typedef struct scanner {
 	int in;                 /* inside a block */
 	uint64_t start;         /* where the current block began */
 	uint64_t last_begin;    /* the last begin line's offset */
+	/* A block that ends at the begin line of the next one pauses the
+	 * decoder with that line held; the next call starts the new block
+	 * from it, whatever lines come after: `pending` is where it is. */
+	uint64_t pending;
+	int has_pending;
 	uint64_t produced;      /* bytes of the current block */
 } scanner;
 
@@ -682,18 +687,28 @@ static int scanner_feed(scan *s, scanner *k, const char *d, size_t n, uint64_t o
 			r = mimeo_yenc_decode_step(&k->y, d + pos, n - pos, s->out, &used, &got);
 		pos += used;
 		if (!k->in && (k->kind == MIMEO_EXPAND_UUENCODE ? k->uu.began : k->y.began)) {
-			/* a block starts only at a begin line: the last one seen */
+			/* a block starts only at a begin line: the one held at
+			 * the last pause, else the last one seen */
 			k->in = 1;
-			k->start = k->last_begin;
+			k->start = k->has_pending ? k->pending : k->last_begin;
 			k->produced = 0;
 		}
+		k->has_pending = 0;
 		if (k->in)
 			k->produced += got;
-		if (r == MIMEO_PAUSED && k->in) {
-			int rc = block_ended(s, k, off + pos);
+		if (r == MIMEO_PAUSED) {
+			int rc = k->in ? block_ended(s, k, off + pos) : MIMEO_OK;
 
 			if (rc != MIMEO_OK)
 				return rc;
+			/* a block ended by the next block's begin line (not by
+			 * its own end line) holds that line: the next block
+			 * starts there */
+			if (k->kind == MIMEO_EXPAND_UUENCODE ? !k->uu.ended
+							     : !(k->y.have & MIMEO_YENC_HAVE_END)) {
+				k->pending = k->last_begin;
+				k->has_pending = 1;
+			}
 		}
 		if (r != MIMEO_PAUSED && used == 0)
 			break; /* not expected: the decoders use all input unless they pause */

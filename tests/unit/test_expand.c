@@ -688,6 +688,45 @@ START_TEST(work_budget)
 }
 END_TEST
 
+/* Where a block starts when the one before it ended at its begin line
+ * (held by the decoder) and a "begin " text line that is no begin line
+ * follows; and when the one before ended at its own end line (found by
+ * the random inputs of fuzz_expand's replay: the child's content, produced
+ * again, differed from the size found).  Each child is its own block. */
+START_TEST(block_starts)
+{
+	static const char msg1[] = "Subject: x\n\nbegin 644 a\n#86)C\n"   /* no end */
+				   "begin 600 b\nbegin 64x \n#>'EZ\n`\nend\n";
+	static const char msg2[] = "Subject: x\n\nbegin 644 \n`\nend\n"
+				   "begin 644 \n#86)C\n`\nend\nbegin 644 x\n#>'EZ\n`\nend\n";
+	mimeo_message *m = parse_expand(msg1, sizeof(msg1) - 1);
+	const mimeo_part *c;
+	char *got;
+	size_t len;
+
+	ck_assert_uint_eq(mimeo_part_child_count(mimeo_message_root(m)), 1);
+	c = mimeo_message_find_section(m, "1.1");
+	ck_assert_str_eq(mimeo_part_filename(c), "b");
+	got = content(c, &len);
+	ck_assert(len == 3 && memcmp(got, "xyz", 3) == 0);
+	free(got);
+	mimeo_message_free(m);
+
+	m = parse_expand(msg2, sizeof(msg2) - 1);
+	ck_assert_uint_eq(mimeo_part_child_count(mimeo_message_root(m)), 3);
+	ck_assert_uint_eq(mimeo_part_size(mimeo_message_find_section(m, "1.1")), 0);
+	got = content(mimeo_message_find_section(m, "1.2"), &len);
+	ck_assert(len == 3 && memcmp(got, "abc", 3) == 0);
+	free(got);
+	c = mimeo_message_find_section(m, "1.3");
+	ck_assert_str_eq(mimeo_part_filename(c), "x");
+	got = content(c, &len);
+	ck_assert(len == 3 && memcmp(got, "xyz", 3) == 0);
+	free(got);
+	mimeo_message_free(m);
+}
+END_TEST
+
 static Suite *expand_suite(void)
 {
 	Suite *s = suite_create("expand");
@@ -702,6 +741,7 @@ static Suite *expand_suite(void)
 	tcase_add_test(tc, tnef_by_name_and_not_tnef);
 	tcase_add_test(tc, every_allocation_failure);
 	tcase_add_test(tc, work_budget);
+	tcase_add_test(tc, block_starts);
 	suite_add_tcase(s, tc);
 	return s;
 }
