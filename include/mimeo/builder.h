@@ -459,7 +459,9 @@ typedef struct mimeo_to7bit_options {
  *    RFC 6857 downgrades it), placed after the group it was in, with a
  *    warning.  A malformed
  *    list keeps what the parser found in it (a warning); a mailbox without
- *    a domain keeps its local part ("root");
+ *    a domain keeps its local part ("root"); an empty address stays one:
+ *    "Name <>" as the encoded name and "<>" (since 0.2; it was an empty
+ *    group named after it);
  *  - any other header field with raw 8-bit bytes is RFC 2047 encoded
  *    (decoded as mimeo_header_decode_text does: UTF-8, else
  *    windows-1252); Content-Type and Content-Disposition are rebuilt

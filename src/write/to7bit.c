@@ -491,17 +491,36 @@ static int put_group_open(t7 *t, const char *g, mimeo_buf *h)
 	return r || mimeo_buf_puts(h, ":") ? MIMEO_ENOMEM : MIMEO_OK;
 }
 
-enum { ITEM_SKIP, ITEM_MAILBOX, ITEM_DOWNGRADED, ITEM_NAMED, ITEM_GROUP };
+/* An empty address, "Name <>" or "<>" (RFC 5321's null reverse-path, as
+ * bounces carry it in From): kept as such, the name as an RFC 2047 phrase
+ * (issue 15 class 9: a name with 8-bit bytes and "<>" was written as an
+ * empty group "Name :;", which no reader shows as a sender). */
+static int put_empty(t7 *t, const mimeo_address *a, mimeo_buf *h)
+{
+	const char *dn = a->display_name;
+	int r = MIMEO_OK;
+
+	if (dn && *dn) {
+		r = mimeo_header_encode_phrase(dn, strlen(dn), mimeo__buf_col(h), t->hflags, h);
+		if (!r)
+			r = mimeo__buf_col(h) + 3 > 78 ? fold(t, h) : mimeo_buf_puts(h, " ");
+	}
+	if (!r)
+		r = mimeo_buf_puts(h, "<>");
+	return r ? MIMEO_ENOMEM : MIMEO_OK;
+}
+
+enum { ITEM_SKIP, ITEM_MAILBOX, ITEM_DOWNGRADED, ITEM_EMPTY, ITEM_GROUP };
 
 /* How an entry of a parsed list is written.  A mailbox without a domain
  * keeps its local part as it was ("root": local mail); one without any
- * address ("Name <>") keeps its name as an empty group. */
+ * address ("Name <>", "<>") stays an empty address (put_empty). */
 static int item_kind(const mimeo_address *a)
 {
 	if (!a->local_part)
 		return ITEM_SKIP; /* the entry that stands for an empty group */
 	if (!a->domain && !*a->local_part)
-		return a->display_name && *a->display_name ? ITEM_NAMED : ITEM_SKIP;
+		return ITEM_EMPTY;
 	return ascii_addr_spec(a) ? ITEM_MAILBOX : ITEM_DOWNGRADED;
 }
 
@@ -512,7 +531,9 @@ static int put_item(t7 *t, int kind, const mimeo_address *a, mimeo_buf *h)
 		return put_group_open(t, a->group, h);
 	if (kind == ITEM_MAILBOX)
 		return put_mailbox(t, a, h);
-	return put_downgraded(t, a, h); /* ITEM_DOWNGRADED, ITEM_NAMED */
+	if (kind == ITEM_EMPTY)
+		return put_empty(t, a, h);
+	return put_downgraded(t, a, h); /* ITEM_DOWNGRADED */
 }
 
 /* `sep` ("," or "" after a group's colon) and a space, then the item, or
@@ -558,9 +579,11 @@ static int put_group(t7 *t, const mimeo_address_list *l, size_t i, size_t *end,
 	if (put_sep_item(t, ",", ITEM_GROUP, &l->items[i], h, first))
 		return MIMEO_ENOMEM;
 	for (k = i; k < j; k++) {
-		if (item_kind(&l->items[k]) != ITEM_MAILBOX)
+		int kind = item_kind(&l->items[k]);
+
+		if (kind != ITEM_MAILBOX && kind != ITEM_EMPTY)
 			continue;
-		if (put_sep_item(t, inner ? "" : ",", ITEM_MAILBOX, &l->items[k], h, 0))
+		if (put_sep_item(t, inner ? "" : ",", kind, &l->items[k], h, 0))
 			return MIMEO_ENOMEM;
 		inner = 0;
 	}
@@ -569,7 +592,7 @@ static int put_group(t7 *t, const mimeo_address_list *l, size_t i, size_t *end,
 	for (k = i; k < j; k++) {
 		int kind = item_kind(&l->items[k]);
 
-		if (kind != ITEM_MAILBOX && kind != ITEM_SKIP &&
+		if (kind != ITEM_MAILBOX && kind != ITEM_EMPTY && kind != ITEM_SKIP &&
 		    put_sep_item(t, ",", kind, &l->items[k], h, 0))
 			return MIMEO_ENOMEM;
 	}

@@ -937,7 +937,14 @@ static const struct addr_case {
 	  "[-|\xc3\x9c|a.b|example.org][-|-|x y|example.org]", 0, "\"x y\"@example.org" },
 	/* mixed valid and invalid entries: what parses survives, a warning */
 	{ "To", "J\xc3\xb6rg <j@example.org> trailing junk, , Name <>, ok@example.org",
-	  "[-|J\xc3\xb6rg|j|example.org][Name|-|-|-][-|-|ok|example.org]", 1, NULL },
+	  "[-|J\xc3\xb6rg|j|example.org][-|Name||-][-|-|ok|example.org]", 1, "Name <>" },
+	/* an empty address keeps its "<>", the name encoded (issue 15 class
+	 * 9, ruby-mail encoding_madness.eml; it was the group "Name :;").
+	 * "<>" is no RFC 5322 angle-addr: the syntax warning stays */
+	{ "From", "\"KLAUS- H\xc3\x84NSCHEL\" <>", "[-|KLAUS- H\xc3\x84NSCHEL||-]", 1, "?= <>" },
+	{ "Return-Receipt-To", "<>", "[-|-||-]", 0, "<>" },
+	{ "To", "G: a@example.org, \"S\xc3\xa9" "bastien\" <>;", "[G|-|a|example.org][G|S\xc3\xa9" "bastien||-]",
+	  1, "?= <>;" },
 	/* IDN domains are punycoded (RFC 3492 samples), the rest kept */
 	{ "To", "B\xc3\xbc <info@b\xc3\xbc" "cher.example>, m@M\xc3\xbcnchen.DE",
 	  "[-|B\xc3\xbc|info|xn--bcher-kva.example][-|-|m|xn--Mnchen-3ya.DE]", 0, NULL },
@@ -954,6 +961,42 @@ static const struct addr_case {
 	/* nothing but a comment: an empty group named by its text */
 	{ "Resent-Cc", "(nur ein Kommentar \xc3\xa4)", "[(nur ein Kommentar \xc3\xa4)|-|-|-]", 0, NULL },
 };
+
+/* Issue 15 class 9, on a message written for the project: the sender
+ * "<>" with an 8-bit name stays an empty address with the name encoded,
+ * not an empty group, and reads back as the same name. */
+START_TEST(empty_angle_address_message)
+{
+	char path[4096];
+	size_t len, olen, nw, vlen;
+	char *data, *o;
+	mimeo_message *m;
+	const char *v;
+	mimeo_address_list *l = NULL;
+
+	snprintf(path, sizeof(path), "%s/tests/data/conformance/class9-empty-angle-address.eml",
+		 test_source_dir());
+	data = test_read_file(path, &len);
+	ck_assert_ptr_nonnull(data);
+	o = convert(data, len, &olen, &nw, NULL);
+	ck_assert_msg(strncmp(o, "From: KLAUS- =?UTF-8?", 21) == 0, "%.200s", o);
+	ck_assert_int_eq(mimeo_message_parse_buffer(&m, o, olen, NULL), MIMEO_OK);
+	v = mimeo_part_get_header(mimeo_message_root(m), "From", &vlen);
+	ck_assert_ptr_nonnull(v);
+	ck_assert_msg(vlen >= 5 && memcmp(v + vlen - 5, "?= <>", 5) == 0, "From: %.*s", (int)vlen,
+		      v);
+	ck_assert_int_eq(mimeo_address_list_parse(NULL, NULL, v, vlen, &l), MIMEO_OK);
+	ck_assert_uint_eq(l->count, 1);
+	ck_assert_ptr_null(l->items[0].group);
+	ck_assert_str_eq(l->items[0].display_name, "KLAUS- H\xc3\x84NSCHEL");
+	ck_assert_str_eq(l->items[0].local_part, "");
+	ck_assert_ptr_null(l->items[0].domain);
+	mimeo_address_list_free(l);
+	mimeo_message_free(m);
+	free(o);
+	free(data);
+}
+END_TEST
 
 /* RFC 2047 section 5 (3): an encoded word in a phrase holds none of the
  * specials that would make it part of an address ("@", "<", ",", ...). */
@@ -1199,6 +1242,7 @@ static Suite *to7bit_suite(void)
 	tcase_add_test(tc, signed_parts_are_left_alone_with_a_warning);
 	tcase_add_test(tc, failing_allocator_sweep);
 	tcase_add_test(tc, bad_arguments);
+	tcase_add_test(tc, empty_angle_address_message);
 	tcase_add_loop_test(tc, address_fields_stay_address_lists, 0,
 			    (int)(sizeof(addr_cases) / sizeof(addr_cases[0])));
 	tcase_add_loop_test(tc, address_lists_survive_conversion, 0, 4);
