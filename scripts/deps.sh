@@ -2,13 +2,13 @@
 # deps.sh - make sure the Debian packages mimeo needs are installed.
 # As root it installs what is missing with apt-get; otherwise it prints the
 # exact `sudo apt-get install ...` line and fails.
-#   scripts/deps.sh [--optional]   (--optional also pulls GMime, Dovecot,
+#   scripts/deps.sh [--optional]   (--optional also pulls GMime, libidn2, Dovecot,
 #                                   AFL++, clang, and the Python binding's
 #                                   cffi, pytest, dask, distributed, pandas)
 set -eu
 
 required="meson ninja-build pkg-config gcc libc6-dev zlib1g-dev check python3"
-optional="libgmime-3.0-dev libssl-dev dovecot-core dovecot-pop3d clang libclang-rt-14-dev afl++
+optional="libgmime-3.0-dev libssl-dev libidn2-dev dovecot-core dovecot-pop3d clang libclang-rt-14-dev afl++
 python3-cffi python3-pytest python3-dask python3-distributed python3-pandas"
 
 want="$required"

@@ -451,10 +451,13 @@ typedef struct mimeo_to7bit_options {
  *    bytes is rebuilt from its parsed form (mimeo_address_list_parse) as a
  *    valid address list: display names, group names and comments (which
  *    become display names) as RFC 2047 phrases (section 5 (3)), ASCII
- *    addr-specs unchanged, and each non-ASCII label of a domain punycoded
- *    ("xn--", RFC 3492, taken as it is: no IDNA2008 case folding or NFC).
- *    A mailbox with a non-ASCII local part (SMTPUTF8), or a non-ASCII
- *    domain literal, cannot be made 7-bit: it becomes an empty group named
+ *    addr-specs unchanged, and a non-ASCII domain as A-labels: with
+ *    libidn2 (build option idn2, since 0.2) IDNA2008 with the UTS #46
+ *    mapping (case folding, NFC); without it each non-ASCII label
+ *    punycoded as it is ("xn--", RFC 3492).
+ *    A mailbox with a non-ASCII local part (SMTPUTF8), a non-ASCII domain
+ *    literal, or (with libidn2) a domain IDNA rejects, cannot be made
+ *    7-bit: it becomes an empty group named
  *    after it (the encoded words of "Name local@domain" then ":;", as
  *    RFC 6857 downgrades it), placed after the group it was in, with a
  *    warning.  A malformed

@@ -18,6 +18,13 @@
 #include "mimeo/header.h"
 #include "mimeo/param.h"
 #include "mimeo/parser.h"
+#include "mimeo-config.h"
+
+#include <stdio.h>
+
+#if MIMEO_HAVE_LIBIDN2
+#include <idn2.h>
+#endif
 
 /* mimeo_message_write_source() is in src/message/source.c: the source
  * may be a file read in blocks. */
@@ -261,6 +268,7 @@ static int has_8bit(const char *s)
 	return 0;
 }
 
+#if !MIMEO_HAVE_LIBIDN2
 /* Next code point of valid UTF-8 (the address parser gives only that). */
 static uint32_t utf8_next(const unsigned char **p)
 {
@@ -349,33 +357,82 @@ static int punycode(const uint32_t *cp, size_t n, mimeo_buf *h)
 	}
 	return MIMEO_OK;
 }
+#endif /* !MIMEO_HAVE_LIBIDN2 */
+
+#if MIMEO_HAVE_LIBIDN2
+/* IDNA2008 (RFC 5890-5893) with the UTS #46 mapping (case folding, NFC,
+ * nontransitional processing, as current browsers and resolvers do)
+ * through libidn2: `BÜCHER.example` and a decomposed u + U+0308 give the
+ * A-label a resolver matches.  *out is libidn2's (idn2_free). */
+static int idna_to_ascii(const char *d, char **out)
+{
+	*out = NULL;
+	return idn2_to_ascii_8z(d, out, IDN2_NONTRANSITIONAL | IDN2_NFC_INPUT);
+}
+#endif
 
 /* Whether a domain can be written in 7 bits: ASCII, or a name (not a
- * literal) whose labels have at most 63 code points (RFC 1035 section
- * 2.3.4 allows no more; it also keeps punycode's arithmetic in range). */
-static int domain_7bit_able(const char *d)
+ * literal) that IDNA accepts.  With libidn2 a name IDNA rejects is not
+ * written at all (*why: the libidn2 error; the mailbox is downgraded and
+ * the reason reported, never an invented A-label).  Without it, a name
+ * whose labels have at most 63 code points (RFC 1035 section 2.3.4 allows
+ * no more; it also keeps punycode's arithmetic in range). */
+static int domain_7bit_able(const char *d, int *why)
 {
-	const unsigned char *p = (const unsigned char *)d;
-	size_t n = 0;
-
+	*why = 0;
 	if (!has_8bit(d))
 		return 1;
 	if (d[0] == '[')
 		return 0;
-	for (; *p; p++) {
-		if (*p == '.')
-			n = 0;
-		else if ((*p & 0xC0) != 0x80 && ++n > 63)
-			return 0;
+#if MIMEO_HAVE_LIBIDN2
+	{
+		char *a;
+		int rc = idna_to_ascii(d, &a);
+
+		idn2_free(a);
+		/* out of memory: put_domain() asks again and reports it */
+		if (rc == IDN2_OK || rc == IDN2_MALLOC)
+			return 1;
+		*why = rc;
+		return 0;
 	}
-	return 1;
+#else
+	{
+		const unsigned char *p = (const unsigned char *)d;
+		size_t n = 0;
+
+		for (; *p; p++) {
+			if (*p == '.')
+				n = 0;
+			else if ((*p & 0xC0) != 0x80 && ++n > 63)
+				return 0;
+		}
+		return 1;
+	}
+#endif
 }
 
 /* A domain for a 7-bit header (domain_7bit_able): ASCII as it is; a
- * non-ASCII name has each non-ASCII label punycoded ("xn--...", RFC 3492),
- * taken as it is: no IDNA2008 mapping (case folding, NFC). */
+ * non-ASCII name as IDNA2008 A-labels through libidn2 when mimeo is built
+ * with it; without it each non-ASCII label is punycoded ("xn--...", RFC
+ * 3492) taken as it is: no IDNA2008 mapping (case folding, NFC). */
 static int put_domain(t7 *t, const char *d, mimeo_buf *h)
 {
+#if MIMEO_HAVE_LIBIDN2
+	char *a;
+	int rc;
+
+	(void)t;
+	if (!has_8bit(d))
+		return mimeo_buf_puts(h, d) ? MIMEO_ENOMEM : MIMEO_OK;
+	rc = idna_to_ascii(d, &a);
+	if (rc == IDN2_OK)
+		rc = mimeo_buf_puts(h, a) ? MIMEO_ENOMEM : MIMEO_OK;
+	else
+		rc = rc == IDN2_MALLOC ? MIMEO_ENOMEM : MIMEO_EINVAL; /* domain_7bit_able said no */
+	idn2_free(a);
+	return rc;
+#else
 	const unsigned char *p = (const unsigned char *)d;
 	uint32_t *cp;
 	size_t n;
@@ -403,12 +460,15 @@ static int put_domain(t7 *t, const char *d, mimeo_buf *h)
 	}
 	mimeo__free(t->alloc, cp);
 	return r ? MIMEO_ENOMEM : MIMEO_OK;
+#endif
 }
 
-/* Whether a mailbox can be written with a 7-bit addr-spec. */
-static int ascii_addr_spec(const mimeo_address *a)
+/* Whether a mailbox can be written with a 7-bit addr-spec (*why as for
+ * domain_7bit_able). */
+static int ascii_addr_spec(const mimeo_address *a, int *why)
 {
-	return !has_8bit(a->local_part) && (!a->domain || domain_7bit_able(a->domain));
+	*why = 0;
+	return !has_8bit(a->local_part) && (!a->domain || domain_7bit_able(a->domain, why));
 }
 
 static int put_local_part(const char *lp, mimeo_buf *h)
@@ -510,7 +570,7 @@ static int put_empty(t7 *t, const mimeo_address *a, mimeo_buf *h)
 	return r ? MIMEO_ENOMEM : MIMEO_OK;
 }
 
-enum { ITEM_SKIP, ITEM_MAILBOX, ITEM_DOWNGRADED, ITEM_EMPTY, ITEM_GROUP };
+enum { ITEM_SKIP, ITEM_MAILBOX, ITEM_DOWNGRADED, ITEM_IDNA_REJECTED, ITEM_EMPTY, ITEM_GROUP };
 
 /* How an entry of a parsed list is written.  A mailbox without a domain
  * keeps its local part as it was ("root": local mail); one without any
@@ -519,9 +579,13 @@ static int item_kind(const mimeo_address *a)
 {
 	if (!a->local_part)
 		return ITEM_SKIP; /* the entry that stands for an empty group */
+	int why;
+
 	if (!a->domain && !*a->local_part)
 		return ITEM_EMPTY;
-	return ascii_addr_spec(a) ? ITEM_MAILBOX : ITEM_DOWNGRADED;
+	if (ascii_addr_spec(a, &why))
+		return ITEM_MAILBOX;
+	return why ? ITEM_IDNA_REJECTED : ITEM_DOWNGRADED;
 }
 
 /* One item of an address list at the current position. */
@@ -533,7 +597,7 @@ static int put_item(t7 *t, int kind, const mimeo_address *a, mimeo_buf *h)
 		return put_mailbox(t, a, h);
 	if (kind == ITEM_EMPTY)
 		return put_empty(t, a, h);
-	return put_downgraded(t, a, h); /* ITEM_DOWNGRADED */
+	return put_downgraded(t, a, h); /* ITEM_DOWNGRADED, ITEM_IDNA_REJECTED */
 }
 
 /* `sep` ("," or "" after a group's colon) and a space, then the item, or
@@ -547,6 +611,18 @@ static int put_sep_item(t7 *t, const char *sep, int kind, const mimeo_address *a
 	if (kind == ITEM_DOWNGRADED)
 		warn(t, t->cur, "address with a non-ASCII local part cannot be made 7-bit: "
 				"written as an empty group named after it (RFC 6857)");
+#if MIMEO_HAVE_LIBIDN2
+	if (kind == ITEM_IDNA_REJECTED) {
+		char msg[256];
+		int why;
+
+		domain_7bit_able(a->domain, &why);
+		snprintf(msg, sizeof(msg),
+			 "domain rejected by IDNA2008 (%s): the address is written as an empty "
+			 "group named after it", idn2_strerror(why));
+		warn(t, t->cur, msg);
+	}
+#endif
 	if (first)
 		return put_item(t, kind, a, h);
 	if (mimeo_buf_puts(h, sep))

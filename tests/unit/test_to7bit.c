@@ -17,6 +17,7 @@
 #include <string.h>
 
 #include "mimeo.h"
+#include "mimeo-config.h" /* MIMEO_HAVE_LIBIDN2 */
 
 static int buf_writer(const void *data, size_t len, void *ctx)
 {
@@ -945,9 +946,28 @@ static const struct addr_case {
 	{ "Return-Receipt-To", "<>", "[-|-||-]", 0, "<>" },
 	{ "To", "G: a@example.org, \"S\xc3\xa9" "bastien\" <>;", "[G|-|a|example.org][G|S\xc3\xa9" "bastien||-]",
 	  1, "?= <>;" },
-	/* IDN domains are punycoded (RFC 3492 samples), the rest kept */
+	/* IDN domains become A-labels, the rest is kept.  With libidn2:
+	 * IDNA2008 with the UTS #46 mapping (issue 15 class 11: case folded,
+	 * NFC, so "BÜCHER" and a decomposed u + U+0308 give the A-label a
+	 * resolver matches), a domain IDNA rejects is reported and the
+	 * mailbox downgraded, never an invented A-label.  Without it each
+	 * label is punycoded as it is (RFC 3492). */
+#if MIMEO_HAVE_LIBIDN2
+	{ "To", "B\xc3\xbc <info@b\xc3\xbc" "cher.example>, m@M\xc3\xbcnchen.DE",
+	  "[-|B\xc3\xbc|info|xn--bcher-kva.example][-|-|m|xn--mnchen-3ya.de]", 0, NULL },
+	{ "To", "x@B\xc3\x9c" "CHER.example, y@bu\xcc\x88" "cher.example",
+	  "[-|-|x|xn--bcher-kva.example][-|-|y|xn--bcher-kva.example]", 0, NULL },
+	{ "To", "Snow <x@\xe2\x98\x83.example>, ok@example.org",
+	  "[Snow x@\xe2\x98\x83.example|-|-|-][-|-|ok|example.org]", 1, ":;" },
+	{ "Cc", "y@\xcc\x88" "a.example", "[y@\xcc\x88" "a.example|-|-|-]", 1, ":;" },
+#else
 	{ "To", "B\xc3\xbc <info@b\xc3\xbc" "cher.example>, m@M\xc3\xbcnchen.DE",
 	  "[-|B\xc3\xbc|info|xn--bcher-kva.example][-|-|m|xn--Mnchen-3ya.DE]", 0, NULL },
+	{ "To", "x@B\xc3\x9c" "CHER.example, y@bu\xcc\x88" "cher.example",
+	  "[-|-|x|xn--BCHER-2pa.example][-|-|y|xn--bucher-xyd.example]", 0, NULL },
+	{ "To", "Snow <x@\xe2\x98\x83.example>, ok@example.org",
+	  "[-|Snow|x|xn--n3h.example][-|-|ok|example.org]", 0, NULL },
+#endif
 	{ "Cc", "x@\xe4\xbb\x96\xe4\xbb\xac\xe4\xb8\xba\xe4\xbb\x80\xe4\xb9\x88\xe4\xb8\x8d"
 		"\xe8\xaf\xb4\xe4\xb8\xad\xe6\x96\x87.example",
 	  "[-|-|x|xn--ihqwcrb4cv8a8dqg056pqjye.example]", 0, NULL },
