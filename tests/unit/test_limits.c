@@ -199,7 +199,9 @@ START_TEST(documented_defaults)
 	ck_assert_uint_eq(o.max_parts, 100000);
 	ck_assert_uint_eq(o.max_line, 64u << 10);
 	ck_assert_uint_eq(MIMEO_PARSER_DEFAULT_MAX_DEPTH, 256);
-	ck_assert_uint_eq(mo.max_input, 0); /* = 4 GiB */
+	ck_assert_uint_eq(mo.max_input, 0); /* = no limit (0.1: 4 GiB) */
+	ck_assert_uint_eq(mo.spool_memory, 0); /* = MIMEO_MESSAGE_SPOOL_MEMORY */
+	ck_assert_uint_eq(MIMEO_MESSAGE_SPOOL_MEMORY, 1u << 20);
 	mimeo_pop3_reader_init(&r, 0, NULL, NULL);
 	ck_assert_uint_eq(r.max_line, MIMEO_POP3_DEFAULT_MAX_LINE);
 	ck_assert_uint_eq(MIMEO_POP3_DEFAULT_MAX_LINE, 1u << 20);
