@@ -27,7 +27,7 @@
 #include <time.h>
 
 /* Bytes a spooled input keeps in memory before it moves to a file. */
-#define MIMEO__SPOOL_DEFAULT ((size_t)1 << 20)
+#define MIMEO__SPOOL_DEFAULT MIMEO_MESSAGE_SPOOL_MEMORY
 /* Read and decode block: large enough that a syscall per block is noise,
  * small enough that the block and the page-cache pages it is copied from
  * stay in L2.  Measured on the 367 MB base64 message of bench_tree (AMD
