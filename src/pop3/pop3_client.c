@@ -9,42 +9,19 @@
  * Server input goes through one bounded buffer; a response line is at most
  * MIMEO_POP3_STATUS_MAX bytes and multi-line responses stream through a
  * mimeo_pop3_reader, so memory stays bounded whatever the server sends.
+ * The connection itself (sockets, waits, TLS) is in transport.c and tls.c.
  *
  * SPDX-License-Identifier: LGPL-2.1-or-later
  */
 #define _GNU_SOURCE
-#include "common-priv.h"
+#include "pop3-priv.h"
 #include "mimeo/codec.h"
-#include "mimeo/pop3.h"
-#include "mimeo-config.h"
 
-#include <arpa/inet.h>
-#include <errno.h>
-#include <fcntl.h>
 #include <limits.h>
-#include <netdb.h>
-#include <netinet/in.h>
-#include <netinet/tcp.h>
-#include <poll.h>
-#include <pthread.h>
-#include <signal.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
-#include <sys/socket.h>
-#include <time.h>
 #include <unistd.h>
 
-#if MIMEO_HAVE_OPENSSL
-#include <openssl/err.h>
-#include <openssl/evp.h>
-#include <openssl/ssl.h>
-#include <openssl/x509v3.h>
-#endif
-
-/* Input buffer: one read's worth.  Lines never need more than
- * MIMEO_POP3_STATUS_MAX of it at once. */
-#define IN_SIZE 16384
 /* How many commands go out in one pipelined burst.  Small enough that the
  * commands fit in any socket buffer, so writing them cannot deadlock
  * against a server that is blocked writing responses (RFC 2449 section
@@ -59,277 +36,11 @@
  * per argument; real servers accept more). */
 #define CRED_MAX 1024
 
-struct mimeo_pop3 {
-	mimeo_allocator alloc_copy;
-	const mimeo_allocator *alloc; /* NULL or &alloc_copy */
-	mimeo_pop3_options opts;
-	char *cafile;
-	char *host;
-	int fd;
-	int broken;          /* the stream position is lost: only free() */
-	int authenticated;
-#if MIMEO_HAVE_OPENSSL
-	SSL_CTX *ctx;
-	SSL *ssl;
-#endif
-	size_t in_start, in_end;
-	unsigned char in[IN_SIZE];
-	char line[MIMEO_POP3_STATUS_MAX + 1]; /* last status line */
-	char timestamp[MIMEO_POP3_STATUS_MAX + 1];
-	mimeo_buf capa;      /* capability lines, each NUL-terminated */
-	char err[MIMEO_POP3_STATUS_MAX + 256];
-};
-
-static int set_err(mimeo_pop3 *c, int code, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
-
-static int set_err(mimeo_pop3 *c, int code, const char *fmt, ...)
-{
-	va_list ap;
-	char *e;
-
-	va_start(ap, fmt);
-	vsnprintf(c->err, sizeof(c->err), fmt, ap);
-	va_end(ap);
-	/* messages quote the server (status lines, listing lines): no
-	 * control character of its choosing reaches the user's terminal
-	 * (fuzz_pop3_client found a LIST line quoted raw) */
-	for (e = c->err; *e; e++) {
-		if ((unsigned char)*e < 0x20 || *e == 0x7f)
-			*e = '?';
-	}
-	return code;
-}
-
 /* Overwrite secrets in memory we are about to release. */
 static void wipe(void *p, size_t n)
 {
 	if (p && n)
 		explicit_bzero(p, n);
-}
-
-static int64_t now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
-/* Wait for `events` on the socket for at most `timeout_ms`. */
-static int wait_fd(mimeo_pop3 *c, short events, int timeout_ms, const char *what)
-{
-	struct pollfd pfd;
-	int64_t deadline = now_ms() + timeout_ms;
-
-	for (;;) {
-		int64_t left = deadline - now_ms();
-		int n;
-
-		if (left < 0)
-			left = 0;
-		pfd.fd = c->fd;
-		pfd.events = events;
-		pfd.revents = 0;
-		n = poll(&pfd, 1, (int)left);
-		if (n > 0)
-			return MIMEO_OK; /* errors/hangups show up in the I/O call */
-		if (n == 0)
-			return set_err(c, MIMEO_ETIMEOUT, "timed out after %d ms %s", timeout_ms, what);
-		if (errno != EINTR)
-			return set_err(c, MIMEO_EIO, "poll: %s", strerror(errno));
-	}
-}
-
-#if MIMEO_HAVE_OPENSSL
-/* Append OpenSSL's queued error (and a failed certificate check) to the
- * message.  The error queue is per thread; it is cleared before each TLS
- * call. */
-static int tls_err(mimeo_pop3 *c, const char *what)
-{
-	unsigned long e = ERR_get_error();
-	char buf[256] = "";
-	long vr = c->ssl ? SSL_get_verify_result(c->ssl) : X509_V_OK;
-
-	if (e)
-		ERR_error_string_n(e, buf, sizeof(buf));
-	ERR_clear_error();
-	if (vr != X509_V_OK)
-		return set_err(c, MIMEO_ETLS, "%s: certificate verification failed: %s", what,
-			       X509_verify_cert_error_string(vr));
-	return set_err(c, MIMEO_ETLS, "%s: %s", what, e ? buf : "connection closed");
-}
-
-/*
- * OpenSSL writes to the socket with write(), which raises SIGPIPE when the
- * peer has gone.  A library must not change the process's signal
- * dispositions, so block SIGPIPE in this thread around the write and
- * swallow one that we caused (the technique libpq uses).
- */
-typedef struct sigpipe_guard {
-	sigset_t old;
-	int was_pending;
-} sigpipe_guard;
-
-static void sigpipe_block(sigpipe_guard *g)
-{
-	sigset_t set, pending;
-
-	sigemptyset(&set);
-	sigaddset(&set, SIGPIPE);
-	sigpending(&pending);
-	g->was_pending = sigismember(&pending, SIGPIPE);
-	pthread_sigmask(SIG_BLOCK, &set, &g->old);
-}
-
-static void sigpipe_restore(sigpipe_guard *g, int got_epipe)
-{
-	if (got_epipe && !g->was_pending) {
-		sigset_t set;
-		struct timespec zero = { 0, 0 };
-
-		sigemptyset(&set);
-		sigaddset(&set, SIGPIPE);
-		while (sigtimedwait(&set, NULL, &zero) < 0 && errno == EINTR)
-			;
-	}
-	pthread_sigmask(SIG_SETMASK, &g->old, NULL);
-}
-#endif
-
-/* The *_once() I/O steps' "call me again" result (internal; never
- * returned by the public API). */
-#define IO_AGAIN 1
-
-/* Wait until the socket is ready for `events` within the read timeout.
- * @return IO_AGAIN or a negative status. */
-static int io_wait(mimeo_pop3 *c, short events, const char *what)
-{
-	int rc = wait_fd(c, events, c->opts.read_timeout_ms, what);
-
-	return rc < 0 ? rc : IO_AGAIN;
-}
-
-/* After a failed recv()/send(): IO_AGAIN (interrupted, or it would
- * block and the socket became ready), else the status. */
-static int sock_retry(mimeo_pop3 *c, short events, const char *op, const char *what)
-{
-	if (errno == EINTR)
-		return IO_AGAIN;
-	if (errno == EAGAIN || errno == EWOULDBLOCK)
-		return io_wait(c, events, what);
-	return set_err(c, MIMEO_EIO, "%s: %s", op, strerror(errno));
-}
-
-/* One attempt to read: MIMEO_OK with *got bytes (0 at EOF), IO_AGAIN, or
- * a negative status.  The same contract for every transport keeps
- * io_read()/io_write() a single loop. */
-static int sock_read_once(mimeo_pop3 *c, void *buf, size_t n, size_t *got)
-{
-	ssize_t r = recv(c->fd, buf, n, 0);
-
-	*got = r > 0 ? (size_t)r : 0;
-	return r >= 0 ? MIMEO_OK : sock_retry(c, POLLIN, "read", "waiting for the server");
-}
-
-static int sock_write_once(mimeo_pop3 *c, const void *buf, size_t n, size_t *put)
-{
-	/* MSG_NOSIGNAL: a closed peer gives EPIPE, not a signal */
-	ssize_t r = send(c->fd, buf, n, MSG_NOSIGNAL);
-
-	*put = r > 0 ? (size_t)r : 0;
-	return r >= 0 ? MIMEO_OK : sock_retry(c, POLLOUT, "write", "sending to the server");
-}
-
-#if MIMEO_HAVE_OPENSSL
-/* OpenSSL's "would block": it may want the other direction than the call
- * (renegotiation, post-handshake messages). */
-static int tls_retry(mimeo_pop3 *c, int e, const char *what)
-{
-	return io_wait(c, e == SSL_ERROR_WANT_READ ? POLLIN : POLLOUT, what);
-}
-
-static int tls_read_once(mimeo_pop3 *c, void *buf, size_t n, size_t *got)
-{
-	int r, e;
-
-	*got = 0;
-	ERR_clear_error();
-	r = SSL_read_ex(c->ssl, buf, n, got);
-	if (r > 0)
-		return MIMEO_OK;
-	*got = 0;
-	e = SSL_get_error(c->ssl, r);
-	if (e == SSL_ERROR_ZERO_RETURN)
-		return MIMEO_OK;
-	if (e == SSL_ERROR_WANT_READ || e == SSL_ERROR_WANT_WRITE)
-		return tls_retry(c, e, "waiting for the server");
-	if (e == SSL_ERROR_SYSCALL && ERR_peek_error() == 0) {
-		/* the peer closed without close_notify: an EOF; a
-		 * truncated response is caught by the reader */
-		ERR_clear_error();
-		return MIMEO_OK;
-	}
-	return tls_err(c, "TLS read");
-}
-
-static int tls_write_once(mimeo_pop3 *c, const void *buf, size_t n, size_t *put)
-{
-	int r, e;
-	sigpipe_guard g;
-
-	*put = 0;
-	ERR_clear_error();
-	sigpipe_block(&g);
-	r = SSL_write_ex(c->ssl, buf, n, put);
-	e = r > 0 ? SSL_ERROR_NONE : SSL_get_error(c->ssl, r);
-	sigpipe_restore(&g, e == SSL_ERROR_SYSCALL && errno == EPIPE);
-	if (r > 0)
-		return MIMEO_OK;
-	*put = 0;
-	if (e == SSL_ERROR_WANT_READ || e == SSL_ERROR_WANT_WRITE)
-		return tls_retry(c, e, "sending to the server");
-	return tls_err(c, "TLS write");
-}
-#endif
-
-/* One attempt on whichever transport is up: a read into `rbuf`, or (rbuf
- * NULL) a write from `wbuf`; the *_once() contract. */
-static int io_once(mimeo_pop3 *c, void *rbuf, const void *wbuf, size_t n, size_t *done)
-{
-#if MIMEO_HAVE_OPENSSL
-	if (c->ssl)
-		return rbuf ? tls_read_once(c, rbuf, n, done) : tls_write_once(c, wbuf, n, done);
-#endif
-	return rbuf ? sock_read_once(c, rbuf, n, done) : sock_write_once(c, wbuf, n, done);
-}
-
-/* Read some bytes into buf: >0 bytes, 0 at EOF, <0 status. */
-static ssize_t io_read(mimeo_pop3 *c, void *buf, size_t n)
-{
-	size_t got;
-	int rc;
-
-	do
-		rc = io_once(c, buf, NULL, n, &got);
-	while (rc == IO_AGAIN);
-	return rc < 0 ? rc : (ssize_t)got;
-}
-
-static int io_write(mimeo_pop3 *c, const void *data, size_t n)
-{
-	const char *p = data;
-
-	while (n) {
-		size_t put;
-		int rc = io_once(c, NULL, p, n, &put);
-
-		if (rc < 0)
-			return rc;
-		p += put;
-		n -= put;
-	}
-	return MIMEO_OK;
 }
 
 /* Make sure the input buffer holds at least one byte: 1, 0 at EOF, <0. */
@@ -340,7 +51,7 @@ static int fill(mimeo_pop3 *c)
 	if (c->in_start < c->in_end)
 		return 1;
 	c->in_start = c->in_end = 0;
-	r = io_read(c, c->in, sizeof(c->in));
+	r = mimeo__pop3_read(c, c->in, sizeof(c->in));
 	if (r < 0)
 		return (int)r;
 	c->in_end = (size_t)r;
@@ -361,9 +72,9 @@ static int check_usable(mimeo_pop3 *c)
 {
 	c->err[0] = '\0';
 	if (c->fd < 0)
-		return set_err(c, MIMEO_EINVAL, "not connected");
+		return mimeo__pop3_set_err(c, MIMEO_EINVAL, "not connected");
 	if (c->broken)
-		return set_err(c, MIMEO_EIO, "the connection is unusable after an earlier error");
+		return mimeo__pop3_set_err(c, MIMEO_EIO, "the connection is unusable after an earlier error");
 	return MIMEO_OK;
 }
 
@@ -385,13 +96,13 @@ static int read_status(mimeo_pop3 *c, const char *what)
 		if (rc < 0)
 			return broken(c, rc);
 		if (rc == 0)
-			return broken(c, set_err(c, MIMEO_EPROTO,
+			return broken(c, mimeo__pop3_set_err(c, MIMEO_EPROTO,
 						 "the server closed the connection (%s)", what));
 		s = c->in + c->in_start;
 		nl = memchr(s, '\n', c->in_end - c->in_start);
 		n = (size_t)((nl ? nl : c->in + c->in_end) - s);
 		if (n > MIMEO_POP3_STATUS_MAX - len)
-			return broken(c, set_err(c, MIMEO_EPROTO,
+			return broken(c, mimeo__pop3_set_err(c, MIMEO_EPROTO,
 						 "response line too long (%s)", what));
 		memcpy(c->line + len, s, n);
 		len += n;
@@ -410,13 +121,14 @@ static int read_status(mimeo_pop3 *c, const char *what)
 	if (len >= 3 && mimeo__ascii_ieq(c->line, 3, "+ok") && (len == 3 || c->line[3] == ' '))
 		return MIMEO_OK;
 	if (len >= 4 && mimeo__ascii_ieq(c->line, 4, "-err") && (len == 4 || c->line[4] == ' '))
-		return set_err(c, MIMEO_EPROTO, "%s: server said: %s", what, c->line);
-	return broken(c, set_err(c, MIMEO_EPROTO, "%s: unexpected response: %.200s", what, c->line));
+		return mimeo__pop3_set_err(c, MIMEO_EPROTO, "%s: server said: %s", what, c->line);
+	return broken(c, mimeo__pop3_set_err(c, MIMEO_EPROTO, "%s: unexpected response: %.200s",
+					     what, c->line));
 }
 
 static int send_cmd(mimeo_pop3 *c, const char *cmd, size_t len)
 {
-	int rc = io_write(c, cmd, len);
+	int rc = mimeo__pop3_write(c, cmd, len);
 	return rc < 0 ? broken(c, rc) : rc;
 }
 
@@ -428,7 +140,7 @@ static int simple_cmd(mimeo_pop3 *c, const char *verb, const char *arg)
 
 	n = snprintf(cmd, sizeof(cmd), "%s%s%s\r\n", verb, arg ? " " : "", arg ? arg : "");
 	if (n < 0 || (size_t)n >= sizeof(cmd))
-		return set_err(c, MIMEO_EINVAL, "%s: argument too long", verb);
+		return mimeo__pop3_set_err(c, MIMEO_EINVAL, "%s: argument too long", verb);
 	rc = send_cmd(c, cmd, (size_t)n);
 	if (rc < 0)
 		return rc;
@@ -465,11 +177,11 @@ static int read_multi(mimeo_pop3 *c, mimeo_pop3_reader *r, const char *what)
 	mimeo_pop3_reader_error(r, &reason);
 	if (rc == MIMEO_EPROTO && !r->ok && r->status[0] == '-') {
 		memcpy(c->line, r->status, sizeof(c->line));
-		return set_err(c, rc, "%s: server said: %s", what, r->status);
+		return mimeo__pop3_set_err(c, rc, "%s: server said: %s", what, r->status);
 	}
 	if (rc == MIMEO_EPROTO && !r->ok && r->status[0])
-		return broken(c, set_err(c, rc, "%s: unexpected response: %.200s", what, r->status));
-	return broken(c, set_err(c, rc, "%s: %s", what, reason));
+		return broken(c, mimeo__pop3_set_err(c, rc, "%s: unexpected response: %.200s", what, r->status));
+	return broken(c, mimeo__pop3_set_err(c, rc, "%s: %s", what, reason));
 }
 
 static int buf_sink(const void *data, size_t len, void *user)
@@ -495,10 +207,8 @@ int mimeo_pop3_new(mimeo_pop3 **out, const mimeo_pop3_options *opts)
 	    opts->connect_timeout_ms < 0 || opts->read_timeout_ms < 0 ||
 	    opts->tls > MIMEO_POP3_TLS_IMPLICIT)
 		return MIMEO_EINVAL;
-#if !MIMEO_HAVE_OPENSSL
-	if (opts->tls != MIMEO_POP3_TLS_NONE)
+	if (opts->tls != MIMEO_POP3_TLS_NONE && !mimeo__pop3_tls_available())
 		return MIMEO_ENOTSUP;
-#endif
 	c = mimeo__calloc(opts->alloc, 1, sizeof(*c));
 	if (!c)
 		return MIMEO_ENOMEM;
@@ -516,6 +226,7 @@ int mimeo_pop3_new(mimeo_pop3 **out, const mimeo_pop3_options *opts)
 		c->opts.max_line = def.max_line;
 	c->opts.alloc = c->alloc;
 	c->fd = -1;
+	c->tr = &mimeo__pop3_plain;
 	mimeo_buf_init(&c->capa, c->alloc);
 	if (opts->cafile) {
 		c->cafile = mimeo__strndup(c->alloc, opts->cafile, strlen(opts->cafile));
@@ -531,16 +242,9 @@ int mimeo_pop3_new(mimeo_pop3 **out, const mimeo_pop3_options *opts)
 
 static void disconnect(mimeo_pop3 *c)
 {
-#if MIMEO_HAVE_OPENSSL
-	if (c->ssl) {
-		SSL_free(c->ssl);
-		c->ssl = NULL;
-	}
-	if (c->ctx) {
-		SSL_CTX_free(c->ctx);
-		c->ctx = NULL;
-	}
-#endif
+	if (c->tr->end)
+		c->tr->end(c);
+	c->tr = &mimeo__pop3_plain;
 	if (c->fd >= 0)
 		close(c->fd);
 	c->fd = -1;
@@ -568,152 +272,6 @@ const char *mimeo_pop3_error(const mimeo_pop3 *c)
 	return c ? c->err : "no session";
 }
 
-/* TCP connect with a deadline, trying every address getaddrinfo gives
- * (IPv6 and IPv4 alike). */
-static int tcp_connect(mimeo_pop3 *c, const char *host, const char *port)
-{
-	struct addrinfo hints, *res = NULL, *ai;
-	int64_t deadline = now_ms() + c->opts.connect_timeout_ms;
-	int gai, rc = MIMEO_EIO;
-
-	memset(&hints, 0, sizeof(hints));
-	hints.ai_family = AF_UNSPEC;
-	hints.ai_socktype = SOCK_STREAM;
-	hints.ai_flags = AI_ADDRCONFIG;
-	gai = getaddrinfo(host, port, &hints, &res);
-	if (gai == EAI_ADDRFAMILY || gai == EAI_NONAME) {
-		/* AI_ADDRCONFIG hides ::1 and 127.0.0.1 on hosts with only
-		 * loopback interfaces; retry without it */
-		hints.ai_flags = 0;
-		gai = getaddrinfo(host, port, &hints, &res);
-	}
-	if (gai != 0)
-		return set_err(c, MIMEO_EIO, "cannot resolve %s port %s: %s", host, port,
-			       gai_strerror(gai));
-	set_err(c, MIMEO_EIO, "no address for %s", host);
-	for (ai = res; ai; ai = ai->ai_next) {
-		int fd, err = 0;
-		socklen_t elen = sizeof(err);
-		int64_t left = deadline - now_ms();
-
-		if (left <= 0) {
-			rc = set_err(c, MIMEO_ETIMEOUT, "timed out connecting to %s port %s", host,
-				     port);
-			break;
-		}
-		fd = socket(ai->ai_family, ai->ai_socktype | SOCK_NONBLOCK | SOCK_CLOEXEC,
-			    ai->ai_protocol);
-		if (fd < 0) {
-			rc = set_err(c, MIMEO_EIO, "socket: %s", strerror(errno));
-			continue;
-		}
-		c->fd = fd;
-		if (connect(fd, ai->ai_addr, ai->ai_addrlen) < 0) {
-			if (errno != EINPROGRESS) {
-				err = errno;
-			} else {
-				rc = wait_fd(c, POLLOUT, (int)left, "connecting");
-				if (rc == MIMEO_ETIMEOUT) {
-					close(fd);
-					c->fd = -1;
-					rc = set_err(c, MIMEO_ETIMEOUT,
-						     "timed out connecting to %s port %s", host, port);
-					continue;
-				}
-				if (rc < 0)
-					err = EIO;
-				else if (getsockopt(fd, SOL_SOCKET, SO_ERROR, &err, &elen) < 0)
-					err = errno ? errno : EIO;
-			}
-		}
-		if (err) {
-			close(fd);
-			c->fd = -1;
-			rc = set_err(c, MIMEO_EIO, "connect to %s port %s: %s", host, port,
-				     strerror(err));
-			continue;
-		}
-		{
-			int one = 1;
-			/* commands are small and answered one by one */
-			setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
-		}
-		rc = MIMEO_OK;
-		break;
-	}
-	freeaddrinfo(res);
-	return rc;
-}
-
-#if MIMEO_HAVE_OPENSSL
-static int is_ip_literal(const char *host)
-{
-	unsigned char buf[sizeof(struct in6_addr)];
-
-	return inet_pton(AF_INET, host, buf) == 1 || inet_pton(AF_INET6, host, buf) == 1;
-}
-
-/* TLS handshake on the connected socket, verifying the certificate and
- * the host name unless MIMEO_POP3_INSECURE. */
-static int tls_start(mimeo_pop3 *c)
-{
-	int64_t deadline = now_ms() + c->opts.connect_timeout_ms;
-
-	ERR_clear_error();
-	c->ctx = SSL_CTX_new(TLS_client_method());
-	if (!c->ctx)
-		return tls_err(c, "TLS setup");
-	SSL_CTX_set_min_proto_version(c->ctx, TLS1_2_VERSION);
-	if (!(c->opts.flags & MIMEO_POP3_INSECURE)) {
-		int ok = c->cafile ? SSL_CTX_load_verify_locations(c->ctx, c->cafile, NULL)
-				   : SSL_CTX_set_default_verify_paths(c->ctx);
-		if (!ok)
-			return tls_err(c, c->cafile ? "loading the CA file" : "loading system CAs");
-		SSL_CTX_set_verify(c->ctx, SSL_VERIFY_PEER, NULL);
-	} else {
-		SSL_CTX_set_verify(c->ctx, SSL_VERIFY_NONE, NULL);
-	}
-	c->ssl = SSL_new(c->ctx);
-	if (!c->ssl || !SSL_set_fd(c->ssl, c->fd))
-		return tls_err(c, "TLS setup");
-	if (!(c->opts.flags & MIMEO_POP3_INSECURE)) {
-		if (is_ip_literal(c->host)) {
-			if (!X509_VERIFY_PARAM_set1_ip_asc(SSL_get0_param(c->ssl), c->host))
-				return tls_err(c, "TLS setup");
-		} else {
-			SSL_set_hostflags(c->ssl, X509_CHECK_FLAG_NO_PARTIAL_WILDCARDS);
-			if (!SSL_set1_host(c->ssl, c->host))
-				return tls_err(c, "TLS setup");
-		}
-	}
-	if (!is_ip_literal(c->host))
-		SSL_set_tlsext_host_name(c->ssl, c->host); /* SNI */
-	for (;;) {
-		int r, e;
-		int64_t left = deadline - now_ms();
-		sigpipe_guard g;
-
-		ERR_clear_error();
-		sigpipe_block(&g);
-		r = SSL_connect(c->ssl);
-		e = r == 1 ? SSL_ERROR_NONE : SSL_get_error(c->ssl, r);
-		sigpipe_restore(&g, e == SSL_ERROR_SYSCALL && errno == EPIPE);
-		if (r == 1)
-			return MIMEO_OK;
-		if ((e == SSL_ERROR_WANT_READ || e == SSL_ERROR_WANT_WRITE) && left > 0) {
-			int rc = wait_fd(c, e == SSL_ERROR_WANT_READ ? POLLIN : POLLOUT, (int)left,
-					 "in the TLS handshake");
-			if (rc < 0)
-				return rc;
-			continue;
-		}
-		if (left <= 0)
-			return set_err(c, MIMEO_ETIMEOUT, "timed out in the TLS handshake");
-		return tls_err(c, "TLS handshake");
-	}
-}
-#endif
-
 /* CAPA (RFC 2449): remember the capability lines.  -ERR means the server
  * has none to tell (RFC 1939-only servers). */
 static int do_capa(mimeo_pop3 *c)
@@ -731,7 +289,7 @@ static int do_capa(mimeo_pop3 *c)
 	r.max_line = 1024;
 	rc = read_multi(c, &r, "CAPA");
 	if (rc == MIMEO_EUSER) /* buf_sink only fails for memory */
-		rc = set_err(c, MIMEO_ENOMEM, "out of memory");
+		rc = mimeo__pop3_set_err(c, MIMEO_ENOMEM, "out of memory");
 	if (rc == MIMEO_EPROTO && !c->broken) {
 		mimeo_buf_clear(&c->capa);
 		c->err[0] = '\0';
@@ -783,7 +341,7 @@ static int connect_reset(mimeo_pop3 *c)
 {
 	c->err[0] = '\0';
 	if (c->fd >= 0)
-		return set_err(c, MIMEO_EINVAL, "already connected");
+		return mimeo__pop3_set_err(c, MIMEO_EINVAL, "already connected");
 	c->broken = 0;
 	c->authenticated = 0;
 	c->timestamp[0] = '\0';
@@ -794,27 +352,27 @@ static int connect_reset(mimeo_pop3 *c)
 /* STLS (RFC 2595) on a connection that is still in the clear. */
 static int start_tls_cmd(mimeo_pop3 *c)
 {
-#if MIMEO_HAVE_OPENSSL
-	int rc = simple_cmd(c, "STLS", NULL);
+	int rc;
+
+	if (!mimeo__pop3_tls_available())
+		return mimeo__pop3_tls_start(c); /* says why */
+	rc = simple_cmd(c, "STLS", NULL);
 
 	if (rc < 0) {
 		if (rc == MIMEO_EPROTO && !c->broken)
-			set_err(c, rc, "the server refused STLS: %s", c->line);
+			mimeo__pop3_set_err(c, rc, "the server refused STLS: %s", c->line);
 		return rc;
 	}
 	/* RFC 2595 / CVE-2011-0411-style injection: anything the server
 	 * sent after its +OK came in the clear and must not be taken as
 	 * part of the TLS session */
 	if (c->in_start != c->in_end)
-		return set_err(c, MIMEO_EPROTO, "the server sent data after its STLS answer");
-	rc = tls_start(c);
+		return mimeo__pop3_set_err(c, MIMEO_EPROTO, "the server sent data after its STLS answer");
+	rc = mimeo__pop3_tls_start(c);
 	if (rc < 0)
 		return rc;
 	/* RFC 2595 section 4: forget what was learnt before TLS */
 	return do_capa(c);
-#else
-	return set_err(c, MIMEO_ENOTSUP, "TLS is not available in this build");
-#endif
 }
 
 /*
@@ -829,7 +387,7 @@ static int session_start(mimeo_pop3 *c)
 
 	if (rc < 0) {
 		if (rc == MIMEO_EPROTO && !c->broken)
-			set_err(c, rc, "the server refused the connection: %s", c->line);
+			mimeo__pop3_set_err(c, rc, "the server refused the connection: %s", c->line);
 		goto fail;
 	}
 	/* RFC 1939 section 7: the APOP timestamp is a msg-id in the
@@ -863,38 +421,15 @@ int mimeo_pop3_connect(mimeo_pop3 *c, const char *host, const char *port)
 	mimeo__free(c->alloc, c->host);
 	c->host = mimeo__strndup(c->alloc, host, strlen(host));
 	if (!c->host)
-		return set_err(c, MIMEO_ENOMEM, "out of memory");
-	rc = tcp_connect(c, host, port);
-#if MIMEO_HAVE_OPENSSL
+		return mimeo__pop3_set_err(c, MIMEO_ENOMEM, "out of memory");
+	rc = mimeo__pop3_tcp_connect(c, host, port);
 	if (rc >= 0 && c->opts.tls == MIMEO_POP3_TLS_IMPLICIT)
-		rc = tls_start(c);
-#endif
+		rc = mimeo__pop3_tls_start(c);
 	if (rc < 0) {
 		disconnect(c);
 		return rc;
 	}
 	return session_start(c);
-}
-
-/* Take over `fd` as the session's transport: it must be a stream socket
- * (recv/send need one); it is made non-blocking and close-on-exec, like
- * the sockets tcp_connect() opens. */
-static int adopt_fd(mimeo_pop3 *c, int fd)
-{
-	int type = 0, fl;
-	socklen_t len = sizeof(type);
-
-	if (getsockopt(fd, SOL_SOCKET, SO_TYPE, &type, &len) < 0)
-		return set_err(c, MIMEO_EINVAL, "descriptor %d is not a socket: %s", fd,
-			       strerror(errno));
-	if (type != SOCK_STREAM)
-		return set_err(c, MIMEO_EINVAL, "descriptor %d is not a stream socket", fd);
-	fl = fcntl(fd, F_GETFL);
-	if (fl < 0 || fcntl(fd, F_SETFL, fl | O_NONBLOCK) < 0 ||
-	    fcntl(fd, F_SETFD, fcntl(fd, F_GETFD) | FD_CLOEXEC) < 0)
-		return set_err(c, MIMEO_EIO, "fcntl on descriptor %d: %s", fd, strerror(errno));
-	c->fd = fd;
-	return MIMEO_OK;
 }
 
 int mimeo_pop3_connect_fd(mimeo_pop3 *c, int fd)
@@ -907,13 +442,14 @@ int mimeo_pop3_connect_fd(mimeo_pop3 *c, int fd)
 		return MIMEO_EINVAL;
 	}
 	if (fd < 0)
-		return set_err(c, MIMEO_EINVAL, "invalid descriptor %d", fd);
+		return mimeo__pop3_set_err(c, MIMEO_EINVAL, "invalid descriptor %d", fd);
 	rc = connect_reset(c);
 	/* TLS would need a host name to check the certificate against */
 	if (rc >= 0 && c->opts.tls != MIMEO_POP3_TLS_NONE)
-		rc = set_err(c, MIMEO_EINVAL, "TLS needs mimeo_pop3_connect() (a host name to verify)");
+		rc = mimeo__pop3_set_err(c, MIMEO_EINVAL,
+					 "TLS needs mimeo_pop3_connect() (a host name to verify)");
 	if (rc >= 0)
-		rc = adopt_fd(c, fd);
+		rc = mimeo__pop3_adopt_fd(c, fd);
 	if (rc < 0) {
 		close(fd); /* ours from the call on, whatever happens */
 		return rc;
@@ -940,7 +476,7 @@ static int auth_result(mimeo_pop3 *c, int rc, const char *how)
 		return rc;
 	}
 	if (rc == MIMEO_EPROTO && !c->broken)
-		set_err(c, rc, "%s login failed: %s", how, c->line);
+		mimeo__pop3_set_err(c, rc, "%s login failed: %s", how, c->line);
 	return rc;
 }
 
@@ -955,7 +491,8 @@ static int login_args(mimeo_pop3 *c, const char *user, const char *password)
 	if ((rc = check_usable(c)) < 0)
 		return rc;
 	if (!arg_ok(user, CRED_MAX) || !arg_ok(password, CRED_MAX))
-		return set_err(c, MIMEO_EINVAL, "user name or password empty, too long or with a line break");
+		return mimeo__pop3_set_err(c, MIMEO_EINVAL,
+					   "user name or password empty, too long or with a line break");
 	return MIMEO_OK;
 }
 
@@ -991,7 +528,7 @@ int mimeo_pop3_login(mimeo_pop3 *c, const char *user, const char *password)
 		rc = read_status(c, "PASS");
 out:
 	if (rc == MIMEO_ENOMEM)
-		set_err(c, rc, "out of memory");
+		mimeo__pop3_set_err(c, rc, "out of memory");
 	wipe(cmd.ptr, cmd.asize);
 	mimeo_buf_dispose(&cmd);
 	return auth_result(c, rc, "USER/PASS");
@@ -1004,38 +541,22 @@ int mimeo_pop3_apop(mimeo_pop3 *c, const char *user, const char *password)
 	if ((rc = login_args(c, user, password)) < 0)
 		return rc;
 	if (!c->timestamp[0])
-		return set_err(c, MIMEO_ENOTSUP, "the server does not offer APOP (no timestamp in its greeting)");
-#if MIMEO_HAVE_OPENSSL
+		return mimeo__pop3_set_err(c, MIMEO_ENOTSUP,
+					   "the server does not offer APOP (no timestamp in its greeting)");
 	{
-		/* RFC 1939 section 7: MD5(timestamp password), lowercase hex */
-		unsigned char md[EVP_MAX_MD_SIZE];
-		unsigned int mdlen = 0, i;
-		EVP_MD_CTX *ctx = EVP_MD_CTX_new();
+		char hex[33];
 		mimeo_buf cmd;
-		int ok;
 
-		if (!ctx)
-			return set_err(c, MIMEO_ENOMEM, "out of memory");
-		ok = EVP_DigestInit_ex(ctx, EVP_md5(), NULL) &&
-		     EVP_DigestUpdate(ctx, c->timestamp, strlen(c->timestamp)) &&
-		     EVP_DigestUpdate(ctx, password, strlen(password)) &&
-		     EVP_DigestFinal_ex(ctx, md, &mdlen);
-		EVP_MD_CTX_free(ctx);
-		if (!ok) {
-			ERR_clear_error();
-			return set_err(c, MIMEO_ENOTSUP, "MD5 is not available from OpenSSL (FIPS mode?)");
-		}
+		if ((rc = mimeo__pop3_apop_digest(c, password, hex)) < 0)
+			return rc;
 		mimeo_buf_init(&cmd, c->alloc);
 		rc = mimeo_buf_puts(&cmd, "APOP ");
 		if (!rc)
 			rc = mimeo_buf_puts(&cmd, user);
 		if (!rc)
 			rc = mimeo_buf_put(&cmd, " ", 1);
-		for (i = 0; !rc && i < mdlen; i++) {
-			char hex[3];
-			snprintf(hex, sizeof(hex), "%02x", md[i]);
-			rc = mimeo_buf_put(&cmd, hex, 2);
-		}
+		if (!rc)
+			rc = mimeo_buf_put(&cmd, hex, 32);
 		if (!rc)
 			rc = mimeo_buf_puts(&cmd, "\r\n");
 		if (!rc)
@@ -1043,15 +564,12 @@ int mimeo_pop3_apop(mimeo_pop3 *c, const char *user, const char *password)
 		if (!rc)
 			rc = read_status(c, "APOP");
 		if (rc == MIMEO_ENOMEM)
-			set_err(c, rc, "out of memory");
-		wipe(md, sizeof(md));
+			mimeo__pop3_set_err(c, rc, "out of memory");
+		wipe(hex, sizeof(hex));
 		wipe(cmd.ptr, cmd.asize);
 		mimeo_buf_dispose(&cmd);
 		return auth_result(c, rc, "APOP");
 	}
-#else
-	return set_err(c, MIMEO_ENOTSUP, "APOP needs MD5 from OpenSSL, not available in this build");
-#endif
 }
 
 int mimeo_pop3_auth_plain(mimeo_pop3 *c, const char *authzid, const char *user,
@@ -1067,7 +585,7 @@ int mimeo_pop3_auth_plain(mimeo_pop3 *c, const char *authzid, const char *user,
 	if (!authzid)
 		authzid = "";
 	if (strnlen(authzid, CRED_MAX + 1) > CRED_MAX)
-		return set_err(c, MIMEO_EINVAL, "authorization identity too long");
+		return mimeo__pop3_set_err(c, MIMEO_EINVAL, "authorization identity too long");
 	mimeo_buf_init(&msg, c->alloc);
 	mimeo_buf_init(&cmd, c->alloc);
 	/* RFC 4616: [authzid] NUL authcid NUL passwd */
@@ -1106,7 +624,7 @@ int mimeo_pop3_auth_plain(mimeo_pop3 *c, const char *authzid, const char *user,
 				c->err[0] = '\0';
 				rc = MIMEO_OK;
 			} else if (rc == MIMEO_OK) {
-				rc = broken(c, set_err(c, MIMEO_EPROTO, "AUTH: expected a \"+ \" challenge"));
+				rc = broken(c, mimeo__pop3_set_err(c, MIMEO_EPROTO, "AUTH: expected a \"+ \" challenge"));
 			}
 		}
 		if (!rc)
@@ -1118,7 +636,7 @@ int mimeo_pop3_auth_plain(mimeo_pop3 *c, const char *authzid, const char *user,
 		rc = read_status(c, "AUTH PLAIN");
 out:
 	if (rc == MIMEO_ENOMEM)
-		set_err(c, rc, "out of memory");
+		mimeo__pop3_set_err(c, rc, "out of memory");
 	wipe(msg.ptr, msg.asize);
 	wipe(cmd.ptr, cmd.asize);
 	mimeo_buf_dispose(&msg);
@@ -1163,7 +681,7 @@ int mimeo_pop3_stat(mimeo_pop3 *c, unsigned long *count, uint64_t *octets)
 	while (*s == ' ')
 		s++;
 	if (!parse_num(&s, &n) || *s != ' ' || (s++, !parse_num(&s, &sz)) || n > ULONG_MAX)
-		return set_err(c, MIMEO_EPROTO, "STAT: malformed answer: %.200s", c->line);
+		return mimeo__pop3_set_err(c, MIMEO_EPROTO, "STAT: malformed answer: %.200s", c->line);
 	if (count)
 		*count = (unsigned long)n;
 	if (octets)
@@ -1225,15 +743,15 @@ static int parse_listing(mimeo_pop3 *c, const mimeo_buf *body, int uids, mimeo_p
 				continue; /* listed by UIDL only: ignore */
 		} else {
 			if (*n == ENTRIES_MAX)
-				return set_err(c, MIMEO_ELIMIT, "too many messages in the listing");
+				return mimeo__pop3_set_err(c, MIMEO_ELIMIT, "too many messages in the listing");
 			if (*n == *cap) {
 				size_t ncap = *cap ? *cap * 2 : 64, bytes;
 				mimeo_pop3_entry *ne;
 				if (!mimeo__mul_ok(ncap, sizeof(*ne), &bytes))
-					return set_err(c, MIMEO_ENOMEM, "out of memory");
+					return mimeo__pop3_set_err(c, MIMEO_ENOMEM, "out of memory");
 				ne = mimeo__realloc(c->alloc, *ent, bytes);
 				if (!ne)
-					return set_err(c, MIMEO_ENOMEM, "out of memory");
+					return mimeo__pop3_set_err(c, MIMEO_ENOMEM, "out of memory");
 				*ent = ne;
 				*cap = ncap;
 			}
@@ -1249,7 +767,7 @@ static int parse_listing(mimeo_pop3 *c, const mimeo_buf *body, int uids, mimeo_p
 		}
 		continue;
 bad:
-		return set_err(c, MIMEO_EPROTO, "malformed %s line: %.*s", uids ? "UIDL" : "LIST",
+		return mimeo__pop3_set_err(c, MIMEO_EPROTO, "malformed %s line: %.*s", uids ? "UIDL" : "LIST",
 			       (int)(llen > 80 ? 80 : llen), line);
 	}
 	return MIMEO_OK;
@@ -1294,7 +812,7 @@ int mimeo_pop3_list(mimeo_pop3 *c, unsigned what, mimeo_pop3_entry **out, size_t
 		r.max_line = 1024;
 		r2 = read_multi(c, &r, verbs[k]);
 		if (r2 == MIMEO_EUSER) /* buf_sink only fails for memory */
-			r2 = set_err(c, MIMEO_ENOMEM, "out of memory");
+			r2 = mimeo__pop3_set_err(c, MIMEO_ENOMEM, "out of memory");
 		if (r2 < 0 && rc >= 0)
 			rc = r2;
 		/* with pipelining, still read the second answer so the
@@ -1367,7 +885,7 @@ int mimeo_pop3_retr_many(mimeo_pop3 *c, const unsigned long *nums, size_t n, uns
 		return MIMEO_EINVAL;
 	for (i = 0; i < n; i++) {
 		if (nums[i] == 0)
-			return set_err(c, MIMEO_EINVAL, "message number 0");
+			return mimeo__pop3_set_err(c, MIMEO_EINVAL, "message number 0");
 	}
 	if ((rc = check_usable(c)) < 0)
 		return rc;
@@ -1387,7 +905,7 @@ int mimeo_pop3_retr_many(mimeo_pop3 *c, const unsigned long *nums, size_t n, uns
 		if (len && (rc = send_cmd(c, cmd, len)) < 0)
 			break;
 		if (cb->begin && cb->begin(nums[done], done, user) != 0) {
-			rc = broken(c, set_err(c, MIMEO_EUSER, "stopped by the caller"));
+			rc = broken(c, mimeo__pop3_set_err(c, MIMEO_EUSER, "stopped by the caller"));
 			break;
 		}
 		mimeo_pop3_reader_init(&r, flags & MIMEO_POP3_TO_LF, cb->write, user);
@@ -1396,7 +914,7 @@ int mimeo_pop3_retr_many(mimeo_pop3 *c, const unsigned long *nums, size_t n, uns
 		rc = read_multi(c, &r, "RETR");
 		if (cb->end(nums[done], done, rc, user) != 0) {
 			if (rc == MIMEO_OK || !c->broken)
-				rc = broken(c, set_err(c, MIMEO_EUSER, "stopped by the caller"));
+				rc = broken(c, mimeo__pop3_set_err(c, MIMEO_EUSER, "stopped by the caller"));
 			break;
 		}
 		if (rc < 0 && c->broken)
@@ -1448,7 +966,7 @@ int mimeo_pop3_dele_many(mimeo_pop3 *c, const unsigned long *nums, size_t n,
 			batch = n - done;
 		for (i = 0; i < batch; i++) {
 			if (nums[done + i] == 0)
-				return set_err(c, MIMEO_EINVAL, "message number 0");
+				return mimeo__pop3_set_err(c, MIMEO_EINVAL, "message number 0");
 			len += (size_t)snprintf(cmds + len, sizeof(cmds) - len, "DELE %lu\r\n",
 						nums[done + i]);
 		}
@@ -1498,7 +1016,7 @@ int mimeo_pop3_quit(mimeo_pop3 *c)
 		return rc;
 	rc = simple_cmd(c, "QUIT", NULL);
 	if (rc == MIMEO_EPROTO && !c->broken)
-		set_err(c, rc, "QUIT failed, deletions were not committed: %s", c->line);
+		mimeo__pop3_set_err(c, rc, "QUIT failed, deletions were not committed: %s", c->line);
 	disconnect(c);
 	return rc;
 }
