@@ -1017,21 +1017,23 @@ static void write_body(ctx *c, const mimeo_part *p, const span *src, unsigned fl
  * when the tree's parser ended that header before its empty line.
  * @return 0 when written, -1 when the header was not cut (nothing
  * written). */
-static int reparse(ctx *c, const mimeo_part *p, const span *src, unsigned flags,
-		   unsigned depth)
+/* The copy reparse() parses: p's fields as a server reads them, an empty
+ * line, p's body.  -1 when the tree did not cut p's header (nothing made);
+ * 0 otherwise, with *m2 parsed from `nb` (the caller frees both), or
+ * *m2 NULL and c->err set. */
+static int reparse_copy(ctx *c, const mimeo_part *p, const span *src, mimeo_buf *nb,
+			mimeo_message **m2)
 {
 	uint64_t hs, bs, end, pos, stop = body_start(p, src);
 	mimeo_message_options mo = MIMEO_MESSAGE_OPTIONS_INIT;
-	mimeo_message *m2 = NULL;
-	mimeo_buf nb;
 	hfield h;
-	span s2;
 	int rc;
 
+	*m2 = NULL;
 	mimeo_part_offsets(p, &hs, &bs, &end);
 	if (stop == bs || end > src->len || stop > end)
 		return -1;
-	mimeo_buf_init(&nb, c->alloc);
+	mimeo_buf_init(nb, c->alloc);
 	for (pos = hs; next_field(src, &pos, stop, &h);) {
 		size_t i;
 
@@ -1043,31 +1045,101 @@ static int reparse(ctx *c, const mimeo_part *p, const span *src, unsigned flags,
 				break;
 		if (!h.name_len || i < h.name_len)
 			continue;
-		if (mimeo_buf_put(&nb, h.name, h.name_len) || mimeo_buf_put(&nb, ":", 1) ||
-		    mimeo_buf_put(&nb, h.value, h.value_len) || mimeo_buf_put(&nb, "\n", 1))
+		if (mimeo_buf_put(nb, h.name, h.name_len) || mimeo_buf_put(nb, ":", 1) ||
+		    mimeo_buf_put(nb, h.value, h.value_len) || mimeo_buf_put(nb, "\n", 1))
 			goto nomem;
 	}
-	if (mimeo_buf_put(&nb, "\n", 1) ||
-	    mimeo_buf_put(&nb, src->data + stop, (size_t)(end - stop)))
+	if (mimeo_buf_put(nb, "\n", 1) ||
+	    mimeo_buf_put(nb, src->data + stop, (size_t)(end - stop)))
 		goto nomem;
 	mo.alloc = c->alloc;
 	mo.flags = MIMEO_MESSAGE_BORROW;
-	rc = mimeo_message_parse_buffer(&m2, nb.ptr, nb.size, &mo);
-	if (rc != MIMEO_OK) {
+	rc = mimeo_message_parse_buffer(m2, nb->ptr, nb->size, &mo);
+	if (rc != MIMEO_OK)
 		c->err = rc;
-		mimeo_buf_dispose(&nb);
-		return 0;
-	}
-	s2.data = nb.ptr;
-	s2.len = nb.size;
-	write_body(c, mimeo_message_root(m2), &s2, flags | F_REPARSED, depth + 1);
-	mimeo_message_free(m2);
-	mimeo_buf_dispose(&nb);
 	return 0;
 nomem:
 	c->err = MIMEO_ENOMEM;
+	return 0;
+}
+
+static int reparse(ctx *c, const mimeo_part *p, const span *src, unsigned flags,
+		   unsigned depth)
+{
+	mimeo_message *m2;
+	mimeo_buf nb;
+	span s2;
+
+	if (reparse_copy(c, p, src, &nb, &m2) < 0)
+		return -1;
+	if (m2) {
+		s2.data = nb.ptr;
+		s2.len = nb.size;
+		write_body(c, mimeo_message_root(m2), &s2, flags | F_REPARSED, depth + 1);
+		mimeo_message_free(m2);
+	}
 	mimeo_buf_dispose(&nb);
 	return 0;
+}
+
+/* Would write_body() describe p from a reparse() (its fields say
+ * multipart or message/rfc822, the tree's parser did not read them)? */
+static int needs_reparse(const mimeo_part *p, const span *src)
+{
+	fields f;
+	ctype t;
+
+	collect(p, src, &f);
+	if ((mimeo_part_flags(p) & MIMEO_PART_ROOT) && !f.mime)
+		return 0;
+	parse_ctype(&f, &t);
+	if (!t.have)
+		return 0;
+	return (ieq(t.type, t.type_len, "multipart") && !mimeo_part_is_multipart(p)) ||
+	       (ieq(t.type, t.type_len, "message") && ieq(t.sub, t.sub_len, "rfc822") &&
+		!mimeo_part_is_message(p));
+}
+
+/* The deepest last part of the tree under p: the one whose header would
+ * read a line break right after p's end.  Is it a header without a body
+ * (no empty line) that ends where p ends?  When p's header is re-read
+ * (reparse), asked of the tree of the copy. */
+static int ends_in_bare_header(ctx *c, const mimeo_part *p, const span *src)
+{
+	const mimeo_part *d = p, *ch;
+	mimeo_message *m2 = NULL;
+	mimeo_buf nb;
+	span s = *src;
+	uint64_t ib, ie, pe;
+	int blank, r, copied = 0;
+
+	mimeo_part_offsets(p, NULL, NULL, &pe);
+	if (needs_reparse(p, src)) {
+		if (reparse_copy(c, p, src, &nb, &m2) == 0) {
+			copied = 1;
+			if (!m2) {
+				mimeo_buf_dispose(&nb);
+				return 0; /* c->err is set */
+			}
+			d = mimeo_message_root(m2);
+			s.data = nb.ptr;
+			s.len = nb.size;
+			pe = nb.size;
+		}
+	}
+	while ((ch = mimeo_part_first_child(d))) {
+		while (mimeo_part_next_sibling(ch))
+			ch = mimeo_part_next_sibling(ch);
+		d = ch;
+	}
+	ib = body_start2(d, &s, &blank);
+	mimeo_part_offsets(d, NULL, NULL, &ie);
+	r = !blank && ib >= ie && ie == pe;
+	if (copied) {
+		mimeo_message_free(m2);
+		mimeo_buf_dispose(&nb);
+	}
+	return r;
 }
 
 /* Deeper than this, a node is written as an empty part (the parser's
@@ -1210,22 +1282,13 @@ static void write_body(ctx *c, const mimeo_part *p, const span *src, unsigned fl
 			 * line break before the delimiter is the header's
 			 * empty line for a server, and so part of this
 			 * message (the tree gives it to the delimiter). */
-			int blank;
-			const mimeo_part *d = inner, *ch;
-			uint64_t ib, ie;
+			uint64_t ie;
 
-			/* the deepest last part: the one whose header would
-			 * read that line break */
-			while ((ch = mimeo_part_first_child(d))) {
-				while (mimeo_part_next_sibling(ch))
-					ch = mimeo_part_next_sibling(ch);
-				d = ch;
-			}
-			ib = body_start2(d, src, &blank);
-			mimeo_part_offsets(d, NULL, NULL, &ie);
-			if (!blank && ib >= ie && ie == b && b < src->len &&
+			mimeo_part_offsets(inner, NULL, NULL, &ie);
+			if (ie == b && b < src->len &&
 			    (src->data[b] == '\n' ||
-			     (src->data[b] == '\r' && b + 1 < src->len && src->data[b + 1] == '\n'))) {
+			     (src->data[b] == '\r' && b + 1 < src->len && src->data[b + 1] == '\n')) &&
+			    ends_in_bare_header(c, inner, src)) {
 				size += 2;
 				lines++;
 			}

@@ -528,6 +528,57 @@ START_TEST(message_global_size)
 }
 END_TEST
 
+/* A message/rfc822 whose header the tree cut (its first line is no field,
+ * so mimeo re-reads it) and whose multipart ends with a delimiter and an
+ * empty line right before the outer delimiter: a server reads that line
+ * break as the empty header of one more part, inside the message (the size
+ * was 2 short: libetpan's jwz/5).  Checked against Dovecot 2.3.19. */
+START_TEST(reparsed_message_bare_last_header)
+{
+	check_msg("Content-Type: multipart/mixed; boundary=o\n\n--o\nContent-Type: message/rfc822\n\n"
+		  "not a field line\nSubject: s\nMIME-Version: 1.0\n"
+		  "Content-Type: multipart/mixed; boundary=i\n\n--i\nContent-Type: text/plain\n\nx\n"
+		  "--i\n\n--o--\n",
+		  "((\"message\" \"rfc822\" NIL NIL NIL \"7bit\" 137 (NIL \"s\" NIL NIL NIL NIL NIL NIL "
+		  "NIL NIL) ((\"text\" \"plain\" (\"charset\" \"us-ascii\") NIL NIL \"7bit\" 1 0 NIL NIL "
+		  "NIL NIL)(\"text\" \"plain\" (\"charset\" \"us-ascii\") NIL NIL \"7bit\" 0 0 NIL NIL "
+		  "NIL NIL) \"mixed\" (\"boundary\" \"i\") NIL NIL NIL) 11 NIL NIL NIL NIL) \"mixed\" "
+		  "(\"boundary\" \"o\") NIL NIL NIL)",
+		  NULL);
+	{
+		/* the copy that the size check parses may fail too */
+		static const char msg[] = "Content-Type: multipart/mixed; boundary=o\n\n--o\n"
+					  "Content-Type: message/rfc822\n\nnot a field line\n"
+					  "MIME-Version: 1.0\nContent-Type: multipart/mixed; boundary=i\n\n"
+					  "--i\n\nx\n--i\n\n--o--\n";
+		mimeo_message *m = parse(msg, sizeof(msg) - 1);
+		mimeo_buf want = MIMEO_BUF_INIT;
+		unsigned long n;
+
+		ck_assert_int_eq(mimeo_imap_bodystructure(m, NULL, 0, &want), MIMEO_OK);
+		for (n = 1;; n++) {
+			test_failing_alloc fa;
+			mimeo_buf got;
+			int rc;
+
+			test_failing_alloc_init(&fa, n);
+			mimeo_buf_init(&got, &fa.alloc);
+			rc = mimeo_imap_bodystructure(m, NULL, 0, &got);
+			if (rc == MIMEO_OK)
+				ck_assert_str_eq(got.ptr, want.ptr);
+			else
+				ck_assert_int_eq(rc, MIMEO_ENOMEM);
+			mimeo_buf_dispose(&got);
+			ck_assert_int_eq(fa.live, 0);
+			if (rc == MIMEO_OK && !fa.failed)
+				break;
+		}
+		mimeo_buf_dispose(&want);
+		mimeo_message_free(m);
+	}
+}
+END_TEST
+
 static Suite *imap_suite(void)
 {
 	Suite *s = suite_create("imap");
@@ -544,6 +595,7 @@ static Suite *imap_suite(void)
 	tcase_add_test(tc, reparse_allocation_failure);
 	tcase_add_test(tc, file_source_same_values);
 	tcase_add_test(tc, message_global_size);
+	tcase_add_test(tc, reparsed_message_bare_last_header);
 	tcase_set_timeout(tc, 120);
 	suite_add_tcase(s, tc);
 	return s;
