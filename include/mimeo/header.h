@@ -27,10 +27,14 @@
  *  - encoded words longer than 75 characters (section 2);
  *  - invalid characters inside B text are skipped, missing padding and
  *    several padded groups are accepted, lowercase hex in Q.
- * Raw 8-bit bytes outside encoded words (MIMEO_REPAIR_RAW_8BIT): valid UTF-8
- * passes (RFC 6532); otherwise the text is read in opts->default_charset
- * (windows-1252, MIMEO_REPAIR_FALLBACK_CP1252, when NULL, unknown, or not
- * ASCII-based: UTF-16/32, UTF-7, HZ, replacement).  Lenient mode also
+ * Raw 8-bit bytes outside encoded words (MIMEO_REPAIR_RAW_8BIT): a word
+ * that is valid UTF-8 passes (RFC 6532); otherwise the word is read in
+ * opts->default_charset as a whole.  When that is NULL, unknown, or not
+ * ASCII-based (UTF-16/32, UTF-7, HZ, replacement), the guess is made per
+ * invalid sequence (since 0.2): valid UTF-8 sequences stay, each byte that
+ * starts none is read as windows-1252, that byte only
+ * (MIMEO_REPAIR_FALLBACK_CP1252), so one stray byte no longer turns a
+ * UTF-8 word into windows-1252 mojibake.  Lenient mode also
  * reads raw 7-bit ISO-2022-JP (a word with ESC $ B or ESC $ @, as old
  * Japanese mailers sent) as ISO-2022-JP (MIMEO_REPAIR_RAW_8BIT).  In strict
  * mode invalid UTF-8 becomes U+FFFD instead and escapes stay as they are.

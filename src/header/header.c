@@ -133,6 +133,38 @@ static int raw_iso2022jp(const char *s, size_t n)
 	return 0;
 }
 
+/*
+ * Raw 8-bit text that is not valid UTF-8 as a whole, when no charset was
+ * declared for it (the windows-1252 fallback): decided per invalid
+ * sequence (issue 15 class 10).  Valid UTF-8 sequences stay UTF-8; each
+ * byte that starts no valid sequence is read as windows-1252, that byte
+ * only.  So a UTF-8 Russian word followed by a stray 0xF1 keeps its
+ * letters and gets one U+00F1, where reading the whole word as
+ * windows-1252 made mojibake of every letter ("\xc3\x90\xc2\xbc..."); Western
+ * windows-1252 text ("\xe9t\xe9") reads as before, since its 8-bit letters
+ * are followed by ASCII and start no valid sequence.
+ */
+static void raw_mixed(struct dec *d, const char *s, size_t n)
+{
+	size_t i = 0, j, v;
+
+	while (i < n && !d->err) {
+		v = mimeo_utf8_valid_prefix(s + i, n - i);
+		if (v)
+			put(d, s + i, v);
+		i += v;
+		if (i == n)
+			break;
+		/* s[i] starts no valid sequence; so may the bytes after it */
+		for (j = i + 1; j < n && (unsigned char)s[j] >= 0x80 &&
+				mimeo_utf8_valid_prefix(s + j, n - j) == 0; j++)
+			;
+		d->err = mimeo__charset_convert(d->cc, d->def_enc, MIMEO_REPAIR_FALLBACK_CP1252,
+						s + i, j - i, d->out, d->rep);
+		i = j;
+	}
+}
+
 static void raw_bytes(struct dec *d, const char *s, size_t n)
 {
 	size_t i;
@@ -161,10 +193,17 @@ static void raw_bytes(struct dec *d, const char *s, size_t n)
 	}
 	if (d->err)
 		return;
-	if (d->strict)
+	if (d->strict) {
 		d->err = mimeo__utf8_repair(s, n, d->out, d->rep);
-	else {
+	} else if (d->def_flag) {
 		*d->rep |= d->def_flag;
+		raw_mixed(d, s, n);
+	} else {
+		/* a default the caller declared: the word is read in it as a
+		 * whole, since its characters may pair into valid UTF-8
+		 * sequences (windows-1251 "\xc2\xb3", a Ukrainian capital
+		 * Ve and small i, is UTF-8 U+00F3; ISO-8859-5 capitals;
+		 * Shift_JIS and GBK pairs) */
 		d->err = mimeo__charset_convert(d->cc, d->def_enc, MIMEO_REPAIR_FALLBACK_CP1252,
 						s, n, d->out, d->rep);
 	}

@@ -362,7 +362,8 @@ static int punycode(const uint32_t *cp, size_t n, mimeo_buf *h)
 #if MIMEO_HAVE_LIBIDN2
 /* IDNA2008 (RFC 5890-5893) with the UTS #46 mapping (case folding, NFC,
  * nontransitional processing, as current browsers and resolvers do)
- * through libidn2: `BÜCHER.example` and a decomposed u + U+0308 give the
+ * through libidn2: "B\xc3\x9c" "CHER.example" (capital U with diaeresis)
+ * and a decomposed u + U+0308 give the
  * A-label a resolver matches.  *out is libidn2's (idn2_free). */
 static int idna_to_ascii(const char *d, char **out)
 {

@@ -71,6 +71,16 @@ static const struct row {
 	/* raw windows-1252 quotes.  GMime differs: GMime drops raw 8-bit bytes that are not UTF-8;
 	 * we read them as windows-1252 (the default_charset) */
 	{ 0, "\x93Hello\x94 \x96 test", 14, "\xe2\x80\x9cHello\xe2\x80\x9d \xe2\x80\x93 test", 0x18, 1 },
+	/* raw UTF-8 with a stray byte (issue 15 class 10): decided per invalid
+	 * sequence, the valid UTF-8 stays, the stray byte alone is read as
+	 * windows-1252 (it made the whole word windows-1252 mojibake).  GMime
+	 * differs: it drops raw 8-bit bytes that are not UTF-8 */
+	{ 0, "\xd0\x9f\xd1\x80\xd0\xb8\xd0\xb2\xd0\xb5\xd1\x82 \xd0\xbc\xd0\xb8\xd1\x80\xf1", 20,
+	  "\xd0\x9f\xd1\x80\xd0\xb8\xd0\xb2\xd0\xb5\xd1\x82 \xd0\xbc\xd0\xb8\xd1\x80\xc3\xb1", 0x18, 1 },
+	{ 0, "\xd0\x9f\xd1\x80\xd0\xb8\xe9\xd0\xb2", 9, "\xd0\x9f\xd1\x80\xd0\xb8\xc3\xa9\xd0\xb2", 0x18, 1 },
+	/* a truncated sequence: each of its bytes alone */
+	{ 0, "\xe2\x82x M\xc3\xbcller \xe9t\xe9", 15,
+	  "\xc3\xa2\xe2\x80\x9ax M\xc3\xbcller \xc3\xa9t\xc3\xa9", 0x18, 1 },
 	/* unknown charset, UTF-8 bytes */
 	{ 0, "=?unknown-8bit?Q?Caf=C3=A9?=", 28, "Caf\xc3\xa9", 0x06, 0 },
 	/* unknown charset, latin1 bytes.  GMime differs: GMime stops converting an unknown charset
@@ -429,6 +439,14 @@ START_TEST(default_charset_for_raw_8bit)
 	o.default_charset = "x-nonsense";
 	s = decode(NULL, &o, 0, "caf\xe9", 4, NULL);
 	ck_assert_str_eq(s, "caf\xc3\xa9");
+	free(s);
+	/* A declared default reads a word that is not valid UTF-8 as a whole
+	 * (issue 15 class 10 applies to the windows-1252 guess only): in
+	 * windows-1251 "\xc2\xb3" (Ukrainian capital Ve, small i) is also
+	 * UTF-8 U+00F3, so deciding per sequence would garble the word. */
+	o.default_charset = "windows-1251";
+	s = decode(NULL, &o, 0, "\xc2\xb3\xea\xed\xee", 5, NULL);
+	ck_assert_str_eq(s, "\xd0\x92\xd1\x96\xd0\xba\xd0\xbd\xd0\xbe");
 	free(s);
 	o.default_charset = "koi8-r";
 	/* Valid UTF-8 still wins over the default. */

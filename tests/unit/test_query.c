@@ -88,6 +88,26 @@ START_TEST(header_text_raw_8bit_uses_part_charset)
 }
 END_TEST
 
+/* Issue 15 class 10: raw header text that is UTF-8 but for one stray byte
+ * keeps its UTF-8 words; only the stray byte is read as windows-1252 (the
+ * whole word became windows-1252 mojibake). */
+START_TEST(header_text_mixed_utf8_and_stray_bytes)
+{
+	mimeo_message *m = load("conformance/class10-mixed-header-words.eml");
+	mimeo_buf b = MIMEO_BUF_INIT;
+
+	ck_assert_int_eq(mimeo_part_header_text(mimeo_message_root(m), "Subject", 0, NULL, NULL, &b),
+			 MIMEO_OK);
+	ck_assert_str_eq(b.ptr, "\xd0\x9f\xd1\x80\xd0\xb8\xd0\xb2\xd0\xb5\xd1\x82 "
+				"\xd0\xbc\xd0\xb8\xd1\x80\xc3\xb1");
+	ck_assert_int_eq(mimeo_part_header_text(mimeo_message_root(m), "X-Note", 0, NULL, NULL, &b),
+			 MIMEO_OK);
+	ck_assert_str_eq(b.ptr, "caf\xc3\xa9 \xd0\xbc\xd0\xb8\xd1\x80");
+	mimeo_buf_dispose(&b);
+	mimeo_message_free(m);
+}
+END_TEST
+
 START_TEST(header_text_multipart_root_takes_first_text_charset)
 {
 	mimeo_message *m = parse("Subject: \xc0\xe1\xe2\r\nContent-Type: multipart/mixed; boundary=b\r\n\r\n"
@@ -314,6 +334,7 @@ int main(void)
 	tcase_add_test(tc, header_text_decodes_unfolds_and_squeezes);
 	tcase_add_test(tc, header_text_empty_value_is_empty_string);
 	tcase_add_test(tc, header_text_raw_8bit_uses_part_charset);
+	tcase_add_test(tc, header_text_mixed_utf8_and_stray_bytes);
 	tcase_add_test(tc, header_text_multipart_root_takes_first_text_charset);
 	tcase_add_test(tc, addresses_by_name);
 	tcase_add_test(tc, addresses_encoded_comma_cannot_split);
