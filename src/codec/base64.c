@@ -566,7 +566,10 @@ void mimeo__b64_count_step(mimeo__b64_counter *c, const void *data, size_t len)
 		uint64_t alpha = 0;
 		size_t stop;
 
-		/* a run without '=': only its alphabet characters count */
+		/* a run without '=': only its alphabet characters count.  The
+		 * scalar path (no optional ISA: a CPU without AVX2, or
+		 * MIMEO_FORCE_ISA=scalar) counts with SSE2, which every x86-64
+		 * has; elsewhere the byte loop below does it all. */
 		switch (c->isa) {
 #if MIMEO_HAVE_AVX2
 		case MIMEO_ISA_AVX2:
@@ -574,8 +577,6 @@ void mimeo__b64_count_step(mimeo__b64_counter *c, const void *data, size_t len)
 			i += mimeo__b64_count_avx2(d + i, len - i, &alpha);
 			break;
 #endif
-		case MIMEO_ISA_SCALAR:
-			break;
 		default:
 			i += b64_count_sse2(d + i, len - i, &alpha);
 			break;
