@@ -69,7 +69,9 @@ extern "C" {
  *               hold CR, LF and 8-bit bytes inside literals)
  * @return MIMEO_OK; MIMEO_ENOMEM (out may hold part of the value);
  *         MIMEO_EIO (a source file that cannot be read any more);
- *         MIMEO_EINVAL (m or out NULL, unknown flags).  @since 0.2
+ *         MIMEO_EINVAL (m or out NULL, unknown flags, or p a derived
+ *         node of mimeo/expand.h: it has no IMAP form; its parent's
+ *         BODYSTRUCTURE describes the bytes it comes from).  @since 0.2
  */
 MIMEO_EXTERN int mimeo_imap_bodystructure(const mimeo_message *m, const mimeo_part *p,
 					  unsigned flags, mimeo_buf *out);
@@ -82,7 +84,7 @@ MIMEO_EXTERN int mimeo_imap_bodystructure(const mimeo_message *m, const mimeo_pa
  * node stands for the message it carries.  Sender and Reply-To default to
  * From (RFC 3501 7.4.2).
  * @return MIMEO_OK; MIMEO_ENOMEM; MIMEO_EIO (source file unreadable);
- *         MIMEO_EINVAL (m or out NULL).
+ *         MIMEO_EINVAL (m or out NULL, p a derived node).
  * @since 0.2
  */
 MIMEO_EXTERN int mimeo_imap_envelope(const mimeo_message *m, const mimeo_part *p, mimeo_buf *out);

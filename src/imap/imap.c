@@ -1862,7 +1862,8 @@ int mimeo_imap_bodystructure(const mimeo_message *m, const mimeo_part *p, unsign
 	span src;
 	mimeo_buf dec, whole;
 
-	if (!m || !out || (flags & ~MIMEO_IMAP_NO_EXTENSION))
+	if (!m || !out || (flags & ~MIMEO_IMAP_NO_EXTENSION) ||
+	    (p && (mimeo_part_flags(p) & MIMEO_PART_DERIVED)))
 		return MIMEO_EINVAL;
 	if (!p)
 		p = mimeo_message_root(m);
@@ -1884,7 +1885,7 @@ int mimeo_imap_envelope(const mimeo_message *m, const mimeo_part *p, mimeo_buf *
 	span src;
 	mimeo_buf dec, whole;
 
-	if (!m || !out)
+	if (!m || !out || (p && (mimeo_part_flags(p) & MIMEO_PART_DERIVED)))
 		return MIMEO_EINVAL;
 	if (!p)
 		p = mimeo_message_root(m);

@@ -348,6 +348,24 @@ START_TEST(argument_errors)
 	ck_assert_int_eq(mimeo_imap_envelope(m, NULL, NULL), MIMEO_EINVAL);
 	ck_assert_ptr_null(b.ptr);
 	mimeo_message_free(m);
+	{
+		/* a derived node (mimeo/expand.h) has no IMAP form */
+		static const char uu[] = "Subject: x\n\nbegin 644 a\n#86)C\n`\nend\n";
+		const mimeo_part *c;
+
+		m = parse(uu, sizeof(uu) - 1);
+		ck_assert_int_eq(mimeo_message_expand(m, NULL), MIMEO_OK);
+		c = mimeo_message_find_section(m, "1.1");
+		ck_assert_ptr_nonnull(c);
+		ck_assert_int_eq(mimeo_imap_bodystructure(m, c, 0, &b), MIMEO_EINVAL);
+		ck_assert_int_eq(mimeo_imap_envelope(m, c, &b), MIMEO_EINVAL);
+		ck_assert_ptr_null(b.ptr);
+		/* the parent is described as before: a text part */
+		ck_assert_int_eq(mimeo_imap_bodystructure(m, NULL, 0, &b), MIMEO_OK);
+		ck_assert_ptr_nonnull(strstr(b.ptr, "\"text\" \"plain\""));
+		mimeo_buf_dispose(&b);
+		mimeo_message_free(m);
+	}
 }
 END_TEST
 
