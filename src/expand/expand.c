@@ -362,32 +362,18 @@ static int run(const mimeo_part *p, mimeo_write_fn write, void *ctx)
 
 static drec *new_rec(expander *e)
 {
-	if (e->nrecs == e->caprecs) {
-		size_t ncap = e->caprecs ? e->caprecs * 2 : 16, bytes;
-		drec *nv;
-
-		if (!mimeo__mul_ok(ncap, sizeof(*nv), &bytes) ||
-		    !(nv = mimeo__realloc(e->alloc, e->recs, bytes)))
-			return NULL;
-		e->recs = nv;
-		e->caprecs = ncap;
-	}
+	if (mimeo__array_reserve(e->alloc, (void **)&e->recs, &e->caprecs, e->nrecs,
+				 sizeof(*e->recs), 16))
+		return NULL;
 	memset(&e->recs[e->nrecs], 0, sizeof(drec));
 	return &e->recs[e->nrecs++];
 }
 
 static plink *new_link(expander *e, mimeo_part *parent)
 {
-	if (e->nlinks == e->caplinks) {
-		size_t ncap = e->caplinks ? e->caplinks * 2 : 8, bytes;
-		plink *nv;
-
-		if (!mimeo__mul_ok(ncap, sizeof(*nv), &bytes) ||
-		    !(nv = mimeo__realloc(e->alloc, e->links, bytes)))
-			return NULL;
-		e->links = nv;
-		e->caplinks = ncap;
-	}
+	if (mimeo__array_reserve(e->alloc, (void **)&e->links, &e->caplinks, e->nlinks,
+				 sizeof(*e->links), 8))
+		return NULL;
 	e->links[e->nlinks].parent = parent;
 	e->links[e->nlinks].first = NULL;
 	e->links[e->nlinks].last = NULL;
@@ -623,16 +609,8 @@ typedef struct scan {
 
 static int add_found(scan *s, const found *f)
 {
-	if (s->n == s->cap) {
-		size_t ncap = s->cap ? s->cap * 2 : 8, bytes;
-		found *nv;
-
-		if (!mimeo__mul_ok(ncap, sizeof(*nv), &bytes) ||
-		    !(nv = mimeo__realloc(s->e->alloc, s->v, bytes)))
-			return MIMEO_ENOMEM;
-		s->v = nv;
-		s->cap = ncap;
-	}
+	if (mimeo__array_reserve(s->e->alloc, (void **)&s->v, &s->cap, s->n, sizeof(*s->v), 8))
+		return MIMEO_ENOMEM;
 	s->v[s->n++] = *f;
 	return MIMEO_OK;
 }

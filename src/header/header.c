@@ -822,7 +822,6 @@ int mimeo_header_decode_phrase(mimeo_charset_cache *cc, const mimeo_header_optio
 /* encoding (RFC 2047 section 5, RFC 5322 section 2.2.3 folding)      */
 /* ------------------------------------------------------------------ */
 
-#define FOLD_COLS 78
 #define EW_OVERHEAD 12          /* "=?UTF-8?Q?" and "?=" */
 #define EW_TEXT_MAX (EW_MAX - EW_OVERHEAD)
 /* ASCII words longer than this are encoded so that they can be split:
@@ -910,10 +909,10 @@ static void e_sep(struct enc *e, const char *ws, size_t n, size_t next)
 
 	if (!n)
 		return;
-	if (e->any && e->col + n + next > FOLD_COLS)
+	if (e->any && e->col + n + next > MIMEO__FOLD_COLUMN)
 		e_newline(e);
 	for (i = 0; i < n; i++) {
-		if (i > 0 && e->col >= FOLD_COLS)
+		if (i > 0 && e->col >= MIMEO__FOLD_COLUMN)
 			e_newline(e);
 		e_put(e, ws + i, 1);
 	}
@@ -1009,15 +1008,15 @@ static void e_chunk(struct enc *e, const char *ws, size_t wsn, const unsigned ch
 	while (i < n && !e->err) {
 		size_t sep = i ? 1 : wsn, room, take;
 
-		room = FOLD_COLS > e->col + sep + EW_OVERHEAD ?
-			FOLD_COLS - e->col - sep - EW_OVERHEAD : 0;
+		room = MIMEO__FOLD_COLUMN > e->col + sep + EW_OVERHEAD ?
+			MIMEO__FOLD_COLUMN - e->col - sep - EW_OVERHEAD : 0;
 		if (room < EW_OVERHEAD && e->any) {
 			/* Fold first: the whole encoded word goes on the next line. */
 			room = EW_TEXT_MAX;
 			if (i == 0)
-				e_sep(e, ws, wsn, FOLD_COLS);
+				e_sep(e, ws, wsn, MIMEO__FOLD_COLUMN);
 			else
-				e_sep(e, " ", 1, FOLD_COLS);
+				e_sep(e, " ", 1, MIMEO__FOLD_COLUMN);
 		} else {
 			if (i == 0)
 				e_sep(e, ws, wsn, 0);

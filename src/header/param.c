@@ -1008,8 +1008,6 @@ static int sanitize_utf8(const char *v, size_t n, mimeo_buf *clean)
 	return MIMEO_OK;
 }
 
-#define PARAM_COLS 78
-
 static int param_encode_body(const char *name, const char *utf8, size_t len, size_t start_col,
 		       unsigned flags, mimeo_buf *out)
 {
@@ -1056,7 +1054,7 @@ static int param_encode_body(const char *name, const char *utf8, size_t len, siz
 	for (i = 0; i < len; i += bytes)
 		w += unit_width(v, i, len, ext, &bytes);
 	total = start_col + nlen + w + (ext ? 1 + 7 : 0) + 1 + (token || ext ? 0 : 2) + 1;
-	if (total <= PARAM_COLS) {
+	if (total <= MIMEO__FOLD_COLUMN) {
 		if (mimeo_buf_put(out, name, nlen) != MIMEO_OK)
 			goto out;
 		if (ext) {
@@ -1102,7 +1100,7 @@ static int param_encode_body(const char *name, const char *utf8, size_t len, siz
 				goto out;
 			col += 3; /* =" and the closing quote */
 		}
-		room = col + 1 < PARAM_COLS ? PARAM_COLS - col - 1 : 0; /* 1 for ";" */
+		room = col + 1 < MIMEO__FOLD_COLUMN ? MIMEO__FOLD_COLUMN - col - 1 : 0; /* 1 for ";" */
 		used = 0;
 		while (i < len) {
 			size_t uw = unit_width(v, i, len, ext, &bytes);

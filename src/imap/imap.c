@@ -461,18 +461,8 @@ typedef struct plist {
 
 static int plist_add(ctx *c, plist *l, const param *p)
 {
-	if (l->n == l->cap) {
-		size_t ncap = l->cap ? l->cap * 2 : 8, bytes;
-		param *nv;
-
-		if (!mimeo__mul_ok(ncap, sizeof(*nv), &bytes))
-			return c->err = MIMEO_ENOMEM;
-		nv = mimeo__realloc(c->alloc, l->v, bytes);
-		if (!nv)
-			return c->err = MIMEO_ENOMEM;
-		l->v = nv;
-		l->cap = ncap;
-	}
+	if (mimeo__array_reserve(c->alloc, (void **)&l->v, &l->cap, l->n, sizeof(*l->v), 8))
+		return c->err = MIMEO_ENOMEM;
 	l->v[l->n++] = *p;
 	return 0;
 }

@@ -76,18 +76,8 @@ static int add_entry(mimeo_mailbox *mb, uint64_t off, uint64_t size, char *path)
 	if (mb->count >= mb->max_messages)
 		return set_err(mb, MIMEO_ELIMIT, "more than %zu messages (max_messages)",
 			       mb->max_messages);
-	if (mb->count == mb->cap) {
-		size_t cap = mb->cap ? mb->cap * 2 : 64, bytes;
-		mb_entry *n;
-
-		if (!mimeo__mul_ok(cap, sizeof(*n), &bytes))
-			return MIMEO_ENOMEM;
-		n = mimeo__realloc(mb->a, mb->e, bytes);
-		if (!n)
-			return MIMEO_ENOMEM;
-		mb->e = n;
-		mb->cap = cap;
-	}
+	if (mimeo__array_reserve(mb->a, (void **)&mb->e, &mb->cap, mb->count, sizeof(*mb->e), 64))
+		return MIMEO_ENOMEM;
 	mb->e[mb->count].off = off;
 	mb->e[mb->count].size = size;
 	mb->e[mb->count].path = path;

@@ -394,15 +394,8 @@ static frame *frame_get(mimeo_parser *p)
 {
 	frame *f;
 
-	if (p->nfr == p->cfr) {
-		size_t nc = p->cfr ? p->cfr * 2 : 16;
-		frame **nf = mimeo__realloc(p->a, p->fr, nc * sizeof(*nf));
-
-		if (!nf)
-			return NULL;
-		p->fr = nf;
-		p->cfr = nc;
-	}
+	if (mimeo__array_reserve(p->a, (void **)&p->fr, &p->cfr, p->nfr, sizeof(*p->fr), 16))
+		return NULL;
 	if (p->nfr == p->afr) {
 		f = mimeo__calloc(p->a, 1, sizeof(*f));
 		if (!f)

@@ -744,17 +744,8 @@ static int parse_listing(mimeo_pop3 *c, const mimeo_buf *body, int uids, mimeo_p
 		} else {
 			if (*n == ENTRIES_MAX)
 				return mimeo__pop3_set_err(c, MIMEO_ELIMIT, "too many messages in the listing");
-			if (*n == *cap) {
-				size_t ncap = *cap ? *cap * 2 : 64, bytes;
-				mimeo_pop3_entry *ne;
-				if (!mimeo__mul_ok(ncap, sizeof(*ne), &bytes))
-					return mimeo__pop3_set_err(c, MIMEO_ENOMEM, "out of memory");
-				ne = mimeo__realloc(c->alloc, *ent, bytes);
-				if (!ne)
-					return mimeo__pop3_set_err(c, MIMEO_ENOMEM, "out of memory");
-				*ent = ne;
-				*cap = ncap;
-			}
+			if (mimeo__array_reserve(c->alloc, (void **)ent, cap, *n, sizeof(**ent), 64))
+				return mimeo__pop3_set_err(c, MIMEO_ENOMEM, "out of memory");
 			e = &(*ent)[(*n)++];
 			memset(e, 0, sizeof(*e));
 			e->num = (unsigned long)num;

@@ -98,6 +98,11 @@ static inline int mimeo__b64_value(unsigned char c)
 int mimeo__array_reserve(const mimeo_allocator *a, void **items, size_t *cap,
 			 size_t used, size_t elem_size, size_t initial);
 
+/* The column header fields are folded at, for the header encoders and both
+ * writers (builder, to7bit): RFC 5322 section 2.1.1 asks for lines of at
+ * most 78 characters (998 is the hard limit). */
+#define MIMEO__FOLD_COLUMN 78
+
 /* SQLite-style markers: ALWAYS(x)/NEVER(x) document conditions that cannot
  * happen but are handled anyway. */
 #define MIMEO_ALWAYS(x) (x)

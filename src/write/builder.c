@@ -288,23 +288,10 @@ void mimeo_builder_free(mimeo_builder *b)
 	}
 }
 
-/* Grow an array of `size`-byte elements to hold one more. */
+/* Grow an array of `size`-byte elements to hold one more (4 at first). */
 static int grow(const mimeo_allocator *a, void **v, size_t n, size_t *cap, size_t size)
 {
-	size_t ncap, bytes;
-	void *nv;
-
-	if (n < *cap)
-		return MIMEO_OK;
-	ncap = *cap ? *cap * 2 : 4;
-	if (!mimeo__mul_ok(ncap, size, &bytes))
-		return MIMEO_ENOMEM;
-	nv = mimeo__realloc(a, *v, bytes);
-	if (!nv)
-		return MIMEO_ENOMEM;
-	*v = nv;
-	*cap = ncap;
-	return MIMEO_OK;
+	return mimeo__array_reserve(a, v, cap, n, size, 4);
 }
 
 /* Printable ASCII without space and without any byte of `forbid`. */
@@ -1512,7 +1499,7 @@ static int put_mailbox(wctx *w, const baddr *ad)
 	if (mimeo_header_encode_phrase(ad->name, strlen(ad->name), mimeo__buf_col(&w->h), w->hflags, &w->h))
 		return MIMEO_ENOMEM;
 	col = mimeo__buf_col(&w->h);
-	if (col + 2 + speclen + 1 > 78 && col > 1) {
+	if (col + 2 + speclen + 1 > MIMEO__FOLD_COLUMN && col > 1) {
 		if (hfold(w))
 			return MIMEO_ENOMEM;
 	} else if (hput(w, " ")) {
@@ -1545,7 +1532,7 @@ static int put_address_field(wctx *w, const char *name, const baddr_list *l)
 			return MIMEO_ENOMEM;
 		/* Fold before a mailbox rather than inside its display name
 		 * when that keeps the name on one line. */
-		if (i && (mimeo__widest_since(&w->h, mark, col) > 78 ||
+		if (i && (mimeo__widest_since(&w->h, mark, col) > MIMEO__FOLD_COLUMN ||
 			  memchr(w->h.ptr + mark, '\n', w->h.size - mark))) {
 			mimeo__buf_trunc(&w->h, mark);
 			if (hfold(w) || put_mailbox(w, &l->v[i]))
@@ -1568,7 +1555,7 @@ static int put_param(wctx *w, const char *name, const char *value)
 	if (hput(w, " ") ||
 	    mimeo_param_encode(name, value, strlen(value), col + 1, w->hflags, &w->h))
 		return MIMEO_ENOMEM;
-	if (mimeo__widest_since(&w->h, mark, col) > 78 && col > 1) {
+	if (mimeo__widest_since(&w->h, mark, col) > MIMEO__FOLD_COLUMN && col > 1) {
 		mimeo__buf_trunc(&w->h, mark);
 		if (hfold(w) || mimeo_param_encode(name, value, strlen(value), 1, w->hflags, &w->h))
 			return MIMEO_ENOMEM;
@@ -1583,7 +1570,7 @@ static int put_raw_param(wctx *w, const char *a, const char *bq)
 
 	if (hput(w, ";"))
 		return MIMEO_ENOMEM;
-	if (mimeo__buf_col(&w->h) + 1 + len > 78 ? hfold(w) : hput(w, " "))
+	if (mimeo__buf_col(&w->h) + 1 + len > MIMEO__FOLD_COLUMN ? hfold(w) : hput(w, " "))
 		return MIMEO_ENOMEM;
 	return hput(w, a) || hput(w, bq) ? MIMEO_ENOMEM : MIMEO_OK;
 }
@@ -1605,7 +1592,8 @@ static int put_name_param(wctx *w, const char *fn)
 	if (len >= 2 && strstr(fn, "=?"))
 		ascii = 0;
 	if (ascii && len <= 60) {
-		if (hput(w, ";") || (mimeo__buf_col(&w->h) + len + 9 > 78 ? hfold(w) : hput(w, " ")) ||
+		if (hput(w, ";") ||
+		    (mimeo__buf_col(&w->h) + len + 9 > MIMEO__FOLD_COLUMN ? hfold(w) : hput(w, " ")) ||
 		    hput(w, "name=\""))
 			return MIMEO_ENOMEM;
 		for (i = 0; i < len; i++) {
@@ -1678,7 +1666,7 @@ static int put_id_field(wctx *w, const char *name, const mimeo_buf *ids)
 		const char *end = memchr(ids->ptr + i, ' ', ids->size - i);
 		size_t len = end ? (size_t)(end - (ids->ptr + i)) : ids->size - i;
 
-		if (mimeo__buf_col(&w->h) + 1 + len > 78 && i > 0 && hput(w, w->nl))
+		if (mimeo__buf_col(&w->h) + 1 + len > MIMEO__FOLD_COLUMN && i > 0 && hput(w, w->nl))
 			return MIMEO_ENOMEM;
 		if (hput(w, " ") || mimeo_buf_put(&w->h, ids->ptr + i, len))
 			return MIMEO_ENOMEM;

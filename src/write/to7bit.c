@@ -82,18 +82,8 @@ static int add_edit(t7 *t, uint64_t start, uint64_t end, mimeo_buf *text,
 {
 	edit *e;
 
-	if (t->ned == t->caped) {
-		size_t ncap = t->caped ? t->caped * 2 : 16, bytes;
-		edit *nv;
-
-		if (!mimeo__mul_ok(ncap, sizeof(*nv), &bytes))
-			return MIMEO_ENOMEM;
-		nv = mimeo__realloc(t->alloc, t->ed, bytes);
-		if (!nv)
-			return MIMEO_ENOMEM;
-		t->ed = nv;
-		t->caped = ncap;
-	}
+	if (mimeo__array_reserve(t->alloc, (void **)&t->ed, &t->caped, t->ned, sizeof(*t->ed), 16))
+		return MIMEO_ENOMEM;
 	e = &t->ed[t->ned++];
 	e->start = start;
 	e->end = end;
@@ -221,7 +211,7 @@ static int rebuild_mime_field(t7 *t, const char *value, size_t vlen, const char 
 			r = mimeo_buf_puts(h, " ");
 		if (!r)
 			r = mimeo_param_encode(pa->name, val, strlen(val), col + 1, t->hflags, h);
-		if (!r && mimeo__widest_since(h, mark, col) > 78 && col > 1) {
+		if (!r && mimeo__widest_since(h, mark, col) > MIMEO__FOLD_COLUMN && col > 1) {
 			mimeo__buf_trunc(h, mark);
 			r = fold(t, h);
 			if (!r)
@@ -503,7 +493,7 @@ static int put_mailbox(t7 *t, const mimeo_address *a, mimeo_buf *h)
 		col = mimeo__buf_col(h);
 		if (!r)
 			r = col + 4 + strlen(a->local_part) +
-				(a->domain ? strlen(a->domain) : 0) > 78
+				(a->domain ? strlen(a->domain) : 0) > MIMEO__FOLD_COLUMN
 				? fold(t, h) : mimeo_buf_puts(h, " ");
 		if (!r)
 			r = mimeo_buf_puts(h, "<");
@@ -564,7 +554,7 @@ static int put_empty(t7 *t, const mimeo_address *a, mimeo_buf *h)
 	if (dn && *dn) {
 		r = mimeo_header_encode_phrase(dn, strlen(dn), mimeo__buf_col(h), t->hflags, h);
 		if (!r)
-			r = mimeo__buf_col(h) + 3 > 78 ? fold(t, h) : mimeo_buf_puts(h, " ");
+			r = mimeo__buf_col(h) + 3 > MIMEO__FOLD_COLUMN ? fold(t, h) : mimeo_buf_puts(h, " ");
 	}
 	if (!r)
 		r = mimeo_buf_puts(h, "<>");
@@ -632,7 +622,8 @@ static int put_sep_item(t7 *t, const char *sep, int kind, const mimeo_address *a
 	col = mimeo__buf_col(h);
 	if (mimeo_buf_puts(h, " ") || put_item(t, kind, a, h))
 		return MIMEO_ENOMEM;
-	if (mimeo__widest_since(h, mark, col) > 78 || memchr(h->ptr + mark, '\n', h->size - mark)) {
+	if (mimeo__widest_since(h, mark, col) > MIMEO__FOLD_COLUMN ||
+	    memchr(h->ptr + mark, '\n', h->size - mark)) {
 		mimeo__buf_trunc(h, mark);
 		if (fold(t, h) || put_item(t, kind, a, h))
 			return MIMEO_ENOMEM;
