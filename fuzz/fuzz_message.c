@@ -316,7 +316,22 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	pb = mimeo_message_pick_body(m, "text/html");
 	FZ_CHECK(!pb || mimeo_part_is_leaf(pb));
 	(void)mimeo_message_limits_hit(m);
-	(void)mimeo_message_defect_count(m);
+	/* the defect list: min(count, KEPT) entries, each on a node of this
+	 * message, with a name, a reason and an offset inside the input
+	 * (decoded message/rfc822 bodies are never longer than their source) */
+	{
+		mimeo_defect d;
+		const mimeo_part *where;
+		size_t i = 0, n = mimeo_message_defect_count(m);
+
+		for (; mimeo_message_defect(m, i, &d, &where) == MIMEO_OK; i++) {
+			FZ_CHECK(where && mimeo_part_message(where) == m);
+			FZ_CHECK(d.reason && strcmp(mimeo_defect_name(d.code), "unknown") != 0);
+			FZ_CHECK(d.severity == MIMEO_DEFECT_WARN || d.severity == MIMEO_DEFECT_CRIT);
+			FZ_CHECK(d.offset <= src_len);
+		}
+		FZ_CHECK(i == (n < MIMEO_MESSAGE_DEFECTS_KEPT ? n : MIMEO_MESSAGE_DEFECTS_KEPT));
+	}
 	FZ_CHECK(mimeo__message_raw_mismatch(m) == 0);
 
 	/* bodies decoded from the source = the parser's own decoding */

@@ -261,9 +261,39 @@ MIMEO_EXTERN const mimeo_part *mimeo_message_pick_body(const mimeo_message *m, c
  */
 MIMEO_EXTERN unsigned mimeo_message_limits_hit(const mimeo_message *m);
 
-/** Number of defects (malformed-input events) the parser reported.
- *  @since 0.1 */
+/** Number of defects (malformed-input events) the parser reported, all
+ *  of them (also those past MIMEO_MESSAGE_DEFECTS_KEPT).  @since 0.1 */
 MIMEO_EXTERN size_t mimeo_message_defect_count(const mimeo_message *m);
+
+/** How many defects a message keeps for mimeo_message_defect(): the
+ *  first 1000 (a hostile message can hold one per few bytes; a reader
+ *  that wants them all uses the push parser's defect callback).
+ *  @since 0.2 */
+#define MIMEO_MESSAGE_DEFECTS_KEPT 1000
+
+/**
+ * Defect `i` (0 = the first reported; they come in input order) of the
+ * message: what the parser found malformed and how it read it anyway.
+ * @code
+ * mimeo_defect d;
+ * const mimeo_part *where;
+ * for (size_t i = 0; mimeo_message_defect(m, i, &d, &where) == MIMEO_OK; i++)
+ *         printf("%s at byte %llu in part %s: %s\n", mimeo_defect_name(d.code),
+ *                (unsigned long long)d.offset, mimeo_part_section(where), d.reason);
+ * @endcode
+ * @param d     receives the code (MIMEO_DEFECT_*), severity, byte offset
+ *              (in the source; inside a transfer-encoded message/rfc822,
+ *              in that part's decoded body, as mimeo_part_offsets()) and
+ *              the static English reason; may be NULL
+ * @param part  receives the innermost node that was open when the defect
+ *              was found (the root for one found before any part began,
+ *              e.g. an mbox From_ line); may be NULL
+ * @return MIMEO_OK; MIMEO_ENOTFOUND when `i` is not below the number kept
+ *         (min(mimeo_message_defect_count(), MIMEO_MESSAGE_DEFECTS_KEPT));
+ *         MIMEO_EINVAL for a NULL message.  @since 0.2
+ */
+MIMEO_EXTERN int mimeo_message_defect(const mimeo_message *m, size_t i, mimeo_defect *d,
+				      const mimeo_part **part);
 
 /* --- navigation ----------------------------------------------------- */
 

@@ -278,6 +278,17 @@ typedef struct mimeo_defect {
 	const char *reason;
 } mimeo_defect;
 
+/**
+ * A short stable name for a defect code, for logs and JSON:
+ * "missing-blank-line", "missing-close", "duplicate", "no-boundary",
+ * "limit", "unknown-cte", "mbox-from", "truncated-headers", "bad-header",
+ * "bad-content-type", "multipart-encoded", "repeated-delimiter",
+ * "no-delimiter"; "unknown" for any other value.
+ * @param code  a MIMEO_DEFECT_* code (mimeo_defect.code)
+ * @return a static string, never NULL.  @since 0.2
+ */
+MIMEO_EXTERN const char *mimeo_defect_name(int code);
+
 /** Bits of mimeo_parser_limits_hit().  @since 0.1 */
 enum {
 	MIMEO_LIMIT_DEPTH = 0x01,

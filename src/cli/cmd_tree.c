@@ -122,7 +122,25 @@ static int print_json(const mimeo_message *m)
 		cli_json_cstr_or_null(out, mimeo_part_param(p, "smime-type"));
 		putc('}', out);
 	}
-	fputs("]}\n", out);
+	/* what was malformed and where (the first MIMEO_MESSAGE_DEFECTS_KEPT;
+	 * defect_count counts them all) */
+	fputs("],\"defects\":[", out);
+	{
+		mimeo_defect d;
+		const mimeo_part *where;
+
+		for (i = 0; mimeo_message_defect(m, i, &d, &where) == MIMEO_OK; i++) {
+			fputs(i ? ",{\"kind\":" : "{\"kind\":", out);
+			cli_json_cstr_or_null(out, mimeo_defect_name(d.code));
+			fprintf(out, ",\"severity\":\"%s\",\"offset\":%" PRIu64 ",\"section\":",
+				d.severity == MIMEO_DEFECT_CRIT ? "critical" : "warning", d.offset);
+			cli_json_cstr_or_null(out, mimeo_part_section(where));
+			fputs(",\"reason\":", out);
+			cli_json_cstr_or_null(out, d.reason);
+			putc('}', out);
+		}
+	}
+	fprintf(out, "],\"defect_count\":%zu}\n", mimeo_message_defect_count(m));
 	mimeo_buf_dispose(&buf);
 	mimeo_charset_cache_free(cc);
 	return CLI_OK;

@@ -100,6 +100,13 @@ typedef struct mimeo__bodysrc {
 	uint32_t src;
 } mimeo__bodysrc;
 
+/* A defect kept for mimeo_message_defect(): the parser's report and the
+ * node that was open when it came (NULL before the root began). */
+typedef struct mimeo__defect {
+	mimeo_defect d;
+	const mimeo_part *part;
+} mimeo__defect;
+
 /* One node.  Kept small on purpose: a 10,000-part message must cost less
  * than 2 MiB (issue 13). */
 struct mimeo_part {
@@ -125,6 +132,11 @@ struct mimeo_message {
 	size_t nparts;
 	unsigned limits;
 	size_t defects;
+	/* the first MIMEO_MESSAGE_DEFECTS_KEPT of them, in report order: a
+	 * hostile message can hold one defect per few bytes, so the list is
+	 * capped while the count above is not */
+	mimeo__defect *kept;
+	size_t nkept, akept;
 	/* leaves whose raw body bytes, as the parser delivered them, were not
 	 * exactly [body_offset, end_offset) of the source (never expected;
 	 * the tests and fuzz_message check it stays 0) */

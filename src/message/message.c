@@ -644,10 +644,21 @@ static int cb_part_end(const mimeo_part_info *info, void *user)
 static int cb_defect(const mimeo_part_info *info, const mimeo_defect *d, void *user)
 {
 	mimeo__tree_build *b = user;
+	mimeo_message *m = b->m;
 
 	MIMEO_UNUSED(info);
-	MIMEO_UNUSED(d);
-	b->m->defects++;
+	m->defects++;
+	if (m->nkept >= MIMEO_MESSAGE_DEFECTS_KEPT)
+		return 0;
+	if (m->nkept == m->akept &&
+	    mimeo__array_reserve(m->alloc, (void **)&m->kept, &m->akept, m->nkept,
+				 sizeof(*m->kept), 4) != MIMEO_OK)
+		return fail(b, MIMEO_ENOMEM);
+	/* the innermost node open now: the parser reports a defect while the
+	 * part it concerns is open (its reason string is static) */
+	m->kept[m->nkept].d = *d;
+	m->kept[m->nkept].part = b->cur;
+	m->nkept++;
 	return 0;
 }
 
@@ -973,6 +984,7 @@ void mimeo_message_free(mimeo_message *m)
 		mimeo__source_dispose(&m->srcs[i], m->alloc);
 	mimeo__free(m->alloc, m->srcs);
 	mimeo__free(m->alloc, m->bodysrc);
+	mimeo__free(m->alloc, m->kept);
 	mimeo__arena_free(&m->ar);
 	mimeo__free(m->alloc, m);
 }
@@ -1025,6 +1037,22 @@ unsigned mimeo_message_limits_hit(const mimeo_message *m)
 size_t mimeo_message_defect_count(const mimeo_message *m)
 {
 	return m->defects;
+}
+
+int mimeo_message_defect(const mimeo_message *m, size_t i, mimeo_defect *d,
+			 const mimeo_part **part)
+{
+	if (part)
+		*part = NULL;
+	if (!m)
+		return MIMEO_EINVAL;
+	if (i >= m->nkept)
+		return MIMEO_ENOTFOUND;
+	if (d)
+		*d = m->kept[i].d;
+	if (part)
+		*part = m->kept[i].part ? m->kept[i].part : m->root;
+	return MIMEO_OK;
 }
 
 size_t mimeo__message_raw_mismatch(const mimeo_message *m)

@@ -2281,3 +2281,17 @@ size_t mimeo__mbox_separator(const char *d, size_t o)
 		return 0;
 	return o >= 2 && d[o - 2] == '\r' ? 2 : 1;
 }
+
+const char *mimeo_defect_name(int code)
+{
+	/* indexed by MIMEO_DEFECT_*; the names are part of the CLI's JSON */
+	static const char *const names[] = {
+		NULL, "missing-blank-line", "missing-close", "duplicate", "no-boundary", "limit",
+		"unknown-cte", "mbox-from", "truncated-headers", "bad-header", "bad-content-type",
+		"multipart-encoded", "repeated-delimiter", "no-delimiter",
+	};
+
+	if (code <= 0 || (size_t)code >= sizeof(names) / sizeof(names[0]))
+		return "unknown";
+	return names[code];
+}

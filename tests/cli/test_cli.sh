@@ -55,8 +55,9 @@ cp "$T/out" "$T/sample.json"
 py "$T/sample.json" <<'EOF' || fail "tree --json sample.eml content"
 import json, sys
 d = json.load(open(sys.argv[1], encoding="utf-8"))
-assert list(d) == ["headers", "parts", "security"], list(d)
+assert list(d) == ["headers", "parts", "security", "defects", "defect_count"], list(d)
 assert d["security"] == [], d["security"]
+assert d["defects"] == [] and d["defect_count"] == 0, d["defects"]
 names = [h["name"] for h in d["headers"]]
 assert names == ["From", "To", "Subject", "Date", "Message-ID", "MIME-Version", "Content-Type"], names
 for h in d["headers"]:
@@ -122,6 +123,21 @@ want = [
  ["6", "application/pgp-keys", "keys", "pgp", None, None, None],
 ]
 assert got == want, got
+EOF
+ok
+# the defect list: kind, severity, offset, section, reason, in input order
+expect_status 0 "$CLI" tree --json "$C/broken.eml"
+py "$T/out" <<'EOF' || fail "tree --json broken.eml defects"
+import json, sys
+d = json.load(open(sys.argv[1], encoding="utf-8"))
+for x in d["defects"]:
+    assert list(x) == ["kind", "severity", "offset", "section", "reason"], x
+    assert x["reason"], x
+got = [[x["kind"], x["severity"], x["offset"], x["section"]] for x in d["defects"]]
+want = [["missing-blank-line", "warning", 184, "1"], ["no-boundary", "critical", 402, "3"],
+        ["unknown-cte", "warning", 548, "4"], ["missing-close", "warning", 556, ""]]
+assert got == want, got
+assert d["defect_count"] == 4, d["defect_count"]
 EOF
 ok
 

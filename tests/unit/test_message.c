@@ -507,6 +507,112 @@ START_TEST(pick_body_rules)
 }
 END_TEST
 
+/* The defect list (issue 14): kind, severity, offset and the part, in
+ * input order, for broken.eml (every kind its comments name), an mbox
+ * From_ line and a missing blank line in a single-part message (RFC
+ * corners: before any part; the body's section "1"), a clean message (an
+ * empty list), and a hostile one with more defects than are kept. */
+START_TEST(defect_list)
+{
+	static const struct { int code, sev; uint64_t off; const char *section; } want[] = {
+		{ MIMEO_DEFECT_MISSING_BLANK_LINE, MIMEO_DEFECT_WARN, 184, "1" },
+		{ MIMEO_DEFECT_NO_BOUNDARY, MIMEO_DEFECT_CRIT, 402, "3" },
+		{ MIMEO_DEFECT_UNKNOWN_CTE, MIMEO_DEFECT_WARN, 548, "4" },
+		{ MIMEO_DEFECT_MISSING_CLOSE, MIMEO_DEFECT_WARN, 556, "" },
+	};
+	mimeo_message *m;
+	mimeo_message_options o = MIMEO_MESSAGE_OPTIONS_INIT;
+	mimeo_buf in = MIMEO_BUF_INIT;
+	mimeo_defect d;
+	const mimeo_part *where;
+	char *data;
+	size_t len, i;
+
+	m = parse_sample("broken.eml", &data, &len);
+	ck_assert_uint_eq(mimeo_message_defect_count(m), 4);
+	for (i = 0; i < 4; i++) {
+		ck_assert_int_eq(mimeo_message_defect(m, i, &d, &where), MIMEO_OK);
+		ck_assert_int_eq(d.code, want[i].code);
+		ck_assert_int_eq(d.severity, want[i].sev);
+		ck_assert_uint_eq(d.offset, want[i].off);
+		ck_assert_str_eq(mimeo_part_section(where), want[i].section);
+		ck_assert_ptr_nonnull(d.reason);
+		ck_assert_uint_le(d.offset, len); /* the end of input: the missing close */
+	}
+	ck_assert_str_eq(mimeo_defect_name(d.code), "missing-close");
+	/* past the end: ENOTFOUND, outputs cleared; NULL outputs are allowed */
+	where = mimeo_message_root(m);
+	ck_assert_int_eq(mimeo_message_defect(m, 4, &d, &where), MIMEO_ENOTFOUND);
+	ck_assert_ptr_null(where);
+	ck_assert_int_eq(mimeo_message_defect(m, (size_t)-1, NULL, NULL), MIMEO_ENOTFOUND);
+	ck_assert_int_eq(mimeo_message_defect(m, 0, NULL, NULL), MIMEO_OK);
+	ck_assert_int_eq(mimeo_message_defect(NULL, 0, &d, &where), MIMEO_EINVAL);
+	mimeo_message_free(m);
+	free(data);
+
+	/* a clean message has none */
+	m = parse_sample("sample.eml", &data, &len);
+	ck_assert_uint_eq(mimeo_message_defect_count(m), 0);
+	ck_assert_int_eq(mimeo_message_defect(m, 0, &d, &where), MIMEO_ENOTFOUND);
+	mimeo_message_free(m);
+	free(data);
+
+	/* single part: the body line without a blank line before it belongs
+	 * to section "1" (the root of a single-part message) */
+	m = parse_str("Subject: x\nno blank line\n");
+	ck_assert_int_eq(mimeo_message_defect(m, 0, &d, &where), MIMEO_OK);
+	ck_assert_int_eq(d.code, MIMEO_DEFECT_MISSING_BLANK_LINE);
+	ck_assert_ptr_eq(where, mimeo_message_root(m));
+	ck_assert_str_eq(mimeo_part_section(where), "1");
+	ck_assert_uint_eq(d.offset, 11);
+	mimeo_message_free(m);
+
+	/* an envelope line before the first field: found before any part
+	 * began, reported on the root */
+	m = parse_str("From someone Mon Dec  7 10:00:00 2026\nSubject: x\n\nbody\n");
+	ck_assert_int_eq(mimeo_message_defect(m, 0, &d, &where), MIMEO_OK);
+	ck_assert_int_eq(d.code, MIMEO_DEFECT_MBOX_FROM);
+	ck_assert_uint_eq(d.offset, 0);
+	ck_assert_ptr_eq(where, mimeo_message_root(m));
+	mimeo_message_free(m);
+	/* ...which is no defect in an mbox message */
+	o.flags = MIMEO_MESSAGE_MBOX;
+	{
+		static const char mbox[] = "From someone Mon Dec  7 10:00:00 2026\nSubject: x\n\nbody\n";
+
+		ck_assert_int_eq(mimeo_message_parse_buffer(&m, mbox, strlen(mbox), &o), MIMEO_OK);
+	}
+	ck_assert_uint_eq(mimeo_message_defect_count(m), 0);
+	mimeo_message_free(m);
+
+	/* hostile: 3000 repeated delimiters, one defect each; the first
+	 * MIMEO_MESSAGE_DEFECTS_KEPT are kept, all are counted */
+	mimeo_buf_puts(&in, "Content-Type: multipart/mixed; boundary=b\n\n--b\n\nfirst\n");
+	for (i = 0; i < 3000; i++) {
+		mimeo_buf_puts(&in, "--b\n");
+		mimeo_buf_puts(&in, "--b\n");
+	}
+	mimeo_buf_puts(&in, "--b--\n");
+	ck_assert_int_eq(mimeo_message_parse_buffer(&m, in.ptr, in.size, NULL), MIMEO_OK);
+	ck_assert_uint_ge(mimeo_message_defect_count(m), 3000);
+	ck_assert_int_eq(mimeo_message_defect(m, MIMEO_MESSAGE_DEFECTS_KEPT - 1, &d, &where),
+			 MIMEO_OK);
+	ck_assert_int_eq(d.code, MIMEO_DEFECT_REPEATED_DELIMITER);
+	ck_assert_int_eq(mimeo_message_defect(m, MIMEO_MESSAGE_DEFECTS_KEPT, &d, &where),
+			 MIMEO_ENOTFOUND);
+	mimeo_message_free(m);
+	mimeo_buf_dispose(&in);
+
+	/* every code has a name; others are "unknown" */
+	for (i = MIMEO_DEFECT_MISSING_BLANK_LINE; i <= MIMEO_DEFECT_NO_DELIMITER; i++)
+		ck_assert_str_ne(mimeo_defect_name((int)i), "unknown");
+	ck_assert_str_eq(mimeo_defect_name(MIMEO_DEFECT_NO_DELIMITER), "no-delimiter");
+	ck_assert_str_eq(mimeo_defect_name(0), "unknown");
+	ck_assert_str_eq(mimeo_defect_name(-1), "unknown");
+	ck_assert_str_eq(mimeo_defect_name(14), "unknown");
+}
+END_TEST
+
 /* Structure fingerprint: sections, types, offsets and bodies.  Returns the
  * first decoding failure (ENOMEM under a failing allocator). */
 static int fingerprint_try(const mimeo_message *m, mimeo_buf *out)
@@ -532,6 +638,20 @@ static int fingerprint_try(const mimeo_message *m, mimeo_buf *out)
 			 (unsigned long long)bs, (unsigned long long)end, b.size);
 		mimeo_buf_puts(out, line);
 		mimeo_buf_put(out, b.ptr ? b.ptr : "", b.size);
+	}
+	/* and the defect list (so the allocation sweep checks it too) */
+	{
+		mimeo_defect d;
+		const mimeo_part *where;
+		size_t i;
+
+		for (i = 0; mimeo_message_defect(m, i, &d, &where) == MIMEO_OK; i++) {
+			snprintf(line, sizeof(line), "defect %s %d %llu %s %s\n",
+				 mimeo_defect_name(d.code), d.severity, (unsigned long long)d.offset,
+				 mimeo_part_section(where), d.reason);
+			mimeo_buf_puts(out, line);
+		}
+		ck_assert_uint_eq(i, mimeo_message_defect_count(m));
 	}
 	mimeo_buf_dispose(&b);
 	return MIMEO_OK;
@@ -1083,6 +1203,7 @@ static Suite *message_suite(void)
 	tcase_add_test(tc, parser_and_tree_sections);
 	tcase_add_test(tc, single_part_crlf);
 	tcase_add_test(tc, pick_body_rules);
+	tcase_add_test(tc, defect_list);
 	tcase_add_test(tc, entry_points_agree);
 	tcase_add_test(tc, entry_point_errors);
 	tcase_add_test(tc, parser_limits_pass_through);
