@@ -83,7 +83,13 @@ typedef struct mimeo_part_info {
     unsigned flags;
     unsigned header_count;
 } mimeo_part_info;
-typedef struct mimeo_defect mimeo_defect;
+typedef struct mimeo_defect {
+    int code;
+    int severity;
+    uint64_t offset;
+    const char *reason;
+} mimeo_defect;
+const char *mimeo_defect_name(int code);
 typedef struct mimeo_parser_callbacks {
     unsigned version;
     int (*message_begin)(const mimeo_part_info *msg, uint64_t offset, void *user);
@@ -138,6 +144,8 @@ size_t mimeo_message_part_count(const mimeo_message *m);
 const mimeo_part *mimeo_message_find_section(const mimeo_message *m, const char *section);
 const mimeo_part *mimeo_message_pick_body(const mimeo_message *m, const char *want);
 size_t mimeo_message_defect_count(const mimeo_message *m);
+int mimeo_message_defect(const mimeo_message *m, size_t i, mimeo_defect *d,
+                         const mimeo_part **part);
 const mimeo_part *mimeo_part_next(const mimeo_part *p);
 const mimeo_part *mimeo_part_parent(const mimeo_part *p);
 const mimeo_part *mimeo_part_first_child(const mimeo_part *p);

@@ -257,6 +257,24 @@ class Message:
         """Number of malformed-input events the parser repaired."""
         return lib.mimeo_message_defect_count(self._ptr())
 
+    def defects(self):
+        """What the parser found malformed, in input order (the first 1000;
+        defect_count counts all): a list of dicts with "kind" (a stable name
+        such as "missing-close"), "severity" ("warning" or "critical"),
+        "offset" (byte offset in the source), "section" (the innermost part
+        open at the time) and "reason", as `mimeo tree --json` prints them."""
+        d = ffi.new("mimeo_defect *")
+        where = ffi.new("const mimeo_part **")
+        out, i = [], 0
+        while lib.mimeo_message_defect(self._ptr(), i, d, where) == 0:
+            out.append({"kind": cstr(lib.mimeo_defect_name(d.code)),
+                        "severity": "critical" if d.severity == 2 else "warning",
+                        "offset": d.offset,
+                        "section": cstr(lib.mimeo_part_section(where[0])),
+                        "reason": cstr(d.reason)})
+            i += 1
+        return out
+
     @property
     def source(self):
         """The message's source bytes (a copy)."""

@@ -41,9 +41,24 @@ def test_corpus_matches_cli(cli, files):
                 # even when it is a header field and no From_ line
                 assert mine["headers"][1:] == theirs["headers"], path
                 mine["headers"] = theirs["headers"]
+            # defect offsets: a message from mimeo.mbox() keeps its From_
+            # line in its source, the CLI parses the message after it when
+            # its mailbox reader found one (not for "From : x" nor a file
+            # of CR line ends): the offsets agree as they are or shifted by
+            # that line, the same for every defect of the message
+            if msg.number is not None and mine["defects"] != theirs["defects"]:
+                shift = from_line_len(path)
+                for d in mine["defects"]:
+                    d["offset"] -= shift
             assert mine == theirs, path
             for p in msg.leaves():
                 assert p.content() == cli.cat(path, p.section), f"{path} section {p.section}"
+
+
+def from_line_len(path):
+    with open(path, "rb") as f:
+        line = f.readline()
+    return len(line) if line.startswith(b"From ") else 0
 
 
 def open_like_cli(path):

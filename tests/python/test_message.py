@@ -26,6 +26,8 @@ def tree_of(msg):
                       "scheme": p.security[1], "protocol": p.param("protocol"),
                       "micalg": p.param("micalg"), "smime_type": p.param("smime-type")}
                      for p in msg.walk() if p.security],
+        "defects": msg.defects(),
+        "defect_count": msg.defect_count,
     }
 
 
@@ -265,3 +267,15 @@ def test_gzip_file(tmp_path):
     p = tmp_path / "m.eml.gz"
     p.write_bytes(gzip.compress(open(SAMPLE, "rb").read()))
     assert tree_of(mimeo.parse(str(p))) == tree_of(mimeo.parse(SAMPLE))
+
+
+def test_defects_list():
+    path = os.path.join(os.environ["MIMEO_SOURCE_DIR"], "tests", "data", "broken.eml")
+    with mimeo.parse(path) as msg:
+        got = [(d["kind"], d["severity"], d["offset"], d["section"]) for d in msg.defects()]
+        assert got == [("missing-blank-line", "warning", 184, "1"),
+                       ("no-boundary", "critical", 402, "3"),
+                       ("unknown-cte", "warning", 548, "4"),
+                       ("missing-close", "warning", 556, "")]
+        assert all(d["reason"] for d in msg.defects())
+        assert msg.defect_count == 4
