@@ -16,7 +16,9 @@
  *    an empty file is an empty mbox;
  *  - any other file is one message (MIMEO_MAILBOX_SINGLE).
  * A name ending in ".gz" is read through zlib into memory (at most
- * max_inflated bytes); any other file is mapped, not read: the mailbox
+ * max_inflated bytes); a ".gz" file whose content is not gzip (no gzip
+ * magic at its start) is read as it is, as zlib does; corrupt or cut-off
+ * gzip data is an error (MIMEO_EIO, errno EBADMSG); any other file is mapped, not read: the mailbox
  * costs no memory beyond its index, and message bytes are handed out as
  * pointers into the mapping, without a copy.
  *
@@ -131,7 +133,9 @@ typedef struct mimeo_mailbox_entry {
  * @param path  file or directory; a name ending in ".gz" is decompressed
  * @param opts  NULL = defaults
  * @return MIMEO_OK; MIMEO_EIO (cannot open, read or map: errno tells why;
- *         a directory that is no Maildir gives MIMEO_EIO with ENOTDIR);
+ *         a directory that is no Maildir gives MIMEO_EIO with ENOTDIR;
+ *         corrupt or cut-off gzip data EBADMSG (since 0.2: a cut-off .gz
+ *         was read as far as it went, without an error));
  *         MIMEO_ELIMIT (more messages than max_messages, or a .gz/pipe
  *         larger than max_inflated); MIMEO_ENOMEM; MIMEO_EINVAL (NULL
  *         out or path, bad options version).  @since 0.2

@@ -124,7 +124,8 @@ typedef struct mimeo_message_options {
  * @param data  the message bytes (may contain NULs); NULL only if len is 0
  * @param opts  NULL = defaults
  * @return MIMEO_OK; MIMEO_ENOMEM; MIMEO_EINVAL (bad arguments or options
- *         version).  Parser limits never fail: see
+ *         version; NULL data with a non-zero len sets opts->reason).
+ *         Parser limits never fail: see
  *         mimeo_message_limits_hit().  On failure *out is NULL.  @since 0.1
  */
 MIMEO_EXTERN int mimeo_message_parse_buffer(mimeo_message **out, const void *data, size_t len,
@@ -134,12 +135,16 @@ MIMEO_EXTERN int mimeo_message_parse_buffer(mimeo_message **out, const void *dat
  * Parse the message in the file at `path`.  A regular file is read in
  * blocks and not kept in memory: the message keeps it open and reads
  * bodies back from it.  A name ending in ".gz" is read through zlib and
- * spooled; so is anything that is not a regular file (a FIFO).
+ * spooled; so is anything that is not a regular file (a FIFO).  A ".gz"
+ * file whose content is not gzip (no gzip magic at its start) is read as
+ * it is, as zlib does.
  * @return as mimeo_message_parse_buffer, plus MIMEO_EIO when the file
  *         cannot be opened or read, when it changes while it is parsed, or
  *         when the spool's temporary file cannot be written (errno and
- *         opts->reason tell why), and MIMEO_ELIMIT when it is larger than
- *         opts->max_input.  @since 0.1
+ *         opts->reason tell why), or (since 0.2) when gzip data is corrupt
+ *         or cut off (errno EBADMSG; opts->reason "the compressed file is
+ *         cut off (unexpected end of gzip data)" or "... is corrupt"), and
+ *         MIMEO_ELIMIT when it is larger than opts->max_input.  @since 0.1
  */
 MIMEO_EXTERN int mimeo_message_parse_file(mimeo_message **out, const char *path,
 					  const mimeo_message_options *opts);
@@ -583,7 +588,8 @@ MIMEO_EXTERN int mimeo_reader_open(mimeo_reader **out, const char *path, int fd,
  * shape, so it can be passed to mimeo_message_parse_stream() with the
  * reader as `ctx`.
  * @return MIMEO_OK or MIMEO_EIO (mimeo_reader_error() says why; a cut-off
- *         gzip stream is an error).  @since 0.2
+ *         or corrupt gzip stream is an error with errno EBADMSG, a failed
+ *         read keeps the system's errno).  @since 0.2
  */
 MIMEO_EXTERN int mimeo_reader_read(void *buf, size_t cap, size_t *got, void *reader);
 /** Non-zero when the reader decompresses gzip.  @since 0.2 */

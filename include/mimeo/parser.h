@@ -400,7 +400,10 @@ MIMEO_EXTERN int mimeo_parser_new(mimeo_parser **out, const mimeo_parser_options
  * @return MIMEO_OK (all consumed), MIMEO_PAUSED (a callback paused: see
  * mimeo_parser_consumed()), or a negative error, which is sticky: every
  * later call returns it (MIMEO_EUSER: a callback aborted; MIMEO_ENOMEM;
- * MIMEO_EINVAL: called after finish).  Malformed mail is never an error.
+ * MIMEO_EINVAL: called after finish, or (since 0.2 sticky too) NULL `data`
+ * with a non-zero `len`); mimeo_parser_error() gives its reason and
+ * offset.  A NULL parser returns MIMEO_EINVAL and records nothing.
+ * Malformed mail is never an error.
  * @since 0.1
  */
 MIMEO_EXTERN int mimeo_parser_feed(mimeo_parser *p, const void *data, size_t len);

@@ -17,6 +17,13 @@
 
 #include <mimeo.h>
 
+const char *cli_io_reason(int e)
+{
+	if (e == EBADMSG)
+		return "corrupt or cut-off gzip data";
+	return e ? strerror(e) : "read error";
+}
+
 void cli_error(const char *fmt, ...)
 {
 	va_list ap;

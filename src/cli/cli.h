@@ -40,6 +40,9 @@ char *cli_input_slurp(const char *path, size_t *len);
 
 /* Print "mimeo: <message>\n" to stderr. */
 void cli_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+/* The words for errno `e` after a library call failed with MIMEO_EIO: the
+ * library sets EBADMSG for corrupt or cut-off gzip data. */
+const char *cli_io_reason(int e);
 /* Write all of `buf` to stdout; returns 0 or -1 after printing an error. */
 int cli_write_stdout(const void *buf, size_t len);
 /* The last thing main() does: flush and close stdout.  When that fails (or

@@ -100,7 +100,7 @@ struct mimeo_message *cli_load_message_n(const char *path, size_t n)
 	}
 	if (rc != MIMEO_OK) {
 		cli_error("cannot open %s: %s", path,
-			  rc == MIMEO_EIO ? strerror(errno) : mimeo_strerror(rc));
+			  rc == MIMEO_EIO ? cli_io_reason(errno) : mimeo_strerror(rc));
 		free(slurped);
 		return NULL;
 	}

@@ -60,7 +60,7 @@ static int open_box(box *b, const char *arg)
 			cli_error("%s is a folder but no Maildir (no cur/ or new/)", arg);
 		else
 			cli_error("cannot open %s: %s", arg,
-				  rc == MIMEO_EIO ? strerror(errno) : mimeo_strerror(rc));
+				  rc == MIMEO_EIO ? cli_io_reason(errno) : mimeo_strerror(rc));
 		free(b->slurped);
 		b->slurped = NULL;
 		return -1;

@@ -569,7 +569,7 @@ static int plan(scan_jobs *j, const char *path, int mbox, unsigned n)
 			if (errno == ENOTDIR)
 				cli_error("%s is a folder but no Maildir (no cur/ or new/)", path);
 			else
-				cli_error("cannot read %s: %s", path, strerror(errno));
+				cli_error("cannot read %s: %s", path, cli_io_reason(errno));
 			return -1;
 		}
 		j->skipped += mimeo_mailbox_skipped(mb);

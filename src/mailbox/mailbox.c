@@ -127,6 +127,34 @@ static int index_content(mimeo_mailbox *mb, unsigned flags)
 	return add_entry(mb, 0, mb->len, NULL);
 }
 
+/* Did zlib stop at the end of its input inside a gzip member? */
+static int gz_cut_off(gzFile gz)
+{
+	int zerr;
+
+	gzerror(gz, &zerr);
+	return zerr == Z_BUF_ERROR;
+}
+
+/* The error of a failed gzread: the system's reason for a read error;
+ * for bad or cut-off gzip data zlib's words and errno EBADMSG (errno is
+ * otherwise left as it was, often 0, and the caller printed "Success"). */
+static int gz_fail(mimeo_mailbox *mb, gzFile gz)
+{
+	int zerr, saved = errno, rc;
+	const char *msg = gzerror(gz, &zerr);
+
+	if (zerr == Z_ERRNO) {
+		rc = set_err(mb, MIMEO_EIO, "cannot read %s: %s", mb->path, strerror(saved));
+		errno = saved;
+		return rc;
+	}
+	rc = set_err(mb, MIMEO_EIO, "cannot read %s: %s", mb->path,
+		     zerr == Z_BUF_ERROR ? "the compressed file is cut off" : msg);
+	errno = EBADMSG;
+	return rc;
+}
+
 /* Read all of a .gz file (or a pipe) into mb->owned, at most
  * max_inflated bytes. */
 static int read_gz(mimeo_mailbox *mb, int fd)
@@ -155,9 +183,8 @@ static int read_gz(mimeo_mailbox *mb, int fd)
 					rc = set_err(mb, MIMEO_ELIMIT,
 						     "%s: decompresses to more than %llu bytes",
 						     mb->path, (unsigned long long)mb->max_inflated);
-				else if (got < 0)
-					rc = set_err(mb, MIMEO_EIO, "cannot read %s: corrupt gzip data",
-						     mb->path);
+				else if (got < 0 || gz_cut_off(gz))
+					rc = gz_fail(mb, gz);
 				break;
 			}
 			if ((uint64_t)ncap > mb->max_inflated)
@@ -178,18 +205,25 @@ static int read_gz(mimeo_mailbox *mb, int fd)
 			got = gzread(gz, mb->owned + used, (unsigned)want);
 		}
 		if (got < 0) {
-			int zerr;
-			const char *msg = gzerror(gz, &zerr);
-
-			rc = set_err(mb, MIMEO_EIO, "cannot read %s: %s", mb->path,
-				     zerr == Z_ERRNO ? strerror(errno) : msg);
+			rc = gz_fail(mb, gz);
 			break;
 		}
-		if (got == 0)
+		if (got == 0) {
+			/* a cut-off stream ends like a complete one: only
+			 * gzerror tells (before, a truncated .gz mailbox lost
+			 * its tail without a word) */
+			if (gz_cut_off(gz))
+				rc = gz_fail(mb, gz);
 			break;
+		}
 		used += (size_t)got;
 	}
-	gzclose(gz);
+	{
+		int e = errno; /* the reason gz_fail left, for the caller */
+
+		gzclose(gz);
+		errno = e;
+	}
 	if (rc != MIMEO_OK)
 		return rc;
 	mb->data = mb->owned ? mb->owned : "";

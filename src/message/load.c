@@ -63,8 +63,10 @@ int mimeo_message_parse_buffer(mimeo_message **out, const void *data, size_t len
 	if (!out)
 		return MIMEO_EINVAL;
 	*out = NULL;
-	if (!data && len)
+	if (!data && len) {
+		set_reason(opts, "NULL data with a non-zero length");
 		return MIMEO_EINVAL;
+	}
 	rc = mimeo__tree_new(&m, opts);
 	if (rc != MIMEO_OK)
 		return rc;
@@ -378,8 +380,14 @@ int mimeo_message_parse_file(mimeo_message **out, const char *path,
 		return rc;
 	}
 	rc = parse_spooled(out, mimeo_reader_read, r, opts);
-	if (rc == MIMEO_EIO && strcmp(mimeo_reader_error(r), "no error") != 0)
-		set_reason(opts, "cannot read the compressed file");
+	if (rc == MIMEO_EIO && mimeo__reader_reason(r)) {
+		int saved = errno; /* EBADMSG for bad gzip data, else the system's */
+
+		set_reason(opts, mimeo__reader_reason(r));
+		mimeo_reader_close(r);
+		errno = saved;
+		return rc;
+	}
 	mimeo_reader_close(r);
 	return rc;
 }

@@ -179,6 +179,9 @@ int mimeo__source_same(const mimeo__source *s, const struct stat *st);
 /* Is the file behind `s` still the one that was parsed?  MIMEO_OK or
  * MIMEO_EIO with *reason. */
 int mimeo__source_check(const mimeo__source *s, const char **reason);
+/* Why the reader's last read failed, as a static sentence for
+ * mimeo_message_options.reason (NULL when none failed). */
+const char *mimeo__reader_reason(const mimeo_reader *r);
 
 void mimeo__spool_init(mimeo__spool *sp, const mimeo_allocator *alloc, size_t limit,
 		       const char *tmpdir);

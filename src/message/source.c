@@ -263,6 +263,7 @@ struct mimeo_reader {
 	int fd;                /* plain input, or -1 */
 	gzFile gz;             /* compressed input, or NULL */
 	const char *error;     /* why the last read failed */
+	const char *reason;    /* the same as a static sentence (opts->reason) */
 };
 
 static int ends_with_gz(const char *path)
@@ -323,9 +324,20 @@ int mimeo_reader_read(void *buf, size_t cap, size_t *got, void *ctx)
 		int errnum, n = gzread(r->gz, buf, (unsigned)cap);
 
 		if (n < 0) {
+			int saved = errno;
 			const char *msg = gzerror(r->gz, &errnum);
 
-			r->error = errnum == Z_ERRNO ? strerror(errno) : msg;
+			if (errnum == Z_ERRNO) {
+				r->error = strerror(saved);
+				r->reason = "cannot read the compressed file";
+				errno = saved;
+			} else {
+				/* zlib's words ("invalid block type"); errno would
+				 * be whatever came last, often 0 ("Success") */
+				r->error = msg;
+				r->reason = "the compressed file is corrupt (bad gzip data)";
+				errno = EBADMSG;
+			}
 			return MIMEO_EIO;
 		}
 		if (n == 0) {
@@ -333,6 +345,8 @@ int mimeo_reader_read(void *buf, size_t cap, size_t *got, void *ctx)
 			gzerror(r->gz, &errnum);
 			if (errnum == Z_BUF_ERROR) {
 				r->error = "unexpected end of compressed data";
+				r->reason = "the compressed file is cut off (unexpected end of gzip data)";
+				errno = EBADMSG;
 				return MIMEO_EIO;
 			}
 		}
@@ -348,6 +362,7 @@ int mimeo_reader_read(void *buf, size_t cap, size_t *got, void *ctx)
 		}
 		if (errno != EINTR) {
 			r->error = strerror(errno);
+			r->reason = "cannot read the file";
 			return MIMEO_EIO;
 		}
 	}
@@ -361,6 +376,11 @@ int mimeo_reader_is_compressed(const mimeo_reader *r)
 int mimeo_reader_fd(const mimeo_reader *r)
 {
 	return r->gz ? -1 : r->fd;
+}
+
+const char *mimeo__reader_reason(const mimeo_reader *r)
+{
+	return r->reason;
 }
 
 const char *mimeo_reader_error(const mimeo_reader *r)

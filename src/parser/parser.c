@@ -2138,8 +2138,13 @@ int mimeo_parser_feed(mimeo_parser *p, const void *data, size_t len)
 		return p->err;
 	if (p->finishing)
 		return fail(p, MIMEO_EINVAL, "feed after finish");
-	if (!data && len)
-		return MIMEO_EINVAL;
+	/* an argument error is sticky like any other (issue 14): a caller that
+	 * lost its buffer must not go on feeding as if part of the input had
+	 * been parsed */
+	if (!data && len) {
+		p->consumed = 0; /* nothing of this call: the offset is p->off */
+		return fail(p, MIMEO_EINVAL, "NULL data with a non-zero length");
+	}
 	rc = run(p, data, len, &pos);
 	p->consumed = pos;
 	if (pos)

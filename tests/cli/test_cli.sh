@@ -218,6 +218,20 @@ cmp -s "$T/gz.json" "$T/sample.json" || fail ".gz gives a different tree"
 "$CLI" cat "$T/sample.eml.gz" 2 >"$T/gz.png" || fail "cat .gz"
 cmp -s "$T/gz.png" "$T/cat.sample.2" || fail "cat .gz bytes"
 "$CLI" cat - 3 <"$C/sample.eml" >"$T/stdin.pdf" || fail "cat -"
+# bad gzip data: one line naming the problem, never "Success" (errno 0,
+# issue 14); a .gz name on plain text is read as it is
+head -c 200 "$T/sample.eml.gz" >"$T/cut.eml.gz"
+printf '\037\213\010\000\000\000\000\000\000\003garbage-garbage-garbage' >"$T/bad.eml.gz"
+for f in cut bad; do
+	for cmd in tree ls; do
+		expect_error "$CLI" $cmd "$T/$f.eml.gz"
+		grep -q "corrupt or cut-off gzip data" "$T/err" || fail "$cmd $f.eml.gz: $(cat "$T/err")"
+		grep -q "Success" "$T/err" && fail "$cmd $f.eml.gz says Success"
+	done
+done
+cp "$C/sample.eml" "$T/plain.eml.gz"
+"$CLI" tree --json "$T/plain.eml.gz" >"$T/plain.json" || fail "tree --json plain .gz"
+cmp -s "$T/plain.json" "$T/sample.json" || fail "a plain file named .gz gives a different tree"
 cmp -s "$T/stdin.pdf" "$T/cat.sample.3" || fail "cat - bytes"
 ok
 # a real pipe (not seekable: the redirect above is the file itself) is

@@ -448,9 +448,34 @@ START_TEST(mbox_file_and_gz)
 	o.max_inflated = len;
 	ck_assert_int_eq(mimeo_mailbox_open(&mb, gzpath, &o), MIMEO_OK);
 	mimeo_mailbox_free(mb);
-	/* a corrupt .gz is an I/O error, not a crash */
+	/* a cut-off .gz is an error with EBADMSG (issue 14: it was read as
+	 * far as it went, losing its tail without a word) */
+	{
+		char *gzdata;
+		size_t gzlen;
+
+		gzdata = test_read_file(gzpath, &gzlen);
+		ck_assert_ptr_nonnull(gzdata);
+		write_file(gzpath, gzdata, gzlen - 12); /* without most of the trailer */
+		errno = 0;
+		ck_assert_int_eq(mimeo_mailbox_open(&mb, gzpath, NULL), MIMEO_EIO);
+		ck_assert_ptr_null(mb);
+		ck_assert_int_eq(errno, EBADMSG);
+		write_file(gzpath, gzdata, gzlen / 2);
+		ck_assert_int_eq(mimeo_mailbox_open(&mb, gzpath, NULL), MIMEO_EIO);
+		ck_assert_int_eq(errno, EBADMSG);
+		free(gzdata);
+	}
+	/* a corrupt .gz is an I/O error with EBADMSG (errno was 0), not a crash */
 	write_file(gzpath, "\x1f\x8b\x08\x00garbage-garbage-garbage", 27);
+	errno = 0;
 	ck_assert_int_eq(mimeo_mailbox_open(&mb, gzpath, NULL), MIMEO_EIO);
+	ck_assert_int_eq(errno, EBADMSG);
+	/* a .gz name on plain text: read as it is */
+	write_file(gzpath, s, len);
+	ck_assert_int_eq(mimeo_mailbox_open(&mb, gzpath, NULL), MIMEO_OK);
+	check_three(mb, gzpath);
+	mimeo_mailbox_free(mb);
 
 	/* missing file */
 	snprintf(gzpath, sizeof(gzpath), "%s/missing", tmpdir);

@@ -8,10 +8,12 @@
 #include "testutil.h"
 #include "tree_testlib.h"
 
+#include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 #include <zlib.h>
 
@@ -507,6 +509,60 @@ START_TEST(pick_body_rules)
 }
 END_TEST
 
+/* A name ending in .gz: not gzip at all is read as it is (zlib's
+ * transparent mode, documented); a gzip header followed by garbage is
+ * MIMEO_EIO, errno EBADMSG and a reason (issue 14). */
+START_TEST(gz_names)
+{
+	static const char msg[] = "Subject: plain\n\nnot compressed\n";
+	static const char bad[] = "\x1f\x8b\x08\x00\x00\x00\x00\x00\x00\x03garbage-garbage-garbage";
+	char path[] = "/tmp/mimeo-test-XXXXXX.eml.gz";
+	mimeo_message_options o = MIMEO_MESSAGE_OPTIONS_INIT;
+	const char *reason = NULL;
+	mimeo_buf t = MIMEO_BUF_INIT;
+	mimeo_message *m;
+	int fd = mkstemps(path, 7);
+
+	ck_assert_int_ge(fd, 0);
+	ck_assert_int_eq(write(fd, msg, sizeof(msg) - 1), (int)sizeof(msg) - 1);
+	close(fd);
+	o.reason = &reason;
+	ck_assert_int_eq(mimeo_message_parse_file(&m, path, &o), MIMEO_OK);
+	ck_assert_int_eq(mimeo_part_header_text(mimeo_message_root(m), "Subject", 0, NULL, NULL, &t),
+			 MIMEO_OK);
+	ck_assert_str_eq(t.ptr, "plain");
+	mimeo_buf_clear(&t);
+	ck_assert_int_eq(mimeo_part_decode_buf(mimeo_message_root(m), 0, NULL, &t, NULL), MIMEO_OK);
+	ck_assert_str_eq(t.ptr, "not compressed\n");
+	mimeo_message_free(m);
+
+	fd = open(path, O_WRONLY | O_TRUNC);
+	ck_assert_int_ge(fd, 0);
+	ck_assert_int_eq(write(fd, bad, sizeof(bad) - 1), (int)sizeof(bad) - 1);
+	close(fd);
+	errno = 0;
+	ck_assert_int_eq(mimeo_message_parse_file(&m, path, &o), MIMEO_EIO);
+	ck_assert_ptr_null(m);
+	ck_assert_int_eq(errno, EBADMSG);
+	ck_assert_str_eq(reason, "the compressed file is corrupt (bad gzip data)");
+	/* the reader says the same through its own calls */
+	{
+		mimeo_reader *r;
+		char buf[64];
+		size_t got;
+
+		ck_assert_int_eq(mimeo_reader_open(&r, path, -1, NULL), MIMEO_OK);
+		errno = 0;
+		ck_assert_int_eq(mimeo_reader_read(buf, sizeof(buf), &got, r), MIMEO_EIO);
+		ck_assert_int_eq(errno, EBADMSG);
+		ck_assert_str_ne(mimeo_reader_error(r), "no error");
+		mimeo_reader_close(r);
+	}
+	unlink(path);
+	mimeo_buf_dispose(&t);
+}
+END_TEST
+
 /* The defect list (issue 14): kind, severity, offset and the part, in
  * input order, for broken.eml (every kind its comments name), an mbox
  * From_ line and a missing blank line in a single-part message (RFC
@@ -739,10 +795,28 @@ START_TEST(entry_points_agree)
 		gzclose(gz);
 		mimeo_buf_clear(&b);
 		ck_assert_int_eq(mimeo_message_parse_file(&m, gzpath, NULL), MIMEO_OK);
-		unlink(gzpath);
 		fingerprint(m, &b);
 		ck_assert(a.size == b.size && memcmp(a.ptr, b.ptr, a.size) == 0);
 		mimeo_message_free(m);
+		/* the same file cut in the middle of its gzip stream: MIMEO_EIO
+		 * with a reason and errno EBADMSG (issue 14: errno was 0, and
+		 * the reason the generic "cannot read the compressed file") */
+		{
+			mimeo_message_options o = MIMEO_MESSAGE_OPTIONS_INIT;
+			const char *reason = NULL;
+			struct stat st;
+
+			o.reason = &reason;
+			ck_assert_int_eq(stat(gzpath, &st), 0);
+			ck_assert_int_eq(truncate(gzpath, st.st_size / 2), 0);
+			errno = 0;
+			ck_assert_int_eq(mimeo_message_parse_file(&m, gzpath, &o), MIMEO_EIO);
+			ck_assert_ptr_null(m);
+			ck_assert_int_eq(errno, EBADMSG);
+			ck_assert_str_eq(reason,
+					 "the compressed file is cut off (unexpected end of gzip data)");
+		}
+		unlink(gzpath);
 
 		mimeo_buf_dispose(&a);
 		mimeo_buf_dispose(&b);
@@ -761,6 +835,14 @@ START_TEST(entry_point_errors)
 	ck_assert_ptr_null(m);
 	ck_assert_int_eq(mimeo_message_parse_buffer(NULL, "x", 1, NULL), MIMEO_EINVAL);
 	ck_assert_int_eq(mimeo_message_parse_buffer(&m, NULL, 1, NULL), MIMEO_EINVAL);
+	{
+		mimeo_message_options ro = MIMEO_MESSAGE_OPTIONS_INIT;
+		const char *reason = NULL;
+
+		ro.reason = &reason;
+		ck_assert_int_eq(mimeo_message_parse_buffer(&m, NULL, 1, &ro), MIMEO_EINVAL);
+		ck_assert_str_eq(reason, "NULL data with a non-zero length");
+	}
 	ck_assert_int_eq(mimeo_message_parse_fd(&m, -1, NULL), MIMEO_EINVAL);
 	ck_assert_int_eq(mimeo_message_parse_stream(&m, failing_read, NULL, NULL), MIMEO_EIO);
 	ck_assert_ptr_null(m);
@@ -1204,6 +1286,7 @@ static Suite *message_suite(void)
 	tcase_add_test(tc, single_part_crlf);
 	tcase_add_test(tc, pick_body_rules);
 	tcase_add_test(tc, defect_list);
+	tcase_add_test(tc, gz_names);
 	tcase_add_test(tc, entry_points_agree);
 	tcase_add_test(tc, entry_point_errors);
 	tcase_add_test(tc, parser_limits_pass_through);

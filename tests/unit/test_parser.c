@@ -1174,9 +1174,27 @@ START_TEST(bad_arguments)
 	cb.version = 99;
 	ck_assert_int_eq(mimeo_parser_new(&p, NULL, &cb, NULL), MIMEO_EINVAL);
 	ck_assert_int_eq(mimeo_parser_new(&p, NULL, NULL, NULL), MIMEO_OK);
+	/* NULL with no length is an empty feed */
+	ck_assert_int_eq(mimeo_parser_feed(p, NULL, 0), MIMEO_OK);
+	ck_assert_int_eq(mimeo_parser_feed(p, "xy", 2), MIMEO_OK);
+	/* NULL with a length: a sticky error with a reason and the offset of
+	 * the bytes that never came (issue 14: it left no reason and the
+	 * parser went on as if nothing had been lost) */
 	ck_assert_int_eq(mimeo_parser_feed(p, NULL, 3), MIMEO_EINVAL);
+	ck_assert_int_eq(mimeo_parser_feed(p, "x", 1), MIMEO_EINVAL);
+	ck_assert_int_eq(mimeo_parser_finish(p), MIMEO_EINVAL);
+	{
+		const char *reason = NULL;
+		uint64_t off = 99;
+
+		ck_assert_int_eq(mimeo_parser_error(p, &reason, &off), MIMEO_EINVAL);
+		ck_assert_str_eq(reason, "NULL data with a non-zero length");
+		ck_assert_uint_eq(off, 2);
+	}
+	ck_assert_int_eq(mimeo_parser_reset(p), MIMEO_OK);
 	ck_assert_int_eq(mimeo_parser_feed(p, "x", 1), MIMEO_OK);
 	ck_assert_int_eq(mimeo_parser_finish(p), MIMEO_OK);
+	ck_assert_int_eq(mimeo_parser_feed(NULL, "x", 1), MIMEO_EINVAL);
 	mimeo_parser_free(p);
 	mimeo_parser_free(NULL);
 }
