@@ -73,8 +73,8 @@ static void m_init(mstate *s, codec k, int isa)
 	switch (k) {
 	case B64_DEC: mimeo_b64_decoder_init(&s->bd, (mimeo_isa)isa); break;
 	case B64_ENC: mimeo_b64_encoder_init(&s->be, 0, (mimeo_isa)isa); break;
-	case QP_DEC: mimeo_qp_decoder_init_isa(&s->qd, (mimeo_isa)isa); break;
-	case QP_ENC: mimeo_qp_encoder_init_isa(&s->qe, 0, (mimeo_isa)isa); break;
+	case QP_DEC: mimeo_qp_decoder_init(&s->qd, (mimeo_isa)isa); break;
+	case QP_ENC: mimeo_qp_encoder_init(&s->qe, 0, (mimeo_isa)isa); break;
 	}
 }
 
@@ -397,7 +397,7 @@ static int bench_qp(size_t text_len, int reps, const char *label, int eight)
 	else
 		text_fill(text, text_len, 12345, words_mail, sizeof(words_mail) / sizeof(words_mail[0]));
 	qp = xmalloc(MIMEO_QP_ENCODE_BOUND(text_len) + MIMEO_QP_ENCODE_FINISH_MAX);
-	mimeo_qp_encoder_init(&e, 0);
+	mimeo_qp_encoder_init(&e, 0, MIMEO_ISA_AUTO);
 	qlen = mimeo_qp_encode_step(&e, text, text_len, qp);
 	qlen += mimeo_qp_encode_finish(&e, qp + qlen);
 	out = xmalloc(MIMEO_QP_ENCODE_BOUND(text_len) + 64);

@@ -34,7 +34,7 @@ static void decode(void *res, int generic, const uint8_t *in, size_t len, fz_spl
 	if (generic)
 		fz_transfer_decoder(&dec, &td, MIMEO_CTE_QP, MIMEO_ISA_AUTO);
 	else
-		mimeo_qp_decoder_init(&d);
+		mimeo_qp_decoder_init(&d, MIMEO_ISA_AUTO);
 	fz_decode_chunked(&dec, in, len, sp, &r->out, NULL);
 	/* Decoding never lengthens the text: `=XX` shrinks, an invalid `=`
 	 * sequence is copied, trailing whitespace and soft breaks vanish. */
@@ -60,7 +60,7 @@ static void decode_isa(result *r, mimeo_isa isa, const uint8_t *in, size_t len, 
 	uint8_t *out = fz_xmalloc(MIMEO_QP_DECODE_BOUND(len) + MIMEO_QP_DECODE_FINISH_MAX);
 	size_t n;
 
-	mimeo_qp_decoder_init_isa(&d, isa);
+	mimeo_qp_decoder_init(&d, isa);
 	n = mimeo_qp_decode_step(&d, in, cut, out);
 	n += mimeo_qp_decode_step(&d, in + cut, len - cut, out + n);
 	n += mimeo_qp_decode_finish(&d, out + n);

@@ -67,9 +67,9 @@ static void run(int codec, int encode, unsigned flags, mimeo_isa isa,
 	else if (codec == B64)
 		mimeo_b64_decoder_init(&bd, isa);
 	else if (codec == QP && encode)
-		mimeo_qp_encoder_init(&qe, flags);
+		mimeo_qp_encoder_init(&qe, flags, MIMEO_ISA_AUTO);
 	else if (codec == QP)
-		mimeo_qp_decoder_init(&qd);
+		mimeo_qp_decoder_init(&qd, MIMEO_ISA_AUTO);
 	else
 		mimeo_uu_decoder_init(&ud);
 

@@ -36,13 +36,13 @@ typedef enum mimeo_isa {
 	MIMEO_ISA_AVX512 = 3
 } mimeo_isa;
 
-/** Whether `isa` is usable on this CPU and compiled into this build. */
+/** Whether `isa` is usable on this CPU and compiled into this build.  @since 0.1 */
 MIMEO_EXTERN int mimeo_isa_available(mimeo_isa isa);
 
-/** The path MIMEO_ISA_AUTO resolves to, e.g. for reporting. */
+/** The path MIMEO_ISA_AUTO resolves to, e.g. for reporting.  @since 0.1 */
 MIMEO_EXTERN mimeo_isa mimeo_isa_best(void);
 
-/** Name of a path: "auto", "scalar", "avx2", "avx512". */
+/** Name of a path: "auto", "scalar", "avx2", "avx512".  @since 0.1 */
 MIMEO_EXTERN const char *mimeo_isa_name(mimeo_isa isa);
 
 /* ------------------------------------------------------------------ */
@@ -108,6 +108,7 @@ typedef struct mimeo_b64_decoder {
  * @param d    state to initialise (caller-owned)
  * @param isa  code path: MIMEO_ISA_AUTO (best, honours MIMEO_FORCE_ISA) or a
  *             forced path (falls back to the best available lower one)
+ * @since 0.1
  */
 MIMEO_EXTERN void mimeo_b64_decoder_init(mimeo_b64_decoder *d, mimeo_isa isa);
 
@@ -116,6 +117,7 @@ MIMEO_EXTERN void mimeo_b64_decoder_init(mimeo_b64_decoder *d, mimeo_isa isa);
  * @param out  receives the decoded bytes; room for
  *             MIMEO_B64_DECODE_BOUND(len) bytes.  May not overlap `in`.
  * @return number of bytes written to `out`.  Never fails.
+ * @since 0.1
  */
 MIMEO_EXTERN size_t mimeo_b64_decode_step(mimeo_b64_decoder *d, const void *in,
 					  size_t len, void *out);
@@ -125,6 +127,7 @@ MIMEO_EXTERN size_t mimeo_b64_decode_step(mimeo_b64_decoder *d, const void *in,
  * after a padded end that the input ended without a line break.
  * @param out  room for MIMEO_B64_DECODE_FINISH_MAX (57) bytes
  * @return number of bytes written (0..57).  `d` may then be re-initialised.
+ * @since 0.1
  */
 MIMEO_EXTERN size_t mimeo_b64_decode_finish(mimeo_b64_decoder *d, void *out);
 
@@ -155,6 +158,7 @@ typedef struct mimeo_b64_encoder {
  * Prepare `e` for a new stream.
  * @param flags  MIMEO_B64_CRLF and/or MIMEO_B64_NOWRAP, or 0 (LF lines)
  * @param isa    code path, as for mimeo_b64_decoder_init()
+ * @since 0.1
  */
 MIMEO_EXTERN void mimeo_b64_encoder_init(mimeo_b64_encoder *e, unsigned flags,
 					 mimeo_isa isa);
@@ -163,6 +167,7 @@ MIMEO_EXTERN void mimeo_b64_encoder_init(mimeo_b64_encoder *e, unsigned flags,
  * Encode the next `len` bytes.
  * @param out  room for MIMEO_B64_ENCODE_BOUND(len) bytes; may not overlap `in`
  * @return number of characters written.  Never fails.
+ * @since 0.1
  */
 MIMEO_EXTERN size_t mimeo_b64_encode_step(mimeo_b64_encoder *e, const void *in,
 					  size_t len, void *out);
@@ -172,6 +177,7 @@ MIMEO_EXTERN size_t mimeo_b64_encode_step(mimeo_b64_encoder *e, const void *in,
  * empty or MIMEO_B64_NOWRAP is set, a final line break.
  * @param out  room for MIMEO_B64_ENCODE_FINISH_MAX bytes
  * @return number of characters written.
+ * @since 0.1
  */
 MIMEO_EXTERN size_t mimeo_b64_encode_finish(mimeo_b64_encoder *e, void *out);
 
@@ -214,18 +220,20 @@ typedef struct mimeo_qp_decoder {
 /** Largest output of mimeo_qp_decode_finish(). */
 #define MIMEO_QP_DECODE_FINISH_MAX (MIMEO_QP_MAX_PENDING_WS + 8)
 
-/** Prepare `d` for a new stream (code path MIMEO_ISA_AUTO). */
-MIMEO_EXTERN void mimeo_qp_decoder_init(mimeo_qp_decoder *d);
-
-/** As mimeo_qp_decoder_init(), forcing a code path (tests, benchmarks):
- *  AVX-512 has a block kernel, the other paths share the scalar/SSE2 code.
- *  The output is the same on every path. */
-MIMEO_EXTERN void mimeo_qp_decoder_init_isa(mimeo_qp_decoder *d, mimeo_isa isa);
+/** Prepare `d` for a new stream.
+ *  @param isa  code path: MIMEO_ISA_AUTO (the best this CPU has), or one
+ *              forced for tests and benchmarks.  AVX-512 has a block
+ *              kernel, the other paths share the scalar/SSE2 code; the
+ *              output is the same on every path.
+ *  Changed in 0.2: the isa argument (as mimeo_b64_decoder_init() has it)
+ *  replaces 0.1's mimeo_qp_decoder_init_isa().  @since 0.1 */
+MIMEO_EXTERN void mimeo_qp_decoder_init(mimeo_qp_decoder *d, mimeo_isa isa);
 
 /**
  * Decode the next `len` bytes.
  * @param out  room for MIMEO_QP_DECODE_BOUND(len) bytes; may not overlap `in`
  * @return bytes written.  Never fails.
+ * @since 0.1
  */
 MIMEO_EXTERN size_t mimeo_qp_decode_step(mimeo_qp_decoder *d, const void *in,
 					 size_t len, void *out);
@@ -234,6 +242,7 @@ MIMEO_EXTERN size_t mimeo_qp_decode_step(mimeo_qp_decoder *d, const void *in,
  * End of input: flush what was held back.
  * @param out  room for MIMEO_QP_DECODE_FINISH_MAX bytes
  * @return bytes written.
+ * @since 0.1
  */
 MIMEO_EXTERN size_t mimeo_qp_decode_finish(mimeo_qp_decoder *d, void *out);
 
@@ -267,23 +276,25 @@ typedef struct mimeo_qp_encoder {
 /** Largest output of mimeo_qp_encode_finish(). */
 #define MIMEO_QP_ENCODE_FINISH_MAX 16
 
-/** Prepare `e` for a new stream (code path MIMEO_ISA_AUTO).
- *  @param flags MIMEO_QP_* or 0. */
-MIMEO_EXTERN void mimeo_qp_encoder_init(mimeo_qp_encoder *e, unsigned flags);
-
-/** As mimeo_qp_encoder_init(), forcing a code path (tests, benchmarks).
- *  Every path classifies 64 input bytes at a time (AVX-512, AVX2, or a
- *  portable 8-bytes-per-word classifier on the scalar path) and copies
- *  whole runs of bytes that stay literal; AVX2 writes runs of escapes 16
- *  at a time, AVX-512 encodes escape-heavy text 16 bytes at a time with a
- *  byte expand.  The output is byte-for-byte the same on every path. */
-MIMEO_EXTERN void mimeo_qp_encoder_init_isa(mimeo_qp_encoder *e, unsigned flags,
-					    mimeo_isa isa);
+/** Prepare `e` for a new stream.
+ *  @param flags MIMEO_QP_* or 0.
+ *  @param isa   code path: MIMEO_ISA_AUTO, or one forced for tests and
+ *               benchmarks.  Every path classifies 64 input bytes at a time
+ *               (AVX-512, AVX2, or a portable 8-bytes-per-word classifier
+ *               on the scalar path) and copies whole runs of bytes that
+ *               stay literal; AVX2 writes runs of escapes 16 at a time,
+ *               AVX-512 encodes escape-heavy text 16 bytes at a time with a
+ *               byte expand.  The output is byte-for-byte the same on
+ *               every path.
+ *  Changed in 0.2: the isa argument (as mimeo_b64_encoder_init() has it)
+ *  replaces 0.1's mimeo_qp_encoder_init_isa().  @since 0.1 */
+MIMEO_EXTERN void mimeo_qp_encoder_init(mimeo_qp_encoder *e, unsigned flags, mimeo_isa isa);
 
 /**
  * Encode the next `len` bytes.
  * @param out  room for MIMEO_QP_ENCODE_BOUND(len) bytes; may not overlap `in`
  * @return characters written.
+ * @since 0.1
  */
 MIMEO_EXTERN size_t mimeo_qp_encode_step(mimeo_qp_encoder *e, const void *in,
 					 size_t len, void *out);
@@ -293,6 +304,7 @@ MIMEO_EXTERN size_t mimeo_qp_encode_step(mimeo_qp_encoder *e, const void *in,
  * break is added: the output ends where the data ends.
  * @param out  room for MIMEO_QP_ENCODE_FINISH_MAX bytes
  * @return characters written.
+ * @since 0.1
  */
 MIMEO_EXTERN size_t mimeo_qp_encode_finish(mimeo_qp_encoder *e, void *out);
 
@@ -346,7 +358,7 @@ typedef struct mimeo_uu_decoder {
 /** Largest output of mimeo_uu_decode_finish(). */
 #define MIMEO_UU_DECODE_FINISH_MAX 64
 
-/** Prepare `d` for a new stream. */
+/** Prepare `d` for a new stream.  @since 0.1 */
 MIMEO_EXTERN void mimeo_uu_decoder_init(mimeo_uu_decoder *d);
 
 /**
@@ -354,6 +366,7 @@ MIMEO_EXTERN void mimeo_uu_decoder_init(mimeo_uu_decoder *d);
  * is consumed and ignored.
  * @param out  room for MIMEO_UU_DECODE_BOUND(len) bytes; may not overlap `in`
  * @return bytes written.  Never fails.
+ * @since 0.1
  */
 MIMEO_EXTERN size_t mimeo_uu_decode_step(mimeo_uu_decoder *d, const void *in,
 					 size_t len, void *out);
@@ -374,6 +387,7 @@ MIMEO_EXTERN size_t mimeo_uu_decode_step(mimeo_uu_decoder *d, const void *in,
  *         whether it had its "end" line) until the next call, which starts
  *         looking for the next block.  Call again with the rest of the
  *         input (in + consumed).  Never fails.
+ * @since 0.1
  */
 MIMEO_EXTERN int mimeo_uu_decode_next(mimeo_uu_decoder *d, const void *in,
 				      size_t len, void *out, size_t *consumed,
@@ -387,6 +401,7 @@ MIMEO_EXTERN int mimeo_uu_decode_next(mimeo_uu_decoder *d, const void *in,
  * cleared.  A begin line without a line break at the very end is ignored.
  * @param out  room for MIMEO_UU_DECODE_FINISH_MAX bytes
  * @return bytes written.
+ * @since 0.1
  */
 MIMEO_EXTERN size_t mimeo_uu_decode_finish(mimeo_uu_decoder *d, void *out);
 
@@ -547,12 +562,13 @@ typedef enum mimeo_cte {
  * @param value  the raw header value (need not be NUL-terminated)
  * @return the encoding, MIMEO_CTE_NONE for an empty value, or
  *         MIMEO_CTE_UNKNOWN.
+ * @since 0.1
  */
 MIMEO_EXTERN mimeo_cte mimeo_cte_parse(const char *value, size_t len);
 
 /** Canonical name: "7bit", "8bit", "binary", "base64", "quoted-printable",
  *  "x-uuencode"; "" for MIMEO_CTE_NONE and "unknown" for MIMEO_CTE_UNKNOWN.
- *  Static strings. */
+ *  Static strings.  @since 0.1 */
 MIMEO_EXTERN const char *mimeo_cte_name(mimeo_cte cte);
 
 /**
@@ -577,6 +593,7 @@ typedef struct mimeo_transfer_decoder {
 /**
  * Prepare `d` to decode a body in encoding `cte`.
  * @param isa  code path for base64 (MIMEO_ISA_AUTO normally)
+ * @since 0.1
  */
 MIMEO_EXTERN void mimeo_transfer_decoder_init(mimeo_transfer_decoder *d,
 					      mimeo_cte cte, mimeo_isa isa);
@@ -586,6 +603,7 @@ MIMEO_EXTERN void mimeo_transfer_decoder_init(mimeo_transfer_decoder *d,
  * @param out  room for MIMEO_TRANSFER_DECODE_BOUND(len) bytes; may not
  *             overlap `in`
  * @return bytes written.  Never fails.
+ * @since 0.1
  */
 MIMEO_EXTERN size_t mimeo_transfer_decode_step(mimeo_transfer_decoder *d,
 					       const void *in, size_t len,
@@ -595,6 +613,7 @@ MIMEO_EXTERN size_t mimeo_transfer_decode_step(mimeo_transfer_decoder *d,
  * End of the body: flush the decoder.
  * @param out  room for MIMEO_TRANSFER_DECODE_FINISH_MAX (64) bytes
  * @return bytes written.
+ * @since 0.1
  */
 MIMEO_EXTERN size_t mimeo_transfer_decode_finish(mimeo_transfer_decoder *d,
 						 void *out);
@@ -603,6 +622,7 @@ MIMEO_EXTERN size_t mimeo_transfer_decode_finish(mimeo_transfer_decoder *d,
  * Total bytes a decoder skipped or kept as invalid so far (base64 garbage
  * and the characters ignored after the end of its data, QP invalid `=`
  * sequences, uuencode garbage lines; 0 for identity).
+ * @since 0.1
  */
 MIMEO_EXTERN uint64_t mimeo_transfer_decoder_invalid(const mimeo_transfer_decoder *d);
 

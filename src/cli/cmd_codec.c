@@ -151,7 +151,7 @@ static int run_encode(int argc, char **argv)
 		mimeo_b64_encoder_init(&be, crlf ? MIMEO_B64_CRLF : 0, MIMEO_ISA_AUTO);
 	else
 		mimeo_qp_encoder_init(&qe, (crlf ? MIMEO_QP_CRLF : 0) |
-					   (mailsafe ? MIMEO_QP_MAILSAFE : 0));
+					   (mailsafe ? MIMEO_QP_MAILSAFE : 0), MIMEO_ISA_AUTO);
 	while ((n = cli_input_read(&in, b.in, CHUNK)) > 0) {
 		got = b64 ? mimeo_b64_encode_step(&be, b.in, (size_t)n, b.out)
 			  : mimeo_qp_encode_step(&qe, b.in, (size_t)n, b.out);

@@ -100,15 +100,10 @@ static int hexval(unsigned c)
 	return (int)qp_hex[c] - 1;
 }
 
-void mimeo_qp_decoder_init_isa(mimeo_qp_decoder *d, mimeo_isa isa)
+void mimeo_qp_decoder_init(mimeo_qp_decoder *d, mimeo_isa isa)
 {
 	memset(d, 0, sizeof(*d));
 	d->_isa = mimeo__isa_resolve(isa);
-}
-
-void mimeo_qp_decoder_init(mimeo_qp_decoder *d)
-{
-	mimeo_qp_decoder_init_isa(d, MIMEO_ISA_AUTO);
 }
 
 static unsigned char *put_ws(mimeo_qp_decoder *d, unsigned char *o)
@@ -355,17 +350,12 @@ size_t mimeo_qp_decode_finish(mimeo_qp_decoder *d, void *out)
 
 static const char hexdigits[] = "0123456789ABCDEF";
 
-void mimeo_qp_encoder_init_isa(mimeo_qp_encoder *e, unsigned flags, mimeo_isa isa)
+void mimeo_qp_encoder_init(mimeo_qp_encoder *e, unsigned flags, mimeo_isa isa)
 {
 	e->_flags = flags;
 	e->_col = 0;
 	e->_pend = -1;
 	e->_isa = mimeo__isa_resolve(isa);
-}
-
-void mimeo_qp_encoder_init(mimeo_qp_encoder *e, unsigned flags)
-{
-	mimeo_qp_encoder_init_isa(e, flags, MIMEO_ISA_AUTO);
 }
 
 static unsigned char *qp_eol(const mimeo_qp_encoder *e, unsigned char *o)

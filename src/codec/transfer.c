@@ -107,7 +107,7 @@ void mimeo_transfer_decoder_init(mimeo_transfer_decoder *d, mimeo_cte cte, mimeo
 		mimeo_b64_decoder_init(&d->u.b64, isa);
 		break;
 	case MIMEO_CTE_QP:
-		mimeo_qp_decoder_init_isa(&d->u.qp, isa);
+		mimeo_qp_decoder_init(&d->u.qp, isa);
 		break;
 	case MIMEO_CTE_UUENCODE:
 		mimeo_uu_decoder_init(&d->u.uu);

@@ -191,7 +191,7 @@ void mimeo__enc_init(mimeo__enc *e, mimeo_cte cte, int crlf, int text)
 			f |= MIMEO_QP_CRLF;
 		if (!text)
 			f |= MIMEO_QP_BINARY;
-		mimeo_qp_encoder_init(&e->u.qp, f);
+		mimeo_qp_encoder_init(&e->u.qp, f, MIMEO_ISA_AUTO);
 	}
 }
 

@@ -38,8 +38,8 @@ static void st_init(ct_state *st, ct_codec c, mimeo_isa isa, unsigned flags)
 	switch (c) {
 	case CT_B64_DEC: mimeo_b64_decoder_init(&st->s.bd, isa); break;
 	case CT_B64_ENC: mimeo_b64_encoder_init(&st->s.be, flags, isa); break;
-	case CT_QP_DEC: mimeo_qp_decoder_init_isa(&st->s.qd, isa); break;
-	case CT_QP_ENC: mimeo_qp_encoder_init_isa(&st->s.qe, flags, isa); break;
+	case CT_QP_DEC: mimeo_qp_decoder_init(&st->s.qd, isa); break;
+	case CT_QP_ENC: mimeo_qp_encoder_init(&st->s.qe, flags, isa); break;
 	case CT_UU_DEC: mimeo_uu_decoder_init(&st->s.ud); break;
 	case CT_XFER_B64: mimeo_transfer_decoder_init(&st->s.td, MIMEO_CTE_BASE64, isa); break;
 	case CT_XFER_QP: mimeo_transfer_decoder_init(&st->s.td, MIMEO_CTE_QP, isa); break;
