@@ -363,7 +363,7 @@ MIMEO_EXTERN int mimeo_builder_add_message(mimeo_builder *b, const void *data, s
  * always being base64 or quoted-printable.)
  * @param filename  UTF-8 name for the part; NULL = the base name of `path`
  * @return MIMEO_OK, MIMEO_ENOMEM, MIMEO_EINVAL, or MIMEO_EIO (cannot open
- *         or not a regular file; errno tells why).  @since 0.2
+ *         or not a regular file; errno tells why).  @since 0.1
  */
 MIMEO_EXTERN int mimeo_builder_add_message_file(mimeo_builder *b, const char *path,
 						const char *filename);

@@ -40,7 +40,9 @@ extern "C" {
 
 /*
  * Status codes.  One X-macro table gives the enum, the name and the message
- * (http-parser style), so they can never drift apart.
+ * (http-parser style), so they can never drift apart.  -6 stays unused: it
+ * was MIMEO_ECHARSET in 0.1, which no call ever returned (an unknown
+ * charset is read as windows-1252 with a repair flag), removed in 0.2.
  */
 #define MIMEO_STATUS_MAP(XX)                                              \
 	XX(0, OK, "success")                                              \
@@ -51,7 +53,6 @@ extern "C" {
 	XX(-3, ELIMIT, "a configured limit was exceeded")                 \
 	XX(-4, EUSER, "aborted by a callback")                            \
 	XX(-5, EIO, "input/output error")                                 \
-	XX(-6, ECHARSET, "charset not supported")                         \
 	XX(-7, EPARSE, "input could not be parsed")                       \
 	XX(-8, ENOTFOUND, "not found")                                    \
 	XX(-9, EPROTO, "protocol error (the peer said no or broke the rules)") \

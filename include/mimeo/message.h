@@ -334,7 +334,7 @@ MIMEO_EXTERN unsigned mimeo_part_depth(const mimeo_part *p);
  * @since 0.1
  */
 MIMEO_EXTERN const char *mimeo_part_section(const mimeo_part *p);
-/** Lowercased media type after the RFC 2045/2046 defaults ("text"). */
+/** Lowercased media type after the RFC 2045/2046 defaults ("text").  @since 0.1 */
 MIMEO_EXTERN const char *mimeo_part_type(const mimeo_part *p);
 /** Lowercased subtype after the defaults ("plain").  @since 0.1 */
 MIMEO_EXTERN const char *mimeo_part_subtype(const mimeo_part *p);
@@ -350,12 +350,12 @@ MIMEO_EXTERN int mimeo_part_is_message(const mimeo_part *p);
 MIMEO_EXTERN int mimeo_part_is_leaf(const mimeo_part *p);
 /** The lowercased charset parameter, or NULL when absent.  @since 0.1 */
 MIMEO_EXTERN const char *mimeo_part_charset(const mimeo_part *p);
-/** The Content-Transfer-Encoding (MIMEO_CTE_NONE when absent). */
+/** The Content-Transfer-Encoding (MIMEO_CTE_NONE when absent).  @since 0.1 */
 MIMEO_EXTERN mimeo_cte mimeo_part_cte(const mimeo_part *p);
 /** The Content-Transfer-Encoding value lowercased and trimmed as written
  *  ("base64", "x-custom"), or NULL when absent.  @since 0.1 */
 MIMEO_EXTERN const char *mimeo_part_cte_name(const mimeo_part *p);
-/** The lowercased disposition type ("attachment", "inline") or NULL. */
+/** The lowercased disposition type ("attachment", "inline") or NULL.  @since 0.1 */
 MIMEO_EXTERN const char *mimeo_part_disposition(const mimeo_part *p);
 /** The filename in UTF-8 (RFC 2231/2047 decoded): the Content-Disposition
  *  filename parameter, else the Content-Type name parameter, else NULL.
@@ -437,7 +437,7 @@ MIMEO_EXTERN const char *mimeo_security_scheme_name(unsigned security);
  *  message node these are the fields of the message/rfc822 part; the
  *  encapsulated message's own fields belong to its child.  @since 0.1 */
 MIMEO_EXTERN size_t mimeo_part_header_count(const mimeo_part *p);
-/** Name of field `i` as written (NUL-terminated), NULL if out of range. */
+/** Name of field `i` as written (NUL-terminated), NULL if out of range.  @since 0.1 */
 MIMEO_EXTERN const char *mimeo_part_header_name(const mimeo_part *p, size_t i);
 /**
  * Raw value of field `i`: the bytes after the colon, still folded, without

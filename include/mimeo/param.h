@@ -128,7 +128,7 @@ MIMEO_EXTERN const char *mimeo_mime_field_param(const mimeo_mime_field *f, const
  * and '-' starting with a letter, which is dropped and flagged
  * MIMEO_REPAIR_SYNTAX), or when `f` or `name` is NULL.  The language of
  * the form that supplied the value is the one reported.  The string lives
- * as long as `f`.  @since 0.2
+ * as long as `f`.  @since 0.1
  */
 MIMEO_EXTERN const char *mimeo_mime_field_param_language(const mimeo_mime_field *f,
 							 const char *name);
