@@ -80,11 +80,6 @@ int mimeo__charset_cp1252(const mimeo_charset_cache *cc)
 	return cc->cp1252;
 }
 
-const mimeo_allocator *mimeo__charset_alloc(const mimeo_charset_cache *cc)
-{
-	return cc->alloc;
-}
-
 /* Open an iconv descriptor from encoding `enc` to UTF-8, trying each of
  * its iconv names.  (iconv_t)-1 when none exists. */
 iconv_t mimeo__charset_open_iconv(int enc)

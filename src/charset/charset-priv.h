@@ -63,9 +63,6 @@ unsigned long mimeo__charset_opens(const mimeo_charset_cache *cc);
 /* Index of windows-1252 (the fallback), kept by the cache. */
 int mimeo__charset_cp1252(const mimeo_charset_cache *cc);
 
-/* The allocator the cache was made with (NULL = libc). */
-const mimeo_allocator *mimeo__charset_alloc(const mimeo_charset_cache *cc);
-
 #if MIMEO_HAVE_AVX2
 /* AVX2 UTF-8 validation (utf8_avx2.c, Keiser and Lemire): the length of
  * the prefix of s[0..n) proven valid, ending on a character boundary; the

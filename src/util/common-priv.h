@@ -104,9 +104,18 @@ int mimeo__array_reserve(const mimeo_allocator *a, void **items, size_t *cap,
 #define MIMEO__FOLD_COLUMN 78
 
 /* SQLite-style markers: ALWAYS(x)/NEVER(x) document conditions that cannot
- * happen but are handled anyway. */
+ * happen but are handled anyway.  Builds without NDEBUG (meson's default
+ * b_ndebug=false: the tests, the sanitizer runs and the fuzzers) assert
+ * them, so a broken invariant is found instead of quietly handled; with
+ * NDEBUG they are the plain condition and the handling code runs. */
+#ifdef NDEBUG
 #define MIMEO_ALWAYS(x) (x)
 #define MIMEO_NEVER(x) (x)
+#else
+#include <assert.h>
+#define MIMEO_ALWAYS(x) ((x) ? 1 : (assert(!"MIMEO_ALWAYS(" #x ")"), 0))
+#define MIMEO_NEVER(x) ((x) ? (assert(!"MIMEO_NEVER(" #x ")"), 1) : 0)
+#endif
 
 #define MIMEO_UNUSED(x) ((void)(x))
 

@@ -16,6 +16,8 @@ START_TEST(strerror_known_and_unknown)
 	ck_assert_str_eq(mimeo_strerror(MIMEO_ENOMEM), "out of memory");
 	ck_assert_str_eq(mimeo_status_name(MIMEO_ELIMIT), "MIMEO_ELIMIT");
 	ck_assert_str_eq(mimeo_strerror(-9999), "unknown status");
+	/* -6 (MIMEO_ECHARSET in 0.1, never returned) is no status any more */
+	ck_assert_str_eq(mimeo_status_name(-6), "MIMEO_UNKNOWN");
 	ck_assert_str_eq(mimeo_status_name(12345), "MIMEO_UNKNOWN");
 	ck_assert_str_eq(mimeo_version(), MIMEO_VERSION_STRING);
 }
