@@ -50,6 +50,7 @@ test -n "$pcdir"
 test -f "$stage$prefix/include/mimeo.h"
 test -x "$stage$prefix/bin/mimeo"
 find "$stage$prefix" -name 'mimeo.1*' | grep -q .
+find "$stage$prefix" -path '*/man3/mimeo.3*' | grep -q .
 cat > "$stage/consumer.c" <<'C'
 #include <mimeo.h>
 #include <stdio.h>
