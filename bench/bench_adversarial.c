@@ -221,7 +221,7 @@ static void work_field(const mimeo_buf *b, size_t n)
 {
 	mimeo_mime_field *f;
 
-	if (mimeo_mime_field_parse(cache, NULL, b->ptr, b->size, &f) != MIMEO_OK)
+	if (mimeo_mime_field_parse(&f, cache, NULL, b->ptr, b->size) != MIMEO_OK)
 		die("field parse failed");
 	sink += f->nparams;
 	mimeo_mime_field_free(f);
@@ -231,7 +231,7 @@ static void work_addresses(const mimeo_buf *b, size_t n)
 {
 	mimeo_address_list *l;
 
-	if (mimeo_address_list_parse(cache, NULL, b->ptr, b->size, &l) != MIMEO_OK)
+	if (mimeo_address_list_parse(&l, cache, NULL, b->ptr, b->size) != MIMEO_OK)
 		die("address parse failed");
 	sink += l->count;
 	mimeo_address_list_free(l);

@@ -337,7 +337,7 @@ static void mimeo_realistic(void *ctx)
 		for (f = 1; f < 4; f++) {
 			mimeo_address_list *l;
 
-			if (mimeo_address_list_parse(cc, NULL, blocks[m].field[f], blocks[m].len[f], &l))
+			if (mimeo_address_list_parse(&l, cc, NULL, blocks[m].field[f], blocks[m].len[f]))
 				abort();
 			sink += l->count;
 			mimeo_address_list_free(l);
@@ -357,7 +357,7 @@ static void mimeo_corpus(void *ctx)
 		if (corpus[i].list) {
 			mimeo_address_list *l;
 
-			if (mimeo_address_list_parse(cc, NULL, corpus[i].value, corpus[i].len, &l))
+			if (mimeo_address_list_parse(&l, cc, NULL, corpus[i].value, corpus[i].len))
 				abort();
 			sink += l->count;
 			mimeo_address_list_free(l);

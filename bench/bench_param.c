@@ -90,7 +90,7 @@ static double run_mimeo(int which, mimeo_charset_cache *cc, int iters)
 			for (i = 0; i < N(ctypes); i++) {
 				mimeo_mime_field *f;
 
-				if (mimeo_mime_field_parse(cc, NULL, ctypes[i], strlen(ctypes[i]), &f))
+				if (mimeo_mime_field_parse(&f, cc, NULL, ctypes[i], strlen(ctypes[i])))
 					abort();
 				sink += f->nparams;
 				mimeo_mime_field_free(f);
@@ -99,7 +99,7 @@ static double run_mimeo(int which, mimeo_charset_cache *cc, int iters)
 			for (i = 0; i < N(addrs); i++) {
 				mimeo_address_list *l;
 
-				if (mimeo_address_list_parse(cc, NULL, addrs[i], strlen(addrs[i]), &l))
+				if (mimeo_address_list_parse(&l, cc, NULL, addrs[i], strlen(addrs[i])))
 					abort();
 				sink += l->count;
 				mimeo_address_list_free(l);

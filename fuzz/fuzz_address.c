@@ -93,7 +93,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		return 0;
 	s = (const char *)in.data;
 
-	FZ_CHECK(mimeo_address_list_parse(cc, &opts, s, in.size, &l) == MIMEO_OK);
+	FZ_CHECK(mimeo_address_list_parse(&l, cc, &opts, s, in.size) == MIMEO_OK);
 	check_list(l);
 
 	/* the same list with every inert encoded word's text made harmless */
@@ -114,7 +114,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		}
 	}
 	if (changed) {
-		FZ_CHECK(mimeo_address_list_parse(cc, &opts, neutral, k, &l2) == MIMEO_OK);
+		FZ_CHECK(mimeo_address_list_parse(&l2, cc, &opts, neutral, k) == MIMEO_OK);
 		check_list(l2);
 		if (l->count != l2->count) {
 			fprintf(stderr, "decoded text changed the address count: %zu vs %zu\n",

@@ -83,7 +83,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	}
 
 	/* streaming: one step ... */
-	FZ_CHECK(mimeo_charset_conv_new(cc, label, label_len, &cv) == MIMEO_OK);
+	FZ_CHECK(mimeo_charset_conv_new(&cv, cc, label, label_len) == MIMEO_OK);
 	FZ_CHECK(mimeo_charset_conv_step(cv, in.data, in.size, &whole) == MIMEO_OK);
 	FZ_CHECK(mimeo_charset_conv_finish(cv, &whole) == MIMEO_OK);
 	rep_whole = mimeo_charset_conv_repairs(cv);
@@ -92,7 +92,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	FZ_CHECK(fz_utf8_valid(whole.ptr, whole.size));
 
 	/* ... and in chunks, each in a block of its exact size */
-	FZ_CHECK(mimeo_charset_conv_new(cc, label, label_len, &cv) == MIMEO_OK);
+	FZ_CHECK(mimeo_charset_conv_new(&cv, cc, label, label_len) == MIMEO_OK);
 	fz_split_init(&sp, split, in.size);
 	for (p = in.data, left = in.size; left; p += n, left -= n) {
 		uint8_t *chunk;

@@ -196,7 +196,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	for (i = 1; i <= n && i <= 8; i++) {
 		mimeo_message *m = NULL;
 
-		FZ_CHECK(mimeo_mailbox_parse(mb, i, &m, NULL) == MIMEO_OK);
+		FZ_CHECK(mimeo_mailbox_parse(&m, mb, i, NULL) == MIMEO_OK);
 		FZ_CHECK(mimeo_message_root(m) != NULL);
 		mimeo_message_free(m);
 	}

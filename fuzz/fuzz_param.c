@@ -86,7 +86,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	if (!(o & 32) && mimeo_charset_cache_new(&cc, NULL) != MIMEO_OK)
 		return 0;
 
-	FZ_CHECK(mimeo_mime_field_parse(cc, &opts, s, in.size, &f) == MIMEO_OK);
+	FZ_CHECK(mimeo_mime_field_parse(&f, cc, &opts, s, in.size) == MIMEO_OK);
 	check_field(f);
 	mimeo_mime_field_free(f);
 	f = NULL;
@@ -99,7 +99,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
 		FZ_CHECK(mimeo_buf_puts(&field, "application/x-fuzz; ") == MIMEO_OK);
 		FZ_CHECK(mimeo_buf_put(&field, b.ptr ? b.ptr : "", b.size) == MIMEO_OK);
-		FZ_CHECK(mimeo_mime_field_parse(cc, NULL, field.ptr, field.size, &f) == MIMEO_OK);
+		FZ_CHECK(mimeo_mime_field_parse(&f, cc, NULL, field.ptr, field.size) == MIMEO_OK);
 		check_field(f);
 		v = mimeo_mime_field_param(f, name);
 		if (!v || strlen(v) != in.size || memcmp(v, s, in.size) != 0) {

@@ -307,7 +307,7 @@ static void run_session(session *ss)
 	rc = mimeo_pop3_stat(ss->c, &count, &octets);
 	if (!step(ss, rc, 1))
 		return;
-	rc = mimeo_pop3_list(ss->c, what, &e, &n);
+	rc = mimeo_pop3_list(&e, &n, ss->c, what);
 	FZ_CHECK(rc == MIMEO_OK || (e == NULL && n == 0));
 	check_entries(e, n, !(ss->opt & 8));
 	if (step(ss, rc, 1))

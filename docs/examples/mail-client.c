@@ -18,7 +18,7 @@ static void show_addresses(const mimeo_part *root, const char *field)
 {
 	mimeo_address_list *l = NULL;
 
-	if (mimeo_part_addresses(root, field, NULL, NULL, &l) == MIMEO_OK)
+	if (mimeo_part_addresses(&l, root, field, NULL, NULL) == MIMEO_OK)
 		for (size_t i = 0; i < l->count; i++) { /* an empty group has no local part */
 			const mimeo_address *a = &l->items[i];
 			if (a->local_part)

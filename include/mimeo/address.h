@@ -72,18 +72,18 @@ typedef struct mimeo_address_list {
  * @return MIMEO_OK, MIMEO_ENOMEM, or MIMEO_EINVAL (out NULL, or in NULL with
  *         len > 0).  @since 0.1
  */
-MIMEO_EXTERN int mimeo_address_list_parse(mimeo_charset_cache *cc,
+MIMEO_EXTERN int mimeo_address_list_parse(mimeo_address_list **out,
+					  mimeo_charset_cache *cc,
 					  const mimeo_header_options *opts,
-					  const char *in, size_t len,
-					  mimeo_address_list **out);
+					  const char *in, size_t len);
 
 /** As mimeo_address_list_parse(), allocating through `alloc` (NULL = libc),
  * which must outlive the list.  @since 0.1 */
-MIMEO_EXTERN int mimeo_address_list_parse_alloc(const mimeo_allocator *alloc,
+MIMEO_EXTERN int mimeo_address_list_parse_alloc(mimeo_address_list **out,
+						const mimeo_allocator *alloc,
 						mimeo_charset_cache *cc,
 						const mimeo_header_options *opts,
-						const char *in, size_t len,
-						mimeo_address_list **out);
+						const char *in, size_t len);
 
 /** Free a list (it remembers its allocator).  NULL is a no-op.  @since 0.1 */
 MIMEO_EXTERN void mimeo_address_list_free(mimeo_address_list *l);

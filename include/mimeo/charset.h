@@ -139,8 +139,8 @@ typedef struct mimeo_charset_conv mimeo_charset_conv;
  * @return MIMEO_OK, MIMEO_ENOMEM, or MIMEO_EINVAL (cc or out NULL).  An
  *         unknown label is not an error (see above).  @since 0.1
  */
-MIMEO_EXTERN int mimeo_charset_conv_new(mimeo_charset_cache *cc, const char *label,
-					size_t label_len, mimeo_charset_conv **out);
+MIMEO_EXTERN int mimeo_charset_conv_new(mimeo_charset_conv **out, mimeo_charset_cache *cc,
+					const char *label, size_t label_len);
 
 /**
  * Convert the next chunk, appending UTF-8 to `out`.  An incomplete

@@ -207,7 +207,7 @@ MIMEO_EXTERN unsigned mimeo_mailbox_parse_flags(const mimeo_mailbox *mb);
  * @return as mimeo_mailbox_message(), plus the errors of
  *         mimeo_message_parse_buffer().  @since 0.2
  */
-MIMEO_EXTERN int mimeo_mailbox_parse(mimeo_mailbox *mb, size_t n, mimeo_message **out,
+MIMEO_EXTERN int mimeo_mailbox_parse(mimeo_message **out, mimeo_mailbox *mb, size_t n,
 				     const mimeo_message_options *opts);
 
 /** Why the last failing call on `mb` failed (a static or per-mailbox

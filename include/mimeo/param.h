@@ -97,21 +97,21 @@ typedef struct mimeo_mime_field {
  *         `value` is NULL with a non-zero length.  Never fails on syntax.
  * @since 0.1
  */
-MIMEO_EXTERN int mimeo_mime_field_parse(mimeo_charset_cache *cc,
+MIMEO_EXTERN int mimeo_mime_field_parse(mimeo_mime_field **out,
+					mimeo_charset_cache *cc,
 					const mimeo_header_options *opts,
-					const char *value, size_t len,
-					mimeo_mime_field **out);
+					const char *value, size_t len);
 
 /**
  * As mimeo_mime_field_parse(), with every allocation (the result and the
  * temporary memory) made through `alloc` (NULL = libc).  The allocator must
  * outlive the field.  @since 0.1
  */
-MIMEO_EXTERN int mimeo_mime_field_parse_alloc(const mimeo_allocator *alloc,
+MIMEO_EXTERN int mimeo_mime_field_parse_alloc(mimeo_mime_field **out,
+					      const mimeo_allocator *alloc,
 					      mimeo_charset_cache *cc,
 					      const mimeo_header_options *opts,
-					      const char *value, size_t len,
-					      mimeo_mime_field **out);
+					      const char *value, size_t len);
 
 /**
  * The decoded value of parameter `name` (ASCII case-insensitive), or NULL

@@ -289,8 +289,8 @@ enum {
  *         malformed listing), MIMEO_ELIMIT (more than 10 million
  *         entries), I/O statuses, MIMEO_ENOMEM.  @since 0.1
  */
-MIMEO_EXTERN int mimeo_pop3_list(mimeo_pop3 *c, unsigned what,
-				 mimeo_pop3_entry **out, size_t *n);
+MIMEO_EXTERN int mimeo_pop3_list(mimeo_pop3_entry **out, size_t *n, mimeo_pop3 *c,
+				 unsigned what);
 
 /** Free an array from mimeo_pop3_list().  @since 0.1 */
 MIMEO_EXTERN void mimeo_pop3_entries_free(mimeo_pop3 *c, mimeo_pop3_entry *entries);

@@ -61,9 +61,9 @@ MIMEO_EXTERN int mimeo_part_header_text(const mimeo_part *p, const char *name, s
  * @return MIMEO_OK, MIMEO_ENOTFOUND (no such field), MIMEO_ENOMEM or
  *         MIMEO_EINVAL.  @since 0.2
  */
-MIMEO_EXTERN int mimeo_part_addresses(const mimeo_part *p, const char *name,
-				      mimeo_charset_cache *cc, const mimeo_header_options *opts,
-				      mimeo_address_list **out);
+MIMEO_EXTERN int mimeo_part_addresses(mimeo_address_list **out, const mimeo_part *p,
+				      const char *name, mimeo_charset_cache *cc,
+				      const mimeo_header_options *opts);
 
 /**
  * The date of the first field called `name` (NULL = "Date") of node `p`,
@@ -95,7 +95,7 @@ typedef struct mimeo_id_list {
  * @return MIMEO_OK, MIMEO_ENOTFOUND (no such field or no id in it),
  *         MIMEO_ENOMEM or MIMEO_EINVAL.  @since 0.2
  */
-MIMEO_EXTERN int mimeo_part_ids(const mimeo_part *p, const char *name, mimeo_id_list **out);
+MIMEO_EXTERN int mimeo_part_ids(mimeo_id_list **out, const mimeo_part *p, const char *name);
 
 /** Free a list from mimeo_part_ids().  NULL is a no-op.  @since 0.2 */
 MIMEO_EXTERN void mimeo_id_list_free(mimeo_id_list *l);

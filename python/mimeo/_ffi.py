@@ -60,8 +60,8 @@ typedef struct mimeo_address_list {
     size_t count;
     unsigned repairs;
 } mimeo_address_list;
-int mimeo_address_list_parse(mimeo_charset_cache *cc, const mimeo_header_options *opts,
-                             const char *in, size_t len, mimeo_address_list **out);
+int mimeo_address_list_parse(mimeo_address_list **out, mimeo_charset_cache *cc,
+                             const mimeo_header_options *opts, const char *in, size_t len);
 void mimeo_address_list_free(mimeo_address_list *l);
 
 int mimeo_date_parse(const char *in, size_t len, int64_t *utc_seconds, int *offset_minutes);
@@ -205,7 +205,7 @@ size_t mimeo_mailbox_skipped(const mimeo_mailbox *mb);
 int mimeo_mailbox_entry_get(const mimeo_mailbox *mb, size_t n, mimeo_mailbox_entry *e);
 int mimeo_mailbox_message(mimeo_mailbox *mb, size_t n, const char **data, size_t *len);
 unsigned mimeo_mailbox_parse_flags(const mimeo_mailbox *mb);
-int mimeo_mailbox_parse(mimeo_mailbox *mb, size_t n, mimeo_message **out,
+int mimeo_mailbox_parse(mimeo_message **out, mimeo_mailbox *mb, size_t n,
                         const mimeo_message_options *opts);
 const char *mimeo_mailbox_error(const mimeo_mailbox *mb);
 size_t mimeo_mailbox_next_from(const void *data, size_t len, size_t from);

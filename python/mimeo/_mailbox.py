@@ -86,7 +86,7 @@ class Mailbox:
         for an mbox: the Python Message keeps this object alive)."""
         pp = ffi.new("mimeo_message **")
         ffi.errno = 0
-        self._fail(lib.mimeo_mailbox_parse(self._mb, n, pp, ffi.NULL),
+        self._fail(lib.mimeo_mailbox_parse(pp, self._mb, n, ffi.NULL),
                    f"cannot parse message {n} of {self.path}")
         return pp[0]
 

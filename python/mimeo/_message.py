@@ -301,7 +301,7 @@ class Message:
 def parse_addresses(raw, n):
     """(display name, addr-spec) pairs of a raw address-list value."""
     lp = ffi.new("mimeo_address_list **")
-    check(lib.mimeo_address_list_parse(cache(), ffi.NULL, raw, n, lp))
+    check(lib.mimeo_address_list_parse(lp, cache(), ffi.NULL, raw, n))
     lst = ffi.gc(lp[0], lib.mimeo_address_list_free)
     out = []
     for k in range(lst.count):

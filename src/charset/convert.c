@@ -331,8 +331,8 @@ static int conv_setup(mimeo_charset_conv *cv, int enc)
 	return MIMEO_OK;
 }
 
-int mimeo_charset_conv_new(mimeo_charset_cache *cc, const char *label, size_t label_len,
-			   mimeo_charset_conv **out)
+int mimeo_charset_conv_new(mimeo_charset_conv **out, mimeo_charset_cache *cc,
+			   const char *label, size_t label_len)
 {
 	mimeo_charset_conv *cv;
 	int rc;

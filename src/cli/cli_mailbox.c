@@ -125,7 +125,7 @@ struct mimeo_message *cli_load_message_n(const char *path, size_t n)
 			"picks another)\n", path, count);
 	if (mimeo_mailbox_type(mb) == MIMEO_MAILBOX_MAILDIR) {
 		/* the message's own file, parsed in place (not copied) */
-		rc = mimeo_mailbox_parse(mb, want, &m, &mo);
+		rc = mimeo_mailbox_parse(&m, mb, want, &mo);
 		if (rc != MIMEO_OK) {
 			cli_error("%s", mimeo_mailbox_error(mb));
 			m = NULL;

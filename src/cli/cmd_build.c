@@ -156,7 +156,7 @@ static int add_addresses(mimeo_builder *b, mimeo_builder_field field, const char
 	size_t i, added = 0;
 	int r;
 
-	r = mimeo_address_list_parse(NULL, NULL, value, strlen(value), &l);
+	r = mimeo_address_list_parse(&l, NULL, NULL, value, strlen(value));
 	if (r) {
 		cli_error("%s: %s", opt, mimeo_strerror(r));
 		return -1;

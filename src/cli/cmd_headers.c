@@ -77,7 +77,7 @@ static void json_addresses(headers_run *r, const char *raw, size_t len)
 	mimeo_address_list *l = NULL;
 	size_t i;
 
-	if (mimeo_address_list_parse(r->cc, NULL, raw, len, &l) != MIMEO_OK) {
+	if (mimeo_address_list_parse(&l, r->cc, NULL, raw, len) != MIMEO_OK) {
 		fputs(",\"addresses\":null", stdout);
 		return;
 	}
@@ -119,7 +119,7 @@ static void json_mime(headers_run *r, const char *raw, size_t len)
 	mimeo_mime_field *f = NULL;
 	size_t i;
 
-	if (mimeo_mime_field_parse(r->cc, NULL, raw, len, &f) != MIMEO_OK) {
+	if (mimeo_mime_field_parse(&f, r->cc, NULL, raw, len) != MIMEO_OK) {
 		fputs(",\"mime\":null", stdout);
 		return;
 	}

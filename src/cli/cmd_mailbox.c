@@ -152,8 +152,8 @@ static int s_headers_end(const mimeo_part_info *part, void *user)
 	if (!(part->flags & MIMEO_PART_LEAF))
 		return 0;
 	if (s->has_disp) {
-		if (mimeo_mime_field_parse(s->cc, NULL, s->disp.ptr ? s->disp.ptr : "",
-					   s->disp.size, &d) != MIMEO_OK) {
+		if (mimeo_mime_field_parse(&d, s->cc, NULL,
+					   s->disp.ptr ? s->disp.ptr : "", s->disp.size) != MIMEO_OK) {
 			s->err = MIMEO_ENOMEM;
 			return MIMEO_EUSER;
 		}
@@ -239,8 +239,8 @@ static int from_text(summary *s, mimeo_buf *out, int name_only)
 	mimeo_buf_clear(out);
 	if (!s->has_from)
 		return MIMEO_OK;
-	if (mimeo_address_list_parse(s->cc, NULL, s->from.ptr ? s->from.ptr : "", s->from.size,
-				     &l) != MIMEO_OK)
+	if (mimeo_address_list_parse(&l, s->cc, NULL, s->from.ptr ? s->from.ptr : "",
+				     s->from.size) != MIMEO_OK)
 		return MIMEO_ENOMEM;
 	for (i = 0; i < l->count && !a; i++)
 		if (l->items[i].local_part)
@@ -639,7 +639,7 @@ static int yenc_produce(void *ctx, cli_outdir_write_fn write, void *sink)
 
 		if (f->skip[i])
 			continue;
-		if (mimeo_mailbox_parse(f->mb, f->v[i].msg, &m, NULL) != MIMEO_OK) {
+		if (mimeo_mailbox_parse(&m, f->mb, f->v[i].msg, NULL) != MIMEO_OK) {
 			cli_error("%s", mimeo_mailbox_error(f->mb));
 			return -1;
 		}
@@ -784,7 +784,7 @@ int cli_extract_all(const char *path, const char *dir, int progress_mode, int ex
 		int r;
 
 		mimeo_mailbox_entry_get(bx.mb, i, &e);
-		r = mimeo_mailbox_parse(bx.mb, i, &m, NULL);
+		r = mimeo_mailbox_parse(&m, bx.mb, i, NULL);
 		if (r != MIMEO_OK) {
 			cli_error("%s", mimeo_mailbox_error(bx.mb));
 			if (r == MIMEO_ENOMEM) {

@@ -833,7 +833,7 @@ static int run_pop3(int argc, char **argv)
 		cli_error("pop3: %s", mimeo_pop3_error(c));
 		goto fail;
 	}
-	rc = mimeo_pop3_list(c, MIMEO_POP3_LIST_SIZES | MIMEO_POP3_LIST_UIDS, &ents, &nents);
+	rc = mimeo_pop3_list(&ents, &nents, c, MIMEO_POP3_LIST_SIZES | MIMEO_POP3_LIST_UIDS);
 	if (rc < 0) {
 		cli_error("pop3: %s", mimeo_pop3_error(c));
 		goto fail;

@@ -87,7 +87,7 @@ static mimeo_charset_conv *get_conv(scan *s, const char *label)
 		slot->cv = NULL;
 		slot->label[0] = '\0';
 	}
-	if (mimeo_charset_conv_new(s->cc, label, label ? klen : 0, &slot->cv) != MIMEO_OK) {
+	if (mimeo_charset_conv_new(&slot->cv, s->cc, label, label ? klen : 0) != MIMEO_OK) {
 		slot->cv = NULL;
 		slot->label[0] = '\0';
 		return NULL;
@@ -131,7 +131,7 @@ static int on_header(const mimeo_part_info *part, const char *name, size_t name_
 		mimeo_address_list *l = NULL;
 		size_t i;
 
-		if (mimeo_address_list_parse(s->cc, NULL, value, value_len, &l))
+		if (mimeo_address_list_parse(&l, s->cc, NULL, value, value_len))
 			goto nomem;
 		for (i = 0; i < l->count; i++) {
 			const mimeo_address *a = &l->items[i];

@@ -614,9 +614,9 @@ static int parse_list(struct actx *c)
 	return MIMEO_OK;
 }
 
-int mimeo_address_list_parse_alloc(const mimeo_allocator *alloc, mimeo_charset_cache *cc,
-				   const mimeo_header_options *opts, const char *in,
-				   size_t len, mimeo_address_list **out)
+int mimeo_address_list_parse_alloc(mimeo_address_list **out, const mimeo_allocator *alloc,
+				   mimeo_charset_cache *cc, const mimeo_header_options *opts,
+				   const char *in, size_t len)
 {
 	struct actx c;
 	struct list_holder *h;
@@ -665,10 +665,10 @@ out:
 	return rc;
 }
 
-int mimeo_address_list_parse(mimeo_charset_cache *cc, const mimeo_header_options *opts,
-			     const char *in, size_t len, mimeo_address_list **out)
+int mimeo_address_list_parse(mimeo_address_list **out, mimeo_charset_cache *cc,
+			     const mimeo_header_options *opts, const char *in, size_t len)
 {
-	return mimeo_address_list_parse_alloc(NULL, cc, opts, in, len, out);
+	return mimeo_address_list_parse_alloc(out, NULL, cc, opts, in, len);
 }
 
 void mimeo_address_list_free(mimeo_address_list *l)

@@ -768,9 +768,9 @@ out:
 	return rc;
 }
 
-int mimeo_mime_field_parse_alloc(const mimeo_allocator *alloc, mimeo_charset_cache *cc,
-				 const mimeo_header_options *opts, const char *value,
-				 size_t len, mimeo_mime_field **out)
+int mimeo_mime_field_parse_alloc(mimeo_mime_field **out, const mimeo_allocator *alloc,
+				 mimeo_charset_cache *cc, const mimeo_header_options *opts,
+				 const char *value, size_t len)
 {
 	struct pctx c;
 	struct out_param *outs = NULL;
@@ -860,10 +860,10 @@ out:
 	return rc;
 }
 
-int mimeo_mime_field_parse(mimeo_charset_cache *cc, const mimeo_header_options *opts,
-			   const char *value, size_t len, mimeo_mime_field **out)
+int mimeo_mime_field_parse(mimeo_mime_field **out, mimeo_charset_cache *cc,
+			   const mimeo_header_options *opts, const char *value, size_t len)
 {
-	return mimeo_mime_field_parse_alloc(NULL, cc, opts, value, len, out);
+	return mimeo_mime_field_parse_alloc(out, NULL, cc, opts, value, len);
 }
 
 /* Index of parameter `name` (ASCII case-insensitive) in f->params, or

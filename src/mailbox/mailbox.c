@@ -611,7 +611,7 @@ unsigned mimeo_mailbox_parse_flags(const mimeo_mailbox *mb)
 	return mb && mb->type == MIMEO_MAILBOX_MBOX ? MIMEO_PARSE_MBOX : 0;
 }
 
-int mimeo_mailbox_parse(mimeo_mailbox *mb, size_t n, mimeo_message **out,
+int mimeo_mailbox_parse(mimeo_message **out, mimeo_mailbox *mb, size_t n,
 			const mimeo_message_options *opts)
 {
 	mimeo_message_options mo = MIMEO_MESSAGE_OPTIONS_INIT;

@@ -523,8 +523,8 @@ static int cb_headers_end(const mimeo_part_info *info, void *user)
 	if (h) {
 		mimeo_mime_field *f = NULL;
 
-		if (mimeo_mime_field_parse_alloc(m->alloc, b->cc, NULL, h->value, lstr_len(h->value),
-						 &f) != MIMEO_OK)
+		if (mimeo_mime_field_parse_alloc(&f, m->alloc, b->cc, NULL, h->value,
+						 lstr_len(h->value)) != MIMEO_OK)
 			return fail(b, MIMEO_ENOMEM);
 		if (f->type && *f->type)
 			a->disposition = intern_opt(b, f->type, &err);
@@ -1479,7 +1479,7 @@ static int decode_text(const mimeo_part *p, mimeo_charset_cache *cc, mimeo_write
 	mimeo_buf_init(&t.buf, m->alloc);
 	t.write = write;
 	t.ctx = ctx;
-	rc = mimeo_charset_conv_new(cc, label, llen, &t.cv);
+	rc = mimeo_charset_conv_new(&t.cv, cc, label, llen);
 	if (rc == MIMEO_OK)
 		rc = body_run(p, text_step, &t);
 	if (rc == MIMEO_OK)

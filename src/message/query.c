@@ -139,8 +139,8 @@ int mimeo_part_header_text(const mimeo_part *p, const char *name, size_t n,
 	return rc;
 }
 
-int mimeo_part_addresses(const mimeo_part *p, const char *name, mimeo_charset_cache *cc,
-			 const mimeo_header_options *opts, mimeo_address_list **out)
+int mimeo_part_addresses(mimeo_address_list **out, const mimeo_part *p, const char *name,
+			 mimeo_charset_cache *cc, const mimeo_header_options *opts)
 {
 	const mimeo_part *owner;
 	mimeo_header_options o;
@@ -167,7 +167,7 @@ int mimeo_part_addresses(const mimeo_part *p, const char *name, mimeo_charset_ca
 	}
 	o = fallback_options(owner, opts);
 	if (rc == MIMEO_OK)
-		rc = mimeo_address_list_parse(cc, &o, joined.ptr ? joined.ptr : "", joined.size, out);
+		rc = mimeo_address_list_parse(out, cc, &o, joined.ptr ? joined.ptr : "", joined.size);
 	mimeo_buf_dispose(&joined);
 	if (rc == MIMEO_OK && n == 0)
 		return MIMEO_ENOTFOUND;
@@ -338,7 +338,7 @@ static int ids_of(const mimeo_part *owner, const char *name, mimeo_id_list **out
 	return rc;
 }
 
-int mimeo_part_ids(const mimeo_part *p, const char *name, mimeo_id_list **out)
+int mimeo_part_ids(mimeo_id_list **out, const mimeo_part *p, const char *name)
 {
 	if (out)
 		*out = NULL;

@@ -764,7 +764,7 @@ bad:
 	return MIMEO_OK;
 }
 
-int mimeo_pop3_list(mimeo_pop3 *c, unsigned what, mimeo_pop3_entry **out, size_t *n)
+int mimeo_pop3_list(mimeo_pop3_entry **out, size_t *n, mimeo_pop3 *c, unsigned what)
 {
 	mimeo_buf body[2];
 	mimeo_pop3_reader r;

@@ -171,7 +171,7 @@ static int rebuild_mime_field(t7 *t, const char *value, size_t vlen, const char 
 	int r, first_b = 1;
 
 	*ok = 0;
-	r = mimeo_mime_field_parse_alloc(t->alloc, t->cc, NULL, value, vlen, &f);
+	r = mimeo_mime_field_parse_alloc(&f, t->alloc, t->cc, NULL, value, vlen);
 	if (r)
 		return r;
 	if (!f->type[0]) {
@@ -681,7 +681,7 @@ static int rebuild_addresses(t7 *t, const char *value, size_t vlen, mimeo_buf *h
 	int r, written = 0;
 
 	*ok = 1;
-	r = mimeo_address_list_parse_alloc(t->alloc, t->cc, NULL, value, vlen, &l);
+	r = mimeo_address_list_parse_alloc(&l, t->alloc, t->cc, NULL, value, vlen);
 	if (r)
 		return r;
 	if (l->repairs & MIMEO_REPAIR_SYNTAX)

@@ -22,7 +22,7 @@ static mimeo_address_list *parse(const char *v)
 {
 	mimeo_address_list *l = NULL;
 
-	ck_assert_int_eq(mimeo_address_list_parse(NULL, NULL, v, strlen(v), &l), MIMEO_OK);
+	ck_assert_int_eq(mimeo_address_list_parse(&l, NULL, NULL, v, strlen(v)), MIMEO_OK);
 	ck_assert_ptr_nonnull(l);
 	return l;
 }
@@ -313,13 +313,13 @@ START_TEST(regress_empty_scratch)
 	static const char in[] = "\0<@a.net,@b.neundisclosed-recipients:;y@z>";
 	mimeo_address_list *l = NULL;
 
-	ck_assert_int_eq(mimeo_address_list_parse(NULL, NULL, in, sizeof(in) - 1, &l), MIMEO_OK);
+	ck_assert_int_eq(mimeo_address_list_parse(&l, NULL, NULL, in, sizeof(in) - 1), MIMEO_OK);
 	ck_assert_uint_ge(l->count, 1);
 	mimeo_address_list_free(l);
-	ck_assert_int_eq(mimeo_address_list_parse(NULL, NULL, "<>", 2, &l), MIMEO_OK);
+	ck_assert_int_eq(mimeo_address_list_parse(&l, NULL, NULL, "<>", 2), MIMEO_OK);
 	check(l, 0, NULL, "", NULL, NULL);
 	mimeo_address_list_free(l);
-	ck_assert_int_eq(mimeo_address_list_parse(NULL, NULL, "() <>", 5, &l), MIMEO_OK);
+	ck_assert_int_eq(mimeo_address_list_parse(&l, NULL, NULL, "() <>", 5), MIMEO_OK);
 	check(l, 0, NULL, "", NULL, NULL);
 	mimeo_address_list_free(l);
 }
@@ -332,7 +332,7 @@ START_TEST(strict_mode_and_default_charset)
 	const char *v = "\xCF\xF0\xE8\xE2\xE5\xF2 <a@b.test>";
 
 	o.default_charset = "windows-1251";
-	ck_assert_int_eq(mimeo_address_list_parse(NULL, &o, v, strlen(v), &l), MIMEO_OK);
+	ck_assert_int_eq(mimeo_address_list_parse(&l, NULL, &o, v, strlen(v)), MIMEO_OK);
 	check(l, 0, "\xD0\x9F\xD1\x80\xD0\xB8\xD0\xB2\xD0\xB5\xD1\x82", "a", "b.test", NULL);
 	mimeo_address_list_free(l);
 }
@@ -347,7 +347,7 @@ START_TEST(ascii_incompatible_default_charset)
 	const char *v = "J\xFCrgen <j\xFCrgen@example.de>";
 
 	o.default_charset = "utf-16";
-	ck_assert_int_eq(mimeo_address_list_parse(NULL, &o, v, strlen(v), &l), MIMEO_OK);
+	ck_assert_int_eq(mimeo_address_list_parse(&l, NULL, &o, v, strlen(v)), MIMEO_OK);
 	/* (the display name is decoded by mimeo_header_decode_phrase, which
 	 * has its own rule for the default charset) */
 	ck_assert_str_eq(l->items[0].local_part, "j\xC3\xBCrgen");
@@ -367,10 +367,10 @@ START_TEST(same_result_with_or_without_cache)
 		mimeo_address_list *a = NULL, *b = NULL;
 		size_t i;
 
-		ck_assert_int_eq(mimeo_address_list_parse(NULL, NULL, acases[k].in,
-							  strlen(acases[k].in), &a), MIMEO_OK);
-		ck_assert_int_eq(mimeo_address_list_parse(cc, NULL, acases[k].in,
-							  strlen(acases[k].in), &b), MIMEO_OK);
+		ck_assert_int_eq(mimeo_address_list_parse(&a, NULL, NULL,
+							  acases[k].in, strlen(acases[k].in)), MIMEO_OK);
+		ck_assert_int_eq(mimeo_address_list_parse(&b, cc, NULL,
+							  acases[k].in, strlen(acases[k].in)), MIMEO_OK);
 		ck_assert_uint_eq(a->count, b->count);
 		ck_assert_uint_eq(a->repairs, b->repairs);
 		for (i = 0; i < a->count; i++)
@@ -387,10 +387,10 @@ START_TEST(api_misuse)
 {
 	mimeo_address_list *l = (mimeo_address_list *)1;
 
-	ck_assert_int_eq(mimeo_address_list_parse(NULL, NULL, "a@b", 3, NULL), MIMEO_EINVAL);
-	ck_assert_int_eq(mimeo_address_list_parse(NULL, NULL, NULL, 3, &l), MIMEO_EINVAL);
+	ck_assert_int_eq(mimeo_address_list_parse(NULL, NULL, NULL, "a@b", 3), MIMEO_EINVAL);
+	ck_assert_int_eq(mimeo_address_list_parse(&l, NULL, NULL, NULL, 3), MIMEO_EINVAL);
 	ck_assert_ptr_null(l);
-	ck_assert_int_eq(mimeo_address_list_parse(NULL, NULL, NULL, 0, &l), MIMEO_OK);
+	ck_assert_int_eq(mimeo_address_list_parse(&l, NULL, NULL, NULL, 0), MIMEO_OK);
 	ck_assert_uint_eq(l->count, 0);
 	mimeo_address_list_free(l);
 	mimeo_address_list_free(NULL);
@@ -404,7 +404,7 @@ static void parse_is_sane(const char *in, size_t len)
 	mimeo_address_list *l = NULL;
 	size_t i;
 
-	ck_assert_int_eq(mimeo_address_list_parse(NULL, NULL, in, len, &l), MIMEO_OK);
+	ck_assert_int_eq(mimeo_address_list_parse(&l, NULL, NULL, in, len), MIMEO_OK);
 	for (i = 0; i < l->count; i++) {
 		ck_assert(l->items[i].local_part || l->items[i].group);
 		check_utf8_str(l->items[i].display_name);
@@ -447,7 +447,7 @@ START_TEST(adversarial_inputs_linear)
 		for (k = 0; k < (1u << 20) / ul; k++)
 			mimeo_buf_put(&in, units[u], ul);
 		t0 = now_s();
-		ck_assert_int_eq(mimeo_address_list_parse(NULL, NULL, in.ptr, in.size, &l), MIMEO_OK);
+		ck_assert_int_eq(mimeo_address_list_parse(&l, NULL, NULL, in.ptr, in.size), MIMEO_OK);
 		ck_assert_msg(now_s() - t0 < 10.0, "unit '%s' too slow", units[u]);
 		if (u == 1)
 			ck_assert_uint_eq(l->count, (1u << 20) / ul);
@@ -470,7 +470,7 @@ START_TEST(parse_survives_allocation_failures)
 		int rc;
 
 		test_failing_alloc_init(&fa, n);
-		rc = mimeo_address_list_parse_alloc(&fa.alloc, NULL, NULL, v, strlen(v), &l);
+		rc = mimeo_address_list_parse_alloc(&l, &fa.alloc, NULL, NULL, v, strlen(v));
 		if (rc == MIMEO_OK) {
 			ck_assert_uint_eq(l->count, 6);
 			check(l, 0, "J\xC3\xBCrgen", "j", "x.de", "A Group");
@@ -517,7 +517,7 @@ static void corpus_addr_cb(const char *path, const char *name, size_t name_len,
 
 	if (!is_address_field(name, name_len))
 		return;
-	ck_assert_int_eq(mimeo_address_list_parse(ca->cc, NULL, value, value_len, &l), MIMEO_OK);
+	ck_assert_int_eq(mimeo_address_list_parse(&l, ca->cc, NULL, value, value_len), MIMEO_OK);
 	for (i = 0; i < l->count; i++) {
 		const mimeo_address *a = &l->items[i];
 		const char *s[4] = { a->display_name, a->local_part, a->domain, a->group };

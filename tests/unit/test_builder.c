@@ -460,7 +460,7 @@ static void check_with_mimeo(const model *m, const char *out, size_t len)
 	free(subj);
 	raw = mimeo_part_get_header(root, "From", &hl);
 	ck_assert_ptr_nonnull(raw);
-	ck_assert_int_eq(mimeo_address_list_parse(NULL, NULL, raw, hl, &al), MIMEO_OK);
+	ck_assert_int_eq(mimeo_address_list_parse(&al, NULL, NULL, raw, hl), MIMEO_OK);
 	ck_assert_uint_eq(al->count, 1);
 	ck_assert_str_eq(al->items[0].display_name, m->from_name);
 	ck_assert_str_eq(al->items[0].local_part, "sender");
@@ -965,12 +965,12 @@ START_TEST(reply_fields_and_sender)
 			break;
 	}
 	ck_assert_int_eq(mimeo_message_parse_buffer(&m, out.ptr, out.size, NULL), MIMEO_OK);
-	ck_assert_int_eq(mimeo_part_ids(mimeo_message_root(m), "References", &ids), MIMEO_OK);
+	ck_assert_int_eq(mimeo_part_ids(&ids, mimeo_message_root(m), "References"), MIMEO_OK);
 	ck_assert_uint_eq(ids->count, 3);
 	ck_assert_str_eq(ids->ids[0], thread[0]);
 	ck_assert_str_eq(ids->ids[2], thread[2]);
 	mimeo_id_list_free(ids);
-	ck_assert_int_eq(mimeo_part_addresses(mimeo_message_root(m), "Sender", NULL, NULL, &al),
+	ck_assert_int_eq(mimeo_part_addresses(&al, mimeo_message_root(m), "Sender", NULL, NULL),
 			 MIMEO_OK);
 	ck_assert_uint_eq(al->count, 1);
 	ck_assert_str_eq(al->items[0].display_name, "List");

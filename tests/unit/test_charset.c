@@ -469,7 +469,7 @@ static void check_stream(mimeo_charset_cache *cc, const char *label, const char 
 		mimeo_charset_conv *cv;
 		mimeo_buf b = MIMEO_BUF_INIT;
 
-		ck_assert_int_eq(mimeo_charset_conv_new(cc, label, label ? strlen(label) : 0, &cv),
+		ck_assert_int_eq(mimeo_charset_conv_new(&cv, cc, label, label ? strlen(label) : 0),
 				 MIMEO_OK);
 		ck_assert_int_eq(mimeo_charset_conv_step(cv, in, cut, &b), MIMEO_OK);
 		ck_assert_int_eq(mimeo_charset_conv_step(cv, in + cut, len - cut, &b), MIMEO_OK);
@@ -561,7 +561,7 @@ static char *stream_random(mimeo_charset_cache *cc, const char *label, const cha
 	mimeo_buf b = MIMEO_BUF_INIT;
 	size_t i = 0;
 
-	ck_assert_int_eq(mimeo_charset_conv_new(cc, label, strlen(label), &cv), MIMEO_OK);
+	ck_assert_int_eq(mimeo_charset_conv_new(&cv, cc, label, strlen(label)), MIMEO_OK);
 	while (i < len) {
 		size_t n = 1 + test_rand(seed) % max;
 
@@ -658,7 +658,7 @@ START_TEST(stream_repairs_and_charset)
 	mimeo_charset_conv *cv;
 	mimeo_buf b = MIMEO_BUF_INIT;
 
-	ck_assert_int_eq(mimeo_charset_conv_new(cc, "x-bogus", 7, &cv), MIMEO_OK);
+	ck_assert_int_eq(mimeo_charset_conv_new(&cv, cc, "x-bogus", 7), MIMEO_OK);
 	ck_assert_str_eq(mimeo_charset_conv_charset(cv), "utf-8");
 	/* A lone 0xE9 at the end could still start a UTF-8 character. */
 	ck_assert_int_eq(mimeo_charset_conv_step(cv, "caf\xe9", 4, &b), MIMEO_OK);
@@ -671,7 +671,7 @@ START_TEST(stream_repairs_and_charset)
 	ck_assert_str_eq(b.ptr, "caf\xc3\xa9 ");
 	mimeo_charset_conv_free(cv);
 	mimeo_buf_dispose(&b);
-	ck_assert_int_eq(mimeo_charset_conv_new(NULL, "utf-8", 5, &cv), MIMEO_EINVAL);
+	ck_assert_int_eq(mimeo_charset_conv_new(&cv, NULL, "utf-8", 5), MIMEO_EINVAL);
 	mimeo_charset_cache_free(cc);
 }
 END_TEST
@@ -687,8 +687,8 @@ START_TEST(stream_two_at_once)
 	char *whole;
 	size_t i;
 
-	ck_assert_int_eq(mimeo_charset_conv_new(cc, "iso-2022-jp", 11, &a), MIMEO_OK);
-	ck_assert_int_eq(mimeo_charset_conv_new(cc, "iso-2022-jp", 11, &c), MIMEO_OK);
+	ck_assert_int_eq(mimeo_charset_conv_new(&a, cc, "iso-2022-jp", 11), MIMEO_OK);
+	ck_assert_int_eq(mimeo_charset_conv_new(&c, cc, "iso-2022-jp", 11), MIMEO_OK);
 	for (i = 0; i < sizeof(jp) - 1; i++) {
 		ck_assert_int_eq(mimeo_charset_conv_step(a, jp + i, 1, &ba), MIMEO_OK);
 		ck_assert_int_eq(mimeo_charset_conv_step(c, jp + i, 1, &bc), MIMEO_OK);
@@ -1026,7 +1026,7 @@ START_TEST(allocation_failures)
 		if (!rc)
 			rc = mimeo_charset_to_utf8(cc, NULL, 0, "caf\xe9", 4, &b, NULL);
 		if (!rc)
-			rc = mimeo_charset_conv_new(cc, "utf-16le", 8, &cv);
+			rc = mimeo_charset_conv_new(&cv, cc, "utf-16le", 8);
 		if (!rc)
 			rc = mimeo_charset_conv_step(cv, "a\0b", 3, &b);
 		if (!rc)
@@ -1034,7 +1034,7 @@ START_TEST(allocation_failures)
 		mimeo_charset_conv_free(cv);
 		cv = NULL;
 		if (!rc)
-			rc = mimeo_charset_conv_new(cc, "iso-2022-jp", 11, &cv);
+			rc = mimeo_charset_conv_new(&cv, cc, "iso-2022-jp", 11);
 		if (!rc)
 			rc = mimeo_charset_conv_step(cv, "\x1b$B$3\x1b(B", 8, &b);
 		if (!rc)

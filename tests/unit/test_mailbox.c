@@ -132,7 +132,7 @@ START_TEST(mbox_parse_message_tree)
 	const char *body;
 
 	ck_assert_int_eq(mimeo_mailbox_open_buffer(&mb, s, len, NULL), MIMEO_OK);
-	ck_assert_int_eq(mimeo_mailbox_parse(mb, 2, &m, NULL), MIMEO_OK);
+	ck_assert_int_eq(mimeo_mailbox_parse(&m, mb, 2, NULL), MIMEO_OK);
 	ck_assert_str_eq(subject(m), "two");
 	ck_assert_int_eq(mimeo_message_defect_count(m), 0);
 	p = mimeo_message_find_section(m, "2");
@@ -141,17 +141,17 @@ START_TEST(mbox_parse_message_tree)
 	mimeo_message_free(m);
 	/* message 1: its From_ line is no defect, ">From " is un-quoted, the
 	 * unescaped "From here" stays in the body */
-	ck_assert_int_eq(mimeo_mailbox_parse(mb, 1, &m, NULL), MIMEO_OK);
+	ck_assert_int_eq(mimeo_mailbox_parse(&m, mb, 1, NULL), MIMEO_OK);
 	ck_assert_str_eq(subject(m), "one");
 	ck_assert_int_eq(mimeo_message_defect_count(m), 0);
 	body = test_part_body(mimeo_message_root(m), &blen);
 	ck_assert_uint_eq(blen, strlen("hello\n\nFrom here on, no time: not a separator\nFrom quoted\n"));
 	ck_assert(memcmp(body, "hello\n\nFrom here on, no time: not a separator\nFrom quoted\n", blen) == 0);
 	mimeo_message_free(m);
-	ck_assert_int_eq(mimeo_mailbox_parse(mb, 3, &m, NULL), MIMEO_OK);
+	ck_assert_int_eq(mimeo_mailbox_parse(&m, mb, 3, NULL), MIMEO_OK);
 	ck_assert_str_eq(subject(m), "three");
 	mimeo_message_free(m);
-	ck_assert_int_eq(mimeo_mailbox_parse(mb, 9, &m, NULL), MIMEO_ENOTFOUND);
+	ck_assert_int_eq(mimeo_mailbox_parse(&m, mb, 9, NULL), MIMEO_ENOTFOUND);
 	ck_assert_ptr_null(m);
 	mimeo_mailbox_free(mb);
 	free(s);
@@ -552,7 +552,7 @@ START_TEST(maildir_order_and_skipped)
 	ck_assert_str_eq(e.path, p);
 	ck_assert_int_eq(mimeo_mailbox_message(mb, 2, &d, &n), MIMEO_OK);
 	ck_assert(n == strlen("Subject: b\n\nsecond\n") && memcmp(d, "Subject: b", 10) == 0);
-	ck_assert_int_eq(mimeo_mailbox_parse(mb, 3, &m, NULL), MIMEO_OK);
+	ck_assert_int_eq(mimeo_mailbox_parse(&m, mb, 3, NULL), MIMEO_OK);
 	/* the tree reads its own file (not a copy, not the mapping that the
 	 * next call replaces) and may outlive the mailbox */
 	ck_assert_ptr_null(mimeo_message_source(m, NULL));
@@ -564,7 +564,7 @@ START_TEST(maildir_order_and_skipped)
 		mimeo_buf body = MIMEO_BUF_INIT;
 
 		ck_assert_int_eq(mimeo_mailbox_open(&mb2, tmpdir, NULL), MIMEO_OK);
-		ck_assert_int_eq(mimeo_mailbox_parse(mb2, 2, &m2, NULL), MIMEO_OK);
+		ck_assert_int_eq(mimeo_mailbox_parse(&m2, mb2, 2, NULL), MIMEO_OK);
 		mimeo_mailbox_free(mb2);
 		ck_assert_int_eq(mimeo_part_decode_buf(mimeo_message_root(m2), 0, NULL, &body, NULL),
 				 MIMEO_OK);
@@ -578,10 +578,10 @@ START_TEST(maildir_order_and_skipped)
 	ck_assert_int_eq(unlink(p), 0);
 	ck_assert_int_eq(mimeo_mailbox_message(mb, 2, &d, &n), MIMEO_EIO);
 	ck_assert(strstr(mimeo_mailbox_error(mb), "1700000002") != NULL);
-	ck_assert_int_eq(mimeo_mailbox_parse(mb, 2, &m, NULL), MIMEO_EIO);
+	ck_assert_int_eq(mimeo_mailbox_parse(&m, mb, 2, NULL), MIMEO_EIO);
 	ck_assert_ptr_null(m);
 	ck_assert(strstr(mimeo_mailbox_error(mb), "1700000002") != NULL);
-	ck_assert_int_eq(mimeo_mailbox_parse(mb, 4, &m, NULL), MIMEO_ENOTFOUND);
+	ck_assert_int_eq(mimeo_mailbox_parse(&m, mb, 4, NULL), MIMEO_ENOTFOUND);
 	ck_assert_int_eq(mimeo_mailbox_message(mb, 3, &d, &n), MIMEO_OK);
 	mimeo_mailbox_free(mb);
 
@@ -631,7 +631,7 @@ static void sweep(const char *path, const void *buf, size_t len)
 		for (i = 1; i <= mimeo_mailbox_count(mb); i++) {
 			mimeo_message *m = NULL;
 
-			rc = mimeo_mailbox_parse(mb, i, &m, &mo);
+			rc = mimeo_mailbox_parse(&m, mb, i, &mo);
 			ck_assert(rc == MIMEO_OK || rc == MIMEO_ENOMEM);
 			if (rc == MIMEO_OK)
 				mimeo_message_free(m);

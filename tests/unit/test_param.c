@@ -23,7 +23,7 @@ static mimeo_mime_field *parse(const char *v)
 {
 	mimeo_mime_field *f = NULL;
 
-	ck_assert_int_eq(mimeo_mime_field_parse(NULL, NULL, v, strlen(v), &f), MIMEO_OK);
+	ck_assert_int_eq(mimeo_mime_field_parse(&f, NULL, NULL, v, strlen(v)), MIMEO_OK);
 	ck_assert_ptr_nonnull(f);
 	return f;
 }
@@ -360,7 +360,7 @@ START_TEST(strict_mode_leaves_encoded_words)
 	const char *v = "attachment; filename=\"=?utf-8?q?caf=C3=A9?=\"; x=\"\xFF\"";
 
 	o.flags = MIMEO_HEADER_STRICT;
-	ck_assert_int_eq(mimeo_mime_field_parse(NULL, &o, v, strlen(v), &f), MIMEO_OK);
+	ck_assert_int_eq(mimeo_mime_field_parse(&f, NULL, &o, v, strlen(v)), MIMEO_OK);
 	ck_assert_str_eq(mimeo_mime_field_param(f, "filename"), "=?utf-8?q?caf=C3=A9?=");
 	ck_assert_str_eq(mimeo_mime_field_param(f, "x"), "\xEF\xBF\xBD");
 	mimeo_mime_field_free(f);
@@ -374,7 +374,7 @@ START_TEST(default_charset_for_raw_8bit)
 	const char *v = "attachment; filename=\"\xCF\xF0\xE8\xE2\xE5\xF2.txt\"";
 
 	o.default_charset = "windows-1251";
-	ck_assert_int_eq(mimeo_mime_field_parse(NULL, &o, v, strlen(v), &f), MIMEO_OK);
+	ck_assert_int_eq(mimeo_mime_field_parse(&f, NULL, &o, v, strlen(v)), MIMEO_OK);
 	ck_assert_str_eq(mimeo_mime_field_param(f, "filename"),
 			 "\xD0\x9F\xD1\x80\xD0\xB8\xD0\xB2\xD0\xB5\xD1\x82.txt");
 	mimeo_mime_field_free(f);
@@ -382,11 +382,11 @@ START_TEST(default_charset_for_raw_8bit)
 	 * not used for raw bytes: windows-1252 instead. */
 	o.default_charset = "hz-gb-2312";
 	v = "attachment; filename=\"\xE9~{.txt\"";
-	ck_assert_int_eq(mimeo_mime_field_parse(NULL, &o, v, strlen(v), &f), MIMEO_OK);
+	ck_assert_int_eq(mimeo_mime_field_parse(&f, NULL, &o, v, strlen(v)), MIMEO_OK);
 	ck_assert_str_eq(mimeo_mime_field_param(f, "filename"), "\xC3\xA9~{.txt");
 	mimeo_mime_field_free(f);
 	o.default_charset = "replacement";
-	ck_assert_int_eq(mimeo_mime_field_parse(NULL, &o, v, strlen(v), &f), MIMEO_OK);
+	ck_assert_int_eq(mimeo_mime_field_parse(&f, NULL, &o, v, strlen(v)), MIMEO_OK);
 	ck_assert_str_eq(mimeo_mime_field_param(f, "filename"), "\xC3\xA9~{.txt");
 	mimeo_mime_field_free(f);
 }
@@ -396,10 +396,10 @@ START_TEST(api_misuse)
 {
 	mimeo_mime_field *f = (mimeo_mime_field *)1;
 
-	ck_assert_int_eq(mimeo_mime_field_parse(NULL, NULL, "x", 1, NULL), MIMEO_EINVAL);
-	ck_assert_int_eq(mimeo_mime_field_parse(NULL, NULL, NULL, 3, &f), MIMEO_EINVAL);
+	ck_assert_int_eq(mimeo_mime_field_parse(NULL, NULL, NULL, "x", 1), MIMEO_EINVAL);
+	ck_assert_int_eq(mimeo_mime_field_parse(&f, NULL, NULL, NULL, 3), MIMEO_EINVAL);
 	ck_assert_ptr_null(f);
-	ck_assert_int_eq(mimeo_mime_field_parse(NULL, NULL, NULL, 0, &f), MIMEO_OK);
+	ck_assert_int_eq(mimeo_mime_field_parse(&f, NULL, NULL, NULL, 0), MIMEO_OK);
 	ck_assert_str_eq(f->type, "");
 	ck_assert_ptr_null(mimeo_mime_field_param(f, NULL));
 	ck_assert_ptr_null(mimeo_mime_field_param(NULL, "x"));
@@ -415,7 +415,7 @@ static void parse_is_sane(const char *in, size_t len)
 	mimeo_mime_field *f = NULL;
 	size_t i;
 
-	ck_assert_int_eq(mimeo_mime_field_parse(NULL, NULL, in, len, &f), MIMEO_OK);
+	ck_assert_int_eq(mimeo_mime_field_parse(&f, NULL, NULL, in, len), MIMEO_OK);
 	ck_assert_ptr_nonnull(f->type);
 	for (i = 0; i < f->nparams; i++) {
 		check_utf8_str(f->params[i].name);
@@ -463,7 +463,7 @@ START_TEST(many_continuations_reverse_order)
 		ck_assert_int_eq(mimeo_buf_puts(&in, tmp), MIMEO_OK);
 	}
 	t0 = now_s();
-	ck_assert_int_eq(mimeo_mime_field_parse(NULL, NULL, in.ptr, in.size, &f), MIMEO_OK);
+	ck_assert_int_eq(mimeo_mime_field_parse(&f, NULL, NULL, in.ptr, in.size), MIMEO_OK);
 	ck_assert_double_lt(now_s() - t0, 10.0);
 	v = mimeo_mime_field_param(f, "f");
 	ck_assert_uint_eq(strlen(v), n);
@@ -487,7 +487,7 @@ START_TEST(many_params_and_huge_values)
 		snprintf(tmp, sizeof(tmp), "; p%zu=\"v%zu\"", k, k);
 		mimeo_buf_puts(&in, tmp);
 	}
-	ck_assert_int_eq(mimeo_mime_field_parse(NULL, NULL, in.ptr, in.size, &f), MIMEO_OK);
+	ck_assert_int_eq(mimeo_mime_field_parse(&f, NULL, NULL, in.ptr, in.size), MIMEO_OK);
 	ck_assert_uint_eq(f->nparams, 10000);
 	ck_assert_str_eq(f->params[9999].name, "p9999");
 	ck_assert_str_eq(mimeo_mime_field_param(f, "p1234"), "v1234");
@@ -498,16 +498,16 @@ START_TEST(many_params_and_huge_values)
 	mimeo_buf_puts(&in, "text/plain; name=\"");
 	for (k = 0; k < (1u << 20); k++)
 		mimeo_buf_put(&in, "x", 1);
-	ck_assert_int_eq(mimeo_mime_field_parse(NULL, NULL, in.ptr, in.size, &f), MIMEO_OK);
+	ck_assert_int_eq(mimeo_mime_field_parse(&f, NULL, NULL, in.ptr, in.size), MIMEO_OK);
 	ck_assert_uint_eq(strlen(mimeo_mime_field_param(f, "name")), 1u << 20);
 	ck_assert(f->repairs & MIMEO_REPAIR_SYNTAX);
 	mimeo_mime_field_free(f);
 	for (k = 0; k < in.size; k++)
 		in.ptr[k] = k % 2 ? '(' : ';';
-	ck_assert_int_eq(mimeo_mime_field_parse(NULL, NULL, in.ptr, in.size, &f), MIMEO_OK);
+	ck_assert_int_eq(mimeo_mime_field_parse(&f, NULL, NULL, in.ptr, in.size), MIMEO_OK);
 	mimeo_mime_field_free(f);
 	memset(in.ptr, ';', in.size);
-	ck_assert_int_eq(mimeo_mime_field_parse(NULL, NULL, in.ptr, in.size, &f), MIMEO_OK);
+	ck_assert_int_eq(mimeo_mime_field_parse(&f, NULL, NULL, in.ptr, in.size), MIMEO_OK);
 	ck_assert_uint_eq(f->nparams, 0);
 	mimeo_mime_field_free(f);
 	mimeo_buf_dispose(&in);
@@ -529,7 +529,7 @@ START_TEST(parse_survives_allocation_failures)
 		int rc;
 
 		test_failing_alloc_init(&fa, n);
-		rc = mimeo_mime_field_parse_alloc(&fa.alloc, NULL, NULL, v, strlen(v), &f);
+		rc = mimeo_mime_field_parse_alloc(&f, &fa.alloc, NULL, NULL, v, strlen(v));
 		if (rc == MIMEO_OK) {
 			ck_assert_str_eq(mimeo_mime_field_param(f, "filename"), "\xE2\x82\xAC.txt");
 			ck_assert_str_eq(mimeo_mime_field_param(f, "x"), "\xC3\x9C");
@@ -604,7 +604,7 @@ static char *roundtrip(const char *name, const char *v, size_t len, size_t col, 
 
 	ck_assert_int_eq(mimeo_buf_puts(&b, "attachment; "), MIMEO_OK);
 	ck_assert_int_eq(mimeo_param_encode(name, v, len, col, flags, &b), MIMEO_OK);
-	ck_assert_int_eq(mimeo_mime_field_parse(NULL, NULL, b.ptr, b.size, &f), MIMEO_OK);
+	ck_assert_int_eq(mimeo_mime_field_parse(&f, NULL, NULL, b.ptr, b.size), MIMEO_OK);
 	ck_assert_uint_eq(f->nparams, 1);
 	ck_assert_msg(f->repairs == 0, "repairs %#x for %s", f->repairs, b.ptr);
 	res = strdup(f->params[0].value);
@@ -695,7 +695,7 @@ START_TEST(encode_long_name)
 	mimeo_buf_puts(&b, "attachment; ");
 	ck_assert_int_eq(mimeo_param_encode(name, v.ptr, v.size, 12, 0, &b), MIMEO_OK);
 	check_lines2(b.ptr, 0, 998, 300);
-	ck_assert_int_eq(mimeo_mime_field_parse(NULL, NULL, b.ptr, b.size, &f), MIMEO_OK);
+	ck_assert_int_eq(mimeo_mime_field_parse(&f, NULL, NULL, b.ptr, b.size), MIMEO_OK);
 	ck_assert_str_eq(mimeo_mime_field_param(f, name), v.ptr);
 	mimeo_mime_field_free(f);
 	memset(name, 'n', 200);
@@ -801,7 +801,7 @@ static void corpus_field_cb_(const char *path, const char *name, size_t name_len
 	if (!((name_len == 12 && strncasecmp(name, "content-type", 12) == 0) ||
 	      (name_len == 19 && strncasecmp(name, "content-disposition", 19) == 0)))
 		return;
-	ck_assert_int_eq(mimeo_mime_field_parse(cf->cc, NULL, value, value_len, &f), MIMEO_OK);
+	ck_assert_int_eq(mimeo_mime_field_parse(&f, cf->cc, NULL, value, value_len), MIMEO_OK);
 	for (p = f->type; *p; p++)
 		ck_assert(!(*p >= 'A' && *p <= 'Z'));
 	for (i = 0; i < f->nparams; i++) {

@@ -677,7 +677,7 @@ START_TEST(test_client_fake_server)
 	ck_assert_uint_eq(count, 2);
 	ck_assert_uint_eq(octets, strlen(fake_messages[0]) + strlen(fake_messages[1]));
 
-	ck_assert_int_eq(mimeo_pop3_list(c, MIMEO_POP3_LIST_SIZES | MIMEO_POP3_LIST_UIDS, &e, &n),
+	ck_assert_int_eq(mimeo_pop3_list(&e, &n, c, MIMEO_POP3_LIST_SIZES | MIMEO_POP3_LIST_UIDS),
 			 MIMEO_OK);
 	ck_assert_uint_eq(n, 2);
 	ck_assert_uint_eq(e[0].num, 1);
@@ -747,7 +747,7 @@ START_TEST(test_client_failing_alloc)
 		if (rc == MIMEO_OK)
 			rc = mimeo_pop3_auth_plain(c, "admin", "alice", "secret");
 		if (rc == MIMEO_OK)
-			rc = mimeo_pop3_list(c, MIMEO_POP3_LIST_SIZES | MIMEO_POP3_LIST_UIDS, &e, &n);
+			rc = mimeo_pop3_list(&e, &n, c, MIMEO_POP3_LIST_SIZES | MIMEO_POP3_LIST_UIDS);
 		if (rc == MIMEO_OK) {
 			ck_assert_uint_eq(n, 2);
 			mimeo_pop3_entries_free(c, e);

@@ -128,7 +128,7 @@ START_TEST(addresses_by_name)
 	const mimeo_part *root = mimeo_message_root(m);
 	mimeo_address_list *l = NULL;
 
-	ck_assert_int_eq(mimeo_part_addresses(root, "From", NULL, NULL, &l), MIMEO_OK);
+	ck_assert_int_eq(mimeo_part_addresses(&l, root, "From", NULL, NULL), MIMEO_OK);
 	ck_assert_uint_eq(l->count, 1);
 	/* a comment inside the display name stays in it */
 	ck_assert_str_eq(l->items[0].display_name, "Jason Lee (Sales)");
@@ -137,23 +137,23 @@ START_TEST(addresses_by_name)
 	mimeo_address_list_free(l);
 
 	/* two To fields are one list, in order */
-	ck_assert_int_eq(mimeo_part_addresses(root, "to", NULL, NULL, &l), MIMEO_OK);
+	ck_assert_int_eq(mimeo_part_addresses(&l, root, "to", NULL, NULL), MIMEO_OK);
 	ck_assert_uint_eq(l->count, 3);
 	ck_assert_str_eq(l->items[0].display_name, "Alice Liddell"); /* bare address + comment */
 	ck_assert_str_eq(l->items[1].display_name, "Bob, Jr.");
 	ck_assert_str_eq(l->items[2].display_name, "Zoë");
 	mimeo_address_list_free(l);
 
-	ck_assert_int_eq(mimeo_part_addresses(root, "Cc", NULL, NULL, &l), MIMEO_OK);
+	ck_assert_int_eq(mimeo_part_addresses(&l, root, "Cc", NULL, NULL), MIMEO_OK);
 	ck_assert_uint_eq(l->count, 1);
 	ck_assert_str_eq(l->items[0].group, "undisclosed-recipients");
 	mimeo_address_list_free(l);
 
-	ck_assert_int_eq(mimeo_part_addresses(root, "Reply-To", NULL, NULL, &l), MIMEO_ENOTFOUND);
+	ck_assert_int_eq(mimeo_part_addresses(&l, root, "Reply-To", NULL, NULL), MIMEO_ENOTFOUND);
 	ck_assert_ptr_nonnull(l);
 	ck_assert_uint_eq(l->count, 0);
 	mimeo_address_list_free(l);
-	ck_assert_int_eq(mimeo_part_addresses(root, "From", NULL, NULL, NULL), MIMEO_EINVAL);
+	ck_assert_int_eq(mimeo_part_addresses(NULL, root, "From", NULL, NULL), MIMEO_EINVAL);
 	mimeo_message_free(m);
 }
 END_TEST
@@ -165,7 +165,7 @@ START_TEST(addresses_encoded_comma_cannot_split)
 	mimeo_message *m = parse("From: =?UTF-8?Q?Evil=2C_=3Cboss@corp.example=3E?= <x@evil.example>\r\n\r\n");
 	mimeo_address_list *l = NULL;
 
-	ck_assert_int_eq(mimeo_part_addresses(mimeo_message_root(m), "From", NULL, NULL, &l), MIMEO_OK);
+	ck_assert_int_eq(mimeo_part_addresses(&l, mimeo_message_root(m), "From", NULL, NULL), MIMEO_OK);
 	ck_assert_uint_eq(l->count, 1);
 	ck_assert_str_eq(l->items[0].domain, "evil.example");
 	mimeo_address_list_free(l);
@@ -200,22 +200,22 @@ START_TEST(message_ids)
 	const mimeo_part *root = mimeo_message_root(m);
 	mimeo_id_list *l = NULL;
 
-	ck_assert_int_eq(mimeo_part_ids(root, "Message-ID", &l), MIMEO_OK);
+	ck_assert_int_eq(mimeo_part_ids(&l, root, "Message-ID"), MIMEO_OK);
 	ck_assert_uint_eq(l->count, 1);
 	ck_assert_str_eq(l->ids[0], "abc.123@mail.example.com");
 	mimeo_id_list_free(l);
 	/* a comment after the id is no id */
-	ck_assert_int_eq(mimeo_part_ids(root, "In-Reply-To", &l), MIMEO_OK);
+	ck_assert_int_eq(mimeo_part_ids(&l, root, "In-Reply-To"), MIMEO_OK);
 	ck_assert_uint_eq(l->count, 1);
 	ck_assert_str_eq(l->ids[0], "prev@example.com");
 	mimeo_id_list_free(l);
 	/* folded over two lines; "<>" skipped */
-	ck_assert_int_eq(mimeo_part_ids(root, "References", &l), MIMEO_OK);
+	ck_assert_int_eq(mimeo_part_ids(&l, root, "References"), MIMEO_OK);
 	ck_assert_uint_eq(l->count, 2);
 	ck_assert_str_eq(l->ids[0], "first@example.com");
 	ck_assert_str_eq(l->ids[1], "prev@example.com");
 	mimeo_id_list_free(l);
-	ck_assert_int_eq(mimeo_part_ids(root, "Resent-Message-ID", &l), MIMEO_ENOTFOUND);
+	ck_assert_int_eq(mimeo_part_ids(&l, root, "Resent-Message-ID"), MIMEO_ENOTFOUND);
 	ck_assert_uint_eq(l->count, 0);
 	mimeo_id_list_free(l);
 	mimeo_message_free(m);
@@ -230,15 +230,15 @@ START_TEST(message_ids_lenient)
 	const mimeo_part *root = mimeo_message_root(m);
 	mimeo_id_list *l = NULL;
 
-	ck_assert_int_eq(mimeo_part_ids(root, "References", &l), MIMEO_OK);
+	ck_assert_int_eq(mimeo_part_ids(&l, root, "References"), MIMEO_OK);
 	ck_assert_uint_eq(l->count, 2);
 	ck_assert_str_eq(l->ids[0], "a@x");
 	ck_assert_str_eq(l->ids[1], "b@y");
 	mimeo_id_list_free(l);
-	ck_assert_int_eq(mimeo_part_ids(root, "In-Reply-To", &l), MIMEO_OK);
+	ck_assert_int_eq(mimeo_part_ids(&l, root, "In-Reply-To"), MIMEO_OK);
 	ck_assert_str_eq(l->ids[0], "unclosed@x");
 	mimeo_id_list_free(l);
-	ck_assert_int_eq(mimeo_part_ids(root, "Message-ID", &l), MIMEO_ENOTFOUND);
+	ck_assert_int_eq(mimeo_part_ids(&l, root, "Message-ID"), MIMEO_ENOTFOUND);
 	mimeo_id_list_free(l);
 	mimeo_message_free(m);
 }

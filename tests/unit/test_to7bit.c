@@ -199,7 +199,7 @@ static void kept_addresses(const mimeo_part *p, const char *field, mimeo_buf *ou
 	raw = mimeo_part_get_header(p, field, &len);
 	if (!raw)
 		return;
-	ck_assert_int_eq(mimeo_address_list_parse(NULL, NULL, raw, len, &l), MIMEO_OK);
+	ck_assert_int_eq(mimeo_address_list_parse(&l, NULL, NULL, raw, len), MIMEO_OK);
 	for (i = 0; i < l->count; i++) {
 		const mimeo_address *a = &l->items[i];
 
@@ -328,13 +328,13 @@ START_TEST(eight_bit_body_and_headers)
 	ck_assert_int_eq(mimeo_message_parse_buffer(&n, o, olen, NULL), MIMEO_OK);
 	r = mimeo_message_root(n);
 	raw = mimeo_part_get_header(r, "To", &hl);
-	ck_assert_int_eq(mimeo_address_list_parse(NULL, NULL, raw, hl, &al), MIMEO_OK);
+	ck_assert_int_eq(mimeo_address_list_parse(&al, NULL, NULL, raw, hl), MIMEO_OK);
 	ck_assert_uint_eq(al->count, 2);
 	ck_assert_str_eq(al->items[0].display_name, "M\xc3\xbcller, Hans");
 	ck_assert_str_eq(al->items[1].local_part, "plain");
 	mimeo_address_list_free(al);
 	raw = mimeo_part_get_header(r, "From", &hl);
-	ck_assert_int_eq(mimeo_address_list_parse(NULL, NULL, raw, hl, &al), MIMEO_OK);
+	ck_assert_int_eq(mimeo_address_list_parse(&al, NULL, NULL, raw, hl), MIMEO_OK);
 	ck_assert_str_eq(al->items[0].display_name, "J\xc3\xb6rg M\xc3\xbcller");
 	mimeo_address_list_free(al);
 	/* no line may start with "From " in a re-encoded body */
@@ -873,7 +873,7 @@ static void list_str(const char *raw, size_t len, mimeo_buf *out)
 	mimeo_address_list *l;
 	size_t i;
 
-	ck_assert_int_eq(mimeo_address_list_parse(NULL, NULL, raw, len, &l), MIMEO_OK);
+	ck_assert_int_eq(mimeo_address_list_parse(&l, NULL, NULL, raw, len), MIMEO_OK);
 	for (i = 0; i < l->count; i++)
 		put_entry(out, l->items[i].group, l->items[i].display_name,
 			  l->items[i].local_part, l->items[i].domain);
@@ -1005,7 +1005,7 @@ START_TEST(empty_angle_address_message)
 	ck_assert_ptr_nonnull(v);
 	ck_assert_msg(vlen >= 5 && memcmp(v + vlen - 5, "?= <>", 5) == 0, "From: %.*s", (int)vlen,
 		      v);
-	ck_assert_int_eq(mimeo_address_list_parse(NULL, NULL, v, vlen, &l), MIMEO_OK);
+	ck_assert_int_eq(mimeo_address_list_parse(&l, NULL, NULL, v, vlen), MIMEO_OK);
 	ck_assert_uint_eq(l->count, 1);
 	ck_assert_ptr_null(l->items[0].group);
 	ck_assert_str_eq(l->items[0].display_name, "KLAUS- H\xc3\x84NSCHEL");
@@ -1177,7 +1177,7 @@ START_TEST(address_lists_survive_conversion)
 			}
 		}
 		mimeo_buf_put(&in, "", 0);
-		ck_assert_int_eq(mimeo_address_list_parse(NULL, NULL, in.ptr, in.size, &l),
+		ck_assert_int_eq(mimeo_address_list_parse(&l, NULL, NULL, in.ptr, in.size),
 				 MIMEO_OK);
 		expected_list(l, &want);
 		mimeo_address_list_free(l);
