@@ -14,8 +14,9 @@
  * the inputs given, and N ranges of each large mbox, cut at From_ lines
  * by the mailbox reader's rule (mimeo_mailbox_next_from), which is the
  * parser's own: every range holds whole messages and parses exactly as
- * in the whole file, so the counts are the same for every N.  A range is
- * scanned by the same mapped-window loop as a whole file.
+ * in the whole file, so the counts are the same for every N.  The cuts
+ * are searched by the threads themselves, each once, not before they
+ * start (see scan_cuts).
  *
  * SPDX-License-Identifier: LGPL-2.1-or-later
  */
@@ -293,55 +294,255 @@ static int scan_mapped(scan *s, cli_input *in, uint64_t start, uint64_t size, in
 	return mimeo_parser_finish(*pp);
 }
 
+/* ------------------------------------------------------------------ */
+/* ranges of an mbox (-j)                                              */
+/* ------------------------------------------------------------------ */
+
 /*
- * A range of an mbox (-j) is read with pread() into the thread's own small
- * buffer instead of being mapped: threads of one process that map and unmap
- * windows contend for the process's mapping lock, and every unmap must flush
- * the other threads' TLBs, which made two threads barely faster than one.
- * A buffer that stays in L2 keeps the copy cheap (on one thread, a 128 KiB
- * pread costs about what mapping costs).
+ * An mbox cut into n ranges for -j.  Range k runs from cut k to cut k + 1,
+ * where cut k (0 < k < n) is the first From_ line at or after the nominal
+ * offset size / n * k (mimeo_mailbox_next_from, the parser's rule), cut 0
+ * is 0 and cut n the size.  Finding a cut can mean reading far: in a
+ * mailbox of large attachments the nominal offset falls into an 8 MB
+ * message, and the next From_ line is megabytes on.  Searching every cut
+ * before the threads started made that reading serial (a third of the
+ * heavy 100 MB mailbox, a quarter of the time of a -j 2 scan), so the
+ * threads search them: the thread of range k looks for its start, the one
+ * of range k - 1 needs the same cut as its end only when it gets there,
+ * by which time it is usually known.  Each cut is searched once; a
+ * thread that needs a cut another is searching waits for it.
  */
-static int scan_range(scan *s, cli_input *in, uint64_t start, uint64_t end, char *buf,
-		      mimeo_parser **pp)
+enum { CUT_UNKNOWN, CUT_SEARCHING, CUT_KNOWN };
+
+typedef struct scan_cut {
+	uint64_t at;             /* the offset, once CUT_KNOWN */
+	int state;
+} scan_cut;
+
+typedef struct scan_cuts {
+	uint64_t size;           /* the file's size when it was planned */
+	unsigned n;              /* ranges */
+	pthread_mutex_t lock;    /* guards cut[].state and .at */
+	pthread_cond_t known;    /* a cut became CUT_KNOWN */
+	scan_cut cut[];          /* n + 1: cut 0 is 0, cut n the size */
+} scan_cuts;
+
+static scan_cuts *cuts_new(uint64_t size, unsigned n)
 {
-	uint64_t off = start;
-	int rc;
+	scan_cuts *c = calloc(1, sizeof(*c) + ((size_t)n + 1) * sizeof(c->cut[0]));
 
-	while (off < end) {
-		size_t want = end - off < SCAN_RANGE_READ ? (size_t)(end - off) : SCAN_RANGE_READ;
-		ssize_t got = pread(in->fd, buf, want, (off_t)off);
-
-		if (got < 0 && errno == EINTR)
-			continue;
-		if (got < 0) {
-			cli_error("cannot read %s: %s", in->name, strerror(errno));
-			return MIMEO_EIO;
-		}
-		if (got == 0)
-			break; /* the mailbox shrank while we read it: stop there */
-		if (!*pp) {
-			rc = new_parser(s, 1, buf, (size_t)got, pp);
-			if (rc != MIMEO_OK)
-				return rc;
-		}
-		s->total_in += (uint64_t)got;
-		rc = mimeo_parser_feed(*pp, buf, (size_t)got);
-		if (rc != MIMEO_OK)
-			return rc;
-		off += (uint64_t)got;
-		show_progress(s, 0);
-	}
-	if (!*pp) {
-		rc = new_parser(s, 1, "", 0, pp);
-		if (rc != MIMEO_OK)
-			return rc;
-	}
-	return mimeo_parser_finish(*pp);
+	if (!c)
+		return NULL;
+	c->size = size;
+	c->n = n;
+	pthread_mutex_init(&c->lock, NULL);
+	pthread_cond_init(&c->known, NULL);
+	c->cut[0].state = CUT_KNOWN;
+	c->cut[n].at = size;
+	c->cut[n].state = CUT_KNOWN;
+	return c;
 }
 
-/* Scan a file, or the range [start, end) of a plain file when end > 0
- * (an -j range: whole messages of an mbox). */
-static int scan_file(scan *s, const char *path, int mbox, char *buf, uint64_t start, uint64_t end)
+static void cuts_free(scan_cuts *c)
+{
+	if (!c)
+		return;
+	pthread_cond_destroy(&c->known);
+	pthread_mutex_destroy(&c->lock);
+	free(c);
+}
+
+/* The nominal offset of cut k: where its search starts. */
+static uint64_t cut_nominal(const scan_cuts *c, unsigned k)
+{
+	return k >= c->n ? c->size : c->size / c->n * k;
+}
+
+/*
+ * The first From_ line at or after `from` in the mbox mapped at m (the
+ * whole file, c->size bytes), or the size.  The search goes one megabyte
+ * at a time and drops the pages it has passed: a search through a 16 MB
+ * message would otherwise keep all of it mapped and raise the peak RSS by
+ * as much.  A line found in a shortened view is taken only when the whole
+ * view agrees (the test looks at the lines around it).  Before each step
+ * the file's size is looked at again: a mailbox rewritten in place may
+ * shrink, and touching a mapped page past its new end would raise SIGBUS.
+ */
+#define FOLIO_MAX ((uint64_t)2 << 20) /* PMD size: the largest page-cache folio mapped */
+
+static uint64_t search_cut(const char *m, uint64_t size, int fd, uint64_t from, uint64_t page)
+{
+	const uint64_t step = (uint64_t)1 << 20, overlap = (uint64_t)64 << 10;
+
+	for (;;) {
+		struct stat st;
+		uint64_t lim, r, a, b;
+		int found;
+
+		if (fstat(fd, &st) == 0 && (uint64_t)st.st_size < size)
+			size = (uint64_t)st.st_size; /* shrank: search what is left */
+		if (from >= size)
+			return size;
+		lim = size - from > step ? from + step : size;
+		/* populate the step at once: one call instead of a fault per
+		 * few pages */
+		a = from / page * page;
+		madvise((char *)m + a, (size_t)(lim - a), MADV_POPULATE_READ);
+		r = mimeo_mailbox_next_from(m, (size_t)lim, (size_t)from);
+		found = r < lim && (lim == size ||
+				    mimeo_mailbox_next_from(m, (size_t)size, (size_t)r) == r);
+		/* drop what was passed, from the large-folio boundary below: a
+		 * fault may map the whole page-cache folio around the page it
+		 * touches, pages before `from` included */
+		a = from / FOLIO_MAX * FOLIO_MAX;
+		b = found || lim == size ? lim : lim - overlap;
+		b = (b + page - 1) / page * page;
+		if (b > size)
+			b = size;
+		if (b > a)
+			madvise((char *)m + a, (size_t)(b - a), MADV_DONTNEED);
+		if (found || lim == size)
+			return r;
+		from = r < lim ? r + 1 : lim - overlap;
+	}
+}
+
+/* Publish cut k (found by a search, or known otherwise). */
+static void cut_publish(scan_cuts *c, unsigned k, uint64_t at)
+{
+	pthread_mutex_lock(&c->lock);
+	if (c->cut[k].state != CUT_KNOWN) {
+		c->cut[k].at = at;
+		c->cut[k].state = CUT_KNOWN;
+		pthread_cond_broadcast(&c->known);
+	}
+	pthread_mutex_unlock(&c->lock);
+}
+
+/* Cut k: known, searched by another thread (wait for it), or searched
+ * here in the caller's mapping m of the whole file. */
+static uint64_t cut_get(scan_cuts *c, unsigned k, const char *m, int fd, uint64_t page)
+{
+	uint64_t at;
+
+	pthread_mutex_lock(&c->lock);
+	while (c->cut[k].state == CUT_SEARCHING)
+		pthread_cond_wait(&c->known, &c->lock);
+	if (c->cut[k].state == CUT_KNOWN) {
+		at = c->cut[k].at;
+		pthread_mutex_unlock(&c->lock);
+		return at;
+	}
+	c->cut[k].state = CUT_SEARCHING;
+	pthread_mutex_unlock(&c->lock);
+	at = search_cut(m, c->size, fd, cut_nominal(c, k), page);
+	cut_publish(c, k, at);
+	return at;
+}
+
+/*
+ * Scan range k of the mbox open as in->fd.  The thread maps the whole
+ * file (address space only: nothing is read until touched), feeds the
+ * parser one megabyte at a time, populating each step with one call, and
+ * drops each step's pages once they are parsed, so resident memory stays
+ * at a step or two per thread.  Threads do not map and unmap windows as
+ * -j 1 does: mmap and munmap take the process's mapping lock for writing,
+ * which stalls the other thread's page population, and every unmap flushes
+ * the other thread's TLB; nor do they pread into a buffer, whose copy
+ * cost a third more CPU on base64-heavy mail.
+ */
+static int scan_cut_range(scan *s, cli_input *in, scan_cuts *c, unsigned k, mimeo_parser **pp)
+{
+	const uint64_t page = (uint64_t)sysconf(_SC_PAGESIZE);
+	uint64_t start, end, free_to, off, done;
+	const char *m;
+	int rc = MIMEO_OK, end_known = 0, empty = 0;
+
+	if (c->size > SIZE_MAX)
+		return MIMEO_EINVAL;
+	m = mmap(NULL, (size_t)c->size, PROT_READ, MAP_PRIVATE, in->fd, 0);
+	if (m == MAP_FAILED) {
+		cli_error("cannot read %s: %s", in->name, strerror(errno));
+		return MIMEO_EIO;
+	}
+	start = cut_get(c, k, m, in->fd, page);
+	/* No From_ line between this range's nominal start and end: the next
+	 * cut is this one (the rule looks only at the lines around a
+	 * candidate, so the first From_ line at or after a later offset up to
+	 * this one is this one), and the range is empty. */
+	if (start >= cut_nominal(c, k + 1))
+		cut_publish(c, k + 1, start);
+	/* Bytes before the next nominal offset, less a CRLF separator, are
+	 * this range's whatever the next cut is: parse them before asking. */
+	free_to = cut_nominal(c, k + 1);
+	free_to = free_to > start + 2 ? free_to - 2 : start;
+	end = free_to;
+	done = start / page * page;
+	for (off = start;;) {
+		struct stat st;
+		size_t n;
+		uint64_t a;
+
+		if (off >= end && !end_known) {
+			uint64_t next = cut_get(c, k + 1, m, in->fd, page);
+
+			end_known = 1;
+			if (next <= start) {
+				empty = 1; /* no parser: nothing counted */
+				break;
+			}
+			end = next;
+			if (next < c->size) {
+				end = next - mimeo_mailbox_separator(m, (size_t)next);
+				if (end == start)
+					end = next; /* an empty first message keeps its
+						     * empty line (mimeo/mailbox.h) */
+			}
+		}
+		if (off >= end)
+			break;
+		n = end - off < SCAN_READ ? (size_t)(end - off) : SCAN_READ;
+		/* see scan_mapped: stop where a shrunk file now ends */
+		if (fstat(in->fd, &st) == 0 && (uint64_t)st.st_size < off + n) {
+			if ((uint64_t)st.st_size <= off)
+				break;
+			n = (size_t)((uint64_t)st.st_size - off);
+		}
+		a = off / page * page;
+		madvise((char *)m + a, (size_t)(off + n - a), MADV_POPULATE_READ);
+		if (!*pp) {
+			rc = new_parser(s, 1, m + off, n, pp);
+			if (rc != MIMEO_OK)
+				goto out;
+		}
+		s->total_in += n;
+		rc = mimeo_parser_feed(*pp, m + off, n);
+		if (rc != MIMEO_OK)
+			goto out;
+		off += n;
+		a = off / page * page;
+		if (a > done) {
+			madvise((char *)m + done, (size_t)(a - done), MADV_DONTNEED);
+			done = a;
+		}
+		show_progress(s, 0);
+	}
+	if (!*pp && !empty) {
+		/* the file shrank before the range's first byte */
+		rc = new_parser(s, 1, "", 0, pp);
+		if (rc != MIMEO_OK)
+			goto out;
+	}
+	if (*pp)
+		rc = mimeo_parser_finish(*pp);
+out:
+	munmap((void *)m, (size_t)c->size);
+	return rc;
+}
+
+/* Scan a file, or range k of the mbox `path` cut by `cuts` (-j). */
+static int scan_file(scan *s, const char *path, int mbox, char *buf, scan_cuts *cuts,
+		     unsigned k)
 {
 	mimeo_parser *p = NULL;
 	cli_input in;
@@ -351,10 +552,10 @@ static int scan_file(scan *s, const char *path, int mbox, char *buf, uint64_t st
 
 	if (cli_input_open(&in, path) < 0)
 		return -1;
-	if (end > 0) {
+	if (cuts) {
 		/* a range is whole messages of an mbox, whatever its first
 		 * line looks like ("From :x 10:00" is a From_ line too) */
-		rc = in.gz ? MIMEO_EINVAL : scan_range(s, &in, start, end, buf, &p);
+		rc = in.gz ? MIMEO_EINVAL : scan_cut_range(s, &in, cuts, k, &p);
 		goto done;
 	}
 	/* (stdin is read, not mapped: it may not start at offset 0) */
@@ -412,11 +613,11 @@ done:
 /* jobs and threads (-j)                                               */
 /* ------------------------------------------------------------------ */
 
-/* One unit of work: a whole input, or whole messages [start, end) of an
- * mbox (end > 0). */
+/* One unit of work: a whole input, or range k of an mbox cut by `cuts`. */
 typedef struct scan_job {
 	const char *path;
-	uint64_t start, end;
+	scan_cuts *cuts;         /* NULL: the whole input */
+	unsigned k;
 	int member;              /* a Maildir's file, not a command-line input */
 } scan_job;
 
@@ -425,11 +626,13 @@ typedef struct scan_jobs {
 	size_t n, cap;
 	char **owned;            /* Maildir file paths (freed at the end) */
 	size_t nowned, capowned;
+	scan_cuts **cuts;        /* of each mbox cut in ranges (freed at the end) */
+	size_t ncuts, capcuts;
 	uint64_t total;          /* bytes, for the progress line */
 	size_t skipped;          /* Maildir entries that are no files */
 } scan_jobs;
 
-static int add_job(scan_jobs *j, const char *path, uint64_t start, uint64_t end)
+static int add_job(scan_jobs *j, const char *path, scan_cuts *cuts, unsigned k)
 {
 	if (j->n == j->cap) {
 		size_t cap = j->cap ? j->cap * 2 : 16;
@@ -441,8 +644,8 @@ static int add_job(scan_jobs *j, const char *path, uint64_t start, uint64_t end)
 		j->cap = cap;
 	}
 	j->v[j->n].path = path;
-	j->v[j->n].start = start;
-	j->v[j->n].end = end;
+	j->v[j->n].cuts = cuts;
+	j->v[j->n].k = k;
 	j->v[j->n].member = 0;
 	j->n++;
 	return 0;
@@ -480,75 +683,30 @@ static uint64_t split_min(void)
 	return e && cli_parse_count(e, &v) == 0 ? (uint64_t)v : SCAN_SPLIT_MIN;
 }
 
-/*
- * The first From_ line at or after `from` in the mapped mbox m[0..size),
- * or size.  The search goes one megabyte at a time and drops the pages it
- * has passed: a cut that falls into a long message (a 16 MB attachment)
- * would otherwise map all of it at once and raise the peak RSS by as much.
- * A line found in a shortened view is taken only when the whole view
- * agrees (the test looks at the lines around it).
- */
-#define FOLIO_MAX ((uint64_t)2 << 20) /* PMD size: the largest page-cache folio mapped */
-
-static uint64_t next_cut(const char *m, uint64_t size, uint64_t from, uint64_t page)
+/* Cut the mbox `path` (`size` bytes) into n ranges: n jobs, whose
+ * threads find the cuts (scan_cuts). */
+static int split_mbox(scan_jobs *j, const char *path, uint64_t size, unsigned n)
 {
-	const uint64_t step = (uint64_t)1 << 20, overlap = (uint64_t)64 << 10;
-
-	for (;;) {
-		uint64_t lim = size - from > step ? from + step : size;
-		uint64_t r = mimeo_mailbox_next_from(m, (size_t)lim, (size_t)from);
-		/* from the large-folio boundary below: a fault may map the
-		 * whole page-cache folio around the page it touches, pages
-		 * before `from` included */
-		uint64_t a = from / FOLIO_MAX * FOLIO_MAX, b;
-
-		int found = r < lim && (lim == size ||
-					mimeo_mailbox_next_from(m, (size_t)size, (size_t)r) == r);
-
-		b = found || lim == size ? lim : lim - overlap;
-		b = (b + page - 1) / page * page;
-		if (b > size)
-			b = size;
-		if (b > a)
-			madvise((char *)m + a, (size_t)(b - a), MADV_DONTNEED);
-		if (found || lim == size)
-			return r;
-		from = r < lim ? r + 1 : lim - overlap;
-	}
-}
-
-/* Cut the mbox `path` (`size` bytes, fd open) into up to n ranges at
- * From_ lines; each range ends before the separator of the next From_
- * line, as the parser ends the message there. */
-static int split_mbox(scan_jobs *j, const char *path, int fd, uint64_t size, unsigned n)
-{
-	const char *m = mmap(NULL, (size_t)size, PROT_READ, MAP_PRIVATE, fd, 0);
-	uint64_t prev = 0, page = (uint64_t)sysconf(_SC_PAGESIZE);
+	scan_cuts *c;
 	unsigned k;
-	int rc = 0;
 
-	if (m == MAP_FAILED)
-		return add_job(j, path, 0, 0); /* scanned whole, the usual way */
-	/* a search reads a few lines per cut: no readahead around them */
-	madvise((void *)m, (size_t)size, MADV_RANDOM);
-	for (k = 1; k <= n && rc == 0; k++) {
-		uint64_t cut = k == n ? size : next_cut(m, size, size / n * k, page);
-		uint64_t end = cut;
+	if (j->ncuts == j->capcuts) {
+		size_t cap = j->capcuts ? j->capcuts * 2 : 4;
+		scan_cuts **v = realloc(j->cuts, cap * sizeof(*v));
 
-		if (cut <= prev)
-			continue; /* no From_ line in this stretch: the range before
-				   * runs on (a long message) */
-		if (cut < size) {
-			end = cut - mimeo_mailbox_separator(m, (size_t)cut);
-			if (end == prev)
-				end = cut; /* an empty first message keeps its
-					    * empty line (mimeo/mailbox.h) */
-		}
-		rc = add_job(j, path, prev, end);
-		prev = cut;
+		if (!v)
+			return -1;
+		j->cuts = v;
+		j->capcuts = cap;
 	}
-	munmap((void *)m, (size_t)size);
-	return rc;
+	c = cuts_new(size, n);
+	if (!c)
+		return -1;
+	j->cuts[j->ncuts++] = c;
+	for (k = 0; k < n; k++)
+		if (add_job(j, path, c, k) < 0)
+			return -1;
+	return 0;
 }
 
 /* The jobs for one argument: a Maildir's files, an mbox cut in ranges for n threads,
@@ -583,7 +741,7 @@ static int plan(scan_jobs *j, const char *path, int mbox, unsigned n)
 
 			mimeo_mailbox_entry_get(mb, i, &e);
 			p = own(j, e.path);
-			if (!p || add_job(j, p, 0, 0) < 0) {
+			if (!p || add_job(j, p, NULL, 0) < 0) {
 				mimeo_mailbox_free(mb);
 				return -2;
 			}
@@ -594,33 +752,29 @@ static int plan(scan_jobs *j, const char *path, int mbox, unsigned n)
 		return 0;
 	}
 	if (strcmp(path, "-") == 0 || stat(path, &st) != 0 || !S_ISREG(st.st_mode))
-		return add_job(j, path, 0, 0) < 0 ? -2 : 0; /* errors come when scanned */
+		return add_job(j, path, NULL, 0) < 0 ? -2 : 0; /* errors come when scanned */
 	j->total += (uint64_t)st.st_size;
 	if (n < 2 || (uint64_t)st.st_size < split_min() || (uint64_t)st.st_size > SIZE_MAX ||
 	    (strlen(path) > 3 && strcmp(path + strlen(path) - 3, ".gz") == 0))
-		return add_job(j, path, 0, 0) < 0 ? -2 : 0;
+		return add_job(j, path, NULL, 0) < 0 ? -2 : 0;
 	fd = open(path, O_RDONLY | O_CLOEXEC);
 	if (fd < 0)
-		return add_job(j, path, 0, 0) < 0 ? -2 : 0;
+		return add_job(j, path, NULL, 0) < 0 ? -2 : 0;
 	/* the mbox test scan_file's parser makes (new_parser) */
 	if (!mbox && ((got = pread(fd, head, sizeof(head), 0)) < 5 ||
 		      !mimeo_mailbox_is_mbox(head, (size_t)got))) {
 		close(fd);
-		return add_job(j, path, 0, 0) < 0 ? -2 : 0;
+		return add_job(j, path, NULL, 0) < 0 ? -2 : 0;
 	}
 	/* Four ranges a thread (none under the split minimum): ranges are cut
 	 * by bytes, not by work, and the threads take them one at a time,
 	 * so a range of a few large messages does not leave the other
 	 * threads idle at the end. */
+	close(fd);
 	ranges = n * 4;
 	while (ranges > n && (uint64_t)st.st_size / ranges < split_min())
 		ranges--;
-	if (split_mbox(j, path, fd, (uint64_t)st.st_size, ranges) < 0) {
-		close(fd);
-		return -2;
-	}
-	close(fd);
-	return 0;
+	return split_mbox(j, path, (uint64_t)st.st_size, ranges) < 0 ? -2 : 0;
 }
 
 typedef struct scan_worker {
@@ -680,8 +834,8 @@ static void *worker_run(void *arg)
 
 		if (k >= j->n)
 			break;
-		if (scan_file(&w->s, j->v[k].path, w->sh->mbox, w->buf, j->v[k].start,
-			      j->v[k].end) < 0) {
+		if (scan_file(&w->s, j->v[k].path, w->sh->mbox, w->buf, j->v[k].cuts,
+			      j->v[k].k) < 0) {
 			if (j->v[k].member)
 				w->failed++;
 			else
@@ -876,6 +1030,9 @@ static int run_scan(int argc, char **argv)
 out:
 	for (k = 0; k < jobs.nowned; k++)
 		free(jobs.owned[k]);
+	for (k = 0; k < jobs.ncuts; k++)
+		cuts_free(jobs.cuts[k]);
+	free(jobs.cuts);
 	free(jobs.owned);
 	free(jobs.v);
 	return rc;
