@@ -60,30 +60,23 @@ typedef struct mimeo_address_list {
 
 /**
  * Parse an address list (the value of From/To/Cc/Bcc/Reply-To/Sender...,
- * raw, possibly folded).  Memory comes from libc; see
- * mimeo_address_list_parse_alloc().
+ * raw, possibly folded).
+ * @param out   receives the list (NULL on failure); an empty value gives a
+ *              list with count 0.  First parameter since 0.2 (0.1 had it
+ *              last).
  * @param cc    charset converter cache; NULL makes a temporary one when
  *              needed (slower)
- * @param opts  header options (default charset for raw 8-bit, strict mode);
- *              NULL = MIMEO_HEADER_OPTIONS_INIT
+ * @param opts  header options (default charset for raw 8-bit, strict mode,
+ *              the allocator of the list: opts->alloc, NULL = libc, which
+ *              must outlive the list); NULL = MIMEO_HEADER_OPTIONS_INIT
  * @param in, len  the raw value
- * @param out   receives the list (NULL on failure); an empty value gives a
- *              list with count 0
- * @return MIMEO_OK, MIMEO_ENOMEM, or MIMEO_EINVAL (out NULL, or in NULL with
- *         len > 0).  @since 0.1
+ * @return MIMEO_OK, MIMEO_ENOMEM, or MIMEO_EINVAL (out NULL, in NULL with
+ *         len > 0, or an unknown opts->version).  @since 0.1
  */
 MIMEO_EXTERN int mimeo_address_list_parse(mimeo_address_list **out,
 					  mimeo_charset_cache *cc,
 					  const mimeo_header_options *opts,
 					  const char *in, size_t len);
-
-/** As mimeo_address_list_parse(), allocating through `alloc` (NULL = libc),
- * which must outlive the list.  @since 0.1 */
-MIMEO_EXTERN int mimeo_address_list_parse_alloc(mimeo_address_list **out,
-						const mimeo_allocator *alloc,
-						mimeo_charset_cache *cc,
-						const mimeo_header_options *opts,
-						const char *in, size_t len);
 
 /** Free a list (it remembers its allocator).  NULL is a no-op.  @since 0.1 */
 MIMEO_EXTERN void mimeo_address_list_free(mimeo_address_list *l);

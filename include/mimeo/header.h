@@ -54,18 +54,29 @@ extern "C" {
 /** mimeo_header_options.flags: turn every lenient rule off. */
 #define MIMEO_HEADER_STRICT 0x1u
 
-/** Options for header decoding (transparent; initialise with
- * MIMEO_HEADER_OPTIONS_INIT). */
+/** Options for header decoding and for the structured-field parsers
+ * (transparent; zero-initialise or use MIMEO_HEADER_OPTIONS_INIT, then
+ * change what you need). */
 typedef struct mimeo_header_options {
 	unsigned version;           /**< MIMEO_HEADER_OPTIONS_VERSION (0 = the same) */
 	const char *default_charset; /**< for undeclared raw 8-bit text that is not
 	                                  UTF-8; NULL = windows-1252 */
 	unsigned flags;             /**< MIMEO_HEADER_STRICT */
+	/* --- version 2 (@since 0.2) --- */
+	/** Memory for the object a parse call returns and for its temporary
+	 *  work: mimeo_address_list_parse(), mimeo_mime_field_parse(),
+	 *  mimeo_part_addresses().  NULL = libc.  It must outlive the result,
+	 *  which remembers it for its _free.  Calls that fill a mimeo_buf use
+	 *  the buffer's own allocator instead.  (Replaces the 0.1 functions
+	 *  mimeo_address_list_parse_alloc() and mimeo_mime_field_parse_alloc().) */
+	const mimeo_allocator *alloc;
 } mimeo_header_options;
 
-/** Value of mimeo_header_options.version. */
-#define MIMEO_HEADER_OPTIONS_VERSION 1
-#define MIMEO_HEADER_OPTIONS_INIT { MIMEO_HEADER_OPTIONS_VERSION, NULL, 0 }
+/** Value of mimeo_header_options.version.  Version 1, the 0.1 layout
+ *  without `alloc`, is still accepted (libc memory then); a larger
+ *  version is MIMEO_EINVAL.  @since 0.2 (it was 1 in 0.1) */
+#define MIMEO_HEADER_OPTIONS_VERSION 2
+#define MIMEO_HEADER_OPTIONS_INIT { MIMEO_HEADER_OPTIONS_VERSION, NULL, 0, NULL }
 
 /**
  * RFC 5322 section 2.2.3 unfolding: remove every CR and LF (a CRLF followed

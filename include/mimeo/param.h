@@ -85,33 +85,26 @@ typedef struct mimeo_mime_field {
 
 /**
  * Parse a Content-Type or Content-Disposition value (the part after the
- * colon, as in the message, possibly folded).  Memory comes from libc; see
- * mimeo_mime_field_parse_alloc() to choose the allocator.
+ * colon, as in the message, possibly folded).
  *
+ * @param out    receives the new field (NULL on failure).  First parameter
+ *               since 0.2 (0.1 had it last).
  * @param cc     charset converter cache; NULL makes a temporary one when a
  *               conversion is needed (slower)
- * @param opts   header decoding options, NULL = MIMEO_HEADER_OPTIONS_INIT
+ * @param opts   header decoding options, NULL = MIMEO_HEADER_OPTIONS_INIT;
+ *               every allocation (the result and the temporary memory) is
+ *               made through opts->alloc (NULL = libc), which must outlive
+ *               the field
  * @param value  the raw value; @param len its length in bytes
- * @param out    receives the new field (NULL on failure)
- * @return MIMEO_OK, MIMEO_ENOMEM, or MIMEO_EINVAL when `out` is NULL or
- *         `value` is NULL with a non-zero length.  Never fails on syntax.
+ * @return MIMEO_OK, MIMEO_ENOMEM, or MIMEO_EINVAL when `out` is NULL,
+ *         `value` is NULL with a non-zero length, or opts->version is
+ *         unknown.  Never fails on syntax.
  * @since 0.1
  */
 MIMEO_EXTERN int mimeo_mime_field_parse(mimeo_mime_field **out,
 					mimeo_charset_cache *cc,
 					const mimeo_header_options *opts,
 					const char *value, size_t len);
-
-/**
- * As mimeo_mime_field_parse(), with every allocation (the result and the
- * temporary memory) made through `alloc` (NULL = libc).  The allocator must
- * outlive the field.  @since 0.1
- */
-MIMEO_EXTERN int mimeo_mime_field_parse_alloc(mimeo_mime_field **out,
-					      const mimeo_allocator *alloc,
-					      mimeo_charset_cache *cc,
-					      const mimeo_header_options *opts,
-					      const char *value, size_t len);
 
 /**
  * The decoded value of parameter `name` (ASCII case-insensitive), or NULL

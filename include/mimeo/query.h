@@ -58,6 +58,8 @@ MIMEO_EXTERN int mimeo_part_header_text(const mimeo_part *p, const char *name, s
  * with a comment takes the comment as its name.
  * @param out  receives a list to free with mimeo_address_list_free(); on
  *             MIMEO_ENOTFOUND an empty list (count 0), NULL on other errors
+ * @param opts as for mimeo_address_list_parse(): opts->alloc (NULL = libc)
+ *             gives the list and the temporary memory
  * @return MIMEO_OK, MIMEO_ENOTFOUND (no such field), MIMEO_ENOMEM or
  *         MIMEO_EINVAL.  @since 0.2
  */

@@ -45,6 +45,7 @@ typedef struct mimeo_header_options {
     unsigned version;
     const char *default_charset;
     unsigned flags;
+    const mimeo_allocator *alloc;
 } mimeo_header_options;
 int mimeo_header_decode_text(mimeo_charset_cache *cc, const mimeo_header_options *opts,
                              const char *in, size_t len, mimeo_buf *out, unsigned *repairs);

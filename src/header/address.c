@@ -614,10 +614,10 @@ static int parse_list(struct actx *c)
 	return MIMEO_OK;
 }
 
-int mimeo_address_list_parse_alloc(mimeo_address_list **out, const mimeo_allocator *alloc,
-				   mimeo_charset_cache *cc, const mimeo_header_options *opts,
-				   const char *in, size_t len)
+int mimeo_address_list_parse(mimeo_address_list **out, mimeo_charset_cache *cc,
+			     const mimeo_header_options *opts, const char *in, size_t len)
 {
+	const mimeo_allocator *alloc = mimeo__header_alloc(opts);
 	struct actx c;
 	struct list_holder *h;
 	mimeo_address *items;
@@ -629,7 +629,7 @@ int mimeo_address_list_parse_alloc(mimeo_address_list **out, const mimeo_allocat
 		return MIMEO_EINVAL;
 	*out = NULL;
 	memset(&c, 0, sizeof(c));
-	if (mimeo__fparse_begin(&c.f, alloc, cc, opts, in, len) != MIMEO_OK)
+	if (mimeo__fparse_begin(&c.f, cc, opts, in, len) != MIMEO_OK)
 		return MIMEO_EINVAL;
 
 	if (parse_list(&c) != MIMEO_OK)
@@ -663,12 +663,6 @@ out:
 	mimeo__free(alloc, c.ents);
 	mimeo__fparse_end(&c.f);
 	return rc;
-}
-
-int mimeo_address_list_parse(mimeo_address_list **out, mimeo_charset_cache *cc,
-			     const mimeo_header_options *opts, const char *in, size_t len)
-{
-	return mimeo_address_list_parse_alloc(out, NULL, cc, opts, in, len);
 }
 
 void mimeo_address_list_free(mimeo_address_list *l)

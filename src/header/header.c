@@ -12,6 +12,7 @@
  */
 #include "charset-priv.h"
 #include "mimeo/header.h"
+#include "header-priv.h"
 
 /* RFC 2047 section 2: an encoded word is at most 75 characters. */
 #define EW_MAX 75
@@ -651,7 +652,7 @@ static int run_decoder(mimeo_charset_cache *cc, const mimeo_header_options *opts
 	size_t start = out->size;
 	int rc;
 
-	if (opts && !MIMEO__VERSION_OK(opts->version, MIMEO_HEADER_OPTIONS_VERSION))
+	if (!mimeo__header_options_ok(opts))
 		return MIMEO_EINVAL;
 	if (!cc) {
 		if ((rc = mimeo_charset_cache_new(&tmp, out->alloc)))

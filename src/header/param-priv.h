@@ -11,6 +11,7 @@
 #include "common-priv.h"
 #include "mimeo/charset.h"
 #include "mimeo/header.h"
+#include "header-priv.h"
 
 /* What the structured-field parsers (param.c, address.c) start from: the
  * input, the caller's options, a charset cache made on first need, and
@@ -27,11 +28,11 @@ struct mimeo__fparse {
 	unsigned repairs;            /* MIMEO_REPAIR_* so far */
 };
 
-/* Set `f` up for parsing in[0..len).  MIMEO_EINVAL (nothing to undo) when
- * `in` is NULL with a non-zero length, the rule of every parse entry point. */
-int mimeo__fparse_begin(struct mimeo__fparse *f, const mimeo_allocator *alloc,
-			mimeo_charset_cache *cc, const mimeo_header_options *opts,
-			const char *in, size_t len);
+/* Set `f` up for parsing in[0..len), with the allocator of `opts`.
+ * MIMEO_EINVAL (nothing to undo) when `in` is NULL with a non-zero length,
+ * the rule of every parse entry point, or when opts->version is unknown. */
+int mimeo__fparse_begin(struct mimeo__fparse *f, mimeo_charset_cache *cc,
+			const mimeo_header_options *opts, const char *in, size_t len);
 
 /* The caller's cache, or one made for this call (so a NULL cache costs one
  * cache per field, not one per value).  MIMEO_OK or MIMEO_ENOMEM. */

@@ -432,11 +432,12 @@ static int pct_decode(struct pctx *c, const char *v, size_t n, mimeo_buf *b)
 	return mimeo_buf_put(b, v + run, n - run);
 }
 
-int mimeo__fparse_begin(struct mimeo__fparse *f, const mimeo_allocator *alloc,
-			mimeo_charset_cache *cc, const mimeo_header_options *opts,
-			const char *in, size_t len)
+int mimeo__fparse_begin(struct mimeo__fparse *f, mimeo_charset_cache *cc,
+			const mimeo_header_options *opts, const char *in, size_t len)
 {
-	if (!in && len)
+	const mimeo_allocator *alloc = mimeo__header_alloc(opts);
+
+	if ((!in && len) || !mimeo__header_options_ok(opts))
 		return MIMEO_EINVAL;
 	f->alloc = alloc;
 	f->cc = cc;
@@ -768,10 +769,10 @@ out:
 	return rc;
 }
 
-int mimeo_mime_field_parse_alloc(mimeo_mime_field **out, const mimeo_allocator *alloc,
-				 mimeo_charset_cache *cc, const mimeo_header_options *opts,
-				 const char *value, size_t len)
+int mimeo_mime_field_parse(mimeo_mime_field **out, mimeo_charset_cache *cc,
+			   const mimeo_header_options *opts, const char *value, size_t len)
 {
+	const mimeo_allocator *alloc = mimeo__header_alloc(opts);
 	struct pctx c;
 	struct out_param *outs = NULL;
 	size_t nout = 0, i = 0, start, type_off, sub_off = 0, total, k;
@@ -785,7 +786,7 @@ int mimeo_mime_field_parse_alloc(mimeo_mime_field **out, const mimeo_allocator *
 		return MIMEO_EINVAL;
 	*out = NULL;
 	memset(&c, 0, sizeof(c));
-	if (mimeo__fparse_begin(&c.f, alloc, cc, opts, value, len) != MIMEO_OK)
+	if (mimeo__fparse_begin(&c.f, cc, opts, value, len) != MIMEO_OK)
 		return MIMEO_EINVAL;
 	value = c.f.s;
 
@@ -858,12 +859,6 @@ out:
 	mimeo__free(alloc, c.raw);
 	mimeo__fparse_end(&c.f);
 	return rc;
-}
-
-int mimeo_mime_field_parse(mimeo_mime_field **out, mimeo_charset_cache *cc,
-			   const mimeo_header_options *opts, const char *value, size_t len)
-{
-	return mimeo_mime_field_parse_alloc(out, NULL, cc, opts, value, len);
 }
 
 /* Index of parameter `name` (ASCII case-insensitive) in f->params, or

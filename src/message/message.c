@@ -522,9 +522,11 @@ static int cb_headers_end(const mimeo_part_info *info, void *user)
 	h = find_hdr(p->hdrs, p->hdr_count, "Content-Disposition");
 	if (h) {
 		mimeo_mime_field *f = NULL;
+		mimeo_header_options ho = MIMEO_HEADER_OPTIONS_INIT;
 
-		if (mimeo_mime_field_parse_alloc(&f, m->alloc, b->cc, NULL, h->value,
-						 lstr_len(h->value)) != MIMEO_OK)
+		ho.alloc = m->alloc;
+		if (mimeo_mime_field_parse(&f, b->cc, &ho, h->value,
+					   lstr_len(h->value)) != MIMEO_OK)
 			return fail(b, MIMEO_ENOMEM);
 		if (f->type && *f->type)
 			a->disposition = intern_opt(b, f->type, &err);

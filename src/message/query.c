@@ -9,6 +9,7 @@
  * SPDX-License-Identifier: LGPL-2.1-or-later
  */
 #include "common-priv.h"
+#include "header-priv.h"
 #include "mimeo/query.h"
 #include "mimeo/date.h"
 
@@ -83,6 +84,7 @@ static mimeo_header_options fallback_options(const mimeo_part *owner,
 	if (opts) {
 		o.flags = opts->flags;
 		o.default_charset = opts->default_charset;
+		o.alloc = mimeo__header_alloc(opts);
 	}
 	if (!o.default_charset)
 		o.default_charset = first_text_charset(owner);
@@ -122,7 +124,7 @@ int mimeo_part_header_text(const mimeo_part *p, const char *name, size_t n,
 	size_t i, len;
 	int rc;
 
-	if (!p || !name || !out)
+	if (!p || !name || !out || !mimeo__header_options_ok(opts))
 		return MIMEO_EINVAL;
 	mimeo_buf_clear(out);
 	if (mimeo_buf_puts(out, "") != MIMEO_OK) /* ptr is "" from here on */
@@ -144,14 +146,16 @@ int mimeo_part_addresses(mimeo_address_list **out, const mimeo_part *p, const ch
 {
 	const mimeo_part *owner;
 	mimeo_header_options o;
-	mimeo_buf joined = MIMEO_BUF_INIT;
+	mimeo_buf joined;
 	size_t i, n = 0;
 	int rc = MIMEO_OK;
 
 	if (out)
 		*out = NULL;
-	if (!p || !name || !out)
+	if (!p || !name || !out || !mimeo__header_options_ok(opts))
 		return MIMEO_EINVAL;
+	/* The caller's allocator serves the temporary copy too. */
+	mimeo_buf_init(&joined, mimeo__header_alloc(opts));
 	owner = field_owner(p);
 	/* Several To fields are one list (RFC 5322 allows one, agents write
 	 * more): joined with "," before parsing, each parsed whole. */

@@ -548,8 +548,12 @@ static int set_type(mimeo_parser *p, frame *f, const frame *parent)
 	const char *cs = NULL;
 
 	if (f->has_ct) {
-		int rc = mimeo_mime_field_parse_alloc(&f->ct, p->a, NULL, NULL,
-						      f->ctval.ptr ? f->ctval.ptr : "", f->ctval.size);
+		mimeo_header_options ho = MIMEO_HEADER_OPTIONS_INIT;
+		int rc;
+
+		ho.alloc = p->a;
+		rc = mimeo_mime_field_parse(&f->ct, NULL, &ho, f->ctval.ptr ? f->ctval.ptr : "",
+					    f->ctval.size);
 		if (rc)
 			return fail(p, rc, "out of memory");
 	}

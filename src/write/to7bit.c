@@ -167,11 +167,13 @@ static int rebuild_mime_field(t7 *t, const char *value, size_t vlen, const char 
 			      mimeo_buf *h, int *ok)
 {
 	mimeo_mime_field *f = NULL;
+	mimeo_header_options ho = MIMEO_HEADER_OPTIONS_INIT;
 	size_t i;
 	int r, first_b = 1;
 
 	*ok = 0;
-	r = mimeo_mime_field_parse_alloc(&f, t->alloc, t->cc, NULL, value, vlen);
+	ho.alloc = t->alloc;
+	r = mimeo_mime_field_parse(&f, t->cc, &ho, value, vlen);
 	if (r)
 		return r;
 	if (!f->type[0]) {
@@ -676,12 +678,14 @@ static int put_group(t7 *t, const mimeo_address_list *l, size_t i, size_t *end,
 static int rebuild_addresses(t7 *t, const char *value, size_t vlen, mimeo_buf *h, int *ok)
 {
 	mimeo_address_list *l = NULL;
+	mimeo_header_options ho = MIMEO_HEADER_OPTIONS_INIT;
 	mimeo_buf dec;
 	size_t i, next;
 	int r, written = 0;
 
 	*ok = 1;
-	r = mimeo_address_list_parse_alloc(&l, t->alloc, t->cc, NULL, value, vlen);
+	ho.alloc = t->alloc;
+	r = mimeo_address_list_parse(&l, t->cc, &ho, value, vlen);
 	if (r)
 		return r;
 	if (l->repairs & MIMEO_REPAIR_SYNTAX)

@@ -525,11 +525,13 @@ START_TEST(parse_survives_allocation_failures)
 
 	for (n = 1; n < 200 && !succeeded; n++) {
 		test_failing_alloc fa;
+		mimeo_header_options o = MIMEO_HEADER_OPTIONS_INIT;
 		mimeo_mime_field *f = NULL;
 		int rc;
 
 		test_failing_alloc_init(&fa, n);
-		rc = mimeo_mime_field_parse_alloc(&f, &fa.alloc, NULL, NULL, v, strlen(v));
+		o.alloc = &fa.alloc;
+		rc = mimeo_mime_field_parse(&f, NULL, &o, v, strlen(v));
 		if (rc == MIMEO_OK) {
 			ck_assert_str_eq(mimeo_mime_field_param(f, "filename"), "\xE2\x82\xAC.txt");
 			ck_assert_str_eq(mimeo_mime_field_param(f, "x"), "\xC3\x9C");
@@ -542,6 +544,56 @@ START_TEST(parse_survives_allocation_failures)
 		ck_assert_int_eq(fa.live, 0);
 	}
 	ck_assert(succeeded);
+}
+END_TEST
+
+/* The allocator of the options (which replaced 0.1's
+ * mimeo_mime_field_parse_alloc) serves the field and the temporary memory,
+ * the charset cache made for a NULL cache included; NULL options, options
+ * without one and the 0.1 layout (version 1, which ends before `alloc`)
+ * use libc: the counting allocator sees no call, and the ASan run of this
+ * test checks that the _free of such a result hands libc its own blocks. */
+START_TEST(options_allocator_is_used)
+{
+	/* An RFC 2231 value in another charset: needs the temporary cache. */
+	const char *v = "attachment; filename*=iso-8859-1''M%FCller.txt; size=3";
+	test_failing_alloc fa;
+	mimeo_header_options o = MIMEO_HEADER_OPTIONS_INIT;
+	mimeo_header_options zero;
+	mimeo_mime_field *f = NULL;
+	int version;
+
+	for (version = 0; version < 2; version++) {
+		memset(&zero, 0, sizeof(zero));
+		test_failing_alloc_init(&fa, 0);
+		o.alloc = zero.alloc = &fa.alloc;
+		ck_assert_int_eq(mimeo_mime_field_parse(&f, NULL, version ? &o : &zero, v,
+							strlen(v)), MIMEO_OK);
+		ck_assert_str_eq(mimeo_mime_field_param(f, "filename"), "M\xC3\xBCller.txt");
+		ck_assert_uint_gt(fa.calls, 1); /* the field and the temporary memory */
+		ck_assert_int_eq(fa.live, 1);   /* only the field is left */
+		mimeo_mime_field_free(f);       /* through the allocator it remembers */
+		ck_assert_int_eq(fa.live, 0);
+	}
+
+	for (version = 0; version < 3; version++) {
+		mimeo_header_options *op = version == 0 ? NULL : &o;
+
+		test_failing_alloc_init(&fa, 0);
+		o.version = version == 2 ? 1 : MIMEO_HEADER_OPTIONS_VERSION;
+		o.alloc = version == 2 ? &fa.alloc : NULL;
+		ck_assert_int_eq(mimeo_mime_field_parse(&f, NULL, op, v, strlen(v)), MIMEO_OK);
+		ck_assert_str_eq(mimeo_mime_field_param(f, "filename"), "M\xC3\xBCller.txt");
+		ck_assert_uint_eq(fa.calls, 0);
+		mimeo_mime_field_free(f);
+	}
+
+	o.version = MIMEO_HEADER_OPTIONS_VERSION + 1;
+	o.alloc = &fa.alloc;
+	f = (mimeo_mime_field *)&o;
+	ck_assert_int_eq(mimeo_mime_field_parse(&f, NULL, &o, v, strlen(v)), MIMEO_EINVAL);
+	ck_assert_ptr_null(f);
+	ck_assert_uint_eq(fa.calls, 0);
 }
 END_TEST
 
@@ -924,6 +976,7 @@ static Suite *param_suite(void)
 	tcase_add_test(tc, many_continuations_reverse_order);
 	tcase_add_test(tc, many_params_and_huge_values);
 	tcase_add_test(tc, parse_survives_allocation_failures);
+	tcase_add_test(tc, options_allocator_is_used);
 	tcase_add_test(tc, shared_corpus_fields);
 	suite_add_tcase(s, tc);
 

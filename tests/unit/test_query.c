@@ -173,6 +173,46 @@ START_TEST(addresses_encoded_comma_cannot_split)
 }
 END_TEST
 
+/* opts->alloc serves the list and the joined copy of several fields (and
+ * a failing one gives MIMEO_ENOMEM with nothing leaked); a bad version is
+ * refused. */
+START_TEST(addresses_use_the_options_allocator)
+{
+	mimeo_message *m = parse("To: a@x\r\nTo: =?utf-8?q?B=C3=B6b?= <b@y>\r\n\r\n");
+	mimeo_header_options o = MIMEO_HEADER_OPTIONS_INIT;
+	mimeo_address_list *l = NULL;
+	test_failing_alloc fa;
+	unsigned long n;
+	int succeeded = 0;
+
+	for (n = 0; n < 100 && !succeeded; n++) {
+		int rc;
+
+		test_failing_alloc_init(&fa, n); /* n = 0: never fails, counts */
+		o.alloc = &fa.alloc;
+		rc = mimeo_part_addresses(&l, mimeo_message_root(m), "To", NULL, &o);
+		if (rc == MIMEO_OK) {
+			ck_assert_uint_eq(l->count, 2);
+			ck_assert_str_eq(l->items[1].display_name, "B\xC3\xB6" "b");
+			ck_assert_uint_gt(fa.calls, 2); /* joined copy, cache, list */
+			ck_assert_int_eq(fa.live, 1);
+			mimeo_address_list_free(l);
+			succeeded = n > 0 && !fa.failed;
+		} else {
+			ck_assert_int_eq(rc, MIMEO_ENOMEM);
+			ck_assert_ptr_null(l);
+		}
+		ck_assert_int_eq(fa.live, 0);
+	}
+	ck_assert(succeeded);
+	o.version = MIMEO_HEADER_OPTIONS_VERSION + 1;
+	ck_assert_int_eq(mimeo_part_addresses(&l, mimeo_message_root(m), "To", NULL, &o),
+			 MIMEO_EINVAL);
+	ck_assert_ptr_null(l);
+	mimeo_message_free(m);
+}
+END_TEST
+
 START_TEST(date_by_name)
 {
 	mimeo_message *m = load("client.eml");
@@ -338,6 +378,7 @@ int main(void)
 	tcase_add_test(tc, header_text_multipart_root_takes_first_text_charset);
 	tcase_add_test(tc, addresses_by_name);
 	tcase_add_test(tc, addresses_encoded_comma_cannot_split);
+	tcase_add_test(tc, addresses_use_the_options_allocator);
 	tcase_add_test(tc, date_by_name);
 	tcase_add_test(tc, message_ids);
 	tcase_add_test(tc, message_ids_lenient);
