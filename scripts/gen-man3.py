@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""gen-man3.py INCLUDE_DIR VERSION OUTPUT
+"""gen-man3.py INCLUDE_DIR VERSION OUTPUT SOVERSION
 
 Write mimeo(3), the library's reference page, from the public headers:
 for every include/mimeo/<component>.h its purpose (the first paragraph of
@@ -84,7 +84,7 @@ def functions(text):
 
 
 def main():
-    include_dir, version, output = sys.argv[1:4]
+    include_dir, version, output, soversion = sys.argv[1:5]
     headers = {os.path.basename(h)[:-2]: h
                for h in glob.glob(os.path.join(include_dir, "mimeo", "*.h"))}
     names = [n for n in ORDER if n in headers] + sorted(n for n in headers if n not in ORDER)
@@ -153,7 +153,7 @@ def main():
     o.append(".I <includedir>/mimeo.h, <includedir>/mimeo/*.h")
     o.append("the headers, the full reference")
     o.append(".TP")
-    o.append(".I libmimeo.so.0, libmimeo.a, mimeo.pc")
+    o.append(f".I libmimeo.so.{soversion}, libmimeo.a, mimeo.pc")
     o.append("the library and its pkg\\-config file")
     o.append(".SH SEE ALSO")
     o.append(".BR mimeo (1),")

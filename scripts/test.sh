@@ -69,6 +69,10 @@ PKG_CONFIG_PATH="$pcdir" PKG_CONFIG_SYSROOT_DIR="$stage" \
 	cc -Wall -Werror -o "$stage/consumer" "$stage/consumer.c" \
 	$(PKG_CONFIG_PATH="$pcdir" PKG_CONFIG_SYSROOT_DIR="$stage" pkg-config --cflags --libs mimeo)
 libdir=$(dirname "$(find "$stage$prefix" -name 'libmimeo.so.*' | head -n 1)")
+# the library is installed under the soname meson.build's soversion names
+soname=$(sed -n "s/^mimeo_soversion = '\(.*\)'$/libmimeo.so.\1/p" meson.build)
+test -n "$soname"
+test -e "$libdir/$soname"
 LD_LIBRARY_PATH="$libdir" "$stage/consumer"
 # the documented example, built exactly as README says (staged pkg-config,
 # rpath to the staged libdir instead of LD_LIBRARY_PATH)
@@ -79,7 +83,7 @@ cc -Wall -Werror -o "$stage/mail-client" docs/examples/mail-client.c \
 # the Python binding, when installed: it imports and finds the staged library
 pydir=$(find "$stage$prefix" -path '*/mimeo/_paths.py' -printf '%h\n' | head -n 1)
 if [ -n "$pydir" ] && /usr/bin/python3 -c 'import cffi' 2>/dev/null; then
-	(cd "$stage" && PYTHONPATH=$(dirname "$pydir") MIMEO_LIBRARY="$libdir/libmimeo.so.0" \
+	(cd "$stage" && PYTHONPATH=$(dirname "$pydir") MIMEO_LIBRARY="$libdir/$soname" \
 		/usr/bin/python3 -c 'import mimeo; print("python binding", mimeo.__version__)')
 fi
 

@@ -10,7 +10,8 @@ compares their sizes with the C compiler's when one is available).
 Which library: $MIMEO_LIBRARY (a path; `meson devenv` and the test suite
 set it to the build tree's library), else the one this package was installed
 with (_paths.py, written by meson at install), else the dynamic loader's
-search for libmimeo.so.0.
+search for libmimeo.so.1 (0.1.0 was libmimeo.so.0, whose calls differ:
+NEWS.md).
 """
 import os
 
@@ -301,7 +302,7 @@ def _candidates():
         yield _paths.LIBRARY
     except ImportError:
         pass
-    yield "libmimeo.so.0"
+    yield "libmimeo.so.1"
 
 
 def _open():
