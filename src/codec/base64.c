@@ -274,6 +274,27 @@ size_t mimeo_b64_decode_step(mimeo_b64_decoder *d, const void *in, size_t len, v
 	return (size_t)(o - (unsigned char *)out);
 }
 
+size_t mimeo__b64_decode_lines(mimeo_b64_decoder *d, const void *in, size_t len, void *out,
+			       size_t *produced)
+{
+	const unsigned char *p = in;
+	unsigned char *o = out;
+
+	*produced = 0;
+	/* pending sextets, or after a padded end: the general path */
+	if (d->_n || d->_end)
+		return 0;
+#if MIMEO_HAVE_AVX2
+	/* (the AVX-512 path has AVX2 too) */
+	if (d->_isa >= MIMEO_ISA_AVX2)
+		o = mimeo__b64_decode_lines_avx2(&p, p + len, o);
+#endif
+	if (o != (unsigned char *)out)
+		d->_pad = 0; /* as mimeo__b64_decode_avx2 after alphabet characters */
+	*produced = (size_t)(o - (unsigned char *)out);
+	return (size_t)(p - (const unsigned char *)in);
+}
+
 size_t mimeo_b64_decode_finish(mimeo_b64_decoder *d, void *out)
 {
 	unsigned char *o = out;

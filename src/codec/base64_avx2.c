@@ -146,6 +146,12 @@ static unsigned char *decode_lines(const unsigned char **pin, const unsigned cha
 	return o;
 }
 
+unsigned char *mimeo__b64_decode_lines_avx2(const unsigned char **pin, const unsigned char *end,
+					    unsigned char *out)
+{
+	return decode_lines(pin, end, out);
+}
+
 size_t mimeo__b64_decode_avx2(mimeo_b64_decoder *d, const unsigned char **pin,
 			      const unsigned char *end, unsigned char *out)
 {

@@ -60,7 +60,32 @@ void mimeo__b64_count_init(mimeo__b64_counter *c, mimeo_isa isa);
 void mimeo__b64_count_step(mimeo__b64_counter *c, const void *data, size_t len);
 uint64_t mimeo__b64_count_finish(mimeo__b64_counter *c);
 
+/*
+ * Whole base64 lines of the usual shape, for a caller that looks for
+ * special lines (the parser's boundary and From_ scan): decodes lines of
+ * 4..92 alphabet characters (a multiple of 4) each ended by LF or CRLF from
+ * the start of in[0..len) and returns the bytes consumed, line breaks
+ * included, 0 when the input does not start with such a line or when the
+ * decoder is not at a quantum boundary (`d` keeps no state across lines of
+ * that shape, so the result equals mimeo_b64_decode_step's).  It stops at
+ * the first line of another shape and when fewer than 128 bytes remain.
+ * No consumed line can start with a byte outside the alphabet ('-', '>')
+ * nor hold a space ("From "), so the caller need not look at them.
+ * *produced receives the bytes written to `out`, which needs room for
+ * len / 4 * 3 + 72 bytes (the kernel writes 24 bytes at a time).  Only the
+ * SIMD paths have it: with the scalar one (mimeo__b64_has_lines() false)
+ * it always returns 0.
+ */
+size_t mimeo__b64_decode_lines(mimeo_b64_decoder *d, const void *in, size_t len, void *out,
+			       size_t *produced);
+static inline int mimeo__b64_has_lines(const mimeo_b64_decoder *d)
+{
+	return MIMEO_HAVE_AVX2 && d->_isa >= MIMEO_ISA_AVX2;
+}
+
 #if MIMEO_HAVE_AVX2
+unsigned char *mimeo__b64_decode_lines_avx2(const unsigned char **pin, const unsigned char *end,
+					    unsigned char *out);
 size_t mimeo__b64_decode_avx2(mimeo_b64_decoder *d, const unsigned char **pin,
 			      const unsigned char *end, unsigned char *out);
 size_t mimeo__b64_encode_avx2(mimeo_b64_encoder *e, const unsigned char **pin,

@@ -38,6 +38,7 @@
 
 #include "common-priv.h"
 #include "parser-priv.h"
+#include "codec-priv.h"
 
 #include <string.h>
 
@@ -50,6 +51,11 @@
 /* Fixed transfer-decoding scratch buffer. */
 #define SCRATCH 65536
 #define PIECE (SCRATCH - MIMEO_TRANSFER_DECODE_FINISH_MAX - 64)
+/* base64 lines taken by the decoder (b64_lines): only with this much input
+ * left (the kernel needs 128 bytes ahead; a short feed is scanned as a
+ * whole), and the line after them is looked for this far. */
+#define B64_LINES_MIN 256
+#define B64_LINE_REACH 4096
 /* Header lines are never truncated below this (boundary recognition in a
  * header block needs CAND_MAX + 1 bytes). */
 #define MIN_LINE 2048
@@ -121,6 +127,8 @@ typedef struct frame {
 	unsigned close_step;  /* progress while closing (0: decoder tail, ...) */
 	int has_ct, has_cte;
 	int decoding;         /* `dec` is in use */
+	int b64_try;          /* base64: after a miss of b64_lines, scan one line
+			       * only (0: the last attempt missed too) */
 	int hdr_open;         /* header block not finished yet */
 	mimeo_transfer_decoder dec;
 } frame;
@@ -685,6 +693,7 @@ static int set_kind(mimeo_parser *p, frame *f)
 	if (!(p->o.flags & MIMEO_PARSE_NO_DECODE) && !cte_identity(f->info.cte)) {
 		mimeo_transfer_decoder_init(&f->dec, f->info.cte, p->isa);
 		f->decoding = 1;
+		f->b64_try = 1;
 	}
 	return 0;
 }
@@ -1609,16 +1618,95 @@ static int emit_hold(mimeo_parser *p, size_t from, size_t to)
 	return emit(p, p->hold + from, to - from, NULL);
 }
 
+/*
+ * A base64 body is mostly lines of one shape (76 alphabet characters and a
+ * line break), and such a line can be neither a boundary nor a From_ line
+ * ('-' and '>' are outside the alphabet, "From " holds a space).  The
+ * decoder checks every byte anyway, so it takes those lines straight from
+ * the input (mimeo__b64_decode_lines) and the line-start scan runs only
+ * over the lines of other shapes: one pass over the bytes instead of two.
+ * *pos moves to the line break of the last line taken (it stays unread,
+ * as the scan leaves it: the line after it may be a delimiter, which owns
+ * the break); the decoder skips it when it is read again.  Returns 1 when
+ * lines were taken.
+ */
+static int b64_lines(mimeo_parser *p, frame *f, const char *d, size_t len, size_t *pos,
+		     int *rc)
+{
+	size_t i = *pos, start = i;
+
+	*rc = 0;
+	while (len - i >= B64_LINES_MIN) {
+		size_t o, k = len - i < PIECE ? len - i : PIECE;
+
+		k = mimeo__b64_decode_lines(&f->dec.u.b64, d + i, k, p->scratch, &o);
+		if (!k)
+			break;
+		i += k;
+		*rc = deliver(p, f, p->scratch, o);
+		if (*rc)
+			break;
+		if (p->root == p && p->soft_pause) {
+			p->soft_pause = 0;
+			*rc = MIMEO_PAUSED;
+			break;
+		}
+	}
+	if (i == start)
+		return 0;
+	/* back to the last line break (LF or CRLF after alphabet characters) */
+	i -= d[i - 2] == '\r' ? 2 : 1;
+	*pos = i;
+	return 1;
+}
+
+/* Where the line after the one holding d[i] ends (just past its LF), when
+ * that is within reach; len otherwise. */
+static size_t next_line_end(const char *d, size_t len, size_t i)
+{
+	const char *e;
+	size_t reach = len - i < B64_LINE_REACH ? len - i : B64_LINE_REACH;
+
+	e = memchr(d + i, '\n', reach);
+	if (!e)
+		return len;
+	i = (size_t)(e - d) + 1;
+	reach = len - i < B64_LINE_REACH ? len - i : B64_LINE_REACH;
+	e = memchr(d + i, '\n', reach);
+	return e ? (size_t)(e - d) + 1 : len;
+}
+
 static int body_mid(mimeo_parser *p, const char *d, size_t len, size_t *pos)
 {
 	size_t i = *pos, j, nl, done;
 	unsigned mask = scan_mask(p);
 	int rc, hold_cr = 0, to_bol = 0;
+	frame *f;
 
 	if (!mask) {
 		rc = emit(p, d + i, len - i, &done);
 		*pos = i + done;
 		return rc;
+	}
+	f = top(p);
+	if (len - i >= B64_LINES_MIN && f && f->decoding && f->kind == K_LEAF &&
+	    f->dec.cte == MIMEO_CTE_BASE64 && mimeo__b64_has_lines(&f->dec.u.b64)) {
+		int taken = b64_lines(p, f, d, len, &i, &rc);
+
+		if (rc) {
+			*pos = i;
+			return rc;
+		}
+		/* Scan only up to the end of the next line (the one that
+		 * stopped the decoder, after the break at i if lines were
+		 * taken): the lines after it may have the usual shape again.
+		 * A line ending at `len` leaves the parser at a line start
+		 * (ST_BOL), as when the input ends there.  Two misses in a
+		 * row (the end of the data, or a body of another shape):
+		 * the whole input is scanned as usual. */
+		if (taken || f->b64_try)
+			len = next_line_end(d, len, taken ? i : (i ? i - 1 : i));
+		f->b64_try = taken;
 	}
 	j = i + p->scan(d + i, len - i, mask);
 	if (j < len) {

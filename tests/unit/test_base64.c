@@ -730,6 +730,99 @@ START_TEST(no_read_past_input)
 }
 END_TEST
 
+/* mimeo__b64_decode_lines (the parser's way through base64 bodies, issue
+ * 16): it takes whole lines of the usual shape only, ends after a line
+ * break, and what it writes plus the general decoder on the rest equals
+ * the general decoder on the whole, on every path; it reads nothing past
+ * its input. */
+START_TEST(decode_lines_prefix)
+{
+	static const struct {
+		size_t width;
+		const char *eol;
+		const char *odd;  /* replaces line 9 */
+	} shapes[] = {
+		{ 76, "\n", NULL }, { 76, "\r\n", NULL }, { 72, "\n", NULL }, { 92, "\n", NULL },
+		{ 96, "\n", NULL }, { 75, "\n", NULL }, { 4, "\n", NULL },
+		{ 76, "\n", "QUJD==\n" }, { 76, "\n", "QU-JD\n" }, { 76, "\n", "QUJD \n" },
+		{ 76, "\n", "\n" }, { 76, "\r\n", "QUJD\r" }, { 76, "\n", "From x\n" },
+		{ 76, "\n", "QUJDQUJDQUJD\n" },
+	};
+	long pg = sysconf(_SC_PAGESIZE);
+	unsigned char *map = mmap(NULL, (size_t)pg * 4, PROT_READ | PROT_WRITE,
+				  MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	size_t sh;
+	uint64_t rs = 5;
+
+	ck_assert(map != MAP_FAILED);
+	ck_assert_int_eq(mprotect(map + 3 * pg, (size_t)pg, PROT_NONE), 0);
+	for (sh = 0; sh < sizeof(shapes) / sizeof(shapes[0]); sh++) {
+		char text[3 * 4096];
+		size_t n = 0, line, c, start;
+
+		for (line = 0; line < 30; line++) {
+			const char *e = shapes[sh].eol;
+
+			if (line == 9 && shapes[sh].odd) {
+				memcpy(text + n, shapes[sh].odd, strlen(shapes[sh].odd));
+				n += strlen(shapes[sh].odd);
+				continue;
+			}
+			for (c = 0; c < shapes[sh].width; c++)
+				text[n++] = alphabet[test_rand(&rs) % 64];
+			memcpy(text + n, e, strlen(e));
+			n += strlen(e);
+		}
+		ck_assert_uint_le(n, 3 * (size_t)pg);
+		for (start = 0; start < 90; start += 13) {
+			/* the input ends at the guard page */
+			unsigned char *in = map + 3 * pg - (n - start);
+			unsigned char whole[3000], part[3000 + 72];
+			size_t nw, np, k, o;
+			uint64_t inv;
+
+			memcpy(in, text + start, n - start);
+			FOR_EACH_ISA(isa) {
+				mimeo_b64_decoder d;
+
+				mimeo_b64_decoder_init(&d, isa);
+				nw = mimeo_b64_decode_step(&d, in, n - start, whole);
+				nw += mimeo_b64_decode_finish(&d, whole + nw);
+				inv = d.invalid;
+
+				mimeo_b64_decoder_init(&d, isa);
+				k = mimeo__b64_decode_lines(&d, in, n - start, part, &o);
+				ck_assert_uint_le(k, n - start);
+				if (isa == MIMEO_ISA_SCALAR)
+					ck_assert_uint_eq(k, 0);
+				if (k) {
+					ck_assert_int_eq(in[k - 1], '\n');
+					/* the lines taken are alphabet characters and breaks */
+					for (c = 0; c < k; c++)
+						ck_assert(in[c] == '\n' || in[c] == '\r' ||
+							  strchr(alphabet, in[c]));
+				}
+				if (isa != MIMEO_ISA_SCALAR && start == 0 && shapes[sh].width <= 92 &&
+				    shapes[sh].width % 4 == 0)
+					ck_assert_uint_gt(k, 0);
+				np = o + mimeo_b64_decode_step(&d, in + k, n - start - k, part + o);
+				np += mimeo_b64_decode_finish(&d, part + np);
+				ck_assert_uint_eq(np, nw);
+				ck_assert_mem_eq(part, whole, nw);
+				ck_assert_uint_eq(d.invalid, inv); /* garbage counted once */
+
+				/* pending sextets: nothing is taken */
+				mimeo_b64_decoder_init(&d, isa);
+				mimeo_b64_decode_step(&d, "QU", 2, part);
+				ck_assert_uint_eq(mimeo__b64_decode_lines(&d, in, n - start, part, &o), 0);
+				ck_assert_uint_eq(o, 0);
+			}
+		}
+	}
+	munmap(map, (size_t)pg * 4);
+}
+END_TEST
+
 START_TEST(forced_path_falls_back)
 {
 	mimeo_b64_decoder d;
@@ -829,6 +922,7 @@ static Suite *base64_suite(void)
 	tcase_add_test(tc, count_equals_decoded_size);
 	tcase_add_test(tc, count_after_padded_end);
 	tcase_add_test(tc, no_read_past_input);
+	tcase_add_test(tc, decode_lines_prefix);
 	tcase_add_test(tc, forced_path_falls_back);
 	tcase_add_test(tc, force_isa_environment);
 	tcase_add_test(tc, padding_expectation_cancelled_by_simd_run);

@@ -209,6 +209,7 @@ typedef struct run_opts {
 	unsigned flags;
 	size_t chunk;        /* fixed chunk size, 0 = whole */
 	uint64_t seed;       /* random chunk sizes 1..97 when != 0 */
+	size_t max_chunk;    /* with seed: random sizes 1..max_chunk instead */
 	int pause_every;
 	const mimeo_parser_options *opts;
 	int no_data;
@@ -236,7 +237,7 @@ static char *run_log(const char *in, size_t len, const run_opts *ro, int *status
 		size_t n = len - pos;
 
 		if (ro->seed)
-			n = 1 + (size_t)(test_rand(&rs) % 97);
+			n = 1 + (size_t)(test_rand(&rs) % (ro->max_chunk ? ro->max_chunk : 97));
 		else if (ro->chunk)
 			n = ro->chunk;
 		if (n > len - pos)
@@ -809,6 +810,166 @@ START_TEST(empty_input)
 	expect("", 0, "MB@0 d0|PB [] d0 @0|D8@0|HE text/plain cs=us-ascii cte=0 b=- f=1c @0|"
 	       "PE [1] f=1c end@0 size=0|ME|");
 	expect("", MIMEO_PARSE_MBOX, "");
+}
+END_TEST
+
+/* ------------------------------------------------------------------ */
+/* base64 lines taken by the decoder (issue 16)                        */
+/* ------------------------------------------------------------------ */
+
+/* Append n base64 characters of random data (len a multiple of 4 gives
+ * whole quanta), starting with `first` when it is not 0. */
+static void b64_chars(mimeo_buf *b, uint64_t *rs, size_t n, char first)
+{
+	static const char a[] =
+		"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+	size_t i;
+
+	for (i = 0; i < n; i++) {
+		char c = i == 0 && first ? first : a[test_rand(rs) % 64];
+
+		ck_assert_int_eq(mimeo_buf_put(b, &c, 1), MIMEO_OK);
+	}
+}
+
+/* `lines` lines of `width` characters ended by `eol`; every 7th starts
+ * with 'F' (a possible From_ line start in an mbox). */
+static void b64_block(mimeo_buf *b, uint64_t *rs, size_t lines, size_t width, const char *eol)
+{
+	size_t k;
+
+	for (k = 0; k < lines; k++) {
+		b64_chars(b, rs, width, k % 7 == 3 ? 'F' : 0);
+		put_buf(b, eol);
+	}
+}
+
+/*
+ * Bodies of every shape next to the usual one, in one mbox: the parser
+ * lets the base64 decoder take lines of the usual shape without scanning
+ * them (b64_lines), then scans the line that stopped it.  The events must
+ * be those of the scalar path (which scans every line), for every feed
+ * size large enough to take that path, with pauses, on every ISA.
+ */
+static void b64_mailbox(mimeo_buf *b, uint64_t seed)
+{
+	static const char *const tails[] = {
+		/* padding, blank line, close delimiter */
+		"QUJD==\n\n--B--\n",
+		/* delimiter straight after a line of the usual shape */
+		"--B--\n",
+		/* a delimiter with CRLF, and a near miss before it */
+		"--Bx\r\n--B--\r\n",
+		/* '=' in mid-body (a padded end), then more lines */
+		"QQ==\nQUJDRA==\n" "AAAA\n--B--\n",
+		/* garbage, a space, trailing whitespace, a bare CR */
+		"AB-CD\nQU JD\nQUJD \nQUJD\rQUJD\n--B--\n",
+		/* a >From line and a From_ line after a blank line: a new message */
+		">From x\n\nFrom a@b Mon Jan  1 00:00:00 2024\nSubject: cut\n\nrest\n",
+		/* a short line then more of the usual shape */
+		"QUJD\n",
+	};
+	uint64_t rs = seed;
+	size_t t, w;
+
+	for (t = 0; t < sizeof(tails) / sizeof(tails[0]); t++) {
+		const char *eol = t == 2 ? "\r\n" : "\n";
+
+		put_buf(b, "From a@b Mon Jan  1 00:00:00 2024\n");
+		put_buf(b, "Subject: b64\nContent-Type: multipart/mixed; boundary=B\n\n--B\n");
+		put_buf(b, "Content-Transfer-Encoding: base64\n\n");
+		/* the usual shape, then the same data in other widths */
+		b64_block(b, &rs, 40 + t * 13, 76, eol);
+		w = t == 4 ? 92 : t == 5 ? 96 : 72;
+		b64_block(b, &rs, 9, w, eol);
+		b64_block(b, &rs, 30, 76, eol);
+		if (t == 6) {
+			/* a width that is no multiple of 4, and a long body
+			 * (more than one 64 KiB piece) */
+			b64_block(b, &rs, 5, 75, eol);
+			b64_block(b, &rs, 1200, 76, eol);
+		}
+		put_buf(b, tails[t]);
+		if (t == 6)
+			b64_block(b, &rs, 20, 76, eol);
+		if (t == 6 || t == 3)
+			put_buf(b, "--B--\n");
+		put_buf(b, "\n");
+	}
+	/* a single-part message whose body ends without a line break */
+	put_buf(b, "From a@b Mon Jan  1 00:00:00 2024\nContent-Transfer-Encoding: base64\n\n");
+	b64_block(b, &rs, 20, 76, "\n");
+	b64_chars(b, &rs, 30, 0);
+}
+
+/* Fail with the first difference of two logs (whole logs are too long for
+ * a Check message). */
+static void b64_same(const char *s, const char *ref, const char *what, int isa, size_t arg)
+{
+	size_t i = 0;
+
+	while (s[i] && s[i] == ref[i])
+		i++;
+	if (s[i] || ref[i])
+		ck_abort_msg("ISA %d, %s %zu differs at byte %zu: \"%.60s\" vs scalar \"%.60s\"",
+			     isa, what, arg, i, s + (i > 20 ? i - 20 : 0),
+			     ref + (i > 20 ? i - 20 : 0));
+}
+
+static char *b64_run(const mimeo_buf *in, mimeo_isa isa, size_t chunk, uint64_t seed,
+		     size_t max_chunk, int pause_every)
+{
+	mimeo_parser_options o = MIMEO_PARSER_OPTIONS_INIT;
+	run_opts ro = { 0 };
+	int st;
+	char *s;
+
+	o.isa = isa;
+	ro.flags = MIMEO_PARSE_MBOX;
+	ro.opts = &o;
+	ro.chunk = chunk;
+	ro.seed = seed;
+	ro.max_chunk = max_chunk;
+	ro.pause_every = pause_every;
+	s = run_log(in->ptr, in->size, &ro, &st, NULL);
+	ck_assert_int_eq(st, MIMEO_OK);
+	return s;
+}
+
+START_TEST(base64_lines_untouched)
+{
+	static const size_t chunks[] = { 0, 255, 256, 257, 300, 333, 1000, 4096, 70000 };
+	mimeo_buf in = MIMEO_BUF_INIT;
+	char *ref, *s;
+	size_t k;
+	int isa, i;
+
+	b64_mailbox(&in, 16);
+	ref = b64_run(&in, MIMEO_ISA_SCALAR, 0, 0, 0, 0);
+	/* the mailbox holds what the test is about */
+	ck_assert_ptr_nonnull(strstr(ref, "H Subject=cut|"));
+	ck_assert_ptr_nonnull(strstr(ref, "D"));
+	for (isa = MIMEO_ISA_SCALAR; isa <= MIMEO_ISA_AVX512; isa++) {
+		for (k = 0; k < sizeof(chunks) / sizeof(chunks[0]); k++) {
+			s = b64_run(&in, (mimeo_isa)isa, chunks[k], 0, 0, 0);
+			b64_same(s, ref, "chunk", isa, chunks[k]);
+			free(s);
+		}
+		for (i = 1; i <= 6; i++) {
+			s = b64_run(&in, (mimeo_isa)isa, 0, (uint64_t)i * 104729, 3000, 0);
+			b64_same(s, ref, "random chunking", isa, (size_t)i);
+			free(s);
+		}
+		/* a pause after every callback and every other one, also
+		 * inside the lines the decoder takes */
+		for (i = 1; i <= 2; i++) {
+			s = b64_run(&in, (mimeo_isa)isa, 4096, 0, 0, i);
+			b64_same(s, ref, "pause every", isa, (size_t)i);
+			free(s);
+		}
+	}
+	free(ref);
+	mimeo_buf_dispose(&in);
 }
 END_TEST
 
@@ -1517,6 +1678,7 @@ static Suite *parser_suite(void)
 	tcase_add_test(t, mbox_split);
 	tcase_add_test(t, mbox_unescaped_from);
 	tcase_add_test(t, mbox_multipart_split);
+	tcase_add_test(t, base64_lines_untouched);
 	tcase_add_test(t, edge_files);
 	tcase_add_test(t, malformed_table);
 	tcase_add_test(t, limit_depth);
