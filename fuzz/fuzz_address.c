@@ -2,7 +2,8 @@
  * fuzz_address.c - RFC 5322 address lists on hostile input.
  *
  * Input: [options byte] [address list bytes...]
- *   options bits 0-2: default charset, bit 3: STRICT, bit 5: no cache.
+ *   options bits 0-2: default charset, bit 3: STRICT, bit 5: no cache,
+ *   bit 6: memory from a counting allocator given in the options.
  * Checks:
  *   - parsing takes any bytes; every entry has a local part, or is the
  *     single entry of an empty group (only `group` set); every string is
@@ -11,7 +12,9 @@
  *     the list is parsed again with the text of every encoded word
  *     replaced by a harmless "x"; the number of entries and every local
  *     part and domain must stay the same, so decoded "<", "@" or "," inside
- *     a display name can never create, hide or move an address.
+ *     a display name can never create, hide or move an address;
+ *   - with bit 6, every block the lists took from the options' allocator
+ *     is given back by mimeo_address_list_free.
  *
  * SPDX-License-Identifier: LGPL-2.1-or-later
  */
@@ -81,6 +84,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	fz_input in = { data, size };
 	uint8_t o = fz_byte(&in);
 	mimeo_header_options opts = MIMEO_HEADER_OPTIONS_INIT;
+	fz_count_alloc ca;
 	mimeo_charset_cache *cc = NULL;
 	mimeo_address_list *l = NULL, *l2 = NULL;
 	const char *s;
@@ -89,6 +93,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
 	opts.default_charset = default_charsets[o & 7];
 	opts.flags = (o & 8) ? MIMEO_HEADER_STRICT : 0;
+	fz_count_alloc_init(&ca);
+	if (o & 64)
+		opts.alloc = &ca.alloc;
 	if (!(o & 32) && mimeo_charset_cache_new(&cc, NULL) != MIMEO_OK)
 		return 0;
 	s = (const char *)in.data;
@@ -136,5 +143,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	free(neutral);
 	mimeo_address_list_free(l);
 	mimeo_charset_cache_free(cc);
+	FZ_CHECK(ca.live == 0);
+	FZ_CHECK(!(o & 64) == !ca.calls); /* used exactly when given */
 	return 0;
 }

@@ -4,7 +4,9 @@
  *
  * Input: [options byte] [name byte] [bytes...]
  *   options bits 0-2: default charset, bit 3: STRICT, bit 4: fold with CRLF,
- *   bit 5: no charset cache; name byte: which parameter name to encode.
+ *   bit 5: no charset cache, bit 6: the field's memory from a counting
+ *   allocator given in the options (all of it given back by its _free);
+ *   name byte: which parameter name to encode.
  * Checks:
  *   - mimeo_mime_field_parse takes any bytes: type and subtype lowercase,
  *     parameter names lowercase and unique, every value valid UTF-8 (the
@@ -75,6 +77,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	uint8_t o = fz_byte(&in), nb = fz_byte(&in);
 	const char *name = names[nb % (sizeof(names) / sizeof(names[0]))];
 	mimeo_header_options opts = MIMEO_HEADER_OPTIONS_INIT;
+	fz_count_alloc ca;
 	mimeo_charset_cache *cc = NULL;
 	mimeo_mime_field *f = NULL;
 	unsigned flags = (o & 16) ? MIMEO_HEADER_FOLD_CRLF : 0;
@@ -83,6 +86,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
 	opts.default_charset = default_charsets[o & 7];
 	opts.flags = (o & 8) ? MIMEO_HEADER_STRICT : 0;
+	fz_count_alloc_init(&ca);
+	if (o & 64)
+		opts.alloc = &ca.alloc;
 	if (!(o & 32) && mimeo_charset_cache_new(&cc, NULL) != MIMEO_OK)
 		return 0;
 
@@ -90,6 +96,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	check_field(f);
 	mimeo_mime_field_free(f);
 	f = NULL;
+	FZ_CHECK(ca.live == 0);
+	FZ_CHECK(!(o & 64) == !ca.calls); /* used exactly when given */
 
 	FZ_CHECK(mimeo_param_encode(name, s, in.size, 14 + (nb >> 4) * 4, flags, &b) == MIMEO_OK);
 	fz_check_folded(&b, flags, 0);

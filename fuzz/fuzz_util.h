@@ -55,6 +55,58 @@ static inline void *fz_dup(const void *src, size_t n)
 	return p;
 }
 
+/* A counting allocator over libc: the blocks it has handed out and not
+ * yet taken back.  Given to the library through options, it shows that
+ * the library used it for everything it allocated there and freed all of
+ * it (live == 0 after the result's _free). */
+typedef struct fz_count_alloc {
+	mimeo_allocator alloc; /* pass &ca.alloc */
+	long live;
+	unsigned long calls;
+} fz_count_alloc;
+
+static inline void *fz_ca_malloc(size_t n, void *ctx)
+{
+	fz_count_alloc *ca = ctx;
+	void *p = malloc(n);
+
+	ca->calls++;
+	if (p)
+		ca->live++;
+	return p;
+}
+
+static inline void *fz_ca_realloc(void *ptr, size_t n, void *ctx)
+{
+	fz_count_alloc *ca = ctx;
+	void *p = realloc(ptr, n);
+
+	ca->calls++;
+	if (p && !ptr)
+		ca->live++;
+	return p;
+}
+
+static inline void fz_ca_free(void *ptr, void *ctx)
+{
+	fz_count_alloc *ca = ctx;
+
+	if (ptr) {
+		ca->live--;
+		free(ptr);
+	}
+}
+
+static inline void fz_count_alloc_init(fz_count_alloc *ca)
+{
+	ca->alloc.malloc = fz_ca_malloc;
+	ca->alloc.realloc = fz_ca_realloc;
+	ca->alloc.free = fz_ca_free;
+	ca->alloc.ctx = ca;
+	ca->live = 0;
+	ca->calls = 0;
+}
+
 /* The input being consumed: option bytes are taken from the front. */
 typedef struct fz_input {
 	const uint8_t *data;
