@@ -42,7 +42,8 @@ extern "C" {
  * @param opts  NULL or zero-initialised = defaults (see the file comment for
  *              the 8-bit fallback)
  * @return MIMEO_OK, MIMEO_ENOTFOUND (fewer than n+1 such fields; `out` is
- *         then ""), MIMEO_ENOMEM, or MIMEO_EINVAL (NULL p, name or out).
+ *         then ""), MIMEO_ENOMEM, or MIMEO_EINVAL (NULL p, name or out, or
+ *         an unknown opts->version).
  * @since 0.2
  */
 MIMEO_EXTERN int mimeo_part_header_text(const mimeo_part *p, const char *name, size_t n,
@@ -61,7 +62,8 @@ MIMEO_EXTERN int mimeo_part_header_text(const mimeo_part *p, const char *name, s
  * @param opts as for mimeo_address_list_parse(): opts->alloc (NULL = libc)
  *             gives the list and the temporary memory
  * @return MIMEO_OK, MIMEO_ENOTFOUND (no such field), MIMEO_ENOMEM or
- *         MIMEO_EINVAL.  @since 0.2
+ *         MIMEO_EINVAL (NULL out, p or name, or an unknown opts->version).
+ *         @since 0.2
  */
 MIMEO_EXTERN int mimeo_part_addresses(mimeo_address_list **out, const mimeo_part *p,
 				      const char *name, mimeo_charset_cache *cc,

@@ -209,6 +209,13 @@ START_TEST(addresses_use_the_options_allocator)
 	ck_assert_int_eq(mimeo_part_addresses(&l, mimeo_message_root(m), "To", NULL, &o),
 			 MIMEO_EINVAL);
 	ck_assert_ptr_null(l);
+	{
+		mimeo_buf b = MIMEO_BUF_INIT;
+
+		ck_assert_int_eq(mimeo_part_header_text(mimeo_message_root(m), "To", 0, NULL, &o,
+							&b), MIMEO_EINVAL);
+		mimeo_buf_dispose(&b);
+	}
 	mimeo_message_free(m);
 }
 END_TEST
