@@ -1676,6 +1676,37 @@ static size_t next_line_end(const char *d, size_t len, size_t i)
 	return e ? (size_t)(e - d) + 1 : len;
 }
 
+/*
+ * The scanner stops at every line starting with '-', 'F' or '>' (when they
+ * matter), and then the line is held, looked at and classified.  Most such
+ * lines are plain text ("> " in quoted replies, "For ..." in prose, "-- "
+ * signatures) and the first bytes tell: a delimiter starts with "--", a
+ * From_ line needs a blank line before it and "Fr", a quoted From_ line
+ * ">From" or ">>".  This is exactly what cand_start() and classify() would
+ * decide for the line whose break is at d[j] (the byte before a From_ line
+ * as body_mid() reckons it); a line whose second byte is not in d yet is
+ * looked at as usual.
+ */
+static int plain_line(const mimeo_parser *p, const char *d, size_t i, size_t j, size_t len)
+{
+	char c = d[j + 1], c2;
+
+	if (c == 'F') {
+		size_t nl = (j > i && d[j - 1] == '\r') ? j - 1 : j;
+
+		if (byte_before(p, d, nl) != '\n')
+			return 1;
+	}
+	if (j + 2 >= len)
+		return 0;
+	c2 = d[j + 2];
+	if (c == '-')
+		return c2 != '-';
+	if (c == '>')
+		return c2 != '>' && c2 != 'F';
+	return c2 != 'r';
+}
+
 static int body_mid(mimeo_parser *p, const char *d, size_t len, size_t *pos)
 {
 	size_t i = *pos, j, nl, done;
@@ -1708,7 +1739,11 @@ static int body_mid(mimeo_parser *p, const char *d, size_t len, size_t *pos)
 			len = next_line_end(d, len, taken ? i : (i ? i - 1 : i));
 		f->b64_try = taken;
 	}
+	/* lines the candidate rules would let pass anyway are passed over
+	 * here, without splitting the body at them */
 	j = i + p->scan(d + i, len - i, mask);
+	while (j < len && plain_line(p, d, i, j, len))
+		j = j + 1 + p->scan(d + j + 1, len - j - 1, mask);
 	if (j < len) {
 		nl = (j > i && d[j - 1] == '\r') ? j - 1 : j;
 		to_bol = 1;

@@ -813,6 +813,34 @@ START_TEST(empty_input)
 }
 END_TEST
 
+/* Lines that start like a delimiter, a From_ line or a quoted one but are
+ * none (issue 16: the body scan passes over them without holding them,
+ * plain_line): every one stays in the body as it was, and the real ones
+ * next to them still count, for every chunking (a chunk that ends after
+ * the first byte of a line leaves it to the usual path). */
+START_TEST(plain_lines_passed_over)
+{
+	const char *in =
+		"From a@b Mon Jan  1 00:00:00 2024\n"
+		"Content-Type: multipart/mixed; boundary=XX\n\n--XX\n\n"
+		"> quoted\n>From one\n>>From two\n> From three\n>F\n>\n"
+		"For the record\nFrom the top 10:00\n\nFresh\n\nFrom here\n"
+		"-- \n-x\n-\n--XXnot\n--XX\n\nsecond\r\nF\r\n\r\nFoo\r\n--XX--\n\n"
+		"From c@d Mon Jan  1 00:00:00 2024\r\nSubject: two\r\n\r\nbody\r\n>\r\n\r\n"
+		"From e@f Mon Jan  1 00:00:00 2024\r\n\r\nlast\r\n";
+	char *s = check_splits(in, MIMEO_PARSE_MBOX);
+
+	if (!strstr(s, "B > quoted\\nFrom one\\n>From two\\n> From three\\n>F\\n>\\n"
+		       "For the record\\nFrom the top 10:00\\n\\nFresh\\n\\nFrom here\\n"
+		       "-- \\n-x\\n-\\n--XXnot|PE [1]") ||
+	    !strstr(s, "B second\\r\\nF\\r\\n\\r\\nFoo|PE [2]") ||
+	    !strstr(s, "H Subject=two|") || !strstr(s, "B body\\r\\n>\\r\\n|") ||
+	    !strstr(s, "B last\\r\\n|"))
+		ck_abort_msg("log:\n%s", s);
+	free(s);
+}
+END_TEST
+
 /* ------------------------------------------------------------------ */
 /* base64 lines taken by the decoder (issue 16)                        */
 /* ------------------------------------------------------------------ */
@@ -1679,6 +1707,7 @@ static Suite *parser_suite(void)
 	tcase_add_test(t, mbox_unescaped_from);
 	tcase_add_test(t, mbox_multipart_split);
 	tcase_add_test(t, base64_lines_untouched);
+	tcase_add_test(t, plain_lines_passed_over);
 	tcase_add_test(t, edge_files);
 	tcase_add_test(t, malformed_table);
 	tcase_add_test(t, limit_depth);
