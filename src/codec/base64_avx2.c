@@ -68,6 +68,33 @@ static inline void decode32(const unsigned char *src, unsigned char *dst)
 	_mm_storel_epi64((__m128i *)(dst + 16), _mm256_extracti128_si256(w, 1));
 }
 
+/* decode32 and alpha_mask of the same 32 bytes at once (the line path):
+ * writes the 24 bytes the characters give (garbage where they are not all
+ * in the alphabet) and returns bit i set when src[i] is in the alphabet. */
+static inline uint32_t check_decode32(const unsigned char *src, unsigned char *dst)
+{
+	const __m256i lut_lo = _mm256_setr_epi8(LUT_LO, LUT_LO);
+	const __m256i lut_hi = _mm256_setr_epi8(LUT_HI, LUT_HI);
+	const __m256i lut_roll = _mm256_setr_epi8(LUT_ROLL, LUT_ROLL);
+	const __m256i nib = _mm256_set1_epi8(0x0F);
+	const __m256i pack = _mm256_setr_epi8(2, 1, 0, 6, 5, 4, 10, 9, 8, 14, 13, 12, -1, -1, -1, -1,
+					      2, 1, 0, 6, 5, 4, 10, 9, 8, 14, 13, 12, -1, -1, -1, -1);
+	__m256i v = _mm256_loadu_si256((const __m256i *)src);
+	__m256i hi = _mm256_and_si256(_mm256_srli_epi32(v, 4), nib);
+	__m256i bad = _mm256_and_si256(_mm256_shuffle_epi8(lut_lo, _mm256_and_si256(v, nib)),
+				       _mm256_shuffle_epi8(lut_hi, hi));
+	__m256i eq2f = _mm256_cmpeq_epi8(v, _mm256_set1_epi8('/'));
+	__m256i sext = _mm256_add_epi8(v, _mm256_shuffle_epi8(lut_roll, _mm256_add_epi8(eq2f, hi)));
+	__m256i w = _mm256_madd_epi16(_mm256_maddubs_epi16(sext, _mm256_set1_epi32(0x01400140)),
+				      _mm256_set1_epi32(0x00011000));
+
+	w = _mm256_shuffle_epi8(w, pack);
+	w = _mm256_permutevar8x32_epi32(w, _mm256_setr_epi32(0, 1, 2, 4, 5, 6, 3, 7));
+	_mm_storeu_si128((__m128i *)dst, _mm256_castsi256_si128(w));
+	_mm_storel_epi64((__m128i *)(dst + 16), _mm256_extracti128_si256(w, 1));
+	return (uint32_t)_mm256_movemask_epi8(_mm256_cmpeq_epi8(bad, _mm256_setzero_si256()));
+}
+
 /* Decode whole quanta of staged alphabet characters with the table; keep
  * the last 0..3 characters as the decoder's pending quantum. */
 static unsigned char *stage_tail(mimeo_b64_decoder *d, const unsigned char *st, size_t s,
@@ -111,9 +138,12 @@ static unsigned char *decode_lines(const unsigned char **pin, const unsigned cha
 	unsigned len = 0, eol = 0;
 
 	while (end - p >= 128) {
-		uint64_t m = (uint64_t)alpha_mask(_mm256_loadu_si256((const __m256i *)p)) |
-			     (uint64_t)alpha_mask(_mm256_loadu_si256((const __m256i *)(p + 32))) << 32;
-		uint32_t m2 = alpha_mask(_mm256_loadu_si256((const __m256i *)(p + 64)));
+		/* The three pieces are decoded while they are classified (one
+		 * load and one nibble split each); what they write past the
+		 * line is rewritten by the next line or left unused. */
+		uint64_t m = (uint64_t)check_decode32(p, o) |
+			     (uint64_t)check_decode32(p + 32, o + 24) << 32;
+		uint32_t m2 = check_decode32(p + 64, o + 48);
 		/* alphabet up to len, then the line break of the last line */
 		uint64_t want = len >= 64 ? ~0ull : (1ull << len) - 1;
 		uint32_t want2 = len > 64 ? (uint32_t)((1ull << (len - 64)) - 1) : 0;
@@ -134,11 +164,6 @@ static unsigned char *decode_lines(const unsigned char **pin, const unsigned cha
 				break;
 		}
 		_mm_prefetch((const char *)p + 1024, _MM_HINT_T0);
-		decode32(p, o);
-		if (len > 32)
-			decode32(p + 32, o + 24);
-		if (len > 64)
-			decode32(p + 64, o + 48);
 		o += len / 4 * 3;
 		p += len + eol;
 	}
