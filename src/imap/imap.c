@@ -176,6 +176,11 @@ static int skip_comment(lex *l)
 	int level = 1;
 	const unsigned char *start = ++l->p;
 
+	/* the name is the text of the LAST comment: one left open drops
+	 * an earlier closed one ("a@b (Name) (by way of ..." without its
+	 * ")" has no name for a server) */
+	l->comment = NULL;
+	l->comment_len = 0;
 	l->comment_escaped = 0;
 	for (; l->p < l->end; l->p++) {
 		if (*l->p == '(') {
@@ -304,11 +309,21 @@ static size_t unfold(ctx *c, const char *v, size_t n, size_t *len)
 			break;
 		}
 		if (run < n && v[run] == '\r' && !(run + 1 < n && v[run + 1] == '\n')) {
-			/* a bare CR is read as a space (as servers do) */
-			if (mimeo_buf_put(&c->tmp, " ", 1) != MIMEO_OK) {
+			/* bare CRs: a run of them is read as a line break a
+			 * server unfolds, so it goes; one space stands for it
+			 * where no whitespace follows (Dovecot: "a\r\rb" and
+			 * "a\r b" are "a b", "a\r" is "a") */
+			size_t j = run;
+
+			while (j < n && v[j] == '\r' && !(j + 1 < n && v[j + 1] == '\n'))
+				j++;
+			if (j < n && v[j] != ' ' && v[j] != '\t' && v[j] != '\r' && v[j] != '\n' &&
+			    mimeo_buf_put(&c->tmp, " ", 1) != MIMEO_OK) {
 				c->err = MIMEO_ENOMEM;
 				break;
 			}
+			i = j;
+			continue;
 		}
 		i = run + 1;
 	}
@@ -1072,12 +1087,18 @@ static int reparse(ctx *c, const mimeo_part *p, const span *src, unsigned flags,
 	return 0;
 }
 
-/* Would write_body() describe p from a reparse() (its fields say
- * multipart or message/rfc822, the tree's parser did not read them)? */
+/* Would write_body() describe p from a reparse()?  When its fields say
+ * multipart or message/rfc822 and the tree's parser ended its header
+ * before the empty line (at a line that is not a field): the parser then
+ * either missed what the fields after that line say, or read the rest
+ * of the header as the body, where a server sees header lines (the first
+ * delimiter of a multipart, the first fields of an encapsulated message;
+ * sisimai lhost-office365-08, enmime qp-utf8-header-no-break). */
 static int needs_reparse(const mimeo_part *p, const span *src)
 {
 	fields f;
 	ctype t;
+	uint64_t bs;
 
 	collect(p, src, &f);
 	if ((mimeo_part_flags(p) & MIMEO_PART_ROOT) && !f.mime)
@@ -1085,9 +1106,11 @@ static int needs_reparse(const mimeo_part *p, const span *src)
 	parse_ctype(&f, &t);
 	if (!t.have)
 		return 0;
-	return (ieq(t.type, t.type_len, "multipart") && !mimeo_part_is_multipart(p)) ||
-	       (ieq(t.type, t.type_len, "message") && ieq(t.sub, t.sub_len, "rfc822") &&
-		!mimeo_part_is_message(p));
+	if (!ieq(t.type, t.type_len, "multipart") &&
+	    !(ieq(t.type, t.type_len, "message") && ieq(t.sub, t.sub_len, "rfc822")))
+		return 0;
+	mimeo_part_offsets(p, NULL, &bs, NULL);
+	return body_start(p, src) != bs;
 }
 
 /* The deepest last part of the tree under p: the one whose header would
@@ -1167,12 +1190,10 @@ static void write_body(ctx *c, const mimeo_part *p, const span *src, unsigned fl
 	message = mimeo_part_is_message(p) &&
 		  (t.have ? ieq(t.type, t.type_len, "message") && ieq(t.sub, t.sub_len, "rfc822")
 			  : 1);
-	if (may_reparse && ((multipart && !mimeo_part_is_multipart(p)) ||
-	    (t.have && ieq(t.type, t.type_len, "message") && ieq(t.sub, t.sub_len, "rfc822") &&
-	     !mimeo_part_is_message(p)))) {
+	if (may_reparse && needs_reparse(p, src)) {
 		/* The tree's parser ended this header early, at a line that is
-		 * not a field, and so missed what the fields after it say;
-		 * a server reads them: describe the part as they make it. */
+		 * not a field; a server reads on to the empty line: describe
+		 * the part as its fields and the body after that line make it. */
 		if (reparse(c, p, src, flags, depth) == 0)
 			goto done;
 	}
@@ -1565,11 +1586,12 @@ static int a_name_addr(alist *a)
 static int a_addr_spec(alist *a)
 {
 	lex *l = &a->l;
-	int r;
+	int r, quoted;
 
 	l->comment = NULL;
 	if (at_end(l))
 		return 0;
+	quoted = *l->p == '"';
 	r = a_local_part(a);
 	if (r != 0 && !at_end(l) && *l->p == '@') {
 		int r2 = a_domain(a);
@@ -1580,6 +1602,17 @@ static int a_addr_spec(alist *a)
 	if (l->comment && l->comment_len) {
 		a_start(a, A_NAME);
 		a_put(a, l->comment, l->comment_len);
+	} else if (quoted && a->has[A_MAILBOX] && !a->has[A_DOMAIN] && !a->mark[A_DOMAIN] &&
+		   (at_end(l) || *l->p == ',' || *l->p == ';')) {
+		/* 'To: "undisclosed"': a quoted string alone is a display
+		 * name without an address for a server (an atom alone stays
+		 * a mailbox without a domain) */
+		mimeo_buf t = a->piece[A_NAME];
+
+		a->piece[A_NAME] = a->piece[A_MAILBOX];
+		a->piece[A_MAILBOX] = t;
+		a->has[A_NAME] = 1;
+		a->has[A_MAILBOX] = 0;
 	}
 	return r;
 }

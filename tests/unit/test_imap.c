@@ -244,6 +244,17 @@ START_TEST(addresses)
 		{ "\"\" <a@b>", "((NIL NIL \"a\" \"b\"))" },
 		{ "=?utf-8?q?J=C3=BCrgen?= <j@x>", "((\"=?utf-8?q?J=C3=BCrgen?=\" NIL \"j\" \"x\"))" },
 		{ "", "NIL" },
+		/* a quoted string alone is a name without an address; an
+		 * atom alone stays a mailbox (sisimai arf-15) */
+		{ "\"undisclosed\"", "((\"undisclosed\" NIL \"MISSING_MAILBOX\" \"MISSING_DOMAIN\"))" },
+		{ "\"undisclosed\", x@y",
+		  "((\"undisclosed\" NIL \"MISSING_MAILBOX\" \"MISSING_DOMAIN\")(NIL NIL \"x\" \"y\"))" },
+		{ "undisclosed", "((NIL NIL \"undisclosed\" \"MISSING_DOMAIN\"))" },
+		{ "\"undisclosed\" (c)", "((\"c\" NIL \"undisclosed\" \"MISSING_DOMAIN\"))" },
+		/* the name is the last comment: an open one leaves none
+		 * (libetpan jwz/52) */
+		{ "foo@bar (Name) (by way of foo@bar (Name",
+		  "((NIL NIL \"foo\" \"MISSING_DOMAIN\"))" },
 	};
 	size_t i;
 
@@ -262,6 +273,39 @@ START_TEST(addresses)
 		  "(NIL \"two\" ((NIL NIL \"a\" \"b\")(NIL NIL \"c\" \"d\")) ((NIL NIL \"s\" \"t\"))"
 		  " ((NIL NIL \"r\" \"t\")) ((NIL NIL \"x\" \"y\")) ((NIL NIL \"c\" \"c\"))"
 		  " ((NIL NIL \"b\" \"b\")) \"<i@r>\" NIL)");
+}
+END_TEST
+
+/* Bare CRs in a field value: a run of them goes, one space stands for it
+ * where no whitespace follows (sisimai lhost-imailserver-01). */
+START_TEST(bare_cr_values)
+{
+	check_msg("In-Reply-To: a\r\rb\r c\rd\r\r\nMessage-ID: <x\r\r>\nFrom: x@y\n\nbody\n", NULL,
+		  "(NIL NIL ((NIL NIL \"x\" \"y\")) ((NIL NIL \"x\" \"y\")) ((NIL NIL \"x\" \"y\"))"
+		  " NIL NIL NIL \"a b c d\" \"<x >\")");
+}
+END_TEST
+
+/* A container whose header the tree's parser ended at a line that is no
+ * field, although it read its Content-Type before that line: a server
+ * reads the header on to the empty line, so what the tree took for the
+ * first lines of the body are header lines (enmime
+ * qp-utf8-header-no-break: the first delimiter; sisimai
+ * lhost-office365-08: the fields of the encapsulated message). */
+START_TEST(cut_container_header)
+{
+	check_msg("MIME-Version: 1.0\nContent-Type: multipart/alternative; boundary=b\n"
+		  "not a field line\n--b\nContent-Type: text/plain\n\none\n--b\n"
+		  "Content-Type: text/html\n\n<p>two</p>\n--b--\n",
+		  "((\"text\" \"html\" (\"charset\" \"us-ascii\") NIL NIL \"7bit\" 10 0 NIL NIL NIL"
+		  " NIL) \"alternative\" (\"boundary\" \"b\") NIL NIL NIL)", NULL);
+	check_msg("MIME-Version: 1.0\nContent-Type: multipart/mixed; boundary=o\n\n--o\n"
+		  "Content-Type: message/rfc822\nX-Diag:\n1;value on a line of its own\n\n"
+		  "Subject: inner\nFrom: a@b\n\nbody\n--o--\n",
+		  "((\"message\" \"rfc822\" NIL NIL NIL \"7bit\" 33 (NIL \"inner\" ((NIL NIL \"a\""
+		  " \"b\")) ((NIL NIL \"a\" \"b\")) ((NIL NIL \"a\" \"b\")) NIL NIL NIL NIL NIL)"
+		  " (\"text\" \"plain\" (\"charset\" \"us-ascii\") NIL NIL \"7bit\" 4 0 NIL NIL NIL"
+		  " NIL) 3 NIL NIL NIL NIL) \"mixed\" (\"boundary\" \"o\") NIL NIL NIL)", NULL);
 }
 END_TEST
 
@@ -608,6 +652,8 @@ static Suite *imap_suite(void)
 	tcase_add_test(tc, quoting);
 	tcase_add_test(tc, addresses);
 	tcase_add_test(tc, tree_corners);
+	tcase_add_test(tc, bare_cr_values);
+	tcase_add_test(tc, cut_container_header);
 	tcase_add_test(tc, argument_errors);
 	tcase_add_test(tc, every_allocation_failure);
 	tcase_add_test(tc, reparse_allocation_failure);
