@@ -109,6 +109,12 @@ typedef struct mimeo_yenc_info {
 	uint64_t end;       /**< =ypart end= (inclusive), 0 if absent */
 	uint32_t crc32;     /**< CRC-32 of this block's decoded bytes */
 	unsigned errors;    /**< MIMEO_YENC_BAD_* bits of the block */
+	unsigned have;      /**< MIMEO_YENC_HAVE_* bits: which figures the
+				 block gave (mimeo/codec.h) */
+	uint32_t file_crc32; /**< =yend crc32=: the CRC-32 of the whole file
+				  (MIMEO_YENC_HAVE_CRC32 in `have`); in a
+				  multi-part post, check it once the parts
+				  are put together */
 } mimeo_yenc_info;
 
 /**

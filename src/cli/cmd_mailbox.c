@@ -28,6 +28,7 @@
 #include <string.h>
 #include <strings.h>
 #include <sys/stat.h>
+#include <zlib.h>
 
 /* ------------------------------------------------------------------ */
 /* opening the inputs                                                  */
@@ -556,6 +557,9 @@ typedef struct ypiece {
 	uint64_t begin, end;    /* =ypart range, 1-based, inclusive */
 	uint64_t size;          /* decoded bytes of this part */
 	unsigned part, total;
+	unsigned have;          /* MIMEO_YENC_HAVE_* of the part */
+	unsigned errors;        /* MIMEO_YENC_BAD_* of the part */
+	uint32_t file_crc;      /* its =yend crc32= (the whole file's) */
 	size_t msg;             /* message number in the mailbox */
 	char *section;
 } ypiece;
@@ -599,6 +603,9 @@ static int yenc_note(ylist *l, const mimeo_part *p, size_t msg)
 	y->size = mimeo_part_size(p);
 	y->part = yi.part;
 	y->total = yi.total;
+	y->have = yi.have;
+	y->errors = yi.errors;
+	y->file_crc = yi.file_crc32;
 	y->msg = msg;
 	l->n++;
 	return 1;
@@ -625,13 +632,40 @@ typedef struct yfile {
 	const ypiece *v;
 	size_t n;
 	const unsigned char *skip;
+	uLong crc;              /* CRC-32 of the bytes written so far */
 } yfile;
+
+/* The file's bytes pass through here on their way to the output, so the
+ * whole file's CRC-32 can be checked against crc32= at the end. */
+typedef struct ycrc_sink {
+	yfile *f;
+	cli_outdir_write_fn write;
+	void *sink;
+} ycrc_sink;
+
+static int ycrc_write(const void *buf, size_t len, void *ctx)
+{
+	ycrc_sink *c = ctx;
+	const Bytef *b = buf;
+	size_t left = len;
+
+	while (left) {
+		uInt n = left > 0x40000000u ? 0x40000000u : (uInt)left;
+
+		c->f->crc = crc32(c->f->crc, b, n);
+		b += n;
+		left -= n;
+	}
+	return c->write(buf, len, c->sink);
+}
 
 static int yenc_produce(void *ctx, cli_outdir_write_fn write, void *sink)
 {
-	const yfile *f = ctx;
+	yfile *f = ctx;
+	ycrc_sink cs = { f, write, sink };
 	size_t i;
 
+	f->crc = crc32(0L, Z_NULL, 0);
 	for (i = 0; i < f->n; i++) {
 		mimeo_message *m = NULL;
 		const mimeo_part *p;
@@ -652,12 +686,43 @@ static int yenc_produce(void *ctx, cli_outdir_write_fn write, void *sink)
 			mimeo_message_free(m);
 			return -1;
 		}
-		r = cli_produce_body((void *)p, write, sink);
+		r = cli_produce_body((void *)p, ycrc_write, &cs);
 		mimeo_message_free(m);
 		if (r != 0)
 			return -1;
 	}
 	return 0;
+}
+
+/* After file f was written: the =yend crc32= of its last part that gives
+ * one (yEnc 1.3: the whole file's CRC-32, in the last part at least)
+ * against the bytes written.  A mismatch is a warning, the file stays. */
+static void yenc_check_crc(const yfile *f)
+{
+	const ypiece *want = NULL;
+	size_t i;
+
+	for (i = 0; i < f->n; i++) {
+		if (f->skip[i])
+			continue;
+		if (f->v[i].have & MIMEO_YENC_HAVE_CRC32)
+			want = &f->v[i];
+		if (f->v[i].errors & MIMEO_YENC_BAD_CRC) {
+			fputs("mimeo: warning: extract: yEnc file \"", stderr);
+			cli_print_safe(stderr, f->v[0].name, strlen(f->v[0].name));
+			fprintf(stderr, "\": part %u (message %zu section %s): CRC-32 is not its "
+				"pcrc32=; written as it is\n", f->v[i].part, f->v[i].msg,
+				f->v[i].section);
+		}
+	}
+	if (!want || want->file_crc == (uint32_t)f->crc)
+		return;
+	/* the name is raw bytes from the message */
+	fputs("mimeo: warning: extract: yEnc file \"", stderr);
+	cli_print_safe(stderr, f->v[0].name, strlen(f->v[0].name));
+	fprintf(stderr, "\": CRC-32 of the file put together is %08" PRIx32 ", crc32= of part %u"
+		" says %08" PRIx32 "; written as it is\n", (uint32_t)f->crc, want->part,
+		want->file_crc);
 }
 
 /* Write every complete file into DIR; report the others.  CLI_OK, or
@@ -724,11 +789,12 @@ static int yenc_assemble(ylist *l, mimeo_mailbox *mb, const char *dir)
 			break;
 		}
 		{
-			yfile f = { mb, &l->v[a], b - a, skip + a };
+			yfile f = { mb, &l->v[a], b - a, skip + a, 0 };
 			char label[320];
 
 			snprintf(label, sizeof(label), "yEnc file in %zu parts", b - a);
-			cli_outdir_save(out, l->v[a].name, label, yenc_produce, &f);
+			if (cli_outdir_save(out, l->v[a].name, label, yenc_produce, &f) == 0)
+				yenc_check_crc(&f);
 		}
 	}
 	if (out && cli_outdir_close(out) != CLI_OK)

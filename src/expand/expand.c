@@ -48,8 +48,8 @@ typedef struct drec {
 	/* yEnc figures (mimeo_part_yenc_info) */
 	const char *yname;
 	uint64_t file_size, begin, yend;
-	unsigned part, total, errors;
-	uint32_t crc;
+	unsigned part, total, errors, have;
+	uint32_t crc, file_crc;
 } drec;
 
 /* What the message keeps: the records sorted by node address. */
@@ -134,6 +134,8 @@ int mimeo_part_yenc_info(const mimeo_part *p, mimeo_yenc_info *out)
 	out->end = r->yend;
 	out->crc32 = r->crc;
 	out->errors = r->errors;
+	out->have = r->have;
+	out->file_crc32 = r->file_crc;
 	return MIMEO_OK;
 }
 
@@ -572,8 +574,8 @@ typedef struct found {
 	uint64_t start, end, size;
 	char name[256];
 	uint64_t file_size, begin, yend;
-	unsigned part, total, errors;
-	uint32_t crc;
+	unsigned part, total, errors, have;
+	uint32_t crc, file_crc;
 } found;
 
 /* One kind's scan state. */
@@ -644,6 +646,8 @@ static int block_ended(scan *s, scanner *k, uint64_t end)
 		}
 		f.crc = k->y.crc;
 		f.errors = k->y.errors;
+		f.have = k->y.have;
+		f.file_crc = k->y.crc32;
 	}
 	f.name[sizeof(f.name) - 1] = '\0';
 	return add_found(s, &f);
@@ -844,6 +848,8 @@ static int expand_text(expander *e, mimeo_part *p)
 			r->total = f->total;
 			r->errors = f->errors;
 			r->crc = f->crc;
+			r->have = f->have;
+			r->file_crc = f->file_crc;
 		}
 	}
 	if (l && !l->count)

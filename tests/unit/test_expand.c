@@ -397,6 +397,9 @@ START_TEST(yenc_mimekit)
 		ck_assert_uint_eq(yi.end, posts[i].end);
 		ck_assert_uint_eq(yi.file_size, 19338);
 		ck_assert_uint_eq(yi.errors, 0);
+		/* pcrc32= only: no whole-file crc32= to check */
+		ck_assert(yi.have & MIMEO_YENC_HAVE_PCRC32);
+		ck_assert(!(yi.have & MIMEO_YENC_HAVE_CRC32));
 		got = content(c, &len);
 		ck_assert_uint_eq(len, posts[i].end - posts[i].begin + 1);
 		ck_assert(memcmp(got, jpg + posts[i].begin - 1, len) == 0);
@@ -404,6 +407,27 @@ START_TEST(yenc_mimekit)
 		mimeo_message_free(m);
 	}
 	free(jpg);
+}
+END_TEST
+
+/* The last part's crc32= (the whole file's CRC-32) is passed on for the
+ * check after assembly, not compared with the part's own bytes. */
+START_TEST(yenc_file_crc)
+{
+	static const char msg[] = "Subject: x\n\n=ybegin part=2 total=2 line=128 size=6 name=f.bin\n"
+				  "=ypart begin=4 end=6\n\x8b\x8c\x8d\n"
+				  "=yend size=3 part=2 pcrc32=352441c2 crc32=0badc0de\n";
+	mimeo_message *m = parse_expand(msg, sizeof(msg) - 1);
+	const mimeo_part *c = mimeo_message_find_section(m, "1.1");
+	mimeo_yenc_info yi;
+
+	ck_assert_ptr_nonnull(c);
+	ck_assert_int_eq(mimeo_part_yenc_info(c, &yi), MIMEO_OK);
+	ck_assert(yi.have & MIMEO_YENC_HAVE_CRC32);
+	ck_assert_uint_eq(yi.file_crc32, 0x0badc0deu);
+	ck_assert_uint_eq(yi.crc32, 0x352441c2u);
+	ck_assert_uint_eq(yi.errors, 0);
+	mimeo_message_free(m);
 }
 END_TEST
 
@@ -737,6 +761,7 @@ static Suite *expand_suite(void)
 	tcase_add_test(tc, begin_without_block);
 	tcase_add_test(tc, sections_options_limits);
 	tcase_add_test(tc, yenc_mimekit);
+	tcase_add_test(tc, yenc_file_crc);
 	tcase_add_test(tc, tnef_mimekit);
 	tcase_add_test(tc, tnef_by_name_and_not_tnef);
 	tcase_add_test(tc, every_allocation_failure);
