@@ -13,13 +13,17 @@
  * mimeo_part_flags(), no header fields, and the offsets of the parent's
  * body (the bytes it is derived from).
  *
- * Nothing decoded is kept: a derived node's content is produced when it is
- * asked for, by decoding the parent's content again and then the TNEF,
- * uuencode or yEnc layer.  For a text body without a transfer encoding the
- * block's own bytes are read from the source; otherwise the parent is
- * decoded from its start up to the block.  A TNEF child decodes the whole
- * TNEF part into memory while it runs (the TNEF reader needs the stream
- * in one piece): memory of the TNEF part's size during the call.
+ * A derived node's content is produced when it is asked for, by decoding
+ * the parent's content again and then the TNEF, uuencode or yEnc layer.
+ * For a text body without a transfer encoding the block's own bytes are
+ * read from the source; otherwise the parent is decoded from its start up
+ * to the block.  A TNEF part is decoded and read once, the first time one
+ * of its children is asked for, and kept with the message until
+ * mimeo_message_free() (the TNEF reader needs the stream in one piece):
+ * memory of the TNEF part's decoded size from then on, and every further
+ * child of it is a copy out of that stream, so saving all k children of a
+ * TNEF part costs one decode, not k.  Threads may ask for children at
+ * once (the first stream read is kept, the others dropped).
  *
  * What counts:
  *  - TNEF: a leaf of type application/ms-tnef or application/vnd.ms-tnef,
@@ -27,7 +31,9 @@
  *    signature.  Its children are mimeo_tnef_open()'s items in order: the
  *    bodies (message.rtf decompressed, message.html, message.txt) then the
  *    attachments with their names and MIME types.  An embedded message
- *    (an attachment that is itself TNEF) is expanded in turn.
+ *    (an attachment that is itself TNEF) is expanded in turn, and the
+ *    uuencoded and yEnc files in the plain-text body (PR_BODY/attBody, as
+ *    the reader gives it: UTF-8) are children of that body's node.
  *  - uuencode and yEnc: in a text/plain leaf, a "begin MODE NAME" line
  *    followed by data lines and an "end" line, or an "=ybegin ... name="
  *    line followed by data and an "=yend" line.  A begin line without the
@@ -69,13 +75,14 @@ typedef struct mimeo_expand_options {
 				   this depth (default 4) */
 	unsigned work_factor; /**< producing every child of a part once may
 				   decode that part this many times over
-				   (default 16; at least 256 MiB): a TNEF
-				   child decodes its whole part, a block in a
-				   transfer-encoded text decodes the text up
-				   to it.  Past it the part's other files are
-				   not shown and MIMEO_LIMIT_PARTS is set, so
-				   a part holding thousands of small files
-				   cannot make saving them all quadratic */
+				   (default 16; at least 256 MiB): a block in
+				   a transfer-encoded text decodes the text up
+				   to it (a TNEF part counts once, plus the
+				   size of each item).  Past it the part's
+				   other files are not shown and
+				   MIMEO_LIMIT_PARTS is set, so a part
+				   holding thousands of small files cannot
+				   make saving them all quadratic */
 } mimeo_expand_options;
 
 #define MIMEO_EXPAND_OPTIONS_VERSION 1

@@ -26,6 +26,7 @@
 #include "mimeo/tnef.h"
 
 #include <errno.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -44,6 +45,7 @@ typedef struct drec {
 	const mimeo_part *parent;
 	unsigned kind;          /* MIMEO_EXPAND_TNEF, _UUENCODE or _YENC */
 	size_t index;           /* TNEF: the item's index in the parent */
+	size_t tn;              /* TNEF: the parent's entry in dtable.tn */
 	uint64_t start, end;    /* uu/yEnc: the block in the parent's content */
 	/* yEnc figures (mimeo_part_yenc_info) */
 	const char *yname;
@@ -52,10 +54,30 @@ typedef struct drec {
 	uint32_t crc, file_crc;
 } drec;
 
-/* What the message keeps: the records sorted by node address. */
+/* The TNEF stream of one node whose children are TNEF items, decoded and
+ * read the first time one of them is produced, then kept until the
+ * message is freed: producing every child of a TNEF part costs one decode
+ * of it, not one each (a winmail.dat with k attachments would otherwise
+ * be decoded k times to save them all). */
+typedef struct tcache {
+	mimeo_buf content;      /* the node's decoded content */
+	mimeo_tnef *t;          /* its items (pointing into `content`) */
+} tcache;
+
+/* The slot of one such node.  Threads may produce children at once: each
+ * reads the stream if the slot is empty and the first to publish wins
+ * (compare-and-swap); a published cache never changes. */
+typedef struct tnode {
+	_Atomic(tcache *) cache;
+} tnode;
+
+/* What the message keeps: the records sorted by node address, and one
+ * slot per node with TNEF children (arena; the caches are not). */
 typedef struct dtable {
 	size_t n;
 	const drec *v;
+	size_t ntn;
+	tnode *tn;
 } dtable;
 
 /* A parent and the children made for it, linked at the end. */
@@ -76,6 +98,7 @@ typedef struct expander {
 	int budget_hit;
 	drec *recs;
 	size_t nrecs, caprecs;
+	size_t ntn;             /* nodes given TNEF children (dtable.tn) */
 	plink *links;
 	size_t nlinks, caplinks;
 	int limit_hit;
@@ -305,22 +328,73 @@ static int run_block(const mimeo_message *m, const drec *r, mimeo_write_fn write
 	return rc;
 }
 
-static int run_tnef(const mimeo_message *m, const drec *r, mimeo_write_fn write, void *ctx)
+static void tcache_free(const mimeo_allocator *alloc, tcache *c)
 {
+	if (!c)
+		return;
+	mimeo_tnef_free(c->t);
+	mimeo_buf_dispose(&c->content);
+	mimeo__free(alloc, c);
+}
+
+/* The message's derived_free hook. */
+static void free_derived(mimeo_message *m)
+{
+	const dtable *t = m->derived;
+	size_t i;
+
+	for (i = 0; t && i < t->ntn; i++)
+		tcache_free(m->alloc, atomic_load_explicit(&t->tn[i].cache, memory_order_acquire));
+}
+
+/* The TNEF stream r's item is in: from its slot, else decoded, read and
+ * published there.  MIMEO_EPARSE when the bytes no longer read as TNEF. */
+static int tnef_stream(const mimeo_message *m, const drec *r, const tcache **out)
+{
+	const dtable *dt = m->derived;
+	tnode *slot = &dt->tn[r->tn];
+	tcache *c = atomic_load_explicit(&slot->cache, memory_order_acquire), *none = NULL;
 	mimeo_tnef_options o = MIMEO_TNEF_OPTIONS_INIT;
-	mimeo_buf content;
-	mimeo_tnef *t = NULL;
-	const mimeo_tnef_item *it;
 	int rc;
 
-	mimeo_buf_init(&content, m->alloc);
-	rc = mimeo_part_decode_buf(r->parent, 0, NULL, &content, NULL);
+	if (c) {
+		*out = c;
+		return MIMEO_OK;
+	}
+	c = mimeo__malloc(m->alloc, sizeof(*c));
+	if (!c)
+		return MIMEO_ENOMEM;
+	c->t = NULL;
+	mimeo_buf_init(&c->content, m->alloc);
+	/* the parent's content: a MIME leaf decoded from the source, or
+	 * (an embedded message) the item of the TNEF stream above it */
+	rc = mimeo_part_decode_buf(r->parent, 0, NULL, &c->content, NULL);
 	if (rc == MIMEO_OK) {
 		o.alloc = m->alloc;
-		rc = mimeo_tnef_open(&t, content.ptr, content.size, &o);
+		rc = mimeo_tnef_open(&c->t, c->content.ptr, c->content.size, &o);
 	}
+	if (rc != MIMEO_OK) {
+		tcache_free(m->alloc, c);
+		return rc;
+	}
+	if (!atomic_compare_exchange_strong_explicit(&slot->cache, &none, c, memory_order_acq_rel,
+						     memory_order_acquire)) {
+		/* another thread published first: use its copy */
+		tcache_free(m->alloc, c);
+		c = none;
+	}
+	*out = c;
+	return MIMEO_OK;
+}
+
+static int run_tnef(const mimeo_message *m, const drec *r, mimeo_write_fn write, void *ctx)
+{
+	const tcache *c = NULL;
+	const mimeo_tnef_item *it;
+	int rc = tnef_stream(m, r, &c);
+
 	if (rc == MIMEO_OK) {
-		it = r->index < mimeo_tnef_count(t) ? mimeo_tnef_item_at(t, r->index) : NULL;
+		it = r->index < mimeo_tnef_count(c->t) ? mimeo_tnef_item_at(c->t, r->index) : NULL;
 		if (!it || it->size != r->node->size) {
 			errno = ESTALE;
 			rc = mimeo__message_fail(m, MIMEO_EIO,
@@ -335,13 +409,11 @@ static int run_tnef(const mimeo_message *m, const drec *r, mimeo_write_fn write,
 				off += n;
 			}
 		}
-	} else if (rc == MIMEO_EPARSE) {
+	} else if (rc == MIMEO_EPARSE || rc == MIMEO_ELIMIT) {
 		errno = ESTALE;
 		rc = mimeo__message_fail(m, MIMEO_EIO,
 					 "the source changed after it was parsed (TNEF item differs)");
 	}
-	mimeo_tnef_free(t);
-	mimeo_buf_dispose(&content);
 	return rc;
 }
 
@@ -510,15 +582,18 @@ static int is_tnef_part(const mimeo_part *p)
 	return f && strcasecmp(f, "winmail.dat") == 0;
 }
 
+static int expand_text(expander *e, mimeo_part *p, const void *data, size_t len);
+
 /* Children for the TNEF stream `data` of node `parent`; embedded TNEF
- * messages in turn, `depth` levels down. */
+ * messages in turn, `depth` levels down; uuencoded and yEnc files in the
+ * plain-text body (PR_BODY) as children of that body's node. */
 static int expand_tnef_bytes(expander *e, mimeo_part *parent, const void *data, size_t len,
 			     unsigned depth)
 {
 	mimeo_tnef_options o = MIMEO_TNEF_OPTIONS_INIT;
 	mimeo_tnef *t = NULL;
 	plink *l;
-	size_t i, n, li;
+	size_t i, n, li, tn;
 	int rc;
 
 	o.alloc = e->alloc;
@@ -532,20 +607,30 @@ static int expand_tnef_bytes(expander *e, mimeo_part *parent, const void *data, 
 	if (n && !l)
 		rc = MIMEO_ENOMEM;
 	li = l ? (size_t)(l - e->links) : 0;
+	tn = n ? e->ntn++ : 0; /* the slot of this stream (tnef_stream) */
 	for (i = 0; i < n && rc == MIMEO_OK; i++) {
 		const mimeo_tnef_item *it = mimeo_tnef_item_at(t, i);
+		mimeo_part *node;
 		drec *r;
 
 		/* the links array may move when a nested call grows it */
 		l = &e->links[li];
-		/* producing it decodes the whole candidate (and reads its TNEF) */
+		/* producing it copies the item out of the stream, which is
+		 * decoded and read once for all its children (tnef_stream;
+		 * the budget's first use pays for that decode) */
 		r = new_child(e, l, it->filename, it->mime_type, it->size, MIMEO_EXPAND_TNEF,
-			      e->cand_size, &rc);
+			      it->size + (i ? 0 : e->cand_size), &rc);
 		if (!r)
 			break;
 		r->index = i;
+		r->tn = tn;
+		/* r moves when a nested call grows the records */
+		node = r->node;
 		if (it->embedded && depth < e->max_nesting)
-			rc = expand_tnef_bytes(e, r->node, it->data, it->size, depth + 1);
+			rc = expand_tnef_bytes(e, node, it->data, it->size, depth + 1);
+		else if (it->kind == MIMEO_TNEF_BODY_TEXT && it->size &&
+			 (e->what & (MIMEO_EXPAND_UUENCODE | MIMEO_EXPAND_YENC)))
+			rc = expand_text(e, node, it->data, it->size);
 	}
 	mimeo_tnef_free(t);
 	return rc;
@@ -788,7 +873,9 @@ static int found_cmp(const void *a, const void *b)
 	return x->start < y->start ? -1 : x->start > y->start;
 }
 
-static int expand_text(expander *e, mimeo_part *p)
+/* Children for the blocks in text node p: its content is `data` (a TNEF
+ * body held by the caller) or, with data NULL, decoded here. */
+static int expand_text(expander *e, mimeo_part *p, const void *data, size_t len)
 {
 	scan s;
 	plink *l = NULL;
@@ -809,7 +896,10 @@ static int expand_text(expander *e, mimeo_part *p)
 	s.out = mimeo__malloc(e->alloc, PIECE + 64);
 	if (!s.out)
 		return MIMEO_ENOMEM;
-	rc = mimeo_part_decode(p, 0, NULL, scan_write, &s, NULL);
+	if (data)
+		rc = scan_write(data, len, &s) == 0 ? MIMEO_OK : s.rc;
+	else
+		rc = mimeo_part_decode(p, 0, NULL, scan_write, &s, NULL);
 	if (s.rc != MIMEO_OK)
 		rc = s.rc;
 	if (rc == MIMEO_OK)
@@ -903,21 +993,31 @@ int mimeo_message_expand(mimeo_message *m, const mimeo_expand_options *opts)
 		else if ((e.what & (MIMEO_EXPAND_UUENCODE | MIMEO_EXPAND_YENC)) &&
 			 strcmp(mimeo_part_type(p), "text") == 0 &&
 			 strcmp(mimeo_part_subtype(p), "plain") == 0)
-			rc = expand_text(&e, p);
+			rc = expand_text(&e, p, NULL, 0);
 	}
 	if (rc == MIMEO_OK && e.nrecs) {
 		size_t bytes;
 
+		size_t tbytes;
+		tnode *tn = NULL;
+
 		t = mimeo__arena_alloc(&m->ar, sizeof(*t));
 		v = mimeo__mul_ok(e.nrecs, sizeof(*v), &bytes) ? mimeo__arena_alloc(&m->ar, bytes)
 							       : NULL;
-		if (!t || !v) {
+		if (e.ntn && mimeo__mul_ok(e.ntn, sizeof(*tn), &tbytes))
+			tn = mimeo__arena_alloc(&m->ar, tbytes);
+		if (!t || !v || (e.ntn && !tn)) {
 			rc = MIMEO_ENOMEM;
 		} else {
 			memcpy(v, e.recs, e.nrecs * sizeof(*v));
 			qsort(v, e.nrecs, sizeof(*v), rec_cmp);
 			t->n = e.nrecs;
 			t->v = v;
+			for (i = 0; i < e.ntn; i++)
+				atomic_init(&tn[i].cache, NULL);
+			t->ntn = e.ntn;
+			t->tn = tn;
+			m->derived_free = free_derived;
 			/* the point of no return: link, publish */
 			for (i = 0; i < e.nlinks; i++) {
 				e.links[i].parent->first_child = e.links[i].first;

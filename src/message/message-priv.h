@@ -155,6 +155,9 @@ struct mimeo_message {
 	 * table (in the arena).  NULL until a message is expanded. */
 	int (*derived_run)(const mimeo_part *p, mimeo_write_fn write, void *ctx);
 	const void *derived;
+	/* Called by mimeo_message_free() before the arena goes: frees what
+	 * the expander keeps outside the arena (the TNEF streams it read). */
+	void (*derived_free)(mimeo_message *m);
 };
 
 /* For tests and benchmarks: see raw_mismatch; the bytes the tree holds

@@ -982,6 +982,8 @@ void mimeo_message_free(mimeo_message *m)
 
 	if (!m)
 		return;
+	if (m->derived_free)
+		m->derived_free(m);
 	for (i = 0; i < m->nsrcs; i++)
 		mimeo__source_dispose(&m->srcs[i], m->alloc);
 	mimeo__free(m->alloc, m->srcs);

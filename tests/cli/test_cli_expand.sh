@@ -83,6 +83,36 @@ if [ -f "$C/mimekit-yenc/00000020.ntx" ]; then
 	head -c 11250 "$C/mimekit-yenc/joystick.jpg" | cmp -s - "$T/p1" || fail "00000020.ntx 1.1: not the first part"
 fi
 
+# a winmail.dat with 600 attachments: extract writes every one (the TNEF
+# part is decoded once for all of them: test_expand's tnef_children_linear
+# counts it), and a uuencoded file in its text body is a child of that body
+python3 - "$T/many.eml" "$T/many" <<'PY'
+import base64, os, struct, sys
+def attr(level, tag, data):
+    return struct.pack("<BII", level, tag, len(data)) + data + struct.pack("<H", sum(data) & 0xffff)
+s = struct.pack("<IH", 0x223E9F78, 1) + attr(1, 0x00089006, b"\x00\x00\x01\x00")
+s += attr(1, 0x0002800C, b"See the files.\r\nbegin 644 in-body.txt\r\n#86)C\r\n`\r\nend\r\n")
+os.mkdir(sys.argv[2])
+for k in range(600):
+    data = bytes((k * 31 + i * 7) % 256 for i in range(1000))
+    open("%s/f%d.bin" % (sys.argv[2], k), "wb").write(data)
+    s += attr(2, 0x00069002, b"\x01\x00\xff\xff\xff\xff" + b"\x00" * 8)
+    s += attr(2, 0x00018010, b"f%d.bin\x00" % k)
+    s += attr(2, 0x0006800F, data)
+b = base64.encodebytes(s).replace(b"\n", b"\r\n")
+open(sys.argv[1], "wb").write(b"MIME-Version: 1.0\r\nContent-Type: application/ms-tnef; name=winmail.dat\r\n"
+                              b"Content-Transfer-Encoding: base64\r\n\r\n" + b)
+PY
+"$CLI" extract "$T/many.eml" -o "$T/m" >"$T/out" 2>"$T/err" || fail "extract many.eml exited $?: $(cat "$T/err")"
+[ "$(find "$T/m" -name 'f*.bin' -type f | wc -l)" -eq 600 ] || fail "extract many.eml: not 600 attachments: $(ls "$T/m" | wc -l)"
+for k in 0 1 299 599; do
+	cmp -s "$T/m/f$k.bin" "$T/many/f$k.bin" || fail "extract many.eml: f$k.bin differs"
+done
+[ "$(cat "$T/m/in-body.txt")" = abc ] || fail "extract many.eml: no in-body.txt from the TNEF body: $(ls "$T/m" | head)"
+"$CLI" tree "$T/many.eml" >"$T/out" 2>&1 || fail "tree many.eml exited $?"
+grep -q '^    1\.1\.1 text/plain  3 bytes, attachment, "in-body\.txt", from uuencode$' "$T/out" ||
+	fail "tree many.eml: no 1.1.1: $(head -5 "$T/out")"
+
 # extract --all puts a yEnc file posted in parts together (placed by
 # =ypart begin/end), once, in DIR; a missing part is reported, exit 1
 if [ -f "$C/mimekit-yenc/00000021.ntx" ]; then

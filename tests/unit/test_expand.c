@@ -19,6 +19,8 @@
 
 #include "mimeo.h"
 
+#include <pthread.h>
+
 /* ---- helpers ---- */
 
 typedef struct sbuf {
@@ -579,6 +581,290 @@ START_TEST(tnef_by_name_and_not_tnef)
 }
 END_TEST
 
+/* ---- synthetic TNEF streams ---- */
+
+static void sweep(const char *msg, size_t len);
+
+static void t_u16(sbuf *s, unsigned v)
+{
+	unsigned char b[2] = { (unsigned char)v, (unsigned char)(v >> 8) };
+
+	s_put(s, b, 2);
+}
+
+static void t_u32(sbuf *s, uint32_t v)
+{
+	unsigned char b[4] = { (unsigned char)v, (unsigned char)(v >> 8), (unsigned char)(v >> 16),
+			       (unsigned char)(v >> 24) };
+
+	s_put(s, b, 4);
+}
+
+/* One attribute with its checksum (the byte sum of its data). */
+static void t_attr(sbuf *s, unsigned level, uint32_t tag, const void *d, size_t n)
+{
+	unsigned sum = 0;
+	size_t i;
+
+	s_put(s, (unsigned char[]){ (unsigned char)level }, 1);
+	t_u32(s, tag);
+	t_u32(s, (uint32_t)n);
+	s_put(s, d, n);
+	for (i = 0; i < n; i++)
+		sum += ((const unsigned char *)d)[i];
+	t_u16(s, sum & 0xffff);
+}
+
+/* A TNEF stream: attBody `body` (NULL: none), then `n` attachments named
+ * "fK.bin" holding size bytes of fill(..., K). */
+static void t_stream(sbuf *s, const char *body, size_t n, size_t size)
+{
+	unsigned char *d = malloc(size ? size : 1);
+	size_t k;
+
+	ck_assert_ptr_nonnull(d);
+	t_u32(s, MIMEO_TNEF_SIGNATURE);
+	t_u16(s, 0x0001);
+	t_attr(s, 1, 0x00089006u, "\x00\x00\x01\x00", 4); /* attTnefVersion */
+	if (body)
+		t_attr(s, 1, MIMEO_TNEF_ATT_BODY, body, strlen(body));
+	for (k = 0; k < n; k++) {
+		char name[32];
+
+		snprintf(name, sizeof(name), "f%zu.bin", k);
+		fill(d, size, k);
+		t_attr(s, 2, MIMEO_TNEF_ATT_ATTACH_RENDDATA,
+		       "\x01\x00\xff\xff\xff\xff\x00\x00\x00\x00\x00\x00\x00\x00", 14);
+		t_attr(s, 2, MIMEO_TNEF_ATT_ATTACH_TITLE, name, strlen(name) + 1);
+		t_attr(s, 2, MIMEO_TNEF_ATT_ATTACH_DATA, d, size);
+	}
+	free(d);
+}
+
+/* The stream as a base64 application/ms-tnef message. */
+static void t_message(sbuf *msg, const sbuf *tnef)
+{
+	s_str(msg, "MIME-Version: 1.0\r\nContent-Type: application/ms-tnef\r\n"
+		   "Content-Transfer-Encoding: base64\r\n\r\n");
+	s_base64(msg, (const unsigned char *)tnef->p, tnef->n);
+}
+
+/* An allocator that counts the bytes asked for. */
+typedef struct counting {
+	mimeo_allocator alloc;
+	uint64_t bytes;
+} counting;
+
+static void *c_malloc(size_t n, void *ctx)
+{
+	((counting *)ctx)->bytes += n;
+	return malloc(n);
+}
+
+static void *c_realloc(void *p, size_t n, void *ctx)
+{
+	((counting *)ctx)->bytes += n;
+	return realloc(p, n);
+}
+
+static void c_free(void *p, void *ctx)
+{
+	(void)ctx;
+	free(p);
+}
+
+static int count_cb(const void *d, size_t n, void *ctx)
+{
+	(void)d;
+	*(uint64_t *)ctx += n;
+	return 0;
+}
+
+/* Saving every attachment of a TNEF part (what `mimeo extract` does: each
+ * child's content in turn) decodes and reads the part once, not once per
+ * child: the bytes allocated for all of them stay within a small multiple
+ * of the part, whatever the number of attachments (regression: each child
+ * decoded the whole part again, k attachments cost k decodes, and past
+ * work_factor times the part the rest were not even shown). */
+START_TEST(tnef_children_linear)
+{
+	static const size_t counts[] = { 50, 400 };
+	size_t ci;
+
+	for (ci = 0; ci < 2; ci++) {
+		size_t n = counts[ci], k;
+		sbuf tnef = { 0 }, msg = { 0 };
+		counting ca = { { c_malloc, c_realloc, c_free, NULL }, 0 };
+		mimeo_message_options o = MIMEO_MESSAGE_OPTIONS_INIT;
+		mimeo_message *m = NULL;
+		const mimeo_part *root, *c;
+		uint64_t before, total = 0;
+
+		ca.alloc.ctx = &ca;
+		t_stream(&tnef, NULL, n, 1500);
+		t_message(&msg, &tnef);
+		o.alloc = &ca.alloc;
+		ck_assert_int_eq(mimeo_message_parse_buffer(&m, msg.p, msg.n, &o), MIMEO_OK);
+		ck_assert_int_eq(mimeo_message_expand(m, NULL), MIMEO_OK);
+		root = mimeo_message_root(m);
+		ck_assert_uint_eq(mimeo_part_child_count(root), n);
+		ck_assert(!(mimeo_message_limits_hit(m) & MIMEO_LIMIT_PARTS));
+		before = ca.bytes;
+		for (c = mimeo_part_first_child(root), k = 0; c; c = mimeo_part_next_sibling(c), k++) {
+			uint64_t got = 0;
+
+			ck_assert_int_eq(mimeo_part_decode(c, 0, NULL, count_cb, &got, NULL), MIMEO_OK);
+			ck_assert_uint_eq(got, 1500);
+			total += got;
+		}
+		ck_assert_uint_eq(k, n);
+		ck_assert_uint_eq(total, n * 1500);
+		/* one decode of the part (its TNEF stream, about n * 1.5 KB)
+		 * and the reader's item table: linear, not n times that */
+		ck_assert_msg(ca.bytes - before < 3 * (uint64_t)tnef.n,
+			      "%zu children: %llu bytes allocated for a %zu-byte stream", n,
+			      (unsigned long long)(ca.bytes - before), tnef.n);
+		/* the contents are right, read in any order, twice */
+		for (k = n; k-- > 0;) {
+			char path[32];
+			unsigned char want[1500];
+			size_t len;
+			char *got;
+
+			if (k % 37)
+				continue;
+			snprintf(path, sizeof(path), "1.%zu", k + 1);
+			c = mimeo_message_find_section(m, path);
+			ck_assert_ptr_nonnull(c);
+			fill(want, sizeof(want), k);
+			got = content(c, &len);
+			ck_assert(len == sizeof(want) && memcmp(got, want, len) == 0);
+			free(got);
+		}
+		mimeo_message_free(m);
+		free(msg.p);
+		free(tnef.p);
+	}
+}
+END_TEST
+
+/* Threads producing the children of one TNEF part at once: each reads the
+ * stream if none is kept yet, one copy wins, every content is right. */
+typedef struct tjob {
+	const mimeo_message *m;
+	int ok;
+} tjob;
+
+static void *tnef_reader(void *arg)
+{
+	tjob *j = arg;
+	const mimeo_part *c = mimeo_part_first_child(mimeo_message_root(j->m));
+	size_t k;
+
+	j->ok = 1;
+	for (k = 0; c; c = mimeo_part_next_sibling(c), k++) {
+		unsigned char want[300];
+		sbuf s = { 0 };
+
+		s_put(&s, "", 0);
+		fill(want, sizeof(want), k);
+		if (mimeo_part_decode(c, 0, NULL, put_cb, &s, NULL) != MIMEO_OK || s.n != sizeof(want) ||
+		    memcmp(s.p, want, s.n) != 0)
+			j->ok = 0;
+		free(s.p);
+	}
+	return NULL;
+}
+
+START_TEST(tnef_children_threads)
+{
+	sbuf tnef = { 0 }, msg = { 0 };
+	pthread_t th[4];
+	tjob jobs[4];
+	int round, i;
+
+	t_stream(&tnef, NULL, 20, 300);
+	t_message(&msg, &tnef);
+	for (round = 0; round < 20; round++) {
+		mimeo_message *m = parse_expand(msg.p, msg.n);
+
+		for (i = 0; i < 4; i++) {
+			jobs[i].m = m;
+			ck_assert_int_eq(pthread_create(&th[i], NULL, tnef_reader, &jobs[i]), 0);
+		}
+		for (i = 0; i < 4; i++) {
+			pthread_join(th[i], NULL);
+			ck_assert(jobs[i].ok);
+		}
+		mimeo_message_free(m);
+	}
+	free(msg.p);
+	free(tnef.p);
+}
+END_TEST
+
+/* uuencoded and yEnc files in a TNEF message's plain-text body are
+ * children of that body's node (sections 1.1.1, 1.1.2). */
+START_TEST(blocks_in_tnef_body)
+{
+	static const char body[] = "Here are the files.\r\nbegin 644 a.txt\r\n#86)C\r\n`\r\nend\r\n"
+				   "=ybegin line=128 size=3 name=b.bin\r\nabc\r\n"
+				   "=yend size=3 crc32=96ff1ef4\r\nbegin the meeting\r\n";
+	sbuf tnef = { 0 }, msg = { 0 };
+	mimeo_message *m;
+	const mimeo_part *c;
+	mimeo_yenc_info yi;
+	char *got;
+	size_t len;
+
+	/* (the reader gives the body in UTF-8: an ASCII yEnc block here) */
+	t_stream(&tnef, body, 1, 10);
+	t_message(&msg, &tnef);
+	m = parse_expand(msg.p, msg.n);
+	c = mimeo_message_find_section(m, "1.1");
+	ck_assert_ptr_nonnull(c);
+	ck_assert_str_eq(mimeo_part_filename(c), "message.txt");
+	ck_assert_uint_eq(mimeo_part_child_count(c), 2);
+	c = mimeo_message_find_section(m, "1.1.1");
+	ck_assert_ptr_nonnull(c);
+	ck_assert_str_eq(mimeo_part_filename(c), "a.txt");
+	ck_assert_uint_eq(mimeo_part_derived(c), MIMEO_EXPAND_UUENCODE);
+	got = content(c, &len);
+	ck_assert(len == 3 && memcmp(got, "abc", 3) == 0);
+	free(got);
+	c = mimeo_message_find_section(m, "1.1.2");
+	ck_assert_ptr_nonnull(c);
+	ck_assert_str_eq(mimeo_part_filename(c), "b.bin");
+	ck_assert_uint_eq(mimeo_part_derived(c), MIMEO_EXPAND_YENC);
+	got = content(c, &len);
+	ck_assert(len == 3 && memcmp(got, "789", 3) == 0);
+	ck_assert_int_eq(mimeo_part_yenc_info(c, &yi), MIMEO_OK);
+	ck_assert_uint_eq(yi.errors, 0);
+	free(got);
+	/* the body itself is still the whole text, the attachment follows */
+	got = content(mimeo_message_find_section(m, "1.1"), &len);
+	ck_assert(len == sizeof(body) - 1 && memcmp(got, body, len) == 0);
+	free(got);
+	ck_assert_str_eq(mimeo_part_filename(mimeo_message_find_section(m, "1.2")), "f0.bin");
+	ck_assert_ptr_null(mimeo_message_find_section(m, "1.3"));
+	mimeo_message_free(m);
+	/* with uuencode and yEnc not asked for, the body has no children */
+	{
+		mimeo_expand_options eo = MIMEO_EXPAND_OPTIONS_INIT;
+
+		eo.what = MIMEO_EXPAND_TNEF;
+		ck_assert_int_eq(mimeo_message_parse_buffer(&m, msg.p, msg.n, NULL), MIMEO_OK);
+		ck_assert_int_eq(mimeo_message_expand(m, &eo), MIMEO_OK);
+		ck_assert_uint_eq(mimeo_part_child_count(mimeo_message_find_section(m, "1.1")), 0);
+		mimeo_message_free(m);
+	}
+	/* every allocation failing: expanding and producing */
+	sweep(msg.p, msg.n);
+	free(msg.p);
+	free(tnef.p);
+}
+END_TEST
+
 /* ---- every allocation failing ---- */
 
 static void sweep(const char *msg, size_t len)
@@ -762,6 +1048,9 @@ static Suite *expand_suite(void)
 	tcase_add_test(tc, sections_options_limits);
 	tcase_add_test(tc, yenc_mimekit);
 	tcase_add_test(tc, yenc_file_crc);
+	tcase_add_test(tc, tnef_children_linear);
+	tcase_add_test(tc, blocks_in_tnef_body);
+	tcase_add_test(tc, tnef_children_threads);
 	tcase_add_test(tc, tnef_mimekit);
 	tcase_add_test(tc, tnef_by_name_and_not_tnef);
 	tcase_add_test(tc, every_allocation_failure);
