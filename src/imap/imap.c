@@ -21,13 +21,31 @@
 #include <string.h>
 #include <strings.h>
 
+struct ctx;
+
 /* Bytes the sizes and line counts are taken from: the message source, or
  * the decoded body of a transfer-encoded message/rfc822 part (the parser
- * counts offsets of the parts inside it in that stream). */
+ * counts offsets of the parts inside it in that stream).  A source that is
+ * not in memory (a file parsed in place, a spool that went to disk) is
+ * read through sp_pin() and sp_peek() as needed: header blocks are kept
+ * for the call, bodies are only streamed through (sizes, line counts), so
+ * a call never holds a copy of the whole message. */
 typedef struct span {
-	const char *data;
+	const char *data;       /* the bytes, or NULL: read from m's source */
 	size_t len;
+	const mimeo_message *m; /* with data NULL */
+	struct ctx *c;          /* where copies are kept and failures go */
 } span;
+
+/* A copy of source bytes [off, off + len) kept until the call ends. */
+typedef struct pin {
+	uint64_t off;
+	size_t len;
+	char *data;
+} pin;
+
+/* Bytes read from a source at a time when streaming through a body. */
+#define PEEK_CHUNK ((size_t)64 << 10)
 
 typedef struct ctx {
 	mimeo_buf *out;
@@ -35,7 +53,131 @@ typedef struct ctx {
 	mimeo_buf tmp;      /* scratch: unfolded values, parameter lists */
 	mimeo_buf human;    /* scratch of put_human (its input may be in tmp) */
 	int err;            /* first failure, sticky */
+	/* a source not in memory (span.data NULL): */
+	pin *pins;          /* header blocks read (their fields point in) */
+	size_t npins, cappins;
+	char *win;          /* the window sp_peek() read last */
+	size_t wincap, winlen;
+	uint64_t winoff;
+	const mimeo_message *winsrc;
 } ctx;
+
+/* ------------------------------------------------------------------ */
+/* Reading the source                                                  */
+/* ------------------------------------------------------------------ */
+
+/* Bytes [a, b) of s (b within s->len), kept until the call ends: for
+ * what is pointed into later (field names and values).  NULL (with
+ * c->err set) when they cannot be read. */
+static const char *sp_pin(const span *s, uint64_t a, uint64_t b)
+{
+	ctx *c = s->c;
+	size_t i, n;
+	pin *p;
+
+	if (s->data)
+		return s->data + a;
+	if (c->err)
+		return NULL;
+	/* the block asked for is usually inside one of the last read
+	 * (next_field walks through a block it read whole) */
+	for (i = c->npins; i-- > 0 && i + 8 >= c->npins;)
+		if (c->pins[i].off <= a && b <= c->pins[i].off + c->pins[i].len)
+			return c->pins[i].data + (a - c->pins[i].off);
+	n = (size_t)(b - a);
+	if (mimeo__array_reserve(c->alloc, (void **)&c->pins, &c->cappins, c->npins,
+				 sizeof(*c->pins), 8)) {
+		c->err = MIMEO_ENOMEM;
+		return NULL;
+	}
+	p = &c->pins[c->npins];
+	p->data = mimeo__malloc(c->alloc, n ? n : 1);
+	if (!p->data) {
+		c->err = MIMEO_ENOMEM;
+		return NULL;
+	}
+	if (n && mimeo_message_read_source(s->m, a, p->data, n) != MIMEO_OK) {
+		mimeo__free(c->alloc, p->data);
+		c->err = MIMEO_EIO;
+		return NULL;
+	}
+	p->off = a;
+	p->len = n;
+	c->npins++;
+	return p->data;
+}
+
+/* Bytes [a, b) of s (b within s->len), valid until the next sp_peek():
+ * for what is looked at once (body bytes counted, a line compared).  A
+ * window of at least PEEK_CHUNK bytes (less at the end) is read, so
+ * looking at nearby bytes one after the other reads the source once. */
+static const char *sp_peek(const span *s, uint64_t a, uint64_t b)
+{
+	ctx *c = s->c;
+	size_t n;
+
+	if (s->data)
+		return s->data + a;
+	if (c->err)
+		return NULL;
+	if (c->winsrc == s->m && c->winoff <= a && b <= c->winoff + c->winlen)
+		return c->win + (a - c->winoff);
+	n = (size_t)(b - a);
+	if (n < PEEK_CHUNK)
+		n = s->len - a < PEEK_CHUNK ? (size_t)(s->len - a) : PEEK_CHUNK;
+	if (n > c->wincap) {
+		char *w = mimeo__realloc(c->alloc, c->win, n);
+
+		if (!w) {
+			c->err = MIMEO_ENOMEM;
+			return NULL;
+		}
+		c->win = w;
+		c->wincap = n;
+	}
+	c->winsrc = NULL;
+	if (n && mimeo_message_read_source(s->m, a, c->win, n) != MIMEO_OK) {
+		c->err = MIMEO_EIO;
+		return NULL;
+	}
+	c->winsrc = s->m;
+	c->winoff = a;
+	c->winlen = n;
+	return c->win;
+}
+
+/* The byte at `off` of s, or -1 past its end (or when unreadable). */
+static int sp_byte(const span *s, uint64_t off)
+{
+	const char *p;
+
+	if (off >= s->len)
+		return -1;
+	p = sp_peek(s, off, off + 1);
+	return p ? (unsigned char)*p : -1;
+}
+
+/* The line at `pos` (before `end`) without its LF: its length in *n,
+ * whether an LF ended it in *nl.  Valid until the next sp_peek(). */
+static const char *sp_line(const span *s, uint64_t pos, uint64_t end, size_t *n, int *nl)
+{
+	uint64_t want = end - pos < PEEK_CHUNK ? end - pos : PEEK_CHUNK;
+
+	for (;;) {
+		const char *l = sp_peek(s, pos, pos + want), *e;
+
+		if (!l)
+			return NULL;
+		e = memchr(l, '\n', (size_t)want);
+		if (e || pos + want >= end) {
+			*n = e ? (size_t)(e - l) : (size_t)want;
+			*nl = e != NULL;
+			return l;
+		}
+		/* a line longer than the window: read more of it at once */
+		want = end - pos < want * 2 ? end - pos : want * 2;
+	}
+}
 
 /* ------------------------------------------------------------------ */
 /* Output                                                              */
@@ -346,24 +488,26 @@ typedef struct hfield {
  * the end. */
 static int next_field(const span *src, uint64_t *pos, uint64_t stop, hfield *f)
 {
-	const char *d = src->data;
-
 	if (stop > src->len)
 		stop = src->len;
 	while (*pos < stop) {
-		const char *line = d + *pos, *end = d + stop, *nl, *colon, *v_end;
+		/* the rest of the block, kept: the field points into it */
+		const char *line = sp_pin(src, *pos, stop), *end, *nl, *colon, *v_end, *q;
 		size_t n;
 
+		if (!line)
+			return 0;
+		end = line + (stop - *pos);
 		nl = memchr(line, '\n', (size_t)(end - line));
 		n = nl ? (size_t)(nl - line) : (size_t)(end - line);
 		if (n == 0 || (n == 1 && line[0] == '\r'))
 			return 0;
-		*pos = nl ? (uint64_t)(nl - d) + 1 : stop;
-		if (line[0] == ' ' || line[0] == '\t')
-			continue; /* a continuation without a field */
-		colon = memchr(line, ':', n);
-		if (!colon)
+		q = nl ? nl + 1 : end;
+		if (line[0] == ' ' || line[0] == '\t' || !(colon = memchr(line, ':', n))) {
+			/* a continuation without a field, a line without a colon */
+			*pos += (uint64_t)(q - line);
 			continue;
+		}
 		f->name = line;
 		f->name_len = (size_t)(colon - line);
 		while (f->name_len && (line[f->name_len - 1] == ' ' || line[f->name_len - 1] == '\t'))
@@ -371,12 +515,13 @@ static int next_field(const span *src, uint64_t *pos, uint64_t stop, hfield *f)
 		f->value = colon + 1;
 		v_end = line + n;
 		/* continuation lines */
-		while (*pos < stop && (d[*pos] == ' ' || d[*pos] == '\t')) {
-			const char *c = d + *pos, *cnl = memchr(c, '\n', (size_t)(end - c));
+		while (q < end && (*q == ' ' || *q == '\t')) {
+			const char *cnl = memchr(q, '\n', (size_t)(end - q));
 
 			v_end = cnl ? cnl : end;
-			*pos = cnl ? (uint64_t)(cnl - d) + 1 : stop;
+			q = cnl ? cnl + 1 : end;
 		}
+		*pos += (uint64_t)(q - line);
 		if (v_end > f->value && v_end[-1] == '\r')
 			v_end--;
 		f->value_len = (size_t)(v_end - f->value);
@@ -796,23 +941,32 @@ static int ieq(const char *s, size_t n, const char *want)
 	return n == strlen(want) && strncasecmp(s, want, n) == 0;
 }
 
-/* Octets in canonical CRLF form and line feeds of bytes [a, b). */
+/* Octets in canonical CRLF form and line feeds of bytes [a, b), read
+ * through in windows. */
 static void count(const span *src, uint64_t a, uint64_t b, uint64_t *size, uint64_t *lines)
 {
-	const char *s, *e, *nl;
-	uint64_t n = 0, bare = 0;
+	uint64_t n = 0, bare = 0, pos;
+	int prev = -1; /* the byte before the window */
 
 	if (b > src->len)
 		b = src->len;
 	if (a > b)
 		a = b;
-	s = src->data + a;
-	e = src->data + b;
-	while (s < e && (nl = memchr(s, '\n', (size_t)(e - s)))) {
-		n++;
-		if (nl == src->data + a || nl[-1] != '\r')
-			bare++;
-		s = nl + 1;
+	for (pos = a; pos < b;) {
+		size_t k = b - pos < PEEK_CHUNK ? (size_t)(b - pos) : PEEK_CHUNK;
+		const char *w = sp_peek(src, pos, pos + k), *s = w, *e, *nl;
+
+		if (!w)
+			break;
+		e = w + k;
+		while (s < e && (nl = memchr(s, '\n', (size_t)(e - s)))) {
+			n++;
+			if (nl == w ? prev != '\r' : nl[-1] != '\r')
+				bare++;
+			s = nl + 1;
+		}
+		prev = (unsigned char)e[-1];
+		pos += k;
 	}
 	*size = (b - a) + bare;
 	*lines = n;
@@ -841,6 +995,26 @@ static int is_outer_delimiter(const mimeo_part *p, const char *s, size_t n)
 	return 0;
 }
 
+/* is_outer_delimiter() of the line at offset `off` of src (only as many
+ * bytes as the longest enclosing boundary needs are read). */
+static int delimiter_at(const mimeo_part *p, const span *src, uint64_t off)
+{
+	const mimeo_part *a;
+	size_t need = 2;
+	const char *l;
+
+	for (a = mimeo_part_parent(p); a; a = mimeo_part_parent(a)) {
+		const char *bd = mimeo_part_is_multipart(a) ? mimeo_part_param(a, "boundary") : NULL;
+
+		if (bd && strlen(bd) + 2 > need)
+			need = strlen(bd) + 2;
+	}
+	if (need > src->len - off)
+		need = (size_t)(src->len - off);
+	l = sp_peek(src, off, off + need);
+	return l && is_outer_delimiter(p, l, need);
+}
+
 /* Where a server sees the body start.  A header block ends at its empty
  * line; a line that is not a field does not end it (RFC 5322 2.2 knows no
  * such line, and servers read it as a field), so when the tree's parser
@@ -859,7 +1033,6 @@ static uint64_t body_start(const mimeo_part *p, const span *src)
 static uint64_t body_start2(const mimeo_part *p, const span *src, int *blank)
 {
 	uint64_t hs, bs, end, pos;
-	const char *d = src->data;
 
 	*blank = 1;
 	mimeo_part_offsets(p, &hs, &bs, &end);
@@ -868,26 +1041,29 @@ static uint64_t body_start2(const mimeo_part *p, const span *src, int *blank)
 	if (bs > end || hs > bs)
 		return bs;
 	/* the usual case: the bytes before the body are an empty line */
-	if (bs > hs && d[bs - 1] == '\n' &&
-	    (bs - 1 == hs || d[bs - 2] == '\n' ||
-	     (d[bs - 2] == '\r' && (bs - 2 == hs || d[bs - 3] == '\n'))))
+	if (bs > hs && sp_byte(src, bs - 1) == '\n' &&
+	    (bs - 1 == hs || sp_byte(src, bs - 2) == '\n' ||
+	     (sp_byte(src, bs - 2) == '\r' && (bs - 2 == hs || sp_byte(src, bs - 3) == '\n'))))
 		return bs;
 	*blank = 0;
 	if (bs == end && bs == hs)
 		return bs;
 	for (pos = hs; pos < end;) {
-		const char *line = d + pos, *nl = memchr(line, '\n', (size_t)(end - pos));
-		size_t n = nl ? (size_t)(nl - line) : (size_t)(end - pos);
+		size_t n;
+		int nl;
+		const char *line = sp_line(src, pos, end, &n, &nl);
 
+		if (!line)
+			break;
 		if (n == 0 || (n == 1 && line[0] == '\r')) {
 			*blank = 1;
-			return nl ? (uint64_t)(nl - d) + 1 : end;
+			return nl ? pos + n + 1 : end;
 		}
 		if (pos > hs && is_outer_delimiter(p, line, n))
 			return end;
 		if (!nl)
 			break;
-		pos = (uint64_t)(nl - d) + 1;
+		pos += n + 1;
 	}
 	return end;
 }
@@ -990,23 +1166,32 @@ static int decode_body(ctx *c, const mimeo_part *p, const span *src, mimeo_buf *
 {
 	uint64_t a, b;
 	mimeo_transfer_decoder d;
-	size_t n, got;
 
 	mimeo_part_offsets(p, NULL, &a, &b);
 	if (b > src->len)
 		b = src->len;
 	if (a > b)
 		a = b;
-	n = (size_t)(b - a);
-	if (mimeo_buf_grow(dec, MIMEO_TRANSFER_DECODE_BOUND(n) + MIMEO_TRANSFER_DECODE_FINISH_MAX)) {
+	mimeo_transfer_decoder_init(&d, mimeo_part_cte(p), MIMEO_ISA_AUTO);
+	while (a < b) {
+		size_t k = b - a < PEEK_CHUNK ? (size_t)(b - a) : PEEK_CHUNK;
+		const char *w = sp_peek(src, a, a + k);
+
+		if (!w)
+			return -1;
+		if (mimeo_buf_grow(dec, MIMEO_TRANSFER_DECODE_BOUND(k))) {
+			c->err = MIMEO_ENOMEM;
+			return -1;
+		}
+		dec->size += mimeo_transfer_decode_step(&d, w, k, dec->ptr + dec->size);
+		a += k;
+	}
+	if (mimeo_buf_grow(dec, MIMEO_TRANSFER_DECODE_FINISH_MAX)) {
 		c->err = MIMEO_ENOMEM;
 		return -1;
 	}
-	mimeo_transfer_decoder_init(&d, mimeo_part_cte(p), MIMEO_ISA_AUTO);
-	got = mimeo_transfer_decode_step(&d, src->data + a, n, dec->ptr);
-	got += mimeo_transfer_decode_finish(&d, dec->ptr + got);
-	dec->size = got;
-	dec->ptr[got] = '\0';
+	dec->size += mimeo_transfer_decode_finish(&d, dec->ptr + dec->size);
+	dec->ptr[dec->size] = '\0';
 	return 0;
 }
 
@@ -1054,9 +1239,18 @@ static int reparse_copy(ctx *c, const mimeo_part *p, const span *src, mimeo_buf 
 		    mimeo_buf_put(nb, h.value, h.value_len) || mimeo_buf_put(nb, "\n", 1))
 			goto nomem;
 	}
-	if (mimeo_buf_put(nb, "\n", 1) ||
-	    mimeo_buf_put(nb, src->data + stop, (size_t)(end - stop)))
+	if (mimeo_buf_put(nb, "\n", 1))
 		goto nomem;
+	for (pos = stop; pos < end;) {
+		size_t k = end - pos < PEEK_CHUNK ? (size_t)(end - pos) : PEEK_CHUNK;
+		const char *w = sp_peek(src, pos, pos + k);
+
+		if (!w)
+			return 0; /* c->err is set, *m2 NULL */
+		if (mimeo_buf_put(nb, w, k))
+			goto nomem;
+		pos += k;
+	}
 	mo.alloc = c->alloc;
 	mo.flags = MIMEO_MESSAGE_BORROW;
 	rc = mimeo_message_parse_buffer(m2, nb->ptr, nb->size, &mo);
@@ -1080,6 +1274,8 @@ static int reparse(ctx *c, const mimeo_part *p, const span *src, unsigned flags,
 	if (m2) {
 		s2.data = nb.ptr;
 		s2.len = nb.size;
+		s2.m = NULL;
+		s2.c = c;
 		write_body(c, mimeo_message_root(m2), &s2, flags | F_REPARSED, depth + 1);
 		mimeo_message_free(m2);
 	}
@@ -1137,6 +1333,7 @@ static int ends_in_bare_header(ctx *c, const mimeo_part *p, const span *src)
 			d = mimeo_message_root(m2);
 			s.data = nb.ptr;
 			s.len = nb.size;
+			s.m = NULL;
 			pe = nb.size;
 		}
 	}
@@ -1257,14 +1454,14 @@ static void write_body(ctx *c, const mimeo_part *p, const span *src, unsigned fl
 	}
 	mimeo_part_offsets(p, NULL, NULL, &b);
 	a = body_start(p, src);
-	if (!message && mimeo_part_is_message(p) && b > a && src->data[b - 1] == '\n' &&
-	    b < src->len && is_outer_delimiter(p, src->data + b, (size_t)(src->len - b))) {
+	if (!message && mimeo_part_is_message(p) && b > a && sp_byte(src, b - 1) == '\n' &&
+	    b < src->len && delimiter_at(p, src, b)) {
 		/* A message/global (or other encapsulation the tree parsed
 		 * but a server reads as a plain body): the tree ends it after
 		 * the line break that closes its last line, which belongs to
 		 * the outer delimiter (RFC 2046 5.1.1), as for any leaf. */
 		b--;
-		if (b > a && src->data[b - 1] == '\r')
+		if (b > a && sp_byte(src, b - 1) == '\r')
 			b--;
 	}
 	count(src, a, b, &size, &lines);
@@ -1275,6 +1472,7 @@ static void write_body(ctx *c, const mimeo_part *p, const span *src, unsigned fl
 		const mimeo_part *inner = mimeo_part_first_child(p);
 		mimeo_buf dec;
 		span isrc = *src;
+		int decoded = 0;
 
 		mimeo_buf_init(&dec, c->alloc);
 		if (inner && (mimeo_part_flags(inner) & MIMEO_PART_ENCODED)) {
@@ -1285,10 +1483,12 @@ static void write_body(ctx *c, const mimeo_part *p, const span *src, unsigned fl
 				if (decode_body(c, p, src, &dec) == 0) {
 					isrc.data = dec.ptr;
 					isrc.len = dec.size;
+					isrc.m = NULL;
+					decoded = 1;
 				}
 			}
 		}
-		if (inner && isrc.data == src->data) {
+		if (inner && !decoded) {
 			/* A header without body right before a delimiter: the
 			 * line break before the delimiter is the header's
 			 * empty line for a server, and so part of this
@@ -1297,8 +1497,8 @@ static void write_body(ctx *c, const mimeo_part *p, const span *src, unsigned fl
 
 			mimeo_part_offsets(inner, NULL, NULL, &ie);
 			if (ie == b && b < src->len &&
-			    (src->data[b] == '\n' ||
-			     (src->data[b] == '\r' && b + 1 < src->len && src->data[b + 1] == '\n')) &&
+			    (sp_byte(src, b) == '\n' ||
+			     (sp_byte(src, b) == '\r' && sp_byte(src, b + 1) == '\n')) &&
 			    ends_in_bare_header(c, inner, src)) {
 				size += 2;
 				lines++;
@@ -1816,6 +2016,12 @@ static void write_envelope(ctx *c, const mimeo_part *p, const span *src)
 
 static int finish(ctx *c)
 {
+	size_t i;
+
+	for (i = 0; i < c->npins; i++)
+		mimeo__free(c->alloc, c->pins[i].data);
+	mimeo__free(c->alloc, c->pins);
+	mimeo__free(c->alloc, c->win);
 	mimeo_buf_dispose(&c->tmp);
 	mimeo_buf_dispose(&c->human);
 	if (!c->err && !c->out->ptr && mimeo_buf_grow(c->out, 1) != MIMEO_OK)
@@ -1827,45 +2033,32 @@ static int finish(ctx *c)
  * transfer-encoded message/rfc822 the decoded body of that part (into
  * `dec`).  Nested encodings (an encoded message inside an encoded one)
  * are decoded one level only.  A source that is not in memory (a file
- * parsed in place, a spool that went to disk) is read into `whole`: the
- * sizes and line counts of every body are needed, and the header readings
- * look back at ancestors' boundaries, so the value is computed from one
- * contiguous copy (memory of the message's size while the call runs). */
+ * parsed in place, a spool that went to disk) is read as needed (span). */
 static void node_span(ctx *c, const mimeo_message *m, const mimeo_part *p, span *src,
-		      mimeo_buf *whole, mimeo_buf *dec)
+		      mimeo_buf *dec)
 {
 	const mimeo_part *q;
 
+	src->c = c;
+	src->m = NULL;
 	src->data = mimeo_message_source(m, &src->len);
 	if (!src->data) {
 		uint64_t size = mimeo_message_source_size(m);
-		int rc;
 
-		src->data = "";
 		src->len = 0;
 		if (size >= SIZE_MAX) {
 			c->err = MIMEO_ENOMEM;
 			return;
 		}
-		if (mimeo_buf_grow(whole, (size_t)size + 1) != MIMEO_OK) {
-			c->err = MIMEO_ENOMEM;
-			return;
-		}
-		rc = mimeo_message_read_source(m, 0, whole->ptr, (size_t)size);
-		if (rc != MIMEO_OK) {
-			c->err = rc;
-			return;
-		}
-		whole->size = (size_t)size;
-		whole->ptr[size] = '\0';
-		src->data = whole->ptr;
-		src->len = whole->size;
+		src->len = (size_t)size;
+		src->m = m;
 	}
 	for (q = p; q && (mimeo_part_flags(q) & MIMEO_PART_ENCODED); q = mimeo_part_parent(q))
 		;
 	if (q && q != p && decode_body(c, q, src, dec) == 0) {
 		src->data = dec->ptr;
 		src->len = dec->size;
+		src->m = NULL;
 	}
 }
 
@@ -1883,7 +2076,7 @@ int mimeo_imap_bodystructure(const mimeo_message *m, const mimeo_part *p, unsign
 {
 	ctx c;
 	span src;
-	mimeo_buf dec, whole;
+	mimeo_buf dec;
 
 	if (!m || !out || (flags & ~MIMEO_IMAP_NO_EXTENSION) ||
 	    (p && (mimeo_part_flags(p) & MIMEO_PART_DERIVED)))
@@ -1892,13 +2085,11 @@ int mimeo_imap_bodystructure(const mimeo_message *m, const mimeo_part *p, unsign
 		p = mimeo_message_root(m);
 	ctx_init(&c, out);
 	mimeo_buf_init(&dec, out->alloc);
-	mimeo_buf_init(&whole, out->alloc);
-	node_span(&c, m, p, &src, &whole, &dec);
+	node_span(&c, m, p, &src, &dec);
 	put(&c, "(", 1);
 	write_body(&c, p, &src, flags, 0);
 	put(&c, ")", 1);
 	mimeo_buf_dispose(&dec);
-	mimeo_buf_dispose(&whole);
 	return finish(&c);
 }
 
@@ -1906,7 +2097,7 @@ int mimeo_imap_envelope(const mimeo_message *m, const mimeo_part *p, mimeo_buf *
 {
 	ctx c;
 	span src;
-	mimeo_buf dec, whole;
+	mimeo_buf dec;
 
 	if (!m || !out || (p && (mimeo_part_flags(p) & MIMEO_PART_DERIVED)))
 		return MIMEO_EINVAL;
@@ -1918,12 +2109,10 @@ int mimeo_imap_envelope(const mimeo_message *m, const mimeo_part *p, mimeo_buf *
 		p = mimeo_part_first_child(p);
 	ctx_init(&c, out);
 	mimeo_buf_init(&dec, out->alloc);
-	mimeo_buf_init(&whole, out->alloc);
-	node_span(&c, m, p, &src, &whole, &dec);
+	node_span(&c, m, p, &src, &dec);
 	put(&c, "(", 1);
 	write_envelope(&c, p, &src);
 	put(&c, ")", 1);
 	mimeo_buf_dispose(&dec);
-	mimeo_buf_dispose(&whole);
 	return finish(&c);
 }

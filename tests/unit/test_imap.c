@@ -14,6 +14,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "mimeo.h"
 
@@ -504,68 +505,163 @@ END_TEST
  * buffer, for every node (regression: the file's values were those of an
  * empty source, sizes 0 and an envelope of NILs); and every allocation,
  * the copy of the file's bytes included, may fail cleanly. */
+/* Every node's values from the file `path` (holding data) against those
+ * from the same bytes in a buffer, also with every allocation failing. */
+static void compare_sources(const char *label, const char *data, size_t len, const char *path)
+{
+	mimeo_message *mb = parse(data, len), *mf = NULL;
+	const mimeo_part *pb, *pf;
+
+	ck_assert_int_eq(mimeo_message_parse_file(&mf, path, NULL), MIMEO_OK);
+	ck_assert_ptr_null(mimeo_message_source(mf, NULL));
+	for (pb = mimeo_message_root(mb), pf = mimeo_message_root(mf); pb && pf;
+	     pb = mimeo_part_next(pb), pf = mimeo_part_next(pf)) {
+		int which;
+
+		for (which = 0; which < 2; which++) {
+			mimeo_buf want = MIMEO_BUF_INIT, got = MIMEO_BUF_INIT;
+			unsigned long n;
+
+			ck_assert_int_eq(which ? mimeo_imap_envelope(mb, pb, &want)
+					       : mimeo_imap_bodystructure(mb, pb, 0, &want),
+					 MIMEO_OK);
+			ck_assert_int_eq(which ? mimeo_imap_envelope(mf, pf, &got)
+					       : mimeo_imap_bodystructure(mf, pf, 0, &got),
+					 MIMEO_OK);
+			ck_assert_msg(got.size == want.size && memcmp(got.ptr, want.ptr, got.size) == 0,
+				      "%s %s: file %s\nbuffer %s", label, mimeo_part_section(pb),
+				      got.ptr, want.ptr);
+			mimeo_buf_dispose(&got);
+			for (n = 1;; n++) {
+				test_failing_alloc fa;
+				int rc;
+
+				test_failing_alloc_init(&fa, n);
+				mimeo_buf_init(&got, &fa.alloc);
+				rc = which ? mimeo_imap_envelope(mf, pf, &got)
+					   : mimeo_imap_bodystructure(mf, pf, 0, &got);
+				if (rc == MIMEO_OK)
+					ck_assert(got.size == want.size &&
+						  memcmp(got.ptr, want.ptr, got.size) == 0);
+				else
+					ck_assert_int_eq(rc, MIMEO_ENOMEM);
+				mimeo_buf_dispose(&got);
+				ck_assert_int_eq(fa.live, 0);
+				if (rc == MIMEO_OK && !fa.failed)
+					break;
+				ck_assert_uint_lt(n, 100000);
+			}
+			mimeo_buf_dispose(&want);
+		}
+	}
+	ck_assert(!pb && !pf);
+	mimeo_message_free(mf);
+	mimeo_message_free(mb);
+}
+
+static void compare_bytes(const char *label, const char *data, size_t len)
+{
+	char path[] = "/tmp/mimeo-test-imap-XXXXXX";
+	int fd = mkstemp(path);
+	FILE *f;
+
+	ck_assert_int_ge(fd, 0);
+	f = fdopen(fd, "wb");
+	ck_assert_ptr_nonnull(f);
+	ck_assert_uint_eq(fwrite(data, 1, len, f), len);
+	ck_assert_int_eq(fclose(f), 0);
+	compare_sources(label, data, len, path);
+	unlink(path);
+}
+
+/* A message parsed from a file is not in memory (mimeo_message_source()
+ * is NULL): both values are the same as for the same bytes parsed from a
+ * buffer, for every node (regression: the file's values were those of an
+ * empty source, sizes 0 and an envelope of NILs); and every allocation
+ * may fail cleanly.  The file is read as needed, never whole: bodies
+ * longer than the reading window (line breaks, CRLF and bare LFs across
+ * its edges), a cut header re-read, a base64 message/rfc822 decoded, a
+ * delimiter looked at after a message/global. */
 START_TEST(file_source_same_values)
 {
 	static const char *samples[] = { "sample.eml", "forward.eml", "broken.eml", "signed.eml",
 					 "digest.eml", "crlf.eml" };
-	size_t s;
+	static const char enc[] =
+		"MIME-Version: 1.0\nContent-Type: multipart/mixed; boundary=o\n\n--o\n"
+		"Content-Type: message/rfc822\nContent-Transfer-Encoding: base64\n\n"
+		"U3ViamVjdDogaW5uZXIKQ29udGVudC1UeXBlOiB0ZXh0L3BsYWluCgpoZWxsbwo=\n"
+		"--o\nContent-Type: message/global\n\nSubject: g\n\nbody\n--o--\n";
+	static const char cut[] =
+		"MIME-Version: 1.0\nContent-Type: multipart/alternative; boundary=b\n"
+		"not a field line\n--b\nContent-Type: text/plain\n\none\n--b\n"
+		"Content-Type: text/html\n\n<p>two</p>\n--b--\n";
+	char *big;
+	size_t s, i, n, body;
 
 	for (s = 0; s < sizeof(samples) / sizeof(samples[0]); s++) {
 		char path[4096];
 		size_t len;
 		char *data = read_data(samples[s], &len);
-		mimeo_message *mb = parse(data, len), *mf = NULL;
-		const mimeo_part *pb, *pf;
 
 		snprintf(path, sizeof(path), "%s/tests/data/%s", test_source_dir(), samples[s]);
-		ck_assert_int_eq(mimeo_message_parse_file(&mf, path, NULL), MIMEO_OK);
-		ck_assert_ptr_null(mimeo_message_source(mf, NULL));
-		for (pb = mimeo_message_root(mb), pf = mimeo_message_root(mf); pb && pf;
-		     pb = mimeo_part_next(pb), pf = mimeo_part_next(pf)) {
-			int which;
-
-			for (which = 0; which < 2; which++) {
-				mimeo_buf want = MIMEO_BUF_INIT, got = MIMEO_BUF_INIT;
-				unsigned long n;
-
-				ck_assert_int_eq(which ? mimeo_imap_envelope(mb, pb, &want)
-						       : mimeo_imap_bodystructure(mb, pb, 0, &want),
-						 MIMEO_OK);
-				ck_assert_int_eq(which ? mimeo_imap_envelope(mf, pf, &got)
-						       : mimeo_imap_bodystructure(mf, pf, 0, &got),
-						 MIMEO_OK);
-				ck_assert_msg(got.size == want.size &&
-						      memcmp(got.ptr, want.ptr, got.size) == 0,
-					      "%s %s: file %s\nbuffer %s", samples[s],
-					      mimeo_part_section(pb), got.ptr, want.ptr);
-				mimeo_buf_dispose(&got);
-				for (n = 1;; n++) {
-					test_failing_alloc fa;
-					int rc;
-
-					test_failing_alloc_init(&fa, n);
-					mimeo_buf_init(&got, &fa.alloc);
-					rc = which ? mimeo_imap_envelope(mf, pf, &got)
-						   : mimeo_imap_bodystructure(mf, pf, 0, &got);
-					if (rc == MIMEO_OK)
-						ck_assert(got.size == want.size &&
-							  memcmp(got.ptr, want.ptr, got.size) == 0);
-					else
-						ck_assert_int_eq(rc, MIMEO_ENOMEM);
-					mimeo_buf_dispose(&got);
-					ck_assert_int_eq(fa.live, 0);
-					if (rc == MIMEO_OK && !fa.failed)
-						break;
-					ck_assert_uint_lt(n, 100000);
-				}
-				mimeo_buf_dispose(&want);
-			}
-		}
-		ck_assert(!pb && !pf);
-		mimeo_message_free(mf);
-		mimeo_message_free(mb);
+		compare_sources(samples[s], data, len, path);
 		free(data);
 	}
+	compare_bytes("encoded message/rfc822", enc, sizeof(enc) - 1);
+	compare_bytes("cut header", cut, sizeof(cut) - 1);
+	/* 300 KB of body lines of every length, CRLF and LF mixed, in a
+	 * text part and in a cut header's long scan */
+	big = malloc(400000);
+	ck_assert_ptr_nonnull(big);
+	n = (size_t)snprintf(big, 400000, "MIME-Version: 1.0\nContent-Type: multipart/mixed; "
+			     "boundary=z\n\n--z\nContent-Type: text/plain\n\n");
+	body = n;
+	for (i = 0; n < 300000; i++) {
+		size_t k = (i * 7919) % 3000;
+
+		if (n < body + 65536 && n + k + 2 > body + 65536) {
+			/* a CRLF across the first window's edge (64 KiB) */
+			memset(big + n, 'w', body + 65535 - n);
+			n = body + 65535;
+			big[n++] = '\r';
+			big[n++] = '\n';
+			continue;
+		}
+
+		memset(big + n, 'a' + (int)(i % 26), k);
+		n += k;
+		if (i % 3 == 0)
+			big[n++] = '\r';
+		big[n++] = '\n';
+	}
+	n += (size_t)snprintf(big + n, 400000 - n, "--z\nContent-Type: message/rfc822\n"
+			      "no field\n%s", "");
+	memset(big + n, 'q', 70000); /* a line longer than the window */
+	n += 70000;
+	n += (size_t)snprintf(big + n, 400000 - n, "\nSubject: s\n\nbody\n--z--\n");
+	compare_bytes("big", big, n);
+	{
+		/* and the figures are right: counted here byte by byte */
+		mimeo_message *m = parse(big, n);
+		const mimeo_part *t = mimeo_message_find_section(m, "1");
+		uint64_t a, b, size, lines = 0, bare = 0, k;
+		char want[64], *got;
+
+		mimeo_part_offsets(t, NULL, &a, &b);
+		for (k = a; k < b; k++)
+			if (big[k] == '\n') {
+				lines++;
+				bare += k == a || big[k - 1] != '\r';
+			}
+		size = b - a + bare;
+		snprintf(want, sizeof(want), "\"7bit\" %llu %llu ", (unsigned long long)size,
+			 (unsigned long long)lines);
+		got = bs(m, "1", 0);
+		ck_assert_msg(strstr(got, want) != NULL, "%s: want %s", got, want);
+		free(got);
+		mimeo_message_free(m);
+	}
+	free(big);
 }
 END_TEST
 
