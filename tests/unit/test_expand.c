@@ -927,6 +927,31 @@ START_TEST(every_allocation_failure)
 	msg = uu_message("7bit", f1, sizeof(f1), f2, sizeof(f2), &len);
 	sweep(msg, len);
 	free(msg);
+	{
+		/* yEnc blocks in a base64 text (decoded again up to each) */
+		static const char text[] = "=ybegin line=128 size=3 name=a.bin\nabc\n=yend size=3\n"
+					   "=ybegin part=1 line=128 size=6 name=b.bin\n"
+					   "=ypart begin=1 end=3\nabc\n=yend size=3 part=1\n";
+		sbuf s = { 0 };
+
+		s_str(&s, "Content-Type: text/plain\nContent-Transfer-Encoding: base64\n\n");
+		s_base64(&s, (const unsigned char *)text, sizeof(text) - 1);
+		sweep(s.p, s.n);
+		free(s.p);
+	}
+	if (corpus) {
+		char path[4096];
+		char *data;
+		size_t dlen;
+
+		/* a TNEF stream with RTF and an embedded TNEF message */
+		snprintf(path, sizeof(path), "%s/mimekit-tnef/rich-text.eml", corpus);
+		data = test_read_file(path, &dlen);
+		if (data) {
+			sweep(data, dlen);
+			free(data);
+		}
+	}
 	if (corpus) {
 		char path[4096];
 		char *data;
