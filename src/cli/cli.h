@@ -70,6 +70,12 @@ int cli_ends_with_gz(const char *s);
 int cli_write_body(const void *data, size_t len, void *user);
 /* cli_outdir_produce_fn for a leaf (a const mimeo_part *): its decoded
  * body, streamed from the source. */
+/* After a yEnc file (a derived node of mimeo/expand.h) was saved: a
+ * warning on stderr when its own checks failed (CRC-32 or size not what
+ * its =yend line says, no =yend, part figures that do not add up); the
+ * file is kept.  `cmd` names the command. */
+void cli_warn_yenc(const char *cmd, const void *part);
+
 int cli_produce_body(void *part, int (*write)(const void *buf, size_t len, void *sink),
 		     void *sink);
 /* Flush stdout; turn a write error into CLI_FAILURE (reported once) when

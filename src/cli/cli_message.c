@@ -234,3 +234,22 @@ void cli_print_safe(FILE *out, const char *str, size_t len)
 		i += n;
 	}
 }
+
+void cli_warn_yenc(const char *cmd, const void *part)
+{
+	const mimeo_part *p = part;
+	mimeo_yenc_info yi;
+	char what[160];
+
+	if (mimeo_part_yenc_info(p, &yi) != MIMEO_OK || !yi.errors)
+		return;
+	snprintf(what, sizeof(what), "%s%s%s%s",
+		 yi.errors & MIMEO_YENC_BAD_CRC ? ", CRC-32 differs from its =yend line" : "",
+		 yi.errors & MIMEO_YENC_BAD_SIZE ? ", size differs from its =yend line" : "",
+		 yi.errors & MIMEO_YENC_NO_END ? ", no =yend line" : "",
+		 yi.errors & MIMEO_YENC_BAD_PART ? ", part figures do not add up" : "");
+	/* the name is raw bytes from the message */
+	fprintf(stderr, "mimeo: warning: %s: section %s, yEnc file \"", cmd, mimeo_part_section(p));
+	cli_print_safe(stderr, yi.name, strlen(yi.name));
+	fprintf(stderr, "\": %s; written as it is\n", what + 2);
+}

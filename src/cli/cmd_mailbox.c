@@ -892,8 +892,9 @@ int cli_extract_all(const char *path, const char *dir, int progress_mode, int ex
 			}
 			snprintf(label, sizeof(label), "message %zu section %s", i,
 				 mimeo_part_section(p));
-			cli_outdir_save(out, mimeo_part_filename(p), label, cli_produce_body,
-					(void *)p);
+			if (cli_outdir_save(out, mimeo_part_filename(p), label, cli_produce_body,
+					    (void *)p) == 0)
+				cli_warn_yenc("extract", p);
 		}
 		if (out && cli_outdir_close(out) != CLI_OK)
 			rc = CLI_FAILURE;

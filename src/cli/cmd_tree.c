@@ -408,7 +408,9 @@ static int run_extract(int argc, char **argv)
 			continue;
 		snprintf(label, sizeof(label), "section %s", mimeo_part_section(p));
 		/* decoded in blocks, straight from the source into the file */
-		cli_outdir_save(out, mimeo_part_filename(p), label, cli_produce_body, (void *)p);
+		if (cli_outdir_save(out, mimeo_part_filename(p), label, cli_produce_body,
+				    (void *)p) == 0)
+			cli_warn_yenc("extract", p);
 	}
 	rc = cli_outdir_close(out);
 	mimeo_message_free(m);

@@ -83,6 +83,13 @@ if [ -f "$C/mimekit-yenc/00000020.ntx" ]; then
 	head -c 11250 "$C/mimekit-yenc/joystick.jpg" | cmp -s - "$T/p1" || fail "00000020.ntx 1.1: not the first part"
 fi
 
+# a yEnc file whose CRC-32 is not its crc32=: a warning, the file is kept
+printf 'Subject: y\n\n=ybegin line=128 size=3 name=bad.bin\nabc\n=yend size=3 crc32=0badc0de\n' >"$T/ybad.eml"
+"$CLI" extract "$T/ybad.eml" -o "$T/yb" >"$T/out" 2>"$T/err" || fail "extract ybad.eml exited $?"
+grep -q 'warning: extract: section 1.1, yEnc file "bad.bin": CRC-32 differs from its =yend line; written as it is' "$T/err" ||
+	fail "extract ybad.eml: no CRC warning: $(cat "$T/err")"
+[ "$(cat "$T/yb/bad.bin")" = 789 ] || fail "extract ybad.eml: data not kept"
+
 # a winmail.dat with 600 attachments: extract writes every one (the TNEF
 # part is decoded once for all of them: test_expand's tnef_children_linear
 # counts it), and a uuencoded file in its text body is a child of that body
