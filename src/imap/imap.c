@@ -66,47 +66,6 @@ typedef struct ctx {
 /* Reading the source                                                  */
 /* ------------------------------------------------------------------ */
 
-/* Bytes [a, b) of s (b within s->len), kept until the call ends: for
- * what is pointed into later (field names and values).  NULL (with
- * c->err set) when they cannot be read. */
-static const char *sp_pin(const span *s, uint64_t a, uint64_t b)
-{
-	ctx *c = s->c;
-	size_t i, n;
-	pin *p;
-
-	if (s->data)
-		return s->data + a;
-	if (c->err)
-		return NULL;
-	/* the block asked for is usually inside one of the last read
-	 * (next_field walks through a block it read whole) */
-	for (i = c->npins; i-- > 0 && i + 8 >= c->npins;)
-		if (c->pins[i].off <= a && b <= c->pins[i].off + c->pins[i].len)
-			return c->pins[i].data + (a - c->pins[i].off);
-	n = (size_t)(b - a);
-	if (mimeo__array_reserve(c->alloc, (void **)&c->pins, &c->cappins, c->npins,
-				 sizeof(*c->pins), 8)) {
-		c->err = MIMEO_ENOMEM;
-		return NULL;
-	}
-	p = &c->pins[c->npins];
-	p->data = mimeo__malloc(c->alloc, n ? n : 1);
-	if (!p->data) {
-		c->err = MIMEO_ENOMEM;
-		return NULL;
-	}
-	if (n && mimeo_message_read_source(s->m, a, p->data, n) != MIMEO_OK) {
-		mimeo__free(c->alloc, p->data);
-		c->err = MIMEO_EIO;
-		return NULL;
-	}
-	p->off = a;
-	p->len = n;
-	c->npins++;
-	return p->data;
-}
-
 /* Bytes [a, b) of s (b within s->len), valid until the next sp_peek():
  * for what is looked at once (body bytes counted, a line compared).  A
  * window of at least PEEK_CHUNK bytes (less at the end) is read, so
@@ -144,6 +103,53 @@ static const char *sp_peek(const span *s, uint64_t a, uint64_t b)
 	c->winoff = a;
 	c->winlen = n;
 	return c->win;
+}
+
+/* Bytes [a, b) of s (b within s->len), kept until the call ends: for
+ * what is pointed into later (field names and values).  NULL (with
+ * c->err set) when they cannot be read. */
+static const char *sp_pin(const span *s, uint64_t a, uint64_t b)
+{
+	ctx *c = s->c;
+	size_t i, n;
+	pin *p;
+
+	if (s->data)
+		return s->data + a;
+	if (c->err)
+		return NULL;
+	/* the block asked for is usually inside one of the last read
+	 * (next_field walks through a block it read whole) */
+	for (i = c->npins; i-- > 0 && i + 8 >= c->npins;)
+		if (c->pins[i].off <= a && b <= c->pins[i].off + c->pins[i].len)
+			return c->pins[i].data + (a - c->pins[i].off);
+	n = (size_t)(b - a);
+	if (mimeo__array_reserve(c->alloc, (void **)&c->pins, &c->cappins, c->npins,
+				 sizeof(*c->pins), 8)) {
+		c->err = MIMEO_ENOMEM;
+		return NULL;
+	}
+	p = &c->pins[c->npins];
+	p->data = mimeo__malloc(c->alloc, n ? n : 1);
+	if (!p->data) {
+		c->err = MIMEO_ENOMEM;
+		return NULL;
+	}
+	if (n) {
+		/* through the window: the headers of small parts one after
+		 * the other cost one read, not one each */
+		const char *w = sp_peek(s, a, b);
+
+		if (!w) {
+			mimeo__free(c->alloc, p->data);
+			return NULL;
+		}
+		memcpy(p->data, w, n);
+	}
+	p->off = a;
+	p->len = n;
+	c->npins++;
+	return p->data;
 }
 
 /* The byte at `off` of s, or -1 past its end (or when unreadable). */
