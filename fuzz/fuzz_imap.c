@@ -5,7 +5,11 @@
  * Input: [options byte] [message...]
  *   options bit 0: small parser limits (depth 4, 16 parts, short header
  *   lines), so that opaque multiparts and cut headers are reached;
- *   bit 1: MIMEO_MESSAGE_BORROW.
+ *   bit 1: MIMEO_MESSAGE_BORROW;
+ *   bit 2: also parse the message from a read callback whose spool goes to
+ *   a temporary file at once (the source is then not in memory and the
+ *   writer reads it as it needs): every value must be the same bytes as
+ *   for the tree parsed from memory.
  * Checks, for the root and for every node of the tree:
  *   - BODYSTRUCTURE, BODY (MIMEO_IMAP_NO_EXTENSION) and ENVELOPE succeed
  *     and are one well-formed IMAP value each (RFC 3501 9): balanced
@@ -152,6 +156,49 @@ static void check_envelope(const mimeo_message *m, const mimeo_part *p)
 	mimeo_buf_dispose(&b);
 }
 
+/* A read callback over a buffer, a few bytes at a time. */
+typedef struct feed {
+	const uint8_t *p;
+	size_t left;
+} feed;
+
+static int feed_read(void *buf, size_t cap, size_t *got, void *ctx)
+{
+	feed *f = ctx;
+	size_t n = f->left < cap ? f->left : cap;
+
+	if (n > 4093)
+		n = 4093;
+	memcpy(buf, f->p, n);
+	f->p += n;
+	f->left -= n;
+	*got = n;
+	return 0;
+}
+
+/* The same value from node `q` of the tree read from a file as from node
+ * `p` of the tree read from memory. */
+static void check_same(const mimeo_message *m, const mimeo_part *p, const mimeo_message *mf,
+		       const mimeo_part *q)
+{
+	mimeo_buf a = MIMEO_BUF_INIT, b = MIMEO_BUF_INIT;
+	int which;
+
+	for (which = 0; which < 2; which++) {
+		if (which && !(mimeo_part_is_message(p) || p == mimeo_message_root(m)))
+			break;
+		FZ_CHECK((which ? mimeo_imap_envelope(m, p, &a)
+				: mimeo_imap_bodystructure(m, p, 0, &a)) == MIMEO_OK);
+		FZ_CHECK((which ? mimeo_imap_envelope(mf, q, &b)
+				: mimeo_imap_bodystructure(mf, q, 0, &b)) == MIMEO_OK);
+		FZ_CHECK(a.size == b.size && memcmp(a.ptr, b.ptr, a.size) == 0);
+		mimeo_buf_clear(&a);
+		mimeo_buf_clear(&b);
+	}
+	mimeo_buf_dispose(&a);
+	mimeo_buf_dispose(&b);
+}
+
 static void check_node(const mimeo_message *m, const mimeo_part *p)
 {
 	mimeo_buf full = MIMEO_BUF_INIT, basic = MIMEO_BUF_INIT;
@@ -205,6 +252,27 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		check_node(m, p);
 		if (++n > 200)
 			break; /* enough nodes: keep each input fast */
+	}
+	if (opt & 4) {
+		mimeo_message_options fo = mo;
+		mimeo_message *mf = NULL;
+		const mimeo_part *q;
+		feed f = { data, size };
+
+		fo.flags &= ~MIMEO_MESSAGE_BORROW;
+		fo.spool_memory = 1;
+		if (mimeo_message_parse_stream(&mf, feed_read, &f, &fo) == MIMEO_OK) {
+			if (!mimeo_message_source(mf, NULL)) {
+				n = 0;
+				for (p = mimeo_message_root(m), q = mimeo_message_root(mf); p && q;
+				     p = mimeo_part_next(p), q = mimeo_part_next(q)) {
+					check_same(m, p, mf, q);
+					if (++n > 50)
+						break;
+				}
+			}
+			mimeo_message_free(mf);
+		}
 	}
 	mimeo_message_free(m);
 	free(copy);
