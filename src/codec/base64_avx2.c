@@ -136,6 +136,10 @@ static unsigned char *decode_lines(const unsigned char **pin, const unsigned cha
 	 * checked against them, so p advances by a constant and the loads of
 	 * the next line never wait for this one's classification. */
 	unsigned len = 0, eol = 0;
+	/* alphabet up to len, then the line break of the last line (the
+	 * first line matches nothing: want has a bit no piece sets) */
+	uint64_t want = ~0ull;
+	uint32_t want2 = ~0u;
 
 	while (end - p >= 128) {
 		/* The three pieces are decoded while they are classified (one
@@ -144,10 +148,7 @@ static unsigned char *decode_lines(const unsigned char **pin, const unsigned cha
 		uint64_t m = (uint64_t)check_decode32(p, o) |
 			     (uint64_t)check_decode32(p + 32, o + 24) << 32;
 		uint32_t m2 = check_decode32(p + 64, o + 48);
-		/* alphabet up to len, then the line break of the last line */
-		uint64_t want = len >= 64 ? ~0ull : (1ull << len) - 1;
-		uint32_t want2 = len > 64 ? (uint32_t)((1ull << (len - 64)) - 1) : 0;
-		int same = len && (m & want) == want && (m2 & want2) == want2 &&
+		int same = (m & want) == want && (m2 & want2) == want2 &&
 			   (eol == 1 ? p[len] == '\n' : p[len] == '\r' && p[len + 1] == '\n');
 
 		if (!same) {
@@ -162,6 +163,8 @@ static unsigned char *decode_lines(const unsigned char **pin, const unsigned cha
 			eol = p[len] == '\n' ? 1 : p[len] == '\r' && p[len + 1] == '\n' ? 2 : 0;
 			if (!eol || len % 4 != 0 || len == 0)
 				break;
+			want = len >= 64 ? ~0ull : (1ull << len) - 1;
+			want2 = len > 64 ? (uint32_t)((1ull << (len - 64)) - 1) : 0;
 		}
 		_mm_prefetch((const char *)p + 1024, _MM_HINT_T0);
 		o += len / 4 * 3;
