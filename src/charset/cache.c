@@ -21,7 +21,7 @@ int mimeo_charset_cache_new(mimeo_charset_cache **out, const mimeo_allocator *al
 	cc->alloc = alloc;
 	cc->cp1252 = mimeo__charset_enc_cp1252();
 	for (i = 0; i < MIMEO__ENC_COUNT; i++)
-		cc->slot[i].cd = (iconv_t)-1;
+		cc->slot[i].cd = cc->slot[i].spare = (iconv_t)-1;
 	for (i = 0; i < MIMEO__SCRATCH_N; i++)
 		mimeo_buf_init(&cc->scratch[i], alloc);
 	*out = cc;
@@ -37,6 +37,8 @@ void mimeo_charset_cache_free(mimeo_charset_cache *cc)
 	for (i = 0; i < MIMEO__ENC_COUNT; i++) {
 		if (cc->slot[i].state == 1)
 			iconv_close(cc->slot[i].cd);
+		if (cc->slot[i].spare_state == 1)
+			iconv_close(cc->slot[i].spare);
 		mimeo__free(cc->alloc, cc->slot[i].sb);
 	}
 	for (i = 0; i < MIMEO__SCRATCH_N; i++)
@@ -118,4 +120,24 @@ iconv_t mimeo__charset_slot_cd(mimeo_charset_cache *cc, int enc)
 		s->state = s->cd == (iconv_t)-1 ? -1 : 1;
 	}
 	return s->state == 1 ? s->cd : (iconv_t)-1;
+}
+
+/* A descriptor of `enc` for one whole-buffer conversion: the slot's own, or
+ * when a streaming converter has borrowed that, the slot's spare (reset
+ * first: a conversion that failed half-way may have left a shift state). */
+iconv_t mimeo__charset_whole_cd(mimeo_charset_cache *cc, int enc)
+{
+	struct slot *s = &cc->slot[enc];
+
+	if (!s->busy)
+		return mimeo__charset_slot_cd(cc, enc);
+	if (s->spare_state == 0) {
+		cc->opens++;
+		s->spare = mimeo__charset_open_iconv(enc);
+		s->spare_state = s->spare == (iconv_t)-1 ? -1 : 1;
+	}
+	if (s->spare_state != 1)
+		return (iconv_t)-1;
+	iconv(s->spare, NULL, NULL, NULL, NULL);
+	return s->spare;
 }

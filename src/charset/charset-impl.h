@@ -52,6 +52,12 @@ struct slot {
 	iconv_t cd;          /* (iconv_t)-1 until opened */
 	signed char state;   /* 0 = not tried, 1 = open, -1 = no converter */
 	unsigned char busy;  /* lent to a mimeo_charset_conv */
+	/* for whole-buffer conversions while `cd` is lent (a long-lived
+	 * converter of that charset, e.g. one a scan keeps per label, would
+	 * otherwise make every header or parameter in that charset open and
+	 * close iconv): opened on first need, kept like `cd` */
+	iconv_t spare;
+	signed char spare_state; /* as state */
 	unsigned char (*sb)[4]; /* single-byte table for 0x80-0xFF: [0] = length
 				   (| 0x80 when the byte is invalid), [1..3] UTF-8 */
 };
@@ -122,6 +128,10 @@ iconv_t mimeo__charset_open_iconv(int enc);
 /* cache.c: the cache's descriptor for `enc`, opened on first use;
  * (iconv_t)-1 when the system has no converter for it. */
 iconv_t mimeo__charset_slot_cd(mimeo_charset_cache *cc, int enc);
+/* A descriptor for one whole-buffer conversion (the slot's, or its spare
+ * while the slot's is lent to a streaming converter); (iconv_t)-1 when the
+ * system has no converter. */
+iconv_t mimeo__charset_whole_cd(mimeo_charset_cache *cc, int enc);
 
 /* sbcs.c: the single-byte table of `enc` (built on first use); NULL on
  * allocation failure (*nomem set) or when iconv lacks the charset. */

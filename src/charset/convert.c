@@ -153,16 +153,7 @@ int mimeo__charset_convert(mimeo_charset_cache *cc, int enc, unsigned unknown_fl
 		/* fall through */
 	default:
 	use_iconv:
-		if (cc->slot[enc].busy) {
-			/* Lent to a streaming converter: use a private one. */
-			cd = mimeo__charset_open_iconv(enc);
-			if (cd == (iconv_t)-1)
-				break;
-			rc = iconv_run(cd, &s, &len, 1, out, rep);
-			iconv_close(cd);
-			return rc;
-		}
-		cd = mimeo__charset_slot_cd(cc, enc);
+		cd = mimeo__charset_whole_cd(cc, enc);
 		if (cd == (iconv_t)-1)
 			break;
 		return iconv_run(cd, &s, &len, 1, out, rep);

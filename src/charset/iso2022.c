@@ -269,24 +269,16 @@ int mimeo__x7_convert(iconv_t cd, struct x7 *st, const unsigned char *s, size_t 
 int mimeo__x7_whole(mimeo_charset_cache *cc, int kind, const unsigned char *s, size_t n,
 		    mimeo_buf *out, unsigned *rep)
 {
-	int target = mimeo__x7_target(kind), rc, own = 0;
+	int target = mimeo__x7_target(kind), rc;
 	struct x7 st;
 	mimeo_buf tmp;
-	iconv_t cd;
+	iconv_t cd = mimeo__charset_whole_cd(cc, target);
 
-	if (cc->slot[target].busy) {
-		cd = mimeo__charset_open_iconv(target);
-		own = 1;
-	} else {
-		cd = mimeo__charset_slot_cd(cc, target);
-	}
 	if (cd == (iconv_t)-1)
 		return -1;
 	mimeo__x7_init(&st, kind);
 	mimeo_buf_init(&tmp, cc->alloc);
 	rc = mimeo__x7_convert(cd, &st, s, n, 1, &tmp, out, rep);
 	mimeo_buf_dispose(&tmp);
-	if (own)
-		iconv_close(cd);
 	return rc;
 }

@@ -826,6 +826,50 @@ START_TEST(cache_opens_once)
 }
 END_TEST
 
+/* Issue 16: a streaming converter borrows the cache's descriptor for its
+ * charset for as long as it lives (a scan keeps one per label for a whole
+ * mailbox).  Whole-buffer conversions of that charset meanwhile (headers,
+ * parameters) used to open and close iconv every time; now they share one
+ * spare descriptor: two opens for any number of calls, same output. */
+START_TEST(cache_spare_while_lent)
+{
+	mimeo_charset_cache *cc = new_cache();
+	mimeo_charset_conv *gbk = NULL, *sjis = NULL;
+	mimeo_buf b = MIMEO_BUF_INIT, s = MIMEO_BUF_INIT;
+	const char *jis = "=?iso-2022-jp?b?GyRCJDMbKEI=?=";
+	int i;
+
+	ck_assert_int_eq(mimeo_charset_conv_new(&gbk, cc, "gbk", 3), MIMEO_OK);
+	ck_assert_int_eq(mimeo_charset_conv_new(&sjis, cc, "shift_jis", 9), MIMEO_OK);
+	ck_assert_int_eq(mimeo_charset_conv_step(gbk, "\xd6", 1, &s), MIMEO_OK);
+	ck_assert_int_eq(mimeo_charset_conv_step(sjis, "\x82", 1, &s), MIMEO_OK);
+	for (i = 0; i < 1000; i++) {
+		mimeo_buf_clear(&b);
+		ck_assert_int_eq(mimeo_charset_to_utf8(cc, "gbk", 3, "\xd6\xd0", 2, &b, NULL),
+				 MIMEO_OK);
+		ck_assert_str_eq(b.ptr, "\xe4\xb8\xad");
+		mimeo_buf_clear(&b);
+		/* ISO-2022-JP goes through the shift_jis descriptor */
+		ck_assert_int_eq(mimeo_header_decode_text(cc, NULL, jis, strlen(jis), &b, NULL),
+				 MIMEO_OK);
+		ck_assert_str_eq(b.ptr, "\xe3\x81\x93");
+	}
+	/* the converters kept their state across all that */
+	ck_assert_int_eq(mimeo_charset_conv_step(gbk, "\xd0", 1, &s), MIMEO_OK);
+	ck_assert_int_eq(mimeo_charset_conv_step(sjis, "\xa0", 1, &s), MIMEO_OK);
+	ck_assert_int_eq(mimeo_charset_conv_finish(gbk, &s), MIMEO_OK);
+	ck_assert_int_eq(mimeo_charset_conv_finish(sjis, &s), MIMEO_OK);
+	ck_assert_str_eq(s.ptr, "\xe4\xb8\xad\xe3\x81\x82");
+	/* gbk and shift_jis: the lent descriptor and a spare each */
+	ck_assert_uint_eq(mimeo__charset_opens(cc), 4);
+	mimeo_charset_conv_free(gbk);
+	mimeo_charset_conv_free(sjis);
+	mimeo_buf_dispose(&b);
+	mimeo_buf_dispose(&s);
+	mimeo_charset_cache_free(cc);
+}
+END_TEST
+
 START_TEST(utf8_valid_prefix)
 {
 	ck_assert_uint_eq(mimeo_utf8_valid_prefix("", 0), 0);
@@ -1077,6 +1121,7 @@ static Suite *charset_suite(void)
 	tcase_add_test(tc, fallbacks_are_flagged);
 	tcase_add_test(tc, tables_agree_with_iconv);
 	tcase_add_test(tc, cache_opens_once);
+	tcase_add_test(tc, cache_spare_while_lent);
 	tcase_add_test(tc, utf8_valid_prefix);
 	tcase_add_test(tc, utf8_valid_prefix_every_boundary);
 	tcase_add_test(tc, utf8_valid_prefix_paths_agree);
