@@ -35,6 +35,7 @@
  */
 #include "mimeo/parser.h"
 #include "mimeo/param.h"
+#include "mimeo/charset.h"
 
 #include "common-priv.h"
 #include "parser-priv.h"
@@ -140,6 +141,10 @@ struct mimeo_parser {
 	const mimeo_allocator *a;
 	mimeo__scan_fn scan;
 	mimeo_isa isa;
+	/* root only: charset cache for Content-Type parameters (RFC 2231 and
+	 * encoded-word filenames), made on first use and kept, so that a
+	 * mailbox does not open iconv again for every such part */
+	mimeo_charset_cache *cc;
 
 	/* sticky error */
 	int err;
@@ -560,8 +565,10 @@ static int set_type(mimeo_parser *p, frame *f, const frame *parent)
 		int rc;
 
 		ho.alloc = p->a;
-		rc = mimeo_mime_field_parse(&f->ct, NULL, &ho, f->ctval.ptr ? f->ctval.ptr : "",
-					    f->ctval.size);
+		if (!p->root->cc && mimeo_charset_cache_new(&p->root->cc, p->a) != MIMEO_OK)
+			return fail(p, MIMEO_ENOMEM, "out of memory");
+		rc = mimeo_mime_field_parse(&f->ct, p->root->cc, &ho,
+					    f->ctval.ptr ? f->ctval.ptr : "", f->ctval.size);
 		if (rc)
 			return fail(p, rc, "out of memory");
 	}
@@ -2332,6 +2339,8 @@ void mimeo_parser_free(mimeo_parser *p)
 	if (!p)
 		return;
 	mimeo_parser_free(p->inner);
+	if (p->root == p)
+		mimeo_charset_cache_free(p->cc);
 	for (i = 0; i < p->afr; i++)
 		frame_free(p, p->fr[i]);
 	mimeo__free(p->a, p->fr);
