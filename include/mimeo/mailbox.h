@@ -15,12 +15,15 @@
  *    syntax) is an mbox, and so is any file with MIMEO_MAILBOX_FORCE_MBOX;
  *    an empty file is an empty mbox;
  *  - any other file is one message (MIMEO_MAILBOX_SINGLE).
- * A name ending in ".gz" is read through zlib into memory (at most
- * max_inflated bytes); a ".gz" file whose content is not gzip (no gzip
- * magic at its start) is read as it is, as zlib does; corrupt or cut-off
- * gzip data is an error (MIMEO_EIO, errno EBADMSG); any other file is mapped, not read: the mailbox
- * costs no memory beyond its index, and message bytes are handed out as
- * pointers into the mapping, without a copy.
+ * gzip is found by the content, not by the name (mimeo_reader_open()
+ * with MIMEO_READER_DETECT): a file or pipe starting with the gzip magic
+ * bytes 1f 8b is decompressed into memory (at most max_inflated bytes),
+ * whatever it is called; corrupt or cut-off gzip data is an error
+ * (MIMEO_EIO, errno EBADMSG).  A pipe (or other input that cannot be
+ * mapped) is read into memory the same way.  Any other file is mapped,
+ * not read, also when its name ends in ".gz" (since 0.2; it was read into
+ * memory): the mailbox costs no memory beyond its index, and message
+ * bytes are handed out as pointers into the mapping, without a copy.
  *
  * mbox splitting follows the push parser's MIMEO_PARSE_MBOX rules exactly
  * (mimeo/parser.h; one implementation): a message starts at a line
@@ -98,7 +101,7 @@ typedef struct mimeo_mailbox_options {
 	/** most messages indexed, default 16 Mi (16 bytes of index each);
 	 * more fails the open with MIMEO_ELIMIT */
 	size_t max_messages;
-	/** largest input read into memory instead of mapped (a .gz file
+	/** largest input read into memory instead of mapped (gzip
 	 * decompressed, or a pipe): default 1 GiB; more is MIMEO_ELIMIT */
 	uint64_t max_inflated;
 	/** line scanner's instruction set, MIMEO_ISA_AUTO = best */
@@ -130,13 +133,14 @@ typedef struct mimeo_mailbox_entry {
  * its messages (mbox: one line scan of the whole file; Maildir: the
  * listings of new/ and cur/ and a stat() of each file).
  * @param out   receives the mailbox (NULL on failure)
- * @param path  file or directory; a name ending in ".gz" is decompressed
+ * @param path  file or directory; gzip content is decompressed (found by
+ *              its magic bytes, whatever the name)
  * @param opts  NULL = defaults
  * @return MIMEO_OK; MIMEO_EIO (cannot open, read or map: errno tells why;
  *         a directory that is no Maildir gives MIMEO_EIO with ENOTDIR;
  *         corrupt or cut-off gzip data EBADMSG (since 0.2: a cut-off .gz
  *         was read as far as it went, without an error));
- *         MIMEO_ELIMIT (more messages than max_messages, or a .gz/pipe
+ *         MIMEO_ELIMIT (more messages than max_messages, or gzip or a pipe
  *         larger than max_inflated); MIMEO_ENOMEM; MIMEO_EINVAL (NULL
  *         out or path, bad options version).  @since 0.2
  */

@@ -569,20 +569,40 @@ MIMEO_EXTERN void mimeo_part_offsets(const mimeo_part *p, uint64_t *header_start
 
 /* --- reading files, plain or gzip-compressed ------------------------ */
 
-/** A file reader that decompresses names ending in ".gz" (opaque).  The
- *  one place mimeo reads gzip: the message functions and the CLI use it.
+/** A file reader that decompresses gzip (opaque).  The one place mimeo
+ *  reads gzip: the message functions, the mailbox and the CLI use it.
  *  @since 0.2 */
 typedef struct mimeo_reader mimeo_reader;
+
+/** mimeo_reader_open() flag: decide by the content, whatever the name:
+ *  input that starts with the gzip magic bytes 1f 8b (RFC 1952) is
+ *  decompressed, anything else is read as it is.  For input whose name
+ *  says nothing (a pipe, standard input); mimeo_mailbox_open() reads every
+ *  file this way.  @since 0.2 */
+#define MIMEO_READER_DETECT 0x1u
 
 /**
  * Open `path` for reading, or read `fd` (when fd >= 0; it is then owned by
  * the reader and closed by mimeo_reader_close(); `path` may be NULL or
- * names the input, and decides whether it is gzip).
- * @return MIMEO_OK, MIMEO_EINVAL, MIMEO_ENOMEM, MIMEO_EIO (cannot open:
- *         errno says why).  @since 0.2
+ * names the input).
+ *
+ * Which input is decompressed: without flags, a name ending in ".gz"
+ * makes the reader look at the content, and any other name (or none) is
+ * read as it is, never inflated; with MIMEO_READER_DETECT the content is
+ * looked at whatever the name.  Looking means: input starting with 1f 8b
+ * is gzip (several members are read one after the other; bad or cut-off
+ * data is an error of mimeo_reader_read()); anything else, such as a
+ * plain file named "x.eml.gz", is read unchanged (zlib's transparent
+ * reading) and mimeo_reader_is_compressed() says 0.  A seekable file is
+ * looked at with pread, so nothing is consumed; on a pipe or socket the
+ * open reads the first bytes (it waits for them).
+ * @param flags 0 or MIMEO_READER_DETECT
+ * @return MIMEO_OK, MIMEO_EINVAL (NULL out, neither path nor fd, unknown
+ *         flags), MIMEO_ENOMEM, MIMEO_EIO (cannot open: errno says why).
+ *         @since 0.2
  */
 MIMEO_EXTERN int mimeo_reader_open(mimeo_reader **out, const char *path, int fd,
-				   const mimeo_allocator *alloc);
+				   unsigned flags, const mimeo_allocator *alloc);
 /**
  * Read up to `cap` bytes; *got = 0 at the end.  Has the mimeo_read_fn
  * shape, so it can be passed to mimeo_message_parse_stream() with the
@@ -592,9 +612,12 @@ MIMEO_EXTERN int mimeo_reader_open(mimeo_reader **out, const char *path, int fd,
  *         read keeps the system's errno).  @since 0.2
  */
 MIMEO_EXTERN int mimeo_reader_read(void *buf, size_t cap, size_t *got, void *reader);
-/** Non-zero when the reader decompresses gzip.  @since 0.2 */
+/** Non-zero when the content is gzip and the reader decompresses it; 0
+ *  for plain input, also under a ".gz" name.  @since 0.2 */
 MIMEO_EXTERN int mimeo_reader_is_compressed(const mimeo_reader *r);
-/** The plain file's descriptor (owned by the reader), or -1 for gzip.
+/** The descriptor reads go to (owned by the reader), or -1 when they go
+ *  through zlib: gzip input, or a pipe whose first bytes zlib read to
+ *  tell (then its bytes must come through mimeo_reader_read()).
  *  @since 0.2 */
 MIMEO_EXTERN int mimeo_reader_fd(const mimeo_reader *r);
 /** Why the last read failed (static or zlib's string).  @since 0.2 */

@@ -35,7 +35,9 @@ void cli_error(const char *fmt, ...)
 	fputc('\n', stderr);
 }
 
-int cli_input_open(cli_input *in, const char *path)
+/* Open with the reader's flags: 0 (a ".gz" name is read through zlib) or
+ * MIMEO_READER_DETECT (gzip found by its content). */
+static int input_open(cli_input *in, const char *path, unsigned flags)
 {
 	mimeo_reader *r = NULL;
 	int fd, rc;
@@ -52,8 +54,8 @@ int cli_input_open(cli_input *in, const char *path)
 		cli_error("cannot open %s: %s", path, strerror(errno));
 		return -1;
 	}
-	/* the library's reader: gzip ("*.gz") is read in one place */
-	rc = mimeo_reader_open(&r, path, fd, NULL);
+	/* the library's reader: gzip is read in one place */
+	rc = mimeo_reader_open(&r, path, fd, flags, NULL);
 	if (rc != MIMEO_OK) {
 		close(fd);
 		cli_error("cannot read %s: %s", path, mimeo_strerror(rc));
@@ -63,6 +65,11 @@ int cli_input_open(cli_input *in, const char *path)
 	in->fd = mimeo_reader_fd(r);
 	in->gz = mimeo_reader_is_compressed(r) ? (void *)r : NULL;
 	return 0;
+}
+
+int cli_input_open(cli_input *in, const char *path)
+{
+	return input_open(in, path, 0);
 }
 
 ssize_t cli_input_read(cli_input *in, void *buf, size_t n)
@@ -86,13 +93,13 @@ void cli_input_close(cli_input *in)
 	in->fd = -1;
 }
 
-char *cli_input_slurp(const char *path, size_t *len)
+static char *input_slurp(const char *path, size_t *len, unsigned flags)
 {
 	cli_input in;
 	size_t cap = 1 << 16, used = 0;
 	char *buf;
 
-	if (cli_input_open(&in, path) < 0)
+	if (input_open(&in, path, flags) < 0)
 		return NULL;
 	buf = malloc(cap);
 	if (!buf) {
@@ -128,6 +135,16 @@ char *cli_input_slurp(const char *path, size_t *len)
 	buf[used] = '\0';
 	*len = used;
 	return buf;
+}
+
+char *cli_input_slurp(const char *path, size_t *len)
+{
+	return input_slurp(path, len, 0);
+}
+
+char *cli_input_slurp_mail(const char *path, size_t *len)
+{
+	return input_slurp(path, len, MIMEO_READER_DETECT);
 }
 
 int cli_write_stdout(const void *buf, size_t len)

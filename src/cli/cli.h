@@ -20,11 +20,11 @@ typedef struct cli_command {
 	int (*run)(int argc, char **argv);
 } cli_command;
 
-/* An input file: a path, "-" for stdin, or a path ending in ".gz" that is
- * read through zlib. */
+/* An input file: a path or "-" for stdin; a path ending in ".gz" whose
+ * content is gzip is read through zlib (mimeo_reader_open's rule). */
 typedef struct cli_input {
 	int fd;        /* plain input (owned by `reader`), or -1 */
-	void *gz;      /* non-NULL for .gz input (read through zlib) */
+	void *gz;      /* non-NULL for gzip input (read through zlib) */
 	void *reader;  /* the library's mimeo_reader doing the reading */
 	const char *name;
 } cli_input;
@@ -37,6 +37,10 @@ void cli_input_close(cli_input *in);
 /* Read the whole input into a malloc'd buffer (NUL-terminated; *len excludes
  * the terminator).  Returns NULL after printing an error. */
 char *cli_input_slurp(const char *path, size_t *len);
+/* The same for a message or mailbox: gzip is found by its content (magic
+ * bytes 1f 8b, MIMEO_READER_DETECT), also on standard input, as
+ * mimeo_mailbox_open() finds it. */
+char *cli_input_slurp_mail(const char *path, size_t *len);
 
 /* Print "mimeo: <message>\n" to stderr. */
 void cli_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
@@ -60,11 +64,9 @@ void cli_warn_limits(const char *name, unsigned limits);
 
 struct mimeo_message;
 
-/* Parse FILE ("-" = stdin, ".gz" through zlib) into a tree.  NULL after
- * printing one error line. */
+/* Parse FILE ("-" = stdin; gzip, found by its content, through zlib) into
+ * a tree.  NULL after printing one error line. */
 struct mimeo_message *cli_load_message(const char *path);
-/* Does the name end in ".gz" (read through zlib)? */
-int cli_ends_with_gz(const char *s);
 /* mimeo_write_fn writing to stdout; a failure is reported once (by
  * cli_write_stdout) and returned as MIMEO_EIO. */
 int cli_write_body(const void *data, size_t len, void *user);

@@ -80,6 +80,7 @@ struct mimeo_message *cli_load_message_n(const char *path, size_t n)
 	mimeo_message_options mo = MIMEO_MESSAGE_OPTIONS_INIT;
 	mimeo_mailbox *mb = NULL;
 	mimeo_message *m = NULL;
+	mimeo_reader *r = NULL;
 	char *slurped = NULL;
 	const char *data;
 	size_t len, count, want = n ? n : 1, skip = 0;
@@ -91,7 +92,7 @@ struct mimeo_message *cli_load_message_n(const char *path, size_t n)
 	if (strcmp(path, "-") == 0 && n == 0)
 		return cli_load_message(path);
 	if (strcmp(path, "-") == 0) {
-		slurped = cli_input_slurp(path, &len);
+		slurped = cli_input_slurp_mail(path, &len);
 		if (!slurped)
 			return NULL;
 		rc = mimeo_mailbox_open_buffer(&mb, slurped, len, NULL);
@@ -155,12 +156,13 @@ struct mimeo_message *cli_load_message_n(const char *path, size_t n)
 	/* A plain mbox file is parsed in place, by offset and length (a
 	 * message may hold a 1 GB attachment: no copy); the tree keeps its own
 	 * descriptor, so the mailbox can be closed below.  An mbox read into
-	 * memory (.gz, a pipe, stdin) is copied: its buffer goes with the
-	 * mailbox. */
-	fd = slurped ? -1 : open(path, O_RDONLY | O_CLOEXEC);
-	if (fd >= 0 && (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode) || cli_ends_with_gz(path))) {
-		close(fd);
-		fd = -1;
+	 * memory (gzip, a pipe, stdin) is copied: its buffer goes with the
+	 * mailbox.  gzip is told by content, as the mailbox told it. */
+	fd = -1;
+	if (!slurped && mimeo_reader_open(&r, path, -1, MIMEO_READER_DETECT, NULL) == MIMEO_OK) {
+		fd = mimeo_reader_fd(r); /* -1: gzip or a pipe */
+		if (fd >= 0 && (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)))
+			fd = -1;
 	}
 	if (fd >= 0) {
 		mimeo_mailbox_entry e;
@@ -176,7 +178,6 @@ struct mimeo_message *cli_load_message_n(const char *path, size_t n)
 		} else {
 			rc = mimeo_message_parse_fd_range(&m, fd, e.offset + skip, len, &mo);
 		}
-		close(fd);
 		if (rc == MIMEO_EIO)
 			cli_error("cannot read message %zu of %s: %s", want, path,
 				  reason ? reason : strerror(errno));
@@ -192,6 +193,7 @@ struct mimeo_message *cli_load_message_n(const char *path, size_t n)
 		cli_warn_limits(path, mimeo_message_limits_hit(m));
 	}
 out:
+	mimeo_reader_close(r);
 	mimeo_mailbox_free(mb);
 	free(slurped);
 	return m;

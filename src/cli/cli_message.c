@@ -13,18 +13,13 @@
 #include <string.h>
 #include <unistd.h>
 
-int cli_ends_with_gz(const char *s)
-{
-	size_t n = strlen(s);
-
-	return n >= 3 && strcmp(s + n - 3, ".gz") == 0;
-}
-
 /*
  * The message is not read into memory: a regular file (also as standard
  * input) is parsed in blocks and its bodies are read back on demand; a
- * pipe or a .gz file is spooled by the library (memory up to 1 MiB, then
- * an unlinked file in $TMPDIR).
+ * pipe or a gzip file is spooled by the library (memory up to 1 MiB, then
+ * an unlinked file in $TMPDIR).  gzip is found by its content, as the
+ * mailbox finds it, so message 1 of a gzip "box.mbox" and the file itself
+ * read alike.
  */
 mimeo_message *cli_load_message(const char *path)
 {
@@ -43,21 +38,23 @@ mimeo_message *cli_load_message(const char *path)
 		cli_error("cannot open %s: %s", path, strerror(errno));
 		return NULL;
 	}
-	if (cli_ends_with_gz(path)) {
-		rc = mimeo_reader_open(&r, path, fd, NULL);
-		if (rc != MIMEO_OK) {
-			close(fd);
-			cli_error("cannot read %s: %s", path, mimeo_strerror(rc));
-			return NULL;
-		}
-		rc = mimeo_message_parse_stream(&m, mimeo_reader_read, r, &o);
-	} else {
-		rc = mimeo_message_parse_fd(&m, fd, &o);
+	rc = mimeo_reader_open(&r, path, fd, MIMEO_READER_DETECT, NULL);
+	if (rc != MIMEO_OK) {
+		close(fd);
+		cli_error("cannot read %s: %s", path, mimeo_strerror(rc));
+		return NULL;
 	}
+	/* a descriptor when reads go straight to it (a seekable plain file:
+	 * parsed in place), else gzip or a pipe through the reader */
+	if (mimeo_reader_fd(r) >= 0)
+		rc = mimeo_message_parse_fd(&m, mimeo_reader_fd(r), &o);
+	else
+		rc = mimeo_message_parse_stream(&m, mimeo_reader_read, r, &o);
 	if (rc == MIMEO_EIO) {
 		int e = errno;
 
-		if (r && reason && strcmp(reason, "reading the input failed") == 0)
+		if (mimeo_reader_fd(r) < 0 && reason &&
+		    strcmp(reason, "reading the input failed") == 0)
 			cli_error("cannot read %s: %s", path, mimeo_reader_error(r));
 		else if (reason && strcmp(reason, "reading the input failed") != 0 &&
 			 strcmp(reason, "cannot read the file") != 0)
@@ -67,10 +64,7 @@ mimeo_message *cli_load_message(const char *path)
 	} else if (rc != MIMEO_OK) {
 		cli_error("cannot parse %s: %s", path, mimeo_strerror(rc));
 	}
-	if (r)
-		mimeo_reader_close(r);
-	else
-		close(fd);
+	mimeo_reader_close(r);
 	if (rc != MIMEO_OK)
 		return NULL;
 	cli_warn_limits(path, mimeo_message_limits_hit(m));

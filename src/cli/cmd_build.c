@@ -454,7 +454,7 @@ static int run_to7bit(int argc, char **argv)
 			return CLI_FAILURE;
 		data = NULL;
 	} else {
-		data = cli_input_slurp(argv[1], &len);
+		data = cli_input_slurp_mail(argv[1], &len);
 		if (!data)
 			return CLI_FAILURE;
 		mo.flags = MIMEO_MESSAGE_BORROW;

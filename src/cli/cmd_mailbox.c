@@ -49,7 +49,7 @@ static int open_box(box *b, const char *arg)
 	if (strcmp(arg, "-") == 0) {
 		size_t len;
 
-		b->slurped = cli_input_slurp(arg, &len);
+		b->slurped = cli_input_slurp_mail(arg, &len);
 		if (!b->slurped)
 			return -1;
 		rc = mimeo_mailbox_open_buffer(&b->mb, b->slurped, len, NULL);

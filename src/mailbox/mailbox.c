@@ -2,7 +2,8 @@
  * mailbox.c - mbox files and Maildir folders, message by message
  * (mimeo/mailbox.h).
  *
- * An mbox is mapped (or, for .gz and pipes, read into memory once) and
+ * An mbox is mapped (or, for gzip and pipes, read into memory once
+ * through mimeo_reader, the library's one gzip reader) and
  * indexed in one pass: the parser's line-start scanner jumps from "\nF"
  * to "\nF", and mimeo__mbox_find_from() (parser.c, the parser's own rule)
  * decides which of those lines start a message.  The index is an array of
@@ -15,6 +16,7 @@
 #include "common-priv.h"
 #include "parser-priv.h"
 #include "mimeo/mailbox.h"
+#include "mimeo/message.h"
 
 #include <dirent.h>
 #include <errno.h>
@@ -25,7 +27,6 @@
 #include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
-#include <zlib.h>
 
 /* One message: where it is in the mbox, or which Maildir file. */
 typedef struct mb_entry {
@@ -43,6 +44,7 @@ struct mimeo_mailbox {
 	size_t len;
 	void *map;             /* the mapping of `data`, or NULL */
 	char *owned;           /* or the buffer it was read into */
+	mimeo_reader *reader;  /* the mapped file's reader, owning `fd` */
 	int fd;                /* the mapped file, kept to notice shrinking */
 	/* the index */
 	mb_entry *e;
@@ -127,49 +129,24 @@ static int index_content(mimeo_mailbox *mb, unsigned flags)
 	return add_entry(mb, 0, mb->len, NULL);
 }
 
-/* Did zlib stop at the end of its input inside a gzip member? */
-static int gz_cut_off(gzFile gz)
+/* A failed read of the input: the reader's words (zlib's for bad or
+ * cut-off gzip data, errno EBADMSG; else the system's, errno kept). */
+static int read_fail(mimeo_mailbox *mb, const mimeo_reader *r)
 {
-	int zerr;
+	int e = errno;
 
-	gzerror(gz, &zerr);
-	return zerr == Z_BUF_ERROR;
+	set_err(mb, MIMEO_EIO, "cannot read %s: %s", mb->path, mimeo_reader_error(r));
+	errno = e;
+	return MIMEO_EIO;
 }
 
-/* The error of a failed gzread: the system's reason for a read error;
- * for bad or cut-off gzip data zlib's words and errno EBADMSG (errno is
- * otherwise left as it was, often 0, and the caller printed "Success"). */
-static int gz_fail(mimeo_mailbox *mb, gzFile gz)
+/* Read all of `r` (gzip, or a pipe: nothing to map) into mb->owned, at
+ * most max_inflated bytes. */
+static int read_all(mimeo_mailbox *mb, mimeo_reader *r)
 {
-	int zerr, saved = errno, rc;
-	const char *msg = gzerror(gz, &zerr);
+	size_t cap = 0, used = 0, got;
 
-	if (zerr == Z_ERRNO) {
-		rc = set_err(mb, MIMEO_EIO, "cannot read %s: %s", mb->path, strerror(saved));
-		errno = saved;
-		return rc;
-	}
-	rc = set_err(mb, MIMEO_EIO, "cannot read %s: %s", mb->path,
-		     zerr == Z_BUF_ERROR ? "the compressed file is cut off" : msg);
-	errno = EBADMSG;
-	return rc;
-}
-
-/* Read all of a .gz file (or a pipe) into mb->owned, at most
- * max_inflated bytes. */
-static int read_gz(mimeo_mailbox *mb, int fd)
-{
-	gzFile gz = gzdopen(fd, "rb");
-	size_t cap = 0, used = 0;
-	int rc = MIMEO_OK;
-
-	if (!gz) {
-		close(fd);
-		return set_err(mb, MIMEO_ENOMEM, "%s: out of memory", mb->path);
-	}
 	for (;;) {
-		int got;
-
 		if (used == cap) {
 			size_t ncap = cap ? cap * 2 : 1 << 16;
 			char *n;
@@ -178,97 +155,81 @@ static int read_gz(mimeo_mailbox *mb, int fd)
 				/* one more byte tells whether there is more */
 				char probe;
 
-				got = gzread(gz, &probe, 1);
-				if (got > 0)
-					rc = set_err(mb, MIMEO_ELIMIT,
-						     "%s: decompresses to more than %llu bytes",
-						     mb->path, (unsigned long long)mb->max_inflated);
-				else if (got < 0 || gz_cut_off(gz))
-					rc = gz_fail(mb, gz);
+				if (mimeo_reader_read(&probe, 1, &got, r) != MIMEO_OK)
+					return read_fail(mb, r);
+				if (got)
+					return set_err(mb, MIMEO_ELIMIT, "%s: %s more than %llu bytes",
+						       mb->path,
+						       mimeo_reader_is_compressed(r) ? "decompresses to"
+										     : "holds",
+						       (unsigned long long)mb->max_inflated);
 				break;
 			}
 			if ((uint64_t)ncap > mb->max_inflated)
 				ncap = (size_t)mb->max_inflated;
 			n = mimeo__realloc(mb->a, mb->owned, ncap);
-			if (!n) {
-				rc = set_err(mb, MIMEO_ENOMEM, "out of memory");
-				break;
-			}
+			if (!n)
+				return set_err(mb, MIMEO_ENOMEM, "out of memory");
 			mb->owned = n;
 			cap = ncap;
 		}
-		{
-			size_t want = cap - used;
-
-			if (want > (1u << 30))
-				want = 1u << 30;
-			got = gzread(gz, mb->owned + used, (unsigned)want);
-		}
-		if (got < 0) {
-			rc = gz_fail(mb, gz);
+		if (mimeo_reader_read(mb->owned + used, cap - used, &got, r) != MIMEO_OK)
+			return read_fail(mb, r);
+		if (!got)
 			break;
-		}
-		if (got == 0) {
-			/* a cut-off stream ends like a complete one: only
-			 * gzerror tells (before, a truncated .gz mailbox lost
-			 * its tail without a word) */
-			if (gz_cut_off(gz))
-				rc = gz_fail(mb, gz);
-			break;
-		}
-		used += (size_t)got;
+		used += got;
 	}
-	{
-		int e = errno; /* the reason gz_fail left, for the caller */
-
-		gzclose(gz);
-		errno = e;
-	}
-	if (rc != MIMEO_OK)
-		return rc;
 	mb->data = mb->owned ? mb->owned : "";
 	mb->len = used;
 	return MIMEO_OK;
 }
 
-static int has_suffix(const char *s, const char *suf)
+/* Close the reader, keeping errno (the reason of a failure before). */
+static void close_reader(mimeo_reader *r)
 {
-	size_t n = strlen(s), k = strlen(suf);
+	int e = errno;
 
-	return n >= k && strcmp(s + n - k, suf) == 0;
+	mimeo_reader_close(r);
+	errno = e;
 }
 
 static int open_file(mimeo_mailbox *mb, unsigned flags)
 {
 	struct stat st;
-	int fd = open(mb->path, O_RDONLY | O_CLOEXEC);
+	mimeo_reader *r;
+	int fd, rc;
 
-	if (fd < 0)
-		return set_err(mb, MIMEO_EIO, "cannot open %s: %s", mb->path, strerror(errno));
-	if (fstat(fd, &st) < 0) {
+	/* By content, not by name: a gzip mailbox is found by its magic
+	 * bytes also when it is a pipe or misnamed, and a plain file named
+	 * ".gz" is mapped like any other. */
+	rc = mimeo_reader_open(&r, mb->path, -1, MIMEO_READER_DETECT, mb->a);
+	if (rc == MIMEO_EIO)
+		return set_err(mb, rc, "cannot open %s: %s", mb->path, strerror(errno));
+	if (rc != MIMEO_OK)
+		return set_err(mb, rc, "%s: out of memory", mb->path);
+	fd = mimeo_reader_fd(r);
+	if (fd >= 0 && fstat(fd, &st) < 0) {
 		int e = errno;
 
-		close(fd);
+		close_reader(r);
 		errno = e;
 		return set_err(mb, MIMEO_EIO, "cannot read %s: %s", mb->path, strerror(e));
 	}
-	if (has_suffix(mb->path, ".gz") || !S_ISREG(st.st_mode)) {
-		/* gzdopen reads plain data through unchanged: a pipe works too */
-		int rc = read_gz(mb, fd);
-
+	if (fd < 0 || !S_ISREG(st.st_mode)) {
+		/* gzip or a pipe: read into memory once */
+		rc = read_all(mb, r);
+		close_reader(r);
 		return rc != MIMEO_OK ? rc : index_content(mb, flags);
 	}
+	mb->reader = r; /* owns fd, kept to notice the file shrinking */
 	if (st.st_size > 0) {
-		if ((uint64_t)st.st_size > SIZE_MAX) {
-			close(fd);
+		if ((uint64_t)st.st_size > SIZE_MAX)
 			return set_err(mb, MIMEO_ELIMIT, "%s is too large to map", mb->path);
-		}
 		mb->map = mmap(NULL, (size_t)st.st_size, PROT_READ, MAP_PRIVATE, fd, 0);
 		if (mb->map == MAP_FAILED) {
 			int e = errno;
 
 			mb->map = NULL;
-			close(fd);
 			errno = e;
 			return set_err(mb, MIMEO_EIO, "cannot map %s: %s", mb->path, strerror(e));
 		}
@@ -281,13 +242,10 @@ static int open_file(mimeo_mailbox *mb, unsigned flags)
 		mb->len = 0;
 	}
 	mb->fd = fd;
-	{
-		int rc = index_content(mb, flags);
-
-		if (mb->map)
-			madvise(mb->map, mb->len, MADV_NORMAL);
-		return rc;
-	}
+	rc = index_content(mb, flags);
+	if (mb->map)
+		madvise(mb->map, mb->len, MADV_NORMAL);
+	return rc;
 }
 
 /* ------------------------------------------------------------------ */
@@ -501,8 +459,7 @@ void mimeo_mailbox_free(mimeo_mailbox *mb)
 		munmap(mb->map, mb->len);
 	if (mb->msg_map)
 		munmap(mb->msg_map, mb->msg_map_len);
-	if (mb->fd >= 0)
-		close(mb->fd);
+	mimeo_reader_close(mb->reader); /* closes fd */
 	mimeo__free(mb->a, mb->owned);
 	mimeo__free(mb->a, mb->path);
 	mimeo__free(mb->a, mb);

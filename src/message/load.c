@@ -374,7 +374,7 @@ int mimeo_message_parse_file(mimeo_message **out, const char *path,
 		}
 		return parse_owned_fd(out, fd, opts);
 	}
-	rc = mimeo_reader_open(&r, path, -1, opts ? opts->alloc : NULL);
+	rc = mimeo_reader_open(&r, path, -1, 0, opts ? opts->alloc : NULL);
 	if (rc != MIMEO_OK) {
 		set_reason(opts, "cannot open the file");
 		return rc;

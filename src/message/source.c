@@ -260,8 +260,9 @@ void mimeo__spool_dispose(mimeo__spool *sp)
 
 struct mimeo_reader {
 	const mimeo_allocator *alloc;
-	int fd;                /* plain input, or -1 */
-	gzFile gz;             /* compressed input, or NULL */
+	int fd;                /* plain input read with read(), or -1 */
+	gzFile gz;             /* input read through zlib, or NULL */
+	int compressed;        /* the content is gzip (not zlib passing it through) */
 	const char *error;     /* why the last read failed */
 	const char *reason;    /* the same as a static sentence (opts->reason) */
 };
@@ -273,15 +274,35 @@ static int ends_with_gz(const char *path)
 	return n >= 3 && strcmp(path + n - 3, ".gz") == 0;
 }
 
-int mimeo_reader_open(mimeo_reader **out, const char *path, int fd,
+/* Does the input start with the gzip magic 1f 8b (RFC 1952 2.3.1)?  Asked
+ * of a seekable file with pread, so the bytes stay unread: 1 gzip, 0 not,
+ * -1 no answer this way (a pipe, a socket, a terminal). */
+static int seekable_is_gzip(int fd)
+{
+	unsigned char m[2];
+	off_t at = lseek(fd, 0, SEEK_CUR);
+	ssize_t n;
+
+	if (at < 0)
+		return -1;
+	do
+		n = pread(fd, m, sizeof(m), at);
+	while (n < 0 && errno == EINTR);
+	/* a failed pread (a directory: EISDIR) says "plain": the first read
+	 * then fails with the same reason, where callers look for it */
+	return n == 2 && m[0] == 0x1f && m[1] == 0x8b;
+}
+
+int mimeo_reader_open(mimeo_reader **out, const char *path, int fd, unsigned flags,
 		      const mimeo_allocator *alloc)
 {
 	mimeo_reader *r;
+	int gzip = 0;
 
 	if (!out)
 		return MIMEO_EINVAL;
 	*out = NULL;
-	if (!path && fd < 0)
+	if ((!path && fd < 0) || (flags & ~(unsigned)MIMEO_READER_DETECT))
 		return MIMEO_EINVAL;
 	r = mimeo__calloc(alloc, 1, sizeof(*r));
 	if (!r)
@@ -298,16 +319,26 @@ int mimeo_reader_open(mimeo_reader **out, const char *path, int fd,
 			return MIMEO_EIO;
 		}
 	}
-	if (path && ends_with_gz(path)) {
-		r->gz = gzdopen(r->fd, "rb");
-		if (!r->gz) {
-			close(r->fd);
-			mimeo__free(alloc, r);
-			return MIMEO_ENOMEM;
+	/* The content decides, where it is looked at: by DETECT always, by
+	 * default only under a ".gz" name (a message file named otherwise is
+	 * never inflated).  A seekable file is asked with pread and read
+	 * plainly when it is no gzip; anything else goes through zlib, whose
+	 * transparent mode passes plain data through unchanged, and gzdirect
+	 * (which reads the first bytes to answer) tells which it was. */
+	if ((flags & MIMEO_READER_DETECT) || (path && ends_with_gz(path))) {
+		gzip = seekable_is_gzip(r->fd);
+		if (gzip != 0) {
+			r->gz = gzdopen(r->fd, "rb");
+			if (!r->gz) {
+				close(r->fd);
+				mimeo__free(alloc, r);
+				return MIMEO_ENOMEM;
+			}
+			r->fd = -1;
+			/* 256 KiB so zlib refills rarely on large archives */
+			gzbuffer(r->gz, 256 * 1024);
+			r->compressed = gzip == 1 || !gzdirect(r->gz);
 		}
-		r->fd = -1;
-		/* 256 KiB so zlib refills rarely on large archives */
-		gzbuffer(r->gz, 256 * 1024);
 	}
 	*out = r;
 	return MIMEO_OK;
@@ -370,7 +401,7 @@ int mimeo_reader_read(void *buf, size_t cap, size_t *got, void *ctx)
 
 int mimeo_reader_is_compressed(const mimeo_reader *r)
 {
-	return r->gz != NULL;
+	return r->compressed;
 }
 
 int mimeo_reader_fd(const mimeo_reader *r)

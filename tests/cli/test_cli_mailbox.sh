@@ -253,6 +253,26 @@ run "$CLI" cat --message 3 - 1 <"$T/box.mbox"
 checkx "cat --message 3 from stdin = in place" '[ "$rc" -eq 0 ] && cmp -s "$T/out" "$T/inplace.3"'
 run "$CLI" cat --message 3 "$T/box.mbox.gz" 1
 checkx "cat --message 3 from .gz = in place" '[ "$rc" -eq 0 ] && cmp -s "$T/out" "$T/inplace.3"'
+# gzip is found by its content, as the library's mailbox finds it (one
+# reader, mimeo_reader with MIMEO_READER_DETECT): under a plain name, on
+# stdin, and for the one message of a gzip file without the .gz name
+cp "$T/box.mbox.gz" "$T/zipped.mbox"
+run "$CLI" cat --message 3 "$T/zipped.mbox" 1
+checkx "cat --message 3 from gzip named .mbox = in place" '[ "$rc" -eq 0 ] && cmp -s "$T/out" "$T/inplace.3"'
+run "$CLI" cat --message 3 - 1 <"$T/box.mbox.gz"
+checkx "cat --message 3 from gzip on stdin = in place" '[ "$rc" -eq 0 ] && cmp -s "$T/out" "$T/inplace.3"'
+run "$CLI" ls - <"$T/box.mbox.gz"
+checkx "ls gzip on stdin: three rows" '[ "$rc" -eq 0 ] && [ "$(wc -l <"$T/out")" -eq 3 ]'
+gzip -c "$T/m2" >"$T/zipped.eml"
+run "$CLI" headers "$T/m2"
+cp "$T/out" "$T/m2.headers"
+run "$CLI" headers "$T/zipped.eml"
+checkx "headers of a gzip message named .eml" '[ "$rc" -eq 0 ] && cmp -s "$T/out" "$T/m2.headers"'
+run "$CLI" headers - <"$T/zipped.eml"
+checkx "headers of a gzip message on stdin" '[ "$rc" -eq 0 ] && cmp -s "$T/out" "$T/m2.headers"'
+cat "$T/zipped.eml" | "$CLI" headers - >"$T/out" 2>"$T/err"
+rc=$?
+checkx "headers of a gzip message from a pipe" '[ "$rc" -eq 0 ] && cmp -s "$T/out" "$T/m2.headers"'
 run "$CLI" tree --json --message 2 "$T/box.mbox"
 cp "$T/out" "$T/inplace.json"
 run "$CLI" tree --json --message 2 - <"$T/box.mbox"

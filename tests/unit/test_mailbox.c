@@ -502,6 +502,84 @@ START_TEST(mbox_file_and_gz)
 }
 END_TEST
 
+/* Open the mailbox a child pipes in (/dev/fd/N of the read end). */
+static int open_piped(mimeo_mailbox **mb, const void *data, size_t len,
+		      const mimeo_mailbox_options *o, char *path, size_t cap)
+{
+	int pid, fd = test_pipe_from(data, len, &pid), rc;
+
+	snprintf(path, cap, "/dev/fd/%d", fd);
+	rc = mimeo_mailbox_open(mb, path, o);
+	{
+		int e = errno;
+
+		close(fd);
+		test_pipe_wait(pid);
+		errno = e;
+	}
+	return rc;
+}
+
+/* gzip is found by its content (magic 1f 8b), one way for files and
+ * pipes (the mailbox reads through mimeo_reader): a gzip mbox under any
+ * name and through a pipe is inflated, a plain file named .gz is mapped
+ * like any other (max_inflated does not apply to it), and the limit and
+ * the cut-off error hold for pipes. */
+START_TEST(gzip_by_content)
+{
+	size_t len, zlen;
+	char *s = three(&len), *z = test_gzip(s, len, &zlen), path[128], pipe_path[32];
+	mimeo_mailbox *mb = NULL;
+	mimeo_mailbox_options o = MIMEO_MAILBOX_OPTIONS_INIT;
+
+	make_tmpdir();
+	/* gzip named like a plain mbox (it was mapped: one garbage message) */
+	snprintf(path, sizeof(path), "%s/box.mbox", tmpdir);
+	write_file(path, z, zlen);
+	ck_assert_int_eq(mimeo_mailbox_open(&mb, path, NULL), MIMEO_OK);
+	check_three(mb, path);
+	mimeo_mailbox_free(mb);
+	o.max_inflated = len - 1;
+	ck_assert_int_eq(mimeo_mailbox_open(&mb, path, &o), MIMEO_ELIMIT);
+	ck_assert_ptr_null(mb);
+	/* plain under a .gz name: mapped, so the inflation limit is moot */
+	snprintf(path, sizeof(path), "%s/plain.gz", tmpdir);
+	write_file(path, s, len);
+	o.max_inflated = 1;
+	ck_assert_int_eq(mimeo_mailbox_open(&mb, path, &o), MIMEO_OK);
+	check_three(mb, path);
+	mimeo_mailbox_free(mb);
+
+	/* pipes: gzip and plain alike */
+	ck_assert_int_eq(open_piped(&mb, z, zlen, NULL, pipe_path, sizeof(pipe_path)), MIMEO_OK);
+	check_three(mb, pipe_path);
+	mimeo_mailbox_free(mb);
+	ck_assert_int_eq(open_piped(&mb, s, len, NULL, pipe_path, sizeof(pipe_path)), MIMEO_OK);
+	check_three(mb, pipe_path);
+	mimeo_mailbox_free(mb);
+	o.max_inflated = len;
+	ck_assert_int_eq(open_piped(&mb, z, zlen, &o, pipe_path, sizeof(pipe_path)), MIMEO_OK);
+	mimeo_mailbox_free(mb);
+	o.max_inflated = len - 1;
+	ck_assert_int_eq(open_piped(&mb, z, zlen, &o, pipe_path, sizeof(pipe_path)),
+			 MIMEO_ELIMIT);
+	ck_assert_int_eq(open_piped(&mb, s, len, &o, pipe_path, sizeof(pipe_path)), MIMEO_ELIMIT);
+	/* cut off in the trailer, and in the middle */
+	errno = 0;
+	ck_assert_int_eq(open_piped(&mb, z, zlen - 4, NULL, pipe_path, sizeof(pipe_path)),
+			 MIMEO_EIO);
+	ck_assert_ptr_null(mb);
+	ck_assert_int_eq(errno, EBADMSG);
+	errno = 0;
+	ck_assert_int_eq(open_piped(&mb, z, zlen / 2, NULL, pipe_path, sizeof(pipe_path)),
+			 MIMEO_EIO);
+	ck_assert_int_eq(errno, EBADMSG);
+	rm_rf(tmpdir);
+	free(z);
+	free(s);
+}
+END_TEST
+
 static void mkdirs(const char *base, const char *sub)
 {
 	char p[256];
@@ -690,6 +768,7 @@ static Suite *mailbox_suite(void)
 	tcase_add_test(tc, mbox_corner_cases);
 	tcase_add_test(tc, max_messages_limit);
 	tcase_add_test(tc, mbox_file_and_gz);
+	tcase_add_test(tc, gzip_by_content);
 	tcase_add_test(tc, maildir_order_and_skipped);
 	tcase_add_test(tc, every_allocation_failure);
 	suite_add_tcase(s, tc);

@@ -551,7 +551,7 @@ START_TEST(gz_names)
 		char buf[64];
 		size_t got;
 
-		ck_assert_int_eq(mimeo_reader_open(&r, path, -1, NULL), MIMEO_OK);
+		ck_assert_int_eq(mimeo_reader_open(&r, path, -1, 0, NULL), MIMEO_OK);
 		errno = 0;
 		ck_assert_int_eq(mimeo_reader_read(buf, sizeof(buf), &got, r), MIMEO_EIO);
 		ck_assert_int_eq(errno, EBADMSG);

@@ -1244,29 +1244,19 @@ END_TEST
 /* The .gz reader: the one place gzip is read. */
 START_TEST(gz_reader)
 {
-	size_t len;
-	char *data = read_sample("sample.eml", &len);
+	size_t len, zlen;
+	char *data = read_sample("sample.eml", &len), *z = test_gzip(data, len, &zlen);
 	char gzpath[] = "/tmp/mimeo-flat-XXXXXX.eml.gz";
 	mimeo_reader *r;
 	mimeo_buf got = MIMEO_BUF_INIT;
 	char buf[1000];
 	size_t n;
 	int fd = mkstemps(gzpath, 7);
-	FILE *p;
-	char cmd[256];
 
 	ck_assert_int_ge(fd, 0);
+	ck_assert_int_eq(write(fd, z, zlen), (ssize_t)zlen);
 	close(fd);
-	snprintf(cmd, sizeof(cmd), "gzip -c > %s", gzpath);
-	p = popen(cmd, "w");
-	if (!p) {
-		unlink(gzpath);
-		free(data);
-		return;
-	}
-	fwrite(data, 1, len, p);
-	pclose(p);
-	ck_assert_int_eq(mimeo_reader_open(&r, gzpath, -1, NULL), MIMEO_OK);
+	ck_assert_int_eq(mimeo_reader_open(&r, gzpath, -1, 0, NULL), MIMEO_OK);
 	ck_assert(mimeo_reader_is_compressed(r));
 	ck_assert_int_eq(mimeo_reader_fd(r), -1);
 	do {
@@ -1277,7 +1267,7 @@ START_TEST(gz_reader)
 	mimeo_reader_close(r);
 	/* cut short: an error, not a short message */
 	ck_assert_int_eq(truncate(gzpath, 200), 0);
-	ck_assert_int_eq(mimeo_reader_open(&r, gzpath, -1, NULL), MIMEO_OK);
+	ck_assert_int_eq(mimeo_reader_open(&r, gzpath, -1, 0, NULL), MIMEO_OK);
 	do {
 		if (mimeo_reader_read(buf, sizeof(buf), &n, r) != MIMEO_OK)
 			break;
@@ -1285,10 +1275,142 @@ START_TEST(gz_reader)
 	ck_assert(n == 0);
 	ck_assert_str_eq(mimeo_reader_error(r), "unexpected end of compressed data");
 	mimeo_reader_close(r);
-	ck_assert_int_eq(mimeo_reader_open(&r, "/nonexistent/x.gz", -1, NULL), MIMEO_EIO);
+	ck_assert_int_eq(mimeo_reader_open(&r, "/nonexistent/x.gz", -1, 0, NULL), MIMEO_EIO);
 	unlink(gzpath);
 	mimeo_buf_dispose(&got);
+	free(z);
 	free(data);
+}
+END_TEST
+
+/* Everything `r` gives, into a fresh buffer; the reader is closed. */
+static mimeo_buf read_all_of(mimeo_reader *r)
+{
+	mimeo_buf got = MIMEO_BUF_INIT;
+	char buf[1000];
+	size_t n;
+
+	do {
+		ck_assert_int_eq(mimeo_reader_read(buf, sizeof(buf), &n, r), MIMEO_OK);
+		ck_assert_int_eq(mimeo_buf_put(&got, buf, n), MIMEO_OK);
+	} while (n);
+	mimeo_reader_close(r);
+	return got;
+}
+
+#define ck_assert_buf_eq(b, data, len) \
+	ck_assert((b).size == (len) && memcmp((b).ptr, (data), (len)) == 0)
+
+/* What is decompressed: by default the content of a ".gz" name decides,
+ * other names are read as they are; MIMEO_READER_DETECT lets the content
+ * decide whatever the name, on pipes too.  mimeo_reader_is_compressed()
+ * tells the truth for a plain file named .gz (it said 1). */
+START_TEST(gz_reader_by_content)
+{
+	static const char msg[] = "Subject: plain\n\nnot compressed\n";
+	size_t mlen = sizeof(msg) - 1, zlen;
+	char *z = test_gzip(msg, mlen, &zlen);
+	char gzpath[] = "/tmp/mimeo-flat-XXXXXX.eml.gz", path[] = "/tmp/mimeo-flat-XXXXXX.eml";
+	mimeo_reader *r;
+	mimeo_buf got;
+	int fd, pid;
+
+	/* a plain file named .gz: read as it is, from its descriptor */
+	fd = mkstemps(gzpath, 7);
+	ck_assert_int_ge(fd, 0);
+	ck_assert_int_eq(write(fd, msg, mlen), (ssize_t)mlen);
+	close(fd);
+	ck_assert_int_eq(mimeo_reader_open(&r, gzpath, -1, 0, NULL), MIMEO_OK);
+	ck_assert_int_eq(mimeo_reader_is_compressed(r), 0);
+	ck_assert_int_ge(mimeo_reader_fd(r), 0);
+	got = read_all_of(r);
+	ck_assert_buf_eq(got, msg, mlen);
+	mimeo_buf_dispose(&got);
+
+	/* gzip under another name: raw bytes by default, inflated by DETECT */
+	fd = mkstemps(path, 4);
+	ck_assert_int_ge(fd, 0);
+	ck_assert_int_eq(write(fd, z, zlen), (ssize_t)zlen);
+	close(fd);
+	ck_assert_int_eq(mimeo_reader_open(&r, path, -1, 0, NULL), MIMEO_OK);
+	ck_assert_int_eq(mimeo_reader_is_compressed(r), 0);
+	got = read_all_of(r);
+	ck_assert_buf_eq(got, z, zlen);
+	mimeo_buf_dispose(&got);
+	ck_assert_int_eq(mimeo_reader_open(&r, path, -1, MIMEO_READER_DETECT, NULL), MIMEO_OK);
+	ck_assert_int_ne(mimeo_reader_is_compressed(r), 0);
+	ck_assert_int_eq(mimeo_reader_fd(r), -1);
+	got = read_all_of(r);
+	ck_assert_buf_eq(got, msg, mlen);
+	mimeo_buf_dispose(&got);
+	/* a plain file under DETECT: its own descriptor, from where it stood */
+	fd = open(gzpath, O_RDONLY);
+	ck_assert_int_ge(fd, 0);
+	ck_assert_int_eq(lseek(fd, 9, SEEK_SET), 9);
+	ck_assert_int_eq(mimeo_reader_open(&r, NULL, fd, MIMEO_READER_DETECT, NULL), MIMEO_OK);
+	ck_assert_int_eq(mimeo_reader_is_compressed(r), 0);
+	ck_assert_int_eq(mimeo_reader_fd(r), fd);
+	got = read_all_of(r);
+	ck_assert_buf_eq(got, msg + 9, mlen - 9);
+	mimeo_buf_dispose(&got);
+
+	/* pipes: DETECT reads the first bytes to tell, so all reading goes
+	 * through the reader (no descriptor) */
+	fd = test_pipe_from(z, zlen, &pid);
+	ck_assert_int_eq(mimeo_reader_open(&r, NULL, fd, MIMEO_READER_DETECT, NULL), MIMEO_OK);
+	ck_assert_int_ne(mimeo_reader_is_compressed(r), 0);
+	ck_assert_int_eq(mimeo_reader_fd(r), -1);
+	got = read_all_of(r);
+	test_pipe_wait(pid);
+	ck_assert_buf_eq(got, msg, mlen);
+	mimeo_buf_dispose(&got);
+	fd = test_pipe_from(msg, mlen, &pid);
+	ck_assert_int_eq(mimeo_reader_open(&r, "-", fd, MIMEO_READER_DETECT, NULL), MIMEO_OK);
+	ck_assert_int_eq(mimeo_reader_is_compressed(r), 0);
+	ck_assert_int_eq(mimeo_reader_fd(r), -1);
+	got = read_all_of(r);
+	test_pipe_wait(pid);
+	ck_assert_buf_eq(got, msg, mlen);
+	mimeo_buf_dispose(&got);
+	fd = test_pipe_from("", 0, &pid);
+	ck_assert_int_eq(mimeo_reader_open(&r, NULL, fd, MIMEO_READER_DETECT, NULL), MIMEO_OK);
+	ck_assert_int_eq(mimeo_reader_is_compressed(r), 0);
+	got = read_all_of(r);
+	test_pipe_wait(pid);
+	ck_assert_uint_eq(got.size, 0);
+	mimeo_buf_dispose(&got);
+	/* without DETECT a pipe is never looked at */
+	fd = test_pipe_from(z, zlen, &pid);
+	ck_assert_int_eq(mimeo_reader_open(&r, NULL, fd, 0, NULL), MIMEO_OK);
+	ck_assert_int_eq(mimeo_reader_fd(r), fd);
+	got = read_all_of(r);
+	test_pipe_wait(pid);
+	ck_assert_buf_eq(got, z, zlen);
+	mimeo_buf_dispose(&got);
+	/* a cut-off gzip pipe: EBADMSG */
+	fd = test_pipe_from(z, zlen - 5, &pid);
+	ck_assert_int_eq(mimeo_reader_open(&r, NULL, fd, MIMEO_READER_DETECT, NULL), MIMEO_OK);
+	{
+		char buf[1000];
+		size_t n;
+		int rc;
+
+		do
+			rc = mimeo_reader_read(buf, sizeof(buf), &n, r);
+		while (rc == MIMEO_OK && n);
+		ck_assert_int_eq(rc, MIMEO_EIO);
+		ck_assert_int_eq(errno, EBADMSG);
+	}
+	mimeo_reader_close(r);
+	test_pipe_wait(pid);
+
+	/* misuse */
+	ck_assert_int_eq(mimeo_reader_open(&r, path, -1, 0x80, NULL), MIMEO_EINVAL);
+	ck_assert_ptr_null(r);
+	ck_assert_int_eq(mimeo_reader_open(&r, NULL, -1, MIMEO_READER_DETECT, NULL), MIMEO_EINVAL);
+	unlink(gzpath);
+	unlink(path);
+	free(z);
 }
 END_TEST
 
@@ -1316,6 +1438,7 @@ int main(void)
 	tcase_add_test(tc, concurrent_readers);
 	tcase_add_test(tc, allocation_failures);
 	tcase_add_test(tc, gz_reader);
+	tcase_add_test(tc, gz_reader_by_content);
 	suite_add_tcase(s, tc);
 	return test_run_suite(s);
 }

@@ -10,7 +10,11 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <signal.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+#include <zlib.h>
 
 /* Each block carries its size in a header so realloc can be tracked. */
 static int should_fail(test_failing_alloc *fa)
@@ -159,4 +163,60 @@ const void *test_part_body(const struct mimeo_part *p, size_t *len)
 	if (len)
 		*len = b->size;
 	return b->ptr ? b->ptr : "";
+}
+
+void *test_gzip(const void *data, size_t len, size_t *out_len)
+{
+	z_stream z;
+	size_t cap = len + len / 100 + 64;
+	unsigned char *out = malloc(cap);
+
+	ck_assert_ptr_nonnull(out);
+	memset(&z, 0, sizeof(z));
+	/* windowBits 15 + 16: a gzip header and trailer around the deflate */
+	ck_assert_int_eq(deflateInit2(&z, 6, Z_DEFLATED, 15 + 16, 8, Z_DEFAULT_STRATEGY), Z_OK);
+	ck_assert_uint_le(deflateBound(&z, (uLong)len), cap);
+	z.next_in = (unsigned char *)data;
+	z.avail_in = (uInt)len;
+	z.next_out = out;
+	z.avail_out = (uInt)cap;
+	ck_assert_int_eq(deflate(&z, Z_FINISH), Z_STREAM_END);
+	*out_len = z.total_out;
+	deflateEnd(&z);
+	return out;
+}
+
+int test_pipe_from(const void *data, size_t len, int *pid)
+{
+	int p[2];
+	pid_t child;
+
+	ck_assert_int_eq(pipe(p), 0);
+	child = fork();
+	ck_assert_int_ge(child, 0);
+	if (child == 0) {
+		const char *d = data;
+
+		close(p[0]);
+		while (len) {
+			ssize_t n = write(p[1], d, len);
+
+			if (n <= 0)
+				_exit(1);
+			d += n;
+			len -= (size_t)n;
+		}
+		_exit(0);
+	}
+	close(p[1]);
+	*pid = child;
+	return p[0];
+}
+
+void test_pipe_wait(int pid)
+{
+	int status;
+
+	ck_assert_int_eq(waitpid(pid, &status, 0), pid);
+	ck_assert(WIFEXITED(status) || (WIFSIGNALED(status) && WTERMSIG(status) == SIGPIPE));
 }

@@ -34,6 +34,17 @@ void test_rand_bytes(uint64_t *state, void *buf, size_t len);
 /* Read a whole file into a malloc'd NUL-terminated buffer, or NULL. */
 char *test_read_file(const char *path, size_t *len);
 
+/* `len` bytes of `data` compressed as one gzip member (RFC 1952), in a
+ * malloc'd buffer; asserts on failure. */
+void *test_gzip(const void *data, size_t len, size_t *out_len);
+
+/* The read end of a pipe that a child process fills with `len` bytes of
+ * `data` and then closes: input that cannot be seeked or mapped.  Reap
+ * the child with test_pipe_wait(*pid) after closing the read end (it
+ * dies quietly of SIGPIPE when the reader stops early). */
+int test_pipe_from(const void *data, size_t len, int *pid);
+void test_pipe_wait(int pid);
+
 /* The project source root (MIMEO_SOURCE_DIR, set by meson), or ".". */
 const char *test_source_dir(void);
 
