@@ -602,7 +602,11 @@ typedef struct bodies {
 	rawtext html, text, att_body;
 } bodies;
 
-static void message_props(mimeo_tnef *t, bodies *b, const unsigned char *data, size_t len)
+/* Call fn for each property of the list in data[0..len) that is read:
+ * named properties (id 0x8000 and up) and empty multi-values are not.  A
+ * list that does not read to its end sets MIMEO_TNEF_BAD_PROPS. */
+static void each_prop(mimeo_tnef *t, const unsigned char *data, size_t len,
+		      void (*fn)(mimeo_tnef *t, void *ctx, const mimeo_tnef_prop *p), void *ctx)
 {
 	mimeo_tnef_props pr;
 	mimeo_tnef_prop p;
@@ -611,86 +615,83 @@ static void message_props(mimeo_tnef *t, bodies *b, const unsigned char *data, s
 		t->flags |= MIMEO_TNEF_BAD_PROPS;
 		return;
 	}
-	while (mimeo_tnef_props_next(&pr, &p) == MIMEO_OK) {
-		if (p.id >= 0x8000 || p.count < 1)
-			continue;
-		switch (p.id) {
-		case MIMEO_TNEF_PR_RTF_COMPRESSED:
-			if ((p.type & ~MIMEO_TNEF_PT_MV) == MIMEO_TNEF_PT_BINARY) {
-				b->rtf = p.value;
-				b->rtf_len = p.value_len;
-			}
-			break;
-		case MIMEO_TNEF_PR_BODY_HTML:
-			rawtext_set(&b->html, &p);
-			break;
-		case MIMEO_TNEF_PR_BODY:
-			rawtext_set(&b->text, &p);
-			break;
-		case MIMEO_TNEF_PR_INTERNET_CPID:
-			if (p.type == MIMEO_TNEF_PT_LONG && !t->label[0])
-				set_codepage(t, (uint32_t)p.num);
-			break;
-		}
-	}
+	while (mimeo_tnef_props_next(&pr, &p) == MIMEO_OK)
+		if (p.id < 0x8000 && p.count >= 1)
+			fn(t, ctx, &p);
 	if (pr.bad)
 		t->flags |= MIMEO_TNEF_BAD_PROPS;
 }
 
-static void attach_props(mimeo_tnef *t, pending *pa, const unsigned char *data, size_t len)
+/* A message-level property (each_prop callback; ctx is the bodies). */
+static void message_prop(mimeo_tnef *t, void *ctx, const mimeo_tnef_prop *p)
 {
-	mimeo_tnef_props pr;
-	mimeo_tnef_prop p;
+	bodies *b = ctx;
 
-	if (mimeo_tnef_props_init(&pr, data, len) != MIMEO_OK) {
-		t->flags |= MIMEO_TNEF_BAD_PROPS;
-		return;
-	}
-	while (mimeo_tnef_props_next(&pr, &p) == MIMEO_OK) {
-		unsigned base = p.type & ~MIMEO_TNEF_PT_MV;
-
-		if (p.id >= 0x8000 || p.count < 1)
-			continue;
-		switch (p.id) {
-		case MIMEO_TNEF_PR_ATTACH_LONG_FILENAME:
-			rawtext_set(&pa->long_name, &p);
-			break;
-		case MIMEO_TNEF_PR_ATTACH_FILENAME:
-			rawtext_set(&pa->short_name, &p);
-			break;
-		case MIMEO_TNEF_PR_DISPLAY_NAME:
-			rawtext_set(&pa->display, &p);
-			break;
-		case MIMEO_TNEF_PR_ATTACH_MIME_TAG:
-			rawtext_set(&pa->mime, &p);
-			break;
-		case MIMEO_TNEF_PR_ATTACH_CONTENT_ID:
-			rawtext_set(&pa->cid, &p);
-			break;
-		case MIMEO_TNEF_PR_ATTACH_METHOD:
-			if (base == MIMEO_TNEF_PT_LONG)
-				pa->method = (unsigned)p.num;
-			break;
-		case MIMEO_TNEF_PR_ATTACH_DATA:
-			if (base == MIMEO_TNEF_PT_BINARY || base == MIMEO_TNEF_PT_OBJECT) {
-				pa->prop_data = p.value;
-				pa->prop_len = p.value_len;
-				pa->prop_is_obj = base == MIMEO_TNEF_PT_OBJECT;
-				pa->has_prop_data = 1;
-			}
-			break;
-		case MIMEO_TNEF_PR_CREATION_TIME:
-			if (base == MIMEO_TNEF_PT_SYSTIME)
-				pa->p_created = filetime(p.num);
-			break;
-		case MIMEO_TNEF_PR_LAST_MODIFICATION_TIME:
-			if (base == MIMEO_TNEF_PT_SYSTIME)
-				pa->p_modified = filetime(p.num);
-			break;
+	switch (p->id) {
+	case MIMEO_TNEF_PR_RTF_COMPRESSED:
+		if ((p->type & ~MIMEO_TNEF_PT_MV) == MIMEO_TNEF_PT_BINARY) {
+			b->rtf = p->value;
+			b->rtf_len = p->value_len;
 		}
+		break;
+	case MIMEO_TNEF_PR_BODY_HTML:
+		rawtext_set(&b->html, p);
+		break;
+	case MIMEO_TNEF_PR_BODY:
+		rawtext_set(&b->text, p);
+		break;
+	case MIMEO_TNEF_PR_INTERNET_CPID:
+		if (p->type == MIMEO_TNEF_PT_LONG && !t->label[0])
+			set_codepage(t, (uint32_t)p->num);
+		break;
 	}
-	if (pr.bad)
-		t->flags |= MIMEO_TNEF_BAD_PROPS;
+}
+
+/* An attachment's property (each_prop callback; ctx is the pending
+ * attachment). */
+static void attach_prop(mimeo_tnef *t, void *ctx, const mimeo_tnef_prop *p)
+{
+	pending *pa = ctx;
+	unsigned base = p->type & ~MIMEO_TNEF_PT_MV;
+
+	(void)t;
+	switch (p->id) {
+	case MIMEO_TNEF_PR_ATTACH_LONG_FILENAME:
+		rawtext_set(&pa->long_name, p);
+		break;
+	case MIMEO_TNEF_PR_ATTACH_FILENAME:
+		rawtext_set(&pa->short_name, p);
+		break;
+	case MIMEO_TNEF_PR_DISPLAY_NAME:
+		rawtext_set(&pa->display, p);
+		break;
+	case MIMEO_TNEF_PR_ATTACH_MIME_TAG:
+		rawtext_set(&pa->mime, p);
+		break;
+	case MIMEO_TNEF_PR_ATTACH_CONTENT_ID:
+		rawtext_set(&pa->cid, p);
+		break;
+	case MIMEO_TNEF_PR_ATTACH_METHOD:
+		if (base == MIMEO_TNEF_PT_LONG)
+			pa->method = (unsigned)p->num;
+		break;
+	case MIMEO_TNEF_PR_ATTACH_DATA:
+		if (base == MIMEO_TNEF_PT_BINARY || base == MIMEO_TNEF_PT_OBJECT) {
+			pa->prop_data = p->value;
+			pa->prop_len = p->value_len;
+			pa->prop_is_obj = base == MIMEO_TNEF_PT_OBJECT;
+			pa->has_prop_data = 1;
+		}
+		break;
+	case MIMEO_TNEF_PR_CREATION_TIME:
+		if (base == MIMEO_TNEF_PT_SYSTIME)
+			pa->p_created = filetime(p->num);
+		break;
+	case MIMEO_TNEF_PR_LAST_MODIFICATION_TIME:
+		if (base == MIMEO_TNEF_PT_SYSTIME)
+			pa->p_modified = filetime(p->num);
+		break;
+	}
 }
 
 /* The bodies become the first items. */
@@ -828,14 +829,14 @@ int mimeo_tnef_open(mimeo_tnef **out, const void *data, size_t len,
 				pa.modified = dtr_time(a.data, a.len);
 				break;
 			case MIMEO_TNEF_ATT_ATTACHMENT:
-				attach_props(t, &pa, a.data, a.len);
+				each_prop(t, a.data, a.len, attach_prop, &pa);
 				break;
 			}
 			continue;
 		}
 		switch (a.tag) {
 		case MIMEO_TNEF_ATT_MAPI_PROPS:
-			message_props(t, &b, a.data, a.len);
+			each_prop(t, a.data, a.len, message_prop, &b);
 			break;
 		case MIMEO_TNEF_ATT_BODY:
 			b.att_body.p = a.data;
