@@ -54,14 +54,7 @@ static int addr_stop(unsigned char c)
 
 static int push_ent(struct actx *c, const struct ent *e)
 {
-	void *items = c->ents;
-
-	if (mimeo__array_reserve(c->f.alloc, &items, &c->a, c->n,
-				 sizeof(*c->ents), 8))
-		return MIMEO_ENOMEM;
-	c->ents = items;
-	c->ents[c->n++] = *e;
-	return MIMEO_OK;
+	return mimeo__array_push(c->f.alloc, (void **)&c->ents, &c->a, &c->n, sizeof(*e), 8, e);
 }
 
 /* End of the quoted string starting at s[i] == '"' (index after the closing
@@ -622,7 +615,7 @@ int mimeo_address_list_parse(mimeo_address_list **out, mimeo_charset_cache *cc,
 	struct list_holder *h;
 	mimeo_address *items;
 	char *strs;
-	size_t total, k;
+	size_t k;
 	int rc = MIMEO_ENOMEM;
 
 	if (!out)
@@ -634,17 +627,10 @@ int mimeo_address_list_parse(mimeo_address_list **out, mimeo_charset_cache *cc,
 
 	if (parse_list(&c) != MIMEO_OK)
 		goto out;
-	if (!mimeo__mul_ok(c.n, sizeof(mimeo_address), &total) ||
-	    !mimeo__add_ok(total, sizeof(*h), &total) ||
-	    !mimeo__add_ok(total, c.f.strings.size, &total))
-		goto out;
-	h = mimeo__malloc(alloc, total);
+	h = mimeo__fparse_result(&c.f, sizeof(*h), c.n, sizeof(mimeo_address), &strs);
 	if (!h)
 		goto out;
 	items = (mimeo_address *)(h + 1);
-	strs = (char *)(items + c.n);
-	if (c.f.strings.size)
-		memcpy(strs, c.f.strings.ptr, c.f.strings.size);
 	for (k = 0; k < c.n; k++) {
 		const struct ent *e = &c.ents[k];
 

@@ -361,16 +361,30 @@ static int parse_ew(struct dec *d, struct scan *sc, size_t p, struct ew *w)
 	return 1;
 }
 
+/* Where the n bytes a decoded text may take go in the run, or NULL when
+ * there is no room (d->err set) or an error came before. */
+static char *run_room(struct dec *d, size_t n)
+{
+	if (d->err || (d->err = mimeo_buf_grow(d->run, n)))
+		return NULL;
+	return d->run->ptr + d->run->size;
+}
+
+/* The run's decoded text ends at o. */
+static void run_end(struct dec *d, char *o)
+{
+	d->run->size = (size_t)(o - d->run->ptr);
+	d->run->ptr[d->run->size] = '\0';
+}
+
 /* Append the decoded Q text (RFC 2047 section 4.2) to the run. */
 static void q_decode(struct dec *d, const char *t, size_t n)
 {
-	mimeo_buf *r = d->run;
+	char *o = run_room(d, n);
 	size_t i;
-	char *o;
 
-	if (d->err || (d->err = mimeo_buf_grow(r, n)))
+	if (!o)
 		return;
-	o = r->ptr + r->size;
 	for (i = 0; i < n; i++) {
 		unsigned char c = (unsigned char)t[i];
 		int h, l;
@@ -388,8 +402,7 @@ static void q_decode(struct dec *d, const char *t, size_t n)
 		}
 		*o++ = (char)c;
 	}
-	r->size = (size_t)(o - r->ptr);
-	r->ptr[r->size] = '\0';
+	run_end(d, o);
 }
 
 /* Append the decoded B text (RFC 2047 section 4.1, RFC 4648) to the run.
@@ -397,14 +410,12 @@ static void q_decode(struct dec *d, const char *t, size_t n)
  * concatenated padded groups ("YQ==Yg==") decode too. */
 static void b_decode(struct dec *d, const char *t, size_t n)
 {
-	mimeo_buf *r = d->run;
+	char *o = run_room(d, n);
 	unsigned acc = 0, bits = 0;
 	size_t i;
-	char *o;
 
-	if (d->err || (d->err = mimeo_buf_grow(r, n)))
+	if (!o)
 		return;
-	o = r->ptr + r->size;
 	for (i = 0; i < n; i++) {
 		int v = mimeo__b64_value((unsigned char)t[i]);
 
@@ -427,8 +438,7 @@ static void b_decode(struct dec *d, const char *t, size_t n)
 	/* 6 leftover bits cannot form a byte: a truncated quantum. */
 	if (bits >= 6)
 		*d->rep |= MIMEO_REPAIR_TRUNCATED;
-	r->size = (size_t)(o - r->ptr);
-	r->ptr[r->size] = '\0';
+	run_end(d, o);
 }
 
 static int label_ieq(const char *a, const char *b, size_t n)
@@ -709,20 +719,21 @@ static void text_fn(struct dec *d, const char *s, size_t n)
 	dec_span(d, s, n, 0);
 }
 
-static int header_decode_text_body(mimeo_charset_cache *cc, const mimeo_header_options *opts,
-			     const char *in, size_t len, mimeo_buf *out, unsigned *repairs)
-{
-	return run_decoder(cc, opts, in, len, out, repairs, text_fn);
-}
-
 /* A successful call leaves out->ptr non-NULL ("" for empty text); a refused
  * or failed call allocates nothing for that (callers need not dispose). */
+static int decode_ready(mimeo_charset_cache *cc, const mimeo_header_options *opts,
+			const char *in, size_t len, mimeo_buf *out, unsigned *repairs,
+			decode_fn fn)
+{
+	int rc = run_decoder(cc, opts, in, len, out, repairs, fn);
+
+	return rc == MIMEO_OK && out ? mimeo__buf_ready(out) : rc;
+}
+
 int mimeo_header_decode_text(mimeo_charset_cache *cc, const mimeo_header_options *opts,
 			     const char *in, size_t len, mimeo_buf *out, unsigned *repairs)
 {
-	int rc = header_decode_text_body(cc, opts, in, len, out, repairs);
-
-	return rc == MIMEO_OK && out ? mimeo__buf_ready(out) : rc;
+	return decode_ready(cc, opts, in, len, out, repairs, text_fn);
 }
 
 /* End of a quoted string or comment starting after `open` at s[i]: the
@@ -803,20 +814,10 @@ static void phrase_fn(struct dec *d, const char *s, size_t n)
 	}
 }
 
-static int header_decode_phrase_body(mimeo_charset_cache *cc, const mimeo_header_options *opts,
-			       const char *in, size_t len, mimeo_buf *out, unsigned *repairs)
-{
-	return run_decoder(cc, opts, in, len, out, repairs, phrase_fn);
-}
-
-/* A successful call leaves out->ptr non-NULL ("" for empty text); a refused
- * or failed call allocates nothing for that (callers need not dispose). */
 int mimeo_header_decode_phrase(mimeo_charset_cache *cc, const mimeo_header_options *opts,
 			       const char *in, size_t len, mimeo_buf *out, unsigned *repairs)
 {
-	int rc = header_decode_phrase_body(cc, opts, in, len, out, repairs);
-
-	return rc == MIMEO_OK && out ? mimeo__buf_ready(out) : rc;
+	return decode_ready(cc, opts, in, len, out, repairs, phrase_fn);
 }
 
 /* ------------------------------------------------------------------ */

@@ -38,6 +38,12 @@ int mimeo__fparse_begin(struct mimeo__fparse *f, mimeo_charset_cache *cc,
  * cache per field, not one per value).  MIMEO_OK or MIMEO_ENOMEM. */
 int mimeo__fparse_need_cc(struct mimeo__fparse *f);
 
+/* The one block a parse result lives in: `head` bytes (the holder), then
+ * `n` elements of `elem` bytes, then a copy of f->strings, which *strs
+ * points to.  NULL on size overflow or when out of memory. */
+void *mimeo__fparse_result(const struct mimeo__fparse *f, size_t head, size_t n, size_t elem,
+			   char **strs);
+
 /* Free what mimeo__fparse_begin() and the parse made. */
 void mimeo__fparse_end(struct mimeo__fparse *f);
 

@@ -176,14 +176,8 @@ struct pctx {
 
 static int raw_push(struct pctx *c, const struct raw_param *rp)
 {
-	void *items = c->raw;
-
-	if (mimeo__array_reserve(c->f.alloc, &items, &c->araw, c->nraw,
-				 sizeof(*c->raw), 16))
-		return MIMEO_ENOMEM;
-	c->raw = items;
-	c->raw[c->nraw++] = *rp;
-	return MIMEO_OK;
+	return mimeo__array_push(c->f.alloc, (void **)&c->raw, &c->araw, &c->nraw, sizeof(*rp),
+				 16, rp);
 }
 
 static int put_lower(mimeo_buf *b, const char *s, size_t n)
@@ -459,6 +453,24 @@ int mimeo__fparse_need_cc(struct mimeo__fparse *f)
 		return MIMEO_ENOMEM;
 	f->cc = f->own_cc;
 	return MIMEO_OK;
+}
+
+void *mimeo__fparse_result(const struct mimeo__fparse *f, size_t head, size_t n, size_t elem,
+			   char **strs)
+{
+	size_t total;
+	char *block;
+
+	if (!mimeo__mul_ok(n, elem, &total) || !mimeo__add_ok(total, head, &total) ||
+	    !mimeo__add_ok(total, f->strings.size, &total))
+		return NULL;
+	block = mimeo__malloc(f->alloc, total);
+	if (!block)
+		return NULL;
+	*strs = block + head + n * elem;
+	if (f->strings.size)
+		memcpy(*strs, f->strings.ptr, f->strings.size);
+	return block;
 }
 
 void mimeo__fparse_end(struct mimeo__fparse *f)
@@ -775,7 +787,7 @@ int mimeo_mime_field_parse(mimeo_mime_field **out, mimeo_charset_cache *cc,
 	const mimeo_allocator *alloc = mimeo__header_alloc(opts);
 	struct pctx c;
 	struct out_param *outs = NULL;
-	size_t nout = 0, i = 0, start, type_off, sub_off = 0, total, k;
+	size_t nout = 0, i = 0, start, type_off, sub_off = 0, k;
 	int has_sub = 0, rc = MIMEO_ENOMEM;
 	struct field_holder *h;
 	mimeo_param *params;
@@ -829,17 +841,12 @@ int mimeo_mime_field_parse(mimeo_mime_field **out, mimeo_charset_cache *cc,
 		goto out;
 
 	/* One block: holder, parameter array, language array, strings. */
-	if (!mimeo__mul_ok(nout, sizeof(mimeo_param) + sizeof(char *), &total) ||
-	    !mimeo__add_ok(total, sizeof(*h), &total) ||
-	    !mimeo__add_ok(total, c.f.strings.size, &total))
-		goto out;
-	h = mimeo__malloc(alloc, total);
+	h = mimeo__fparse_result(&c.f, sizeof(*h), nout, sizeof(mimeo_param) + sizeof(char *),
+				 &strs);
 	if (!h)
 		goto out;
 	params = (mimeo_param *)(h + 1);
 	langs = (const char **)(params + nout);
-	strs = (char *)(langs + nout);
-	memcpy(strs, c.f.strings.ptr, c.f.strings.size);
 	for (k = 0; k < nout; k++) {
 		params[k].name = strs + outs[k].name;
 		params[k].value = strs + outs[k].value;

@@ -97,6 +97,11 @@ static inline int mimeo__b64_value(unsigned char c)
  * failure.  Returns MIMEO_OK or MIMEO_ENOMEM. */
 int mimeo__array_reserve(const mimeo_allocator *a, void **items, size_t *cap,
 			 size_t used, size_t elem_size, size_t initial);
+/* Append the element at `elem` (elem_size bytes) to a growable array of
+ * *n elements, growing it as mimeo__array_reserve does.  Returns MIMEO_OK
+ * or MIMEO_ENOMEM (the array is unchanged). */
+int mimeo__array_push(const mimeo_allocator *a, void **items, size_t *cap, size_t *n,
+		      size_t elem_size, size_t initial, const void *elem);
 
 /* The column header fields are folded at, for the header encoders and both
  * writers (builder, to7bit): RFC 5322 section 2.1.1 asks for lines of at

@@ -113,6 +113,16 @@ int mimeo__array_reserve(const mimeo_allocator *a, void **items, size_t *cap,
 	return MIMEO_OK;
 }
 
+int mimeo__array_push(const mimeo_allocator *a, void **items, size_t *cap, size_t *n,
+		      size_t elem_size, size_t initial, const void *elem)
+{
+	if (mimeo__array_reserve(a, items, cap, *n, elem_size, initial))
+		return MIMEO_ENOMEM;
+	memcpy((char *)*items + *n * elem_size, elem, elem_size);
+	(*n)++;
+	return MIMEO_OK;
+}
+
 void mimeo_buf_init(mimeo_buf *buf, const mimeo_allocator *alloc)
 {
 	buf->ptr = NULL;
