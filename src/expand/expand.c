@@ -47,11 +47,7 @@ typedef struct drec {
 	size_t index;           /* TNEF: the item's index in the parent */
 	size_t tn;              /* TNEF: the parent's entry in dtable.tn */
 	uint64_t start, end;    /* uu/yEnc: the block in the parent's content */
-	/* yEnc figures (mimeo_part_yenc_info) */
-	const char *yname;
-	uint64_t file_size, begin, yend;
-	unsigned part, total, errors, have;
-	uint32_t crc, file_crc;
+	mimeo_yenc_info y;      /* yEnc figures (mimeo_part_yenc_info) */
 } drec;
 
 /* The TNEF stream of one node whose children are TNEF items, decoded and
@@ -149,16 +145,7 @@ int mimeo_part_yenc_info(const mimeo_part *p, mimeo_yenc_info *out)
 
 	if (!r || r->kind != MIMEO_EXPAND_YENC || !out)
 		return MIMEO_EINVAL;
-	out->name = r->yname;
-	out->file_size = r->file_size;
-	out->part = r->part;
-	out->total = r->total;
-	out->begin = r->begin;
-	out->end = r->yend;
-	out->crc32 = r->crc;
-	out->errors = r->errors;
-	out->have = r->have;
-	out->file_crc32 = r->file_crc;
+	*out = r->y;
 	return MIMEO_OK;
 }
 
@@ -658,9 +645,7 @@ typedef struct found {
 	unsigned kind;
 	uint64_t start, end, size;
 	char name[256];
-	uint64_t file_size, begin, yend;
-	unsigned part, total, errors, have;
-	uint32_t crc, file_crc;
+	mimeo_yenc_info y;      /* yEnc: the figures (y.name is set later, from the node) */
 } found;
 
 /* One kind's scan state. */
@@ -722,17 +707,17 @@ static int block_ended(scan *s, scanner *k, uint64_t end)
 		if (!(k->y.have & MIMEO_YENC_HAVE_END))
 			return MIMEO_OK;
 		memcpy(f.name, k->y.name, sizeof(f.name));
-		f.file_size = k->y.size;
-		f.part = k->y.part;
-		f.total = k->y.total;
+		f.y.file_size = k->y.size;
+		f.y.part = k->y.part;
+		f.y.total = k->y.total;
 		if (k->y.have & MIMEO_YENC_HAVE_YPART) {
-			f.begin = k->y.begin;
-			f.yend = k->y.end;
+			f.y.begin = k->y.begin;
+			f.y.end = k->y.end;
 		}
-		f.crc = k->y.crc;
-		f.errors = k->y.errors;
-		f.have = k->y.have;
-		f.file_crc = k->y.crc32;
+		f.y.crc32 = k->y.crc;
+		f.y.errors = k->y.errors;
+		f.y.have = k->y.have;
+		f.y.file_crc32 = k->y.crc32;
 	}
 	f.name[sizeof(f.name) - 1] = '\0';
 	return add_found(s, &f);
@@ -930,16 +915,8 @@ static int expand_text(expander *e, mimeo_part *p, const void *data, size_t len)
 		r->end = f->end;
 		last_end = f->end;
 		if (f->kind == MIMEO_EXPAND_YENC) {
-			r->yname = r->node->attrs->nparams ? r->node->attrs->params[0].value : "";
-			r->file_size = f->file_size;
-			r->begin = f->begin;
-			r->yend = f->yend;
-			r->part = f->part;
-			r->total = f->total;
-			r->errors = f->errors;
-			r->crc = f->crc;
-			r->have = f->have;
-			r->file_crc = f->file_crc;
+			r->y = f->y;
+			r->y.name = r->node->attrs->nparams ? r->node->attrs->params[0].value : "";
 		}
 	}
 	if (l && !l->count)

@@ -96,6 +96,25 @@ int mimeo_message_parse_buffer(mimeo_message **out, const void *data, size_t len
 	return MIMEO_OK;
 }
 
+/* End a parse: the tree is finished and handed out in *out, or on failure
+ * freed with the reason set (`reason`, else the tree's I/O error) and
+ * errno kept for the caller. */
+static int finish(mimeo_message **out, mimeo_message *m, mimeo__tree_build *b, int rc,
+		  const char *reason, const mimeo_message_options *opts)
+{
+	rc = mimeo__tree_finish(b, rc);
+	if (rc != MIMEO_OK) {
+		int saved = errno;
+
+		set_reason(opts, reason ? reason : m->io_error);
+		mimeo_message_free(m);
+		errno = saved;
+		return rc;
+	}
+	*out = m;
+	return MIMEO_OK;
+}
+
 /* Parse `len` bytes of a seekable file from its offset `base` (len ==
  * UINT64_MAX: to its end), in blocks read with pread: the message keeps
  * the descriptor (which this function owns) and reads bodies back. */
@@ -169,17 +188,7 @@ static int parse_seekable(mimeo_message **out, int fd, const struct stat *st, ui
 		}
 	}
 	mimeo__free(m->alloc, buf);
-	rc = mimeo__tree_finish(b, rc);
-	if (rc != MIMEO_OK) {
-		int saved = errno;
-
-		set_reason(opts, reason ? reason : m->io_error);
-		mimeo_message_free(m);
-		errno = saved;
-		return rc;
-	}
-	*out = m;
-	return MIMEO_OK;
+	return finish(out, m, b, rc, reason, opts);
 }
 
 /* Parse what `rd` gives, spooling it as it goes (memory, then a file). */
@@ -232,17 +241,7 @@ static int parse_spooled(mimeo_message **out, mimeo_read_fn rd, void *ctx,
 	if (rc == MIMEO_OK)
 		mimeo__spool_finish(&sp, &m->srcs[0]);
 	mimeo__spool_dispose(&sp);
-	rc = mimeo__tree_finish(b, rc);
-	if (rc != MIMEO_OK) {
-		int saved = errno;
-
-		set_reason(opts, reason ? reason : m->io_error);
-		mimeo_message_free(m);
-		errno = saved;
-		return rc;
-	}
-	*out = m;
-	return MIMEO_OK;
+	return finish(out, m, b, rc, reason, opts);
 }
 
 int mimeo_message_parse_stream(mimeo_message **out, mimeo_read_fn read, void *ctx,

@@ -573,14 +573,11 @@ static int cb_preamble(const mimeo_part_info *info, const char *data, size_t len
 	return rc == MIMEO_OK ? 0 : fail(b, rc);
 }
 
-/* A multipart in which no delimiter was found ended as a leaf: its body is
- * what was collected from its preamble and epilogue, kept as a source of
- * its own (not transfer-decoded, as the parser delivered it). */
-static int keep_preamble(mimeo__tree_build *b, mimeo_part *p, const mimeo_part_info *info)
+/* Room for one more source in m->srcs (grown one at a time: a message
+ * has few, one per re-read body at most). */
+static int srcs_room(mimeo_message *m)
 {
-	mimeo_message *m = b->m;
 	mimeo__source *ns;
-	mimeo__bodysrc *bs;
 
 	if (m->nsrcs >= UINT32_MAX)
 		return MIMEO_ENOMEM;
@@ -588,6 +585,19 @@ static int keep_preamble(mimeo__tree_build *b, mimeo_part *p, const mimeo_part_i
 	if (!ns)
 		return MIMEO_ENOMEM;
 	m->srcs = ns;
+	return MIMEO_OK;
+}
+
+/* A multipart in which no delimiter was found ended as a leaf: its body is
+ * what was collected from its preamble and epilogue, kept as a source of
+ * its own (not transfer-decoded, as the parser delivered it). */
+static int keep_preamble(mimeo__tree_build *b, mimeo_part *p, const mimeo_part_info *info)
+{
+	mimeo_message *m = b->m;
+	mimeo__bodysrc *bs;
+
+	if (srcs_room(m) != MIMEO_OK)
+		return MIMEO_ENOMEM;
 	bs = mimeo__realloc(m->alloc, m->bodysrc, (m->nbodysrc + 1) * sizeof(*bs));
 	if (!bs)
 		return MIMEO_ENOMEM;
@@ -869,7 +879,6 @@ static int spool_inner(mimeo__tree_build *b, mimeo_part *p)
 {
 	mimeo_message *m = b->m;
 	const mimeo__source *s;
-	mimeo__source *ns;
 	mimeo_transfer_decoder dec;
 	mimeo__spool sp;
 	const char *reason = NULL;
@@ -880,12 +889,8 @@ static int spool_inner(mimeo__tree_build *b, mimeo_part *p)
 	mimeo_part *c;
 	int rc = MIMEO_OK;
 
-	if (m->nsrcs >= UINT32_MAX)
+	if (srcs_room(m) != MIMEO_OK)
 		return MIMEO_ENOMEM;
-	ns = mimeo__realloc(m->alloc, m->srcs, (m->nsrcs + 1) * sizeof(*ns));
-	if (!ns)
-		return MIMEO_ENOMEM;
-	m->srcs = ns;
 	idx = m->nsrcs++;
 	mimeo__source_init(&m->srcs[idx]);
 	s = &m->srcs[p->src];
