@@ -24,6 +24,24 @@ const char *cli_io_reason(int e)
 	return e ? strerror(e) : "read error";
 }
 
+int cli_reserve(void **items, size_t *cap, size_t used, size_t elem_size, size_t initial)
+{
+	size_t n;
+	void *p;
+
+	if (used < *cap)
+		return 0;
+	n = *cap ? *cap * 2 : initial;
+	if (n <= *cap || n > SIZE_MAX / elem_size)
+		return -1;
+	p = realloc(*items, n * elem_size);
+	if (!p)
+		return -1;
+	*items = p;
+	*cap = n;
+	return 0;
+}
+
 void cli_error(const char *fmt, ...)
 {
 	va_list ap;
@@ -37,30 +55,39 @@ void cli_error(const char *fmt, ...)
 
 /* Open with the reader's flags: 0 (a ".gz" name is read through zlib) or
  * MIMEO_READER_DETECT (gzip found by its content). */
-static int input_open(cli_input *in, const char *path, unsigned flags)
+mimeo_reader *cli_reader_open(const char *path, unsigned flags)
 {
 	mimeo_reader *r = NULL;
 	int fd, rc;
 
-	in->fd = -1;
-	in->gz = NULL;
-	in->reader = NULL;
-	in->name = path;
 	if (strcmp(path, "-") == 0)
 		fd = dup(STDIN_FILENO);
 	else
 		fd = open(path, O_RDONLY | O_CLOEXEC);
 	if (fd < 0) {
 		cli_error("cannot open %s: %s", path, strerror(errno));
-		return -1;
+		return NULL;
 	}
 	/* the library's reader: gzip is read in one place */
 	rc = mimeo_reader_open(&r, path, fd, flags, NULL);
 	if (rc != MIMEO_OK) {
 		close(fd);
 		cli_error("cannot read %s: %s", path, mimeo_strerror(rc));
-		return -1;
+		return NULL;
 	}
+	return r;
+}
+
+static int input_open(cli_input *in, const char *path, unsigned flags)
+{
+	mimeo_reader *r = cli_reader_open(path, flags);
+
+	in->fd = -1;
+	in->gz = NULL;
+	in->reader = NULL;
+	in->name = path;
+	if (!r)
+		return -1;
 	in->reader = r;
 	in->fd = mimeo_reader_fd(r);
 	in->gz = mimeo_reader_is_compressed(r) ? (void *)r : NULL;

@@ -29,6 +29,11 @@ typedef struct cli_input {
 	const char *name;
 } cli_input;
 
+struct mimeo_reader;
+/* FILE ("-" = standard input) opened with the library's reader (flags: 0,
+ * gzip under a ".gz" name, or MIMEO_READER_DETECT); NULL after printing
+ * one line to stderr. */
+struct mimeo_reader *cli_reader_open(const char *path, unsigned flags);
 /* Open `path`; on failure print one line to stderr and return -1. */
 int cli_input_open(cli_input *in, const char *path);
 /* Read up to `n` bytes; returns bytes read, 0 at end, -1 on error (printed). */
@@ -41,6 +46,12 @@ char *cli_input_slurp(const char *path, size_t *len);
  * bytes 1f 8b, MIMEO_READER_DETECT), also on standard input, as
  * mimeo_mailbox_open() finds it. */
 char *cli_input_slurp_mail(const char *path, size_t *len);
+
+/* Room for one more element in a growable array of `used` elements of
+ * elem_size bytes: *cap doubles (from `initial`) with an overflow check.
+ * 0, or -1 when out of memory (*items unchanged).  The library's
+ * mimeo__array_reserve, for the command, which uses the public API only. */
+int cli_reserve(void **items, size_t *cap, size_t used, size_t elem_size, size_t initial);
 
 /* Print "mimeo: <message>\n" to stderr. */
 void cli_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));

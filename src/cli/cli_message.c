@@ -25,25 +25,13 @@ mimeo_message *cli_load_message(const char *path)
 {
 	mimeo_message_options o = MIMEO_MESSAGE_OPTIONS_INIT;
 	const char *reason = NULL;
-	mimeo_reader *r = NULL;
+	mimeo_reader *r = cli_reader_open(path, MIMEO_READER_DETECT);
 	mimeo_message *m = NULL;
-	int fd, rc;
+	int rc;
 
+	if (!r)
+		return NULL;
 	o.reason = &reason;
-	if (strcmp(path, "-") == 0)
-		fd = dup(STDIN_FILENO);
-	else
-		fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0) {
-		cli_error("cannot open %s: %s", path, strerror(errno));
-		return NULL;
-	}
-	rc = mimeo_reader_open(&r, path, fd, MIMEO_READER_DETECT, NULL);
-	if (rc != MIMEO_OK) {
-		close(fd);
-		cli_error("cannot read %s: %s", path, mimeo_strerror(rc));
-		return NULL;
-	}
 	/* a descriptor when reads go straight to it (a seekable plain file:
 	 * parsed in place), else gzip or a pipe through the reader */
 	if (mimeo_reader_fd(r) >= 0)
@@ -134,6 +122,18 @@ static size_t utf8_char_len(const unsigned char *s, size_t avail)
 	return n >= clen ? clen : 0;
 }
 
+/* Write the character of n bytes at s (utf8_char_len; 0 = not valid
+ * UTF-8: U+FFFD for its first byte).  Returns the bytes consumed. */
+static size_t put_utf8_char(FILE *out, const unsigned char *s, size_t n)
+{
+	if (n) {
+		fwrite(s, 1, n, out);
+		return n;
+	}
+	fputs("\xef\xbf\xbd", out);
+	return 1;
+}
+
 static void json_ascii(FILE *out, unsigned c)
 {
 	switch (c) {
@@ -167,13 +167,10 @@ void cli_json_string(FILE *out, const char *str, size_t len)
 		if (n == 3 && s[i] == 0xe2 && s[i + 1] == 0x80 &&
 		    (s[i + 2] == 0xa8 || s[i + 2] == 0xa9)) {
 			fprintf(out, "\\u%04x", s[i + 2] == 0xa8 ? 0x2028 : 0x2029);
-		} else if (n) {
-			fwrite(s + i, 1, n, out);
+			i += n;
 		} else {
-			fputs("\xef\xbf\xbd", out);
-			n = 1;
+			i += put_utf8_char(out, s + i, n);
 		}
-		i += n;
 	}
 	putc('"', out);
 }
@@ -219,13 +216,10 @@ void cli_print_safe(FILE *out, const char *str, size_t len)
 		 * (issue 11: "hello=C2=85From:_evil") */
 		if (n && !is_text_char(s + i, n)) {
 			fputs("\xef\xbf\xbd", out);
-		} else if (n) {
-			fwrite(s + i, 1, n, out);
+			i += n;
 		} else {
-			fputs("\xef\xbf\xbd", out);
-			n = 1;
+			i += put_utf8_char(out, s + i, n);
 		}
-		i += n;
 	}
 }
 

@@ -21,28 +21,76 @@ static int codec_usage(void)
 	return CLI_USAGE;
 }
 
-/* Buffers for one streaming run: input chunk and worst-case output. */
-typedef struct codec_bufs {
-	unsigned char *in, *out;
-} codec_bufs;
+/* A codec's step (up to CHUNK bytes in; the output fits the bound given
+ * to pump) and finish, over its state `st`. */
+typedef size_t (*step_fn)(void *st, const void *in, size_t n, void *out);
+typedef size_t (*finish_fn)(void *st, void *out);
 
-static int bufs_alloc(codec_bufs *b, size_t outcap)
+/* Stream FILE through a codec to standard output: CHUNK-sized reads
+ * through `step`, then `finish`.  CLI_OK, or CLI_FAILURE after printing
+ * one line. */
+static int pump(const char *path, size_t outcap, step_fn step, finish_fn finish, void *st)
 {
-	b->in = malloc(CHUNK);
-	b->out = malloc(outcap);
-	if (!b->in || !b->out) {
-		free(b->in);
-		free(b->out);
+	unsigned char *in, *out;
+	cli_input input;
+	ssize_t n;
+	int rc = CLI_OK;
+
+	if (cli_input_open(&input, path) < 0)
+		return CLI_FAILURE;
+	in = malloc(CHUNK);
+	out = malloc(outcap);
+	if (!in || !out) {
 		cli_error("out of memory");
-		return -1;
+		rc = CLI_FAILURE;
+		goto done;
 	}
-	return 0;
+	while ((n = cli_input_read(&input, in, CHUNK)) > 0) {
+		if (cli_write_stdout(out, step(st, in, (size_t)n, out)) < 0) {
+			rc = CLI_FAILURE;
+			break;
+		}
+	}
+	if (n < 0)
+		rc = CLI_FAILURE;
+	if (rc == CLI_OK && cli_write_stdout(out, finish(st, out)) < 0)
+		rc = CLI_FAILURE;
+done:
+	free(in);
+	free(out);
+	cli_input_close(&input);
+	return rc;
 }
 
-static void bufs_free(codec_bufs *b)
+/* The codecs in pump's shape. */
+static size_t decode_step(void *st, const void *in, size_t n, void *out)
 {
-	free(b->in);
-	free(b->out);
+	return mimeo_transfer_decode_step(st, in, n, out);
+}
+
+static size_t decode_finish(void *st, void *out)
+{
+	return mimeo_transfer_decode_finish(st, out);
+}
+
+static size_t b64_step(void *st, const void *in, size_t n, void *out)
+{
+	return mimeo_b64_encode_step(st, in, n, out);
+}
+
+static size_t b64_finish(void *st, void *out)
+{
+	return mimeo_b64_encode_finish(st, out);
+}
+
+static size_t qp_step(void *st, const void *in, size_t n, void *out)
+{
+	return mimeo_qp_encode_step(st, in, n, out);
+}
+
+static size_t qp_finish(void *st, void *out)
+{
+	return mimeo_qp_encode_finish(st, out);
 }
 
 static int run_decode(int argc, char **argv)
@@ -50,11 +98,7 @@ static int run_decode(int argc, char **argv)
 	const char *path = "-";
 	mimeo_transfer_decoder d;
 	mimeo_cte cte;
-	cli_input in;
-	codec_bufs b;
-	ssize_t n;
-	size_t got;
-	int rc = CLI_OK;
+	int rc;
 
 	if (argc < 2 || argc > 3)
 		return codec_usage();
@@ -68,51 +112,25 @@ static int run_decode(int argc, char **argv)
 		return codec_usage();
 	if (argc == 3)
 		path = argv[2];
-	if (cli_input_open(&in, path) < 0)
-		return CLI_FAILURE;
-	if (bufs_alloc(&b, MIMEO_TRANSFER_DECODE_BOUND(CHUNK)) < 0) {
-		cli_input_close(&in);
-		return CLI_FAILURE;
-	}
 	mimeo_transfer_decoder_init(&d, cte, MIMEO_ISA_AUTO);
-	while ((n = cli_input_read(&in, b.in, CHUNK)) > 0) {
-		got = mimeo_transfer_decode_step(&d, b.in, (size_t)n, b.out);
-		if (cli_write_stdout(b.out, got) < 0) {
-			rc = CLI_FAILURE;
-			break;
-		}
-	}
-	if (n < 0)
-		rc = CLI_FAILURE;
-	if (rc == CLI_OK) {
-		got = mimeo_transfer_decode_finish(&d, b.out);
-		if (cli_write_stdout(b.out, got) < 0)
-			rc = CLI_FAILURE;
-	}
+	rc = pump(path, MIMEO_TRANSFER_DECODE_BOUND(CHUNK), decode_step, decode_finish, &d);
 	if (rc == CLI_OK && mimeo_transfer_decoder_invalid(&d) > 0)
-		cli_error("warning: %s: %llu invalid %s skipped or kept literally", in.name,
+		cli_error("warning: %s: %llu invalid %s skipped or kept literally", path,
 			  (unsigned long long)mimeo_transfer_decoder_invalid(&d),
 			  cte == MIMEO_CTE_UUENCODE ? "lines" : "bytes");
 	if (rc == CLI_OK && cte == MIMEO_CTE_UUENCODE && !d.u.uu.began) {
-		cli_error("%s: no uuencoded block (\"begin MODE NAME\" line) found", in.name);
+		cli_error("%s: no uuencoded block (\"begin MODE NAME\" line) found", path);
 		rc = CLI_FAILURE;
 	}
-	bufs_free(&b);
-	cli_input_close(&in);
 	return rc;
 }
 
 static int run_encode(int argc, char **argv)
 {
 	const char *path = "-";
-	int crlf = 0, mailsafe = 0, b64, i;
-	cli_input in;
-	codec_bufs b;
+	int crlf = 0, mailsafe = 0, b64, i, have_path = 0;
 	mimeo_b64_encoder be;
 	mimeo_qp_encoder qe;
-	ssize_t n;
-	size_t got;
-	int rc = CLI_OK, have_path = 0;
 
 	if (argc < 2)
 		return codec_usage();
@@ -141,35 +159,13 @@ static int run_encode(int argc, char **argv)
 		cli_error("--mail-safe applies to qp only (base64 output is always mail-safe)");
 		return CLI_USAGE;
 	}
-	if (cli_input_open(&in, path) < 0)
-		return CLI_FAILURE;
-	if (bufs_alloc(&b, b64 ? MIMEO_B64_ENCODE_BOUND(CHUNK) : MIMEO_QP_ENCODE_BOUND(CHUNK)) < 0) {
-		cli_input_close(&in);
-		return CLI_FAILURE;
-	}
-	if (b64)
+	if (b64) {
 		mimeo_b64_encoder_init(&be, crlf ? MIMEO_B64_CRLF : 0, MIMEO_ISA_AUTO);
-	else
-		mimeo_qp_encoder_init(&qe, (crlf ? MIMEO_QP_CRLF : 0) |
-					   (mailsafe ? MIMEO_QP_MAILSAFE : 0), MIMEO_ISA_AUTO);
-	while ((n = cli_input_read(&in, b.in, CHUNK)) > 0) {
-		got = b64 ? mimeo_b64_encode_step(&be, b.in, (size_t)n, b.out)
-			  : mimeo_qp_encode_step(&qe, b.in, (size_t)n, b.out);
-		if (cli_write_stdout(b.out, got) < 0) {
-			rc = CLI_FAILURE;
-			break;
-		}
+		return pump(path, MIMEO_B64_ENCODE_BOUND(CHUNK), b64_step, b64_finish, &be);
 	}
-	if (n < 0)
-		rc = CLI_FAILURE;
-	if (rc == CLI_OK) {
-		got = b64 ? mimeo_b64_encode_finish(&be, b.out) : mimeo_qp_encode_finish(&qe, b.out);
-		if (cli_write_stdout(b.out, got) < 0)
-			rc = CLI_FAILURE;
-	}
-	bufs_free(&b);
-	cli_input_close(&in);
-	return rc;
+	mimeo_qp_encoder_init(&qe, (crlf ? MIMEO_QP_CRLF : 0) | (mailsafe ? MIMEO_QP_MAILSAFE : 0),
+			      MIMEO_ISA_AUTO);
+	return pump(path, MIMEO_QP_ENCODE_BOUND(CHUNK), qp_step, qp_finish, &qe);
 }
 
 const cli_command cli_cmd_decode = {

@@ -72,16 +72,24 @@ static void json_member(const char *key, const char *value, int open_object, siz
 	cli_json_cstr_or_null(stdout, value);
 }
 
+/* `,"key":` and, for a field that did not parse (rc not MIMEO_OK), null.
+ * Returns whether it parsed: the caller then writes the value. */
+static int json_parsed(const char *key, int rc)
+{
+	printf(",\"%s\":", key);
+	if (rc != MIMEO_OK)
+		fputs("null", stdout);
+	return rc == MIMEO_OK;
+}
+
 static void json_addresses(headers_run *r, const char *raw, size_t len)
 {
 	mimeo_address_list *l = NULL;
 	size_t i;
 
-	if (mimeo_address_list_parse(&l, r->cc, NULL, raw, len) != MIMEO_OK) {
-		fputs(",\"addresses\":null", stdout);
+	if (!json_parsed("addresses", mimeo_address_list_parse(&l, r->cc, NULL, raw, len)))
 		return;
-	}
-	fputs(",\"addresses\":[", stdout);
+	putc('[', stdout);
 	for (i = 0; i < l->count; i++) {
 		const mimeo_address *a = &l->items[i];
 
@@ -119,11 +127,8 @@ static void json_mime(headers_run *r, const char *raw, size_t len)
 	mimeo_mime_field *f = NULL;
 	size_t i;
 
-	if (mimeo_mime_field_parse(&f, r->cc, NULL, raw, len) != MIMEO_OK) {
-		fputs(",\"mime\":null", stdout);
+	if (!json_parsed("mime", mimeo_mime_field_parse(&f, r->cc, NULL, raw, len)))
 		return;
-	}
-	fputs(",\"mime\":", stdout);
 	json_member("type", f->type, 1, 0);
 	json_member("subtype", f->subtype, 0, 0);
 	fputs(",\"params\":[", stdout);

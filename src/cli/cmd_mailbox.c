@@ -580,15 +580,8 @@ static int yenc_note(ylist *l, const mimeo_part *p, size_t msg)
 	    yi.end < yi.begin || !yi.file_size || yi.end > yi.file_size ||
 	    yi.end - yi.begin + 1 != mimeo_part_size(p))
 		return 0;
-	if (l->n == l->cap) {
-		size_t ncap = l->cap ? l->cap * 2 : 16;
-		ypiece *nv = realloc(l->v, ncap * sizeof(*nv));
-
-		if (!nv)
-			return -1;
-		l->v = nv;
-		l->cap = ncap;
-	}
+	if (cli_reserve((void **)&l->v, &l->cap, l->n, sizeof(*l->v), 16) < 0)
+		return -1;
 	y = &l->v[l->n];
 	y->name = strdup(yi.name);
 	y->section = strdup(mimeo_part_section(p));

@@ -148,15 +148,9 @@ static int state_add(state *st, const char *account, const char *uid, const char
 {
 	record *r;
 
-	if (st->n == st->cap) {
-		size_t ncap = st->cap ? st->cap * 2 : 64;
-		record *nr = realloc(st->recs, ncap * sizeof(*nr));
-		if (!nr) {
-			cli_error("out of memory");
-			return -1;
-		}
-		st->recs = nr;
-		st->cap = ncap;
+	if (cli_reserve((void **)&st->recs, &st->cap, st->n, sizeof(*st->recs), 64) < 0) {
+		cli_error("out of memory");
+		return -1;
 	}
 	r = &st->recs[st->n];
 	r->account = xstrdup(account);

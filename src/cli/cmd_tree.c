@@ -37,6 +37,26 @@ static const char *derived_name(const mimeo_part *p)
 	}
 }
 
+/* `,"name":value` (a JSON string, or null for NULL). */
+static void json_member(FILE *out, const char *name, const char *value)
+{
+	fprintf(out, ",\"%s\":", name);
+	cli_json_cstr_or_null(out, value);
+}
+
+/* Open the object of part p in a list: its section and type ("a/b");
+ * *first says whether a comma goes before it. */
+static void part_object(FILE *out, const mimeo_part *p, int *first)
+{
+	char type[512];
+
+	snprintf(type, sizeof(type), "%s/%s", mimeo_part_type(p), mimeo_part_subtype(p));
+	fputs(*first ? "{\"section\":" : ",{\"section\":", out);
+	*first = 0;
+	cli_json_cstr_or_null(out, mimeo_part_section(p));
+	json_member(out, "type", type);
+}
+
 static int print_json(const mimeo_message *m)
 {
 	const mimeo_part *root = mimeo_message_root(m), *p;
@@ -70,56 +90,31 @@ static int print_json(const mimeo_message *m)
 	}
 	fputs("],\"parts\":[", out);
 	for (p = root; p; p = mimeo_part_next(p)) {
-		uint64_t size = mimeo_part_size(p);
-		char type[512];
-
 		if (!mimeo_part_is_leaf(p))
 			continue;
-		snprintf(type, sizeof(type), "%s/%s", mimeo_part_type(p), mimeo_part_subtype(p));
-		fputs(first ? "{\"section\":" : ",{\"section\":", out);
-		first = 0;
-		cli_json_cstr_or_null(out, mimeo_part_section(p));
-		fputs(",\"type\":", out);
-		cli_json_cstr_or_null(out, type);
-		fputs(",\"charset\":", out);
-		cli_json_cstr_or_null(out, mimeo_part_charset(p));
-		fputs(",\"encoding\":", out);
-		cli_json_cstr_or_null(out, mimeo_part_cte_name(p));
-		fputs(",\"disposition\":", out);
-		cli_json_cstr_or_null(out, mimeo_part_disposition(p));
-		fputs(",\"filename\":", out);
-		cli_json_cstr_or_null(out, mimeo_part_filename(p));
-		fprintf(out, ",\"size\":%" PRIu64, size);
-		if (mimeo_part_derived(p)) {
-			fputs(",\"derived\":", out);
-			cli_json_cstr_or_null(out, derived_name(p));
-		}
+		part_object(out, p, &first);
+		json_member(out, "charset", mimeo_part_charset(p));
+		json_member(out, "encoding", mimeo_part_cte_name(p));
+		json_member(out, "disposition", mimeo_part_disposition(p));
+		json_member(out, "filename", mimeo_part_filename(p));
+		fprintf(out, ",\"size\":%" PRIu64, mimeo_part_size(p));
+		if (mimeo_part_derived(p))
+			json_member(out, "derived", derived_name(p));
 		putc('}', out);
 	}
 	fputs("],\"security\":[", out);
 	first = 1;
 	for (p = root; p; p = mimeo_part_next(p)) {
 		unsigned sec = mimeo_part_security(p);
-		char type[512];
 
 		if (!sec)
 			continue;
-		snprintf(type, sizeof(type), "%s/%s", mimeo_part_type(p), mimeo_part_subtype(p));
-		fputs(first ? "{\"section\":" : ",{\"section\":", out);
-		first = 0;
-		cli_json_cstr_or_null(out, mimeo_part_section(p));
-		fputs(",\"type\":", out);
-		cli_json_cstr_or_null(out, type);
-		fputs(",\"mark\":", out);
-		cli_json_cstr_or_null(out, mimeo_security_role_name(sec));
-		fputs(",\"scheme\":", out);
-		cli_json_cstr_or_null(out, mimeo_security_scheme_name(sec));
-		fputs(",\"protocol\":", out);
-		cli_json_cstr_or_null(out, mimeo_part_param(p, "protocol"));
-		fputs(",\"micalg\":", out);
-		cli_json_cstr_or_null(out, mimeo_part_param(p, "micalg"));
-		fputs(",\"smime_type\":", out);
-		cli_json_cstr_or_null(out, mimeo_part_param(p, "smime-type"));
+		part_object(out, p, &first);
+		json_member(out, "mark", mimeo_security_role_name(sec));
+		json_member(out, "scheme", mimeo_security_scheme_name(sec));
+		json_member(out, "protocol", mimeo_part_param(p, "protocol"));
+		json_member(out, "micalg", mimeo_part_param(p, "micalg"));
+		json_member(out, "smime_type", mimeo_part_param(p, "smime-type"));
 		putc('}', out);
 	}
 	/* what was malformed and where (the first MIMEO_MESSAGE_DEFECTS_KEPT;
