@@ -31,6 +31,7 @@
 #include <zlib.h>
 
 #include "mimeo.h"
+#include "testutil.h"
 
 #define RUNS 7
 
@@ -79,30 +80,14 @@ static void *xmalloc(size_t n)
 
 /* ---- yEnc ---- */
 
-static size_t yenc_encode(const unsigned char *in, size_t len, char *out)
+/* A single-part post of in[0..len): the encoder the unit tests check
+ * the decoder against, between =ybegin and =yend lines. */
+static size_t yenc_post(const unsigned char *in, size_t len, char *out)
 {
-	size_t i, o = 0;
-	unsigned col = 0;
+	size_t o = (size_t)sprintf(out, "=ybegin line=128 size=%zu name=bench.bin\n", len);
 
-	o += (size_t)sprintf(out, "=ybegin line=128 size=%zu name=bench.bin\n", len);
-	for (i = 0; i < len; i++) {
-		unsigned char c = (unsigned char)(in[i] + 42);
-
-		if (c == 0 || c == '\n' || c == '\r' || c == '=' ||
-		    (col == 0 && (c == '.' || c == ' ' || c == '\t'))) {
-			out[o++] = '=';
-			out[o++] = (char)(c + 64);
-			col += 2;
-		} else {
-			out[o++] = (char)c;
-			col++;
-		}
-		if (col >= 128) {
-			out[o++] = '\n';
-			col = 0;
-		}
-	}
-	o += (size_t)sprintf(out + o, "\n=yend size=%zu crc32=%08x\n", len,
+	o += test_yenc_encode(in, len, 128, out + o, "\n");
+	o += (size_t)sprintf(out + o, "=yend size=%zu crc32=%08x\n", len,
 			     (unsigned)crc32_z(0, in, len));
 	return o;
 }
@@ -142,7 +127,7 @@ static void bench_yenc(size_t mib)
 
 		memcpy(raw + k, &x, len - k < 8 ? len - k : 8);
 	}
-	plen = yenc_encode(raw, len, post);
+	plen = yenc_post(raw, len, post);
 	for (r = 0; r < RUNS; r++) {
 		double t0 = now(), t1, t2, t3;
 		size_t n;

@@ -202,6 +202,21 @@ static double cpu_secs(const struct rusage *ru)
 /* Where a child's standard output goes. */
 enum { OUT_PIPE, OUT_NULL, OUT_PIPE_COUNT };
 
+/* In a child: standard output to /dev/null (OUT_NULL) or to the write end
+ * of `out`; both ends of `out` closed. */
+static void child_stdout(int out_mode, int out[2])
+{
+	if (out_mode == OUT_NULL) {
+		int null = open("/dev/null", O_WRONLY);
+
+		dup2(null, 1);
+	} else {
+		dup2(out[1], 1);
+	}
+	close(out[0]);
+	close(out[1]);
+}
+
 /* Run argv with stdin from `in_path` through a pipe (pipe != 0) or as the
  * file itself (pipe == 0, or NULL: /dev/null); count and checksum stdout
  * (OUT_PIPE), only count it (OUT_PIPE_COUNT: a timed run, where the
@@ -244,15 +259,7 @@ static void run_to(char *const argv[], const char *in_path, int use_pipe, int ou
 		int in = use_pipe ? feed[0] : open(in_path ? in_path : "/dev/null", O_RDONLY);
 
 		dup2(in, 0);
-		if (out_mode == OUT_NULL) {
-			int null = open("/dev/null", O_WRONLY);
-
-			dup2(null, 1);
-		} else {
-			dup2(out[1], 1);
-		}
-		close(out[0]);
-		close(out[1]);
+		child_stdout(out_mode, out);
 		execv(argv[0], argv);
 		_exit(127);
 	}
@@ -475,15 +482,7 @@ static void in_child_to(uint64_t (*fn)(const char *), const char *path, int out_
 		child_result c;
 
 		memset(&c, 0, sizeof(c));
-		if (out_mode == OUT_NULL) {
-			int null = open("/dev/null", O_WRONLY);
-
-			dup2(null, 1);
-		} else {
-			dup2(out[1], 1);
-		}
-		close(out[0]);
-		close(out[1]);
+		child_stdout(out_mode, out);
 		c.n = fn(path);
 		write_all(p[1], &c, sizeof(c));
 		_exit(0);

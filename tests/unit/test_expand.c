@@ -10,6 +10,7 @@
  * SPDX-License-Identifier: LGPL-2.1-or-later
  */
 #include "testutil.h"
+#include "tnef_testlib.h"
 
 #include <dirent.h>
 #include <stdio.h>
@@ -435,27 +436,11 @@ END_TEST
 
 /* ---- MimeKit's TNEF files, wrapped in a message ---- */
 
-static int same_bytes(const char *got, size_t glen, const char *want, size_t wlen)
+/* One MimeKit case (tnef_each_mimekit_case callback; ctx counts the files
+ * found). */
+static unsigned tnef_case(const char *tdir, const char *name, void *ctx)
 {
-	size_t i = 0, j = 0;
-
-	if (glen == wlen && memcmp(got, want, glen) == 0)
-		return 1;
-	/* MimeKit's repository stores its text files with LF line ends */
-	while (i < glen && j < wlen) {
-		if (got[i] == '\r' && i + 1 < glen && got[i + 1] == '\n' && want[j] == '\n') {
-			i++;
-			continue;
-		}
-		if (got[i] != want[j])
-			return 0;
-		i++, j++;
-	}
-	return i == glen && j == wlen;
-}
-
-static unsigned tnef_case(const char *tdir, const char *name, unsigned *files)
-{
+	unsigned *files = ctx;
 	char path[8192], dir[4608];
 	size_t len, nd = 0, i;
 	char *data, **dc;
@@ -503,7 +488,7 @@ static unsigned tnef_case(const char *tdir, const char *name, unsigned *files)
 		want = test_read_file(path, &wlen);
 		ck_assert_ptr_nonnull(want);
 		for (i = 0; i < nd && !found; i++)
-			found = same_bytes(dc[i], dl[i], want, wlen);
+			found = tnef_same_bytes(dc[i], dl[i], want, wlen, NULL);
 		ck_assert_msg(found, "%s: %s (%zu bytes) is no child of the TNEF part", name,
 			      de->d_name, wlen);
 		(*files)++;
@@ -542,26 +527,12 @@ static unsigned tnef_case(const char *tdir, const char *name, unsigned *files)
 
 START_TEST(tnef_mimekit)
 {
-	const char *corpus = test_shared_corpus();
-	char tdir[2048];
-	DIR *dh;
-	struct dirent *de;
-	unsigned cases = 0, files = 0;
+	unsigned files = 0;
+	long cases = tnef_each_mimekit_case(tnef_case, &files);
 
-	if (!corpus)
+	if (cases < 0)
 		return;
-	snprintf(tdir, sizeof(tdir), "%s/mimekit-tnef", corpus);
-	dh = opendir(tdir);
-	if (!dh)
-		return;
-	while ((de = readdir(dh)) != NULL) {
-		size_t l = strlen(de->d_name);
-
-		if (l > 5 && strcmp(de->d_name + l - 5, ".tnef") == 0)
-			cases += tnef_case(tdir, de->d_name, &files);
-	}
-	closedir(dh);
-	ck_assert_uint_eq(cases, 19);
+	ck_assert_int_eq(cases, 19);
 	ck_assert_uint_eq(files, 49);
 	printf("expand: 19 TNEF streams in messages, the 49 files MimeKit extracts found among "
 	       "the children\n");

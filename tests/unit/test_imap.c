@@ -414,6 +414,39 @@ START_TEST(argument_errors)
 }
 END_TEST
 
+/* BODYSTRUCTURE (which = 0) or ENVELOPE (which = 1) of p. */
+static int imap_value(const mimeo_message *m, const mimeo_part *p, int which, mimeo_buf *out)
+{
+	return which ? mimeo_imap_envelope(m, p, out) : mimeo_imap_bodystructure(m, p, 0, out);
+}
+
+/* With allocation 1, 2, ... failing, the value of p is MIMEO_ENOMEM with
+ * nothing leaked, until it is `want` again. */
+static void check_allocation_failures(const mimeo_message *m, const mimeo_part *p, int which,
+				      const mimeo_buf *want)
+{
+	unsigned long n;
+
+	for (n = 1;; n++) {
+		test_failing_alloc fa;
+		mimeo_buf got;
+		int rc;
+
+		test_failing_alloc_init(&fa, n);
+		mimeo_buf_init(&got, &fa.alloc);
+		rc = imap_value(m, p, which, &got);
+		if (rc == MIMEO_OK)
+			ck_assert(got.size == want->size && memcmp(got.ptr, want->ptr, got.size) == 0);
+		else
+			ck_assert_int_eq(rc, MIMEO_ENOMEM);
+		mimeo_buf_dispose(&got);
+		ck_assert_int_eq(fa.live, 0);
+		if (rc == MIMEO_OK && !fa.failed)
+			break;
+		ck_assert_uint_lt(n, 100000);
+	}
+}
+
 /* Every allocation of both functions may fail: MIMEO_ENOMEM, nothing
  * leaked, and once nothing fails the same value. */
 START_TEST(every_allocation_failure)
@@ -432,31 +465,9 @@ START_TEST(every_allocation_failure)
 
 			for (which = 0; which < 2; which++) {
 				mimeo_buf want = MIMEO_BUF_INIT;
-				unsigned long n;
 
-				ck_assert_int_eq(which ? mimeo_imap_envelope(m, p, &want)
-						       : mimeo_imap_bodystructure(m, p, 0, &want),
-						 MIMEO_OK);
-				for (n = 1;; n++) {
-					test_failing_alloc fa;
-					mimeo_buf got;
-					int rc;
-
-					test_failing_alloc_init(&fa, n);
-					mimeo_buf_init(&got, &fa.alloc);
-					rc = which ? mimeo_imap_envelope(m, p, &got)
-						   : mimeo_imap_bodystructure(m, p, 0, &got);
-					if (rc == MIMEO_OK)
-						ck_assert(got.size == want.size &&
-							  memcmp(got.ptr, want.ptr, got.size) == 0);
-					else
-						ck_assert_int_eq(rc, MIMEO_ENOMEM);
-					mimeo_buf_dispose(&got);
-					ck_assert_int_eq(fa.live, 0);
-					if (rc == MIMEO_OK && !fa.failed)
-						break;
-					ck_assert_uint_lt(n, 100000);
-				}
+				ck_assert_int_eq(imap_value(m, p, which, &want), MIMEO_OK);
+				check_allocation_failures(m, p, which, &want);
 				mimeo_buf_dispose(&want);
 			}
 		}
@@ -474,27 +485,10 @@ START_TEST(reparse_allocation_failure)
 				  "Content-Type: multipart/mixed; boundary=b\n\n--b\n\nx\n--b--\n";
 	mimeo_message *m = parse(msg, sizeof(msg) - 1);
 	mimeo_buf want = MIMEO_BUF_INIT;
-	unsigned long n;
 
 	ck_assert_int_eq(mimeo_imap_bodystructure(m, NULL, 0, &want), MIMEO_OK);
 	ck_assert(strstr(want.ptr, "\"mixed\"") != NULL);
-	for (n = 1;; n++) {
-		test_failing_alloc fa;
-		mimeo_buf got;
-		int rc;
-
-		test_failing_alloc_init(&fa, n);
-		mimeo_buf_init(&got, &fa.alloc);
-		rc = mimeo_imap_bodystructure(m, NULL, 0, &got);
-		if (rc == MIMEO_OK)
-			ck_assert_str_eq(got.ptr, want.ptr);
-		else
-			ck_assert_int_eq(rc, MIMEO_ENOMEM);
-		mimeo_buf_dispose(&got);
-		ck_assert_int_eq(fa.live, 0);
-		if (rc == MIMEO_OK && !fa.failed)
-			break;
-	}
+	check_allocation_failures(m, NULL, 0, &want);
 	mimeo_buf_dispose(&want);
 	mimeo_message_free(m);
 }
@@ -520,37 +514,14 @@ static void compare_sources(const char *label, const char *data, size_t len, con
 
 		for (which = 0; which < 2; which++) {
 			mimeo_buf want = MIMEO_BUF_INIT, got = MIMEO_BUF_INIT;
-			unsigned long n;
 
-			ck_assert_int_eq(which ? mimeo_imap_envelope(mb, pb, &want)
-					       : mimeo_imap_bodystructure(mb, pb, 0, &want),
-					 MIMEO_OK);
-			ck_assert_int_eq(which ? mimeo_imap_envelope(mf, pf, &got)
-					       : mimeo_imap_bodystructure(mf, pf, 0, &got),
-					 MIMEO_OK);
+			ck_assert_int_eq(imap_value(mb, pb, which, &want), MIMEO_OK);
+			ck_assert_int_eq(imap_value(mf, pf, which, &got), MIMEO_OK);
 			ck_assert_msg(got.size == want.size && memcmp(got.ptr, want.ptr, got.size) == 0,
 				      "%s %s: file %s\nbuffer %s", label, mimeo_part_section(pb),
 				      got.ptr, want.ptr);
 			mimeo_buf_dispose(&got);
-			for (n = 1;; n++) {
-				test_failing_alloc fa;
-				int rc;
-
-				test_failing_alloc_init(&fa, n);
-				mimeo_buf_init(&got, &fa.alloc);
-				rc = which ? mimeo_imap_envelope(mf, pf, &got)
-					   : mimeo_imap_bodystructure(mf, pf, 0, &got);
-				if (rc == MIMEO_OK)
-					ck_assert(got.size == want.size &&
-						  memcmp(got.ptr, want.ptr, got.size) == 0);
-				else
-					ck_assert_int_eq(rc, MIMEO_ENOMEM);
-				mimeo_buf_dispose(&got);
-				ck_assert_int_eq(fa.live, 0);
-				if (rc == MIMEO_OK && !fa.failed)
-					break;
-				ck_assert_uint_lt(n, 100000);
-			}
+			check_allocation_failures(mf, pf, which, &want);
 			mimeo_buf_dispose(&want);
 		}
 	}
@@ -711,26 +682,9 @@ START_TEST(reparsed_message_bare_last_header)
 					  "--i\n\nx\n--i\n\n--o--\n";
 		mimeo_message *m = parse(msg, sizeof(msg) - 1);
 		mimeo_buf want = MIMEO_BUF_INIT;
-		unsigned long n;
 
 		ck_assert_int_eq(mimeo_imap_bodystructure(m, NULL, 0, &want), MIMEO_OK);
-		for (n = 1;; n++) {
-			test_failing_alloc fa;
-			mimeo_buf got;
-			int rc;
-
-			test_failing_alloc_init(&fa, n);
-			mimeo_buf_init(&got, &fa.alloc);
-			rc = mimeo_imap_bodystructure(m, NULL, 0, &got);
-			if (rc == MIMEO_OK)
-				ck_assert_str_eq(got.ptr, want.ptr);
-			else
-				ck_assert_int_eq(rc, MIMEO_ENOMEM);
-			mimeo_buf_dispose(&got);
-			ck_assert_int_eq(fa.live, 0);
-			if (rc == MIMEO_OK && !fa.failed)
-				break;
-		}
+		check_allocation_failures(m, NULL, 0, &want);
 		mimeo_buf_dispose(&want);
 		mimeo_message_free(m);
 	}

@@ -9,6 +9,7 @@
  * SPDX-License-Identifier: LGPL-2.1-or-later
  */
 #include "testutil.h"
+#include "tnef_testlib.h"
 
 #include <dirent.h>
 #include <limits.h>
@@ -427,31 +428,16 @@ static char *read_path(const char *dir, const char *name, size_t *len)
 	return test_read_file(path, len);
 }
 
-/* Does `got` equal `want`, exactly or once CRLF is made LF (MimeKit's
- * repository stores text test files with LF line ends)? */
-static int same_bytes(const unsigned char *got, size_t glen, const unsigned char *want,
-		      size_t wlen, int *normalised)
-{
-	size_t i = 0, j = 0;
+/* What check_case counts: files matched, and how many of those once CRLF
+ * was made LF. */
+typedef struct case_counts {
+	unsigned files, crlf;
+} case_counts;
 
-	*normalised = 0;
-	if (glen == wlen && memcmp(got, want, glen) == 0)
-		return 1;
-	while (i < glen && j < wlen) {
-		if (got[i] == '\r' && i + 1 < glen && got[i + 1] == '\n' && want[j] == '\n') {
-			i++;
-			continue;
-		}
-		if (got[i] != want[j])
-			return 0;
-		i++, j++;
-	}
-	*normalised = 1;
-	return i == glen && j == wlen;
-}
-
-static unsigned check_case(const char *tdir, const char *name, unsigned *files, unsigned *crlf)
+/* One MimeKit case (tnef_each_mimekit_case callback; ctx: case_counts). */
+static unsigned check_case(const char *tdir, const char *name, void *ctx)
 {
+	unsigned *files = &((case_counts *)ctx)->files, *crlf = &((case_counts *)ctx)->crlf;
 	char path[4096], dir[4096];
 	size_t len, n, i;
 	char *data = read_path(tdir, name, &len);
@@ -493,7 +479,7 @@ static unsigned check_case(const char *tdir, const char *name, unsigned *files, 
 				       strlen(it->filename) == (size_t)(dot - base) &&
 				       strncmp(it->filename, base, (size_t)(dot - base)) == 0);
 
-			if (!used[i] && name_ok && same_bytes(it->data, it->size, want, wlen, &norm)) {
+			if (!used[i] && name_ok && tnef_same_bytes(it->data, it->size, want, wlen, &norm)) {
 				used[i] = 1;
 				found = 1;
 			}
@@ -533,29 +519,15 @@ static unsigned check_case(const char *tdir, const char *name, unsigned *files, 
 
 START_TEST(corpus_mimekit)
 {
-	const char *corpus = test_shared_corpus();
-	char tdir[4096];
-	DIR *dh;
-	struct dirent *de;
-	unsigned cases = 0, files = 0, crlf = 0;
+	case_counts cc = { 0, 0 };
+	long cases = tnef_each_mimekit_case(check_case, &cc);
 
-	if (!corpus)
+	if (cases < 0)
 		return;
-	snprintf(tdir, sizeof(tdir), "%s/mimekit-tnef", corpus);
-	dh = opendir(tdir);
-	if (!dh)
-		return;
-	while ((de = readdir(dh)) != NULL) {
-		size_t l = strlen(de->d_name);
-
-		if (l > 5 && strcmp(de->d_name + l - 5, ".tnef") == 0)
-			cases += check_case(tdir, de->d_name, &files, &crlf);
-	}
-	closedir(dh);
-	ck_assert_uint_eq(cases, 19);
-	ck_assert_uint_eq(files, 49);
-	printf("tnef corpus: %u streams, %u expected files matched (%u once CRLF made LF)\n", cases,
-	       files, crlf);
+	ck_assert_int_eq(cases, 19);
+	ck_assert_uint_eq(cc.files, 49);
+	printf("tnef corpus: %ld streams, %u expected files matched (%u once CRLF made LF)\n", cases,
+	       cc.files, cc.crlf);
 }
 END_TEST
 

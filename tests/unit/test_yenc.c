@@ -173,43 +173,13 @@ static void check_splits(const void *in, size_t len, const yrun *ref, size_t ste
 	}
 }
 
-/* Reference encoder (yEnc draft 1.3): escape NUL, LF, CR, '=' and, at a
- * line start, '.', space and tab (what common posters do); `line` output
- * characters a line.  Appends to a malloc'd string. */
-static size_t yenc_encode(const unsigned char *in, size_t len, unsigned line, char *out,
-			  const char *eol)
-{
-	size_t i, o = 0;
-	unsigned col = 0;
-
-	for (i = 0; i < len; i++) {
-		unsigned char c = (unsigned char)(in[i] + 42);
-
-		if (c == 0 || c == '\n' || c == '\r' || c == '=' ||
-		    (col == 0 && (c == '.' || c == ' ' || c == '\t'))) {
-			out[o++] = '=';
-			out[o++] = (char)(c + 64);
-			col += 2;
-		} else {
-			out[o++] = (char)c;
-			col++;
-		}
-		if (col >= line && i + 1 < len) {
-			o += (size_t)sprintf(out + o, "%s", eol);
-			col = 0;
-		}
-	}
-	o += (size_t)sprintf(out + o, "%s", eol);
-	return o;
-}
-
 static char *make_post(const unsigned char *data, size_t len, const char *head,
 		       const char *tail, const char *eol, size_t *outlen)
 {
 	char *out = malloc(len * 2 + len / 64 * 2 + strlen(head) + strlen(tail) + 64);
 	size_t o = (size_t)sprintf(out, "%s", head);
 
-	o += yenc_encode(data, len, 128, out + o, eol);
+	o += test_yenc_encode(data, len, 128, out + o, eol);
 	o += (size_t)sprintf(out + o, "%s", tail);
 	*outlen = o;
 	return out;

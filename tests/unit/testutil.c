@@ -220,3 +220,30 @@ void test_pipe_wait(int pid)
 	ck_assert_int_eq(waitpid(pid, &status, 0), pid);
 	ck_assert(WIFEXITED(status) || (WIFSIGNALED(status) && WTERMSIG(status) == SIGPIPE));
 }
+
+size_t test_yenc_encode(const unsigned char *in, size_t len, unsigned line, char *out,
+			const char *eol)
+{
+	size_t i, o = 0;
+	unsigned col = 0;
+
+	for (i = 0; i < len; i++) {
+		unsigned char c = (unsigned char)(in[i] + 42);
+
+		if (c == 0 || c == '\n' || c == '\r' || c == '=' ||
+		    (col == 0 && (c == '.' || c == ' ' || c == '\t'))) {
+			out[o++] = '=';
+			out[o++] = (char)(c + 64);
+			col += 2;
+		} else {
+			out[o++] = (char)c;
+			col++;
+		}
+		if (col >= line && i + 1 < len) {
+			o += (size_t)sprintf(out + o, "%s", eol);
+			col = 0;
+		}
+	}
+	o += (size_t)sprintf(out + o, "%s", eol);
+	return o;
+}

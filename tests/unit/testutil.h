@@ -45,6 +45,14 @@ void *test_gzip(const void *data, size_t len, size_t *out_len);
 int test_pipe_from(const void *data, size_t len, int *pid);
 void test_pipe_wait(int pid);
 
+/* The reference yEnc encoder (yEnc draft 1.3): escapes NUL, LF, CR, '='
+ * and, at a line start, '.', space and tab (what common posters do);
+ * `line` output characters a line, each line ended by `eol`, the last one
+ * too.  `out` needs 2 * len + (len / line + 1) * strlen(eol) bytes.
+ * Returns the bytes written.  (Used by test_yenc and bench_formats.) */
+size_t test_yenc_encode(const unsigned char *in, size_t len, unsigned line, char *out,
+			const char *eol);
+
 /* The project source root (MIMEO_SOURCE_DIR, set by meson), or ".". */
 const char *test_source_dir(void);
 
