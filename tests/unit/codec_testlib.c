@@ -141,6 +141,13 @@ static void run_piece(ct_state *st, const unsigned char *in, size_t n, ct_sink *
 	free(out);
 }
 
+/* A run starts with an empty (but allocated) output and a fresh codec. */
+static void run_begin(ct_state *st, ct_sink *k, ct_codec c, mimeo_isa isa, unsigned flags)
+{
+	sink_put(k, "", 0);
+	st_init(st, c, isa, flags);
+}
+
 static void run_end(ct_state *st, ct_sink *k, ct_result *r)
 {
 	size_t fmax = st_finish_max(st->c), got;
@@ -169,8 +176,7 @@ void ct_run_cuts(ct_codec c, mimeo_isa isa, unsigned flags, const void *in, size
 	ct_sink k = { NULL, 0, 0 };
 	size_t off = 0, i;
 
-	sink_put(&k, "", 0);
-	st_init(&st, c, isa, flags);
+	run_begin(&st, &k, c, isa, flags);
 	for (i = 0; i < ncuts && off < len; i++) {
 		size_t n = cuts[i] < len - off ? cuts[i] : len - off;
 
@@ -189,8 +195,7 @@ void ct_run_chunk(ct_codec c, mimeo_isa isa, unsigned flags, const void *in, siz
 	ct_sink k = { NULL, 0, 0 };
 	size_t off = 0;
 
-	sink_put(&k, "", 0);
-	st_init(&st, c, isa, flags);
+	run_begin(&st, &k, c, isa, flags);
 	if (chunk == 0)
 		chunk = len ? len : 1;
 	while (off < len) {
@@ -210,8 +215,7 @@ void ct_run_random(ct_codec c, mimeo_isa isa, unsigned flags, const void *in, si
 	ct_sink k = { NULL, 0, 0 };
 	size_t off = 0;
 
-	sink_put(&k, "", 0);
-	st_init(&st, c, isa, flags);
+	run_begin(&st, &k, c, isa, flags);
 	while (off < len) {
 		size_t n = 1 + (size_t)(test_rand(rng) % maxchunk);
 
