@@ -424,6 +424,33 @@ for j in 2 5 13; do
 	check "scan --mbox -j $j forced.mbox = -j 1" cmp -s "$T/j1" "$T/jn"
 done
 check "forced.mbox: 51 messages ($(cat "$T/j1"))" grep -q "^messages 51 " "$T/j1"
+# the workers are processes: one that dies fails the run with a message and
+# no counts, whichever worker it is and whatever it was scanning (a whole
+# file, or a range of an mbox the others take from)
+for j in 2 3; do
+	for k in 1 2; do
+		MIMEO_SCAN_SPLIT_MIN=1 MIMEO_SCAN_KILL_WORKER=$k "$CLI" scan -j $j "$T/crlf.mbox" \
+			>"$T/out" 2>"$T/err"
+		rc=$?
+		checkx "scan -j $j, worker $k killed: exit 1, said, no counts (rc $rc: $(cat "$T/err"))" \
+			'[ "$rc" -eq 1 ] && [ ! -s "$T/out" ] && grep -q "worker process $k of $j was killed by signal 9" "$T/err"'
+	done
+done
+MIMEO_SCAN_KILL_WORKER=2 "$CLI" scan -j 2 "$T/md" "$T/box.mbox" "$T/long.mbox" >"$T/out" 2>"$T/err"
+rc=$?
+checkx "scan -j 2 of three inputs, worker 2 killed: exit 1 (rc $rc)" \
+	'[ "$rc" -eq 1 ] && [ ! -s "$T/out" ] && grep -q "worker process 2 of 2" "$T/err"'
+# a worker that is not killed changes nothing
+MIMEO_SCAN_SPLIT_MIN=1 MIMEO_SCAN_KILL_WORKER=9 "$CLI" scan -j 2 "$T/crlf.mbox" >"$T/jn" 2>&1
+MIMEO_SCAN_SPLIT_MIN=1 "$CLI" scan -j 1 "$T/crlf.mbox" >"$T/j1" 2>&1
+check "scan -j 2, no worker 9 to kill: the counts of -j 1" cmp -s "$T/j1" "$T/jn"
+# SCAN_VERBOSE: the peak memory, with -j the processes' peaks added up
+SCAN_VERBOSE=1 MIMEO_SCAN_SPLIT_MIN=1 "$CLI" scan -j 2 "$T/crlf.mbox" >"$T/out" 2>"$T/err"
+checkx "scan -j 2 SCAN_VERBOSE: peak RSS of 2 workers ($(cat "$T/err"))" \
+	'grep -Eq "^peak RSS KiB [0-9]+ \(this process [0-9]+ \+ 2 worker processes [0-9]+\)$" "$T/err"'
+SCAN_VERBOSE=1 "$CLI" scan -j 1 "$T/crlf.mbox" >"$T/out" 2>"$T/err"
+checkx "scan -j 1 SCAN_VERBOSE: peak RSS" 'grep -Eq "^peak RSS KiB [0-9]+$" "$T/err"'
+
 # ls agrees with scan on the number of messages
 run "$CLI" ls --json "$T/long.mbox"
 check "ls long.mbox: 11 messages" [ "$(wc -l <"$T/out")" -eq 11 ]
