@@ -202,14 +202,25 @@ MIMEO_EXTERN int mimeo_mailbox_message(mimeo_mailbox *mb, size_t n, const char *
 MIMEO_EXTERN unsigned mimeo_mailbox_parse_flags(const mimeo_mailbox *mb);
 
 /**
- * Parse message `n` into a tree.  An mbox message is parsed in place
- * (MIMEO_MESSAGE_BORROW): the tree points into the mailbox, so free it
- * before the mailbox; a Maildir message is parsed from its file as by
- * mimeo_message_parse_fd() (not copied: bodies are read back from the
- * file, which the tree keeps open; the tree may outlive the mailbox).  `opts` as for
+ * Parse message `n` into a tree, without copying it.  A message of a
+ * mapped file (an mbox, or a single message file) is parsed as by
+ * mimeo_message_parse_fd_range() over its offset and size: read with pread
+ * through a descriptor the tree keeps, bodies read back on demand, so the
+ * tree may outlive the mailbox, and a file cut short while the tree is
+ * built or read (an mbox rewritten in place) gives MIMEO_EIO instead of
+ * SIGBUS.  With MIMEO_MESSAGE_BORROW in opts->flags it is parsed in place
+ * from the mailbox's mapping instead (faster: no copy; but free the tree
+ * before the mailbox, and keep the file from shrinking meanwhile).  A
+ * message of a .gz mbox or a pipe (read into memory) is always parsed in
+ * place.  A Maildir message is parsed from its file as by
+ * mimeo_message_parse_fd() (the tree keeps the file open and may outlive
+ * the mailbox).  An mbox message's From_ line is no defect and ">From "
+ * lines are un-quoted (MIMEO_MESSAGE_MBOX).  `opts` as for
  * mimeo_message_parse_buffer() (NULL = defaults).
- * @return as mimeo_mailbox_message(), plus the errors of
- *         mimeo_message_parse_buffer().  @since 0.2
+ * @return as mimeo_mailbox_message(); MIMEO_EIO when the file cannot be
+ *         read or is shorter than the message (mimeo_mailbox_error() and
+ *         opts->reason say so); the errors of mimeo_message_parse_buffer().
+ *         @since 0.2
  */
 MIMEO_EXTERN int mimeo_mailbox_parse(mimeo_message **out, mimeo_mailbox *mb, size_t n,
 				     const mimeo_message_options *opts);

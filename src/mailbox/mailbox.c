@@ -615,10 +615,29 @@ int mimeo_mailbox_parse(mimeo_message **out, mimeo_mailbox *mb, size_t n,
 	rc = mimeo_mailbox_message(mb, n, &data, &len);
 	if (rc != MIMEO_OK)
 		return rc;
-	mo.flags |= MIMEO_MESSAGE_BORROW; /* the mailbox outlives the tree */
 	if (mb->type == MIMEO_MAILBOX_MBOX)
 		mo.flags |= MIMEO_MESSAGE_MBOX;
-	rc = mimeo_message_parse_buffer(out, data, len, &mo);
+	if (mb->map && !(mo.flags & MIMEO_MESSAGE_BORROW)) {
+		/* A mapped file is parsed with pread through the message's own
+		 * descriptor, not from the mapping: a file cut while the tree
+		 * is built or read (an mbox rewritten in place) then gives
+		 * MIMEO_EIO instead of SIGBUS, and the tree may outlive the
+		 * mailbox.  MIMEO_MESSAGE_BORROW asks for the mapping. */
+		const char *why = NULL;
+		const mb_entry *e = &mb->e[n - 1];
+
+		mo.reason = &why;
+		rc = mimeo_message_parse_fd_range(out, mb->fd, e->off, e->size, &mo);
+		if (opts && opts->reason)
+			*opts->reason = why;
+		if (rc == MIMEO_EIO)
+			return set_err(mb, rc, "cannot read message %zu of %s: %s", n, mb->path,
+				       why ? why : strerror(errno));
+	} else {
+		/* read into memory (.gz, a pipe), or asked for: in place */
+		mo.flags |= MIMEO_MESSAGE_BORROW; /* the mailbox outlives the tree */
+		rc = mimeo_message_parse_buffer(out, data, len, &mo);
+	}
 	if (rc != MIMEO_OK)
 		set_err(mb, rc, "cannot parse message %zu: %s", n, mimeo_strerror(rc));
 	return rc;

@@ -580,6 +580,73 @@ START_TEST(gzip_by_content)
 }
 END_TEST
 
+/* mimeo_mailbox_parse() reads a mapped mbox with pread through the tree's
+ * own descriptor: the tree outlives the mailbox, and a file cut after the
+ * parse gives MIMEO_EIO when a body is read; parsed in place from the
+ * mapping (as before 0.2 was out, and now with MIMEO_MESSAGE_BORROW), the
+ * read of a page past the new end raised SIGBUS.  A file cut before the
+ * parse is MIMEO_EIO too. */
+START_TEST(mbox_parse_file_cut)
+{
+	size_t len;
+	char *s = three(&len), path[128];
+	mimeo_mailbox *mb = NULL;
+	mimeo_message *m = NULL, *b = NULL;
+	mimeo_message_options mo = MIMEO_MESSAGE_OPTIONS_INIT;
+	const mimeo_part *a;
+	const char *why = NULL;
+	mimeo_buf out;
+
+	make_tmpdir();
+	snprintf(path, sizeof(path), "%s/box.mbox", tmpdir);
+	write_file(path, s, len);
+	ck_assert_int_eq(mimeo_mailbox_open(&mb, path, NULL), MIMEO_OK);
+	ck_assert_int_eq(mimeo_mailbox_parse(&m, mb, 2, NULL), MIMEO_OK);
+	ck_assert_str_eq(subject(m), "two");
+	/* in place, when asked */
+	mo.flags = MIMEO_MESSAGE_BORROW;
+	ck_assert_int_eq(mimeo_mailbox_parse(&b, mb, 2, &mo), MIMEO_OK);
+	ck_assert_str_eq(subject(b), "two");
+	a = mimeo_message_next_attachment(b, NULL);
+	ck_assert_ptr_nonnull(a);
+	mimeo_buf_init(&out, NULL);
+	ck_assert_int_eq(mimeo_part_decode_buf(a, 0, NULL, &out, NULL), MIMEO_OK);
+	ck_assert(out.size == 3 && memcmp(out.ptr, "att", 3) == 0);
+	mimeo_message_free(b);
+	/* the pread tree does not need the mailbox */
+	mimeo_mailbox_free(mb);
+	a = mimeo_message_next_attachment(m, NULL);
+	ck_assert_ptr_nonnull(a);
+	mimeo_buf_clear(&out);
+	ck_assert_int_eq(mimeo_part_decode_buf(a, 0, NULL, &out, NULL), MIMEO_OK);
+	ck_assert(out.size == 3 && memcmp(out.ptr, "att", 3) == 0);
+	/* cut inside message 2: its body reads fail, no signal */
+	ck_assert_int_eq(truncate(path, (off_t)(strlen(M1) + 20)), 0);
+	mimeo_buf_clear(&out);
+	ck_assert_int_eq(mimeo_part_decode_buf(a, 0, NULL, &out, NULL), MIMEO_EIO);
+	mimeo_message_free(m);
+	/* open, then cut, then parse message 2 or 3: MIMEO_EIO, said */
+	write_file(path, s, len);
+	ck_assert_int_eq(mimeo_mailbox_open(&mb, path, NULL), MIMEO_OK);
+	ck_assert_int_eq(truncate(path, (off_t)(strlen(M1) + 20)), 0);
+	mo.flags = 0;
+	mo.reason = &why;
+	ck_assert_int_eq(mimeo_mailbox_parse(&m, mb, 2, &mo), MIMEO_EIO);
+	ck_assert_ptr_null(m);
+	ck_assert(strstr(mimeo_mailbox_error(mb), "shrank") != NULL);
+	ck_assert_int_eq(mimeo_mailbox_parse(&m, mb, 3, NULL), MIMEO_EIO);
+	ck_assert_ptr_null(m);
+	/* message 1 is whole still */
+	ck_assert_int_eq(mimeo_mailbox_parse(&m, mb, 1, NULL), MIMEO_OK);
+	ck_assert_str_eq(subject(m), "one");
+	mimeo_message_free(m);
+	mimeo_mailbox_free(mb);
+	mimeo_buf_dispose(&out);
+	rm_rf(tmpdir);
+	free(s);
+}
+END_TEST
+
 static void mkdirs(const char *base, const char *sub)
 {
 	char p[256];
@@ -769,6 +836,7 @@ static Suite *mailbox_suite(void)
 	tcase_add_test(tc, max_messages_limit);
 	tcase_add_test(tc, mbox_file_and_gz);
 	tcase_add_test(tc, gzip_by_content);
+	tcase_add_test(tc, mbox_parse_file_cut);
 	tcase_add_test(tc, maildir_order_and_skipped);
 	tcase_add_test(tc, every_allocation_failure);
 	suite_add_tcase(s, tc);
