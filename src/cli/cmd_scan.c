@@ -1116,6 +1116,9 @@ static int run_workers(const scan_shared *sh, scan_report *reports, size_t n, in
 	}
 	fflush(stdout);
 	fflush(stderr);
+	/* the workers must be waited for: with SIGCHLD ignored (inherited)
+	 * they would be reaped unseen, and how they ended unknown */
+	signal(SIGCHLD, SIG_DFL);
 	for (k = 0; k < n; k++) {
 		pids[k] = fork();
 		if (pids[k] == 0) {
@@ -1171,10 +1174,11 @@ static int run_workers(const scan_shared *sh, scan_report *reports, size_t n, in
 		if (pr > 0 && read(pfd[0], &c, 1) <= 0)
 			break; /* end of file: all have exited */
 		for (k = 0; k < started && alive; k++) {
-			int status;
+			int status = 0;
 			char why[96];
 			struct rusage ru;
 
+			memset(&ru, 0, sizeof(ru));
 			if (pids[k] <= 0 || wait4(pids[k], &status, WNOHANG, &ru) != pids[k])
 				continue;
 			pids[k] = -pids[k] - 1; /* reaped */
@@ -1194,14 +1198,18 @@ static int run_workers(const scan_shared *sh, scan_report *reports, size_t n, in
 	}
 	close(pfd[0]);
 	for (k = 0; k < started; k++) {
-		int status;
+		int status = 0;
 		char why[96];
 		struct rusage ru;
+		pid_t got;
 
 		if (pids[k] <= 0)
 			continue;
-		while (wait4(pids[k], &status, 0, &ru) < 0 && errno == EINTR)
+		memset(&ru, 0, sizeof(ru));
+		while ((got = wait4(pids[k], &status, 0, &ru)) < 0 && errno == EINTR)
 			;
+		if (got < 0)
+			status = 0; /* cannot be waited for: its report says */
 		*workers_rss += (uint64_t)ru.ru_maxrss;
 		if (rc == 0 && worker_death(status, &reports[k], why, sizeof(why))) {
 			cli_error("scan: worker process %zu of %zu %s; what it was scanning is not "
