@@ -499,51 +499,33 @@ END_TEST
  * without one and the 0.1 layout (version 1, which ends before `alloc`)
  * use libc: the counting allocator sees no call, and the ASan run of this
  * test checks that the _free of such a result hands libc its own blocks. */
+/* An encoded word and raw 8-bit: both need the temporary cache. */
+static const char opt_value[] = "=?iso-8859-1?q?J=FCrgen?= <j@x.de>, M\xFCller <m@y>";
+
+static int opt_parse(void **out, const mimeo_header_options *opts, const void *ctx)
+{
+	return mimeo_address_list_parse((mimeo_address_list **)out, NULL, opts, ctx,
+					strlen(ctx));
+}
+
+static void opt_check(const void *res, const void *ctx)
+{
+	const mimeo_address_list *l = res;
+
+	ck_assert_uint_eq(l->count, 2);
+	check(l, 0, "J\xC3\xBCrgen", "j", "x.de", NULL);
+}
+
+static void opt_free(void *res)
+{
+	mimeo_address_list_free(res);
+}
+
 START_TEST(options_allocator_is_used)
 {
-	/* An encoded word and raw 8-bit: both need the temporary cache. */
-	const char *v = "=?iso-8859-1?q?J=FCrgen?= <j@x.de>, M\xFCller <m@y>";
-	test_failing_alloc fa;
-	mimeo_header_options o = MIMEO_HEADER_OPTIONS_INIT;
-	mimeo_header_options zero;
-	mimeo_address_list *l = NULL;
-	int version;
+	const test_options_parse t = { opt_parse, opt_check, opt_free, opt_value };
 
-	/* Given through initialised and through zero-initialised options. */
-	for (version = 0; version < 2; version++) {
-		memset(&zero, 0, sizeof(zero));
-		test_failing_alloc_init(&fa, 0);
-		o.alloc = zero.alloc = &fa.alloc;
-		ck_assert_int_eq(mimeo_address_list_parse(&l, NULL, version ? &o : &zero, v,
-							  strlen(v)), MIMEO_OK);
-		ck_assert_uint_eq(l->count, 2);
-		check(l, 0, "J\xC3\xBCrgen", "j", "x.de", NULL);
-		ck_assert_uint_gt(fa.calls, 1); /* the list and the temporary memory */
-		ck_assert_int_eq(fa.live, 1);   /* only the list is left */
-		mimeo_address_list_free(l);     /* through the allocator it remembers */
-		ck_assert_int_eq(fa.live, 0);
-	}
-
-	/* NULL options, options without an allocator, version 1: libc. */
-	for (version = 0; version < 3; version++) {
-		mimeo_header_options *op = version == 0 ? NULL : &o;
-
-		test_failing_alloc_init(&fa, 0);
-		o.version = version == 2 ? 1 : MIMEO_HEADER_OPTIONS_VERSION;
-		o.alloc = version == 2 ? &fa.alloc : NULL;
-		ck_assert_int_eq(mimeo_address_list_parse(&l, NULL, op, v, strlen(v)), MIMEO_OK);
-		check(l, 0, "J\xC3\xBCrgen", "j", "x.de", NULL);
-		ck_assert_uint_eq(fa.calls, 0);
-		mimeo_address_list_free(l);
-	}
-
-	/* A version from the future is refused, before anything is read. */
-	o.version = MIMEO_HEADER_OPTIONS_VERSION + 1;
-	o.alloc = &fa.alloc;
-	l = (mimeo_address_list *)&o;
-	ck_assert_int_eq(mimeo_address_list_parse(&l, NULL, &o, v, strlen(v)), MIMEO_EINVAL);
-	ck_assert_ptr_null(l);
-	ck_assert_uint_eq(fa.calls, 0);
+	test_options_allocator(&t);
 }
 END_TEST
 

@@ -247,3 +247,46 @@ size_t test_yenc_encode(const unsigned char *in, size_t len, unsigned line, char
 	o += (size_t)sprintf(out + o, "%s", eol);
 	return o;
 }
+
+void test_options_allocator(const test_options_parse *t)
+{
+	test_failing_alloc fa;
+	mimeo_header_options o = MIMEO_HEADER_OPTIONS_INIT;
+	mimeo_header_options zero;
+	void *res = NULL;
+	int version;
+
+	/* Given through initialised and through zero-initialised options. */
+	for (version = 0; version < 2; version++) {
+		memset(&zero, 0, sizeof(zero));
+		test_failing_alloc_init(&fa, 0);
+		o.alloc = zero.alloc = &fa.alloc;
+		ck_assert_int_eq(t->parse(&res, version ? &o : &zero, t->ctx), MIMEO_OK);
+		t->check(res, t->ctx);
+		ck_assert_uint_gt(fa.calls, 1); /* the result and the temporary memory */
+		ck_assert_int_eq(fa.live, 1);   /* only the result is left */
+		t->free_result(res);            /* through the allocator it remembers */
+		ck_assert_int_eq(fa.live, 0);
+	}
+
+	/* NULL options, options without an allocator, version 1: libc. */
+	for (version = 0; version < 3; version++) {
+		mimeo_header_options *op = version == 0 ? NULL : &o;
+
+		test_failing_alloc_init(&fa, 0);
+		o.version = version == 2 ? 1 : MIMEO_HEADER_OPTIONS_VERSION;
+		o.alloc = version == 2 ? &fa.alloc : NULL;
+		ck_assert_int_eq(t->parse(&res, op, t->ctx), MIMEO_OK);
+		t->check(res, t->ctx);
+		ck_assert_uint_eq(fa.calls, 0);
+		t->free_result(res);
+	}
+
+	/* A version from the future is refused, before anything is read. */
+	o.version = MIMEO_HEADER_OPTIONS_VERSION + 1;
+	o.alloc = &fa.alloc;
+	res = &o;
+	ck_assert_int_eq(t->parse(&res, &o, t->ctx), MIMEO_EINVAL);
+	ck_assert_ptr_null(res);
+	ck_assert_uint_eq(fa.calls, 0);
+}

@@ -11,6 +11,7 @@
 #include <stdint.h>
 
 #include "mimeo/common.h"
+#include "mimeo/header.h"
 
 /*
  * A failing allocator (zlib infcover / libvips failing-alloc): allocation
@@ -26,6 +27,24 @@ typedef struct test_failing_alloc {
 } test_failing_alloc;
 
 void test_failing_alloc_init(test_failing_alloc *fa, unsigned long fail_at);
+
+/*
+ * The allocator member of mimeo_header_options, checked for one parse
+ * (mimeo_address_list_parse, mimeo_mime_field_parse): given through
+ * initialised and zero-initialised options it serves the result and the
+ * temporary memory, and the result's _free gives every block back; NULL
+ * options, options without one and the 0.1 layout (version 1) never call
+ * it; a version from the future is refused before anything is read.
+ */
+typedef struct test_options_parse {
+	/* parse `ctx`'s input into *out under `opts` */
+	int (*parse)(void **out, const mimeo_header_options *opts, const void *ctx);
+	void (*check)(const void *result, const void *ctx); /* asserts on the value */
+	void (*free_result)(void *result);
+	const void *ctx;
+} test_options_parse;
+
+void test_options_allocator(const test_options_parse *t);
 
 /* Deterministic pseudo-random numbers (xorshift64*), seedable per test. */
 uint64_t test_rand(uint64_t *state);
