@@ -193,6 +193,8 @@ struct mimeo_parser {
 	size_t hdr_bytes;
 	unsigned hdr_count;
 	int line_truncated;
+	int line_partial;      /* fbuf's line is the start of an over-long
+				* body line whose rest is still to come */
 	int blk_over;          /* this block passed a limit (reported once) */
 	int skip_field;        /* the field being read is dropped (over a limit) */
 	int blk_ct, blk_cte;   /* the block kept a Content-Type / -Transfer-Encoding */
@@ -1371,7 +1373,7 @@ static int header_line(mimeo_parser *p)
 	size_t idx;
 	int cls, is_close = 0, blank;
 
-	if (p->line_truncated)
+	if (p->line_truncated || p->line_partial)
 		next = p->off + p->consumed;
 	p->line_truncated = 0;
 	if (cn && l[cn - 1] == '\n')
@@ -1504,6 +1506,23 @@ static int header_line(mimeo_parser *p)
 	return end_block(p, LINE_REPLAY, lo);
 }
 
+/* An over-long line l[0..n) (its first n bytes) where a header field is
+ * expected.  One that is no field, continuation, delimiter or envelope
+ * line ends the header block and is the first body line: it goes to the
+ * body whole, as a short one would (cutting it at the header's line budget
+ * lost the rest of the line: the body then read shorter than its offsets;
+ * fuzz_message, 3024c24c). */
+static int long_line_is_body(mimeo_parser *p, const char *l, size_t n)
+{
+	size_t idx;
+	int is_close = 0;
+
+	if (!n || mimeo__is_ws((unsigned char)l[0]) || field_line(l, n) || envelope_line(l, n))
+		return 0;
+	return classify(p, l, n < p->cand_max ? n : p->cand_max, 0, 1, &idx, &is_close) ==
+	       L_NORMAL;
+}
+
 static int fbuf_reserve(mimeo_parser *p, size_t extra)
 {
 	size_t need;
@@ -1551,6 +1570,13 @@ static int hdr_input(mimeo_parser *p, const char *d, size_t len, size_t *pos)
 			return p->err;
 		memcpy(p->fbuf + p->flen, d + i, room);
 		p->flen += room;
+		if (long_line_is_body(p, p->fbuf + p->fend, p->flen - p->fend)) {
+			/* the rest of the line is read as body text */
+			*pos = i + room;
+			p->consumed = *pos;
+			p->line_partial = 1;
+			return header_line(p);
+		}
 		limit_hit(p, 0, cap < p->o.max_line ? MIMEO_LIMIT_HEADER_BYTES : MIMEO_LIMIT_LINE,
 			  p->line_off + cap, "header line too long: truncated");
 		p->line_truncated = 1;
@@ -1918,7 +1944,11 @@ static int body_replay(mimeo_parser *p)
 		cn--;
 	if (lf && cn && p->fbuf[cn - 1] == '\r')
 		cn--;
-	if (cn >= 2 && p->fbuf[0] == '-' && p->nbound) {
+	if (p->line_partial) {
+		/* the start of an over-long line that was no delimiter when
+		 * it ended the header block: text, its rest follows */
+		p->line_partial = 0;
+	} else if (cn >= 2 && p->fbuf[0] == '-' && p->nbound) {
 		/* The line that ended a header block without an empty line is
 		 * the first body line, so it is a delimiter of the multipart
 		 * whose header it ended (rspamd's fws_fn.eml: the boundary
@@ -2188,6 +2218,7 @@ static void reset_state(mimeo_parser *p)
 	p->hdr_bytes = 0;
 	p->hdr_count = 0;
 	p->line_truncated = 0;
+	p->line_partial = 0;
 	p->need_begin = p->expect_from = 0;
 	p->replay = 0;
 	p->rep_next = UINT64_MAX;

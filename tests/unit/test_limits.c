@@ -418,6 +418,46 @@ START_TEST(line_limit)
 }
 END_TEST
 
+/* Regression (fuzz_message 3024c24c): a line too long for the header's
+ * budget that is no header field ends the header block and is the first
+ * body line.  It was cut at the budget and the rest of the line dropped:
+ * the body read shorter than its offsets said (data lost, and the message
+ * tree refused to decode it).  It now reaches the body whole, whatever the
+ * chunking, whichever budget (max_line or max_header_bytes) it passes. */
+START_TEST(long_text_line_ends_header)
+{
+	static const char *heads[] = {
+		"",                                   /* the message's first line */
+		"Subject: s\n",                       /* after a field */
+		"Content-Type: message/rfc822\n",     /* replayed into the inner header */
+	};
+	static const size_t chunks[] = { 0, 1, 7, 4096 };
+	mimeo_parser_options o = MIMEO_PARSER_OPTIONS_INIT;
+	const size_t big = 200000;
+	char *msg = malloc(big + 128);
+	size_t h, c, k, n;
+	stats s = { 0 };
+
+	ck_assert_ptr_nonnull(msg);
+	for (h = 0; h < sizeof heads / sizeof *heads; h++) {
+		n = (size_t)sprintf(msg, "%s", heads[h]);
+		memset(msg + n, 0xff, big); /* 8-bit text, no colon */
+		n += big;
+		n += (size_t)sprintf(msg + n, "\nend: of text\n");
+		for (k = 0; k < 2; k++) {
+			o.max_header_bytes = k ? 512 : 0;
+			for (c = 0; c < sizeof chunks / sizeof *chunks; c++) {
+				if (chunks[c] == 1 && h == 1)
+					continue; /* slow, and no new path */
+				ck_assert_uint_eq(parse_with(&o, msg, n, chunks[c], &s), 0);
+				ck_assert_uint_eq(s.body_bytes, big + 14);
+			}
+		}
+	}
+	free(msg);
+}
+END_TEST
+
 START_TEST(body_size_bounded_memory)
 {
 	/* A 64 MB base64 attachment streams through in constant memory:
@@ -547,6 +587,7 @@ static Suite *limits_suite(void)
 	tcase_add_test(t, header_count_limit);
 	tcase_add_test(t, header_bytes_limit);
 	tcase_add_test(t, line_limit);
+	tcase_add_test(t, long_text_line_ends_header);
 	tcase_add_test(t, body_size_bounded_memory);
 	tcase_add_test(t, message_input_and_tree_limits);
 	tcase_add_test(t, pop3_line_and_size_limits);
