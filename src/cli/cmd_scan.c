@@ -22,6 +22,7 @@
  */
 #include "cli.h"
 #include "commands.h"
+#include "io-priv.h" /* the one read-until-full loop (util/io.c) */
 
 #include <mimeo.h>
 
@@ -399,15 +400,8 @@ static uint64_t search_from(int fd, uint64_t from, uint64_t bound, char *buf, si
 		/* no further than the bound needs */
 		if (bound + SEARCH_AHEAD - b0 < want)
 			want = (size_t)(bound + SEARCH_AHEAD - b0);
-		while (got < want) {
-			ssize_t k = pread(fd, buf + got, want - got, (off_t)(b0 + got));
-
-			if (k < 0 && errno == EINTR)
-				continue;
-			if (k <= 0)
-				break; /* the end (an error: the owner meets it too) */
-			got += (size_t)k;
-		}
+		/* an error counts as the end: the range's owner meets it too */
+		(void)mimeo__pread_full(fd, buf, want, b0, &got);
 		if (b0 + got <= from)
 			return bound; /* the file shrank */
 		r = mimeo_mailbox_next_from(buf, got, (size_t)(from - b0));

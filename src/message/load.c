@@ -11,6 +11,8 @@
  */
 #include "message-priv.h"
 
+#include "io-priv.h"
+
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
@@ -146,21 +148,10 @@ static int parse_seekable(mimeo_message **out, int fd, const struct stat *st, ui
 	rc = buf ? mimeo__tree_start(m, opts, &b) : MIMEO_ENOMEM;
 	while (rc == MIMEO_OK && off < len) {
 		size_t want = len - off < MIMEO__IO_BLOCK ? (size_t)(len - off) : MIMEO__IO_BLOCK;
-		ssize_t n = pread(fd, buf, want, (off_t)(base + off));
+		size_t n;
 
-		if (n < 0) {
-			if (errno == EINTR)
-				continue;
+		if (mimeo__pread_full(fd, buf, want, base + off, &n) != MIMEO_OK) {
 			reason = "cannot read the file";
-			rc = MIMEO_EIO;
-			break;
-		}
-		if (n == 0) {
-			if (len == UINT64_MAX)
-				break;
-			/* a range that the file no longer covers */
-			reason = "the file is shorter than the range to parse";
-			errno = ESTALE;
 			rc = MIMEO_EIO;
 			break;
 		}
@@ -170,7 +161,18 @@ static int parse_seekable(mimeo_message **out, int fd, const struct stat *st, ui
 			break;
 		}
 		off += (uint64_t)n;
-		rc = mimeo__tree_feed(b, buf, (size_t)n);
+		if (n)
+			rc = mimeo__tree_feed(b, buf, n);
+		if (n < want) {
+			/* the end of the file: where it ends, or short of a range
+			 * that the file no longer covers */
+			if (rc == MIMEO_OK && len != UINT64_MAX) {
+				reason = "the file is shorter than the range to parse";
+				errno = ESTALE;
+				rc = MIMEO_EIO;
+			}
+			break;
+		}
 	}
 	/* srcs may have moved while parsing (a preamble kept as a body) */
 	s = &m->srcs[0];

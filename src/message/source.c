@@ -20,6 +20,8 @@
 #define _GNU_SOURCE 1 /* O_TMPFILE */
 #include "message-priv.h"
 
+#include "io-priv.h"
+
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
@@ -76,7 +78,7 @@ int mimeo__source_check(const mimeo__source *s, const char **reason)
 int mimeo__source_read(const mimeo__source *s, uint64_t off, void *buf, size_t len,
 		       const char **reason)
 {
-	char *p = buf;
+	size_t got;
 
 	if (off > s->len || len > s->len - off) {
 		*reason = "read beyond the end of the source";
@@ -87,25 +89,14 @@ int mimeo__source_read(const mimeo__source *s, uint64_t off, void *buf, size_t l
 		memcpy(buf, s->mem + off, len);
 		return MIMEO_OK;
 	}
-	off += s->base;
-	while (len) {
-		size_t want = len > ((size_t)1 << 30) ? (size_t)1 << 30 : len;
-		ssize_t n = pread(s->fd, p, want, (off_t)off);
-
-		if (n < 0) {
-			if (errno == EINTR)
-				continue;
-			*reason = "cannot read the source file";
-			return MIMEO_EIO;
-		}
-		if (n == 0) {
-			*reason = "the source file shrank after it was parsed";
-			errno = ESTALE;
-			return MIMEO_EIO;
-		}
-		p += n;
-		off += (uint64_t)n;
-		len -= (size_t)n;
+	if (mimeo__pread_full(s->fd, buf, len, s->base + off, &got) != MIMEO_OK) {
+		*reason = "cannot read the source file";
+		return MIMEO_EIO;
+	}
+	if (got < len) {
+		*reason = "the source file shrank after it was parsed";
+		errno = ESTALE;
+		return MIMEO_EIO;
 	}
 	return MIMEO_OK;
 }
