@@ -99,6 +99,11 @@ int cli_input_open(cli_input *in, const char *path)
 	return input_open(in, path, 0);
 }
 
+int cli_input_open_mail(cli_input *in, const char *path)
+{
+	return input_open(in, path, MIMEO_READER_DETECT);
+}
+
 ssize_t cli_input_read(cli_input *in, void *buf, size_t n)
 {
 	size_t got = 0;

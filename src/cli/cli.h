@@ -20,8 +20,9 @@ typedef struct cli_command {
 	int (*run)(int argc, char **argv);
 } cli_command;
 
-/* An input file: a path or "-" for stdin; a path ending in ".gz" whose
- * content is gzip is read through zlib (mimeo_reader_open's rule). */
+/* An input file: a path or "-" for stdin; gzip content is read through
+ * zlib under a name ending in ".gz" (cli_input_open), or whatever the name
+ * (cli_input_open_mail): mimeo_reader_open's rules. */
 typedef struct cli_input {
 	int fd;        /* plain input (owned by `reader`), or -1 */
 	void *gz;      /* non-NULL for gzip input (read through zlib) */
@@ -36,6 +37,8 @@ struct mimeo_reader;
 struct mimeo_reader *cli_reader_open(const char *path, unsigned flags);
 /* Open `path`; on failure print one line to stderr and return -1. */
 int cli_input_open(cli_input *in, const char *path);
+/* The same for a message or mailbox: gzip is found by its content. */
+int cli_input_open_mail(cli_input *in, const char *path);
 /* Read up to `n` bytes; returns bytes read, 0 at end, -1 on error (printed). */
 ssize_t cli_input_read(cli_input *in, void *buf, size_t n);
 void cli_input_close(cli_input *in);

@@ -697,7 +697,9 @@ static int scan_file(scan *s, const char *path, int mbox, char *buf)
 	ssize_t got;
 	int rc, first = 1;
 
-	if (cli_input_open(&in, path) < 0)
+	/* gzip is found by its content, as every command finds it in a
+	 * message or mailbox: a plain file named .gz is mapped like any other */
+	if (cli_input_open_mail(&in, path) < 0)
 		return -1;
 	/* (stdin is read, not mapped: it may not start at offset 0) */
 	if (!in.gz && strcmp(path, "-") != 0 && fstat(in.fd, &st) == 0 && S_ISREG(st.st_mode) &&
@@ -887,15 +889,17 @@ static int plan(scan_jobs *j, const char *path, int mbox, unsigned n)
 	if (strcmp(path, "-") == 0 || stat(path, &st) != 0 || !S_ISREG(st.st_mode))
 		return add_job(j, path, NULL) < 0 ? -2 : 0; /* errors come when scanned */
 	j->total += (uint64_t)st.st_size;
-	if (n < 2 || (uint64_t)st.st_size < split_min() || (uint64_t)st.st_size > SIZE_MAX ||
-	    (strlen(path) > 3 && strcmp(path + strlen(path) - 3, ".gz") == 0))
+	if (n < 2 || (uint64_t)st.st_size < split_min() || (uint64_t)st.st_size > SIZE_MAX)
 		return add_job(j, path, NULL) < 0 ? -2 : 0;
 	fd = open(path, O_RDONLY | O_CLOEXEC);
 	if (fd < 0)
 		return add_job(j, path, NULL) < 0 ? -2 : 0;
-	/* the mbox test scan_file's parser makes (new_parser) */
-	if (!mbox && ((got = pread(fd, head, sizeof(head), 0)) < 5 ||
-		      !mimeo_mailbox_is_mbox(head, (size_t)got))) {
+	got = pread(fd, head, sizeof(head), 0);
+	/* gzip, found by its content as scan_file finds it (whatever the
+	 * name), is inflated by one worker: its offsets are no file offsets;
+	 * and the mbox test scan_file's parser makes (new_parser) */
+	if ((got >= 2 && (unsigned char)head[0] == 0x1f && (unsigned char)head[1] == 0x8b) ||
+	    (!mbox && (got < 5 || !mimeo_mailbox_is_mbox(head, (size_t)got)))) {
 		close(fd);
 		return add_job(j, path, NULL) < 0 ? -2 : 0;
 	}

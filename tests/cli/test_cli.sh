@@ -376,6 +376,34 @@ expect_status 0 "$CLI" scan "$T/box.mbox"
 gzip -c "$T/box.mbox" >"$T/box.mbox.gz"
 expect_status 0 "$CLI" scan "$T/box.mbox.gz"
 [ "$(cat "$T/out")" = "$want" ] || fail "scan .gz: $(cat "$T/out")"
+# gzip is found by its content, not by the name (as every command finds
+# it): a gzip file under a plain name is inflated, also piped in, also
+# when -j would split a large mbox (its offsets are no file offsets) ...
+cp "$T/box.mbox.gz" "$T/gzipped.mbox"
+expect_status 0 "$CLI" scan "$T/gzipped.mbox"
+[ "$(cat "$T/out")" = "$want" ] || fail "scan gzip named .mbox: $(cat "$T/out"), want $want"
+cat "$T/box.mbox.gz" | "$CLI" scan - >"$T/out" 2>&1 || fail "scan - (gzip pipe)"
+[ "$(cat "$T/out")" = "$want" ] || fail "scan - (gzip pipe): $(cat "$T/out"), want $want"
+for opt in "" --mbox; do
+	MIMEO_SCAN_SPLIT_MIN=1 "$CLI" scan -j 3 $opt "$T/gzipped.mbox" >"$T/out" 2>&1 ||
+		fail "scan -j 3 $opt gzip named .mbox: $(cat "$T/out")"
+	[ "$(cat "$T/out")" = "$want" ] || fail "scan -j 3 $opt gzip named .mbox: $(cat "$T/out")"
+done
+# ... and a plain file named .gz is plain, whole and split by -j
+cp "$T/box.mbox" "$T/plain.mbox.gz"
+expect_status 0 "$CLI" scan "$T/plain.mbox.gz"
+[ "$(cat "$T/out")" = "$want" ] || fail "scan plain named .gz: $(cat "$T/out"), want $want"
+MIMEO_SCAN_SPLIT_MIN=1 "$CLI" scan -j 3 "$T/plain.mbox.gz" >"$T/out" 2>&1 ||
+	fail "scan -j 3 plain named .gz: $(cat "$T/out")"
+[ "$(cat "$T/out")" = "$want" ] || fail "scan -j 3 plain named .gz: $(cat "$T/out")"
+# a Maildir's gzip-compressed files (as Dovecot's zlib plugin stores them)
+mkdir -p "$T/gzmd/cur" "$T/gzmd/new" "$T/gzmd/tmp"
+gzip -c "$C/sample.eml" >"$T/gzmd/cur/1.host:2,S"
+cp "$C/sample.eml" "$T/gzmd/cur/2.host:2,S"
+"$CLI" scan "$C/sample.eml" "$C/sample.eml" >"$T/out2" 2>&1 || fail "scan sample twice"
+expect_status 0 "$CLI" scan "$T/gzmd"
+[ "$(cat "$T/out")" = "$(cat "$T/out2")" ] ||
+	fail "scan Maildir with a gzip file: $(cat "$T/out"), want $(cat "$T/out2")"
 "$CLI" scan --mbox - <"$T/box.mbox" >"$T/out" 2>&1 || fail "scan -"
 [ "$(cat "$T/out")" = "$want" ] || fail "scan -: $(cat "$T/out")"
 # several files add up; no progress output when stderr is not a terminal
