@@ -6,7 +6,9 @@
 #       run every built target for up to SECONDS each, two at a time (the
 #       per-target time is cut so the whole run stays under ~4 minutes).  New
 #       inputs go to a temporary folder; a crash fails the run and leaves its
-#       input in fuzz/crashes/.  scripts/test.sh calls this.
+#       input in fuzz/crashes/.  scripts/test.sh calls this.  The smoke
+#       run is a gate, so it uses one seed (FUZZ_SEED, default 1; 0 for a
+#       random one): a run that passed here passes in CI.
 #   scripts/fuzz.sh --campaign MINUTES [--engine libfuzzer|afl] [TARGET...]
 #       A real campaign: MINUTES per target (default: all targets), two
 #       targets at a time under `nice -n ${FUZZ_NICE:-19}`.  The growing corpus is kept in
@@ -92,6 +94,10 @@ libfuzzer_args() {
 				printf "-%s=%s\n", $1, $2 }' "fuzz/$t.options"
 	fi
 	[ -f "fuzz/$t.dict" ] && echo "-dict=fuzz/$t.dict"
+	# The smoke run is a gate (CI): one seed, so that a run that passed
+	# here passes there, and a failure there replays here.  Campaigns,
+	# which explore, keep libFuzzer's random seed.
+	[ -n "${smoke_seed:-}" ] && echo "-seed=$smoke_seed"
 	return 0
 }
 
@@ -211,7 +217,10 @@ smoke() {
 	[ "$per" -lt 3 ] && per=3
 	tmp=$(mktemp -d)
 	trap 'rm -rf "$tmp"' EXIT
-	say "fuzz smoke: ${n} targets, ${per} s each, two at a time"
+	# FUZZ_SEED=0 asks for libFuzzer's random seed
+	smoke_seed=${FUZZ_SEED:-1}
+	[ "$smoke_seed" = 0 ] && smoke_seed=
+	say "fuzz smoke: ${n} targets, ${per} s each, two at a time, seed ${smoke_seed:-random}"
 	smoke_one() { run_libfuzzer "$1" "$per" "$tmp/$1" "$tmp/$1.log"; }
 	if ! two_at_a_time smoke_one "${targets[@]}"; then
 		for f in "$tmp"/*.log; do
