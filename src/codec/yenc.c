@@ -344,6 +344,14 @@ static int data_keyword(mimeo_yenc_decoder *d)
 	if (n >= 7 && memcmp(l, "=ybegin", 7) == 0) {
 		mimeo_yenc_decoder t;
 
+		/* A begin line reads the same inside a block as outside one
+		 * ("=ybegin" then a space or tab): one that ends a block must
+		 * also start a block when read on its own (fuzz_expand: the
+		 * block that "=ybegin<CR> name=x" started after a pause was no
+		 * block when its derived child was decoded from that line). */
+		if (n == 7 || (l[7] != ' ' && l[7] != '\t'))
+			return 0;    /* not a begin line: ignored */
+
 		memset(&t, 0, sizeof(t));   /* _held too: "name= seen" */
 		walk_tokens(&t, l + 7, n - 7, begin_kv);
 		if (!t._held)

@@ -1033,6 +1033,34 @@ START_TEST(block_starts)
 }
 END_TEST
 
+/* Regression (fuzz_expand): every derived child decodes to the size that
+ * expanding counted.  A yEnc block cut short by "=ybegin<CR> name=" used to
+ * leave a child that started at that line, counted 1 byte and decoded to
+ * none (MIMEO_EIO). */
+START_TEST(yenc_child_reads_as_counted)
+{
+	static const char msg[] = "Content-Type: text/plain\r\n\r\n"
+				  "=ybegin name=\n=ybegin\r name=\nd\n=yend";
+	mimeo_message *m = parse_expand(msg, sizeof(msg) - 1);
+	const mimeo_part *p;
+	size_t n = 0;
+
+	for (p = mimeo_message_root(m); p; p = mimeo_part_next(p)) {
+		char *got;
+		size_t len;
+
+		if (!mimeo_part_derived(p))
+			continue;
+		n++;
+		got = content(p, &len);
+		ck_assert_uint_eq(len, mimeo_part_size(p));
+		free(got);
+	}
+	ck_assert_uint_eq(n, 1);
+	mimeo_message_free(m);
+}
+END_TEST
+
 static Suite *expand_suite(void)
 {
 	Suite *s = suite_create("expand");
@@ -1052,6 +1080,7 @@ static Suite *expand_suite(void)
 	tcase_add_test(tc, every_allocation_failure);
 	tcase_add_test(tc, work_budget);
 	tcase_add_test(tc, block_starts);
+	tcase_add_test(tc, yenc_child_reads_as_counted);
 	suite_add_tcase(s, tc);
 	return s;
 }

@@ -358,6 +358,30 @@ START_TEST(not_a_begin)
 }
 END_TEST
 
+/* Regression (fuzz_expand): "=ybegin" followed by a CR (not a space or a
+ * tab) is no begin line inside a block either, as outside one: it neither
+ * ends the block nor starts another.  Inside a block it was a begin line,
+ * so a block started there that did not start when read from that line. */
+START_TEST(begin_needs_a_blank)
+{
+	static const char in[] = "=ybegin name=a\n=ybegin\r name=b\nd\n=yend\n";
+	static const char alone[] = "=ybegin\r name=b\nd\n=yend\n";
+	yrun r;
+
+	yrun_do(&r, in, strlen(in), 0, 0);
+	ck_assert_uint_eq(r.n, 1);
+	ck_assert_str_eq(r.b[0].info.name, "a");
+	ck_assert_uint_eq(r.b[0].len, 1); /* 'd' - 42 */
+	ck_assert(r.b[0].info.have & MIMEO_YENC_HAVE_END);
+	check_splits(in, strlen(in), &r, 1);
+	yrun_free(&r);
+
+	yrun_do(&r, alone, strlen(alone), 0, 0);
+	ck_assert_uint_eq(r.n, 0);
+	yrun_free(&r);
+}
+END_TEST
+
 /* A bad CRC, a wrong size, a missing =yend: flagged, data kept. */
 START_TEST(checks_flagged)
 {
@@ -501,6 +525,7 @@ static Suite *yenc_suite(void)
 	tcase_add_test(tc, roundtrip_all_bytes);
 	tcase_add_test(tc, keyword_corners);
 	tcase_add_test(tc, not_a_begin);
+	tcase_add_test(tc, begin_needs_a_blank);
 	tcase_add_test(tc, checks_flagged);
 	tcase_add_test(tc, several_blocks);
 	tcase_add_test(tc, hostile_lines);
