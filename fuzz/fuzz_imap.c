@@ -9,7 +9,9 @@
  *   bit 2: also parse the message from a read callback whose spool goes to
  *   a temporary file at once (the source is then not in memory and the
  *   writer reads it as it needs): every value must be the same bytes as
- *   for the tree parsed from memory.
+ *   for the tree parsed from memory;
+ *   bit 3: the server-compatibility profile (MIMEO_PARSE_COMPAT_DOVECOT,
+ *   as `mimeo imap --compat=dovecot`).
  * Checks, for the root and for every node of the tree:
  *   - BODYSTRUCTURE, BODY (MIMEO_IMAP_NO_EXTENSION) and ENVELOPE succeed
  *     and are one well-formed IMAP value each (RFC 3501 9): balanced
@@ -242,6 +244,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	}
 	if (opt & 2)
 		mo.flags |= MIMEO_MESSAGE_BORROW;
+	if (opt & 8) {
+		po.flags = MIMEO_PARSE_COMPAT_DOVECOT;
+		mo.parser = &po;
+	}
 	/* an exact-size copy, so reads past the message are caught */
 	copy = fz_dup(data, size);
 	if (mimeo_message_parse_buffer(&m, copy, size, &mo) != MIMEO_OK) {

@@ -8,6 +8,8 @@
  *   bit 2: the stream parse spools to a temporary file after 64 bytes;
  *   bit 3: also parse it as a range of a file, between junk bytes
  *   (mimeo_message_parse_fd_range: pread, offsets from the range);
+ *   bit 4: the parser's server-compatibility readings
+ *   (MIMEO_PARSE_COMPAT_DOVECOT, through mimeo_message_options.parser);
  *   split byte: read sizes of mimeo_message_parse_stream; the section
  *   string is looked up as is (garbage like "1..2", "0", "99999999999").
  * Checks:
@@ -238,7 +240,8 @@ static void reference(const fz_input *in, const mimeo_parser_options *lim, mimeo
 
 	if (lim)
 		po = *lim;
-	po.flags = 0;
+	/* decoding, with the tree's readings */
+	po.flags = lim ? lim->flags & MIMEO_PARSE_COMPAT_DOVECOT : 0;
 	if (mimeo_parser_new(&ps, &po, &cbs, out) != MIMEO_OK)
 		return;
 	if (mimeo_parser_feed(ps, (const char *)in->data, in->size) == MIMEO_OK)
@@ -291,6 +294,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		po.max_headers = 8;
 		po.max_header_bytes = 512;
 		po.max_parts = 12;
+		mo.parser = &po;
+	}
+	if (o & 16) {
+		po.flags = MIMEO_PARSE_COMPAT_DOVECOT;
 		mo.parser = &po;
 	}
 	rc = mimeo_message_parse_buffer(&m, in.data, in.size, &mo);

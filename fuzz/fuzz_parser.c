@@ -4,7 +4,9 @@
  * Input: [flags byte] [limits byte] [split byte] [pause byte] [message...]
  *   flags bits 0-2: MIMEO_PARSE_MBOX, NO_DECODE, PREAMBLE; bits 3-4: the
  *     ISA of the differential run; bit 5: small limits from the limits
- *     byte; bit 6: a callback aborts at the event the pause byte picks.
+ *     byte; bit 6: a callback aborts at the event the pause byte picks;
+ *     bit 7: the server-compatibility readings (MIMEO_PARSE_COMPAT_DOVECOT:
+ *     prefix delimiters, encoded message/rfc822 read as it stands).
  *   split byte: chunk plan (fuzz_util.h); pause byte: seeds which
  *     callbacks return MIMEO_PAUSED.
  * Runs:
@@ -348,7 +350,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data_, size_t size)
 	fz_split sp;
 	int rc1, rc2, rc3;
 
-	opts.flags = fl & 7;
+	opts.flags = (fl & 7) | ((fl & 128) ? MIMEO_PARSE_COMPAT_DOVECOT : 0);
 	if (fl & 32) {
 		opts.max_depth = 1 + (lim & 7);
 		opts.max_headers = 1 + ((lim >> 3) & 7) * 3;

@@ -87,9 +87,10 @@ typedef struct mimeo_message_options {
 	/** Memory for the message and everything it holds; NULL = libc. */
 	const mimeo_allocator *alloc;
 	/** Parser limits (depth, header bytes, parts...); NULL = the parser's
-	 *  defaults.  Its `alloc` and `flags` fields are ignored (the tree
-	 *  always parses one message with transfer decoding; see
-	 *  MIMEO_MESSAGE_MBOX). */
+	 *  defaults.  Its `alloc` is ignored, and of its `flags` only the
+	 *  server-compatibility ones (MIMEO_PARSE_COMPAT_DOVECOT, since 0.2)
+	 *  count: the tree always parses one message with transfer decoding
+	 *  (see MIMEO_MESSAGE_MBOX). */
 	const mimeo_parser_options *parser;
 	/** Largest input accepted by the file, fd and stream functions, in
 	 *  bytes; 0 = no limit (since 0.2: it was 4 GiB).  Larger input fails

@@ -36,7 +36,7 @@
  *    (and counts as whitespace after a boundary);
  *  - a boundary line is "--" boundary, optionally followed by "--" (close
  *    delimiter), followed only by whitespace (transport padding, RFC 2046
- *    5.1.1).  It is matched against the stack of open multiparts, innermost
+ *    5.1.1; anything with MIMEO_PARSE_DELIMITER_PREFIX).  It is matched against the stack of open multiparts, innermost
  *    first, so a boundary that is a prefix of another one is never confused
  *    with it.  The line break before a boundary line belongs to the
  *    boundary.  A boundary line of an outer multipart closes the inner
@@ -80,7 +80,8 @@
  *    gateway base64- or quoted-printable-encoded them: the body is then
  *    decoded and the decoded stream parsed (its parts carry the flag
  *    MIMEO_PART_ENCODED and their offsets count bytes of that decoded
- *    stream).  message/partial and message/external-body stay leaves;
+ *    stream; not with MIMEO_PARSE_MESSAGE_AS_IS).  message/partial and
+ *    message/external-body stay leaves;
  *  - mbox (MIMEO_PARSE_MBOX): a message starts at a line "From " at the
  *    start of the input or after an empty line, provided the line looks
  *    like a From_ line (a sender and a time "hh:mm" follow); any other
@@ -351,8 +352,46 @@ enum {
 	 * internally so that their structure is known) */
 	MIMEO_PARSE_NO_DECODE = 0x02,
 	/** deliver preamble and epilogue through their callbacks */
-	MIMEO_PARSE_PREAMBLE = 0x04
+	MIMEO_PARSE_PREAMBLE = 0x04,
+	/**
+	 * Server compatibility (Dovecot's reading; USE ONLY to give the
+	 * structure such a server gives, see MIMEO_PARSE_COMPAT_DOVECOT):
+	 * a line that starts with "--" and an open multipart's boundary is
+	 * a delimiter line whatever follows the boundary, and a close
+	 * delimiter when "--" follows it right away ("--b--junk" closes,
+	 * "--b-" and "--b junk" delimit).  Without the flag only whitespace
+	 * may follow (RFC 2046 5.1.1) and such lines are body text.  When
+	 * several open boundaries start the line, the longest wins (of equal
+	 * ones, the innermost).  The boundary is compared as written: one
+	 * that ends in whitespace (RFC 2046 forbids it) needs that
+	 * whitespace on the line; of one longer than 80 characters (RFC
+	 * 2046 allows 70) only the first 80 count.  A boundary that is a
+	 * prefix of another
+	 * (RFC 2046 forbids it for nested multiparts) takes that one's
+	 * lines when the other is the outer one.  @since 0.2
+	 */
+	MIMEO_PARSE_DELIMITER_PREFIX = 0x08,
+	/**
+	 * Server compatibility: a base64-, quoted-printable- or uuencoded
+	 * message/rfc822 (RFC 2046 5.2.1 forbids it) is parsed from its body
+	 * as it stands, not decoded: a base64 text reads as one header
+	 * block of lines that are no fields.  Its parts then carry no
+	 * MIMEO_PART_ENCODED and their offsets count input bytes.  Without
+	 * the flag the body is decoded and the decoded message parsed (see
+	 * the leniency rules).  @since 0.2
+	 */
+	MIMEO_PARSE_MESSAGE_AS_IS = 0x10
 };
+
+/**
+ * The flags that make the parser read malformed structure as Dovecot's
+ * IMAP server (2.3) does, so that a server built on mimeo gives clients the
+ * same section numbers and BODYSTRUCTURE as a Dovecot they used before
+ * (docs/imap.md, "Server-compatibility profile").  Not a default: the
+ * default readings are RFC 2046's and agree with GMime and Python.
+ * @since 0.2
+ */
+#define MIMEO_PARSE_COMPAT_DOVECOT (MIMEO_PARSE_DELIMITER_PREFIX | MIMEO_PARSE_MESSAGE_AS_IS)
 
 #define MIMEO_PARSER_OPTIONS_VERSION 1
 

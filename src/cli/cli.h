@@ -81,6 +81,9 @@ struct mimeo_message;
 /* Parse FILE ("-" = stdin; gzip, found by its content, through zlib) into
  * a tree.  NULL after printing one error line. */
 struct mimeo_message *cli_load_message(const char *path);
+/* The same with parser flags (the server-compatibility ones of
+ * mimeo_message_options.parser, e.g. MIMEO_PARSE_COMPAT_DOVECOT). */
+struct mimeo_message *cli_load_message_flags(const char *path, unsigned parse_flags);
 /* mimeo_write_fn writing to stdout; a failure is reported once (by
  * cli_write_stdout) and returned as MIMEO_EIO. */
 int cli_write_body(const void *data, size_t len, void *user);

@@ -23,7 +23,13 @@
  */
 mimeo_message *cli_load_message(const char *path)
 {
+	return cli_load_message_flags(path, 0);
+}
+
+mimeo_message *cli_load_message_flags(const char *path, unsigned parse_flags)
+{
 	mimeo_message_options o = MIMEO_MESSAGE_OPTIONS_INIT;
+	mimeo_parser_options po = MIMEO_PARSER_OPTIONS_INIT;
 	const char *reason = NULL;
 	mimeo_reader *r = cli_reader_open(path, MIMEO_READER_DETECT);
 	mimeo_message *m = NULL;
@@ -32,6 +38,10 @@ mimeo_message *cli_load_message(const char *path)
 	if (!r)
 		return NULL;
 	o.reason = &reason;
+	if (parse_flags) {
+		po.flags = parse_flags;
+		o.parser = &po;
+	}
 	/* a descriptor when reads go straight to it (a seekable plain file:
 	 * parsed in place), else gzip or a pipe through the reader */
 	if (mimeo_reader_fd(r) >= 0)

@@ -11,17 +11,26 @@
 
 #include <string.h>
 
-#define IMAP_USAGE "(usage: mimeo imap FILE)"
+#define IMAP_USAGE "(usage: mimeo imap [--compat=dovecot] FILE)"
 
 static int run_imap(int argc, char **argv)
 {
 	const char *path = NULL;
 	mimeo_buf out = MIMEO_BUF_INIT;
 	mimeo_message *m;
+	unsigned flags = 0;
 	int i, rc = CLI_OK;
 
 	for (i = 1; i < argc; i++) {
-		if (argv[i][0] == '-' && argv[i][1]) {
+		if (strcmp(argv[i], "--compat=dovecot") == 0) {
+			/* the structure Dovecot's IMAP server gives malformed
+			 * mail (docs/imap.md, server-compatibility profile) */
+			flags = MIMEO_PARSE_COMPAT_DOVECOT;
+		} else if (strncmp(argv[i], "--compat=", 9) == 0) {
+			cli_error("imap: unknown profile '%s' (known: dovecot) " IMAP_USAGE,
+				  argv[i] + 9);
+			return CLI_USAGE;
+		} else if (argv[i][0] == '-' && argv[i][1]) {
 			cli_error("imap: unknown option '%s' " IMAP_USAGE, argv[i]);
 			return CLI_USAGE;
 		} else if (!path) {
@@ -35,7 +44,7 @@ static int run_imap(int argc, char **argv)
 		cli_error("imap: missing FILE " IMAP_USAGE);
 		return CLI_USAGE;
 	}
-	m = cli_load_message(path);
+	m = cli_load_message_flags(path, flags);
 	if (!m)
 		return CLI_FAILURE;
 	/* Exactly two lines; a literal inside a value carries its own CRLF
@@ -56,6 +65,6 @@ static int run_imap(int argc, char **argv)
 }
 
 const cli_command cli_cmd_imap = {
-	"imap", "imap FILE                BODYSTRUCTURE and ENVELOPE as an IMAP server sends them",
+	"imap", "imap [--compat=dovecot] FILE  BODYSTRUCTURE and ENVELOPE as an IMAP server sends them",
 	run_imap
 };

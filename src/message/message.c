@@ -193,6 +193,18 @@ static int cte_identity(unsigned cte)
 	return cte != MIMEO_CTE_BASE64 && cte != MIMEO_CTE_QP && cte != MIMEO_CTE_UUENCODE;
 }
 
+/* Did the parser decode this message/rfc822 node's body to parse the
+ * message inside (its root then counts offsets in the decoded bytes)?  Not
+ * with MIMEO_PARSE_MESSAGE_AS_IS, which reads the body as it stands: the
+ * root's MIMEO_PART_ENCODED tells, as the parser sets it only on what it
+ * parsed from decoded bytes (and an encoded message inside a decoded one
+ * is decoded again). */
+static int decoded_message(const mimeo_part *p)
+{
+	return (p->flags & MIMEO_PART_MESSAGE) && !cte_identity(p->cte) && p->first_child &&
+	       (p->first_child->flags & MIMEO_PART_ENCODED);
+}
+
 /* Does the parser decode this node's body (a leaf with a real transfer
  * encoding)?  The same rule as the parser's (set_body in parser.c). */
 static int needs_decode(const mimeo_part *p)
@@ -739,7 +751,7 @@ int mimeo__tree_start(mimeo_message *m, const mimeo_message_options *opts,
 	 * reader split it there). */
 	m->mbox = opts && (opts->flags & MIMEO_MESSAGE_MBOX);
 	po.flags = MIMEO_PARSE_NO_DECODE | MIMEO_PARSE_PREAMBLE |
-		   (m->mbox ? MIMEO_PARSE_MBOX : 0);
+		   (m->mbox ? MIMEO_PARSE_MBOX : 0) | (po.flags & MIMEO_PARSE_COMPAT_DOVECOT);
 	po.alloc = m->alloc;
 	b = mimeo__calloc(m->alloc, 1, sizeof(*b));
 	if (!b)
@@ -971,10 +983,9 @@ int mimeo__tree_finish(mimeo__tree_build *b, int rc)
 	 * below a transfer-encoded message/rfc822 part, whose decoded body
 	 * is spooled as a source of its own. */
 	for (p = m->root; rc == MIMEO_OK && p; p = (mimeo_part *)mimeo_part_next(p)) {
-		if (p->parent && !((p->parent->flags & MIMEO_PART_MESSAGE) &&
-				   !cte_identity(p->parent->cte)))
+		if (p->parent && !decoded_message(p->parent))
 			p->src = p->parent->src;
-		if ((p->flags & MIMEO_PART_MESSAGE) && !cte_identity(p->cte) && p->first_child)
+		if (decoded_message(p))
 			rc = spool_inner(b, p);
 	}
 	build_free(b);

@@ -49,6 +49,9 @@
  * raises the parser's cand_max to its delimiter's length, up to max_line
  * (issue 15 class 5: james-mime4j's 7,000-character boundary). */
 #define CAND_MAX 1024
+/* MIMEO_PARSE_DELIMITER_PREFIX: a longer boundary is compared by this many
+ * first characters (Dovecot 2.3: RFC 2046's 70 and "a bit more"). */
+#define PREFIX_BOUNDARY_MAX 80
 /* Fixed transfer-decoding scratch buffer. */
 #define SCRATCH 65536
 #define PIECE (SCRATCH - MIMEO_TRANSFER_DECODE_FINISH_MAX - 64)
@@ -645,9 +648,16 @@ static int set_kind(mimeo_parser *p, frame *f)
 
 		/* lines are compared without trailing whitespace; a boundary
 		 * parameter ending in spaces (RFC 2046 forbids it) matches
-		 * the same lines as without them, as in GMime */
-		while (bl && is_ws((unsigned char)b[bl - 1]))
+		 * the same lines as without them, as in GMime.  With
+		 * MIMEO_PARSE_DELIMITER_PREFIX the boundary is the start of a
+		 * line, compared as written, spaces included (Dovecot) */
+		while (bl && is_ws((unsigned char)b[bl - 1]) &&
+		       !(p->o.flags & MIMEO_PARSE_DELIMITER_PREFIX))
 			bl--;
+		/* ... and of a boundary longer than PREFIX_BOUNDARY_MAX only
+		 * its start counts, as Dovecot truncates it */
+		if (bl > PREFIX_BOUNDARY_MAX && (p->o.flags & MIMEO_PARSE_DELIMITER_PREFIX))
+			bl = PREFIX_BOUNDARY_MAX;
 
 		/* a delimiter line ("--" boundary "--") must fit in a line of
 		 * max_line bytes: RFC 2046's 70 characters are often passed
@@ -683,7 +693,12 @@ static int set_kind(mimeo_parser *p, frame *f)
 			limit_hit(p, 1, depth_ok ? MIMEO_LIMIT_PARTS : MIMEO_LIMIT_DEPTH, at,
 				  "message/rfc822 not parsed: limit reached");
 			f->info.flags |= MIMEO_PART_OPAQUE;
-		} else if (cte_identity(f->info.cte)) {
+		} else if (cte_identity(f->info.cte) ||
+			   (p->o.flags & MIMEO_PARSE_MESSAGE_AS_IS)) {
+			/* (MIMEO_PARSE_MESSAGE_AS_IS: an encoded body is
+			 * read as the message it literally is, as Dovecot
+			 * reads it; a base64 text is then one header block
+			 * of lines that are no fields) */
 			f->kind = K_MSG;
 			f->info.flags |= MIMEO_PART_MESSAGE;
 			return 0;
@@ -1135,6 +1150,29 @@ static long bt_lookup(mimeo_parser *p, const char *s, size_t n)
 	return slot ? (long)(*slot - 1) : -1;
 }
 
+/* MIMEO_PARSE_DELIMITER_PREFIX: the frame whose active boundary starts
+ * s[0..n), or -1.  When several do, the longest boundary wins, and of equal
+ * ones the innermost (the open frames are searched from the innermost out),
+ * so a nested multipart whose boundary extends its parent's keeps its own
+ * lines.  The frames are walked, not hashed: a prefix has no hash, and only
+ * candidate lines of a parser with this flag get here.  The whole boundary
+ * is always within the line examined: cand_max exceeds the longest active
+ * boundary by 4 (cand_update). */
+static long prefix_lookup(mimeo_parser *p, const char *s, size_t n)
+{
+	long best = -1;
+	size_t i;
+
+	for (i = p->nfr; i-- > 0;) {
+		const frame *f = p->fr[i];
+
+		if (f->bnd && f->blen && f->blen <= n && !memcmp(f->bnd, s, f->blen) &&
+		    (best < 0 || f->blen > p->fr[best]->blen))
+			best = (long)i;
+	}
+	return best;
+}
+
 enum { L_NORMAL = 0, L_BOUNDARY, L_FROM, L_QUOTED };
 
 /* Does l[0..n) look like an mbox From_ line: "From " sender, then a time
@@ -1180,7 +1218,18 @@ static int quoted_from(const char *l, size_t n)
 static int classify(mimeo_parser *p, const char *l, size_t n, int full, int at_hdr,
 		    size_t *fidx, int *is_close)
 {
-	if (n >= 2 && l[0] == '-' && l[1] == '-' && p->nbound) {
+	if (n >= 2 && l[0] == '-' && l[1] == '-' && p->nbound &&
+	    (p->o.flags & MIMEO_PARSE_DELIMITER_PREFIX)) {
+		long d = prefix_lookup(p, l + 2, n - 2);
+
+		if (d >= 0) {
+			size_t bl = p->fr[d]->blen;
+
+			*is_close = n - 2 >= bl + 2 && l[2 + bl] == '-' && l[3 + bl] == '-';
+			*fidx = (size_t)d;
+			return L_BOUNDARY;
+		}
+	} else if (n >= 2 && l[0] == '-' && l[1] == '-' && p->nbound) {
 		/* the line minus "--" and trailing whitespace must be a
 		 * boundary (delimiter) or a boundary + "--" (close) */
 		size_t k = n;

@@ -2,6 +2,7 @@
 """imap_dovecot.py - `mimeo imap` against Dovecot's IMAP server (issue 18).
 
     imap_dovecot.py --mimeo CLI [--differences TSV] [--min-identical PCT]
+                    [--compat-differences TSV] [--compat-min-identical PCT]
                     [--show N] FILE|DIR...
 
 Every message is stored in a throw-away Maildir; Dovecot's `imap` binary
@@ -14,6 +15,9 @@ value.  A message that differs must be listed in the differences table
 identical messages of the shared corpus (a folder with an INDEX.tsv) must
 reach --min-identical; the project's own messages (tests/data, many written
 to show an odd shape) must only have no difference that is not listed.
+With --compat-differences the same is done a second time for
+`mimeo imap --compat=dovecot` (the server-compatibility profile) against
+its own table and --compat-min-identical; both figures are printed.
 Exit 0 = pass, 1 = fail,
 77 = Dovecot (or running it) is not available.
 """
@@ -174,8 +178,8 @@ log_path = %(w)s/dovecot.log
         shutil.rmtree(work, ignore_errors=True)
 
 
-def run_mimeo(cli, path):
-    p = subprocess.run([cli, "imap", path], capture_output=True, timeout=60)
+def run_mimeo(cli, path, extra=()):
+    p = subprocess.run([cli, "imap"] + list(extra) + [path], capture_output=True, timeout=60)
     if p.returncode != 0:
         return None, p.stderr
     out = p.stdout
@@ -204,11 +208,67 @@ def first_diff(a, b, path=""):
     return None
 
 
+def read_table(path):
+    known = {}
+    if path and os.path.exists(path):
+        with open(path, encoding="utf-8") as fh:
+            for line in fh:
+                if line.startswith("#") or not line.strip():
+                    continue
+                rel, _, reason = line.rstrip("\n").partition("\t")
+                known[rel] = reason
+    return known
+
+
+def compare(args, label, extra, known, min_identical, dv, files, rel, in_corpus):
+    """Compare `mimeo imap EXTRA` with Dovecot's answers; True = pass."""
+    same, unexpected, listed, corpus_same = 0, [], 0, 0
+    for n, f in enumerate(files):
+        want = dv.get(n)
+        got, err = run_mimeo(args.mimeo, f, extra)
+        if want is None:
+            diff = "Dovecot gave no answer"
+        elif got is None:
+            diff = "mimeo failed: %s" % err.decode("utf-8", "replace")[:200]
+        else:
+            diff = (first_diff(got["BODYSTRUCTURE"], want["BODYSTRUCTURE"], "BODYSTRUCTURE") or
+                    first_diff(got["ENVELOPE"], want["ENVELOPE"], "ENVELOPE"))
+        if not diff:
+            same += 1
+            corpus_same += n in in_corpus
+        elif rel[n] in known:
+            listed += 1
+            if args.list_differing:
+                print("LISTED\t%s\t%s\t%s" % (label, rel[n], diff[:300]))
+        else:
+            unexpected.append((rel[n], diff))
+    total = len(files)
+    pct = 100.0 * same / total if total else 100.0
+    print("%s: %d messages: %d identical (%.2f%%), %d listed differences, %d unexpected"
+          % (label, total, same, pct, listed, len(unexpected)))
+    for r, d in unexpected[:args.show]:
+        print("  %s: %s" % (r, d[:300]))
+    if args.list_differing:
+        for r, d in unexpected:
+            print("DIFF\t%s\t%s\t%s" % (label, r, d[:300]))
+    ok = not unexpected
+    if in_corpus:
+        cpct = 100.0 * corpus_same / len(in_corpus)
+        print("%s: shared corpus: %d of %d identical (%.2f%%, at least %.1f%% required)"
+              % (label, corpus_same, len(in_corpus), cpct, min_identical))
+        ok = ok and cpct >= min_identical
+    else:
+        print("%s: no shared corpus: the share of identical messages is not checked" % label)
+    return ok
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--mimeo", required=True)
     ap.add_argument("--differences")
     ap.add_argument("--min-identical", type=float, default=99.0)
+    ap.add_argument("--compat-differences")
+    ap.add_argument("--compat-min-identical", type=float, default=99.0)
     ap.add_argument("--show", type=int, default=20)
     ap.add_argument("--list-differing", action="store_true")
     ap.add_argument("paths", nargs="+")
@@ -241,53 +301,16 @@ def main():
         else:
             files.append(p)
             rel.append(os.path.basename(p))
-    known = {}
-    if args.differences and os.path.exists(args.differences):
-        with open(args.differences, encoding="utf-8") as fh:
-            for line in fh:
-                if line.startswith("#") or not line.strip():
-                    continue
-                path, _, reason = line.rstrip("\n").partition("\t")
-                known[path] = reason
     dv = run_dovecot(files)
     if dv is None:
         print("SKIP: could not run Dovecot")
         return 77
-    same, unexpected, listed, corpus_same = 0, [], 0, 0
-    for n, f in enumerate(files):
-        want = dv.get(n)
-        got, err = run_mimeo(args.mimeo, f)
-        if want is None:
-            diff = "Dovecot gave no answer"
-        elif got is None:
-            diff = "mimeo failed: %s" % err.decode("utf-8", "replace")[:200]
-        else:
-            diff = (first_diff(got["BODYSTRUCTURE"], want["BODYSTRUCTURE"], "BODYSTRUCTURE") or
-                    first_diff(got["ENVELOPE"], want["ENVELOPE"], "ENVELOPE"))
-        if not diff:
-            same += 1
-            corpus_same += n in in_corpus
-        elif rel[n] in known:
-            listed += 1
-        else:
-            unexpected.append((rel[n], diff))
-    total = len(files)
-    pct = 100.0 * same / total if total else 100.0
-    print("%d messages: %d identical (%.2f%%), %d listed differences, %d unexpected"
-          % (total, same, pct, listed, len(unexpected)))
-    for r, d in unexpected[:args.show]:
-        print("  %s: %s" % (r, d[:300]))
-    if args.list_differing:
-        for r, d in unexpected:
-            print("DIFF\t%s\t%s" % (r, d[:300]))
-    ok = not unexpected
-    if in_corpus:
-        cpct = 100.0 * corpus_same / len(in_corpus)
-        print("shared corpus: %d of %d identical (%.2f%%, at least %.1f%% required)"
-              % (corpus_same, len(in_corpus), cpct, args.min_identical))
-        ok = ok and cpct >= args.min_identical
-    else:
-        print("no shared corpus: the share of identical messages is not checked")
+    ok = compare(args, "default", (), read_table(args.differences), args.min_identical,
+                 dv, files, rel, in_corpus)
+    if args.compat_differences:
+        ok = compare(args, "--compat=dovecot", ("--compat=dovecot",),
+                     read_table(args.compat_differences), args.compat_min_identical,
+                     dv, files, rel, in_corpus) and ok
     return 0 if ok else 1
 
 

@@ -57,8 +57,22 @@ head -c 3000 /dev/urandom >"$T/garbage"
 "$CLI" imap "$T/garbage" >"$T/out" 2>"$T/err" || fail "imap garbage exited $?"
 head -c 14 "$T/out" | grep -q '^BODYSTRUCTURE ' || fail "imap garbage: no BODYSTRUCTURE"
 
+# --compat=dovecot (the server-compatibility profile): "--XX-" delimits,
+# "--XX-->" closes and the base64 message/rfc822 is read as it stands, as
+# Dovecot 2.3 answers; the default reads RFC 2046's two parts
+printf 'Subject: c\r\nMIME-Version: 1.0\r\nContent-Type: multipart/mixed; boundary=XX\r\n\r\n--XX\r\n\r\none\r\n--XX-\r\n\r\ntwo\r\n--XX\r\nContent-Type: message/rfc822\r\nContent-Transfer-Encoding: base64\r\n\r\nU3ViamVjdDogaW5uZXIKCmJvZHkK\r\n--XX-->\r\n' >"$T/compat.eml"
+"$CLI" imap --compat=dovecot "$T/compat.eml" >"$T/out" 2>"$T/err" || fail "imap --compat=dovecot exited $?"
+printf '%s\n%s\n' \
+	'BODYSTRUCTURE (("text" "plain" ("charset" "us-ascii") NIL NIL "7bit" 3 0 NIL NIL NIL NIL)("text" "plain" ("charset" "us-ascii") NIL NIL "7bit" 3 0 NIL NIL NIL NIL)("message" "rfc822" NIL NIL NIL "base64" 30 (NIL NIL NIL NIL NIL NIL NIL NIL NIL NIL) ("text" "plain" ("charset" "us-ascii") NIL NIL "7bit" 0 0 NIL NIL NIL NIL) 1 NIL NIL NIL NIL) "mixed" ("boundary" "XX") NIL NIL NIL)' \
+	'ENVELOPE (NIL "c" NIL NIL NIL NIL NIL NIL NIL NIL)' >"$T/want"
+cmp -s "$T/out" "$T/want" || fail "imap --compat=dovecot: $(diff "$T/want" "$T/out")"
+[ -s "$T/err" ] && fail "imap --compat=dovecot wrote to stderr"
+"$CLI" imap "$T/compat.eml" >"$T/out" || fail "imap compat.eml exited $?"
+grep -q '^BODYSTRUCTURE (("text" "plain" ("charset" "us-ascii") NIL NIL "7bit" 17 3 ' "$T/out" ||
+	fail "imap compat.eml without the profile: $(head -c 200 "$T/out")"
+
 # usage and input errors
-for args in "" "--bogus x" "a b"; do
+for args in "" "--bogus x" "a b" "--compat=gmail x"; do
 	# shellcheck disable=SC2086
 	"$CLI" imap $args >"$T/out" 2>"$T/err"
 	rc=$?
@@ -70,7 +84,7 @@ done
 [ $? -eq 1 ] || fail "imap on a missing file should exit 1"
 grep -q '^mimeo: ' "$T/err" || fail "imap missing file: no mimeo: line"
 "$CLI" --help >"$T/out" 2>&1
-grep -q 'imap FILE' "$T/out" || fail "--help lacks imap"
+grep -q 'imap \[--compat=dovecot\] FILE' "$T/out" || fail "--help lacks imap"
 
 [ "$failures" -eq 0 ] || exit 1
 echo "cli-imap: all checks passed"

@@ -691,6 +691,60 @@ START_TEST(reparsed_message_bare_last_header)
 }
 END_TEST
 
+/* The server-compatibility profile (MIMEO_PARSE_COMPAT_DOVECOT through
+ * mimeo_message_options.parser): "--XX-" delimits, "--XX-->" closes, and
+ * the base64 message/rfc822 is read as it stands (a header of lines that
+ * are no fields: ENVELOPE of NILs, an empty body), as Dovecot 2.3 answers
+ * for this message (checked by hand with tests/cli/imap_dovecot.py); the
+ * tree behind the values is the same one: section 3.1 is the base64 text.
+ * Without the profile: RFC 2046's reading. */
+START_TEST(compat_dovecot_profile)
+{
+	static const char msg[] =
+		"From: a@b.example\r\nSubject: compat\r\nMIME-Version: 1.0\r\n"
+		"Content-Type: multipart/mixed; boundary=XX\r\n\r\n"
+		"--XX\r\nContent-Type: text/plain\r\n\r\none\r\n--XX-\r\n\r\ntwo\r\n"
+		"--XX\r\nContent-Type: message/rfc822\r\nContent-Transfer-Encoding: base64\r\n\r\n"
+		"U3ViamVjdDogaW5uZXIKCmJvZHkK\r\n--XX-->\r\n";
+	mimeo_message_options mo = MIMEO_MESSAGE_OPTIONS_INIT;
+	mimeo_parser_options po = MIMEO_PARSER_OPTIONS_INIT;
+	mimeo_buf b = MIMEO_BUF_INIT;
+	mimeo_message *m = NULL;
+	const mimeo_part *p;
+	char *got;
+
+	po.flags = MIMEO_PARSE_COMPAT_DOVECOT;
+	mo.parser = &po;
+	ck_assert_int_eq(mimeo_message_parse_buffer(&m, msg, sizeof(msg) - 1, &mo), MIMEO_OK);
+	got = bs(m, NULL, 0);
+	ck_assert_str_eq(got, "((\"text\" \"plain\" (\"charset\" \"us-ascii\") NIL NIL \"7bit\" 3 0 "
+			      "NIL NIL NIL NIL)(\"text\" \"plain\" (\"charset\" \"us-ascii\") NIL NIL "
+			      "\"7bit\" 3 0 NIL NIL NIL NIL)(\"message\" \"rfc822\" NIL NIL NIL "
+			      "\"base64\" 30 (NIL NIL NIL NIL NIL NIL NIL NIL NIL NIL) (\"text\" "
+			      "\"plain\" (\"charset\" \"us-ascii\") NIL NIL \"7bit\" 0 0 NIL NIL NIL "
+			      "NIL) 1 NIL NIL NIL NIL) \"mixed\" (\"boundary\" \"XX\") NIL NIL NIL)");
+	free(got);
+	p = mimeo_message_find_section(m, "3.1");
+	ck_assert_ptr_nonnull(p);
+	ck_assert_uint_eq(mimeo_part_flags(p) & MIMEO_PART_ENCODED, 0);
+	ck_assert_int_eq(mimeo_part_decode_buf(p, 0, NULL, &b, NULL), MIMEO_OK);
+	ck_assert_uint_eq(b.size, 28);
+	ck_assert(memcmp(b.ptr, "U3ViamVjdDogaW5uZXIKCmJvZHkK", 28) == 0);
+	mimeo_buf_dispose(&b);
+	mimeo_message_free(m);
+
+	/* the default reading: two parts, the second one's message decoded */
+	m = parse(msg, sizeof(msg) - 1);
+	got = bs(m, NULL, MIMEO_IMAP_NO_EXTENSION);
+	ck_assert_str_eq(got, "((\"text\" \"plain\" (\"charset\" \"us-ascii\") NIL NIL \"7bit\" 17 3)"
+			      "(\"message\" \"rfc822\" NIL NIL NIL \"base64\" 39 (NIL \"inner\" NIL NIL "
+			      "NIL NIL NIL NIL NIL NIL) (\"text\" \"plain\" (\"charset\" \"us-ascii\") "
+			      "NIL NIL \"7bit\" 7 1) 2) \"mixed\")");
+	free(got);
+	mimeo_message_free(m);
+}
+END_TEST
+
 static Suite *imap_suite(void)
 {
 	Suite *s = suite_create("imap");
@@ -710,6 +764,7 @@ static Suite *imap_suite(void)
 	tcase_add_test(tc, file_source_same_values);
 	tcase_add_test(tc, message_global_size);
 	tcase_add_test(tc, reparsed_message_bare_last_header);
+	tcase_add_test(tc, compat_dovecot_profile);
 	tcase_set_timeout(tc, 120);
 	suite_add_tcase(s, tc);
 	return s;

@@ -488,6 +488,125 @@ START_TEST(boundary_trailing_space)
 }
 END_TEST
 
+/* MIMEO_PARSE_DELIMITER_PREFIX (Dovecot's reading): a line that starts with
+ * "--" boundary delimits whatever follows, and closes when "--" follows;
+ * the same lines are body text without the flag. */
+START_TEST(delimiter_prefix_reading)
+{
+	const unsigned pf = MIMEO_PARSE_DELIMITER_PREFIX | MIMEO_PARSE_PREAMBLE;
+	mimeo_buf in = MIMEO_BUF_INIT;
+	size_t i;
+	char *s;
+
+	mimeo_buf_init(&in, NULL);
+	ck_assert_int_eq(mimeo_buf_puts(&in, "Content-Type: multipart/mixed; boundary=XX\n\n"
+					"--XX\n\nA\n--XXy\nB\n--XX junk\n\nC\n--XX"), MIMEO_OK);
+	/* a delimiter line longer than the candidate window (its rest is
+	 * dropped, as a boundary line's transport padding is) */
+	for (i = 0; i < 300; i++)
+		ck_assert_int_eq(mimeo_buf_puts(&in, "zzzzzzzzzz"), MIMEO_OK);
+	ck_assert_int_eq(mimeo_buf_puts(&in, "\n\nD\n--XX-->\nepi\n"), MIMEO_OK);
+	s = check_splits_n(in.ptr, in.size, pf, NULL);
+	ck_assert_ptr_nonnull(strstr(s, "B A|PE [1]"));
+	ck_assert_ptr_nonnull(strstr(s, "B B|PE [2]"));
+	ck_assert_ptr_nonnull(strstr(s, "B C|PE [3]"));
+	ck_assert_ptr_nonnull(strstr(s, "B D|PE [4]"));
+	ck_assert_ptr_nonnull(strstr(s, "E epi\\n|PE []"));
+	ck_assert_ptr_null(strstr(s, "PB [5]"));
+	ck_assert_ptr_null(strstr(s, "D2@"));   /* closed by "--XX-->" */
+	free(s);
+	/* without the flag all of it is the first part's body */
+	s = check_splits_n(in.ptr, in.size, MIMEO_PARSE_PREAMBLE, NULL);
+	ck_assert_ptr_nonnull(strstr(s, "B A\\n--XXy\\nB\\n--XX junk"));
+	ck_assert_ptr_null(strstr(s, "PB [2]"));
+	free(s);
+	mimeo_buf_dispose(&in);
+
+	/* close delimiter with padding, CRLF */
+	expect_has("Content-Type: multipart/mixed; boundary=XX\r\n\r\n--XX\r\n\r\nA\r\n"
+		   "--XX--  \r\nepi\r\n", pf, "B A|PE [1] f=4 end@");
+}
+END_TEST
+
+/* With the prefix reading the longest open boundary that starts the line
+ * wins, so an outer boundary that extends the inner one keeps its lines;
+ * of equal ones the innermost. */
+START_TEST(delimiter_prefix_longest)
+{
+	const unsigned pf = MIMEO_PARSE_DELIMITER_PREFIX;
+	const char *in = "Content-Type: multipart/mixed; boundary=ab-cd\n\n"
+			 "--ab-cd\n"
+			 "Content-Type: multipart/alternative; boundary=ab\n\n"
+			 "--ab\n\none\n"
+			 "--ab-cd\n\ntwo\n"
+			 "--ab-cd--\n";
+	char *s = check_splits(in, pf);
+
+	ck_assert_ptr_nonnull(strstr(s, "B one|PE [1.1]"));
+	ck_assert_ptr_nonnull(strstr(s, "D2@"));   /* inner closed by outer */
+	ck_assert_ptr_nonnull(strstr(s, "B two|PE [2]"));
+	free(s);
+	/* the same boundary twice: the inner one takes the lines */
+	in = "Content-Type: multipart/mixed; boundary=b\n\n"
+	     "--b\nContent-Type: multipart/mixed; boundary=b\n\n"
+	     "--b\n\none\n--b-x\n\ntwo\n--b--\n";
+	s = check_splits(in, pf);
+	ck_assert_ptr_nonnull(strstr(s, "B one|PE [1.1]"));
+	ck_assert_ptr_nonnull(strstr(s, "B two|PE [1.2]"));
+	free(s);
+}
+END_TEST
+
+/* With the prefix reading a boundary is compared as written (trailing
+ * spaces needed on the line), and of a long one only its first 80
+ * characters. */
+START_TEST(delimiter_prefix_boundary_forms)
+{
+	const unsigned pf = MIMEO_PARSE_DELIMITER_PREFIX;
+	char in[1024], b[100];
+	char *s;
+
+	s = check_splits("Content-Type: multipart/mixed; boundary=\"ab \"\n\n"
+			 "--ab \n\nA\n--ab\n\nB\n--ab --\n", pf);
+	ck_assert_ptr_nonnull(strstr(s, "B A\\n--ab\\n\\nB|PE [1]"));
+	ck_assert_ptr_null(strstr(s, "PB [2]"));
+	free(s);
+	/* 85 characters: a line with its first 80 and another tail delimits */
+	memset(b, 'q', 85);
+	b[85] = 0;
+	snprintf(in, sizeof(in),
+		 "Content-Type: multipart/mixed; boundary=\"%s\"\n\n--%s\n\nA\n"
+		 "--%.80sZZZZZ\n\nB\n--%s--\n", b, b, b, b);
+	s = check_splits(in, pf);
+	ck_assert_ptr_nonnull(strstr(s, "B A|PE [1]"));
+	ck_assert_ptr_nonnull(strstr(s, "B B|PE [2]"));
+	free(s);
+	s = check_splits(in, 0);
+	ck_assert_ptr_null(strstr(s, "PB [2]"));
+	free(s);
+}
+END_TEST
+
+/* MIMEO_PARSE_MESSAGE_AS_IS: a base64 message/rfc822 is parsed from its
+ * body as it stands (offsets in the input, no ENCODED flag): the base64
+ * line is no header field, so it ends an empty header and is body text. */
+START_TEST(rfc822_base64_as_is)
+{
+	const char *in =
+		"Subject: x\nContent-Type: multipart/mixed; boundary=XX\n\n"
+		"--XX\nContent-Type: message/rfc822\nContent-Transfer-Encoding: base64\n\n"
+		"U3ViamVjdDogaW5uZXIKCmJvZHkK\n--XX--\n";
+	char *s = check_splits(in, MIMEO_PARSE_MESSAGE_AS_IS);
+
+
+	ck_assert_ptr_nonnull(strstr(s, "HE message/rfc822 cs=- cte=4 b=- f=2 @"));
+	ck_assert_ptr_nonnull(strstr(s, "PB [1] d2 @124|D1@124|HE text/plain"));
+	ck_assert_ptr_nonnull(strstr(s, "B U3ViamVjdDogaW5uZXIKCmJvZHkK|PE [1.1] f=14 end@152"));
+	ck_assert_ptr_null(strstr(s, "Subject=inner"));
+	free(s);
+}
+END_TEST
+
 /* Issue 15 class 5: a boundary splits up to the line-length limit
  * (max_line): "--" boundary "--" must fit (a delimiter line over max_line
  * holds the close delimiter 4 bytes longer than the boundary).  One byte more and the
@@ -1684,6 +1803,10 @@ static Suite *parser_suite(void)
 	tcase_add_test(t, boundary_not_followed_by_ws);
 	tcase_add_test(t, prefix_boundaries);
 	tcase_add_test(t, boundary_trailing_space);
+	tcase_add_test(t, delimiter_prefix_reading);
+	tcase_add_test(t, delimiter_prefix_longest);
+	tcase_add_test(t, delimiter_prefix_boundary_forms);
+	tcase_add_test(t, rfc822_base64_as_is);
 	tcase_add_test(t, boundary_up_to_max_line);
 	tcase_add_test(t, boundary_window_follows_open_multiparts);
 	tcase_add_test(t, missing_close_at_eof);
