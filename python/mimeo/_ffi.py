@@ -180,6 +180,11 @@ void mimeo_part_offsets(const mimeo_part *p, uint64_t *header_start,
                         uint64_t *body_start, uint64_t *end);
 int mimeo_filename_sanitize(const char *name, size_t len, mimeo_buf *out);
 
+/* expand.h (0.2); the options are never passed (NULL = defaults) */
+typedef struct mimeo_expand_options mimeo_expand_options;
+int mimeo_message_expand(mimeo_message *m, const mimeo_expand_options *opts);
+unsigned mimeo_part_derived(const mimeo_part *p);
+
 /* mailbox.h (0.2) */
 typedef struct mimeo_mailbox mimeo_mailbox;
 typedef struct mimeo_mailbox_options {

@@ -252,6 +252,23 @@ class Message:
     def part_count(self):
         return lib.mimeo_message_part_count(self._ptr())
 
+    def expand(self):
+        """Show the files inside leaves as children of those leaves
+        (mimeo_message_expand, as `mimeo tree` and `mimeo extract` do): the
+        bodies and attachments of a TNEF part (winmail.dat), and the
+        uuencoded and yEnc files in text/plain bodies.  The new nodes are
+        leaves like any other (content(), filename, size; Part.derived
+        names what they were read from) whose sections go on from their
+        parent's: the children of "2" are "2.1", "2.2"...  The parent keeps
+        its own body.  Returns the number of nodes added; a second call adds
+        none.  It changes the tree: call it before other threads use the
+        message.  MemoryError, or mimeo.Error (MIMEO_EIO) when the file the
+        message was parsed from cannot be read any more."""
+        m = self._ptr()
+        before = lib.mimeo_message_part_count(m)
+        check(lib.mimeo_message_expand(m, ffi.NULL), "cannot expand the message")
+        return lib.mimeo_message_part_count(m) - before
+
     @property
     def defect_count(self):
         """Number of malformed-input events the parser repaired."""
@@ -296,6 +313,10 @@ class Message:
         if self._m is None:
             return "<mimeo.Message closed>"
         return f"<mimeo.Message {self['Subject']!r}, {self.part_count} parts>"
+
+
+# mimeo_part_derived(): MIMEO_EXPAND_TNEF, _UUENCODE, _YENC (mimeo/expand.h)
+_DERIVED = {0x1: "tnef", 0x2: "uuencode", 0x4: "yenc"}
 
 
 def parse_addresses(raw, n):
@@ -409,6 +430,12 @@ class Part:
             return None
         return (cstr(lib.mimeo_security_role_name(sec)),
                 cstr(lib.mimeo_security_scheme_name(sec)))
+
+    @property
+    def derived(self):
+        """What a node added by Message.expand() was read from: "tnef",
+        "uuencode" or "yenc"; None for a node of the MIME structure."""
+        return _DERIVED.get(lib.mimeo_part_derived(self._ptr()))
 
     @property
     def depth(self):

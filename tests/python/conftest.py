@@ -38,8 +38,8 @@ class Cli:
 
     def tree(self, path):
         """The CLI's tree without the derived parts (TNEF items, uuencoded
-        and yEnc files: mimeo_message_expand), which the binding does not
-        make."""
+        and yEnc files: mimeo_message_expand), which the binding makes
+        only when Message.expand() is called."""
         t = json.loads(self.run("tree", "--json", path).stdout)
         t["parts"] = [p for p in t["parts"] if "derived" not in p]
         return t

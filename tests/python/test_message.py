@@ -4,6 +4,7 @@ sample messages, and the API's corners: sources, errors, lifetime."""
 import datetime
 import gc
 import io
+import json
 import os
 import pathlib
 import subprocess
@@ -12,7 +13,7 @@ import threading
 import pytest
 
 import mimeo
-from conftest import DATA, sample_messages
+from conftest import DATA, SHARED_CORPUS, sample_messages
 
 
 def tree_of(msg):
@@ -279,3 +280,56 @@ def test_defects_list():
                        ("missing-close", "warning", 556, "")]
         assert all(d["reason"] for d in msg.defects())
         assert msg.defect_count == 4
+
+
+def tree_with_derived(msg):
+    """tree_of() plus the "derived" key `mimeo tree --json` gives the
+    nodes mimeo_message_expand() added."""
+    t = tree_of(msg)
+    for d, p in zip(t["parts"], msg.leaves()):
+        if p.derived:
+            d["derived"] = p.derived
+    return t
+
+
+def expand_samples():
+    """The shared corpus's messages with yEnc and TNEF parts (none when
+    ../shared/corpus is absent)."""
+    shared = pathlib.Path(SHARED_CORPUS)
+    return (sorted((shared / "mimekit-yenc").glob("*.msg")) +
+            sorted((shared / "mimekit-yenc").glob("*.ntx")) +
+            sorted((shared / "mimekit").glob("UnitTests__TestData__tnef__*.eml")))
+
+
+UU_MESSAGE = (b"Subject: uu\nContent-Type: text/plain\n\nsee the file:\n"
+              b"begin 644 hello.txt\n5:&5L;&\\L(&1E<FEV960@=V]R;&0*\n`\nend\nbye\n")
+
+
+def test_expand_derived_children(cli, tmp_path):
+    path = tmp_path / "uu.eml"
+    path.write_bytes(UU_MESSAGE)
+    with mimeo.parse(UU_MESSAGE) as msg:
+        assert [p.section for p in msg.walk()] == ["1"]
+        assert msg.root.derived is None
+        assert msg.expand() == 1
+        assert msg.expand() == 0          # a second call adds nothing
+        kids = msg.root.children
+        assert [(p.section, p.derived, p.filename, p.is_leaf) for p in kids] == \
+            [("1.1", "uuencode", "hello.txt", True)]
+        assert kids[0].content() == b"hello, derived world\n"
+        assert kids[0].size == 21
+        assert kids[0].parent == msg.root
+        assert msg.find("1.1") == kids[0]
+        assert msg.root.content().startswith(b"see the file:\nbegin 644")  # kept
+        full = json.loads(cli.run("tree", "--json", str(path)).stdout)
+        assert tree_with_derived(msg) == full
+
+
+@pytest.mark.parametrize("path", expand_samples(), ids=os.path.basename)
+def test_expand_matches_cli(cli, path):
+    with mimeo.parse(path) as msg:
+        msg.expand()
+        assert tree_with_derived(msg) == json.loads(cli.run("tree", "--json", str(path)).stdout)
+        for p in msg.leaves():
+            if p.derived:
+                assert p.content() == cli.cat(str(path), p.section), p.section
