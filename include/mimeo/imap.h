@@ -34,6 +34,12 @@
  * gives the markers MISSING_MAILBOX, MISSING_DOMAIN, SYNTAX_ERROR or
  * INVALID_ROUTE in place of the missing piece.
  *
+ * The structure is the tree's: a server that must give the section numbers
+ * Dovecot gave (it replaces one) parses with the parser's
+ * MIMEO_PARSE_COMPAT_DOVECOT in mimeo_message_options.parser (prefix
+ * delimiter lines, encoded message/rfc822 read as it stands; since 0.2),
+ * and serves BODY[section] from that same tree (docs/imap.md).
+ *
  * SPDX-License-Identifier: LGPL-2.1-or-later
  */
 #ifndef MIMEO_IMAP_H
