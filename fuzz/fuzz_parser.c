@@ -6,7 +6,8 @@
  *     ISA of the differential run; bit 5: small limits from the limits
  *     byte; bit 6: a callback aborts at the event the pause byte picks;
  *     bit 7: the server-compatibility readings (MIMEO_PARSE_COMPAT_DOVECOT:
- *     prefix delimiters, encoded message/rfc822 read as it stands).
+ *     prefix delimiters, encoded message/rfc822 read as it stands, empty
+ *     parts between repeated delimiters).
  *   split byte: chunk plan (fuzz_util.h); pause byte: seeds which
  *     callbacks return MIMEO_PAUSED.
  * Runs:

@@ -37,7 +37,8 @@
  * The structure is the tree's: a server that must give the section numbers
  * Dovecot gave (it replaces one) parses with the parser's
  * MIMEO_PARSE_COMPAT_DOVECOT in mimeo_message_options.parser (prefix
- * delimiter lines, encoded message/rfc822 read as it stands; since 0.2),
+ * delimiter lines, encoded message/rfc822 read as it stands, empty parts
+ * between repeated delimiters; since 0.2),
  * and serves BODY[section] from that same tree (docs/imap.md).
  *
  * SPDX-License-Identifier: LGPL-2.1-or-later

@@ -66,8 +66,9 @@
  *    mail client displays is never invisible to a filter;
  *  - a delimiter line right after a delimiter of the same multipart (no
  *    header line, no body between) is skipped, not read as an empty part
- *    (defect MIMEO_DEFECT_REPEATED_DELIMITER); the part that follows keeps
- *    the header_offset of the skipped line;
+ *    (defect MIMEO_DEFECT_REPEATED_DELIMITER; an empty part with
+ *    MIMEO_PARSE_EMPTY_PARTS); the part that follows keeps the
+ *    header_offset of the skipped line;
  *  - duplicate Content-Type or Content-Transfer-Encoding fields: the FIRST
  *    one wins (as GMime and Thunderbird do); defect MIMEO_DEFECT_DUPLICATE;
  *  - defaults (RFC 2045 5.2, RFC 2046 5.1.5): text/plain (charset
@@ -380,7 +381,17 @@ enum {
 	 * the flag the body is decoded and the decoded message parsed (see
 	 * the leniency rules).  @since 0.2
 	 */
-	MIMEO_PARSE_MESSAGE_AS_IS = 0x10
+	MIMEO_PARSE_MESSAGE_AS_IS = 0x10,
+	/**
+	 * Server compatibility: a delimiter line right after a delimiter of
+	 * the same multipart (no header line, no body between) opens an
+	 * empty part, as RFC 2046 read literally and Dovecot have it.
+	 * Without the flag it is skipped (defect
+	 * MIMEO_DEFECT_REPEATED_DELIMITER), as GMime and Python read it, so
+	 * that the later parts keep the section numbers a reader expects.
+	 * @since 0.2
+	 */
+	MIMEO_PARSE_EMPTY_PARTS = 0x20
 };
 
 /**
@@ -391,7 +402,8 @@ enum {
  * default readings are RFC 2046's and agree with GMime and Python.
  * @since 0.2
  */
-#define MIMEO_PARSE_COMPAT_DOVECOT (MIMEO_PARSE_DELIMITER_PREFIX | MIMEO_PARSE_MESSAGE_AS_IS)
+#define MIMEO_PARSE_COMPAT_DOVECOT                                        \
+	(MIMEO_PARSE_DELIMITER_PREFIX | MIMEO_PARSE_MESSAGE_AS_IS | MIMEO_PARSE_EMPTY_PARTS)
 
 #define MIMEO_PARSER_OPTIONS_VERSION 1
 

@@ -1457,12 +1457,15 @@ static int header_line(mimeo_parser *p)
 			return skip_envelope(p, l, lo);
 	}
 	if (cls == L_BOUNDARY && !is_close && idx + 2 == p->nfr && !p->fend &&
-	    (top(p)->info.header_offset == lo || p->rep_next == lo)) {
+	    (top(p)->info.header_offset == lo || p->rep_next == lo) &&
+	    !(p->o.flags & MIMEO_PARSE_EMPTY_PARTS)) {
 		/* A delimiter right after a delimiter of the same multipart
 		 * (no header, no body between): one delimiter, as GMime and
 		 * Python read it, not an empty part that would shift every
-		 * later section number.  The part keeps the header_offset
-		 * given at part_begin (that of the skipped line). */
+		 * later section number (MIMEO_PARSE_EMPTY_PARTS: that empty
+		 * part, as Dovecot reads it).  The part keeps the
+		 * header_offset given at part_begin (that of the skipped
+		 * line). */
 		defect(p, 0, MIMEO_DEFECT_REPEATED_DELIMITER, MIMEO_DEFECT_WARN, lo,
 		       "repeated delimiter line skipped");
 		p->rep_next = next;

@@ -729,6 +729,18 @@ START_TEST(empty_parts)
 	 * part (Python reads it so too) */
 	expect_has("Content-Type: multipart/mixed; boundary=XX\n\n--XX\n--XX--\n", 0,
 		   "PB [1] d1 @49|HE text/plain cs=us-ascii cte=0 b=- f=4 @49|PE [1]");
+	/* MIMEO_PARSE_EMPTY_PARTS (Dovecot's reading): the repeated
+	 * delimiter ends an empty part 1, and part 2 follows; no defect */
+	{
+		char *s = check_splits(in, MIMEO_PARSE_EMPTY_PARTS);
+
+		ck_assert_ptr_nonnull(strstr(s, "PB [1] d1 @49|HE text/plain cs=us-ascii cte=0 b=- "
+					     "f=4 @49|PE [1] f=4 end@49 size=0|"
+					     "PB [2] d1 @54|HE text/plain cs=us-ascii cte=0 b=- "
+					     "f=4 @55|PE [2] f=4 end@55 size=0|PE [] f=11"));
+		ck_assert_ptr_null(strstr(s, "D12@"));
+		free(s);
+	}
 }
 END_TEST
 
