@@ -366,8 +366,9 @@ enum {
 	 * ones, the innermost).  The boundary is compared as written: one
 	 * that ends in whitespace (RFC 2046 forbids it) needs that
 	 * whitespace on the line; of one longer than 80 characters (RFC
-	 * 2046 allows 70) only the first 80 count.  A boundary that is a
-	 * prefix of another
+	 * 2046 allows 70) only the first 80 count.  A delimiter line that
+	 * the input ends in (no line break after it) starts no part: it
+	 * closes its multipart.  A boundary that is a prefix of another
 	 * (RFC 2046 forbids it for nested multiparts) takes that one's
 	 * lines when the other is the outer one.  @since 0.2
 	 */

@@ -1255,6 +1255,14 @@ static int classify(mimeo_parser *p, const char *l, size_t n, int full, int at_h
 	return L_NORMAL;
 }
 
+/* MIMEO_PARSE_DELIMITER_PREFIX: a delimiter line that the input ends in,
+ * without its line break, starts no part: it closes its multipart, as
+ * Dovecot reads it (rspamd's badboundary.eml). */
+static int eof_close(const mimeo_parser *p)
+{
+	return (p->o.flags & MIMEO_PARSE_DELIMITER_PREFIX) != 0;
+}
+
 /* A boundary line of frame `idx` was seen.  `end` = end of the body before
  * it; `next` = offset after the line. */
 static int on_boundary(mimeo_parser *p, size_t idx, int is_close, uint64_t end, uint64_t next)
@@ -1450,6 +1458,8 @@ static int header_line(mimeo_parser *p)
 	}
 	cls = classify(p, l, cn < p->cand_max ? cn : p->cand_max, cn <= p->cand_max, 1, &idx,
 		       &is_close);
+	if (cls == L_BOUNDARY && p->finishing && cn == n && eof_close(p))
+		is_close = 1;  /* the input ended in this line (no LF) */
 	if (p->expect_from) {
 		/* first line of a message/rfc822 body (its root is open) */
 		p->expect_from = 0;
@@ -1903,6 +1913,8 @@ static int cand_done(mimeo_parser *p, const char *d, size_t *pos, int full)
 	uint64_t cr_off = p->line_off + n - 1;
 
 	cls = classify(p, l, full ? n : p->cand_max, full, 0, &idx, &is_close);
+	if (cls == L_BOUNDARY && !d && eof_close(p))
+		is_close = 1;  /* d NULL: the input ended in this line */
 	if (cls == L_BOUNDARY && !is_close && !parts_ok(p, p->line_off))
 		is_close = 1;
 	if (cls == L_BOUNDARY || cls == L_FROM) {
@@ -2155,7 +2167,7 @@ static int eof_step(mimeo_parser *p)
 		return cand_done(p, NULL, &pos, 1);
 	case ST_SKIPLINE:
 		p->st = ST_MID;
-		return on_boundary(p, p->sk_frame, p->sk_close, p->sk_end, end);
+		return on_boundary(p, p->sk_frame, p->sk_close || eof_close(p), p->sk_end, end);
 	case ST_BOL:
 	case ST_MIDCR:
 		p->st = ST_MID;

@@ -587,6 +587,46 @@ START_TEST(delimiter_prefix_boundary_forms)
 }
 END_TEST
 
+/* MIMEO_PARSE_DELIMITER_PREFIX: a delimiter line that the input ends in
+ * (no line break) starts no part: it closes its multipart, as Dovecot
+ * reads it; in the body, in a header block, and when the line is longer
+ * than the candidate window.  Without the flag it starts an empty part. */
+START_TEST(delimiter_prefix_at_eof)
+{
+	const unsigned pf = MIMEO_PARSE_DELIMITER_PREFIX;
+	const char *in = "Content-Type: multipart/mixed; boundary=b\r\n\r\n--b\r\n\r\none\r\n--b";
+	mimeo_buf lng = MIMEO_BUF_INIT;
+	size_t i;
+	char *s = check_splits(in, pf);
+
+	ck_assert_ptr_nonnull(strstr(s, "B one|PE [1]"));
+	ck_assert_ptr_null(strstr(s, "PB [2]"));
+	ck_assert_ptr_null(strstr(s, "D2@"));
+	free(s);
+	s = check_splits(in, 0);
+	ck_assert_ptr_nonnull(strstr(s, "PB [2]"));
+	free(s);
+	/* in the header block of part 2 */
+	s = check_splits("Content-Type: multipart/mixed; boundary=b\r\n\r\n--b\r\n\r\none\r\n"
+			 "--b\r\nX-A: 1\r\n--b", pf);
+	ck_assert_ptr_nonnull(strstr(s, "PB [2]"));
+	ck_assert_ptr_null(strstr(s, "PB [3]"));
+	ck_assert_ptr_null(strstr(s, "D2@"));
+	free(s);
+	/* a delimiter line longer than the window, ended by the input */
+	mimeo_buf_init(&lng, NULL);
+	ck_assert_int_eq(mimeo_buf_puts(&lng, "Content-Type: multipart/mixed; boundary=b\n\n"
+					 "--b\n\none\n--b "), MIMEO_OK);
+	for (i = 0; i < 300; i++)
+		ck_assert_int_eq(mimeo_buf_puts(&lng, "zzzzzzzzzz"), MIMEO_OK);
+	s = check_splits_n(lng.ptr, lng.size, pf, NULL);
+	ck_assert_ptr_nonnull(strstr(s, "B one|PE [1]"));
+	ck_assert_ptr_null(strstr(s, "PB [2]"));
+	free(s);
+	mimeo_buf_dispose(&lng);
+}
+END_TEST
+
 /* MIMEO_PARSE_MESSAGE_AS_IS: a base64 message/rfc822 is parsed from its
  * body as it stands (offsets in the input, no ENCODED flag): the base64
  * line is no header field, so it ends an empty header and is body text. */
@@ -1818,6 +1858,7 @@ static Suite *parser_suite(void)
 	tcase_add_test(t, delimiter_prefix_reading);
 	tcase_add_test(t, delimiter_prefix_longest);
 	tcase_add_test(t, delimiter_prefix_boundary_forms);
+	tcase_add_test(t, delimiter_prefix_at_eof);
 	tcase_add_test(t, rfc822_base64_as_is);
 	tcase_add_test(t, boundary_up_to_max_line);
 	tcase_add_test(t, boundary_window_follows_open_multiparts);
