@@ -318,12 +318,18 @@ static char *test_message(size_t *len)
 	return mimeo_buf_detach(&b);
 }
 
-static void decode_all(const mimeo_message *m, mimeo_buf *out)
+/* Every node of `m` decoded into `out` (NULL: into a buffer dropped
+ * after), up to the first failure: its status, or MIMEO_OK. */
+static int decode_each(const mimeo_message *m, mimeo_buf *out)
 {
+	mimeo_buf mine = MIMEO_BUF_INIT;
 	const mimeo_part *p;
+	int rc = MIMEO_OK;
 
-	for (p = mimeo_message_root(m); p; p = mimeo_part_next(p))
-		ck_assert_int_eq(mimeo_part_decode_buf(p, 0, NULL, out, NULL), MIMEO_OK);
+	for (p = mimeo_message_root(m); p && rc == MIMEO_OK; p = mimeo_part_next(p))
+		rc = mimeo_part_decode_buf(p, 0, NULL, out ? out : &mine, NULL);
+	mimeo_buf_dispose(&mine);
+	return rc;
 }
 
 /* A message parsed from a file through short reads and EINTRs, and its
@@ -337,7 +343,7 @@ START_TEST(message_from_file_through_short_reads)
 	mimeo_buf want = MIMEO_BUF_INIT, got = MIMEO_BUF_INIT;
 
 	ck_assert_int_eq(mimeo_message_parse_buffer(&mem, msg, len, NULL), MIMEO_OK);
-	decode_all(mem, &want);
+	ck_assert_int_eq(decode_each(mem, &want), MIMEO_OK);
 	ck_assert_uint_gt(want.size, 200000);
 	ck_assert_int_eq(lseek(fd, 0, SEEK_SET), 0);
 	fault_set(fd, 999, 4, UINT64_MAX);
@@ -347,7 +353,7 @@ START_TEST(message_from_file_through_short_reads)
 	ck_assert_uint_gt(fault.eintrs, 0);
 	ck_assert_uint_eq(mimeo_message_part_count(file), mimeo_message_part_count(mem));
 	fault.calls = fault.eintrs = 0;
-	decode_all(file, &got);
+	ck_assert_int_eq(decode_each(file, &got), MIMEO_OK);
 	/* and so did the body reads */
 	ck_assert_uint_gt(fault.calls, 0);
 	ck_assert_uint_eq(got.size, want.size);
@@ -370,9 +376,6 @@ START_TEST(read_errors_reach_the_caller)
 	char *msg = test_message(&len);
 	int fd = temp_with(msg, len);
 	mimeo_message *m = NULL;
-	mimeo_buf out = MIMEO_BUF_INIT;
-	const mimeo_part *p;
-	int rc = MIMEO_OK;
 
 	/* while parsing, 100 KB in */
 	ck_assert_int_eq(lseek(fd, 0, SEEK_SET), 0);
@@ -384,13 +387,10 @@ START_TEST(read_errors_reach_the_caller)
 	fault_set(fd, 0, 0, UINT64_MAX);
 	ck_assert_int_eq(mimeo_message_parse_fd(&m, fd, NULL), MIMEO_OK);
 	fault.fail_after = fault.moved;
-	for (p = mimeo_message_root(m); p && rc == MIMEO_OK; p = mimeo_part_next(p))
-		rc = mimeo_part_decode_buf(p, 0, NULL, &out, NULL);
-	ck_assert_int_eq(rc, MIMEO_EIO);
+	ck_assert_int_eq(decode_each(m, NULL), MIMEO_EIO);
 	ck_assert_int_eq(errno, EIO);
 	fault_set(-1, 0, 0, UINT64_MAX);
 	mimeo_message_free(m);
-	mimeo_buf_dispose(&out);
 	close(fd);
 	free(msg);
 }
@@ -405,9 +405,6 @@ START_TEST(file_ending_early_is_estale)
 	char *msg = test_message(&len);
 	int fd = temp_with(msg, len);
 	mimeo_message *m = NULL;
-	mimeo_buf out = MIMEO_BUF_INIT;
-	const mimeo_part *p;
-	int rc = MIMEO_OK;
 
 	fault_set(fd, 777, 5, UINT64_MAX);
 	fault.eof_at = len - 1000;
@@ -426,13 +423,10 @@ START_TEST(file_ending_early_is_estale)
 	ck_assert_uint_eq(mimeo_message_part_count(m), 3);
 	fault.eof_at = 1000;
 	errno = 0;
-	for (p = mimeo_message_root(m); p && rc == MIMEO_OK; p = mimeo_part_next(p))
-		rc = mimeo_part_decode_buf(p, 0, NULL, &out, NULL);
-	ck_assert_int_eq(rc, MIMEO_EIO);
+	ck_assert_int_eq(decode_each(m, NULL), MIMEO_EIO);
 	ck_assert_int_eq(errno, ESTALE);
 	fault_set(-1, 0, 0, UINT64_MAX);
 	mimeo_message_free(m);
-	mimeo_buf_dispose(&out);
 	close(fd);
 	free(msg);
 }
