@@ -67,22 +67,11 @@ static void check_msg(const char *msg, const char *want_bs, const char *want_env
 	mimeo_message_free(m);
 }
 
-static char *read_data(const char *name, size_t *len)
-{
-	char path[4096];
-	char *d;
-
-	snprintf(path, sizeof(path), "%s/tests/data/%s", test_source_dir(), name);
-	d = test_read_file(path, len);
-	ck_assert_msg(d != NULL, "cannot read %s", path);
-	return d;
-}
-
 /* tests/data/sample.eml, as Dovecot answers for it. */
 START_TEST(sample_values)
 {
 	size_t len;
-	char *data = read_data("sample.eml", &len);
+	char *data = test_read_data("sample.eml", &len);
 	mimeo_message *m = parse(data, len);
 	char *got;
 
@@ -456,7 +445,7 @@ START_TEST(every_allocation_failure)
 
 	for (s = 0; s < sizeof(samples) / sizeof(samples[0]); s++) {
 		size_t len;
-		char *data = read_data(samples[s], &len);
+		char *data = test_read_data(samples[s], &len);
 		mimeo_message *m = parse(data, len);
 		const mimeo_part *p;
 
@@ -572,7 +561,7 @@ START_TEST(file_source_same_values)
 	for (s = 0; s < sizeof(samples) / sizeof(samples[0]); s++) {
 		char path[4096];
 		size_t len;
-		char *data = read_data(samples[s], &len);
+		char *data = test_read_data(samples[s], &len);
 
 		snprintf(path, sizeof(path), "%s/tests/data/%s", test_source_dir(), samples[s]);
 		compare_sources(samples[s], data, len, path);

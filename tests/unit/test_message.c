@@ -27,22 +27,11 @@ static const char plain_text[] =
 	"Hello Zo\xc3\xab,\n\nthe quarterly report is attached, and the logo you asked for.\n"
 	"Gr\xc3\xbc\xc3\x9f" "e aus K\xc3\xb6ln \xe2\x80\x94 J\xc3\xbcrgen\n";
 
-static char *read_sample(const char *name, size_t *len)
-{
-	char path[4096];
-	char *data;
-
-	snprintf(path, sizeof(path), "%s/tests/data/%s", test_source_dir(), name);
-	data = test_read_file(path, len);
-	ck_assert_msg(data != NULL, "cannot read %s", path);
-	return data;
-}
-
 static mimeo_message *parse_sample(const char *name, char **data, size_t *len)
 {
 	mimeo_message *m = NULL;
 
-	*data = read_sample(name, len);
+	*data = test_read_data(name, len);
 	ck_assert_int_eq(mimeo_message_parse_buffer(&m, *data, *len, NULL), MIMEO_OK);
 	ck_assert_ptr_nonnull(m);
 	return m;
@@ -740,7 +729,7 @@ START_TEST(entry_points_agree)
 		test_chunk_reader r = { NULL, 0, 0, 42 + i, 7 };
 		mimeo_message *m;
 		size_t len;
-		char *data = read_sample(samples[i], &len);
+		char *data = test_read_data(samples[i], &len);
 		int fd, gfd;
 		gzFile gz;
 
@@ -944,7 +933,7 @@ START_TEST(broken_input_is_not_an_error)
 	free(data);
 
 	/* random bytes and random cuts of a real sample: always a tree */
-	data = read_sample("sample.eml", &len);
+	data = test_read_data("sample.eml", &len);
 	for (i = 0; i < 300; i++) {
 		char junk[2048];
 		size_t n = (size_t)(test_rand(&rng) % sizeof(junk));
@@ -972,74 +961,54 @@ START_TEST(broken_input_is_not_an_error)
 }
 END_TEST
 
+typedef struct sweep_input {
+	const char *data;
+	size_t len;
+} sweep_input;
+
+static int sweep_buffer(mimeo_message **m, const mimeo_allocator *alloc, unsigned long n,
+			const void *ctx)
+{
+	const sweep_input *in = ctx;
+	mimeo_message_options o = MIMEO_MESSAGE_OPTIONS_INIT;
+
+	o.alloc = alloc;
+	return mimeo_message_parse_buffer(m, in->data, in->len, &o);
+}
+
+/* the stream path (reading into the message's own buffer) */
+static int sweep_stream(mimeo_message **m, const mimeo_allocator *alloc, unsigned long n,
+			const void *ctx)
+{
+	const sweep_input *in = ctx;
+	mimeo_message_options o = MIMEO_MESSAGE_OPTIONS_INIT;
+	test_chunk_reader r = { in->data, in->len, 0, n, 7 };
+
+	o.alloc = alloc;
+	return mimeo_message_parse_stream(m, test_chunk_read, &r, &o);
+}
+
 START_TEST(every_allocation_failure)
 {
 	static const char *samples[] = { "sample.eml", "forward.eml", "broken.eml" };
 	size_t s;
 
 	for (s = 0; s < sizeof(samples) / sizeof(samples[0]); s++) {
-		size_t len;
-		char *data = read_sample(samples[s], &len);
+		sweep_input in;
+		char *data = test_read_data(samples[s], &in.len);
 		mimeo_buf want = MIMEO_BUF_INIT;
-		unsigned long n;
 		mimeo_message *m;
 
-		ck_assert_int_eq(mimeo_message_parse_buffer(&m, data, len, NULL), MIMEO_OK);
+		in.data = data;
+		ck_assert_int_eq(mimeo_message_parse_buffer(&m, data, in.len, NULL), MIMEO_OK);
 		fingerprint(m, &want);
 		mimeo_message_free(m);
-		for (n = 1;; n++) {
-			test_failing_alloc fa;
-			mimeo_message_options o = MIMEO_MESSAGE_OPTIONS_INIT;
-			int rc;
-
-			test_failing_alloc_init(&fa, n);
-			o.alloc = &fa.alloc;
-			rc = mimeo_message_parse_buffer(&m, data, len, &o);
-			if (rc == MIMEO_OK) {
-				mimeo_buf got = MIMEO_BUF_INIT;
-				/* body access allocates too: its failures are
-				 * ENOMEM, never a wrong byte */
-				int frc = fingerprint_try(m, &got);
-
-				if (frc == MIMEO_OK)
-					ck_assert(got.size == want.size &&
-						  memcmp(got.ptr, want.ptr, got.size) == 0);
-				else
-					ck_assert_int_eq(frc, MIMEO_ENOMEM);
-				mimeo_buf_dispose(&got);
-				mimeo_message_free(m);
-				ck_assert_int_eq(fa.live, 0);
-				if (!fa.failed)
-					break;
-				continue;
-			}
-			ck_assert_int_eq(rc, MIMEO_ENOMEM);
-			ck_assert_ptr_null(m);
-			ck_assert_int_eq(fa.live, 0);
-			ck_assert_uint_lt(n, 100000);
-		}
-		ck_assert_uint_gt(n, 3);
-		/* the stream path (reading into the message's own buffer) too */
-		for (n = 1;; n++) {
-			test_failing_alloc fa;
-			mimeo_message_options o = MIMEO_MESSAGE_OPTIONS_INIT;
-			test_chunk_reader r = { data, len, 0, n, 7 };
-			int rc;
-
-			test_failing_alloc_init(&fa, n);
-			o.alloc = &fa.alloc;
-			rc = mimeo_message_parse_stream(&m, test_chunk_read, &r, &o);
-			if (rc == MIMEO_OK) {
-				mimeo_message_free(m);
-				ck_assert_int_eq(fa.live, 0);
-				if (!fa.failed)
-					break;
-				continue;
-			}
-			ck_assert_int_eq(rc, MIMEO_ENOMEM);
-			ck_assert_int_eq(fa.live, 0);
-			ck_assert_uint_lt(n, 100000);
-		}
+		/* body access allocates too: its failures are ENOMEM, never a
+		 * wrong byte */
+		ck_assert_uint_gt(test_parse_alloc_sweep(sweep_buffer, &in, fingerprint_try, &want,
+							 samples[s]),
+				  3);
+		test_parse_alloc_sweep(sweep_stream, &in, NULL, NULL, samples[s]);
 		mimeo_buf_dispose(&want);
 		free(data);
 	}

@@ -152,17 +152,6 @@ static int count_write(const void *data, size_t len, void *ctx)
 	return MIMEO_OK;
 }
 
-static char *read_sample(const char *name, size_t *len)
-{
-	char path[4096];
-	char *data;
-
-	snprintf(path, sizeof(path), "%s/tests/data/%s", test_source_dir(), name);
-	data = test_read_file(path, len);
-	ck_assert_msg(data != NULL, "cannot read %s", path);
-	return data;
-}
-
 /* Every leaf's decoded body and size, in order. */
 static void bodies(const mimeo_message *m, mimeo_buf *out)
 {
@@ -335,7 +324,7 @@ START_TEST(base64_footer_after_padded_end)
 		"addresses working for a year.\n\n-- \nAda\n";
 	static const char joined[] = "first block, second block after the padded end.\n";
 	size_t len;
-	char *data = read_sample("conformance/class4-base64-footer.eml", &len), path[64];
+	char *data = test_read_data("conformance/class4-base64-footer.eml", &len), path[64];
 	mimeo_message *m[2];
 	int k;
 
@@ -381,7 +370,7 @@ START_TEST(samples_all_sources_agree)
 
 	for (s = 0; s < sizeof(samples) / sizeof(samples[0]); s++) {
 		size_t len;
-		char *data = read_sample(samples[s], &len), path[64];
+		char *data = test_read_data(samples[s], &len), path[64];
 		mimeo_buf want = MIMEO_BUF_INIT, got = MIMEO_BUF_INIT;
 		mimeo_message_options o = MIMEO_MESSAGE_OPTIONS_INIT;
 		test_chunk_reader r = { data, len, 0, 99 + s, 13 };
@@ -447,6 +436,24 @@ START_TEST(samples_all_sources_agree)
 }
 END_TEST
 
+/* A multipart/mixed whose one part is `inner` (at most 700 bytes) as a
+ * base64-encoded message/rfc822, appended to `out`. */
+static void put_encoded_message(mimeo_buf *out, const char *inner, size_t len)
+{
+	char enc[1024];
+	size_t k;
+	mimeo_b64_encoder e;
+
+	ck_assert_uint_le(len, 700);
+	mimeo_b64_encoder_init(&e, 0, MIMEO_ISA_AUTO);
+	k = mimeo_b64_encode_step(&e, inner, len, enc);
+	k += mimeo_b64_encode_finish(&e, enc + k);
+	mimeo_buf_puts(out, "Content-Type: multipart/mixed; boundary=o\n\n--o\n"
+			    "Content-Type: message/rfc822\nContent-Transfer-Encoding: base64\n\n");
+	mimeo_buf_put(out, enc, k);
+	mimeo_buf_puts(out, "--o--\n");
+}
+
 /* A gateway base64-encoded a message/rfc822: its decoded body is spooled
  * (in memory, or in a file past the threshold) and the inner parts read
  * from it. */
@@ -458,17 +465,9 @@ START_TEST(encoded_message_spool)
 		"--i\nContent-Type: application/octet-stream\nContent-Transfer-Encoding: base64\n\n"
 		"aGVsbG8gd29ybGQ=\n--i--\n";
 	mimeo_buf msg = MIMEO_BUF_INIT;
-	char enc[1024];
 	size_t k;
-	mimeo_b64_encoder e;
 
-	mimeo_b64_encoder_init(&e, 0, MIMEO_ISA_AUTO);
-	k = mimeo_b64_encode_step(&e, inner, sizeof(inner) - 1, enc);
-	k += mimeo_b64_encode_finish(&e, enc + k);
-	mimeo_buf_puts(&msg, "Content-Type: multipart/mixed; boundary=o\n\n--o\n"
-			     "Content-Type: message/rfc822\nContent-Transfer-Encoding: base64\n\n");
-	mimeo_buf_put(&msg, enc, k);
-	mimeo_buf_puts(&msg, "--o--\n");
+	put_encoded_message(&msg, inner, sizeof(inner) - 1);
 	for (k = 0; k < 2; k++) {
 		mimeo_message_options o = MIMEO_MESSAGE_OPTIONS_INIT;
 		mimeo_message *m;
@@ -535,7 +534,7 @@ END_TEST
 START_TEST(spool_threshold_boundary)
 {
 	size_t len, limit;
-	char *data = read_sample("sample.eml", &len);
+	char *data = test_read_data("sample.eml", &len);
 	mimeo_buf want = MIMEO_BUF_INIT;
 	mimeo_message *m;
 
@@ -568,7 +567,7 @@ END_TEST
 START_TEST(pipe_source)
 {
 	size_t len;
-	char *data = read_sample("forward.eml", &len);
+	char *data = test_read_data("forward.eml", &len);
 	mimeo_buf want = MIMEO_BUF_INIT, got = MIMEO_BUF_INIT;
 	mimeo_message_options o = MIMEO_MESSAGE_OPTIONS_INIT;
 	mimeo_message *m;
@@ -605,7 +604,7 @@ END_TEST
 START_TEST(file_changes_under_us)
 {
 	size_t len;
-	char *data = read_sample("sample.eml", &len), path[64];
+	char *data = test_read_data("sample.eml", &len), path[64];
 	mimeo_message *m;
 	const mimeo_part *p;
 	mimeo_buf b = MIMEO_BUF_INIT;
@@ -651,7 +650,7 @@ END_TEST
 START_TEST(tmpdir_not_writable)
 {
 	size_t len;
-	char *data = read_sample("sample.eml", &len);
+	char *data = test_read_data("sample.eml", &len);
 	mimeo_message_options o = MIMEO_MESSAGE_OPTIONS_INIT;
 	test_chunk_reader r = { data, len, 0, 5, 4096 };
 	const char *reason = NULL;
@@ -686,7 +685,7 @@ END_TEST
 START_TEST(max_input_optional)
 {
 	size_t len;
-	char *data = read_sample("sample.eml", &len), path[64];
+	char *data = test_read_data("sample.eml", &len), path[64];
 	mimeo_message_options o = MIMEO_MESSAGE_OPTIONS_INIT;
 	mimeo_message *m = NULL;
 
@@ -712,7 +711,7 @@ END_TEST
 START_TEST(fd_range_source)
 {
 	size_t len, i;
-	char *data = read_sample("sample.eml", &len), path[64];
+	char *data = test_read_data("sample.eml", &len), path[64];
 	mimeo_buf want = MIMEO_BUF_INIT, got = MIMEO_BUF_INIT, file = MIMEO_BUF_INIT;
 	mimeo_message_options o = MIMEO_MESSAGE_OPTIONS_INIT;
 	const char *reason = NULL;
@@ -926,7 +925,7 @@ static void cut_free(void *p, void *ctx)
 START_TEST(file_shrinks_while_parsing)
 {
 	size_t len;
-	char *data = read_sample("sample.eml", &len), path[64];
+	char *data = test_read_data("sample.eml", &len), path[64];
 	mimeo_message *m;
 	unsigned long n;
 	int eio = 0, late = 0;
@@ -1055,17 +1054,10 @@ START_TEST(concurrent_readers)
 		"--i\nContent-Type: application/octet-stream\nContent-Transfer-Encoding: base64\n\n"
 		"aGVsbG8gd29ybGQ=\n--i--\n";
 	size_t len, i, kind;
-	char *data = read_sample("sample.eml", &len), path[64], enc[1024];
+	char *data = test_read_data("sample.eml", &len), path[64];
 	mimeo_buf encmsg = MIMEO_BUF_INIT;
-	mimeo_b64_encoder e;
 
-	mimeo_b64_encoder_init(&e, 0, MIMEO_ISA_AUTO);
-	i = mimeo_b64_encode_step(&e, inner, sizeof(inner) - 1, enc);
-	i += mimeo_b64_encode_finish(&e, enc + i);
-	mimeo_buf_puts(&encmsg, "Content-Type: multipart/mixed; boundary=o\n\n--o\n"
-				"Content-Type: message/rfc822\nContent-Transfer-Encoding: base64\n\n");
-	mimeo_buf_put(&encmsg, enc, i);
-	mimeo_buf_puts(&encmsg, "--o--\n");
+	put_encoded_message(&encmsg, inner, sizeof(inner) - 1);
 	write_temp(data, len, path);
 	for (kind = 0; kind < 6; kind++) {
 		mimeo_message_options o = MIMEO_MESSAGE_OPTIONS_INIT;
@@ -1131,14 +1123,16 @@ typedef struct sweep_input {
 	size_t mbox_len;
 	const char *enc;
 	size_t enc_len;
+	int kind; /* which of sweep_parse's ways */
 } sweep_input;
 
-static int sweep_parse(const sweep_input *in, int kind, const mimeo_allocator *alloc,
-		       unsigned long chunk_seed, mimeo_message **m)
+static int sweep_parse(mimeo_message **m, const mimeo_allocator *alloc, unsigned long chunk_seed,
+		       const void *ctx)
 {
+	const sweep_input *in = ctx;
 	mimeo_message_options o = MIMEO_MESSAGE_OPTIONS_INIT;
 	test_chunk_reader r = { in->data, in->len, 0, chunk_seed, 300 };
-	int fd, rc;
+	int kind = in->kind, fd, rc;
 
 	o.alloc = alloc;
 	o.spool_memory = 200;
@@ -1166,24 +1160,16 @@ static int sweep_parse(const sweep_input *in, int kind, const mimeo_allocator *a
 START_TEST(allocation_failures)
 {
 	size_t len, i;
-	char *data = read_sample("forward.eml", &len), path[64], mpath[64], enc[1024];
+	char *data = test_read_data("forward.eml", &len), path[64], mpath[64];
 	mimeo_buf mbox = MIMEO_BUF_INIT, encmsg = MIMEO_BUF_INIT;
-	mimeo_b64_encoder e;
 	sweep_input in;
-	unsigned long n;
 	int kind;
 
 	mimeo_buf_puts(&mbox, "Subject: q\nContent-Type: text/plain; charset=utf-8\n"
 			      "Content-Transfer-Encoding: quoted-printable\n\n");
 	for (i = 0; i < 50; i++)
 		mimeo_buf_puts(&mbox, ">From here caf=C3=A9\n>>From there\n");
-	mimeo_b64_encoder_init(&e, 0, MIMEO_ISA_AUTO);
-	i = mimeo_b64_encode_step(&e, data, len < 700 ? len : 700, enc);
-	i += mimeo_b64_encode_finish(&e, enc + i);
-	mimeo_buf_puts(&encmsg, "Content-Type: multipart/mixed; boundary=o\n\n--o\n"
-				"Content-Type: message/rfc822\nContent-Transfer-Encoding: base64\n\n");
-	mimeo_buf_put(&encmsg, enc, i);
-	mimeo_buf_puts(&encmsg, "--o--\n");
+	put_encoded_message(&encmsg, data, len < 700 ? len : 700);
 	write_temp(data, len, path);
 	write_temp(mbox.ptr, mbox.size, mpath);
 	in.data = data;
@@ -1196,41 +1182,14 @@ START_TEST(allocation_failures)
 	for (kind = 0; kind < 5; kind++) {
 		mimeo_buf want = MIMEO_BUF_INIT;
 		mimeo_message *m;
+		char what[32];
 
-		ck_assert_int_eq(sweep_parse(&in, kind, NULL, 1, &m), MIMEO_OK);
+		in.kind = kind;
+		ck_assert_int_eq(sweep_parse(&m, NULL, 1, &in), MIMEO_OK);
 		ck_assert_int_eq(all_bodies(m, &want), 0);
 		mimeo_message_free(m);
-		for (n = 1;; n++) {
-			test_failing_alloc fa;
-			int rc;
-
-			test_failing_alloc_init(&fa, n);
-			rc = sweep_parse(&in, kind, &fa.alloc, n, &m);
-			if (rc == MIMEO_OK) {
-				mimeo_buf got = MIMEO_BUF_INIT;
-
-				rc = all_bodies(m, &got);
-				if (rc == MIMEO_OK) {
-					ck_assert_msg(got.size == want.size &&
-						      memcmp(got.ptr, want.ptr, got.size) == 0,
-						      "kind %d, allocation %lu", kind, n);
-				} else {
-					ck_assert_int_eq(rc, MIMEO_ENOMEM);
-					ck_assert(fa.failed);
-				}
-				mimeo_buf_dispose(&got);
-				mimeo_message_free(m);
-				ck_assert_int_eq(fa.live, 0);
-				if (!fa.failed)
-					break;
-				continue;
-			}
-			ck_assert_int_eq(rc, MIMEO_ENOMEM);
-			ck_assert_ptr_null(m);
-			ck_assert_int_eq(fa.live, 0);
-			ck_assert_uint_lt(n, 100000);
-		}
-		ck_assert_uint_gt(n, 3);
+		snprintf(what, sizeof(what), "kind %d", kind);
+		ck_assert_uint_gt(test_parse_alloc_sweep(sweep_parse, &in, all_bodies, &want, what), 3);
 		mimeo_buf_dispose(&want);
 	}
 	unlink(path);
@@ -1245,7 +1204,7 @@ END_TEST
 START_TEST(gz_reader)
 {
 	size_t len, zlen;
-	char *data = read_sample("sample.eml", &len), *z = test_gzip(data, len, &zlen);
+	char *data = test_read_data("sample.eml", &len), *z = test_gzip(data, len, &zlen);
 	char gzpath[] = "/tmp/mimeo-flat-XXXXXX.eml.gz";
 	mimeo_reader *r;
 	mimeo_buf got = MIMEO_BUF_INIT;

@@ -118,6 +118,17 @@ char *test_read_file(const char *path, size_t *len)
 	return buf;
 }
 
+char *test_read_data(const char *name, size_t *len)
+{
+	char path[4096];
+	char *data;
+
+	snprintf(path, sizeof(path), "%s/tests/data/%s", test_source_dir(), name);
+	data = test_read_file(path, len);
+	ck_assert_msg(data != NULL, "cannot read %s", path);
+	return data;
+}
+
 const char *test_source_dir(void)
 {
 	const char *d = getenv("MIMEO_SOURCE_DIR");

@@ -52,6 +52,9 @@ void test_rand_bytes(uint64_t *state, void *buf, size_t len);
 
 /* Read a whole file into a malloc'd NUL-terminated buffer, or NULL. */
 char *test_read_file(const char *path, size_t *len);
+/* The same for tests/data/NAME of the source tree; asserts that it is
+ * there. */
+char *test_read_data(const char *name, size_t *len);
 
 /* `len` bytes of `data` compressed as one gzip member (RFC 1952), in a
  * malloc'd buffer; asserts on failure. */

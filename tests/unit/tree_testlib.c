@@ -182,3 +182,44 @@ char *test_sections_agree(const char *data, size_t len, unsigned flags, size_t c
 		ck_assert_int_eq(mimeo_buf_puts(&s.out, ""), 0);
 	return mimeo_buf_detach(&s.out);
 }
+
+unsigned long test_parse_alloc_sweep(test_parse_fn parse, const void *ctx, test_bodies_fn bodies,
+				     const mimeo_buf *want, const char *what)
+{
+	unsigned long n;
+
+	for (n = 1;; n++) {
+		test_failing_alloc fa;
+		mimeo_message *m = NULL;
+		int rc;
+
+		test_failing_alloc_init(&fa, n);
+		rc = parse(&m, &fa.alloc, n, ctx);
+		if (rc != MIMEO_OK) {
+			ck_assert_msg(rc == MIMEO_ENOMEM, "%s, allocation %lu: %d", what, n, rc);
+			ck_assert_ptr_null(m);
+			ck_assert_int_eq(fa.live, 0);
+			ck_assert_uint_lt(n, 100000);
+			continue;
+		}
+		if (bodies) {
+			mimeo_buf got = MIMEO_BUF_INIT;
+
+			rc = bodies(m, &got);
+			if (rc == MIMEO_OK) {
+				ck_assert_msg(got.size == want->size &&
+					      memcmp(got.ptr, want->ptr, got.size) == 0,
+					      "%s, allocation %lu: other bodies", what, n);
+			} else {
+				ck_assert_msg(rc == MIMEO_ENOMEM, "%s, allocation %lu: bodies %d", what,
+					      n, rc);
+				ck_assert(fa.failed);
+			}
+			mimeo_buf_dispose(&got);
+		}
+		mimeo_message_free(m);
+		ck_assert_int_eq(fa.live, 0);
+		if (!fa.failed)
+			return n;
+	}
+}
