@@ -553,3 +553,24 @@ void remove_tree(const char *dir)
 	if (dir && strncmp(dir, "/tmp/mimeo-pop3-", 16) == 0)
 		nftw(dir, rm_one, 16, FTW_DEPTH | FTW_PHYS);
 }
+
+int test_cli_env_init(test_cli_env *e, const char *test)
+{
+	e->cli = getenv("MIMEO_CLI");
+	if (!e->cli || access(e->cli, X_OK) != 0) {
+		fprintf(stderr, "SKIPPED: %s (MIMEO_CLI not set)\n", test);
+		return 0;
+	}
+	e->dir = make_temp_dir();
+	snprintf(e->md, sizeof(e->md), "%s/md", e->dir);
+	snprintf(e->pw, sizeof(e->pw), "%s/pw", e->dir);
+	snprintf(e->out, sizeof(e->out), "%s/out", e->dir);
+	snprintf(e->err, sizeof(e->err), "%s/err", e->dir);
+	return 1;
+}
+
+void test_cli_env_dispose(test_cli_env *e)
+{
+	remove_tree(e->dir);
+	free(e->dir);
+}

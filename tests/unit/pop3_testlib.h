@@ -90,4 +90,17 @@ char *make_temp_dir(void);
 /* rm -rf a temp folder made by make_temp_dir(). */
 void remove_tree(const char *dir);
 
+/* The mimeo command under test ($MIMEO_CLI) and a scratch folder with the
+ * paths the `mimeo pop3` tests use. */
+typedef struct test_cli_env {
+	const char *cli;
+	char *dir;
+	char md[256], pw[256], out[256], err[256]; /* Maildir, password file, output */
+} test_cli_env;
+
+/* 0 (the test reports itself skipped) when MIMEO_CLI is not runnable. */
+int test_cli_env_init(test_cli_env *e, const char *test);
+/* Remove the scratch folder. */
+void test_cli_env_dispose(test_cli_env *e);
+
 #endif

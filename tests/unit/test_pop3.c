@@ -1083,48 +1083,19 @@ START_TEST(test_client_tls_errors)
 END_TEST
 #endif
 
-/* The CLI under test and a scratch folder with the usual paths. */
-typedef struct cli_env {
-	const char *cli;
-	char *dir;
-	char md[256], pw[256], out[256], err[256];
-} cli_env;
-
-/* 0 (the test reports itself skipped) when MIMEO_CLI is not runnable. */
-static int cli_env_init(cli_env *e, const char *test)
-{
-	e->cli = getenv("MIMEO_CLI");
-	if (!e->cli || access(e->cli, X_OK) != 0) {
-		fprintf(stderr, "SKIPPED: %s (MIMEO_CLI not set)\n", test);
-		return 0;
-	}
-	e->dir = make_temp_dir();
-	snprintf(e->md, sizeof(e->md), "%s/md", e->dir);
-	snprintf(e->pw, sizeof(e->pw), "%s/pw", e->dir);
-	snprintf(e->out, sizeof(e->out), "%s/out", e->dir);
-	snprintf(e->err, sizeof(e->err), "%s/err", e->dir);
-	return 1;
-}
-
-static void cli_env_dispose(cli_env *e)
-{
-	remove_tree(e->dir);
-	free(e->dir);
-}
-
 /* `mimeo pop3` against a broken server: exit 1, nothing partial in new/,
  * no leftovers in tmp/, no DELE and no QUIT (which would commit deletes). */
 START_TEST(test_cli_hostile)
 {
 	static const fake_mode modes[] = { FAKE_RETR_ENDLESS, FAKE_RETR_EOF, FAKE_RETR_STALL,
 					   FAKE_RETR_LONG_LINE };
-	cli_env e;
+	test_cli_env e;
 	fake_server fs;
 	char sub[300];
 	double secs;
 	int rc;
 
-	if (!cli_env_init(&e, "test_cli_hostile"))
+	if (!test_cli_env_init(&e, "test_cli_hostile"))
 		return;
 	spit(e.pw, "S3cr3t-pw\n", 10);
 	memset(&fs, 0, sizeof(fs));
@@ -1148,7 +1119,7 @@ START_TEST(test_cli_hostile)
 	ck_assert(!fake_saw(&fs, "QUIT"));
 	ck_assert(file_contains(e.err, "mimeo: pop3: message 1"));
 	ck_assert(!file_contains(e.err, "S3cr3t") && !file_contains(e.out, "S3cr3t"));
-	cli_env_dispose(&e);
+	test_cli_env_dispose(&e);
 }
 END_TEST
 
@@ -1156,14 +1127,14 @@ END_TEST
  * DELE, and a second run that fetches nothing. */
 START_TEST(test_cli_fake_normal)
 {
-	cli_env e;
+	test_cli_env e;
 	fake_server fs;
 	char sub[300];
 	char *argv[] = { NULL, "pop3", "--host", "127.0.0.1", "--port", NULL, "--user",
 			 "bob", "--password-file", e.pw, "--keep", "-o", e.md, NULL };
 	int rc;
 
-	if (!cli_env_init(&e, "test_cli_fake_normal"))
+	if (!test_cli_env_init(&e, "test_cli_fake_normal"))
 		return;
 	argv[0] = (char *)e.cli;
 	spit(e.pw, "S3cr3t-pw\r\n", 11);
@@ -1252,7 +1223,7 @@ START_TEST(test_cli_fake_normal)
 	ck_assert(!fake_saw(&fs, "RETR"));
 	ck_assert_int_eq(count_files(sub), 2);
 	ck_assert(!file_contains(e.err, "S3cr3t") && !file_contains(e.out, "S3cr3t"));
-	cli_env_dispose(&e);
+	test_cli_env_dispose(&e);
 }
 END_TEST
 
@@ -1297,7 +1268,7 @@ END_TEST
 /* More messages than one commit batch; usage errors. */
 START_TEST(test_cli_many)
 {
-	cli_env e;
+	test_cli_env e;
 	fake_server fs;
 	char sub[300];
 	char *argv[] = { NULL, "pop3", "--host", "127.0.0.1", "--port", NULL, "--user",
@@ -1308,7 +1279,7 @@ START_TEST(test_cli_many)
 	char *state;
 	int rc, lines = 0;
 
-	if (!cli_env_init(&e, "test_cli_many"))
+	if (!test_cli_env_init(&e, "test_cli_many"))
 		return;
 	argv[0] = (char *)e.cli;
 	spit(e.pw, "pw\n", 3);
@@ -1359,7 +1330,7 @@ START_TEST(test_cli_many)
 		ck_assert_int_eq(run_cmd(nopw, e.out, e.err, 30, NULL), 1);
 		ck_assert(file_contains(e.err, "password file"));
 	}
-	cli_env_dispose(&e);
+	test_cli_env_dispose(&e);
 }
 END_TEST
 

@@ -36,9 +36,7 @@ typedef struct maildrop {
 } maildrop;
 
 typedef struct env {
-	const char *cli;
-	char *dir;
-	char md[256], pw[256], out[256], err[256];
+	test_cli_env c; /* the command and its paths */
 	char *texts[64];
 	int ntexts;
 } env;
@@ -46,17 +44,9 @@ typedef struct env {
 static int env_init(env *e, const char *test)
 {
 	memset(e, 0, sizeof(*e));
-	e->cli = getenv("MIMEO_CLI");
-	if (!e->cli || access(e->cli, X_OK) != 0) {
-		fprintf(stderr, "SKIPPED: %s (MIMEO_CLI not set)\n", test);
+	if (!test_cli_env_init(&e->c, test))
 		return 0;
-	}
-	e->dir = make_temp_dir();
-	snprintf(e->md, sizeof(e->md), "%s/md", e->dir);
-	snprintf(e->pw, sizeof(e->pw), "%s/pw", e->dir);
-	snprintf(e->out, sizeof(e->out), "%s/out", e->dir);
-	snprintf(e->err, sizeof(e->err), "%s/err", e->dir);
-	spit(e->pw, "pw\n", 3);
+	spit(e->c.pw, "pw\n", 3);
 	return 1;
 }
 
@@ -66,8 +56,7 @@ static void env_dispose(env *e)
 
 	for (i = 0; i < e->ntexts; i++)
 		free(e->texts[i]);
-	remove_tree(e->dir);
-	free(e->dir);
+	test_cli_env_dispose(&e->c);
 }
 
 /* Add message K (marker "<mark K>", `size` bytes or so) with UIDL uid. */
@@ -108,7 +97,7 @@ static int stored_count(env *e, int k, int in_tmp)
 	int n = 0;
 
 	snprintf(want, sizeof(want), "<mark %d>\n", k);
-	snprintf(sub, sizeof(sub), "%s/%s", e->md, in_tmp ? "tmp" : "new");
+	snprintf(sub, sizeof(sub), "%s/%s", e->c.md, in_tmp ? "tmp" : "new");
 	dir = opendir(sub);
 	if (!dir)
 		return 0;
@@ -139,7 +128,7 @@ static int run_pop3(env *e, maildrop *d, const char *user, int keep, fake_mode m
 	fs->dele_refuse = dele_refuse;
 	fs->slow_ms = slow_ms;
 	fake_start(fs);
-	argv[n++] = (char *)e->cli;
+	argv[n++] = (char *)e->c.cli;
 	argv[n++] = "pop3";
 	argv[n++] = "--host";
 	argv[n++] = "127.0.0.1";
@@ -148,15 +137,15 @@ static int run_pop3(env *e, maildrop *d, const char *user, int keep, fake_mode m
 	argv[n++] = "--user";
 	argv[n++] = (char *)user;
 	argv[n++] = "--password-file";
-	argv[n++] = e->pw;
+	argv[n++] = e->c.pw;
 	argv[n++] = "--timeout";
 	argv[n++] = (char *)(timeout ? timeout : "10");
 	if (keep)
 		argv[n++] = "--keep";
 	argv[n++] = "-o";
-	argv[n++] = e->md;
+	argv[n++] = e->c.md;
 	argv[n] = NULL;
-	rc = run_cmd(argv, e->out, e->err, 60, NULL);
+	rc = run_cmd(argv, e->c.out, e->c.err, 60, NULL);
 	fake_stop(fs);
 	if (fs->quit) {
 		for (i = j = 0; i < d->n; i++) {
@@ -179,7 +168,7 @@ static int run_pop3(env *e, maildrop *d, const char *user, int keep, fake_mode m
 static void assert_out(env *e, const char *want)
 {
 	size_t len;
-	char *out = test_read_file(e->out, &len), *err = test_read_file(e->err, &len);
+	char *out = test_read_file(e->c.out, &len), *err = test_read_file(e->c.err, &len);
 
 	ck_assert_msg(out && strstr(out, want), "stdout '%s' lacks '%s' (stderr '%s')",
 		      out ? out : "", want, err ? err : "");
@@ -190,7 +179,7 @@ static void assert_out(env *e, const char *want)
 static void assert_err(env *e, const char *want)
 {
 	size_t len;
-	char *err = test_read_file(e->err, &len);
+	char *err = test_read_file(e->c.err, &len);
 
 	ck_assert_msg(err && strstr(err, want), "stderr '%s' lacks '%s'", err ? err : "", want);
 	free(err);
@@ -388,8 +377,8 @@ START_TEST(test_new_not_writable)
 		return;
 	drop_add(&e, &d, 1, "n1", 100);
 	drop_add(&e, &d, 2, "n2", 100);
-	ck_assert_int_eq(mkdir(e.md, 0700), 0);
-	snprintf(sub, sizeof(sub), "%s/new", e.md);
+	ck_assert_int_eq(mkdir(e.c.md, 0700), 0);
+	snprintf(sub, sizeof(sub), "%s/new", e.c.md);
 	spit(sub, "not a folder", 12);
 	rc = run_pop3(&e, &d, "bob", 0, FAKE_NORMAL, 0, 0, NULL, &fs);
 	ck_assert_msg(rc == 1, "exit %d", rc);
@@ -420,8 +409,8 @@ START_TEST(test_state_not_saved)
 
 	if (!env_init(&e, "test_state_not_saved"))
 		return;
-	if (geteuid() != 0 || mkdir(e.md, 0700) != 0 ||
-	    mount("tmpfs", e.md, "tmpfs", 0, "size=64k") != 0) {
+	if (geteuid() != 0 || mkdir(e.c.md, 0700) != 0 ||
+	    mount("tmpfs", e.c.md, "tmpfs", 0, "size=64k") != 0) {
 		fprintf(stderr, "SKIPPED: test_state_not_saved (needs root for a tmpfs)\n");
 		env_dispose(&e);
 		return;
@@ -433,7 +422,7 @@ START_TEST(test_state_not_saved)
 		maildrop none = { 0 };
 		run_pop3(&e, &none, "bob", 0, FAKE_NORMAL, 0, 0, NULL, &fs);
 	}
-	snprintf(filler, sizeof(filler), "%s/filler", e.md);
+	snprintf(filler, sizeof(filler), "%s/filler", e.c.md);
 	{
 		FILE *f = fopen(filler, "w");
 		static char page[4096];
@@ -457,8 +446,8 @@ START_TEST(test_state_not_saved)
 		rc1 = run_pop3(&e, &d, "bob", 0, FAKE_NORMAL, 0, 0, NULL, &fs);
 		n1 = d.n;
 		del1 = fs.deleted[1];
-		out = test_read_file(e.out, &len);
-		err = test_read_file(e.err, &len);
+		out = test_read_file(e.c.out, &len);
+		err = test_read_file(e.c.err, &len);
 		fetched = out && strstr(out, "fetched 1") != NULL;
 		said = err && strstr(err, "pop3: 1 downloaded message was not stored") != NULL;
 		free(out);
@@ -468,7 +457,7 @@ START_TEST(test_state_not_saved)
 		rc2 = run_pop3(&e, &d, "bob", 0, FAKE_NORMAL, 0, 0, NULL, &fs);
 		stored2 = stored_count(&e, 1, 0);
 		n2 = d.n;
-		umount(e.md);
+		umount(e.c.md);
 		ck_assert_msg(rc1 == 1, "exit %d", rc1);
 		assert_none_lost(&d);
 		ck_assert_int_eq(n1, 1);
@@ -552,10 +541,10 @@ START_TEST(test_stdout_full)
 		return;
 	}
 	drop_add(&e, &d, 1, "f1", 100);
-	memcpy(saved, e.out, sizeof(saved));
-	snprintf(e.out, sizeof(e.out), "/dev/full");
+	memcpy(saved, e.c.out, sizeof(saved));
+	snprintf(e.c.out, sizeof(e.c.out), "/dev/full");
 	rc = run_pop3(&e, &d, "bob", 0, FAKE_NORMAL, 0, 0, NULL, &fs);
-	memcpy(e.out, saved, sizeof(saved));
+	memcpy(e.c.out, saved, sizeof(saved));
 	ck_assert_msg(rc == 1, "exit %d", rc);
 	assert_err(&e, "mimeo: cannot write to standard output: No space left on device");
 	assert_none_lost(&d);
