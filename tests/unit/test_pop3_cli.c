@@ -191,6 +191,15 @@ static void assert_none_lost(maildrop *d)
 		      d->nlost ? d->lost[0] : 0);
 }
 
+/* The maildrop a1 SAME SAME a4: two messages under one UIDL. */
+static void drop_same_uidl_twice(env *e, maildrop *d)
+{
+	drop_add(e, d, 1, "a1", 200);
+	drop_add(e, d, 2, "SAME", 200);
+	drop_add(e, d, 3, "SAME", 200);
+	drop_add(e, d, 4, "a4", 200);
+}
+
 /* Finding 1: a maildrop "a1 SAME SAME a4".  Every message is stored
  * exactly once, and no DELE for a message that was not stored. */
 START_TEST(test_duplicate_uidl)
@@ -202,10 +211,7 @@ START_TEST(test_duplicate_uidl)
 
 	if (!env_init(&e, "test_duplicate_uidl"))
 		return;
-	drop_add(&e, &d, 1, "a1", 200);
-	drop_add(&e, &d, 2, "SAME", 200);
-	drop_add(&e, &d, 3, "SAME", 200);
-	drop_add(&e, &d, 4, "a4", 200);
+	drop_same_uidl_twice(&e, &d);
 	rc = run_pop3(&e, &d, "bob", 0, FAKE_NORMAL, 0, 0, NULL, &fs);
 	ck_assert_msg(rc == 0, "exit %d", rc);
 	assert_none_lost(&d);
@@ -236,10 +242,7 @@ START_TEST(test_duplicate_uidl_stored_earlier)
 	ck_assert_int_eq(stored_count(&e, 2, 0), 1);
 	/* the server now lists a1 SAME SAME a4 */
 	d.n = 0;
-	drop_add(&e, &d, 1, "a1", 200);
-	drop_add(&e, &d, 2, "SAME", 200);
-	drop_add(&e, &d, 3, "SAME", 200);
-	drop_add(&e, &d, 4, "a4", 200);
+	drop_same_uidl_twice(&e, &d);
 	rc = run_pop3(&e, &d, "bob", 0, FAKE_NORMAL, 0, 0, NULL, &fs);
 	ck_assert_msg(rc == 0, "exit %d", rc);
 	assert_none_lost(&d);
