@@ -136,3 +136,13 @@ double now_s(void)
 	clock_gettime(CLOCK_MONOTONIC, &ts);
 	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
+
+#ifdef MIMEO_TEST_GMIME
+void add_gmime_case(Suite *s, const TTest *test, int n)
+{
+	TCase *tc = tcase_create("gmime");
+
+	tcase_add_loop_test(tc, test, 0, n);
+	suite_add_tcase(s, tc);
+}
+#endif

@@ -9,6 +9,7 @@
 #ifndef MIMEO_PARAM_TESTLIB_H
 #define MIMEO_PARAM_TESTLIB_H
 
+#include <check.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -37,5 +38,15 @@ void check_utf8_str(const char *s);
 
 /* Monotonic seconds, for the linear-time checks. */
 double now_s(void);
+
+/* Add the GMime differential test `test` over `n` cases to `s` as the test
+ * case "gmime": in the suites built against GMime (MIMEO_TEST_GMIME) only;
+ * elsewhere the test does not exist and nothing is added. */
+#ifdef MIMEO_TEST_GMIME
+void add_gmime_case(Suite *s, const TTest *test, int n);
+#define ADD_GMIME_CASE(s, test, n) add_gmime_case((s), (test), (int)(n))
+#else
+#define ADD_GMIME_CASE(s, test, n) ((void)0)
+#endif
 
 #endif

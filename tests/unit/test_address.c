@@ -736,11 +736,7 @@ static Suite *address_suite(void)
 	tcase_add_test(tc, options_allocator_is_used);
 	tcase_add_test(tc, shared_corpus_addresses);
 	suite_add_tcase(s, tc);
-#ifdef MIMEO_TEST_GMIME
-	tc = tcase_create("gmime");
-	tcase_add_loop_test(tc, gmime_differential, 0, sizeof(gdiffs) / sizeof(gdiffs[0]));
-	suite_add_tcase(s, tc);
-#endif
+	ADD_GMIME_CASE(s, gmime_differential, sizeof(gdiffs) / sizeof(gdiffs[0]));
 	return s;
 }
 

@@ -432,11 +432,7 @@ static Suite *date_suite(void)
 	tcase_add_test(tc, format_survives_allocation_failure);
 	tcase_add_test(tc, shared_corpus_dates);
 	suite_add_tcase(s, tc);
-#ifdef MIMEO_TEST_GMIME
-	tc = tcase_create("gmime");
-	tcase_add_loop_test(tc, gmime_differential, 0, sizeof(dcases) / sizeof(dcases[0]));
-	suite_add_tcase(s, tc);
-#endif
+	ADD_GMIME_CASE(s, gmime_differential, sizeof(dcases) / sizeof(dcases[0]));
 	return s;
 }
 

@@ -971,11 +971,7 @@ static Suite *param_suite(void)
 	tcase_add_loop_test(tc, encode_roundtrip_random_unicode, 0, 4);
 	tcase_add_test(tc, encode_survives_allocation_failures);
 	suite_add_tcase(s, tc);
-#ifdef MIMEO_TEST_GMIME
-	tc = tcase_create("gmime");
-	tcase_add_loop_test(tc, gmime_differential, 0, sizeof(gdiffs) / sizeof(gdiffs[0]));
-	suite_add_tcase(s, tc);
-#endif
+	ADD_GMIME_CASE(s, gmime_differential, sizeof(gdiffs) / sizeof(gdiffs[0]));
 	return s;
 }
 
