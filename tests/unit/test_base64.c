@@ -448,12 +448,35 @@ START_TEST(after_padded_end)
 }
 END_TEST
 
+/* Decode in[0..len) on `isa` cut in two at every offset from `from` to
+ * `to`: each run gives want[0..wantlen) with `invalid` invalid characters
+ * and, when `trailing` is given, *trailing characters ignored after the
+ * data.  `what` and case `id` name a failure. */
+static void each_cut(mimeo_isa isa, const char *in, size_t len, size_t from, size_t to,
+		     const void *want, size_t wantlen, uint64_t invalid, const uint64_t *trailing,
+		     const char *what, size_t id)
+{
+	size_t s;
+
+	for (s = from; s <= to; s++) {
+		ct_result r;
+
+		ct_run_cuts(CT_B64_DEC, isa, 0, in, len, &s, 1, &r);
+		ct_expect(&r, want, wantlen, what, isa, id * 10000 + s);
+		CT_CHECK(r.invalid == invalid && (!trailing || r.trailing == *trailing),
+			 "%s: case %zu split %zu: invalid %llu, want %llu; trailing %llu", what, id,
+			 s, (unsigned long long)r.invalid, (unsigned long long)invalid,
+			 (unsigned long long)r.trailing);
+		ct_result_free(&r);
+	}
+}
+
 /* The same after 4 KiB of wrapped base64, so the SIMD kernels run up to the
  * padded end; every split around it, every path. */
 START_TEST(after_padded_end_long_text)
 {
 	unsigned char *raw;
-	size_t len, i, s;
+	size_t len, i;
 	char *b64 = wrapped_b64(43, 3001, 0, &raw, &len);   /* ends in "=\n" */
 
 	ck_assert(b64[len - 2] == '=');
@@ -477,15 +500,8 @@ START_TEST(after_padded_end_long_text)
 
 			ct_run_chunk(CT_B64_DEC, MIMEO_ISA_SCALAR, 0, in, total, 0, &ref);
 			ck_assert_mem_eq(ref.out, raw, 3001);
-			for (s = len - 200; s <= total; s++) {
-				ct_result r;
-
-				ct_run_cuts(CT_B64_DEC, isa, 0, in, total, &s, 1, &r);
-				ct_expect(&r, ref.out, ref.len, "after end, long", isa, i * 10000 + s);
-				CT_CHECK(r.invalid == ref.invalid && r.trailing == ref.trailing,
-					 "case %zu split %zu: counts differ", i, s);
-				ct_result_free(&r);
-			}
+			each_cut(isa, in, total, len - 200, total, ref.out, ref.len, ref.invalid,
+				 &ref.trailing, "after end, long", i);
 			ct_result_free(&ref);
 		}
 		free(in);
@@ -497,7 +513,7 @@ END_TEST
 
 START_TEST(malformed_table)
 {
-	size_t i, s;
+	size_t i;
 
 	FOR_EACH_ISA(isa) {
 		for (i = 0; i < sizeof(malformed) / sizeof(malformed[0]); i++) {
@@ -505,17 +521,8 @@ START_TEST(malformed_table)
 			size_t inlen = malformed[i].inlen ? malformed[i].inlen : strlen(in);
 			size_t outlen = malformed[i].outlen ? malformed[i].outlen : strlen(out);
 
-			for (s = 0; s <= inlen; s++) {
-				ct_result r;
-
-				ct_run_cuts(CT_B64_DEC, isa, 0, in, inlen, &s, 1, &r);
-				ct_expect(&r, out, outlen, "malformed", isa, i);
-				ck_assert_msg(r.invalid == malformed[i].invalid,
-					      "case %zu: invalid %llu, want %llu", i,
-					      (unsigned long long)r.invalid,
-					      (unsigned long long)malformed[i].invalid);
-				ct_result_free(&r);
-			}
+			each_cut(isa, in, inlen, 0, inlen, out, outlen, malformed[i].invalid, NULL,
+				 "malformed", i);
 		}
 	}
 }
@@ -527,7 +534,7 @@ END_TEST
 START_TEST(malformed_inside_long_text)
 {
 	unsigned char *raw;
-	size_t len, i, s;
+	size_t len, i;
 	char *b64 = wrapped_b64(41, 300, 0, &raw, &len);   /* 300 bytes: whole quanta */
 
 	for (i = 0; i < sizeof(malformed) / sizeof(malformed[0]); i++) {
@@ -548,14 +555,8 @@ START_TEST(malformed_inside_long_text)
 		ck_assert_mem_eq(ref.out, raw, 300);
 		ck_assert_mem_eq(ref.out + ref.len - 300, raw, 300);
 		FOR_EACH_ISA(isa) {
-			for (s = len - 70; s <= len + midlen + 70; s++) {
-				ct_result r;
-
-				ct_run_cuts(CT_B64_DEC, isa, 0, in, total, &s, 1, &r);
-				ct_expect(&r, ref.out, ref.len, "malformed inside", isa, i * 1000 + s);
-				ck_assert_uint_eq(r.invalid, ref.invalid);
-				ct_result_free(&r);
-			}
+			each_cut(isa, in, total, len - 70, len + midlen + 70, ref.out, ref.len,
+				 ref.invalid, NULL, "malformed inside", i);
 		}
 		ct_result_free(&ref);
 		free(in);
