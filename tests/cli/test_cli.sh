@@ -12,10 +12,6 @@ set -u
 . "$(dirname "$0")/cli_testlib.sh"
 C=$SRC/tests/data
 
-ok() {
-	checks=$((checks + 1))
-}
-
 # expect_status WANT CMD...: run, compare exit status
 expect_status() {
 	exp_status=$1
@@ -31,17 +27,10 @@ expect_status() {
 
 # expect_error CMD...: non-zero, nothing on stdout, one line "mimeo: ..."
 expect_error() {
-	"$@" >"$T/out" 2>"$T/err"
-	got=$?
-	lines=$(wc -l <"$T/err")
-	if [ "$got" -eq 0 ]; then
+	if "$@" >"$T/out" 2>"$T/err"; then
 		fail "'$*' succeeded, want failure"
-	elif [ "$lines" -ne 1 ] || ! grep -q '^mimeo: ' "$T/err"; then
-		fail "'$*' stderr is not one 'mimeo: ' line: $(cat "$T/err")"
-	elif [ -s "$T/out" ]; then
-		fail "'$*' wrote to stdout on failure"
 	else
-		ok
+		error_output_ok "$*"
 	fi
 }
 

@@ -12,10 +12,6 @@ set -u
 . "$(dirname "$0")/cli_testlib.sh"
 D=$SRC/tests/data
 
-ok() {
-	checks=$((checks + 1))
-}
-
 # check DESCRIPTION COMMAND...: the command (a shell test) must succeed
 check() {
 	desc=$1
@@ -39,12 +35,8 @@ expect_error() {
 	run "$@"
 	if [ "$rc" -ne 1 ]; then
 		fail "'$*' exited $rc, want 1"
-	elif [ "$(wc -l <"$T/err")" -ne 1 ] || ! grep -q '^mimeo: ' "$T/err"; then
-		fail "'$*' stderr is not one 'mimeo: ' line: $(cat "$T/err")"
-	elif [ -s "$T/out" ]; then
-		fail "'$*' wrote to stdout on failure"
 	else
-		ok
+		error_output_ok "$*"
 	fi
 }
 

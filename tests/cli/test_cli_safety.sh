@@ -13,10 +13,6 @@ set -u
 . "$(dirname "$0")/cli_testlib.sh"
 C=$SRC/tests/data
 
-ok() {
-	checks=$((checks + 1))
-}
-
 py() {
 	python3 - "$@"
 }
