@@ -4,8 +4,12 @@
 cffi's ABI mode: the declarations below are read at import time and the
 shared library is opened with dlopen, so no compiler is needed.  In ABI mode
 cffi cannot check struct layouts against the headers, so every struct here
-must match include/mimeo/*.h field for field (tests/python/test_layout.py
-compares their sizes with the C compiler's when one is available).
+must match include/mimeo/*.h field for field, and every enum and MIMEO_*
+constant its #define: tests/python/test_layout.py compares each size, field
+offset and constant with the C compiler's (a program meson generates from
+this file).  An options struct may be declared at an earlier version only
+together with that version's number (mimeo_message_options: version 1, the
+0.1 layout, which 0.2 still reads).
 
 Which library: $MIMEO_LIBRARY (a path; `meson devenv` and the test suite
 set it to the build tree's library), else the one this package was installed
