@@ -52,6 +52,9 @@
 /* MIMEO_PARSE_DELIMITER_PREFIX: a longer boundary is compared by this many
  * first characters (Dovecot 2.3: RFC 2046's 70 and "a bit more"). */
 #define PREFIX_BOUNDARY_MAX 80
+/* ... and up to this many open boundaries are compared one by one, more
+ * through the boundary table (prefix_lookup). */
+#define PREFIX_WALK_MAX 8
 /* Fixed transfer-decoding scratch buffer. */
 #define SCRATCH 65536
 #define PIECE (SCRATCH - MIMEO_TRANSFER_DECODE_FINISH_MAX - 64)
@@ -1028,15 +1031,22 @@ static int do_action(mimeo_parser *p)
 
 #define BT_DEL ((size_t)-1)
 
+/* FNV-1a; bhash_step extends a hash by one byte, so prefix_lookup can
+ * hash every prefix of a line in one pass. */
+#define BHASH_INIT 1469598103934665603ull
+
+static uint64_t bhash_step(uint64_t h, unsigned char c)
+{
+	return (h ^ c) * 1099511628211ull;
+}
+
 static uint64_t bhash(const char *s, size_t n)
 {
-	uint64_t h = 1469598103934665603ull;
+	uint64_t h = BHASH_INIT;
 	size_t i;
 
-	for (i = 0; i < n; i++) {
-		h ^= (unsigned char)s[i];
-		h *= 1099511628211ull;
-	}
+	for (i = 0; i < n; i++)
+		h = bhash_step(h, (unsigned char)s[i]);
 	return h;
 }
 
@@ -1152,17 +1162,35 @@ static long bt_lookup(mimeo_parser *p, const char *s, size_t n)
 
 /* MIMEO_PARSE_DELIMITER_PREFIX: the frame whose active boundary starts
  * s[0..n), or -1.  When several do, the longest boundary wins, and of equal
- * ones the innermost (the open frames are searched from the innermost out),
- * so a nested multipart whose boundary extends its parent's keeps its own
- * lines.  The frames are walked, not hashed: a prefix has no hash, and only
- * candidate lines of a parser with this flag get here.  The whole boundary
- * is always within the line examined: cand_max exceeds the longest active
- * boundary by 4 (cand_update). */
+ * ones the innermost, so a nested multipart whose boundary extends its
+ * parent's keeps its own lines.  A few open boundaries are compared one by
+ * one (the open frames from the innermost out); with more, each prefix of
+ * the line up to PREFIX_BOUNDARY_MAX bytes (the longest a boundary is
+ * under this flag) is looked up in the boundary table, longest first, so a
+ * line costs at most that many look-ups however deep the nesting (the
+ * table gives the innermost frame of equal boundaries).  The whole
+ * boundary is always within the line examined: cand_max exceeds the
+ * longest active boundary by 4 (cand_update). */
 static long prefix_lookup(mimeo_parser *p, const char *s, size_t n)
 {
 	long best = -1;
 	size_t i;
 
+	if (p->nbound > PREFIX_WALK_MAX) {
+		uint64_t hs[PREFIX_BOUNDARY_MAX + 1];
+		size_t m = n < PREFIX_BOUNDARY_MAX ? n : PREFIX_BOUNDARY_MAX;
+
+		hs[0] = BHASH_INIT;
+		for (i = 0; i < m; i++)
+			hs[i + 1] = bhash_step(hs[i], (unsigned char)s[i]);
+		for (i = m; i > 0; i--) {
+			size_t *slot = bt_find(p, hs[i], s, i, 0);
+
+			if (slot)
+				return (long)(*slot - 1);
+		}
+		return -1;
+	}
 	for (i = p->nfr; i-- > 0;) {
 		const frame *f = p->fr[i];
 

@@ -627,6 +627,67 @@ START_TEST(delimiter_prefix_at_eof)
 }
 END_TEST
 
+/* The prefix reading with few and with many open boundaries (compared one
+ * by one, or looked up by prefix in the boundary table: prefix_lookup):
+ * nested boundaries "x", "xy", "xyy", ... each extending its parent's, so
+ * a line starting with all of them belongs to the longest. */
+static void check_prefix_nesting(unsigned levels)
+{
+	mimeo_buf in = MIMEO_BUF_INIT, want = MIMEO_BUF_INIT;
+	char b[64];
+	unsigned i;
+	char *s;
+
+	mimeo_buf_init(&in, NULL);
+	mimeo_buf_init(&want, NULL);
+	for (i = 0; i < levels; i++) {
+		memset(b, 'y', i);
+		b[i] = 0;
+		ck_assert_int_eq(mimeo_buf_puts(&in, "Content-Type: multipart/mixed; boundary=x"),
+				 MIMEO_OK);
+		ck_assert_int_eq(mimeo_buf_puts(&in, b), MIMEO_OK);
+		ck_assert_int_eq(mimeo_buf_puts(&in, "\n\n--x"), MIMEO_OK);
+		ck_assert_int_eq(mimeo_buf_puts(&in, b), MIMEO_OK);
+		ck_assert_int_eq(mimeo_buf_puts(&in, "\n"), MIMEO_OK);
+	}
+	/* the innermost's first part, then its second after a prefix line */
+	ck_assert_int_eq(mimeo_buf_puts(&in, "\ndeep\n--x"), MIMEO_OK);
+	ck_assert_int_eq(mimeo_buf_puts(&in, b), MIMEO_OK);
+	ck_assert_int_eq(mimeo_buf_puts(&in, "junk\n\ntwo\n--xyyy-\n\nthree\n--x--\n"), MIMEO_OK);
+	s = check_splits_n(in.ptr, in.size, MIMEO_PARSE_DELIMITER_PREFIX, NULL);
+	/* sections: the multipart at level i is 1.1...(i ones); its first
+	 * child adds ".1" */
+	for (i = 0; i < levels; i++)
+		ck_assert_int_eq(mimeo_buf_puts(&want, i ? ".1" : "1"), MIMEO_OK);
+	ck_assert_int_eq(mimeo_buf_puts(&want, "]"), MIMEO_OK);
+	{
+		char *pe = malloc(want.size + 32);
+
+		ck_assert_ptr_nonnull(pe);
+		snprintf(pe, want.size + 32, "B deep|PE [%s", want.ptr);
+		ck_assert_msg(strstr(s, pe) != NULL, "%u levels: %s", levels, pe);
+		/* the second part of the innermost: same prefix, last 1 -> 2 */
+		snprintf(pe, want.size + 32, "B two|PE [%.*s2]", (int)want.size - 2, want.ptr);
+		ck_assert_msg(strstr(s, pe) != NULL, "%u levels: %s", levels, pe);
+		free(pe);
+	}
+	/* "--xyyy-" delimits the multipart of boundary "xyyy" (level 3,
+	 * section 1.1.1): its second part, the levels inside it closed */
+	ck_assert_ptr_nonnull(strstr(s, "B three|PE [1.1.1.2]"));
+	ck_assert_ptr_nonnull(strstr(s, "D2@"));
+	ck_assert_ptr_null(strstr(s, "PB [2]"));   /* "--x--" closed the root */
+	free(s);
+	mimeo_buf_dispose(&in);
+	mimeo_buf_dispose(&want);
+}
+
+START_TEST(delimiter_prefix_nesting)
+{
+	check_prefix_nesting(6);   /* compared one by one */
+	check_prefix_nesting(20);  /* looked up by prefix */
+}
+END_TEST
+
 /* MIMEO_PARSE_MESSAGE_AS_IS: a base64 message/rfc822 is parsed from its
  * body as it stands (offsets in the input, no ENCODED flag): the base64
  * line is no header field, so it ends an empty header and is body text. */
@@ -1859,6 +1920,7 @@ static Suite *parser_suite(void)
 	tcase_add_test(t, delimiter_prefix_longest);
 	tcase_add_test(t, delimiter_prefix_boundary_forms);
 	tcase_add_test(t, delimiter_prefix_at_eof);
+	tcase_add_test(t, delimiter_prefix_nesting);
 	tcase_add_test(t, rfc822_base64_as_is);
 	tcase_add_test(t, boundary_up_to_max_line);
 	tcase_add_test(t, boundary_window_follows_open_multiparts);
