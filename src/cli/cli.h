@@ -53,7 +53,8 @@ char *cli_input_slurp_mail(const char *path, size_t *len);
 /* Room for one more element in a growable array of `used` elements of
  * elem_size bytes: *cap doubles (from `initial`) with an overflow check.
  * 0, or -1 when out of memory (*items unchanged).  The library's
- * mimeo__array_reserve, for the command, which uses the public API only. */
+ * mimeo__array_reserve, for the command, which uses the public API (of
+ * the library's inside only util/io-priv.h, the pread loop, in scan). */
 int cli_reserve(void **items, size_t *cap, size_t used, size_t elem_size, size_t initial);
 
 /* Print "mimeo: <message>\n" to stderr. */
