@@ -9,14 +9,14 @@
  * buffers, and one scratch buffer for converted text that is emptied after
  * every body chunk.
  *
- * -j N (default: the number of cores) runs N threads, each with its own
- * `scan` state and parser, over a list of jobs: the files of a Maildir,
- * the inputs given, and each large mbox, which all threads scan at once
- * in ranges cut at From_ lines by the mailbox reader's rule
- * (mimeo_mailbox_next_from), which is the parser's own: every range holds
- * whole messages and parses exactly as in the whole file, so the counts
- * are the same for every N.  The threads cut the ranges from each other
- * as they go (see scan_pool).
+ * -j N (default: the number of cores) runs N workers (this process and
+ * N - 1 forked ones), each with its own `scan` state and parser, over a
+ * list of jobs: the files of a Maildir, the inputs given, and each large
+ * mbox, which all workers scan at once in ranges cut at From_ lines by the
+ * mailbox reader's rule (mimeo_mailbox_next_from), which is the parser's
+ * own: every range holds whole messages and parses exactly as in the whole
+ * file, so the counts are the same for every N.  The workers cut the
+ * ranges from each other as they go (see scan_pool).
  *
  * SPDX-License-Identifier: LGPL-2.1-or-later
  */
@@ -38,6 +38,9 @@
 #include <signal.h>
 #include <sys/stat.h>
 #include <sys/resource.h>
+#ifdef __linux__
+#include <sys/prctl.h>
+#endif
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -64,6 +67,8 @@ typedef struct scan {
 	uint64_t total_in;
 	cli_progress *prog;
 	struct scan_report *pub;   /* -j: where this worker reports */
+	struct scan_watch *watch;  /* -j, worker 1 (the parent): the others */
+	int stop;                  /* another worker died: stop, quietly */
 } scan;
 
 /* What a worker process reports to the parent, in memory they share. */
@@ -215,7 +220,11 @@ static int on_part_end(const mimeo_part_info *part, void *user)
 	return 0;
 }
 
-/* After each window: publish the figures, and draw them with -j 1. */
+static void watch_poll(struct scan_watch *wt, scan *s);
+
+/* After each window: publish the figures, and draw them with -j 1; in
+ * worker 1 of -j N, draw everyone's and look after the other workers
+ * (watch_poll: s->stop is set when one has died). */
 static void show_progress(scan *s, int final)
 {
 	(void)final;
@@ -223,7 +232,9 @@ static void show_progress(scan *s, int final)
 		atomic_store_explicit(&s->pub->in, s->total_in, memory_order_relaxed);
 		atomic_store_explicit(&s->pub->messages, s->messages, memory_order_relaxed);
 	}
-	if (s->prog)
+	if (s->watch)
+		watch_poll(s->watch, s);
+	else if (s->prog)
 		cli_progress_update(s->prog, s->total_in, s->messages);
 }
 
@@ -305,6 +316,8 @@ static int scan_mapped(scan *s, cli_input *in, uint64_t start, uint64_t size, in
 		if (rc != MIMEO_OK)
 			return rc;
 		show_progress(s, 0);
+		if (s->stop)
+			return MIMEO_EUSER; /* scan_file says nothing: the run fails */
 	}
 	if (!*pp) {
 		/* the file was emptied before its first window */
@@ -336,9 +349,10 @@ static int scan_mapped(scan *s, cli_input *in, uint64_t start, uint64_t size, in
  * the heavy 100 MB mailbox at four ranges a thread, read before or beside
  * the parsing), and fixed ranges end unevenly (one holding a 16 MB
  * message takes longer, and the other thread idles).  Taking halves
- * searches once per thread at the start and a few times at the end, when
- * a thread would otherwise idle, and the threads end within about
- * split_min() / 2 bytes of each other.
+ * searches once per worker at the start and a few times at the end, when
+ * a worker would otherwise idle, and the workers end within about
+ * split_min() / 4 bytes (a step) of each other: a thief that searches in
+ * vain at the end costs no time, as its CPU would idle anyway.
  */
 typedef struct scan_range {
 	uint64_t start;          /* its first byte: a From_ line, or 0 */
@@ -353,8 +367,7 @@ typedef struct scan_range {
 /* The part of a pool the workers share (memory shared between the
  * worker processes). */
 typedef struct scan_pool_sync {
-	pthread_mutex_t lock;    /* process-shared; guards `begun` and the ranges */
-	pthread_cond_t changed;  /* a search for a cut ended */
+	pthread_mutex_t lock;    /* process-shared, robust; guards `begun` and the ranges */
 	int begun;               /* the first range (the whole file) was taken */
 	scan_range r[];          /* one per worker: the range it scans */
 } scan_pool_sync;
@@ -442,22 +455,16 @@ static size_t pool_sync_size(size_t n)
 static int pool_sync_init(scan_pool *pl, scan_pool_sync *x, size_t n)
 {
 	pthread_mutexattr_t ma;
-	pthread_condattr_t ca;
 	int rc = -1;
 
 	if (pthread_mutexattr_init(&ma) != 0)
 		return -1;
-	if (pthread_condattr_init(&ca) == 0) {
-		if (pthread_mutexattr_setpshared(&ma, PTHREAD_PROCESS_SHARED) == 0 &&
-		    pthread_condattr_setpshared(&ca, PTHREAD_PROCESS_SHARED) == 0 &&
-		    pthread_mutex_init(&x->lock, &ma) == 0) {
-			if (pthread_cond_init(&x->changed, &ca) == 0)
-				rc = 0;
-			else
-				pthread_mutex_destroy(&x->lock);
-		}
-		pthread_condattr_destroy(&ca);
-	}
+	/* robust: a worker killed while it holds the lock must not leave
+	 * the others waiting for it forever (pool_lock) */
+	if (pthread_mutexattr_setpshared(&ma, PTHREAD_PROCESS_SHARED) == 0 &&
+	    pthread_mutexattr_setrobust(&ma, PTHREAD_MUTEX_ROBUST) == 0 &&
+	    pthread_mutex_init(&x->lock, &ma) == 0)
+		rc = 0;
 	pthread_mutexattr_destroy(&ma);
 	if (rc == 0) {
 		pl->x = x;
@@ -470,23 +477,83 @@ static void pool_free(scan_pool *pl)
 {
 	if (!pl)
 		return;
-	if (pl->x) {
-		pthread_cond_destroy(&pl->x->changed);
+	if (pl->x)
 		pthread_mutex_destroy(&pl->x->lock);
-	}
 	close(pl->fd);
 	free(pl);
 }
 
 /*
- * Give the thread the range `mine`: the whole file if nobody has begun,
- * else the second half of the range with the most bytes left.  Returns 0
- * with `mine` active, or -1 when no range has split_min() / 2 bytes left
- * (nothing worth taking).  buf (cap bytes) is the thread's search buffer.
+ * Take the pool's lock.  When its holder died with it (EOWNERDEAD), the
+ * lock is made usable again: that worker's death fails the run (worker 1
+ * sees it and stops the others), and until then the ranges, which it may
+ * have left half changed, only bound what the others still scan.
  */
-static int pool_take(scan_pool *pl, scan_range *mine, char *buf, size_t cap)
+static void pool_lock(scan_pool *pl)
 {
-	pthread_mutex_lock(&pl->x->lock);
+	if (pthread_mutex_lock(&pl->x->lock) == EOWNERDEAD)
+		pthread_mutex_consistent(&pl->x->lock);
+}
+
+static void pool_unlock(scan_pool *pl)
+{
+	pthread_mutex_unlock(&pl->x->lock);
+}
+
+/*
+ * Wait a little (called locked) for another thief's search to end: the
+ * lock is let go for 50 microseconds, a few percent of a typical search.
+ * No condition variable: glibc's are not robust, and one whose waiter was
+ * killed (a worker that died, or that worker 1 killed after a death) made
+ * pthread_cond_destroy wait for ever.  Worker 1 looks after the others
+ * meanwhile, since the searcher may have died (it then sets s->stop).
+ */
+static void pool_wait(scan_pool *pl, scan *s)
+{
+	struct timespec t = { 0, 50 * 1000 };
+
+	pool_unlock(pl);
+	nanosleep(&t, NULL);
+	if (s->watch)
+		watch_poll(s->watch, s);
+	pool_lock(pl);
+}
+
+/* MIMEO_SCAN_KILL_WORKER=K[:search|:locked] (a test hook, like
+ * MIMEO_SCAN_SPLIT_MIN): forked worker K (2 and up; worker 1 is the
+ * parent) kills itself once it has a job or a range; with ":search" in
+ * the middle of its first search for a cut (a range marked as being
+ * searched), with ":locked" while it holds a pool's lock, so that the
+ * tests can check that the others neither hang nor count what it held.
+ * A worker that got to none of these kills itself at its end (`when`
+ * NULL), so that the run fails whatever the timing. */
+static void test_kill(const scan *s, size_t index, const char *when)
+{
+	const char *e = getenv("MIMEO_SCAN_KILL_WORKER");
+	char *end;
+	unsigned long k;
+
+	if (!e || !s->pub || s->watch)
+		return;
+	k = strtoul(e, &end, 10);
+	if (k != index + 1 || (when && strcmp(*end == ':' ? end + 1 : "", when) != 0))
+		return;
+	raise(SIGKILL);
+}
+
+/*
+ * Give the worker the range `mine`: the whole file if nobody has begun,
+ * else the second half of the range with the most bytes left.  Returns 0
+ * with `mine` active, or -1 when no range has split_min() / 4 bytes left
+ * (nothing worth taking), or the run stops (s->stop).  buf (cap bytes) is
+ * the worker's search buffer.
+ */
+static int pool_take(scan_pool *pl, scan *s, size_t index, char *buf, size_t cap)
+{
+	scan_range *mine = &pl->x->r[index];
+
+	pool_lock(pl);
+	test_kill(s, index, "locked");
 	for (;;) {
 		scan_range *v = NULL;
 		uint64_t most = 0, mid, bound, c, end;
@@ -498,7 +565,7 @@ static int pool_take(scan_pool *pl, scan_range *mine, char *buf, size_t cap)
 			memset(mine, 0, sizeof(*mine));
 			mine->end = mine->next = mine->nocut = pl->size;
 			mine->active = 1;
-			pthread_mutex_unlock(&pl->x->lock);
+			pool_unlock(pl);
 			return 0;
 		}
 		for (i = 0; i < pl->nr; i++) {
@@ -519,7 +586,9 @@ static int pool_take(scan_pool *pl, scan_range *mine, char *buf, size_t cap)
 				break;
 			/* another thief is searching: its result may leave
 			 * something to take */
-			pthread_cond_wait(&pl->x->changed, &pl->x->lock);
+			pool_wait(pl, s);
+			if (s->stop)
+				break;
 			continue;
 		}
 		v->robbed = 1;
@@ -527,11 +596,11 @@ static int pool_take(scan_pool *pl, scan_range *mine, char *buf, size_t cap)
 		/* no From_ line past nocut: search up to it (only a thief moves
 		 * it, and v has one: this one) */
 		bound = v->nocut;
-		pthread_mutex_unlock(&pl->x->lock);
+		pool_unlock(pl);
+		test_kill(s, index, "search");
 		c = search_from(pl->fd, mid, bound, buf, cap, &sep);
-		pthread_mutex_lock(&pl->x->lock);
+		pool_lock(pl);
 		v->robbed = 0;
-		pthread_cond_broadcast(&pl->x->changed);
 		if (c >= bound) {
 			v->nocut = mid; /* nothing to cut there: not again */
 			continue;
@@ -550,10 +619,10 @@ static int pool_take(scan_pool *pl, scan_range *mine, char *buf, size_t cap)
 		mine->robbed = 0;
 		v->end = end;
 		v->next = v->nocut = c;
-		pthread_mutex_unlock(&pl->x->lock);
+		pool_unlock(pl);
 		return 0;
 	}
-	pthread_mutex_unlock(&pl->x->lock);
+	pool_unlock(pl);
 	return -1;
 }
 
@@ -596,15 +665,15 @@ static const char *seg_at(scan_seg *g, int fd, uint64_t size, uint64_t off)
 }
 
 /*
- * Scan the range `r` that this thread owns, to its end, which thieves may
+ * Scan the range `r` that this worker owns, to its end, which thieves may
  * lower meanwhile: the end is read under the lock before each step, and
- * the step is claimed (r->pos) before it is fed.  A step is populated with
- * one call (MADV_POPULATE_READ) and dropped (MADV_DONTNEED) once parsed,
- * so resident memory stays at a step or two per thread.  Threads do not
- * map and unmap each step as -j 1 does: mmap and munmap take the
- * process's mapping lock for writing, which stalls the other thread's
- * page population; nor do they pread() the bytes, whose copy cost a third
- * more CPU on base64-heavy mail.
+ * the step is claimed (r->pos) before it is fed.  A step is dropped
+ * (MADV_DONTNEED) once parsed, so resident memory stays at a step or two
+ * per worker.  The bytes are not read with pread(), whose copy cost a
+ * third more CPU on base64-heavy mail, and not populated ahead with
+ * MADV_POPULATE_READ: that walks the step page by page (get_user_pages),
+ * where the parser's faults map 16 pages at a time (fault-around), as with
+ * -j 1: 7% less CPU on the heavy mailbox, 3% on the light one.
  */
 static int pool_scan(scan *s, scan_pool *pl, scan_range *r, scan_seg *g)
 {
@@ -619,7 +688,7 @@ static int pool_scan(scan *s, scan_pool *pl, scan_range *r, scan_seg *g)
 		const char *d;
 
 		/* claim the next step */
-		pthread_mutex_lock(&pl->x->lock);
+		pool_lock(pl);
 		off = r->pos;
 		seg_end = (off / SCAN_SEGMENT + 1) * SCAN_SEGMENT;
 		n = SCAN_READ;
@@ -630,15 +699,15 @@ static int pool_scan(scan *s, scan_pool *pl, scan_range *r, scan_seg *g)
 		r->pos = off + n;
 		if (n == 0)
 			r->active = 0;
-		pthread_mutex_unlock(&pl->x->lock);
+		pool_unlock(pl);
 		/* see scan_mapped: stop where a file that shrank now ends */
 		if (n && fstat(pl->fd, &st) == 0 && (uint64_t)st.st_size < off + n)
 			n = (uint64_t)st.st_size > off ? (size_t)((uint64_t)st.st_size - off) : 0;
 		d = n ? seg_at(g, pl->fd, pl->size, off) : NULL;
 		if (!d) {
-			pthread_mutex_lock(&pl->x->lock);
+			pool_lock(pl);
 			r->active = 0;
-			pthread_mutex_unlock(&pl->x->lock);
+			pool_unlock(pl);
 			if (!n)
 				break;
 			/* what is left of the range is lost: the run fails */
@@ -646,8 +715,6 @@ static int pool_scan(scan *s, scan_pool *pl, scan_range *r, scan_seg *g)
 			mimeo_parser_free(p);
 			return -1;
 		}
-		a = off / page * page;
-		madvise((char *)d - (off - a), (size_t)(off + n - a), MADV_POPULATE_READ);
 		if (!p) {
 			rc = new_parser(s, 1, d, n, &p);
 			if (rc != MIMEO_OK)
@@ -664,6 +731,13 @@ static int pool_scan(scan *s, scan_pool *pl, scan_range *r, scan_seg *g)
 			g->dropped = a;
 		}
 		show_progress(s, 0);
+		if (s->stop) {
+			pool_lock(pl);
+			r->active = 0;
+			pool_unlock(pl);
+			mimeo_parser_free(p);
+			return -1; /* another worker died: the run fails, said once */
+		}
 	}
 	if (rc == MIMEO_OK && !p)
 		rc = new_parser(s, 1, "", 0, &p); /* the file shrank before it */
@@ -672,9 +746,9 @@ static int pool_scan(scan *s, scan_pool *pl, scan_range *r, scan_seg *g)
 	if (rc != MIMEO_OK) {
 		const char *reason = NULL;
 
-		pthread_mutex_lock(&pl->x->lock);
+		pool_lock(pl);
 		r->active = 0;
-		pthread_mutex_unlock(&pl->x->lock);
+		pool_unlock(pl);
 		if (s->err)
 			rc = s->err;
 		else if (p)
@@ -728,9 +802,15 @@ static int scan_file(scan *s, const char *path, int mbox, char *buf)
 		if (rc != MIMEO_OK)
 			break;
 		show_progress(s, 0);
+		if (s->stop)
+			break;
 	}
 done:
 	cli_input_close(&in);
+	if (s->stop) {
+		mimeo_parser_free(p);
+		return -1; /* another worker died: the run fails, said once */
+	}
 	if (rc == MIMEO_EIO) {
 		mimeo_parser_free(p);
 		return -1; /* cli_input_read printed why */
@@ -838,7 +918,7 @@ static int add_pool(scan_jobs *j, const char *path, int fd, uint64_t size)
 		j->pools = v;
 		j->cappools = cap;
 	}
-	pl = pool_new(path, fd, size, split_min() / 2);
+	pl = pool_new(path, fd, size, split_min() / 4);
 	if (!pl)
 		return -1;
 	j->pools[j->npools++] = pl;
@@ -915,20 +995,26 @@ static int plan(scan_jobs *j, const char *path, int mbox, unsigned n)
 /* ------------------------------------------------------------------ */
 
 /*
- * -j N runs N worker processes, not threads.  Two threads scanning an mbox
- * in one process were about 12% slower than two processes scanning its
- * halves (heavy 100 MB mailbox: 30.3 against 27.2 ms, the same bytes and
- * page-cache state, measured in one run): every step a worker maps and
- * drops changes the page tables of the process, and with threads the
- * other CPU shares them (TLB flush interrupts, the mapping lock).  A
- * process has page tables of its own.  The workers share, in memory mapped
+ * -j N runs N workers: this process is worker 1 and forks N - 1 others;
+ * processes, not threads.  Two threads scanning an mbox in one process
+ * were about 12% slower than two processes scanning its halves (heavy 100
+ * MB mailbox: 30.3 against 27.2 ms, the same bytes and page-cache state,
+ * measured in one run): every step a worker maps and drops changes the
+ * page tables of the process, and with threads the other CPU shares them
+ * (TLB flush interrupts, the mapping lock).  A process has page tables of
+ * its own.  This process works too instead of waiting: one fork fewer,
+ * and one process's memory fewer (with -j 2 the peak RSS of the run was
+ * three processes' before, two now).  The workers share, in memory mapped
  * MAP_SHARED before they are forked: the next job to take, the pools'
- * ranges and locks (process-shared), and each worker's report (progress
- * while it runs, its counts at the end).  The parent draws the progress
- * and waits for the workers on a pipe they hold open (end of file when the
- * last one has exited), and checks how each ended: a worker that died (a
- * signal, or an exit without its report) loses what it was scanning, so
- * the others are stopped and the run fails with a message saying so.
+ * ranges and locks (process-shared, robust), and each worker's report
+ * (progress while it runs, its counts at the end).  Worker 1 draws the
+ * progress after each of its steps, and looks after the others then
+ * (watch_poll): a worker that died (a signal, or an exit without its
+ * report) loses what it was scanning, so the others are stopped and the
+ * run fails with a message saying so.  When worker 1 is done it waits for
+ * the others on a pipe they hold open (end of file when the last one has
+ * exited), drawing the progress.  A forked worker dies with worker 1
+ * (PR_SET_PDEATHSIG), so none is left behind scanning for nobody.
  */
 typedef struct scan_shared {
 	const scan_jobs *jobs;
@@ -945,12 +1031,27 @@ typedef struct scan_worker {
 	size_t failed_inputs;    /* command-line inputs that could not be */
 } scan_worker;
 
+/* What worker 1 knows of the others. */
+typedef struct scan_watch {
+	pid_t *pids;             /* [1..n): forked workers; 0: not running or reaped */
+	scan_report *reports;    /* [0..n), shared */
+	size_t n;                /* workers, this process (worker 1) included */
+	cli_progress *prog;
+	uint64_t rss;            /* the reaped workers' peak RSS added up, KiB */
+	int failed;              /* a worker died: said, the others killed */
+} scan_watch;
+
 static int worker_init(scan_worker *w, int structure)
 {
 	memset(&w->s, 0, sizeof(w->s));
 	w->s.structure = structure;
 	mimeo_buf_init(&w->s.out, NULL);
-	w->buf = malloc(SCAN_READ);
+	/* page-aligned: the kernel's copy into it (pread in search_from,
+	 * read of a pipe or gzip) runs at a third of its speed on Zen 3 when
+	 * the destination is 16 bytes past a page boundary, where malloc puts
+	 * a large block (docs/performance.md) */
+	if (posix_memalign((void **)&w->buf, 4096, SCAN_READ) != 0)
+		w->buf = NULL;
 	if (!w->buf || mimeo_charset_cache_new(&w->s.cc, NULL) != MIMEO_OK)
 		return -1;
 	return 0;
@@ -967,31 +1068,18 @@ static void worker_dispose(scan_worker *w)
 	free(w->buf);
 }
 
-/* MIMEO_SCAN_KILL_WORKER=K (a test hook, like MIMEO_SCAN_SPLIT_MIN): worker
- * process K kills itself once it has a job or a range, or at its end when
- * it got none, so that the tests can check what the parent makes of a
- * worker that dies. */
-static void test_kill(const scan_worker *w)
-{
-	const char *e = getenv("MIMEO_SCAN_KILL_WORKER");
-	size_t k;
-
-	if (e && cli_parse_count(e, &k) == 0 && k == w->index + 1 && w->s.pub)
-		raise(SIGKILL);
-}
-
 /* Scan ranges of the mbox of `pl` until none is worth taking.  A range
  * that fails is counted as a failed input (the run's status is 1; the
  * reason was printed). */
 static void pool_run(scan_worker *w, scan_pool *pl)
 {
-	scan_range *mine = &pl->x->r[w->index];
 	scan_seg g;
 
 	memset(&g, 0, sizeof(g));
-	while (w->s.err != MIMEO_ENOMEM && pool_take(pl, mine, w->buf, SCAN_READ) == 0) {
-		test_kill(w);
-		if (pool_scan(&w->s, pl, mine, &g) < 0) {
+	while (w->s.err != MIMEO_ENOMEM && !w->s.stop &&
+	       pool_take(pl, &w->s, w->index, w->buf, SCAN_READ) == 0) {
+		test_kill(&w->s, w->index, "");
+		if (pool_scan(&w->s, pl, &pl->x->r[w->index], &g) < 0) {
 			w->failed_inputs++;
 			if (w->s.err != MIMEO_ENOMEM)
 				w->s.err = 0;
@@ -1010,6 +1098,8 @@ static void worker_run(scan_worker *w)
 	size_t k;
 
 	for (;;) {
+		if (w->s.stop)
+			return;
 		k = atomic_fetch_add(w->sh->next, 1);
 		if (k >= j->n || w->s.err == MIMEO_ENOMEM)
 			break;
@@ -1017,7 +1107,7 @@ static void worker_run(scan_worker *w)
 			pool_run(w, j->v[k].pool);
 			continue;
 		}
-		test_kill(w);
+		test_kill(&w->s, w->index, "");
 		if (scan_file(&w->s, j->v[k].path, w->sh->mbox, w->buf) < 0) {
 			if (j->v[k].member)
 				w->failed++;
@@ -1028,7 +1118,7 @@ static void worker_run(scan_worker *w)
 			w->s.err = 0;
 		}
 	}
-	for (k = 0; k < j->npools && w->s.err != MIMEO_ENOMEM; k++)
+	for (k = 0; k < j->npools && w->s.err != MIMEO_ENOMEM && !w->s.stop; k++)
 		pool_run(w, j->pools[k]);
 }
 
@@ -1047,7 +1137,7 @@ static void worker_report(const scan_worker *w, scan_report *r)
 	r->done = 1;
 }
 
-/* The body of worker process `w`: never returns. */
+/* The body of forked worker `w`: never returns. */
 static void worker_main(scan_worker *w, int structure, scan_report *r)
 {
 	if (worker_init(w, structure) < 0) {
@@ -1057,7 +1147,7 @@ static void worker_main(scan_worker *w, int structure, scan_report *r)
 	} else {
 		w->s.pub = r;
 		worker_run(w);
-		test_kill(w);
+		test_kill(&w->s, w->index, NULL);
 	}
 	worker_report(w, r);
 	/* _exit: the parent's stdio buffers and atexit handlers are its own */
@@ -1093,130 +1183,150 @@ static const char *worker_death(int status, const scan_report *r, char *buf, siz
 	return buf;
 }
 
-/*
- * Run n workers as processes over the jobs, drawing the progress; fills
- * reports[0..n) and adds the workers' peak RSS (KiB) to *workers_rss.
- * Returns 0, or -1 when a worker died (said on stderr; the counts are
- * incomplete).  When no process can be forked, the work is done here, as
- * one worker.
- */
-static int run_workers(const scan_shared *sh, scan_report *reports, size_t n, int structure,
-		       cli_progress *prog, uint64_t *workers_rss)
+/* Reap the forked workers that have ended (block: wait for all of them).
+ * The first that died is reported and the others are killed. */
+static void watch_reap(scan_watch *wt, int block)
 {
-	pid_t *pids = calloc(n, sizeof(*pids));
-	size_t k, started = 0, alive;
-	int pfd[2], rc = 0;
+	size_t k, q;
 
-	if (!pids || pipe(pfd) < 0) {
-		free(pids);
-		pids = NULL;
-		n = 0; /* nothing to wait with: work here */
-	}
-	fflush(stdout);
-	fflush(stderr);
-	/* the workers must be waited for: with SIGCHLD ignored (inherited)
-	 * they would be reaped unseen, and how they ended unknown */
-	signal(SIGCHLD, SIG_DFL);
-	for (k = 0; k < n; k++) {
-		pids[k] = fork();
-		if (pids[k] == 0) {
-			scan_worker w;
-
-			memset(&w, 0, sizeof(w));
-			close(pfd[0]);
-			w.sh = sh;
-			w.index = k;
-			worker_main(&w, structure, &reports[k]); /* keeps pfd[1] until it exits */
-		}
-		if (pids[k] < 0)
-			break; /* the others do its part: jobs are taken, not dealt */
-		started++;
-	}
-	if (n)
-		close(pfd[1]);
-	if (started == 0) {
-		scan_worker w;
-
-		if (n)
-			close(pfd[0]);
-		free(pids);
-		memset(&w, 0, sizeof(w));
-		w.sh = sh;
-		if (worker_init(&w, structure) < 0) {
-			worker_dispose(&w);
-			cli_error("out of memory");
-			reports[0].err = MIMEO_ENOMEM;
-			reports[0].done = 1;
-			return 0;
-		}
-		w.s.prog = prog;
-		worker_run(&w);
-		worker_report(&w, &reports[0]);
-		worker_dispose(&w);
-		return 0;
-	}
-	/* draw the progress until every worker has closed the pipe (exited);
-	 * reap on the way, to stop the others when one dies */
-	alive = started;
-	for (;;) {
-		struct pollfd pf = { pfd[0], POLLIN, 0 };
-		uint64_t in = 0, msgs = 0;
-		int pr = poll(&pf, 1, 100);
-		char c;
-
-		for (k = 0; k < started; k++) {
-			in += atomic_load_explicit(&reports[k].in, memory_order_relaxed);
-			msgs += atomic_load_explicit(&reports[k].messages, memory_order_relaxed);
-		}
-		cli_progress_update(prog, in, msgs);
-		if (pr > 0 && read(pfd[0], &c, 1) <= 0)
-			break; /* end of file: all have exited */
-		for (k = 0; k < started && alive; k++) {
-			int status = 0;
-			char why[96];
-			struct rusage ru;
-
-			memset(&ru, 0, sizeof(ru));
-			if (pids[k] <= 0 || wait4(pids[k], &status, WNOHANG, &ru) != pids[k])
-				continue;
-			pids[k] = -pids[k] - 1; /* reaped */
-			*workers_rss += (uint64_t)ru.ru_maxrss;
-			alive--;
-			if (worker_death(status, &reports[k], why, sizeof(why))) {
-				size_t q;
-
-				cli_error("scan: worker process %zu of %zu %s; what it was scanning "
-					  "is not counted", k + 1, started, why);
-				rc = -1;
-				for (q = 0; q < started; q++)
-					if (pids[q] > 0)
-						kill(pids[q], SIGKILL);
-			}
-		}
-	}
-	close(pfd[0]);
-	for (k = 0; k < started; k++) {
+	for (k = 1; k < wt->n; k++) {
 		int status = 0;
 		char why[96];
 		struct rusage ru;
 		pid_t got;
 
-		if (pids[k] <= 0)
+		if (wt->pids[k] <= 0)
 			continue;
 		memset(&ru, 0, sizeof(ru));
-		while ((got = wait4(pids[k], &status, 0, &ru)) < 0 && errno == EINTR)
+		while ((got = wait4(wt->pids[k], &status, block ? 0 : WNOHANG, &ru)) < 0 &&
+		       errno == EINTR)
 			;
+		if (got == 0 || (got < 0 && !block))
+			continue; /* still running (or looked at again when blocking) */
 		if (got < 0)
 			status = 0; /* cannot be waited for: its report says */
-		*workers_rss += (uint64_t)ru.ru_maxrss;
-		if (rc == 0 && worker_death(status, &reports[k], why, sizeof(why))) {
+		wt->pids[k] = 0;
+		wt->rss += (uint64_t)ru.ru_maxrss;
+		if (!wt->failed && worker_death(status, &wt->reports[k], why, sizeof(why))) {
 			cli_error("scan: worker process %zu of %zu %s; what it was scanning is not "
-				  "counted", k + 1, started, why);
-			rc = -1;
+				  "counted", k + 1, wt->n, why);
+			wt->failed = 1;
+			for (q = 1; q < wt->n; q++)
+				if (wt->pids[q] > 0)
+					kill(wt->pids[q], SIGKILL);
 		}
 	}
-	free(pids);
-	return rc;
+}
+
+/* Draw everyone's progress. */
+static void watch_progress(scan_watch *wt)
+{
+	uint64_t in = 0, msgs = 0;
+	size_t k;
+
+	for (k = 0; k < wt->n; k++) {
+		in += atomic_load_explicit(&wt->reports[k].in, memory_order_relaxed);
+		msgs += atomic_load_explicit(&wt->reports[k].messages, memory_order_relaxed);
+	}
+	cli_progress_update(wt->prog, in, msgs);
+}
+
+/* Worker 1, after each step and while it waits for a cut: the progress,
+ * and the workers that ended (a wait4 each: about a microsecond). */
+static void watch_poll(scan_watch *wt, scan *s)
+{
+	watch_progress(wt);
+	watch_reap(wt, 0);
+	if (wt->failed)
+		s->stop = 1;
+}
+
+/*
+ * Run n workers over the jobs (this process is worker 1; 2..n are
+ * forked), drawing the progress; fills reports[0..n), adds the forked
+ * workers' peak RSS (KiB) to *workers_rss and their number to *forked.  Returns 0, or -1 when a worker
+ * died (said on stderr; the counts are incomplete).  Workers that cannot
+ * be forked are done without: jobs and ranges are taken, not dealt.
+ */
+static int run_workers(const scan_shared *sh, scan_report *reports, size_t n, int structure,
+		       cli_progress *prog, uint64_t *workers_rss, size_t *forked)
+{
+	scan_watch wt;
+	scan_worker w;
+	size_t k;
+	int pfd[2] = { -1, -1 };
+	pid_t self = getpid();
+
+	memset(&wt, 0, sizeof(wt));
+	wt.reports = reports;
+	wt.prog = prog;
+	wt.n = n;
+	wt.pids = calloc(n, sizeof(*wt.pids));
+	if (!wt.pids || pipe(pfd) < 0)
+		wt.n = 1; /* nothing to wait with: work alone */
+	fflush(stdout);
+	fflush(stderr);
+	/* the workers must be waited for: with SIGCHLD ignored (inherited)
+	 * they would be reaped unseen, and how they ended unknown */
+	signal(SIGCHLD, SIG_DFL);
+	for (k = 1; k < wt.n; k++) {
+		pid_t pid = fork();
+
+		if (pid == 0) {
+			memset(&w, 0, sizeof(w));
+			close(pfd[0]);
+#ifdef __linux__
+			/* worker 1 gone (killed): nobody would count this one's
+			 * work, so it goes too */
+			prctl(PR_SET_PDEATHSIG, SIGKILL);
+#endif
+			if (getppid() != self)
+				_exit(1);
+			w.sh = sh;
+			w.index = k;
+			worker_main(&w, structure, &reports[k]); /* keeps pfd[1] until it exits */
+		}
+		if (pid < 0)
+			break; /* the others do its part */
+		wt.pids[k] = pid;
+		++*forked;
+	}
+	if (pfd[1] >= 0)
+		close(pfd[1]);
+
+	memset(&w, 0, sizeof(w));
+	w.sh = sh;
+	w.index = 0;
+	if (worker_init(&w, structure) < 0) {
+		cli_error("out of memory");
+		w.s.err = MIMEO_ENOMEM;
+	} else {
+		w.s.pub = &reports[0];
+		w.s.watch = &wt;
+		worker_run(&w);
+	}
+	worker_report(&w, &reports[0]);
+	worker_dispose(&w);
+
+	/* the others: draw the progress until each has closed the pipe
+	 * (exited), reaping on the way to stop them when one dies */
+	if (pfd[0] >= 0) {
+		for (;;) {
+			struct pollfd pf = { pfd[0], POLLIN, 0 };
+			int pr = poll(&pf, 1, 100);
+			char c;
+
+			watch_progress(&wt);
+			if (pr > 0 && read(pfd[0], &c, 1) <= 0)
+				break; /* end of file: all have exited */
+			watch_reap(&wt, 0);
+		}
+		close(pfd[0]);
+	}
+	watch_reap(&wt, 1);
+	free(wt.pids);
+	*workers_rss += wt.rss;
+	return wt.failed ? -1 : 0;
 }
 
 #define SCAN_USAGE "usage: mimeo scan [--mbox] [--structure] [-j N] [--progress|--no-progress] " \
@@ -1232,6 +1342,7 @@ static int run_scan(int argc, char **argv)
 	int i, mbox = 0, structure = 0, nfiles = 0, rc = CLI_OK, mode = CLI_PROGRESS_AUTO;
 	long cores = sysconf(_SC_NPROCESSORS_ONLN);
 	size_t nworkers = cores > 0 ? (size_t)cores : 1, k, failed = 0, failed_inputs = 0, units;
+	size_t forked = 0;
 	uint64_t messages = 0, parts = 0, bytes = 0, utf8 = 0, workers_rss = 0;
 	atomic_size_t next_local;
 
@@ -1331,7 +1442,8 @@ static int run_scan(int argc, char **argv)
 				break;
 			}
 		}
-		if (rc == CLI_OK && run_workers(&sh, reports, nworkers, structure, &prog, &workers_rss) < 0)
+		if (rc == CLI_OK && run_workers(&sh, reports, nworkers, structure, &prog, &workers_rss,
+						   &forked) < 0)
 			rc = CLI_FAILURE;
 	}
 	cli_progress_end(&prog);
@@ -1360,15 +1472,16 @@ static int run_scan(int argc, char **argv)
 
 		fprintf(stderr, "utf8 bytes (converted text + decoded headers) %" PRIu64 "\n",
 			utf8);
-		/* the memory of the whole scan: with -j, the workers' peaks
+		/* the memory of the whole scan: with -j, the processes' peaks
 		 * added up (a bound: they need not peak at once), which the
 		 * high-water mark of the process tree (time(1)'s %M) is not */
 		if (getrusage(RUSAGE_SELF, &ru) == 0 && nworkers == 1)
 			fprintf(stderr, "peak RSS KiB %ld\n", ru.ru_maxrss);
 		else if (getrusage(RUSAGE_SELF, &ru) == 0)
-			fprintf(stderr, "peak RSS KiB %" PRIu64 " (this process %ld + %zu worker "
-				"processes %" PRIu64 ")\n", (uint64_t)ru.ru_maxrss + workers_rss,
-				ru.ru_maxrss, nworkers, workers_rss);
+			fprintf(stderr, "peak RSS KiB %" PRIu64 " (this process, worker 1, %ld + "
+				"%zu forked worker process%s %" PRIu64 ")\n",
+				(uint64_t)ru.ru_maxrss + workers_rss, ru.ru_maxrss, forked,
+				forked == 1 ? "" : "es", workers_rss);
 	}
 	if (failed) {
 		/* the counts above are of what could be read */

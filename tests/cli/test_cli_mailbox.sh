@@ -416,11 +416,12 @@ for j in 2 5 13; do
 	check "scan --mbox -j $j forced.mbox = -j 1" cmp -s "$T/j1" "$T/jn"
 done
 check "forced.mbox: 51 messages ($(cat "$T/j1"))" grep -q "^messages 51 " "$T/j1"
-# the workers are processes: one that dies fails the run with a message and
-# no counts, whichever worker it is and whatever it was scanning (a whole
-# file, or a range of an mbox the others take from)
+# the workers are processes (this one is worker 1, the others are forked):
+# one that dies fails the run with a message and no counts, whichever
+# worker it is and whatever it was scanning (a whole file, or a range of an
+# mbox the others take from); more below (big.mbox)
 for j in 2 3; do
-	for k in 1 2; do
+	for k in $(seq 2 $j); do
 		MIMEO_SCAN_SPLIT_MIN=1 MIMEO_SCAN_KILL_WORKER=$k "$CLI" scan -j $j "$T/crlf.mbox" \
 			>"$T/out" 2>"$T/err"
 		rc=$?
@@ -438,8 +439,8 @@ MIMEO_SCAN_SPLIT_MIN=1 "$CLI" scan -j 1 "$T/crlf.mbox" >"$T/j1" 2>&1
 check "scan -j 2, no worker 9 to kill: the counts of -j 1" cmp -s "$T/j1" "$T/jn"
 # SCAN_VERBOSE: the peak memory, with -j the processes' peaks added up
 SCAN_VERBOSE=1 MIMEO_SCAN_SPLIT_MIN=1 "$CLI" scan -j 2 "$T/crlf.mbox" >"$T/out" 2>"$T/err"
-checkx "scan -j 2 SCAN_VERBOSE: peak RSS of 2 workers ($(cat "$T/err"))" \
-	'grep -Eq "^peak RSS KiB [0-9]+ \(this process [0-9]+ \+ 2 worker processes [0-9]+\)$" "$T/err"'
+checkx "scan -j 2 SCAN_VERBOSE: peak RSS of 2 workers, one forked ($(cat "$T/err"))" \
+	'grep -Eq "^peak RSS KiB [0-9]+ \(this process, worker 1, [0-9]+ \+ 1 forked worker process [0-9]+\)$" "$T/err"'
 SCAN_VERBOSE=1 "$CLI" scan -j 1 "$T/crlf.mbox" >"$T/out" 2>"$T/err"
 checkx "scan -j 1 SCAN_VERBOSE: peak RSS" 'grep -Eq "^peak RSS KiB [0-9]+$" "$T/err"'
 
@@ -455,6 +456,22 @@ with open(sys.argv[1], "w") as f:
     for i in range(3000):
         f.write("From a@b Mon Dec  7 10:00:00 2026\nSubject: m%d\n\n%s\n\n" % (i, "x" * 76 + "\n") * 20)
 EOF
+# scan -j: a worker that dies in the middle of a search for a cut (the
+# range it searches marked as such) or holding the lock of the ranges: the
+# others neither hang (timeout) nor count what it held (a mailbox large
+# enough that the forked workers search for cuts; one that got to none
+# kills itself at its end)
+for j in 2 3; do
+	for k in $(seq 2 $j); do
+		for when in ":search" ":locked"; do
+			MIMEO_SCAN_KILL_WORKER=$k$when timeout 60 "$CLI" scan -j $j "$T/big.mbox" \
+				>"$T/out" 2>"$T/err"
+			rc=$?
+			checkx "scan -j $j big.mbox, worker $k killed$when: exit 1, said, no counts (rc $rc: $(cat "$T/err"))" \
+				'[ "$rc" -eq 1 ] && [ ! -s "$T/out" ] && grep -q "worker process $k of $j was killed by signal 9" "$T/err"'
+		done
+	done
+done
 for cmd in "ls" "scan"; do
 	run "$CLI" $cmd "$T/big.mbox"
 	checkx "$cmd: no progress when stderr is a file" '[ "$rc" -eq 0 ] && [ ! -s "$T/err" ]'
