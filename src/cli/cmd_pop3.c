@@ -807,8 +807,10 @@ static int run_pop3(int argc, char **argv)
 
 	rc = mimeo_pop3_new(&c, &opts);
 	if (rc < 0) {
-		cli_error("pop3: %s", rc == MIMEO_ENOTSUP ? "TLS is not available in this build (no OpenSSL)"
-							 : mimeo_strerror(rc));
+		cli_error("pop3: %s", rc == MIMEO_ENOTSUP
+				      ? "TLS is not available (no OpenSSL in this build, or its "
+					"libssl could not be loaded)"
+				      : mimeo_strerror(rc));
 		goto fail;
 	}
 	rc = mimeo_pop3_connect(c, host, port);
