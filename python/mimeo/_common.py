@@ -28,9 +28,10 @@ class Error(ValueError):
         super().__init__(text)
 
 
-def check(rc, what=None, path=None):
+def check(rc, what=None, path=None, reason=None):
     """Raise for a negative status: MemoryError for ENOMEM, OSError (with
-    errno, like open()) for EIO on a file, mimeo.Error otherwise."""
+    errno, like open()) for EIO on a file, mimeo.Error otherwise (with
+    `reason`, the library's sentence, when the call gave one)."""
     if rc >= 0:
         return rc
     if rc == MIMEO_ENOMEM:
@@ -38,8 +39,11 @@ def check(rc, what=None, path=None):
     if rc == MIMEO_EIO and path is not None:
         err = ffi.errno
         if err:
-            raise OSError(err, os.strerror(err), os.fsdecode(path))
-    raise Error(rc, what=what)
+            text = os.strerror(err)
+            if reason:
+                text = f"{reason}: {text}"
+            raise OSError(err, text, os.fsdecode(path) if not isinstance(path, int) else path)
+    raise Error(rc, reason=reason, what=what)
 
 
 class _Cache:

@@ -8,8 +8,9 @@ must match include/mimeo/*.h field for field, and every enum and MIMEO_*
 constant its #define: tests/python/test_layout.py compares each size, field
 offset and constant with the C compiler's (a program meson generates from
 this file).  An options struct may be declared at an earlier version only
-together with that version's number (mimeo_message_options: version 1, the
-0.1 layout, which 0.2 still reads).
+together with that version's number (the library reads every earlier
+version); mimeo_message_options is declared at version 2, whose `reason`
+gives Python the library's reason when a parse fails.
 
 Which library: $MIMEO_LIBRARY (a path; `meson devenv` and the test suite
 set it to the build tree's library), else the one this package was installed
@@ -137,6 +138,9 @@ typedef struct mimeo_message_options {
     const mimeo_allocator *alloc;
     const mimeo_parser_options *parser;
     uint64_t max_input;
+    size_t spool_memory;
+    const char *tmpdir;
+    const char **reason;
 } mimeo_message_options;
 int mimeo_message_parse_buffer(mimeo_message **out, const void *data, size_t len,
                                const mimeo_message_options *opts);
@@ -284,7 +288,7 @@ MIMEO_EINVAL = -2
 MIMEO_EIO = -5
 MIMEO_EUSER = -4
 MIMEO_ENOTFOUND = -8
-MIMEO_MESSAGE_OPTIONS_VERSION = 1
+MIMEO_MESSAGE_OPTIONS_VERSION = 2
 MIMEO_MESSAGE_BORROW = 0x1
 MIMEO_PARSER_OPTIONS_VERSION = 1
 MIMEO_PARSER_CALLBACKS_VERSION = 1

@@ -191,10 +191,9 @@ def maildir_files(path):
 def parse_bytes(data, borrow=True):
     """A mimeo_message * parsed from `data` (which must stay alive while
     the message is borrowed)."""
-    from ._message import _message_options, MIMEO_MESSAGE_BORROW
+    from ._message import _MessageOptions, MIMEO_MESSAGE_BORROW
     pp = ffi.new("mimeo_message **")
-    check(lib.mimeo_message_parse_buffer(pp, ffi.from_buffer(data), len(data),
-                                         _message_options(MIMEO_MESSAGE_BORROW if borrow
-                                                          else 0)),
-          "cannot parse the message")
+    o = _MessageOptions(MIMEO_MESSAGE_BORROW if borrow else 0)
+    o.check(lib.mimeo_message_parse_buffer(pp, ffi.from_buffer(data), len(data), o.c),
+            "cannot parse the message")
     return pp[0]

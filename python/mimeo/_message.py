@@ -10,11 +10,22 @@ from . import _body
 __all__ = ["parse", "Message", "Part"]
 
 
-def _message_options(flags=0):
-    o = ffi.new("mimeo_message_options *")
-    o.version = MIMEO_MESSAGE_OPTIONS_VERSION
-    o.flags = flags
-    return o
+class _MessageOptions:
+    """mimeo_message_options with the slot its `reason` points to: cffi
+    frees what ffi.new() made once nothing refers to it, so the two live
+    together for the call."""
+
+    def __init__(self, flags=0):
+        self.reason = ffi.new("const char **")
+        self.c = ffi.new("mimeo_message_options *")
+        self.c.version = MIMEO_MESSAGE_OPTIONS_VERSION
+        self.c.flags = flags
+        self.c.reason = self.reason
+
+    def check(self, rc, what, path=None):
+        """check() with the library's reason for a failed parse."""
+        r = self.reason[0]
+        return check(rc, what, path=path, reason=cstr(r) if r != ffi.NULL else None)
 
 
 def parse(source):
@@ -31,22 +42,24 @@ def parse(source):
         # Borrowed, not copied: the Message keeps `source` alive.  A
         # bytearray is copied, since the caller may change it later.
         keep = bytes(source) if not isinstance(source, bytes) else source
-        check(lib.mimeo_message_parse_buffer(pp, ffi.from_buffer(keep), len(keep),
-                                             _message_options(MIMEO_MESSAGE_BORROW)),
-              "cannot parse the message")
+        o = _MessageOptions(MIMEO_MESSAGE_BORROW)
+        o.check(lib.mimeo_message_parse_buffer(pp, ffi.from_buffer(keep), len(keep), o.c),
+                "cannot parse the message")
     elif isinstance(source, (str, os.PathLike)):
         path = os.fsencode(source)
         if b"\0" in path:
             raise ValueError("path contains a NUL character")
         ffi.errno = 0
-        check(lib.mimeo_message_parse_file(pp, path, _message_options()),
-              f"cannot parse {os.fsdecode(path)}", path=path)
+        o = _MessageOptions()
+        o.check(lib.mimeo_message_parse_file(pp, path, o.c),
+                f"cannot parse {os.fsdecode(path)}", path=path)
     elif hasattr(source, "read"):
         fd = _real_fd(source)
         if fd is not None:
             ffi.errno = 0
-            check(lib.mimeo_message_parse_fd(pp, fd, _message_options()),
-                  "cannot parse the message", path=getattr(source, "name", "<file>"))
+            o = _MessageOptions()
+            o.check(lib.mimeo_message_parse_fd(pp, fd, o.c),
+                    "cannot parse the message", path=getattr(source, "name", "<file>"))
         else:
             data = source.read()
             if isinstance(data, str):

@@ -333,3 +333,30 @@ def test_expand_matches_cli(cli, path):
         for p in msg.leaves():
             if p.derived:
                 assert p.content() == cli.cat(str(path), p.section), p.section
+
+
+def test_a_failed_parse_says_why(tmp_path, monkeypatch):
+    """The binding asks for the library's reason (mimeo_message_options
+    version 2): a FIFO too big for memory with nowhere to spool it names
+    the spool and $TMPDIR, not only the errno."""
+    monkeypatch.setenv("TMPDIR", str(tmp_path / "missing"))
+    fifo = tmp_path / "big.eml"
+    os.mkfifo(fifo)
+    data = b"Subject: big\n\n" + b"a" * (3 << 20)
+
+    def feed():
+        try:
+            with open(fifo, "wb") as w:
+                w.write(data)
+        except BrokenPipeError:
+            pass
+
+    t = threading.Thread(target=feed)
+    t.start()
+    try:
+        with pytest.raises(OSError) as e:
+            mimeo.parse(str(fifo))
+    finally:
+        t.join()
+    assert e.value.filename == str(fifo)
+    assert "temporary file" in str(e.value) and "TMPDIR" in str(e.value)
