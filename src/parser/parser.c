@@ -1530,6 +1530,9 @@ static int header_line(mimeo_parser *p)
 		defect(p, 0, MIMEO_DEFECT_BAD_HEADER, MIMEO_DEFECT_WARN, lo,
 		       "whitespace-only line before the first header field skipped");
 		p->flen = p->fend;
+		/* it is no empty line: a From_ line after it does not split
+		 * an mbox, as the mailbox reader reads it (fuzz_mailbox) */
+		p->prev_blank = 0;
 		return 0;
 	}
 	p->prev_blank = blank;

@@ -266,6 +266,37 @@ START_TEST(rfc822_body_starting_with_from_line)
 }
 END_TEST
 
+/* Regression (fuzz_mailbox f14d2550): a whitespace-only line that a header
+ * block starts with is skipped, but it is no empty line: a From_ line after
+ * it is no separator to the mailbox reader, and the parser split there (it
+ * kept "the line before was empty" from before the skipped line). */
+START_TEST(from_line_after_whitespace_line)
+{
+	static const char first[] = " \nFrom a 05:00\n\nx\n";
+	static const char later[] = "From a 05:00\nSubject: s\n\nbody\n\n"
+				    "From b 05:00\n \t\nFrom c 05:00\n\nx\n";
+	static const struct {
+		const char *s;
+		size_t messages;
+	} cases[] = { { first, 1 }, { later, 2 } };
+	mimeo_mailbox_options o = MIMEO_MAILBOX_OPTIONS_INIT;
+	size_t i;
+
+	o.flags = MIMEO_MAILBOX_FORCE_MBOX;
+	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		mimeo_mailbox *mb = NULL;
+		counts c = { 0 };
+		size_t len = strlen(cases[i].s);
+
+		count(cases[i].s, len, MIMEO_PARSE_MBOX, &c);
+		ck_assert_uint_eq(c.messages, cases[i].messages);
+		ck_assert_int_eq(mimeo_mailbox_open_buffer(&mb, cases[i].s, len, &o), MIMEO_OK);
+		ck_assert_uint_eq(mimeo_mailbox_count(mb), cases[i].messages);
+		mimeo_mailbox_free(mb);
+	}
+}
+END_TEST
+
 START_TEST(next_from_and_separator)
 {
 	size_t len, n1 = strlen(M1), n2 = strlen(M2);
@@ -832,6 +863,7 @@ static Suite *mailbox_suite(void)
 	tcase_add_test(tc, next_from_and_separator);
 	tcase_add_test(tc, first_from_line_that_is_a_field);
 	tcase_add_test(tc, rfc822_body_starting_with_from_line);
+	tcase_add_test(tc, from_line_after_whitespace_line);
 	tcase_add_test(tc, mbox_corner_cases);
 	tcase_add_test(tc, max_messages_limit);
 	tcase_add_test(tc, mbox_file_and_gz);
