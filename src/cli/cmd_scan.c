@@ -20,6 +20,9 @@
  *
  * SPDX-License-Identifier: LGPL-2.1-or-later
  */
+#ifndef _GNU_SOURCE
+#define _GNU_SOURCE /* sched_getaffinity, sched_getcpu */
+#endif
 #include "cli.h"
 #include "commands.h"
 #include "io-priv.h" /* the one read-until-full loop (util/io.c) */
@@ -35,6 +38,7 @@
 #include <string.h>
 #include <sys/mman.h>
 #include <poll.h>
+#include <sched.h>
 #include <signal.h>
 #include <sys/stat.h>
 #include <sys/resource.h>
@@ -1242,6 +1246,54 @@ static void watch_poll(scan_watch *wt, scan *s)
 }
 
 /*
+ * Where forked worker k starts: a CPU this process may run on other than
+ * the one it is on now (-1: leave it to the kernel).  On a busy machine
+ * the kernel often put the new worker on its parent's CPU (the other one
+ * was busy too, at any priority), and the two workers shared that CPU for
+ * most of a 25 ms scan until the load balancer moved one (-j 2 measured
+ * no faster than -j 1 then, in half the rounds).
+ */
+static int start_cpu(size_t k)
+{
+#ifdef __linux__
+	cpu_set_t all;
+	int here = sched_getcpu(), c, n = 0, want;
+
+	if (here < 0 || sched_getaffinity(0, sizeof(all), &all) != 0 || CPU_COUNT(&all) < 2)
+		return -1;
+	want = (int)((k - 1) % (size_t)(CPU_COUNT(&all) - 1));
+	for (c = 0; c < CPU_SETSIZE; c++) {
+		if (!CPU_ISSET(c, &all) || c == here)
+			continue;
+		if (n++ == want)
+			return c;
+	}
+#else
+	(void)k;
+#endif
+	return -1;
+}
+
+/* In a forked worker: move to `cpu` (start_cpu), then allow every CPU
+ * again, so that it starts there but is not held there (a long scan on a
+ * machine that is busy in other ways may be better off elsewhere later). */
+static void start_on(int cpu)
+{
+#ifdef __linux__
+	cpu_set_t all, one;
+
+	if (cpu < 0 || sched_getaffinity(0, sizeof(all), &all) != 0)
+		return;
+	CPU_ZERO(&one);
+	CPU_SET(cpu, &one);
+	if (sched_setaffinity(0, sizeof(one), &one) == 0)
+		sched_setaffinity(0, sizeof(all), &all);
+#else
+	(void)cpu;
+#endif
+}
+
+/*
  * Run n workers over the jobs (this process is worker 1; 2..n are
  * forked), drawing the progress; fills reports[0..n), adds the forked
  * workers' peak RSS (KiB) to *workers_rss and their number to *forked.  Returns 0, or -1 when a worker
@@ -1270,6 +1322,7 @@ static int run_workers(const scan_shared *sh, scan_report *reports, size_t n, in
 	 * they would be reaped unseen, and how they ended unknown */
 	signal(SIGCHLD, SIG_DFL);
 	for (k = 1; k < wt.n; k++) {
+		int cpu = start_cpu(k);
 		pid_t pid = fork();
 
 		if (pid == 0) {
@@ -1282,6 +1335,7 @@ static int run_workers(const scan_shared *sh, scan_report *reports, size_t n, in
 #endif
 			if (getppid() != self)
 				_exit(1);
+			start_on(cpu);
 			w.sh = sh;
 			w.index = k;
 			worker_main(&w, structure, &reports[k]); /* keeps pfd[1] until it exits */
