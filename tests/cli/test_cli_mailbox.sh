@@ -433,6 +433,17 @@ MIMEO_SCAN_KILL_WORKER=2 "$CLI" scan -j 2 "$T/md" "$T/box.mbox" "$T/long.mbox" >
 rc=$?
 checkx "scan -j 2 of three inputs, worker 2 killed: exit 1 (rc $rc)" \
 	'[ "$rc" -eq 1 ] && [ ! -s "$T/out" ] && grep -q "worker process 2 of 2" "$T/err"'
+# a forked worker starts on another CPU the process may use (start_cpu);
+# with one CPU allowed, or two, it still counts what -j 1 counts
+if command -v taskset >/dev/null 2>&1; then
+	MIMEO_SCAN_SPLIT_MIN=1 "$CLI" scan -j 1 "$T/crlf.mbox" >"$T/j1" 2>&1
+	for cpus in 0 0,1; do
+		if taskset -c $cpus true 2>/dev/null; then
+			MIMEO_SCAN_SPLIT_MIN=1 taskset -c $cpus "$CLI" scan -j 3 "$T/crlf.mbox" >"$T/jn" 2>&1
+			check "scan -j 3 on CPUs $cpus: the counts of -j 1 ($(cat "$T/jn"))" cmp -s "$T/j1" "$T/jn"
+		fi
+	done
+fi
 # a worker that is not killed changes nothing
 MIMEO_SCAN_SPLIT_MIN=1 MIMEO_SCAN_KILL_WORKER=9 "$CLI" scan -j 2 "$T/crlf.mbox" >"$T/jn" 2>&1
 MIMEO_SCAN_SPLIT_MIN=1 "$CLI" scan -j 1 "$T/crlf.mbox" >"$T/j1" 2>&1
