@@ -1043,6 +1043,7 @@ typedef struct scan_watch {
 	cli_progress *prog;
 	uint64_t rss;            /* the reaped workers' peak RSS added up, KiB */
 	int failed;              /* a worker died: said, the others killed */
+	struct timespec reaped;  /* when watch_poll last looked for ended workers */
 } scan_watch;
 
 static int worker_init(scan_worker *w, int structure)
@@ -1236,11 +1237,20 @@ static void watch_progress(scan_watch *wt)
 }
 
 /* Worker 1, after each step and while it waits for a cut: the progress,
- * and the workers that ended (a wait4 each: about a microsecond). */
+ * and, every 5 ms at most, the workers that ended (a wait4 each, about a
+ * microsecond: with many workers, after every 200-microsecond step, that
+ * would be a real share of worker 1's time). */
 static void watch_poll(scan_watch *wt, scan *s)
 {
+	struct timespec now;
+
 	watch_progress(wt);
-	watch_reap(wt, 0);
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	if ((now.tv_sec - wt->reaped.tv_sec) * 1000000000L + (now.tv_nsec - wt->reaped.tv_nsec) >=
+	    5000000L) {
+		wt->reaped = now;
+		watch_reap(wt, 0);
+	}
 	if (wt->failed)
 		s->stop = 1;
 }
