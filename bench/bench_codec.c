@@ -20,6 +20,7 @@
 #include <time.h>
 
 #include "mimeo.h"
+#include "bench_util.h"
 #include "mimeo-config.h"
 
 #if MIMEO_HAVE_GMIME
@@ -42,21 +43,6 @@ typedef struct cand {
 	double mbs[RUNS];
 	double median;
 } cand;
-
-static double now(void)
-{
-	struct timespec t;
-
-	clock_gettime(CLOCK_THREAD_CPUTIME_ID, &t);
-	return (double)t.tv_sec + (double)t.tv_nsec * 1e-9;
-}
-
-static int cmpd(const void *a, const void *b)
-{
-	double x = *(const double *)a, y = *(const double *)b;
-
-	return (x > y) - (x < y);
-}
 
 /* ---- candidates ---- */
 
@@ -210,11 +196,11 @@ static int run_table(table *t)
 		for (i = 0; i < t->n; i++) {
 			cand *c = &t->c[i];
 			size_t got = 0;
-			double t0 = now(), dt;
+			double t0 = bench_cpu_now(), dt;
 
 			for (k = 0; k < t->reps; k++)
 				got = run(c, t->in, t->len, t->out);
-			dt = now() - t0;
+			dt = bench_cpu_now() - t0;
 			c->mbs[r] = (double)t->len * t->reps / (dt > 0 ? dt : 1e-9) / 1e6;
 			if (c->check && t->want &&
 			    (got != t->wantlen || memcmp(t->out, t->want, got) != 0)) {
@@ -226,7 +212,7 @@ static int run_table(table *t)
 	for (i = 0; i < t->n; i++) {
 		cand *c = &t->c[i];
 
-		qsort(c->mbs, RUNS, sizeof(double), cmpd);
+		qsort(c->mbs, RUNS, sizeof(double), bench_cmp_double);
 		c->median = c->mbs[RUNS / 2];
 		if (c->lib == LIB_GMIME && gm == 0)
 			gm = c->median;

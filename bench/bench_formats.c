@@ -31,28 +31,14 @@
 #include <zlib.h>
 
 #include "mimeo.h"
+#include "bench_util.h"
 #include "testutil.h"
 
 #define RUNS 7
 
-static double now(void)
-{
-	struct timespec t;
-
-	clock_gettime(CLOCK_THREAD_CPUTIME_ID, &t);
-	return (double)t.tv_sec + (double)t.tv_nsec * 1e-9;
-}
-
-static int cmpd(const void *a, const void *b)
-{
-	double x = *(const double *)a, y = *(const double *)b;
-
-	return (x > y) - (x < y);
-}
-
 static double median(double *v)
 {
-	qsort(v, RUNS, sizeof(double), cmpd);
+	qsort(v, RUNS, sizeof(double), bench_cmp_double);
 	return v[RUNS / 2];
 }
 
@@ -129,19 +115,19 @@ static void bench_yenc(size_t mib)
 	}
 	plen = yenc_post(raw, len, post);
 	for (r = 0; r < RUNS; r++) {
-		double t0 = now(), t1, t2, t3;
+		double t0 = bench_cpu_now(), t1, t2, t3;
 		size_t n;
 
 		memcpy(out, post, plen);
-		t1 = now();
+		t1 = bench_cpu_now();
 		n = yenc_run(post, plen, 0, out, &errors);
-		t2 = now();
+		t2 = bench_cpu_now();
 		if (n != len || memcmp(out, raw, len) != 0 || errors != 0) {
 			fprintf(stderr, "yenc: wrong output (%zu bytes, errors %x)\n", n, errors);
 			exit(1);
 		}
 		n = yenc_run(post, plen, 65536, out, &errors);
-		t3 = now();
+		t3 = bench_cpu_now();
 		if (n != len || errors != 0) {
 			fprintf(stderr, "yenc: wrong output in pieces\n");
 			exit(1);
@@ -215,13 +201,13 @@ static void bench_tnef_case(const char *what, const unsigned char *s, size_t len
 	unsigned r;
 
 	for (r = 0; r < RUNS; r++) {
-		double t0 = now(), t1, t2;
+		double t0 = bench_cpu_now(), t1, t2;
 		size_t n;
 
 		memcpy(out, s, len);
-		t1 = now();
+		t1 = bench_cpu_now();
 		n = tnef_extract(s, len, out);
-		t2 = now();
+		t2 = bench_cpu_now();
 		if (n != want) {
 			fprintf(stderr, "tnef %s: %zu bytes extracted, %zu expected\n", what, n, want);
 			exit(1);

@@ -22,10 +22,6 @@
 
 #include <mimeo.h>
 
-static const char *const default_charsets[8] = {
-	NULL, "utf-8", "iso-8859-2", "koi8-r", "shift_jis", "x-bogus", "utf-16", "big5"
-};
-
 static void check_str(const char *s)
 {
 	if (s)
@@ -91,12 +87,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	char *neutral;
 	size_t i, k = 0, changed = 0;
 
-	opts.default_charset = default_charsets[o & 7];
-	opts.flags = (o & 8) ? MIMEO_HEADER_STRICT : 0;
-	fz_count_alloc_init(&ca);
-	if (o & 64)
-		opts.alloc = &ca.alloc;
-	if (!(o & 32) && mimeo_charset_cache_new(&cc, NULL) != MIMEO_OK)
+	if (!fz_header_options(o, &opts, &ca, &cc))
 		return 0;
 	s = (const char *)in.data;
 

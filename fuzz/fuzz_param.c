@@ -24,10 +24,6 @@
 #include <ctype.h>
 #include <mimeo.h>
 
-static const char *const default_charsets[8] = {
-	NULL, "utf-8", "iso-8859-2", "koi8-r", "shift_jis", "x-bogus", "utf-16", "big5"
-};
-
 static const char *const names[] = {
 	"filename", "name", "charset", "boundary", "x-a", "FileName",
 	"a-very-long-parameter-name-that-already-fills-a-good-part-of-the-line",
@@ -84,12 +80,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	mimeo_buf b = MIMEO_BUF_INIT;
 	const char *s = (const char *)in.data;
 
-	opts.default_charset = default_charsets[o & 7];
-	opts.flags = (o & 8) ? MIMEO_HEADER_STRICT : 0;
-	fz_count_alloc_init(&ca);
-	if (o & 64)
-		opts.alloc = &ca.alloc;
-	if (!(o & 32) && mimeo_charset_cache_new(&cc, NULL) != MIMEO_OK)
+	if (!fz_header_options(o, &opts, &ca, &cc))
 		return 0;
 
 	FZ_CHECK(mimeo_mime_field_parse(&f, cc, &opts, s, in.size) == MIMEO_OK);

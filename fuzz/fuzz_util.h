@@ -108,6 +108,28 @@ static inline void fz_count_alloc_init(fz_count_alloc *ca)
 }
 
 /* The input being consumed: option bytes are taken from the front. */
+/* Header options from a target's options byte `o`, shared by the header
+ * field targets (address, param): bits 0-2 the default charset of raw
+ * 8-bit text (including none, a bogus label and UTF-16), bit 3 strict
+ * parsing, bit 6 the counting allocator `ca` (which is initialised), and
+ * bit 5 no charset cache (*cc stays NULL).  Returns 0 when the cache
+ * cannot be made (the input is then skipped). */
+static inline int fz_header_options(uint8_t o, mimeo_header_options *opts, fz_count_alloc *ca,
+				    mimeo_charset_cache **cc)
+{
+	static const char *const default_charsets[8] = {
+		NULL, "utf-8", "iso-8859-2", "koi8-r", "shift_jis", "x-bogus", "utf-16", "big5"
+	};
+
+	opts->default_charset = default_charsets[o & 7];
+	opts->flags = (o & 8) ? MIMEO_HEADER_STRICT : 0;
+	fz_count_alloc_init(ca);
+	if (o & 64)
+		opts->alloc = &ca->alloc;
+	*cc = NULL;
+	return (o & 32) || mimeo_charset_cache_new(cc, NULL) == MIMEO_OK;
+}
+
 typedef struct fz_input {
 	const uint8_t *data;
 	size_t size;
