@@ -1610,7 +1610,16 @@ static int long_line_is_body(mimeo_parser *p, const char *l, size_t n)
 	size_t idx;
 	int is_close = 0;
 
-	if (!n || mimeo__is_ws((unsigned char)l[0]) || field_line(l, n) || envelope_line(l, n))
+	if (!n || envelope_line(l, n))
+		return 0;
+	/* as header_line() reads it: a whitespace-only line before the first
+	 * field is skipped, one that starts with whitespace continues a
+	 * field (if there is one), a field is cut to the budget; any other
+	 * line ends the block (fuzz_message 4b379143: " boundary:..." with no
+	 * field before it was cut, then sent to the body) */
+	if (!p->fend && !p->hdr_count && ws_only(l, n))
+		return 0;
+	if (mimeo__is_ws((unsigned char)l[0]) ? (p->fend || p->skip_field) : field_line(l, n))
 		return 0;
 	return classify(p, l, n < p->cand_max ? n : p->cand_max, 0, 1, &idx, &is_close) ==
 	       L_NORMAL;
