@@ -138,6 +138,7 @@ static int write_all(int fd, const void *data, size_t len)
  * named file removed at once.  Either way nothing is left behind. */
 static int tmpfile_in(const char *dir, const mimeo_allocator *alloc)
 {
+	/* mkostemp()'s template: it replaces the six X with a unique name */
 	static const char tmpl[] = "/mimeo-spool-XXXXXX";
 	size_t dlen = strlen(dir);
 	char *path;

@@ -1385,6 +1385,23 @@ static int ws_only(const char *l, size_t n)
 	return 1;
 }
 
+/* What a header-block line l[0..n) that is not empty, a delimiter or an
+ * envelope line is: skipped (whitespace only, before the first field), a
+ * continuation (it starts with whitespace and a field is open), a field,
+ * or the first line after the block (no empty line ended it).
+ * header_line() acts on it, long_line_is_body() decides from it where an
+ * over-long line goes: one reading for both. */
+enum { HL_SKIP, HL_CONT, HL_FIELD, HL_END };
+
+static int hdr_line_kind(const mimeo_parser *p, const char *l, size_t n)
+{
+	if (!p->fend && !p->hdr_count && ws_only(l, n))
+		return HL_SKIP;
+	if (mimeo__is_ws((unsigned char)l[0]))
+		return p->fend || p->skip_field ? HL_CONT : HL_END;
+	return field_line(l, n) ? HL_FIELD : HL_END;
+}
+
 /* Drop the envelope line l (at offset `lo`) that starts a message: the
  * headers that follow are the message's, as GMime keeps them.
  * Only the separator of an mbox message is not a defect. */
@@ -1456,7 +1473,7 @@ static int header_line(mimeo_parser *p)
 	size_t n = p->flen - p->fend, cn = n;
 	uint64_t lo = p->line_off, next = lo + n;
 	size_t idx;
-	int cls, is_close = 0, blank;
+	int cls, is_close = 0, blank, kind;
 
 	if (p->line_truncated || p->line_partial)
 		next = p->off + p->consumed;
@@ -1523,7 +1540,8 @@ static int header_line(mimeo_parser *p)
 			return p->err;
 		return on_from(p, lo, lo, next);
 	}
-	if (!blank && !p->fend && !p->hdr_count && ws_only(l, cn)) {
+	kind = blank ? HL_END : hdr_line_kind(p, l, cn);
+	if (kind == HL_SKIP) {
 		/* Before any field a whitespace-only line is skipped, not
 		 * taken as the end of the header block (Python reads the
 		 * header that follows; a message then keeps its fields). */
@@ -1538,7 +1556,7 @@ static int header_line(mimeo_parser *p)
 	p->prev_blank = blank;
 	if (blank)
 		return end_block(p, LINE_DROP, next);
-	if (mimeo__is_ws((unsigned char)l[0]) && (p->fend || p->skip_field)) {
+	if (kind == HL_CONT) {
 		if (!p->skip_field && p->hdr_bytes + n <= p->o.max_header_bytes) {
 			p->hdr_bytes += n;
 			p->fend = p->flen;
@@ -1549,7 +1567,7 @@ static int header_line(mimeo_parser *p)
 			over_limit(p, MIMEO_LIMIT_HEADER_BYTES, lo);
 		p->flen = p->fend;
 		return 0;
-	} else if (field_line(l, cn)) {
+	} else if (kind == HL_FIELD) {
 		int kept = p->hdr_bytes + n <= p->o.max_header_bytes &&
 			   p->hdr_count < p->o.max_headers;
 		int ct = name_is(l, cn, "content-type"), cte = name_is(l, cn, "content-transfer-encoding");
@@ -1610,16 +1628,10 @@ static int long_line_is_body(mimeo_parser *p, const char *l, size_t n)
 	size_t idx;
 	int is_close = 0;
 
-	if (!n || envelope_line(l, n))
-		return 0;
-	/* as header_line() reads it: a whitespace-only line before the first
-	 * field is skipped, one that starts with whitespace continues a
-	 * field (if there is one), a field is cut to the budget; any other
-	 * line ends the block (fuzz_message 4b379143: " boundary:..." with no
-	 * field before it was cut, then sent to the body) */
-	if (!p->fend && !p->hdr_count && ws_only(l, n))
-		return 0;
-	if (mimeo__is_ws((unsigned char)l[0]) ? (p->fend || p->skip_field) : field_line(l, n))
+	/* read as header_line() reads it (fuzz_message 4b379143: a second
+	 * copy of that reading missed " boundary:..." with no field before
+	 * it, which was cut, then sent to the body) */
+	if (!n || envelope_line(l, n) || hdr_line_kind(p, l, n) != HL_END)
 		return 0;
 	return classify(p, l, n < p->cand_max ? n : p->cand_max, 0, 1, &idx, &is_close) ==
 	       L_NORMAL;
