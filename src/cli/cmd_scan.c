@@ -50,6 +50,7 @@
 #include <unistd.h>
 
 #define SCAN_READ (1u << 20)   /* read size: large enough to amortise read() */
+#define SCAN_WINDOW ((size_t)2 << 20) /* bytes of a file mapped at a time (feed_window) */
 #define SCAN_CONVS 16          /* converters kept, one per charset label */
 
 typedef struct scan_conv {
@@ -272,53 +273,73 @@ static int new_parser(scan *s, int mbox, const void *first, size_t n, mimeo_pars
  * A regular file is mapped one window at a time instead of read(): no copy
  * from the page cache (read() costs a quarter of the time on large
  * attachments), and only one window is mapped at any moment, so resident
- * memory stays flat however large the mailbox is.
+ * memory stays flat however large the mailbox is.  A window is 2 MB on a
+ * 2 MB grid of the file: a file read into the page cache afresh sits there
+ * in folios of up to 2 MB, and since Linux 6.18 one fault maps all of a
+ * folio that the mapping holds: a window as large as a folio is mapped in
+ * a few faults, where a 1 MB window (too small to hold one) took 16 a
+ * megabyte (fault-around, 64 KB each).  The heavy mailbox's -j 1 scan:
+ * 1,788 -> 429 page faults, 20.4 -> 17.1 ms (light 56 -> 52 ms), for
+ * 1 MB more peak RSS.
+ * Windows are mapped and unmapped, not cut from one larger mapping: a
+ * worker of -j 2 that dropped its steps (MADV_DONTNEED) from a 64 MB
+ * segment held up to three folios, 4 MB more than -j 1, and the run took
+ * 3.2x -j 1's peak RSS (2.0x now).
+ *
+ * feed_window maps the n bytes at `off` of the file open as fd (`name` in
+ * messages), feeds them to *pp (made for the first window: new_parser with
+ * `mbox`) and unmaps them.  *fed gets the bytes fed: fewer than n (0 at the
+ * end) when the file has shrunk.  MIMEO_EIO: it could not be mapped (said).
  */
-static int scan_mapped(scan *s, cli_input *in, uint64_t start, uint64_t size, int mbox,
-		       mimeo_parser **pp)
+static int feed_window(scan *s, int fd, const char *name, uint64_t off, size_t n, int mbox,
+		       mimeo_parser **pp, size_t *fed)
 {
-	uint64_t off = start;
 	/* a range (-j) may start anywhere: map from the page before it */
-	size_t page = (size_t)sysconf(_SC_PAGESIZE), lead;
+	size_t lead = (size_t)(off % (uint64_t)sysconf(_SC_PAGESIZE));
+	struct stat st;
+	void *map;
 	int rc;
 
-	for (; off < size; off += SCAN_READ) {
-		size_t n = size - off < SCAN_READ ? (size_t)(size - off) : SCAN_READ;
-		struct stat st;
-		void *map;
-
-		/* A mailbox rewritten in place (expunge) may shrink while we
-		 * read it: touching a mapped page past its new end would raise
-		 * SIGBUS, so look again before each window and stop there. */
-		if (fstat(in->fd, &st) == 0 && (uint64_t)st.st_size < off + n) {
-			if ((uint64_t)st.st_size <= off)
-				break;
-			n = (size_t)((uint64_t)st.st_size - off);
-		}
-		lead = (size_t)(off % page);
-		/* No MAP_POPULATE: it maps the window page by page (one page
-		 * table walk and reference each), where the faults of the
-		 * first pass map 16 pages at a time (fault-around): 5-8% less
-		 * CPU on the heavy mailbox, 1-7% on the light one (issue 16,
-		 * docs/performance.md). */
-		map = mmap(NULL, n + lead, PROT_READ, MAP_PRIVATE, in->fd, (off_t)(off - lead));
-
-		if (map == MAP_FAILED) {
-			cli_error("cannot read %s: %s", in->name, strerror(errno));
-			return MIMEO_EIO;
-		}
-		if (!*pp) {
-			rc = new_parser(s, mbox, (char *)map + lead, n, pp);
-			if (rc != MIMEO_OK) {
-				munmap(map, n + lead);
-				return rc;
-			}
-		}
+	*fed = 0;
+	/* A mailbox rewritten in place (expunge) may shrink while we read it:
+	 * touching a mapped page past its new end would raise SIGBUS, so look
+	 * again before each window and stop there. */
+	if (fstat(fd, &st) == 0 && (uint64_t)st.st_size < off + n)
+		n = (uint64_t)st.st_size > off ? (size_t)((uint64_t)st.st_size - off) : 0;
+	if (n == 0)
+		return MIMEO_OK;
+	/* No MAP_POPULATE: it maps the window page by page (one page table
+	 * walk and reference each), where the faults of the first pass map 16
+	 * pages or a folio at a time (fault-around): 5-8% less CPU on the heavy
+	 * mailbox, 1-7% on the light one (issue 16, docs/performance.md). */
+	map = mmap(NULL, n + lead, PROT_READ, MAP_PRIVATE, fd, (off_t)(off - lead));
+	if (map == MAP_FAILED) {
+		cli_error("cannot read %s: %s", name, strerror(errno));
+		return MIMEO_EIO;
+	}
+	rc = *pp ? MIMEO_OK : new_parser(s, mbox, (char *)map + lead, n, pp);
+	if (rc == MIMEO_OK) {
 		s->total_in += n;
+		*fed = n;
 		rc = mimeo_parser_feed(*pp, (char *)map + lead, n);
-		munmap(map, n + lead);
+	}
+	munmap(map, n + lead);
+	return rc;
+}
+
+static int scan_mapped(scan *s, cli_input *in, uint64_t size, int mbox, mimeo_parser **pp)
+{
+	uint64_t off;
+	size_t n, fed;
+	int rc;
+
+	for (off = 0; off < size; off += n) {
+		n = size - off < SCAN_WINDOW ? (size_t)(size - off) : SCAN_WINDOW;
+		rc = feed_window(s, in->fd, in->name, off, n, mbox, pp, &fed);
 		if (rc != MIMEO_OK)
 			return rc;
+		if (fed < n)
+			break; /* the file shrank */
 		show_progress(s, 0);
 		if (s->stop)
 			return MIMEO_EUSER; /* scan_file says nothing: the run fails */
@@ -373,6 +394,7 @@ typedef struct scan_range {
 typedef struct scan_pool_sync {
 	pthread_mutex_t lock;    /* process-shared, robust; guards `begun` and the ranges */
 	int begun;               /* the first range (the whole file) was taken */
+	int settled;             /* workers whose first pool_take is over */
 	scan_range r[];          /* one per worker: the range it scans */
 } scan_pool_sync;
 
@@ -391,6 +413,11 @@ typedef struct scan_pool {
 #define SEARCH_BACK 8
 #define SEARCH_AHEAD ((size_t)4 << 10)
 #define SEARCH_FIRST ((size_t)64 << 10) /* the first step: most cuts are near */
+/* The most a search reads at once: 256 KiB of the worker's buffer is
+ * touched, not all of its SCAN_READ bytes (a megabyte of anonymous memory
+ * more per worker, a third of -j 1's peak RSS); a longer search takes more
+ * steps of the same cost per byte. */
+#define SEARCH_CAP ((size_t)256 << 10)
 
 /*
  * The first From_ line at or after `from` and before `bound`, or `bound`
@@ -432,6 +459,72 @@ static uint64_t search_from(int fd, uint64_t from, uint64_t bound, char *buf, si
 		if (got < want || b0 + lim >= bound)
 			return bound;
 		from = b0 + lim;
+	}
+	return bound;
+}
+
+/*
+ * The last From_ line in [from, to) of the file, or `to` when there is
+ * none: `from` is at most cap - SEARCH_BACK - SEARCH_AHEAD bytes below `to`
+ * (one pread into buf).  The bytes read reach SEARCH_BACK before `from` and
+ * SEARCH_AHEAD past `to`, so that every candidate reads as in the whole
+ * file (see search_from).
+ */
+static uint64_t search_back_step(int fd, uint64_t from, uint64_t to, char *buf, size_t cap,
+				 size_t *sep)
+{
+	uint64_t b0 = from > SEARCH_BACK ? from - SEARCH_BACK : 0;
+	size_t got = 0, want = (size_t)(to - b0) + SEARCH_AHEAD, r, last, lim;
+
+	if (want > cap)
+		want = cap;
+	(void)mimeo__pread_full(fd, buf, want, b0, &got);
+	lim = got < (size_t)(to - b0) ? got : (size_t)(to - b0);
+	last = lim;
+	for (r = mimeo_mailbox_next_from(buf, got, (size_t)(from - b0)); r < lim;
+	     r = mimeo_mailbox_next_from(buf, got, r + 1))
+		last = r;
+	if (last == lim)
+		return to;
+	*sep = mimeo_mailbox_separator(buf, last);
+	return b0 + last;
+}
+
+/*
+ * The From_ line nearest to `mid` in [lo, bound), or `bound` when there is
+ * none.  It looks both ways a step at a time (SEARCH_FIRST, then twice as
+ * much up to the buffer), forward with search_from's rule and backward
+ * with search_back_step, and takes the first line either finds: the
+ * nearest to within a step.  Looking forward only, a thief that met a
+ * long message read on to its end (16 MB of the heavy mailbox at times)
+ * and took a share far from half: the owner then scanned on alone.
+ */
+static uint64_t search_near(int fd, uint64_t lo, uint64_t mid, uint64_t bound, char *buf,
+			    size_t cap, size_t *sep)
+{
+	const size_t most = cap - SEARCH_BACK - SEARCH_AHEAD;
+	uint64_t fwd = mid, back = mid, c;
+	size_t step = SEARCH_FIRST < most ? SEARCH_FIRST : most;
+
+	*sep = 0;
+	while (fwd < bound || back > lo) {
+		if (fwd < bound) {
+			uint64_t to = bound - fwd > step ? fwd + step : bound;
+
+			c = search_from(fd, fwd, to, buf, cap, sep);
+			if (c < to)
+				return c;
+			fwd = to;
+		}
+		if (back > lo) {
+			uint64_t from = back - lo > step ? back - step : lo;
+
+			c = search_back_step(fd, from, back, buf, cap, sep);
+			if (c < back)
+				return c;
+			back = from;
+		}
+		step = step < most / 2 ? step * 2 : most;
 	}
 	return bound;
 }
@@ -560,7 +653,7 @@ static int pool_take(scan_pool *pl, scan *s, size_t index, char *buf, size_t cap
 	test_kill(s, index, "locked");
 	for (;;) {
 		scan_range *v = NULL;
-		uint64_t most = 0, mid, bound, c, end;
+		uint64_t most = 0, lo, mid, bound, c, end;
 		size_t i, sep;
 		int busy = 0;
 
@@ -596,17 +689,18 @@ static int pool_take(scan_pool *pl, scan *s, size_t index, char *buf, size_t cap
 			continue;
 		}
 		v->robbed = 1;
-		mid = v->pos + most / 2;
+		lo = v->pos;
+		mid = lo + most / 2;
 		/* no From_ line past nocut: search up to it (only a thief moves
 		 * it, and v has one: this one) */
 		bound = v->nocut;
 		pool_unlock(pl);
 		test_kill(s, index, "search");
-		c = search_from(pl->fd, mid, bound, buf, cap, &sep);
+		c = search_near(pl->fd, lo, mid, bound, buf, cap, &sep);
 		pool_lock(pl);
 		v->robbed = 0;
 		if (c >= bound) {
-			v->nocut = mid; /* nothing to cut there: not again */
+			v->nocut = lo; /* nothing to cut there: not again */
 			continue;
 		}
 		end = c - sep;
@@ -630,109 +724,56 @@ static int pool_take(scan_pool *pl, scan *s, size_t index, char *buf, size_t cap
 	return -1;
 }
 
-/* A thread's view of an mbox: one segment mapped at a time, so that page
- * tables stay small however large the file is. */
-#define SCAN_SEGMENT ((uint64_t)64 << 20)
-
-typedef struct scan_seg {
-	char *map;               /* NULL: none */
-	uint64_t off;            /* file offset of map[0] (page-aligned) */
-	size_t len;
-	uint64_t dropped;        /* pages before this offset are dropped */
-} scan_seg;
-
-static void seg_unmap(scan_seg *g)
-{
-	if (g->map)
-		munmap(g->map, g->len);
-	g->map = NULL;
-}
-
-/* The bytes at `off`, in the segment of the fixed grid that holds them
- * (a step never crosses a segment's end), or NULL when the file cannot be
- * mapped (errno says why). */
-static const char *seg_at(scan_seg *g, int fd, uint64_t size, uint64_t off)
-{
-	if (!g->map || off < g->off || off >= g->off + g->len) {
-		void *m;
-
-		seg_unmap(g);
-		g->off = off / SCAN_SEGMENT * SCAN_SEGMENT;
-		g->len = (size_t)(size - g->off < SCAN_SEGMENT ? size - g->off : SCAN_SEGMENT);
-		m = mmap(NULL, g->len, PROT_READ, MAP_PRIVATE, fd, (off_t)g->off);
-		if (m == MAP_FAILED)
-			return NULL;
-		g->map = m;
-		g->dropped = g->off;
-	}
-	return g->map + (off - g->off);
-}
-
 /*
  * Scan the range `r` that this worker owns, to its end, which thieves may
  * lower meanwhile: the end is read under the lock before each step, and
- * the step is claimed (r->pos) before it is fed.  A step is dropped
- * (MADV_DONTNEED) once parsed, so resident memory stays at a step or two
- * per worker.  The bytes are not read with pread(), whose copy cost a
- * third more CPU on base64-heavy mail, and not populated ahead with
+ * the step is claimed (r->pos) before it is fed.  A step is a window
+ * (feed_window) on the grid -j 1's windows use, so resident memory stays
+ * at a window per worker.  The bytes are not read with pread(), whose copy
+ * cost a third more CPU on base64-heavy mail, and not populated ahead with
  * MADV_POPULATE_READ: that walks the step page by page (get_user_pages),
  * where the parser's faults map 16 pages at a time (fault-around), as with
  * -j 1: 7% less CPU on the heavy mailbox, 3% on the light one.
  */
-static int pool_scan(scan *s, scan_pool *pl, scan_range *r, scan_seg *g)
+static int pool_scan(scan *s, scan_pool *pl, scan_range *r)
 {
-	const uint64_t page = (uint64_t)sysconf(_SC_PAGESIZE);
 	mimeo_parser *p = NULL;
 	int rc = MIMEO_OK;
 
 	for (;;) {
-		uint64_t off, a, seg_end;
-		size_t n;
-		struct stat st;
-		const char *d;
+		uint64_t off;
+		size_t n, fed = 0;
 
-		/* claim the next step */
+		/* claim the next step: to the next multiple of SCAN_WINDOW (a
+		 * range starts anywhere, its later steps fall on the grid) */
 		pool_lock(pl);
 		off = r->pos;
-		seg_end = (off / SCAN_SEGMENT + 1) * SCAN_SEGMENT;
-		n = SCAN_READ;
+		n = SCAN_WINDOW - (size_t)(off % SCAN_WINDOW);
 		if (r->end - off < n)
 			n = (size_t)(r->end - off);
-		if (seg_end - off < n)
-			n = (size_t)(seg_end - off);
 		r->pos = off + n;
 		if (n == 0)
 			r->active = 0;
 		pool_unlock(pl);
-		/* see scan_mapped: stop where a file that shrank now ends */
-		if (n && fstat(pl->fd, &st) == 0 && (uint64_t)st.st_size < off + n)
-			n = (uint64_t)st.st_size > off ? (size_t)((uint64_t)st.st_size - off) : 0;
-		d = n ? seg_at(g, pl->fd, pl->size, off) : NULL;
-		if (!d) {
+		if (n == 0)
+			break;
+		rc = feed_window(s, pl->fd, pl->path, off, n, 1, &p, &fed);
+		if (rc == MIMEO_EIO) {
+			/* what is left of the range is lost: the run fails */
 			pool_lock(pl);
 			r->active = 0;
 			pool_unlock(pl);
-			if (!n)
-				break;
-			/* what is left of the range is lost: the run fails */
-			cli_error("cannot read %s: %s", pl->path, strerror(errno));
 			mimeo_parser_free(p);
 			return -1;
 		}
-		if (!p) {
-			rc = new_parser(s, 1, d, n, &p);
-			if (rc != MIMEO_OK)
-				break;
-		}
-		s->total_in += n;
-		rc = mimeo_parser_feed(p, d, n);
 		if (rc != MIMEO_OK)
 			break;
-		a = (off + n) / page * page;
-		if (a > g->dropped) {
-			madvise(g->map + (g->dropped - g->off), (size_t)(a - g->dropped),
-				MADV_DONTNEED);
-			g->dropped = a;
+		if (fed < n) {
+			/* the file shrank (see feed_window): it ends here */
+			pool_lock(pl);
+			r->active = 0;
+			pool_unlock(pl);
+			break;
 		}
 		show_progress(s, 0);
 		if (s->stop) {
@@ -782,7 +823,7 @@ static int scan_file(scan *s, const char *path, int mbox, char *buf)
 	/* (stdin is read, not mapped: it may not start at offset 0) */
 	if (!in.gz && strcmp(path, "-") != 0 && fstat(in.fd, &st) == 0 && S_ISREG(st.st_mode) &&
 	    st.st_size > 0) {
-		rc = scan_mapped(s, &in, 0, (uint64_t)st.st_size, mbox, &p);
+		rc = scan_mapped(s, &in, (uint64_t)st.st_size, mbox, &p);
 		goto done;
 	}
 	for (;;) {
@@ -1035,6 +1076,24 @@ typedef struct scan_worker {
 	size_t failed_inputs;    /* command-line inputs that could not be */
 } scan_worker;
 
+/* The CPUs this process may run on (sched_getaffinity: a `taskset` or
+ * cpuset of the caller's), where forked workers are placed. */
+typedef struct scan_cpus {
+#ifdef __linux__
+	cpu_set_t all;
+#endif
+	int here;                /* the CPU this process is on; -1: unknown */
+} scan_cpus;
+
+static void cpus_init(scan_cpus *c)
+{
+	c->here = -1;
+#ifdef __linux__
+	if (sched_getaffinity(0, sizeof(c->all), &c->all) == 0 && CPU_COUNT(&c->all) >= 2)
+		c->here = sched_getcpu();
+#endif
+}
+
 /* What worker 1 knows of the others. */
 typedef struct scan_watch {
 	pid_t *pids;             /* [1..n): forked workers; 0: not running or reaped */
@@ -1044,6 +1103,8 @@ typedef struct scan_watch {
 	uint64_t rss;            /* the reaped workers' peak RSS added up, KiB */
 	int failed;              /* a worker died: said, the others killed */
 	struct timespec reaped;  /* when watch_poll last looked for ended workers */
+	scan_cpus cpus;          /* where workers may run */
+	int placed;              /* forked workers are held on their first CPU (place_on) */
 } scan_watch;
 
 static int worker_init(scan_worker *w, int structure)
@@ -1073,24 +1134,52 @@ static void worker_dispose(scan_worker *w)
 	free(w->buf);
 }
 
+/*
+ * After a worker's first pool_take.  MIMEO_SCAN_CUT_FIRST=1 (a test hook,
+ * like MIMEO_SCAN_SPLIT_MIN) makes the worker that took the whole file
+ * wait, before its first step, until every other worker has taken its
+ * first range or found none (2 s at most), so that the cuts fall where a
+ * test can tell: the thieves search an untouched range (pos 0).
+ */
+static void pool_settle(scan_pool *pl, scan *s, const scan_range *mine, int took)
+{
+	const char *e = getenv("MIMEO_SCAN_CUT_FIRST");
+	int waits;
+
+	pool_lock(pl);
+	if (!(took && mine->start == 0))
+		pl->x->settled++;
+	else if (e && strcmp(e, "1") == 0)
+		for (waits = 0; pl->x->settled < (int)pl->nr - 1 && !s->stop && waits < 40000; waits++)
+			pool_wait(pl, s);
+	pool_unlock(pl);
+}
+
 /* Scan ranges of the mbox of `pl` until none is worth taking.  A range
  * that fails is counted as a failed input (the run's status is 1; the
- * reason was printed). */
+ * reason was printed).  SCAN_VERBOSE: each range taken, on stderr. */
 static void pool_run(scan_worker *w, scan_pool *pl)
 {
-	scan_seg g;
+	const scan_range *mine = &pl->x->r[w->index];
+	int took, first = 1;
 
-	memset(&g, 0, sizeof(g));
-	while (w->s.err != MIMEO_ENOMEM && !w->s.stop &&
-	       pool_take(pl, &w->s, w->index, w->buf, SCAN_READ) == 0) {
+	while (w->s.err != MIMEO_ENOMEM && !w->s.stop) {
+		took = pool_take(pl, &w->s, w->index, w->buf, SEARCH_CAP) == 0;
+		if (first)
+			pool_settle(pl, &w->s, mine, took);
+		first = 0;
+		if (!took)
+			break;
 		test_kill(&w->s, w->index, "");
-		if (pool_scan(&w->s, pl, &pl->x->r[w->index], &g) < 0) {
+		if (getenv("SCAN_VERBOSE"))
+			fprintf(stderr, "worker %zu takes bytes %" PRIu64 "..%" PRIu64 " of %s\n",
+				w->index + 1, mine->start, mine->next, pl->path);
+		if (pool_scan(&w->s, pl, &pl->x->r[w->index]) < 0) {
 			w->failed_inputs++;
 			if (w->s.err != MIMEO_ENOMEM)
 				w->s.err = 0;
 		}
 	}
-	seg_unmap(&g);
 }
 
 /* Take jobs until none is left, then help with the mboxes still being
@@ -1236,6 +1325,75 @@ static void watch_progress(scan_watch *wt)
 	cli_progress_update(wt->prog, in, msgs);
 }
 
+/*
+ * Where forked worker k starts: a CPU this process may run on other than
+ * the one it is on now (-1: leave it to the kernel).  On a busy machine
+ * the kernel often put the new worker on its parent's CPU (the other one
+ * was busy too, at any priority), and the two workers shared that CPU for
+ * most of a 25 ms scan until the load balancer moved one (-j 2 measured
+ * no faster than -j 1 then, in half the rounds).
+ */
+static int start_cpu(const scan_cpus *cs, size_t k)
+{
+#ifdef __linux__
+	int c, n = 0, want;
+
+	if (cs->here < 0)
+		return -1;
+	want = (int)((k - 1) % (size_t)(CPU_COUNT(&cs->all) - 1));
+	for (c = 0; c < CPU_SETSIZE; c++) {
+		if (!CPU_ISSET(c, &cs->all) || c == cs->here)
+			continue;
+		if (n++ == want)
+			return c;
+	}
+#else
+	(void)cs;
+	(void)k;
+#endif
+	return -1;
+}
+
+/*
+ * Forked worker `pid` starts on `cpu` (start_cpu): its parent moves it
+ * there at once, before it has run.  When the worker moved itself, it
+ * first had to run where the kernel had queued it, often behind its
+ * parent, and began 1.3 ms after the fork in the median (0.8 ms this way,
+ * of a 100 MB scan's 10 ms with -j 2).  Worker 1 lets it run anywhere
+ * again after its own first step (release_workers, watch_poll): it
+ * starts there but is not held there (on a machine busy in other ways a
+ * long scan may be better off elsewhere later).  Both calls are the
+ * parent's, in this order: the worker cannot be held by a late place_on.
+ */
+static void place_on(pid_t pid, int cpu)
+{
+#ifdef __linux__
+	cpu_set_t one;
+
+	if (cpu < 0)
+		return;
+	CPU_ZERO(&one);
+	CPU_SET(cpu, &one);
+	(void)sched_setaffinity(pid, sizeof(one), &one);
+#else
+	(void)pid;
+	(void)cpu;
+#endif
+}
+
+/* Let the forked workers run on every CPU of wt->cpus again. */
+static void release_workers(scan_watch *wt)
+{
+#ifdef __linux__
+	size_t k;
+
+	for (k = 1; k < wt->n; k++)
+		if (wt->pids[k] > 0)
+			(void)sched_setaffinity(wt->pids[k], sizeof(wt->cpus.all), &wt->cpus.all);
+#endif
+	wt->placed = 0;
+}
+
 /* Worker 1, after each step and while it waits for a cut: the progress,
  * and, every 5 ms at most, the workers that ended (a wait4 each, about a
  * microsecond: with many workers, after every 200-microsecond step, that
@@ -1245,6 +1403,8 @@ static void watch_poll(scan_watch *wt, scan *s)
 	struct timespec now;
 
 	watch_progress(wt);
+	if (wt->placed)
+		release_workers(wt);
 	clock_gettime(CLOCK_MONOTONIC, &now);
 	if ((now.tv_sec - wt->reaped.tv_sec) * 1000000000L + (now.tv_nsec - wt->reaped.tv_nsec) >=
 	    5000000L) {
@@ -1253,54 +1413,6 @@ static void watch_poll(scan_watch *wt, scan *s)
 	}
 	if (wt->failed)
 		s->stop = 1;
-}
-
-/*
- * Where forked worker k starts: a CPU this process may run on other than
- * the one it is on now (-1: leave it to the kernel).  On a busy machine
- * the kernel often put the new worker on its parent's CPU (the other one
- * was busy too, at any priority), and the two workers shared that CPU for
- * most of a 25 ms scan until the load balancer moved one (-j 2 measured
- * no faster than -j 1 then, in half the rounds).
- */
-static int start_cpu(size_t k)
-{
-#ifdef __linux__
-	cpu_set_t all;
-	int here = sched_getcpu(), c, n = 0, want;
-
-	if (here < 0 || sched_getaffinity(0, sizeof(all), &all) != 0 || CPU_COUNT(&all) < 2)
-		return -1;
-	want = (int)((k - 1) % (size_t)(CPU_COUNT(&all) - 1));
-	for (c = 0; c < CPU_SETSIZE; c++) {
-		if (!CPU_ISSET(c, &all) || c == here)
-			continue;
-		if (n++ == want)
-			return c;
-	}
-#else
-	(void)k;
-#endif
-	return -1;
-}
-
-/* In a forked worker: move to `cpu` (start_cpu), then allow every CPU
- * again, so that it starts there but is not held there (a long scan on a
- * machine that is busy in other ways may be better off elsewhere later). */
-static void start_on(int cpu)
-{
-#ifdef __linux__
-	cpu_set_t all, one;
-
-	if (cpu < 0 || sched_getaffinity(0, sizeof(all), &all) != 0)
-		return;
-	CPU_ZERO(&one);
-	CPU_SET(cpu, &one);
-	if (sched_setaffinity(0, sizeof(one), &one) == 0)
-		sched_setaffinity(0, sizeof(all), &all);
-#else
-	(void)cpu;
-#endif
 }
 
 /*
@@ -1331,10 +1443,15 @@ static int run_workers(const scan_shared *sh, scan_report *reports, size_t n, in
 	/* the workers must be waited for: with SIGCHLD ignored (inherited)
 	 * they would be reaped unseen, and how they ended unknown */
 	signal(SIGCHLD, SIG_DFL);
+	cpus_init(&wt.cpus);
 	for (k = 1; k < wt.n; k++) {
-		int cpu = start_cpu(k);
+		int cpu = start_cpu(&wt.cpus, k);
 		pid_t pid = fork();
 
+		if (pid > 0 && cpu >= 0) {
+			place_on(pid, cpu);
+			wt.placed = 1;
+		}
 		if (pid == 0) {
 			memset(&w, 0, sizeof(w));
 			close(pfd[0]);
@@ -1345,7 +1462,6 @@ static int run_workers(const scan_shared *sh, scan_report *reports, size_t n, in
 #endif
 			if (getppid() != self)
 				_exit(1);
-			start_on(cpu);
 			w.sh = sh;
 			w.index = k;
 			worker_main(&w, structure, &reports[k]); /* keeps pfd[1] until it exits */

@@ -410,6 +410,28 @@ for f in edge long crlf box samples; do
 done
 run "$CLI" scan "$T/edge.mbox"
 check "edge.mbox: 2 messages" grep -q "^messages 2 " "$T/out"
+# a worker cuts the range it takes from at the From_ line nearest the
+# middle of what is left, before the middle or after it: here the middle
+# falls 50 KB into a 300 KB message at the end, so the cut is at its start
+# (looking forward only, there was none to find, and no worker helped);
+# MIMEO_SCAN_CUT_FIRST holds the first range's owner back until the cut
+python3 - "$T" <<'EOF'
+import sys
+t = sys.argv[1]
+def msg(name, body):
+    return "From %s@example.org Mon Dec  7 10:00:00 2026\nSubject: %s\n\n%s\n" % (name, name, body)
+pre = ""
+while len(pre) < 200 * 1024:
+    pre += msg("s%d" % len(pre), "short line\n" * 90) + "\n"
+long_msg = msg("long", "no separator in this long message, only text\n" * 6900)
+open(t + "/nearcut.mbox", "w").write(pre + long_msg)
+open(t + "/nearcut.at", "w").write("%d..%d\n" % (len(pre), len(pre + long_msg)))
+EOF
+SCAN_VERBOSE=1 MIMEO_SCAN_CUT_FIRST=1 MIMEO_SCAN_SPLIT_MIN=1 "$CLI" scan -j 2 "$T/nearcut.mbox" >"$T/jn" 2>"$T/err"
+checkx "scan -j 2 nearcut.mbox: cut at the From_ line before the middle ($(cat "$T/nearcut.at"): $(grep takes "$T/err"))" \
+	'grep -q "takes bytes $(cat "$T/nearcut.at") of" "$T/err"'
+"$CLI" scan -j 1 "$T/nearcut.mbox" >"$T/j1" 2>&1
+check "scan -j 2 nearcut.mbox = -j 1" cmp -s "$T/j1" "$T/jn"
 MIMEO_SCAN_SPLIT_MIN=1 "$CLI" scan --mbox -j 1 "$T/forced.mbox" >"$T/j1" 2>&1
 for j in 2 5 13; do
 	MIMEO_SCAN_SPLIT_MIN=1 "$CLI" scan --mbox -j $j "$T/forced.mbox" >"$T/jn" 2>&1
