@@ -128,6 +128,22 @@ int cli_take_message_opt(int *argc, char **argv, size_t *n);
  * "-" is read as one message unless n is given.  NULL after printing one
  * error line (a number past the end included). */
 struct mimeo_message *cli_load_message_n(const char *path, size_t n);
+/* A mailbox given on the command line (ls, extract --all). */
+struct mimeo_mailbox;
+typedef struct cli_box {
+	const char *arg;           /* as given */
+	struct mimeo_mailbox *mb;
+	char *slurped;             /* "-": stdin read into memory */
+} cli_box;
+
+/* Open FILE|DIR ("-" = stdin) as a mailbox and index it; a Maildir's
+ * entries that are not messages are said on stderr.  0, or -1 after
+ * printing one error line. */
+int cli_box_open(cli_box *b, const char *arg);
+
+/* Free what cli_box_open made (a closed or failed box is fine). */
+void cli_box_close(cli_box *b);
+
 /* The leaves `extract` writes (and `ls` counts): a filename, or the
  * disposition "attachment". */
 int cli_is_attachment(const struct mimeo_part *p);

@@ -200,6 +200,53 @@ out:
 }
 
 /* ------------------------------------------------------------------ */
+/* opening a mailbox (ls, extract --all)                               */
+/* ------------------------------------------------------------------ */
+
+int cli_box_open(cli_box *b, const char *arg)
+{
+	int rc;
+
+	memset(b, 0, sizeof(*b));
+	b->arg = arg;
+	if (strcmp(arg, "-") == 0) {
+		size_t len;
+
+		b->slurped = cli_input_slurp_mail(arg, &len);
+		if (!b->slurped)
+			return -1;
+		rc = mimeo_mailbox_open_buffer(&b->mb, b->slurped, len, NULL);
+	} else {
+		rc = mimeo_mailbox_open(&b->mb, arg, NULL);
+	}
+	if (rc != MIMEO_OK) {
+		if (rc == MIMEO_EIO && errno == ENOTDIR)
+			cli_error("%s is a folder but no Maildir (no cur/ or new/)", arg);
+		else
+			cli_error("cannot open %s: %s", arg,
+				  rc == MIMEO_EIO ? cli_io_reason(errno) : mimeo_strerror(rc));
+		free(b->slurped);
+		b->slurped = NULL;
+		return -1;
+	}
+	if (mimeo_mailbox_skipped(b->mb))
+		/* nothing skipped silently: a subfolder of cur/ or new/ is no
+		 * message, but say that it was there */
+		fprintf(stderr, "mimeo: %s: %zu entr%s in new/ or cur/ not read (not a "
+			"regular file)\n", arg, mimeo_mailbox_skipped(b->mb),
+			mimeo_mailbox_skipped(b->mb) == 1 ? "y" : "ies");
+	return 0;
+}
+
+void cli_box_close(cli_box *b)
+{
+	mimeo_mailbox_free(b->mb);
+	free(b->slurped);
+	b->mb = NULL;
+	b->slurped = NULL;
+}
+
+/* ------------------------------------------------------------------ */
 /* attachments                                                         */
 /* ------------------------------------------------------------------ */
 
