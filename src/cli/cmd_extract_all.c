@@ -13,6 +13,7 @@
 #include "cli.h"
 #include "commands.h"
 #include "outdir.h"
+#include "team.h"
 
 #include <mimeo.h>
 
@@ -289,114 +290,264 @@ static void ylist_free(ylist *l)
 	free(l->v);
 }
 
-int cli_extract_all(const char *path, const char *dir, int progress_mode, int expand)
+/* Pieces found by a forked worker go to worker 1 through its side file:
+ * each as the struct (its pointers meaningless there) and then its two
+ * strings, each after its length. */
+static int ylist_write(const ylist *l, FILE *f)
 {
-	ylist yparts = { NULL, 0, 0 };
-	cli_box bx;
-	size_t i, n, unreadable = 0;
-	uint64_t done = 0;
-	cli_progress prog;
-	int rc = CLI_OK;
-	size_t dirlen = strlen(dir);
-	char *sub;
-	mimeo_message_options borrow = MIMEO_MESSAGE_OPTIONS_INIT;
+	size_t i;
 
+	for (i = 0; i < l->n; i++) {
+		const ypiece *y = &l->v[i];
+		size_t nl = strlen(y->name), sl = strlen(y->section);
+
+		if (fwrite(y, sizeof(*y), 1, f) != 1 || fwrite(&nl, sizeof(nl), 1, f) != 1 ||
+		    fwrite(y->name, 1, nl, f) != nl || fwrite(&sl, sizeof(sl), 1, f) != 1 ||
+		    fwrite(y->section, 1, sl, f) != sl)
+			return -1;
+	}
+	return 0;
+}
+
+/* One string of a side file, NUL-terminated; NULL at a short read. */
+static char *read_string(FILE *f)
+{
+	size_t len;
+	char *s;
+
+	if (fread(&len, sizeof(len), 1, f) != 1 || len > ((size_t)1 << 30) ||
+	    !(s = malloc(len + 1)))
+		return NULL;
+	if (fread(s, 1, len, f) != len) {
+		free(s);
+		return NULL;
+	}
+	s[len] = '\0';
+	return s;
+}
+
+/* Add the pieces of a side file to `l`: 0, or -1 (out of memory, or the
+ * file is short). */
+static int ylist_read(ylist *l, FILE *f)
+{
+	ypiece y;
+
+	while (fread(&y, sizeof(y), 1, f) == 1) {
+		if (cli_reserve((void **)&l->v, &l->cap, l->n, sizeof(*l->v), 16) < 0)
+			return -1;
+		y.name = read_string(f);
+		y.section = y.name ? read_string(f) : NULL;
+		if (!y.section) {
+			free(y.name);
+			return -1;
+		}
+		l->v[l->n++] = y;
+	}
+	return ferror(f) ? -1 : 0;
+}
+
+/* --- one message ---------------------------------------------------- */
+
+/* What extract --all works with; each worker has its own copy. */
+typedef struct xall {
+	cli_box bx;
+	const char *path;
+	const char *dir;
+	size_t dirlen;             /* of dir, trailing slashes left out */
+	char *sub;                 /* DIR/<N>, room for dirlen + 24 */
+	int expand;                /* open TNEF, uuencode and yEnc */
+	ylist yparts;              /* parts of multi-part yEnc posts found */
+} xall;
+
+/* How one message went. */
+enum { XM_OK, XM_UNREADABLE, XM_FAILED, XM_STOP };
+
+/* Save the attachments of message i (parsed as m) into DIR/<i>/:
+ * XM_OK, XM_FAILED (some not saved: said, go on), or XM_STOP (DIR/<i>
+ * cannot be created, out of memory: said). */
+static int save_attachments(xall *x, const mimeo_message *m, size_t i)
+{
+	const mimeo_part *p;
+	cli_outdir *out = NULL;
+	int rc = XM_OK, y;
+
+	for (p = mimeo_message_root(m); p && rc != XM_STOP; p = mimeo_part_next(p)) {
+		char label[640];
+
+		if (!cli_is_attachment(p))
+			continue;
+		y = yenc_note(&x->yparts, p, i);
+		if (y < 0) {
+			cli_error("out of memory");
+			rc = XM_STOP;
+			break;
+		}
+		if (y)
+			continue; /* put together at the end */
+		if (!out) {
+			/* DIR/<N>/, created for messages that have any */
+			snprintf(x->sub, x->dirlen + 24, "%.*s/%zu", (int)x->dirlen, x->dir, i);
+			out = cli_outdir_open(x->sub, "extract");
+			if (!out) {
+				rc = XM_STOP;
+				break;
+			}
+		}
+		snprintf(label, sizeof(label), "message %zu section %s", i, mimeo_part_section(p));
+		if (cli_outdir_save(out, mimeo_part_filename(p), label, cli_produce_body,
+				    (void *)p) == 0)
+			cli_warn_yenc("extract", p);
+	}
+	if (out && cli_outdir_close(out) != CLI_OK && rc == XM_OK)
+		rc = XM_FAILED;
+	return rc;
+}
+
+/* Parse message i and save its attachments: an XM_ value. */
+static int extract_message(xall *x, size_t i)
+{
+	mimeo_message_options borrow = MIMEO_MESSAGE_OPTIONS_INIT;
+	mimeo_message *m = NULL;
+	int r;
+
+	/* in place from the mapping (MIMEO_MESSAGE_BORROW): reading each
+	 * message with pread, as mimeo_mailbox_parse does by default, cost
+	 * 40% more CPU here (the parse and the decode each copy it);
+	 * mimeo_mailbox_parse still looks at the file's size before each
+	 * message, so a mailbox cut meanwhile is reported, not read past its
+	 * end */
 	borrow.flags = MIMEO_MESSAGE_BORROW;
-	if (cli_box_open(&bx, path) < 0)
+	r = mimeo_mailbox_parse(&m, x->bx.mb, i, &borrow);
+	if (r != MIMEO_OK) {
+		cli_error("%s", mimeo_mailbox_error(x->bx.mb));
+		return r == MIMEO_ENOMEM ? XM_STOP : XM_UNREADABLE;
+	}
+	if (x->expand && mimeo_message_expand(m, NULL) != MIMEO_OK) {
+		cli_error("%s: message %zu: cannot read its TNEF, uuencoded or yEnc parts", x->path,
+			  i);
+		mimeo_message_free(m);
+		return XM_UNREADABLE;
+	}
+	r = save_attachments(x, m, i);
+	mimeo_message_free(m);
+	return r;
+}
+
+/* --- the workers (team.h) ---------------------------------------------- */
+
+static uint64_t xall_size(void *ctx, size_t i)
+{
+	xall *x = ctx;
+	mimeo_mailbox_entry e;
+
+	return mimeo_mailbox_entry_get(x->bx.mb, i, &e) == MIMEO_OK ? e.size : 0;
+}
+
+/* Messages first..last; stops at the first XM_STOP, as one worker would
+ * stop the whole run there. */
+static int xall_work(void *ctx, cli_team_worker *w, size_t first, size_t last)
+{
+	xall *x = ctx;
+	FILE *side = cli_team_side(w);
+	int rc = CLI_OK, r = XM_OK;
+	size_t i;
+
+	for (i = first; i <= last && r != XM_STOP; i++) {
+		r = extract_message(x, i);
+		if (r == XM_FAILED || r == XM_STOP)
+			rc = CLI_FAILURE;
+		cli_team_done(w, xall_size(x, i), r == XM_UNREADABLE);
+	}
+	if (side && ylist_write(&x->yparts, side) < 0) {
+		cli_error("extract: cannot keep the yEnc parts found in a temporary file: %s",
+			  strerror(errno));
+		rc = CLI_FAILURE;
+	}
+	return rc;
+}
+
+static int xall_gather(void *ctx, FILE *side)
+{
+	xall *x = ctx;
+
+	if (ylist_read(&x->yparts, side) < 0) {
+		cli_error("extract: cannot read back the yEnc parts a worker found");
 		return CLI_FAILURE;
+	}
+	return CLI_OK;
+}
+
+static const cli_team_ops xall_ops = { xall_size, xall_work, xall_gather };
+
+/* Below this many bytes per worker, fork and the output's temporary files
+ * cost more than a second core gains. */
+#define XALL_SPLIT_MIN ((uint64_t)2 << 20)
+
+/* MIMEO_EXTRACT_SPLIT_MIN (bytes) lowers it, so that tests can split
+ * small mailboxes. */
+static uint64_t split_min(void)
+{
+	const char *e = getenv("MIMEO_EXTRACT_SPLIT_MIN");
+	size_t v;
+
+	return e && cli_parse_count(e, &v) == 0 ? (uint64_t)v : XALL_SPLIT_MIN;
+}
+
+/* Open the mailbox and DIR: 0, or -1 after saying why. */
+static int xall_open(xall *x, const char *path, const char *dir, int expand)
+{
+	memset(x, 0, sizeof(*x));
+	x->path = path;
+	x->dir = dir;
+	x->expand = expand;
+	if (cli_box_open(&x->bx, path) < 0)
+		return -1;
 	if (mkdir(dir, 0777) < 0 && errno != EEXIST) {
 		cli_error("cannot create %s: %s", dir, strerror(errno));
-		cli_box_close(&bx);
-		return CLI_FAILURE;
+		return -1;
 	}
-	while (dirlen > 1 && dir[dirlen - 1] == '/')
-		dirlen--;
-	sub = malloc(dirlen + 24);
-	if (!sub) {
+	x->dirlen = strlen(dir);
+	while (x->dirlen > 1 && dir[x->dirlen - 1] == '/')
+		x->dirlen--;
+	x->sub = malloc(x->dirlen + 24);
+	if (!x->sub) {
 		cli_error("out of memory");
-		cli_box_close(&bx);
+		return -1;
+	}
+	return 0;
+}
+
+static void xall_close(xall *x)
+{
+	ylist_free(&x->yparts);
+	free(x->sub);
+	cli_box_close(&x->bx);
+}
+
+int cli_extract_all(const char *path, const char *dir, int progress_mode, int expand,
+		    size_t workers)
+{
+	cli_team_result res;
+	cli_progress prog;
+	xall x;
+	int rc;
+
+	if (xall_open(&x, path, dir, expand) < 0) {
+		xall_close(&x);
 		return CLI_FAILURE;
 	}
-	n = mimeo_mailbox_count(bx.mb);
-	cli_progress_start(&prog, "extract", progress_mode, mimeo_mailbox_size(bx.mb));
-	for (i = 1; i <= n; i++) {
-		mimeo_message *m = NULL;
-		const mimeo_part *p;
-		cli_outdir *out = NULL;
-		mimeo_mailbox_entry e;
-		int r;
-
-		mimeo_mailbox_entry_get(bx.mb, i, &e);
-		/* in place from the mapping (MIMEO_MESSAGE_BORROW): reading each
-		 * message with pread, as mimeo_mailbox_parse does by default,
-		 * cost 40% more CPU here (the parse and the decode each copy
-		 * it); mimeo_mailbox_parse still looks at the file's size before
-		 * each message, so a mailbox cut meanwhile is reported, not
-		 * read past its end */
-		r = mimeo_mailbox_parse(&m, bx.mb, i, &borrow);
-		if (r != MIMEO_OK) {
-			cli_error("%s", mimeo_mailbox_error(bx.mb));
-			if (r == MIMEO_ENOMEM) {
-				rc = CLI_FAILURE;
-				break;
-			}
-			unreadable++;
-			continue;
-		}
-		if (expand && mimeo_message_expand(m, NULL) != MIMEO_OK) {
-			cli_error("%s: message %zu: cannot read its TNEF, uuencoded or yEnc parts",
-				  path, i);
-			mimeo_message_free(m);
-			unreadable++;
-			continue;
-		}
-		for (p = mimeo_message_root(m); p; p = mimeo_part_next(p)) {
-			char label[640];
-			int y;
-
-			if (!cli_is_attachment(p))
-				continue;
-			y = yenc_note(&yparts, p, i);
-			if (y < 0) {
-				cli_error("out of memory");
-				rc = CLI_FAILURE;
-				break;
-			}
-			if (y)
-				continue; /* put together at the end */
-			if (!out) {
-				/* DIR/<N>/, created for messages that have any */
-				snprintf(sub, dirlen + 24, "%.*s/%zu", (int)dirlen, dir, i);
-				out = cli_outdir_open(sub, "extract");
-				if (!out) {
-					rc = CLI_FAILURE;
-					break;
-				}
-			}
-			snprintf(label, sizeof(label), "message %zu section %s", i,
-				 mimeo_part_section(p));
-			if (cli_outdir_save(out, mimeo_part_filename(p), label, cli_produce_body,
-					    (void *)p) == 0)
-				cli_warn_yenc("extract", p);
-		}
-		if (out && cli_outdir_close(out) != CLI_OK)
-			rc = CLI_FAILURE;
-		mimeo_message_free(m);
-		done += e.size;
-		cli_progress_update(&prog, done, i);
-		if (p)
-			break; /* DIR/<N> could not be created: stop */
-	}
+	cli_progress_start(&prog, "extract", progress_mode, mimeo_mailbox_size(x.bx.mb));
+	cli_team_run(&xall_ops, &x, mimeo_mailbox_count(x.bx.mb), workers, split_min(), &prog,
+		     "extract", &res);
 	cli_progress_end(&prog);
-	if (rc == CLI_OK && yenc_assemble(&yparts, bx.mb, dir) != CLI_OK)
+	rc = res.status;
+	if (rc == CLI_OK && yenc_assemble(&x.yparts, x.bx.mb, dir) != CLI_OK)
 		rc = CLI_FAILURE;
-	ylist_free(&yparts);
-	if (unreadable) {
-		cli_error("extract: %zu message%s could not be read", unreadable,
-			  unreadable == 1 ? "" : "s");
+	if (res.unreadable) {
+		cli_error("extract: %zu message%s could not be read", res.unreadable,
+			  res.unreadable == 1 ? "" : "s");
 		rc = CLI_FAILURE;
 	}
-	free(sub);
-	cli_box_close(&bx);
+	xall_close(&x);
 	return rc;
 }

@@ -7,6 +7,7 @@
 #include "cli.h"
 #include "commands.h"
 #include "outdir.h"
+#include "team.h"
 
 #include <mimeo.h>
 
@@ -341,8 +342,8 @@ static int run_extract(int argc, char **argv)
 	const mimeo_part *p;
 	mimeo_message *m;
 	cli_outdir *out;
-	int i, rc, all = 0, expand = 1, progress = CLI_PROGRESS_AUTO;
-	size_t msgn;
+	int i, rc, all = 0, expand = 1, progress = CLI_PROGRESS_AUTO, jobs_given = 0;
+	size_t msgn, workers = cli_team_cores();
 
 	if (cli_take_message_opt(&argc, argv, &msgn) < 0)
 		return CLI_USAGE;
@@ -353,27 +354,36 @@ static int run_extract(int argc, char **argv)
 			expand = 0;
 		} else if (cli_progress_option(argv[i], &progress)) {
 			continue;
+		} else if (strncmp(argv[i], "-j", 2) == 0) {
+			const char *v = argv[i][2] ? argv[i] + 2 : (i + 1 < argc ? argv[++i] : NULL);
+
+			if (cli_parse_count(v, &workers) < 0 || workers > 1024) {
+				cli_error("extract: -j takes a number of workers from 1 to 1024 (%s)",
+					  "usage: mimeo extract [--all [-j N]] [--no-expand] [--message N] FILE -o DIR");
+				return CLI_USAGE;
+			}
+			jobs_given = 1;
 		} else if (strcmp(argv[i], "-o") == 0 || strcmp(argv[i], "--output") == 0) {
 			if (i + 1 >= argc) {
-				cli_error("extract: -o needs a DIR (usage: mimeo extract [--all] [--no-expand] [--message N] FILE -o DIR)");
+				cli_error("extract: -o needs a DIR (usage: mimeo extract [--all [-j N]] [--no-expand] [--message N] FILE -o DIR)");
 				return CLI_USAGE;
 			}
 			dir = argv[++i];
 		} else if (strncmp(argv[i], "-o", 2) == 0 && argv[i][2]) {
 			dir = argv[i] + 2;
 		} else if (argv[i][0] == '-' && argv[i][1]) {
-			cli_error("extract: unknown option '%s' (usage: mimeo extract [--all] [--no-expand] [--message N] FILE -o DIR)",
+			cli_error("extract: unknown option '%s' (usage: mimeo extract [--all [-j N]] [--no-expand] [--message N] FILE -o DIR)",
 				  argv[i]);
 			return CLI_USAGE;
 		} else if (!path) {
 			path = argv[i];
 		} else {
-			cli_error("extract: too many arguments (usage: mimeo extract [--all] [--no-expand] [--message N] FILE -o DIR)");
+			cli_error("extract: too many arguments (usage: mimeo extract [--all [-j N]] [--no-expand] [--message N] FILE -o DIR)");
 			return CLI_USAGE;
 		}
 	}
 	if (!path || !dir || !*dir) {
-		cli_error("extract: missing %s (usage: mimeo extract [--all] [--no-expand] [--message N] FILE -o DIR)",
+		cli_error("extract: missing %s (usage: mimeo extract [--all [-j N]] [--no-expand] [--message N] FILE -o DIR)",
 			  path ? "-o DIR" : "FILE");
 		return CLI_USAGE;
 	}
@@ -381,8 +391,12 @@ static int run_extract(int argc, char **argv)
 		cli_error("extract: --all and --message exclude each other");
 		return CLI_USAGE;
 	}
+	if (jobs_given && !all) {
+		cli_error("extract: -j is for --all (one message is extracted by one process)");
+		return CLI_USAGE;
+	}
 	if (all)
-		return cli_finish_stdout(cli_extract_all(path, dir, progress, expand));
+		return cli_finish_stdout(cli_extract_all(path, dir, progress, expand, workers));
 	m = cli_load_message_n(path, msgn);
 	if (!m || (expand && cli_expand(m, path) != 0)) {
 		mimeo_message_free(m);
@@ -413,5 +427,5 @@ static int run_extract(int argc, char **argv)
 }
 
 const cli_command cli_cmd_extract = {
-	"extract", "extract [--all] [--no-expand] FILE -o DIR  save every attachment into DIR (--all: of every message)", run_extract
+	"extract", "extract [--all [-j N]] [--no-expand] FILE -o DIR  save every attachment into DIR (--all: of every message)", run_extract
 };

@@ -27,8 +27,10 @@ extern const cli_command cli_cmd_to7bit;
 extern const cli_command cli_cmd_ls;
 /* `extract --all FILE|DIR -o DIR`: every message's attachments into
  * DIR/<N>/ (with `expand`, the files inside TNEF parts and text bodies
- * instead of the opened TNEF parts); returns the exit status */
-int cli_extract_all(const char *path, const char *dir, int progress_mode, int expand);
+ * instead of the opened TNEF parts), by `workers` processes (team.h);
+ * returns the exit status */
+int cli_extract_all(const char *path, const char *dir, int progress_mode, int expand,
+		    size_t workers);
 extern const cli_command cli_cmd_imap;
 
 #endif

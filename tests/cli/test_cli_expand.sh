@@ -174,6 +174,24 @@ PY
 		fail "extract --all, a changed byte: no file warning: $(cat "$T/err")"
 	[ "$(cmp "$T/yc3/joystick.jpg" "$C/mimekit-yenc/joystick.jpg" | wc -l)" -eq 1 ] ||
 		fail "extract --all crc-data: file not written"
+	# with a worker per message (-j 3, split however small), the parts
+	# found by the forked workers come back to worker 1, which puts the
+	# file together as -j 1 does; the same warnings, in the same order
+	for mbox in posts crc-bad crc-data; do
+		"$CLI" extract --all -j 1 "$T/$mbox.mbox" -o "$T/yj1-$mbox" >"$T/out1" 2>"$T/err1"
+		rc1=$?
+		MIMEO_EXTRACT_SPLIT_MIN=1 "$CLI" extract --all -j 3 "$T/$mbox.mbox" -o "$T/yj3-$mbox" \
+			>"$T/out3" 2>"$T/err3"
+		rc3=$?
+		[ "$rc1" -eq "$rc3" ] || fail "extract --all -j 3 $mbox: exit $rc3, -j 1 $rc1"
+		diff -r "$T/yj1-$mbox" "$T/yj3-$mbox" >/dev/null || fail "extract --all -j 3 $mbox: other files"
+		sed "s#$T/yj3-#$T/yj1-#" "$T/out3" | cmp -s - "$T/out1" || fail "extract --all -j 3 $mbox: other lines"
+		cmp -s "$T/err1" "$T/err3" || fail "extract --all -j 3 $mbox: other warnings: $(cat "$T/err3")"
+	done
+	cmp -s "$T/yj3-posts/joystick.jpg" "$C/mimekit-yenc/joystick.jpg" ||
+		fail "extract --all -j 3: joystick.jpg not put together"
+	MIMEO_EXTRACT_SPLIT_MIN=1 "$CLI" extract --all -j 2 "$T/part2.mbox" -o "$T/yj2q" >"$T/out" 2>"$T/err"
+	[ $? -eq 1 ] || fail "extract --all -j 2, a part missing: not exit 1"
 fi
 
 [ "$failures" -eq 0 ] || exit 1

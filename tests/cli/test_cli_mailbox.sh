@@ -320,6 +320,74 @@ run "$CLI" extract --all --no-expand "$mb" -o "$T/xs"
 written=$(find "$T/xs" -type f | wc -l)
 checkx "extract --all wrote $written files, ls counted $counted" '[ "$counted" -eq "$written" ] && [ "$written" -gt 3 ]'
 check "extract --all printed one line per file" [ "$(wc -l <"$T/out")" -eq "$written" ]
+# --- extract --all -j N ------------------------------------------------------
+# Every -j writes the same files under the same names, prints the same lines
+# in the same order on stdout and stderr, and exits with the same status as
+# -j 1 (a forked worker's lines are copied out in message order).
+# MIMEO_EXTRACT_SPLIT_MIN=1 splits even these small mailboxes.
+# same_as_j1 NAME INPUT [OPTION...]
+same_as_j1() {
+	name=$1
+	input=$2
+	shift 2
+	MIMEO_EXTRACT_SPLIT_MIN=1 "$CLI" extract --all -j 1 "$@" "$input" -o "$T/j1-$name" \
+		>"$T/j1.out" 2>"$T/j1.err"
+	rc1=$?
+	cp "$T/j1.out" "$T/j1-$name.out"
+	for j in 2 3; do
+		MIMEO_EXTRACT_SPLIT_MIN=1 "$CLI" extract --all -j $j "$@" "$input" \
+			-o "$T/j$j-$name" >"$T/jn.out" 2>"$T/jn.err"
+		rcn=$?
+		sed "s#$T/j$j-$name#$T/j1-$name#g" "$T/jn.out" >"$T/jn.sout"
+		sed "s#$T/j$j-$name#$T/j1-$name#g" "$T/jn.err" >"$T/jn.serr"
+		check "extract --all -j $j $name: status $rcn, -j 1 $rc1" [ "$rcn" -eq "$rc1" ]
+		check "extract --all -j $j $name: stdout of -j 1" cmp -s "$T/j1.out" "$T/jn.sout"
+		check "extract --all -j $j $name: stderr of -j 1 ($(cat "$T/jn.err"))" \
+			cmp -s "$T/j1.err" "$T/jn.serr"
+		check "extract --all -j $j $name: the files of -j 1" \
+			diff -r "$T/j1-$name" "$T/j$j-$name"
+	done
+}
+same_as_j1 samples "$mb" --no-expand
+check "extract --all -j 1 samples: files written ($(wc -l <"$T/j1.out"))" \
+	[ "$(wc -l <"$T/j1.out")" -eq "$written" ]
+same_as_j1 samples-expand "$mb"
+same_as_j1 box "$T/box.mbox"
+same_as_j1 gz "$T/box.mbox.gz"
+same_as_j1 maildir "$T/md"
+same_as_j1 cut "$T/cut.mbox"
+# ls's count holds for every -j (-j 3 above wrote the files of -j 1; this
+# says it of the count itself)
+for j in 2 3; do
+	MIMEO_EXTRACT_SPLIT_MIN=1 "$CLI" extract --all -j $j --no-expand "$mb" -o "$T/xs$j" \
+		>"$T/out" 2>"$T/err"
+	n=$(find "$T/xs$j" -type f | wc -l)
+	check "extract --all -j $j wrote $n files, ls counted $counted" [ "$n" -eq "$counted" ]
+done
+# from standard input too (a mailbox read into memory, shared by the workers)
+MIMEO_EXTRACT_SPLIT_MIN=1 "$CLI" extract --all -j 3 - -o "$T/jstdin" <"$mb" >"$T/out" 2>"$T/err"
+check "extract --all -j 3 from stdin: $(find "$T/jstdin" -type f | wc -l) files, ls $counted" \
+	[ "$(find "$T/jstdin" -type f | wc -l)" -eq "$written" ]
+# a worker that dies: what it saved is listed, the messages it had named,
+# exit 1; worker 1's files and lines are all there
+MIMEO_EXTRACT_SPLIT_MIN=1 MIMEO_TEAM_KILL_WORKER=2 "$CLI" extract --all -j 2 --no-expand \
+	"$mb" -o "$T/jkill" >"$T/out" 2>"$T/err"
+rc=$?
+checkx "extract --all -j 2, worker 2 killed: exit 1, said ($(cat "$T/err"))" \
+	'[ "$rc" -eq 1 ] && grep -q "^mimeo: extract: worker process 2 of 2 (messages [0-9]*-[0-9]*) was killed by signal 9: files of those messages may be missing$" "$T/err"'
+first=$(sed -n 's/.*(messages \([0-9]*\)-.*/\1/p' "$T/err")
+sed "s#$T/j1-samples/##" "$T/j1-samples.out" >"$T/j1.rel"
+sed "s#$T/jkill/##" "$T/out" >"$T/kill.rel"
+awk -F/ -v f="$first" '$1 < f' "$T/j1.rel" >"$T/j1.head"
+awk -F/ -v f="$first" '$1 < f' "$T/kill.rel" >"$T/kill.head"
+checkx "extract --all -j 2, worker 2 killed: worker 1's lines all there" \
+	'[ -s "$T/j1.head" ] && cmp -s "$T/j1.head" "$T/kill.head"'
+for bad in "-j 0" "-j x" "-j" "-j 1025"; do
+	run "$CLI" extract --all $bad "$T/box.mbox" -o "$T/jbad"
+	check "extract --all $bad: usage" [ "$rc" -eq 2 ]
+done
+run "$CLI" extract -j 2 "$T/m2" -o "$T/jbad"
+check "extract -j without --all: usage" [ "$rc" -eq 2 ]
 if [ -d "$SRC/../shared/corpus" ]; then
 	# the shared corpus, one mailbox per folder (skipped when absent)
 	python3 - "$SRC/../shared/corpus" "$T/shared.mbox" <<'EOF'
@@ -347,6 +415,8 @@ print(sum(json.loads(l)['attachments'] for l in open('$T/out', encoding='utf-8')
 	run "$CLI" extract --all "$T/shared.mbox" -o "$T/xshared2"
 	expanded=$(find "$T/xshared2" -type f | wc -l)
 	check "shared corpus: extract --all wrote $expanded, more than $written" [ "$expanded" -gt "$written" ]
+	# and the same with workers, over many messages of every kind
+	same_as_j1 shared "$T/shared.mbox"
 fi
 
 # --- scan: Maildir, -j N ------------------------------------------------------
@@ -524,6 +594,12 @@ run "$CLI" extract --all --progress "$T/big.mbox" -o "$T/bigx"
 check "extract --all --progress" grep -q "^mimeo extract: " "$T/err"
 run "$CLI" extract --all "$T/big.mbox" -o "$T/bigx2"
 check "extract --all: no progress into a file" [ ! -s "$T/err" ]
+# with workers, worker 1 draws the progress of all: the last line counts
+# every message
+MIMEO_EXTRACT_SPLIT_MIN=1 "$CLI" extract --all -j 2 --progress "$T/big.mbox" -o "$T/bigx3" \
+	>"$T/out" 2>"$T/err"
+check "extract --all -j 2 --progress: all messages ($(tail -n 1 "$T/err"))" \
+	grep -q "^mimeo extract: .* 60000 messages$" "$T/err"
 if command -v script >/dev/null 2>&1; then
 	# on a terminal (script(1) gives one) --no-progress still means none
 	script -qec "'$CLI' ls --no-progress '$T/big.mbox' >/dev/null" /dev/null >"$T/tty" 2>&1

@@ -1,0 +1,494 @@
+/*
+ * team.c - a command's messages done by several processes (see team.h).
+ *
+ * Why processes and contiguous groups: the work is decoding and writing
+ * files, which shares nothing between messages but the output order, so
+ * fixed groups cut by bytes keep the run as simple as one worker's (no
+ * work taken from each other, no locks), and each worker's lines can be
+ * printed as one block in its turn.  Processes, not threads: each has its
+ * own page tables for the mapped mailbox and the files it writes (the
+ * reason in cmd_scan.c, measured there), its own stdio, and the library's
+ * per-object state needs no thought about sharing.  Waiting: worker 1
+ * polls a pipe whose write end only worker k holds: end of file is the
+ * moment k exited (no sleeping loop adding latency to a 50 ms run), and
+ * a timeout redraws the progress.
+ *
+ * SPDX-License-Identifier: LGPL-2.1-or-later
+ */
+#ifndef _GNU_SOURCE
+#define _GNU_SOURCE /* mkostemp, sched_getaffinity, sched_getcpu */
+#endif
+#include "team.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <sched.h>
+#include <signal.h>
+#include <stdatomic.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/wait.h>
+#include <unistd.h>
+#ifdef __linux__
+#include <sys/prctl.h>
+#endif
+
+/* One worker's figures, in memory shared by all workers. */
+typedef struct team_report {
+	atomic_uint_fast64_t bytes;      /* input bytes done (progress) */
+	atomic_uint_fast64_t messages;   /* messages done (progress) */
+	atomic_size_t unreadable;        /* messages that could not be read */
+	int status;                      /* its work's CLI_OK / CLI_FAILURE */
+	int output_lost;                 /* its output files could not be written */
+	int finished;                    /* set last: the report is complete */
+} team_report;
+
+/* One group of messages and the worker doing it. */
+typedef struct team_member {
+	size_t first, last;    /* messages, 1-based, inclusive */
+	pid_t pid;             /* forked worker; 0: worker 1 does the group */
+	int out, err, side;    /* its stdout, stderr and side files, or -1 */
+	int alive[2];          /* pipe: only the worker holds alive[1] */
+} team_member;
+
+typedef struct team {
+	const cli_team_ops *ops;
+	void *ctx;
+	team_member *m;
+	team_report *reports;  /* shared mapping, one per member */
+	size_t n;              /* members (groups) */
+	cli_progress *prog;
+	const char *what;
+	int kill;              /* test hook: this worker kills itself (1-based) */
+} team;
+
+struct cli_team_worker {
+	team *t;
+	size_t index;          /* the member it works for */
+	int forked;            /* 1 in a forked worker */
+	FILE *side;
+};
+
+size_t cli_team_cores(void)
+{
+	long cores = sysconf(_SC_NPROCESSORS_ONLN);
+
+	return cores > 0 ? (size_t)cores : 1;
+}
+
+/* ------------------------------------------------------------------ */
+/* progress and reports                                                */
+/* ------------------------------------------------------------------ */
+
+static void draw_progress(team *t)
+{
+	uint64_t bytes = 0, messages = 0;
+	size_t k;
+
+	for (k = 0; k < t->n; k++) {
+		bytes += atomic_load_explicit(&t->reports[k].bytes, memory_order_relaxed);
+		messages += atomic_load_explicit(&t->reports[k].messages, memory_order_relaxed);
+	}
+	cli_progress_update(t->prog, bytes, messages);
+}
+
+void cli_team_done(cli_team_worker *w, uint64_t bytes, int unreadable)
+{
+	team_report *r = &w->t->reports[w->index];
+
+	atomic_fetch_add_explicit(&r->bytes, bytes, memory_order_relaxed);
+	atomic_fetch_add_explicit(&r->messages, 1, memory_order_relaxed);
+	if (unreadable)
+		atomic_fetch_add_explicit(&r->unreadable, 1, memory_order_relaxed);
+	if (!w->forked)
+		draw_progress(w->t);
+	else if (w->t->kill == (int)w->index + 1)
+		raise(SIGKILL); /* MIMEO_TEAM_KILL_WORKER: the tests' dying worker */
+}
+
+FILE *cli_team_side(cli_team_worker *w)
+{
+	return w->side;
+}
+
+/* ------------------------------------------------------------------ */
+/* cutting the groups                                                  */
+/* ------------------------------------------------------------------ */
+
+/* How many workers for n messages of `total` bytes: at most `want`, one
+ * message and `min_bytes` at least each. */
+static size_t team_size(size_t n, uint64_t total, size_t want, uint64_t min_bytes)
+{
+	uint64_t by_bytes = min_bytes ? total / min_bytes : want;
+
+	if (want > n)
+		want = n;
+	if (by_bytes < want)
+		want = by_bytes ? (size_t)by_bytes : 1;
+	return want ? want : 1;
+}
+
+/* Cut 1..n into at most `want` contiguous groups of about total/want
+ * bytes, each of one message at least; returns how many.  A message
+ * larger than a share ends its group: the next groups start after it. */
+static size_t cut_groups(team *t, size_t n, uint64_t total, size_t want)
+{
+	size_t g = 0, i;
+	uint64_t sum = 0;
+
+	t->m[0].first = 1;
+	for (i = 1; i <= n && g + 1 < want; i++) {
+		sum += t->ops->size(t->ctx, i);
+		if ((double)sum * (double)want >= (double)total * (double)(g + 1) && i < n) {
+			t->m[g].last = i;
+			t->m[++g].first = i + 1;
+		}
+	}
+	t->m[g].last = n;
+	return g + 1;
+}
+
+/* ------------------------------------------------------------------ */
+/* the forked workers                                                  */
+/* ------------------------------------------------------------------ */
+
+/* An unlinked temporary file for a worker's output; -1 when none. */
+static int temp_fd(void)
+{
+	const char *dir = getenv("TMPDIR");
+	char path[512];
+	int fd;
+
+	if (!dir || !*dir || strlen(dir) > sizeof(path) - 16)
+		dir = "/tmp";
+	snprintf(path, sizeof(path), "%s/mimeo-XXXXXX", dir);
+	fd = mkostemp(path, O_CLOEXEC);
+	if (fd >= 0)
+		unlink(path);
+	return fd;
+}
+
+static void close_fd(int *fd)
+{
+	if (*fd >= 0)
+		close(*fd);
+	*fd = -1;
+}
+
+static void member_close(team_member *m)
+{
+	close_fd(&m->out);
+	close_fd(&m->err);
+	close_fd(&m->side);
+	close_fd(&m->alive[0]);
+	close_fd(&m->alive[1]);
+}
+
+/* Files and pipe for member k; -1 (and none of them) when any failed. */
+static int member_open(team *t, team_member *m)
+{
+	m->out = temp_fd();
+	m->err = temp_fd();
+	m->side = t->ops->gather ? temp_fd() : -1;
+	if (m->out < 0 || m->err < 0 || (t->ops->gather && m->side < 0) ||
+	    pipe(m->alive) < 0) {
+		m->alive[0] = m->alive[1] = -1;
+		member_close(m);
+		return -1;
+	}
+	return 0;
+}
+
+/* In the forked worker k: keep only its own files, stdout and stderr to
+ * them. */
+static void child_setup(team *t, size_t k, pid_t parent)
+{
+	size_t j;
+
+#ifdef __linux__
+	/* worker 1 gone: nobody would print this one's output */
+	prctl(PR_SET_PDEATHSIG, SIGKILL);
+#endif
+	if (getppid() != parent)
+		_exit(1);
+	for (j = 1; j < t->n; j++) {
+		close_fd(&t->m[j].alive[0]);
+		if (j != k) {
+			close_fd(&t->m[j].alive[1]);
+			close_fd(&t->m[j].out);
+			close_fd(&t->m[j].err);
+			close_fd(&t->m[j].side);
+		}
+	}
+	if (dup2(t->m[k].out, STDOUT_FILENO) < 0 || dup2(t->m[k].err, STDERR_FILENO) < 0)
+		_exit(1); /* no report: worker 1 says it ended early */
+}
+
+static void child_main(team *t, size_t k, pid_t parent)
+{
+	cli_team_worker w = { t, k, 1, NULL };
+	team_report *r = &t->reports[k];
+	int status;
+
+	child_setup(t, k, parent);
+	if (t->m[k].side >= 0 && !(w.side = fdopen(t->m[k].side, "w")))
+		_exit(1);
+	status = t->ops->work(t->ctx, &w, t->m[k].first, t->m[k].last);
+	if (w.side && fclose(w.side) != 0)
+		r->output_lost = 1;
+	if (fflush(stdout) != 0 || fflush(stderr) != 0)
+		r->output_lost = 1;
+	r->status = r->output_lost ? CLI_FAILURE : status;
+	atomic_thread_fence(memory_order_release);
+	r->finished = 1;
+	_exit(0);
+}
+
+/*
+ * Where forked worker k starts: a CPU this process may run on other than
+ * the one it is on now (-1: leave it to the kernel).  On a busy machine
+ * the kernel often puts a new process on its parent's CPU, and the two
+ * then share it for much of a run that lasts tens of milliseconds (scan
+ * measured it: cmd_scan.c has the same two functions, which cannot be
+ * shared while that file is being changed; one of them should go).
+ */
+static int start_cpu(size_t k)
+{
+#ifdef __linux__
+	cpu_set_t all;
+	int here = sched_getcpu(), c, n = 0, want;
+
+	if (here < 0 || sched_getaffinity(0, sizeof(all), &all) != 0 || CPU_COUNT(&all) < 2)
+		return -1;
+	want = (int)((k - 1) % (size_t)(CPU_COUNT(&all) - 1));
+	for (c = 0; c < CPU_SETSIZE; c++) {
+		if (!CPU_ISSET(c, &all) || c == here)
+			continue;
+		if (n++ == want)
+			return c;
+	}
+#else
+	(void)k;
+#endif
+	return -1;
+}
+
+/* Move to `cpu`, then allow every CPU again: the kernel keeps it there
+ * unless it has a reason to move it. */
+static void start_on(int cpu)
+{
+#ifdef __linux__
+	cpu_set_t all, one;
+
+	if (cpu < 0 || sched_getaffinity(0, sizeof(all), &all) != 0)
+		return;
+	CPU_ZERO(&one);
+	CPU_SET(cpu, &one);
+	if (sched_setaffinity(0, sizeof(one), &one) == 0)
+		sched_setaffinity(0, sizeof(all), &all);
+#else
+	(void)cpu;
+#endif
+}
+
+/* Fork the workers for members 1..n-1; a member that cannot have one is
+ * left to worker 1 (pid 0). */
+static void start_workers(team *t)
+{
+	pid_t parent = getpid();
+	size_t k;
+
+	for (k = 1; k < t->n; k++)
+		if (member_open(t, &t->m[k]) < 0)
+			t->m[k].pid = 0;
+	fflush(stdout);
+	fflush(stderr);
+	/* the workers must be waited for: with SIGCHLD ignored (inherited)
+	 * they would be reaped unseen, and how they ended unknown */
+	signal(SIGCHLD, SIG_DFL);
+	for (k = 1; k < t->n; k++) {
+		pid_t pid;
+		int cpu;
+
+		if (t->m[k].out < 0)
+			continue;
+		cpu = start_cpu(k);
+		pid = fork();
+		if (pid == 0) {
+			start_on(cpu);
+			child_main(t, k, parent);
+		}
+		if (pid < 0) {
+			member_close(&t->m[k]);
+			continue;
+		}
+		t->m[k].pid = pid;
+		close_fd(&t->m[k].alive[1]);
+	}
+}
+
+/* ------------------------------------------------------------------ */
+/* worker 1: its turn for each member                                  */
+/* ------------------------------------------------------------------ */
+
+/* Wait until worker k has exited, drawing the progress; its wait status. */
+static int wait_member(team *t, team_member *m)
+{
+	int status = 0;
+
+	for (;;) {
+		struct pollfd pf = { m->alive[0], POLLIN, 0 };
+		int r = poll(&pf, 1, t->prog->on ? 250 : -1);
+		char c;
+
+		draw_progress(t);
+		if (r < 0 && errno != EINTR)
+			break;
+		if (r > 0 && read(m->alive[0], &c, 1) <= 0)
+			break; /* end of file: it has exited */
+	}
+	while (waitpid(m->pid, &status, 0) < 0 && errno == EINTR)
+		;
+	return status;
+}
+
+/* Copy a worker's output file to `out`. */
+static int copy_out(int fd, FILE *out)
+{
+	char buf[1 << 16];
+	ssize_t got;
+
+	if (lseek(fd, 0, SEEK_SET) < 0)
+		return -1;
+	while ((got = read(fd, buf, sizeof(buf))) != 0) {
+		if (got < 0 && errno == EINTR)
+			continue;
+		if (got < 0 || fwrite(buf, 1, (size_t)got, out) != (size_t)got)
+			return -1;
+	}
+	return 0;
+}
+
+/* Say how worker k ended when it did not finish its group. */
+static void say_died(team *t, size_t k, int status)
+{
+	const team_member *m = &t->m[k];
+	char how[64];
+
+	if (WIFSIGNALED(status))
+		snprintf(how, sizeof(how), "was killed by signal %d", WTERMSIG(status));
+	else
+		snprintf(how, sizeof(how), "ended (status %d) before its end",
+			 WIFEXITED(status) ? WEXITSTATUS(status) : -1);
+	cli_error("%s: worker process %zu of %zu (messages %zu-%zu) %s: files of those "
+		  "messages may be missing", t->what, k + 1, t->n, m->first, m->last, how);
+}
+
+/* Worker k's turn: its output copied out in order, its side data
+ * gathered; CLI_OK or CLI_FAILURE. */
+static int finish_member(team *t, size_t k)
+{
+	team_member *m = &t->m[k];
+	team_report *r = &t->reports[k];
+	int status = wait_member(t, m), rc = CLI_OK;
+	FILE *side;
+
+	fflush(stderr);
+	if (copy_out(m->out, stdout) < 0 || copy_out(m->err, stderr) < 0) {
+		cli_error("%s: cannot read back the output of worker process %zu: %s", t->what,
+			  k + 1, strerror(errno));
+		rc = CLI_FAILURE;
+	}
+	atomic_thread_fence(memory_order_acquire);
+	if (!r->finished || !WIFEXITED(status) || WEXITSTATUS(status) != 0) {
+		say_died(t, k, status);
+		return CLI_FAILURE;
+	}
+	if (r->output_lost) {
+		cli_error("%s: worker process %zu could not keep its output in a temporary file: "
+			  "lines of messages %zu-%zu missing", t->what, k + 1, m->first, m->last);
+		rc = CLI_FAILURE;
+	}
+	if (r->status != CLI_OK)
+		rc = CLI_FAILURE;
+	if (t->ops->gather && lseek(m->side, 0, SEEK_SET) == 0 &&
+	    (side = fdopen(m->side, "r")) != NULL) {
+		m->side = -1; /* fclose closes it */
+		if (t->ops->gather(t->ctx, side) != CLI_OK)
+			rc = CLI_FAILURE;
+		fclose(side);
+	} else if (t->ops->gather) {
+		cli_error("%s: cannot read back what worker process %zu found", t->what, k + 1);
+		rc = CLI_FAILURE;
+	}
+	return rc;
+}
+
+/* Worker 1 doing member k's group itself (no worker for it). */
+static int run_here(team *t, size_t k)
+{
+	cli_team_worker w = { t, k, 0, NULL };
+
+	return t->ops->work(t->ctx, &w, t->m[k].first, t->m[k].last);
+}
+
+static int run_members(team *t)
+{
+	int rc = run_here(t, 0);
+	size_t k;
+
+	for (k = 1; k < t->n; k++) {
+		int r = t->m[k].pid ? finish_member(t, k) : run_here(t, k);
+
+		if (r != CLI_OK)
+			rc = CLI_FAILURE;
+		member_close(&t->m[k]);
+	}
+	return rc;
+}
+
+void cli_team_run(const cli_team_ops *ops, void *ctx, size_t n, size_t workers,
+		  uint64_t min_bytes, cli_progress *prog, const char *what,
+		  cli_team_result *res)
+{
+	team t;
+	uint64_t total = 0;
+	size_t i, want, maplen;
+	const char *kill = getenv("MIMEO_TEAM_KILL_WORKER");
+
+	memset(res, 0, sizeof(*res));
+	if (n == 0)
+		return;
+	memset(&t, 0, sizeof(t));
+	t.ops = ops;
+	t.ctx = ctx;
+	t.prog = prog;
+	t.what = what;
+	t.kill = kill ? atoi(kill) : 0;
+	for (i = 1; i <= n && workers > 1; i++)
+		total += ops->size(ctx, i);
+	want = team_size(n, total, workers, min_bytes);
+	maplen = want * sizeof(team_report);
+	t.m = calloc(want, sizeof(*t.m));
+	/* shared with the forked workers: their figures as they go */
+	t.reports = mmap(NULL, maplen, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+	if (!t.m || t.reports == MAP_FAILED) {
+		cli_error("out of memory");
+		free(t.m);
+		res->status = CLI_FAILURE;
+		return;
+	}
+	for (i = 0; i < want; i++)
+		t.m[i].out = t.m[i].err = t.m[i].side = t.m[i].alive[0] = t.m[i].alive[1] = -1;
+	t.n = want > 1 ? cut_groups(&t, n, total, want) : 1;
+	if (t.n == 1)
+		t.m[0].first = 1, t.m[0].last = n;
+	start_workers(&t);
+	res->status = run_members(&t);
+	for (i = 0; i < t.n; i++)
+		res->unreadable += atomic_load(&t.reports[i].unreadable);
+	munmap(t.reports, maplen);
+	free(t.m);
+}
