@@ -62,6 +62,7 @@ typedef struct team {
 	cli_progress *prog;
 	const char *what;
 	int kill;              /* test hook: this worker kills itself (1-based) */
+	int placed;            /* forked workers are held on their first CPU */
 } team;
 
 struct cli_team_worker {
@@ -81,6 +82,8 @@ size_t cli_team_cores(void)
 /* ------------------------------------------------------------------ */
 /* progress and reports                                                */
 /* ------------------------------------------------------------------ */
+
+static void release_workers(team *t);
 
 static void draw_progress(team *t)
 {
@@ -102,8 +105,10 @@ void cli_team_done(cli_team_worker *w, uint64_t bytes, int unreadable)
 	atomic_fetch_add_explicit(&r->messages, 1, memory_order_relaxed);
 	if (unreadable)
 		atomic_fetch_add_explicit(&r->unreadable, 1, memory_order_relaxed);
-	if (!w->forked)
+	if (!w->forked) {
+		release_workers(w->t);
 		draw_progress(w->t);
+	}
 	else if (w->t->kill == (int)w->index + 1)
 		raise(SIGKILL); /* MIMEO_TEAM_KILL_WORKER: the tests' dying worker */
 }
@@ -250,9 +255,12 @@ static void child_main(team *t, size_t k, pid_t parent)
  * Where forked worker k starts: a CPU this process may run on other than
  * the one it is on now (-1: leave it to the kernel).  On a busy machine
  * the kernel often puts a new process on its parent's CPU, and the two
- * then share it for much of a run that lasts tens of milliseconds (scan
- * measured it: cmd_scan.c has the same two functions, which cannot be
- * shared while that file is being changed; one of them should go).
+ * then share it for much of a run that lasts tens of milliseconds.  The
+ * parent moves the worker there at once, before it has run, and lets it
+ * run anywhere again after its own first message (release_workers): it
+ * starts there but is not held there.  scan measured this and does the
+ * same (cmd_scan.c, start_cpu and place_on: one copy should go when that
+ * file is free to change).
  */
 static int start_cpu(size_t k)
 {
@@ -275,22 +283,36 @@ static int start_cpu(size_t k)
 	return -1;
 }
 
-/* Move to `cpu`, then allow every CPU again: the kernel keeps it there
- * unless it has a reason to move it. */
-static void start_on(int cpu)
+static void place_on(pid_t pid, int cpu)
 {
 #ifdef __linux__
-	cpu_set_t all, one;
+	cpu_set_t one;
 
-	if (cpu < 0 || sched_getaffinity(0, sizeof(all), &all) != 0)
+	if (cpu < 0)
 		return;
 	CPU_ZERO(&one);
 	CPU_SET(cpu, &one);
-	if (sched_setaffinity(0, sizeof(one), &one) == 0)
-		sched_setaffinity(0, sizeof(all), &all);
+	(void)sched_setaffinity(pid, sizeof(one), &one);
 #else
+	(void)pid;
 	(void)cpu;
 #endif
+}
+
+/* Let the forked workers run on every CPU this process may use. */
+static void release_workers(team *t)
+{
+#ifdef __linux__
+	cpu_set_t all;
+	size_t k;
+
+	if (!t->placed || sched_getaffinity(0, sizeof(all), &all) != 0)
+		return;
+	for (k = 1; k < t->n; k++)
+		if (t->m[k].pid > 0)
+			(void)sched_setaffinity(t->m[k].pid, sizeof(all), &all);
+#endif
+	t->placed = 0;
 }
 
 /* Fork the workers for members 1..n-1; a member that cannot have one is
@@ -316,15 +338,15 @@ static void start_workers(team *t)
 			continue;
 		cpu = start_cpu(k);
 		pid = fork();
-		if (pid == 0) {
-			start_on(cpu);
+		if (pid == 0)
 			child_main(t, k, parent);
-		}
 		if (pid < 0) {
 			member_close(&t->m[k]);
 			continue;
 		}
 		t->m[k].pid = pid;
+		place_on(pid, cpu);
+		t->placed |= cpu >= 0;
 		close_fd(&t->m[k].alive[1]);
 	}
 }
@@ -439,6 +461,7 @@ static int run_members(team *t)
 	int rc = run_here(t, 0);
 	size_t k;
 
+	release_workers(t);
 	for (k = 1; k < t->n; k++) {
 		int r = t->m[k].pid ? finish_member(t, k) : run_here(t, k);
 
