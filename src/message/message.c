@@ -1268,6 +1268,28 @@ static int map_write(int r)
 	return r == 0 ? MIMEO_OK : r < 0 ? r : MIMEO_EUSER;
 }
 
+/*
+ * The block body_run decodes at a time.  From a file, MIMEO__IO_BLOCK
+ * (its pread must stay in L2).  From memory (a buffer, a borrowed
+ * mapping) nothing is read, and each block costs the caller a call of
+ * `write`: extract --all spent 12-16% less CPU on the heavy mailbox with
+ * 320 KiB blocks than with 64 KiB ones (fewer write(2)s, each an ext4
+ * write_begin/write_end round; 1 MiB gained little more).  Bounded so a
+ * block's output stays within the 256 KiB mimeo_part_decode documents:
+ * base64 gives 3 bytes for 4, the others at most a byte for a byte, and
+ * the mbox un-quoting gives back up to 16 bytes it held.  Never larger
+ * than the body (no large buffer for a small part).
+ */
+static size_t body_block(const mimeo_part *p, const mimeo__source *s, uint64_t len)
+{
+	size_t b = MIMEO__IO_BLOCK;
+
+	if (s->mem)
+		b = needs_decode(p) && p->cte == MIMEO_CTE_BASE64 ? (size_t)320 << 10
+								 : ((size_t)256 << 10) - 16;
+	return len < b ? (size_t)len : b;
+}
+
 /* Stream the transfer-decoded body of leaf p into write(..., ctx). */
 static int body_run(const mimeo_part *p, mimeo_write_fn write, void *ctx)
 {
@@ -1278,6 +1300,7 @@ static int body_run(const mimeo_part *p, mimeo_write_fn write, void *ctx)
 	char *in = NULL, *out = NULL, *uq = NULL;
 	uint64_t off, stop, produced = 0;
 	unquote u = { 1, 0, 0, 0 };
+	size_t blk;
 	int decoding, rc;
 
 	if (!(p->flags & MIMEO_PART_LEAF))
@@ -1289,23 +1312,24 @@ static int body_run(const mimeo_part *p, mimeo_write_fn write, void *ctx)
 	if (stop <= off)
 		return MIMEO_OK;
 	decoding = needs_decode(p);
+	blk = body_block(p, s, stop - off);
 	rc = mimeo__source_check(s, &reason);
 	if (rc != MIMEO_OK)
 		return mimeo__message_fail(m, rc, reason);
 	if (!s->mem) {
-		in = mimeo__malloc(m->alloc, MIMEO__IO_BLOCK);
+		in = mimeo__malloc(m->alloc, blk);
 		if (!in)
 			return MIMEO_ENOMEM;
 	}
 	if (needs_unquote(p)) {
-		uq = mimeo__malloc(m->alloc, MIMEO__IO_BLOCK + 16);
+		uq = mimeo__malloc(m->alloc, blk + 16);
 		if (!uq) {
 			mimeo__free(m->alloc, in);
 			return MIMEO_ENOMEM;
 		}
 	}
 	if (decoding) {
-		out = mimeo__malloc(m->alloc, MIMEO_TRANSFER_DECODE_BOUND(MIMEO__IO_BLOCK + 16));
+		out = mimeo__malloc(m->alloc, MIMEO_TRANSFER_DECODE_BOUND(blk + 16));
 		if (!out) {
 			mimeo__free(m->alloc, in);
 			mimeo__free(m->alloc, uq);
@@ -1314,8 +1338,7 @@ static int body_run(const mimeo_part *p, mimeo_write_fn write, void *ctx)
 		mimeo_transfer_decoder_init(&dec, (mimeo_cte)p->cte, MIMEO_ISA_AUTO);
 	}
 	while (rc == MIMEO_OK && (off < stop || (uq && u.held))) {
-		size_t n = stop - off < MIMEO__IO_BLOCK ? (size_t)(stop - off) :
-			   MIMEO__IO_BLOCK;
+		size_t n = stop - off < blk ? (size_t)(stop - off) : blk;
 		const char *d = s->mem ? s->mem + off : in;
 
 		if (n && !s->mem)

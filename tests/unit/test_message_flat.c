@@ -824,6 +824,78 @@ START_TEST(fd_range_mbox_unquote)
 }
 END_TEST
 
+/* mimeo_part_decode's write callback that keeps the bytes and checks the
+ * documented block limit. */
+static int put_block(const void *data, size_t len, void *ctx)
+{
+	ck_assert_uint_le(len, 256 * 1024);
+	return mimeo_buf_put(ctx, data, len);
+}
+
+/* A body in memory is decoded in larger blocks than one read from a file
+ * (body_block in message.c): every call of `write` still gets at most 256
+ * KiB, and the bytes are the file source's, for base64, quoted-printable
+ * and plain bodies of an mbox message, whose quoted ">From " lines fall
+ * on every block edge. */
+START_TEST(memory_blocks)
+{
+	mimeo_buf msg = MIMEO_BUF_INIT, a = MIMEO_BUF_INIT, b = MIMEO_BUF_INIT;
+	mimeo_message_options o = MIMEO_MESSAGE_OPTIONS_INIT;
+	mimeo_message *mem = NULL, *file = NULL;
+	const mimeo_part *p, *q;
+	uint64_t rng = 11;
+	char path[64], line[80];
+	size_t i, k, leaves = 0;
+	int fd;
+
+	mimeo_buf_puts(&msg, "Subject: blocks\nMIME-Version: 1.0\n"
+			     "Content-Type: multipart/mixed; boundary=\"b\"\n\n"
+			     "--b\nContent-Transfer-Encoding: base64\n\n");
+	for (i = 0; i < 20000; i++) { /* 1.5 MB */
+		for (k = 0; k < 76; k++)
+			line[k] = b64chars[test_rand(&rng) & 63];
+		line[76] = '\n';
+		mimeo_buf_put(&msg, line, 77);
+	}
+	mimeo_buf_puts(&msg, "--b\nContent-Transfer-Encoding: quoted-printable\n\n");
+	for (i = 0; i < 30000; i++) /* 0.6 MB */
+		mimeo_buf_puts(&msg, i % 5 ? "caf=C3=A9 =3D soft=\n" : ">From qp\n");
+	mimeo_buf_puts(&msg, "\n--b\nContent-Type: text/plain\n\n");
+	for (i = 0; i < 60000; i++) /* 0.7 MB */
+		mimeo_buf_puts(&msg, i % 7 ? ">From here\n" : ">>From there\n");
+	mimeo_buf_puts(&msg, "--b--\n");
+	o.flags = MIMEO_MESSAGE_MBOX;
+	write_temp(msg.ptr, msg.size, path);
+	fd = open(path, O_RDONLY);
+	ck_assert_int_ge(fd, 0);
+	ck_assert_int_eq(mimeo_message_parse_fd_range(&file, fd, 0, msg.size, &o), MIMEO_OK);
+	close(fd);
+	o.flags |= MIMEO_MESSAGE_BORROW;
+	ck_assert_int_eq(mimeo_message_parse_buffer(&mem, msg.ptr, msg.size, &o), MIMEO_OK);
+	for (p = mimeo_message_root(mem), q = mimeo_message_root(file); p && q;
+	     p = mimeo_part_next(p), q = mimeo_part_next(q)) {
+		if (!mimeo_part_is_leaf(p))
+			continue;
+		mimeo_buf_clear(&a);
+		mimeo_buf_clear(&b);
+		ck_assert_int_eq(mimeo_part_decode(p, 0, NULL, put_block, &a, NULL), MIMEO_OK);
+		ck_assert_int_eq(mimeo_part_decode(q, 0, NULL, put_block, &b, NULL), MIMEO_OK);
+		ck_assert_uint_eq(a.size, mimeo_part_size(p));
+		ck_assert_uint_gt(a.size, 300 * 1024);
+		ck_assert_uint_eq(a.size, b.size);
+		ck_assert(memcmp(a.ptr, b.ptr, a.size) == 0);
+		leaves++;
+	}
+	ck_assert_uint_eq(leaves, 3);
+	mimeo_message_free(mem);
+	mimeo_message_free(file);
+	unlink(path);
+	mimeo_buf_dispose(&msg);
+	mimeo_buf_dispose(&a);
+	mimeo_buf_dispose(&b);
+}
+END_TEST
+
 /* A file that shrinks while a body is being decoded from it: the decode
  * stops with MIMEO_EIO and a reason; what was written before is the true
  * beginning of the body, never bytes from elsewhere. */
@@ -1392,6 +1464,7 @@ int main(void)
 	tcase_add_test(tc, max_input_optional);
 	tcase_add_test(tc, fd_range_source);
 	tcase_add_test(tc, fd_range_mbox_unquote);
+	tcase_add_test(tc, memory_blocks);
 	tcase_add_test(tc, file_shrinks_while_decoding);
 	tcase_add_test(tc, file_shrinks_while_parsing);
 	tcase_add_test(tc, concurrent_readers);
