@@ -148,6 +148,28 @@ MIMEO_EXTERN int mimeo_mailbox_open(mimeo_mailbox **out, const char *path,
 				    const mimeo_mailbox_options *opts);
 
 /**
+ * Open a part of an mailbox file for one of several processes that share
+ * it: as mimeo_mailbox_open(), but index only the messages whose start
+ * (mbox: the From_ line) lies in [offset, offset + length).  A message
+ * that starts in the range ends where it ends in the whole file, also
+ * past the range, and has the offset and size the whole file's index
+ * gives it: ranges that cover the file without overlapping give its
+ * messages, each once, in order.  Numbers (entry.number, n in the calls
+ * below, the messages of mimeo_mailbox_error()) start at 1 in each range;
+ * a message's number in the whole mailbox is that plus the counts of the
+ * ranges before.  The file is mapped whole and only the range is read, so
+ * each process indexes its part while the others index theirs.  A single
+ * message file has its message at offset 0; gzip and pipes are read into
+ * memory whole, and the range is of the decompressed bytes (no faster).
+ * mimeo_mailbox_size() is the whole file's.
+ * @return as mimeo_mailbox_open(); MIMEO_EINVAL also for a Maildir folder
+ *         (split its messages by number instead).  @since 0.2
+ */
+MIMEO_EXTERN int mimeo_mailbox_open_range(mimeo_mailbox **out, const char *path,
+					  uint64_t offset, uint64_t length,
+					  const mimeo_mailbox_options *opts);
+
+/**
  * Index an mbox (or single message) held in memory.  The buffer is
  * borrowed: keep it alive and unchanged until mimeo_mailbox_free().
  * Typed like a file: "From " at the start (or FORCE_MBOX) makes an mbox.

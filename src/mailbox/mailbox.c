@@ -56,6 +56,8 @@ struct mimeo_mailbox {
 	size_t msg_map_len;
 	size_t max_messages;
 	uint64_t max_inflated;
+	/* mimeo_mailbox_open_range: index the messages starting in [lo, hi) */
+	uint64_t lo, hi;
 	mimeo__scan_fn scan;
 	char err[320];         /* mimeo_mailbox_error() */
 };
@@ -99,7 +101,9 @@ static int index_mbox(mimeo_mailbox *mb)
 	size_t len = mb->len, o = 0;
 	int rc;
 
-	while (o < len) {
+	if (mb->lo > 0) /* a range: from its first message start */
+		o = mb->lo >= len ? len : mimeo__mbox_find_from(d, len, (size_t)mb->lo, mb->scan);
+	while (o < len && o < mb->hi) {
 		size_t next = mimeo__mbox_find_from(d, len, o + 1, mb->scan), end = next;
 
 		if (next < len)
@@ -126,6 +130,8 @@ static int index_content(mimeo_mailbox *mb, unsigned flags)
 		return index_mbox(mb);
 	}
 	mb->type = MIMEO_MAILBOX_SINGLE;
+	if (mb->lo > 0 || mb->hi == 0)
+		return MIMEO_OK; /* a range without offset 0 */
 	return add_entry(mb, 0, mb->len, NULL);
 }
 
@@ -380,11 +386,14 @@ static int mailbox_new(mimeo_mailbox **out, const mimeo_mailbox_options *opts)
 	mb->max_inflated = opts && opts->max_inflated ? opts->max_inflated
 						      : MIMEO_MAILBOX_DEFAULT_MAX_INFLATED;
 	mb->scan = mimeo__parser_scan_for(opts ? opts->isa : MIMEO_ISA_AUTO);
+	mb->hi = UINT64_MAX;
 	*out = mb;
 	return MIMEO_OK;
 }
 
-int mimeo_mailbox_open(mimeo_mailbox **out, const char *path, const mimeo_mailbox_options *opts)
+/* mimeo_mailbox_open and _open_range: the messages starting in [lo, hi). */
+static int open_path(mimeo_mailbox **out, const char *path, uint64_t lo, uint64_t hi,
+		     const mimeo_mailbox_options *opts)
 {
 	mimeo_mailbox *mb;
 	struct stat st;
@@ -398,6 +407,8 @@ int mimeo_mailbox_open(mimeo_mailbox **out, const char *path, const mimeo_mailbo
 	rc = mailbox_new(&mb, opts);
 	if (rc != MIMEO_OK)
 		return rc;
+	mb->lo = lo;
+	mb->hi = hi;
 	mb->path = mimeo__strndup(mb->a, path, strlen(path));
 	if (!mb->path) {
 		mimeo_mailbox_free(mb);
@@ -405,6 +416,8 @@ int mimeo_mailbox_open(mimeo_mailbox **out, const char *path, const mimeo_mailbo
 	}
 	if (stat(path, &st) < 0) {
 		rc = MIMEO_EIO;
+	} else if (S_ISDIR(st.st_mode) && (lo > 0 || hi < UINT64_MAX)) {
+		rc = MIMEO_EINVAL; /* a folder's messages have no offsets */
 	} else if (S_ISDIR(st.st_mode)) {
 		rc = open_maildir(mb);
 	} else {
@@ -419,6 +432,23 @@ int mimeo_mailbox_open(mimeo_mailbox **out, const char *path, const mimeo_mailbo
 	}
 	*out = mb;
 	return MIMEO_OK;
+}
+
+int mimeo_mailbox_open(mimeo_mailbox **out, const char *path, const mimeo_mailbox_options *opts)
+{
+	return open_path(out, path, 0, UINT64_MAX, opts);
+}
+
+int mimeo_mailbox_open_range(mimeo_mailbox **out, const char *path, uint64_t offset,
+			     uint64_t length, const mimeo_mailbox_options *opts)
+{
+	uint64_t hi = length > UINT64_MAX - offset ? UINT64_MAX - 1 : offset + length;
+
+	/* UINT64_MAX is "no range" (which a Maildir may have): a range never
+	 * reaches it, which no file does either */
+	if (hi == UINT64_MAX)
+		hi--;
+	return open_path(out, path, offset, hi, opts);
 }
 
 int mimeo_mailbox_open_buffer(mimeo_mailbox **out, const void *data, size_t len,

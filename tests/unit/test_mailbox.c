@@ -852,6 +852,99 @@ START_TEST(every_allocation_failure)
 }
 END_TEST
 
+/* Ranges [0, c) and [c, end) of a file index its messages each once, with
+ * the whole index's offsets and sizes, numbered from 1 in each range. */
+static void check_ranges(const char *path, const mimeo_mailbox_options *o)
+{
+	mimeo_mailbox *whole = NULL, *a = NULL, *b = NULL;
+	mimeo_mailbox_entry e, f;
+	uint64_t c, size;
+	size_t i, n;
+
+	ck_assert_int_eq(mimeo_mailbox_open(&whole, path, o), MIMEO_OK);
+	size = mimeo_mailbox_size(whole);
+	n = mimeo_mailbox_count(whole);
+	for (c = 0; c <= size + 1; c++) {
+		ck_assert_int_eq(mimeo_mailbox_open_range(&a, path, 0, c, o), MIMEO_OK);
+		ck_assert_int_eq(mimeo_mailbox_open_range(&b, path, c, UINT64_MAX, o), MIMEO_OK);
+		ck_assert_uint_eq(mimeo_mailbox_count(a) + mimeo_mailbox_count(b), n);
+		ck_assert_uint_eq(mimeo_mailbox_size(b), size);
+		ck_assert_int_eq(mimeo_mailbox_type(b), mimeo_mailbox_type(whole));
+		for (i = 1; i <= n; i++) {
+			mimeo_mailbox *in = i <= mimeo_mailbox_count(a) ? a : b;
+			size_t local = in == a ? i : i - mimeo_mailbox_count(a);
+			mimeo_message *m = NULL, *w = NULL;
+
+			ck_assert_int_eq(mimeo_mailbox_entry_get(whole, i, &e), MIMEO_OK);
+			ck_assert_int_eq(mimeo_mailbox_entry_get(in, local, &f), MIMEO_OK);
+			ck_assert_uint_eq(f.number, local);
+			ck_assert(e.offset == f.offset && e.size == f.size);
+			ck_assert(in == a ? f.offset < c : f.offset >= c);
+			/* and it parses as in the whole mailbox */
+			ck_assert_int_eq(mimeo_mailbox_parse(&m, in, local, NULL), MIMEO_OK);
+			ck_assert_int_eq(mimeo_mailbox_parse(&w, whole, i, NULL), MIMEO_OK);
+			ck_assert_uint_eq(mimeo_message_part_count(m), mimeo_message_part_count(w));
+			ck_assert_str_eq(subject(m), subject(w));
+			mimeo_message_free(m);
+			mimeo_message_free(w);
+		}
+		mimeo_mailbox_free(a);
+		mimeo_mailbox_free(b);
+	}
+	/* an empty range, and one past the end */
+	ck_assert_int_eq(mimeo_mailbox_open_range(&a, path, 0, 0, o), MIMEO_OK);
+	ck_assert_uint_eq(mimeo_mailbox_count(a), 0);
+	mimeo_mailbox_free(a);
+	ck_assert_int_eq(mimeo_mailbox_open_range(&a, path, size + 5, 10, o), MIMEO_OK);
+	ck_assert_uint_eq(mimeo_mailbox_count(a), 0);
+	mimeo_mailbox_free(a);
+	mimeo_mailbox_free(whole);
+}
+
+START_TEST(open_range_covers_the_whole)
+{
+	mimeo_mailbox_options o = MIMEO_MAILBOX_OPTIONS_INIT;
+	mimeo_mailbox *mb = NULL;
+	static const char forced[] = "Subject: first\n\nx\n\nFrom a 10:00\nSubject: y\n\ny\n";
+	static const char single[] = "Subject: one\n\nFrom a 10:00 in a body\n";
+	size_t len;
+	char *s = three(&len), path[128], gzpath[128];
+	gzFile gz;
+
+	make_tmpdir();
+	snprintf(path, sizeof(path), "%s/three.mbox", tmpdir);
+	write_file(path, s, len);
+	check_ranges(path, NULL);
+	/* gzip: ranges of the decompressed bytes */
+	snprintf(gzpath, sizeof(gzpath), "%s/three.mbox.gz", tmpdir);
+	gz = gzopen(gzpath, "wb");
+	ck_assert_ptr_nonnull(gz);
+	ck_assert_int_eq(gzwrite(gz, s, (unsigned)len), (int)len);
+	ck_assert_int_eq(gzclose(gz), Z_OK);
+	check_ranges(gzpath, NULL);
+	/* a forced mbox whose first message has no From_ line */
+	write_file(path, forced, strlen(forced));
+	o.flags = MIMEO_MAILBOX_FORCE_MBOX;
+	check_ranges(path, &o);
+	/* a single message: in the range holding offset 0 */
+	write_file(path, single, strlen(single));
+	check_ranges(path, NULL);
+	write_file(path, "", 0);
+	check_ranges(path, NULL);
+	/* a Maildir has no offsets */
+	snprintf(path, sizeof(path), "%s/md", tmpdir);
+	ck_assert_int_eq(mkdir(path, 0700), 0);
+	mkdirs(path, "cur");
+	put(path, "cur/x", M1);
+	ck_assert_int_eq(mimeo_mailbox_open_range(&mb, path, 0, 100, NULL), MIMEO_EINVAL);
+	ck_assert_ptr_null(mb);
+	ck_assert_int_eq(mimeo_mailbox_open_range(&mb, path, 0, UINT64_MAX, NULL), MIMEO_EINVAL);
+	ck_assert_int_eq(mimeo_mailbox_open_range(NULL, path, 0, 1, NULL), MIMEO_EINVAL);
+	rm_rf(tmpdir);
+	free(s);
+}
+END_TEST
+
 static Suite *mailbox_suite(void)
 {
 	Suite *s = suite_create("mailbox");
@@ -871,6 +964,7 @@ static Suite *mailbox_suite(void)
 	tcase_add_test(tc, mbox_parse_file_cut);
 	tcase_add_test(tc, maildir_order_and_skipped);
 	tcase_add_test(tc, every_allocation_failure);
+	tcase_add_test(tc, open_range_covers_the_whole);
 	suite_add_tcase(s, tc);
 	return s;
 }
