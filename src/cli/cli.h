@@ -141,6 +141,10 @@ typedef struct cli_box {
  * printing one error line. */
 int cli_box_open(cli_box *b, const char *arg);
 
+/* The same for the messages of a mailbox file that start in [offset,
+ * offset + length) (mimeo_mailbox_open_range: numbered from 1). */
+int cli_box_open_range(cli_box *b, const char *arg, uint64_t offset, uint64_t length);
+
 /* Free what cli_box_open made (a closed or failed box is fine). */
 void cli_box_close(cli_box *b);
 

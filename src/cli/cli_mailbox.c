@@ -203,6 +203,29 @@ out:
 /* opening a mailbox (ls, extract --all)                               */
 /* ------------------------------------------------------------------ */
 
+/* A failed open, said as ls and extract say it. */
+static int box_failed(cli_box *b, const char *arg, int rc)
+{
+	if (rc == MIMEO_EIO && errno == ENOTDIR)
+		cli_error("%s is a folder but no Maildir (no cur/ or new/)", arg);
+	else
+		cli_error("cannot open %s: %s", arg,
+			  rc == MIMEO_EIO ? cli_io_reason(errno) : mimeo_strerror(rc));
+	free(b->slurped);
+	b->slurped = NULL;
+	return -1;
+}
+
+int cli_box_open_range(cli_box *b, const char *arg, uint64_t offset, uint64_t length)
+{
+	int rc;
+
+	memset(b, 0, sizeof(*b));
+	b->arg = arg;
+	rc = mimeo_mailbox_open_range(&b->mb, arg, offset, length, NULL);
+	return rc == MIMEO_OK ? 0 : box_failed(b, arg, rc);
+}
+
 int cli_box_open(cli_box *b, const char *arg)
 {
 	int rc;
@@ -219,16 +242,8 @@ int cli_box_open(cli_box *b, const char *arg)
 	} else {
 		rc = mimeo_mailbox_open(&b->mb, arg, NULL);
 	}
-	if (rc != MIMEO_OK) {
-		if (rc == MIMEO_EIO && errno == ENOTDIR)
-			cli_error("%s is a folder but no Maildir (no cur/ or new/)", arg);
-		else
-			cli_error("cannot open %s: %s", arg,
-				  rc == MIMEO_EIO ? cli_io_reason(errno) : mimeo_strerror(rc));
-		free(b->slurped);
-		b->slurped = NULL;
-		return -1;
-	}
+	if (rc != MIMEO_OK)
+		return box_failed(b, arg, rc);
 	if (mimeo_mailbox_skipped(b->mb))
 		/* nothing skipped silently: a subfolder of cur/ or new/ is no
 		 * message, but say that it was there */

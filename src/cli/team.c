@@ -11,7 +11,10 @@
  * per-object state needs no thought about sharing.  Waiting: worker 1
  * polls a pipe whose write end only worker k holds: end of file is the
  * moment k exited (no sleeping loop adding latency to a 50 ms run), and
- * a timeout redraws the progress.
+ * a timeout redraws the progress.  By range, the count of messages
+ * before a worker's range goes from worker to worker over a socket (a
+ * chain, not a barrier in shared memory: a worker that dies closes its
+ * end, so the next one learns it at once instead of waiting forever).
  *
  * SPDX-License-Identifier: LGPL-2.1-or-later
  */
@@ -29,6 +32,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
 #ifdef __linux__
@@ -40,17 +44,22 @@ typedef struct team_report {
 	atomic_uint_fast64_t bytes;      /* input bytes done (progress) */
 	atomic_uint_fast64_t messages;   /* messages done (progress) */
 	atomic_size_t unreadable;        /* messages that could not be read */
+	size_t first, last;              /* its messages, once known (last 0: none) */
 	int status;                      /* its work's CLI_OK / CLI_FAILURE */
+	int no_base;                     /* by range: the worker before it failed */
 	int output_lost;                 /* its output files could not be written */
 	int finished;                    /* set last: the report is complete */
 } team_report;
 
 /* One group of messages and the worker doing it. */
 typedef struct team_member {
-	size_t first, last;    /* messages, 1-based, inclusive */
+	size_t first, last;    /* messages, 1-based, inclusive (by range: once known) */
+	uint64_t offset, length; /* by range: its bytes */
 	pid_t pid;             /* forked worker; 0: worker 1 does the group */
 	int out, err, side;    /* its stdout, stderr and side files, or -1 */
 	int alive[2];          /* pipe: only the worker holds alive[1] */
+	int relay_in;          /* by range: messages before it, from the one before */
+	int relay_out;         /* by range: its total, to the one after */
 } team_member;
 
 typedef struct team {
@@ -61,7 +70,10 @@ typedef struct team {
 	size_t n;              /* members (groups) */
 	cli_progress *prog;
 	const char *what;
+	int ranged;            /* cut by byte range (ops->open_range) */
+	uint64_t total;        /* by range: the file's bytes */
 	int kill;              /* test hook: this worker kills itself (1-based) */
+	int kill_at_open;      /* ... right after opening its range */
 	int placed;            /* forked workers are held on their first CPU */
 } team;
 
@@ -155,6 +167,98 @@ static size_t cut_groups(team *t, size_t n, uint64_t total, size_t want)
 	return g + 1;
 }
 
+/* By range: n ranges of equal bytes, the last one open-ended (a file
+ * that grew meanwhile is read to its end, as by one worker). */
+static void cut_ranges(team *t, uint64_t total)
+{
+	size_t g;
+
+	for (g = 0; g < t->n; g++) {
+		uint64_t lo = (uint64_t)((double)total * (double)g / (double)t->n);
+		uint64_t hi = (uint64_t)((double)total * (double)(g + 1) / (double)t->n);
+
+		t->m[g].offset = lo;
+		t->m[g].length = g + 1 < t->n ? hi - lo : UINT64_MAX - lo;
+	}
+}
+
+/* ------------------------------------------------------------------ */
+/* one group, in whichever process does it                             */
+/* ------------------------------------------------------------------ */
+
+static void close_fd(int *fd)
+{
+	if (*fd >= 0)
+		close(*fd);
+	*fd = -1;
+}
+
+static int read_full(int fd, void *buf, size_t len)
+{
+	char *p = buf;
+
+	while (len) {
+		ssize_t n = read(fd, p, len);
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			return -1;
+		p += n;
+		len -= (size_t)n;
+	}
+	return 0;
+}
+
+/* By range: open member g's range, take the count of messages before it
+ * from the relay, pass the count up to its end on.  0, or -1 (its own
+ * failure said by open_range; the failure before it by that worker). */
+static int open_member(team *t, const cli_team_worker *w, size_t g)
+{
+	team_member *m = &t->m[g];
+	team_report *r = &t->reports[g];
+	long c = t->ops->open_range(t->ctx, m->offset, m->length);
+	uint64_t before = 0, upto;
+	int rc = 0;
+
+	if (t->kill_at_open && t->kill == (int)g + 1 && w->forked)
+		raise(SIGKILL); /* MIMEO_TEAM_KILL_WORKER=K:open, the tests' */
+	if (m->relay_in >= 0 && read_full(m->relay_in, &before, sizeof(before)) < 0) {
+		r->no_base = 1;
+		rc = -1;
+	}
+	close_fd(&m->relay_in);
+	if (c < 0)
+		rc = -1;
+	upto = before + (uint64_t)(c > 0 ? c : 0);
+	/* 8 bytes go at once; MSG_NOSIGNAL: a next worker that died must
+	 * not take this one with it (SIGPIPE); a failure here is end of file
+	 * for the next one, which then stops */
+	if (rc == 0 && m->relay_out >= 0 &&
+	    send(m->relay_out, &upto, sizeof(upto), MSG_NOSIGNAL) != (ssize_t)sizeof(upto))
+		rc = -1;
+	close_fd(&m->relay_out);
+	if (rc < 0)
+		return -1;
+	m->first = (size_t)before + 1;
+	m->last = (size_t)upto;
+	return 0;
+}
+
+/* Member g's group: opened first when by range. */
+static int do_group(team *t, cli_team_worker *w, size_t g)
+{
+	team_member *m = &t->m[g];
+
+	if (t->ranged && open_member(t, w, g) < 0)
+		return CLI_FAILURE;
+	t->reports[g].first = m->first;
+	t->reports[g].last = m->last;
+	if (m->last < m->first)
+		return CLI_OK; /* a range where no message starts */
+	return t->ops->work(t->ctx, w, m->first, m->last);
+}
+
 /* ------------------------------------------------------------------ */
 /* the forked workers                                                  */
 /* ------------------------------------------------------------------ */
@@ -175,13 +279,7 @@ static int temp_fd(void)
 	return fd;
 }
 
-static void close_fd(int *fd)
-{
-	if (*fd >= 0)
-		close(*fd);
-	*fd = -1;
-}
-
+/* Its files and pipe (not the relay: worker 1 may still do its group). */
 static void member_close(team_member *m)
 {
 	close_fd(&m->out);
@@ -218,13 +316,15 @@ static void child_setup(team *t, size_t k, pid_t parent)
 #endif
 	if (getppid() != parent)
 		_exit(1);
-	for (j = 1; j < t->n; j++) {
+	for (j = 0; j < t->n; j++) {
 		close_fd(&t->m[j].alive[0]);
 		if (j != k) {
 			close_fd(&t->m[j].alive[1]);
 			close_fd(&t->m[j].out);
 			close_fd(&t->m[j].err);
 			close_fd(&t->m[j].side);
+			close_fd(&t->m[j].relay_in);
+			close_fd(&t->m[j].relay_out);
 		}
 	}
 	if (dup2(t->m[k].out, STDOUT_FILENO) < 0 || dup2(t->m[k].err, STDERR_FILENO) < 0)
@@ -240,7 +340,7 @@ static void child_main(team *t, size_t k, pid_t parent)
 	child_setup(t, k, parent);
 	if (t->m[k].side >= 0 && !(w.side = fdopen(t->m[k].side, "w")))
 		_exit(1);
-	status = t->ops->work(t->ctx, &w, t->m[k].first, t->m[k].last);
+	status = do_group(t, &w, k);
 	if (w.side && fclose(w.side) != 0)
 		r->output_lost = 1;
 	if (fflush(stdout) != 0 || fflush(stderr) != 0)
@@ -322,6 +422,19 @@ static void start_workers(team *t)
 	pid_t parent = getpid();
 	size_t k;
 
+	for (k = 1; k < t->n && t->ranged; k++) {
+		int p[2];
+
+		/* a socket, for send's MSG_NOSIGNAL (open_member) */
+		if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, p) < 0) {
+			/* fewer ranges: the one before this runs to the end */
+			t->n = k;
+			cut_ranges(t, t->total);
+			break;
+		}
+		t->m[k].relay_in = p[0];
+		t->m[k - 1].relay_out = p[1];
+	}
 	for (k = 1; k < t->n; k++)
 		if (member_open(t, &t->m[k]) < 0)
 			t->m[k].pid = 0;
@@ -348,6 +461,8 @@ static void start_workers(team *t)
 		place_on(pid, cpu);
 		t->placed |= cpu >= 0;
 		close_fd(&t->m[k].alive[1]);
+		close_fd(&t->m[k].relay_in); /* the worker's ends */
+		close_fd(&t->m[k].relay_out);
 	}
 }
 
@@ -393,19 +508,73 @@ static int copy_out(int fd, FILE *out)
 	return 0;
 }
 
+/* "messages A-B" of member k, or its bytes when they are not known (by
+ * range, before it had opened its range). */
+static void member_what(const team *t, size_t k, char *out, size_t cap)
+{
+	const team_report *r = &t->reports[k];
+	const team_member *m = &t->m[k];
+
+	if (!t->ranged)
+		snprintf(out, cap, "messages %zu-%zu", m->first, m->last);
+	else if (r->last >= r->first && r->first)
+		snprintf(out, cap, "messages %zu-%zu", r->first, r->last);
+	else if (r->first)
+		snprintf(out, cap, "no messages");
+	else
+		snprintf(out, cap, "the messages from byte %llu", (unsigned long long)m->offset);
+}
+
 /* Say how worker k ended when it did not finish its group. */
 static void say_died(team *t, size_t k, int status)
 {
-	const team_member *m = &t->m[k];
-	char how[64];
+	char how[64], what[96];
 
 	if (WIFSIGNALED(status))
 		snprintf(how, sizeof(how), "was killed by signal %d", WTERMSIG(status));
 	else
 		snprintf(how, sizeof(how), "ended (status %d) before its end",
 			 WIFEXITED(status) ? WEXITSTATUS(status) : -1);
-	cli_error("%s: worker process %zu of %zu (messages %zu-%zu) %s: files of those "
-		  "messages may be missing", t->what, k + 1, t->n, m->first, m->last, how);
+	member_what(t, k, what, sizeof(what));
+	cli_error("%s: worker process %zu of %zu (%s) %s: files of those messages may be missing",
+		  t->what, k + 1, t->n, what, how);
+}
+
+/* Worker k's side data to ops->gather: CLI_OK or CLI_FAILURE (said). */
+static int gather_member(team *t, size_t k)
+{
+	team_member *m = &t->m[k];
+	FILE *side;
+	int rc;
+
+	if (!t->ops->gather)
+		return CLI_OK;
+	if (lseek(m->side, 0, SEEK_SET) != 0 || !(side = fdopen(m->side, "r"))) {
+		cli_error("%s: cannot read back what worker process %zu found", t->what, k + 1);
+		return CLI_FAILURE;
+	}
+	m->side = -1; /* fclose closes it */
+	rc = t->ops->gather(t->ctx, side);
+	fclose(side);
+	return rc;
+}
+
+/* What a worker that finished says went wrong besides its own errors. */
+static int check_report(team *t, size_t k)
+{
+	const team_report *r = &t->reports[k];
+	char what[96];
+
+	if (r->output_lost) {
+		member_what(t, k, what, sizeof(what));
+		cli_error("%s: worker process %zu could not keep its output in a temporary file: "
+			  "lines of %s missing", t->what, k + 1, what);
+	}
+	if (r->no_base)
+		/* the one before failed (said): its count never came */
+		cli_error("%s: worker process %zu of %zu did nothing: the messages before its "
+			  "part could not be counted", t->what, k + 1, t->n);
+	return r->status == CLI_OK && !r->output_lost && !r->no_base ? CLI_OK : CLI_FAILURE;
 }
 
 /* Worker k's turn: its output copied out in order, its side data
@@ -413,9 +582,7 @@ static void say_died(team *t, size_t k, int status)
 static int finish_member(team *t, size_t k)
 {
 	team_member *m = &t->m[k];
-	team_report *r = &t->reports[k];
 	int status = wait_member(t, m), rc = CLI_OK;
-	FILE *side;
 
 	fflush(stderr);
 	if (copy_out(m->out, stdout) < 0 || copy_out(m->err, stderr) < 0) {
@@ -424,27 +591,14 @@ static int finish_member(team *t, size_t k)
 		rc = CLI_FAILURE;
 	}
 	atomic_thread_fence(memory_order_acquire);
-	if (!r->finished || !WIFEXITED(status) || WEXITSTATUS(status) != 0) {
+	if (!t->reports[k].finished || !WIFEXITED(status) || WEXITSTATUS(status) != 0) {
 		say_died(t, k, status);
 		return CLI_FAILURE;
 	}
-	if (r->output_lost) {
-		cli_error("%s: worker process %zu could not keep its output in a temporary file: "
-			  "lines of messages %zu-%zu missing", t->what, k + 1, m->first, m->last);
+	if (check_report(t, k) != CLI_OK)
 		rc = CLI_FAILURE;
-	}
-	if (r->status != CLI_OK)
+	if (gather_member(t, k) != CLI_OK)
 		rc = CLI_FAILURE;
-	if (t->ops->gather && lseek(m->side, 0, SEEK_SET) == 0 &&
-	    (side = fdopen(m->side, "r")) != NULL) {
-		m->side = -1; /* fclose closes it */
-		if (t->ops->gather(t->ctx, side) != CLI_OK)
-			rc = CLI_FAILURE;
-		fclose(side);
-	} else if (t->ops->gather) {
-		cli_error("%s: cannot read back what worker process %zu found", t->what, k + 1);
-		rc = CLI_FAILURE;
-	}
 	return rc;
 }
 
@@ -452,8 +606,14 @@ static int finish_member(team *t, size_t k)
 static int run_here(team *t, size_t k)
 {
 	cli_team_worker w = { t, k, 0, NULL };
+	int rc = do_group(t, &w, k);
 
-	return t->ops->work(t->ctx, &w, t->m[k].first, t->m[k].last);
+	if (t->reports[k].no_base) {
+		cli_error("%s: the messages of worker process %zu of %zu were not extracted: the "
+			  "messages before them could not be counted", t->what, k + 1, t->n);
+		rc = CLI_FAILURE;
+	}
+	return rc;
 }
 
 static int run_members(team *t)
@@ -468,31 +628,64 @@ static int run_members(team *t)
 		if (r != CLI_OK)
 			rc = CLI_FAILURE;
 		member_close(&t->m[k]);
+		close_fd(&t->m[k].relay_in);
+		close_fd(&t->m[k].relay_out);
 	}
 	return rc;
 }
 
-void cli_team_run(const cli_team_ops *ops, void *ctx, size_t n, size_t workers,
-		  uint64_t min_bytes, cli_progress *prog, const char *what,
+/* How many members and what each does: groups of messages or ranges. */
+static size_t plan(team *t, size_t n, size_t workers, uint64_t min_bytes)
+{
+	size_t i, want;
+
+	if (!t->ranged) {
+		t->total = 0;
+		for (i = 1; i <= n && workers > 1; i++)
+			t->total += t->ops->size(t->ctx, i);
+		want = team_size(n, t->total, workers, min_bytes);
+	} else {
+		/* every range is a member even when no message starts in it */
+		want = team_size(workers, t->total, workers, min_bytes);
+	}
+	return want;
+}
+
+static void cut(team *t, size_t n, size_t want)
+{
+	if (t->ranged) {
+		t->n = want;
+		cut_ranges(t, t->total);
+	} else if (want > 1) {
+		t->n = cut_groups(t, n, t->total, want);
+	} else {
+		t->n = 1;
+		t->m[0].first = 1;
+		t->m[0].last = n;
+	}
+}
+
+void cli_team_run(const cli_team_ops *ops, void *ctx, size_t n, uint64_t total,
+		  size_t workers, uint64_t min_bytes, cli_progress *prog, const char *what,
 		  cli_team_result *res)
 {
 	team t;
-	uint64_t total = 0;
 	size_t i, want, maplen;
 	const char *kill = getenv("MIMEO_TEAM_KILL_WORKER");
 
 	memset(res, 0, sizeof(*res));
-	if (n == 0)
-		return;
 	memset(&t, 0, sizeof(t));
 	t.ops = ops;
 	t.ctx = ctx;
 	t.prog = prog;
 	t.what = what;
+	t.ranged = ops->open_range != NULL;
+	t.total = total;
 	t.kill = kill ? atoi(kill) : 0;
-	for (i = 1; i <= n && workers > 1; i++)
-		total += ops->size(ctx, i);
-	want = team_size(n, total, workers, min_bytes);
+	t.kill_at_open = kill && strstr(kill, ":open") != NULL;
+	if (!t.ranged && n == 0)
+		return;
+	want = plan(&t, n, workers, min_bytes);
 	maplen = want * sizeof(team_report);
 	t.m = calloc(want, sizeof(*t.m));
 	/* shared with the forked workers: their figures as they go */
@@ -503,11 +696,13 @@ void cli_team_run(const cli_team_ops *ops, void *ctx, size_t n, size_t workers,
 		res->status = CLI_FAILURE;
 		return;
 	}
-	for (i = 0; i < want; i++)
-		t.m[i].out = t.m[i].err = t.m[i].side = t.m[i].alive[0] = t.m[i].alive[1] = -1;
-	t.n = want > 1 ? cut_groups(&t, n, total, want) : 1;
-	if (t.n == 1)
-		t.m[0].first = 1, t.m[0].last = n;
+	for (i = 0; i < want; i++) {
+		team_member *m = &t.m[i];
+
+		m->out = m->err = m->side = m->alive[0] = m->alive[1] = -1;
+		m->relay_in = m->relay_out = -1;
+	}
+	cut(&t, n, want);
 	start_workers(&t);
 	res->status = run_members(&t);
 	for (i = 0; i < t.n; i++)

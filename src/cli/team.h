@@ -32,9 +32,28 @@
 
 typedef struct cli_team_worker cli_team_worker;
 
+/*
+ * Two ways to cut the groups:
+ *  - by message: the messages 1..n are known before (an index of the
+ *    whole mailbox); `size` gives their bytes, and the groups are runs of
+ *    messages of about equal bytes;
+ *  - by byte range (`open_range` set): the file is cut into ranges of
+ *    equal bytes, and each worker opens (indexes) its own range at the
+ *    same time as the others, for a large mbox whose index alone would
+ *    be a serial tenth of the run.  A worker learns how many messages
+ *    come before its range from the worker before it, through a pipe (a
+ *    relay: end of file there means that worker failed, so nothing
+ *    waits for a dead worker), and passes its own total on before it
+ *    starts its work.
+ */
 typedef struct cli_team_ops {
-	/* The bytes of message i (1-based): what the groups are cut by. */
+	/* By message: the bytes of message i (1-based).  NULL by range. */
 	uint64_t (*size)(void *ctx, size_t i);
+	/* By range: open the messages that start in [offset, offset +
+	 * length) (the last range runs to UINT64_MAX); returns how many, or
+	 * -1 after saying why.  `work` then gets them as first..last,
+	 * numbered in the whole file.  NULL by message. */
+	long (*open_range)(void *ctx, uint64_t offset, uint64_t length);
 	/* Do messages first..last; call cli_team_done() after each.  Returns
 	 * CLI_OK or CLI_FAILURE (said on stderr).  Runs in a forked copy of
 	 * the process for workers 2..N: what it keeps in `ctx` stays there;
@@ -51,12 +70,13 @@ typedef struct cli_team_result {
 	int status;            /* CLI_OK, or CLI_FAILURE (said on stderr) */
 } cli_team_result;
 
-/* Run messages 1..n with up to `workers` processes; fewer when the groups
- * would be under `min_bytes` (or there are fewer messages).  `prog`
- * (started by the caller, ended by it) is drawn by worker 1 with all
- * workers' bytes and messages.  `what` names the command in messages. */
-void cli_team_run(const cli_team_ops *ops, void *ctx, size_t n, size_t workers,
-		  uint64_t min_bytes, cli_progress *prog, const char *what,
+/* Run messages 1..n (by message) or the `total` bytes of a file (by
+ * range) with up to `workers` processes; fewer when the groups would be
+ * under `min_bytes` (or there are fewer messages).  `prog` (started by
+ * the caller, ended by it) is drawn by worker 1 with all workers' bytes
+ * and messages.  `what` names the command in messages. */
+void cli_team_run(const cli_team_ops *ops, void *ctx, size_t n, uint64_t total,
+		  size_t workers, uint64_t min_bytes, cli_progress *prog, const char *what,
 		  cli_team_result *res);
 
 /* Message done: `bytes` of input, `unreadable` 1 when it could not be read

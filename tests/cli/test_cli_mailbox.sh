@@ -356,6 +356,26 @@ same_as_j1 box "$T/box.mbox"
 same_as_j1 gz "$T/box.mbox.gz"
 same_as_j1 maildir "$T/md"
 same_as_j1 cut "$T/cut.mbox"
+# a large mbox file is cut by bytes, each worker indexing its own part: a
+# part where no message starts (inside the long second message) holds
+# nothing, and the numbers go on across it
+python3 - "$T/spans.mbox" <<'EOF'
+import sys
+with open(sys.argv[1], "w") as f:
+    for i, n in enumerate((1, 150, 1, 1)):
+        f.write("From a@b Mon Dec  7 10:00:00 2026\nSubject: s%d\n"
+                "Content-Type: text/plain; name=f%d.txt\n\n" % (i, i) + "x" * 70 * n + "\n\n")
+EOF
+same_as_j1 spans "$T/spans.mbox"
+check "extract --all spans: 4 files, the last in DIR/4" \
+	grep -q "^$T/j1-spans/4/f3.txt\$" "$T/j1-spans.out"
+# a worker that dies before passing its count on: the next one does
+# nothing (it cannot number its messages) and says so; nothing hangs
+MIMEO_EXTRACT_SPLIT_MIN=1 MIMEO_TEAM_KILL_WORKER=2:open timeout 60 "$CLI" extract --all -j 3 \
+	--no-expand "$mb" -o "$T/jkill-open" >"$T/out" 2>"$T/err"
+rc=$?
+checkx "extract --all -j 3, worker 2 killed at its open: exit 1, said ($(cat "$T/err"))" \
+	'[ "$rc" -eq 1 ] && grep -q "worker process 2 of 3 (the messages from byte [0-9]*) was killed by signal 9" "$T/err" && grep -q "worker process 3 of 3 did nothing: the messages before its part could not be counted" "$T/err"'
 # ls's count holds for every -j (-j 3 above wrote the files of -j 1; this
 # says it of the count itself)
 for j in 2 3; do
