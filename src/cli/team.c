@@ -32,6 +32,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -634,11 +635,28 @@ static int run_members(team *t)
 	return rc;
 }
 
+/* Worker 1 holds up to 7 descriptors per forked worker until its turn
+ * (3 files, a pipe, a socket pair) and needs a few of its own to work:
+ * no more workers than the descriptor limit leaves room for (a worker
+ * that could not be set up would be done by worker 1, and a mailbox it
+ * then could not open for lack of descriptors would fail the run). */
+static size_t fd_room(size_t workers)
+{
+	struct rlimit rl;
+	size_t room;
+
+	if (getrlimit(RLIMIT_NOFILE, &rl) != 0 || rl.rlim_cur == RLIM_INFINITY)
+		return workers;
+	room = rl.rlim_cur > 64 ? (size_t)(rl.rlim_cur - 64) / 8 : 1;
+	return room < 1 ? 1 : room < workers ? room : workers;
+}
+
 /* How many members and what each does: groups of messages or ranges. */
 static size_t plan(team *t, size_t n, size_t workers, uint64_t min_bytes)
 {
 	size_t i, want;
 
+	workers = fd_room(workers);
 	if (!t->ranged) {
 		t->total = 0;
 		for (i = 1; i <= n && workers > 1; i++)

@@ -402,6 +402,14 @@ awk -F/ -v f="$first" '$1 < f' "$T/j1.rel" >"$T/j1.head"
 awk -F/ -v f="$first" '$1 < f' "$T/kill.rel" >"$T/kill.head"
 checkx "extract --all -j 2, worker 2 killed: worker 1's lines all there" \
 	'[ -s "$T/j1.head" ] && cmp -s "$T/j1.head" "$T/kill.head"'
+# many workers and few descriptors: no more workers than the limit leaves
+# room for, the same files and lines
+(ulimit -n 40 && MIMEO_EXTRACT_SPLIT_MIN=1 "$CLI" extract --all -j 64 --no-expand "$mb" \
+	-o "$T/jfew") >"$T/out" 2>"$T/err"
+rc=$?
+sed "s#$T/jfew#$T/j1-samples#g" "$T/out" >"$T/jn.sout"
+checkx "extract --all -j 64 under ulimit -n 40: status $rc, the lines of -j 1 ($(cat "$T/err"))" \
+	'[ "$rc" -eq 0 ] && cmp -s "$T/j1-samples.out" "$T/jn.sout"'
 for bad in "-j 0" "-j x" "-j" "-j 1025"; do
 	run "$CLI" extract --all $bad "$T/box.mbox" -o "$T/jbad"
 	check "extract --all $bad: usage" [ "$rc" -eq 2 ]
