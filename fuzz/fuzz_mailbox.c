@@ -19,13 +19,21 @@
  *   - mimeo_mailbox_next_from(p) from arbitrary p is the first indexed
  *     offset >= max(p, 1), so ranges cut anywhere agree with the index;
  *   - mimeo_mailbox_parse gives a tree for every message, and
- *     mimeo_mailbox_message past the end fails with MIMEO_ENOTFOUND.
+ *     mimeo_mailbox_message past the end fails with MIMEO_ENOTFOUND;
+ *   - mimeo_mailbox_open_range of the input as a file (a memfd), cut in
+ *     two at arbitrary points: the two indexes are the whole one, each
+ *     message once, numbered from 1 in each range (extract --all -j).
  *
  * SPDX-License-Identifier: LGPL-2.1-or-later
  */
+#define _GNU_SOURCE 1 /* memfd_create */
 #include "fuzz_util.h"
 
 #include <mimeo.h>
+
+#include <stdio.h>
+#include <sys/mman.h>
+#include <unistd.h>
 
 #define MAXMSG 4096
 
@@ -95,6 +103,49 @@ static void parse(const char *data, size_t len, unsigned flags, mimeo_isa isa, s
 
 static stats whole, one;
 
+/* The messages of `part` are those of `whole` from number `from` on. */
+static void same_entries(mimeo_mailbox *whole_mb, mimeo_mailbox *part, size_t from)
+{
+	mimeo_mailbox_entry a, b;
+	size_t k;
+
+	for (k = 1; k <= mimeo_mailbox_count(part); k++) {
+		FZ_CHECK(mimeo_mailbox_entry_get(part, k, &b) == MIMEO_OK);
+		FZ_CHECK(mimeo_mailbox_entry_get(whole_mb, from + k - 1, &a) == MIMEO_OK);
+		FZ_CHECK(b.number == k && a.offset == b.offset && a.size == b.size);
+	}
+}
+
+/* The input as a file cut in two at a few points: [0, c) and [c, end)
+ * index the whole file's messages, each once. */
+static void check_ranges(mimeo_mailbox *mb, const char *buf, size_t len,
+			 const mimeo_mailbox_options *mo, uint64_t *rng)
+{
+	char path[64];
+	int fd, i;
+
+	if (len >= 2 && (unsigned char)buf[0] == 0x1f && (unsigned char)buf[1] == 0x8b)
+		return; /* a file would be inflated: another input */
+	fd = memfd_create("fuzz-mailbox", MFD_CLOEXEC);
+	if (fd < 0)
+		return;
+	FZ_CHECK(write(fd, buf, len) == (ssize_t)len);
+	snprintf(path, sizeof(path), "/proc/self/fd/%d", fd);
+	for (i = 0; i < 2; i++) {
+		uint64_t c = fz_rng(rng) % (len + 2);
+		mimeo_mailbox *a = NULL, *b = NULL;
+
+		FZ_CHECK(mimeo_mailbox_open_range(&a, path, 0, c, mo) == MIMEO_OK);
+		FZ_CHECK(mimeo_mailbox_open_range(&b, path, c, UINT64_MAX - c, mo) == MIMEO_OK);
+		FZ_CHECK(mimeo_mailbox_count(a) + mimeo_mailbox_count(b) == mimeo_mailbox_count(mb));
+		same_entries(mb, a, 1);
+		same_entries(mb, b, mimeo_mailbox_count(a) + 1);
+		mimeo_mailbox_free(a);
+		mimeo_mailbox_free(b);
+	}
+	close(fd);
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	mimeo_mailbox_options mo = MIMEO_MAILBOX_OPTIONS_INIT;
@@ -119,6 +170,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	FZ_CHECK(mimeo_mailbox_entry_get(mb, n + 1, &e) == MIMEO_ENOTFOUND);
 	FZ_CHECK(mimeo_mailbox_message(mb, n + 1, &md, &mlen) == MIMEO_ENOTFOUND);
 
+	check_ranges(mb, buf, len, &mo, &rng);
 	if (mimeo_mailbox_type(mb) == MIMEO_MAILBOX_SINGLE) {
 		FZ_CHECK(n == 1 && len > 0);
 		FZ_CHECK(mimeo_mailbox_entry_get(mb, 1, &e) == MIMEO_OK);
