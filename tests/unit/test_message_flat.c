@@ -623,6 +623,7 @@ START_TEST(file_changes_under_us)
 	ck_assert_ptr_nonnull(mimeo_message_io_error(m));
 	ck_assert_int_eq(mimeo_part_text(p, NULL, &b, NULL), MIMEO_EIO);
 	mimeo_message_free(m);
+	unlink(path);
 
 	/* same size, new content and modification time */
 	write_temp(data, len, path);
