@@ -20,11 +20,9 @@
  *
  * SPDX-License-Identifier: LGPL-2.1-or-later
  */
-#ifndef _GNU_SOURCE
-#define _GNU_SOURCE /* sched_getaffinity, sched_getcpu */
-#endif
 #include "cli.h"
 #include "commands.h"
+#include "cpus.h"
 #include "io-priv.h" /* the one read-until-full loop (util/io.c) */
 
 #include <mimeo.h>
@@ -38,7 +36,6 @@
 #include <string.h>
 #include <sys/mman.h>
 #include <poll.h>
-#include <sched.h>
 #include <signal.h>
 #include <sys/stat.h>
 #include <sys/resource.h>
@@ -1076,24 +1073,6 @@ typedef struct scan_worker {
 	size_t failed_inputs;    /* command-line inputs that could not be */
 } scan_worker;
 
-/* The CPUs this process may run on (sched_getaffinity: a `taskset` or
- * cpuset of the caller's), where forked workers are placed. */
-typedef struct scan_cpus {
-#ifdef __linux__
-	cpu_set_t all;
-#endif
-	int here;                /* the CPU this process is on; -1: unknown */
-} scan_cpus;
-
-static void cpus_init(scan_cpus *c)
-{
-	c->here = -1;
-#ifdef __linux__
-	if (sched_getaffinity(0, sizeof(c->all), &c->all) == 0 && CPU_COUNT(&c->all) >= 2)
-		c->here = sched_getcpu();
-#endif
-}
-
 /* What worker 1 knows of the others. */
 typedef struct scan_watch {
 	pid_t *pids;             /* [1..n): forked workers; 0: not running or reaped */
@@ -1103,8 +1082,8 @@ typedef struct scan_watch {
 	uint64_t rss;            /* the reaped workers' peak RSS added up, KiB */
 	int failed;              /* a worker died: said, the others killed */
 	struct timespec reaped;  /* when watch_poll last looked for ended workers */
-	scan_cpus cpus;          /* where workers may run */
-	int placed;              /* forked workers are held on their first CPU (place_on) */
+	cli_cpus cpus;           /* where workers may run */
+	int placed;              /* forked workers are held on their first CPU (cpus.h) */
 } scan_watch;
 
 static int worker_init(scan_worker *w, int structure)
@@ -1325,72 +1304,13 @@ static void watch_progress(scan_watch *wt)
 	cli_progress_update(wt->prog, in, msgs);
 }
 
-/*
- * Where forked worker k starts: a CPU this process may run on other than
- * the one it is on now (-1: leave it to the kernel).  On a busy machine
- * the kernel often put the new worker on its parent's CPU (the other one
- * was busy too, at any priority), and the two workers shared that CPU for
- * most of a 25 ms scan until the load balancer moved one (-j 2 measured
- * no faster than -j 1 then, in half the rounds).
- */
-static int start_cpu(const scan_cpus *cs, size_t k)
-{
-#ifdef __linux__
-	int c, n = 0, want;
-
-	if (cs->here < 0)
-		return -1;
-	want = (int)((k - 1) % (size_t)(CPU_COUNT(&cs->all) - 1));
-	for (c = 0; c < CPU_SETSIZE; c++) {
-		if (!CPU_ISSET(c, &cs->all) || c == cs->here)
-			continue;
-		if (n++ == want)
-			return c;
-	}
-#else
-	(void)cs;
-	(void)k;
-#endif
-	return -1;
-}
-
-/*
- * Forked worker `pid` starts on `cpu` (start_cpu): its parent moves it
- * there at once, before it has run.  When the worker moved itself, it
- * first had to run where the kernel had queued it, often behind its
- * parent, and began 1.3 ms after the fork in the median (0.8 ms this way,
- * of a 100 MB scan's 10 ms with -j 2).  Worker 1 lets it run anywhere
- * again after its own first step (release_workers, watch_poll): it
- * starts there but is not held there (on a machine busy in other ways a
- * long scan may be better off elsewhere later).  Both calls are the
- * parent's, in this order: the worker cannot be held by a late place_on.
- */
-static void place_on(pid_t pid, int cpu)
-{
-#ifdef __linux__
-	cpu_set_t one;
-
-	if (cpu < 0)
-		return;
-	CPU_ZERO(&one);
-	CPU_SET(cpu, &one);
-	(void)sched_setaffinity(pid, sizeof(one), &one);
-#else
-	(void)pid;
-	(void)cpu;
-#endif
-}
-
 /* Let the forked workers run on every CPU of wt->cpus again. */
 static void release_workers(scan_watch *wt)
 {
-#ifdef __linux__
 	size_t k;
 
 	for (k = 1; k < wt->n; k++)
-		if (wt->pids[k] > 0)
-			(void)sched_setaffinity(wt->pids[k], sizeof(wt->cpus.all), &wt->cpus.all);
-#endif
+		cli_cpus_release(&wt->cpus, wt->pids[k]);
 	wt->placed = 0;
 }
 
@@ -1443,13 +1363,13 @@ static int run_workers(const scan_shared *sh, scan_report *reports, size_t n, in
 	/* the workers must be waited for: with SIGCHLD ignored (inherited)
 	 * they would be reaped unseen, and how they ended unknown */
 	signal(SIGCHLD, SIG_DFL);
-	cpus_init(&wt.cpus);
+	cli_cpus_init(&wt.cpus);
 	for (k = 1; k < wt.n; k++) {
-		int cpu = start_cpu(&wt.cpus, k);
+		int cpu = cli_cpus_pick(&wt.cpus, k);
 		pid_t pid = fork();
 
 		if (pid > 0 && cpu >= 0) {
-			place_on(pid, cpu);
+			cli_cpus_place(pid, cpu);
 			wt.placed = 1;
 		}
 		if (pid == 0) {
