@@ -19,14 +19,15 @@
  * SPDX-License-Identifier: LGPL-2.1-or-later
  */
 #ifndef _GNU_SOURCE
-#define _GNU_SOURCE /* mkostemp, sched_getaffinity, sched_getcpu */
+#define _GNU_SOURCE /* mkostemp */
 #endif
 #include "team.h"
+
+#include "cpus.h"
 
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
-#include <sched.h>
 #include <signal.h>
 #include <stdatomic.h>
 #include <stdlib.h>
@@ -76,6 +77,7 @@ typedef struct team {
 	int kill;              /* test hook: this worker kills itself (1-based) */
 	int kill_at_open;      /* ... right after opening its range */
 	int placed;            /* forked workers are held on their first CPU */
+	cli_cpus cpus;         /* where workers may run */
 } team;
 
 struct cli_team_worker {
@@ -352,67 +354,17 @@ static void child_main(team *t, size_t k, pid_t parent)
 	_exit(0);
 }
 
-/*
- * Where forked worker k starts: a CPU this process may run on other than
- * the one it is on now (-1: leave it to the kernel).  On a busy machine
- * the kernel often puts a new process on its parent's CPU, and the two
- * then share it for much of a run that lasts tens of milliseconds.  The
- * parent moves the worker there at once, before it has run, and lets it
- * run anywhere again after its own first message (release_workers): it
- * starts there but is not held there.  scan measured this and does the
- * same (cmd_scan.c, start_cpu and place_on: one copy should go when that
- * file is free to change).
- */
-static int start_cpu(size_t k)
-{
-#ifdef __linux__
-	cpu_set_t all;
-	int here = sched_getcpu(), c, n = 0, want;
-
-	if (here < 0 || sched_getaffinity(0, sizeof(all), &all) != 0 || CPU_COUNT(&all) < 2)
-		return -1;
-	want = (int)((k - 1) % (size_t)(CPU_COUNT(&all) - 1));
-	for (c = 0; c < CPU_SETSIZE; c++) {
-		if (!CPU_ISSET(c, &all) || c == here)
-			continue;
-		if (n++ == want)
-			return c;
-	}
-#else
-	(void)k;
-#endif
-	return -1;
-}
-
-static void place_on(pid_t pid, int cpu)
-{
-#ifdef __linux__
-	cpu_set_t one;
-
-	if (cpu < 0)
-		return;
-	CPU_ZERO(&one);
-	CPU_SET(cpu, &one);
-	(void)sched_setaffinity(pid, sizeof(one), &one);
-#else
-	(void)pid;
-	(void)cpu;
-#endif
-}
-
-/* Let the forked workers run on every CPU this process may use. */
+/* Let the forked workers run on every CPU this process may use (they
+ * start on one each: cpus.h says why). */
 static void release_workers(team *t)
 {
-#ifdef __linux__
-	cpu_set_t all;
 	size_t k;
 
-	if (!t->placed || sched_getaffinity(0, sizeof(all), &all) != 0)
+	if (!t->placed)
 		return;
 	for (k = 1; k < t->n; k++)
 		if (t->m[k].pid > 0)
-			(void)sched_setaffinity(t->m[k].pid, sizeof(all), &all);
-#endif
+			cli_cpus_release(&t->cpus, t->m[k].pid);
 	t->placed = 0;
 }
 
@@ -441,6 +393,7 @@ static void start_workers(team *t)
 			t->m[k].pid = 0;
 	fflush(stdout);
 	fflush(stderr);
+	cli_cpus_init(&t->cpus);
 	/* the workers must be waited for: with SIGCHLD ignored (inherited)
 	 * they would be reaped unseen, and how they ended unknown */
 	signal(SIGCHLD, SIG_DFL);
@@ -450,7 +403,7 @@ static void start_workers(team *t)
 
 		if (t->m[k].out < 0)
 			continue;
-		cpu = start_cpu(k);
+		cpu = cli_cpus_pick(&t->cpus, k);
 		pid = fork();
 		if (pid == 0)
 			child_main(t, k, parent);
@@ -459,7 +412,7 @@ static void start_workers(team *t)
 			continue;
 		}
 		t->m[k].pid = pid;
-		place_on(pid, cpu);
+		cli_cpus_place(pid, cpu);
 		t->placed |= cpu >= 0;
 		close_fd(&t->m[k].alive[1]);
 		close_fd(&t->m[k].relay_in); /* the worker's ends */
