@@ -148,7 +148,7 @@ MIMEO_EXTERN int mimeo_mailbox_open(mimeo_mailbox **out, const char *path,
 				    const mimeo_mailbox_options *opts);
 
 /**
- * Open a part of an mailbox file for one of several processes that share
+ * Open a part of a mailbox file for one of several processes that share
  * it: as mimeo_mailbox_open(), but index only the messages whose start
  * (mbox: the From_ line) lies in [offset, offset + length).  A message
  * that starts in the range ends where it ends in the whole file, also
@@ -162,6 +162,13 @@ MIMEO_EXTERN int mimeo_mailbox_open(mimeo_mailbox **out, const char *path,
  * message file has its message at offset 0; gzip and pipes are read into
  * memory whole, and the range is of the decompressed bytes (no faster).
  * mimeo_mailbox_size() is the whole file's.
+ * @param out     receives the mailbox (NULL on error); free with mimeo_mailbox_free()
+ * @param path    an mbox or single message file (gzip content is
+ *                decompressed, as by mimeo_mailbox_open())
+ * @param offset  the range's first byte
+ * @param length  its bytes (more than the file has, e.g. UINT64_MAX: to
+ *                the end)
+ * @param opts    NULL = defaults
  * @return as mimeo_mailbox_open(); MIMEO_EINVAL also for a Maildir folder
  *         (split its messages by number instead).  @since 0.2
  */
