@@ -275,6 +275,8 @@ static int temp_fd(void)
 
 	if (!dir || !*dir || strlen(dir) > sizeof(path) - 16)
 		dir = "/tmp";
+	/* the X are mkostemp()'s template: it makes them a unique name; the
+	 * file is unlinked at once and lives on as the descriptor only */
 	snprintf(path, sizeof(path), "%s/mimeo-XXXXXX", dir);
 	fd = mkostemp(path, O_CLOEXEC);
 	if (fd >= 0)
