@@ -23,7 +23,6 @@
 #include "cli.h"
 #include "commands.h"
 #include "cpus.h"
-#include "io-priv.h" /* the one read-until-full loop (util/io.c) */
 
 #include <mimeo.h>
 
@@ -31,6 +30,7 @@
 #include <fcntl.h>
 #include <inttypes.h>
 #include <pthread.h>
+#include <sched.h>
 #include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
@@ -81,7 +81,8 @@ typedef struct scan_report {
 	size_t failed;             /* Maildir files that could not be scanned */
 	size_t failed_inputs;      /* command-line inputs (or ranges) */
 	int err;                   /* MIMEO_ENOMEM */
-	int done;                  /* got to the end and wrote the above */
+	long maxrss;               /* a forked worker's peak RSS, KiB (getrusage) */
+	atomic_int done;           /* got to the end and wrote the above (release) */
 } scan_report;
 
 /* A converter for `label`, reused across leaves: making one per leaf is
@@ -410,51 +411,98 @@ typedef struct scan_pool {
 #define SEARCH_BACK 8
 #define SEARCH_AHEAD ((size_t)4 << 10)
 #define SEARCH_FIRST ((size_t)64 << 10) /* the first step: most cuts are near */
-/* The most a search reads at once: 256 KiB of the worker's buffer is
- * touched, not all of its SCAN_READ bytes (a megabyte of anonymous memory
- * more per worker, a third of -j 1's peak RSS); a longer search takes more
- * steps of the same cost per byte. */
-#define SEARCH_CAP ((size_t)256 << 10)
+/* The most a search looks at in one view (search_view): a megabyte of
+ * the file mapped for a moment, less than the window the thief maps next
+ * to scan (SCAN_WINDOW), so its peak RSS does not grow; a longer search
+ * takes more views. */
+#define SEARCH_CAP ((size_t)1 << 20)
+
+/*
+ * The bytes a search looks at: [off, off + got) of the file, mapped, not
+ * read.  They are the ones another worker is about to parse or has just
+ * parsed, and mapping them costs a fault or two a view (the page cache's
+ * folios, see feed_window), where pread() copied them: a copy that was
+ * half the search's cost (the heavy mailbox's first cut looks at 4 MB).
+ * Unmapping them flushes only this process's TLB: the workers are
+ * processes (run_workers).  `got` is fewer than asked at the end of the
+ * file, and 0 when it could not be mapped: a search takes that as the
+ * end, which the range's owner then meets as well.
+ */
+typedef struct search_view {
+	void *map;
+	size_t maplen;
+	const char *p;           /* the byte at `off` */
+	size_t got;
+} search_view;
+
+static void view_open(search_view *v, int fd, uint64_t off, size_t len)
+{
+	size_t lead = (size_t)(off % (uint64_t)sysconf(_SC_PAGESIZE));
+	struct stat st;
+
+	v->map = NULL;
+	v->p = "";
+	v->got = 0;
+	/* the file may have shrunk (feed_window): no page past its end */
+	if (fstat(fd, &st) < 0 || (uint64_t)st.st_size <= off)
+		return;
+	if ((uint64_t)st.st_size - off < len)
+		len = (size_t)((uint64_t)st.st_size - off);
+	v->map = mmap(NULL, len + lead, PROT_READ, MAP_PRIVATE, fd, (off_t)(off - lead));
+	if (v->map == MAP_FAILED) {
+		v->map = NULL;
+		return;
+	}
+	v->maplen = len + lead;
+	v->p = (const char *)v->map + lead;
+	v->got = len;
+}
+
+static void view_close(search_view *v)
+{
+	if (v->map)
+		munmap(v->map, v->maplen);
+	v->map = NULL;
+}
 
 /*
  * The first From_ line at or after `from` and before `bound`, or `bound`
  * when there is none; *sep gets the length of its separator.  The bytes
- * are read with pread() into buf (cap bytes, more than SEARCH_FIRST) a step
- * at a time, 64 KiB first and twice as much each time after: they are the
- * ones another thread is about to parse, and copying them into a buffer
- * that stays in cache costs less than mapping them here as well and
- * dropping them again (which flushes the other thread's TLB).  A step
- * starts SEARCH_BACK bytes before `from`, and a candidate counts only with
- * SEARCH_AHEAD bytes after it in the buffer, or the end of the file: then
- * the buffer gives the answer the whole file would.
+ * are looked at a view at a time (search_view, at most cap bytes, more
+ * than SEARCH_FIRST), 64 KiB first and twice as much each time after.  A
+ * view starts SEARCH_BACK bytes before `from`, and a candidate counts only
+ * with SEARCH_AHEAD bytes after it in the view, or the end of the file:
+ * then the view gives the answer the whole file would.
  */
-static uint64_t search_from(int fd, uint64_t from, uint64_t bound, char *buf, size_t cap,
-			    size_t *sep)
+static uint64_t search_from(int fd, uint64_t from, uint64_t bound, size_t cap, size_t *sep)
 {
 	size_t step = SEARCH_FIRST < cap ? SEARCH_FIRST : cap;
 
 	*sep = 0;
 	for (; from < bound; step = step < cap / 2 ? step * 2 : cap) {
-		uint64_t b0 = from > SEARCH_BACK ? from - SEARCH_BACK : 0;
-		size_t got = 0, lim, r, want = step;
+		uint64_t b0 = from > SEARCH_BACK ? from - SEARCH_BACK : 0, c = bound;
+		size_t lim, r, want = step;
+		search_view v;
+		int more;
 
 		/* no further than the bound needs */
 		if (bound + SEARCH_AHEAD - b0 < want)
 			want = (size_t)(bound + SEARCH_AHEAD - b0);
-		/* an error counts as the end: the range's owner meets it too */
-		(void)mimeo__pread_full(fd, buf, want, b0, &got);
-		if (b0 + got <= from)
+		view_open(&v, fd, b0, want);
+		if (b0 + v.got <= from) {
+			view_close(&v);
 			return bound; /* the file shrank */
-		r = mimeo_mailbox_next_from(buf, got, (size_t)(from - b0));
-		lim = got < want ? got : got - SEARCH_AHEAD;
-		if (r < lim) {
-			if (b0 + r >= bound)
-				return bound;
-			*sep = mimeo_mailbox_separator(buf, r);
-			return b0 + r;
 		}
-		if (got < want || b0 + lim >= bound)
-			return bound;
+		r = mimeo_mailbox_next_from(v.p, v.got, (size_t)(from - b0));
+		lim = v.got < want ? v.got : v.got - SEARCH_AHEAD;
+		more = r >= lim && v.got == want && b0 + lim < bound;
+		if (r < lim && b0 + r < bound) {
+			*sep = mimeo_mailbox_separator(v.p, r);
+			c = b0 + r;
+		}
+		view_close(&v);
+		if (!more)
+			return c;
 		from = b0 + lim;
 	}
 	return bound;
@@ -463,28 +511,30 @@ static uint64_t search_from(int fd, uint64_t from, uint64_t bound, char *buf, si
 /*
  * The last From_ line in [from, to) of the file, or `to` when there is
  * none: `from` is at most cap - SEARCH_BACK - SEARCH_AHEAD bytes below `to`
- * (one pread into buf).  The bytes read reach SEARCH_BACK before `from` and
- * SEARCH_AHEAD past `to`, so that every candidate reads as in the whole
- * file (see search_from).
+ * (one view).  The view reaches SEARCH_BACK before `from` and SEARCH_AHEAD
+ * past `to`, so that every candidate reads as in the whole file (see
+ * search_from).
  */
-static uint64_t search_back_step(int fd, uint64_t from, uint64_t to, char *buf, size_t cap,
-				 size_t *sep)
+static uint64_t search_back_step(int fd, uint64_t from, uint64_t to, size_t cap, size_t *sep)
 {
-	uint64_t b0 = from > SEARCH_BACK ? from - SEARCH_BACK : 0;
-	size_t got = 0, want = (size_t)(to - b0) + SEARCH_AHEAD, r, last, lim;
+	uint64_t b0 = from > SEARCH_BACK ? from - SEARCH_BACK : 0, c = to;
+	size_t want = (size_t)(to - b0) + SEARCH_AHEAD, r, last, lim;
+	search_view v;
 
 	if (want > cap)
 		want = cap;
-	(void)mimeo__pread_full(fd, buf, want, b0, &got);
-	lim = got < (size_t)(to - b0) ? got : (size_t)(to - b0);
+	view_open(&v, fd, b0, want);
+	lim = v.got < (size_t)(to - b0) ? v.got : (size_t)(to - b0);
 	last = lim;
-	for (r = mimeo_mailbox_next_from(buf, got, (size_t)(from - b0)); r < lim;
-	     r = mimeo_mailbox_next_from(buf, got, r + 1))
+	for (r = mimeo_mailbox_next_from(v.p, v.got, (size_t)(from - b0)); r < lim;
+	     r = mimeo_mailbox_next_from(v.p, v.got, r + 1))
 		last = r;
-	if (last == lim)
-		return to;
-	*sep = mimeo_mailbox_separator(buf, last);
-	return b0 + last;
+	if (last < lim) {
+		*sep = mimeo_mailbox_separator(v.p, last);
+		c = b0 + last;
+	}
+	view_close(&v);
+	return c;
 }
 
 /*
@@ -496,8 +546,8 @@ static uint64_t search_back_step(int fd, uint64_t from, uint64_t to, char *buf, 
  * long message read on to its end (16 MB of the heavy mailbox at times)
  * and took a share far from half: the owner then scanned on alone.
  */
-static uint64_t search_near(int fd, uint64_t lo, uint64_t mid, uint64_t bound, char *buf,
-			    size_t cap, size_t *sep)
+static uint64_t search_near(int fd, uint64_t lo, uint64_t mid, uint64_t bound, size_t cap,
+			    size_t *sep)
 {
 	const size_t most = cap - SEARCH_BACK - SEARCH_AHEAD;
 	uint64_t fwd = mid, back = mid, c;
@@ -508,7 +558,7 @@ static uint64_t search_near(int fd, uint64_t lo, uint64_t mid, uint64_t bound, c
 		if (fwd < bound) {
 			uint64_t to = bound - fwd > step ? fwd + step : bound;
 
-			c = search_from(fd, fwd, to, buf, cap, sep);
+			c = search_from(fd, fwd, to, cap, sep);
 			if (c < to)
 				return c;
 			fwd = to;
@@ -516,7 +566,7 @@ static uint64_t search_near(int fd, uint64_t lo, uint64_t mid, uint64_t bound, c
 		if (back > lo) {
 			uint64_t from = back - lo > step ? back - step : lo;
 
-			c = search_back_step(fd, from, back, buf, cap, sep);
+			c = search_back_step(fd, from, back, cap, sep);
 			if (c < back)
 				return c;
 			back = from;
@@ -639,10 +689,10 @@ static void test_kill(const scan *s, size_t index, const char *when)
  * Give the worker the range `mine`: the whole file if nobody has begun,
  * else the second half of the range with the most bytes left.  Returns 0
  * with `mine` active, or -1 when no range has split_min() / 4 bytes left
- * (nothing worth taking), or the run stops (s->stop).  buf (cap bytes) is
- * the worker's search buffer.
+ * (nothing worth taking), or the run stops (s->stop).  A search looks at
+ * up to cap bytes at a time (search_view).
  */
-static int pool_take(scan_pool *pl, scan *s, size_t index, char *buf, size_t cap)
+static int pool_take(scan_pool *pl, scan *s, size_t index, size_t cap)
 {
 	scan_range *mine = &pl->x->r[index];
 
@@ -693,7 +743,7 @@ static int pool_take(scan_pool *pl, scan *s, size_t index, char *buf, size_t cap
 		bound = v->nocut;
 		pool_unlock(pl);
 		test_kill(s, index, "search");
-		c = search_near(pl->fd, lo, mid, bound, buf, cap, &sep);
+		c = search_near(pl->fd, lo, mid, bound, cap, &sep);
 		pool_lock(pl);
 		v->robbed = 0;
 		if (c >= bound) {
@@ -1053,10 +1103,11 @@ static int plan(scan_jobs *j, const char *path, int mbox, unsigned n)
  * progress after each of its steps, and looks after the others then
  * (watch_poll): a worker that died (a signal, or an exit without its
  * report) loses what it was scanning, so the others are stopped and the
- * run fails with a message saying so.  When worker 1 is done it waits for
- * the others on a pipe they hold open (end of file when the last one has
- * exited), drawing the progress.  A forked worker dies with worker 1
- * (PR_SET_PDEATHSIG), so none is left behind scanning for nobody.
+ * run fails with a message saying so.  When worker 1 is done it waits
+ * until the others have reported, or exited (end of file on a pipe they
+ * hold open), drawing the progress (wait_reports).  A forked worker dies
+ * with worker 1 (PR_SET_PDEATHSIG), so none is left behind scanning for
+ * nobody.
  */
 typedef struct scan_shared {
 	const scan_jobs *jobs;
@@ -1079,7 +1130,6 @@ typedef struct scan_watch {
 	scan_report *reports;    /* [0..n), shared */
 	size_t n;                /* workers, this process (worker 1) included */
 	cli_progress *prog;
-	uint64_t rss;            /* the reaped workers' peak RSS added up, KiB */
 	int failed;              /* a worker died: said, the others killed */
 	struct timespec reaped;  /* when watch_poll last looked for ended workers */
 	cli_cpus cpus;           /* where workers may run */
@@ -1091,8 +1141,8 @@ static int worker_init(scan_worker *w, int structure)
 	memset(&w->s, 0, sizeof(w->s));
 	w->s.structure = structure;
 	mimeo_buf_init(&w->s.out, NULL);
-	/* page-aligned: the kernel's copy into it (pread in search_from,
-	 * read of a pipe or gzip) runs at a third of its speed on Zen 3 when
+	/* page-aligned: the kernel's copy into it (read of stdin,
+	 * a pipe or gzip) runs at a third of its speed on Zen 3 when
 	 * the destination is 16 bytes past a page boundary, where malloc puts
 	 * a large block (docs/performance.md) */
 	if (posix_memalign((void **)&w->buf, 4096, SCAN_READ) != 0)
@@ -1143,7 +1193,7 @@ static void pool_run(scan_worker *w, scan_pool *pl)
 	int took, first = 1;
 
 	while (w->s.err != MIMEO_ENOMEM && !w->s.stop) {
-		took = pool_take(pl, &w->s, w->index, w->buf, SEARCH_CAP) == 0;
+		took = pool_take(pl, &w->s, w->index, SEARCH_CAP) == 0;
 		if (first)
 			pool_settle(pl, &w->s, mine, took);
 		first = 0;
@@ -1207,7 +1257,7 @@ static void worker_report(const scan_worker *w, scan_report *r)
 	r->err = w->s.err;
 	atomic_store_explicit(&r->in, w->s.total_in, memory_order_relaxed);
 	atomic_store_explicit(&r->messages, w->s.messages, memory_order_relaxed);
-	r->done = 1;
+	atomic_store_explicit(&r->done, 1, memory_order_release);
 }
 
 /* The body of forked worker `w`: never returns. */
@@ -1221,6 +1271,13 @@ static void worker_main(scan_worker *w, int structure, scan_report *r)
 		w->s.pub = r;
 		worker_run(w);
 		test_kill(&w->s, w->index, NULL);
+	}
+	/* its own peak: worker 1 does not wait for its exit (wait_reports) */
+	{
+		struct rusage ru;
+
+		if (getrusage(RUSAGE_SELF, &ru) == 0)
+			r->maxrss = ru.ru_maxrss;
 	}
 	worker_report(w, r);
 	/* _exit: the parent's stdio buffers and atexit handlers are its own */
@@ -1249,7 +1306,7 @@ static const char *worker_death(int status, const scan_report *r, char *buf, siz
 			 strsignal(WTERMSIG(status)));
 	else if (!WIFEXITED(status) || WEXITSTATUS(status) != 0)
 		snprintf(buf, cap, "exited with status %d", WEXITSTATUS(status));
-	else if (!r->done)
+	else if (!atomic_load_explicit(&r->done, memory_order_acquire))
 		snprintf(buf, cap, "ended without reporting");
 	else
 		return NULL;
@@ -1265,13 +1322,11 @@ static void watch_reap(scan_watch *wt, int block)
 	for (k = 1; k < wt->n; k++) {
 		int status = 0;
 		char why[96];
-		struct rusage ru;
 		pid_t got;
 
 		if (wt->pids[k] <= 0)
 			continue;
-		memset(&ru, 0, sizeof(ru));
-		while ((got = wait4(wt->pids[k], &status, block ? 0 : WNOHANG, &ru)) < 0 &&
+		while ((got = waitpid(wt->pids[k], &status, block ? 0 : WNOHANG)) < 0 &&
 		       errno == EINTR)
 			;
 		if (got == 0 || (got < 0 && !block))
@@ -1279,7 +1334,6 @@ static void watch_reap(scan_watch *wt, int block)
 		if (got < 0)
 			status = 0; /* cannot be waited for: its report says */
 		wt->pids[k] = 0;
-		wt->rss += (uint64_t)ru.ru_maxrss;
 		if (!wt->failed && worker_death(status, &wt->reports[k], why, sizeof(why))) {
 			cli_error("scan: worker process %zu of %zu %s; what it was scanning is not "
 				  "counted", k + 1, wt->n, why);
@@ -1333,6 +1387,60 @@ static void watch_poll(scan_watch *wt, scan *s)
 	}
 	if (wt->failed)
 		s->stop = 1;
+}
+
+/* Have all forked workers that were not reaped yet reported (and no
+ * worker died)? */
+static int all_reported(const scan_watch *wt)
+{
+	size_t k;
+
+	if (wt->failed)
+		return 0;
+	for (k = 1; k < wt->n; k++)
+		if (wt->pids[k] > 0 &&
+		    !atomic_load_explicit(&wt->reports[k].done, memory_order_acquire))
+			return 0;
+	return 1;
+}
+
+/* How long worker 1 waits for the others without sleeping (wait_reports). */
+#define SCAN_SPIN_NS 5000000L
+
+/*
+ * Worker 1, its own work done: wait until every forked worker has
+ * reported its counts, or all have exited (end of file on the pipe `fd`
+ * they hold open), drawing the progress and reaping on the way, so that
+ * when one dies the others are stopped (watch_reap).  It does not wait
+ * for the workers that reported to exit: tearing a process down took
+ * 0.25-0.35 ms here after its report, 3% of a 100 MB scan with -j 2.
+ * For its first SCAN_SPIN_NS it looks without sleeping, yielding the CPU
+ * to any other task that wants it: the workers end within about a step
+ * of each other, and a virtual CPU that sleeps may wake up late (0.1-1 ms
+ * measured on a KVM guest that does not poll before it halts).
+ */
+static void wait_reports(scan_watch *wt, int fd)
+{
+	struct timespec t0, now;
+	int spin = 1;
+
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	while (!all_reported(wt)) {
+		struct pollfd pf = { fd, POLLIN, 0 };
+		int pr = poll(&pf, 1, spin ? 0 : 100);
+		char c;
+
+		watch_progress(wt);
+		if (pr > 0 && read(fd, &c, 1) <= 0)
+			break; /* end of file: all have exited */
+		watch_reap(wt, 0);
+		if (spin) {
+			sched_yield();
+			clock_gettime(CLOCK_MONOTONIC, &now);
+			spin = (now.tv_sec - t0.tv_sec) * 1000000000L + (now.tv_nsec - t0.tv_nsec) <
+			       SCAN_SPIN_NS;
+		}
+	}
 }
 
 /*
@@ -1408,24 +1516,17 @@ static int run_workers(const scan_shared *sh, scan_report *reports, size_t n, in
 	worker_report(&w, &reports[0]);
 	worker_dispose(&w);
 
-	/* the others: draw the progress until each has closed the pipe
-	 * (exited), reaping on the way to stop them when one dies */
 	if (pfd[0] >= 0) {
-		for (;;) {
-			struct pollfd pf = { pfd[0], POLLIN, 0 };
-			int pr = poll(&pf, 1, 100);
-			char c;
-
-			watch_progress(&wt);
-			if (pr > 0 && read(pfd[0], &c, 1) <= 0)
-				break; /* end of file: all have exited */
-			watch_reap(&wt, 0);
-		}
+		wait_reports(&wt, pfd[0]);
 		close(pfd[0]);
 	}
-	watch_reap(&wt, 1);
+	/* the reported ones that have not exited yet are left to exit (they
+	 * will be init's when this process ends); the others have exited */
+	watch_reap(&wt, !all_reported(&wt));
+	for (k = 1; k < wt.n; k++)
+		if (atomic_load_explicit(&reports[k].done, memory_order_acquire))
+			*workers_rss += (uint64_t)reports[k].maxrss;
 	free(wt.pids);
-	*workers_rss += wt.rss;
 	return wt.failed ? -1 : 0;
 }
 
