@@ -1473,14 +1473,15 @@ static int run_workers(const scan_shared *sh, scan_report *reports, size_t n, in
 	signal(SIGCHLD, SIG_DFL);
 	cli_cpus_init(&wt.cpus);
 	for (k = 1; k < wt.n; k++) {
-		int cpu = cli_cpus_pick(&wt.cpus, k);
+		int cpu = cli_cpus_here(&wt.cpus);
 		pid_t pid = fork();
 
-		if (pid > 0 && cpu >= 0) {
+		if (pid > 0 && (cpu = cli_cpus_pick(&wt.cpus, k)) >= 0) {
 			cli_cpus_place(pid, cpu);
 			wt.placed = 1;
 		}
 		if (pid == 0) {
+			cli_cpus_leave(&wt.cpus, k, cpu);
 			memset(&w, 0, sizeof(w));
 			close(pfd[0]);
 #ifdef __linux__

@@ -9,6 +9,7 @@
 
 #include <sched.h>
 #include <string.h>
+#include <unistd.h>
 
 #ifdef __linux__
 _Static_assert(sizeof(cpu_set_t) == sizeof(((cli_cpus *)0)->allowed),
@@ -31,27 +32,61 @@ void cli_cpus_init(cli_cpus *c)
 #endif
 }
 
-int cli_cpus_pick(const cli_cpus *c, size_t k)
-{
 #ifdef __linux__
+/* The CPU for worker k when its parent is on `here` (see cli_cpus_pick). */
+static int pick_from(const cli_cpus *c, size_t k, int here)
+{
 	cpu_set_t all;
 	int cpu, n = 0, want;
 
-	if (c->here < 0 || k == 0)
-		return -1;
 	memcpy(&all, c->allowed, sizeof(all));
 	want = (int)((k - 1) % (size_t)(CPU_COUNT(&all) - 1));
 	for (cpu = 0; cpu < CPU_SETSIZE; cpu++) {
-		if (!CPU_ISSET(cpu, &all) || cpu == c->here)
+		if (!CPU_ISSET(cpu, &all) || cpu == here)
 			continue;
 		if (n++ == want)
 			return cpu;
 	}
+	return -1;
+}
+#endif
+
+int cli_cpus_here(const cli_cpus *c)
+{
+#ifdef __linux__
+	if (c->here >= 0) {
+		int cpu = sched_getcpu();
+
+		return cpu >= 0 ? cpu : c->here;
+	}
+#else
+	(void)c;
+#endif
+	return -1;
+}
+
+int cli_cpus_pick(const cli_cpus *c, size_t k)
+{
+#ifdef __linux__
+	if (c->here >= 0 && k > 0)
+		return pick_from(c, k, cli_cpus_here(c));
 #else
 	(void)c;
 	(void)k;
 #endif
 	return -1;
+}
+
+void cli_cpus_leave(const cli_cpus *c, size_t k, int parent)
+{
+#ifdef __linux__
+	if (c->here >= 0 && k > 0 && parent >= 0 && sched_getcpu() == parent)
+		cli_cpus_place(getpid(), pick_from(c, k, parent));
+#else
+	(void)c;
+	(void)k;
+	(void)parent;
+#endif
 }
 
 void cli_cpus_place(pid_t pid, int cpu)

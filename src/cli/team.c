@@ -336,12 +336,13 @@ static void child_setup(team *t, size_t k, pid_t parent)
 		_exit(1); /* no report: worker 1 says it ended early */
 }
 
-static void child_main(team *t, size_t k, pid_t parent)
+static void child_main(team *t, size_t k, pid_t parent, int parent_cpu)
 {
 	cli_team_worker w = { t, k, 1, NULL };
 	team_report *r = &t->reports[k];
 	int status;
 
+	cli_cpus_leave(&t->cpus, k, parent_cpu);
 	child_setup(t, k, parent);
 	if (t->m[k].side >= 0 && !(w.side = fdopen(t->m[k].side, "w")))
 		_exit(1);
@@ -405,15 +406,16 @@ static void start_workers(team *t)
 
 		if (t->m[k].out < 0)
 			continue;
-		cpu = cli_cpus_pick(&t->cpus, k);
+		cpu = cli_cpus_here(&t->cpus);
 		pid = fork();
 		if (pid == 0)
-			child_main(t, k, parent);
+			child_main(t, k, parent, cpu);
 		if (pid < 0) {
 			member_close(&t->m[k]);
 			continue;
 		}
 		t->m[k].pid = pid;
+		cpu = cli_cpus_pick(&t->cpus, k);
 		cli_cpus_place(pid, cpu);
 		t->placed |= cpu >= 0;
 		close_fd(&t->m[k].alive[1]);
