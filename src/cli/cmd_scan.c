@@ -1522,8 +1522,10 @@ static int run_workers(const scan_shared *sh, scan_report *reports, size_t n, in
 		close(pfd[0]);
 	}
 	/* the reported ones that have not exited yet are left to exit (they
-	 * will be init's when this process ends); the others have exited */
-	watch_reap(&wt, !all_reported(&wt));
+	 * will be init's when this process ends); the others have exited.
+	 * SCAN_VERBOSE waits for all: the CPU time of the run, as the caller's
+	 * getrusage(RUSAGE_CHILDREN) or time(1) count it, is then complete. */
+	watch_reap(&wt, !all_reported(&wt) || getenv("SCAN_VERBOSE") != NULL);
 	for (k = 1; k < wt.n; k++)
 		if (atomic_load_explicit(&reports[k].done, memory_order_acquire))
 			*workers_rss += (uint64_t)reports[k].maxrss;
