@@ -1116,6 +1116,30 @@ static void encode_words(struct enc *e, const char *s, size_t n, enum enc_mode m
 	}
 }
 
+/*
+ * Can the quoted string q[0..n) be written as it is, starting at column
+ * `col`?  Not when a word of it is too long for a line (PLAIN_WORD_MAX, or
+ * the first word past octet 998): encode_words would put that word in
+ * encoded words, which are not decoded inside a quoted string (RFC 2047
+ * section 5 (3)), and the phrase would read back with its quotes and
+ * backslashes in it.
+ */
+static int quotable(const char *q, size_t n, size_t col)
+{
+	size_t i = ws_end(q, n, 0);
+	int first = 1;
+
+	while (i < n) {
+		size_t we = word_end(q, n, i);
+
+		if (we - i > PLAIN_WORD_MAX || (first && col + we > 998))
+			return 0;
+		first = 0;
+		i = ws_end(q, n, we);
+	}
+	return 1;
+}
+
 static int encode(const char *utf8, size_t len, size_t start_col, unsigned flags,
 		  mimeo_buf *out, enum enc_mode mode)
 {
@@ -1153,9 +1177,12 @@ static int encode(const char *utf8, size_t len, size_t start_col, unsigned flags
 			e.err = mimeo_buf_put(&quoted, "\"", 1);
 		if (e.err)
 			goto done;
-		utf8 = quoted.ptr;
-		len = quoted.size;
-		mode = MODE_PLAIN;
+		/* else encoded words, which can be split anywhere */
+		if (quotable(quoted.ptr, quoted.size, start_col)) {
+			utf8 = quoted.ptr;
+			len = quoted.size;
+			mode = MODE_PLAIN;
+		}
 	}
 	encode_words(&e, utf8 ? utf8 : "", len, mode);
 done:

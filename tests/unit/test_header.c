@@ -717,6 +717,55 @@ START_TEST(encode_never_exceeds_998)
 }
 END_TEST
 
+/* A phrase of printable ASCII with specials is written as a quoted string,
+ * unless a word of it is too long for a line: such a word went into encoded
+ * words inside the quotes, which decoders leave alone, and the name read
+ * back with its quotes and backslashes (fuzz_header, 2026-12-07). */
+START_TEST(phrase_too_long_to_quote)
+{
+	mimeo_charset_cache *cc = new_cache();
+	size_t n = 960, col;
+	char *in = malloc(n + 1), *s;
+	mimeo_buf b = MIMEO_BUF_INIT;
+
+	/* a 953-character second word, longer than a plain word may be */
+	memcpy(in, "Smith, ", 7);
+	memset(in + 7, 'x', n - 7);
+	in[n] = '\0';
+	for (col = 0; col < 2; col++) {
+		mimeo_buf_clear(&b);
+		ck_assert_int_eq(mimeo_header_encode_phrase(in, n, col * 60, 0, &b), MIMEO_OK);
+		if (col)
+			check_folded_998(b.ptr);
+		else
+			check_folded(b.ptr, 0);
+		s = decode(cc, NULL, 1, b.ptr, b.size, NULL);
+		ck_assert_str_eq(s, in);
+		free(s);
+	}
+	/* a first word that would end past octet 998 after the field name */
+	in[5] = '"';
+	memset(in + 6, 'y', 400);
+	in[406] = '\0';
+	mimeo_buf_clear(&b);
+	ck_assert_int_eq(mimeo_header_encode_phrase(in, 406, 700, 0, &b), MIMEO_OK);
+	ck_assert_uint_le(700 + strcspn(b.ptr, "\n"), 998);
+	s = decode(cc, NULL, 1, b.ptr, b.size, NULL);
+	ck_assert_str_eq(s, in);
+	free(s);
+	/* short enough: still a quoted string */
+	mimeo_buf_clear(&b);
+	ck_assert_int_eq(mimeo_header_encode_phrase(in, 406, 0, 0, &b), MIMEO_OK);
+	ck_assert_int_eq(b.ptr[0], '"');
+	s = decode(cc, NULL, 1, b.ptr, b.size, NULL);
+	ck_assert_str_eq(s, in);
+	free(s);
+	mimeo_buf_dispose(&b);
+	free(in);
+	mimeo_charset_cache_free(cc);
+}
+END_TEST
+
 /* Hostile input: must finish (linear time: these would take hours if any
  * step re-scanned), stay valid UTF-8 and never crash. */
 START_TEST(hostile_input)
@@ -1032,6 +1081,7 @@ static Suite *header_suite(void)
 	tcase_add_test(tc, encode_examples);
 	tcase_add_loop_test(tc, round_trip_random_unicode, 0, 50);
 	tcase_add_test(tc, encode_never_exceeds_998);
+	tcase_add_test(tc, phrase_too_long_to_quote);
 	tcase_add_test(tc, hostile_input);
 	tcase_add_test(tc, ten_thousand_words);
 	tcase_add_test(tc, nul_bytes);
