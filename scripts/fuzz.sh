@@ -133,11 +133,22 @@ run_libfuzzer() { # target seconds outdir log [nice]
 		keep=(-fork=1 -ignore_crashes=1 -ignore_timeouts=1 -ignore_ooms=1)
 	# A campaign measures the CPU time it spent (GNU time) for the ledger.
 	[ -n "${ledger:-}" ] && timer=(/usr/bin/time -f '%e %U %S' -o "$log.time")
+	# In fork mode libFuzzer exits 0 after saving crash inputs: count the
+	# new ones, so that the summary and the ledger say so (a header crash
+	# saved that way once went unseen for a session).
+	local before after
+	before=$(find fuzz/crashes -maxdepth 1 -name "$t-*" 2>/dev/null | sort)
 	# shellcheck disable=SC2046
 	"${timer[@]}" "${prefix[@]}" "${bindir:-build-fuzz/fuzz}/fuzz_$t" "${keep[@]}" -max_total_time="$secs" \
 		-print_final_stats=1 -timeout=25 -report_slow_units=60 -rss_limit_mb=2048 \
 		-artifact_prefix="fuzz/crashes/$t-" $(libfuzzer_args "$t") \
 		"$out" "${seeds[@]}" >"$log" 2>&1 || rc=$?
+	after=$(find fuzz/crashes -maxdepth 1 -name "$t-*" 2>/dev/null | sort)
+	if [ "$after" != "$before" ]; then
+		[ "$rc" = 0 ] && rc=1
+		echo "$t: new crash inputs:" >&2
+		comm -13 <(echo "$before") <(echo "$after") >&2
+	fi
 	summarise "$t" "$log" "$rc"
 	[ -n "${ledger:-}" ] && ledger_add libfuzzer "$t" "$log.time" "$(log_execs "$log")" \
 		"$(grep -o 'cov: [0-9]*' "$log" | tail -n 1 | sed 's/cov: //')" "$rc"
