@@ -383,7 +383,8 @@ typedef struct scan_range {
 	uint64_t next;           /* the next range's first byte, or the size */
 	uint64_t pos;            /* bytes before this are fed, or being fed, to the parser */
 	uint64_t nocut;          /* a thief found no From_ line in [nocut, next) */
-	int active;              /* its owner is scanning it */
+	int active;              /* its owner is scanning it (written atomically, under
+				  * the lock: search_near reads it without) */
 	int robbed;              /* a thief is searching in it */
 } scan_range;
 
@@ -410,31 +411,29 @@ typedef struct scan_pool {
  * at most 1024 bytes long (mimeo/mailbox.h). */
 #define SEARCH_BACK 8
 #define SEARCH_AHEAD ((size_t)4 << 10)
-#define SEARCH_FIRST ((size_t)64 << 10) /* the first step: most cuts are near */
-/* The most a search looks at in one view (search_view): a megabyte of
- * the file mapped for a moment, less than the window the thief maps next
- * to scan (SCAN_WINDOW), so its peak RSS does not grow; a longer search
- * takes more views. */
-#define SEARCH_CAP ((size_t)1 << 20)
 
 /*
- * The bytes a search looks at: [off, off + got) of the file, mapped, not
- * read.  They are the ones another worker is about to parse or has just
- * parsed, and mapping them costs a fault or two a view (the page cache's
- * folios, see feed_window), where pread() copied them: a copy that was
- * half the search's cost (the heavy mailbox's first cut looks at 4 MB).
- * Unmapping them flushes only this process's TLB: the workers are
- * processes (run_workers).  `got` is fewer than asked at the end of the
- * file, and 0 when it could not be mapped: a search takes that as the
- * end, which the range's owner then meets as well.
+ * A thief looks for its cut one window of the file at a time: the
+ * windows of SCAN_WINDOW bytes on the grid the scans use, each mapped
+ * (search_view), looked through once and unmapped.  Mapping costs a fault
+ * or two a window (the page cache's folios, see feed_window), where
+ * pread() copied the bytes (half a search's cost), and a window is no
+ * larger than the one the thief maps next to scan, so its peak RSS does
+ * not grow.  Looking in steps of 64 KiB both ways from the middle took
+ * 17 mappings for the heavy mailbox's first cut (1.1 MB from the middle):
+ * 0.5 ms before the thief could start.  Unmapping flushes only this
+ * process's TLB: the workers are processes (run_workers).
  */
 typedef struct search_view {
 	void *map;
 	size_t maplen;
 	const char *p;           /* the byte at `off` */
-	size_t got;
+	size_t got;              /* fewer than asked at the end of the file; 0: none */
 } search_view;
 
+/* Map [off, off + len) of the file (`got` bytes of it, 0 when it could
+ * not be mapped: a search takes that as the end, which the range's
+ * owner then meets as well). */
 static void view_open(search_view *v, int fd, uint64_t off, size_t len)
 {
 	size_t lead = (size_t)(off % (uint64_t)sysconf(_SC_PAGESIZE));
@@ -465,71 +464,37 @@ static void view_close(search_view *v)
 	v->map = NULL;
 }
 
-/*
- * The first From_ line at or after `from` and before `bound`, or `bound`
- * when there is none; *sep gets the length of its separator.  The bytes
- * are looked at a view at a time (search_view, at most cap bytes, more
- * than SEARCH_FIRST), 64 KiB first and twice as much each time after.  A
- * view starts SEARCH_BACK bytes before `from`, and a candidate counts only
- * with SEARCH_AHEAD bytes after it in the view, or the end of the file:
- * then the view gives the answer the whole file would.
- */
-static uint64_t search_from(int fd, uint64_t from, uint64_t bound, size_t cap, size_t *sep)
-{
-	size_t step = SEARCH_FIRST < cap ? SEARCH_FIRST : cap;
-
-	*sep = 0;
-	for (; from < bound; step = step < cap / 2 ? step * 2 : cap) {
-		uint64_t b0 = from > SEARCH_BACK ? from - SEARCH_BACK : 0, c = bound;
-		size_t lim, r, want = step;
-		search_view v;
-		int more;
-
-		/* no further than the bound needs */
-		if (bound + SEARCH_AHEAD - b0 < want)
-			want = (size_t)(bound + SEARCH_AHEAD - b0);
-		view_open(&v, fd, b0, want);
-		if (b0 + v.got <= from) {
-			view_close(&v);
-			return bound; /* the file shrank */
-		}
-		r = mimeo_mailbox_next_from(v.p, v.got, (size_t)(from - b0));
-		lim = v.got < want ? v.got : v.got - SEARCH_AHEAD;
-		more = r >= lim && v.got == want && b0 + lim < bound;
-		if (r < lim && b0 + r < bound) {
-			*sep = mimeo_mailbox_separator(v.p, r);
-			c = b0 + r;
-		}
-		view_close(&v);
-		if (!more)
-			return c;
-		from = b0 + lim;
-	}
-	return bound;
-}
+/* What search_window looks for in [a, b). */
+enum { FIND_FIRST, FIND_LAST, FIND_NEAREST };
 
 /*
- * The last From_ line in [from, to) of the file, or `to` when there is
- * none: `from` is at most cap - SEARCH_BACK - SEARCH_AHEAD bytes below `to`
- * (one view).  The view reaches SEARCH_BACK before `from` and SEARCH_AHEAD
- * past `to`, so that every candidate reads as in the whole file (see
- * search_from).
+ * The From_ line in [a, b) of the file (b - a at most SCAN_WINDOW) that
+ * `find` asks for: the first, the last, or the nearest to `mid`; `b` when
+ * there is none.  *sep gets the length of its separator.  The view
+ * reaches SEARCH_BACK before `a` and SEARCH_AHEAD past `b`, so that every
+ * candidate reads as in the whole file.
  */
-static uint64_t search_back_step(int fd, uint64_t from, uint64_t to, size_t cap, size_t *sep)
+static uint64_t search_window(int fd, uint64_t a, uint64_t b, int find, uint64_t mid,
+			      size_t *sep)
 {
-	uint64_t b0 = from > SEARCH_BACK ? from - SEARCH_BACK : 0, c = to;
-	size_t want = (size_t)(to - b0) + SEARCH_AHEAD, r, last, lim;
+	uint64_t b0 = a > SEARCH_BACK ? a - SEARCH_BACK : 0, c = b;
+	size_t lim, r, last = SIZE_MAX;
 	search_view v;
 
-	if (want > cap)
-		want = cap;
-	view_open(&v, fd, b0, want);
-	lim = v.got < (size_t)(to - b0) ? v.got : (size_t)(to - b0);
-	last = lim;
-	for (r = mimeo_mailbox_next_from(v.p, v.got, (size_t)(from - b0)); r < lim;
-	     r = mimeo_mailbox_next_from(v.p, v.got, r + 1))
+	view_open(&v, fd, b0, (size_t)(b - b0) + SEARCH_AHEAD);
+	lim = v.got < (size_t)(b - b0) ? v.got : (size_t)(b - b0);
+	for (r = mimeo_mailbox_next_from(v.p, v.got, (size_t)(a - b0)); r < lim;
+	     r = mimeo_mailbox_next_from(v.p, v.got, r + 1)) {
+		if (find == FIND_FIRST || (find == FIND_NEAREST && b0 + r >= mid)) {
+			/* nearer than the last one before mid? */
+			if (find == FIND_NEAREST && last != SIZE_MAX && mid - (b0 + last) <= b0 + r - mid)
+				r = last;
+			last = r;
+			break;
+		}
 		last = r;
-	if (last < lim) {
+	}
+	if (last != SIZE_MAX) {
 		*sep = mimeo_mailbox_separator(v.p, last);
 		c = b0 + last;
 	}
@@ -539,39 +504,44 @@ static uint64_t search_back_step(int fd, uint64_t from, uint64_t to, size_t cap,
 
 /*
  * The From_ line nearest to `mid` in [lo, bound), or `bound` when there is
- * none.  It looks both ways a step at a time (SEARCH_FIRST, then twice as
- * much up to the buffer), forward with search_from's rule and backward
- * with search_back_step, and takes the first line either finds: the
- * nearest to within a step.  Looking forward only, a thief that met a
- * long message read on to its end (16 MB of the heavy mailbox at times)
- * and took a share far from half: the owner then scanned on alone.
+ * none (or the range's owner `owner` is done meanwhile: no cut is worth
+ * having then).  It looks in the window that holds `mid`, then in the
+ * windows after and before it in turn, and takes the first line found
+ * there: the nearest to within a window.  Looking forward only, a thief
+ * that met a long message read on to its end (16 MB of the heavy mailbox
+ * at times) and took a share far from half: the owner then scanned on
+ * alone.
  */
-static uint64_t search_near(int fd, uint64_t lo, uint64_t mid, uint64_t bound, size_t cap,
-			    size_t *sep)
+static uint64_t search_near(int fd, uint64_t lo, uint64_t mid, uint64_t bound,
+			    const scan_range *owner, size_t *sep)
 {
-	const size_t most = cap - SEARCH_BACK - SEARCH_AHEAD;
-	uint64_t fwd = mid, back = mid, c;
-	size_t step = SEARCH_FIRST < most ? SEARCH_FIRST : most;
+	uint64_t a = mid - mid % SCAN_WINDOW, fwd, back, c, e;
 
 	*sep = 0;
-	while (fwd < bound || back > lo) {
+	if (a < lo)
+		a = lo;
+	e = a - a % SCAN_WINDOW + SCAN_WINDOW < bound ? a - a % SCAN_WINDOW + SCAN_WINDOW : bound;
+	c = search_window(fd, a, e, FIND_NEAREST, mid, sep);
+	if (c < e)
+		return c;
+	for (fwd = e, back = a; fwd < bound || back > lo;) {
+		/* read without the lock: a hint, the caller checks under it */
+		if (!__atomic_load_n(&owner->active, __ATOMIC_RELAXED))
+			return bound;
 		if (fwd < bound) {
-			uint64_t to = bound - fwd > step ? fwd + step : bound;
-
-			c = search_from(fd, fwd, to, cap, sep);
-			if (c < to)
+			e = bound - fwd > SCAN_WINDOW ? fwd + SCAN_WINDOW : bound;
+			c = search_window(fd, fwd, e, FIND_FIRST, 0, sep);
+			if (c < e)
 				return c;
-			fwd = to;
+			fwd = e;
 		}
 		if (back > lo) {
-			uint64_t from = back - lo > step ? back - step : lo;
-
-			c = search_back_step(fd, from, back, cap, sep);
+			a = back - lo > SCAN_WINDOW ? back - SCAN_WINDOW : lo;
+			c = search_window(fd, a, back, FIND_LAST, 0, sep);
 			if (c < back)
 				return c;
-			back = from;
+			back = a;
 		}
-		step = step < most / 2 ? step * 2 : most;
 	}
 	return bound;
 }
@@ -689,10 +659,9 @@ static void test_kill(const scan *s, size_t index, const char *when)
  * Give the worker the range `mine`: the whole file if nobody has begun,
  * else the second half of the range with the most bytes left.  Returns 0
  * with `mine` active, or -1 when no range has split_min() / 4 bytes left
- * (nothing worth taking), or the run stops (s->stop).  A search looks at
- * up to cap bytes at a time (search_view).
+ * (nothing worth taking), or the run stops (s->stop).
  */
-static int pool_take(scan_pool *pl, scan *s, size_t index, size_t cap)
+static int pool_take(scan_pool *pl, scan *s, size_t index)
 {
 	scan_range *mine = &pl->x->r[index];
 
@@ -708,9 +677,20 @@ static int pool_take(scan_pool *pl, scan *s, size_t index, size_t cap)
 			pl->x->begun = 1;
 			memset(mine, 0, sizeof(*mine));
 			mine->end = mine->next = mine->nocut = pl->size;
-			mine->active = 1;
+			__atomic_store_n(&mine->active, 1, __ATOMIC_RELAXED);
 			pool_unlock(pl);
 			return 0;
+		}
+		if (mine->robbed) {
+			/* a thief is still searching in this worker's last
+			 * range, which it will check under the lock afterwards:
+			 * the slot must not hold another range by then (the
+			 * thief gives up soon: search_near stops when the owner
+			 * is done) */
+			pool_wait(pl, s);
+			if (s->stop)
+				break;
+			continue;
 		}
 		for (i = 0; i < pl->nr; i++) {
 			scan_range *r = &pl->x->r[i];
@@ -743,7 +723,7 @@ static int pool_take(scan_pool *pl, scan *s, size_t index, size_t cap)
 		bound = v->nocut;
 		pool_unlock(pl);
 		test_kill(s, index, "search");
-		c = search_near(pl->fd, lo, mid, bound, cap, &sep);
+		c = search_near(pl->fd, lo, mid, bound, v, &sep);
 		pool_lock(pl);
 		v->robbed = 0;
 		if (c >= bound) {
@@ -760,7 +740,7 @@ static int pool_take(scan_pool *pl, scan *s, size_t index, size_t cap)
 		mine->end = v->end;
 		mine->next = v->next;
 		mine->nocut = v->nocut;
-		mine->active = 1;
+		__atomic_store_n(&mine->active, 1, __ATOMIC_RELAXED);
 		mine->robbed = 0;
 		v->end = end;
 		v->next = v->nocut = c;
@@ -800,7 +780,7 @@ static int pool_scan(scan *s, scan_pool *pl, scan_range *r)
 			n = (size_t)(r->end - off);
 		r->pos = off + n;
 		if (n == 0)
-			r->active = 0;
+			__atomic_store_n(&r->active, 0, __ATOMIC_RELAXED);
 		pool_unlock(pl);
 		if (n == 0)
 			break;
@@ -808,7 +788,7 @@ static int pool_scan(scan *s, scan_pool *pl, scan_range *r)
 		if (rc == MIMEO_EIO) {
 			/* what is left of the range is lost: the run fails */
 			pool_lock(pl);
-			r->active = 0;
+			__atomic_store_n(&r->active, 0, __ATOMIC_RELAXED);
 			pool_unlock(pl);
 			mimeo_parser_free(p);
 			return -1;
@@ -818,14 +798,14 @@ static int pool_scan(scan *s, scan_pool *pl, scan_range *r)
 		if (fed < n) {
 			/* the file shrank (see feed_window): it ends here */
 			pool_lock(pl);
-			r->active = 0;
+			__atomic_store_n(&r->active, 0, __ATOMIC_RELAXED);
 			pool_unlock(pl);
 			break;
 		}
 		show_progress(s, 0);
 		if (s->stop) {
 			pool_lock(pl);
-			r->active = 0;
+			__atomic_store_n(&r->active, 0, __ATOMIC_RELAXED);
 			pool_unlock(pl);
 			mimeo_parser_free(p);
 			return -1; /* another worker died: the run fails, said once */
@@ -839,7 +819,7 @@ static int pool_scan(scan *s, scan_pool *pl, scan_range *r)
 		const char *reason = NULL;
 
 		pool_lock(pl);
-		r->active = 0;
+		__atomic_store_n(&r->active, 0, __ATOMIC_RELAXED);
 		pool_unlock(pl);
 		if (s->err)
 			rc = s->err;
@@ -1193,7 +1173,7 @@ static void pool_run(scan_worker *w, scan_pool *pl)
 	int took, first = 1;
 
 	while (w->s.err != MIMEO_ENOMEM && !w->s.stop) {
-		took = pool_take(pl, &w->s, w->index, SEARCH_CAP) == 0;
+		took = pool_take(pl, &w->s, w->index) == 0;
 		if (first)
 			pool_settle(pl, &w->s, mine, took);
 		first = 0;
