@@ -502,6 +502,22 @@ static uint64_t search_window(int fd, uint64_t a, uint64_t b, int find, uint64_t
 	return c;
 }
 
+/* MIMEO_SCAN_SLOW_SEARCH=MICROSECONDS (a test hook, like
+ * MIMEO_SCAN_SPLIT_MIN): a thief waits that long before each window it
+ * looks at, so that the others take ranges, end them and take others
+ * while it searches, as they may on a busy machine. */
+static void test_slow_search(void)
+{
+	const char *e = getenv("MIMEO_SCAN_SLOW_SEARCH");
+	size_t us;
+
+	if (e && cli_parse_count(e, &us) == 0 && us > 0 && us < 1000000) {
+		struct timespec t = { 0, (long)us * 1000 };
+
+		nanosleep(&t, NULL);
+	}
+}
+
 /*
  * The From_ line nearest to `mid` in [lo, bound), or `bound` when there is
  * none (or the range's owner `owner` is done meanwhile: no cut is worth
@@ -518,6 +534,7 @@ static uint64_t search_near(int fd, uint64_t lo, uint64_t mid, uint64_t bound,
 	uint64_t a = mid - mid % SCAN_WINDOW, fwd, back, c, e;
 
 	*sep = 0;
+	test_slow_search();
 	if (a < lo)
 		a = lo;
 	e = a - a % SCAN_WINDOW + SCAN_WINDOW < bound ? a - a % SCAN_WINDOW + SCAN_WINDOW : bound;
@@ -528,6 +545,7 @@ static uint64_t search_near(int fd, uint64_t lo, uint64_t mid, uint64_t bound,
 		/* read without the lock: a hint, the caller checks under it */
 		if (!__atomic_load_n(&owner->active, __ATOMIC_RELAXED))
 			return bound;
+		test_slow_search();
 		if (fwd < bound) {
 			e = bound - fwd > SCAN_WINDOW ? fwd + SCAN_WINDOW : bound;
 			c = search_window(fd, fwd, e, FIND_FIRST, 0, sep);
