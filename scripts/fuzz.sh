@@ -143,11 +143,10 @@ run_libfuzzer() { # target seconds outdir log [nice]
 		-print_final_stats=1 -timeout=25 -report_slow_units=60 -rss_limit_mb=2048 \
 		-artifact_prefix="fuzz/crashes/$t-" $(libfuzzer_args "$t") \
 		"$out" "${seeds[@]}" >"$log" 2>&1 || rc=$?
-	after=$(find fuzz/crashes -maxdepth 1 -name "$t-*" 2>/dev/null | sort)
-	if [ "$after" != "$before" ]; then
+	after=$(comm -13 <(echo "$before") <(find fuzz/crashes -maxdepth 1 -name "$t-*" 2>/dev/null | sort))
+	if [ -n "$after" ]; then
 		[ "$rc" = 0 ] && rc=1
-		echo "$t: new crash inputs:" >&2
-		comm -13 <(echo "$before") <(echo "$after") >&2
+		printf '%s: new crash inputs:\n%s\n' "$t" "$after" >&2
 	fi
 	summarise "$t" "$log" "$rc"
 	[ -n "${ledger:-}" ] && ledger_add libfuzzer "$t" "$log.time" "$(log_execs "$log")" \
