@@ -214,7 +214,7 @@ def main():
     low = {k: min(v) for k, v in res.items()}
     high = {k: max(v) for k, v in res.items()}
     bs.log("")
-    bs.log("medians of %d rounds (lowest-highest in brackets where a target must hold in every round;"
+    bs.log("medians of %d rounds (lowest-highest round or pair in brackets;"
            " the scans' wall clock: %d timed pairs a round)" % (a.runs, PAIRS))
     bs.log("%-28s %10s %10s %10s" % ("", "heavy", "light", "target"))
     for label, key, fmt, target in (
