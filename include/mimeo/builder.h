@@ -455,8 +455,10 @@ typedef struct mimeo_to7bit_options {
  *    libidn2 (build option idn2, since 0.2) IDNA2008 with the UTS #46
  *    mapping (case folding, NFC); without it each non-ASCII label
  *    punycoded as it is ("xn--", RFC 3492).
+ *    libidn2 is loaded (dlopen) when a non-ASCII domain first needs it.
  *    A mailbox with a non-ASCII local part (SMTPUTF8), a non-ASCII domain
- *    literal, or (with libidn2) a domain IDNA rejects, cannot be made
+ *    literal, or (with libidn2) a domain IDNA rejects or libidn2 that
+ *    cannot be loaded at run time, cannot be made
  *    7-bit: it becomes an empty group named
  *    after it (the encoded words of "Name local@domain" then ":;", as
  *    RFC 6857 downgrades it), placed after the group it was in, with a

@@ -121,6 +121,24 @@ cmp -s "$T/signed.eml" "$T/signed.out" || fail "signed message was changed"
 "$CLI" to7bit > /dev/null 2>&1
 [ $? -eq 2 ] || fail "to7bit without FILE should exit 2"
 
+# internationalised domains: with libidn2 (loaded when first needed) the
+# IDNA2008 A-label of the case-folded name; without it (a build without
+# libidn2) each label punycoded as it is.  A build with libidn2 that cannot
+# load it (MIMEO_IDN2_LIBRARY names a missing file) writes no A-label of
+# its own: the address becomes an empty group, with a warning saying why.
+printf 'From: a@example.org\nTo: x@B\303\234CHER.example\nSubject: idn\n\nhi\n' > "$T/idn.eml"
+"$CLI" to7bit "$T/idn.eml" > "$T/idn.out" 2> "$T/err" || fail "to7bit idn.eml failed"
+if grep -q '^To: x@xn--bcher-kva\.example$' "$T/idn.out"; then
+	MIMEO_IDN2_LIBRARY=libmimeo-test-no-such-idn2.so.0 "$CLI" to7bit "$T/idn.eml" \
+		> "$T/idn.out" 2> "$T/err" || fail "to7bit idn.eml without libidn2 failed"
+	grep -q '^To: .*:;$' "$T/idn.out" || fail "idn.eml without libidn2: no empty group ($(cat "$T/idn.out"))"
+	grep -q 'IDNA2008 needs libidn2, which could not be loaded: libmimeo-test-no-such-idn2' "$T/err" ||
+		fail "idn.eml without libidn2: no warning ($(cat "$T/err"))"
+else
+	grep -q '^To: x@xn--BCHER-2pa\.example$' "$T/idn.out" ||
+		fail "idn.eml: neither libidn2's A-label nor plain punycode ($(cat "$T/idn.out"))"
+fi
+
 # .eml files are attached as message/rfc822: a clean one as it is (its
 # CRLF breaks made the output's), an 8-bit one made 7-bit
 printf 'From: b@example.org\r\nSubject: plain\r\n\r\nhello\r\n' > "$T/clean.eml"
