@@ -70,6 +70,9 @@ def scan_run(cmd, tmp):
     timer = shutil.which("time") or "/usr/bin/time"
     rss_file = os.path.join(tmp, "rss")
     env = dict(os.environ, SCAN_VERBOSE="1")
+    # Not spawned directly: scan's getrusage() would give Python's peak RSS,
+    # which Linux keeps across exec in the forked copy (bench_scan.run); the
+    # timer is a small process to fork from.
     # CPU time from the kernel's accounting of the children this process
     # reaped (microseconds; time(1)'s %U %S come in hundredths): SCAN_VERBOSE
     # makes scan wait for its workers, so theirs is in it, and the timer's

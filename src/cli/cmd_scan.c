@@ -289,39 +289,79 @@ static int new_parser(scan *s, int mbox, const void *first, size_t n, mimeo_pars
  * `mbox`) and unmaps them.  *fed gets the bytes fed: fewer than n (0 at the
  * end) when the file has shrunk.  MIMEO_EIO: it could not be mapped (said).
  */
-static int feed_window(scan *s, int fd, const char *name, uint64_t off, size_t n, int mbox,
-		       mimeo_parser **pp, size_t *fed)
+/*
+ * Bytes [off, off + got) of a file, mapped, not read: the scan's windows
+ * (feed_window) and a thief's search for a cut (search_window).  Reading
+ * them with pread() copied them (a quarter of the scan's time on large
+ * attachments, half a search's); mapping costs a fault or two a window
+ * (the page cache's folios, see feed_window).
+ */
+typedef struct file_view {
+	void *map;
+	size_t maplen;
+	const char *p;           /* the byte at `off` */
+	size_t got;              /* fewer than asked when the file has shrunk; 0: none */
+} file_view;
+
+/* Map [off, off + len) of the file open as fd: 0, or -1 when it cannot be
+ * mapped (errno).  A mailbox rewritten in place (expunge) may shrink while
+ * we read it: touching a mapped page past its new end would raise SIGBUS,
+ * so the size is looked at again each time and the view stops there. */
+static int view_open(file_view *v, int fd, uint64_t off, size_t len)
 {
 	/* a range (-j) may start anywhere: map from the page before it */
 	size_t lead = (size_t)(off % (uint64_t)sysconf(_SC_PAGESIZE));
 	struct stat st;
-	void *map;
-	int rc;
 
-	*fed = 0;
-	/* A mailbox rewritten in place (expunge) may shrink while we read it:
-	 * touching a mapped page past its new end would raise SIGBUS, so look
-	 * again before each window and stop there. */
-	if (fstat(fd, &st) == 0 && (uint64_t)st.st_size < off + n)
-		n = (uint64_t)st.st_size > off ? (size_t)((uint64_t)st.st_size - off) : 0;
-	if (n == 0)
-		return MIMEO_OK;
+	v->map = NULL;
+	v->p = "";
+	v->got = 0;
+	if (fstat(fd, &st) == 0 && (uint64_t)st.st_size < off + len)
+		len = (uint64_t)st.st_size > off ? (size_t)((uint64_t)st.st_size - off) : 0;
+	if (len == 0)
+		return 0;
 	/* No MAP_POPULATE: it maps the window page by page (one page table
 	 * walk and reference each), where the faults of the first pass map 16
 	 * pages or a folio at a time (fault-around): 5-8% less CPU on the heavy
 	 * mailbox, 1-7% on the light one (issue 16, docs/performance.md). */
-	map = mmap(NULL, n + lead, PROT_READ, MAP_PRIVATE, fd, (off_t)(off - lead));
-	if (map == MAP_FAILED) {
+	v->map = mmap(NULL, len + lead, PROT_READ, MAP_PRIVATE, fd, (off_t)(off - lead));
+	if (v->map == MAP_FAILED) {
+		v->map = NULL;
+		return -1;
+	}
+	v->maplen = len + lead;
+	v->p = (const char *)v->map + lead;
+	v->got = len;
+	return 0;
+}
+
+static void view_close(file_view *v)
+{
+	if (v->map)
+		munmap(v->map, v->maplen);
+	v->map = NULL;
+}
+
+static int feed_window(scan *s, int fd, const char *name, uint64_t off, size_t n, int mbox,
+		       mimeo_parser **pp, size_t *fed)
+{
+	file_view v;
+	int rc;
+
+	*fed = 0;
+	if (view_open(&v, fd, off, n) < 0) {
 		cli_error("cannot read %s: %s", name, strerror(errno));
 		return MIMEO_EIO;
 	}
-	rc = *pp ? MIMEO_OK : new_parser(s, mbox, (char *)map + lead, n, pp);
+	if (v.got == 0)
+		return MIMEO_OK;
+	rc = *pp ? MIMEO_OK : new_parser(s, mbox, v.p, v.got, pp);
 	if (rc == MIMEO_OK) {
-		s->total_in += n;
-		*fed = n;
-		rc = mimeo_parser_feed(*pp, (char *)map + lead, n);
+		s->total_in += v.got;
+		*fed = v.got;
+		rc = mimeo_parser_feed(*pp, v.p, v.got);
 	}
-	munmap(map, n + lead);
+	view_close(&v);
 	return rc;
 }
 
@@ -415,54 +455,13 @@ typedef struct scan_pool {
 /*
  * A thief looks for its cut one window of the file at a time: the
  * windows of SCAN_WINDOW bytes on the grid the scans use, each mapped
- * (search_view), looked through once and unmapped.  Mapping costs a fault
- * or two a window (the page cache's folios, see feed_window), where
- * pread() copied the bytes (half a search's cost), and a window is no
- * larger than the one the thief maps next to scan, so its peak RSS does
- * not grow.  Looking in steps of 64 KiB both ways from the middle took
+ * (file_view), looked through once and unmapped: a window is no larger
+ * than the one the thief maps next to scan, so its peak RSS does not
+ * grow.  Looking in steps of 64 KiB both ways from the middle took
  * 17 mappings for the heavy mailbox's first cut (1.1 MB from the middle):
  * 0.5 ms before the thief could start.  Unmapping flushes only this
  * process's TLB: the workers are processes (run_workers).
  */
-typedef struct search_view {
-	void *map;
-	size_t maplen;
-	const char *p;           /* the byte at `off` */
-	size_t got;              /* fewer than asked at the end of the file; 0: none */
-} search_view;
-
-/* Map [off, off + len) of the file (`got` bytes of it, 0 when it could
- * not be mapped: a search takes that as the end, which the range's
- * owner then meets as well). */
-static void view_open(search_view *v, int fd, uint64_t off, size_t len)
-{
-	size_t lead = (size_t)(off % (uint64_t)sysconf(_SC_PAGESIZE));
-	struct stat st;
-
-	v->map = NULL;
-	v->p = "";
-	v->got = 0;
-	/* the file may have shrunk (feed_window): no page past its end */
-	if (fstat(fd, &st) < 0 || (uint64_t)st.st_size <= off)
-		return;
-	if ((uint64_t)st.st_size - off < len)
-		len = (size_t)((uint64_t)st.st_size - off);
-	v->map = mmap(NULL, len + lead, PROT_READ, MAP_PRIVATE, fd, (off_t)(off - lead));
-	if (v->map == MAP_FAILED) {
-		v->map = NULL;
-		return;
-	}
-	v->maplen = len + lead;
-	v->p = (const char *)v->map + lead;
-	v->got = len;
-}
-
-static void view_close(search_view *v)
-{
-	if (v->map)
-		munmap(v->map, v->maplen);
-	v->map = NULL;
-}
 
 /* What search_window looks for in [a, b). */
 enum { FIND_FIRST, FIND_LAST, FIND_NEAREST };
@@ -479,7 +478,7 @@ static uint64_t search_window(int fd, uint64_t a, uint64_t b, int find, uint64_t
 {
 	uint64_t b0 = a > SEARCH_BACK ? a - SEARCH_BACK : 0, c = b;
 	size_t lim, r, last = SIZE_MAX;
-	search_view v;
+	file_view v;
 
 	view_open(&v, fd, b0, (size_t)(b - b0) + SEARCH_AHEAD);
 	lim = v.got < (size_t)(b - b0) ? v.got : (size_t)(b - b0);
